@@ -1,0 +1,243 @@
+"""Are two expressions equal? Numeric comparison at random real points first, then a budgeted symbolic proof."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import mpmath
+import sympy
+from sympy.core.function import AppliedUndef
+
+from chainsolve.budget import attempt
+from chainsolve.numeric import Undefined, evaluate
+from chainsolve.steps import Check
+
+Verdict = Literal["equal", "not_equal", "equal_on_part", "undecided"]
+
+#: Working precision (decimal digits) of numeric comparisons.
+PRECISION = 40
+#: Relative tolerance: far below any real difference (a 1e-12 near miss is caught), far above rounding.
+TOLERANCE = mpmath.mpf(10) ** -25
+#: Magnitudes sampled for each variable (with both signs) so that sign and scale errors show up.
+MAGNITUDES = (0.07, 0.3, 0.6, 0.9, 1.3, 2.1, 3.7, 8.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The outcome of comparing ``a`` and ``b``.
+
+    ``counterexample`` maps variable names to a point where both sides are defined and
+    differ, with ``values`` the two sides there; ``agree_where`` describes the region
+    where an ``equal_on_part`` pair agrees.
+    """
+
+    verdict: Verdict
+    method: str
+    points: int = 0
+    counterexample: Mapping[str, float] | None = None
+    values: tuple[float, float] | None = None
+    agree_where: str = ""
+    details: tuple[str, ...] = field(default=())
+
+
+def concrete_functions(expr: sympy.Expr, variant: int) -> sympy.Expr:
+    """Replace each abstract function ``f(a, b, …)`` by a concrete smooth function of all its arguments.
+
+    Different ``variant``s give different functions, so that a claim true for the
+    concrete choice by accident is still caught by another. Derivatives of the
+    abstract functions are then evaluated.
+    """
+    applied = sorted(expr.atoms(AppliedUndef), key=sympy.default_sort_key)
+    if not applied:
+        return expr
+    names = sorted({a.func.__name__ for a in applied})
+    replacements: dict[str, sympy.Lambda] = {}
+    for index, name in enumerate(names):
+        arity = next(len(a.args) for a in applied if a.func.__name__ == name)
+        dummies = sympy.symbols(f"a0:{arity}", real=True)
+        k = index + 1 + 3 * variant
+        linear = sum(sympy.Rational(k + i + 1, i + 2) * d for i, d in enumerate(dummies))
+        body = sympy.sin(linear) + sympy.Rational(1, k + 1) * linear**2 + sympy.prod(
+            [1 + sympy.Rational(1, i + 3 + variant) * d for i, d in enumerate(dummies)]
+        )
+        replacements[name] = sympy.Lambda(dummies, body)
+    replaced = expr.replace(
+        lambda e: isinstance(e, AppliedUndef) and e.func.__name__ in replacements,
+        lambda e: replacements[e.func.__name__](*e.args),
+    )
+    return replaced.doit()
+
+
+def _variables(*exprs: sympy.Expr) -> list[sympy.Symbol]:
+    found: set[sympy.Symbol] = set()
+    for expr in exprs:
+        found |= expr.free_symbols
+    return sorted(found, key=lambda s: s.name)
+
+
+def _sample(rng: random.Random, variables: Sequence[sympy.Symbol]) -> dict[sympy.Symbol, mpmath.mpf]:
+    point = {}
+    for symbol in variables:
+        magnitude = rng.choice(MAGNITUDES) * (1 + rng.random() / 3)
+        sign = -1 if rng.random() < 0.5 else 1
+        point[symbol] = mpmath.mpf(sign * magnitude)
+    return point
+
+
+def _value(expr: sympy.Expr, point: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath.mpf | None:
+    try:
+        return evaluate(expr, point)
+    except (Undefined, OverflowError, ZeroDivisionError, ValueError):
+        return None
+
+
+def _close(left: mpmath.mpf, right: mpmath.mpf) -> bool:
+    return bool(abs(left - right) <= TOLERANCE * max(1, abs(left), abs(right)))
+
+
+def numeric_comparison(
+    a: sympy.Expr,
+    b: sympy.Expr,
+    *,
+    samples: int = 24,
+    seed: int = 2024,
+    variants: int = 2,
+) -> Comparison:
+    """Compare ``a`` and ``b`` at ``samples`` random real points where both are defined.
+
+    Abstract functions are replaced by ``variants`` different concrete functions.
+    """
+    rng = random.Random(seed)
+    agree: list[dict[sympy.Symbol, mpmath.mpf]] = []
+    disagree: list[tuple[dict[sympy.Symbol, mpmath.mpf], mpmath.mpf, mpmath.mpf]] = []
+    # Points where exactly one side is defined: the two differ in domain there.
+    one_sided: list[tuple[dict[sympy.Symbol, mpmath.mpf], str]] = []
+    has_abstract = bool(a.atoms(AppliedUndef) or b.atoms(AppliedUndef))
+    pairs = (
+        [(concrete_functions(a, v), concrete_functions(b, v)) for v in range(variants)]
+        if has_abstract
+        else [(a, b)]
+    )
+    with mpmath.workdps(PRECISION):
+        for left_expr, right_expr in pairs:
+            variables = _variables(left_expr, right_expr)
+            tries = 0
+            valid = 0
+            while valid < samples and tries < samples * 6:
+                tries += 1
+                point = _sample(rng, variables)
+                left = _value(left_expr, point)
+                right = _value(right_expr, point)
+                if left is None or right is None:
+                    if (left is None) != (right is None):
+                        one_sided.append((point, "first" if right is None else "second"))
+                    continue
+                valid += 1
+                if _close(left, right):
+                    agree.append(point)
+                else:
+                    disagree.append((point, left, right))
+            if not variables:
+                break
+    points = len(agree) + len(disagree)
+    if points == 0:
+        return Comparison("undecided", "numeric", 0, details=("no point where both sides are defined",))
+    if not disagree and one_sided and points:
+        point, defined = one_sided[0]
+        where = ", ".join(f"{s.name} = {float(v):.4g}" for s, v in point.items())
+        return Comparison(
+            "equal_on_part",
+            "numeric",
+            points,
+            {s.name: float(v) for s, v in point.items()},
+            None,
+            agree_where=_describe_region(agree, [p for p, _ in one_sided])
+            + f" (they agree wherever both are defined; at {where} only the {defined} is)",
+        )
+    if not disagree:
+        return Comparison("equal", "numeric", points)
+    point, left, right = disagree[0]
+    counterexample = {s.name: float(v) for s, v in point.items()}
+    values = (float(left), float(right))
+    if agree:
+        return Comparison(
+            "equal_on_part",
+            "numeric",
+            points,
+            counterexample,
+            values,
+            agree_where=_describe_region(agree, [p for p, _, _ in disagree]),
+        )
+    return Comparison("not_equal", "numeric", points, counterexample, values)
+
+
+def _describe_region(
+    agree: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
+    disagree: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
+) -> str:
+    """A sign condition that separates agreeing from disagreeing points, if one variable's sign does."""
+    conditions = []
+    for symbol in sorted(agree[0], key=lambda s: s.name):
+        if all(p[symbol] > 0 for p in agree) and any(p[symbol] < 0 for p in disagree):
+            conditions.append(f"{symbol.name} > 0")
+        elif all(p[symbol] < 0 for p in agree) and any(p[symbol] > 0 for p in disagree):
+            conditions.append(f"{symbol.name} < 0")
+    if conditions:
+        return " and ".join(conditions)
+    return "at some of the sampled points only"
+
+
+def symbolic_zero(difference: sympy.Expr, seconds: float) -> bool:
+    """True if sympy proves ``difference == 0`` within ``seconds`` (False means 'not proved')."""
+    if difference == 0:
+        return True
+
+    def prove() -> bool:
+        for transform in (sympy.expand, sympy.cancel, sympy.simplify):
+            if transform(difference) == 0:
+                return True
+        return False
+
+    return bool(attempt(seconds, prove))
+
+
+def compare(a: sympy.Expr, b: sympy.Expr, *, proof_seconds: float = 2.0, seed: int = 2024) -> Comparison:
+    """Compare two expressions: numeric disproof or evidence first, then a symbolic proof under a budget."""
+    numeric = numeric_comparison(a, b, seed=seed)
+    if numeric.verdict != "equal":
+        return numeric
+    difference = a - b
+    if difference.atoms(AppliedUndef):
+        difference = concrete_functions(difference, 0)
+    if symbolic_zero(difference, proof_seconds):
+        return Comparison("equal", "symbolic", numeric.points)
+    return numeric
+
+
+def check_claim(claimed: sympy.Expr, reference: sympy.Expr, *, proof_seconds: float = 0.3) -> Check:
+    """The :class:`Check` of a step claiming ``claimed == reference``.
+
+    A cheap symbolic proof is tried first; where it does not come, agreement at random
+    points (high precision) confirms the step numerically; a disagreement leaves it unconfirmed.
+    """
+    difference = sympy.expand(claimed - reference) if _small(claimed, reference) else claimed - reference
+    if difference == 0:
+        return Check("symbolic")
+    numeric = numeric_comparison(claimed, reference, samples=8)
+    if numeric.verdict != "equal":
+        detail = (
+            f"differs at {numeric.counterexample}" if numeric.counterexample else "could not be evaluated"
+        )
+        return Check("unconfirmed", detail)
+    if difference.atoms(AppliedUndef):
+        difference = concrete_functions(difference, 0)
+    if _small(claimed, reference) and symbolic_zero(difference, proof_seconds):
+        return Check("symbolic")
+    return Check("numeric", f"{numeric.points} random points, {PRECISION} digits")
+
+
+def _small(*exprs: sympy.Expr) -> bool:
+    return sum(sympy.count_ops(e, visual=False) for e in exprs) < 60

@@ -1,0 +1,83 @@
+"""The small exception hierarchy every stage raises, each error a value with a code and a position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range ``[start, end)`` in the text the user typed."""
+
+    start: int
+    end: int
+
+
+class ChainsolveError(Exception):
+    """Base class: a problem the user can fix, reported in one line (CLI exit code 2).
+
+    ``code`` is a stable machine-readable id (``unknown_character``, ``cycle``, ...),
+    ``span`` points into ``source`` when the error has a position, ``hint`` says what to do.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        source: str | None = None,
+        span: Span | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.source = source
+        self.span = span
+        self.hint = hint
+
+    def caret_lines(self) -> tuple[str, str] | None:
+        """The offending line of ``source`` and a caret line under the error, or ``None``."""
+        if self.source is None or self.span is None:
+            return None
+        start = min(self.span.start, len(self.source))
+        line_start = self.source.rfind("\n", 0, start) + 1
+        line_end = self.source.find("\n", start)
+        if line_end == -1:
+            line_end = len(self.source)
+        line = self.source[line_start:line_end]
+        width = max(1, min(self.span.end, line_end) - start)
+        # Very long lines are cut around the error so the caret stays on screen.
+        column = start - line_start
+        if len(line) > 100:
+            left = max(0, column - 40)
+            prefix = "…" if left else ""
+            suffix = "…" if left + 80 < len(line) else ""
+            line = prefix + line[left : left + 80] + suffix
+            column = column - left + len(prefix)
+            width = min(width, 80)
+        return line, " " * column + "^" * width
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ParseError(ChainsolveError):
+    """The text is not a valid expression or problem in the input language."""
+
+
+class ProblemError(ChainsolveError):
+    """The problem is well formed text but not a valid problem (cycle, unknown ``wrt``, ...)."""
+
+
+class BudgetExceeded(ChainsolveError):
+    """A stage ran past its time budget; ``stage`` names it."""
+
+    def __init__(self, stage: str, seconds: float) -> None:
+        super().__init__(
+            "timeout",
+            f"the {stage} stage ran out of its time budget ({seconds:g} s)",
+            hint="raise --timeout, or split the problem into smaller definitions",
+        )
+        self.stage = stage
+        self.seconds = seconds

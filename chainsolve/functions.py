@@ -1,0 +1,160 @@
+"""The whitelist of functions and constants the input language knows, as sympy objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sympy
+from sympy import Function
+
+
+class sigmoid(Function):  # noqa: N801 - named as users write it
+    """The logistic function σ(x) = 1/(1 + e^(−x)), with σ′ = σ(1 − σ)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg: sympy.Expr) -> sympy.Expr | None:
+        if arg.is_zero:
+            return sympy.Rational(1, 2)
+        if isinstance(arg, sympy.Float):
+            return 1 / (1 + sympy.exp(-arg))
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return self * (1 - self)
+
+    def _eval_rewrite_as_exp(self, arg: sympy.Expr, **kwargs: Any) -> sympy.Expr:
+        return 1 / (1 + sympy.exp(-arg))
+
+    def _eval_evalf(self, prec: int) -> sympy.Expr:
+        return (1 / (1 + sympy.exp(-self.args[0])))._eval_evalf(prec)
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _eval_is_positive(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+
+
+class relu(Function):  # noqa: N801
+    """The rectifier relu(x) = max(0, x); at the kink x = 0 its derivative is taken as 0."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg: sympy.Expr) -> sympy.Expr | None:
+        if arg.is_nonnegative:
+            return arg
+        if arg.is_nonpositive:
+            return sympy.S.Zero
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        # Heaviside(0) = 0: the one-sided convention PyTorch and most textbooks use.
+        return sympy.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Max(self, arg: sympy.Expr, **kwargs: Any) -> sympy.Expr:
+        return sympy.Max(0, arg)
+
+    def _eval_rewrite_as_Piecewise(self, arg: sympy.Expr, **kwargs: Any) -> sympy.Expr:
+        return sympy.Piecewise((arg, arg > 0), (0, True))
+
+    def _eval_evalf(self, prec: int) -> sympy.Expr:
+        return sympy.Max(0, self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _eval_is_nonnegative(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)"
+
+
+class softplus(Function):  # noqa: N801
+    """softplus(x) = ln(1 + e^x), the smooth relu, with softplus′ = σ."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg: sympy.Expr) -> sympy.Expr | None:
+        if arg.is_zero:
+            return sympy.log(2)
+        if isinstance(arg, sympy.Float):
+            return sympy.log(1 + sympy.exp(arg))
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, arg: sympy.Expr, **kwargs: Any) -> sympy.Expr:
+        return sympy.log(1 + sympy.exp(arg))
+
+    def _eval_rewrite_as_log(self, arg: sympy.Expr, **kwargs: Any) -> sympy.Expr:
+        return sympy.log(1 + sympy.exp(arg))
+
+    def _eval_evalf(self, prec: int) -> sympy.Expr:
+        return sympy.log(1 + sympy.exp(self.args[0]))._eval_evalf(prec)
+
+    def _eval_is_real(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _eval_is_positive(self) -> bool | None:
+        return self.args[0].is_real  # type: ignore[no-any-return]
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+
+
+#: Every function name of the input language, with its arity and sympy constructor.
+FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "sec": sympy.sec,
+    "csc": sympy.csc,
+    "cot": sympy.cot,
+    "asin": sympy.asin,
+    "acos": sympy.acos,
+    "atan": sympy.atan,
+    "arcsin": sympy.asin,
+    "arccos": sympy.acos,
+    "arctan": sympy.atan,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "tanh": sympy.tanh,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "ln": sympy.log,
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "softplus": softplus,
+}
+
+#: The named constants of the input language.
+CONSTANTS: dict[str, sympy.Expr] = {"e": sympy.E, "pi": sympy.pi}
+
+#: Implementations for ``sympy.lambdify`` with the mpmath module (it knows no activations).
+MPMATH_IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {}
+
+
+def _register_mpmath() -> None:
+    import mpmath
+
+    MPMATH_IMPLEMENTATIONS.update(
+        sigmoid=lambda v: 1 / (1 + mpmath.exp(-v)),
+        relu=lambda v: v if v > 0 else mpmath.mpf(0),
+        softplus=lambda v: mpmath.log1p(mpmath.exp(v)),
+        Heaviside=lambda v, h0=0: mpmath.mpf(1) if v > 0 else (mpmath.mpf(0) if v < 0 else h0),
+    )
+
+
+_register_mpmath()

@@ -1,0 +1,153 @@
+"""A safe numeric evaluator: walks a sympy tree with mpmath at fixed precision, no code generation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import mpmath
+import sympy
+
+from chainsolve import functions
+
+
+class Undefined(ArithmeticError):
+    """The expression has no real value at this point (log of a negative, division by 0, ...)."""
+
+
+MpFloat = Any  # mpmath.mpf; mpmath ships no types
+
+
+def _real(value: Any) -> MpFloat:
+    if isinstance(value, mpmath.mpc):
+        if abs(value.imag) > mpmath.mpf(10) ** (-(mpmath.mp.dps - 5)) * max(1, abs(value.real)):
+            raise Undefined("not real")
+        value = value.real
+    if not mpmath.isfinite(value):
+        raise Undefined("not finite")
+    return value
+
+
+def _heaviside(value: MpFloat, at_zero: MpFloat = 0) -> MpFloat:
+    if value > 0:
+        return mpmath.mpf(1)
+    if value < 0:
+        return mpmath.mpf(0)
+    return mpmath.mpf(at_zero)
+
+
+def _sign(value: MpFloat) -> MpFloat:
+    return mpmath.mpf(mpmath.sign(value))
+
+
+def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except (ValueError, ZeroDivisionError) as exc:
+            raise Undefined(str(exc)) from exc
+
+    return call
+
+
+_UNARY: dict[type, Callable[..., Any]] = {
+    sympy.sin: mpmath.sin,
+    sympy.cos: mpmath.cos,
+    sympy.tan: mpmath.tan,
+    sympy.sec: mpmath.sec,
+    sympy.csc: mpmath.csc,
+    sympy.cot: mpmath.cot,
+    sympy.asin: mpmath.asin,
+    sympy.acos: mpmath.acos,
+    sympy.atan: mpmath.atan,
+    sympy.sinh: mpmath.sinh,
+    sympy.cosh: mpmath.cosh,
+    sympy.tanh: mpmath.tanh,
+    sympy.sech: mpmath.sech,
+    sympy.csch: mpmath.csch,
+    sympy.coth: mpmath.coth,
+    sympy.asinh: mpmath.asinh,
+    sympy.acosh: mpmath.acosh,
+    sympy.atanh: mpmath.atanh,
+    sympy.exp: mpmath.exp,
+    sympy.Abs: abs,
+    sympy.sign: _sign,
+    functions.sigmoid: lambda v: 1 / (1 + mpmath.exp(-v)),
+    functions.relu: lambda v: v if v > 0 else mpmath.mpf(0),
+    functions.softplus: lambda v: mpmath.log1p(mpmath.exp(v)) if v < 30 else v + mpmath.log1p(mpmath.exp(-v)),
+}
+
+
+def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, MpFloat]) -> MpFloat:
+    """The real value of ``expr`` with symbols replaced by ``values``, at mpmath's precision.
+
+    Raises :class:`Undefined` where the expression has no finite real value, and
+    ``KeyError`` for a symbol without a value.
+
+    >>> x = sympy.Symbol("x", real=True)
+    >>> float(evaluate(sympy.sin(x) ** 2 + sympy.cos(x) ** 2, {x: mpmath.mpf("0.3")}))
+    1.0
+    """
+    cache: dict[sympy.Basic, MpFloat] = {}
+    return _eval(expr, values, cache)
+
+
+def _eval(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]) -> MpFloat:
+    hit = cache.get(expr)
+    if hit is not None:
+        return hit
+    result = _real(_compute(expr, values, cache))
+    cache[expr] = result
+    return result
+
+
+def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]) -> MpFloat:
+    if isinstance(expr, sympy.Symbol):
+        return values[expr]
+    if isinstance(expr, sympy.Integer):
+        return mpmath.mpf(int(expr))
+    if isinstance(expr, sympy.Rational):
+        return mpmath.mpf(int(expr.p)) / int(expr.q)
+    if isinstance(expr, sympy.Float):
+        return mpmath.mpf(expr._mpf_)
+    if expr is sympy.pi:
+        return +mpmath.pi
+    if expr is sympy.E:
+        return mpmath.e()
+    if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
+        return mpmath.mpf(sympy.Float(expr, mpmath.mp.dps)._mpf_)
+    args = [_eval(arg, values, cache) for arg in expr.args]
+    if isinstance(expr, sympy.Add):
+        return mpmath.fsum(args)
+    if isinstance(expr, sympy.Mul):
+        return mpmath.fprod(args)
+    if isinstance(expr, sympy.Pow):
+        base, exponent = args
+        if base == 0 and exponent < 0:
+            raise Undefined("division by zero")
+        if base < 0 and not _is_integer(expr.args[1], exponent):
+            if expr.args[1].is_Rational and expr.args[1].q % 2 == 1:
+                # Odd roots of negatives are real, as a student means them.
+                return -((-base) ** exponent)
+            raise Undefined("even root of a negative number")
+        return mpmath.power(base, exponent)
+    if isinstance(expr, sympy.log):
+        if args[0] <= 0:
+            raise Undefined("log of a non-positive number")
+        return mpmath.log(args[0])
+    if isinstance(expr, (sympy.asin, sympy.acos)) and abs(args[0]) > 1:
+        raise Undefined("outside [-1, 1]")
+    if isinstance(expr, sympy.Heaviside):
+        return _heaviside(*args)
+    if isinstance(expr, sympy.Max):
+        return max(args)
+    if isinstance(expr, sympy.Min):
+        return min(args)
+    for kind, fn in _UNARY.items():
+        if isinstance(expr, kind):
+            return _guarded(fn)(*args)
+    raise Undefined(f"no numeric rule for {type(expr).__name__}")
+
+
+def _is_integer(exponent_expr: sympy.Basic, value: MpFloat) -> bool:
+    return bool(exponent_expr.is_integer) or value == int(value)

@@ -1,0 +1,255 @@
+"""The problem model: ordered definitions ``name = expr``, the target, its inputs and what to differentiate by."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import sympy
+
+from chainsolve.errors import ProblemError, Span
+
+#: Names tried, in order, for the target of a bare expression such as ``sin(x^2)``.
+IMPLICIT_TARGET_NAMES = ("y", "f", "z", "F", "out")
+
+
+def make_symbol(name: str) -> sympy.Symbol:
+    """The sympy symbol for a user or generated name: names are real, as a calculus student means them."""
+    return sympy.Symbol(name, real=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """One line ``name = expr`` of a problem; ``span`` locates it in the source when known."""
+
+    name: str
+    expr: sympy.Expr
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A validated problem: acyclic definitions (target first), its inputs, ``wrt`` and an optional point.
+
+    ``inputs`` are the names used but not defined, in order of first use; abstract function
+    names (``f`` in ``f(x, y)``) are not inputs. ``point`` maps input names to exact or
+    decimal sympy numbers.
+    """
+
+    source: str
+    definitions: tuple[Definition, ...]
+    target: str
+    inputs: tuple[str, ...]
+    wrt: tuple[str, ...]
+    point: Mapping[str, sympy.Expr] = field(default_factory=lambda: MappingProxyType({}))
+    implicit_target: bool = False
+    normalized_source: str | None = None
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every variable name of the problem: inputs and defined names."""
+        return frozenset(self.inputs) | {d.name for d in self.definitions}
+
+    def definition(self, name: str) -> Definition:
+        """The definition of ``name`` (a ``KeyError`` if it is an input)."""
+        for definition in self.definitions:
+            if definition.name == name:
+                return definition
+        raise KeyError(name)
+
+    @property
+    def is_single_expression(self) -> bool:
+        """True for a problem with one definition, like ``sin(x^2)`` or ``L = (w*x + b - y)^2``."""
+        return len(self.definitions) == 1
+
+    def symbol(self, name: str) -> sympy.Symbol:
+        """The sympy symbol of a variable of this problem."""
+        return make_symbol(name)
+
+
+def _free_names(expr: sympy.Expr) -> list[str]:
+    """Variable names an expression uses, in a stable order (sympy's sorted order)."""
+    return [s.name for s in sorted(expr.free_symbols, key=lambda s: s.name)]
+
+
+def implicit_target_name(used: set[str]) -> str:
+    """A target name for a bare expression that clashes with none of the user's names."""
+    for candidate in IMPLICIT_TARGET_NAMES:
+        if candidate not in used:
+            return candidate
+    index = 1
+    while f"out{index}" in used:
+        index += 1
+    return f"out{index}"
+
+
+def build_problem(
+    definitions: Sequence[Definition],
+    *,
+    source: str,
+    wrt: Sequence[str] | None = None,
+    point: Mapping[str, sympy.Expr] | None = None,
+    implicit_target: bool = False,
+    normalized_source: str | None = None,
+) -> Problem:
+    """Validate definitions and build a :class:`Problem`.
+
+    Raises :class:`ProblemError` for an empty problem, a name defined twice, a cycle,
+    a definition the target does not use, an unknown or defined ``wrt`` name, an ambiguous
+    ``wrt``, and a point naming something that is not an input.
+
+    >>> x = make_symbol("x")
+    >>> p = build_problem([Definition("y", sympy.sin(x**2))], source="sin(x^2)")
+    >>> p.target, p.inputs, p.wrt
+    ('y', ('x',), ('x',))
+    """
+    if not definitions:
+        raise ProblemError("empty_problem", "the problem is empty", source=source)
+    seen: dict[str, Definition] = {}
+    for definition in definitions:
+        if definition.name in seen:
+            raise ProblemError(
+                "duplicate_definition",
+                f"'{definition.name}' is defined twice",
+                source=source,
+                span=definition.span,
+                hint="give each variable one definition",
+            )
+        seen[definition.name] = definition
+    target = definitions[0].name
+    _check_acyclic(seen, source)
+
+    # Reachability from the target, in first-use order; this also orders the inputs.
+    inputs: list[str] = []
+    reached: set[str] = set()
+    stack = [target]
+    while stack:
+        name = stack.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        if name not in seen:
+            inputs.append(name)
+            continue
+        stack.extend(reversed(_free_names(seen[name].expr)))
+    for definition in definitions:
+        if definition.name not in reached:
+            raise ProblemError(
+                "unused_definition",
+                f"'{definition.name}' is defined but the target '{target}' does not depend on it",
+                source=source,
+                span=definition.span,
+                hint=f"use '{definition.name}' in the target's definition, or remove it",
+            )
+    ordered_inputs = tuple(sorted(inputs, key=_input_sort_key(definitions)))
+
+    point_map = dict(point or {})
+    for name in point_map:
+        if name not in ordered_inputs:
+            defined = " (it is defined in terms of other variables)" if name in seen else ""
+            raise ProblemError(
+                "unknown_point_name",
+                f"--at gives a value for '{name}', which is not an input of the problem{defined}",
+                source=source,
+                hint="inputs: " + ", ".join(ordered_inputs) if ordered_inputs else None,
+            )
+    chosen_wrt = _choose_wrt(wrt, ordered_inputs, seen, point_map, source)
+    return Problem(
+        source=source,
+        definitions=tuple(definitions),
+        target=target,
+        inputs=ordered_inputs,
+        wrt=chosen_wrt,
+        point=MappingProxyType(point_map),
+        implicit_target=implicit_target,
+        normalized_source=normalized_source,
+    )
+
+
+def _input_sort_key(definitions: Sequence[Definition]) -> object:
+    """Inputs sort by where they first appear in the source text, then by name."""
+    order: dict[str, int] = {}
+    for definition in definitions:
+        for name in _free_names(definition.expr):
+            order.setdefault(name, len(order))
+
+    def key(name: str) -> tuple[int, str]:
+        return (order.get(name, len(order)), name)
+
+    return key
+
+
+def _check_acyclic(definitions: Mapping[str, Definition], source: str) -> None:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in definitions:
+        if state.get(root):
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, list[str]]] = [(root, _free_names(definitions[root].expr))]
+        state[root] = 1
+        path.append(root)
+        while stack:
+            name, pending = stack[-1]
+            if not pending:
+                stack.pop()
+                path.pop()
+                state[name] = 2
+                continue
+            child = pending.pop()
+            if child not in definitions or state.get(child) == 2:
+                continue
+            if state.get(child) == 1:
+                cycle = [*path[path.index(child) :], child]
+                raise ProblemError(
+                    "cycle",
+                    "the definitions are circular: " + " → ".join(cycle),
+                    source=source,
+                    span=definitions[child].span,
+                    hint="a variable cannot depend on itself",
+                )
+            state[child] = 1
+            path.append(child)
+            stack.append((child, _free_names(definitions[child].expr)))
+
+
+def _choose_wrt(
+    wrt: Sequence[str] | None,
+    inputs: tuple[str, ...],
+    definitions: Mapping[str, Definition],
+    point: Mapping[str, sympy.Expr],
+    source: str,
+) -> tuple[str, ...]:
+    if wrt:
+        chosen: list[str] = []
+        for name in wrt:
+            if name in definitions:
+                raise ProblemError(
+                    "wrt_is_defined",
+                    f"--wrt {name}: '{name}' is defined in terms of other variables",
+                    source=source,
+                    hint="differentiate with respect to an input: " + ", ".join(inputs),
+                )
+            if name not in inputs:
+                raise ProblemError(
+                    "unknown_wrt",
+                    f"--wrt {name}: the problem has no variable '{name}'",
+                    source=source,
+                    hint="inputs: " + ", ".join(inputs) if inputs else "the problem has no inputs",
+                )
+            if name not in chosen:
+                chosen.append(name)
+        return tuple(chosen)
+    if len(inputs) == 1:
+        return inputs
+    if not inputs:
+        return ()
+    if point:
+        # At a point the natural question is the whole gradient.
+        return inputs
+    raise ProblemError(
+        "ambiguous_wrt",
+        "the problem has several inputs (" + ", ".join(inputs) + "); say which with --wrt",
+        source=source,
+        hint=f"for example --wrt {inputs[0]}, or --wrt " + ",".join(inputs) + " for all",
+    )

@@ -1,0 +1,178 @@
+"""The worked-solution data model: formulas, checked steps, one derivation per variable, the solution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Literal, Union
+
+import sympy
+
+if TYPE_CHECKING:
+    from chainsolve.evaluation import Evaluation
+    from chainsolve.graph import Graph
+    from chainsolve.problem import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Leibniz:
+    """The derivative symbol d(of)/d(wrt) — ∂ when ``partial`` — e.g. dy/du₁ or ∂z/∂x.
+
+    ``of`` is a variable (a ``Symbol``) or, for "the derivative of this expression",
+    any expression, shown as d/dx(…). ``lagrange`` is the same derivative in Lagrange
+    notation, as (function letter, argument): ("f", g(x)) is shown f′(g(x)), and
+    ("y", None) is shown y′.
+    """
+
+    of: sympy.Expr
+    wrt: sympy.Symbol
+    partial: bool = False
+    lagrange: tuple[str, sympy.Expr | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """Factors shown in the order given, joined by ·, never reordered (one factor per link)."""
+
+    factors: tuple[Formula, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sum:
+    """Terms shown in the order given, joined by + (one term per path)."""
+
+    terms: tuple[Formula, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Quotient:
+    """A fraction of two formulas, as in the quotient rule (f′g − fg′)/g²."""
+
+    numerator: Formula
+    denominator: Formula
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    """A formula with a minus sign in front (a subtracted term of a :class:`Sum`)."""
+
+    operand: Formula
+
+
+#: What one side of a shown equality can be.
+Formula = Union[sympy.Expr, Leibniz, Product, Sum, Quotient, Neg]
+
+CheckStatus = Literal["symbolic", "numeric", "unconfirmed", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """How a step's equality was confirmed.
+
+    ``symbolic``: sympy proved it; ``numeric``: it held at ``detail``'s sample points
+    where a proof was too expensive; ``unconfirmed``: neither (the step is marked);
+    ``none``: the step claims no equality (a note, a definition).
+    """
+
+    status: CheckStatus
+    detail: str = ""
+
+    @property
+    def verified(self) -> bool:
+        """True when the claim was confirmed, or when the step makes none."""
+        return self.status != "unconfirmed"
+
+
+NO_CLAIM = Check("none")
+
+StepKind = Literal[
+    "decompose",  # let u = g(x): the intermediate variables
+    "chain_formula",  # dy/dx = dy/du · du/dx (or a sum over paths)
+    "local_derivative",  # dy/du = cos(u), with its rule
+    "rule",  # a differentiation rule applied to a whole expression (sum, product, ...)
+    "product",  # the local derivatives multiplied (and summed over paths)
+    "substitute",  # intermediate variables replaced by their definitions
+    "simplify",  # the result simplified
+    "paths",  # the paths from the target to a variable
+    "accumulate",  # layer-by-layer (reverse-mode) accumulation in a large graph
+    "no_rule",  # no step-by-step rule: the result comes from sympy, said honestly
+    "note",  # an explanation with no equality (partial vs total derivative, ...)
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One line of a worked solution: a sentence, an equality chain, the rule, its check.
+
+    ``sides`` is the chain ``sides[0] = sides[1] = …``; every ``=`` in it was checked
+    (``check``). ``definitions`` lists ``name = expr`` pairs a ``decompose`` step
+    introduces. ``depth`` nests sub-derivations (the parts of a product rule, say).
+    """
+
+    kind: StepKind
+    text: str
+    sides: tuple[Formula, ...] = ()
+    rule: str | None = None
+    check: Check = NO_CLAIM
+    depth: int = 0
+    definitions: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
+    paths: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def verified(self) -> bool:
+        """True when the step's equality (if any) was confirmed."""
+        return self.check.verified
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """The derivation of the target with respect to one variable."""
+
+    wrt: str
+    derivative: Leibniz
+    steps: tuple[Step, ...]
+    result: sympy.Expr
+    #: False when the result is left in terms of intermediate variables (a huge graph).
+    in_terms_of_inputs: bool = True
+    #: The paths from the target to ``wrt`` (each a tuple of names), when enumerated.
+    paths: tuple[tuple[str, ...], ...] = ()
+    path_count: int = 1
+
+    @property
+    def verified(self) -> bool:
+        """True when every step of this derivation was confirmed."""
+        return all(step.verified for step in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """A complete worked solution: shared steps, one derivation per ``wrt`` variable, notes."""
+
+    problem: Problem
+    derivations: tuple[Derivation, ...]
+    shared_steps: tuple[Step, ...] = ()
+    graph: Graph | None = None
+    notes: tuple[str, ...] = ()
+    evaluation: Evaluation | None = None
+    intermediates: Mapping[str, sympy.Expr] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """All steps in reading order: the shared ones, then each derivation's."""
+        result = list(self.shared_steps)
+        for derivation in self.derivations:
+            result.extend(derivation.steps)
+        return tuple(result)
+
+    @property
+    def verified(self) -> bool:
+        """True only when every step of the solution was confirmed."""
+        return all(step.verified for step in self.steps)
+
+    @property
+    def derivatives(self) -> dict[str, sympy.Expr]:
+        """Each ``wrt`` name mapped to its final derivative."""
+        return {d.wrt: d.result for d in self.derivations}
