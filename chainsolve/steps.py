@@ -91,7 +91,7 @@ StepKind = Literal[
     "chain_formula",  # dy/dx = dy/du · du/dx (or a sum over paths)
     "local_derivative",  # dy/du = cos(u), with its rule
     "rule",  # a differentiation rule applied to a whole expression (sum, product, ...)
-    "product",  # the local derivatives multiplied (and summed over paths)
+    "product",  # the pieces put together: local derivatives multiplied (summed over paths)
     "substitute",  # intermediate variables replaced by their definitions
     "simplify",  # the result simplified
     "paths",  # the paths from the target to a variable
@@ -116,7 +116,7 @@ class Step:
     rule: str | None = None
     check: Check = NO_CLAIM
     depth: int = 0
-    definitions: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
+    definitions: tuple[tuple[sympy.Expr, sympy.Expr], ...] = ()
     paths: tuple[tuple[str, ...], ...] = ()
 
     @property

@@ -1,0 +1,858 @@
+"""Builds worked solutions: rule trees for one expression, sums over paths and accumulation for graphs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import sympy
+from sympy.core.function import AppliedUndef
+
+from chainsolve.budget import attempt
+from chainsolve.equivalence import check_claim
+from chainsolve.graph import Graph, build_graph
+from chainsolve.graphcheck import GraphSampler
+from chainsolve.problem import Problem, make_symbol
+from chainsolve.rules import match_outer
+from chainsolve.steps import (
+    NO_CLAIM,
+    Check,
+    Derivation,
+    Formula,
+    Leibniz,
+    Neg,
+    Product,
+    Quotient,
+    Solution,
+    Step,
+    Sum,
+)
+
+#: Letters used for the functions of a chain in Lagrange notation, outermost first.
+LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
+#: A fully substituted result larger than this many operations is left in intermediate variables.
+FLATTEN_LIMIT = 400
+#: Seconds spent trying to simplify a final result before the unsimplified (correct) form is kept.
+SIMPLIFY_SECONDS = 1.0
+
+Detail = str  # "brief" | "normal" | "full"
+
+
+class Namer:
+    """Fresh intermediate names u_1, u_2, … that never clash with the user's; equal parts share a name."""
+
+    def __init__(self, used: Iterable[str], prefix: str = "u") -> None:
+        self._used = set(used)
+        self._prefix = prefix
+        self._by_expr: dict[sympy.Expr, sympy.Symbol] = {}
+        self._counter = 0
+        #: Each generated symbol mapped to what it stands for, in terms of the inputs.
+        self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
+
+    def name_for(self, expr: sympy.Expr) -> sympy.Symbol:
+        """The intermediate variable standing for ``expr`` (the same one each time ``expr`` recurs)."""
+        known = self._by_expr.get(expr)
+        if known is not None:
+            return known
+        while True:
+            self._counter += 1
+            name = f"{self._prefix}_{self._counter}"
+            if name not in self._used:
+                break
+        symbol = make_symbol(name)
+        self._used.add(name)
+        self._by_expr[expr] = symbol
+        self.definitions[symbol] = expr
+        return symbol
+
+    def fresh(self, base: str) -> str:
+        """A new name starting with ``base`` that no variable uses."""
+        name = base
+        index = 1
+        while name in self._used:
+            index += 1
+            name = f"{base}{index}"
+        self._used.add(name)
+        return name
+
+
+def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+    """``expr`` with symbols replaced, keeping derivatives of unknown functions meaningful.
+
+    ``Derivative(f(u), u)`` with ``u → g(x)`` becomes ``Subs(Derivative(f(d), d), d, g(x))``:
+    a plain replacement would differentiate with respect to an expression.
+    """
+    if not mapping:
+        return expr
+
+    def is_bound(e: sympy.Basic) -> bool:
+        return isinstance(e, sympy.Derivative) and any(v in mapping for v in e.variables)
+
+    def rebind(e: sympy.Derivative) -> sympy.Expr:
+        dummies = [sympy.Dummy(v.name, real=True) for v in e.variables]
+        body = e.xreplace(dict(zip(e.variables, dummies)))
+        return sympy.Subs(body, dummies, [mapping.get(v, v) for v in e.variables])
+
+    if expr.has(sympy.Derivative):
+        expr = expr.replace(is_bound, rebind)
+    return expr.xreplace(mapping)
+
+
+def tidy(expr: sympy.Expr, seconds: float = SIMPLIFY_SECONDS) -> tuple[sympy.Expr, bool]:
+    """A simpler equal form of ``expr`` if sympy finds one in time; the flag says whether time ran out.
+
+    A form that brings in new trigonometric arguments (cos(2x) where there was only x)
+    is rejected: shorter, but not what a teacher would write.
+    """
+    size = sympy.count_ops(expr)
+    if size <= 8 or size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
+        return expr, False
+    free = sorted(expr.free_symbols, key=lambda s: s.name)
+
+    def candidates() -> sympy.Expr:
+        if len(free) == 1 and expr.is_rational_function(free[0]):
+            return sympy.factor(sympy.cancel(expr))
+        return sympy.simplify(expr)
+
+    simplified = attempt(seconds, candidates)
+    if simplified is None:
+        return expr, True
+    if _trig_arguments(simplified) - _trig_arguments(expr):
+        return expr, False
+    if sympy.count_ops(simplified) < size:
+        return simplified, False
+    return expr, False
+
+
+def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
+    return {f.args[0] for f in expr.atoms(sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot)}
+
+
+def combine_checks(checks: Iterable[Check]) -> Check:
+    """The weakest of several checks: unconfirmed beats numeric beats symbolic."""
+    result = NO_CLAIM
+    order = {"none": 0, "symbolic": 1, "numeric": 2, "unconfirmed": 3}
+    for check in checks:
+        if order[check.status] > order[result.status]:
+            result = check
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """The derivative of one sub-expression: its result (in the inputs), its steps, its rule."""
+
+    expr: sympy.Expr
+    result: sympy.Expr
+    steps: tuple[Step, ...]
+    rule: str
+    #: A one-line part (x², sin(x), 3x + 1): the parent may show it inline.
+    trivial: bool
+
+
+class Deriver:
+    """Differentiates expressions by a rule tree, one variable at a time, recording checked steps."""
+
+    def __init__(
+        self,
+        wrt: sympy.Symbol,
+        namer: Namer,
+        *,
+        partial: bool,
+        target: sympy.Symbol | None = None,
+        target_expr: sympy.Expr | None = None,
+    ) -> None:
+        self.wrt = wrt
+        self.namer = namer
+        self.partial = partial
+        self.target = target
+        self.target_expr = target_expr
+        self._reference: dict[sympy.Expr, sympy.Expr] = {}
+
+    # -- checking ---------------------------------------------------------------------------
+
+    def reference(self, expr: sympy.Expr) -> sympy.Expr:
+        """sympy's own derivative of ``expr``: what every shown equality is compared with."""
+        known = self._reference.get(expr)
+        if known is None:
+            known = sympy.diff(expr, self.wrt)
+            self._reference[expr] = known
+        return known
+
+    def _full(self, expr: sympy.Expr) -> sympy.Expr:
+        mapping = dict(self.namer.definitions)
+        if self.target is not None and self.target_expr is not None:
+            mapping[self.target] = self.target_expr
+        previous = None
+        # Generated names only ever stand for expressions in the inputs, so this settles fast.
+        while previous != expr:
+            previous = expr
+            expr = substitute(expr, mapping)
+        return expr
+
+    def value(self, formula: Formula, local: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr]) -> sympy.Expr:
+        """The sympy value of a shown formula, intermediate variables substituted back."""
+        if isinstance(formula, Leibniz):
+            key = (formula.of, formula.wrt)
+            if key in local:
+                return self._full(local[key])
+            return self.reference(self._full(formula.of))
+        if isinstance(formula, Product):
+            return sympy.Mul(*(self.value(f, local) for f in formula.factors))
+        if isinstance(formula, Sum):
+            return sympy.Add(*(self.value(f, local) for f in formula.terms))
+        if isinstance(formula, Quotient):
+            return self.value(formula.numerator, local) / self.value(formula.denominator, local)
+        if isinstance(formula, Neg):
+            return -self.value(formula.operand, local)
+        return self._full(formula)
+
+    def check(
+        self,
+        expr: sympy.Expr,
+        sides: Sequence[Formula],
+        local: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] | None = None,
+    ) -> Check:
+        """Confirm that every side equals sympy's derivative of ``expr``."""
+        reference = self.reference(expr)
+        checks = []
+        for side in sides:
+            if isinstance(side, Leibniz) and side.wrt == self.wrt and not local:
+                continue  # the derivative being computed: equal to itself by definition
+            checks.append(check_claim(self.value(side, local or {}), reference))
+        return combine_checks(checks) if checks else Check("symbolic")
+
+    # -- notation ---------------------------------------------------------------------------
+
+    def leibniz(self, of: sympy.Expr, lagrange: tuple[str, sympy.Expr | None] | None = None) -> Leibniz:
+        """d(of)/d(wrt) with ∂ when the problem has several inputs."""
+        return Leibniz(of, self.wrt, self.partial, lagrange)
+
+    # -- the rule tree ----------------------------------------------------------------------
+
+    def derive(self, expr: sympy.Expr, depth: int, of: sympy.Expr | None = None) -> Part:
+        """Differentiate ``expr`` with respect to ``self.wrt``; ``of`` is how the derivative is labelled."""
+        label = expr if of is None else of
+        x = self.wrt
+        if not expr.has(x):
+            return self._one_line(expr, label, depth, sympy.S.Zero, "constant rule")
+        if expr == x:
+            return self._one_line(expr, label, depth, sympy.S.One, "d/dx x = 1")
+        if isinstance(expr, sympy.Add):
+            return self._sum(expr, label, depth)
+        if isinstance(expr, sympy.Mul):
+            constant, rest = expr.as_independent(x, as_Add=False)
+            if constant != 1:
+                return self._constant_multiple(expr, constant, rest, label, depth)
+            numerator, denominator = expr.as_numer_denom()
+            if denominator.has(x) and numerator.has(x) and denominator != 1:
+                return self._quotient(expr, numerator, denominator, label, depth)
+            return self._product(expr, label, depth)
+        if isinstance(expr, sympy.Pow) and expr.base.has(x) and expr.exp.has(x):
+            return self._logarithmic(expr, label, depth)
+        outer = match_outer(expr, x)
+        if outer is not None:
+            if outer.inner == x:
+                result = outer.rule.derivative(x)
+                return self._one_line(expr, label, depth, result, outer.rule.name)
+            return self._chain(expr, label, depth)
+        return self._no_rule(expr, label, depth)
+
+    def _one_line(
+        self, expr: sympy.Expr, label: sympy.Expr, depth: int, result: sympy.Expr, rule: str
+    ) -> Part:
+        sides: tuple[Formula, ...] = (self.leibniz(label), result)
+        step = Step(
+            "local_derivative" if depth == 0 else "rule",
+            "Differentiate directly",
+            sides,
+            rule,
+            self.check(expr, sides),
+            depth,
+        )
+        return Part(expr, result, (step,), rule, True)
+
+    def _no_rule(self, expr: sympy.Expr, label: sympy.Expr, depth: int) -> Part:
+        result = self.reference(expr)
+        sides: tuple[Formula, ...] = (self.leibniz(label), result)
+        step = Step(
+            "no_rule",
+            "No step-by-step rule covers this part; the derivative comes from sympy",
+            sides,
+            "computed by sympy",
+            self.check(expr, sides),
+            depth,
+        )
+        return Part(expr, result, (step,), "computed by sympy", False)
+
+    def _sum(self, expr: sympy.Add, label: sympy.Expr, depth: int) -> Part:
+        terms = expr.as_ordered_terms()
+        parts = [self.derive(term, depth + 1) for term in terms]
+        results = tuple(part.result for part in parts)
+        combined = sympy.Add(*results)
+        if all(part.trivial for part in parts) and len(parts) <= 4:
+            rules = _unique(["sum rule", *(p.rule for p in parts if p.rule != "constant rule")])
+            sides: tuple[Formula, ...] = (self.leibniz(label), Sum(results), combined)
+            if combined == Sum(results).terms[0] and len(results) == 1:
+                sides = (self.leibniz(label), combined)
+            step = Step("rule", "Differentiate term by term", _dedupe(sides), ", ".join(rules),
+                        self.check(expr, sides), depth)
+            return Part(expr, combined, (step,), ", ".join(rules), True)
+        opening: tuple[Formula, ...] = (
+            self.leibniz(label),
+            Sum(tuple(self.leibniz(term) for term in terms)),
+        )
+        steps = [Step("rule", "The derivative of a sum is the sum of the derivatives", opening,
+                      "sum rule", self.check(expr, opening), depth)]
+        for part in parts:
+            steps.extend(part.steps)
+        closing: tuple[Formula, ...] = (self.leibniz(label), Sum(results), combined)
+        steps.append(Step("product", "Add the parts", _dedupe(closing), "sum rule",
+                          self.check(expr, closing), depth))
+        return Part(expr, combined, tuple(steps), "sum rule", False)
+
+    def _constant_multiple(
+        self, expr: sympy.Expr, constant: sympy.Expr, rest: sympy.Expr, label: sympy.Expr, depth: int
+    ) -> Part:
+        part = self.derive(rest, depth + 1)
+        result = constant * part.result
+        if part.trivial:
+            rule = f"constant multiple rule, {part.rule}"
+            sides: tuple[Formula, ...] = (
+                self.leibniz(label),
+                Product((constant, self.leibniz(rest))),
+                Product((constant, part.result)),
+                result,
+            )
+            step = Step("rule", "Take the constant factor out", _dedupe(sides), rule,
+                        self.check(expr, sides), depth)
+            return Part(expr, result, (step,), rule, True)
+        opening: tuple[Formula, ...] = (self.leibniz(label), Product((constant, self.leibniz(rest))))
+        closing: tuple[Formula, ...] = (self.leibniz(label), Product((constant, part.result)), result)
+        steps = [
+            Step("rule", "Take the constant factor out", opening, "constant multiple rule",
+                 self.check(expr, opening), depth),
+            *part.steps,
+            Step("product", "Multiply by the constant", _dedupe(closing), "constant multiple rule",
+                 self.check(expr, closing), depth),
+        ]
+        return Part(expr, result, tuple(steps), "constant multiple rule", False)
+
+    def _product(self, expr: sympy.Mul, label: sympy.Expr, depth: int) -> Part:
+        factors = expr.as_ordered_factors()
+        first = factors[0]
+        second = sympy.Mul(*factors[1:])
+        opening: tuple[Formula, ...] = (
+            self.leibniz(label),
+            Sum((Product((self.leibniz(first), second)), Product((first, self.leibniz(second))))),
+        )
+        first_part = self.derive(first, depth + 1)
+        second_part = self.derive(second, depth + 1)
+        assembled = Sum((Product((first_part.result, second)), Product((first, second_part.result))))
+        result = first_part.result * second + first * second_part.result
+        closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
+        steps = [
+            Step("rule", "Product rule: (fg)′ = f′g + fg′", opening, "product rule",
+                 self.check(expr, opening), depth),
+            *first_part.steps,
+            *second_part.steps,
+            Step("product", "Put the product rule together", _dedupe(closing), "product rule",
+                 self.check(expr, closing), depth),
+        ]
+        return Part(expr, result, tuple(steps), "product rule", False)
+
+    def _quotient(
+        self, expr: sympy.Expr, numerator: sympy.Expr, denominator: sympy.Expr, label: sympy.Expr, depth: int
+    ) -> Part:
+        opening: tuple[Formula, ...] = (
+            self.leibniz(label),
+            Quotient(
+                Sum((Product((self.leibniz(numerator), denominator)),
+                     Neg(Product((numerator, self.leibniz(denominator)))))),
+                denominator**2,
+            ),
+        )
+        top = self.derive(numerator, depth + 1)
+        bottom = self.derive(denominator, depth + 1)
+        result = (top.result * denominator - numerator * bottom.result) / denominator**2
+        assembled = Quotient(
+            Sum((Product((top.result, denominator)), Neg(Product((numerator, bottom.result))))),
+            denominator**2,
+        )
+        closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
+        steps = [
+            Step("rule", "Quotient rule: (f/g)′ = (f′g − fg′)/g²", opening, "quotient rule",
+                 self.check(expr, opening), depth),
+            *top.steps,
+            *bottom.steps,
+            Step("product", "Put the quotient rule together", _dedupe(closing), "quotient rule",
+                 self.check(expr, closing), depth),
+        ]
+        return Part(expr, result, tuple(steps), "quotient rule", False)
+
+    def _logarithmic(self, expr: sympy.Pow, label: sympy.Expr, depth: int) -> Part:
+        base, exponent = expr.base, expr.exp
+        opening: tuple[Formula, ...] = (
+            self.leibniz(label),
+            Product((
+                expr,
+                Sum((Product((self.leibniz(exponent), sympy.log(base))),
+                     Product((exponent, Quotient(self.leibniz(base), base))))),
+            )),
+        )
+        base_part = self.derive(base, depth + 1)
+        exponent_part = self.derive(exponent, depth + 1)
+        inner = exponent_part.result * sympy.log(base) + exponent * base_part.result / base
+        assembled = Product((
+            expr,
+            Sum((Product((exponent_part.result, sympy.log(base))),
+                 Product((exponent, Quotient(base_part.result, base))))),
+        ))
+        result = expr * inner
+        closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
+        steps = [
+            Step(
+                "rule",
+                "Base and exponent both vary: take logarithms, ln y = g·ln f, and differentiate both sides",
+                opening,
+                "logarithmic differentiation",
+                self.check(expr, opening),
+                depth,
+            ),
+            *exponent_part.steps,
+            *base_part.steps,
+            Step("product", "Multiply back by fᵍ", _dedupe(closing), "logarithmic differentiation",
+                 self.check(expr, closing), depth),
+        ]
+        return Part(expr, result, tuple(steps), "logarithmic differentiation", False)
+
+    def _chain(self, expr: sympy.Expr, label: sympy.Expr, depth: int) -> Part:
+        x = self.wrt
+        # Peel outer functions until the inside is x itself or no longer a composition.
+        links: list[tuple[sympy.Expr, sympy.Symbol, str, Callable[[sympy.Expr], sympy.Expr], sympy.Expr]] = []
+        current = expr
+        while True:
+            outer = match_outer(current, x)
+            if outer is None or outer.inner == x or (current is not expr and _is_trivial_inner(current, x)):
+                break
+            u = self.namer.name_for(outer.inner)
+            links.append((current, u, outer.rule.name, outer.rule.derivative, outer.outer(u)))
+            current = outer.inner
+        innermost = current
+        names: list[sympy.Expr] = [label, *(link[1] for link in links)]
+        letters = LAGRANGE_LETTERS
+        inners_in_x = [link[0] for link in links[1:]] + [innermost]
+
+        definitions: list[tuple[sympy.Expr, sympy.Expr]] = [(label, links[0][4])]
+        for index, link in enumerate(links):
+            following = links[index + 1][4] if index + 1 < len(links) else innermost
+            definitions.append((link[1], following))
+        decompose = Step(
+            "decompose",
+            "Name the inner parts" if depth else "Decompose into intermediate variables",
+            definitions=tuple(definitions),
+            depth=depth,
+        )
+
+        whole_label = (str(label), None) if isinstance(label, sympy.Symbol) else None
+        link_leibniz: list[Leibniz] = []
+        for index in range(len(links)):
+            link_leibniz.append(
+                Leibniz(names[index], names[index + 1], False, (letters[index % len(letters)], inners_in_x[index]))
+            )
+        last_letter = letters[len(links) % len(letters)]
+        link_leibniz.append(Leibniz(names[-1], x, self.partial, (last_letter, x)))
+        total = self.leibniz(label, whole_label)
+
+        local: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
+        steps = [decompose]
+        formula: tuple[Formula, ...] = (total, Product(tuple(link_leibniz)))
+
+        local_steps: list[Step] = []
+        factors: list[sympy.Expr] = []
+        for index, (_, u, rule_name, derivative, outer_of_u) in enumerate(links):
+            local_result = derivative(u)
+            claim = check_claim(local_result, sympy.diff(outer_of_u, u))
+            local_steps.append(
+                Step("local_derivative", "Differentiate the outer function", (link_leibniz[index], local_result),
+                     rule_name, claim, depth)
+            )
+            local[(names[index], u)] = local_result
+            factors.append(local_result)
+        inner_part = self.derive(innermost, depth + 1)
+        last = link_leibniz[-1]
+        if inner_part.trivial:
+            last_check = self.check_inner(innermost, inner_part.result)
+            local_steps.append(Step("local_derivative", "Differentiate the innermost part",
+                                    (last, inner_part.result), inner_part.rule, last_check, depth))
+        else:
+            local_steps.extend(inner_part.steps)
+            local_steps.append(Step("local_derivative", "So the innermost derivative is",
+                                    (last, inner_part.result), inner_part.rule,
+                                    self.check_inner(innermost, inner_part.result), depth))
+        local[(names[-1], x)] = inner_part.result
+        factors.append(inner_part.result)
+
+        steps.append(Step("chain_formula", "Chain rule: one factor per link", formula,
+                          "chain rule", self.check(expr, formula, local), depth))
+        steps.extend(local_steps)
+        product_sides: tuple[Formula, ...] = (total, Product(tuple(factors)))
+        steps.append(Step("product", "Multiply the local derivatives", product_sides, "chain rule",
+                          self.check(expr, product_sides, local), depth))
+        substituted = tuple(self._full(f) for f in factors)
+        result = sympy.Mul(*substituted)
+        if substituted != tuple(factors):
+            back: tuple[Formula, ...] = (total, Product(substituted))
+            text = "Substitute back " + ", ".join(
+                f"{u.name} = {sympy.sstr(self.namer.definitions[u])}" for _, u, *_ in links
+            )
+            steps.append(Step("substitute", text, back, None, self.check(expr, back), depth,
+                              definitions=tuple((u, self.namer.definitions[u]) for _, u, *_ in links)))
+        return Part(expr, result, tuple(steps), "chain rule", False)
+
+    def check_inner(self, expr: sympy.Expr, result: sympy.Expr) -> Check:
+        """Check a claimed derivative of an expression in the inputs."""
+        return check_claim(result, self.reference(expr))
+
+
+def _is_trivial_inner(expr: sympy.Expr, x: sympy.Symbol) -> bool:
+    return False
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _dedupe(sides: tuple[Formula, ...]) -> tuple[Formula, ...]:
+    """Drop a side equal to the one before it (``= 2x = 2x`` reads as a typo)."""
+    kept: list[Formula] = []
+    for side in sides:
+        if kept and _same(kept[-1], side):
+            continue
+        kept.append(side)
+    return tuple(kept)
+
+
+def _same(a: Formula, b: Formula) -> bool:
+    if isinstance(a, Product) and len(a.factors) == 1:
+        a = a.factors[0]
+    if isinstance(b, Product) and len(b.factors) == 1:
+        b = b.factors[0]
+    if isinstance(a, Sum) and len(a.terms) == 1:
+        a = a.terms[0]
+    if isinstance(b, Sum) and len(b.terms) == 1:
+        b = b.terms[0]
+    return type(a) is type(b) and a == b
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole problems
+
+
+def solve_problem(problem: Problem, *, detail: Detail = "normal") -> Solution:
+    """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise."""
+    if problem.is_single_expression:
+        solution = _solve_expression(problem)
+    else:
+        solution = _solve_graph(problem)
+    if detail == "brief":
+        solution = _brief(solution)
+    return solution
+
+
+def _final_steps(
+    deriver: Deriver, expr: sympy.Expr, total: Leibniz, result: sympy.Expr
+) -> tuple[list[Step], sympy.Expr, list[str]]:
+    """The closing 'simplify' step of a derivation, and notes when simplifying ran out of time."""
+    simplified, timed_out = tidy(result)
+    notes = []
+    if timed_out:
+        notes.append("Simplifying took too long; the result is shown unsimplified (it is still correct).")
+    sides: tuple[Formula, ...] = (total, simplified)
+    step = Step("simplify", "Simplify" if simplified != result else "Result", sides, None,
+                deriver.check(expr, sides), 0)
+    return [step], simplified, notes
+
+
+def _solve_expression(problem: Problem) -> Solution:
+    definition = problem.definitions[0]
+    target = make_symbol(problem.target)
+    namer = Namer(problem.names | {"e", "pi"})
+    partial = len(problem.inputs) > 1
+    derivations = []
+    notes: list[str] = []
+    for name in problem.wrt:
+        wrt = make_symbol(name)
+        deriver = Deriver(wrt, namer, partial=partial, target=target, target_expr=definition.expr)
+        part = deriver.derive(definition.expr, 0, of=target)
+        total = deriver.leibniz(target, (problem.target, None))
+        closing, result, more_notes = _final_steps(deriver, definition.expr, total, part.result)
+        notes.extend(more_notes)
+        steps = list(part.steps)
+        if not (len(steps) == 1 and _same(steps[0].sides[-1], result)):
+            steps.extend(closing)
+        derivations.append(Derivation(name, total, tuple(steps), result))
+    if partial and len(problem.wrt) > 1 and namer.definitions:
+        notes.append(
+            "The derivations share their intermediate variables: each local derivative of an "
+            "outer function is the same for every variable."
+        )
+    return Solution(
+        problem=problem,
+        derivations=tuple(derivations),
+        notes=tuple(notes),
+        intermediates=MappingProxyType({s.name: e for s, e in namer.definitions.items()}),
+    )
+
+
+def _brief(solution: Solution) -> Solution:
+    keep = {"decompose", "chain_formula", "paths", "simplify"}
+
+    def short(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        chosen = tuple(s for s in steps if s.depth == 0 and s.kind in keep)
+        return chosen or steps[-1:]
+
+    derivations = tuple(
+        Derivation(d.wrt, d.derivative, short(d.steps), d.result, d.in_terms_of_inputs, d.paths, d.path_count)
+        for d in solution.derivations
+    )
+    return Solution(
+        solution.problem,
+        derivations,
+        tuple(s for s in solution.shared_steps if s.kind in {"decompose", "note"}),
+        solution.graph,
+        solution.notes,
+        solution.evaluation,
+        solution.intermediates,
+    )
+
+
+# -- graphs ------------------------------------------------------------------------------------
+
+
+def _flattened_size(graph: Graph) -> dict[str, int]:
+    """Operation count each node would have if fully substituted, computed without substituting."""
+    size: dict[str, int] = {}
+    for node in graph.nodes:
+        if node.expr is None:
+            size[node.name] = 1
+            continue
+        own = sympy.count_ops(node.expr) + 1
+        uses = {s.name: _occurrences(node.expr, s) for s in node.expr.free_symbols}
+        size[node.name] = own + sum(count * size[name] for name, count in uses.items())
+    return size
+
+
+def _occurrences(expr: sympy.Expr, symbol: sympy.Symbol) -> int:
+    return sum(1 for atom in sympy.preorder_traversal(expr) if atom == symbol)
+
+
+def _flatten(graph: Graph, name: str) -> sympy.Expr:
+    """The definition of ``name`` with every intermediate substituted (only for small graphs)."""
+    full: dict[sympy.Symbol, sympy.Expr] = {}
+    for node in graph.nodes:
+        if node.expr is not None:
+            full[make_symbol(node.name)] = node.expr.xreplace(full)
+    return full.get(make_symbol(name), make_symbol(name))
+
+
+def _solve_graph(problem: Problem) -> Solution:
+    graph = build_graph(problem)
+    namer = Namer(problem.names | {"e", "pi"})
+    sizes = _flattened_size(graph)
+    small = sizes[problem.target] <= FLATTEN_LIMIT
+    target_symbol = make_symbol(problem.target)
+    several_inputs = len(problem.inputs) > 1
+
+    # The dependency list, target first, as it was typed.
+    definitions = tuple((make_symbol(d.name), d.expr) for d in problem.definitions)
+    shared: list[Step] = [Step("decompose", "The definitions and the dependency graph", definitions=definitions)]
+    dependency_lines = []
+    for node in reversed(graph.nodes):
+        inputs = [e.source for e in graph.inputs_of(node.name)]
+        if inputs:
+            dependency_lines.append(f"{node.name} depends on {', '.join(inputs)}")
+    shared.append(Step("note", "; ".join(dependency_lines)))
+
+    relevant = set()
+    for name in problem.wrt:
+        relevant |= {n for n in graph.depends_on(problem.target) if name in graph.depends_on(n)}
+
+    # One local partial derivative per edge, each by the single-variable rules.
+    local: dict[tuple[str, str], sympy.Expr] = {}
+    for node in reversed(graph.nodes):
+        for edge in graph.inputs_of(node.name):
+            if edge.source not in relevant or node.name not in relevant:
+                continue
+            source = make_symbol(edge.source)
+            deriver = Deriver(source, namer, partial=edge.partial)
+            part = deriver.derive(node.expr, 1, of=make_symbol(node.name))
+            shown = part.result
+            label = Leibniz(make_symbol(node.name), source, edge.partial)
+            claim = check_claim(shown, edge.local_partial)
+            shared.append(
+                Step("local_derivative", f"Local derivative along the edge {edge.source} → {node.name}",
+                     (label, shown), part.rule, claim, 0)
+            )
+            local[(node.name, edge.source)] = shown
+
+    derivations = []
+    notes: list[str] = []
+    for name in problem.wrt:
+        derivations.append(
+            _graph_derivation(
+                problem, graph, name, local, small, target_symbol, several_inputs, notes, namer
+            )
+        )
+    if _has_direct_and_indirect(graph, problem):
+        notes.append(
+            "Some input reaches the target both directly and through intermediate variables: "
+            "the partial derivative ∂z/∂x holds the other variables of z's definition fixed, "
+            "while the total derivative dz/dx adds every path by which x changes z."
+        )
+    return Solution(
+        problem=problem,
+        derivations=tuple(derivations),
+        shared_steps=tuple(shared),
+        graph=graph,
+        notes=tuple(notes),
+    )
+
+
+def _has_direct_and_indirect(graph: Graph, problem: Problem) -> bool:
+    direct = {e.source for e in graph.inputs_of(problem.target)}
+    return any(name in direct and graph.path_count(name) > 1 for name in problem.wrt)
+
+
+def _graph_derivation(
+    problem: Problem,
+    graph: Graph,
+    name: str,
+    local: dict[tuple[str, str], sympy.Expr],
+    small: bool,
+    target_symbol: sympy.Symbol,
+    several_inputs: bool,
+    notes: list[str],
+    namer: Namer,
+) -> Derivation:
+    wrt = make_symbol(name)
+    total = Leibniz(target_symbol, wrt, several_inputs, (problem.target, None))
+    paths = graph.paths(name)
+    count = graph.path_count(name)
+    steps: list[Step] = []
+    reference = _flatten(graph, problem.target).diff(wrt) if small else None
+    sampler = None if small else GraphSampler(graph, problem.inputs)
+
+    def check(side_value: sympy.Expr) -> Check:
+        if reference is not None:
+            return check_claim(side_value, reference)
+        assert sampler is not None
+        return sampler.check(side_value, name, {})
+
+    def full(expr: sympy.Expr) -> sympy.Expr:
+        return _substitute_graph(graph, expr) if small else expr
+
+    def leib(a: str, b: str) -> Leibniz:
+        return Leibniz(make_symbol(a), make_symbol(b), graph.edge(b, a).partial)
+
+    if paths is not None:
+        steps.append(Step("paths", f"{len(paths)} path{'s' if len(paths) != 1 else ''} from {problem.target} to {name}",
+                          paths=paths))
+        formula = Sum(tuple(Product(tuple(leib(p[i], p[i + 1]) for i in range(len(p) - 1))) for p in paths))
+        products = Sum(tuple(Product(tuple(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths))
+        value = sympy.Add(*(sympy.Mul(*(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths))
+        claim = check(full(value))
+        steps.append(Step("chain_formula", "Multivariable chain rule: one product per path, summed",
+                          (total, formula), "chain rule (sum over paths)", claim))
+        steps.append(Step("product", "Insert the local derivatives", (total, products), None, claim))
+        result = value
+    else:
+        steps.append(Step("paths", f"There are {count} paths from {problem.target} to {name}: too many to write "
+                          "out, so the derivative is accumulated layer by layer (backpropagation), one "
+                          "multiply-add per edge"))
+        assert sampler is not None
+        result = _accumulate(graph, problem, name, local, steps, sampler, namer)
+        steps.append(Step("note", "Backpropagation checked against a central finite difference",
+                          (total, result), None, sampler.check_against_finite_difference(name)))
+    if small:
+        substituted = _substitute_graph(graph, result)
+        if substituted != result:
+            steps.append(Step("substitute", "Substitute the definitions of the intermediate variables",
+                              (total, substituted), None, check(substituted)))
+        simplified, timed_out = tidy(substituted)
+        if timed_out:
+            notes.append("Simplifying took too long; the result is shown unsimplified (it is still correct).")
+        steps.append(Step("simplify", "Simplify", (total, simplified), None, check(simplified)))
+        return Derivation(name, total, tuple(steps), simplified, True, paths or (), count)
+    notes.append(
+        f"The fully substituted derivative with respect to {name} would be enormous, so it is given "
+        "in terms of the intermediate variables."
+    )
+    return Derivation(name, total, tuple(steps), result, False, paths or (), count)
+
+
+def _substitute_graph(graph: Graph, expr: sympy.Expr) -> sympy.Expr:
+    mapping: dict[sympy.Symbol, sympy.Expr] = {}
+    for node in graph.nodes:
+        if node.expr is not None and node.kind != "target":
+            mapping[make_symbol(node.name)] = substitute(node.expr, mapping)
+    return substitute(expr, mapping)
+
+
+def _accumulate(
+    graph: Graph,
+    problem: Problem,
+    name: str,
+    local: dict[tuple[str, str], sympy.Expr],
+    steps: list[Step],
+    sampler: GraphSampler,
+    namer: Namer,
+) -> sympy.Expr:
+    """Reverse accumulation: ∂z/∂u = Σ over u's consumers c of ∂z/∂c · ∂c/∂u, output side first.
+
+    Each node's gradient is kept as a symbol ``grad_u`` so that the work and the text stay
+    linear in the number of edges, however many paths there are.
+    """
+    target = problem.target
+    relevant = {n for n in graph.depends_on(target) if name in graph.depends_on(n)}
+    gradient_symbol: dict[str, sympy.Expr] = {target: sympy.S.One}
+    symbols_to_nodes: dict[sympy.Symbol, str] = {}
+    result = sympy.S.Zero
+    for node in reversed(graph.nodes):
+        if node.name == target or node.name not in relevant:
+            continue
+        consumers = [e for e in graph.consumers_of(node.name) if e.target in relevant]
+        accumulated = sympy.Add(
+            *(gradient_symbol[e.target] * local[(e.target, node.name)] for e in consumers)
+        )
+        shown = Sum(
+            tuple(
+                Product((
+                    Leibniz(make_symbol(target), make_symbol(e.target), True),
+                    Leibniz(make_symbol(e.target), make_symbol(node.name), e.partial),
+                ))
+                for e in consumers
+            )
+        )
+        claim = sampler.check(accumulated, node.name, symbols_to_nodes)
+        label = Leibniz(make_symbol(target), make_symbol(node.name), True)
+        steps.append(Step("accumulate", f"Gradient arriving at {node.name} from "
+                          + ", ".join(e.target for e in consumers),
+                          (label, shown, accumulated), "reverse accumulation", claim))
+        if node.name == name:
+            result = accumulated
+            break
+        symbol = make_symbol(namer.fresh(f"grad_{node.name}"))
+        gradient_symbol[node.name] = symbol
+        symbols_to_nodes[symbol] = node.name
+    return result
+
+
+def has_abstract(expr: sympy.Expr) -> bool:
+    """True when ``expr`` involves an unknown function such as ``f(x, y)``."""
+    return bool(expr.atoms(AppliedUndef))

@@ -1,0 +1,216 @@
+"""The dependency graph: variables as nodes, edges carrying their local partial derivative, paths and layers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+import sympy
+
+from chainsolve.problem import Problem, make_symbol
+
+NodeKind = Literal["input", "intermediate", "target"]
+
+#: Paths are written out one by one up to this many; beyond it only their number is given.
+PATH_LIMIT = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A variable: an input, an intermediate ``name = expr``, or the target.
+
+    ``operation`` names the elementary operation for computational graphs (``"*"``, ``"sin"``).
+    """
+
+    name: str
+    kind: NodeKind
+    expr: sympy.Expr | None = None
+    operation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """Data flows from ``source`` into ``target``; ``local_partial`` is ∂target/∂source.
+
+    ``partial`` is True when ``target`` has several direct inputs (so ∂, not d, is written).
+    """
+
+    source: str
+    target: str
+    local_partial: sympy.Expr
+    rule: str = ""
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A DAG of variables in topological order (inputs first, the target last)."""
+
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    target: str
+
+    @cached_property
+    def by_name(self) -> dict[str, Node]:
+        """Nodes by name."""
+        return {node.name: node for node in self.nodes}
+
+    @cached_property
+    def _incoming(self) -> dict[str, tuple[Edge, ...]]:
+        grouped: dict[str, list[Edge]] = {node.name: [] for node in self.nodes}
+        for edge in self.edges:
+            grouped[edge.target].append(edge)
+        return {name: tuple(edges) for name, edges in grouped.items()}
+
+    @cached_property
+    def _outgoing(self) -> dict[str, tuple[Edge, ...]]:
+        grouped: dict[str, list[Edge]] = {node.name: [] for node in self.nodes}
+        for edge in self.edges:
+            grouped[edge.source].append(edge)
+        return {name: tuple(edges) for name, edges in grouped.items()}
+
+    def inputs_of(self, name: str) -> tuple[Edge, ...]:
+        """Edges into ``name``: the variables its definition uses directly."""
+        return self._incoming[name]
+
+    def consumers_of(self, name: str) -> tuple[Edge, ...]:
+        """Edges out of ``name``: the variables whose definitions use it."""
+        return self._outgoing[name]
+
+    def edge(self, source: str, target: str) -> Edge:
+        """The edge from ``source`` into ``target``."""
+        for edge in self._incoming[target]:
+            if edge.source == source:
+                return edge
+        raise KeyError((source, target))
+
+    def path_count(self, start: str) -> int:
+        """How many paths lead from the target down to ``start`` (one multiply-add per edge, no enumeration)."""
+        return self._path_counts[start]
+
+    @cached_property
+    def _path_counts(self) -> dict[str, int]:
+        counts = {node.name: 0 for node in self.nodes}
+        counts[self.target] = 1
+        for node in reversed(self.nodes):
+            for edge in self.inputs_of(node.name):
+                counts[edge.source] += counts[node.name]
+        return counts
+
+    def paths(self, start: str, limit: int = PATH_LIMIT) -> tuple[tuple[str, ...], ...] | None:
+        """Every path from the target to ``start`` (target first), or ``None`` when there are more than ``limit``."""
+        if self.path_count(start) > limit:
+            return None
+        found: list[tuple[str, ...]] = []
+
+        def walk(name: str, trail: list[str]) -> None:
+            if name == start:
+                found.append(tuple(trail))
+                return
+            for edge in self.inputs_of(name):
+                if self._path_counts_to(start).get(edge.source, 0):
+                    trail.append(edge.source)
+                    walk(edge.source, trail)
+                    trail.pop()
+
+        walk(self.target, [self.target])
+        return tuple(found)
+
+    def _path_counts_to(self, start: str) -> dict[str, int]:
+        """How many paths lead from each node down to ``start``."""
+        counts = {node.name: 0 for node in self.nodes}
+        counts[start] = 1
+        for node in self.nodes:
+            for edge in self.inputs_of(node.name):
+                counts[node.name] += counts[edge.source]
+        return counts
+
+    def depends_on(self, name: str) -> frozenset[str]:
+        """The nodes from which ``name`` can be reached (its ancestors in data flow), itself included."""
+        seen = {name}
+        stack = [name]
+        while stack:
+            for edge in self.inputs_of(stack.pop()):
+                if edge.source not in seen:
+                    seen.add(edge.source)
+                    stack.append(edge.source)
+        return frozenset(seen)
+
+    @cached_property
+    def layers(self) -> dict[str, int]:
+        """Layer of each node for drawing: 0 for inputs, else one more than its deepest input."""
+        layer: dict[str, int] = {}
+        for node in self.nodes:
+            incoming = self.inputs_of(node.name)
+            layer[node.name] = 1 + max((layer[e.source] for e in incoming), default=-1)
+        return layer
+
+    def iter_layers(self) -> Iterator[tuple[int, tuple[str, ...]]]:
+        """Layers in order, each with its node names in topological order."""
+        by_layer: dict[int, list[str]] = {}
+        for node in self.nodes:
+            by_layer.setdefault(self.layers[node.name], []).append(node.name)
+        for index in sorted(by_layer):
+            yield index, tuple(by_layer[index])
+
+
+def topological_definitions(problem: Problem) -> list[str]:
+    """Defined names ordered so that every name comes after the names its definition uses."""
+    defined = {d.name: d for d in problem.definitions}
+    order: list[str] = []
+    state: dict[str, int] = {}
+    # Every definition is reachable from the target (build_problem checks it).
+    for root in [problem.target]:
+        stack: list[tuple[str, bool]] = [(root, False)]
+        while stack:
+            name, done = stack.pop()
+            if done:
+                if state.get(name) != 2:
+                    state[name] = 2
+                    order.append(name)
+                continue
+            if state.get(name) or name not in defined:
+                continue
+            state[name] = 1
+            stack.append((name, True))
+            for symbol in sorted(defined[name].expr.free_symbols, key=lambda s: s.name, reverse=True):
+                if symbol.name in defined and not state.get(symbol.name):
+                    stack.append((symbol.name, False))
+    return order
+
+
+def build_graph(problem: Problem) -> Graph:
+    """The dependency graph of a problem, local partials computed by sympy on each definition alone.
+
+    Cost is linear in the size of the definitions: each is differentiated only by the
+    variables it uses directly, never flattened.
+
+    >>> from chainsolve.problem import Definition, build_problem
+    >>> t, x, y = (make_symbol(n) for n in "txy")
+    >>> p = build_problem([Definition("z", x**2 * y), Definition("x", sympy.cos(t)),
+    ...                    Definition("y", sympy.exp(t))], source="")
+    >>> g = build_graph(p)
+    >>> [n.name for n in g.nodes], g.path_count("t")
+    (['t', 'x', 'y', 'z'], 2)
+    """
+    defined = {d.name: d for d in problem.definitions}
+    order = topological_definitions(problem)
+    nodes: list[Node] = [Node(name, "input") for name in problem.inputs]
+    edges: list[Edge] = []
+    for name in order:
+        expr = defined[name].expr
+        kind: NodeKind = "target" if name == problem.target else "intermediate"
+        nodes.append(Node(name, kind, expr))
+        used = sorted(expr.free_symbols, key=lambda s: s.name)
+        for symbol in used:
+            edges.append(
+                Edge(symbol.name, name, sympy.diff(expr, symbol), partial=len(used) > 1)
+            )
+    return Graph(tuple(nodes), tuple(edges), problem.target)
+
+
+def symbol_of(name: str) -> sympy.Symbol:
+    """The sympy symbol of a graph node."""
+    return make_symbol(name)
