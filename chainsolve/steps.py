@@ -176,3 +176,35 @@ class Solution:
     def derivatives(self) -> dict[str, sympy.Expr]:
         """Each ``wrt`` name mapped to its final derivative."""
         return {d.wrt: d.result for d in self.derivations}
+
+    def render(self, fmt: str, **options: object) -> str:
+        """This solution rendered as ``text``, ``markdown``, ``latex``, ``html`` or ``json``."""
+        from chainsolve.render import render_solution
+
+        return render_solution(self, fmt, **options)  # type: ignore[arg-type]
+
+    def to_text(self, **options: object) -> str:
+        """The terminal rendering."""
+        return self.render("text", **options)
+
+    def to_markdown(self, **options: object) -> str:
+        """Markdown with ``$…$`` maths and a Mermaid graph."""
+        return self.render("markdown", **options)
+
+    def to_latex(self, **options: object) -> str:
+        """A standalone LaTeX document (``fragment=True`` for the body only)."""
+        return self.render("latex", **options)
+
+    def to_html(self, **options: object) -> str:
+        """One self-contained HTML page (MathML)."""
+        return self.render("html", **options)
+
+    def to_json(self) -> str:
+        """The documented JSON schema."""
+        return self.render("json")
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_latex_(self) -> str:
+        return self.to_latex(fragment=True)

@@ -1,0 +1,126 @@
+"""The Python API: ``solve`` and ``verify`` taking the same options as the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from chainsolve.budget import DEFAULT_TIMEOUT, stage
+from chainsolve.steps import Solution
+
+if TYPE_CHECKING:
+    import sympy
+
+    from chainsolve.problem import Problem
+
+
+def _wrt_names(wrt: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    from chainsolve.parsing import parse_wrt
+
+    if wrt is None:
+        return None
+    if isinstance(wrt, str):
+        return parse_wrt(wrt)
+    return tuple(wrt)
+
+
+def _point(at: str | Mapping[str, Any] | None) -> dict[str, sympy.Expr] | None:
+    from chainsolve.parsing import parse_point
+
+    if at is None:
+        return None
+    if isinstance(at, str):
+        return parse_point(at)
+    text = ",".join(f"{name}={value}" for name, value in at.items())
+    return parse_point(text)
+
+
+def load_problem(
+    problem: str,
+    *,
+    wrt: str | Sequence[str] | None = None,
+    at: str | Mapping[str, Any] | None = None,
+    graph: str = "definitions",
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Problem:
+    """Parse and validate a problem, optionally broken into elementary operations (``graph="elementary"``)."""
+    from chainsolve.parsing import parse_problem
+
+    with stage("parse", timeout):
+        parsed = parse_problem(problem, wrt=_wrt_names(wrt), point=_point(at))
+        if graph == "elementary":
+            from chainsolve.decompose import elementary_problem
+
+            parsed = elementary_problem(parsed)
+    return parsed
+
+
+def solve(
+    problem: str,
+    *,
+    wrt: str | Sequence[str] | None = None,
+    at: str | Mapping[str, Any] | None = None,
+    detail: str = "normal",
+    graph: str = "definitions",
+    mode: str = "reverse",
+    numeric: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Solution:
+    """Solve a problem step by step, every step checked.
+
+    >>> sol = solve("sin(x^2)")
+    >>> sol.derivatives
+    {'x': 2*x*cos(x**2)}
+    >>> sol.verified
+    True
+    """
+    parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=timeout)
+    return solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=timeout)
+
+
+def solve_parsed(
+    problem: Problem,
+    *,
+    detail: str = "normal",
+    mode: str = "reverse",
+    numeric: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Solution:
+    """Solve an already parsed :class:`~chainsolve.problem.Problem`."""
+    from chainsolve.derivation import solve_problem
+
+    with stage("derivation", timeout):
+        solution = solve_problem(problem, detail=detail)
+    if problem.point:
+        from chainsolve.evaluation import evaluate_at
+        from chainsolve.graph import build_graph
+
+        with stage("evaluation at the point", timeout):
+            graph = solution.graph if solution.graph is not None else build_graph(problem)
+            evaluation = evaluate_at(problem, graph, problem.point, numeric=numeric, mode=mode)  # type: ignore[arg-type]
+        solution = dataclasses.replace(solution, evaluation=evaluation)
+    return solution
+
+
+def verify(
+    problem: str,
+    *,
+    answer: str | None = None,
+    derivation: str | None = None,
+    wrt: str | Sequence[str] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Any:
+    """Check a final ``answer`` or a line-by-line ``derivation`` against the problem's derivative.
+
+    The result has ``.correct`` (bool) and renders with ``chainsolve.verify.render_verdict``.
+    """
+    from chainsolve import verify as checking
+
+    parsed = load_problem(problem, wrt=wrt, timeout=timeout)
+    if (answer is None) == (derivation is None):
+        raise ValueError("give exactly one of answer= or derivation=")
+    if answer is not None:
+        return checking.verify_answer(parsed, answer, timeout=timeout)
+    assert derivation is not None
+    return checking.verify_derivation(parsed, derivation, timeout=timeout)

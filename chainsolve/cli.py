@@ -1,0 +1,366 @@
+"""The ``chainsolve`` command line: options mapped to the API, errors mapped to one line and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from chainsolve import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Longest problem text read from standard input (longer input is rejected by the parser anyway).
+STDIN_LIMIT = 1_000_000
+
+FORMATS = ("text", "markdown", "latex", "html", "json")
+EXTENSIONS = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".tex": "latex",
+    ".html": "html",
+    ".htm": "html",
+    ".json": "json",
+}
+
+
+def _read_problem(text: str) -> str:
+    if text == "-":
+        return sys.stdin.read(STDIN_LIMIT)
+    return text
+
+
+def _report_error(error: Exception) -> None:
+    from chainsolve.errors import ChainsolveError
+
+    assert isinstance(error, ChainsolveError)
+    click.echo(f"error: {error.message}", err=True)
+    caret = error.caret_lines()
+    if caret is not None:
+        line, marks = caret
+        click.echo(f"  {line}", err=True)
+        click.echo(f"  {marks}", err=True)
+    if error.hint:
+        click.echo(f"hint: {error.hint}", err=True)
+
+
+def friendly_errors(command: F) -> F:
+    """Turn chainsolve's errors into one clear message and exit 2; anything unexpected into exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from chainsolve.errors import ChainsolveError
+
+        try:
+            return command(*args, **kwargs)
+        except ChainsolveError as error:
+            _report_error(error)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except RecursionError:
+            click.echo("error: the problem is nested too deeply to work with", err=True)
+            sys.exit(2)
+        except MemoryError:
+            click.echo("error: the problem needs more memory than is available", err=True)
+            sys.exit(2)
+        except Exception as error:  # noqa: BLE001 - the promise is: never a traceback
+            click.echo(
+                f"internal error: {type(error).__name__}: {error} "
+                "(this is a bug in chainsolve; please report it with the command you ran)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _choose_format(fmt: str | None, output: str | None) -> str:
+    if fmt:
+        return fmt
+    if output:
+        suffix = Path(output).suffix.lower()
+        if suffix in EXTENSIONS:
+            return EXTENSIONS[suffix]
+    return "text"
+
+
+def _write(text: str, output: str | None) -> None:
+    if output and output != "-":
+        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text.rstrip("\n"))
+
+
+def _echo_reading(problem: Any) -> None:
+    normalized = getattr(problem, "normalized_source", None)
+    if normalized and normalized != problem.source:
+        click.echo(f"read as: {normalized}", err=True)
+
+
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=20.0,
+    show_default=True,
+    help="Seconds the whole command may take; the message names the stage that ran out.",
+)
+wrt_option = click.option(
+    "--wrt", metavar="NAMES", help="Variable(s) to differentiate by, e.g. t or s,t (inferred if one)."
+)
+template_option = click.option(
+    "--template-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Directory searched first for templates (see README: templates).",
+)
+output_option = click.option(
+    "--output", "-o", metavar="FILE", help="Write to FILE; its extension picks the format."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="chainsolve")
+def main() -> None:
+    """Derive derivatives with the chain rule, step by step, and prove every step."""
+
+
+@main.command()
+@click.argument("problem")
+@wrt_option
+@click.option("--at", metavar="NAME=VALUE,...", help="Evaluate forward and backward passes at a point.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: text).")
+@output_option
+@template_option
+@click.option(
+    "--notation", type=click.Choice(["leibniz", "lagrange"]), default="leibniz", show_default=True
+)
+@click.option(
+    "--detail", type=click.Choice(["brief", "normal", "full"]), default="normal", show_default=True
+)
+@click.option(
+    "--graph",
+    "graph_style",
+    type=click.Choice(["definitions", "elementary"]),
+    default="definitions",
+    show_default=True,
+    help="elementary: one node per operation (p = w·x, q = p + b, …), as a computational graph.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["reverse", "forward"]),
+    default="reverse",
+    show_default=True,
+    help="At a point: reverse mode (backpropagation) or forward mode (tangents).",
+)
+@click.option("--numeric", is_flag=True, help="Show values at the point as decimals.")
+@click.option("--fragment", is_flag=True, help="LaTeX: only the body, to \\input into a document.")
+@timeout_option
+@friendly_errors
+def solve(
+    problem: str,
+    wrt: str | None,
+    at: str | None,
+    fmt: str | None,
+    output: str | None,
+    template_dir: str | None,
+    notation: str,
+    detail: str,
+    graph_style: str,
+    mode: str,
+    numeric: bool,
+    fragment: bool,
+    timeout: float,
+) -> None:
+    """Solve PROBLEM step by step; PROBLEM is an expression or definitions, target first ('-': stdin).
+
+    \b
+    Examples:
+      chainsolve solve "sin(x^2)"
+      chainsolve solve "z = x^2*y; x = cos(t); y = exp(t)"
+      chainsolve solve "L = (w*x + b - y)^2" --wrt w,b
+      chainsolve solve "L = (w*x + b - y)^2" --graph elementary --at w=2,x=3,b=1,y=10
+    """
+    from chainsolve.api import load_problem, solve_parsed
+    from chainsolve.budget import stage
+    from chainsolve.render import render_solution
+
+    text = _read_problem(problem)
+    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=timeout)
+    _echo_reading(parsed)
+    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=timeout)
+    chosen = _choose_format(fmt, output)
+    with stage("rendering", timeout):
+        rendered = render_solution(
+            solution,
+            chosen,  # type: ignore[arg-type]
+            notation=notation,
+            detail=detail,
+            template_dir=template_dir,
+            fragment=fragment,
+        )
+    _write(rendered, output)
+
+
+@main.command()
+@click.argument("problem")
+@click.option("--answer", metavar="EXPR", help="The final answer to check.")
+@click.option(
+    "--derivation",
+    type=click.File("r", encoding="utf-8"),
+    help="A file with one step per line ('-': stdin).",
+)
+@wrt_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: text).")
+@output_option
+@template_option
+@timeout_option
+@friendly_errors
+def verify(
+    problem: str,
+    answer: str | None,
+    derivation: Any,
+    wrt: str | None,
+    fmt: str | None,
+    output: str | None,
+    template_dir: str | None,
+    timeout: float,
+) -> None:
+    """Check an answer or a line-by-line derivation; exit 0 if correct, 1 if not.
+
+    \b
+    Examples:
+      chainsolve verify "sin(x^2)" --answer "cos(x^2)"
+      chainsolve verify "sin(x^2)" --answer "2x cos(x^2)"
+      chainsolve verify "sin(x^2)" --derivation work.txt
+    """
+    from chainsolve.api import load_problem
+    from chainsolve.verify import render_verdict, verify_answer, verify_derivation
+
+    if (answer is None) == (derivation is None):
+        raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")
+    parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=timeout)
+    _echo_reading(parsed)
+    if answer is not None:
+        report: Any = verify_answer(parsed, answer, timeout=timeout)
+    else:
+        report = verify_derivation(parsed, derivation.read(STDIN_LIMIT), timeout=timeout)
+    chosen = _choose_format(fmt, output)
+    _write(render_verdict(report, chosen, template_dir=template_dir), output)
+    sys.exit(0 if report.correct else 1)
+
+
+@main.command()
+@click.argument("problem")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid", "dot", "tikz"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--tree", is_flag=True, help="The textbook tree diagram (a variable repeated under each parent).")
+@click.option("--at", metavar="NAME=VALUE,...", help="Label edges with values at a point.")
+@wrt_option
+@click.option(
+    "--graph",
+    "graph_style",
+    type=click.Choice(["definitions", "elementary"]),
+    default="definitions",
+    show_default=True,
+)
+@output_option
+@timeout_option
+@friendly_errors
+def graph(
+    problem: str,
+    fmt: str,
+    tree: bool,
+    at: str | None,
+    wrt: str | None,
+    graph_style: str,
+    output: str | None,
+    timeout: float,
+) -> None:
+    """Print the dependency graph of PROBLEM, edges labelled with their local partial derivatives.
+
+    \b
+    Examples:
+      chainsolve graph "z = x^2*y; x = cos(t); y = exp(t)"
+      chainsolve graph "z = f(x, y); x = g(t); y = h(t)" --format mermaid
+      chainsolve graph "sin(x^2)" --graph elementary --format dot | dot -Tsvg > g.svg
+    """
+    from chainsolve import emitters
+    from chainsolve.api import load_problem
+    from chainsolve.graph import build_graph
+
+    parsed = load_problem(_read_problem(problem), wrt=wrt, at=at, graph=graph_style, timeout=timeout)
+    if parsed.is_single_expression and graph_style == "definitions":
+        from chainsolve.decompose import elementary_problem
+
+        parsed = elementary_problem(parsed)
+    _echo_reading(parsed)
+    dependency_graph = build_graph(parsed)
+    values = None
+    if parsed.point:
+        from chainsolve.evaluation import edge_values
+
+        values = edge_values(parsed, dependency_graph, parsed.point)
+    emit = emitters.emitter(fmt, tree=tree)
+    _write(emit(dependency_graph, values=values), output)
+
+
+@main.command()
+@click.argument("submissions", type=click.Path(exists=True, dir_okay=False))
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=64), help="Worker processes (default: cores).")
+@click.option("--output", "-o", metavar="FILE", help="Report file (.csv, .jsonl or .md).")
+@click.option("--resume", is_flag=True, help="Skip rows already in the report.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=10.0,
+    show_default=True,
+    help="Seconds per submission.",
+)
+@click.option("--memory-mb", type=click.IntRange(min=64), default=1024, show_default=True)
+@friendly_errors
+def grade(
+    submissions: str,
+    jobs: int | None,
+    output: str | None,
+    resume: bool,
+    timeout: float,
+    memory_mb: int,
+) -> None:
+    """Grade SUBMISSIONS (JSON Lines or CSV: id, problem, wrt, answer or derivation) in parallel.
+
+    \b
+    Example:
+      chainsolve grade submissions.csv --output report.csv --jobs 2
+    """
+    import os
+
+    from chainsolve.grade import grade_file
+
+    summary = grade_file(
+        submissions,
+        jobs=jobs or os.cpu_count() or 1,
+        output=output,
+        resume=resume,
+        timeout=timeout,
+        memory_mb=memory_mb,
+        progress=sys.stderr.isatty(),
+    )
+    click.echo(str(summary))
+
+
+if __name__ == "__main__":
+    main()
