@@ -458,8 +458,10 @@ class Deriver:
         whole_label = (str(label), None) if isinstance(label, sympy.Symbol) else None
         link_leibniz: list[Leibniz] = []
         for index in range(len(links)):
+            # Inside a product or sum the outer link reads d/du₁ sin(u₁), not d/du₁ sin(3x).
+            of = names[index] if index or isinstance(label, sympy.Symbol) else links[0][4]
             link_leibniz.append(
-                Leibniz(names[index], names[index + 1], False, (letters[index % len(letters)], inners_in_x[index]))
+                Leibniz(of, names[index + 1], False, (letters[index % len(letters)], inners_in_x[index]))
             )
         last_letter = letters[len(links) % len(letters)]
         link_leibniz.append(Leibniz(names[-1], x, self.partial, (last_letter, x)))
@@ -478,7 +480,7 @@ class Deriver:
                 Step("local_derivative", "Differentiate the outer function", (link_leibniz[index], local_result),
                      rule_name, claim, depth)
             )
-            local[(names[index], u)] = local_result
+            local[(link_leibniz[index].of, u)] = local_result
             factors.append(local_result)
         inner_part = self.derive(innermost, depth + 1)
         last = link_leibniz[-1]
@@ -504,10 +506,7 @@ class Deriver:
         result = sympy.Mul(*substituted)
         if substituted != tuple(factors):
             back: tuple[Formula, ...] = (total, Product(substituted))
-            text = "Substitute back " + ", ".join(
-                f"{u.name} = {sympy.sstr(self.namer.definitions[u])}" for _, u, *_ in links
-            )
-            steps.append(Step("substitute", text, back, None, self.check(expr, back), depth,
+            steps.append(Step("substitute", "Substitute back", back, None, self.check(expr, back), depth,
                               definitions=tuple((u, self.namer.definitions[u]) for _, u, *_ in links)))
         return Part(expr, result, tuple(steps), "chain rule", False)
 

@@ -1,0 +1,127 @@
+"""A Solution as a plain JSON-ready dict with a stable schema (see docs/json-schema.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+
+from chainsolve.filters import (
+    chain_latex,
+    chain_unicode,
+    definition_latex,
+    definition_unicode,
+    latex_expr,
+)
+from chainsolve.graph import Graph
+from chainsolve.steps import Derivation, Solution, Step
+
+#: Bumped whenever a field is removed or changes meaning (adding a field keeps the version).
+SCHEMA_VERSION = 1
+
+
+def step_text(step: Step) -> str:
+    """One line of plain Unicode: the sentence, then the equality chain, definitions or paths.
+
+    >>> from chainsolve.steps import Leibniz
+    >>> x, y = sympy.Symbol("x"), sympy.Symbol("y")
+    >>> step_text(Step("rule", "Power rule", (Leibniz(y, x), 2 * x), rule="power rule"))
+    'Power rule: dy/dx = 2x'
+    """
+    parts = [chain_unicode(step.sides)] if step.sides else []
+    parts += [definition_unicode(name, expr) for name, expr in step.definitions]
+    parts += [" → ".join(path) for path in step.paths]
+    if not parts:
+        return step.text
+    details = "; ".join(parts)
+    return f"{step.text}: {details}" if step.text else details
+
+
+def step_latex(step: Step) -> str:
+    r"""The LaTeX of a step's maths: its equality chain, else its definitions or paths."""
+    if step.sides:
+        return chain_latex(step.sides)
+    if step.definitions:
+        return r",\quad ".join(definition_latex(name, expr) for name, expr in step.definitions)
+    if step.paths:
+        return r",\quad ".join(
+            r" \to ".join(latex_expr_name(name) for name in path) for path in step.paths
+        )
+    return ""
+
+
+def latex_expr_name(name: str) -> str:
+    """A variable name in LaTeX (``u_1`` → ``u_{1}``)."""
+    return latex_expr(sympy.Symbol(name))
+
+
+def _step_dict(step: Step, derivation: str | None) -> dict[str, Any]:
+    return {
+        "kind": step.kind,
+        "rule": step.rule,
+        "text": step_text(step),
+        "latex": step_latex(step),
+        "verified": step.verified,
+        "check": {"status": step.check.status, "detail": step.check.detail},
+        "depth": step.depth,
+        "derivation": derivation,
+    }
+
+
+def graph_to_dict(graph: Graph) -> dict[str, Any]:
+    """Nodes (name, kind, definition) and edges (source, target, local partial) as strings."""
+    return {
+        "nodes": [
+            {
+                "name": node.name,
+                "kind": node.kind,
+                "expr": None if node.expr is None else str(node.expr),
+            }
+            for node in graph.nodes
+        ],
+        "edges": [
+            {"source": edge.source, "target": edge.target, "local_partial": str(edge.local_partial)}
+            for edge in graph.edges
+        ],
+    }
+
+
+def _paths_dict(derivation: Derivation) -> dict[str, Any]:
+    paths = [list(path) for path in derivation.paths] if derivation.paths else None
+    return {"count": derivation.path_count, "paths": paths}
+
+
+def solution_to_dict(solution: Solution) -> dict[str, Any]:
+    """The documented JSON schema (version 1) of a solution.
+
+    Expressions are sympy's ``str()`` (``2*x*cos(x**2)``), which both sympy and
+    chainsolve's parser read back. ``evaluation`` is reserved for the values at a point
+    and is ``null`` until that part of the schema is defined.
+    """
+    problem = solution.problem
+    steps = [_step_dict(step, None) for step in solution.shared_steps]
+    for derivation in solution.derivations:
+        steps += [_step_dict(step, derivation.wrt) for step in derivation.steps]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "problem": {
+            "source": problem.source,
+            "definitions": [{"name": d.name, "expr": str(d.expr)} for d in problem.definitions],
+            "target": problem.target,
+            "inputs": list(problem.inputs),
+            "wrt": list(problem.wrt),
+            "point": {name: str(value) for name, value in problem.point.items()},
+        },
+        "derivatives": {d.wrt: str(d.result) for d in solution.derivations},
+        "derivatives_latex": {d.wrt: latex_expr(d.result) for d in solution.derivations},
+        "steps": steps,
+        "verified": solution.verified,
+        "graph": None if solution.graph is None else graph_to_dict(solution.graph),
+        "paths": {d.wrt: _paths_dict(d) for d in solution.derivations},
+        "notes": list(solution.notes),
+        # Filled in by the evaluation module (values and gradients at --at); null until then.
+        "evaluation": None,
+    }
+
+
+__all__ = ["SCHEMA_VERSION", "graph_to_dict", "solution_to_dict", "step_latex", "step_text"]

@@ -1,0 +1,237 @@
+"""Render a Solution as text, Markdown, LaTeX, HTML (Jinja templates) or JSON; never does maths."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+import sympy
+from markupsafe import Markup
+
+from chainsolve import filters
+from chainsolve.jsonout import solution_to_dict
+from chainsolve.steps import Leibniz, Solution, Step
+
+Format = Literal["text", "markdown", "latex", "html", "json"]
+TemplateFormat = Literal["text", "markdown", "latex", "html"]
+Detail = Literal["brief", "normal", "full"]
+Notation = filters.Notation
+
+#: The main template of each Jinja format, relative to the format's template directory.
+TEMPLATE_NAMES: dict[str, str] = {
+    "text": "solution.txt.jinja",
+    "markdown": "solution.md.jinja",
+    "latex": "solution.tex.jinja",
+    "html": "solution.html.jinja",
+}
+
+#: Step kinds ``detail="brief"`` keeps (depth 0 only).
+BRIEF_KINDS = frozenset({"decompose", "chain_formula", "paths", "rule", "simplify"})
+
+#: The graph emitter whose picture each format embeds (from ``chainsolve.emitters``).
+GRAPH_EMITTERS: dict[str, str] = {
+    "text": "to_text",
+    "markdown": "to_mermaid",
+    "latex": "to_tikz",
+    "html": "to_text",
+}
+
+#: Graphs with at most this many nodes are not drawn (``y = f(x)`` needs no picture).
+GRAPH_MIN_NODES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedStep:
+    """A step as shown: its running number in the output and the step itself."""
+
+    number: int
+    step: Step
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A run of steps under one heading: shared steps (``derivative`` None) or one derivation."""
+
+    derivative: Leibniz | None
+    wrt: str | None
+    steps: tuple[NumberedStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One final answer: the derivative symbol and its value."""
+
+    wrt: str
+    derivative: Leibniz
+    value: sympy.Expr
+    in_terms_of_inputs: bool
+
+
+def builtin_template_dirs() -> list[Path]:
+    """Built-in template roots: the installed package's copy first, then the source tree's."""
+    package = Path(__file__).resolve().parent
+    candidates = [package / "templates", package.parent / "templates"]
+    return [path for path in candidates if path.is_dir()]
+
+
+def _format_dirs(roots: Sequence[Path], fmt: str) -> list[str]:
+    return [str(root / fmt) for root in roots]
+
+
+def make_environment(fmt: str, template_dir: str | Path | None = None) -> jinja2.Environment:
+    """A fresh Jinja environment for one format, with our filters and the override search path.
+
+    Templates are looked up in ``template_dir/<fmt>/`` and ``template_dir/`` (when given),
+    then in the built-in ``templates/<fmt>/``; the built-in ones are also reachable as
+    ``default/<name>`` so that an override can ``{% extends "default/solution.md.jinja" %}``.
+    """
+    if fmt not in TEMPLATE_NAMES:
+        raise ValueError(f"no templates for format {fmt!r}; choose one of {sorted(TEMPLATE_NAMES)}")
+    builtin = jinja2.FileSystemLoader(_format_dirs(builtin_template_dirs(), fmt))
+    loaders: list[jinja2.BaseLoader] = []
+    if template_dir is not None:
+        user = Path(template_dir)
+        loaders.append(jinja2.FileSystemLoader([str(user / fmt), str(user)]))
+    loaders += [builtin, jinja2.PrefixLoader({"default": builtin})]
+    options: dict[str, Any] = {
+        "loader": jinja2.ChoiceLoader(loaders),
+        "undefined": jinja2.StrictUndefined,
+        "autoescape": fmt == "html",
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "keep_trailing_newline": True,
+    }
+    if fmt == "latex":
+        options.update(
+            block_start_string="((*",
+            block_end_string="*))",
+            variable_start_string="(((",
+            variable_end_string=")))",
+            comment_start_string="((=",
+            comment_end_string="=))",
+            line_statement_prefix=None,
+            line_comment_prefix=None,
+        )
+    env = jinja2.Environment(**options)
+    env.filters.update(filters.FILTERS)
+    if fmt == "html":
+        # MathML is markup we build ourselves from escaped pieces: mark it safe once, here.
+        for name in _MARKUP_FILTERS:
+            env.filters[name] = _as_markup(filters.FILTERS[name])
+    return env
+
+
+_MARKUP_FILTERS = (
+    "mathml",
+    "formula_mathml",
+    "chain_mathml",
+    "definition_mathml",
+    "math_element",
+)
+
+
+def _as_markup(function: Callable[..., str]) -> Callable[..., Markup]:
+    def wrapped(*args: Any, **kwargs: Any) -> Markup:
+        return Markup(function(*args, **kwargs))
+
+    wrapped.__name__ = function.__name__
+    wrapped.__doc__ = function.__doc__
+    return wrapped
+
+
+def shown_steps(steps: Sequence[Step], detail: Detail) -> list[Step]:
+    """The steps a detail level shows: ``brief`` keeps the depth-0 outline, others keep all."""
+    if detail == "brief":
+        return [s for s in steps if s.depth == 0 and s.kind in BRIEF_KINDS]
+    return list(steps)
+
+
+def sections_of(solution: Solution, detail: Detail) -> tuple[Section, ...]:
+    """The shared steps and each derivation's steps, numbered continuously."""
+    sections: list[Section] = []
+    number = 0
+
+    def numbered(steps: Sequence[Step]) -> tuple[NumberedStep, ...]:
+        nonlocal number
+        result = []
+        for step in shown_steps(steps, detail):
+            number += 1
+            result.append(NumberedStep(number, step))
+        return tuple(result)
+
+    if solution.shared_steps:
+        sections.append(Section(None, None, numbered(solution.shared_steps)))
+    for derivation in solution.derivations:
+        sections.append(Section(derivation.derivative, derivation.wrt, numbered(derivation.steps)))
+    return tuple(sections)
+
+
+def graph_picture(solution: Solution, fmt: str) -> str | None:
+    """The dependency graph drawn by ``chainsolve.emitters`` for this format, when it applies."""
+    graph = solution.graph
+    if graph is None or len(graph.nodes) < GRAPH_MIN_NODES:
+        return None
+    try:
+        emitters = importlib.import_module("chainsolve.emitters")
+    except ImportError:
+        return None
+    emit = getattr(emitters, GRAPH_EMITTERS.get(fmt, ""), None)
+    if emit is None:
+        return None
+    return str(emit(graph))
+
+
+def template_context(
+    solution: Solution,
+    fmt: str,
+    *,
+    notation: Notation = "leibniz",
+    detail: Detail = "normal",
+    fragment: bool = False,
+) -> dict[str, Any]:
+    """Everything a solution template receives (documented in the README)."""
+    results = tuple(
+        Result(d.wrt, d.derivative, d.result, d.in_terms_of_inputs) for d in solution.derivations
+    )
+    return {
+        "solution": solution,
+        "problem": solution.problem,
+        "sections": sections_of(solution, detail),
+        "results": results,
+        "notes": solution.notes,
+        "verified": solution.verified,
+        "graph": solution.graph,
+        "graph_picture": graph_picture(solution, fmt),
+        "evaluation": solution.evaluation,
+        "notation": notation,
+        "detail": detail,
+        "show_checks": detail == "full",
+        "fragment": fragment,
+    }
+
+
+def render_solution(
+    solution: Solution,
+    fmt: Format,
+    *,
+    notation: Notation = "leibniz",
+    detail: Detail = "normal",
+    template_dir: str | Path | None = None,
+    fragment: bool = False,
+) -> str:
+    """Render a worked solution in one output format.
+
+    ``fragment`` renders only the body (LaTeX: no preamble; HTML: no ``<html>`` shell).
+    JSON ignores templates and follows the documented schema (``docs/json-schema.md``).
+    """
+    if fmt == "json":
+        return json.dumps(solution_to_dict(solution), indent=2, ensure_ascii=False) + "\n"
+    env = make_environment(fmt, template_dir)
+    template = env.get_template(TEMPLATE_NAMES[fmt])
+    context = template_context(solution, fmt, notation=notation, detail=detail, fragment=fragment)
+    return template.render(context)

@@ -1,0 +1,178 @@
+"""Tests for chainsolve.filters: Unicode, LaTeX and MathML formatting of expressions, formulas."""
+
+from __future__ import annotations
+
+import re
+from xml.dom import minidom
+
+import pytest
+import sympy
+
+from chainsolve.filters import (
+    chain_latex_aligned,
+    chain_unicode,
+    formula_latex,
+    formula_mathml,
+    formula_unicode,
+    latex_expr,
+    latex_text,
+    markdown_quote,
+    markdown_text,
+    math_element,
+    mathml_expr,
+    unicode_expr,
+    unicode_name,
+)
+from chainsolve.functions import relu, sigmoid
+from chainsolve.problem import make_symbol
+from chainsolve.steps import Leibniz, Neg, Product, Quotient, Sum
+
+x, y, z, t = (make_symbol(n) for n in "xyzt")
+u1 = make_symbol("u_1")
+f, g, h = sympy.Function("f"), sympy.Function("g"), sympy.Function("h")
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        (2 * x * sympy.cos(x**2), "2x·cos(x²)"),
+        (sympy.sqrt(1 - x**2), "√(1 - x²)"),
+        (sympy.sqrt(x), "√x"),
+        (1 / sympy.sqrt(1 - x**2), "1/√(1 - x²)"),
+        (sigmoid(x) * (1 - sigmoid(x)), "(1 - σ(x))·σ(x)"),
+        (relu(x), "relu(x)"),
+        (sympy.Abs(x), "|x|"),
+        (sympy.exp(x), "e^x"),
+        (sympy.exp(2 * t), "e^(2t)"),
+        (sympy.log(x), "ln(x)"),
+        (make_symbol("theta") ** 2, "θ²"),
+        (u1 * make_symbol("W_2"), "W₂·u₁"),
+        (1 / x, "1/x"),
+        (2 * x / (x**2 + 1), "2x/(x² + 1)"),
+        (-x / (2 * sympy.sqrt(1 - x**2)), "-x/(2√(1 - x²))"),
+        (sympy.Rational(3, 2) * x, "3x/2"),
+        (x ** sympy.Rational(3, 2), "x^(3/2)"),
+        (sympy.cos(x) ** 2, "cos(x)²"),
+        (30 * x * (3 * x**2 + 1) ** 4, "30x·(3x² + 1)⁴"),
+        (x**2 * y - 1, "x²·y - 1"),
+        (sympy.Heaviside(x, 0), "H(x)"),
+        (sympy.pi * x, "π·x"),
+    ],
+)
+def test_unicode_expr(expr: sympy.Expr, expected: str) -> None:
+    """Expressions print as one line of readable terminal Unicode with ASCII minus signs."""
+    assert unicode_expr(expr) == expected
+
+
+def test_unicode_abstract_derivatives() -> None:
+    """Abstract derivatives read as ∂f/∂x(x, y), f′(g(x)) and ∂₁f(g(t), h(t))."""
+    assert unicode_expr(sympy.Derivative(f(x, y), x)) == "∂f/∂x(x, y)"
+    assert unicode_expr(sympy.diff(f(g(x)), x)) == "f′(g(x))·g′(x)"
+    assert unicode_expr(sympy.Subs(sympy.Derivative(f(x), x), x, g(t))) == "f′(g(t))"
+    chained = sympy.diff(f(g(t), h(t)), t)
+    assert unicode_expr(chained) == "∂₁f(g(t), h(t))·g′(t) + ∂₂f(g(t), h(t))·h′(t)"
+
+
+def test_unicode_name() -> None:
+    """Greek names become letters and numeric (or subscriptable) suffixes become subscripts."""
+    assert [unicode_name(n) for n in ("theta", "u_1", "W_2", "x_i", "x_ab", "Delta")] == [
+        "θ",
+        "u₁",
+        "W₂",
+        "xᵢ",
+        "x_ab",
+        "Δ",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        (u1**2, "u_{1}^{2}"),
+        (make_symbol("theta"), r"\theta"),
+        (sigmoid(x), r"\sigma\left(x\right)"),
+        (relu(x), r"\operatorname{relu}\left(x\right)"),
+        (sympy.log(x), r"\ln{\left(x \right)}"),
+        (sympy.Heaviside(x, 0), r"H\left(x\right)"),
+        (sympy.Subs(sympy.Derivative(f(x), x), x, g(t)), r"f'\left(g{\left(t \right)}\right)"),
+    ],
+)
+def test_latex_expr(expr: sympy.Expr, expected: str) -> None:
+    """LaTeX uses our names: u_{1}, \\theta, \\sigma, \\operatorname{relu}, \\ln, H, f'."""
+    assert latex_expr(expr) == expected
+
+
+def test_leibniz_formats() -> None:
+    """Leibniz symbols: d for one input, ∂ for several, d/dx(expr) for a non-variable."""
+    assert formula_unicode(Leibniz(y, u1)) == "dy/du₁"
+    assert formula_unicode(Leibniz(z, x, partial=True)) == "∂z/∂x"
+    assert formula_unicode(Leibniz(sympy.sin(x), x)) == "d/dx(sin(x))"
+    assert formula_latex(Leibniz(y, u1)) == r"\frac{dy}{du_{1}}"
+    assert formula_latex(Leibniz(z, x, partial=True)) == r"\frac{\partial z}{\partial x}"
+    assert formula_latex(Leibniz(sympy.sin(x), x)) == (
+        r"\frac{d}{dx}\left(\sin{\left(x \right)}\right)"
+    )
+
+
+def test_lagrange_notation() -> None:
+    """Lagrange notation shows f′(g(x)) or y′, and falls back to Leibniz without a lagrange form."""
+    outer = Leibniz(y, u1, lagrange=("f", x**2))
+    assert formula_unicode(outer, "lagrange") == "f′(x²)"
+    assert formula_unicode(Leibniz(y, x, lagrange=("y", None)), "lagrange") == "y′"
+    assert formula_unicode(Leibniz(y, x), "lagrange") == "dy/dx"
+    assert formula_unicode(outer) == "dy/du₁"
+    assert formula_latex(outer, "lagrange") == r"f'\left(x^{2}\right)"
+
+
+def test_product_keeps_order_and_parenthesises() -> None:
+    """Products keep factor order and parenthesise sums and later negative factors."""
+    product = Product((2 * x * y, -sympy.sin(t), Sum((x, y)), sympy.cos(u1)))
+    assert formula_unicode(product) == "2x·y · (-sin(t)) · (x + y) · cos(u₁)"
+    assert formula_latex(Product((Leibniz(y, u1), Leibniz(u1, x)))) == (
+        r"\frac{dy}{du_{1}} \cdot \frac{du_{1}}{dx}"
+    )
+    assert formula_unicode(Product((x + 1, x))) == "(x + 1) · x"
+
+
+def test_sum_neg_and_quotient() -> None:
+    """Sums write subtracted terms with a minus; quotients parenthesise compound parts."""
+    formula = Sum((Product((x, y)), Neg(Product((y, x))), -t))
+    assert formula_unicode(formula) == "x · y - y · x - t"
+    assert formula_unicode(Neg(Sum((x, y)))) == "-(x + y)"
+    assert formula_unicode(Quotient(Sum((x, y)), x**2)) == "(x + y)/x²"
+    assert formula_latex(Quotient(x, y)) == r"\frac{x}{y}"
+    assert formula_latex(Sum((x, Neg(y)))) == "x - y"
+
+
+def test_chains() -> None:
+    """Equality chains join sides with = (and &= lines for align*)."""
+    sides = (Leibniz(y, x), sympy.cos(x**2) * 2 * x, 2 * x * sympy.cos(x**2))
+    assert chain_unicode(sides) == "dy/dx = 2x·cos(x²) = 2x·cos(x²)"
+    aligned = chain_latex_aligned(sides)
+    assert aligned.startswith(r"\frac{dy}{dx} &= ")
+    assert aligned.count("&=") == 2
+    assert chain_latex_aligned(()) == ""
+
+
+def _parse_mathml(content: str) -> minidom.Document:
+    # HTML named entities (&InvisibleTimes;) are not XML: drop them before parsing.
+    return minidom.parseString(re.sub(r"&[A-Za-z]+;", "", math_element(content)))
+
+
+def test_mathml_is_well_formed() -> None:
+    """Formula MathML is well-formed, with ∂ fractions and σ for the sigmoid."""
+    formula = Product((Leibniz(z, x, partial=True), Neg(Sum((x, sigmoid(t))))))
+    document = _parse_mathml(formula_mathml(formula))
+    assert document.getElementsByTagName("mfrac")
+    assert "σ" in mathml_expr(sigmoid(t)).encode().decode() or "&#963;" in mathml_expr(sigmoid(t))
+    _parse_mathml(formula_mathml(Leibniz(y, x, lagrange=("f", x**2)), "lagrange"))
+    _parse_mathml(mathml_expr(sympy.diff(f(g(t), h(t)), t)))
+
+
+def test_text_escaping() -> None:
+    """Plain text is escaped for LaTeX (specials and Unicode) and Markdown (emphasis, maths)."""
+    assert latex_text("u_1 = 50% & x^2 → z") == (r"u\_1 = 50\% \& x\^{}2 \ensuremath{\to} z")
+    assert latex_text("θ₁") == r"\ensuremath{\theta}\textsubscript{1}"
+    assert markdown_text("u_1 = x**2 $5") == r"u\_1 = x\*\*2 \$5"
+    assert markdown_quote("a\n\nb", 2) == ">> a\n>>\n>> b"
+    assert markdown_quote("a", 0) == "a"

@@ -1,0 +1,114 @@
+"""Tests for chainsolve.jsonout: the documented, stable JSON schema of a solution."""
+
+from __future__ import annotations
+
+import json
+
+import sympy
+
+from chainsolve.derivation import solve_problem
+from chainsolve.graph import build_graph
+from chainsolve.jsonout import SCHEMA_VERSION, solution_to_dict, step_text
+from chainsolve.problem import Definition, build_problem, make_symbol
+from chainsolve.steps import Check, Derivation, Leibniz, Solution, Step
+
+x, y, z, t = (make_symbol(n) for n in "xyzt")
+
+STEP_KEYS = {"kind", "rule", "text", "latex", "verified", "check", "depth", "derivation"}
+
+
+def _single() -> Solution:
+    problem = build_problem([Definition("y", sympy.sin(x**2))], source="sin(x^2)")
+    dydx = Leibniz(y, x)
+    steps = (
+        Step("rule", "Chain rule", (dydx, 2 * x * sympy.cos(x**2)), rule="chain rule"),
+        Step("simplify", "Result", (dydx, 2 * x * sympy.cos(x**2)), check=Check("unconfirmed")),
+    )
+    return Solution(problem, (Derivation("x", dydx, steps, 2 * x * sympy.cos(x**2)),))
+
+
+def test_top_level_schema() -> None:
+    """The dict has exactly the documented top-level keys and is JSON-serialisable."""
+    data = solution_to_dict(_single())
+    assert set(data) == {
+        "schema_version",
+        "problem",
+        "derivatives",
+        "derivatives_latex",
+        "steps",
+        "verified",
+        "graph",
+        "paths",
+        "notes",
+        "evaluation",
+    }
+    assert data["schema_version"] == SCHEMA_VERSION == 1
+    assert data["evaluation"] is None
+    assert data["graph"] is None
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_problem_and_steps() -> None:
+    """Problem fields are strings/lists; each step has the documented keys and its check."""
+    data = solution_to_dict(_single())
+    assert data["problem"] == {
+        "source": "sin(x^2)",
+        "definitions": [{"name": "y", "expr": "sin(x**2)"}],
+        "target": "y",
+        "inputs": ["x"],
+        "wrt": ["x"],
+        "point": {},
+    }
+    first, last = data["steps"]
+    assert set(first) == STEP_KEYS
+    assert first["text"] == "Chain rule: dy/dx = 2x·cos(x²)"
+    assert first["latex"] == r"\frac{dy}{dx} = 2 x \cos{\left(x^{2} \right)}"
+    assert first["derivation"] == "x"
+    assert last["check"] == {"status": "unconfirmed", "detail": ""}
+    assert last["verified"] is False
+    assert data["verified"] is False
+
+
+def test_derivatives_read_back_with_sympy() -> None:
+    """Derivative strings are sympy's str() and parse back to the same expression."""
+    data = solution_to_dict(_single())
+    assert data["derivatives"] == {"x": "2*x*cos(x**2)"}
+    parsed = sympy.sympify(data["derivatives"]["x"], locals={"x": x})
+    assert sympy.simplify(parsed - 2 * x * sympy.cos(x**2)) == 0
+    assert data["derivatives_latex"] == {"x": r"2 x \cos{\left(x^{2} \right)}"}
+
+
+def test_abstract_derivative_strings() -> None:
+    """Abstract derivatives keep sympy's spelling, e.g. Derivative(f(x, y), x)."""
+    f = sympy.Function("f")
+    problem = build_problem([Definition("z", f(x, y))], source="f(x, y)", wrt=["x"])
+    result = sympy.Derivative(f(x, y), x)
+    dzdx = Leibniz(z, x, partial=True)
+    solution = Solution(problem, (Derivation("x", dzdx, (), result),))
+    assert solution_to_dict(solution)["derivatives"] == {"x": "Derivative(f(x, y), x)"}
+
+
+def test_graph_and_paths_from_a_real_solution() -> None:
+    """A graph problem lists nodes, edges with local partials, and its paths per variable."""
+    problem = build_problem(
+        [Definition("z", x**2 * y), Definition("x", sympy.cos(t)), Definition("y", sympy.exp(t))],
+        source="z = x^2*y; x = cos(t); y = exp(t)",
+    )
+    data = solution_to_dict(solve_problem(problem))
+    graph = data["graph"]
+    assert graph is not None
+    assert [n["name"] for n in graph["nodes"]] == [n.name for n in build_graph(problem).nodes]
+    assert {"name": "x", "kind": "intermediate", "expr": "cos(t)"} in graph["nodes"]
+    assert {"source": "t", "target": "x", "local_partial": "-sin(t)"} in graph["edges"]
+    assert data["paths"]["t"]["count"] == 2
+    assert sorted(data["paths"]["t"]["paths"]) == [["z", "x", "t"], ["z", "y", "t"]]
+    assert data["verified"] is True
+
+
+def test_step_text_includes_definitions_and_paths() -> None:
+    """A step's one-line text carries its definitions or paths after the sentence."""
+    u1 = make_symbol("u_1")
+    assert step_text(Step("decompose", "Let", definitions=((u1, x**2),))) == "Let: u₁ = x²"
+    paths = Step("paths", "2 paths", paths=(("z", "x", "t"), ("z", "y", "t")))
+    assert step_text(paths) == "2 paths: z → x → t; z → y → t"
+    assert step_text(Step("note", "Just a note")) == "Just a note"

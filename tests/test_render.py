@@ -1,0 +1,306 @@
+"""Tests for chainsolve.render: environments, overrides, detail levels and golden outputs."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pytest
+import sympy
+
+from chainsolve.derivation import solve_problem
+from chainsolve.problem import Definition, Problem, build_problem, make_symbol
+from chainsolve.render import builtin_template_dirs, make_environment, render_solution
+from chainsolve.steps import Check, Derivation, Leibniz, Solution, Step
+from tests.conftest import require_tool
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
+UPDATE_COMMAND = (
+    "CHAINSOLVE_UPDATE_GOLDEN=1 python -m pytest tests/test_render.py -p no:cacheprovider"
+)
+EXTENSIONS = {"text": "txt", "markdown": "md", "latex": "tex", "html": "html", "json": "json"}
+
+x, y, t = (make_symbol(n) for n in "xyt")
+
+#: The golden problems: key → problem text as a user types it.
+PROBLEMS = {
+    "sin": "sin(x^2)",
+    "power": "(3x^2+1)^5",
+    "product": "cos(x)^2*sin(3x)",
+    "graph": "z = x^2*y; x = cos(t); y = exp(t)",
+    "abstract": "z = f(x, y); x = g(t); y = h(t)",
+}
+
+
+def _hand_built(key: str) -> Problem:
+    """The golden problems built without the parser (used until chainsolve.parsing exists)."""
+    f, g, h = (sympy.Function(name, real=True) for name in "fgh")
+    source = PROBLEMS[key]
+    single = {
+        "sin": sympy.sin(x**2),
+        "power": (3 * x**2 + 1) ** 5,
+        "product": sympy.cos(x) ** 2 * sympy.sin(3 * x),
+    }
+    if key in single:
+        return build_problem([Definition("y", single[key])], source=source, implicit_target=True)
+    definitions = {
+        "graph": [("z", x**2 * y), ("x", sympy.cos(t)), ("y", sympy.exp(t))],
+        "abstract": [("z", f(x, y)), ("x", g(t)), ("y", h(t))],
+    }[key]
+    return build_problem([Definition(n, e) for n, e in definitions], source=source)
+
+
+@functools.cache
+def real_solution(key: str) -> Solution:
+    """A golden problem, parsed (when the parser exists) and solved by the real derivation."""
+    try:
+        from chainsolve.parsing import parse_problem
+    except ImportError:
+        problem = _hand_built(key)
+    else:
+        problem = parse_problem(PROBLEMS[key])
+    return solve_problem(problem)
+
+
+def assert_golden(name: str, actual: str) -> None:
+    """Compare with tests/golden/render/<name>; regenerate with CHAINSOLVE_UPDATE_GOLDEN=1."""
+    path = GOLDEN / name
+    if os.environ.get("CHAINSOLVE_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+        return
+    if not path.exists():
+        pytest.fail(f"golden file {path} is missing; create it with:\n  {UPDATE_COMMAND}")
+    expected = path.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile=f"golden/render/{name}",
+                tofile="rendered",
+            )
+        )
+        pytest.fail(
+            f"{name} differs from its golden file:\n{diff}\nIf intended, run:\n  {UPDATE_COMMAND}"
+        )
+
+
+@pytest.mark.parametrize("fmt", list(EXTENSIONS))
+@pytest.mark.parametrize("key", list(PROBLEMS))
+def test_golden(key: str, fmt: str) -> None:
+    """Each golden problem renders in each format exactly as its stored golden file."""
+    rendered = render_solution(real_solution(key), fmt)  # type: ignore[arg-type]
+    assert_golden(f"{key}.{EXTENSIONS[fmt]}", rendered)
+
+
+def _hand_solution(check: Check | None = None) -> Solution:
+    """dy/dx of y = sin(x²) built by hand: one nested step and ``check`` on the last."""
+    check = check or Check("symbolic", "proved by simplify")
+    u1 = make_symbol("u_1")
+    problem = build_problem([Definition("y", sympy.sin(x**2))], source="sin(x^2)")
+    dydx = Leibniz(y, x, lagrange=("y", None))
+    steps = (
+        Step("decompose", "Let", definitions=((u1, x**2), (y, sympy.sin(u1)))),
+        Step(
+            "chain_formula",
+            "Chain rule",
+            (dydx, Leibniz(y, u1)),
+            rule="chain rule",
+            check=Check("symbolic"),
+        ),
+        Step(
+            "local_derivative",
+            "Outer",
+            (Leibniz(y, u1, lagrange=("sin", u1)), sympy.cos(u1)),
+            rule="derivative of sin",
+            depth=1,
+            check=Check("numeric", "16 points"),
+        ),
+        Step("simplify", "Result", (dydx, 2 * x * sympy.cos(x**2)), check=check),
+    )
+    derivation = Derivation("x", dydx, steps, 2 * x * sympy.cos(x**2))
+    return Solution(problem, (derivation,), notes=("a note with u_1 & 50%",))
+
+
+def test_latex_environment_uses_tex_safe_delimiters() -> None:
+    """LaTeX templates use ((( ))) / ((* *)) / ((= =)) so TeX braces and {# pass through."""
+    env = make_environment("latex")
+    source = r"((= c =))\frac{#1}{((( 1 + 1 )))}((* if true *)){%x%}((* endif *))"
+    assert env.from_string(source).render() == r"\frac{#1}{2}{%x%}"
+
+
+def test_environment_is_strict_and_escapes_only_html() -> None:
+    """Undefined variables raise; autoescape is on for HTML only; each call builds a new env."""
+    with pytest.raises(jinja2.UndefinedError):
+        make_environment("text").from_string("{{ missing }}").render()
+    assert make_environment("html").from_string("{{ '<b>' }}").render() == "&lt;b&gt;"
+    assert make_environment("markdown").from_string("{{ '<b>' }}").render() == "<b>"
+    assert make_environment("text") is not make_environment("text")
+    with pytest.raises(ValueError, match="no templates"):
+        make_environment("json")
+
+
+def test_builtin_templates_found_in_source_tree() -> None:
+    """Built-in templates are found (the installed copy first, the source tree second)."""
+    dirs = builtin_template_dirs()
+    assert dirs
+    assert any((d / "markdown" / "solution.md.jinja").is_file() for d in dirs)
+
+
+def test_user_template_extends_default(tmp_path: Path) -> None:
+    """A user template overrides one block and extends the built-in one via default/."""
+    (tmp_path / "solution.md.jinja").write_text(
+        '{% extends "default/solution.md.jinja" %}{% block title %}# My homework\n{% endblock %}',
+        encoding="utf-8",
+    )
+    out = render_solution(_hand_solution(), "markdown", template_dir=tmp_path)
+    assert out.startswith("# My homework\n")
+    assert "**2.** Chain rule" in out
+    assert "## Result" in out
+
+
+def test_user_step_partial_overrides_one_kind(tmp_path: Path) -> None:
+    """A per-kind partial in the user's <fmt>/steps/ directory replaces only that kind's steps."""
+    partial = tmp_path / "text" / "steps" / "simplify.txt.jinja"
+    partial.parent.mkdir(parents=True)
+    partial.write_text("SIMPLIFY {{ number }}\n", encoding="utf-8")
+    out = render_solution(_hand_solution(), "text", template_dir=tmp_path)
+    assert "SIMPLIFY 4\n" in out
+    assert " 2. Chain rule" in out
+
+
+def test_text_marks_checks_and_depth() -> None:
+    """Text shows [rule] and ✓ / numeric / ⚠ marks, indents nested steps and ends with a verdict."""
+    out = render_solution(_hand_solution(Check("unconfirmed", "timed out")), "text")
+    assert "dy/dx = dy/du₁   [chain rule] ✓" in out
+    assert "    3. Outer\n" in out
+    assert "✓ (checked numerically)" in out
+    assert "⚠ unconfirmed" in out
+    assert "Result: dy/dx = 2x·cos(x²)" in out
+    assert out.rstrip().endswith("Warning: some steps could not be confirmed (marked ⚠).")
+    ok = render_solution(_hand_solution(), "text")
+    assert ok.rstrip().endswith("All steps verified.")
+
+
+def test_detail_levels() -> None:
+    """brief keeps depth-0 outline kinds plus the result; full adds each step's check detail."""
+    brief = render_solution(_hand_solution(), "text", detail="brief")
+    assert "Outer" not in brief
+    assert "Chain rule" in brief
+    assert "Result: dy/dx" in brief
+    full = render_solution(_hand_solution(), "text", detail="full")
+    assert "check: proved by simplify" in full
+    assert "check: 16 points" in full
+    assert "check:" not in render_solution(_hand_solution(), "text")
+
+
+def test_lagrange_notation_in_output() -> None:
+    """notation="lagrange" writes y′ and sin′(u₁) where the model gives a Lagrange form."""
+    out = render_solution(_hand_solution(), "text", notation="lagrange")
+    assert "y′ = dy/du₁" in out
+    assert "sin′(u₁) = cos(u₁)" in out
+
+
+def test_fragments() -> None:
+    """fragment=True renders LaTeX without preamble and HTML without the page shell."""
+    latex = render_solution(_hand_solution(), "latex", fragment=True)
+    assert r"\documentclass" not in latex
+    assert r"\begin{document}" not in latex
+    assert r"\begin{align*}" in latex
+    html = render_solution(_hand_solution(), "html", fragment=True)
+    assert "<html" not in html
+    assert html.lstrip().startswith('<main class="chainsolve-solution">')
+
+
+def test_text_escaping_per_format() -> None:
+    """Step and note text is escaped for LaTeX, Markdown and HTML."""
+    assert r"a note with u\_1 \& 50\%" in render_solution(_hand_solution(), "latex")
+    assert r"a note with u\_1 & 50%" in render_solution(_hand_solution(), "markdown")
+    assert "a note with u_1 &amp; 50%" in render_solution(_hand_solution(), "html")
+
+
+def test_graph_embedded_when_emitters_exist() -> None:
+    """Graph problems embed the emitted mermaid (Markdown) and TikZ (LaTeX) pictures."""
+    pytest.importorskip("chainsolve.emitters", reason="chainsolve.emitters is not written yet")
+    solution = real_solution("graph")
+    assert "```mermaid" in render_solution(solution, "markdown")
+    assert r"\begin{tikzpicture}" in render_solution(solution, "latex")
+    assert "```mermaid" not in render_solution(real_solution("sin"), "markdown")
+
+
+def test_json_format_is_the_schema() -> None:
+    """render_solution(..., "json") is the JSON of solution_to_dict."""
+    data = json.loads(render_solution(_hand_solution(), "json"))
+    assert data["schema_version"] == 1
+    assert data["derivatives"] == {"x": "2*x*cos(x**2)"}
+
+
+@pytest.mark.parametrize("key", list(PROBLEMS))
+def test_latex_golden_compiles(key: str, tmp_path: Path) -> None:
+    """Each LaTeX golden compiles with pdflatex -halt-on-error."""
+    pdflatex = require_tool("pdflatex")
+    source = tmp_path / f"{key}.tex"
+    source.write_text(render_solution(real_solution(key), "latex"), encoding="utf-8")
+    result = subprocess.run(
+        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", source.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert (tmp_path / f"{key}.pdf").stat().st_size > 0
+
+
+_MEASURE = """
+<script>
+  const box = document.querySelector("math").getBoundingClientRect();
+  const all = [...document.querySelectorAll("math")].map(m => m.getBoundingClientRect());
+  const flat = all.filter(r => r.width < 1 || r.height < 1).length;
+  document.body.setAttribute("data-math", `${box.width}x${box.height} flat=${flat}`);
+</script>
+"""
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    chromium = require_tool("chromium")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+    return subprocess.run(
+        [chromium, *flags, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_html_maths_is_laid_out_by_chromium(tmp_path: Path) -> None:
+    """Chromium lays out every <math> of the HTML with a non-zero size and can screenshot it."""
+    html = render_solution(real_solution("abstract"), "html")
+    assert "http://" not in html.replace("http://www.w3.org/1998/Math/MathML", "")
+    page = tmp_path / "solution.html"
+    page.write_text(html.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    dumped = _chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile")
+    match = re.search(r'data-math="([\d.]+)x([\d.]+) flat=(\d+)"', dumped.stdout)
+    assert match, dumped.stderr[-2000:]
+    width, height, flat = float(match[1]), float(match[2]), int(match[3])
+    assert width > 10 and height > 10
+    assert flat == 0
+    png = tmp_path / "solution.png"
+    _chromium(
+        f"--screenshot={png}", "--window-size=1000,1400", page.as_uri(), profile=tmp_path / "p2"
+    )
+    assert png.stat().st_size > 10_000
