@@ -113,14 +113,14 @@ def verify(
 ) -> Any:
     """Check a final ``answer`` or a line-by-line ``derivation`` against the problem's derivative.
 
-    The result has ``.correct`` (bool) and renders with ``chainsolve.verify.render_verdict``.
+    The result has ``.correct`` (bool) and renders with ``chainsolve.verification.render_verdict``.
     """
-    from chainsolve import verify as checking
+    from chainsolve.verification import verify_answer, verify_derivation
 
     parsed = load_problem(problem, wrt=wrt, timeout=timeout)
     if (answer is None) == (derivation is None):
         raise ValueError("give exactly one of answer= or derivation=")
     if answer is not None:
-        return checking.verify_answer(parsed, answer, timeout=timeout)
+        return verify_answer(parsed, answer, timeout=timeout)
     assert derivation is not None
-    return checking.verify_derivation(parsed, derivation, timeout=timeout)
+    return verify_derivation(parsed, derivation, timeout=timeout)

@@ -243,7 +243,7 @@ def verify(
       chainsolve verify "sin(x^2)" --derivation work.txt
     """
     from chainsolve.api import load_problem
-    from chainsolve.verify import render_verdict, verify_answer, verify_derivation
+    from chainsolve.verification import render_verdict, verify_answer, verify_derivation
 
     if (answer is None) == (derivation is None):
         raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")

@@ -1,4 +1,4 @@
-"""Are two expressions equal? Numeric comparison at random real points first, then a budgeted symbolic proof."""
+"""Are two expressions equal? Numeric comparison at random real points, then a budgeted proof."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ Verdict = Literal["equal", "not_equal", "equal_on_part", "undecided"]
 
 #: Working precision (decimal digits) of numeric comparisons.
 PRECISION = 40
-#: Relative tolerance: far below any real difference (a 1e-12 near miss is caught), far above rounding.
+#: Relative tolerance: far below a real difference (a 1e-12 near miss is caught), above rounding.
 TOLERANCE = mpmath.mpf(10) ** -25
 #: Magnitudes sampled for each variable (with both signs) so that sign and scale errors show up.
 MAGNITUDES = (0.07, 0.3, 0.6, 0.9, 1.3, 2.1, 3.7, 8.0)
@@ -44,7 +44,7 @@ class Comparison:
 
 
 def concrete_functions(expr: sympy.Expr, variant: int) -> sympy.Expr:
-    """Replace each abstract function ``f(a, b, …)`` by a concrete smooth function of all its arguments.
+    """Replace each abstract function ``f(a, b, …)`` by a concrete smooth function of its arguments.
 
     Different ``variant``s give different functions, so that a claim true for the
     concrete choice by accident is still caught by another. Derivatives of the
@@ -60,8 +60,12 @@ def concrete_functions(expr: sympy.Expr, variant: int) -> sympy.Expr:
         dummies = sympy.symbols(f"a0:{arity}", real=True)
         k = index + 1 + 3 * variant
         linear = sum(sympy.Rational(k + i + 1, i + 2) * d for i, d in enumerate(dummies))
-        body = sympy.sin(linear) + sympy.Rational(1, k + 1) * linear**2 + sympy.prod(
-            [1 + sympy.Rational(1, i + 3 + variant) * d for i, d in enumerate(dummies)]
+        body = (
+            sympy.sin(linear)
+            + sympy.Rational(1, k + 1) * linear**2
+            + sympy.prod(
+                [1 + sympy.Rational(1, i + 3 + variant) * d for i, d in enumerate(dummies)]
+            )
         )
         replacements[name] = sympy.Lambda(dummies, body)
     classes = {a.func for a in applied}
@@ -77,7 +81,9 @@ def _variables(*exprs: sympy.Expr) -> list[sympy.Symbol]:
     return sorted(found, key=lambda s: s.name)
 
 
-def _sample(rng: random.Random, variables: Sequence[sympy.Symbol]) -> dict[sympy.Symbol, mpmath.mpf]:
+def _sample(
+    rng: random.Random, variables: Sequence[sympy.Symbol]
+) -> dict[sympy.Symbol, mpmath.mpf]:
     point = {}
     for symbol in variables:
         magnitude = rng.choice(MAGNITUDES) * (1 + rng.random() / 3)
@@ -143,7 +149,9 @@ def numeric_comparison(
                 break
     points = len(agree) + len(disagree)
     if points == 0:
-        return Comparison("undecided", "numeric", 0, details=("no point where both sides are defined",))
+        return Comparison(
+            "undecided", "numeric", 0, details=("no point where both sides are defined",)
+        )
     if not disagree and one_sided and points:
         point, defined = one_sided[0]
         where = ", ".join(f"{s.name} = {float(v):.4g}" for s, v in point.items())
@@ -177,7 +185,7 @@ def _describe_region(
     agree: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
     disagree: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
 ) -> str:
-    """A sign condition that separates agreeing from disagreeing points, if one variable's sign does."""
+    """A sign condition separating agreeing from disagreeing points, if a variable's sign does."""
     conditions = []
     for symbol in sorted(agree[0], key=lambda s: s.name):
         if all(p[symbol] > 0 for p in agree) and any(p[symbol] < 0 for p in disagree):
@@ -195,16 +203,46 @@ def symbolic_zero(difference: sympy.Expr, seconds: float) -> bool:
         return True
 
     def prove() -> bool:
-        for transform in (sympy.expand, sympy.cancel, sympy.simplify):
-            if transform(difference) == 0:
-                return True
+        forms = [difference]
+        rewritten = rewrite_activations(difference)
+        if rewritten != difference:
+            forms.append(rewritten)
+        # Cheap canonical forms for every form first, the expensive simplify last.
+        for transform in (sympy.expand, sympy.cancel, _sign_form, _exp_form, sympy.simplify):
+            for form in forms:
+                if transform(form) == 0:
+                    return True
         return False
 
     return bool(attempt(seconds, prove))
 
 
-def compare(a: sympy.Expr, b: sympy.Expr, *, proof_seconds: float = 2.0, seed: int = 2024) -> Comparison:
-    """Compare two expressions: numeric disproof or evidence first, then a symbolic proof under a budget."""
+def rewrite_activations(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with sigmoid and softplus written with exp and log, which simplifiers know."""
+    from chainsolve import functions
+
+    return expr.replace(
+        lambda e: isinstance(e, (functions.sigmoid, functions.softplus)),
+        lambda e: e.rewrite(sympy.exp),
+    )
+
+
+def _sign_form(expr: sympy.Expr) -> sympy.Expr:
+    """sign(u) written u/|u|: equal wherever both are defined, which is all a comparison claims."""
+    if not expr.has(sympy.sign):
+        return expr
+    return sympy.cancel(expr.replace(sympy.sign, lambda u: u / sympy.Abs(u)))
+
+
+def _exp_form(expr: sympy.Expr) -> sympy.Expr:
+    """Trigonometric and hyperbolic functions as exponentials, cancelled: many identities, fast."""
+    return sympy.cancel(sympy.expand(expr.rewrite(sympy.exp)))
+
+
+def compare(
+    a: sympy.Expr, b: sympy.Expr, *, proof_seconds: float = 2.0, seed: int = 2024
+) -> Comparison:
+    """Compare two expressions: numeric disproof or evidence, then a budgeted symbolic proof."""
     numeric = numeric_comparison(a, b, seed=seed)
     if numeric.verdict != "equal":
         return numeric
@@ -222,13 +260,17 @@ def check_claim(claimed: sympy.Expr, reference: sympy.Expr, *, proof_seconds: fl
     A cheap symbolic proof is tried first; where it does not come, agreement at random
     points (high precision) confirms the step numerically; a disagreement leaves it unconfirmed.
     """
-    difference = sympy.expand(claimed - reference) if _small(claimed, reference) else claimed - reference
+    difference = (
+        sympy.expand(claimed - reference) if _small(claimed, reference) else claimed - reference
+    )
     if difference == 0:
         return Check("symbolic")
     numeric = numeric_comparison(claimed, reference, samples=8)
     if numeric.verdict != "equal":
         detail = (
-            f"differs at {numeric.counterexample}" if numeric.counterexample else "could not be evaluated"
+            f"differs at {numeric.counterexample}"
+            if numeric.counterexample
+            else "could not be evaluated"
         )
         return Check("unconfirmed", detail)
     if _small(claimed, reference) and not difference.atoms(AppliedUndef):
@@ -240,4 +282,4 @@ def check_claim(claimed: sympy.Expr, reference: sympy.Expr, *, proof_seconds: fl
 
 
 def _small(*exprs: sympy.Expr) -> bool:
-    return sum(sympy.count_ops(e, visual=False) for e in exprs) < 60
+    return bool(sum(sympy.count_ops(e, visual=False) for e in exprs) < 60)

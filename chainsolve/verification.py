@@ -1,0 +1,889 @@
+"""Checks a student's derivative, one answer or a derivation line by line, and names the mistake."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import sympy
+from sympy.core.function import AppliedUndef
+
+from chainsolve import equivalence, mistakes
+from chainsolve.budget import stage
+from chainsolve.derivation import solve_problem, substitute
+from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
+from chainsolve.mistakes import MistakeMatch
+from chainsolve.problem import Problem, make_symbol
+from chainsolve.steps import Derivation, Solution
+
+VerdictId = Literal["equivalent", "not_equivalent", "equivalent_on_part", "undecided", "incomplete"]
+LineStatus = Literal["follows", "does_not_follow", "unreadable", "undecided"]
+
+#: How each verdict reads in prose (the JSON uses the ids).
+VERDICT_LABELS: Mapping[str, str] = {
+    "equivalent": "equivalent",
+    "not_equivalent": "not equivalent",
+    "equivalent_on_part": "equivalent only on part of the domain",
+    "undecided": "undecided",
+    "incomplete": "incomplete (contains an unevaluated derivative)",
+}
+#: How each line status reads in prose.
+STATUS_LABELS: Mapping[str, str] = {
+    "follows": "follows",
+    "does_not_follow": "does not follow",
+    "unreadable": "could not be read",
+    "undecided": "undecided",
+}
+#: Seconds one symbolic proof may take at most (the rest of the budget is kept for later lines).
+PROOF_SECONDS = 2.0
+#: The template of each format, under ``templates/<format>/``.
+VERDICT_TEMPLATES: Mapping[str, str] = {
+    "text": "verdict.txt.jinja",
+    "markdown": "verdict.md.jinja",
+    "latex": "verdict.tex.jinja",
+    "html": "verdict.html.jinja",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Counterexample:
+    """A point where the answer and the derivative are both defined and differ, and the two values.
+
+    ``answer_value`` is None when the answer is undefined there (only the derivative is).
+    ``concrete_functions`` is True when abstract functions were replaced to find it.
+    """
+
+    point: Mapping[str, float]
+    answer_value: float | None
+    expected_value: float | None
+    concrete_functions: bool = False
+
+    def describe(self) -> str:
+        """'x = 0.5' style text for the point."""
+        return ", ".join(f"{name} = {_short(value)}" for name, value in self.point.items())
+
+    def values_text(self) -> tuple[str, str]:
+        """The two values with just enough digits to tell them apart."""
+        return _distinct(self.answer_value, self.expected_value)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerVerdict:
+    """The check of one answer: verdict, counterexample, matching mistakes and a message."""
+
+    problem: Problem
+    wrt: str
+    answer_text: str
+    answer: sympy.Expr | None
+    expected: sympy.Expr | None
+    verdict: VerdictId
+    message: str
+    counterexample: Counterexample | None = None
+    agree_where: str = ""
+    mistakes: tuple[MistakeMatch, ...] = ()
+    method: str = ""
+    seconds: float = 0.0
+    kind: str = field(default="answer", init=False)
+
+    @property
+    def correct(self) -> bool:
+        """True only for a proved-equivalent answer with no derivative left to evaluate."""
+        return self.verdict == "equivalent"
+
+    @property
+    def verdict_label(self) -> str:
+        """The verdict in prose."""
+        return VERDICT_LABELS[self.verdict]
+
+    @property
+    def mistake_ids(self) -> list[str]:
+        """The ids of the matching mistakes."""
+        return [m.id for m in self.mistakes]
+
+
+@dataclass(frozen=True, slots=True)
+class LineCheck:
+    """One line of a derivation and what became of it.
+
+    ``follows_from`` is the line number it was compared with (0: the problem itself, for
+    the first line); ``equals_derivative`` says whether it equals the true derivative
+    (None: not decided). ``caret`` holds the line and a caret under a parse error.
+    """
+
+    number: int
+    text: str
+    expr: sympy.Expr | None
+    status: LineStatus
+    follows_from: int | None = None
+    equals_derivative: bool | None = None
+    note: str = ""
+    caret: tuple[str, str] | None = None
+    counterexample: Counterexample | None = None
+
+    @property
+    def status_label(self) -> str:
+        """The status in prose."""
+        return STATUS_LABELS[self.status]
+
+    @property
+    def summary(self) -> str:
+        """The status and why, as one phrase: 'follows from line 3', 'could not be read: …'."""
+        if self.status in ("follows", "does_not_follow"):
+            return f"{self.status_label} {self.note}"
+        return f"{self.status_label}: {self.note}" if self.note else self.status_label
+
+
+@dataclass(frozen=True, slots=True)
+class DerivationReport:
+    """A derivation checked line by line: each line's status, the first wrong line, its mistake."""
+
+    problem: Problem
+    wrt: str
+    expected: sympy.Expr | None
+    lines: tuple[LineCheck, ...]
+    verdict: VerdictId
+    message: str
+    first_wrong_line: int | None = None
+    mistakes: tuple[MistakeMatch, ...] = ()
+    counterexample: Counterexample | None = None
+    seconds: float = 0.0
+    kind: str = field(default="derivation", init=False)
+
+    @property
+    def correct(self) -> bool:
+        """True when every line was read and follows, and the last is the derivative, evaluated."""
+        return self.verdict == "equivalent" and all(line.status == "follows" for line in self.lines)
+
+    @property
+    def verdict_label(self) -> str:
+        """The verdict of the last line in prose."""
+        return VERDICT_LABELS[self.verdict]
+
+    @property
+    def mistake_ids(self) -> list[str]:
+        """The ids of the mistakes matching the first wrong line."""
+        return [m.id for m in self.mistakes]
+
+
+Report = AnswerVerdict | DerivationReport
+
+
+# -- the true derivative ------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What both checks need: the variable, chainsolve's derivation, and the wrong answers."""
+
+    problem: Problem
+    wrt: str
+    solution: Solution
+    derivation: Derivation
+    expected: sympy.Expr
+    flat: dict[sympy.Symbol, sympy.Expr]
+    _candidates: list[mistakes.Candidate] | None = None
+
+    @property
+    def has_abstract(self) -> bool:
+        return bool(self.expected.atoms(AppliedUndef))
+
+    def candidates(self) -> list[mistakes.Candidate]:
+        if self._candidates is None:
+            self._candidates = mistakes.candidates(
+                self.problem, self.wrt, self.derivation, self.solution.graph
+            )
+        return self._candidates
+
+
+def _choose_wrt(problem: Problem, wrt: str | None) -> str:
+    if wrt is not None:
+        if wrt not in problem.inputs:
+            raise ProblemError(
+                "unknown_wrt",
+                f"--wrt {wrt}: the problem has no input '{wrt}'",
+                source=problem.source,
+                hint="inputs: " + ", ".join(problem.inputs),
+            )
+        return wrt
+    if len(problem.wrt) != 1:
+        raise ProblemError(
+            "ambiguous_wrt",
+            "an answer is the derivative with respect to one variable; say which with --wrt",
+            source=problem.source,
+            hint="for example --wrt " + (problem.wrt or problem.inputs or ("x",))[0],
+        )
+    return problem.wrt[0]
+
+
+#: Solved problems kept per process: a class's submissions share a handful of problems.
+_CONTEXT_CACHE_SIZE = 64
+_contexts: dict[tuple[object, ...], _Context] = {}
+
+
+def _context(problem: Problem, wrt: str | None) -> _Context:
+    name = _choose_wrt(problem, wrt)
+    key = (problem.definitions, problem.inputs, name)
+    cached = _contexts.get(key)
+    if cached is None:
+        cached = _solve_context(problem, name)
+        if len(_contexts) >= _CONTEXT_CACHE_SIZE:
+            _contexts.pop(next(iter(_contexts)))
+        _contexts[key] = cached
+    return cached
+
+
+def _solve_context(problem: Problem, name: str) -> _Context:
+    if name not in problem.wrt:
+        problem = Problem(
+            problem.source,
+            problem.definitions,
+            problem.target,
+            problem.inputs,
+            (name,),
+            problem.point,
+            problem.implicit_target,
+            problem.normalized_source,
+        )
+    solution = solve_problem(problem, detail="normal")
+    derivation = next(d for d in solution.derivations if d.wrt == name)
+    flat = mistakes.flatten_definitions(problem)
+    expected = derivation.result
+    if not derivation.in_terms_of_inputs:
+        # A huge graph: its shown result uses intermediate names; compare against the flat form.
+        expected = sympy.diff(flat[make_symbol(problem.target)], make_symbol(name))
+    expected = substitute(expected, flat)
+    return _Context(problem, name, solution, derivation, expected, flat)
+
+
+# -- reading the student's expressions ----------------------------------------------------------
+
+
+def _parse(text: str, *, source: str | None = None, offset: int = 0) -> sympy.Expr:
+    from chainsolve.parsing import parse_expression  # written alongside; imported when needed
+
+    return parse_expression(text, source=source, offset=offset)
+
+
+_PARTIAL_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_([A-Za-z0-9]+)$")
+
+
+def abstract_partials(problem: Problem) -> dict[str, sympy.Expr]:
+    """The names an answer may use for derivatives of the problem's unknown functions.
+
+    For ``f(x, y)`` in the problem, ``f_x`` (or ``f_1``) is ∂f/∂x and ``f_y`` (``f_2``) is
+    ∂f/∂y, both at the arguments f is applied to; for ``g(t)``, ``g_t`` (``g_1``) is g′(t).
+    """
+    names: dict[str, sympy.Expr] = {}
+    for definition in problem.definitions:
+        for applied in sorted(definition.expr.atoms(AppliedUndef), key=sympy.default_sort_key):
+            function = applied.func
+            for index, argument in enumerate(applied.args, start=1):
+                if isinstance(argument, sympy.Symbol):
+                    partial = sympy.Derivative(applied, argument)
+                    names.setdefault(f"{function.__name__}_{argument.name}", partial)
+                else:
+                    dummy = sympy.Dummy("a", real=True)
+                    arguments = [
+                        dummy if i == index else a for i, a in enumerate(applied.args, start=1)
+                    ]
+                    partial = sympy.Subs(
+                        sympy.Derivative(function(*arguments), dummy), dummy, argument
+                    )
+                names.setdefault(f"{function.__name__}_{index}", partial)
+    return names
+
+
+def _exact_floats(expr: sympy.Expr) -> sympy.Expr:
+    """Decimals as the exact fractions written (0.1 means 1/10, not the nearest binary number)."""
+    floats = expr.atoms(sympy.Float)
+    if not floats:
+        return expr
+    return expr.xreplace({f: sympy.Rational(str(f)) for f in floats})
+
+
+def _unevaluated(expr: sympy.Expr) -> bool:
+    """True when the student's own expression still has a derivative operator in it."""
+    return bool(expr.atoms(sympy.Derivative, sympy.Subs))
+
+
+def _in_inputs(ctx: _Context, expr: sympy.Expr) -> sympy.Expr:
+    """The student's expression in the problem's inputs: partial and intermediate names replaced."""
+    partials = abstract_partials(ctx.problem)
+    replace = {
+        s: partials[s.name]
+        for s in expr.free_symbols
+        if s.name in partials and s.name not in ctx.problem.names
+    }
+    expr = expr.xreplace(replace) if replace else expr
+    expr = substitute(_exact_floats(expr), ctx.flat)
+    if expr.has(sympy.Derivative):
+        expr = expr.doit()
+    return expr
+
+
+def _unknown_names(ctx: _Context, expr: sympy.Expr) -> list[str]:
+    partials = abstract_partials(ctx.problem)
+    return sorted(
+        s.name
+        for s in expr.free_symbols
+        if s.name not in ctx.problem.names and s.name not in partials
+    )
+
+
+# -- comparing ----------------------------------------------------------------------------------
+
+
+class _Clock:
+    """The time left of a check's budget, shared by its comparisons."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.start = time.monotonic()
+        self.timeout = timeout
+
+    def remaining(self) -> float | None:
+        if self.timeout is None:
+            return None
+        return self.timeout - (time.monotonic() - self.start)
+
+    def proof_seconds(self) -> float:
+        remaining = self.remaining()
+        if remaining is None:
+            return PROOF_SECONDS
+        return max(0.05, min(PROOF_SECONDS, remaining * 0.4))
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    verdict: VerdictId
+    comparison: equivalence.Comparison
+
+
+def _compare(a: sympy.Expr, b: sympy.Expr, clock: _Clock) -> _Outcome:
+    """Compare, counting merely numeric agreement as undecided: a verdict is never a guess."""
+    comparison = equivalence.compare(a, b, proof_seconds=clock.proof_seconds())
+    verdict: VerdictId
+    if comparison.verdict == "equal":
+        verdict = "equivalent" if comparison.method == "symbolic" else "undecided"
+    elif comparison.verdict == "not_equal":
+        verdict = "not_equivalent"
+    elif comparison.verdict == "equal_on_part":
+        verdict = "equivalent_on_part"
+    else:
+        verdict = "undecided"
+    return _Outcome(verdict, comparison)
+
+
+def _counterexample(comparison: equivalence.Comparison, abstract: bool) -> Counterexample | None:
+    if comparison.counterexample is None:
+        return None
+    values = comparison.values
+    return Counterexample(
+        dict(comparison.counterexample),
+        values[0] if values else None,
+        values[1] if values else None,
+        abstract,
+    )
+
+
+def _message(
+    verdict: VerdictId,
+    outcome: _Outcome | None,
+    counterexample: Counterexample | None,
+    ctx: _Context,
+    matched: tuple[MistakeMatch, ...],
+    subject: str = "your answer",
+    *,
+    name_mistakes: bool = True,
+) -> str:
+    derivative = f"d{ctx.problem.target}/d{ctx.wrt}"
+    if verdict == "equivalent":
+        return f"Correct: {subject} equals {derivative} (proved symbolically)."
+    if verdict == "undecided":
+        if outcome is not None and outcome.comparison.verdict == "equal":
+            return (
+                f"Undecided: {subject} agrees with {derivative} at "
+                f"{outcome.comparison.points} random "
+                "points to 40 digits, but no symbolic proof came within the time budget."
+            )
+        return "Undecided: neither a proof nor a counterexample came within the time budget."
+    if verdict == "incomplete":
+        return (
+            f"Incomplete: {subject} still contains a derivative d/d{ctx.wrt}(…); "
+            "finish differentiating."
+        )
+    parts = []
+    if verdict == "equivalent_on_part":
+        where = outcome.comparison.agree_where if outcome else ""
+        parts.append(f"Equal to {derivative} only on part of the domain: they agree where {where}.")
+    else:
+        parts.append(f"Not equivalent to {derivative}.")
+    if counterexample is not None:
+        answer_text, expected_text = counterexample.values_text()
+        at = counterexample.describe()
+        concrete = (
+            " (with the unknown functions replaced by concrete ones)"
+            if counterexample.concrete_functions
+            else ""
+        )
+        if counterexample.answer_value is None:
+            parts.append(
+                f"At {at}{concrete} {subject} is undefined but {derivative} = {expected_text}."
+            )
+        else:
+            parts.append(
+                f"At {at}{concrete} {subject} is {answer_text} but {derivative} = {expected_text}."
+            )
+    if matched:
+        titles = "; ".join(m.title + (f" ({m.detail})" if m.detail else "") for m in matched)
+        lead = (
+            "This matches a common mistake"
+            if len(matched) == 1
+            else "This matches several common mistakes"
+        )
+        parts.append(f"{lead}: {titles}.")
+    elif verdict == "not_equivalent" and name_mistakes:
+        parts.append("It matches none of the common mistakes chainsolve knows.")
+    return " ".join(parts)
+
+
+# -- one answer ---------------------------------------------------------------------------------
+
+
+def verify_answer(
+    problem: Problem,
+    answer_text: str,
+    *,
+    timeout: float | None = None,
+    wrt: str | None = None,
+) -> AnswerVerdict:
+    """Check one answer for the derivative of ``problem`` (by ``wrt``, or the problem's variable).
+
+    Raises :class:`ParseError` when the answer cannot be read and :class:`ProblemError` when
+    the variable is ambiguous; running out of ``timeout`` gives an ``undecided`` verdict.
+    """
+    clock = _Clock(timeout)
+    parsed = _parse(answer_text, source=answer_text)
+    name = _choose_wrt(problem, wrt)
+    try:
+        with stage("verify", timeout):
+            ctx = _context(problem, name)
+            return _judge_answer(ctx, answer_text, parsed, clock)
+    except BudgetExceeded:
+        return AnswerVerdict(
+            problem,
+            name,
+            answer_text,
+            parsed,
+            None,
+            "undecided",
+            f"Undecided: the check ran out of its time budget ({timeout:g} s)."
+            if timeout
+            else "Undecided.",
+            method="timeout",
+            seconds=clock.elapsed(),
+        )
+
+
+def _judge_answer(ctx: _Context, text: str, parsed: sympy.Expr, clock: _Clock) -> AnswerVerdict:
+    unevaluated = _unevaluated(parsed)
+    answer = _in_inputs(ctx, parsed)
+    outcome = _compare(answer, ctx.expected, clock)
+    counterexample = _counterexample(outcome.comparison, ctx.has_abstract)
+    matched: tuple[MistakeMatch, ...] = ()
+    verdict = outcome.verdict
+    if verdict in ("not_equivalent", "equivalent_on_part"):
+        matched = mistakes.identify(answer, ctx.expected, ctx.candidates())
+    if unevaluated:
+        verdict = "incomplete"
+        matched = (mistakes.match("unevaluated_derivative"), *matched)
+    message = _message(verdict, outcome, counterexample, ctx, matched)
+    unknown = _unknown_names(ctx, parsed)
+    if unknown:
+        message += (
+            " Note: "
+            + ", ".join(unknown)
+            + " "
+            + ("is not a variable" if len(unknown) == 1 else "are not variables")
+            + " of the problem."
+        )
+    return AnswerVerdict(
+        ctx.problem,
+        ctx.wrt,
+        text,
+        answer,
+        ctx.expected,
+        verdict,
+        message,
+        counterexample,
+        outcome.comparison.agree_where,
+        matched,
+        outcome.comparison.method,
+        clock.elapsed(),
+    )
+
+
+# -- a derivation, line by line -----------------------------------------------------------------
+
+_LEIBNIZ_PREFIX = re.compile(
+    r"^\s*(?:[d∂]\s*[A-Za-z_]\w*\s*/\s*[d∂]\s*[A-Za-z_]\w*|[A-Za-z_]\w*\s*')\s*="
+)
+_OPERATOR_PREFIX = re.compile(r"^\s*[d∂]\s*/\s*[d∂]\s*([A-Za-z_]\w*)\s*\(")
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    number: int
+    raw: str
+    text: str
+    offset: int
+    #: The line restates the problem as d/dx(expr): ``text`` is expr, to be differentiated.
+    restates: bool = False
+
+
+def split_lines(lines_text: str) -> list[_Line]:
+    """The lines that hold maths: comments and blank lines dropped, prefixes removed."""
+    result: list[_Line] = []
+    for number, raw in enumerate(lines_text.splitlines(), start=1):
+        text = raw.split("#", 1)[0]
+        if not text.strip():
+            continue
+        offset = len(text) - len(text.lstrip())
+        text = text.strip()
+        if not result:
+            leibniz = _LEIBNIZ_PREFIX.match(text)
+            operator = _OPERATOR_PREFIX.match(text)
+            if leibniz:
+                offset += leibniz.end()
+                text = text[leibniz.end() :]
+            elif operator:
+                close = _matching_paren(text, operator.end() - 1)
+                if close is not None:
+                    rest = text[close + 1 :]
+                    if not rest.strip():
+                        inner = text[operator.end() : close]
+                        result.append(_Line(number, raw, inner, offset + operator.end(), True))
+                        continue
+                    if rest.lstrip().startswith("="):
+                        cut = close + 1 + rest.index("=") + 1
+                        offset += cut
+                        text = text[cut:]
+        stripped = text.lstrip()
+        offset += len(text) - len(stripped)
+        if stripped.startswith("="):
+            stripped = stripped[1:]
+            offset += 1
+            lead = len(stripped) - len(stripped.lstrip())
+            stripped = stripped.lstrip()
+            offset += lead
+        result.append(_Line(number, raw, stripped.rstrip(), offset))
+    return result
+
+
+def _matching_paren(text: str, open_index: int) -> int | None:
+    depth = 0
+    for index in range(open_index, len(text)):
+        if text[index] == "(":
+            depth += 1
+        elif text[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def verify_derivation(
+    problem: Problem,
+    lines_text: str,
+    *,
+    timeout: float | None = None,
+    wrt: str | None = None,
+) -> DerivationReport:
+    """Check a derivation line by line against the previous line and the true derivative.
+
+    A line that cannot be read is marked (with a caret) and skipped; after a slip, later
+    lines are compared with the wrong line, so correct algebra that follows is recognised.
+    Raises :class:`ParseError` for a derivation with no lines.
+    """
+    clock = _Clock(timeout)
+    lines = split_lines(lines_text)
+    if not lines:
+        raise ParseError(
+            "empty_derivation",
+            "the derivation has no lines (only blanks and comments)",
+            source=lines_text,
+            hint="write one expression per line",
+        )
+    name = _choose_wrt(problem, wrt)
+    try:
+        with stage("verify", timeout):
+            ctx = _context(problem, name)
+    except BudgetExceeded:
+        checks = tuple(
+            LineCheck(line.number, line.raw, None, "undecided", note="out of time")
+            for line in lines
+        )
+        return DerivationReport(
+            problem,
+            name,
+            None,
+            checks,
+            "undecided",
+            "Undecided: the check ran out of its time budget.",
+            seconds=clock.elapsed(),
+        )
+    return _judge_derivation(ctx, lines, clock)
+
+
+def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> DerivationReport:
+    checks: list[LineCheck] = []
+    previous: tuple[int, sympy.Expr, bool] | None = None  # (line number, value, equals derivative)
+    first_wrong: int | None = None
+    first_wrong_mistakes: tuple[MistakeMatch, ...] = ()
+    last: tuple[_Outcome, Counterexample | None, bool] | None = None
+    for line in lines:
+        try:
+            parsed = _parse(line.text, source=line.raw, offset=line.offset)
+        except ChainsolveError as error:
+            checks.append(
+                LineCheck(
+                    line.number,
+                    line.raw,
+                    None,
+                    "unreadable",
+                    note=error.message,
+                    caret=_caret(error, line),
+                )
+            )
+            continue
+        remaining = clock.remaining()
+        if remaining is not None and remaining <= 0:
+            checks.append(
+                LineCheck(
+                    line.number, line.raw, parsed, "undecided", note="the time budget ran out"
+                )
+            )
+            continue
+        try:
+            with stage("verify", remaining):
+                unevaluated = _unevaluated(parsed) and not line.restates
+                value = _in_inputs(ctx, parsed)
+                if line.restates:
+                    value = substitute(sympy.diff(value, make_symbol(ctx.wrt)), ctx.flat)
+                    parsed = sympy.Derivative(parsed, make_symbol(ctx.wrt))
+                truth = _compare(value, ctx.expected, clock)
+                if previous is None:
+                    against, source = truth, 0
+                elif previous[2] and truth.verdict == "equivalent":
+                    against, source = (
+                        truth,
+                        previous[0],
+                    )  # both equal the derivative: the step holds
+                else:
+                    against, source = _compare(value, previous[1], clock), previous[0]
+        except BudgetExceeded:
+            checks.append(
+                LineCheck(
+                    line.number, line.raw, parsed, "undecided", note="the time budget ran out"
+                )
+            )
+            continue
+        status: LineStatus
+        counterexample = _counterexample(against.comparison, ctx.has_abstract)
+        if against.verdict == "equivalent":
+            status = "follows"
+            note = "from the problem" if source == 0 else f"from line {source}"
+        elif against.verdict == "undecided":
+            status = "undecided"
+            note = "no proof or counterexample in time"
+        else:
+            status = "does_not_follow"
+            what = "the problem's derivative" if source == 0 else f"line {source}"
+            note = f"from {what}"
+            if truth.verdict == "equivalent":
+                note += ", but it is the correct derivative"
+        equals = (
+            True
+            if truth.verdict == "equivalent"
+            else (False if truth.verdict in ("not_equivalent", "equivalent_on_part") else None)
+        )
+        if status == "does_not_follow" and first_wrong is None:
+            first_wrong = line.number
+            if truth.verdict != "equivalent":
+                first_wrong_mistakes = mistakes.identify(value, ctx.expected, ctx.candidates())
+        if unevaluated:
+            note += "; it still contains a derivative to evaluate"
+        checks.append(
+            LineCheck(
+                line.number, line.raw, parsed, status, source, equals, note, None, counterexample
+            )
+        )
+        previous = (line.number, value, truth.verdict == "equivalent")
+        last = (truth, _counterexample(truth.comparison, ctx.has_abstract), unevaluated)
+    return _summarise(ctx, tuple(checks), first_wrong, first_wrong_mistakes, last, clock)
+
+
+def _summarise(
+    ctx: _Context,
+    checks: tuple[LineCheck, ...],
+    first_wrong: int | None,
+    first_wrong_mistakes: tuple[MistakeMatch, ...],
+    last: tuple[_Outcome, Counterexample | None, bool] | None,
+    clock: _Clock,
+) -> DerivationReport:
+    if last is None:
+        return DerivationReport(
+            ctx.problem,
+            ctx.wrt,
+            ctx.expected,
+            checks,
+            "undecided",
+            "No line could be checked.",
+            seconds=clock.elapsed(),
+        )
+    outcome, counterexample, unevaluated = last
+    verdict: VerdictId = "incomplete" if unevaluated else outcome.verdict
+    matched = first_wrong_mistakes
+    if unevaluated:
+        matched = (mistakes.match("unevaluated_derivative"), *matched)
+    parts = [
+        _message(
+            verdict, outcome, counterexample, ctx, (), subject="the last line", name_mistakes=False
+        )
+    ]
+    if first_wrong is not None:
+        parts.append(f"The first wrong step is line {first_wrong}.")
+        if first_wrong_mistakes:
+            titles = "; ".join(
+                m.title + (f" ({m.detail})" if m.detail else "") for m in first_wrong_mistakes
+            )
+            parts.append(f"It matches: {titles}.")
+        elif outcome.verdict != "equivalent" or first_wrong is not None:
+            parts.append("It matches none of the common mistakes chainsolve knows.")
+    unreadable = [c.number for c in checks if c.status == "unreadable"]
+    if unreadable:
+        parts.append(
+            "Could not read line"
+            + ("s " if len(unreadable) > 1 else " ")
+            + ", ".join(map(str, unreadable))
+            + "."
+        )
+    return DerivationReport(
+        ctx.problem,
+        ctx.wrt,
+        ctx.expected,
+        checks,
+        verdict,
+        " ".join(parts),
+        first_wrong,
+        matched,
+        counterexample,
+        clock.elapsed(),
+    )
+
+
+def _caret(error: ChainsolveError, line: _Line) -> tuple[str, str] | None:
+    lines = error.caret_lines()
+    if lines is not None:
+        return lines
+    span = error.span or Span(line.offset, len(line.raw))
+    located = ChainsolveError(error.code, error.message, source=line.raw, span=span)
+    return located.caret_lines()
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def _short(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _distinct(a: float | None, b: float | None) -> tuple[str, str]:
+    """Both numbers with the fewest digits (6 to 17) that still show they differ."""
+    if a is None or b is None:
+        return ("undefined" if a is None else _short(a), "undefined" if b is None else _short(b))
+    for digits in range(6, 18):
+        left, right = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if left != right:
+            return left, right
+    return f"{a!r}", f"{b!r}"
+
+
+def _counterexample_dict(counterexample: Counterexample | None) -> dict[str, Any] | None:
+    if counterexample is None:
+        return None
+    return {
+        "point": dict(counterexample.point),
+        "answer": counterexample.answer_value,
+        "expected": counterexample.expected_value,
+        "concrete_functions": counterexample.concrete_functions,
+    }
+
+
+def _expr_text(expr: sympy.Expr | None) -> str | None:
+    return None if expr is None else sympy.sstr(expr).replace("**", "^")
+
+
+def verdict_to_dict(report: Report) -> dict[str, Any]:
+    """The JSON form: ``correct``, ``verdict``, ``counterexample``, ``mistakes``, ``message``, …"""
+    data: dict[str, Any] = {
+        "kind": report.kind,
+        "correct": report.correct,
+        "verdict": report.verdict,
+        "counterexample": _counterexample_dict(report.counterexample),
+        "mistakes": report.mistake_ids,
+        "message": report.message,
+        "mistake_details": [
+            {"id": m.id, "title": m.title, "message": m.message, "detail": m.detail}
+            for m in report.mistakes
+        ],
+        "wrt": report.wrt,
+        "expected": _expr_text(report.expected),
+    }
+    if isinstance(report, AnswerVerdict):
+        data["answer"] = report.answer_text
+        data["agree_where"] = report.agree_where or None
+    else:
+        data["first_wrong_line"] = report.first_wrong_line
+        data["lines"] = [
+            {
+                "line": c.number,
+                "text": c.text,
+                "status": c.status,
+                "follows_from": c.follows_from,
+                "equals_derivative": c.equals_derivative,
+                "note": c.note,
+                "caret": list(c.caret) if c.caret else None,
+            }
+            for c in report.lines
+        ]
+    return data
+
+
+def render_verdict(report: Report, fmt: str, template_dir: str | Path | None = None) -> str:
+    """A verdict or derivation report as text, Markdown, LaTeX, HTML (templates) or JSON."""
+    if fmt == "json":
+        return json.dumps(verdict_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt not in VERDICT_TEMPLATES:
+        raise ValueError(
+            f"unknown format {fmt!r}; choose one of json, {', '.join(VERDICT_TEMPLATES)}"
+        )
+    from chainsolve.render import make_environment
+
+    env = make_environment(fmt, template_dir)
+    template = env.get_template(VERDICT_TEMPLATES[fmt])
+    return template.render(
+        report=report,
+        derivative=f"d{report.problem.target}/d{report.wrt}",
+        target_name=report.problem.target,
+        wrt=report.wrt,
+        problem_text=report.problem.source,
+        values=report.counterexample.values_text() if report.counterexample else None,
+    )

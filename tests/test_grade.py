@@ -1,0 +1,198 @@
+"""Tests for chainsolve.grade: parallel grading with limits, input order, resume, summaries."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from chainsolve.grade import grade_file, read_report, read_submissions
+
+#: A realistic mix: right answers, common mistakes, derivations, bad input.
+NORMAL = [
+    {"problem": "sin(x^2)", "answer": "2*x*cos(x^2)"},
+    {"problem": "sin(x^2)", "answer": "cos(x^2)"},
+    {"problem": "exp(3*x)", "answer": "3*exp(3*x)"},
+    {"problem": "(x^2 + 1)^3", "answer": "3*(x^2+1)^3*2*x"},
+    {"problem": "z = x^2*y; x = cos(t); y = exp(t)", "answer": "2*x*y*(-sin(t))"},
+    {"problem": "log(cos(x))", "answer": "-tan(x)"},
+    {"problem": "sin(x*t)", "wrt": "t", "answer": "x*cos(x*t)"},
+    {"problem": "sin(x^2)", "derivation": "dy/dx = cos(x^2)*2*x\n= x*cos(x^2)\n= cos(x^2)*x"},
+    {"problem": "sin(x^2)", "answer": "2*x*cos(x^2"},
+]
+#: Rows meant to hurt: code injection, number bombs, huge expansions, junk.
+HOSTILE = [
+    {"problem": "sin(x^2)", "answer": "__import__('os').system('touch /tmp/pwned')"},
+    {"problem": "__import__('os').system('true')", "answer": "1"},
+    {"problem": "sin(x^2)", "answer": "9^9^9^9"},
+    {"problem": "sin(x^2)", "answer": "expand((x + 1)^100000)"},
+    {"problem": "(x+1)^(10^9)", "answer": "10^9*(x+1)^(10^9-1)"},
+    {"problem": "sin(x^2)", "answer": "(" * 5000 + "x" + ")" * 5000},
+    {"problem": "sin(x^2)"},
+]
+
+
+def write_rows(path: Path, count: int) -> list[dict[str, str]]:
+    """``count`` JSON Lines rows cycling through the normal mix, a hostile row every 25."""
+    rows = []
+    for index in range(count):
+        pool = HOSTILE if index % 25 == 24 else NORMAL
+        row = {"id": f"s{index:03d}", **pool[index % len(pool)]}
+        rows.append(row)
+    path.write_text(
+        "\n".join(json.dumps(r) for r in rows) + "\nthis line is not json\n", encoding="utf-8"
+    )
+    return rows
+
+
+def test_two_hundred_rows_with_hostile_ones_are_all_accounted_for(tmp_path: Path) -> None:
+    """210 rows (hostile ones included) each get exactly one report row, in input order."""
+    source = tmp_path / "subs.jsonl"
+    rows = write_rows(source, 210)
+    output = tmp_path / "report.csv"
+    summary = grade_file(
+        source,
+        jobs=2,
+        output=output,
+        report_format="csv",
+        resume=False,
+        timeout=3,
+        memory_mb=400,
+        progress=False,
+    )
+    with output.open(encoding="utf-8") as handle:
+        report = list(csv.DictReader(handle))
+    assert [r["id"] for r in report] == [r["id"] for r in rows] + ["line211"]
+    assert summary.total == 211 and sum(summary.by_verdict.values()) == 211
+    by_id = {r["id"]: r for r in report}
+    assert by_id["s000"]["verdict"] == "equivalent" and by_id["s000"]["correct"] == "true"
+    assert by_id["s001"]["mistakes"] == "missing_inner_derivative"
+    assert by_id["s008"]["verdict"] == "invalid"
+    assert by_id["s024"]["verdict"] == "invalid"  # code injection is only text that does not parse
+    assert not Path("/tmp/pwned").exists()
+    assert by_id["line211"]["verdict"] == "invalid"
+    assert summary.by_mistake.get("missing_path", 0) > 0
+
+
+def test_timeout_row_does_not_stop_the_rest(tmp_path: Path) -> None:
+    """A pathological row becomes undecided with a limit; the rows after it are still graded."""
+    source = tmp_path / "subs.jsonl"
+    rows = [
+        {"id": "slow", "problem": "sin(x^2)", "answer": "expand((x + 1)^100000)"},
+        {"id": "ok", "problem": "sin(x^2)", "answer": "2*x*cos(x^2)"},
+    ]
+    source.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    summary = grade_file(
+        source,
+        jobs=1,
+        output=tmp_path / "r.jsonl",
+        report_format="jsonl",
+        resume=False,
+        timeout=1,
+        memory_mb=400,
+        progress=False,
+    )
+    slow, ok = summary.rows
+    assert slow["verdict"] in ("undecided", "invalid")
+    if slow["verdict"] == "undecided":
+        assert slow["limit"] in ("timeout", "memory", "crashed")
+    assert ok["verdict"] == "equivalent"
+
+
+def test_resume_skips_rows_already_in_the_report(tmp_path: Path) -> None:
+    """A re-run with resume keeps earlier rows and grades only the missing ones."""
+    source = tmp_path / "subs.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id", "problem", "wrt", "answer"])
+        writer.writeheader()
+        for index in range(6):
+            writer.writerow(
+                {
+                    "id": f"r{index}",
+                    "problem": "sin(x^2)",
+                    "wrt": "x",
+                    "answer": "2*x*cos(x^2)" if index % 2 else "cos(x^2)",
+                }
+            )
+    output = tmp_path / "report.jsonl"
+    lines = [
+        json.dumps(
+            {
+                "id": "r0",
+                "verdict": "not_equivalent",
+                "correct": False,
+                "mistakes": ["x"],
+                "message": "kept",
+                "counterexample": None,
+                "first_wrong_line": None,
+                "limit": "",
+                "seconds": 0,
+            }
+        )
+    ]
+    output.write_text("\n".join(lines) + "\n{cut short", encoding="utf-8")
+    summary = grade_file(
+        source,
+        jobs=1,
+        output=output,
+        report_format="jsonl",
+        resume=True,
+        timeout=10,
+        memory_mb=None,
+        progress=False,
+    )
+    assert (summary.resumed, summary.graded, summary.total) == (1, 5, 6)
+    kept = read_report(output)
+    assert list(kept) == [f"r{i}" for i in range(6)] and kept["r0"]["message"] == "kept"
+
+
+def test_markdown_summary_counts_verdicts_and_mistakes(tmp_path: Path) -> None:
+    """The Markdown report counts rows per verdict and per mistake."""
+    source = tmp_path / "subs.jsonl"
+    write_rows(source, 9)
+    output = tmp_path / "summary.md"
+    grade_file(
+        source,
+        jobs=1,
+        output=output,
+        report_format="markdown",
+        resume=False,
+        timeout=10,
+        memory_mb=None,
+        progress=False,
+    )
+    text = output.read_text(encoding="utf-8")
+    assert "| equivalent |" in text and "`missing_inner_derivative`" in text
+
+
+def test_rows_without_problem_or_answer_are_invalid(tmp_path: Path) -> None:
+    """Reading keeps rows it cannot use, marked with an error, so none disappears."""
+    source = tmp_path / "subs.jsonl"
+    source.write_text('{"id": "a", "problem": "x"}\n[1, 2]\n{"answer": "1"}\n', encoding="utf-8")
+    errors = [s.error for s in read_submissions(source)]
+    assert all(errors) and len(errors) == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_report_formats_round_trip(tmp_path: Path, fmt: str) -> None:
+    """CSV and JSON Lines reports are read back with the same ids, verdicts and mistakes."""
+    source = tmp_path / "subs.jsonl"
+    write_rows(source, 3)
+    output = tmp_path / f"report.{fmt}"
+    summary = grade_file(
+        source,
+        jobs=1,
+        output=output,
+        report_format=fmt,
+        resume=False,  # type: ignore[arg-type]
+        timeout=10,
+        memory_mb=None,
+        progress=False,
+    )
+    back = read_report(output)
+    assert [back[str(r["id"])]["verdict"] for r in summary.rows] == [
+        r["verdict"] for r in summary.rows
+    ]
+    assert back["s001"]["mistakes"] == ["missing_inner_derivative"]

@@ -1,0 +1,114 @@
+"""Tests for chainsolve.mistakes: each common mistake is recognised from its wrong answer."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+from chainsolve.derivation import solve_problem
+from chainsolve.mistakes import MISTAKES, candidates, flatten_definitions, identify
+from chainsolve.problem import Definition, build_problem, make_symbol
+
+x, y, t = (make_symbol(n) for n in "xyt")
+f, g, h = sympy.Function("f"), sympy.Function("g"), sympy.Function("h")
+sin, cos, exp, sqrt = sympy.sin, sympy.cos, sympy.exp, sympy.sqrt
+
+SINGLE = [Definition("y", sin(x**2))]
+CHAIN_T = [Definition("z", x**2 * y), Definition("x", cos(t)), Definition("y", exp(t))]
+ABSTRACT = [Definition("z", f(x, y)), Definition("x", g(t)), Definition("y", h(t))]
+DIRECT = [Definition("z", x**2 * y), Definition("y", sin(x))]
+DIRECT2 = [Definition("z", x * y + x), Definition("y", x**2)]
+
+
+def mistakes_of(
+    definitions: list[Definition], answer: sympy.Expr, wrt: str | None = None
+) -> list[str]:
+    """The mistake ids identify() names for ``answer`` (given in the problem's own names)."""
+    problem = build_problem(definitions, source="", wrt=[wrt] if wrt else None)
+    solution = solve_problem(problem)
+    derivation = solution.derivations[0]
+    flat = flatten_definitions(problem)
+    truth = derivation.result.xreplace(flat)
+    wrong = candidates(problem, derivation.wrt, derivation, solution.graph)
+    return [m.id for m in identify(answer.xreplace(flat), truth, wrong)]
+
+
+def partial(
+    function: sympy.Expr, variable: sympy.Symbol, at: dict[sympy.Symbol, sympy.Expr]
+) -> sympy.Expr:
+    """∂function/∂variable at the point ``at``, as chainsolve writes it."""
+    from chainsolve.derivation import substitute
+
+    return substitute(sympy.Derivative(function, variable), at)
+
+
+AT = {x: g(t), y: h(t)}
+F_X = partial(f(x, y), x, AT)
+F_Y = partial(f(x, y), y, AT)
+G_T, H_T = sympy.Derivative(g(t), t), sympy.Derivative(h(t), t)
+
+CASES = [
+    ("missing_inner_derivative", [Definition("y", sin(x**2))], cos(x**2)),
+    ("missing_inner_derivative", [Definition("y", exp(sin(x)))], exp(sin(x))),
+    ("missing_inner_derivative", ABSTRACT, F_X + F_Y),
+    ("outer_at_wrong_argument", SINGLE, cos(x) * 2 * x),
+    ("outer_at_wrong_argument", [Definition("y", (x**2 + 1) ** 3)], 3 * x**2 * 2 * x),
+    ("composed_derivatives", SINGLE, cos(2 * x)),
+    ("composed_derivatives", [Definition("y", exp(sin(x)))], exp(cos(x))),
+    ("missing_path", CHAIN_T, 2 * x * y * (-sin(t))),
+    ("missing_path", ABSTRACT, F_X * G_T),
+    ("sign_error", [Definition("y", cos(x**2))], 2 * x * sin(x**2)),
+    ("sign_error", [Definition("y", 1 / x)], 1 / x**2),
+    ("sign_error", [Definition("y", x * cos(x))], cos(x) + x * sin(x)),
+    ("constant_factor", SINGLE, 4 * x * cos(x**2)),
+    ("constant_factor", [Definition("y", sqrt(x**2 + 1))], x / (2 * sqrt(x**2 + 1))),
+    ("power_rule_error", [Definition("y", (x**2 + 1) ** 3)], 3 * (x**2 + 1) ** 3 * 2 * x),
+    ("power_rule_error", [Definition("y", x**5)], 5 * x**3),
+    ("power_rule_error", [Definition("y", 2**x)], x * 2 ** (x - 1)),
+    ("partial_for_total", DIRECT, 2 * x * y),
+    ("partial_for_total", DIRECT2, y + 1),
+    ("product_rule_error", [Definition("y", x**2 * sin(x))], 2 * x * cos(x)),
+    ("product_rule_error", [Definition("y", exp(x) * cos(x))], -exp(x) * sin(x)),
+    ("quotient_rule_error", [Definition("y", sin(x) / x)], (x * cos(x) + sin(x)) / x**2),
+    (
+        "quotient_rule_error",
+        [Definition("y", exp(x) / (x + 1))],
+        (exp(x) * (x + 1) - exp(x)) / (x + 1),
+    ),
+    ("not_differentiated", SINGLE, sin(x**2)),
+    ("not_differentiated", [Definition("y", exp(x) * x)], exp(x) * x),
+    ("wrong_variable", [Definition("y", sin(x * t))], x * cos(x * t)),
+    ("wrong_variable", [Definition("y", x**2 * t**3)], 3 * x**2 * t**2),
+]
+
+
+@pytest.mark.parametrize(("mistake", "definitions", "answer"), CASES)
+def test_each_mistake_is_named(
+    mistake: str, definitions: list[Definition], answer: sympy.Expr
+) -> None:
+    """A wrong answer made by one common mistake is named by that mistake's id."""
+    wrt = "x" if mistake == "wrong_variable" else None
+    assert mistake in mistakes_of(definitions, answer, wrt)
+
+
+def test_every_mistake_id_is_tested_on_two_problems() -> None:
+    """Each mistake id (but the verify-level unevaluated_derivative) has two cases or more."""
+    counts = {m: sum(1 for case in CASES if case[0] == m) for m in MISTAKES}
+    assert {m for m, n in counts.items() if n < 2} == {"unevaluated_derivative"}
+
+
+def test_unrelated_wrong_answer_names_no_mistake() -> None:
+    """An answer no known mistake produces gets no invented reason."""
+    assert mistakes_of(SINGLE, x**3 + 7) == []
+
+
+def test_several_matching_mistakes_are_all_named() -> None:
+    """sin(2x) → cos(2x) is both a missing inner derivative and a constant factor ½."""
+    found = mistakes_of([Definition("y", sin(2 * x))], cos(2 * x))
+    assert {"missing_inner_derivative", "constant_factor"} <= set(found)
+
+
+def test_messages_explain_to_a_student() -> None:
+    """Every mistake has a title and a full-sentence explanation."""
+    for mistake in MISTAKES.values():
+        assert mistake.title and mistake.message.endswith(".")

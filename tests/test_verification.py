@@ -1,0 +1,214 @@
+"""Tests for chainsolve.verify: verdicts on answers, line-by-line derivations, rendering."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+import sympy
+from chainsolve.parsing import parse_problem
+
+from chainsolve import equivalence
+from chainsolve.errors import ParseError
+from chainsolve.verification import (
+    AnswerVerdict,
+    render_verdict,
+    split_lines,
+    verify_answer,
+    verify_derivation,
+)
+
+# The package facade may export a function named verify, so reach the module itself.
+verify_module = importlib.import_module("chainsolve.verify")
+
+SIN = "sin(x^2)"
+
+
+def check(problem: str, answer: str, **options: object) -> AnswerVerdict:
+    """verify_answer on a problem given as text."""
+    return verify_answer(parse_problem(problem), answer, timeout=20, **options)  # type: ignore[arg-type]
+
+
+def test_correct_answer_is_equivalent() -> None:
+    """The true derivative is proved equivalent and correct."""
+    result = check(SIN, "2*x*cos(x^2)")
+    assert (result.verdict, result.correct, result.mistakes) == ("equivalent", True, ())
+
+
+def test_other_correct_forms_are_accepted() -> None:
+    """Different correct forms are accepted: -sin/cos for -tan's sibling, σ(1−σ) as exp."""
+    assert check("log(cos(x))", "-sin(x)/cos(x)").correct
+    assert check("log(cos(x))", "-tan(x)").correct
+    assert check("sigmoid(x)", "exp(-x)/(1 + exp(-x))^2").correct
+    assert check("sigmoid(x)", "sigmoid(x)*(1 - sigmoid(x))").correct
+
+
+def test_decimal_written_exactly_is_accepted() -> None:
+    """0.5 in an answer means ½ exactly, so 0.5/sqrt(x) is right for sqrt(x)."""
+    assert check("sqrt(x)", "0.5/sqrt(x)").correct
+
+
+def test_wrong_answer_has_counterexample_and_mistake() -> None:
+    """A wrong answer gets a point, both values there, and the mistake it matches."""
+    result = check(SIN, "cos(x^2)")
+    assert result.verdict == "not_equivalent" and not result.correct
+    assert result.counterexample is not None
+    assert result.counterexample.answer_value != result.counterexample.expected_value
+    assert result.mistake_ids == ["missing_inner_derivative"]
+    assert "inner derivative" in result.message
+
+
+def test_near_miss_float_is_not_equivalent() -> None:
+    """2x·cos(x²) + 1e-12 is not equivalent, and the message shows digits that differ."""
+    result = check(SIN, "2*x*cos(x^2) + 1e-12")
+    assert result.verdict == "not_equivalent"
+    shown_answer, shown_expected = result.counterexample.values_text()  # type: ignore[union-attr]
+    assert shown_answer != shown_expected
+
+
+def test_equivalent_on_part_of_domain() -> None:
+    """For sqrt(x²) the answer 1 is right only for x > 0, and the report says where."""
+    result = check("sqrt(x^2)", "1")
+    assert result.verdict == "equivalent_on_part" and not result.correct
+    assert "x > 0" in result.message
+
+
+def test_numeric_agreement_without_proof_is_undecided(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Agreement at random points with no symbolic proof is undecided, never a guess."""
+    monkeypatch.setattr(equivalence, "symbolic_zero", lambda difference, seconds: False)
+    result = check(SIN, "2*x*cos(x^2)")
+    assert result.verdict == "undecided" and not result.correct
+    assert "no symbolic proof" in result.message
+
+
+def test_unevaluated_derivative_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer still containing d/dx(…) is incomplete, even when it would evaluate right."""
+    x = sympy.Symbol("x", real=True)
+    monkeypatch.setattr(
+        verify_module, "_parse", lambda text, **_: sympy.Derivative(sympy.sin(x**2), x)
+    )
+    result = check(SIN, "d/dx(sin(x^2))")
+    assert result.verdict == "incomplete" and not result.correct
+    assert result.mistake_ids == ["unevaluated_derivative"]
+
+
+def test_answer_may_use_intermediate_names() -> None:
+    """For z = x²y; x = cos t; y = eᵗ an answer may keep x and y, which are substituted."""
+    problem = "z = x^2*y; x = cos(t); y = exp(t)"
+    assert check(problem, "2*x*y*(-sin(t)) + x^2*exp(t)").correct
+    assert check(problem, "-2*cos(t)*sin(t)*exp(t) + cos(t)^2*exp(t)").correct
+
+
+def test_dropped_path_is_caught() -> None:
+    """Dropping one path of the multivariable chain rule is wrong and named missing_path."""
+    result = check("z = x^2*y; x = cos(t); y = exp(t)", "2*x*y*(-sin(t))")
+    assert result.verdict == "not_equivalent" and "missing_path" in result.mistake_ids
+
+
+def test_abstract_answer_with_subscript_partials() -> None:
+    """With f(x, y), g(t), h(t) unknown, f_x·g_t + f_y·h_t is right; a dropped path is caught."""
+    problem = "z = f(x, y); x = g(t); y = h(t)"
+    assert check(problem, "f_x*g_t + f_y*h_t").correct
+    dropped = check(problem, "f_x*g_t")
+    assert dropped.verdict == "not_equivalent" and "missing_path" in dropped.mistake_ids
+    assert dropped.counterexample is not None and dropped.counterexample.concrete_functions
+
+
+def test_unparseable_answer_raises_parse_error() -> None:
+    """An answer that cannot be read is bad input (ParseError, exit code 2 in the CLI)."""
+    with pytest.raises(ParseError):
+        check(SIN, "2*x*cos(x^2")
+
+
+def test_ambiguous_variable_is_a_problem_error() -> None:
+    """With several inputs and no wrt the answer's variable is ambiguous."""
+    from chainsolve.errors import ChainsolveError
+
+    with pytest.raises(ChainsolveError):
+        verify_answer(parse_problem("sin(x*t)", wrt=["x", "t"]), "t*cos(x*t)")
+    assert verify_answer(parse_problem("sin(x*t)", wrt=["x", "t"]), "t*cos(x*t)", wrt="x").correct
+
+
+def test_json_has_the_documented_keys() -> None:
+    """JSON output carries correct, verdict, counterexample, mistakes and message."""
+    data = json.loads(render_verdict(check(SIN, "cos(x^2)"), "json"))
+    assert {"correct", "verdict", "counterexample", "mistakes", "message"} <= set(data)
+    assert data["correct"] is False and data["mistakes"] == ["missing_inner_derivative"]
+    assert set(data["counterexample"]) >= {"point", "answer", "expected"}
+
+
+DERIVATION = """\
+# chain rule
+dy/dx = cos(x^2) * 2*x
+= 2*x*cos(x^2)
+= x*cos(x^2)        # slip: lost the 2
+= cos(x^2)*x
+"""
+
+
+def test_derivation_with_slip_and_recovery() -> None:
+    """Each line gets a status; the first wrong line is named; work after the slip follows."""
+    report = verify_derivation(parse_problem(SIN), DERIVATION, timeout=20)
+    statuses = [(line.number, line.status, line.follows_from) for line in report.lines]
+    assert statuses == [
+        (2, "follows", 0),
+        (3, "follows", 2),
+        (4, "does_not_follow", 3),
+        (5, "follows", 4),
+    ]
+    assert report.first_wrong_line == 4 and not report.correct
+    assert "constant_factor" in report.mistake_ids
+    assert report.lines[3].summary == "follows from line 4"
+
+
+def test_correct_derivation_is_correct() -> None:
+    """A derivation whose lines all follow and end at the derivative is correct."""
+    report = verify_derivation(
+        parse_problem(SIN), "d/dx(sin(x^2))\n= cos(x^2)*2*x\n= 2*x*cos(x^2)\n"
+    )
+    assert report.correct and report.verdict == "equivalent"
+    assert report.lines[0].status == "follows"
+
+
+def test_unreadable_line_gets_a_caret_and_is_skipped() -> None:
+    """An unreadable line gets a caret; the next line is compared with the one before it."""
+    report = verify_derivation(
+        parse_problem(SIN), "= 2*x*cos(x^2)\n= 2*x*cos(x^2))\n= 2*cos(x^2)*x\n"
+    )
+    assert [line.status for line in report.lines] == ["follows", "unreadable", "follows"]
+    assert report.lines[1].caret is not None and "^" in report.lines[1].caret[1]
+    assert report.lines[2].follows_from == 1 and not report.correct
+
+
+def test_empty_derivation_is_bad_input() -> None:
+    """A derivation of only comments and blank lines is a ParseError."""
+    with pytest.raises(ParseError):
+        verify_derivation(parse_problem(SIN), "# nothing\n\n")
+
+
+def test_prefixes_are_stripped_from_the_first_line() -> None:
+    """dy/dx = …, y' = … and d/dx(…) = … prefixes leave the expression, with its column."""
+    assert split_lines("dy/dx = 2*x")[0].text == "2*x"
+    assert split_lines("y' = 2*x")[0].text == "2*x"
+    line = split_lines("d/dx(x^2) = 2*x")[0]
+    assert (line.text, line.offset) == ("2*x", 12)
+    assert split_lines("d/dx(x^2)")[0].restates
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html", "json"])
+def test_reports_render_in_every_format(fmt: str) -> None:
+    """Verdicts and derivation reports render in every format with the lines typeset."""
+    report = verify_derivation(parse_problem(SIN), DERIVATION, timeout=20)
+    answer = check(SIN, "cos(x^2)")
+    for rendered in (render_verdict(report, fmt), render_verdict(answer, fmt)):
+        assert "inner derivative missing" in rendered or "off by a constant factor" in rendered
+    text = render_verdict(report, fmt)
+    typeset = {
+        "text": "cos(x²)",
+        "markdown": r"\cos",
+        "latex": r"\cos",
+        "html": "<math",
+        "json": "x*cos(x^2)",
+    }
+    assert typeset[fmt] in text
