@@ -1,4 +1,4 @@
-"""Times the gradient at a point on deep graphs: backprop vs finite differences vs flattened sympy.diff.
+"""Times gradients on deep graphs: backprop vs finite differences vs flattened sympy.diff.
 
 Run: ``python benchmarks/bench_backprop.py [--repeat N] [--budget SECONDS]``. Prints a table of
 medians. Backpropagation is one multiply-add per edge, so its time grows linearly in the
@@ -37,7 +37,7 @@ def diamonds(count: int) -> list[Definition]:
 
 
 def chain(length: int) -> list[Definition]:
-    """x_i = tanh(x_{i−1})·(1 + 1/i): a chain of ``length`` nodes that neither vanishes nor blows up."""
+    """x_i = tanh(x_{i−1})·(1 + 1/i): ``length`` nodes that neither vanish nor blow up."""
     return [
         Definition(f"x_{i}", sympy.tanh(make_symbol(f"x_{i - 1}")) * (1 + sympy.Rational(1, i)))
         for i in range(length, 0, -1)
@@ -72,7 +72,9 @@ def row(label: str, problem: Problem, repeat: int, budget: float) -> str:
         done = attempt(budget, lambda: flattened_diff(graph, point))
         symbolic = time.perf_counter() - start
     symbolic_text = f"{symbolic:9.3f}" if done is not None else f"> {budget:g} s".rjust(9)
-    paths_text = f"2^{paths.bit_length() - 1}" if paths > 1 and paths & (paths - 1) == 0 else str(paths)
+    paths_text = (
+        f"2^{paths.bit_length() - 1}" if paths > 1 and paths & (paths - 1) == 0 else str(paths)
+    )
     return (
         f"{label:<18} {len(graph.nodes):>6} {edges:>6} {paths_text:>7} "
         f"{evaluation.multiply_adds:>8} {backprop:10.3f} {finite:10.3f} {symbolic_text}"
@@ -82,7 +84,9 @@ def row(label: str, problem: Problem, repeat: int, budget: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
-    parser.add_argument("--budget", type=float, default=5.0, help="seconds for flattened sympy.diff")
+    parser.add_argument(
+        "--budget", type=float, default=5.0, help="seconds for flattened sympy.diff"
+    )
     args = parser.parse_args()
     point = {"x_0": sympy.Float("0.4")}
     print(
