@@ -238,7 +238,7 @@ class Deriver:
         if not expr.has(x):
             return self._one_line(expr, label, depth, sympy.S.Zero, "constant rule")
         if expr == x:
-            return self._one_line(expr, label, depth, sympy.S.One, "d/dx x = 1")
+            return self._one_line(expr, label, depth, sympy.S.One, f"d{x.name}/d{x.name} = 1")
         if isinstance(expr, sympy.Add):
             return self._sum(expr, label, depth)
         if isinstance(expr, sympy.Mul):
@@ -786,7 +786,9 @@ def _graph_derivation(
         simplified, timed_out = tidy(substituted)
         if timed_out:
             notes.append("Simplifying took too long; the result is shown unsimplified (it is still correct).")
-        steps.append(Step("simplify", "Simplify", (total, simplified), None, check(simplified)))
+        if simplified != substituted or substituted == result:
+            steps.append(Step("simplify", "Simplify" if simplified != substituted else "Result",
+                              (total, simplified), None, check(simplified)))
         return Derivation(name, total, tuple(steps), simplified, True, paths or (), count)
     notes.append(
         f"The fully substituted derivative with respect to {name} would be enormous, so it is given "

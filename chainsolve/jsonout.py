@@ -95,14 +95,15 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
     """The documented JSON schema (version 1) of a solution.
 
     Expressions are sympy's ``str()`` (``2*x*cos(x**2)``), which both sympy and
-    chainsolve's parser read back. ``evaluation`` is reserved for the values at a point
-    and is ``null`` until that part of the schema is defined.
+    chainsolve's parser read back. With a point (``--at``), ``evaluation`` holds the
+    forward and backward passes and the checked gradient, and ``values``, ``gradient``,
+    ``forward_pass`` and ``backward_pass`` are repeated at the top level.
     """
     problem = solution.problem
     steps = [_step_dict(step, None) for step in solution.shared_steps]
     for derivation in solution.derivations:
         steps += [_step_dict(step, derivation.wrt) for step in derivation.steps]
-    return {
+    result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "problem": {
             "source": problem.source,
@@ -119,9 +120,17 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
         "graph": None if solution.graph is None else graph_to_dict(solution.graph),
         "paths": {d.wrt: _paths_dict(d) for d in solution.derivations},
         "notes": list(solution.notes),
-        # Filled in by the evaluation module (values and gradients at --at); null until then.
         "evaluation": None,
     }
+    if solution.evaluation is not None:
+        from chainsolve.evaluation import evaluation_to_dict
+
+        evaluation = evaluation_to_dict(solution.evaluation)
+        result["evaluation"] = evaluation
+        # The keys graders read at the top level, as documented for --at.
+        for key in ("values", "gradient", "forward_pass", "backward_pass"):
+            result[key] = evaluation.get(key)
+    return result
 
 
 __all__ = ["SCHEMA_VERSION", "graph_to_dict", "solution_to_dict", "step_latex", "step_text"]

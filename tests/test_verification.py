@@ -20,7 +20,7 @@ from chainsolve.verification import (
 )
 
 # The package facade may export a function named verify, so reach the module itself.
-verify_module = importlib.import_module("chainsolve.verify")
+verify_module = importlib.import_module("chainsolve.verification")
 
 SIN = "sin(x^2)"
 

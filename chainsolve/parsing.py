@@ -1,0 +1,1237 @@
+"""Text to sympy for the input language: a hand-written tokenizer and Pratt parser, no eval."""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+import time
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import sympy
+
+from chainsolve.errors import ParseError, Span
+from chainsolve.functions import CONSTANTS, FUNCTIONS
+from chainsolve.problem import (
+    Definition,
+    Problem,
+    build_problem,
+    implicit_target_name,
+    make_symbol,
+)
+
+__all__ = [
+    "LIMITS",
+    "Limits",
+    "normalize",
+    "parse_expression",
+    "parse_point",
+    "parse_problem",
+    "parse_wrt",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds checked before anything expensive is built, so every input answers well within 1 s.
+
+    - ``max_input_chars``: longest accepted text (checked first, in O(1)).
+    - ``max_depth``: deepest nesting of parentheses, calls, unary signs and exponents.
+    - ``max_nodes``: most operators, numbers, names and calls in one problem.
+    - ``max_literal_digits``: most digits in one number literal.
+    - ``max_decimal_exponent``: largest ``|n|`` in a literal like ``1e-n``.
+    - ``max_power_digits``: a power of numbers is evaluated only if its estimated
+      result has at most this many digits (``2^10^10`` is refused, not computed).
+    - ``max_symbolic_exponent``: largest ``|n|`` in ``x^n`` for a non-numeric base.
+    - ``max_build_seconds``: time allowed to build the sympy objects of one problem. Some
+      nests within the depth limit make sympy's automatic evaluation crawl (a 100-deep
+      ``abs(1-abs(1-...))`` takes a minute); the build stops with ``too_complex`` instead.
+    """
+
+    max_input_chars: int = 20_000
+    max_depth: int = 100
+    max_nodes: int = 5_000
+    max_literal_digits: int = 100
+    max_decimal_exponent: int = 300
+    max_power_digits: int = 1_000
+    max_symbolic_exponent: int = 10_000
+    max_build_seconds: float = 0.5
+
+
+LIMITS = Limits()
+
+#: Digits of a decimal read into a ``sympy.Float`` by :func:`parse_point`.
+POINT_PRECISION = 30
+
+# Python keywords and the builtins an injection attempt reaches for: as names they are
+# harmless to us (nothing is evaluated), but accepting them would only hide a mistake.
+RESERVED_NAMES = frozenset(keyword.kwlist) | {
+    "exec",
+    "eval",
+    "compile",
+    "open",
+    "getattr",
+    "setattr",
+    "delattr",
+    "hasattr",
+    "globals",
+    "locals",
+    "vars",
+    "input",
+    "print",
+    "breakpoint",
+    "help",
+    "exit",
+    "quit",
+}
+
+# --- Unicode normalisation tables -------------------------------------------------
+
+_SUPERSCRIPT_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
+_SUPERSCRIPT_MINUS = "⁻"
+
+_OPERATOR_REPLACEMENTS = dict(zip("−–‐‒×·⋅∗÷∕", "----****//", strict=True))
+
+# 'lamda' is sympy's own spelling for λ: 'lambda' is a Python keyword.
+_GREEK_NAMES_IN_ORDER = (
+    "alpha beta gamma delta epsilon epsilon zeta eta theta theta iota kappa lamda mu mu"
+    " nu xi pi rho sigma sigma tau upsilon phi phi chi psi omega"
+    " Gamma Delta Theta Lamda Xi Pi Sigma Phi Psi Omega"
+)
+_GREEK = dict(
+    zip("αβγδεϵζηθϑικλμµνξπρσςτυφϕχψωΓΔΘΛΞΠΣΦΨΩ", _GREEK_NAMES_IN_ORDER.split(), strict=True)
+)
+
+# Letters of other scripts drawn like Latin ones; NFKC does not map these, so list them.
+_LOOKALIKES = dict(
+    zip(
+        "авеёкмнорстухіјѕԁԛԝАВЕКМНОРСТУХІЈЅοΑΒΕΖΗΙΚΜΝΟΡΤΥΧıℓ",
+        "aBeekMHopcTyxijsdqwABEKMHOPCTYXIJSoABEZHIKMNOPTYXil",
+        strict=True,
+    )
+)
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+
+# --- glued function names -----------------------------------------------------------
+
+_GLUE_LETTERS = frozenset("xyztuvwsr")
+_GREEK_NAMES = frozenset(_GREEK.values()) | {"pi"}
+# English words that fit the glued pattern but are common variable names.
+_ORDINARY_WORDS = frozenset({"cost", "logs", "expr"})
+_FUNCTIONS_LONGEST_FIRST = tuple(sorted(FUNCTIONS, key=len, reverse=True))
+_LETTERS_THEN_DIGITS = re.compile(r"([a-zA-Z]+)([0-9]*)")
+_DIGITS_THEN_LETTERS = re.compile(r"[0-9]+([a-zA-Z]+)")
+
+_CHARACTER_HINTS = {
+    "%": "the input language has no modulo",
+    "#": "comments are not part of a problem",
+    "'": "strings are not part of the input language",
+    '"': "strings are not part of the input language",
+    "[": "use ( ) for grouping",
+    "]": "use ( ) for grouping",
+    "{": "use ( ) for grouping",
+    "}": "use ( ) for grouping",
+    "<": "inequalities are not part of a problem",
+    ">": "inequalities are not part of a problem",
+    "!": "factorials and '!=' are not part of the input language",
+    "@": "use * to multiply",
+    ":": "the input language has no ':'",
+    "\\": "write sqrt(x), not LaTeX such as \\sqrt{x}",
+    "$": "write the maths without LaTeX delimiters",
+    "&": "logic operators are not part of the input language",
+    "|": "write abs(x) for an absolute value",
+    "~": "logic operators are not part of the input language",
+    "`": "quotes are not part of the input language",
+    "?": "the input language has no '?'",
+}
+
+
+def _glued_call(name: str) -> str | None:
+    """The call a glued name meant, like ``sin(x)`` for ``sinx``; ``None`` for an ordinary name.
+
+    The rule: the name is a known function name (longest first, so ``sinhx`` is
+    ``sinh(x)``) followed by exactly one of the letters ``x y z t u v w s r`` or one Greek
+    letter name (``theta``, also ``pi``), optionally followed by digits (``expx1``), or by
+    digits then such a letter (``sin2x``). Everything else — ``secant``, ``logits``,
+    ``expected`` — is an ordinary name, and so are the English words ``cost``, ``logs``
+    and ``expr`` although they fit the pattern.
+    """
+    if name in FUNCTIONS or name in _ORDINARY_WORDS:
+        return None
+    for function in _FUNCTIONS_LONGEST_FIRST:
+        if not name.startswith(function) or len(name) == len(function):
+            continue
+        rest = name[len(function) :]
+        letters = _LETTERS_THEN_DIGITS.fullmatch(rest) or _DIGITS_THEN_LETTERS.fullmatch(rest)
+        if letters and (letters.group(1) in _GLUE_LETTERS or letters.group(1) in _GREEK_NAMES):
+            return f"{function}({rest})"
+    return None
+
+
+# --- source text with a map back to what the user typed ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """Normalised text plus, for each of its characters, the range it came from in ``source``."""
+
+    source: str
+    normalized: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    offset: int
+    notes: tuple[str, ...]
+
+    def span(self, start: int, end: int) -> Span:
+        """The span in ``source`` of the normalised range ``[start, end)``."""
+        if start >= len(self.starts):
+            origin = self.offset + (self.ends[-1] if self.ends else 0)
+            return Span(origin, origin)
+        last = max(start, min(end, len(self.ends)) - 1)
+        return Span(self.offset + self.starts[start], self.offset + self.ends[last])
+
+    def error(
+        self, code: str, what: str, start: int, end: int, hint: str | None = None
+    ) -> ParseError:
+        span = self.span(start, end)
+        return _error(code, what, self.source, span, hint)
+
+
+def _where(source: str, position: int) -> str:
+    line = source.count("\n", 0, position) + 1
+    column = position - (source.rfind("\n", 0, position) + 1) + 1
+    return f"line {line}, column {column}" if line > 1 else f"column {column}"
+
+
+def _error(code: str, what: str, source: str, span: Span, hint: str | None) -> ParseError:
+    message = f"{what} at {_where(source, span.start)}"
+    return ParseError(code, message, source=source, span=span, hint=hint)
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}".rstrip()
+
+
+def _character_error(source: str, position: int) -> ParseError:
+    """The error for a character normalisation refuses; never echoes invisible characters."""
+    char = source[position]
+    span = Span(position, position + 1)
+    label = _describe(char)
+    latin = _LOOKALIKES.get(char)
+    if latin is None:
+        folded = unicodedata.normalize("NFKC", char)
+        if folded != char and folded.isascii() and folded.isprintable():
+            latin = folded
+    if latin is not None:
+        return ParseError(
+            "lookalike_character",
+            f"{label} at {_where(source, position)} looks like '{latin}' but is not; "
+            "type it on a Latin keyboard",
+            source=source,
+            span=span,
+            hint=f"replace it with '{latin}'",
+        )
+    if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+        return _error(
+            "control_character",
+            f"invisible or control character {label}",
+            source,
+            span,
+            "delete it (it may have come from copying and pasting)",
+        )
+    return _error(
+        "unexpected_character",
+        f"unexpected {label}",
+        source,
+        span,
+        "the input language uses ASCII letters, digits, + - * / ^ ( ) and Greek letters",
+    )
+
+
+def _check_length(text: str) -> None:
+    if len(text) > LIMITS.max_input_chars:
+        raise ParseError(
+            "input_too_long",
+            f"the input has {len(text)} characters; the limit is {LIMITS.max_input_chars}",
+            source=text,
+            span=Span(LIMITS.max_input_chars, len(text)),
+            hint="split the problem into smaller definitions",
+        )
+
+
+def _prepare(text: str, source: str, offset: int) -> _Text:
+    """Normalise ``text`` and keep the map from each normalised character to ``source``."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    notes: dict[str, None] = {}
+
+    def emit(chunk: str, start: int, end: int) -> None:
+        for char in chunk:
+            out.append(char)
+            starts.append(start)
+            ends.append(end)
+
+    i = 0
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if " " <= char <= "~" or char == "\n":
+            emit(char, i, i + 1)
+            i += 1
+        elif char in "\t\r":
+            emit(" ", i, i + 1)
+            i += 1
+        elif char in _SUPERSCRIPT_DIGITS or char == _SUPERSCRIPT_MINUS:
+            j = i
+            while j < n and (text[j] in _SUPERSCRIPT_DIGITS or text[j] == _SUPERSCRIPT_MINUS):
+                j += 1
+            run = text[i:j]
+            plain = "".join(_SUPERSCRIPT_DIGITS.get(c, "-") for c in run)
+            wrap = "-" in plain
+            emit("^(" if wrap else "^", i, i + 1)
+            for k, c in enumerate(plain):
+                emit(c, i + k, i + k + 1)
+            if wrap:
+                emit(")", j - 1, j)
+            notes[f"read '{run}' as '^({plain})'" if wrap else f"read '{run}' as '^{plain}'"] = None
+            i = j
+        elif char in _OPERATOR_REPLACEMENTS:
+            emit(_OPERATOR_REPLACEMENTS[char], i, i + 1)
+            notes[f"read '{char}' as '{_OPERATOR_REPLACEMENTS[char]}'"] = None
+            i += 1
+        elif char in _GREEK:
+            emit(_GREEK[char], i, i + 1)
+            notes[f"read '{char}' as '{_GREEK[char]}'"] = None
+            i += 1
+        elif unicodedata.category(char) == "Zs":
+            emit(" ", i, i + 1)
+            notes[f"read {_describe(char)} as a space"] = None
+            i += 1
+        else:
+            raise _character_error(source, offset + i)
+    return _Text(source, "".join(out), tuple(starts), tuple(ends), offset, tuple(notes))
+
+
+def normalize(text: str) -> tuple[str, list[str]]:
+    """Replace harmless Unicode (``x²``, ``−``, ``×``, ``θ``, no-break spaces) by plain text.
+
+    Returns the new text and one note per kind of replacement, like ``read '²' as '^2'``.
+    Lookalike, invisible and control characters are refused with a :class:`ParseError`
+    rather than silently dropped or mapped.
+
+    >>> normalize("3x² − θ")
+    ('3x^2 - theta', ["read '²' as '^2'", "read '−' as '-'", "read 'θ' as 'theta'"])
+    """
+    _check_length(text)
+    prepared = _prepare(text, text, 0)
+    return prepared.normalized, list(prepared.notes)
+
+
+# --- tokens -------------------------------------------------------------------------
+
+_Kind = Literal["num", "name", "op", "(", ")", ",", "=", "sep", "end"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: _Kind
+    text: str
+    start: int
+    end: int
+    value: sympy.Expr | None = None
+
+
+def _check_name(name: str, text: _Text, start: int, end: int) -> None:
+    """Refuse reserved and glued names as they are read, so the first error is the leftmost."""
+    if name.startswith("_"):
+        raise text.error(
+            "reserved_name",
+            f"names cannot start with '_' ('{name}')",
+            start,
+            end,
+            "'_' names are Python internals, not part of the input language",
+        )
+    if name in RESERVED_NAMES:
+        raise text.error(
+            "reserved_name",
+            f"'{name}' cannot be used as a name",
+            start,
+            end,
+            f"'{name}' is Python, not part of the input language",
+        )
+    meant = _glued_call(name)
+    if meant is not None:
+        raise text.error(
+            "glued_function_name",
+            f"'{name}' reads as one name",
+            start,
+            end,
+            f"did you mean {meant}?",
+        )
+
+
+def _number(text: _Text, start: int, exact_decimals: bool) -> tuple[_Token, int]:
+    s = text.normalized
+    n = len(s)
+    j = start
+    while j < n and "0" <= s[j] <= "9":
+        j += 1
+    whole = s[start:j]
+    fraction = ""
+    is_decimal = False
+    if j < n and s[j] == ".":
+        is_decimal = True
+        j += 1
+        k = j
+        while j < n and "0" <= s[j] <= "9":
+            j += 1
+        fraction = s[k:j]
+    exponent = 0
+    if j < n and s[j] in "eE":
+        k = j + 1
+        if k < n and s[k] in "+-":
+            k += 1
+        # '2e' alone or '2exp(x)' is 2 times e or exp: only digits make an exponent.
+        if k < n and "0" <= s[k] <= "9":
+            is_decimal = True
+            m = k
+            while m < n and "0" <= s[m] <= "9":
+                m += 1
+            digits = s[k:m].lstrip("0") or "0"
+            if len(digits) > 4 or int(digits) > LIMITS.max_decimal_exponent:
+                raise text.error(
+                    "number_too_large",
+                    f"the exponent of '{s[start:m]}' is too large",
+                    start,
+                    m,
+                    f"decimal exponents are limited to ±{LIMITS.max_decimal_exponent}",
+                )
+            exponent = -int(digits) if s[j + 1] == "-" else int(digits)
+            j = m
+    literal = s[start:j]
+    if j < n and s[j] == ".":
+        raise text.error(
+            "unexpected_character", "unexpected '.'", j, j + 1, "a number has one decimal point"
+        )
+    if len(whole) + len(fraction) > LIMITS.max_literal_digits:
+        raise text.error(
+            "number_too_large",
+            f"the number has {len(whole) + len(fraction)} digits",
+            start,
+            j,
+            f"number literals are limited to {LIMITS.max_literal_digits} digits",
+        )
+    mantissa = int(whole + fraction or "0")
+    scale = exponent - len(fraction)
+    value: sympy.Expr = (
+        sympy.Integer(mantissa * 10**scale) if scale >= 0 else sympy.Rational(mantissa, 10**-scale)
+    )
+    if is_decimal and not exact_decimals:
+        value = sympy.Float(value, POINT_PRECISION)
+    return _Token("num", literal, start, j, value), j
+
+
+def _tokenize(text: _Text, *, exact_decimals: bool, newline_is_space: bool) -> list[_Token]:
+    s = text.normalized
+    n = len(s)
+    tokens: list[_Token] = []
+    i = 0
+    while i < n:
+        char = s[i]
+        if char == " " or (char == "\n" and newline_is_space):
+            i += 1
+        elif char in ";\n":
+            tokens.append(_Token("sep", char, i, i + 1))
+            i += 1
+        elif "0" <= char <= "9" or (char == "." and i + 1 < n and "0" <= s[i + 1] <= "9"):
+            token, i = _number(text, i, exact_decimals)
+            tokens.append(token)
+        elif char.isalpha() or char == "_":
+            j = i + 1
+            while j < n and (s[j].isalnum() or s[j] == "_"):
+                j += 1
+            name = s[i:j]
+            _check_name(name, text, i, j)
+            tokens.append(_Token("name", name, i, j))
+            i = j
+        elif char == "*" and s.startswith("**", i):
+            tokens.append(_Token("op", "^", i, i + 2))
+            i += 2
+        elif char in "+-*/^":
+            tokens.append(_Token("op", char, i, i + 1))
+            i += 1
+        elif char in "(),":
+            tokens.append(_Token(char, char, i, i + 1))  # type: ignore[arg-type]
+            i += 1
+        elif char == "=":
+            if s.startswith("==", i):
+                raise text.error(
+                    "unexpected_character",
+                    "unexpected '=='",
+                    i,
+                    i + 2,
+                    "a problem defines names with one '=': z = x^2",
+                )
+            tokens.append(_Token("=", char, i, i + 1))
+            i += 1
+        elif char == ".":
+            after_name = bool(tokens) and tokens[-1].end == i and tokens[-1].kind in ("name", ")")
+            raise text.error(
+                "unexpected_character",
+                "unexpected '.'",
+                i,
+                i + 1,
+                "the input language has no attribute access"
+                if after_name
+                else "a decimal point needs digits, as in 0.5",
+            )
+        else:
+            raise text.error(
+                "unexpected_character",
+                f"unexpected '{char}'",
+                i,
+                i + 1,
+                _CHARACTER_HINTS.get(char),
+            )
+    tokens.append(_Token("end", "", n, n))
+    return tokens
+
+
+# --- syntax tree --------------------------------------------------------------------
+# A tiny tree first, sympy second: the limits are checked on the tree, and n-ary sums and
+# products are built in one sympy call instead of n nested ones.
+
+
+@dataclass(frozen=True, slots=True)
+class _Num:
+    value: sympy.Expr
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    name: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    name: str
+    args: tuple[_Node, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Neg:
+    operand: _Node
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """``a + b - c`` (op ``+``) or ``a * b / c`` (op ``*``); ``inverted`` marks ``-`` and ``/``."""
+
+    op: str
+    operands: tuple[_Node, ...]
+    inverted: tuple[bool, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Power:
+    base: _Node
+    exponent: _Node
+    start: int
+    end: int
+
+
+_Node = _Num | _Name | _Call | _Neg | _Chain | _Power
+
+# What a factor ends with decides whether implicit multiplication may follow it.
+_Shape = Literal["number", "paren", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    name: _Token | None
+    expr: _Node
+    start: int
+    end: int
+
+
+class _Parser:
+    """Precedence climbing over the tokens, counting depth as it descends and nodes as it goes."""
+
+    def __init__(self, text: _Text, tokens: list[_Token], *, allow_names: bool = True) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.pos = 0
+        self.nodes = 0
+        self.allow_names = allow_names
+        self.variables: dict[str, _Token] = {}
+        self.functions: dict[str, int] = {}
+
+    # helpers
+    def peek(self, ahead: int = 0) -> _Token:
+        return self.tokens[min(self.pos + ahead, len(self.tokens) - 1)]
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def error(self, code: str, what: str, token: _Token, hint: str | None = None) -> ParseError:
+        return self.text.error(code, what, token.start, max(token.end, token.start + 1), hint)
+
+    def count(self, token: _Token) -> None:
+        self.nodes += 1
+        if self.nodes > LIMITS.max_nodes:
+            raise self.error(
+                "too_many_nodes",
+                f"the problem has more than {LIMITS.max_nodes} operations and terms",
+                token,
+                "split it into smaller definitions",
+            )
+
+    def descend(self, depth: int, token: _Token) -> None:
+        if depth > LIMITS.max_depth:
+            raise self.error(
+                "too_deep",
+                f"the expression nests more than {LIMITS.max_depth} levels deep",
+                token,
+                "name inner parts with definitions: u = ...; then use u",
+            )
+
+    def unexpected(self, token: _Token) -> ParseError:
+        if token.kind in ("end", "sep"):
+            previous = self.tokens[self.pos - 1] if self.pos else token
+            what = f"the expression ends after '{previous.text}'" if self.pos else "no expression"
+            return self.error("unexpected_end", what, token, "complete the expression")
+        if token.kind == ")":
+            return self.error(
+                "unbalanced_parenthesis", "unexpected ')'", token, "this ')' has no matching '('"
+            )
+        hints = {
+            ",": "a comma only separates a function's arguments; decimals use a point: 0.5",
+            "=": "a definition is one 'name = expression' per line or between ';'",
+        }
+        return self.error(
+            "unexpected_token", f"unexpected '{token.text}'", token, hints.get(token.kind)
+        )
+
+    # grammar
+    def expression(self, depth: int) -> _Node:
+        """sum := term (('+' | '-') term)*"""
+        first = self.term(depth)
+        operands = [first]
+        inverted = [False]
+        while self.peek().kind == "op" and self.peek().text in "+-":
+            operator = self.advance()
+            self.count(operator)
+            operands.append(self.term(depth))
+            inverted.append(operator.text == "-")
+        if len(operands) == 1:
+            return first
+        return _Chain("+", tuple(operands), tuple(inverted), first.start, operands[-1].end)
+
+    def term(self, depth: int) -> _Node:
+        """product := unary (('*' | '/') unary | implicit power)*"""
+        first, shape = self.unary(depth)
+        operands = [first]
+        inverted = [False]
+        while True:
+            token = self.peek()
+            if token.kind == "op" and token.text in "*/":
+                self.advance()
+                self.count(token)
+                factor, shape = self.unary(depth)
+                operands.append(factor)
+                inverted.append(token.text == "/")
+            elif token.kind in ("num", "name", "("):
+                previous = self.tokens[self.pos - 1]
+                implicit = (shape == "number" and token.kind in ("name", "(")) or (
+                    previous.kind == ")" and token.kind == "("
+                )
+                if not implicit:
+                    raise self.error(
+                        "missing_operator",
+                        f"missing operator between '{previous.text}' and '{token.text}'",
+                        token,
+                        f"write '*' to multiply: {previous.text}*{token.text}",
+                    )
+                self.count(token)
+                factor, shape = self.power(depth)
+                operands.append(factor)
+                inverted.append(False)
+            else:
+                break
+        if len(operands) == 1:
+            return first
+        return _Chain("*", tuple(operands), tuple(inverted), first.start, operands[-1].end)
+
+    def unary(self, depth: int) -> tuple[_Node, _Shape]:
+        """unary := ('-' | '+') unary | power — so -x^2 is -(x^2)."""
+        token = self.peek()
+        if token.kind == "op" and token.text in "+-":
+            self.advance()
+            self.descend(depth + 1, token)
+            operand, shape = self.unary(depth + 1)
+            if token.text == "+":
+                return operand, shape
+            self.count(token)
+            return _Neg(operand, token.start, operand.end), shape
+        return self.power(depth)
+
+    def power(self, depth: int) -> tuple[_Node, _Shape]:
+        """power := primary ('^' unary)? — right-associative, and the exponent may be negated."""
+        base, shape = self.primary(depth)
+        token = self.peek()
+        if token.kind == "op" and token.text == "^":
+            self.advance()
+            self.count(token)
+            self.descend(depth + 1, token)
+            exponent, _ = self.unary(depth + 1)
+            return _Power(base, exponent, base.start, exponent.end), "other"
+        return base, shape
+
+    def primary(self, depth: int) -> tuple[_Node, _Shape]:
+        token = self.advance()
+        if token.kind == "num":
+            self.count(token)
+            assert token.value is not None
+            return _Num(token.value, token.start, token.end), "number"
+        if token.kind == "name":
+            if self.peek().kind == "(":
+                return self.call(token, depth), "other"
+            return self.name(token), "other"
+        if token.kind == "(":
+            if self.peek().kind == ")":
+                raise self.error(
+                    "unexpected_token", "empty parentheses", self.peek(), "put an expression inside"
+                )
+            self.descend(depth + 1, token)
+            inner = self.expression(depth + 1)
+            closing = self.peek()
+            if closing.kind != ")":
+                if closing.kind in ("end", "sep"):
+                    raise self.error(
+                        "unbalanced_parenthesis",
+                        "this '(' is never closed",
+                        token,
+                        "add the missing ')'",
+                    )
+                raise self.unexpected(closing)
+            self.advance()
+            return inner, "paren"
+        self.pos -= 1
+        raise self.unexpected(token)
+
+    def name(self, token: _Token) -> _Node:
+        name = token.text
+        self.count(token)
+        if name in FUNCTIONS:
+            raise self.error(
+                "function_needs_parentheses",
+                f"the function '{name}' needs its argument in parentheses",
+                token,
+                f"write {name}(x), and a power of it as {name}(x)^2",
+            )
+        if name in CONSTANTS:
+            return _Name(name, token.start, token.end)
+        if not self.allow_names:
+            raise self.error(
+                "bad_point", f"a value cannot use the name '{name}'", token, "give a number"
+            )
+        if name in self.functions:
+            raise self.error(
+                "function_and_variable",
+                f"'{name}' is used both as a function and as a variable",
+                token,
+                "use different names for functions and variables",
+            )
+        self.variables.setdefault(name, token)
+        return _Name(name, token.start, token.end)
+
+    def call(self, token: _Token, depth: int) -> _Node:
+        name = token.text
+        self.count(token)
+        opening = self.advance()
+        self.descend(depth + 1, opening)
+        args: list[_Node] = []
+        if self.peek().kind != ")":
+            while True:
+                args.append(self.expression(depth + 1))
+                separator = self.peek()
+                if separator.kind == ",":
+                    self.advance()
+                    continue
+                if separator.kind == ")":
+                    break
+                if separator.kind in ("end", "sep"):
+                    raise self.error(
+                        "unbalanced_parenthesis",
+                        f"the '(' of {name}( is never closed",
+                        opening,
+                        "add the missing ')'",
+                    )
+                raise self.unexpected(separator)
+        closing = self.advance()
+        call_token = _Token("name", name, token.start, closing.end)
+        if name in FUNCTIONS:
+            if len(args) != 1:
+                raise self.error(
+                    "wrong_arity",
+                    f"{name} takes exactly one argument, not {len(args)}",
+                    call_token,
+                    f"write {name}(x)",
+                )
+        elif name in CONSTANTS:
+            raise self.error(
+                "unexpected_token",
+                f"'{name}' is a constant, not a function",
+                call_token,
+                f"write {name}*(...) to multiply",
+            )
+        elif not self.allow_names:
+            raise self.error("bad_point", f"a value cannot use the function '{name}'", call_token)
+        elif not args:
+            raise self.error(
+                "wrong_arity",
+                f"{name}() needs at least one argument",
+                call_token,
+                f"write {name}(x)",
+            )
+        elif name in self.variables:
+            raise self.error(
+                "function_and_variable",
+                f"'{name}' is used both as a function and as a variable",
+                call_token,
+                "use different names for functions and variables",
+            )
+        elif self.functions.setdefault(name, len(args)) != len(args):
+            raise self.error(
+                "inconsistent_arity",
+                f"{name} is called with {len(args)} arguments here "
+                f"but {self.functions[name]} elsewhere",
+                call_token,
+                "an abstract function takes the same number of arguments everywhere",
+            )
+        return _Call(name, tuple(args), token.start, closing.end)
+
+    def statements(self) -> list[_Statement]:
+        """problem := (definition | expression)? (sep (definition | expression)?)*"""
+        found: list[_Statement] = []
+        while True:
+            while self.peek().kind == "sep":
+                self.advance()
+            start = self.peek()
+            if start.kind == "end":
+                return found
+            name: _Token | None = None
+            if start.kind == "name" and self.peek(1).kind == "=":
+                name = self.advance()
+                equals = self.advance()
+                self.define(name)
+                if self.peek().kind in ("sep", "end"):
+                    raise self.text.error(
+                        "empty_definition",
+                        f"'{name.text} =' has no expression",
+                        name.start,
+                        equals.end,
+                        f"write {name.text} = <expression>",
+                    )
+            expr = self.expression(0)
+            after = self.peek()
+            if after.kind == "=":
+                hint = (
+                    "one '=' per definition; put each on its own line or between ';'"
+                    if name
+                    else "a definition starts with a name: z = x^2"
+                )
+                raise self.error("unexpected_token", "unexpected '='", after, hint)
+            if after.kind not in ("sep", "end"):
+                raise self.unexpected(after)
+            found.append(_Statement(name, expr, start.start, expr.end))
+
+    def define(self, name: _Token) -> None:
+        if name.text in CONSTANTS:
+            raise self.error(
+                "constant_redefined",
+                f"'{name.text}' is a constant and cannot be redefined",
+                name,
+                "choose another name",
+            )
+        if name.text in FUNCTIONS:
+            raise self.error(
+                "reserved_name",
+                f"'{name.text}' is a function of the input language",
+                name,
+                "choose another name",
+            )
+        if name.text in self.functions:
+            raise self.error(
+                "function_and_variable",
+                f"'{name.text}' is used both as a function and as a variable",
+                name,
+                "use different names for functions and variables",
+            )
+        self.variables.setdefault(name.text, name)
+
+    def expect_end(self) -> None:
+        token = self.peek()
+        if token.kind != "end":
+            if token.kind == "sep":
+                raise self.error(
+                    "unexpected_token", "unexpected ';'", token, "this is a single expression"
+                )
+            if token.kind == "=":
+                raise self.error(
+                    "unexpected_token",
+                    "unexpected '='",
+                    token,
+                    "this is an expression, not a definition",
+                )
+            raise self.unexpected(token)
+
+
+# --- building sympy -----------------------------------------------------------------
+
+
+def _log10_abs(number: sympy.Expr) -> float:
+    """log10 of ``|number|`` for a sympy Rational or Float, never making a huge float."""
+    if number.is_zero:
+        return -math.inf
+    if number.is_Rational:
+        return math.log10(abs(int(number.p))) - math.log10(int(number.q))
+    _sign, mantissa, exponent, _bits = number._mpf_
+    return math.log10(int(mantissa)) + int(exponent) * math.log10(2)
+
+
+def _digits(number: sympy.Expr) -> float:
+    """Roughly how many digits it takes to write ``number`` exactly (0 for 0 and ±1)."""
+    if number.is_zero:
+        return 0.0
+    if number.is_Rational:
+        p, q = abs(int(number.p)), int(number.q)
+        return (math.log10(p) if p > 1 else 0.0) + (math.log10(q) if q > 1 else 0.0)
+    return abs(_log10_abs(number))
+
+
+def _growing_digits(base: sympy.Expr) -> float:
+    """Digits of the numbers in ``base`` that a power multiplies out (not those in exponents)."""
+    size = 0.0
+    stack = [base]
+    while stack:
+        expr = stack.pop()
+        if expr.is_Number:
+            size += _digits(expr)
+        elif expr.is_Pow:
+            # (b^k)^n becomes b^(k*n): b grows, the exponent k only gets multiplied.
+            stack.append(expr.base)
+        else:
+            stack.extend(expr.args)
+    return size
+
+
+class _Builder:
+    """Turns the checked tree into sympy, refusing powers whose evaluation could blow up."""
+
+    def __init__(self, text: _Text) -> None:
+        self.text = text
+        self.symbols: dict[str, sympy.Symbol] = {}
+        self.functions: dict[str, sympy.FunctionClass] = {}
+        self.deadline = time.perf_counter() + LIMITS.max_build_seconds
+
+    def build(self, node: _Node) -> sympy.Expr:
+        try:
+            expr = self.node(node)
+        except RecursionError:
+            # sympy's own assumption queries recurse; very deep input can exhaust the stack.
+            raise self.text.error(
+                "too_deep",
+                "the expression nests too deeply to build",
+                node.start,
+                node.end,
+                "name inner parts with definitions: u = ...; then use u",
+            ) from None
+        if expr.has(sympy.zoo, sympy.nan):
+            raise self.text.error(
+                "undefined_value",
+                "the expression divides by zero or is otherwise undefined",
+                node.start,
+                node.end,
+                "check for division by zero, like 1/0 or log(0)",
+            )
+        # sympy merges exponents ((x^9999)^9999, x^9000*x^9000): check what it made too.
+        for power in expr.atoms(sympy.Pow):
+            if power.exp.is_Number and _log10_abs(power.exp) > math.log10(
+                LIMITS.max_symbolic_exponent
+            ):
+                raise self.text.error(
+                    "exponent_too_large",
+                    "the combined exponent is too large",
+                    node.start,
+                    node.end,
+                    f"exponents of a variable are limited to ±{LIMITS.max_symbolic_exponent}",
+                )
+        return expr
+
+    def node(self, node: _Node) -> sympy.Expr:
+        expr = self.evaluate(node)
+        # Checked after each node: sympy's slow cases grow gradually with depth, so the
+        # build stops soon after the budget, never long after it.
+        if time.perf_counter() > self.deadline:
+            raise self.text.error(
+                "too_complex",
+                "the expression is too complex to build in time",
+                node.start,
+                node.end,
+                "name inner parts with definitions: u = ...; then use u",
+            )
+        return expr
+
+    def evaluate(self, node: _Node) -> sympy.Expr:
+        if isinstance(node, _Num):
+            return node.value
+        if isinstance(node, _Name):
+            if node.name in CONSTANTS:
+                return CONSTANTS[node.name]
+            if node.name not in self.symbols:
+                self.symbols[node.name] = make_symbol(node.name)
+            return self.symbols[node.name]
+        if isinstance(node, _Neg):
+            return -self.node(node.operand)
+        if isinstance(node, _Chain):
+            values = [self.node(operand) for operand in node.operands]
+            if node.op == "+":
+                return sympy.Add(
+                    *(-v if inv else v for v, inv in zip(values, node.inverted, strict=True))
+                )
+            return sympy.Mul(
+                *(
+                    sympy.Pow(v, -1) if inv else v
+                    for v, inv in zip(values, node.inverted, strict=True)
+                )
+            )
+        if isinstance(node, _Call):
+            args = [self.node(arg) for arg in node.args]
+            if node.name in FUNCTIONS:
+                return FUNCTIONS[node.name](*args)
+            if node.name not in self.functions:
+                self.functions[node.name] = sympy.Function(node.name, real=True)
+            return self.functions[node.name](*args)
+        return self.power(node)
+
+    def power(self, node: _Power) -> sympy.Expr:
+        base = self.node(node.base)
+        exponent = self.node(node.exponent)
+        if exponent.is_Number:
+            if not base.is_Number and _log10_abs(exponent) > math.log10(
+                LIMITS.max_symbolic_exponent
+            ):
+                raise self.text.error(
+                    "exponent_too_large",
+                    "the exponent is too large",
+                    node.start,
+                    node.end,
+                    f"exponents of a variable are limited to ±{LIMITS.max_symbolic_exponent}",
+                )
+            # sympy evaluates numeric powers eagerly (and distributes over products), so
+            # estimate the digits of every number in the base raised to this power first.
+            size = _growing_digits(base)
+            if size > 0 and _log10_abs(exponent) + math.log10(size) > math.log10(
+                LIMITS.max_power_digits
+            ):
+                raise self.text.error(
+                    "number_too_large",
+                    "this power is too large to compute",
+                    node.start,
+                    node.end,
+                    f"powers of numbers are limited to about {LIMITS.max_power_digits} digits",
+                )
+        result: sympy.Expr = sympy.Pow(base, exponent)
+        return result
+
+
+# --- public API -----------------------------------------------------------------------
+
+
+def _parse_one(
+    text: str, source: str, offset: int, exact_decimals: bool, allow_names: bool
+) -> tuple[sympy.Expr, _Text]:
+    _check_length(text)
+    prepared = _prepare(text, source, offset)
+    tokens = _tokenize(prepared, exact_decimals=exact_decimals, newline_is_space=True)
+    if tokens[0].kind == "end":
+        raise prepared.error("empty_input", "the expression is empty", 0, 0, "type an expression")
+    parser = _Parser(prepared, tokens, allow_names=allow_names)
+    tree = parser.expression(0)
+    parser.expect_end()
+    return _Builder(prepared).build(tree), prepared
+
+
+def parse_expression(
+    text: str, *, source: str | None = None, offset: int = 0, exact_decimals: bool = True
+) -> sympy.Expr:
+    """Parse one expression such as ``3x^2 + sin(x)`` into sympy.
+
+    ``source`` is the whole text ``text`` was cut from and ``offset`` where it starts
+    there, so error spans point into ``source``. Decimals become exact rationals unless
+    ``exact_decimals`` is false, when they become 30-digit ``Float``s.
+
+    >>> parse_expression("-x^2 + 0.5")
+    1/2 - x**2
+    """
+    expr, _ = _parse_one(
+        text, text if source is None else source, offset, exact_decimals, allow_names=True
+    )
+    return expr
+
+
+def parse_problem(
+    text: str,
+    *,
+    wrt: Sequence[str] | None = None,
+    point: Mapping[str, sympy.Expr] | None = None,
+) -> Problem:
+    """Parse one expression or definitions ``name = expr`` (target first) into a :class:`Problem`.
+
+    Definitions are separated by ``;`` or new lines. A bare expression gets a target name
+    that clashes with none of the user's (``y`` first). Raises :class:`ParseError` for bad
+    text and :class:`~chainsolve.errors.ProblemError` (from ``build_problem``) for cycles,
+    duplicates, unknown ``wrt`` names and the like.
+
+    >>> p = parse_problem("z = x^2*y; x = cos(t); y = exp(t)")
+    >>> p.target, p.inputs
+    ('z', ('t',))
+    """
+    _check_length(text)
+    prepared = _prepare(text, text, 0)
+    tokens = _tokenize(prepared, exact_decimals=True, newline_is_space=False)
+    parser = _Parser(prepared, tokens)
+    statements = parser.statements()
+    if not statements:
+        raise prepared.error(
+            "empty_input", "the problem is empty", 0, len(prepared.normalized), "type an expression"
+        )
+    bare = [s for s in statements if s.name is None]
+    if bare and len(statements) > 1:
+        first = bare[0]
+        raise prepared.error(
+            "expression_without_name",
+            "this expression has no name",
+            first.start,
+            first.end,
+            "with several lines, write each as name = expression (target first)",
+        )
+    builder = _Builder(prepared)
+    definitions: list[Definition] = []
+    implicit = False
+    for statement in statements:
+        if statement.name is None:
+            used = set(parser.variables) | set(parser.functions)
+            name = implicit_target_name(used)
+            implicit = True
+        else:
+            name = statement.name.text
+        expr = builder.build(statement.expr)
+        definitions.append(Definition(name, expr, prepared.span(statement.start, statement.end)))
+    return build_problem(
+        definitions,
+        source=text,
+        wrt=wrt,
+        point=point,
+        implicit_target=implicit,
+        normalized_source=prepared.normalized if prepared.normalized != text else None,
+    )
+
+
+def parse_point(text: str) -> dict[str, sympy.Expr]:
+    """Parse the ``--at`` option, ``w=2, x=3, b=1/2, y=-1.5, t=pi/4``, into exact or decimal values.
+
+    Integers and fractions stay exact, decimals become 30-digit ``Float``s, and a value may
+    be any constant expression (``sqrt(2)``, ``e^2``) but may not use variable names.
+
+    >>> parse_point("x=1/2, y=-1.5")
+    {'x': 1/2, 'y': -1.50000000000000000000000000000}
+    """
+    _check_length(text)
+    prepared = _prepare(text, text, 0)
+    tokens = _tokenize(prepared, exact_decimals=False, newline_is_space=True)
+    parser = _Parser(prepared, tokens, allow_names=False)
+    builder = _Builder(prepared)
+    values: dict[str, sympy.Expr] = {}
+    if tokens[0].kind == "end":
+        raise prepared.error("bad_point", "--at is empty", 0, 0, "write NAME=VALUE, e.g. x=2")
+    while parser.peek().kind != "end":
+        name = parser.advance()
+        equals = parser.advance()
+        if name.kind != "name" or equals.kind != "=":
+            raise parser.error(
+                "bad_point", "expected NAME=VALUE", name, "write values as x=2, y=1/2"
+            )
+        if name.text in CONSTANTS or name.text in FUNCTIONS:
+            raise parser.error(
+                "bad_point", f"'{name.text}' is not a variable", name, "give values to inputs"
+            )
+        if name.text in values:
+            raise parser.error("bad_point", f"'{name.text}' is given twice", name)
+        if parser.peek().kind in (",", "sep", "end"):
+            raise parser.error("bad_point", f"'{name.text}=' has no value", equals)
+        start = parser.peek()
+        value = builder.build(parser.expression(0))
+        if value.is_real is not True:
+            raise parser.error(
+                "bad_point",
+                f"the value of '{name.text}' is not a real number",
+                start,
+                "give a finite real number",
+            )
+        values[name.text] = value
+        separator = parser.peek()
+        if separator.kind in (",", "sep"):
+            parser.advance()
+        elif separator.kind != "end":
+            raise parser.error(
+                "bad_point", f"unexpected '{separator.text}'", separator, "separate values with ','"
+            )
+    return values
+
+
+def parse_wrt(text: str) -> tuple[str, ...]:
+    """Parse the ``--wrt`` option, ``s,t`` or ``s t``, into names (duplicates dropped, order kept).
+
+    >>> parse_wrt("s, t θ")
+    ('s', 't', 'theta')
+    """
+    _check_length(text)
+    prepared = _prepare(text, text, 0)
+    tokens = _tokenize(prepared, exact_decimals=True, newline_is_space=True)
+    names: list[str] = []
+    for token in tokens:
+        if token.kind in (",", "end"):
+            continue
+        if token.kind != "name" or token.text in CONSTANTS or token.text in FUNCTIONS:
+            raise prepared.error(
+                "bad_wrt",
+                f"'{token.text}' is not a variable name",
+                token.start,
+                token.end,
+                "list input names, e.g. --wrt s,t",
+            )
+        if token.text not in names:
+            names.append(token.text)
+    if not names:
+        raise prepared.error("bad_wrt", "--wrt names no variable", 0, 0, "e.g. --wrt x")
+    return tuple(names)
