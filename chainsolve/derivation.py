@@ -91,7 +91,7 @@ def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sym
 
     def rebind(e: sympy.Derivative) -> sympy.Expr:
         dummies = [sympy.Dummy(v.name, real=True) for v in e.variables]
-        body = e.xreplace(dict(zip(e.variables, dummies)))
+        body = e.xreplace(dict(zip(e.variables, dummies, strict=True)))
         return sympy.Subs(body, dummies, [mapping.get(v, v) for v in e.variables])
 
     if expr.has(sympy.Derivative):
@@ -126,7 +126,10 @@ def tidy(expr: sympy.Expr, seconds: float = SIMPLIFY_SECONDS) -> tuple[sympy.Exp
 
 
 def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
-    return {f.args[0] for f in expr.atoms(sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot)}
+    return {
+        f.args[0]
+        for f in expr.atoms(sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot)
+    }
 
 
 def combine_checks(checks: Iterable[Check]) -> Check:
@@ -191,7 +194,9 @@ class Deriver:
             expr = substitute(expr, mapping)
         return expr
 
-    def value(self, formula: Formula, local: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr]) -> sympy.Expr:
+    def value(
+        self, formula: Formula, local: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr]
+    ) -> sympy.Expr:
         """The sympy value of a shown formula, intermediate variables substituted back."""
         if isinstance(formula, Leibniz):
             key = (formula.of, formula.wrt)
@@ -225,7 +230,9 @@ class Deriver:
 
     # -- notation ---------------------------------------------------------------------------
 
-    def leibniz(self, of: sympy.Expr, lagrange: tuple[str, sympy.Expr | None] | None = None) -> Leibniz:
+    def leibniz(
+        self, of: sympy.Expr, lagrange: tuple[str, sympy.Expr | None] | None = None
+    ) -> Leibniz:
         """d(of)/d(wrt) with ∂ when the problem has several inputs."""
         return Leibniz(of, self.wrt, self.partial, lagrange)
 
@@ -296,24 +303,51 @@ class Deriver:
             sides: tuple[Formula, ...] = (self.leibniz(label), Sum(results), combined)
             if combined == Sum(results).terms[0] and len(results) == 1:
                 sides = (self.leibniz(label), combined)
-            step = Step("rule", "Differentiate term by term", _dedupe(sides), ", ".join(rules),
-                        self.check(expr, sides), depth)
+            step = Step(
+                "rule",
+                "Differentiate term by term",
+                _dedupe(sides),
+                ", ".join(rules),
+                self.check(expr, sides),
+                depth,
+            )
             return Part(expr, combined, (step,), ", ".join(rules), True)
         opening: tuple[Formula, ...] = (
             self.leibniz(label),
             Sum(tuple(self.leibniz(term) for term in terms)),
         )
-        steps = [Step("rule", "The derivative of a sum is the sum of the derivatives", opening,
-                      "sum rule", self.check(expr, opening), depth)]
+        steps = [
+            Step(
+                "rule",
+                "The derivative of a sum is the sum of the derivatives",
+                opening,
+                "sum rule",
+                self.check(expr, opening),
+                depth,
+            )
+        ]
         for part in parts:
             steps.extend(part.steps)
         closing: tuple[Formula, ...] = (self.leibniz(label), Sum(results), combined)
-        steps.append(Step("product", "Add the parts", _dedupe(closing), "sum rule",
-                          self.check(expr, closing), depth))
+        steps.append(
+            Step(
+                "product",
+                "Add the parts",
+                _dedupe(closing),
+                "sum rule",
+                self.check(expr, closing),
+                depth,
+            )
+        )
         return Part(expr, combined, tuple(steps), "sum rule", False)
 
     def _constant_multiple(
-        self, expr: sympy.Expr, constant: sympy.Expr, rest: sympy.Expr, label: sympy.Expr, depth: int
+        self,
+        expr: sympy.Expr,
+        constant: sympy.Expr,
+        rest: sympy.Expr,
+        label: sympy.Expr,
+        depth: int,
     ) -> Part:
         part = self.derive(rest, depth + 1)
         result = constant * part.result
@@ -325,17 +359,42 @@ class Deriver:
                 Product((constant, part.result)),
                 result,
             )
-            step = Step("rule", "Take the constant factor out", _dedupe(sides), rule,
-                        self.check(expr, sides), depth)
+            step = Step(
+                "rule",
+                "Take the constant factor out",
+                _dedupe(sides),
+                rule,
+                self.check(expr, sides),
+                depth,
+            )
             return Part(expr, result, (step,), rule, True)
-        opening: tuple[Formula, ...] = (self.leibniz(label), Product((constant, self.leibniz(rest))))
-        closing: tuple[Formula, ...] = (self.leibniz(label), Product((constant, part.result)), result)
+        opening: tuple[Formula, ...] = (
+            self.leibniz(label),
+            Product((constant, self.leibniz(rest))),
+        )
+        closing: tuple[Formula, ...] = (
+            self.leibniz(label),
+            Product((constant, part.result)),
+            result,
+        )
         steps = [
-            Step("rule", "Take the constant factor out", opening, "constant multiple rule",
-                 self.check(expr, opening), depth),
+            Step(
+                "rule",
+                "Take the constant factor out",
+                opening,
+                "constant multiple rule",
+                self.check(expr, opening),
+                depth,
+            ),
             *part.steps,
-            Step("product", "Multiply by the constant", _dedupe(closing), "constant multiple rule",
-                 self.check(expr, closing), depth),
+            Step(
+                "product",
+                "Multiply by the constant",
+                _dedupe(closing),
+                "constant multiple rule",
+                self.check(expr, closing),
+                depth,
+            ),
         ]
         return Part(expr, result, tuple(steps), "constant multiple rule", False)
 
@@ -349,27 +408,50 @@ class Deriver:
         )
         first_part = self.derive(first, depth + 1)
         second_part = self.derive(second, depth + 1)
-        assembled = Sum((Product((first_part.result, second)), Product((first, second_part.result))))
+        assembled = Sum(
+            (Product((first_part.result, second)), Product((first, second_part.result)))
+        )
         result = first_part.result * second + first * second_part.result
         closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
         steps = [
-            Step("rule", "Product rule: (fg)′ = f′g + fg′", opening, "product rule",
-                 self.check(expr, opening), depth),
+            Step(
+                "rule",
+                "Product rule: (fg)′ = f′g + fg′",
+                opening,
+                "product rule",
+                self.check(expr, opening),
+                depth,
+            ),
             *first_part.steps,
             *second_part.steps,
-            Step("product", "Put the product rule together", _dedupe(closing), "product rule",
-                 self.check(expr, closing), depth),
+            Step(
+                "product",
+                "Put the product rule together",
+                _dedupe(closing),
+                "product rule",
+                self.check(expr, closing),
+                depth,
+            ),
         ]
         return Part(expr, result, tuple(steps), "product rule", False)
 
     def _quotient(
-        self, expr: sympy.Expr, numerator: sympy.Expr, denominator: sympy.Expr, label: sympy.Expr, depth: int
+        self,
+        expr: sympy.Expr,
+        numerator: sympy.Expr,
+        denominator: sympy.Expr,
+        label: sympy.Expr,
+        depth: int,
     ) -> Part:
         opening: tuple[Formula, ...] = (
             self.leibniz(label),
             Quotient(
-                Sum((Product((self.leibniz(numerator), denominator)),
-                     Neg(Product((numerator, self.leibniz(denominator)))))),
+                Sum(
+                    (
+                        Product((self.leibniz(numerator), denominator)),
+                        Neg(Product((numerator, self.leibniz(denominator)))),
+                    )
+                ),
                 denominator**2,
             ),
         )
@@ -382,12 +464,24 @@ class Deriver:
         )
         closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
         steps = [
-            Step("rule", "Quotient rule: (f/g)′ = (f′g − fg′)/g²", opening, "quotient rule",
-                 self.check(expr, opening), depth),
+            Step(
+                "rule",
+                "Quotient rule: (f/g)′ = (f′g − fg′)/g²",
+                opening,
+                "quotient rule",
+                self.check(expr, opening),
+                depth,
+            ),
             *top.steps,
             *bottom.steps,
-            Step("product", "Put the quotient rule together", _dedupe(closing), "quotient rule",
-                 self.check(expr, closing), depth),
+            Step(
+                "product",
+                "Put the quotient rule together",
+                _dedupe(closing),
+                "quotient rule",
+                self.check(expr, closing),
+                depth,
+            ),
         ]
         return Part(expr, result, tuple(steps), "quotient rule", False)
 
@@ -395,20 +489,32 @@ class Deriver:
         base, exponent = expr.base, expr.exp
         opening: tuple[Formula, ...] = (
             self.leibniz(label),
-            Product((
-                expr,
-                Sum((Product((self.leibniz(exponent), sympy.log(base))),
-                     Product((exponent, Quotient(self.leibniz(base), base))))),
-            )),
+            Product(
+                (
+                    expr,
+                    Sum(
+                        (
+                            Product((self.leibniz(exponent), sympy.log(base))),
+                            Product((exponent, Quotient(self.leibniz(base), base))),
+                        )
+                    ),
+                )
+            ),
         )
         base_part = self.derive(base, depth + 1)
         exponent_part = self.derive(exponent, depth + 1)
         inner = exponent_part.result * sympy.log(base) + exponent * base_part.result / base
-        assembled = Product((
-            expr,
-            Sum((Product((exponent_part.result, sympy.log(base))),
-                 Product((exponent, Quotient(base_part.result, base))))),
-        ))
+        assembled = Product(
+            (
+                expr,
+                Sum(
+                    (
+                        Product((exponent_part.result, sympy.log(base))),
+                        Product((exponent, Quotient(base_part.result, base))),
+                    )
+                ),
+            )
+        )
         result = expr * inner
         closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
         steps = [
@@ -422,19 +528,31 @@ class Deriver:
             ),
             *exponent_part.steps,
             *base_part.steps,
-            Step("product", "Multiply back by fᵍ", _dedupe(closing), "logarithmic differentiation",
-                 self.check(expr, closing), depth),
+            Step(
+                "product",
+                "Multiply back by fᵍ",
+                _dedupe(closing),
+                "logarithmic differentiation",
+                self.check(expr, closing),
+                depth,
+            ),
         ]
         return Part(expr, result, tuple(steps), "logarithmic differentiation", False)
 
     def _chain(self, expr: sympy.Expr, label: sympy.Expr, depth: int) -> Part:
         x = self.wrt
         # Peel outer functions until the inside is x itself or no longer a composition.
-        links: list[tuple[sympy.Expr, sympy.Symbol, str, Callable[[sympy.Expr], sympy.Expr], sympy.Expr]] = []
+        links: list[
+            tuple[sympy.Expr, sympy.Symbol, str, Callable[[sympy.Expr], sympy.Expr], sympy.Expr]
+        ] = []
         current = expr
         while True:
             outer = match_outer(current, x)
-            if outer is None or outer.inner == x or (current is not expr and _is_trivial_inner(current, x)):
+            if (
+                outer is None
+                or outer.inner == x
+                or (current is not expr and _is_trivial_inner(current, x))
+            ):
                 break
             u = self.namer.name_for(outer.inner)
             links.append((current, u, outer.rule.name, outer.rule.derivative, outer.outer(u)))
@@ -461,7 +579,9 @@ class Deriver:
             # Inside a product or sum the outer link reads d/du₁ sin(u₁), not d/du₁ sin(3x).
             of = names[index] if index or isinstance(label, sympy.Symbol) else links[0][4]
             link_leibniz.append(
-                Leibniz(of, names[index + 1], False, (letters[index % len(letters)], inners_in_x[index]))
+                Leibniz(
+                    of, names[index + 1], False, (letters[index % len(letters)], inners_in_x[index])
+                )
             )
         last_letter = letters[len(links) % len(letters)]
         link_leibniz.append(Leibniz(names[-1], x, self.partial, (last_letter, x)))
@@ -477,8 +597,14 @@ class Deriver:
             local_result = derivative(u)
             claim = check_claim(local_result, sympy.diff(outer_of_u, u))
             local_steps.append(
-                Step("local_derivative", "Differentiate the outer function", (link_leibniz[index], local_result),
-                     rule_name, claim, depth)
+                Step(
+                    "local_derivative",
+                    "Differentiate the outer function",
+                    (link_leibniz[index], local_result),
+                    rule_name,
+                    claim,
+                    depth,
+                )
             )
             local[(link_leibniz[index].of, u)] = local_result
             factors.append(local_result)
@@ -486,28 +612,68 @@ class Deriver:
         last = link_leibniz[-1]
         if inner_part.trivial:
             last_check = self.check_inner(innermost, inner_part.result)
-            local_steps.append(Step("local_derivative", "Differentiate the innermost part",
-                                    (last, inner_part.result), inner_part.rule, last_check, depth))
+            local_steps.append(
+                Step(
+                    "local_derivative",
+                    "Differentiate the innermost part",
+                    (last, inner_part.result),
+                    inner_part.rule,
+                    last_check,
+                    depth,
+                )
+            )
         else:
             local_steps.extend(inner_part.steps)
-            local_steps.append(Step("local_derivative", "So the innermost derivative is",
-                                    (last, inner_part.result), inner_part.rule,
-                                    self.check_inner(innermost, inner_part.result), depth))
+            local_steps.append(
+                Step(
+                    "local_derivative",
+                    "So the innermost derivative is",
+                    (last, inner_part.result),
+                    inner_part.rule,
+                    self.check_inner(innermost, inner_part.result),
+                    depth,
+                )
+            )
         local[(names[-1], x)] = inner_part.result
         factors.append(inner_part.result)
 
-        steps.append(Step("chain_formula", "Chain rule: one factor per link", formula,
-                          "chain rule", self.check(expr, formula, local), depth))
+        steps.append(
+            Step(
+                "chain_formula",
+                "Chain rule: one factor per link",
+                formula,
+                "chain rule",
+                self.check(expr, formula, local),
+                depth,
+            )
+        )
         steps.extend(local_steps)
         product_sides: tuple[Formula, ...] = (total, Product(tuple(factors)))
-        steps.append(Step("product", "Multiply the local derivatives", product_sides, "chain rule",
-                          self.check(expr, product_sides, local), depth))
+        steps.append(
+            Step(
+                "product",
+                "Multiply the local derivatives",
+                product_sides,
+                "chain rule",
+                self.check(expr, product_sides, local),
+                depth,
+            )
+        )
         substituted = tuple(self._full(f) for f in factors)
         result = sympy.Mul(*substituted)
         if substituted != tuple(factors):
             back: tuple[Formula, ...] = (total, Product(substituted))
-            steps.append(Step("substitute", "Substitute back", back, None, self.check(expr, back), depth,
-                              definitions=tuple((u, self.namer.definitions[u]) for _, u, *_ in links)))
+            steps.append(
+                Step(
+                    "substitute",
+                    "Substitute back",
+                    back,
+                    None,
+                    self.check(expr, back),
+                    depth,
+                    definitions=tuple((u, self.namer.definitions[u]) for _, u, *_ in links),
+                )
+            )
         return Part(expr, result, tuple(steps), "chain rule", False)
 
     def check_inner(self, expr: sympy.Expr, result: sympy.Expr) -> Check:
@@ -555,10 +721,7 @@ def _same(a: Formula, b: Formula) -> bool:
 
 def solve_problem(problem: Problem, *, detail: Detail = "normal") -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise."""
-    if problem.is_single_expression:
-        solution = _solve_expression(problem)
-    else:
-        solution = _solve_graph(problem)
+    solution = _solve_expression(problem) if problem.is_single_expression else _solve_graph(problem)
     if detail == "brief":
         solution = _brief(solution)
     return solution
@@ -571,10 +734,18 @@ def _final_steps(
     simplified, timed_out = tidy(result)
     notes = []
     if timed_out:
-        notes.append("Simplifying took too long; the result is shown unsimplified (it is still correct).")
+        notes.append(
+            "Simplifying took too long; the result is shown unsimplified (it is still correct)."
+        )
     sides: tuple[Formula, ...] = (total, simplified)
-    step = Step("simplify", "Simplify" if simplified != result else "Result", sides, None,
-                deriver.check(expr, sides), 0)
+    step = Step(
+        "simplify",
+        "Simplify" if simplified != result else "Result",
+        sides,
+        None,
+        deriver.check(expr, sides),
+        0,
+    )
     return [step], simplified, notes
 
 
@@ -617,7 +788,15 @@ def _brief(solution: Solution) -> Solution:
         return chosen or steps[-1:]
 
     derivations = tuple(
-        Derivation(d.wrt, d.derivative, short(d.steps), d.result, d.in_terms_of_inputs, d.paths, d.path_count)
+        Derivation(
+            d.wrt,
+            d.derivative,
+            short(d.steps),
+            d.result,
+            d.in_terms_of_inputs,
+            d.paths,
+            d.path_count,
+        )
         for d in solution.derivations
     )
     return Solution(
@@ -670,7 +849,9 @@ def _solve_graph(problem: Problem) -> Solution:
 
     # The dependency list, target first, as it was typed.
     definitions = tuple((make_symbol(d.name), d.expr) for d in problem.definitions)
-    shared: list[Step] = [Step("decompose", "The definitions and the dependency graph", definitions=definitions)]
+    shared: list[Step] = [
+        Step("decompose", "The definitions and the dependency graph", definitions=definitions)
+    ]
     dependency_lines = []
     for node in reversed(graph.nodes):
         inputs = [e.source for e in graph.inputs_of(node.name)]
@@ -695,8 +876,14 @@ def _solve_graph(problem: Problem) -> Solution:
             label = Leibniz(make_symbol(node.name), source, edge.partial)
             claim = check_claim(shown, edge.local_partial)
             shared.append(
-                Step("local_derivative", f"Local derivative along the edge {edge.source} → {node.name}",
-                     (label, shown), part.rule, claim, 0)
+                Step(
+                    "local_derivative",
+                    f"Local derivative along the edge {edge.source} → {node.name}",
+                    (label, shown),
+                    part.rule,
+                    claim,
+                    0,
+                )
             )
             local[(node.name, edge.source)] = shown
 
@@ -760,35 +947,83 @@ def _graph_derivation(
         return Leibniz(make_symbol(a), make_symbol(b), graph.edge(b, a).partial)
 
     if paths is not None:
-        steps.append(Step("paths", f"{len(paths)} path{'s' if len(paths) != 1 else ''} from {problem.target} to {name}",
-                          paths=paths))
-        formula = Sum(tuple(Product(tuple(leib(p[i], p[i + 1]) for i in range(len(p) - 1))) for p in paths))
-        products = Sum(tuple(Product(tuple(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths))
-        value = sympy.Add(*(sympy.Mul(*(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths))
+        steps.append(
+            Step(
+                "paths",
+                f"{len(paths)} path{'s' if len(paths) != 1 else ''} from {problem.target} to {name}",
+                paths=paths,
+            )
+        )
+        formula = Sum(
+            tuple(Product(tuple(leib(p[i], p[i + 1]) for i in range(len(p) - 1))) for p in paths)
+        )
+        products = Sum(
+            tuple(Product(tuple(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths)
+        )
+        value = sympy.Add(
+            *(sympy.Mul(*(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths)
+        )
         claim = check(full(value))
-        steps.append(Step("chain_formula", "Multivariable chain rule: one product per path, summed",
-                          (total, formula), "chain rule (sum over paths)", claim))
-        steps.append(Step("product", "Insert the local derivatives", (total, products), None, claim))
+        steps.append(
+            Step(
+                "chain_formula",
+                "Multivariable chain rule: one product per path, summed",
+                (total, formula),
+                "chain rule (sum over paths)",
+                claim,
+            )
+        )
+        steps.append(
+            Step("product", "Insert the local derivatives", (total, products), None, claim)
+        )
         result = value
     else:
-        steps.append(Step("paths", f"There are {count} paths from {problem.target} to {name}: too many to write "
-                          "out, so the derivative is accumulated layer by layer (backpropagation), one "
-                          "multiply-add per edge"))
+        steps.append(
+            Step(
+                "paths",
+                f"There are {count} paths from {problem.target} to {name}: too many to write "
+                "out, so the derivative is accumulated layer by layer (backpropagation), one "
+                "multiply-add per edge",
+            )
+        )
         assert sampler is not None
         result = _accumulate(graph, problem, name, local, steps, sampler, namer)
-        steps.append(Step("note", "Backpropagation checked against a central finite difference",
-                          (total, result), None, sampler.check_against_finite_difference(name)))
+        steps.append(
+            Step(
+                "note",
+                "Backpropagation checked against a central finite difference",
+                (total, result),
+                None,
+                sampler.check_against_finite_difference(name),
+            )
+        )
     if small:
         substituted = _substitute_graph(graph, result)
         if substituted != result:
-            steps.append(Step("substitute", "Substitute the definitions of the intermediate variables",
-                              (total, substituted), None, check(substituted)))
+            steps.append(
+                Step(
+                    "substitute",
+                    "Substitute the definitions of the intermediate variables",
+                    (total, substituted),
+                    None,
+                    check(substituted),
+                )
+            )
         simplified, timed_out = tidy(substituted)
         if timed_out:
-            notes.append("Simplifying took too long; the result is shown unsimplified (it is still correct).")
+            notes.append(
+                "Simplifying took too long; the result is shown unsimplified (it is still correct)."
+            )
         if simplified != substituted or substituted == result:
-            steps.append(Step("simplify", "Simplify" if simplified != substituted else "Result",
-                              (total, simplified), None, check(simplified)))
+            steps.append(
+                Step(
+                    "simplify",
+                    "Simplify" if simplified != substituted else "Result",
+                    (total, simplified),
+                    None,
+                    check(simplified),
+                )
+            )
         return Derivation(name, total, tuple(steps), simplified, True, paths or (), count)
     notes.append(
         f"The fully substituted derivative with respect to {name} would be enormous, so it is given "
@@ -833,18 +1068,26 @@ def _accumulate(
         )
         shown = Sum(
             tuple(
-                Product((
-                    Leibniz(make_symbol(target), make_symbol(e.target), True),
-                    Leibniz(make_symbol(e.target), make_symbol(node.name), e.partial),
-                ))
+                Product(
+                    (
+                        Leibniz(make_symbol(target), make_symbol(e.target), True),
+                        Leibniz(make_symbol(e.target), make_symbol(node.name), e.partial),
+                    )
+                )
                 for e in consumers
             )
         )
         claim = sampler.check(accumulated, node.name, symbols_to_nodes)
         label = Leibniz(make_symbol(target), make_symbol(node.name), True)
-        steps.append(Step("accumulate", f"Gradient arriving at {node.name} from "
-                          + ", ".join(e.target for e in consumers),
-                          (label, shown, accumulated), "reverse accumulation", claim))
+        steps.append(
+            Step(
+                "accumulate",
+                f"Gradient arriving at {node.name} from " + ", ".join(e.target for e in consumers),
+                (label, shown, accumulated),
+                "reverse accumulation",
+                claim,
+            )
+        )
         if node.name == name:
             result = accumulated
             break

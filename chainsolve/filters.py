@@ -127,7 +127,7 @@ def _slot_form(expr: sympy.Expr) -> sympy.Expr | None:
     return sympy.Subs(inner, tuple(slots), tuple(function.args))
 
 
-class UnicodePrinter(StrPrinter):  # type: ignore[misc]
+class UnicodePrinter(StrPrinter):
     """One-line terminal maths: ``2x·cos(x²)``, ``√(1 - x²)``, ``σ(x)``, ``|x|``, ``f′(g(x))``."""
 
     printmethod = "_chainsolve_unicode"
@@ -167,10 +167,11 @@ class UnicodePrinter(StrPrinter):  # type: ignore[misc]
 
     def _print_Function(self, expr: sympy.Expr) -> str:
         name = str(expr.func.__name__)
-        if isinstance(expr, AppliedUndef):
-            name = unicode_name(name)
-        else:
-            name = _FUNCTION_NAMES.get(name, name)
+        name = (
+            unicode_name(name)
+            if isinstance(expr, AppliedUndef)
+            else _FUNCTION_NAMES.get(name, name)
+        )
         return f"{name}({self.stringify(expr.args, ', ')})"
 
     def _print_Pow(self, expr: sympy.Expr, rational: bool = False) -> str:
@@ -288,7 +289,7 @@ class UnicodePrinter(StrPrinter):  # type: ignore[misc]
         return f"({self._print(inner)})|_{{{pairs}}}"
 
 
-class ChainsolveLatexPrinter(LatexPrinter):  # type: ignore[misc]
+class ChainsolveLatexPrinter(LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
 
     def __init__(self) -> None:
@@ -338,7 +339,7 @@ class ChainsolveLatexPrinter(LatexPrinter):  # type: ignore[misc]
         return str(super()._print_Subs(expr))
 
 
-class ChainsolveMathMLPrinter(MathMLPresentationPrinter):  # type: ignore[misc]
+class ChainsolveMathMLPrinter(MathMLPresentationPrinter):
     """sympy's presentation MathML with ``ln``, ``σ`` and ``H`` names like the other formats."""
 
     def __init__(self) -> None:

@@ -9,7 +9,7 @@ import sympy
 from sympy import Function
 
 
-class sigmoid(Function):  # noqa: N801 - named as users write it
+class sigmoid(Function):
     """The logistic function σ(x) = 1/(1 + e^(−x)), with σ′ = σ(1 − σ)."""
 
     nargs = 1
@@ -41,7 +41,7 @@ class sigmoid(Function):  # noqa: N801 - named as users write it
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
 
-class relu(Function):  # noqa: N801
+class relu(Function):
     """The rectifier relu(x) = max(0, x); at the kink x = 0 its derivative is taken as 0."""
 
     nargs = 1
@@ -77,7 +77,7 @@ class relu(Function):  # noqa: N801
         return rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)"
 
 
-class softplus(Function):  # noqa: N801
+class softplus(Function):
     """softplus(x) = ln(1 + e^x), the smooth relu, with softplus′ = σ."""
 
     nargs = 1

@@ -175,7 +175,9 @@ def topological_definitions(problem: Problem) -> list[str]:
                 continue
             state[name] = 1
             stack.append((name, True))
-            for symbol in sorted(defined[name].expr.free_symbols, key=lambda s: s.name, reverse=True):
+            for symbol in sorted(
+                defined[name].expr.free_symbols, key=lambda s: s.name, reverse=True
+            ):
                 if symbol.name in defined and not state.get(symbol.name):
                     stack.append((symbol.name, False))
     return order
@@ -205,9 +207,7 @@ def build_graph(problem: Problem) -> Graph:
         nodes.append(Node(name, kind, expr))
         used = sorted(expr.free_symbols, key=lambda s: s.name)
         for symbol in used:
-            edges.append(
-                Edge(symbol.name, name, sympy.diff(expr, symbol), partial=len(used) > 1)
-            )
+            edges.append(Edge(symbol.name, name, sympy.diff(expr, symbol), partial=len(used) > 1))
     return Graph(tuple(nodes), tuple(edges), problem.target)
 
 

@@ -56,16 +56,22 @@ def central_difference(graph: Graph, name: str, point: Mapping[str, mpmath.mpf])
 class GraphSampler:
     """Random points of a graph with forward values and adjoints, to check claims in linear time."""
 
-    def __init__(self, graph: Graph, inputs: tuple[str, ...], *, points: int = 3, seed: int = 7) -> None:
+    def __init__(
+        self, graph: Graph, inputs: tuple[str, ...], *, points: int = 3, seed: int = 7
+    ) -> None:
         self.graph = graph
-        self.samples: list[tuple[dict[str, mpmath.mpf], dict[str, mpmath.mpf], dict[str, mpmath.mpf]]] = []
+        self.samples: list[
+            tuple[dict[str, mpmath.mpf], dict[str, mpmath.mpf], dict[str, mpmath.mpf]]
+        ] = []
         rng = random.Random(seed)
         with mpmath.workdps(PRECISION):
             for _ in range(points * 8):
                 if len(self.samples) >= points:
                     break
                 point = {
-                    name: mpmath.mpf(rng.choice(MAGNITUDES) * (1 + rng.random() / 3) * rng.choice((-1, 1)))
+                    name: mpmath.mpf(
+                        rng.choice(MAGNITUDES) * (1 + rng.random() / 3) * rng.choice((-1, 1))
+                    )
                     for name in inputs
                 }
                 try:
@@ -90,7 +96,9 @@ class GraphSampler:
                 expected = adjoints[node]
                 if abs(value - expected) > TOLERANCE * max(1, abs(expected)):
                     return Check("unconfirmed", f"differs at a sample point: {value} vs {expected}")
-        return Check("numeric", f"{len(self.samples)} random points through the graph, {PRECISION} digits")
+        return Check(
+            "numeric", f"{len(self.samples)} random points through the graph, {PRECISION} digits"
+        )
 
     def check_against_finite_difference(self, name: str) -> Check:
         """Check the reverse-accumulated gradient of ``name`` against a central finite difference."""

@@ -74,7 +74,9 @@ _UNARY: dict[type, Callable[..., Any]] = {
     sympy.sign: _sign,
     functions.sigmoid: lambda v: 1 / (1 + mpmath.exp(-v)),
     functions.relu: lambda v: v if v > 0 else mpmath.mpf(0),
-    functions.softplus: lambda v: mpmath.log1p(mpmath.exp(v)) if v < 30 else v + mpmath.log1p(mpmath.exp(-v)),
+    functions.softplus: lambda v: (
+        mpmath.log1p(mpmath.exp(v)) if v < 30 else v + mpmath.log1p(mpmath.exp(-v))
+    ),
 }
 
 
@@ -92,7 +94,9 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, MpFloat]) -> MpFloa
     return _eval(expr, values, cache)
 
 
-def _eval(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]) -> MpFloat:
+def _eval(
+    expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]
+) -> MpFloat:
     hit = cache.get(expr)
     if hit is not None:
         return hit
@@ -101,7 +105,9 @@ def _eval(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict
     return result
 
 
-def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]) -> MpFloat:
+def _compute(
+    expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]
+) -> MpFloat:
     if isinstance(expr, sympy.Symbol):
         return values[expr]
     if isinstance(expr, sympy.Integer):

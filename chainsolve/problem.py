@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -167,7 +167,7 @@ def build_problem(
     )
 
 
-def _input_sort_key(definitions: Sequence[Definition]) -> object:
+def _input_sort_key(definitions: Sequence[Definition]) -> Callable[[str], tuple[int, str]]:
     """Inputs sort by where they first appear in the source text, then by name."""
     order: dict[str, int] = {}
     for definition in definitions:

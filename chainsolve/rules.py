@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -26,13 +27,13 @@ def _sqrt_one_minus_square(u: sympy.Expr) -> sympy.Expr:
 
 
 #: One rule per function of the input language (sympy class → rule).
-ELEMENTARY: dict[type, ElementaryRule] = {
+ELEMENTARY: dict[Any, ElementaryRule] = {
     sympy.sin: ElementaryRule("derivative of sin", lambda u: sympy.cos(u)),
     sympy.cos: ElementaryRule("derivative of cos", lambda u: -sympy.sin(u)),
     sympy.tan: ElementaryRule("derivative of tan", lambda u: sympy.sec(u) ** 2),
     sympy.sec: ElementaryRule("derivative of sec", lambda u: sympy.sec(u) * sympy.tan(u)),
     sympy.csc: ElementaryRule("derivative of csc", lambda u: -sympy.csc(u) * sympy.cot(u)),
-    sympy.cot: ElementaryRule("derivative of cot", lambda u: -sympy.csc(u) ** 2),
+    sympy.cot: ElementaryRule("derivative of cot", lambda u: -(sympy.csc(u) ** 2)),
     sympy.asin: ElementaryRule("derivative of arcsin", lambda u: 1 / _sqrt_one_minus_square(u)),
     sympy.acos: ElementaryRule("derivative of arccos", lambda u: -1 / _sqrt_one_minus_square(u)),
     sympy.atan: ElementaryRule("derivative of arctan", lambda u: 1 / (1 + u**2)),
@@ -49,9 +50,7 @@ ELEMENTARY: dict[type, ElementaryRule] = {
     functions.relu: ElementaryRule(
         "derivative of relu: 1 where u > 0, else 0", lambda u: sympy.Heaviside(u, 0)
     ),
-    functions.softplus: ElementaryRule(
-        "derivative of softplus: σ", lambda u: functions.sigmoid(u)
-    ),
+    functions.softplus: ElementaryRule("derivative of softplus: σ", lambda u: functions.sigmoid(u)),
 }
 
 
@@ -86,7 +85,7 @@ def _abstract_rule(function: type) -> ElementaryRule:
     return ElementaryRule(f"derivative of {name} (an unknown function)", derivative)
 
 
-def match_outer(expr: sympy.Expr, wrt: sympy.Symbol) -> Outer | None:
+def match_outer(expr: Any, wrt: sympy.Symbol) -> Outer | None:
     """The elementary rule for the outermost operation of ``expr`` (as a function of ``wrt``), if any.
 
     >>> x = sympy.Symbol("x", real=True)
@@ -111,5 +110,6 @@ def match_outer(expr: sympy.Expr, wrt: sympy.Symbol) -> Outer | None:
         return Outer(_abstract_rule(function), expr.args[0], function)
     for kind, rule in ELEMENTARY.items():
         if isinstance(expr, kind) and len(expr.args) == 1:
-            return Outer(rule, expr.args[0], kind)
+            argument: sympy.Expr = expr.args[0]
+            return Outer(rule, argument, kind)
     return None

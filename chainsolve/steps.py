@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal, TypeAlias, Union
 
 import sympy
 
@@ -61,7 +61,7 @@ class Neg:
 
 
 #: What one side of a shown equality can be.
-Formula = Union[sympy.Expr, Leibniz, Product, Sum, Quotient, Neg]
+Formula: TypeAlias = Union[sympy.Expr, Leibniz, Product, Sum, Quotient, Neg]  # noqa: UP007
 
 CheckStatus = Literal["symbolic", "numeric", "unconfirmed", "none"]
 
@@ -155,9 +155,7 @@ class Solution:
     graph: Graph | None = None
     notes: tuple[str, ...] = ()
     evaluation: Evaluation | None = None
-    intermediates: Mapping[str, sympy.Expr] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    intermediates: Mapping[str, sympy.Expr] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -57,7 +57,9 @@ def definition_systems(draw: st.DrawFn, functions: tuple[str, ...] = SMOOTH) -> 
     below: tuple[str, ...] = ("t", "s")
     created: list[str] = []
     for level in range(1, depth + 1):
-        names = ["z"] if level == depth else [f"v{level}{i}" for i in range(draw(st.integers(1, 3)))]
+        names = (
+            ["z"] if level == depth else [f"v{level}{i}" for i in range(draw(st.integers(1, 3)))]
+        )
         for index, name in enumerate(names):
             body = draw(expressions(below, functions, max_leaves=4))
             if index == 0:

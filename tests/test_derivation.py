@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 import sympy
 from sympy.core.function import AppliedUndef
-import pytest
 
 from chainsolve.derivation import Namer, solve_problem
 from chainsolve.equivalence import compare, concrete_functions

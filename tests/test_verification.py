@@ -7,10 +7,10 @@ import json
 
 import pytest
 import sympy
-from chainsolve.parsing import parse_problem
 
 from chainsolve import equivalence
 from chainsolve.errors import ParseError
+from chainsolve.parsing import parse_problem
 from chainsolve.verification import (
     AnswerVerdict,
     render_verdict,
