@@ -1,0 +1,538 @@
+"""Tests for chainsolve.parsing: grammar, Unicode, errors with carets, limits and hostile input."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import sympy
+
+from chainsolve.errors import ChainsolveError, ParseError, ProblemError, Span
+from chainsolve.functions import relu, sigmoid
+from chainsolve.parsing import (
+    LIMITS,
+    normalize,
+    parse_expression,
+    parse_point,
+    parse_problem,
+    parse_wrt,
+)
+from chainsolve.problem import make_symbol
+
+x, y, t, s, w, b = (make_symbol(n) for n in ("x", "y", "t", "s", "w", "b"))
+HOSTILE = Path(__file__).parent / "data" / "hostile_inputs.jsonl"
+
+
+def parse_error(text: str, **kwargs: object) -> ParseError:
+    with pytest.raises(ParseError) as info:
+        parse_expression(text, **kwargs)  # type: ignore[arg-type]
+    return info.value
+
+
+def problem_error(text: str) -> ChainsolveError:
+    with pytest.raises(ChainsolveError) as info:
+        parse_problem(text)
+    return info.value
+
+
+# --- grammar ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 + 2*x", 1 + 2 * x),
+        ("x - y - t", x - y - t),
+        ("x / y / t", x / y / t),
+        ("x^2^3", x ** (2**3)),
+        ("x**2", x**2),
+        ("-x^2", -(x**2)),
+        ("x^-2", x**-2),
+        ("2^-x", 2**-x),
+        ("(x + 1)^2", (x + 1) ** 2),
+        ("--x", x),
+        ("+x", x),
+    ],
+)
+def test_precedence_and_associativity(text: str, expected: sympy.Expr) -> None:
+    """Powers bind tighter than unary minus and are right-associative; * / before + -."""
+    assert parse_expression(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3x", 3 * x),
+        ("2(x+1)", 2 * (x + 1)),
+        ("3sin(x)", 3 * sympy.sin(x)),
+        ("2pi", 2 * sympy.pi),
+        ("2x^2", 2 * x**2),
+        ("-2x", -2 * x),
+        ("(x+1)(x-1)", (x + 1) * (x - 1)),
+        ("2 x", 2 * x),
+        ("2e", 2 * sympy.E),
+        ("2exp(x)", 2 * sympy.exp(x)),
+    ],
+)
+def test_implicit_multiplication(text: str, expected: sympy.Expr) -> None:
+    """A number before a name, call or '(' multiplies, and so does ')('."""
+    assert parse_expression(text) == expected
+
+
+def test_adjacent_letters_are_one_name() -> None:
+    """'xy' is the single variable xy, not x*y."""
+    assert parse_expression("xy") == make_symbol("xy")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sin(x)", sympy.sin(x)),
+        ("arcsin(x)", sympy.asin(x)),
+        ("asin(x)", sympy.asin(x)),
+        ("ln(x)", sympy.log(x)),
+        ("log(x)", sympy.log(x)),
+        ("sqrt(x)", sympy.sqrt(x)),
+        ("abs(x)", sympy.Abs(x)),
+        ("sigmoid(x)", sigmoid(x)),
+        ("relu(x)", relu(x)),
+        ("e^x", sympy.exp(x)),
+        ("pi*x", sympy.pi * x),
+        (
+            "cost + logits + secant + expected",
+            sum(map(make_symbol, ["cost", "logits", "secant", "expected"])),
+        ),
+    ],
+)
+def test_functions_and_constants(text: str, expected: sympy.Expr) -> None:
+    """Whitelisted functions, aliases and the constants e and pi build the sympy objects."""
+    assert parse_expression(text) == expected
+
+
+def test_abstract_function() -> None:
+    """An unknown name applied to arguments is a real-valued sympy Function."""
+    f = sympy.Function("f", real=True)
+    assert parse_expression("f(x, y) + f(1, 2)") == f(x, y) + f(1, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0.5", sympy.Rational(1, 2)),
+        (".5", sympy.Rational(1, 2)),
+        ("3.", sympy.Integer(3)),
+        ("1e-12", sympy.Rational(1, 10**12)),
+        ("2.5E3", sympy.Integer(2500)),
+        ("1.5e+2", sympy.Integer(150)),
+    ],
+)
+def test_decimals_are_exact(text: str, expected: sympy.Expr) -> None:
+    """Decimals and scientific notation become exact rationals in expressions."""
+    value = parse_expression(text)
+    assert value == expected and value.is_Rational
+
+
+def test_inexact_decimals() -> None:
+    """With exact_decimals=False a decimal becomes a 30-digit Float."""
+    assert parse_expression("0.5", exact_decimals=False) == sympy.Float(0.5, 30)
+
+
+def test_symbols_are_real() -> None:
+    """Every variable is a real symbol."""
+    assert all(sym.is_real for sym in parse_expression("x*theta").free_symbols)
+
+
+# --- Unicode ------------------------------------------------------------------------
+
+
+def test_normalize_notes() -> None:
+    """Superscripts, operators, Greek and odd spaces are read as plain text, with a note each."""
+    text, notes = normalize("x²³ + x⁻¹ − 3×θ\u00a0÷ π")
+    assert text == "x^23 + x^(-1) - 3*theta / pi"
+    assert "read '²³' as '^23'" in notes
+    assert "read '⁻¹' as '^(-1)'" in notes
+    assert "read 'θ' as 'theta'" in notes
+    assert any("NO-BREAK SPACE" in note for note in notes)
+
+
+def test_unicode_expression() -> None:
+    """Normalised text parses to the same expression as typed ASCII."""
+    theta = make_symbol("theta")
+    assert parse_expression("x² · sin(θ) − 2π") == x**2 * sympy.sin(theta) - 2 * sympy.pi
+
+
+def test_lambda_letter_is_not_the_keyword() -> None:
+    """λ is read as sympy's 'lamda', which is not the reserved Python keyword."""
+    assert parse_expression("2λ") == 2 * make_symbol("lamda")
+
+
+def test_span_after_normalisation_points_into_original() -> None:
+    """A caret after a multi-character replacement still lands on the typed character."""
+    err = parse_error("θ² + @")
+    assert err.span == Span(5, 6)
+    assert err.code == "unexpected_character"
+
+
+# --- errors with positions ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "span"),
+    [
+        ("x @ 2", "unexpected_character", Span(2, 3)),
+        ("x % 2", "unexpected_character", Span(2, 3)),
+        ("x # note", "unexpected_character", Span(2, 3)),
+        ("'x'", "unexpected_character", Span(0, 1)),
+        ("x[0]", "unexpected_character", Span(1, 2)),
+        ("{x}", "unexpected_character", Span(0, 1)),
+        ("x < 1", "unexpected_character", Span(2, 3)),
+        ("x!", "unexpected_character", Span(1, 2)),
+        ("x == 1", "unexpected_character", Span(2, 4)),
+        ("x.real", "unexpected_character", Span(1, 2)),
+        ("a: b", "unexpected_character", Span(1, 2)),
+        ("\\sqrt{x}", "unexpected_character", Span(0, 1)),
+        ("x & y", "unexpected_character", Span(2, 3)),
+        ("~x", "unexpected_character", Span(0, 1)),
+        ("`x`", "unexpected_character", Span(0, 1)),
+        ("$x$", "unexpected_character", Span(0, 1)),
+        ("x, y", "unexpected_token", Span(1, 2)),
+        ("x = 1", "unexpected_token", Span(2, 3)),
+        ("x; y", "unexpected_token", Span(1, 2)),
+        ("x * / y", "unexpected_token", Span(4, 5)),
+        ("()", "unexpected_token", Span(1, 2)),
+        ("x +", "unexpected_end", Span(3, 3)),
+        ("(x + 1", "unbalanced_parenthesis", Span(0, 1)),
+        ("x + 1)", "unbalanced_parenthesis", Span(5, 6)),
+        ("sin(x", "unbalanced_parenthesis", Span(3, 4)),
+        ("", "empty_input", Span(0, 0)),
+        ("sin()", "wrong_arity", Span(0, 5)),
+        ("2 + sin(x, y)", "wrong_arity", Span(4, 13)),
+        ("f()", "wrong_arity", Span(0, 3)),
+        ("sinx", "glued_function_name", Span(0, 4)),
+        ("1 + sin x", "function_needs_parentheses", Span(4, 7)),
+        ("sin^2(x)", "function_needs_parentheses", Span(0, 3)),
+        ("(x)2", "missing_operator", Span(3, 4)),
+        ("(x)y", "missing_operator", Span(3, 4)),
+        ("x y", "missing_operator", Span(2, 3)),
+        ("2 3", "missing_operator", Span(2, 3)),
+        ("2^3x", "missing_operator", Span(3, 4)),
+        ("lambda + 1", "reserved_name", Span(0, 6)),
+        ("exec(x)", "reserved_name", Span(0, 4)),
+        ("1 + __import__", "reserved_name", Span(4, 14)),
+        ("_x", "reserved_name", Span(0, 2)),
+        ("f(x) + f(x, y)", "inconsistent_arity", Span(7, 14)),
+        ("f(x) + f", "function_and_variable", Span(7, 8)),
+        ("x + x(1)", "function_and_variable", Span(4, 8)),
+        ("e(x)", "unexpected_token", Span(0, 4)),
+        ("1/0", "undefined_value", Span(0, 3)),
+        ("x\u200b", "control_character", Span(1, 2)),
+        ("x\u202e", "control_character", Span(1, 2)),
+        ("\x07", "control_character", Span(0, 1)),
+        ("\u0430", "lookalike_character", Span(0, 1)),
+        ("2\uff58", "lookalike_character", Span(1, 2)),
+        ("\u039a", "lookalike_character", Span(0, 1)),
+        ("x + \u00e9", "unexpected_character", Span(4, 5)),
+    ],
+)
+def test_error_code_and_caret(text: str, code: str, span: Span) -> None:
+    """Each kind of mistake has a stable code and a span on the offending original text."""
+    err = parse_error(text)
+    assert (err.code, err.span) == (code, span)
+    assert err.source == text
+    assert "\n" not in err.message
+
+
+def test_message_names_column_and_character() -> None:
+    """Messages say where, in one line, and name Unicode characters without echoing them."""
+    assert str(parse_error("x @ 2")) == "unexpected '@' at column 3"
+    err = parse_error("x + \u0430")
+    assert "U+0430 CYRILLIC SMALL LETTER A" in err.message and "looks like 'a'" in err.message
+    assert "\u202e" not in parse_error("x\u202e").message
+
+
+def test_glued_hints() -> None:
+    """Glued function names suggest the call; the longest function name wins."""
+    hints = {
+        "sinx": "did you mean sin(x)?",
+        "sinhx": "did you mean sinh(x)?",
+        "cosθ": "did you mean cos(theta)?",
+        "expx1": "did you mean exp(x1)?",
+        "sin2x": "did you mean sin(2x)?",
+    }
+    for text, hint in hints.items():
+        err = parse_error(text)
+        assert (err.code, err.hint) == ("glued_function_name", hint)
+
+
+def test_reserved_hint_says_python() -> None:
+    """A Python word as a name gets the 'is Python' hint."""
+    assert parse_error("eval(x)").hint == "'eval' is Python, not part of the input language"
+
+
+def test_hints_for_common_characters() -> None:
+    """'%' and '#' explain what the language lacks."""
+    assert parse_error("x % 2").hint == "the input language has no modulo"
+    assert parse_error("x # c").hint == "comments are not part of a problem"
+
+
+def test_offset_shifts_spans_into_source() -> None:
+    """With source and offset, spans point into the whole source text."""
+    source = "--answer 2x @"
+    err = parse_error("2x @", source=source, offset=9)
+    assert err.span == Span(12, 13) and err.source == source
+
+
+def test_caret_on_second_line() -> None:
+    """Errors on later lines of a problem carry line and column."""
+    err = problem_error("z = x^2\nx = cos(t) @")
+    assert isinstance(err, ParseError) and err.span == Span(19, 20)
+    assert "line 2, column 12" in err.message
+    assert err.caret_lines() == ("x = cos(t) @", " " * 11 + "^")
+
+
+# --- limits -------------------------------------------------------------------------
+
+
+def test_limits_are_documented_values() -> None:
+    """The limits are the documented bounds."""
+    assert (LIMITS.max_input_chars, LIMITS.max_depth, LIMITS.max_nodes) == (20_000, 100, 5_000)
+    assert (LIMITS.max_literal_digits, LIMITS.max_decimal_exponent) == (100, 300)
+    assert (LIMITS.max_power_digits, LIMITS.max_symbolic_exponent) == (1_000, 10_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("2^10^10", "number_too_large"),
+        ("9^9^9", "number_too_large"),
+        ("((9^9)^9999)^9999", "number_too_large"),
+        ("1e999999", "number_too_large"),
+        ("1e301", "number_too_large"),
+        ("1" * 101, "number_too_large"),
+        ("x^(10^100)", "exponent_too_large"),
+        ("x^10001", "exponent_too_large"),
+        ("(x^9999)^9999", "exponent_too_large"),
+        ("x^9000 * x^9000", "exponent_too_large"),
+        ("x" * 20_001, "input_too_long"),
+        ("+".join(["x"] * 3000), "too_many_nodes"),
+        ("(" * 101 + "x" + ")" * 101, "too_deep"),
+        ("-" * 101 + "x", "too_deep"),
+    ],
+    ids=lambda v: repr(v)[:30],
+)
+def test_limits_refuse_fast(text: str, code: str) -> None:
+    """Inputs past a bound fail with their code before anything expensive is computed."""
+    start = time.perf_counter()
+    assert parse_error(text).code == code
+    assert time.perf_counter() - start < 1
+
+
+def test_within_limits_is_accepted() -> None:
+    """Right at the bounds, inputs are still parsed."""
+    assert parse_expression("(" * 100 + "x" + ")" * 100) == x
+    assert parse_expression("2^1000") == sympy.Integer(2) ** 1000
+    assert parse_expression("x^10000") == x**10000
+    assert parse_expression("1" * 100) == sympy.Integer(int("1" * 100))
+    assert parse_expression("1e300") == sympy.Integer(10) ** 300
+
+
+def test_number_span_covers_the_power() -> None:
+    """A refused power carries a span over the whole power."""
+    assert parse_error("1 + 2^10^10").span == Span(4, 11)
+
+
+# --- problems -----------------------------------------------------------------------
+
+
+def test_problem_with_definitions() -> None:
+    """Definitions separated by ';' and new lines, target first, become a Problem."""
+    p = parse_problem("z = x^2*y; x = cos(t)\ny = exp(t);\n\n")
+    assert p.target == "z" and p.inputs == ("t",) and p.wrt == ("t",)
+    assert [d.name for d in p.definitions] == ["z", "x", "y"]
+    assert p.definition("x").expr == sympy.cos(t)
+    assert p.definition("x").span == Span(11, 21)
+    assert not p.implicit_target
+
+
+def test_bare_expression_gets_implicit_target() -> None:
+    """A bare expression gets a target name unused by the input."""
+    p = parse_problem("sin(y^2)")
+    assert p.implicit_target and p.target == "f" and p.definitions[0].expr == sympy.sin(y**2)
+
+
+def test_problem_normalized_source() -> None:
+    """The problem keeps the normalised text when Unicode was replaced."""
+    assert parse_problem("y = x²").normalized_source == "y = x^2"
+    assert parse_problem("y = x^2").normalized_source is None
+
+
+def test_problem_wrt_and_point_pass_through() -> None:
+    """wrt and point are handed to build_problem."""
+    p = parse_problem("L = (w*x + b - y)^2", wrt=["w", "b"], point={"w": sympy.Integer(2)})
+    assert p.wrt == ("w", "b") and p.point["w"] == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "span"),
+    [
+        ("z = ", "empty_definition", Span(0, 3)),
+        ("z = x\ny =", "empty_definition", Span(6, 9)),
+        ("x = y = z", "unexpected_token", Span(6, 7)),
+        ("2 = x", "unexpected_token", Span(2, 3)),
+        ("e = x", "constant_redefined", Span(0, 1)),
+        ("z = pi; pi = 3", "constant_redefined", Span(8, 10)),
+        ("sin = x", "reserved_name", Span(0, 3)),
+        ("z = x + 1; y", "expression_without_name", Span(11, 12)),
+        ("x + 1; z = x", "expression_without_name", Span(0, 5)),
+        ("z = f(x); f = x", "function_and_variable", Span(10, 11)),
+        ("z = f(x) + h; h = f(x, y)", "inconsistent_arity", Span(18, 25)),
+        (" ;\n ", "empty_input", Span(0, 4)),
+        ("z = (x\ny = 1", "unbalanced_parenthesis", Span(4, 5)),
+    ],
+)
+def test_problem_parse_errors(text: str, code: str, span: Span) -> None:
+    """Problem-level syntax mistakes are ParseErrors with a caret."""
+    err = problem_error(text)
+    assert isinstance(err, ParseError)
+    assert (err.code, err.span) == (code, span)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("a = b; b = a", "cycle"),
+        ("y = x; y = 2", "duplicate_definition"),
+        ("x = x + 1", "cycle"),
+        ("z = x; y = 2", "unused_definition"),
+    ],
+)
+def test_problem_errors_from_build_problem(text: str, code: str) -> None:
+    """Cycles, duplicates and unused definitions come out of build_problem as ProblemErrors."""
+    err = problem_error(text)
+    assert isinstance(err, ProblemError) and err.code == code
+
+
+# --- --at and --wrt ---------------------------------------------------------------------
+
+
+def test_parse_point() -> None:
+    """Point values: integers and fractions exact, decimals as Float, constant expressions kept."""
+    values = parse_point("w=2, x=3, b=1/2, y=-1.5, t=pi/4, s=sqrt(2), u=e^2, v=1e-12")
+    assert values["w"] == 2 and values["w"].is_Integer
+    assert values["b"] == sympy.Rational(1, 2)
+    assert values["y"] == sympy.Float(-1.5, 30) and values["y"].is_Float
+    assert values["t"] == sympy.pi / 4
+    assert values["s"] == sympy.sqrt(2)
+    assert values["u"] == sympy.exp(2)
+    assert values["v"] == sympy.Float(sympy.Rational(1, 10**12), 30)
+    assert list(values) == ["w", "x", "b", "y", "t", "s", "u", "v"]
+
+
+def test_parse_point_greek_and_semicolons() -> None:
+    """Greek names are normalised and ';' also separates values."""
+    assert parse_point("θ=1; x=2") == {"theta": 1, "x": 2}
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "span"),
+    [
+        ("", "bad_point", Span(0, 0)),
+        ("x", "bad_point", Span(0, 1)),
+        ("x=", "bad_point", Span(1, 2)),
+        ("x=y", "bad_point", Span(2, 3)),
+        ("x=1, x=2", "bad_point", Span(5, 6)),
+        ("x=sqrt(-1)", "bad_point", Span(2, 6)),
+        ("x=f(2)", "bad_point", Span(2, 6)),
+        ("pi=3", "bad_point", Span(0, 2)),
+        ("x=2 y=3", "bad_point", Span(4, 5)),
+        ("x=1/0", "undefined_value", Span(2, 5)),
+        ("x=2^10^10", "number_too_large", Span(2, 9)),
+        ("x=exec", "reserved_name", Span(2, 6)),
+    ],
+)
+def test_parse_point_errors(text: str, code: str, span: Span) -> None:
+    """Malformed --at values are refused with a caret into the option text."""
+    with pytest.raises(ParseError) as info:
+        parse_point(text)
+    assert (info.value.code, info.value.span) == (code, span)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("s,t", ("s", "t")),
+        ("s t", ("s", "t")),
+        (" s , t ", ("s", "t")),
+        ("x, x", ("x",)),
+        ("θ", ("theta",)),
+    ],
+)
+def test_parse_wrt(text: str, expected: tuple[str, ...]) -> None:
+    """--wrt takes names separated by commas or spaces, keeping order and dropping repeats."""
+    assert parse_wrt(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "span"),
+    [
+        ("", "bad_wrt", Span(0, 0)),
+        ("1", "bad_wrt", Span(0, 1)),
+        ("x+y", "bad_wrt", Span(1, 2)),
+        ("pi", "bad_wrt", Span(0, 2)),
+        ("sin", "bad_wrt", Span(0, 3)),
+        ("import", "reserved_name", Span(0, 6)),
+    ],
+)
+def test_parse_wrt_errors(text: str, code: str, span: Span) -> None:
+    """Anything but names in --wrt is refused with a caret."""
+    with pytest.raises(ParseError) as info:
+        parse_wrt(text)
+    assert (info.value.code, info.value.span) == (code, span)
+
+
+# --- hostile corpus -------------------------------------------------------------------
+
+
+def _hostile_cases() -> list[tuple[str, str]]:
+    rows = [json.loads(line) for line in HOSTILE.read_text(encoding="utf-8").splitlines() if line]
+    generated = [
+        ("(" * 300 + "x" + ")" * 300, "error"),
+        ("sin(" * 300 + "x" + ")" * 300, "error"),
+        ("-" * 300 + "x", "error"),
+        ("x^" * 300 + "x", "error"),
+        ("x" * 100_000, "error"),
+        ("x+" * 10_000 + "x", "error"),
+    ]
+    return [(row["input"], row["expect"]) for row in rows] + generated
+
+
+def test_hostile_corpus_is_big_enough() -> None:
+    """The stored hostile corpus has at least 40 inputs."""
+    assert sum(1 for line in HOSTILE.read_text(encoding="utf-8").splitlines() if line) >= 40
+
+
+@pytest.mark.parametrize(("text", "expect"), _hostile_cases(), ids=lambda v: repr(v)[:40])
+def test_hostile_input(text: str, expect: str, tmp_path: Path) -> None:
+    """Hostile input is refused (or harmlessly accepted) within a second and never runs code."""
+    canary = tmp_path / "CANARY"
+    text = text.replace("{CANARY}", str(canary))
+    for parse in (parse_expression, parse_problem):
+        start = time.perf_counter()
+        try:
+            result = parse(text)
+        except ChainsolveError as err:
+            assert expect == "error", f"{err.code}: {err}"
+            assert err.code and "\n" not in err.message
+        else:
+            assert expect == "ok", f"accepted: {result!r}"
+        assert time.perf_counter() - start < 1
+    assert not canary.exists()
+
+
+def test_factorial_is_an_abstract_function() -> None:
+    """factorial(10^100) is accepted as an unknown function: sympy never computes it."""
+    expr = parse_expression("factorial(10^100)")
+    assert expr == sympy.Function("factorial", real=True)(sympy.Integer(10) ** 100)
+    assert not isinstance(expr, sympy.factorial)
