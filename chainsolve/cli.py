@@ -243,7 +243,7 @@ def verify(
     \b
     Examples:
       chainsolve verify "sin(x^2)" --answer "cos(x^2)"
-      chainsolve verify "sin(x^2)" --answer "2x cos(x^2)"
+      chainsolve verify "sin(x^2)" --answer "2x*cos(x^2)"
       chainsolve verify "sin(x^2)" --derivation work.txt
     """
     from chainsolve.api import load_problem

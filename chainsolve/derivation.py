@@ -853,7 +853,9 @@ def _solve_graph(problem: Problem) -> Solution:
         Step("decompose", "The definitions and the dependency graph", definitions=definitions)
     ]
     dependency_lines = []
-    for node in reversed(graph.nodes):
+    # Target first, then in the order the user wrote the definitions.
+    reading_order = [graph.by_name[d.name] for d in problem.definitions]
+    for node in reading_order:
         inputs = [e.source for e in graph.inputs_of(node.name)]
         if inputs:
             dependency_lines.append(f"{node.name} depends on {', '.join(inputs)}")
@@ -865,7 +867,7 @@ def _solve_graph(problem: Problem) -> Solution:
 
     # One local partial derivative per edge, each by the single-variable rules.
     local: dict[tuple[str, str], sympy.Expr] = {}
-    for node in reversed(graph.nodes):
+    for node in reading_order:
         for edge in graph.inputs_of(node.name):
             if edge.source not in relevant or node.name not in relevant:
                 continue

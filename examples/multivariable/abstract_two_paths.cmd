@@ -1,0 +1,1 @@
+solve "z = f(x, y); x = g(t); y = h(t)"

@@ -1,0 +1,1 @@
+solve "z = x*y; y = x^2"

@@ -1,0 +1,1 @@
+solve "L = (w*x + b - y)^2" --wrt w,b

@@ -1,0 +1,1 @@
+solve "exp(sin(x))"

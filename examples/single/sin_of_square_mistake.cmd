@@ -1,0 +1,1 @@
+verify "sin(x^2)" --answer "cos(x^2)"
