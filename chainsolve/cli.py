@@ -371,5 +371,72 @@ def grade(
     click.echo(str(summary))
 
 
+@main.command()
+@click.argument("problems", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "latex", "html"]),
+    help="Output format (default: from --output's extension, else text).",
+)
+@output_option
+@template_option
+@click.option(
+    "--answers-only", is_flag=True, help="The answer key: each problem, final answer only."
+)
+@click.option("--no-solutions", is_flag=True, help="The hand-out: the problems only.")
+@click.option(
+    "--notation", type=click.Choice(["leibniz", "lagrange"]), default="leibniz", show_default=True
+)
+@click.option(
+    "--detail", type=click.Choice(["brief", "normal", "full"]), default="normal", show_default=True
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=20.0,
+    show_default=True,
+    help="Seconds each problem may take.",
+)
+@friendly_errors
+def sheet(
+    problems: str,
+    fmt: str | None,
+    output: str | None,
+    template_dir: str | None,
+    answers_only: bool,
+    no_solutions: bool,
+    notation: str,
+    detail: str,
+    timeout: float,
+) -> None:
+    """Turn a TOML file of PROBLEMS into one document: problems, then worked solutions.
+
+    \b
+    Examples:
+      chainsolve sheet hw.toml --format latex --output hw.tex
+      chainsolve sheet hw.toml --output key.tex --answers-only
+      chainsolve sheet hw.toml --output handout.md --no-solutions
+    """
+    from chainsolve.sheet import SheetMode, load_sheet, render_sheet
+
+    if answers_only and no_solutions:
+        raise click.UsageError("give at most one of --answers-only and --no-solutions")
+    chosen = _choose_format(fmt, output)
+    if chosen == "json":
+        raise click.UsageError("sheets render as text, markdown, latex or html")
+    mode: SheetMode = "answers" if answers_only else "handout" if no_solutions else "solutions"
+    rendered = render_sheet(
+        load_sheet(problems),
+        chosen,  # type: ignore[arg-type]
+        mode=mode,
+        notation=notation,  # type: ignore[arg-type]
+        detail=detail,  # type: ignore[arg-type]
+        template_dir=template_dir,
+        timeout=timeout,
+    )
+    _write(rendered, output)
+
+
 if __name__ == "__main__":
     main()

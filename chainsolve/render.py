@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import os
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,0 +1,330 @@
+"""Problem sheets: a TOML file of problems solved and rendered as one document, key or hand-out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from chainsolve.budget import DEFAULT_TIMEOUT
+from chainsolve.errors import ChainsolveError
+
+if TYPE_CHECKING:
+    import sympy
+
+    from chainsolve.evaluation import Value
+    from chainsolve.problem import Problem
+    from chainsolve.render import Detail, Notation, Result
+    from chainsolve.steps import Solution
+
+SheetFormat = Literal["text", "markdown", "latex", "html"]
+
+#: ``solutions``: problems, then worked solutions; ``answers``: each problem with its final
+#: answer (the key); ``handout``: the problems only.
+SheetMode = Literal["solutions", "answers", "handout"]
+
+#: The sheet template of each format and the one that renders a worked solution inside it.
+SHEET_TEMPLATES: dict[str, str] = {
+    "text": "sheet.txt.jinja",
+    "markdown": "sheet.md.jinja",
+    "latex": "sheet.tex.jinja",
+    "html": "sheet.html.jinja",
+}
+SOLUTION_TEMPLATES: dict[str, str] = {
+    "text": "sheet.solution.txt.jinja",
+    "markdown": "sheet.solution.md.jinja",
+    "latex": "sheet.solution.tex.jinja",
+    "html": "sheet.solution.html.jinja",
+}
+
+#: The keys a sheet and each of its problems may have (anything else is a typo, reported).
+SHEET_KEYS = ("title", "author", "date", "instructions", "problems")
+PROBLEM_KEYS = ("problem", "wrt", "at", "instructions")
+
+#: Most problems one sheet may hold.
+MAX_PROBLEMS = 200
+
+
+class SheetError(ChainsolveError):
+    """A problem sheet that cannot be used: bad TOML, a missing or mistyped field, a bad problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class SheetProblem:
+    """One problem as written in the sheet: its text, ``wrt`` and point (both as the CLI takes them)."""
+
+    number: int
+    problem: str
+    wrt: str | None = None
+    at: str | None = None
+    instructions: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """A problem sheet: a title, optional author, date and instructions, and its problems."""
+
+    title: str
+    problems: tuple[SheetProblem, ...]
+    author: str | None = None
+    date: str | None = None
+    instructions: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SheetItem:
+    """A problem of the sheet with its solution, as the sheet templates receive it.
+
+    ``body`` is the worked solution rendered by ``sheet.solution.<ext>.jinja`` (empty
+    unless the sheet shows solutions).
+    """
+
+    number: int
+    spec: SheetProblem
+    solution: Solution
+    results: tuple[Result, ...]
+    body: str
+
+    @property
+    def problem(self) -> Problem:
+        """The parsed problem (its definitions, target first, and its point)."""
+        return self.solution.problem
+
+    @property
+    def instructions(self) -> str | None:
+        """The problem's own instructions, if the sheet gives any."""
+        return self.spec.instructions
+
+    @property
+    def point(self) -> tuple[tuple[sympy.Symbol, Value], ...]:
+        """The point as (symbol, value) pairs, in the order the sheet gives them."""
+        evaluation = self.solution.evaluation
+        if evaluation is None:
+            return ()
+        problem = self.solution.problem
+        return tuple((problem.symbol(name), evaluation.values[name]) for name in problem.point)
+
+    @property
+    def values(self) -> tuple[tuple[Result, Value], ...]:
+        """Each final answer with its value at the point (empty without a point)."""
+        evaluation = self.solution.evaluation
+        if evaluation is None:
+            return ()
+        found = evaluation.gradient_values
+        return tuple((r, found[r.wrt]) for r in self.results if r.wrt in found)
+
+
+def _fail(message: str, number: int | None = None, hint: str | None = None) -> SheetError:
+    where = "" if number is None else f"problem {number}: "
+    return SheetError("sheet", where + message, hint=hint)
+
+
+def _optional_text(table: Mapping[str, Any], key: str, number: int | None) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(f"'{key}' must be a non-empty string", number)
+    return value.strip()
+
+
+def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], number: int | None) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise _fail(
+            f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            number,
+            hint=f"the keys are {', '.join(allowed)}",
+        )
+
+
+def _wrt(value: Any, number: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return ",".join(v.strip() for v in value)
+    raise _fail("'wrt' must be a name, 'w,b', or a list of names such as [\"w\", \"b\"]", number)
+
+
+def _at(value: Any, number: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, dict) and value:
+        items = []
+        for name, number_value in value.items():
+            ok = isinstance(number_value, int | float | str) and not isinstance(number_value, bool)
+            if not ok:
+                raise _fail(f"'at': the value of {name!r} must be a number", number)
+            items.append(f"{name}={number_value}")
+        return ",".join(items)
+    raise _fail("'at' must be text such as \"w=2, x=3\" or a table such as {w = 2, x = 3}", number)
+
+
+def _problem(table: Any, number: int) -> SheetProblem:
+    if not isinstance(table, dict):
+        raise _fail("each [[problems]] entry must be a table", number)
+    _check_keys(table, PROBLEM_KEYS, number)
+    text = _optional_text(table, "problem", number)
+    if text is None:
+        raise _fail("'problem' is missing", number, hint='give it, e.g. problem = "sin(x^2)"')
+    return SheetProblem(
+        number=number,
+        problem=text,
+        wrt=_wrt(table.get("wrt"), number),
+        at=_at(table.get("at"), number),
+        instructions=_optional_text(table, "instructions", number),
+    )
+
+
+def sheet_from_dict(data: Mapping[str, Any]) -> Sheet:
+    """Validate a decoded sheet (the TOML's tables) and build a :class:`Sheet`.
+
+    >>> sheet_from_dict({"title": "HW 1", "problems": [{"problem": "sin(x^2)"}]}).problems[0]
+    SheetProblem(number=1, problem='sin(x^2)', wrt=None, at=None, instructions=None)
+    """
+    _check_keys(data, SHEET_KEYS, None)
+    title = _optional_text(data, "title", None)
+    if title is None:
+        raise _fail("the sheet has no 'title'", hint='add a line title = "…" at the top')
+    problems = data.get("problems")
+    if not isinstance(problems, list) or not problems:
+        raise _fail(
+            "the sheet has no problems",
+            hint='add one or more [[problems]] tables, each with problem = "…"',
+        )
+    if len(problems) > MAX_PROBLEMS:
+        raise _fail(f"the sheet has {len(problems)} problems; at most {MAX_PROBLEMS} are allowed")
+    return Sheet(
+        title=title,
+        problems=tuple(_problem(table, n) for n, table in enumerate(problems, start=1)),
+        author=_optional_text(data, "author", None),
+        date=_optional_text(data, "date", None),
+        instructions=_optional_text(data, "instructions", None),
+    )
+
+
+def _toml() -> Any:
+    """The TOML reader: ``tomllib`` (Python 3.11+), else the ``tomli`` backport if installed."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    else:  # pragma: no cover - Python 3.10 only
+        try:
+            import tomli
+        except ImportError:
+            raise SheetError(
+                "sheet",
+                "reading problem sheets on Python 3.10 needs the 'tomli' package",
+                hint="pip install tomli (or use Python 3.11 or newer)",
+            ) from None
+        return tomli
+
+
+def parse_sheet(text: str, *, origin: str = "the sheet") -> Sheet:
+    """Read a sheet from TOML text; ``origin`` names it in error messages.
+
+    >>> sheet = parse_sheet('title = "HW"\\n[[problems]]\\nproblem = "sin(x^2)"\\nwrt = "x"')
+    >>> sheet.title, sheet.problems[0].wrt
+    ('HW', 'x')
+    """
+    toml = _toml()
+    try:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as error:
+        raise SheetError(
+            "sheet_toml",
+            f"{origin} is not valid TOML: {error}",
+            hint="see the TOML format at https://toml.io",
+        ) from None
+    return sheet_from_dict(data)
+
+
+def load_sheet(path: str | Path) -> Sheet:
+    """Read a sheet from a TOML file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SheetError("sheet_toml", f"{path} is not UTF-8 text") from None
+    except OSError as error:
+        raise SheetError("sheet", f"cannot read {path}: {error.strerror}") from None
+    return parse_sheet(text, origin=str(path))
+
+
+def solve_sheet_problem(
+    spec: SheetProblem, *, detail: str = "normal", timeout: float | None = DEFAULT_TIMEOUT
+) -> Solution:
+    """Solve one problem of a sheet; its errors name the problem's number."""
+    from chainsolve.api import solve
+
+    try:
+        return solve(spec.problem, wrt=spec.wrt, at=spec.at, detail=detail, timeout=timeout)
+    except ChainsolveError as error:
+        raise SheetError(
+            error.code,
+            f"problem {spec.number}: {error.message}",
+            source=error.source,
+            span=error.span,
+            hint=error.hint,
+        ) from error
+
+
+def render_sheet(
+    sheet: Sheet,
+    fmt: SheetFormat,
+    *,
+    mode: SheetMode = "solutions",
+    notation: Notation = "leibniz",
+    detail: Detail = "normal",
+    template_dir: str | Path | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> str:
+    """Solve every problem of ``sheet`` and render the document (``timeout`` is per problem).
+
+    Every mode solves every problem, so that a hand-out never contains a problem without
+    a solution. Layout lives in ``sheet.<ext>.jinja`` and ``sheet.solution.<ext>.jinja``.
+    """
+    from markupsafe import Markup
+
+    from chainsolve.render import Result, make_environment, template_context
+
+    if fmt not in SHEET_TEMPLATES:
+        raise ValueError(f"no sheet template for format {fmt!r}")
+    env = make_environment(fmt, template_dir)
+    solution_template = env.get_template(SOLUTION_TEMPLATES[fmt])
+    items = []
+    for spec in sheet.problems:
+        solution = solve_sheet_problem(spec, detail=detail, timeout=timeout)
+        body = ""
+        if mode == "solutions":
+            context = template_context(
+                solution, fmt, notation=notation, detail=detail, fragment=True
+            )
+            body = solution_template.render({**context, "number": spec.number, "spec": spec})
+        results = tuple(
+            Result(d.wrt, d.derivative, d.result, d.in_terms_of_inputs)
+            for d in solution.derivations
+        )
+        items.append(
+            SheetItem(
+                number=spec.number,
+                spec=spec,
+                solution=solution,
+                results=results,
+                body=Markup(body) if fmt == "html" else body,
+            )
+        )
+    context = {
+        "sheet": sheet,
+        "items": tuple(items),
+        "mode": mode,
+        "notation": notation,
+        "detail": detail,
+    }
+    return env.get_template(SHEET_TEMPLATES[fmt]).render(context)
