@@ -106,6 +106,10 @@ def tidy(expr: sympy.Expr, seconds: float = SIMPLIFY_SECONDS) -> tuple[sympy.Exp
     is rejected: shorter, but not what a teacher would write.
     """
     size = sympy.count_ops(expr)
+    # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
+    factored = sympy.factor_terms(expr)
+    if sympy.count_ops(factored) < size:
+        expr, size = factored, sympy.count_ops(factored)
     if size <= 8 or size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
         return expr, False
     free = sorted(expr.free_symbols, key=lambda s: s.name)
@@ -258,6 +262,12 @@ class Deriver:
             return self._product(expr, label, depth)
         if isinstance(expr, sympy.Pow) and expr.base.has(x) and expr.exp.has(x):
             return self._logarithmic(expr, label, depth)
+        if isinstance(expr, AppliedUndef) and x in expr.args:
+            others = [a for a in expr.args if a != x]
+            if not any(a.has(x) for a in others):
+                kind = "partial derivative" if len(expr.args) > 1 else "derivative"
+                rule = f"{kind} of {expr.func.__name__} (an unknown function)"
+                return self._one_line(expr, label, depth, sympy.Derivative(expr, x), rule)
         outer = match_outer(expr, x)
         if outer is not None:
             if outer.inner == x:
@@ -662,7 +672,10 @@ class Deriver:
         substituted = tuple(self._full(f) for f in factors)
         result = sympy.Mul(*substituted)
         if substituted != tuple(factors):
-            back: tuple[Formula, ...] = (total, Product(substituted))
+            back: tuple[Formula, ...] = (
+                total,
+                Product(tuple(_unexpanded(self._full, f) for f in factors)),
+            )
             steps.append(
                 Step(
                     "substitute",
@@ -683,6 +696,14 @@ class Deriver:
 
 def _is_trivial_inner(expr: sympy.Expr, x: sympy.Symbol) -> bool:
     return False
+
+
+def _unexpanded(full: Callable[[sympy.Expr], sympy.Expr], factor: sympy.Expr) -> sympy.Expr:
+    """``full(factor)`` without sympy distributing numbers over sums: 2u₁ reads 2(b + wx − y)."""
+    with sympy.evaluate(False):
+        shown = full(factor)
+    # An unevaluated form that does not even print like its value is worse than the value.
+    return shown if shown == full(factor) or sympy.count_ops(shown) < 60 else full(factor)
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -897,6 +918,11 @@ def _solve_graph(problem: Problem) -> Solution:
                 problem, graph, name, local, small, target_symbol, several_inputs, notes, namer
             )
         )
+    if any(d.result.has(sympy.Subs) for d in derivations):
+        notes.append(
+            "∂₁f(g(t), h(t)) is the partial derivative of f with respect to its first argument, "
+            "evaluated at the point (g(t), h(t)); ∂₂f likewise for the second."
+        )
     if _has_direct_and_indirect(graph, problem):
         notes.append(
             "Some input reaches the target both directly and through intermediate variables: "
@@ -1002,11 +1028,26 @@ def _graph_derivation(
     if small:
         substituted = _substitute_graph(graph, result)
         if substituted != result:
+            sides: tuple[Formula, ...] = (total, substituted)
+            if paths is not None:
+                # Show each path's product with the definitions put in, before sympy tidies it.
+                shown = Sum(
+                    tuple(
+                        Product(
+                            tuple(
+                                _substitute_graph(graph, local[(p[i], p[i + 1])])
+                                for i in range(len(p) - 1)
+                            )
+                        )
+                        for p in paths
+                    )
+                )
+                sides = _dedupe((total, shown, substituted))
             steps.append(
                 Step(
                     "substitute",
                     "Substitute the definitions of the intermediate variables",
-                    (total, substituted),
+                    sides,
                     None,
                     check(substituted),
                 )
