@@ -361,8 +361,11 @@ class Deriver:
     ) -> Part:
         part = self.derive(rest, depth + 1)
         result = constant * part.result
+        # In a partial derivative the "constant" may hold other variables: say so.
+        held = sorted(s.name for s in constant.free_symbols)
+        multiple = f"{', '.join(held)} held constant" if held else "constant multiple rule"
         if part.trivial:
-            rule = f"constant multiple rule, {part.rule}"
+            rule = f"{multiple}, {part.rule}"
             sides: tuple[Formula, ...] = (
                 self.leibniz(label),
                 Product((constant, self.leibniz(rest))),
@@ -392,7 +395,7 @@ class Deriver:
                 "rule",
                 "Take the constant factor out",
                 opening,
-                "constant multiple rule",
+                multiple,
                 self.check(expr, opening),
                 depth,
             ),
@@ -777,6 +780,8 @@ def _solve_expression(problem: Problem) -> Solution:
     partial = len(problem.inputs) > 1
     derivations = []
     notes: list[str] = []
+    # Decompositions and outer derivatives already shown for an earlier variable.
+    shown: dict[tuple[object, ...], str] = {}
     for name in problem.wrt:
         wrt = make_symbol(name)
         deriver = Deriver(wrt, namer, partial=partial, target=target, target_expr=definition.expr)
@@ -785,20 +790,51 @@ def _solve_expression(problem: Problem) -> Solution:
         closing, result, more_notes = _final_steps(deriver, definition.expr, total, part.result)
         notes.extend(more_notes)
         steps = list(part.steps)
-        if not (len(steps) == 1 and _same(steps[0].sides[-1], result)):
+        if not (steps and steps[-1].sides and _same(steps[-1].sides[-1], result)):
             steps.extend(closing)
-        derivations.append(Derivation(name, total, tuple(steps), result))
-    if partial and len(problem.wrt) > 1 and namer.definitions:
-        notes.append(
-            "The derivations share their intermediate variables: each local derivative of an "
-            "outer function is the same for every variable."
-        )
+        derivations.append(Derivation(name, total, tuple(_shared_once(steps, shown, name)), result))
     return Solution(
         problem=problem,
         derivations=tuple(derivations),
         notes=tuple(notes),
         intermediates=MappingProxyType({s.name: e for s, e in namer.definitions.items()}),
     )
+
+
+def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: str) -> list[Step]:
+    """Steps with decompositions and outer derivatives already shown for another variable folded into one line.
+
+    The gradient of one expression shares this work between its variables; writing it
+    out again for each would hide what differs.
+    """
+    kept: list[Step] = []
+    repeated: list[str] = []
+    owner = ""
+    for step in steps:
+        shareable = step.kind == "decompose" or (
+            step.kind == "local_derivative"
+            and step.sides
+            and isinstance(step.sides[0], Leibniz)
+            and not step.sides[0].partial
+        )
+        key = (step.kind, step.sides, step.definitions, step.depth)
+        if shareable and key in shown:
+            owner = shown[key]
+            repeated.append(step.kind)
+            continue
+        if shareable:
+            shown[key] = wrt
+        kept.append(step)
+    if repeated:
+        kept.insert(
+            0,
+            Step(
+                "note",
+                f"The decomposition and the outer derivatives are the same as for {owner} "
+                "(shown above); only the inner derivatives differ",
+            ),
+        )
+    return kept
 
 
 def _brief(solution: Solution) -> Solution:

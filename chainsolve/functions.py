@@ -9,6 +9,11 @@ import sympy
 from sympy import Function
 
 
+def _with_exponent(tex: str, exp: str | None) -> str:
+    """``tex`` raised to ``exp``: sympy's LaTeX printer hands a power's exponent to ``_latex``."""
+    return tex if exp is None else rf"{tex}^{{{exp}}}"
+
+
 class sigmoid(Function):
     """The logistic function σ(x) = 1/(1 + e^(−x)), with σ′ = σ(1 − σ)."""
 
@@ -37,8 +42,9 @@ class sigmoid(Function):
     def _eval_is_positive(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: str | None = None) -> str:
+        # sympy's printer passes ``exp`` for a power such as sigmoid(x)^2.
+        return _with_exponent(rf"\sigma\left({printer._print(self.args[0])}\right)", exp)
 
 
 class relu(Function):
@@ -73,8 +79,10 @@ class relu(Function):
     def _eval_is_nonnegative(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: str | None = None) -> str:
+        return _with_exponent(
+            rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)", exp
+        )
 
 
 class softplus(Function):
@@ -108,8 +116,10 @@ class softplus(Function):
     def _eval_is_positive(self) -> bool | None:
         return self.args[0].is_real  # type: ignore[no-any-return]
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer: Any, exp: str | None = None) -> str:
+        return _with_exponent(
+            rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)", exp
+        )
 
 
 #: Every function name of the input language, with its arity and sympy constructor.
@@ -137,7 +147,14 @@ FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
     "sigmoid": sigmoid,
     "relu": relu,
     "softplus": softplus,
+    # sign and Heaviside are what derivatives of abs and relu are made of: chainsolve writes
+    # them in its answers (and in the JSON), so its own parser must read them back.
+    "sign": sympy.sign,
+    "Heaviside": sympy.Heaviside,
 }
+
+#: Functions taking other than exactly one argument: ``Heaviside(u, 0)`` gives its value at 0.
+FUNCTION_ARITIES: dict[str, tuple[int, ...]] = {"Heaviside": (1, 2)}
 
 #: The named constants of the input language.
 CONSTANTS: dict[str, sympy.Expr] = {"e": sympy.E, "pi": sympy.pi}

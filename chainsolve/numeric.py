@@ -17,6 +17,9 @@ class Undefined(ArithmeticError):
 
 MpFloat = Any  # mpmath.mpf; mpmath ships no types
 
+#: Values beyond 2^MAX_BITS count as undefined: arithmetic on them makes mpmath crawl.
+MAX_BITS = 4096
+
 
 def _real(value: Any) -> MpFloat:
     if isinstance(value, mpmath.mpc):
@@ -25,6 +28,8 @@ def _real(value: Any) -> MpFloat:
         value = value.real
     if not mpmath.isfinite(value):
         raise Undefined("not finite")
+    if value and mpmath.mag(value) > MAX_BITS:
+        raise Undefined("too large to evaluate")
     return value
 
 
@@ -136,6 +141,10 @@ def _compute(
                 # Odd roots of negatives are real, as a student means them.
                 return -((-base) ** exponent)
             raise Undefined("even root of a negative number")
+        # A power whose result would have an astronomically large or small exponent
+        # (1.5^(8^64)) costs mpmath seconds to minutes; no comparison needs that value.
+        if base != 0 and abs(exponent) * abs(mpmath.log(abs(base), 2)) > MAX_BITS:
+            raise Undefined("too large to evaluate")
         return mpmath.power(base, exponent)
     if isinstance(expr, sympy.log):
         if args[0] <= 0:
@@ -145,6 +154,11 @@ def _compute(
         raise Undefined("outside [-1, 1]")
     if isinstance(expr, sympy.Heaviside):
         return _heaviside(*args)
+    if isinstance(expr, sympy.DiracDelta):
+        # sign′ and Heaviside′ (read back from chainsolve's own answers): 0 except at the kink.
+        if len(args) != 1 or args[0] == 0:
+            raise Undefined("DiracDelta at its singular point")
+        return mpmath.mpf(0)
     if isinstance(expr, sympy.Max):
         return max(args)
     if isinstance(expr, sympy.Min):

@@ -14,7 +14,7 @@ from typing import Literal
 import sympy
 
 from chainsolve.errors import ParseError, Span
-from chainsolve.functions import CONSTANTS, FUNCTIONS
+from chainsolve.functions import CONSTANTS, FUNCTION_ARITIES, FUNCTIONS
 from chainsolve.problem import (
     Definition,
     Problem,
@@ -121,7 +121,7 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 _GLUE_LETTERS = frozenset("xyztuvwsr")
 _GREEK_NAMES = frozenset(_GREEK.values()) | {"pi"}
 # English words that fit the glued pattern but are common variable names.
-_ORDINARY_WORDS = frozenset({"cost", "logs", "expr"})
+_ORDINARY_WORDS = frozenset({"cost", "logs", "expr", "signs"})
 _FUNCTIONS_LONGEST_FIRST = tuple(sorted(FUNCTIONS, key=len, reverse=True))
 _LETTERS_THEN_DIGITS = re.compile(r"([a-zA-Z]+)([0-9]*)")
 _DIGITS_THEN_LETTERS = re.compile(r"[0-9]+([a-zA-Z]+)")
@@ -789,7 +789,7 @@ class _Parser:
         closing = self.advance()
         call_token = _Token("name", name, token.start, closing.end)
         if name in FUNCTIONS:
-            if len(args) != 1:
+            if len(args) not in FUNCTION_ARITIES.get(name, (1,)):
                 raise self.error(
                     "wrong_arity",
                     f"{name} takes exactly one argument, not {len(args)}",

@@ -243,7 +243,12 @@ def _choose_wrt(
     if len(inputs) == 1:
         return inputs
     if not inputs:
-        return ()
+        raise ProblemError(
+            "no_variables",
+            "the problem has no variables, so there is nothing to differentiate (its derivative is 0)",
+            source=source,
+            hint="write an expression in a variable, for example sin(x^2)",
+        )
     if point:
         # At a point the natural question is the whole gradient.
         return inputs

@@ -51,6 +51,8 @@ ELEMENTARY: dict[Any, ElementaryRule] = {
         "derivative of relu: 1 where u > 0, else 0", lambda u: sympy.Heaviside(u, 0)
     ),
     functions.softplus: ElementaryRule("derivative of softplus: σ", lambda u: functions.sigmoid(u)),
+    # Piecewise constant: the derivative is 0 wherever it exists (sympy's own is a DiracDelta).
+    sympy.sign: ElementaryRule("derivative of sign: 0 where u ≠ 0", lambda u: sympy.S.Zero),
 }
 
 
@@ -108,6 +110,11 @@ def match_outer(expr: Any, wrt: sympy.Symbol) -> Outer | None:
     if isinstance(expr, AppliedUndef) and len(expr.args) == 1:
         function = expr.func
         return Outer(_abstract_rule(function), expr.args[0], function)
+    if isinstance(expr, sympy.Heaviside):
+        # Heaviside(u) or Heaviside(u, H(0)): piecewise constant, like sign.
+        step = ElementaryRule("derivative of Heaviside: 0 where u ≠ 0", lambda u: sympy.S.Zero)
+        rest = expr.args[1:]
+        return Outer(step, expr.args[0], lambda u: sympy.Heaviside(u, *rest))
     for kind, rule in ELEMENTARY.items():
         if isinstance(expr, kind) and len(expr.args) == 1:
             argument: sympy.Expr = expr.args[0]
