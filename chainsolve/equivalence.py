@@ -99,6 +99,17 @@ def _value(expr: sympy.Expr, point: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath
         return None
 
 
+#: Round values tried first, variable by variable (shifted so that x and y differ).
+NICE_VALUES = (1, 2, -1, 3, -2)
+
+
+def _nice_point(variables: Sequence[sympy.Symbol], index: int) -> dict[sympy.Symbol, mpmath.mpf]:
+    return {
+        symbol: mpmath.mpf(NICE_VALUES[(index + offset) % len(NICE_VALUES)])
+        for offset, symbol in enumerate(variables)
+    }
+
+
 def _close(left: mpmath.mpf, right: mpmath.mpf) -> bool:
     return bool(abs(left - right) <= TOLERANCE * max(1, abs(left), abs(right)))
 
@@ -133,7 +144,8 @@ def numeric_comparison(
             valid = 0
             while valid < samples and tries < samples * 6:
                 tries += 1
-                point = _sample(rng, variables)
+                # A few round points first: a counterexample at x = 1 is easier to check by hand.
+                point = _nice_point(variables, tries - 1) if tries <= 4 else _sample(rng, variables)
                 left = _value(left_expr, point)
                 right = _value(right_expr, point)
                 if left is None or right is None:
@@ -166,7 +178,14 @@ def numeric_comparison(
         )
     if not disagree:
         return Comparison("equal", "numeric", points)
-    point, left, right = disagree[0]
+    # The counterexample a student is shown: the roundest, then the one with the smallest coordinates.
+    point, left, right = min(
+        disagree,
+        key=lambda d: (
+            not all(v == int(v) for v in d[0].values()),
+            max((abs(v) for v in d[0].values()), default=0),
+        ),
+    )
     counterexample = {s.name: float(v) for s, v in point.items()}
     values = (float(left), float(right))
     if agree:
