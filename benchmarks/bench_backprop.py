@@ -3,17 +3,18 @@
 Run: ``python benchmarks/bench_backprop.py [--repeat N] [--budget SECONDS]``. Prints a table of
 medians. Backpropagation is one multiply-add per edge, so its time grows linearly in the
 number of edges even where the number of paths (2^k for k diamonds) is astronomical.
+``benchmarks/run.py`` runs the same measurement (``measure``) as part of the whole suite.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import mpmath
 import sympy
+from _common import median_seconds
 
 from chainsolve.budget import attempt
 from chainsolve.derivation import _flatten
@@ -23,6 +24,8 @@ from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import central_difference
 from chainsolve.numeric import evaluate
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
+
+__all__ = ["BackpropRow", "chain", "diamonds", "measure", "median_seconds", "point_problem"]
 
 
 def diamonds(count: int) -> list[Definition]:
@@ -44,13 +47,9 @@ def chain(length: int) -> list[Definition]:
     ]
 
 
-def median_seconds(work: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def point_problem(definitions: list[Definition]) -> Problem:
+    """The problem of ``definitions`` at the point x_0 = 0.4."""
+    return build_problem(definitions, source="", point={"x_0": sympy.Float("0.4")})
 
 
 def flattened_diff(graph: Graph, point: dict[str, mpmath.mpf]) -> object:
@@ -59,25 +58,66 @@ def flattened_diff(graph: Graph, point: dict[str, mpmath.mpf]) -> object:
     return evaluate(derivative, {make_symbol(k): v for k, v in point.items()})
 
 
-def row(label: str, problem: Problem, repeat: int, budget: float) -> str:
+@dataclass(frozen=True)
+class BackpropRow:
+    """One graph's gradient at a point: sizes and median seconds of each method."""
+
+    label: str
+    nodes: int
+    edges: int
+    paths: int
+    multiply_adds: int
+    backprop: float
+    finite_difference: float
+    #: Seconds for flattened sympy.diff + evaluation, None when it exceeded ``budget``.
+    symbolic: float | None
+    budget: float
+    verified: bool
+
+    @property
+    def paths_text(self) -> str:
+        paths = self.paths
+        if paths > 1 and paths & (paths - 1) == 0:
+            return f"2^{paths.bit_length() - 1}"
+        return str(paths)
+
+
+def measure(label: str, problem: Problem, repeat: int, budget: float) -> BackpropRow:
+    """Median seconds of ``evaluate_at`` and of one central difference; flattened sympy.diff once."""
     graph = build_graph(problem)
-    edges = len(graph.edges)
-    paths = graph.path_count("x_0")
     point = {"x_0": mpmath.mpf("0.4")}
-    backprop = median_seconds(lambda: evaluate_at(problem, graph, None, numeric=True), repeat)
     evaluation = evaluate_at(problem, graph, None, numeric=True)
+    backprop = median_seconds(lambda: evaluate_at(problem, graph, None, numeric=True), repeat)
     with mpmath.workdps(PRECISION):
         finite = median_seconds(lambda: central_difference(graph, "x_0", point), repeat)
-        start = time.perf_counter()
-        done = attempt(budget, lambda: flattened_diff(graph, point))
-        symbolic = time.perf_counter() - start
-    symbolic_text = f"{symbolic:9.3f}" if done is not None else f"> {budget:g} s".rjust(9)
-    paths_text = (
-        f"2^{paths.bit_length() - 1}" if paths > 1 and paths & (paths - 1) == 0 else str(paths)
+        symbolic: float | None = None
+        if budget > 0:
+            start = time.perf_counter()
+            done = attempt(budget, lambda: flattened_diff(graph, point))
+            symbolic = time.perf_counter() - start if done is not None else None
+    return BackpropRow(
+        label,
+        len(graph.nodes),
+        len(graph.edges),
+        graph.path_count("x_0"),
+        evaluation.multiply_adds,
+        backprop,
+        finite,
+        symbolic,
+        budget,
+        evaluation.verified,
+    )
+
+
+def row(label: str, problem: Problem, repeat: int, budget: float) -> str:
+    result = measure(label, problem, repeat, budget)
+    symbolic_text = (
+        f"{result.symbolic:9.3f}" if result.symbolic is not None else f"> {budget:g} s".rjust(9)
     )
     return (
-        f"{label:<18} {len(graph.nodes):>6} {edges:>6} {paths_text:>7} "
-        f"{evaluation.multiply_adds:>8} {backprop:10.3f} {finite:10.3f} {symbolic_text}"
+        f"{label:<18} {result.nodes:>6} {result.edges:>6} {result.paths_text:>7} "
+        f"{result.multiply_adds:>8} {result.backprop:10.3f} {result.finite_difference:10.3f} "
+        f"{symbolic_text}"
     )
 
 
@@ -88,15 +128,14 @@ def main() -> None:
         "--budget", type=float, default=5.0, help="seconds for flattened sympy.diff"
     )
     args = parser.parse_args()
-    point = {"x_0": sympy.Float("0.4")}
     print(
         f"{'graph':<18} {'nodes':>6} {'edges':>6} {'paths':>7} {'mul-add':>8} "
         f"{'backprop s':>10} {'fin.diff s':>10} {'sympy.diff s':>9}"
     )
     for count in (10, 20, 40, 80):
-        problem = build_problem(diamonds(count), source="", point=point)
+        problem = point_problem(diamonds(count))
         print(row(f"{count} diamonds", problem, args.repeat, args.budget), flush=True)
-    problem = build_problem(chain(2000), source="", point=point)
+    problem = point_problem(chain(2000))
     print(row("chain of 2000", problem, args.repeat, args.budget), flush=True)
     print(
         "backprop = evaluate_at (forward pass, backward pass, reference and finite-difference "

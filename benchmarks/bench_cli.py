@@ -1,0 +1,274 @@
+"""Command-line latency against the import floor (``python -c "import sympy"``), and import costs.
+
+Run: ``python benchmarks/bench_cli.py [--repeat N]``. Runs alternate between the floor and
+the commands (round-robin), so that drifts of the machine affect both alike; each figure is
+a median. Targets: ``solve "sin(x^2)"`` within 1.3× the floor, each textbook problem
+within 1.5×. ``importtime`` lists the largest cumulative import costs of ``--version``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from _common import markdown_table, seconds_text
+
+REPO = Path(__file__).resolve().parent.parent
+#: The CLI's own headline problem.
+HEADLINE = "sin(x^2)"
+HEADLINE_TARGET = 1.3
+TEXTBOOK_TARGET = 1.5
+#: Representative problems of tests/test_derivation.py (chains, quotients, x^x, activations, graphs).
+SINGLE_CHOICE = (
+    "(3x^2 + 1)^5",
+    "e^(sin(x))",
+    "sin(cos(tan(x)))",
+    "(2x + 1)^3/(x - 1)^2",
+    "x^x",
+)
+MULTI_CHOICE = (
+    "z = x^2*y; x = cos(t); y = exp(t)",
+    "L = (w*x + b - y)^2",
+    "w = x^2 + y^2 + z^2; x = r*cos(t); y = r*sin(t); z = r",
+    "L = 1/2*(z - y)^2; z = W2*h + b2; h = sigmoid(a); a = W1*x + b1",
+)
+
+
+def chainsolve_command() -> list[str]:
+    """The ``chainsolve`` console script next to this interpreter, else ``python -m chainsolve``."""
+    script = Path(sys.executable).parent / "chainsolve"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "chainsolve"]
+
+
+def floor_command() -> list[str]:
+    return [sys.executable, "-c", "import sympy"]
+
+
+def _load_test_derivation() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "_bench_test_derivation", REPO / "tests" / "test_derivation.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def textbook_problems(limit: int | None = None) -> list[tuple[str, str | None]]:
+    """(problem, wrt) pairs taken from the SINGLE_VARIABLE and MULTIVARIABLE lists of the tests."""
+    tests = _load_test_derivation()
+    single: list[str] = list(tests.SINGLE_VARIABLE)
+    multi: list[tuple[str, str]] = list(tests.MULTIVARIABLE)
+    chosen: list[tuple[str, str | None]] = [(p, None) for p in SINGLE_CHOICE if p in single]
+    wrt_of = dict(multi)
+    chosen += [(p, wrt_of[p]) for p in MULTI_CHOICE if p in wrt_of]
+    if len(chosen) < 4:  # the lists changed: fall back to evenly spaced entries
+        chosen = [(p, None) for p in single[:: max(1, len(single) // 5)][:5]]
+        chosen += [(p, w) for p, w in multi[:: max(1, len(multi) // 4)][:4]]
+    return chosen[:limit] if limit else chosen
+
+
+def solve_command(problem: str, wrt: str | None) -> list[str]:
+    command = [*chainsolve_command(), "solve", problem]
+    return [*command, "--wrt", wrt] if wrt else command
+
+
+def _run(command: Sequence[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.decode()[-500:]}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class LatencyRow:
+    label: str
+    seconds: float
+    floor: float
+    target: float
+    runs: int
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.floor
+
+    @property
+    def meets(self) -> bool:
+        return self.ratio <= self.target
+
+
+def interleaved(commands: Sequence[tuple[str, list[str], float]], repeat: int) -> list[LatencyRow]:
+    """Round-robin runs: the floor, then each command, ``repeat`` rounds; medians and ratios."""
+    _run(floor_command())  # warm the file cache once, unmeasured
+    floor: list[float] = []
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(max(1, repeat)):
+        floor.append(_run(floor_command()))
+        for i, (_, command, _) in enumerate(commands):
+            times[i].append(_run(command))
+    base = statistics.median(floor)
+    rows = [LatencyRow('floor: python -c "import sympy"', base, base, 1.0, len(floor))]
+    for (label, _, target), measured in zip(commands, times, strict=True):
+        rows.append(LatencyRow(label, statistics.median(measured), base, target, len(measured)))
+    return rows
+
+
+def latency(
+    repeat: int, textbook_limit: int | None = None
+) -> tuple[list[LatencyRow], list[LatencyRow]]:
+    """The headline command against its own interleaved floor, then the textbook set against another."""
+    headline = interleaved(
+        [(f'solve "{HEADLINE}"', solve_command(HEADLINE, None), HEADLINE_TARGET)], repeat
+    )
+    book = [
+        (f'solve "{p}"' + (f" --wrt {w}" if w else ""), solve_command(p, w), TEXTBOOK_TARGET)
+        for p, w in textbook_problems(textbook_limit)
+    ]
+    return headline, interleaved(book, repeat) if book else []
+
+
+def latency_table(rows: Sequence[LatencyRow]) -> str:
+    body = [
+        [
+            f"`{r.label}`",
+            seconds_text(r.seconds),
+            f"{r.ratio:.2f}×",
+            "–" if r.target == 1.0 else f"≤ {r.target:g}×",
+            "–" if r.target == 1.0 else ("yes" if r.meets else "**NO**"),
+            r.runs,
+        ]
+        for r in rows
+    ]
+    return markdown_table(["command", "median", "ratio", "target", "meets", "runs"], body)
+
+
+@dataclass(frozen=True)
+class ImportCost:
+    module: str
+    self_us: int
+    cumulative_us: int
+    depth: int
+
+
+def import_costs() -> list[ImportCost]:
+    """``python -X importtime -m chainsolve --version``, parsed (one entry per module)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "chainsolve", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pattern = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+    costs = []
+    for line in done.stderr.splitlines():
+        match = pattern.match(line)
+        if match:
+            own, total, indent, name = match.groups()
+            costs.append(ImportCost(name, int(own), int(total), (len(indent) - 1) // 2))
+    return costs
+
+
+def import_report(costs: Sequence[ImportCost], top: int = 10) -> str:
+    """Top ``top`` modules by cumulative import time, and the top-level packages' totals."""
+    total = sum(c.self_us for c in costs)
+    ranked = sorted(costs, key=lambda c: c.cumulative_us, reverse=True)[:top]
+    table = markdown_table(
+        ["module", "cumulative", "self", "depth"],
+        [
+            [
+                f"`{c.module}`",
+                seconds_text(c.cumulative_us / 1e6),
+                seconds_text(c.self_us / 1e6),
+                c.depth,
+            ]
+            for c in ranked
+        ],
+    )
+    packages: dict[str, int] = {}
+    for c in costs:
+        root = c.module.split(".")[0]
+        packages[root] = packages.get(root, 0) + c.self_us
+    heavy = sorted(packages.items(), key=lambda kv: kv[1], reverse=True)[:8]
+    by_package = ", ".join(f"{name} {seconds_text(us / 1e6)}" for name, us in heavy)
+    return (
+        f"{len(costs)} modules imported, {seconds_text(total / 1e6)} in total.\n\n{table}\n\n"
+        f"Self time summed per top-level package: {by_package}."
+    )
+
+
+def _stages_child(problem: str, wrt: str | None) -> None:
+    """In a fresh interpreter: seconds of each stage of ``chainsolve solve``, printed as JSON."""
+    marks = [("start", time.perf_counter())]
+    import sympy  # noqa: F401
+
+    marks.append(("import sympy", time.perf_counter()))
+    from chainsolve.api import load_problem, solve_parsed
+    from chainsolve.render import render_solution
+
+    marks.append(("import chainsolve", time.perf_counter()))
+    parsed = load_problem(problem, wrt=wrt)
+    marks.append(("parse", time.perf_counter()))
+    solution = solve_parsed(parsed)
+    marks.append(("solve", time.perf_counter()))
+    render_solution(solution, "text")
+    marks.append(("render", time.perf_counter()))
+    print(
+        json.dumps({name: marks[i + 1][1] - marks[i][1] for i, (name, _) in enumerate(marks[1:])})
+    )
+
+
+STAGES = ("import sympy", "import chainsolve", "parse", "solve", "render")
+
+
+def stage_times(problem: str, wrt: str | None, repeat: int = 1) -> dict[str, float]:
+    """Median seconds of each stage of one solve in fresh interpreters (cold caches)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--stages", problem]
+    if wrt:
+        command.append(wrt)
+    runs = []
+    for _ in range(max(1, repeat)):
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {name: statistics.median(run[name] for run in runs) for name in STAGES}
+
+
+def stages_table(problems: Sequence[tuple[str, str | None]], repeat: int = 1) -> str:
+    """Where the time of each CLI solve goes, stage by stage, in fresh interpreters."""
+    body = []
+    for problem, wrt in problems:
+        times = stage_times(problem, wrt, repeat)
+        label = f"`{problem}`" + (f" --wrt {wrt}" if wrt else "")
+        body.append([label, *(seconds_text(times[name]) for name in STAGES)])
+    return markdown_table(["problem", *STAGES], body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--stages", nargs="+", metavar="PROBLEM [WRT]", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stages:
+        _stages_child(args.stages[0], args.stages[1] if len(args.stages) > 1 else None)
+        return
+    headline, book = latency(args.repeat)
+    print(latency_table(headline), end="\n\n")
+    print(latency_table(book), end="\n\n")
+    print(import_report(import_costs()))
+
+
+if __name__ == "__main__":
+    main()
