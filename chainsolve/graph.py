@@ -138,6 +138,21 @@ class Graph:
                     stack.append(edge.source)
         return frozenset(seen)
 
+    def influenced_by(self, name: str) -> frozenset[str]:
+        """The nodes that ``name`` feeds into, directly or not, itself included."""
+        seen = {name}
+        stack = [name]
+        while stack:
+            for edge in self.consumers_of(stack.pop()):
+                if edge.target not in seen:
+                    seen.add(edge.target)
+                    stack.append(edge.target)
+        return frozenset(seen)
+
+    def on_paths_from(self, name: str) -> frozenset[str]:
+        """The nodes on some path from ``name`` to the target (two linear passes, no enumeration)."""
+        return self.influenced_by(name) & self.depends_on(self.target)
+
     @cached_property
     def layers(self) -> dict[str, int]:
         """Layer of each node for drawing: 0 for inputs, else one more than its deepest input."""

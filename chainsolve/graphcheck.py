@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import mpmath
 import sympy
@@ -53,6 +53,33 @@ def central_difference(graph: Graph, name: str, point: Mapping[str, mpmath.mpf])
     return (forward(graph, up)[graph.target] - forward(graph, down)[graph.target]) / (2 * step)
 
 
+class _SampleEnvironment(Mapping[sympy.Symbol, mpmath.mpf]):
+    """Node values by symbol, plus the adjoint symbols ``grad_u`` resolved to ∂target/∂u."""
+
+    def __init__(
+        self,
+        values: Mapping[sympy.Symbol, mpmath.mpf],
+        adjoints: Mapping[str, mpmath.mpf],
+        gradients: Mapping[sympy.Symbol, str],
+    ) -> None:
+        self._values = values
+        self._adjoints = adjoints
+        self._gradients = gradients
+
+    def __getitem__(self, symbol: sympy.Symbol) -> mpmath.mpf:
+        node = self._gradients.get(symbol)
+        if node is not None:
+            return self._adjoints[node]
+        return self._values[symbol]
+
+    def __iter__(self) -> Iterator[sympy.Symbol]:
+        yield from self._values
+        yield from self._gradients
+
+    def __len__(self) -> int:
+        return len(self._values) + len(self._gradients)
+
+
 class GraphSampler:
     """Random points of a graph with forward values and adjoints, to check claims in linear time."""
 
@@ -80,15 +107,20 @@ class GraphSampler:
                 except (Undefined, OverflowError, ZeroDivisionError):
                     continue
                 self.samples.append((point, values, adjoints))
+        self._environments = [
+            {make_symbol(name): value for name, value in values.items()}
+            for _, values, _ in self.samples
+        ]
 
     def check(self, claimed: sympy.Expr, node: str, gradients: Mapping[sympy.Symbol, str]) -> Check:
         """Check ``claimed == ∂target/∂node`` at every sample; ``gradients`` maps adjoint symbols to nodes."""
         if not self.samples:
             return Check("unconfirmed", "no point where the graph is defined was found")
         with mpmath.workdps(PRECISION):
-            for _, values, adjoints in self.samples:
-                env = {make_symbol(k): v for k, v in values.items()}
-                env.update({symbol: adjoints[name] for symbol, name in gradients.items()})
+            for index, (_, _, adjoints) in enumerate(self.samples):
+                # A lazy view, not a copy: this is called once per node, and copying every
+                # value each time would make checking a graph quadratic in its size.
+                env = _SampleEnvironment(self._environments[index], adjoints, gradients)
                 try:
                     value = evaluate(claimed, env)
                 except (Undefined, KeyError, OverflowError, ZeroDivisionError):

@@ -222,6 +222,9 @@ def _character_error(source: str, position: int) -> ParseError:
     char = source[position]
     span = Span(position, position + 1)
     label = _describe(char)
+    # The error's caret line reprints the source: never send a bidi override, zero-width or
+    # control character back to the terminal (it can reorder or hide what the user sees).
+    source = _visible(source)
     latin = _LOOKALIKES.get(char)
     if latin is None:
         folded = unicodedata.normalize("NFKC", char)
@@ -250,6 +253,16 @@ def _character_error(source: str, position: int) -> ParseError:
         source,
         span,
         "the input language uses ASCII letters, digits, + - * / ^ ( ) and Greek letters",
+    )
+
+
+def _visible(text: str) -> str:
+    """``text`` with invisible and control characters (not newlines or tabs) shown as U+FFFD."""
+    return "".join(
+        "\ufffd"
+        if char not in "\n\t" and unicodedata.category(char) in _INVISIBLE_CATEGORIES
+        else char
+        for char in text
     )
 
 

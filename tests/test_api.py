@@ -1,0 +1,144 @@
+"""Tests for chainsolve.api: solve and verify from Python, with the command line's options."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy
+
+import chainsolve
+from chainsolve.problem import make_symbol
+from chainsolve.verification import AnswerVerdict, DerivationReport
+
+LOSS = "L = (w*x + b - y)^2"
+POINT = {"w": 2, "x": 3, "b": 1, "y": 10}
+
+w, x, b, y = (make_symbol(name) for name in "wxby")
+
+
+def test_solve_single_expression() -> None:
+    """`solve("sin(x^2)")` infers x and returns the verified derivative 2x·cos(x²)."""
+    solution = chainsolve.solve("sin(x^2)")
+    assert solution.derivatives == {"x": 2 * x * sympy.cos(x**2)}
+    assert solution.verified
+
+
+@pytest.mark.parametrize("wrt", ["w,b", ["w", "b"], ("w", "b")])
+def test_wrt_as_string_or_sequence(wrt: str | list[str] | tuple[str, ...]) -> None:
+    """wrt may be "w,b" or a list/tuple of names; the derivatives come in that order."""
+    solution = chainsolve.solve(LOSS, wrt=wrt)
+    assert list(solution.derivatives) == ["w", "b"]
+    assert sympy.expand(solution.derivatives["w"] - 2 * x * (w * x + b - y)) == 0
+    assert sympy.expand(solution.derivatives["b"] - 2 * (w * x + b - y)) == 0
+
+
+def test_at_as_string_or_mapping_agree() -> None:
+    """at="w=2,…" and at={"w": 2, …} give the same evaluation: L = 9, ∂L/∂w = -18."""
+    from_text = chainsolve.solve(LOSS, at="w=2,x=3,b=1,y=10")
+    from_mapping = chainsolve.solve(LOSS, at=POINT)
+    assert from_text.evaluation is not None and from_mapping.evaluation is not None
+    assert from_text.evaluation == from_mapping.evaluation
+    assert from_mapping.evaluation.value.exact == 9
+    values = {name: v.exact for name, v in from_mapping.evaluation.gradient_values.items()}
+    assert values == {"w": -18, "x": -12, "b": -6, "y": 6}
+
+
+def test_at_mapping_accepts_fractions_and_decimals() -> None:
+    """Mapping values may be fractions as text, floats and sympy numbers."""
+    exact = chainsolve.load_problem("sin(x)", at={"x": sympy.Rational(1, 3)})
+    text = chainsolve.load_problem("sin(x)", at={"x": "1/3"})
+    decimal = chainsolve.load_problem("sin(x)", at={"x": 0.5})
+    assert exact.point == text.point == {"x": sympy.Rational(1, 3)}
+    assert float(decimal.point["x"]) == 0.5
+
+
+def test_at_with_several_inputs_means_the_whole_gradient() -> None:
+    """With a point and no wrt, every input is differentiated by."""
+    solution = chainsolve.solve(LOSS, at=POINT)
+    assert set(solution.derivatives) == {"w", "x", "b", "y"}
+
+
+def test_elementary_graph_option() -> None:
+    """graph="elementary" breaks the problem into one definition per operation."""
+    problem = chainsolve.load_problem(LOSS, wrt="w", graph="elementary")
+    assert len(problem.definitions) == 4
+    assert problem.target == "L"
+
+
+def test_bad_input_raises_chainsolve_errors() -> None:
+    """Unparsable text raises ParseError; an unknown wrt raises ProblemError."""
+    with pytest.raises(chainsolve.ParseError):
+        chainsolve.solve("sin(x^^2)")
+    with pytest.raises(chainsolve.ProblemError):
+        chainsolve.solve("sin(x^2)", wrt="q")
+
+
+@pytest.mark.parametrize(
+    ("method", "marker"),
+    [
+        ("to_text", "Result: dy/dx = 2x·cos(x²)"),
+        ("to_markdown", "# Find $\\frac{dy}{dx}$"),
+        ("to_latex", "\\documentclass"),
+        ("to_html", "<!DOCTYPE html>"),
+        ("_repr_markdown_", "# Find $\\frac{dy}{dx}$"),
+    ],
+)
+def test_solution_renderings(method: str, marker: str) -> None:
+    """Solution.to_text/to_markdown/to_latex/to_html/_repr_markdown_ render the solution."""
+    rendered = getattr(chainsolve.solve("sin(x^2)"), method)()
+    assert marker in rendered
+
+
+def test_repr_latex_is_a_fragment() -> None:
+    """_repr_latex_ (for Jupyter) is the body only, without a document preamble."""
+    solution = chainsolve.solve("sin(x^2)")
+    fragment = solution._repr_latex_()
+    assert "\\documentclass" not in fragment
+    assert "\\section*{Find $\\frac{dy}{dx}$}" in fragment
+    assert fragment == solution.to_latex(fragment=True)
+
+
+def test_to_json_schema() -> None:
+    """to_json is the documented schema: version, problem, derivatives, steps."""
+    data = json.loads(chainsolve.solve("sin(x^2)").to_json())
+    assert data["schema_version"] == 1
+    assert data["problem"]["inputs"] == ["x"]
+    assert data["derivatives"] == {"x": "2*x*cos(x**2)"}
+    assert data["steps"] and all("verified" in step for step in data["steps"])
+
+
+def test_verify_answer() -> None:
+    """verify(answer=…) returns an AnswerVerdict: correct for 2x·cos(x²), not for cos(x²)."""
+    right = chainsolve.verify("sin(x^2)", answer="2*x*cos(x^2)")
+    wrong = chainsolve.verify("sin(x^2)", answer="cos(x^2)")
+    assert isinstance(right, AnswerVerdict) and right.correct
+    assert isinstance(wrong, AnswerVerdict) and not wrong.correct
+
+
+def test_verify_derivation() -> None:
+    """verify(derivation=…) returns a DerivationReport naming the first wrong line."""
+    good = chainsolve.verify("sin(x^2)", derivation="dy/dx = cos(x^2)*2*x\n= 2*x*cos(x^2)\n")
+    bad = chainsolve.verify("sin(x^2)", derivation="= cos(x^2)*2*x\n= x*cos(x^2)\n")
+    assert isinstance(good, DerivationReport) and good.correct
+    assert isinstance(bad, DerivationReport) and not bad.correct
+    assert bad.first_wrong_line == 2
+
+
+def test_verify_with_wrt() -> None:
+    """verify takes wrt for a problem with several inputs."""
+    assert chainsolve.verify(LOSS, answer="2*(w*x + b - y)", wrt="b").correct
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"answer": "2*x", "derivation": "= 2*x"}])
+def test_verify_needs_exactly_one_of_answer_and_derivation(kwargs: dict[str, str]) -> None:
+    """verify() with neither or both of answer=/derivation= raises ValueError."""
+    with pytest.raises(ValueError, match="exactly one"):
+        chainsolve.verify("x^2", **kwargs)
+
+
+def test_all_names_exist() -> None:
+    """Every name in chainsolve.__all__ is an attribute of the package."""
+    missing = [name for name in chainsolve.__all__ if not hasattr(chainsolve, name)]
+    assert missing == []
+    assert {"solve", "verify", "Solution", "ChainsolveError"} <= set(chainsolve.__all__)

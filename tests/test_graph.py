@@ -1,0 +1,159 @@
+"""Tests for chainsolve.graph: topological order, edges with local partials, path counts, layers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sympy
+
+from chainsolve.graph import PATH_LIMIT, Graph, build_graph, symbol_of, topological_definitions
+from chainsolve.parsing import parse_problem
+from chainsolve.problem import Definition, Problem, build_problem, make_symbol
+
+TWO_PATHS = "z = x^2*y; x = cos(t); y = exp(t)"
+SHARED = "z = a*b + c; a = sin(p); b = p*q; c = p + q; p = t^2; q = exp(t)"
+
+
+def graph_of(text: str) -> Graph:
+    """The dependency graph of a problem given as text with one input."""
+    return build_graph(parse_problem(text))
+
+
+def diamonds(k: int) -> Problem:
+    """k diamonds from x up to the target a{k}: a_i = b_i·c_i, b_i = sin(a_{i-1}), c_i = cos(a_{i-1})."""
+    definitions: list[Definition] = []
+    for i in range(k, 0, -1):
+        below = make_symbol(f"a{i - 1}") if i > 1 else make_symbol("x")
+        definitions += [
+            Definition(f"a{i}", make_symbol(f"b{i}") * make_symbol(f"c{i}")),
+            Definition(f"b{i}", sympy.sin(below)),
+            Definition(f"c{i}", sympy.cos(below)),
+        ]
+    return build_problem(definitions, source="")
+
+
+def enumerate_paths(graph: Graph, start: str) -> list[tuple[str, ...]]:
+    """Every path from the target down to ``start``, by plain depth-first search."""
+    found: list[tuple[str, ...]] = []
+
+    def walk(name: str, trail: tuple[str, ...]) -> None:
+        if name == start:
+            found.append(trail)
+            return
+        for edge in graph.inputs_of(name):
+            walk(edge.source, (*trail, edge.source))
+
+    walk(graph.target, (graph.target,))
+    return found
+
+
+def test_nodes_in_topological_order() -> None:
+    """Inputs come first, the target last, and every edge goes from an earlier to a later node."""
+    graph = graph_of("z = a + b; b = a*t; a = sin(t)")
+    names = [node.name for node in graph.nodes]
+    assert names == ["t", "a", "b", "z"]
+    kinds = [node.kind for node in graph.nodes]
+    assert kinds == ["input", "intermediate", "intermediate", "target"]
+    position = {name: i for i, name in enumerate(names)}
+    assert all(position[e.source] < position[e.target] for e in graph.edges)
+
+
+def test_topological_definitions_order() -> None:
+    """topological_definitions puts every defined name after the names it uses."""
+    problem = parse_problem(SHARED, wrt=None)
+    order = topological_definitions(problem)
+    assert sorted(order) == sorted(d.name for d in problem.definitions)
+    for name in order:
+        for symbol in problem.definition(name).expr.free_symbols:
+            if symbol.name in order:
+                assert order.index(symbol.name) < order.index(name)
+    assert order[-1] == "z"
+
+
+@pytest.mark.parametrize("text", [TWO_PATHS, SHARED, "L = (w*x + b - y)^2; w = sin(s)"])
+def test_local_partials_equal_sympy_diff(text: str) -> None:
+    """Each edge's local partial is sympy.diff of the target's definition by the source."""
+    problem = parse_problem(text, wrt=("s",) if "w = sin(s)" in text else None)
+    graph = build_graph(problem)
+    for edge in graph.edges:
+        expr = problem.definition(edge.target).expr
+        assert edge.local_partial == sympy.diff(expr, symbol_of(edge.source))
+    expected_edges = sum(len(d.expr.free_symbols) for d in problem.definitions)
+    assert len(graph.edges) == expected_edges
+
+
+def test_partial_flag() -> None:
+    """An edge is partial (∂) when its target has several direct inputs, else total (d)."""
+    graph = graph_of(TWO_PATHS)
+    assert graph.edge("x", "z").partial and graph.edge("y", "z").partial
+    assert not graph.edge("t", "x").partial and not graph.edge("t", "y").partial
+
+
+def test_edge_lookup_and_neighbours() -> None:
+    """edge(), inputs_of() and consumers_of() agree; a missing edge is a KeyError."""
+    graph = graph_of(TWO_PATHS)
+    assert graph.edge("t", "x").local_partial == -sympy.sin(make_symbol("t"))
+    assert {e.source for e in graph.inputs_of("z")} == {"x", "y"}
+    assert {e.target for e in graph.consumers_of("t")} == {"x", "y"}
+    assert graph.consumers_of("z") == () and graph.inputs_of("t") == ()
+    with pytest.raises(KeyError):
+        graph.edge("t", "z")
+    assert graph.by_name["x"].expr == sympy.cos(make_symbol("t"))
+
+
+@pytest.mark.parametrize("text", [TWO_PATHS, SHARED, "sin(x^2)", "z = a*a2; a = x; a2 = x*a"])
+def test_path_count_equals_enumerated_paths(text: str) -> None:
+    """path_count (dynamic programming) equals the number of enumerated paths for every node."""
+    graph = graph_of(text)
+    for node in graph.nodes:
+        paths = enumerate_paths(graph, node.name)
+        assert graph.path_count(node.name) == len(paths)
+        listed = graph.paths(node.name)
+        assert listed is not None and sorted(listed) == sorted(paths)
+
+
+def test_two_paths_listed() -> None:
+    """The two-path problem has paths z → x → t and z → y → t."""
+    graph = graph_of(TWO_PATHS)
+    assert sorted(graph.paths("t") or ()) == [("z", "x", "t"), ("z", "y", "t")]
+    assert graph.path_count("z") == 1
+
+
+def test_diamonds_count_without_enumeration() -> None:
+    """30 diamonds have 2^30 paths, counted at once; paths() beyond the limit is None."""
+    graph = build_graph(diamonds(30))
+    started = time.perf_counter()
+    assert graph.path_count("x") == 2**30
+    assert graph.paths("x") is None
+    assert time.perf_counter() - started < 1.0
+    assert graph.path_count("a29") == 2
+
+
+def test_paths_limit_is_inclusive() -> None:
+    """paths(limit) lists up to limit paths and returns None beyond: 4 diamonds = 16 paths."""
+    graph = build_graph(diamonds(4))
+    assert PATH_LIMIT == 16
+    listed = graph.paths("x")
+    assert listed is not None and len(set(listed)) == 16
+    assert all(path[0] == "a4" and path[-1] == "x" for path in listed)
+    assert graph.paths("x", limit=15) is None
+    assert graph.paths("x", limit=100) == listed
+
+
+def test_layers() -> None:
+    """Layer 0 holds inputs, each other node is one above its deepest input."""
+    graph = graph_of("z = a + t; a = sin(t)")
+    assert graph.layers == {"t": 0, "a": 1, "z": 2}
+    graph = graph_of(TWO_PATHS)
+    assert graph.layers == {"t": 0, "x": 1, "y": 1, "z": 2}
+    assert list(graph.iter_layers()) == [(0, ("t",)), (1, ("x", "y")), (2, ("z",))]
+
+
+def test_depends_on() -> None:
+    """depends_on(name) is name and every node it is computed from."""
+    graph = graph_of(SHARED)
+    assert graph.depends_on("q") == {"q", "t"}
+    assert graph.depends_on("b") == {"b", "p", "q", "t"}
+    assert graph.depends_on("z") == {node.name for node in graph.nodes}
+    assert graph.depends_on("t") == {"t"}

@@ -1,0 +1,150 @@
+"""Tests for chainsolve.numeric: the safe mpmath evaluator, its values and where it says Undefined."""
+
+from __future__ import annotations
+
+import mpmath
+import pytest
+import sympy
+
+from chainsolve.functions import relu, sigmoid, softplus
+from chainsolve.numeric import Undefined, evaluate
+from chainsolve.problem import make_symbol
+
+x, y = make_symbol("x"), make_symbol("y")
+X, Y = sympy.Rational(7, 10), sympy.Rational(-13, 10)
+
+
+def at(expr: sympy.Expr, **values: str | int) -> mpmath.mpf:
+    """evaluate() with values given as decimal strings or integers, at 30 digits."""
+    with mpmath.workdps(30):
+        return evaluate(expr, {make_symbol(k): mpmath.mpf(v) for k, v in values.items()})
+
+
+SPREAD = [
+    sympy.sin(x) * sympy.cos(y),
+    sympy.exp(x**2) / (1 + y**2),
+    sympy.log(x) + sympy.sqrt(x),
+    sympy.atan(y) + sympy.asin(x) - sympy.acos(x),
+    sympy.tanh(y) * sympy.sinh(x) * sympy.cosh(x),
+    sympy.sec(x) + sympy.csc(y) + sympy.cot(x) + sympy.tan(y),
+    sympy.Abs(y) ** 3 + sympy.sign(y),
+    sympy.pi * x + sympy.E - sympy.Rational(3, 7) * y,
+    sympy.Float("1.5", 30) * y + 2**x,
+    x**y + y**3 - 1 / x,
+    sympy.Heaviside(y) + sympy.Max(x, y) - sympy.Min(x, y),
+    sympy.sech(y) + sympy.asinh(x) + sympy.atanh(x),
+    sigmoid(y) + softplus(x),
+    sympy.sqrt(2) * sympy.exp(sympy.sin(x * y)) ** 2,
+]
+
+
+@pytest.mark.parametrize("expr", SPREAD, ids=str)
+def test_agrees_with_sympy_n(expr: sympy.Expr) -> None:
+    """evaluate() at x = 0.7, y = -1.3 agrees with sympy.N to 25 digits."""
+    reference = sympy.N(expr.subs({x: X, y: Y}), 30)
+    with mpmath.workdps(30):
+        ours = evaluate(expr, {x: mpmath.mpf("0.7"), y: mpmath.mpf("-1.3")})
+        error = abs(ours - mpmath.mpf(str(reference)))
+        assert error < mpmath.mpf(10) ** -25 * max(1, abs(ours))
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        (sympy.log(x), -1),
+        (sympy.log(x), 0),
+        (sympy.sqrt(x), -4),
+        (x ** sympy.Rational(1, 4), -16),
+        (1 / x, 0),
+        (x**-2, 0),
+        (sympy.asin(x), 2),
+        (sympy.acos(x), -3),
+        (sympy.exp(x), 100_000),
+        (sympy.DiracDelta(x), 0),
+    ],
+    ids=str,
+)
+def test_undefined(expr: sympy.Expr, value: int) -> None:
+    """No real finite value (log of a non-positive, even roots of negatives, 1/0, asin(2), …)."""
+    with pytest.raises(Undefined):
+        at(expr, x=value)
+
+
+def test_undefined_is_an_arithmetic_error() -> None:
+    """Undefined is an ArithmeticError, so generic numeric handlers catch it."""
+    assert issubclass(Undefined, ArithmeticError)
+
+
+def test_missing_value_is_a_key_error() -> None:
+    """A symbol without a value raises KeyError, not Undefined."""
+    with pytest.raises(KeyError):
+        evaluate(x + y, {x: mpmath.mpf(1)})
+
+
+@pytest.mark.parametrize(
+    ("exponent", "value", "expected"),
+    [
+        (sympy.Rational(1, 3), -8, -2),
+        (sympy.Rational(-1, 3), -8, sympy.Rational(-1, 2)),
+        (sympy.Rational(3, 5), -32, -8),
+        (sympy.Rational(1, 5), -32, -2),
+    ],
+)
+def test_odd_roots_of_negatives_are_real(
+    exponent: sympy.Rational, value: int, expected: sympy.Expr
+) -> None:
+    """x^(1/3) at -8 is -2, as a student means it (odd roots of negatives are real)."""
+    assert at(x**exponent, x=value) == pytest.approx(float(expected), rel=1e-25)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: x^(p/q) with even p and odd q at x < 0 is negated (x^(2/3) at -8 is -4)",
+)
+@pytest.mark.parametrize(
+    ("exponent", "expected"),
+    [(sympy.Rational(2, 3), 4), (sympy.Rational(-2, 3), sympy.Rational(1, 4))],
+)
+def test_even_power_of_an_odd_root_is_positive(exponent: sympy.Rational, expected: int) -> None:
+    """x^(2/3) = (∛x)² at -8 is 4 and x^(-2/3) is 1/4: an even power of a real root."""
+    assert at(x**exponent, x=-8) == pytest.approx(float(expected), rel=1e-25)
+
+
+def test_integer_powers_of_negatives() -> None:
+    """Integer exponents of negative bases are ordinary powers, also written as floats."""
+    assert at(x**3, x=-2) == -8
+    assert at(x ** sympy.Float(2), x=-3) == 9
+
+
+@pytest.mark.parametrize(
+    ("expr", "value", "expected"),
+    [
+        (sigmoid(x), "0", 0.5),
+        (sigmoid(x), "2", 1 / (1 + mpmath.exp(-2))),
+        (sigmoid(x), "-800", float(mpmath.exp(-800))),
+        (relu(x), "-2", 0.0),
+        (relu(x), "3.5", 3.5),
+        (relu(x), "0", 0.0),
+        (softplus(x), "0", float(mpmath.log(2))),
+        (softplus(x), "-50", float(mpmath.log1p(mpmath.exp(-50)))),
+        (softplus(x), "100", 100.0),
+    ],
+)
+def test_activation_values(expr: sympy.Expr, value: str, expected: float) -> None:
+    """sigmoid, relu and softplus have their textbook values, also far out in the tails."""
+    assert float(at(expr, x=value)) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+def test_softplus_tail_keeps_precision() -> None:
+    """softplus(40) = 40 + log1p(e^-40) is computed without losing the small part."""
+    with mpmath.workdps(30):
+        expected = 40 + mpmath.log1p(mpmath.exp(-40))
+        assert abs(evaluate(softplus(x), {x: mpmath.mpf(40)}) - expected) < mpmath.mpf(10) ** -28
+
+
+def test_shared_subexpressions_are_evaluated_once() -> None:
+    """A deeply shared DAG (each level squares the one below) evaluates quickly."""
+    expr: sympy.Expr = x
+    for _ in range(60):
+        expr = sympy.sin(expr) + sympy.cos(expr)
+    assert -2 < at(expr, x="0.5") < 2
