@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,8 @@ T = TypeVar("T")
 
 #: Seconds a whole command may take unless ``--timeout`` says otherwise.
 DEFAULT_TIMEOUT = 20.0
+#: Seconds until an expired deadline is raised again when its first raise was swallowed.
+RETRY_SECONDS = 0.05
 
 
 class _Expired(BaseException):
@@ -37,6 +40,9 @@ def _on_alarm(signum: int, frame: Any) -> None:
     now = time.monotonic()
     for deadline, token in _deadlines:
         if deadline <= now + 1e-4:
+            # If the signal lands in code that swallows exceptions (a __del__ method, a gc
+            # or weakref callback), this raise is lost: fire again shortly rather than never.
+            signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
             raise _Expired(token)
     _arm()
 
@@ -55,16 +61,42 @@ def _deadline(seconds: float) -> Iterator[object]:
     if not _can_interrupt():
         yield token
         return
-    previous = signal.signal(signal.SIGALRM, _on_alarm) if not _deadlines else None
+    outermost = not _deadlines
+    previous = signal.signal(signal.SIGALRM, _on_alarm) if outermost else None
+    previous_hook = sys.unraisablehook
+    if outermost:
+        sys.unraisablehook = _quiet_unraisable(previous_hook)
     _deadlines.append((time.monotonic() + seconds, token))
     _arm()
     try:
         yield token
     finally:
-        _deadlines.remove(next(entry for entry in _deadlines if entry[1] is token))
-        _arm()
+        # No alarm (such as a repeated expiry) may interrupt the book-keeping; one that came
+        # meanwhile is delivered on unblocking, still to our handler, which finds it stale.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        try:
+            _deadlines.remove(next(entry for entry in _deadlines if entry[1] is token))
+            _arm()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         if previous is not None:
             signal.signal(signal.SIGALRM, previous)
+        if outermost:
+            sys.unraisablehook = previous_hook
+
+
+def _quiet_unraisable(report: Callable[[Any], Any]) -> Callable[[Any], None]:
+    """A ``sys.unraisablehook`` that drops an expiry swallowed by a ``__del__`` or gc callback.
+
+    Such an expiry is raised again (see ``RETRY_SECONDS``); printing its traceback would
+    only alarm the user. Every other unraisable exception goes to ``report``.
+    """
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, _Expired):
+            report(unraisable)
+
+    return hook
 
 
 @contextmanager

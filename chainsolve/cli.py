@@ -29,10 +29,30 @@ EXTENSIONS = {
 }
 
 
+def _read_stdin() -> str:
+    from chainsolve.errors import ChainsolveError
+
+    if sys.stdin is None or sys.stdin.closed:
+        raise ChainsolveError("stdin_closed", "'-' reads standard input, but it is closed")
+    return sys.stdin.read(STDIN_LIMIT)
+
+
 def _read_problem(text: str) -> str:
-    if text == "-":
-        return sys.stdin.read(STDIN_LIMIT)
-    return text
+    return _read_stdin() if text == "-" else text
+
+
+def _read_derivation(path: str) -> str:
+    from chainsolve.errors import ChainsolveError
+
+    if path == "-":
+        return _read_stdin()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(STDIN_LIMIT)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ChainsolveError(
+            "unreadable_file", f"cannot read --derivation {path}: {error}"
+        ) from None
 
 
 def _report_error(error: Exception) -> None:
@@ -219,7 +239,7 @@ def solve(
 @click.option("--answer", metavar="EXPR", help="The final answer to check.")
 @click.option(
     "--derivation",
-    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
     help="A file with one step per line ('-': stdin).",
 )
 @wrt_option
@@ -231,7 +251,7 @@ def solve(
 def verify(
     problem: str,
     answer: str | None,
-    derivation: Any,
+    derivation: str | None,
     wrt: str | None,
     fmt: str | None,
     output: str | None,
@@ -256,7 +276,8 @@ def verify(
     if answer is not None:
         report: Any = verify_answer(parsed, answer, timeout=timeout)
     else:
-        report = verify_derivation(parsed, derivation.read(STDIN_LIMIT), timeout=timeout)
+        assert derivation is not None
+        report = verify_derivation(parsed, _read_derivation(derivation), timeout=timeout)
     chosen = _choose_format(fmt, output)
     _write(render_verdict(report, chosen, template_dir=template_dir), output)
     sys.exit(0 if report.correct else 1)

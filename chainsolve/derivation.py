@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -102,12 +102,15 @@ def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sym
     return expr.xreplace(mapping)
 
 
-def tidy(expr: sympy.Expr, seconds: float = SIMPLIFY_SECONDS) -> tuple[sympy.Expr, bool]:
+def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
     """A simpler equal form of ``expr`` if sympy finds one in time; the flag says whether time ran out.
 
     A form that brings in new trigonometric arguments (cos(2x) where there was only x)
     is rejected: shorter, but not what a teacher would write.
     """
+    if seconds is None:
+        # Read at call time, so that a changed SIMPLIFY_SECONDS (tests, tuning) takes effect.
+        seconds = SIMPLIFY_SECONDS
     size = sympy.count_ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
     factored = sympy.factor_terms(expr)
@@ -1003,7 +1006,7 @@ def _solve_graph(problem: Problem) -> Solution:
             dependency_lines.append(f"{node.name} depends on {', '.join(inputs)}")
     shared.append(Step("note", "; ".join(dependency_lines)))
 
-    relevant = set()
+    relevant: set[str] = set()
     for name in problem.wrt:
         relevant |= graph.on_paths_from(name)
 

@@ -939,14 +939,14 @@ def _costs(graph: Graph, wrt: tuple[str, ...]) -> tuple[ModeCost, ...]:
         inputs,
         inputs * edges,
         f"forward mode carries one tangent per pass: {inputs} pass{'es' if inputs != 1 else ''} "
-        f"(one per input) × {edges} edges = {inputs * edges} multiply-adds",
+        f"(one per input) × {_count(edges, 'edge')} = {_count(inputs * edges, 'multiply-add')}",
     )
     backward = ModeCost(
         "reverse",
         1,
         edges,
-        f"reverse mode (backpropagation) needs one pass for the one output: 1 pass × {edges} "
-        f"edges = {edges} multiply-adds, however many inputs there are",
+        f"reverse mode (backpropagation) needs one pass for the one output: 1 pass × "
+        f"{_count(edges, 'edge')} = {_count(edges, 'multiply-add')}, however many inputs there are",
     )
     return (forward, backward)
 
@@ -1078,3 +1078,8 @@ __all__ = [
     "evaluate_at",
     "evaluation_to_dict",
 ]
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 edge', '7 edges'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

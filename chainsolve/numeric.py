@@ -18,7 +18,7 @@ class Undefined(ArithmeticError):
 MpFloat = Any  # mpmath.mpf; mpmath ships no types
 
 #: Values beyond 2^MAX_BITS count as undefined: arithmetic on them makes mpmath crawl.
-MAX_BITS = 4096
+MAX_BITS = 100_000
 
 
 def _real(value: Any) -> MpFloat:
@@ -138,8 +138,10 @@ def _compute(
             raise Undefined("division by zero")
         if base < 0 and not _is_integer(expr.args[1], exponent):
             if expr.args[1].is_Rational and expr.args[1].q % 2 == 1:
-                # Odd roots of negatives are real, as a student means them.
-                return -((-base) ** exponent)
+                # Odd roots of negatives are real, as a student means them: x^(p/q) = (ᵠ√x)^p,
+                # negative only when p is odd ((-8)^(2/3) = 4, (-8)^(1/3) = -2).
+                magnitude = (-base) ** exponent
+                return -magnitude if expr.args[1].p % 2 else magnitude
             raise Undefined("even root of a negative number")
         # A power whose result would have an astronomically large or small exponent
         # (1.5^(8^64)) costs mpmath seconds to minutes; no comparison needs that value.
@@ -155,9 +157,8 @@ def _compute(
     if isinstance(expr, sympy.Heaviside):
         return _heaviside(*args)
     if isinstance(expr, sympy.DiracDelta):
-        # sign′ and Heaviside′ (read back from chainsolve's own answers): 0 except at the kink.
-        if len(args) != 1 or args[0] == 0:
-            raise Undefined("DiracDelta at its singular point")
+        # Only sympy's derivative of sign or Heaviside brings it in. Its value is 0 away from
+        # the kink, and at the kink chainsolve's convention is 0 too, as for relu′(0), |u|′(0).
         return mpmath.mpf(0)
     if isinstance(expr, sympy.Max):
         return max(args)

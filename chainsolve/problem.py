@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -142,7 +143,7 @@ def build_problem(
                 span=definition.span,
                 hint=f"use '{definition.name}' in the target's definition, or remove it",
             )
-    ordered_inputs = tuple(sorted(inputs, key=_input_sort_key(definitions)))
+    ordered_inputs = tuple(sorted(inputs, key=_input_sort_key(definitions, source)))
 
     point_map = dict(point or {})
     for name in point_map:
@@ -167,15 +168,23 @@ def build_problem(
     )
 
 
-def _input_sort_key(definitions: Sequence[Definition]) -> Callable[[str], tuple[int, str]]:
-    """Inputs sort by where they first appear in the source text, then by name."""
+def _input_sort_key(
+    definitions: Sequence[Definition], source: str
+) -> Callable[[str], tuple[int, int, str]]:
+    """Inputs sort by where they first appear in the source text, then definition order, then name.
+
+    sympy keeps no order of its own (it sorts symbols), so the text the user typed decides:
+    ``L = (w*x + b - y)^2`` has inputs w, x, b, y.
+    """
     order: dict[str, int] = {}
     for definition in definitions:
         for name in _free_names(definition.expr):
             order.setdefault(name, len(order))
 
-    def key(name: str) -> tuple[int, str]:
-        return (order.get(name, len(order)), name)
+    def key(name: str) -> tuple[int, int, str]:
+        found = re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", source)
+        position = found.start() if found else len(source)
+        return (position, order.get(name, len(order)), name)
 
     return key
 

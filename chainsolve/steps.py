@@ -167,8 +167,9 @@ class Solution:
 
     @property
     def verified(self) -> bool:
-        """True only when every step of the solution was confirmed."""
-        return all(step.verified for step in self.steps)
+        """True only when every step was confirmed (and, at a point, every gradient check passed)."""
+        steps_confirmed = all(step.verified for step in self.steps)
+        return steps_confirmed and (self.evaluation is None or self.evaluation.verified)
 
     @property
     def derivatives(self) -> dict[str, sympy.Expr]:

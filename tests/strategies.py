@@ -4,29 +4,38 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-#: Every unary function of the input language.
-UNARY = (
-    "sin", "cos", "tan", "sec", "csc", "cot", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-    "exp", "log", "ln", "sqrt", "abs", "sigmoid", "relu", "softplus",
-)  # fmt: skip
+from chainsolve.functions import FUNCTIONS
+
+#: Every unary function of the input language, aliases included (arcsin, ln, ...).
+UNARY: tuple[str, ...] = tuple(sorted(FUNCTIONS))
 
 #: Functions whose derivative is smooth wherever it is defined, for properties that need it.
 SMOOTH = ("sin", "cos", "exp", "atan", "sinh", "cosh", "tanh", "sigmoid", "softplus")
 
+#: Names of the abstract (unknown) functions definition systems may call.
+ABSTRACT = ("f", "g", "h")
+
+#: Exponents as typed after '^': integers, negative, fractional.
+EXPONENTS = ("2", "3", "4", "(-1)", "(-2)", "(1/2)", "(3/2)", "(-1/2)", "(1/3)")
+
 
 def small_numbers() -> st.SearchStrategy[str]:
-    """Integers, fractions and short decimals as typed."""
+    """Integers, fractions, short decimals and the constants e and pi, as typed."""
     return st.one_of(
         st.integers(1, 9).map(str),
         st.tuples(st.integers(1, 9), st.integers(2, 9)).map(lambda p: f"({p[0]}/{p[1]})"),
-        st.sampled_from(["0.5", "1.5", "2.25"]),
+        st.sampled_from(["0.5", "1.5", "2.25", "e", "pi"]),
     )
 
 
 def expressions(
     variables: tuple[str, ...] = ("x",), functions: tuple[str, ...] = UNARY, max_leaves: int = 6
 ) -> st.SearchStrategy[str]:
-    """Random expressions: compositions, sums, products, quotients and powers of the given names."""
+    """Random expressions: compositions, sums, products, quotients and powers of the given names.
+
+    Powers cover integer, negative and fractional exponents, exponentials ``2^(...)``,
+    ``e^(...)`` and, rarely, a variable base and exponent together (``(...)^(...)``).
+    """
     leaves = st.one_of(st.sampled_from(variables), small_numbers())
 
     def extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -35,7 +44,12 @@ def expressions(
             st.tuples(children, st.sampled_from(["+", "-", "*", "/"]), children).map(
                 lambda p: f"({p[0]} {p[1]} {p[2]})"
             ),
-            st.tuples(children, st.integers(2, 4)).map(lambda p: f"({p[0]})^{p[1]}"),
+            st.tuples(children, st.sampled_from(EXPONENTS)).map(lambda p: f"({p[0]})^{p[1]}"),
+            st.tuples(st.sampled_from(["2", "e", "(1/2)"]), children).map(
+                lambda p: f"{p[0]}^({p[1]})"
+            ),
+            st.tuples(children, children).map(lambda p: f"({p[0]})^({p[1]})")
+            | st.tuples(children, st.integers(2, 4)).map(lambda p: f"({p[0]})^{p[1]}"),
         )
 
     return st.recursive(leaves, extend, max_leaves=max_leaves)
@@ -46,12 +60,23 @@ def single_variable_problems(functions: tuple[str, ...] = UNARY) -> st.SearchStr
     return expressions(("x",), functions).filter(lambda text: "x" in text)
 
 
+def _abstract_call(draw: st.DrawFn, below: tuple[str, ...]) -> str:
+    """A call of an abstract function on one or two names of the level below, like ``f(v11, t)``."""
+    name = draw(st.sampled_from(ABSTRACT))
+    arguments = draw(st.lists(st.sampled_from(below), min_size=1, max_size=2, unique=True))
+    return f"{name}{len(arguments)}({', '.join(arguments)})"
+
+
 @st.composite
-def definition_systems(draw: st.DrawFn, functions: tuple[str, ...] = SMOOTH) -> str:
+def definition_systems(
+    draw: st.DrawFn, functions: tuple[str, ...] = SMOOTH, abstract: bool = False
+) -> str:
     """Multi-level definitions, target first, with shared nodes: each level uses the level below.
 
     The first definition of every level also adds all names of the level below, so no
-    definition is left unused (which chainsolve rejects).
+    definition is left unused (which chainsolve rejects), and later definitions share
+    those names. With ``abstract``, some definitions also call unknown functions such as
+    ``f1(v11)`` or ``g2(t, s)`` (the digit is the arity, so one name keeps one arity).
     """
     depth = draw(st.integers(2, 4))
     below: tuple[str, ...] = ("t", "s")
@@ -62,8 +87,18 @@ def definition_systems(draw: st.DrawFn, functions: tuple[str, ...] = SMOOTH) -> 
         )
         for index, name in enumerate(names):
             body = draw(expressions(below, functions, max_leaves=4))
+            if abstract and draw(st.booleans()):
+                operator = draw(st.sampled_from(["+", "*"]))
+                body = f"({body}) {operator} {_abstract_call(draw, below)}"
             if index == 0:
                 body = f"{body} + " + " + ".join(below)
             created.append(f"{name} = {body}")
         below = tuple(names)
     return "; ".join(reversed(created))
+
+
+def abstract_definition_systems() -> st.SearchStrategy[str]:
+    """Definition systems in which unknown functions appear (as in ``z = f(x, y); x = g(t)``)."""
+    return definition_systems(abstract=True).filter(
+        lambda text: any(f"{name}1(" in text or f"{name}2(" in text for name in ABSTRACT)
+    )

@@ -396,10 +396,6 @@ def test_real_process_exit_codes(
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `solve -` with stdin closed reports 'internal error: AttributeError' and exits 1",
-)
 def test_dash_with_closed_stdin_is_bad_input() -> None:
     """`solve -` with standard input closed is bad input: exit 2 with an `error:` line."""
     proc = run_process("solve", "-")
@@ -407,10 +403,6 @@ def test_dash_with_closed_stdin_is_bad_input() -> None:
     assert proc.stderr.startswith("error: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: `verify --derivation -` with stdin closed crashes in click with a traceback",
-)
 def test_derivation_dash_with_closed_stdin_has_no_traceback() -> None:
     """`verify --derivation -` with standard input closed exits 2 without a traceback."""
     proc = run_process("verify", "sin(x^2)", "--derivation", "-")

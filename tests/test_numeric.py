@@ -97,10 +97,6 @@ def test_odd_roots_of_negatives_are_real(
     assert at(x**exponent, x=value) == pytest.approx(float(expected), rel=1e-25)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: x^(p/q) with even p and odd q at x < 0 is negated (x^(2/3) at -8 is -4)",
-)
 @pytest.mark.parametrize(
     ("exponent", "expected"),
     [(sympy.Rational(2, 3), 4), (sympy.Rational(-2, 3), sympy.Rational(1, 4))],

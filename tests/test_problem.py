@@ -149,10 +149,6 @@ def test_inputs_in_order_of_first_use_across_definitions() -> None:
     assert problem.inputs == ("q", "p")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: inputs within one definition are sorted by name, not by first appearance",
-)
 def test_inputs_in_order_of_first_appearance_in_the_text() -> None:
     """`L = (w*x + b - y)^2` has inputs w, x, b, y: the order they appear in."""
     problem = parse_problem("L = (w*x + b - y)^2", wrt=("w",))

@@ -1,0 +1,143 @@
+"""One named test per bug that fuzzing or the hostile corpus found; each docstring says the bug."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import mpmath
+import pytest
+import sympy
+from click.testing import CliRunner
+
+from chainsolve.budget import stage
+from chainsolve.cli import main
+from chainsolve.derivation import solve_problem
+from chainsolve.equivalence import check_claim
+from chainsolve.errors import BudgetExceeded, ParseError
+from chainsolve.functions import relu, sigmoid, softplus
+from chainsolve.numeric import Undefined, evaluate
+from chainsolve.parsing import parse_expression, parse_problem
+from chainsolve.problem import make_symbol
+from chainsolve.render import render_solution
+from chainsolve.verification import verify_answer
+
+x, t = make_symbol("x"), make_symbol("t")
+FORMATS = ("text", "markdown", "latex", "html", "json")
+
+
+@pytest.mark.parametrize("function", [sigmoid, relu, softplus])
+def test_latex_of_a_power_of_an_activation_renders(function: type) -> None:
+    """Bug: sympy's LaTeX printer passes exp= for sigmoid(x)^2, and _latex() refused it (TypeError in every format)."""
+    assert sympy.latex(function(x) ** 2).endswith("^{2}")
+    solution = solve_problem(parse_problem(f"{function.__name__}(x)^2"))
+    for fmt in FORMATS:
+        assert render_solution(solution, fmt)  # type: ignore[arg-type]
+
+
+def test_numeric_check_of_a_power_tower_does_not_hang() -> None:
+    """Bug: checking a step evaluated 1.5^(8^64) with mpmath, which took minutes; now it is 'undefined' at once."""
+    start = time.perf_counter()
+    with mpmath.workdps(40), pytest.raises(Undefined):
+        evaluate(sympy.Rational(3, 2) ** (x ** (x**2)), {x: mpmath.mpf(8)})
+    text = (
+        "z = (1/2)^((2/7)) + v30 + v31 + v32; v32 = tanh(e); v31 = (1/2)^((1.5)^(v21)); "
+        "v30 = v20 + v20 + v21; v21 = ((v10)^((v10)^2) + v10); v20 = v10 + v10; "
+        "v10 = (sin(t) + (t - s)) + t + s"
+    )
+    with stage("derivation", 20):
+        solution = solve_problem(parse_problem(text))
+    assert solution.verified
+    assert time.perf_counter() - start < 10
+
+
+def test_step_check_of_a_high_power_does_not_expand_forever() -> None:
+    """Bug: check_claim expanded every 'small' claim unbudgeted, and (a + b + c)^1296 has millions of terms."""
+    a, b, c = sympy.symbols("a b c", real=True)
+    claimed = 1296 * (a + b + c + 1) ** 1295
+    reference = sympy.diff((a + b + c + 1) ** 1296, a)
+    start = time.perf_counter()
+    check = check_claim(claimed, reference)
+    assert check.verified
+    assert time.perf_counter() - start < 3
+
+
+def test_graph_with_huge_values_ends_in_time() -> None:
+    """Bug: a definition system whose values reach 1e10000 hung the derivation (expand, then mpmath)."""
+    text = (
+        "z = ((v30)^4)^((3)^2) + v30; v30 = sin(pi) + v20 + v21 + v22; v22 = ((4/7))^(((2/2))^2); "
+        "v21 = ((v10)^4)^((3)^2); v20 = ((v10)^4)^((3)^2) + v10; v10 = sinh((8)^(pi)) + t + s"
+    )
+    start = time.perf_counter()
+    with stage("derivation", 20):
+        solution = solve_problem(parse_problem(text, wrt=("s", "t")))
+    assert time.perf_counter() - start < 10
+    # Values beyond 2^100000 cannot be sampled: such steps are honestly left unconfirmed.
+    assert all(step.verified or step.check.status == "unconfirmed" for step in solution.steps)
+
+
+def test_sign_answer_to_abs_is_accepted() -> None:
+    """Bug: 'sign' was an unknown function, so verify rejected sign(x), chainsolve's own answer for |x|′."""
+    problem = parse_problem("abs(x)")
+    assert verify_answer(problem, "sign(x)").correct
+    assert not verify_answer(problem, "-sign(x)").correct
+
+
+def test_heaviside_answer_to_relu_is_accepted() -> None:
+    """Bug: Heaviside(x, 0), as chainsolve writes relu′ in JSON, did not parse (2 arguments)."""
+    assert parse_expression("Heaviside(x, 0)") == sympy.Heaviside(x, 0)
+    assert parse_expression("Heaviside(x)") == sympy.Heaviside(x)
+    assert verify_answer(parse_problem("relu(x)"), "Heaviside(x, 0)").correct
+    with pytest.raises(ParseError):
+        parse_expression("Heaviside(x, 0, 1)")
+
+
+@pytest.mark.parametrize("text", ["relu(x)", "abs(x^2 - 1)", "relu(x)^3"])
+def test_json_derivative_with_sign_or_heaviside_reads_back(text: str) -> None:
+    """Bug: the JSON derivative of relu and abs (Heaviside, sign) did not read back with chainsolve's parser."""
+    solution = solve_problem(parse_problem(text))
+    written = json.loads(render_solution(solution, "json"))["derivatives"]["x"]
+    assert parse_expression(written) == solution.derivatives["x"]
+
+
+def test_derivative_of_sign_is_zero_not_a_dirac_delta() -> None:
+    """Bug (found with sign in the language): sign(x) was differentiated to 2·DiracDelta(x), unverifiable."""
+    solution = solve_problem(parse_problem("sign(x^2 - 1) + x"))
+    assert solution.derivatives["x"] == 1
+    assert solution.verified
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="jsonout.py (not ours to edit) writes Euler's number with str() as 'E', a variable "
+    "in the input language; fix: print sympy.E as exp(1), which sympy and chainsolve both read",
+)
+def test_json_writes_eulers_number_readably() -> None:
+    """Bug (open): the JSON derivative of e*x is 'E', which chainsolve reads back as a variable named E."""
+    solution = solve_problem(parse_problem("e*x"))
+    written = json.loads(render_solution(solution, "json"))["derivatives"]["x"]
+    assert parse_expression(written) == sympy.E
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200b", "\x07", "\udcff"])
+def test_caret_line_never_echoes_invisible_characters(char: str) -> None:
+    """Bug: the caret line under an error reprinted a bidi override or control character raw to the terminal."""
+    result = CliRunner().invoke(main, ["solve", f"x{char}+1"])
+    assert result.exit_code == 2
+    assert char not in result.output
+    assert "x\ufffd+1" in result.output
+
+
+def test_budget_expiry_swallowed_by_a_finaliser_is_raised_again() -> None:
+    """Bug: an alarm landing in a __del__ or gc callback was dropped, the timer never re-armed, the stage hung."""
+
+    class SlowFinaliser:
+        def __del__(self) -> None:
+            time.sleep(0.5)
+
+    start = time.monotonic()
+    with pytest.raises(BudgetExceeded), stage("work", 0.1):
+        SlowFinaliser()
+        while time.monotonic() - start < 5:
+            pass
+    assert time.monotonic() - start < 1
