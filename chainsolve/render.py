@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,6 +209,38 @@ def graph_picture(solution: Solution, fmt: str) -> str | None:
     return str(emit(graph))
 
 
+#: Seconds Graphviz may take to lay out a graph for an HTML page before the text fallback is used.
+DOT_SECONDS = 10.0
+
+
+def graph_svg(solution: Solution) -> str | None:
+    """The dependency graph as inline SVG drawn by Graphviz's ``dot``, or None without Graphviz.
+
+    The DOT source is chainsolve's own (escaped labels, fixed layout); only the drawing is
+    Graphviz's. Any failure falls back to the text picture: a page is never lost to it.
+    """
+    graph = solution.graph
+    # CHAINSOLVE_NO_GRAPHVIZ=1 forces the text fallback (golden files must not depend on dot's version).
+    dot = None if os.environ.get("CHAINSOLVE_NO_GRAPHVIZ") else shutil.which("dot")
+    if graph is None or dot is None or len(graph.nodes) < GRAPH_MIN_NODES:
+        return None
+    from chainsolve.emitters import to_dot
+
+    try:
+        drawn = subprocess.run(
+            [dot, "-Tsvg"],
+            input=to_dot(graph),
+            capture_output=True,
+            text=True,
+            timeout=DOT_SECONDS,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    start = drawn.stdout.find("<svg")
+    return drawn.stdout[start:] if start >= 0 else None
+
+
 def template_context(
     solution: Solution,
     fmt: str,
@@ -228,6 +262,7 @@ def template_context(
         "verified": solution.verified,
         "graph": solution.graph,
         "graph_picture": graph_picture(solution, fmt),
+        "graph_svg": graph_svg(solution) if fmt == "html" else None,
         "evaluation": solution.evaluation,
         "notation": notation,
         "detail": detail,

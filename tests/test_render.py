@@ -304,3 +304,31 @@ def test_html_maths_is_laid_out_by_chromium(tmp_path: Path) -> None:
         f"--screenshot={png}", "--window-size=1000,1400", page.as_uri(), profile=tmp_path / "p2"
     )
     assert png.stat().st_size > 10_000
+
+
+@pytest.fixture(autouse=True)
+def _no_graphviz_in_goldens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Golden HTML uses the text picture, so it does not depend on the installed Graphviz."""
+    monkeypatch.setenv("CHAINSOLVE_NO_GRAPHVIZ", "1")
+
+
+def test_html_graph_is_inline_svg_with_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With Graphviz installed, the HTML page draws the dependency graph as inline SVG."""
+    from conftest import require_tool
+
+    require_tool("dot")
+    monkeypatch.delenv("CHAINSOLVE_NO_GRAPHVIZ")
+    from chainsolve.api import solve
+
+    page = solve("z = x^2*y; x = cos(t); y = exp(t)").to_html()
+    assert "<svg" in page and '<pre class="graph">' not in page
+    assert "http://" not in page.replace("http://www.w3.org", "")
+
+
+def test_html_graph_falls_back_to_text_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without Graphviz, the HTML page lists the layers and says how to get a drawing."""
+    monkeypatch.setenv("CHAINSOLVE_NO_GRAPHVIZ", "1")
+    from chainsolve.api import solve
+
+    page = solve("z = x^2*y; x = cos(t); y = exp(t)").to_html()
+    assert "<svg" not in page and "Install Graphviz" in page
