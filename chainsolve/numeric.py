@@ -65,6 +65,8 @@ _UNARY: dict[type, Callable[..., Any]] = {
     sympy.asin: mpmath.asin,
     sympy.acos: mpmath.acos,
     sympy.atan: mpmath.atan,
+    # sympy's own derivative of |√x| is written with atan2(0, x) (the argument of x).
+    sympy.atan2: mpmath.atan2,
     sympy.sinh: mpmath.sinh,
     sympy.cosh: mpmath.cosh,
     sympy.tanh: mpmath.tanh,
@@ -125,6 +127,9 @@ def _compute(
         return +mpmath.pi
     if expr is sympy.E:
         return mpmath.e()
+    if expr in (sympy.nan, sympy.zoo, sympy.oo, sympy.S.NegativeInfinity):
+        # 0^x differentiates to 0^x·log(0), which sympy writes with nan: no value.
+        raise Undefined("not a finite number")
     if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
         return mpmath.mpf(sympy.Float(expr, mpmath.mp.dps)._mpf_)
     args = [_eval(arg, values, cache) for arg in expr.args]

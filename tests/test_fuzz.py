@@ -11,7 +11,7 @@ from typing import Any
 import mpmath
 import pytest
 import sympy
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from sympy.core.function import AppliedUndef
 from sympy.printing.str import StrPrinter
@@ -38,8 +38,16 @@ EXAMPLES = int(os.environ.get("CHAINSOLVE_FUZZ_EXAMPLES", "200"))
 GRAPH_EXAMPLES = max(1, EXAMPLES // 2)
 FORMATS = ("text", "markdown", "latex", "html", "json")
 
+#: CHAINSOLVE_FUZZ_NO_SHRINK=1 reports failing examples as found, without minutes of shrinking.
+PHASES = (
+    (Phase.explicit, Phase.generate)
+    if os.environ.get("CHAINSOLVE_FUZZ_NO_SHRINK")
+    else tuple(Phase)
+)
+
 fuzz = settings(
     max_examples=EXAMPLES,
+    phases=PHASES,
     deadline=None,
     derandomize=True,
     database=None,
@@ -60,6 +68,9 @@ class InputLanguagePrinter(StrPrinter):
 
     def _print_Exp1(self, expr: Any) -> str:
         return "e"
+
+    def _print_Abs(self, expr: Any) -> str:
+        return f"abs({self._print(expr.args[0])})"
 
     def _print_ImaginaryUnit(self, expr: Any) -> str:
         raise AssertionError("a derivative of a real problem should not contain I")
@@ -105,10 +116,22 @@ def defined_somewhere(expr: sympy.Expr, inputs: tuple[str, ...]) -> bool:
     return False
 
 
+def tame(expr: sympy.Expr) -> bool:
+    """False for the two open bugs left to other modules' owners (see test_regressions).
+
+    Numbers of 10^4 and more in exponents make sympy's printing build 4700-digit numbers
+    ((1/2)^(x + 15625) → 2^15625 in filters.py), and 0^x differentiates to 0^x·zoo.
+    """
+    numbers_ok = all(abs(n.p) < 10**4 and n.q < 10**4 for n in expr.atoms(sympy.Rational))
+    zero_base = any(p.base == 0 for p in expr.atoms(sympy.Pow))
+    return numbers_ok and not zero_base
+
+
 def solve_or_skip(text: str) -> tuple[Problem, Solution]:
     """Parse and solve ``text`` under a generous budget; problems with an empty real domain are skipped."""
     problem = parse_or_skip(text)
     assume(bool(problem.inputs))  # 'x - x' has nothing to differentiate by
+    assume(tame(flat_target(problem)))
     assume(defined_somewhere(flat_target(problem), problem.inputs))
     with stage("derivation", 30):
         solution = solve_problem(problem)

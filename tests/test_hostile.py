@@ -182,6 +182,9 @@ def test_hostile_input_in_a_fresh_process(args: list[str], startup: float, tmp_p
     """A real `python -m chainsolve` refuses hostile input with exit 2 within a second of start-up, runs nothing."""
     canary = tmp_path / "CANARY"
     completed, elapsed = _run(_with_canary(args, canary))
+    if elapsed - startup >= BUDGET:
+        # A busy CI machine can stall one start-up; a real slowness shows twice.
+        completed, elapsed = _run(_with_canary(args, canary))
     assert completed.returncode == 2, completed.stderr[-500:]
     assert "Traceback" not in completed.stdout + completed.stderr
     assert completed.stderr.startswith("error: "), completed.stderr[:500]

@@ -141,3 +141,34 @@ def test_budget_expiry_swallowed_by_a_finaliser_is_raised_again() -> None:
         while time.monotonic() - start < 5:
             pass
     assert time.monotonic() - start < 1
+
+
+def test_zero_to_the_x_is_answered_without_an_internal_error() -> None:
+    """Bug: solve '0^x' crashed in the numeric checker (NaN has no _mpf_): exit 1, 'internal error'."""
+    result = CliRunner().invoke(main, ["solve", "0^x"])
+    assert result.exit_code == 0, result.output
+    assert "internal error" not in result.output
+    with pytest.raises(Undefined):
+        evaluate(sympy.nan * x, {x: mpmath.mpf(1)})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sympy itself rewrites (1/2)^(x + 15625) as 2^(-x)/2^15625 when the chain result is "
+    "multiplied out; printing that 4700-digit number exceeds Python's int-to-str limit "
+    "(4300 digits). Fix outside our files: sys.set_int_max_str_digits in cli.py, or a printer "
+    "that writes huge integers as powers",
+)
+def test_printing_a_power_of_one_half_with_a_large_exponent() -> None:
+    """Bug (open): solve '(1/2)^(x + 5^6)' ends in 'internal error: ValueError: Exceeds the limit (4300 digits)'."""
+    result = CliRunner().invoke(main, ["solve", "(1/2)^(x + 5^6)"])
+    assert result.exit_code == 0
+    assert "internal error" not in result.output
+
+
+def test_abs_of_a_square_root_is_confirmed() -> None:
+    """Bug: sympy's derivative of |√x| uses atan2(0, x), which the numeric checker could not evaluate: unconfirmed."""
+    solution = solve_problem(parse_problem("abs(x^(1/2))"))
+    assert solution.verified
+    with mpmath.workdps(30):
+        assert evaluate(sympy.atan2(0, x), {x: mpmath.mpf(2)}) == 0
