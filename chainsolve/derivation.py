@@ -203,6 +203,10 @@ class Deriver:
         known = self._reference.get(expr)
         if known is None:
             known = sympy.diff(expr, self.wrt)
+            if known.has(sympy.DiracDelta):
+                # sympy differentiates sign and Heaviside in the sense of distributions; the
+                # steps give the derivative where it exists (0), as for relu′ and |u|′.
+                known = known.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
             self._reference[expr] = known
         return known
 

@@ -151,6 +151,8 @@ FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
     # them in its answers (and in the JSON), so its own parser must read them back.
     "sign": sympy.sign,
     "Heaviside": sympy.Heaviside,
+    # sympy's str() spelling of abs, as it appears in JSON derivatives.
+    "Abs": sympy.Abs,
 }
 
 #: Functions taking other than exactly one argument: ``Heaviside(u, 0)`` gives its value at 0.

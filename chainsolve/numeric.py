@@ -45,6 +45,10 @@ def _sign(value: MpFloat) -> MpFloat:
     return mpmath.mpf(mpmath.sign(value))
 
 
+def _no_arg() -> MpFloat:
+    raise Undefined("arg(0) is undefined")
+
+
 def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args: Any) -> Any:
         try:
@@ -65,8 +69,12 @@ _UNARY: dict[type, Callable[..., Any]] = {
     sympy.asin: mpmath.asin,
     sympy.acos: mpmath.acos,
     sympy.atan: mpmath.atan,
-    # sympy's own derivative of |√x| is written with atan2(0, x) (the argument of x).
+    # sympy writes its own derivatives of |f(x)| with atan2, re, im and arg; every value
+    # here is real (a complex one is refused as undefined), so these are simple.
     sympy.atan2: mpmath.atan2,
+    sympy.re: lambda v: v,
+    sympy.im: lambda v: mpmath.mpf(0),
+    sympy.arg: lambda v: mpmath.mpf(0) if v > 0 else (+mpmath.pi if v < 0 else _no_arg()),
     sympy.sinh: mpmath.sinh,
     sympy.cosh: mpmath.cosh,
     sympy.tanh: mpmath.tanh,
@@ -162,8 +170,9 @@ def _compute(
     if isinstance(expr, sympy.Heaviside):
         return _heaviside(*args)
     if isinstance(expr, sympy.DiracDelta):
-        # Only sympy's derivative of sign or Heaviside brings it in. Its value is 0 away from
-        # the kink, and at the kink chainsolve's convention is 0 too, as for relu′(0), |u|′(0).
+        # sign′ and Heaviside′ (read back from chainsolve's own answers): 0 except at the kink.
+        if len(args) != 1 or args[0] == 0:
+            raise Undefined("DiracDelta at its singular point")
         return mpmath.mpf(0)
     if isinstance(expr, sympy.Max):
         return max(args)

@@ -222,9 +222,6 @@ def _character_error(source: str, position: int) -> ParseError:
     char = source[position]
     span = Span(position, position + 1)
     label = _describe(char)
-    # The error's caret line reprints the source: never send a bidi override, zero-width or
-    # control character back to the terminal (it can reorder or hide what the user sees).
-    source = _visible(source)
     latin = _LOOKALIKES.get(char)
     if latin is None:
         folded = unicodedata.normalize("NFKC", char)
@@ -240,12 +237,12 @@ def _character_error(source: str, position: int) -> ParseError:
             hint=f"replace it with '{latin}'",
         )
     if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
-        return _error(
+        return _InvisibleCharacterError(
             "control_character",
-            f"invisible or control character {label}",
-            source,
-            span,
-            "delete it (it may have come from copying and pasting)",
+            f"invisible or control character {label} at {_where(source, position)}",
+            source=source,
+            span=span,
+            hint="delete it (it may have come from copying and pasting)",
         )
     return _error(
         "unexpected_character",
@@ -254,6 +251,18 @@ def _character_error(source: str, position: int) -> ParseError:
         span,
         "the input language uses ASCII letters, digits, + - * / ^ ( ) and Greek letters",
     )
+
+
+class _InvisibleCharacterError(ParseError):
+    """A refused invisible character: ``source`` keeps it, but the caret line shows U+FFFD.
+
+    The caret line is printed to the terminal, where a bidi override or a control character
+    would reorder or hide what the user sees.
+    """
+
+    def caret_lines(self) -> tuple[str, str] | None:
+        lines = super().caret_lines()
+        return None if lines is None else (_visible(lines[0]), lines[1])
 
 
 def _visible(text: str) -> str:

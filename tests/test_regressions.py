@@ -172,3 +172,21 @@ def test_abs_of_a_square_root_is_confirmed() -> None:
     assert solution.verified
     with mpmath.workdps(30):
         assert evaluate(sympy.atan2(0, x), {x: mpmath.mpf(2)}) == 0
+
+
+def test_json_derivative_with_abs_reads_back() -> None:
+    """Bug: JSON derivatives write |u| as sympy's 'Abs(u)', which the parser took for an unknown function."""
+    assert parse_expression("Abs(x)") == sympy.Abs(x)
+    solution = solve_problem(parse_problem("abs(x)^3"))
+    written = json.loads(render_solution(solution, "json"))["derivatives"]["x"]
+    assert "Abs(" in written
+    assert parse_expression(written) == solution.derivatives["x"]
+
+
+def test_re_im_arg_in_sympys_derivative_are_evaluated() -> None:
+    """Bug: sympy's derivative of |x^(x+2)| uses re, im and arg, which the numeric checker refused."""
+    with mpmath.workdps(30):
+        value = evaluate(sympy.re(x) + sympy.im(x) + sympy.arg(x), {x: mpmath.mpf(-2)})
+        assert value == -2 + mpmath.pi
+        with pytest.raises(Undefined):
+            evaluate(sympy.arg(x), {x: mpmath.mpf(0)})
