@@ -153,6 +153,10 @@ output_option = click.option(
 @click.version_option(__version__, prog_name="chainsolve")
 def main() -> None:
     """Derive derivatives with the chain rule, step by step, and prove every step."""
+    # The parser bounds every number a user types; a result sympy builds from them may still
+    # print more digits than Python's default guard (4,300) allows, and must not crash.
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
 
 
 @main.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy
+from sympy.printing.str import StrPrinter
 
 from chainsolve.filters import (
     chain_latex,
@@ -91,6 +92,18 @@ def _paths_dict(derivation: Derivation) -> dict[str, Any]:
     return {"count": derivation.path_count, "paths": paths}
 
 
+class _ReadableStrPrinter(StrPrinter):
+    """sympy's ``str()``, except Euler's number: ``E`` would read back as a variable, ``exp(1)`` does not."""
+
+    def _print_Exp1(self, expr: sympy.Expr) -> str:
+        return "exp(1)"
+
+
+def expression_text(expr: sympy.Expr) -> str:
+    """An expression as a string that both sympy and chainsolve's own parser read back."""
+    return str(_ReadableStrPrinter().doprint(expr))
+
+
 def solution_to_dict(solution: Solution) -> dict[str, Any]:
     """The documented JSON schema (version 1) of a solution.
 
@@ -107,13 +120,15 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "problem": {
             "source": problem.source,
-            "definitions": [{"name": d.name, "expr": str(d.expr)} for d in problem.definitions],
+            "definitions": [
+                {"name": d.name, "expr": expression_text(d.expr)} for d in problem.definitions
+            ],
             "target": problem.target,
             "inputs": list(problem.inputs),
             "wrt": list(problem.wrt),
             "point": {name: str(value) for name, value in problem.point.items()},
         },
-        "derivatives": {d.wrt: str(d.result) for d in solution.derivations},
+        "derivatives": {d.wrt: expression_text(d.result) for d in solution.derivations},
         "derivatives_latex": {d.wrt: latex_expr(d.result) for d in solution.derivations},
         "steps": steps,
         "verified": solution.verified,
