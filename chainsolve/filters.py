@@ -506,18 +506,7 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
             parts.append(f"({text})" if _needs_parens_in_product(factor, index == 0) else text)
         return " · ".join(parts)
     if isinstance(formula, Sum):
-        pieces: list[str] = []
-        for index, term in enumerate(formula.terms):
-            negative, operand = _split_sign(term)
-            if negative:
-                text = formula_unicode(operand, notation)
-                if _is_sum_like(operand):
-                    text = f"({text})"
-                pieces.append(f"-{text}" if index == 0 else f" - {text}")
-            else:
-                text = formula_unicode(term, notation)
-                pieces.append(text if index == 0 else f" + {text}")
-        return "".join(pieces)
+        return _signed_terms(formula, lambda f: formula_unicode(f, notation), "({})")
     if isinstance(formula, Quotient):
         top = formula_unicode(formula.numerator, notation)
         bottom = formula_unicode(formula.denominator, notation)
@@ -530,6 +519,22 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
             text = f"({text})"
         return f"-{text}"
     return unicode_expr(formula)
+
+
+def _signed_terms(formula: Sum, render: Callable[[Formula], str], parens: str) -> str:
+    """A sum's terms joined with + and −, a subtracted sum wrapped by ``parens`` (text and LaTeX alike)."""
+    pieces: list[str] = []
+    for index, term in enumerate(formula.terms):
+        negative, operand = _split_sign(term)
+        if negative:
+            text = render(operand)
+            if _is_sum_like(operand):
+                text = parens.format(text)
+            pieces.append(f"-{text}" if index == 0 else f" - {text}")
+        else:
+            text = render(term)
+            pieces.append(text if index == 0 else f" + {text}")
+    return "".join(pieces)
 
 
 def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
@@ -558,18 +563,7 @@ def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
             parts.append(text)
         return r" \cdot ".join(parts)
     if isinstance(formula, Sum):
-        pieces: list[str] = []
-        for index, term in enumerate(formula.terms):
-            negative, operand = _split_sign(term)
-            if negative:
-                text = formula_latex(operand, notation)
-                if _is_sum_like(operand):
-                    text = rf"\left({text}\right)"
-                pieces.append(f"-{text}" if index == 0 else f" - {text}")
-            else:
-                text = formula_latex(term, notation)
-                pieces.append(text if index == 0 else f" + {text}")
-        return "".join(pieces)
+        return _signed_terms(formula, lambda f: formula_latex(f, notation), r"\left({}\right)")
     if isinstance(formula, Quotient):
         top = formula_latex(formula.numerator, notation)
         bottom = formula_latex(formula.denominator, notation)
