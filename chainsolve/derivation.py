@@ -27,6 +27,7 @@ from chainsolve.steps import (
     Quotient,
     Solution,
     Step,
+    StepKind,
     Sum,
 )
 
@@ -316,12 +317,12 @@ class Deriver:
     def _no_rule(self, expr: sympy.Expr, label: sympy.Expr, depth: int) -> Part:
         result = self.reference(expr)
         sides: tuple[Formula, ...] = (self.leibniz(label), result)
-        step = Step(
+        step = self._checked(
             "no_rule",
             "No step-by-step rule covers this part; the derivative comes from sympy",
             sides,
             "computed by sympy",
-            self.check(expr, sides),
+            expr,
             depth,
         )
         return Part(expr, result, (step,), "computed by sympy", False)
@@ -350,12 +351,12 @@ class Deriver:
             Sum(tuple(self.leibniz(term) for term in terms)),
         )
         steps = [
-            Step(
+            self._checked(
                 "rule",
                 "The derivative of a sum is the sum of the derivatives",
                 opening,
                 "sum rule",
-                self.check(expr, opening),
+                expr,
                 depth,
             )
         ]
@@ -363,14 +364,7 @@ class Deriver:
             steps.extend(part.steps)
         closing: tuple[Formula, ...] = (self.leibniz(label), Sum(results), combined)
         steps.append(
-            Step(
-                "product",
-                "Add the parts",
-                _dedupe(closing),
-                "sum rule",
-                self.check(expr, closing),
-                depth,
-            )
+            self._checked("product", "Add the parts", _dedupe(closing), "sum rule", expr, depth)
         )
         return Part(expr, combined, tuple(steps), "sum rule", False)
 
@@ -395,13 +389,8 @@ class Deriver:
                 Product((constant, part.result)),
                 result,
             )
-            step = Step(
-                "rule",
-                "Take the constant factor out",
-                _dedupe(sides),
-                rule,
-                self.check(expr, sides),
-                depth,
+            step = self._checked(
+                "rule", "Take the constant factor out", _dedupe(sides), rule, expr, depth
             )
             return Part(expr, result, (step,), rule, True)
         opening: tuple[Formula, ...] = (
@@ -414,21 +403,14 @@ class Deriver:
             result,
         )
         steps = [
-            Step(
-                "rule",
-                "Take the constant factor out",
-                opening,
-                multiple,
-                self.check(expr, opening),
-                depth,
-            ),
+            self._checked("rule", "Take the constant factor out", opening, multiple, expr, depth),
             *part.steps,
-            Step(
+            self._checked(
                 "product",
                 "Multiply by the constant",
                 _dedupe(closing),
                 "constant multiple rule",
-                self.check(expr, closing),
+                expr,
                 depth,
             ),
         ]
@@ -450,22 +432,17 @@ class Deriver:
         result = first_part.result * second + first * second_part.result
         closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
         steps = [
-            Step(
-                "rule",
-                "Product rule: (fg)′ = f′g + fg′",
-                opening,
-                "product rule",
-                self.check(expr, opening),
-                depth,
+            self._checked(
+                "rule", "Product rule: (fg)′ = f′g + fg′", opening, "product rule", expr, depth
             ),
             *first_part.steps,
             *second_part.steps,
-            Step(
+            self._checked(
                 "product",
                 "Put the product rule together",
                 _dedupe(closing),
                 "product rule",
-                self.check(expr, closing),
+                expr,
                 depth,
             ),
         ]
@@ -500,22 +477,22 @@ class Deriver:
         )
         closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
         steps = [
-            Step(
+            self._checked(
                 "rule",
                 "Quotient rule: (f/g)′ = (f′g − fg′)/g²",
                 opening,
                 "quotient rule",
-                self.check(expr, opening),
+                expr,
                 depth,
             ),
             *top.steps,
             *bottom.steps,
-            Step(
+            self._checked(
                 "product",
                 "Put the quotient rule together",
                 _dedupe(closing),
                 "quotient rule",
-                self.check(expr, closing),
+                expr,
                 depth,
             ),
         ]
@@ -554,22 +531,22 @@ class Deriver:
         result = expr * inner
         closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
         steps = [
-            Step(
+            self._checked(
                 "rule",
                 "Base and exponent both vary: take logarithms, ln y = g·ln f, and differentiate both sides",
                 opening,
                 "logarithmic differentiation",
-                self.check(expr, opening),
+                expr,
                 depth,
             ),
             *exponent_part.steps,
             *base_part.steps,
-            Step(
+            self._checked(
                 "product",
                 "Multiply back by fᵍ",
                 _dedupe(closing),
                 "logarithmic differentiation",
-                self.check(expr, closing),
+                expr,
                 depth,
             ),
         ]
@@ -774,6 +751,18 @@ class Deriver:
         if not confirmed:
             return Check("unconfirmed", "no point where the chain is defined was found")
         return Check("numeric", f"matches central finite differences at {confirmed} points")
+
+    def _checked(
+        self,
+        kind: StepKind,
+        text: str,
+        sides: tuple[Formula, ...],
+        rule: str | None,
+        expr: sympy.Expr,
+        depth: int,
+    ) -> Step:
+        """A step of the derivative of ``expr`` whose every side is checked against sympy's."""
+        return Step(kind, text, sides, rule, self.check(expr, sides), depth)
 
     def check_inner(self, expr: sympy.Expr, result: sympy.Expr) -> Check:
         """Check a claimed derivative of an expression in the inputs."""
