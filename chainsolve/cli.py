@@ -139,6 +139,12 @@ wrt_option = click.option(
     metavar="NAMES",
     help="Variable(s) to differentiate by, e.g. t or s,t (inferred if one).",
 )
+notation_option = click.option(
+    "--notation", type=click.Choice(["leibniz", "lagrange"]), default="leibniz", show_default=True
+)
+detail_option = click.option(
+    "--detail", type=click.Choice(["brief", "normal", "full"]), default="normal", show_default=True
+)
 template_option = click.option(
     "--template-dir",
     type=click.Path(exists=True, file_okay=False),
@@ -168,12 +174,8 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: text).")
 @output_option
 @template_option
-@click.option(
-    "--notation", type=click.Choice(["leibniz", "lagrange"]), default="leibniz", show_default=True
-)
-@click.option(
-    "--detail", type=click.Choice(["brief", "normal", "full"]), default="normal", show_default=True
-)
+@notation_option
+@detail_option
 @click.option(
     "--graph",
     "graph_style",
@@ -410,12 +412,8 @@ def grade(
     "--answers-only", is_flag=True, help="The answer key: each problem, final answer only."
 )
 @click.option("--no-solutions", is_flag=True, help="The hand-out: the problems only.")
-@click.option(
-    "--notation", type=click.Choice(["leibniz", "lagrange"]), default="leibniz", show_default=True
-)
-@click.option(
-    "--detail", type=click.Choice(["brief", "normal", "full"]), default="normal", show_default=True
-)
+@notation_option
+@detail_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1, max=3600),

@@ -170,6 +170,18 @@ def _read_jsonl(text: str) -> Iterator[Submission]:
 # -- grading one submission (in a worker) -------------------------------------------------------
 
 
+def _died(task: Submission, seconds: float) -> tuple[int, dict[str, Any]]:
+    """The report row of a submission whose worker process died under it."""
+    row = _row(
+        task,
+        "undecided",
+        "the worker process died (memory or crash)",
+        limit="crashed",
+        seconds=seconds,
+    )
+    return task.index, row
+
+
 def _row(
     submission: Submission,
     verdict: str,
@@ -363,16 +375,7 @@ class _Pool:
                     try:
                         index, row = worker.connection.recv()
                     except (EOFError, OSError):
-                        yield (
-                            task.index,
-                            _row(
-                                task,
-                                "undecided",
-                                "the worker process died (memory or crash)",
-                                limit="crashed",
-                                seconds=now - worker.started,
-                            ),
-                        )
+                        yield _died(task, now - worker.started)
                         worker.task = None
                         busy -= 1
                         self._replace(worker)
@@ -383,16 +386,7 @@ class _Pool:
                     if not worker.process.is_alive() or row.get("limit") == "memory":
                         self._replace(worker)
                 elif not worker.process.is_alive():
-                    yield (
-                        task.index,
-                        _row(
-                            task,
-                            "undecided",
-                            "the worker process died (memory or crash)",
-                            limit="crashed",
-                            seconds=now - worker.started,
-                        ),
-                    )
+                    yield _died(task, now - worker.started)
                     worker.task = None
                     busy -= 1
                     self._replace(worker)
