@@ -124,13 +124,15 @@ def machine_header(config: Config) -> str:
 
 def cli_section(config: Config, log: Callable[[str], None]) -> str:
     log("CLI latency …")
+    bytecode = bench_cli.compile_bytecode()
     headline, book = bench_cli.latency(config.cli_repeat, config.textbook_limit)
     command = " ".join(bench_cli.chainsolve_command())
     parts = [
         "## 1. CLI latency vs the import floor",
         "",
         f'Command: `{command}`; floor: `{sys.executable} -c "import sympy"`. Runs alternate '
-        "round-robin with the floor; the textbook set has its own interleaved floor.",
+        "round-robin with the floor; the textbook set has its own interleaved floor; "
+        f"{bytecode}.",
         "",
         bench_cli.latency_table(headline),
         "",

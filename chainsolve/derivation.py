@@ -117,7 +117,8 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     factored = sympy.factor_terms(expr)
     if sympy.count_ops(factored) < size:
         expr, size = factored, sympy.count_ops(factored)
-    if size <= 8 or size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
+    pythagorean = _pythagorean_candidate(expr)
+    if (size <= 8 and not pythagorean) or size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
         return expr, False
     if isinstance(expr, (sympy.Mul, sympy.Pow)) and not any(
         isinstance(factor, sympy.Add) for factor in sympy.Mul.make_args(expr)
@@ -133,7 +134,8 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
         # A few targeted moves rather than sympy.simplify, which tries everything (and, on
         # its first call, imports sympy.physics: 0.4 s) to find forms no teacher would write.
         forms = [expr]
-        for move in (sympy.trigsimp, sympy.powsimp, sympy.cancel):
+        moves = (sympy.trigsimp, sympy.powsimp, sympy.cancel)
+        for move in moves if pythagorean else moves[1:]:
             forms.append(sympy.factor_terms(move(forms[-1])))
         return min(forms, key=sympy.count_ops)
 
@@ -145,6 +147,34 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     if sympy.count_ops(simplified) < size:
         return simplified, False
     return expr, False
+
+
+_PAIRED = (
+    sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc,
+    sympy.sinh, sympy.cosh, sympy.tanh, sympy.coth, sympy.sech, sympy.csch,
+)  # fmt: skip
+
+
+def _pythagorean_candidate(expr: sympy.Expr) -> bool:
+    """Could sin² + cos² = 1 (1 + tan² = sec², cosh² − sinh² = 1) shorten ``expr``?
+
+    Only where two different functions of one angle appear squared or higher (sin²x·cos x +
+    cos³x), or one beside a constant term (1 − sin²x, tan²x + 1). trigsimp costs 30–70 ms a
+    call, and elsewhere only offers forms with new angles (cos 5x), which tidy rejects.
+    """
+    powers: dict[sympy.Expr, set[type]] = {}
+    for power in expr.atoms(sympy.Pow):
+        base, exponent = power.args
+        if isinstance(base, _PAIRED) and exponent.is_Integer and abs(exponent) >= 2:
+            powers.setdefault(base.args[0], set()).add(type(base))
+    if not powers:
+        return False
+    if any(len(functions) >= 2 for functions in powers.values()):
+        return True
+    return any(
+        isinstance(node, sympy.Add) and any(term.is_Number for term in node.args)
+        for node in sympy.preorder_traversal(expr)
+    )
 
 
 def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:

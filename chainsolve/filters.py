@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -580,7 +579,9 @@ _PRIME = '<mo lspace="0" rspace="0">′</mo>'
 
 
 def _mo(text: str) -> str:
-    return f"<mo>{escape(text)}</mo>"
+    # The three replacements of xml.sax.saxutils.escape, whose import costs ~14 ms (urllib, email).
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<mo>{escaped}</mo>"
 
 
 def _fenced(inner: str) -> str:
