@@ -120,16 +120,18 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     pythagorean = _pythagorean_candidate(expr)
     if (size <= 8 and not pythagorean) or size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
         return expr, False
-    if isinstance(expr, (sympy.Mul, sympy.Pow)) and not any(
-        isinstance(factor, sympy.Add) for factor in sympy.Mul.make_args(expr)
-    ):
-        # A product of function values (the usual chain-rule result) is already as simple as a
-        # teacher writes it; sympy.simplify would spend a second to say so.
-        return expr, False
     free = sorted(expr.free_symbols, key=lambda s: s.name)
+    rational = len(free) == 1 and expr.is_rational_function(free[0])
+    if isinstance(expr, (sympy.Mul, sympy.Pow)) and not (
+        pythagorean or rational or _has_mergeable_factors(expr)
+    ):
+        # A product of function values and sums without fractions (the usual chain-rule
+        # result, 2x·σ(u)(1 − σ(u))(σ(u) − y)) is as simple as a teacher writes it; the moves
+        # below would spend 10–30 ms to say so.
+        return expr, False
 
     def candidates() -> sympy.Expr:
-        if len(free) == 1 and expr.is_rational_function(free[0]):
+        if rational:
             return sympy.factor(sympy.cancel(expr))
         # A few targeted moves rather than sympy.simplify, which tries everything (and, on
         # its first call, imports sympy.physics: 0.4 s) to find forms no teacher would write.
@@ -158,23 +160,39 @@ _PAIRED = (
 def _pythagorean_candidate(expr: sympy.Expr) -> bool:
     """Could sin² + cos² = 1 (1 + tan² = sec², cosh² − sinh² = 1) shorten ``expr``?
 
-    Only where two different functions of one angle appear squared or higher (sin²x·cos x +
-    cos³x), or one beside a constant term (1 − sin²x, tan²x + 1). trigsimp costs 30–70 ms a
-    call, and elsewhere only offers forms with new angles (cos 5x), which tidy rejects.
+    Only where a sum holds two different functions of one angle squared or higher
+    (sin²x·cos x + cos³x), or one beside a constant term (1 − sin²x, tan²x + 1). trigsimp
+    costs 30–70 ms a call, and elsewhere only offers forms with new angles (cos 5x), which
+    tidy rejects.
     """
-    powers: dict[sympy.Expr, set[type]] = {}
-    for power in expr.atoms(sympy.Pow):
-        base, exponent = power.args
-        if isinstance(base, _PAIRED) and exponent.is_Integer and abs(exponent) >= 2:
-            powers.setdefault(base.args[0], set()).add(type(base))
-    if not powers:
-        return False
-    if any(len(functions) >= 2 for functions in powers.values()):
-        return True
-    return any(
-        isinstance(node, sympy.Add) and any(term.is_Number for term in node.args)
-        for node in sympy.preorder_traversal(expr)
-    )
+    for node in sympy.preorder_traversal(expr):
+        if not isinstance(node, sympy.Add):
+            continue
+        powers: dict[sympy.Expr, set[type]] = {}
+        for power in node.atoms(sympy.Pow):
+            base, exponent = power.args
+            if isinstance(base, _PAIRED) and exponent.is_Integer and abs(exponent) >= 2:
+                powers.setdefault(base.args[0], set()).add(type(base))
+        if any(len(functions) >= 2 for functions in powers.values()):
+            return True
+        if powers and any(term.is_Number for term in node.args):
+            return True
+    return False
+
+
+def _has_mergeable_factors(product: sympy.Expr) -> bool:
+    """Does a product hold a fraction or an unexpanded product inside a sum, or powers to merge?"""
+    factors = sympy.Mul.make_args(product)
+    for factor in factors:
+        if not isinstance(factor, sympy.Add):
+            continue
+        if any(p.exp.is_negative or not p.exp.is_Integer for p in factor.atoms(sympy.Pow)):
+            return True
+        if any(isinstance(f, sympy.Add) for t in factor.args for f in sympy.Mul.make_args(t)):
+            return True
+    bases = [f.as_base_exp()[0] for f in factors]
+    exponentials = sum(isinstance(f, sympy.exp) for f in factors)
+    return exponentials >= 2 or len(set(bases)) < len(bases)
 
 
 def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
