@@ -194,3 +194,44 @@ def test_diamond_chain_is_accumulated_not_enumerated() -> None:
     assert any(step.kind == "accumulate" for step in derivation.steps)
     assert solution.verified
     assert not derivation.in_terms_of_inputs
+
+
+def test_polar_gradient_uses_pythagorean_identity() -> None:
+    """∂w/∂r for w = x² + y² + z², x = r cos t, y = r sin t, z = r is 4r, not 2r(sin²t + cos²t + 1)."""
+    solution = solve_problem(
+        parse_problem("w = x^2 + y^2 + z^2; x = r*cos(t); y = r*sin(t); z = r", wrt=["r"])
+    )
+    assert solution.derivatives["r"] == 4 * make_symbol("r")
+
+
+@pytest.mark.parametrize(
+    ("text", "simplified"),
+    [
+        ("tanh(x^3)", "3*x**2/cosh(x**3)**2"),
+        ("(x^2 + 1)^10 * (x - 1)^3", "(x - 1)**2*(x**2 + 1)**9*(23*x**2 - 20*x + 3)"),
+        ("x^2*exp(x) * (x^2 + exp(x))", "x*(x**3 + 4*x**2 + 2*x*exp(x) + 2*exp(x))*exp(x)"),
+    ],
+)
+def test_tidy_moves_that_shorten_are_kept(text: str, simplified: str) -> None:
+    """Where trigsimp, powsimp or factoring shortens the result, the shorter form is the answer."""
+    solution = solve_problem(parse_problem(text))
+    assert str(solution.derivatives["x"]) == simplified
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "-2*sin(x)*sin(3*x)*cos(x) + 3*cos(x)**2*cos(3*x)",
+        "4*tan(x)**3*sec(x)**2",
+        "W2*x*(1 - sigmoid(W1*x + b1))*(W2*sigmoid(W1*x + b1) + b2 - y)*sigmoid(W1*x + b1)",
+    ],
+)
+def test_tidy_leaves_forms_it_cannot_shorten(expr: str) -> None:
+    """No new angles (cos 5x) and no expansion of a product of sums: tidy returns the factored input."""
+    from chainsolve.derivation import tidy
+    from chainsolve.parsing import parse_expression
+
+    value = parse_expression(expr)
+    simplified, timed_out = tidy(value)
+    assert not timed_out
+    assert simplified == sympy.factor_terms(value)

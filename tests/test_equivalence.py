@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sympy
 
-from chainsolve.equivalence import compare, concrete_functions, symbolic_zero
+from chainsolve.equivalence import (
+    check_claim,
+    compare,
+    concrete_functions,
+    pythagorean_zero,
+    rational_identity,
+    symbolic_zero,
+)
 from chainsolve.functions import sigmoid
 from chainsolve.problem import make_symbol
 
@@ -87,3 +94,52 @@ def test_dropped_path_with_abstract_functions_is_not_equal() -> None:
     assert compare(full, dropped).verdict == "not_equal"
     assert compare(full, full.args[1] + full.args[0]).verdict == "equal"
     assert not concrete_functions(full, 1).atoms(sympy.core.function.AppliedUndef)
+
+
+def test_rational_identity_proves_quotient_rule_forms() -> None:
+    """Two forms of a quotient-rule derivative are proved equal by exact evaluation, not cancel."""
+    quotient_rule = (6 * (x - 1) ** 2 * (2 * x + 1) ** 2 - (2 * x - 2) * (2 * x + 1) ** 3) / (
+        x - 1
+    ) ** 4
+    simplified = 2 * (x - 4) * (2 * x + 1) ** 2 / (x - 1) ** 3
+    assert rational_identity(quotient_rule - simplified) is True
+
+
+def test_rational_identity_disproves_near_miss() -> None:
+    """A rational difference off by a term that vanishes at x = 0 only is still found non-zero."""
+    assert rational_identity((x**2 - 1) / (x - 1) - (x + 1)) is True
+    assert rational_identity((x**2 - 1) / (x - 1) - (x + 1) + x**7 / (x**2 + 1)) is False
+
+
+def test_rational_identity_skips_poles_and_declines_other_expressions() -> None:
+    """Points where a denominator vanishes are skipped; sin, several variables, huge degrees: None."""
+    assert rational_identity(1 / (x - 1 / x) - x / (x**2 - 1)) is True
+    assert rational_identity(sympy.sin(x) - sympy.sin(x) + x - x + sympy.sin(x)) is None
+    assert rational_identity(x * y - y * x + x / y) is None
+    assert rational_identity(x**500 - 1) is None
+
+
+def test_pythagorean_identities_are_proved() -> None:
+    """sec² = 1 + tan², csc² = 1 + cot², sech² = 1 − tanh² of any angle; a false one is not."""
+    u = 2 * x + 1
+    assert pythagorean_zero(sympy.sec(u) ** 2 - sympy.tan(u) ** 2 - 1)
+    assert pythagorean_zero(sympy.csc(x**3) ** 2 - 1 - sympy.cot(x**3) ** 2)
+    assert pythagorean_zero(sympy.sech(x) ** 2 + sympy.tanh(x) ** 2 - 1)
+    assert pythagorean_zero(sympy.exp(x) * (sympy.sin(y) ** 2 + sympy.cos(y) ** 2 - 1))
+    assert not pythagorean_zero(sympy.sec(x) ** 2 - sympy.tan(x) ** 2)
+    assert not pythagorean_zero(sympy.sin(x) ** 2 + sympy.cos(2 * x) ** 2 - 1)
+    assert not pythagorean_zero(x**2 - x**2 + 1)
+
+
+def test_claimed_sec_squared_step_is_symbolic() -> None:
+    """d tan(u)/du = sec²(u) against sympy's 1 + tan²(u) is proved, not only checked numerically."""
+    u = sympy.Symbol("u_1", real=True)
+    check = check_claim(sympy.sec(u) ** 2, sympy.tan(u) ** 2 + 1)
+    assert check.status == "symbolic"
+
+
+def test_false_claims_stay_unconfirmed() -> None:
+    """Fast proofs never confirm a wrong step: rational, trigonometric and mixed examples."""
+    assert check_claim(2 * x / (x**2 + 1), 2 * x / (x**2 + 1) ** 2).status == "unconfirmed"
+    assert check_claim(sympy.sec(x) ** 2, sympy.tan(x) ** 2).status == "unconfirmed"
+    assert check_claim(sympy.exp(x) * x, sympy.exp(x) * (x + 1)).status == "unconfirmed"
