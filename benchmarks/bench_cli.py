@@ -83,17 +83,28 @@ def _load_test_derivation() -> ModuleType:
 
 
 def textbook_problems(limit: int | None = None) -> list[tuple[str, str | None]]:
-    """(problem, wrt) pairs taken from the SINGLE_VARIABLE and MULTIVARIABLE lists of the tests."""
+    """(problem, wrt) pairs of the test sets: every one if ``limit`` is None, else representatives.
+
+    Every problem of SINGLE_VARIABLE and MULTIVARIABLE in tests/test_derivation.py (the target
+    is stated for each of them); with a ``limit``, that many of the representatives chosen above.
+    """
     tests = _load_test_derivation()
     single: list[str] = list(tests.SINGLE_VARIABLE)
     multi: list[tuple[str, str]] = list(tests.MULTIVARIABLE)
+    if limit is None:
+        return [(p, None) for p in single] + [(p, w) for p, w in multi]
     chosen: list[tuple[str, str | None]] = [(p, None) for p in SINGLE_CHOICE if p in single]
     wrt_of = dict(multi)
     chosen += [(p, wrt_of[p]) for p in MULTI_CHOICE if p in wrt_of]
     if len(chosen) < 4:  # the lists changed: fall back to evenly spaced entries
         chosen = [(p, None) for p in single[:: max(1, len(single) // 5)][:5]]
         chosen += [(p, w) for p, w in multi[:: max(1, len(multi) // 4)][:4]]
-    return chosen[:limit] if limit else chosen
+    return chosen[:limit]
+
+
+def representatives() -> list[tuple[str, str | None]]:
+    """The chosen representatives of the textbook set (for per-stage timings)."""
+    return textbook_problems(len(SINGLE_CHOICE) + len(MULTI_CHOICE))
 
 
 def solve_command(problem: str, wrt: str | None) -> list[str]:
@@ -156,6 +167,20 @@ def latency(
         for p, w in textbook_problems(textbook_limit)
     ]
     return headline, interleaved(book, repeat) if book else []
+
+
+def latency_summary(rows: Sequence[LatencyRow]) -> str:
+    """One line: how many commands meet their target, the median and the worst ratio."""
+    measured = [r for r in rows if r.target != 1.0]
+    if not measured:
+        return ""
+    worst = max(measured, key=lambda r: r.ratio)
+    median = statistics.median(r.ratio for r in measured)
+    meeting = sum(r.meets for r in measured)
+    return (
+        f"{meeting} of {len(measured)} meet their target; median ratio {median:.2f}×, "
+        f"worst {worst.ratio:.2f}× ({worst.label})."
+    )
 
 
 def latency_table(rows: Sequence[LatencyRow]) -> str:

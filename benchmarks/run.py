@@ -46,7 +46,7 @@ class Config:
     name: str
     repeat: int  # in-process medians
     cli_repeat: int  # interleaved CLI runs of each command
-    textbook_limit: int | None  # textbook problems timed on the CLI (None: all chosen)
+    textbook_limit: int | None  # textbook problems timed on the CLI (None: every one)
     diamonds: tuple[int, ...]
     depths: tuple[int, ...]
     diff_limit: float  # seconds for sympy.diff of a flattened expression (subprocess)
@@ -138,10 +138,14 @@ def cli_section(config: Config, log: Callable[[str], None]) -> str:
         "",
         bench_cli.latency_table(book),
         "",
+        bench_cli.latency_summary(book),
+        "",
         "### Where the time goes: stages of one solve in a fresh interpreter",
         "",
         bench_cli.stages_table(
-            [(bench_cli.HEADLINE, None), *bench_cli.textbook_problems(config.textbook_limit)],
+            [(bench_cli.HEADLINE, None), *bench_cli.representatives()][
+                : (config.textbook_limit or 99) + 1
+            ],
             config.repeat,
         ),
         "",
