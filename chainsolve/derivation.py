@@ -11,7 +11,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.budget import attempt
-from chainsolve.equivalence import check_claim
+from chainsolve.equivalence import CIRCULAR, HYPERBOLIC, check_claim
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.problem import Problem, make_symbol
@@ -151,10 +151,7 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     return expr, False
 
 
-_PAIRED = (
-    sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc,
-    sympy.sinh, sympy.cosh, sympy.tanh, sympy.coth, sympy.sech, sympy.csch,
-)  # fmt: skip
+_PAIRED = (*CIRCULAR, *HYPERBOLIC)
 
 
 def _pythagorean_candidate(expr: sympy.Expr) -> bool:
@@ -196,10 +193,7 @@ def _has_mergeable_factors(product: sympy.Expr) -> bool:
 
 
 def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
-    return {
-        f.args[0]
-        for f in expr.atoms(sympy.sin, sympy.cos, sympy.tan, sympy.sec, sympy.csc, sympy.cot)
-    }
+    return {f.args[0] for f in expr.atoms(*CIRCULAR)}
 
 
 def combine_checks(checks: Iterable[Check]) -> Check:

@@ -367,24 +367,20 @@ def _exact_value(
 
 
 _Form = Callable[[sympy.Expr, sympy.Expr], sympy.Expr]
-#: sin, cos, tan, cot, sec, csc of one angle as rational functions of s = sin, c = cos.
-_CIRCULAR: dict[type, _Form] = {
-    sympy.sin: lambda s, c: s,
-    sympy.cos: lambda s, c: c,
-    sympy.tan: lambda s, c: s / c,
-    sympy.cot: lambda s, c: c / s,
-    sympy.sec: lambda s, c: 1 / c,
-    sympy.csc: lambda s, c: 1 / s,
-}
-#: The same for sinh, cosh, …, with s = sinh, c = cosh.
-_HYPERBOLIC: dict[type, _Form] = {
-    sympy.sinh: lambda s, c: s,
-    sympy.cosh: lambda s, c: c,
-    sympy.tanh: lambda s, c: s / c,
-    sympy.coth: lambda s, c: c / s,
-    sympy.sech: lambda s, c: 1 / c,
-    sympy.csch: lambda s, c: 1 / s,
-}
+#: sin, cos, tan, cot, sec, csc of one angle as rational functions of s = sin and c = cos;
+#: the same forms serve sinh, cosh, … with s = sinh and c = cosh.
+_FORMS: tuple[_Form, ...] = (
+    lambda s, c: s,
+    lambda s, c: c,
+    lambda s, c: s / c,
+    lambda s, c: c / s,
+    lambda s, c: 1 / c,
+    lambda s, c: 1 / s,
+)
+CIRCULAR = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
+HYPERBOLIC = (sympy.sinh, sympy.cosh, sympy.tanh, sympy.coth, sympy.sech, sympy.csch)
+_CIRCULAR: dict[type, _Form] = dict(zip(CIRCULAR, _FORMS, strict=True))
+_HYPERBOLIC: dict[type, _Form] = dict(zip(HYPERBOLIC, _FORMS, strict=True))
 
 
 def pythagorean_zero(expr: sympy.Expr) -> bool:
