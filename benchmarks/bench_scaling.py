@@ -184,6 +184,7 @@ class ScalingRow:
     error: str | None = None
     peak_bytes: int | None = None
     render_seconds: float | None = None
+    render_error: str | None = None
     text_chars: int | None = None
     json_chars: int | None = None
     verified: bool | None = None
@@ -246,12 +247,18 @@ def measure(
         row.seconds = sorted(times)[len(times) // 2]
         clear_cache()
         _, row.peak_bytes = peak_memory(lambda: solve_problem(problem))
-        start = time.perf_counter()
-        text = render_solution(solution, "text")  # type: ignore[arg-type]
-        data = render_solution(solution, "json")  # type: ignore[arg-type]
-        row.render_seconds = time.perf_counter() - start
-        row.text_chars, row.json_chars = len(text), len(data)
         row.verified = bool(solution.verified)  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        try:
+            text = render_solution(solution, "text")  # type: ignore[arg-type]
+            data = render_solution(solution, "json")  # type: ignore[arg-type]
+        except RecursionError:
+            # sympy's printers recurse ~6 frames per level: past depth ~150 the default
+            # limit is too small to print the problem (the CLI's parser stops at depth 100).
+            row.render_error = "RecursionError"
+        else:
+            row.render_seconds = time.perf_counter() - start
+            row.text_chars, row.json_chars = len(text), len(data)
     elif skip_raised:
         row.raised = ChildResult(None, "skipped", raised_limit)
     else:
@@ -340,7 +347,7 @@ def family_table(rows: Sequence[ScalingRow]) -> str:
                 bytes_text(r.peak_bytes),
                 "–" if r.text_chars is None else r.text_chars,
                 "–" if r.json_chars is None else r.json_chars,
-                seconds_text(r.render_seconds),
+                r.render_error or seconds_text(r.render_seconds),
                 r.sympy_diff.text() if r.sympy_diff is not None else "–",
                 "–" if r.verified is None else ("yes" if r.verified else "NO"),
             ]

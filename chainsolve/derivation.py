@@ -117,8 +117,10 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     factored = sympy.factor_terms(expr)
     if sympy.count_ops(factored) < size:
         expr, size = factored, sympy.count_ops(factored)
+    if size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
+        return expr, False
     pythagorean = _pythagorean_candidate(expr)
-    if (size <= 8 and not pythagorean) or size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
+    if size <= 8 and not pythagorean:
         return expr, False
     free = sorted(expr.free_symbols, key=lambda s: s.name)
     rational = len(free) == 1 and expr.is_rational_function(free[0])
@@ -193,7 +195,7 @@ def _has_mergeable_factors(product: sympy.Expr) -> bool:
 
 
 def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
-    return {f.args[0] for f in expr.atoms(*CIRCULAR)}
+    return {f.args[0] for f in expr.atoms(*_PAIRED)}
 
 
 def combine_checks(checks: Iterable[Check]) -> Check:

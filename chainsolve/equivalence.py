@@ -283,7 +283,10 @@ def rational_identity(expr: sympy.Expr) -> bool | None:
     if len(free) > 1:
         return None
     x = next(iter(free)) if free else sympy.Dummy()
-    bounds = _degree_bounds(expr, x, {})
+    try:
+        bounds = _degree_bounds(expr, x, {})
+    except RecursionError:  # a tree deeper than Python's stack: not worth an exact test
+        return None
     # Every sub-expression's degrees are within the total: values stay a few hundred digits.
     if bounds is None or sum(bounds) > IDENTITY_DEGREE_LIMIT:
         return None
@@ -296,6 +299,8 @@ def rational_identity(expr: sympy.Expr) -> bool | None:
             result = _exact_value(expr, x, Fraction(value), {})
         except ZeroDivisionError:
             continue
+        except RecursionError:
+            return None
         if result != 0:
             return False
         found += 1
@@ -320,16 +325,18 @@ def _degree_bounds(
     elif expr.is_Rational:
         bounds = (0, 0)
     elif isinstance(expr, (sympy.Add, sympy.Mul)):
-        parts = [_degree_bounds(arg, x, memo) for arg in expr.args]
-        if any(p is None for p in parts):
-            bounds = None
-        else:
-            known = [p for p in parts if p is not None]
-            denominator = sum(d for _, d in known)
-            if isinstance(expr, sympy.Mul):
-                bounds = (sum(n for n, _ in known), denominator)
-            else:  # a/b + c/d = (ad + cb)/(bd)
-                bounds = (max(n + denominator - d for n, d in known), denominator)
+        known = []
+        for arg in expr.args:
+            part = _degree_bounds(arg, x, memo)
+            if part is None:  # one non-rational term decides: stop at once
+                memo[expr] = None
+                return None
+            known.append(part)
+        denominator = sum(d for _, d in known)
+        if isinstance(expr, sympy.Mul):
+            bounds = (sum(n for n, _ in known), denominator)
+        else:  # a/b + c/d = (ad + cb)/(bd)
+            bounds = (max(n + denominator - d for n, d in known), denominator)
     elif isinstance(expr, sympy.Pow) and expr.exp.is_Integer:
         base = _degree_bounds(expr.base, x, memo)
         k = int(expr.exp)
