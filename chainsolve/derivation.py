@@ -11,7 +11,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.budget import attempt
-from chainsolve.equivalence import CIRCULAR, HYPERBOLIC, check_claim
+from chainsolve.equivalence import CIRCULAR, HYPERBOLIC, check_claim, pythagorean_zero
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.problem import Problem, make_symbol
@@ -177,6 +177,24 @@ def _pythagorean_candidate(expr: sympy.Expr) -> bool:
         if powers and any(term.is_Number for term in node.args):
             return True
     return False
+
+
+def identity_used(before: sympy.Expr, after: sympy.Expr) -> str | None:
+    """The Pythagorean identity a simplification rests on, named for the step, if it rests on one.
+
+    Only when algebra alone does not turn ``before`` into ``after`` (expanding the
+    difference leaves trigonometric or hyperbolic terms) and the identity proves it does.
+    """
+    if before == after or not _pythagorean_candidate(before):
+        return None
+    difference = attempt(0.2, lambda: sympy.expand(before - after))
+    if difference is None or difference == 0:
+        return None
+    if not pythagorean_zero(difference):
+        return None
+    if difference.has(*HYPERBOLIC) and not difference.has(*CIRCULAR):
+        return "cosh² − sinh² = 1"
+    return "sin² + cos² = 1"
 
 
 def _has_mergeable_factors(product: sympy.Expr) -> bool:
@@ -882,7 +900,7 @@ def _final_steps(
         "simplify",
         "Simplify" if simplified != result else "Result",
         sides,
-        None,
+        identity_used(result, simplified),
         deriver.check(expr, sides),
         0,
     )
@@ -1224,7 +1242,7 @@ def _graph_derivation(
                     "simplify",
                     "Simplify" if simplified != substituted else "Result",
                     (total, simplified),
-                    None,
+                    identity_used(substituted, simplified),
                     check(simplified),
                 )
             )

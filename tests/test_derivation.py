@@ -235,3 +235,21 @@ def test_tidy_leaves_forms_it_cannot_shorten(expr: str) -> None:
     simplified, timed_out = tidy(value)
     assert not timed_out
     assert simplified == sympy.factor_terms(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "identity"),
+    [
+        ("w = x^2 + y^2 + z^2; x = r*cos(t); y = r*sin(t); z = r", ["r"], "sin² + cos² = 1"),
+        ("tanh(x^3)", None, "cosh² − sinh² = 1"),
+        ("(2x + 1)^3/(x - 1)^2", None, None),
+        ("(x^2 + 1)^10 * (x - 1)^3", None, None),
+    ],
+)
+def test_simplify_step_names_the_identity_it_uses(
+    text: str, wrt: list[str] | None, identity: str | None
+) -> None:
+    """A simplification that needs sin² + cos² = 1 (or its hyperbolic twin) says so; algebra does not."""
+    solution = solve_problem(parse_problem(text, wrt=wrt))
+    simplify = [s for s in solution.steps if s.kind == "simplify"]
+    assert [s.rule for s in simplify] == [identity]
