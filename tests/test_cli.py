@@ -408,3 +408,17 @@ def test_derivation_dash_with_closed_stdin_has_no_traceback() -> None:
     proc = run_process("verify", "sin(x^2)", "--derivation", "-")
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 2, proc.stderr
+
+
+def test_script_keeps_exit_codes_and_flushes_output(tmp_path: Path) -> None:
+    """The real process (main, then a frozen-heap exit) keeps exit codes and writes everything out."""
+    solved = run_process("solve", "sin(x^2)")
+    assert solved.returncode == 0
+    assert solved.stdout.rstrip().endswith("All steps verified.")
+    refused = run_process("solve", "sin(")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error:") and "Traceback" not in refused.stderr
+    target = tmp_path / "solution.json"
+    written = run_process("solve", "w = x^2 + y^2; x = cos(t); y = sin(t)", "-o", str(target))
+    assert written.returncode == 0
+    assert json.loads(target.read_text(encoding="utf-8"))["derivatives"]["t"] == "0"
