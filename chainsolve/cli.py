@@ -396,7 +396,9 @@ def grade(
         memory_mb=memory_mb,
         progress=sys.stderr.isatty(),
     )
-    click.echo(str(summary))
+    # The report itself goes to --output or, without one, to stdout: the summary then goes
+    # to stderr, so that `chainsolve grade subs.csv > report.csv` stays a clean report.
+    click.echo(summary.to_markdown().rstrip(), err=output is None)
 
 
 @main.command()

@@ -236,7 +236,8 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
             seconds=time.monotonic() - start,
         )
     except ChainsolveError as error:
-        return _row(submission, "invalid", error.message, seconds=time.monotonic() - start)
+        message = f"{error.message} ({error.hint})" if error.hint else error.message
+        return _row(submission, "invalid", message, seconds=time.monotonic() - start)
     except MemoryError:
         return _row(
             submission,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import time
@@ -263,10 +264,54 @@ def _solve_context(problem: Problem, name: str) -> _Context:
 # -- reading the student's expressions ----------------------------------------------------------
 
 
-def _parse(text: str, *, source: str | None = None, offset: int = 0) -> sympy.Expr:
+def _parse(
+    text: str, problem: Problem, *, source: str | None = None, offset: int = 0
+) -> sympy.Expr:
+    """The student's text as an expression; functions the problem does not have are refused."""
     from chainsolve.parsing import parse_expression  # written alongside; imported when needed
 
-    return parse_expression(text, source=source, offset=offset)
+    parsed = parse_expression(text, source=source, offset=offset)
+    _refuse_foreign_functions(parsed, problem, text, source=source, offset=offset)
+    return parsed
+
+
+def _refuse_foreign_functions(
+    parsed: sympy.Expr, problem: Problem, text: str, *, source: str | None, offset: int
+) -> None:
+    """A ParseError at the first function name that is neither known nor one of the problem's.
+
+    The problem's unknown functions (``f(x)``) are arbitrary, so an answer may use them;
+    any other unknown name (``cosine(x)``, ``sine(x)``) would be compared as a made-up
+    function, and the verdict and its counterexample would mean nothing.
+    """
+    allowed = {a.func.__name__ for d in problem.definitions for a in d.expr.atoms(AppliedUndef)}
+    foreign = {a.func.__name__ for a in parsed.atoms(AppliedUndef)} - allowed
+    if not foreign:
+        return
+    from chainsolve.functions import FUNCTIONS
+
+    found = [(m.start(), m.group(1)) for m in re.finditer(r"([A-Za-z_]\w*)\s*\(", text)]
+    start, name = min(((i, n) for i, n in found if n in foreign), default=(0, sorted(foreign)[0]))
+    # A known name the unknown one starts with (cos for cosine, arcsin for arcsine) first.
+    prefixes = sorted((f for f in FUNCTIONS if name.lower().startswith(f)), key=len)
+    close = prefixes[-1:] or difflib.get_close_matches(name.lower(), FUNCTIONS, n=1, cutoff=0.6)
+    if name in abstract_partials(problem):
+        hint = (
+            f"write {name} without arguments: it stands for the derivative at the problem's point"
+        )
+    elif close:
+        hint = f"did you mean {close[0]}?"
+    elif allowed:
+        hint = "the problem's unknown functions are " + ", ".join(sorted(allowed))
+    else:
+        hint = "see README: the input language for the functions chainsolve knows"
+    raise ParseError(
+        "unknown_function",
+        f"'{name}' is not a function chainsolve knows, nor one of the problem's",
+        source=source if source is not None else text,
+        span=Span(offset + start, offset + start + len(name)),
+        hint=hint,
+    )
 
 
 _PARTIAL_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_([A-Za-z0-9]+)$")
@@ -470,7 +515,7 @@ def verify_answer(
     the variable is ambiguous; running out of ``timeout`` gives an ``undecided`` verdict.
     """
     clock = _Clock(timeout)
-    parsed = _parse(answer_text, source=answer_text)
+    parsed = _parse(answer_text, problem, source=answer_text)
     name = _choose_wrt(problem, wrt)
     try:
         with stage("verify", timeout):
@@ -548,19 +593,32 @@ class _Line:
     restates: bool = False
 
 
-def split_lines(lines_text: str) -> list[_Line]:
-    """The lines that hold maths: comments and blank lines dropped, prefixes removed."""
+def split_lines(lines_text: str, target: str | None = None, wrt: str | None = None) -> list[_Line]:
+    """The lines that hold maths: comments and blank lines dropped, prefixes removed.
+
+    The first line may start ``dy/dx =``, ``y' =`` or ``d/dx(…) =``. A later line may
+    repeat the first line's ``dy/dx =`` (students write it on every line), or name the
+    derivative being checked (``d{target}/d{wrt}``); any other prefix (``du/dx = 2x``, a
+    local derivative on the side) is left in place, and the line is reported unreadable.
+    """
     result: list[_Line] = []
+    repeated: set[str] = set()
+    if target and wrt:
+        repeated |= {f"d{target}/d{wrt}", f"∂{target}/∂{wrt}", f"{target}'"}
     for number, raw in enumerate(lines_text.splitlines(), start=1):
         text = raw.split("#", 1)[0]
         if not text.strip():
             continue
         offset = len(text) - len(text.lstrip())
         text = text.strip()
-        if not result:
-            leibniz = _LEIBNIZ_PREFIX.match(text)
+        leibniz = _LEIBNIZ_PREFIX.match(text)
+        if result and leibniz and _prefix_key(leibniz.group(0)) in repeated:
+            offset += leibniz.end()
+            text = text[leibniz.end() :]
+        elif not result:
             operator = _OPERATOR_PREFIX.match(text)
             if leibniz:
+                repeated.add(_prefix_key(leibniz.group(0)))
                 offset += leibniz.end()
                 text = text[leibniz.end() :]
             elif operator:
@@ -585,6 +643,11 @@ def split_lines(lines_text: str) -> list[_Line]:
             offset += lead
         result.append(_Line(number, raw, stripped.rstrip(), offset))
     return result
+
+
+def _prefix_key(prefix: str) -> str:
+    """``d y / d x =`` as ``dy/dx``: a prefix without spaces or its ``=``."""
+    return "".join(prefix.split()).rstrip("=")
 
 
 def _matching_paren(text: str, open_index: int) -> int | None:
@@ -613,7 +676,8 @@ def verify_derivation(
     Raises :class:`ParseError` for a derivation with no lines.
     """
     clock = _Clock(timeout)
-    lines = split_lines(lines_text)
+    by = wrt or (problem.wrt[0] if len(problem.wrt) == 1 else None)
+    lines = split_lines(lines_text, problem.target, by)
     if not lines:
         raise ParseError(
             "empty_derivation",
@@ -650,7 +714,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
     last: tuple[_Outcome, Counterexample | None, bool] | None = None
     for line in lines:
         try:
-            parsed = _parse(line.text, source=line.raw, offset=line.offset)
+            parsed = _parse(line.text, ctx.problem, source=line.raw, offset=line.offset)
         except ChainsolveError as error:
             checks.append(
                 LineCheck(
@@ -658,7 +722,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                     line.raw,
                     None,
                     "unreadable",
-                    note=error.message,
+                    note=f"{error.message} ({error.hint})" if error.hint else error.message,
                     caret=_caret(error, line),
                 )
             )

@@ -422,3 +422,22 @@ def test_script_keeps_exit_codes_and_flushes_output(tmp_path: Path) -> None:
     written = run_process("solve", "w = x^2 + y^2; x = cos(t); y = sin(t)", "-o", str(target))
     assert written.returncode == 0
     assert json.loads(target.read_text(encoding="utf-8"))["derivatives"]["t"] == "0"
+
+
+def test_grade_prints_a_readable_summary_and_keeps_stdout_reports_clean(tmp_path: Path) -> None:
+    """`grade -o` prints the Markdown summary; without -o the CSV report alone is on stdout."""
+    submissions = tmp_path / "subs.csv"
+    submissions.write_text(
+        "id,problem,answer\nann,sin(x^2),2x*cos(x^2)\nbob,sin(x^2),2x*cosine(x^2)\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.csv"
+    written = run("grade", str(submissions), "-o", str(report), "--jobs", "1")
+    assert written.exit_code == 0, written.stderr
+    assert written.stdout.startswith("# Grading summary")
+    assert "2 submissions: 1 correct, 1 not" in written.stdout
+    assert "GradeSummary(" not in written.stdout
+    assert "(did you mean cos?)" in report.read_text(encoding="utf-8")
+    piped = run("grade", str(submissions), "--jobs", "1")
+    assert piped.stdout.splitlines()[0].startswith("id,verdict,correct")
+    assert "# Grading summary" in piped.stderr and "# Grading summary" not in piped.stdout

@@ -86,7 +86,7 @@ def test_unevaluated_derivative_is_flagged(monkeypatch: pytest.MonkeyPatch) -> N
     """An answer still containing d/dx(…) is incomplete, even when it would evaluate right."""
     x = sympy.Symbol("x", real=True)
     monkeypatch.setattr(
-        verify_module, "_parse", lambda text, **_: sympy.Derivative(sympy.sin(x**2), x)
+        verify_module, "_parse", lambda text, problem, **_: sympy.Derivative(sympy.sin(x**2), x)
     )
     result = check(SIN, "d/dx(sin(x^2))")
     assert result.verdict == "incomplete" and not result.correct
@@ -212,3 +212,44 @@ def test_reports_render_in_every_format(fmt: str) -> None:
         "json": "x*cos(x^2)",
     }
     assert typeset[fmt] in text
+
+
+def test_repeated_leibniz_prefix_is_stripped_on_every_line() -> None:
+    """A student writing dy/dx = … on every line has every line read; du/dx = … is left alone."""
+    lines = split_lines("dy/dx = cos(x^2)*2x\ndy/dx = 2x*cos(x^2)\ndu/dx = 2x", "y", "x")
+    assert [line.text for line in lines] == ["cos(x^2)*2x", "2x*cos(x^2)", "du/dx = 2x"]
+    assert lines[1].offset == len("dy/dx = ")
+    # Without the first line's prefix, the problem's own derivative name still counts.
+    assert split_lines("cos(x^2)*2x\n  dy / dx = 2x*cos(x^2)", "y", "x")[1].text == "2x*cos(x^2)"
+    report = verify_derivation(
+        parse_problem("sin(x^2)"), "dy/dx = cos(x^2)*2x\ndy/dx = 2x*cos(x^2)"
+    )
+    assert report.correct and all(c.status != "unreadable" for c in report.lines)
+
+
+def test_answer_with_a_function_nobody_defined_is_refused_with_a_suggestion() -> None:
+    """cosine(x) is not compared as a made-up function: a ParseError at the name, 'did you mean cos?'."""
+    with pytest.raises(ParseError) as caught:
+        verify_answer(parse_problem("sin(x)"), "2*cosine(x)")
+    error = caught.value
+    assert error.code == "unknown_function"
+    assert error.span is not None and (error.span.start, error.span.end) == (2, 8)
+    assert error.hint == "did you mean cos?"
+
+
+def test_answer_may_use_the_problems_unknown_functions() -> None:
+    """f is the problem's own unknown function: answers with f and f_1 are judged, g is refused."""
+    assert verify_answer(parse_problem("f(x^2)"), "2*x*f_1").verdict == "equivalent"
+    assert verify_answer(parse_problem("f(x^2)"), "2*x*f(x^2)").verdict == "not_equivalent"
+    with pytest.raises(ParseError):
+        verify_answer(parse_problem("f(x^2)"), "2*x*g(x^2)")
+    with pytest.raises(ParseError) as caught:
+        verify_answer(parse_problem("f(x^2)"), "2*x*f_1(x^2)")
+    assert caught.value.hint is not None and caught.value.hint.startswith("write f_1 without")
+
+
+def test_line_with_a_foreign_function_is_unreadable_with_the_hint() -> None:
+    """In a derivation, the line with the unknown name is marked unreadable and says what was meant."""
+    report = verify_derivation(parse_problem("sin(x^2)"), "cos(x^2)*2x\n= 2x*cosin(x^2)")
+    assert report.lines[1].status == "unreadable"
+    assert "did you mean cos?" in (report.lines[1].note or "")
