@@ -242,7 +242,8 @@ class UnicodePrinter(StrPrinter):
             bottom_text = f"({self._join_factors(bottom, denominator)})"
         if not _is_atomic_text(top_text):
             top_text = f"({top_text})"
-        if not _is_atomic_text(bottom_text) and not bottom_text.startswith("("):
+        # Not "starts with (": "(x²)² + 1" does, and still needs its parentheses.
+        if not _is_atomic_text(bottom_text):
             bottom_text = f"({bottom_text})"
         return f"{sign}{top_text}/{bottom_text}"
 

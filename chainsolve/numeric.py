@@ -69,6 +69,11 @@ _UNARY: dict[type, Callable[..., Any]] = {
     sympy.asin: mpmath.asin,
     sympy.acos: mpmath.acos,
     sympy.atan: mpmath.atan,
+    # mpmath's acot, asec, acsc take the same real branches as sympy's: acot(−1) = −π/4,
+    # asec(−2) = 2π/3, acsc(−2) = −π/6.
+    sympy.acot: mpmath.acot,
+    sympy.asec: mpmath.asec,
+    sympy.acsc: mpmath.acsc,
     # sympy writes its own derivatives of |f(x)| with atan2, re, im and arg; every value
     # here is real (a complex one is refused as undefined), so these are simple.
     sympy.atan2: mpmath.atan2,
@@ -167,6 +172,14 @@ def _compute(
         return mpmath.log(args[0])
     if isinstance(expr, (sympy.asin, sympy.acos)) and abs(args[0]) > 1:
         raise Undefined("outside [-1, 1]")
+    # Just outside these domains mpmath's value is complex with a tiny imaginary part,
+    # small enough to pass for rounding: refuse it here, as for asin and acos.
+    if isinstance(expr, (sympy.asec, sympy.acsc)) and abs(args[0]) < 1:
+        raise Undefined("inside (-1, 1)")
+    if isinstance(expr, sympy.acosh) and args[0] < 1:
+        raise Undefined("below 1")
+    if isinstance(expr, sympy.atanh) and abs(args[0]) >= 1:
+        raise Undefined("outside (-1, 1)")
     if isinstance(expr, sympy.Heaviside):
         return _heaviside(*args)
     if isinstance(expr, sympy.DiracDelta):

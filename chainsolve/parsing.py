@@ -1043,7 +1043,18 @@ class _Builder:
         if isinstance(node, _Call):
             args = [self.node(arg) for arg in node.args]
             if node.name in FUNCTIONS:
-                return FUNCTIONS[node.name](*args)
+                value = FUNCTIONS[node.name](*args)
+                if value in (sympy.oo, sympy.S.NegativeInfinity):
+                    # atanh(±1) is ±oo, which a power or product would take in (2^oo, oo*x):
+                    # refused here. (Complex infinity, log(0), is refused once built.)
+                    raise self.text.error(
+                        "undefined_value",
+                        "the expression divides by zero or is otherwise undefined",
+                        node.start,
+                        node.end,
+                        f"{node.name} is infinite at this argument",
+                    )
+                return value
             if node.name not in self.functions:
                 self.functions[node.name] = sympy.Function(node.name, real=True)
             return self.functions[node.name](*args)

@@ -26,6 +26,15 @@ def _sqrt_one_minus_square(u: sympy.Expr) -> sympy.Expr:
     return sympy.sqrt(1 - u**2)
 
 
+def _sqrt_square_minus_one(u: sympy.Expr) -> sympy.Expr:
+    return sympy.sqrt(u**2 - 1)
+
+
+def _arcsec_denominator(u: sympy.Expr) -> sympy.Expr:
+    # |u|·√(u² − 1): sympy's u²·√(1 − 1/u²) on the real domain |u| > 1, where u²/√(u²) = |u|.
+    return sympy.Abs(u) * _sqrt_square_minus_one(u)
+
+
 #: One rule per function of the input language (sympy class → rule).
 ELEMENTARY: dict[Any, ElementaryRule] = {
     sympy.sin: ElementaryRule("derivative of sin", lambda u: sympy.cos(u)),
@@ -37,9 +46,22 @@ ELEMENTARY: dict[Any, ElementaryRule] = {
     sympy.asin: ElementaryRule("derivative of arcsin", lambda u: 1 / _sqrt_one_minus_square(u)),
     sympy.acos: ElementaryRule("derivative of arccos", lambda u: -1 / _sqrt_one_minus_square(u)),
     sympy.atan: ElementaryRule("derivative of arctan", lambda u: 1 / (1 + u**2)),
+    sympy.acot: ElementaryRule("derivative of arccot", lambda u: -1 / (1 + u**2)),
+    sympy.asec: ElementaryRule("derivative of arcsec", lambda u: 1 / _arcsec_denominator(u)),
+    sympy.acsc: ElementaryRule("derivative of arccsc", lambda u: -1 / _arcsec_denominator(u)),
     sympy.sinh: ElementaryRule("derivative of sinh", lambda u: sympy.cosh(u)),
     sympy.cosh: ElementaryRule("derivative of cosh", lambda u: sympy.sinh(u)),
     sympy.tanh: ElementaryRule("derivative of tanh", lambda u: 1 - sympy.tanh(u) ** 2),
+    sympy.sech: ElementaryRule("derivative of sech", lambda u: -sympy.sech(u) * sympy.tanh(u)),
+    sympy.csch: ElementaryRule("derivative of csch", lambda u: -sympy.csch(u) * sympy.coth(u)),
+    sympy.coth: ElementaryRule("derivative of coth", lambda u: 1 - sympy.coth(u) ** 2),
+    sympy.asinh: ElementaryRule("derivative of arcsinh", lambda u: 1 / sympy.sqrt(u**2 + 1)),
+    # The textbook 1/√(u² − 1), written as sympy does so that it is real exactly where
+    # arccosh is (u > 1), not also for u < −1: there a step could not be confirmed.
+    sympy.acosh: ElementaryRule(
+        "derivative of arccosh", lambda u: 1 / (sympy.sqrt(u - 1) * sympy.sqrt(u + 1))
+    ),
+    sympy.atanh: ElementaryRule("derivative of arctanh", lambda u: 1 / (1 - u**2)),
     sympy.exp: ElementaryRule("derivative of exp", lambda u: sympy.exp(u)),
     sympy.log: ElementaryRule("derivative of ln", lambda u: 1 / u),
     sympy.Abs: ElementaryRule("derivative of |u| (its sign)", lambda u: sympy.sign(u)),

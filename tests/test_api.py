@@ -137,6 +137,72 @@ def test_verify_needs_exactly_one_of_answer_and_derivation(kwargs: dict[str, str
         chainsolve.verify("x^2", **kwargs)
 
 
+#: Problems with the hyperbolic and inverse functions, and points inside their real domains.
+NEW_FUNCTIONS = [
+    ("sech(x^2)", (-1.3, 0.4, 2.0)),
+    ("csch(3x)", (-1.3, 0.4, 2.0)),
+    ("coth(x^2 + 1)", (-1.3, 0.4, 2.0)),
+    ("arcsinh(x^2)", (-1.3, 0.4, 2.0)),
+    ("arccosh(2x)", (0.7, 1.3, 4.0)),
+    ("artanh(x/2)", (-1.3, 0.4, 1.9)),
+    ("arccot(x^2)", (-1.3, 0.4, 2.0)),
+    ("arcsec(x^3)", (-1.3, 1.2, 2.0)),
+    ("arccsc(2x)", (-1.3, 0.7, 2.0)),
+    ("acosh(sin(x) + 2)", (-1.3, 0.4, 2.0)),
+    ("asec(x^2 + 1) + acsc(x^2 + 1)", (-1.3, 0.4, 2.0)),
+]
+
+
+@pytest.mark.parametrize(("problem", "points"), NEW_FUNCTIONS, ids=[p for p, _ in NEW_FUNCTIONS])
+def test_hyperbolic_and_inverse_functions_solve_to_sympy_diff(
+    problem: str, points: tuple[float, ...]
+) -> None:
+    """sech … acsc are chain-ruled with their own rule, every step verified, the result sympy's."""
+    solution = chainsolve.solve(problem)
+    assert solution.verified, [(s.text, s.check) for s in solution.steps if not s.verified]
+    assert not any("unknown function" in (step.rule or "") for step in solution.steps)
+    result = solution.derivatives["x"]
+    reference = sympy.diff(chainsolve.load_problem(problem).definitions[0].expr, x)
+    for point in points:
+        at = {x: sympy.Float(point, 30)}
+        assert abs(sympy.N(result.subs(at) - reference.subs(at), 30)) < 1e-20, point
+
+
+@pytest.mark.parametrize(
+    ("problem", "answer"),
+    [
+        ("tanh(x)", "sech(x)^2"),
+        ("atanh(x)", "1/(1-x^2)"),
+        ("coth(x)", "-csch(x)^2"),
+        ("sech(x)", "-sech(x)*tanh(x)"),
+        ("arcsinh(x)", "1/sqrt(x^2+1)"),
+        ("acot(x)", "-1/(1+x^2)"),
+        ("arcsec(x)", "1/(abs(x)*sqrt(x^2-1))"),
+        ("acsc(x)", "-1/(abs(x)*sqrt(x^2-1))"),
+    ],
+)
+def test_verify_accepts_textbook_answers_with_the_new_functions(problem: str, answer: str) -> None:
+    """A correct textbook answer written with sech, csch, … is judged equivalent."""
+    verdict = chainsolve.verify(problem, answer=answer)
+    assert isinstance(verdict, AnswerVerdict) and verdict.correct
+
+
+def test_verify_rejects_the_wrong_sign_of_arccot() -> None:
+    """d/dx arccot x = −1/(1 + x²): the arctan answer 1/(1 + x²) is not equivalent."""
+    assert not chainsolve.verify("acot(x)", answer="1/(1+x^2)").correct
+
+
+def test_new_functions_in_the_elementary_graph_at_a_point() -> None:
+    """sech(w·x) as an elementary graph: a sech node, and ∂L/∂w = −x·sech(wx)·tanh(wx) at the point."""
+    solution = chainsolve.solve("L = sech(w*x)", wrt="w", at="w=0.5,x=2", graph="elementary")
+    assert solution.verified and solution.evaluation is not None
+    assert solution.evaluation.verified
+    assert [d.expr.func for d in solution.problem.definitions if not d.expr.is_Mul] == [sympy.sech]
+    (gradient,) = solution.evaluation.gradient
+    expected = -2 * sympy.sech(1) * sympy.tanh(1)
+    assert abs(float(gradient.value.decimal) - float(expected)) < 1e-12
+
+
 def test_all_names_exist() -> None:
     """Every name in chainsolve.__all__ is an attribute of the package."""
     missing = [name for name in chainsolve.__all__ if not hasattr(chainsolve, name)]

@@ -138,6 +138,23 @@ CASES: list[tuple[str, list[Definition], dict[str, sympy.Expr]]] = [
     ),
     ("max_routes", [Definition("f", sympy.Max(x * y, x + y) ** 2)], {"x": I(3), "y": I(4)}),
     ("abs_value", [Definition("f", sympy.Abs(x - y) * z)], {"x": I(1), "y": I(4), "z": I(5)}),
+    (
+        "hyperbolic_and_inverse",
+        [
+            Definition(
+                "L",
+                sympy.sech(w * x)
+                + sympy.csch(w) * sympy.coth(x)
+                + sympy.asinh(w - x)
+                + sympy.acosh(w * x)
+                + sympy.atanh(w / x)
+                + sympy.acot(w - x)
+                + sympy.asec(w * x)
+                - sympy.acsc(x),
+            )
+        ],
+        {"w": sympy.Rational(1, 2), "x": I(3)},
+    ),
 ]
 
 

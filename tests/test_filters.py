@@ -64,6 +64,15 @@ def test_unicode_expr(expr: sympy.Expr, expected: str) -> None:
     assert unicode_expr(expr) == expected
 
 
+def test_unicode_denominator_starting_with_a_parenthesis_keeps_its_own() -> None:
+    """-1/((x²)² + 1), as the substitution into arccot′ shows it, keeps the denominator's parentheses."""
+    with sympy.evaluate(False):
+        square = x**2
+        shown = -1 / (square**2 + 1)
+    assert unicode_expr(shown) == "-1/((x²)² + 1)"
+    assert unicode_expr(-1 / (2 * (x + 1) ** 2)) == "-1/(2(x + 1)²)"
+
+
 def test_unicode_abstract_derivatives() -> None:
     """Abstract derivatives read as ∂f/∂x(x, y), f′(g(x)) and ∂₁f(g(t), h(t))."""
     assert unicode_expr(sympy.Derivative(f(x, y), x)) == "∂f/∂x(x, y)"

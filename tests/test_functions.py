@@ -143,6 +143,30 @@ def test_whitelist() -> None:
     assert all(name in FUNCTIONS for name in FUNCTION_ARITIES)
 
 
+@pytest.mark.parametrize(
+    ("function", "names"),
+    [
+        (sympy.sech, ("sech",)),
+        (sympy.csch, ("csch",)),
+        (sympy.coth, ("coth",)),
+        (sympy.asinh, ("asinh", "arcsinh", "arsinh")),
+        (sympy.acosh, ("acosh", "arccosh", "arcosh")),
+        (sympy.atanh, ("atanh", "arctanh", "artanh")),
+        (sympy.acot, ("acot", "arccot")),
+        (sympy.asec, ("asec", "arcsec")),
+        (sympy.acsc, ("acsc", "arccsc")),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else None,
+)
+def test_whitelist_has_hyperbolic_and_inverse_functions(
+    function: type, names: tuple[str, ...]
+) -> None:
+    """Every spelling of sech … acsc maps to sympy's class, and sympy's str() name is one of them."""
+    assert all(FUNCTIONS[name] is function for name in names)
+    # JSON derivatives are sympy's str(): its spelling must read back.
+    assert str(function(x)).split("(")[0] in FUNCTIONS
+
+
 def test_mpmath_implementations_for_lambdify() -> None:
     """lambdify with MPMATH_IMPLEMENTATIONS evaluates the activations like sympy.N does."""
     expr = sigmoid(x) + softplus(x) + relu(x) + sympy.Heaviside(x - 2, 0)

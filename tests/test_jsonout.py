@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sympy
 
+import chainsolve
 from chainsolve.derivation import solve_problem
 from chainsolve.graph import build_graph
 from chainsolve.jsonout import SCHEMA_VERSION, solution_to_dict, step_text
+from chainsolve.parsing import parse_expression
 from chainsolve.problem import Definition, build_problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Solution, Step
 
@@ -112,3 +115,20 @@ def test_step_text_includes_definitions_and_paths() -> None:
     paths = Step("paths", "2 paths", paths=(("z", "x", "t"), ("z", "y", "t")))
     assert step_text(paths) == "2 paths: z → x → t; z → y → t"
     assert step_text(Step("note", "Just a note")) == "Just a note"
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        "sech(x^2)",
+        "csch(3x) + coth(x)",
+        "arcsinh(x^2) + arccosh(2x)",
+        "artanh(x^2)",
+        "arccot(x^2) + arcsec(x^3) + arccsc(2x)",
+    ],
+)
+def test_derivatives_of_the_new_functions_read_back_with_our_parser(problem: str) -> None:
+    """sympy's str() of sech, asinh, acot, … in the JSON derivative reads back through parse_expression."""
+    solution = chainsolve.solve(problem)
+    written = solution_to_dict(solution)["derivatives"]["x"]
+    assert parse_expression(written) == solution.derivatives["x"]

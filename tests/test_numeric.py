@@ -33,6 +33,8 @@ SPREAD = [
     x**y + y**3 - 1 / x,
     sympy.Heaviside(y) + sympy.Max(x, y) - sympy.Min(x, y),
     sympy.sech(y) + sympy.asinh(x) + sympy.atanh(x),
+    sympy.csch(y) * sympy.coth(x) + sympy.acosh(1 / x),
+    sympy.acot(y) + sympy.asec(y) - sympy.acsc(y) + sympy.acot(x),
     sigmoid(y) + softplus(x),
     sympy.sqrt(2) * sympy.exp(sympy.sin(x * y)) ** 2,
 ]
@@ -59,6 +61,13 @@ def test_agrees_with_sympy_n(expr: sympy.Expr) -> None:
         (x**-2, 0),
         (sympy.asin(x), 2),
         (sympy.acos(x), -3),
+        (sympy.acosh(x), 0),
+        (sympy.atanh(x), 1),
+        (sympy.atanh(x), -2),
+        (sympy.asec(x), 0),
+        (sympy.acsc(x), 0),
+        (sympy.coth(x), 0),
+        (sympy.csch(x), 0),
         (sympy.exp(x), 100_000),
         (sympy.DiracDelta(x), 0),
     ],
@@ -68,6 +77,45 @@ def test_undefined(expr: sympy.Expr, value: int) -> None:
     """No real finite value (log of a non-positive, even roots of negatives, 1/0, asin(2), …)."""
     with pytest.raises(Undefined):
         at(expr, x=value)
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        (sympy.acosh(x), "0.999999999999999999999999999999"),
+        (sympy.acosh(x), "-1"),
+        (sympy.asec(x), "0.999999999999999999999999999999"),
+        (sympy.acsc(x), "-0.999999999999999999999999999999"),
+        (sympy.asec(x), "0.5"),
+    ],
+    ids=str,
+)
+def test_just_outside_the_real_domain_is_undefined(expr: sympy.Expr, value: str) -> None:
+    """acosh below 1 and asec, acsc inside (−1, 1) are undefined, even where mpmath's
+    imaginary part is small enough to pass for rounding."""
+    with pytest.raises(Undefined):
+        at(expr, x=value)
+
+
+@pytest.mark.parametrize(
+    ("expr", "value", "expected"),
+    [
+        (sympy.acot(x), "-1", -sympy.pi / 4),
+        (sympy.acot(x), "0", sympy.pi / 2),
+        (sympy.asec(x), "-2", 2 * sympy.pi / 3),
+        (sympy.acsc(x), "-2", -sympy.pi / 6),
+        (sympy.asec(x), "1", sympy.S.Zero),
+        (sympy.acosh(x), "1", sympy.S.Zero),
+    ],
+    ids=str,
+)
+def test_inverse_functions_take_sympys_real_branch(
+    expr: sympy.Expr, value: str, expected: sympy.Expr
+) -> None:
+    """acot(−1) = −π/4, asec(−2) = 2π/3, acsc(−2) = −π/6: the branches sympy's values use."""
+    assert expr.subs(x, sympy.Integer(value)) == expected
+    with mpmath.workdps(30):
+        assert abs(at(expr, x=value) - mpmath.mpf(str(sympy.N(expected, 30)))) < 1e-25
 
 
 def test_undefined_is_an_arithmetic_error() -> None:

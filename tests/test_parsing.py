@@ -111,6 +111,36 @@ def test_functions_and_constants(text: str, expected: sympy.Expr) -> None:
     assert parse_expression(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("names", "function"),
+    [
+        (("sech",), sympy.sech),
+        (("csch",), sympy.csch),
+        (("coth",), sympy.coth),
+        (("asinh", "arcsinh", "arsinh"), sympy.asinh),
+        (("acosh", "arccosh", "arcosh"), sympy.acosh),
+        (("atanh", "arctanh", "artanh"), sympy.atanh),
+        (("acot", "arccot"), sympy.acot),
+        (("asec", "arcsec"), sympy.asec),
+        (("acsc", "arccsc"), sympy.acsc),
+    ],
+    ids=lambda v: v[0] if isinstance(v, tuple) else v.__name__,
+)
+def test_hyperbolic_and_inverse_functions(names: tuple[str, ...], function: type) -> None:
+    """sech, csch, coth, the inverse hyperbolics and acot, asec, acsc parse, with every alias."""
+    for name in names:
+        assert parse_expression(f"{name}(2x + 1)") == function(2 * x + 1), name
+    # Not an unknown function f(x): nothing abstract is left.
+    assert not parse_expression(f"{names[0]}(x)").atoms(sympy.core.function.AppliedUndef)
+
+
+def test_glued_new_function_names() -> None:
+    """A glued sechx or arcsecx suggests the call of the longest matching function name."""
+    assert parse_error("sechx").hint == "did you mean sech(x)?"
+    assert parse_error("arcsecx").hint == "did you mean arcsec(x)?"
+    assert parse_error("acoshx").hint == "did you mean acosh(x)?"
+
+
 def test_abstract_function() -> None:
     """An unknown name applied to arguments is a real-valued sympy Function."""
     f = sympy.Function("f", real=True)
@@ -227,6 +257,8 @@ def test_span_after_normalisation_points_into_original() -> None:
         ("x + x(1)", "function_and_variable", Span(4, 8)),
         ("e(x)", "unexpected_token", Span(0, 4)),
         ("1/0", "undefined_value", Span(0, 3)),
+        ("x^atanh(1)", "undefined_value", Span(2, 10)),
+        ("2 * artanh(-1)", "undefined_value", Span(4, 14)),
         ("x\u200b", "control_character", Span(1, 2)),
         ("x\u202e", "control_character", Span(1, 2)),
         ("\x07", "control_character", Span(0, 1)),

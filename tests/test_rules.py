@@ -23,6 +23,10 @@ POINTS: dict[Any, tuple[str, ...]] = {
     sympy.log: ("0.3", "0.7", "1.9"),
     sympy.asin: ("0.3", "0.7", "-0.4"),
     sympy.acos: ("0.3", "0.7", "-0.4"),
+    sympy.acosh: ("1.3", "1.9", "3.5"),
+    sympy.atanh: ("0.3", "0.7", "-0.4"),
+    sympy.asec: ("1.3", "1.9", "-1.2", "-3.5"),
+    sympy.acsc: ("1.3", "1.9", "-1.2", "-3.5"),
 }
 
 
@@ -48,6 +52,39 @@ def test_elementary_derivative_equals_sympy_diff(kind: Any) -> None:
 def test_elementary_derivative_symbolically(kind: Any) -> None:
     """Where sympy can prove it, the table entry minus sympy.diff simplifies to 0."""
     assert sympy.simplify(ELEMENTARY[kind].derivative(u) - sympy.diff(kind(u), u)) == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "textbook"),
+    [
+        (sympy.sech, "derivative of sech", -sympy.sech(u) * sympy.tanh(u)),
+        (sympy.csch, "derivative of csch", -sympy.csch(u) * sympy.coth(u)),
+        (sympy.coth, "derivative of coth", 1 - sympy.coth(u) ** 2),
+        (sympy.asinh, "derivative of arcsinh", 1 / sympy.sqrt(u**2 + 1)),
+        (sympy.acosh, "derivative of arccosh", 1 / (sympy.sqrt(u - 1) * sympy.sqrt(u + 1))),
+        (sympy.atanh, "derivative of arctanh", 1 / (1 - u**2)),
+        (sympy.acot, "derivative of arccot", -1 / (1 + u**2)),
+        (sympy.asec, "derivative of arcsec", 1 / (sympy.Abs(u) * sympy.sqrt(u**2 - 1))),
+        (sympy.acsc, "derivative of arccsc", -1 / (sympy.Abs(u) * sympy.sqrt(u**2 - 1))),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else None,
+)
+def test_hyperbolic_and_inverse_rules_are_the_textbook_forms(
+    kind: Any, name: str, textbook: sympy.Expr
+) -> None:
+    """sech … acsc have their textbook derivatives (arccosh's √(u² − 1) split as √(u − 1)·√(u + 1))."""
+    assert ELEMENTARY[kind].name == name
+    assert ELEMENTARY[kind].derivative(u) == textbook
+
+
+@pytest.mark.parametrize("kind", [sympy.asec, sympy.acsc])
+def test_arcsec_rule_uses_abs_on_both_branches(kind: Any) -> None:
+    """|u|·√(u² − 1) equals sympy's u²·√(1 − 1/u²) for u < −1 as well, where u·√(u² − 1) would not."""
+    rule = ELEMENTARY[kind].derivative(u)
+    theirs = sympy.diff(kind(u), u)
+    for point in ("-1.01", "-2", "-40", "1.01", "40"):
+        assert values_agree(rule, theirs, point)
+    assert not values_agree(rule.subs(sympy.Abs(u), u), theirs, "-2")
 
 
 def test_sign_derivative_is_zero_away_from_the_kink() -> None:
@@ -100,6 +137,12 @@ def test_match_outer(expr: sympy.Expr, name: str, inner: sympy.Expr) -> None:
         sympy.sqrt(x**2 + 1),
         sympy.log(x**2 + 1),
         functions.softplus(2 * x),
+        sympy.sech(x**2),
+        sympy.csch(3 * x),
+        sympy.coth(x**2 + 1),
+        sympy.asinh(x**2),
+        sympy.atanh(x / 2),
+        sympy.acot(x**2),
     ],
 )
 def test_rule_and_inner_give_the_chain_rule(expr: sympy.Expr) -> None:
