@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -880,9 +880,30 @@ def _same(a: Formula, b: Formula) -> bool:
 def solve_problem(problem: Problem, *, detail: Detail = "normal") -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise."""
     solution = _solve_expression(problem) if problem.is_single_expression else _solve_graph(problem)
+    misspelled = _misspelling_notes(problem)
+    if misspelled:
+        solution = replace(solution, notes=(*misspelled, *solution.notes))
     if detail == "brief":
         solution = _brief(solution)
     return solution
+
+
+def _misspelling_notes(problem: Problem) -> list[str]:
+    """A note for each unknown function whose name looks like a known one (sine, cosin, sqr)."""
+    from chainsolve.functions import closest_function
+
+    names = sorted(
+        {a.func.__name__ for d in problem.definitions for a in d.expr.atoms(AppliedUndef)}
+    )
+    notes = []
+    for name in names:
+        meant = closest_function(name)
+        if meant is not None:
+            notes.append(
+                f"'{name}' is not a function chainsolve knows, so it is treated as an unknown "
+                f"function; if you meant {meant}, write {meant}."
+            )
+    return notes
 
 
 def _final_steps(
@@ -1097,10 +1118,20 @@ def _solve_graph(problem: Problem) -> Solution:
                 problem, graph, name, local, small, target_symbol, several_inputs, notes, namer
             )
         )
-    if any(d.result.has(sympy.Subs) for d in derivations):
+    evaluated = sorted(
+        {
+            a.func.__name__
+            for d in derivations
+            for subs in d.result.atoms(sympy.Subs)
+            for a in subs.atoms(AppliedUndef)
+        }
+    )
+    if evaluated:
+        f = evaluated[0]
         notes.append(
-            "∂₁f(g(t), h(t)) is the partial derivative of f with respect to its first argument, "
-            "evaluated at the point (g(t), h(t)); ∂₂f likewise for the second."
+            f"∂₁{f}(…) is the partial derivative of {f} with respect to its first argument, "
+            f"evaluated at the point in the parentheses; ∂₂{f} likewise for the second"
+            + (f" (and so for {', '.join(evaluated[1:])})." if len(evaluated) > 1 else ".")
         )
     if _has_direct_and_indirect(graph, problem):
         notes.append(

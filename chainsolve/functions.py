@@ -196,3 +196,21 @@ def _register_mpmath() -> None:
 
 
 _register_mpmath()
+
+
+def closest_function(name: str) -> str | None:
+    """The known function a name probably meant (cos for cosine, arcsin for arcsine), if any.
+
+    A known name the unknown one starts with wins (the longest); otherwise the closest by
+    spelling. Names of one or two letters (f, g, fn) are taken as meant: no suggestion.
+    """
+    if len(name) < 3:
+        return None
+    lowered = name.lower()
+    prefixes = sorted((f for f in FUNCTIONS if lowered.startswith(f)), key=len)
+    if prefixes:
+        return prefixes[-1]
+    import difflib  # only on this rare path
+
+    close = difflib.get_close_matches(lowered, FUNCTIONS, n=1, cutoff=0.6)
+    return close[0] if close else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import time
@@ -288,19 +287,17 @@ def _refuse_foreign_functions(
     foreign = {a.func.__name__ for a in parsed.atoms(AppliedUndef)} - allowed
     if not foreign:
         return
-    from chainsolve.functions import FUNCTIONS
+    from chainsolve.functions import closest_function
 
     found = [(m.start(), m.group(1)) for m in re.finditer(r"([A-Za-z_]\w*)\s*\(", text)]
     start, name = min(((i, n) for i, n in found if n in foreign), default=(0, sorted(foreign)[0]))
-    # A known name the unknown one starts with (cos for cosine, arcsin for arcsine) first.
-    prefixes = sorted((f for f in FUNCTIONS if name.lower().startswith(f)), key=len)
-    close = prefixes[-1:] or difflib.get_close_matches(name.lower(), FUNCTIONS, n=1, cutoff=0.6)
+    close = closest_function(name)
     if name in abstract_partials(problem):
         hint = (
             f"write {name} without arguments: it stands for the derivative at the problem's point"
         )
     elif close:
-        hint = f"did you mean {close[0]}?"
+        hint = f"did you mean {close}?"
     elif allowed:
         hint = "the problem's unknown functions are " + ", ".join(sorted(allowed))
     else:

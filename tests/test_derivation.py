@@ -253,3 +253,10 @@ def test_simplify_step_names_the_identity_it_uses(
     solution = solve_problem(parse_problem(text, wrt=wrt))
     simplify = [s for s in solution.steps if s.kind == "simplify"]
     assert [s.rule for s in simplify] == [identity]
+
+
+def test_misspelled_function_gets_a_note_and_real_unknown_functions_do_not() -> None:
+    """sine(x²) is solved as an unknown function with a note 'if you meant sin'; f(x²) gets none."""
+    noted = solve_problem(parse_problem("sine(x^2)")).notes
+    assert any("'sine' is not a function" in n and "write sin" in n for n in noted)
+    assert not any("is not a function" in n for n in solve_problem(parse_problem("f(x^2)")).notes)

@@ -174,3 +174,15 @@ def test_mpmath_implementations_for_lambdify() -> None:
     for value in (-1.5, 0.0, 2.0, 3.0):
         reference = sympy.N(expr.subs(x, sympy.Float(value)), 20)
         assert float(function(mpmath.mpf(value))) == pytest.approx(float(reference), rel=1e-12)
+
+
+def test_closest_function_suggests_what_a_misspelled_name_meant() -> None:
+    """cosine → cos, arcsine → arcsin, sqroot → sqrt; one- and two-letter names are left alone."""
+    from chainsolve.functions import closest_function
+
+    assert closest_function("cosine") == "cos"
+    assert closest_function("arcsine") == "arcsin"
+    assert closest_function("Sinh") == "sinh"
+    assert closest_function("sqroot") == "sqrt"
+    assert closest_function("f") is None and closest_function("fg") is None
+    assert closest_function("velocity") is None
