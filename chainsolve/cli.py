@@ -140,6 +140,51 @@ wrt_option = click.option(
     metavar="NAMES",
     help="Variable(s) to differentiate by, e.g. t or s,t (inferred if one).",
 )
+
+
+class ExpressionFirst(click.Command):
+    """A command whose PROBLEM may start with a minus sign: ``chainsolve solve "-x^2"``.
+
+    click would read ``-x^2`` as the short options -x, -^, -2 (and ``-cos(x)`` as -c and
+    ``-o s(x)``, a file to write). A token that starts with one '-', is none of the
+    command's options and is no option's value is moved after ``--``, where click takes it
+    as the PROBLEM argument, the only argument these commands have.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            return super().parse_args(ctx, args)
+        options = [p for p in self.get_params(ctx) if isinstance(p, click.Option)]
+        known = {name for p in options for name in (*p.opts, *p.secondary_opts)}
+        takes_value = {
+            name
+            for p in options
+            if not p.is_flag and not p.count
+            for name in (*p.opts, *p.secondary_opts)
+        }
+        kept: list[str] = []
+        problem: str | None = None
+        after_option = False
+        for arg in args:
+            if after_option:
+                kept.append(arg)
+                after_option = False
+            elif arg in takes_value:
+                kept.append(arg)
+                after_option = True
+            elif (
+                problem is None
+                and arg.startswith("-")
+                and not arg.startswith("--")
+                and arg != "-"
+                and arg not in known
+            ):
+                problem = arg
+            else:
+                kept.append(arg)
+        return super().parse_args(ctx, kept if problem is None else [*kept, "--", problem])
+
+
 notation_option = click.option(
     "--notation", type=click.Choice(["leibniz", "lagrange"]), default="leibniz", show_default=True
 )
@@ -166,7 +211,7 @@ def main() -> None:
         sys.set_int_max_str_digits(0)
 
 
-@main.command()
+@main.command(cls=ExpressionFirst)
 @click.argument("problem")
 @wrt_option
 @click.option(
@@ -241,7 +286,7 @@ def solve(
     _write(rendered, output)
 
 
-@main.command()
+@main.command(cls=ExpressionFirst)
 @click.argument("problem")
 @click.option("--answer", metavar="EXPR", help="The final answer to check.")
 @click.option(
@@ -290,7 +335,7 @@ def verify(
     sys.exit(0 if report.correct else 1)
 
 
-@main.command()
+@main.command(cls=ExpressionFirst)
 @click.argument("problem")
 @click.option(
     "--format",

@@ -1054,7 +1054,7 @@ class _Builder:
                         node.end,
                         f"{node.name} is infinite at this argument",
                     )
-                return value
+                return self.real(value, node, f"{node.name} is not real at this argument")
             if node.name not in self.functions:
                 self.functions[node.name] = sympy.Function(node.name, real=True)
             return self.functions[node.name](*args)
@@ -1087,8 +1087,31 @@ class _Builder:
                     node.end,
                     f"powers of numbers are limited to about {LIMITS.max_power_digits} digits",
                 )
+        if base.is_number and base.is_negative and exponent.free_symbols:
+            raise self.text.error(
+                "not_real",
+                "a negative number to a variable power is not real",
+                node.start,
+                node.end,
+                "(-2)^x is real only at whole-number x; chainsolve differentiates real functions",
+            )
         result: sympy.Expr = sympy.Pow(base, exponent)
-        return result
+        hint = "an even root of a negative number is not real"
+        if base.is_negative and exponent.is_Rational and exponent.q % 2 == 1:
+            hint = f"for the real root write -({-base}^({exponent}))"
+        return self.real(result, node, hint)
+
+    def real(self, value: sympy.Expr, node: _Call | _Power, hint: str) -> sympy.Expr:
+        """``value``, refused if it is a constant that is not a real number (sqrt(-4), log(-1)).
+
+        chainsolve differentiates real functions of real variables; sympy would carry on
+        with 2i or iπ and every later step would be about complex numbers.
+        """
+        if not value.free_symbols and value.is_extended_real is False:
+            raise self.text.error(
+                "not_real", "this is not a real number", node.start, node.end, hint
+            )
+        return value
 
 
 # --- public API -----------------------------------------------------------------------

@@ -441,3 +441,20 @@ def test_grade_prints_a_readable_summary_and_keeps_stdout_reports_clean(tmp_path
     piped = run("grade", str(submissions), "--jobs", "1")
     assert piped.stdout.splitlines()[0].startswith("id,verdict,correct")
     assert "# Grading summary" in piped.stderr and "# Grading summary" not in piped.stdout
+
+
+def test_problem_may_start_with_a_minus_sign(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'-x^2' and '-cos(x)' are problems, not options (-cos(x) once meant -c -o 's(x)')."""
+    monkeypatch.chdir(tmp_path)
+    solved = run("solve", "-x^2", "--wrt", "x")
+    assert solved.exit_code == 0 and "Result: dy/dx = -2x" in solved.stdout
+    checked = run("verify", "-cos(x)", "--answer", "sin(x)")
+    assert checked.exit_code == 0 and "equivalent (correct)" in checked.stdout
+    assert list(tmp_path.iterdir()) == []
+    target = tmp_path / "out.md"
+    written = run("solve", "-o", str(target), "-sin(x)")
+    assert written.exit_code == 0 and "-sin(x)" in target.read_text(encoding="utf-8")
+    mistyped = run("solve", "sin(x)", "--formt", "latex")
+    assert mistyped.exit_code == 2 and "No such option" in mistyped.stderr

@@ -475,7 +475,7 @@ def test_parse_point_greek_and_semicolons() -> None:
         ("x=", "bad_point", Span(1, 2)),
         ("x=y", "bad_point", Span(2, 3)),
         ("x=1, x=2", "bad_point", Span(5, 6)),
-        ("x=sqrt(-1)", "bad_point", Span(2, 6)),
+        ("x=sqrt(-1)", "not_real", Span(2, 10)),
         ("x=f(2)", "bad_point", Span(2, 6)),
         ("pi=3", "bad_point", Span(0, 2)),
         ("x=2 y=3", "bad_point", Span(4, 5)),
@@ -568,3 +568,30 @@ def test_factorial_is_an_abstract_function() -> None:
     expr = parse_expression("factorial(10^100)")
     assert expr == sympy.Function("factorial", real=True)(sympy.Integer(10) ** 100)
     assert not isinstance(expr, sympy.factorial)
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("x*log(-1)", "log is not real at this argument"),
+        ("sqrt(-4)*x", "sqrt is not real at this argument"),
+        ("x*asin(2)", "asin is not real at this argument"),
+        ("(-8)^(1/3)*x", "for the real root write -(8^(1/3))"),
+        ("(-4)^(1/2) + x", "an even root of a negative number is not real"),
+        (
+            "(-1)^x",
+            "(-2)^x is real only at whole-number x; chainsolve differentiates real functions",
+        ),
+    ],
+)
+def test_constants_that_are_not_real_are_refused(text: str, hint: str) -> None:
+    """sympy would go on with 2i or iπ; chainsolve differentiates real functions and says so."""
+    error = parse_error(text)
+    assert error.code == "not_real"
+    assert error.hint == hint
+
+
+def test_real_constants_from_negative_numbers_still_parse() -> None:
+    """(-2)^3, (-8)^2, sqrt(4) and acos(-1) are real and parse as usual."""
+    assert parse_expression("(-2)^3*x") == -8 * x
+    assert parse_expression("sqrt(4) + acos(-1)") == 2 + sympy.pi
