@@ -892,11 +892,8 @@ def _misspelling_notes(problem: Problem) -> list[str]:
     """A note for each unknown function whose name looks like a known one (sine, cosin, sqr)."""
     from chainsolve.functions import closest_function
 
-    names = sorted(
-        {a.func.__name__ for d in problem.definitions for a in d.expr.atoms(AppliedUndef)}
-    )
     notes = []
-    for name in names:
+    for name in sorted(problem.function_names):
         meant = closest_function(name)
         if meant is not None:
             notes.append(

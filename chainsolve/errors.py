@@ -58,6 +58,10 @@ class ChainsolveError(Exception):
             width = min(width, 80)
         return line, " " * column + "^" * width
 
+    def message_with_hint(self) -> str:
+        """The message and, in parentheses, the hint: for one-line reports (a grade row)."""
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
     def __str__(self) -> str:
         return self.message
 

@@ -236,8 +236,9 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
             seconds=time.monotonic() - start,
         )
     except ChainsolveError as error:
-        message = f"{error.message} ({error.hint})" if error.hint else error.message
-        return _row(submission, "invalid", message, seconds=time.monotonic() - start)
+        return _row(
+            submission, "invalid", error.message_with_hint(), seconds=time.monotonic() - start
+        )
     except MemoryError:
         return _row(
             submission,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import sympy
+from sympy.core.function import AppliedUndef
 
 from chainsolve.errors import ProblemError, Span
 
@@ -58,6 +59,13 @@ class Problem:
             if definition.name == name:
                 return definition
         raise KeyError(name)
+
+    @property
+    def function_names(self) -> frozenset[str]:
+        """The names of the problem's unknown functions (``f`` in ``f(x, y)``)."""
+        return frozenset(
+            a.func.__name__ for d in self.definitions for a in d.expr.atoms(AppliedUndef)
+        )
 
     @property
     def is_single_expression(self) -> bool:

@@ -283,7 +283,7 @@ def _refuse_foreign_functions(
     any other unknown name (``cosine(x)``, ``sine(x)``) would be compared as a made-up
     function, and the verdict and its counterexample would mean nothing.
     """
-    allowed = {a.func.__name__ for d in problem.definitions for a in d.expr.atoms(AppliedUndef)}
+    allowed = problem.function_names
     foreign = {a.func.__name__ for a in parsed.atoms(AppliedUndef)} - allowed
     if not foreign:
         return
@@ -719,7 +719,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                     line.raw,
                     None,
                     "unreadable",
-                    note=f"{error.message} ({error.hint})" if error.hint else error.message,
+                    note=error.message_with_hint(),
                     caret=_caret(error, line),
                 )
             )
