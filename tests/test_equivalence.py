@@ -143,3 +143,13 @@ def test_false_claims_stay_unconfirmed() -> None:
     assert check_claim(2 * x / (x**2 + 1), 2 * x / (x**2 + 1) ** 2).status == "unconfirmed"
     assert check_claim(sympy.sec(x) ** 2, sympy.tan(x) ** 2).status == "unconfirmed"
     assert check_claim(sympy.exp(x) * x, sympy.exp(x) * (x + 1)).status == "unconfirmed"
+
+
+def test_claim_defined_at_more_points_than_sympys_form_is_confirmed_on_the_common_domain() -> None:
+    """−3(1−x)²·((1−x)³)^(a−1)·a vs sympy's −3((1−x)³)^a·a/(1−x): equal wherever both are defined."""
+    a = sympy.exp(sympy.Rational(7, 4))
+    claimed = -3 * (1 - x) ** 2 * ((1 - x) ** 3) ** (a - 1) * a
+    reference = sympy.diff(((1 - x) ** 3) ** a, x)
+    check = check_claim(claimed, reference)
+    assert check.status == "numeric"
+    assert "equal wherever both sides are defined" in check.detail
