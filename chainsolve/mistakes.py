@@ -13,11 +13,25 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve import equivalence
 from chainsolve.derivation import substitute
+from chainsolve.equivalence import CIRCULAR, HYPERBOLIC
 from chainsolve.graph import Graph
 from chainsolve.numeric import MpFloat, Undefined, evaluate
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.rules import match_outer
 from chainsolve.steps import Derivation
+
+#: Functions whose derivative's sign students confuse (cos → −sin but cosh → +sinh; the
+#: arc-functions of the co-functions are negative).
+_SIGN_SLIPS = (
+    *CIRCULAR,
+    *HYPERBOLIC,
+    sympy.asin,
+    sympy.acos,
+    sympy.atan,
+    sympy.acot,
+    sympy.asec,
+    sympy.acsc,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +76,8 @@ MISTAKES: Mapping[str, Mistake] = {
             "sign_error",
             "sign error",
             "The answer has the wrong sign (overall or in one term); check the derivatives of cos "
-            "(−sin) and of 1/u (−1/u²), and minus signs in the quotient rule.",
+            "(−sin), cosh (+sinh), arccos (−1/√(1 − u²)) and of 1/u (−1/u²), and minus signs in "
+            "the quotient rule.",
         ),
         Mistake(
             "constant_factor",
@@ -209,9 +224,7 @@ class _Wrong:
                 if isinstance(expr, AppliedUndef):
                     derivative = _abstract_derivative(expr.func)
                 found += self._chain(expr, inner, derivative)
-                if isinstance(
-                    expr, (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
-                ):
+                if isinstance(expr, _SIGN_SLIPS):
                     found.append(Candidate("sign_error", -derivative(inner) * self.d(inner), expr))
         self.count += len(found)
         return found

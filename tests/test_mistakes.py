@@ -60,6 +60,9 @@ CASES = [
     ("sign_error", [Definition("y", cos(x**2))], 2 * x * sin(x**2)),
     ("sign_error", [Definition("y", 1 / x)], 1 / x**2),
     ("sign_error", [Definition("y", x * cos(x))], cos(x) + x * sin(x)),
+    # cosh′ = +sinh, unlike cos: a term with the cos-like minus is named.
+    ("sign_error", [Definition("y", sympy.cosh(x) + x**2)], -sympy.sinh(x) + 2 * x),
+    ("sign_error", [Definition("y", sympy.acos(x) + x**2)], 1 / sympy.sqrt(1 - x**2) + 2 * x),
     ("constant_factor", SINGLE, 4 * x * cos(x**2)),
     ("constant_factor", [Definition("y", sqrt(x**2 + 1))], x / (2 * sqrt(x**2 + 1))),
     ("power_rule_error", [Definition("y", (x**2 + 1) ** 3)], 3 * (x**2 + 1) ** 3 * 2 * x),
