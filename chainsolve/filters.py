@@ -93,6 +93,24 @@ def _is_atomic_text(text: str) -> bool:
     return True
 
 
+def _derivative_at(
+    subs: sympy.Expr,
+) -> tuple[AppliedUndef, list[sympy.Expr], list[int], int] | None:
+    """``Subs(Derivative(f(a, b), a), (a, b), (u, v))`` as (f, [u, v], slots [1], order 1).
+
+    The derivative of an unknown function at a point, as every printer writes it: f′(u)
+    for one argument, ∂₁f(u, v) for several. ``None`` for any other ``Subs``.
+    """
+    inner, old, new = subs.args
+    if not (isinstance(inner, sympy.Derivative) and isinstance(inner.expr, AppliedUndef)):
+        return None
+    function = inner.expr
+    mapping = dict(zip(old, new, strict=True))
+    values = [mapping.get(a, a) for a in function.args]
+    slots = [function.args.index(v) + 1 for v in inner.variables if v in function.args]
+    return function, values, slots, len(inner.variables)
+
+
 def _applied_name(function: sympy.Expr) -> str:
     """The display name of an abstract function application ``f(…)``."""
     return unicode_name(str(function.func.__name__))
@@ -271,18 +289,14 @@ class UnicodePrinter(StrPrinter):
 
     def _print_Subs(self, expr: sympy.Expr) -> str:
         inner, old, new = expr.args
-        if isinstance(inner, sympy.Derivative) and isinstance(inner.expr, AppliedUndef):
-            function = inner.expr
-            mapping = dict(zip(old, new, strict=True))
-            values = ", ".join(self._print(mapping.get(a, a)) for a in function.args)
-            if len(function.args) == 1:
-                return f"{_applied_name(function)}{'′' * len(inner.variables)}({values})"
-            indices = "".join(
-                str(function.args.index(v) + 1).translate(_SUBSCRIPTS)
-                for v in inner.variables
-                if v in function.args
-            )
-            return f"∂{indices}{_applied_name(function)}({values})"
+        evaluated = _derivative_at(expr)
+        if evaluated is not None:
+            function, values, slots, order = evaluated
+            joined = ", ".join(self._print(v) for v in values)
+            if len(values) == 1:
+                return f"{_applied_name(function)}{'′' * order}({joined})"
+            indices = "".join(str(slot).translate(_SUBSCRIPTS) for slot in slots)
+            return f"∂{indices}{_applied_name(function)}({joined})"
         pairs = ", ".join(
             f"{self._print(o)} = {self._print(n)}" for o, n in zip(old, new, strict=True)
         )
@@ -318,22 +332,14 @@ class ChainsolveLatexPrinter(LatexPrinter):
         return str(super()._print_Derivative(expr))
 
     def _print_Subs(self, expr: sympy.Expr) -> str:
-        inner, old, new = expr.args
-        if (
-            isinstance(inner, sympy.Derivative)
-            and isinstance(inner.expr, AppliedUndef)
-            and len(inner.expr.args) == 1
-        ):
-            mapping = dict(zip(old, new, strict=True))
-            values = [mapping.get(a, a) for a in inner.expr.args]
-            return self._lagrange(inner.expr, len(inner.variables), values)
-        if isinstance(inner, sympy.Derivative) and isinstance(inner.expr, AppliedUndef):
-            function = inner.expr
-            mapping = dict(zip(old, new, strict=True))
-            joined = ", ".join(self._print(mapping.get(a, a)) for a in function.args)
-            indices = ",".join(
-                str(function.args.index(v) + 1) for v in inner.variables if v in function.args
-            )
+        evaluated = _derivative_at(expr)
+        if evaluated is not None and len(evaluated[1]) == 1:
+            function, values, _, order = evaluated
+            return self._lagrange(function, order, values)
+        if evaluated is not None:
+            function, values, slots, _ = evaluated
+            joined = ", ".join(self._print(v) for v in values)
+            indices = ",".join(str(slot) for slot in slots)
             name = self._print(sympy.Symbol(function.func.__name__))
             return rf"\partial_{{{indices}}} {name}\left({joined}\right)"
         return str(super()._print_Subs(expr))
@@ -369,22 +375,14 @@ class ChainsolveMathMLPrinter(MathMLPresentationPrinter):
         return super()._print_Derivative(expr)
 
     def _print_Subs(self, expr: sympy.Expr) -> Any:
-        inner, old, new = expr.args
-        if (
-            isinstance(inner, sympy.Derivative)
-            and isinstance(inner.expr, AppliedUndef)
-            and len(inner.expr.args) == 1
-        ):
-            mapping = dict(zip(old, new, strict=True))
-            values = [mapping.get(a, a) for a in inner.expr.args]
-            return self._lagrange(inner.expr, len(inner.variables), values)
-        if isinstance(inner, sympy.Derivative) and isinstance(inner.expr, AppliedUndef):
+        evaluated = _derivative_at(expr)
+        if evaluated is not None and len(evaluated[1]) == 1:
+            function, values, _, order = evaluated
+            return self._lagrange(function, order, values)
+        if evaluated is not None:
             # ∂₁f(a, b): the partial derivative by the first slot, evaluated at (a, b).
-            function = inner.expr
-            mapping = dict(zip(old, new, strict=True))
-            indices = ",".join(
-                str(function.args.index(v) + 1) for v in inner.variables if v in function.args
-            )
+            function, values, slots, _ = evaluated
+            indices = ",".join(str(slot) for slot in slots)
             partial = self.dom.createElement("msub")
             d = self.dom.createElement("mi")
             d.setAttribute("mathvariant", "normal")
@@ -396,7 +394,6 @@ class ChainsolveMathMLPrinter(MathMLPresentationPrinter):
             mrow = self.dom.createElement("mrow")
             mrow.appendChild(partial)
             mrow.appendChild(self._print(sympy.Symbol(function.func.__name__)))
-            values = [mapping.get(a, a) for a in function.args]
             mrow.appendChild(self._paren_comma_separated(*values))
             return mrow
         mtext = self.dom.createElement("mtext")
