@@ -1,9 +1,12 @@
-"""Shared test helpers: tools that must exist in CI, golden-file comparison."""
+"""Shared test helpers: tools that must exist in CI, timed runs of the real command line."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,3 +22,19 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} is required in CI but is not installed")
         pytest.skip(f"{name} is not installed")
     return path
+
+
+def run_timed(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`python -m chainsolve ARGS` as a real process (stdin empty), and its wall-clock seconds."""
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "chainsolve", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+    )
+    return completed, time.perf_counter() - start

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from chainsolve.cli import main
+from tests.conftest import run_timed
 
 CORPUS = Path(__file__).parent / "data" / "hostile_cli.jsonl"
-ROOT = Path(__file__).resolve().parent.parent
 #: Seconds an input may take in-process (start-up already paid by the warm-up).
 BUDGET = 1.0
 
@@ -156,35 +153,20 @@ SUBPROCESS_CASES = [
 ]
 
 
-def _run(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    start = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "chainsolve", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env=env,
-    )
-    return completed, time.perf_counter() - start
-
-
 @pytest.fixture(scope="module")
 def startup() -> float:
     """Seconds the interpreter takes to start chainsolve and solve a trivial problem (best of 2)."""
-    return min(_run(["solve", "x"])[1] for _ in range(2))
+    return min(run_timed(["solve", "x"])[1] for _ in range(2))
 
 
 @pytest.mark.parametrize("args", SUBPROCESS_CASES, ids=lambda args: " ".join(args)[:40])
 def test_hostile_input_in_a_fresh_process(args: list[str], startup: float, tmp_path: Path) -> None:
     """A real `python -m chainsolve` refuses hostile input with exit 2 within a second of start-up, runs nothing."""
     canary = tmp_path / "CANARY"
-    completed, elapsed = _run(_with_canary(args, canary))
+    completed, elapsed = run_timed(_with_canary(args, canary))
     if elapsed - startup >= BUDGET:
         # A busy CI machine can stall one start-up; a real slowness shows twice.
-        completed, elapsed = _run(_with_canary(args, canary))
+        completed, elapsed = run_timed(_with_canary(args, canary))
     assert completed.returncode == 2, completed.stderr[-500:]
     assert "Traceback" not in completed.stdout + completed.stderr
     assert completed.stderr.startswith("error: "), completed.stderr[:500]

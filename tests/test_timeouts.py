@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import sympy
@@ -18,8 +14,8 @@ from chainsolve.cli import main
 from chainsolve.errors import BudgetExceeded
 from chainsolve.parsing import parse_problem
 from chainsolve.problem import make_symbol
+from tests.conftest import run_timed
 
-ROOT = Path(__file__).resolve().parent.parent
 #: Wall-clock seconds a `--timeout 1` command may take, start-up of a fresh interpreter included.
 WALL = 3.5
 
@@ -44,25 +40,10 @@ EXPENSIVE = {
 }
 
 
-def _run(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    start = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "chainsolve", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env=env,
-    )
-    return completed, time.perf_counter() - start
-
-
 @pytest.mark.parametrize("name", list(EXPENSIVE))
 def test_expensive_problem_stops_at_the_timeout(name: str) -> None:
     """With --timeout 1 an expensive valid problem exits 2 within ~3 s, naming the stage that ran out."""
-    completed, elapsed = _run([*EXPENSIVE[name], "--timeout", "1"])
+    completed, elapsed = run_timed([*EXPENSIVE[name], "--timeout", "1"])
     assert completed.returncode == 2, completed.stderr[-500:]
     assert "the derivation stage ran out of its time budget (1 s)" in completed.stderr
     assert "hint: raise --timeout" in completed.stderr
