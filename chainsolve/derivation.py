@@ -1115,12 +1115,16 @@ def _solve_graph(problem: Problem) -> Solution:
                 problem, graph, name, local, small, target_symbol, several_inputs, notes, namer
             )
         )
+    # Functions of several arguments whose partial derivatives the results write ∂ᵢf(…);
+    # not the functions inside the point (g(t) in ∂₁f(g(t), h(t))).
     evaluated = sorted(
         {
-            a.func.__name__
+            subs.args[0].expr.func.__name__
             for d in derivations
             for subs in d.result.atoms(sympy.Subs)
-            for a in subs.atoms(AppliedUndef)
+            if isinstance(subs.args[0], sympy.Derivative)
+            and isinstance(subs.args[0].expr, AppliedUndef)
+            and len(subs.args[0].expr.args) > 1
         }
     )
     if evaluated:

@@ -260,3 +260,12 @@ def test_misspelled_function_gets_a_note_and_real_unknown_functions_do_not() -> 
     noted = solve_problem(parse_problem("sine(x^2)")).notes
     assert any("'sine' is not a function" in n and "write sin" in n for n in noted)
     assert not any("is not a function" in n for n in solve_problem(parse_problem("f(x^2)")).notes)
+
+
+def test_partial_slot_note_names_only_functions_of_several_arguments() -> None:
+    """∂₁f(g(t), h(t)): the note explains f's slots and says nothing of g and h; k(x, y) is named too."""
+    notes = solve_problem(parse_problem("z = f(x, y); x = g(t); y = h(t)", wrt=["t"])).notes
+    slot_notes = [n for n in notes if n.startswith("∂₁f(…)")]
+    assert len(slot_notes) == 1 and "and so for" not in slot_notes[0]
+    notes = solve_problem(parse_problem("z = f(x, y) + k(x, y); x = t^2; y = t", wrt=["t"])).notes
+    assert any(n.startswith("∂₁f(…)") and n.endswith("(and so for k).") for n in notes)
