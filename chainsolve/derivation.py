@@ -2,41 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import replace
 from types import MappingProxyType
-from typing import Any
 
 import sympy
 from sympy.core.function import AppliedUndef
 
+from chainsolve import wording
 from chainsolve.budget import attempt
+from chainsolve.check import Checker
 from chainsolve.equivalence import CIRCULAR, HYPERBOLIC, check_claim, pythagorean_zero
+from chainsolve.explain import dedupe, explain, same_formula
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
+from chainsolve.plan import plan
 from chainsolve.problem import Problem, make_symbol
-from chainsolve.rules import match_outer
 from chainsolve.steps import (
-    NO_CLAIM,
     Check,
+    Claim,
     Derivation,
     Formula,
     Leibniz,
-    Neg,
     Product,
-    Quotient,
+    RuleRef,
     Solution,
     Step,
-    StepKind,
     Sum,
 )
 
-#: Letters used for the functions of a chain in Lagrange notation, outermost first.
-LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
 #: A fully substituted result larger than this many operations is left in intermediate variables.
 FLATTEN_LIMIT = 400
-#: A top-level chain with more links than this is checked numerically and not substituted back.
-LONG_CHAIN = 8
 #: Seconds spent trying to simplify a final result before the unsimplified (correct) form is kept.
 SIMPLIFY_SECONDS = 1.0
 
@@ -180,7 +176,7 @@ def _pythagorean_candidate(expr: sympy.Expr) -> bool:
 
 
 def identity_used(before: sympy.Expr, after: sympy.Expr) -> str | None:
-    """The Pythagorean identity a simplification rests on, named for the step, if it rests on one.
+    """The rule id of the Pythagorean identity a simplification rests on, if it rests on one.
 
     Only when algebra alone does not turn ``before`` into ``after`` (expanding the
     difference leaves trigonometric or hyperbolic terms) and the identity proves it does.
@@ -193,8 +189,8 @@ def identity_used(before: sympy.Expr, after: sympy.Expr) -> str | None:
     if not pythagorean_zero(difference):
         return None
     if difference.has(*HYPERBOLIC) and not difference.has(*CIRCULAR):
-        return "cosh² − sinh² = 1"
-    return "sin² + cos² = 1"
+        return "pythagorean_hyperbolic"
+    return "pythagorean"
 
 
 def _has_mergeable_factors(product: sympy.Expr) -> bool:
@@ -214,663 +210,6 @@ def _has_mergeable_factors(product: sympy.Expr) -> bool:
 
 def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
     return {f.args[0] for f in expr.atoms(*_PAIRED)}
-
-
-def combine_checks(checks: Iterable[Check]) -> Check:
-    """The weakest of several checks: unconfirmed beats numeric beats symbolic."""
-    result = NO_CLAIM
-    order = {"none": 0, "symbolic": 1, "numeric": 2, "unconfirmed": 3}
-    for check in checks:
-        if order[check.status] > order[result.status]:
-            result = check
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """The derivative of one sub-expression: its result (in the inputs), its steps, its rule."""
-
-    expr: sympy.Expr
-    result: sympy.Expr
-    steps: tuple[Step, ...]
-    rule: str
-    #: A one-line part (x², sin(x), 3x + 1): the parent may show it inline.
-    trivial: bool
-    #: False for a long chain whose result is left in its intermediate variables.
-    in_terms_of_inputs: bool = True
-
-
-class Deriver:
-    """Differentiates expressions by a rule tree, one variable at a time, recording checked steps."""
-
-    def __init__(
-        self,
-        wrt: sympy.Symbol,
-        namer: Namer,
-        *,
-        partial: bool,
-        target: sympy.Symbol | None = None,
-        target_expr: sympy.Expr | None = None,
-    ) -> None:
-        self.wrt = wrt
-        self.namer = namer
-        self.partial = partial
-        self.target = target
-        self.target_expr = target_expr
-        self._reference: dict[sympy.Expr, sympy.Expr] = {}
-
-    # -- checking ---------------------------------------------------------------------------
-
-    def reference(self, expr: sympy.Expr) -> sympy.Expr:
-        """sympy's own derivative of ``expr``: what every shown equality is compared with."""
-        known = self._reference.get(expr)
-        if known is None:
-            known = sympy.diff(expr, self.wrt)
-            if known.has(sympy.DiracDelta):
-                # sympy differentiates sign and Heaviside in the sense of distributions; the
-                # steps give the derivative where it exists (0), as for relu′ and |u|′.
-                known = known.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
-            self._reference[expr] = known
-        return known
-
-    def _full(self, expr: sympy.Expr) -> sympy.Expr:
-        mapping = dict(self.namer.definitions)
-        if self.target is not None and self.target_expr is not None:
-            mapping[self.target] = self.target_expr
-        previous = None
-        # Generated names only ever stand for expressions in the inputs, so this settles fast.
-        while previous != expr:
-            previous = expr
-            expr = substitute(expr, mapping)
-        return expr
-
-    def value(
-        self, formula: Formula, local: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr]
-    ) -> sympy.Expr:
-        """The sympy value of a shown formula, intermediate variables substituted back."""
-        if isinstance(formula, Leibniz):
-            key = (formula.of, formula.wrt)
-            if key in local:
-                return self._full(local[key])
-            return self.reference(self._full(formula.of))
-        if isinstance(formula, Product):
-            return sympy.Mul(*(self.value(f, local) for f in formula.factors))
-        if isinstance(formula, Sum):
-            return sympy.Add(*(self.value(f, local) for f in formula.terms))
-        if isinstance(formula, Quotient):
-            return self.value(formula.numerator, local) / self.value(formula.denominator, local)
-        if isinstance(formula, Neg):
-            return -self.value(formula.operand, local)
-        return self._full(formula)
-
-    def check(
-        self,
-        expr: sympy.Expr,
-        sides: Sequence[Formula],
-        local: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] | None = None,
-    ) -> Check:
-        """Confirm that every side equals sympy's derivative of ``expr``."""
-        reference = self.reference(expr)
-        checks = []
-        for side in sides:
-            if isinstance(side, Leibniz) and side.wrt == self.wrt and not local:
-                continue  # the derivative being computed: equal to itself by definition
-            checks.append(check_claim(self.value(side, local or {}), reference))
-        return combine_checks(checks) if checks else Check("symbolic")
-
-    # -- notation ---------------------------------------------------------------------------
-
-    def leibniz(
-        self, of: sympy.Expr, lagrange: tuple[str, sympy.Expr | None] | None = None
-    ) -> Leibniz:
-        """d(of)/d(wrt) with ∂ when the problem has several inputs."""
-        return Leibniz(of, self.wrt, self.partial, lagrange)
-
-    # -- the rule tree ----------------------------------------------------------------------
-
-    def derive(self, expr: sympy.Expr, depth: int, of: sympy.Expr | None = None) -> Part:
-        """Differentiate ``expr`` with respect to ``self.wrt``; ``of`` is how the derivative is labelled."""
-        label = expr if of is None else of
-        x = self.wrt
-        if not expr.has(x):
-            return self._one_line(expr, label, depth, sympy.S.Zero, "constant rule")
-        if expr == x:
-            return self._one_line(expr, label, depth, sympy.S.One, f"d{x.name}/d{x.name} = 1")
-        if isinstance(expr, sympy.Add):
-            return self._sum(expr, label, depth)
-        if isinstance(expr, sympy.Mul):
-            constant, rest = expr.as_independent(x, as_Add=False)
-            if constant != 1:
-                return self._constant_multiple(expr, constant, rest, label, depth)
-            numerator, denominator = expr.as_numer_denom()
-            if denominator.has(x) and numerator.has(x) and denominator != 1:
-                return self._quotient(expr, numerator, denominator, label, depth)
-            return self._product(expr, label, depth)
-        if isinstance(expr, sympy.Pow) and expr.base.has(x) and expr.exp.has(x):
-            return self._logarithmic(expr, label, depth)
-        if isinstance(expr, AppliedUndef) and x in expr.args:
-            others = [a for a in expr.args if a != x]
-            if not any(a.has(x) for a in others):
-                kind = "partial derivative" if len(expr.args) > 1 else "derivative"
-                rule = f"{kind} of {expr.func.__name__} (an unknown function)"
-                return self._one_line(expr, label, depth, sympy.Derivative(expr, x), rule)
-        outer = match_outer(expr, x)
-        if outer is not None:
-            if outer.inner == x:
-                result = outer.rule.derivative(x)
-                return self._one_line(expr, label, depth, result, outer.rule.name)
-            return self._chain(expr, label, depth)
-        return self._no_rule(expr, label, depth)
-
-    def _one_line(
-        self, expr: sympy.Expr, label: sympy.Expr, depth: int, result: sympy.Expr, rule: str
-    ) -> Part:
-        sides: tuple[Formula, ...] = (self.leibniz(label), result)
-        step = Step(
-            "local_derivative" if depth == 0 else "rule",
-            "Differentiate directly",
-            sides,
-            rule,
-            self.check(expr, sides),
-            depth,
-        )
-        return Part(expr, result, (step,), rule, True)
-
-    def _no_rule(self, expr: sympy.Expr, label: sympy.Expr, depth: int) -> Part:
-        result = self.reference(expr)
-        sides: tuple[Formula, ...] = (self.leibniz(label), result)
-        step = self._checked(
-            "no_rule",
-            "No step-by-step rule covers this part; the derivative comes from sympy",
-            sides,
-            "computed by sympy",
-            expr,
-            depth,
-        )
-        return Part(expr, result, (step,), "computed by sympy", False)
-
-    def _sum(self, expr: sympy.Add, label: sympy.Expr, depth: int) -> Part:
-        terms = expr.as_ordered_terms()
-        parts = [self.derive(term, depth + 1) for term in terms]
-        results = tuple(part.result for part in parts)
-        combined = sympy.Add(*results)
-        if all(part.trivial for part in parts) and len(parts) <= 4:
-            rules = _unique(["sum rule", *(p.rule for p in parts if p.rule != "constant rule")])
-            sides: tuple[Formula, ...] = (self.leibniz(label), Sum(results), combined)
-            if combined == Sum(results).terms[0] and len(results) == 1:
-                sides = (self.leibniz(label), combined)
-            step = Step(
-                "rule",
-                "Differentiate term by term",
-                _dedupe(sides),
-                ", ".join(rules),
-                self.check(expr, sides),
-                depth,
-            )
-            return Part(expr, combined, (step,), ", ".join(rules), True)
-        opening: tuple[Formula, ...] = (
-            self.leibniz(label),
-            Sum(tuple(self.leibniz(term) for term in terms)),
-        )
-        steps = [
-            self._checked(
-                "rule",
-                "The derivative of a sum is the sum of the derivatives",
-                opening,
-                "sum rule",
-                expr,
-                depth,
-            )
-        ]
-        for part in parts:
-            steps.extend(part.steps)
-        closing: tuple[Formula, ...] = (self.leibniz(label), Sum(results), combined)
-        steps.append(
-            self._checked("product", "Add the parts", _dedupe(closing), "sum rule", expr, depth)
-        )
-        return Part(expr, combined, tuple(steps), "sum rule", False)
-
-    def _constant_multiple(
-        self,
-        expr: sympy.Expr,
-        constant: sympy.Expr,
-        rest: sympy.Expr,
-        label: sympy.Expr,
-        depth: int,
-    ) -> Part:
-        part = self.derive(rest, depth + 1)
-        result = constant * part.result
-        # In a partial derivative the "constant" may hold other variables: say so.
-        held = sorted(s.name for s in constant.free_symbols)
-        multiple = f"{', '.join(held)} held constant" if held else "constant multiple rule"
-        if part.trivial:
-            rule = f"{multiple}, {part.rule}"
-            sides: tuple[Formula, ...] = (
-                self.leibniz(label),
-                Product((constant, self.leibniz(rest))),
-                Product((constant, part.result)),
-                result,
-            )
-            step = self._checked(
-                "rule", "Take the constant factor out", _dedupe(sides), rule, expr, depth
-            )
-            return Part(expr, result, (step,), rule, True)
-        opening: tuple[Formula, ...] = (
-            self.leibniz(label),
-            Product((constant, self.leibniz(rest))),
-        )
-        closing: tuple[Formula, ...] = (
-            self.leibniz(label),
-            Product((constant, part.result)),
-            result,
-        )
-        steps = [
-            self._checked("rule", "Take the constant factor out", opening, multiple, expr, depth),
-            *part.steps,
-            self._checked(
-                "product",
-                "Multiply by the constant",
-                _dedupe(closing),
-                "constant multiple rule",
-                expr,
-                depth,
-            ),
-        ]
-        return Part(expr, result, tuple(steps), "constant multiple rule", False)
-
-    def _product(self, expr: sympy.Mul, label: sympy.Expr, depth: int) -> Part:
-        factors = expr.as_ordered_factors()
-        first = factors[0]
-        second = sympy.Mul(*factors[1:])
-        opening: tuple[Formula, ...] = (
-            self.leibniz(label),
-            Sum((Product((self.leibniz(first), second)), Product((first, self.leibniz(second))))),
-        )
-        first_part = self.derive(first, depth + 1)
-        second_part = self.derive(second, depth + 1)
-        assembled = Sum(
-            (Product((first_part.result, second)), Product((first, second_part.result)))
-        )
-        result = first_part.result * second + first * second_part.result
-        closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
-        steps = [
-            self._checked(
-                "rule", "Product rule: (fg)′ = f′g + fg′", opening, "product rule", expr, depth
-            ),
-            *first_part.steps,
-            *second_part.steps,
-            self._checked(
-                "product",
-                "Put the product rule together",
-                _dedupe(closing),
-                "product rule",
-                expr,
-                depth,
-            ),
-        ]
-        return Part(expr, result, tuple(steps), "product rule", False)
-
-    def _quotient(
-        self,
-        expr: sympy.Expr,
-        numerator: sympy.Expr,
-        denominator: sympy.Expr,
-        label: sympy.Expr,
-        depth: int,
-    ) -> Part:
-        opening: tuple[Formula, ...] = (
-            self.leibniz(label),
-            Quotient(
-                Sum(
-                    (
-                        Product((self.leibniz(numerator), denominator)),
-                        Neg(Product((numerator, self.leibniz(denominator)))),
-                    )
-                ),
-                denominator**2,
-            ),
-        )
-        top = self.derive(numerator, depth + 1)
-        bottom = self.derive(denominator, depth + 1)
-        result = (top.result * denominator - numerator * bottom.result) / denominator**2
-        assembled = Quotient(
-            Sum((Product((top.result, denominator)), Neg(Product((numerator, bottom.result))))),
-            denominator**2,
-        )
-        closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
-        steps = [
-            self._checked(
-                "rule",
-                "Quotient rule: (f/g)′ = (f′g − fg′)/g²",
-                opening,
-                "quotient rule",
-                expr,
-                depth,
-            ),
-            *top.steps,
-            *bottom.steps,
-            self._checked(
-                "product",
-                "Put the quotient rule together",
-                _dedupe(closing),
-                "quotient rule",
-                expr,
-                depth,
-            ),
-        ]
-        return Part(expr, result, tuple(steps), "quotient rule", False)
-
-    def _logarithmic(self, expr: sympy.Pow, label: sympy.Expr, depth: int) -> Part:
-        base, exponent = expr.base, expr.exp
-        opening: tuple[Formula, ...] = (
-            self.leibniz(label),
-            Product(
-                (
-                    expr,
-                    Sum(
-                        (
-                            Product((self.leibniz(exponent), sympy.log(base))),
-                            Product((exponent, Quotient(self.leibniz(base), base))),
-                        )
-                    ),
-                )
-            ),
-        )
-        base_part = self.derive(base, depth + 1)
-        exponent_part = self.derive(exponent, depth + 1)
-        inner = exponent_part.result * sympy.log(base) + exponent * base_part.result / base
-        assembled = Product(
-            (
-                expr,
-                Sum(
-                    (
-                        Product((exponent_part.result, sympy.log(base))),
-                        Product((exponent, Quotient(base_part.result, base))),
-                    )
-                ),
-            )
-        )
-        result = expr * inner
-        closing: tuple[Formula, ...] = (self.leibniz(label), assembled, result)
-        steps = [
-            self._checked(
-                "rule",
-                "Base and exponent both vary: take logarithms, ln y = g·ln f, and differentiate both sides",
-                opening,
-                "logarithmic differentiation",
-                expr,
-                depth,
-            ),
-            *exponent_part.steps,
-            *base_part.steps,
-            self._checked(
-                "product",
-                "Multiply back by fᵍ",
-                _dedupe(closing),
-                "logarithmic differentiation",
-                expr,
-                depth,
-            ),
-        ]
-        return Part(expr, result, tuple(steps), "logarithmic differentiation", False)
-
-    def _chain(self, expr: sympy.Expr, label: sympy.Expr, depth: int) -> Part:
-        x = self.wrt
-        # Peel outer functions until the inside is x itself or no longer a composition.
-        links: list[
-            tuple[sympy.Expr, sympy.Symbol, str, Callable[[sympy.Expr], sympy.Expr], sympy.Expr]
-        ] = []
-        current = expr
-        while True:
-            outer = match_outer(current, x)
-            if (
-                outer is None
-                or outer.inner == x
-                or (current is not expr and _is_trivial_inner(current, x))
-            ):
-                break
-            u = self.namer.name_for(outer.inner)
-            links.append((current, u, outer.rule.name, outer.rule.derivative, outer.outer(u)))
-            current = outer.inner
-        innermost = current
-        names: list[sympy.Expr] = [label, *(link[1] for link in links)]
-        letters = LAGRANGE_LETTERS
-        inners_in_x = [link[0] for link in links[1:]] + [innermost]
-
-        definitions: list[tuple[sympy.Expr, sympy.Expr]] = [(label, links[0][4])]
-        for index, link in enumerate(links):
-            following = links[index + 1][4] if index + 1 < len(links) else innermost
-            definitions.append((link[1], following))
-        decompose = Step(
-            "decompose",
-            "Name the inner parts" if depth else "Decompose into intermediate variables",
-            definitions=tuple(definitions),
-            depth=depth,
-        )
-
-        whole_label = (str(label), None) if isinstance(label, sympy.Symbol) else None
-        link_leibniz: list[Leibniz] = []
-        for index in range(len(links)):
-            # Inside a product or sum the outer link reads d/du₁ sin(u₁), not d/du₁ sin(3x).
-            of = names[index] if index or isinstance(label, sympy.Symbol) else links[0][4]
-            link_leibniz.append(
-                Leibniz(
-                    of, names[index + 1], False, (letters[index % len(letters)], inners_in_x[index])
-                )
-            )
-        last_letter = letters[len(links) % len(letters)]
-        link_leibniz.append(Leibniz(names[-1], x, self.partial, (last_letter, x)))
-        total = self.leibniz(label, whole_label)
-
-        local: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
-        steps = [decompose]
-        formula: tuple[Formula, ...] = (total, Product(tuple(link_leibniz)))
-
-        local_steps: list[Step] = []
-        factors: list[sympy.Expr] = []
-        for index, (_, u, rule_name, derivative, outer_of_u) in enumerate(links):
-            local_result = derivative(u)
-            claim = check_claim(local_result, sympy.diff(outer_of_u, u))
-            local_steps.append(
-                Step(
-                    "local_derivative",
-                    "Differentiate the outer function",
-                    (link_leibniz[index], local_result),
-                    rule_name,
-                    claim,
-                    depth,
-                )
-            )
-            local[(link_leibniz[index].of, u)] = local_result
-            factors.append(local_result)
-        inner_part = self.derive(innermost, depth + 1)
-        last = link_leibniz[-1]
-        if inner_part.trivial:
-            last_check = self.check_inner(innermost, inner_part.result)
-            local_steps.append(
-                Step(
-                    "local_derivative",
-                    "Differentiate the innermost part",
-                    (last, inner_part.result),
-                    inner_part.rule,
-                    last_check,
-                    depth,
-                )
-            )
-        else:
-            local_steps.extend(inner_part.steps)
-            local_steps.append(
-                Step(
-                    "local_derivative",
-                    "So the innermost derivative is",
-                    (last, inner_part.result),
-                    inner_part.rule,
-                    self.check_inner(innermost, inner_part.result),
-                    depth,
-                )
-            )
-        local[(names[-1], x)] = inner_part.result
-        factors.append(inner_part.result)
-
-        long_chain = depth == 0 and len(links) > LONG_CHAIN
-        if long_chain:
-            # sympy.diff of a long composition sorts a product of n nested factors (quadratic
-            # and worse); check through the chain numerically instead, in linear time.
-            chain_check = self._check_chain_numerically(expr, links, innermost, factors)
-            formula_check = product_check = chain_check
-        else:
-            formula_check = self.check(expr, formula, local)
-        steps.append(
-            Step(
-                "chain_formula",
-                "Chain rule: one factor per link",
-                formula,
-                "chain rule",
-                formula_check,
-                depth,
-            )
-        )
-        steps.extend(local_steps)
-        product_sides: tuple[Formula, ...] = (total, Product(tuple(factors)))
-        if not long_chain:
-            product_check = self.check(expr, product_sides, local)
-        steps.append(
-            Step(
-                "product",
-                "Multiply the local derivatives",
-                product_sides,
-                "chain rule",
-                product_check,
-                depth,
-            )
-        )
-        if long_chain:
-            # Substituting back would write out about n²/2 nested functions: keep the u's.
-            return Part(expr, sympy.Mul(*factors), tuple(steps), "chain rule", False, False)
-        substituted = tuple(self._full(f) for f in factors)
-        result = sympy.Mul(*substituted)
-        if substituted != tuple(factors):
-            back: tuple[Formula, ...] = (
-                total,
-                Product(tuple(_unexpanded(self._full, f) for f in factors)),
-            )
-            steps.append(
-                Step(
-                    "substitute",
-                    "Substitute back",
-                    back,
-                    None,
-                    self.check(expr, back),
-                    depth,
-                    definitions=tuple((u, self.namer.definitions[u]) for _, u, *_ in links),
-                )
-            )
-        return Part(expr, result, tuple(steps), "chain rule", False)
-
-    def _check_chain_numerically(
-        self,
-        expr: sympy.Expr,
-        links: Sequence[tuple[sympy.Expr, sympy.Symbol, str, Any, sympy.Expr]],
-        innermost: sympy.Expr,
-        factors: Sequence[sympy.Expr],
-    ) -> Check:
-        """The product of the chain's factors against a central difference of the whole expression.
-
-        The intermediate values are computed from the innermost link outwards, each from
-        the one below it, so the cost is linear in the length of the chain.
-        """
-        import random
-
-        import mpmath
-
-        from chainsolve.equivalence import PRECISION
-        from chainsolve.numeric import Undefined, evaluate
-
-        rng = random.Random(11)
-        confirmed = 0
-        with mpmath.workdps(PRECISION):
-            for _ in range(12):
-                if confirmed == 3:
-                    break
-                at = mpmath.mpf(rng.uniform(0.1, 2.0) * rng.choice((-1, 1)))
-                step = mpmath.mpf(10) ** -(PRECISION // 3)
-                try:
-                    env: dict[sympy.Symbol, Any] = {self.wrt: at}
-                    below = evaluate(innermost, env)
-                    for _, u, _, _, outer_of_u in reversed(links):
-                        env[u] = below
-                        below = evaluate(outer_of_u, {u: below})
-                    claimed = mpmath.fprod(evaluate(f, env) for f in factors)
-                    estimate = (
-                        evaluate(expr, {self.wrt: at + step})
-                        - evaluate(expr, {self.wrt: at - step})
-                    ) / (2 * step)
-                except (Undefined, OverflowError, ZeroDivisionError, KeyError):
-                    continue
-                if abs(claimed - estimate) > mpmath.mpf(10) ** -12 * max(1, abs(estimate)):
-                    return Check("unconfirmed", "differs from a central finite difference")
-                confirmed += 1
-        if not confirmed:
-            return Check("unconfirmed", "no point where the chain is defined was found")
-        return Check("numeric", f"matches central finite differences at {confirmed} points")
-
-    def _checked(
-        self,
-        kind: StepKind,
-        text: str,
-        sides: tuple[Formula, ...],
-        rule: str | None,
-        expr: sympy.Expr,
-        depth: int,
-    ) -> Step:
-        """A step of the derivative of ``expr`` whose every side is checked against sympy's."""
-        return Step(kind, text, sides, rule, self.check(expr, sides), depth)
-
-    def check_inner(self, expr: sympy.Expr, result: sympy.Expr) -> Check:
-        """Check a claimed derivative of an expression in the inputs."""
-        return check_claim(result, self.reference(expr))
-
-
-def _is_trivial_inner(expr: sympy.Expr, x: sympy.Symbol) -> bool:
-    return False
-
-
-def _unexpanded(full: Callable[[sympy.Expr], sympy.Expr], factor: sympy.Expr) -> sympy.Expr:
-    """``full(factor)`` without sympy distributing numbers over sums: 2u₁ reads 2(b + wx − y)."""
-    with sympy.evaluate(False):
-        shown = full(factor)
-    # An unevaluated form that does not even print like its value is worse than the value.
-    return shown if shown == full(factor) or sympy.count_ops(shown) < 60 else full(factor)
-
-
-def _unique(items: Iterable[str]) -> list[str]:
-    seen: list[str] = []
-    for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
-
-
-def _dedupe(sides: tuple[Formula, ...]) -> tuple[Formula, ...]:
-    """Drop a side equal to the one before it (``= 2x = 2x`` reads as a typo)."""
-    kept: list[Formula] = []
-    for side in sides:
-        if kept and _same(kept[-1], side):
-            continue
-        kept.append(side)
-    return tuple(kept)
-
-
-def _same(a: Formula, b: Formula) -> bool:
-    if isinstance(a, Product) and len(a.factors) == 1:
-        a = a.factors[0]
-    if isinstance(b, Product) and len(b.factors) == 1:
-        b = b.factors[0]
-    if isinstance(a, Sum) and len(a.terms) == 1:
-        a = a.terms[0]
-    if isinstance(b, Sum) and len(b.terms) == 1:
-        b = b.terms[0]
-    return type(a) is type(b) and a == b
 
 
 # ---------------------------------------------------------------------------------------------
@@ -896,33 +235,29 @@ def _misspelling_notes(problem: Problem) -> list[str]:
     for name in sorted(problem.function_names):
         meant = closest_function(name)
         if meant is not None:
-            notes.append(
-                f"'{name}' is not a function chainsolve knows, so it is treated as an unknown "
-                f"function; if you meant {meant}, write {meant}."
-            )
+            notes.append(wording.note_misspelled(name, meant))
     return notes
 
 
+def _identity_refs(before: sympy.Expr, after: sympy.Expr) -> tuple[RuleRef, ...]:
+    identity = identity_used(before, after)
+    return (RuleRef(identity),) if identity else ()
+
+
 def _final_steps(
-    deriver: Deriver, expr: sympy.Expr, total: Leibniz, result: sympy.Expr
+    checker: Checker, expr: sympy.Expr, total: Leibniz, result: sympy.Expr
 ) -> tuple[list[Step], sympy.Expr, list[str]]:
     """The closing 'simplify' step of a derivation, and notes when simplifying ran out of time."""
     simplified, timed_out = tidy(result)
-    notes = []
-    if timed_out:
-        notes.append(
-            "Simplifying took too long; the result is shown unsimplified (it is still correct)."
-        )
-    sides: tuple[Formula, ...] = (total, simplified)
+    notes = [wording.note_simplify_ran_out()] if timed_out else []
     step = Step(
         "simplify",
-        "Simplify" if simplified != result else "Result",
-        sides,
-        identity_used(result, simplified),
-        deriver.check(expr, sides),
-        0,
+        "simplify" if simplified != result else "result",
+        (total, simplified),
+        _identity_refs(result, simplified),
+        claim=Claim(expr, total.wrt, (simplified,)),
     )
-    return [step], simplified, notes
+    return [checker.check(step)], simplified, notes
 
 
 def _solve_expression(problem: Problem) -> Solution:
@@ -930,28 +265,25 @@ def _solve_expression(problem: Problem) -> Solution:
     target = make_symbol(problem.target)
     namer = Namer(problem.names | {"e", "pi"})
     partial = len(problem.inputs) > 1
+    checker = Checker()
     derivations = []
     notes: list[str] = []
     # Decompositions and outer derivatives already shown for an earlier variable.
     shown: dict[tuple[object, ...], str] = {}
     for name in problem.wrt:
         wrt = make_symbol(name)
-        deriver = Deriver(wrt, namer, partial=partial, target=target, target_expr=definition.expr)
-        part = deriver.derive(definition.expr, 0, of=target)
-        total = deriver.leibniz(target, (problem.target, None))
-        if not part.in_terms_of_inputs:
-            count = len(namer.definitions)
-            notes.append(
-                f"The chain has {count + 1} links: the result is left in terms of the intermediate "
-                f"variables u_1 … u_{count} defined above, because substituting them back would "
-                f"write out about {count * count // 2} nested functions."
-            )
-            derivations.append(Derivation(name, total, part.steps, part.result, False))
+        explained = explain(plan(definition.expr, wrt), namer, label=target, partial=partial)
+        total = Leibniz(target, wrt, partial, (problem.target, None))
+        steps = list(checker.check_all(explained.steps))
+        if not explained.in_terms_of_inputs:
+            notes.append(wording.note_long_chain(len(namer.definitions)))
+            derivations.append(Derivation(name, total, tuple(steps), explained.result, False))
             continue
-        closing, result, more_notes = _final_steps(deriver, definition.expr, total, part.result)
+        closing, result, more_notes = _final_steps(
+            checker, definition.expr, total, explained.result
+        )
         notes.extend(more_notes)
-        steps = list(part.steps)
-        if not (steps and steps[-1].sides and _same(steps[-1].sides[-1], result)):
+        if not (steps and steps[-1].sides and same_formula(steps[-1].sides[-1], result)):
             steps.extend(closing)
         derivations.append(Derivation(name, total, tuple(_shared_once(steps, shown, name)), result))
     return Solution(
@@ -969,7 +301,6 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
     out again for each would hide what differs.
     """
     kept: list[Step] = []
-    repeated: list[str] = []
     owner = ""
     for step in steps:
         shareable = step.kind == "decompose" or (
@@ -981,20 +312,12 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
         key = (step.kind, step.sides, step.definitions, step.depth)
         if shareable and key in shown:
             owner = shown[key]
-            repeated.append(step.kind)
             continue
         if shareable:
             shown[key] = wrt
         kept.append(step)
-    if repeated:
-        kept.insert(
-            0,
-            Step(
-                "note",
-                f"The decomposition and the outer derivatives are the same as for {owner} "
-                "(shown above); only the inner derivatives differ",
-            ),
-        )
+    if owner:
+        kept.insert(0, Step("note", "shared", words=(("owner", owner),)))
     return kept
 
 
@@ -1067,42 +390,43 @@ def _solve_graph(problem: Problem) -> Solution:
 
     # The dependency list, target first, as it was typed.
     definitions = tuple((make_symbol(d.name), d.expr) for d in problem.definitions)
-    shared: list[Step] = [
-        Step("decompose", "The definitions and the dependency graph", definitions=definitions)
-    ]
+    shared: list[Step] = [Step("decompose", "graph_definitions", definitions=definitions)]
     dependency_lines = []
     # Target first, then in the order the user wrote the definitions.
     reading_order = [graph.by_name[d.name] for d in problem.definitions]
     for node in reading_order:
         inputs = [e.source for e in graph.inputs_of(node.name)]
         if inputs:
-            dependency_lines.append(f"{node.name} depends on {', '.join(inputs)}")
-    shared.append(Step("note", "; ".join(dependency_lines)))
+            dependency_lines.append(wording.depends_on(node.name, inputs))
+    shared.append(
+        Step("note", "graph_dependencies", words=(("dependencies", "; ".join(dependency_lines)),))
+    )
 
     relevant: set[str] = set()
     for name in problem.wrt:
         relevant |= graph.on_paths_from(name)
 
-    # One local partial derivative per edge, each by the single-variable rules.
+    # One local partial derivative per edge, each by its own rule tree (kept for mistakes).
     local: dict[tuple[str, str], sympy.Expr] = {}
+    scratch = Namer(problem.names | {"e", "pi"})
     for node in reading_order:
         for edge in graph.inputs_of(node.name):
             if edge.source not in relevant or node.name not in relevant:
                 continue
             source = make_symbol(edge.source)
-            deriver = Deriver(source, namer, partial=edge.partial)
-            part = deriver.derive(node.expr, 1, of=make_symbol(node.name))
-            shown = part.result
+            tree = plan(node.expr, source)
+            explained = explain(tree, scratch, label=node.expr, partial=edge.partial, depth=1)
+            shown = explained.result
             label = Leibniz(make_symbol(node.name), source, edge.partial)
-            claim = check_claim(shown, edge.local_partial)
             shared.append(
                 Step(
                     "local_derivative",
-                    f"Local derivative along the edge {edge.source} → {node.name}",
+                    "graph_edge",
                     (label, shown),
-                    part.rule,
-                    claim,
-                    0,
+                    explained.rules,
+                    check_claim(shown, edge.local_partial),
+                    claim=Claim(node.expr, source, (shown,)),
+                    words=(("source", edge.source), ("target", node.name)),
                 )
             )
             local[(node.name, edge.source)] = shown
@@ -1128,18 +452,9 @@ def _solve_graph(problem: Problem) -> Solution:
         }
     )
     if evaluated:
-        f = evaluated[0]
-        notes.append(
-            f"∂₁{f}(…) is the partial derivative of {f} with respect to its first argument, "
-            f"evaluated at the point in the parentheses; ∂₂{f} likewise for the second"
-            + (f" (and so for {', '.join(evaluated[1:])})." if len(evaluated) > 1 else ".")
-        )
+        notes.append(wording.note_partial_slots(evaluated))
     if _has_direct_and_indirect(graph, problem):
-        notes.append(
-            "Some input reaches the target both directly and through intermediate variables: "
-            "the partial derivative ∂z/∂x holds the other variables of z's definition fixed, "
-            "while the total derivative dz/dx adds every path by which x changes z."
-        )
+        notes.append(wording.note_partial_versus_total())
     return Solution(
         problem=problem,
         derivations=tuple(derivations),
@@ -1170,14 +485,19 @@ def _graph_derivation(
     paths = graph.paths(name)
     count = graph.path_count(name)
     steps: list[Step] = []
-    reference = _flatten(graph, problem.target).diff(wrt) if small else None
+    flat = _flatten(graph, problem.target) if small else None
+    reference = flat.diff(wrt) if flat is not None else None
     sampler = None if small else GraphSampler(graph, problem.inputs)
+    words = (("target", problem.target), ("wrt", name))
 
     def check(side_value: sympy.Expr) -> Check:
         if reference is not None:
             return check_claim(side_value, reference)
         assert sampler is not None
         return sampler.check(side_value, name, {})
+
+    def claim(*values: sympy.Expr) -> Claim | None:
+        return None if flat is None else Claim(flat, wrt, values)
 
     def full(expr: sympy.Expr) -> sympy.Expr:
         return _substitute_graph(graph, expr) if small else expr
@@ -1187,11 +507,7 @@ def _graph_derivation(
 
     if paths is not None:
         steps.append(
-            Step(
-                "paths",
-                f"{len(paths)} path{'s' if len(paths) != 1 else ''} from {problem.target} to {name}",
-                paths=paths,
-            )
+            Step("paths", "graph_paths", paths=paths, words=(("count", str(len(paths))), *words))
         )
         formula = Sum(
             tuple(Product(tuple(leib(p[i], p[i + 1]) for i in range(len(p) - 1))) for p in paths)
@@ -1202,37 +518,33 @@ def _graph_derivation(
         value = sympy.Add(
             *(sympy.Mul(*(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths)
         )
-        claim = check(full(value))
+        checked = check(full(value))
         steps.append(
             Step(
                 "chain_formula",
-                "Multivariable chain rule: one product per path, summed",
+                "graph_path_sum",
                 (total, formula),
-                "chain rule (sum over paths)",
-                claim,
+                (RuleRef("path_sum"),),
+                checked,
+                claim=claim(full(value)),
             )
         )
         steps.append(
-            Step("product", "Insert the local derivatives", (total, products), None, claim)
+            Step(
+                "product", "graph_insert", (total, products), (), checked, claim=claim(full(value))
+            )
         )
         result = value
     else:
-        steps.append(
-            Step(
-                "paths",
-                f"There are {count} paths from {problem.target} to {name}: too many to write "
-                "out, so the derivative is accumulated layer by layer (backpropagation), one "
-                "multiply-add per edge",
-            )
-        )
+        steps.append(Step("paths", "graph_too_many_paths", words=(("count", str(count)), *words)))
         assert sampler is not None
         result = _accumulate(graph, problem, name, local, steps, sampler, namer)
         steps.append(
             Step(
                 "note",
-                "Backpropagation checked against a central finite difference",
+                "graph_backprop_check",
                 (total, result),
-                None,
+                (),
                 sampler.check_against_finite_difference(name),
             )
         )
@@ -1253,36 +565,33 @@ def _graph_derivation(
                         for p in paths
                     )
                 )
-                sides = _dedupe((total, shown, substituted))
+                sides = dedupe((total, shown, substituted))
             steps.append(
                 Step(
                     "substitute",
-                    "Substitute the definitions of the intermediate variables",
+                    "graph_substitute",
                     sides,
-                    None,
+                    (),
                     check(substituted),
+                    claim=claim(substituted),
                 )
             )
         simplified, timed_out = tidy(substituted)
         if timed_out:
-            notes.append(
-                "Simplifying took too long; the result is shown unsimplified (it is still correct)."
-            )
+            notes.append(wording.note_simplify_ran_out())
         if simplified != substituted or substituted == result:
             steps.append(
                 Step(
                     "simplify",
-                    "Simplify" if simplified != substituted else "Result",
+                    "simplify" if simplified != substituted else "result",
                     (total, simplified),
-                    identity_used(substituted, simplified),
+                    _identity_refs(substituted, simplified),
                     check(simplified),
+                    claim=claim(simplified),
                 )
             )
         return Derivation(name, total, tuple(steps), simplified, True, paths or (), count)
-    notes.append(
-        f"The fully substituted derivative with respect to {name} would be enormous, so it is given "
-        "in terms of the intermediate variables."
-    )
+    notes.append(wording.note_left_in_intermediates(name))
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
 
 
@@ -1331,15 +640,15 @@ def _accumulate(
                 for e in consumers
             )
         )
-        claim = sampler.check(accumulated, node.name, symbols_to_nodes)
         label = Leibniz(make_symbol(target), make_symbol(node.name), True)
         steps.append(
             Step(
                 "accumulate",
-                f"Gradient arriving at {node.name} from " + ", ".join(e.target for e in consumers),
+                "graph_accumulate",
                 (label, shown, accumulated),
-                "reverse accumulation",
-                claim,
+                (RuleRef("accumulation"),),
+                sampler.check(accumulated, node.name, symbols_to_nodes),
+                words=(("node", node.name), ("consumers", ", ".join(e.target for e in consumers))),
             )
         )
         if node.name == name:

@@ -15,7 +15,8 @@ from chainsolve.filters import (
     latex_expr,
 )
 from chainsolve.graph import Graph
-from chainsolve.steps import Derivation, Solution, Step
+from chainsolve.steps import Claim, Derivation, Solution, Step
+from chainsolve.wording import rule_label, sentence
 
 #: Bumped whenever a field is removed or changes meaning (adding a field keeps the version).
 SCHEMA_VERSION = 1
@@ -26,16 +27,17 @@ def step_text(step: Step) -> str:
 
     >>> from chainsolve.steps import Leibniz
     >>> x, y = sympy.Symbol("x"), sympy.Symbol("y")
-    >>> step_text(Step("rule", "Power rule", (Leibniz(y, x), 2 * x), rule="power rule"))
-    'Power rule: dy/dx = 2x'
+    >>> step_text(Step("rule", "direct", (Leibniz(y, x), 2 * x)))
+    'Differentiate directly: dy/dx = 2x'
     """
     parts = [chain_unicode(step.sides)] if step.sides else []
     parts += [definition_unicode(name, expr) for name, expr in step.definitions]
     parts += [" → ".join(path) for path in step.paths]
+    text = sentence(step)
     if not parts:
-        return step.text
+        return text
     details = "; ".join(parts)
-    return f"{step.text}: {details}" if step.text else details
+    return f"{text}: {details}" if text else details
 
 
 def step_latex(step: Step) -> str:
@@ -56,10 +58,23 @@ def latex_expr_name(name: str) -> str:
     return latex_expr(sympy.Symbol(name))
 
 
+def _claim_dict(claim: Claim | None) -> dict[str, Any] | None:
+    """A step's equality in the input language: each of ``equals`` is d(derivative_of)/d(wrt)."""
+    if claim is None:
+        return None
+    return {
+        "derivative_of": expression_text(claim.subject),
+        "wrt": claim.var.name,
+        "equals": [expression_text(value) for value in claim.values],
+    }
+
+
 def _step_dict(step: Step, derivation: str | None) -> dict[str, Any]:
     return {
         "kind": step.kind,
-        "rule": step.rule,
+        "rule": rule_label(step),
+        "rule_ids": [rule.id for rule in step.rules],
+        "claim": _claim_dict(step.claim),
         "text": step_text(step),
         "latex": step_latex(step),
         "verified": step.verified,

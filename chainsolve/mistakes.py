@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -16,8 +16,18 @@ from chainsolve.derivation import substitute
 from chainsolve.equivalence import CIRCULAR, HYPERBOLIC
 from chainsolve.graph import Graph
 from chainsolve.numeric import MpFloat, Undefined, evaluate
+from chainsolve.plan import plan
 from chainsolve.problem import Problem, make_symbol
-from chainsolve.rules import match_outer
+from chainsolve.rules import (
+    ChainRule,
+    ExponentialRule,
+    FunctionRule,
+    PowerRule,
+    ProductRule,
+    QuotientRule,
+    Rule,
+)
+from chainsolve.rules import evaluate as evaluate_rule
 from chainsolve.steps import Derivation
 
 #: Functions whose derivative's sign students confuse (cos → −sin but cosh → +sinh; the
@@ -154,136 +164,123 @@ class Candidate:
 #: At most this many wrong derivatives are built for one problem (they grow with its size).
 MAX_CANDIDATES = 400
 
-Outer = Callable[[sympy.Expr], sympy.Expr]
-
 
 def match(mistake_id: str, detail: str = "") -> MistakeMatch:
     """The :class:`MistakeMatch` of a known mistake id."""
     return MistakeMatch(mistake_id, MISTAKES[mistake_id].message, detail)
 
 
-# -- building wrong derivatives -----------------------------------------------------------------
+# -- building wrong derivatives: the rule tree with one node replaced by a wrong variant ---------
 
 
-class _Wrong:
-    """Differentiates like chainsolve's rule tree, but with one mistake made at one place."""
+def wrong_derivatives(tree: Rule) -> list[Candidate]:
+    """Every one-mistake derivative of ``tree.expr``: one node of the rule tree done wrong."""
+    return _Variants(tree).of(tree)
 
-    def __init__(self, wrt: sympy.Symbol) -> None:
-        self.wrt = wrt
-        self._diff: dict[sympy.Expr, sympy.Expr] = {}
+
+class _Variants:
+    """The wrong variants of each node, built from its parts' right and wrong derivatives."""
+
+    def __init__(self, tree: Rule) -> None:
+        self.values: dict[int, sympy.Expr] = {}
+        evaluate_rule(tree, self.values)
         self.count = 0
+        self._known: dict[int, list[Candidate]] = {}
 
-    def d(self, expr: sympy.Expr) -> sympy.Expr:
-        known = self._diff.get(expr)
-        if known is None:
-            known = sympy.diff(expr, self.wrt)
-            self._diff[expr] = known
-        return known
+    def right(self, rule: Rule) -> sympy.Expr:
+        return self.values[id(rule)]
 
-    def variants(self, expr: sympy.Expr) -> list[Candidate]:
-        """Every one-mistake derivative of ``expr``."""
-        x = self.wrt
-        if self.count > MAX_CANDIDATES or not expr.has(x) or expr == x:
-            return []
+    def of(self, rule: Rule) -> list[Candidate]:
+        """The wrong derivatives of ``rule.expr`` with exactly one mistake in them."""
+        known = self._known.get(id(rule))
+        if known is not None:
+            return known
         found: list[Candidate] = []
-        if isinstance(expr, sympy.Add):
-            terms = list(expr.args)
-            for index, term in enumerate(terms):
-                others = sympy.Add(*(self.d(t) for i, t in enumerate(terms) if i != index))
-                found += [
-                    Candidate(c.mistake, others + c.expr, c.site) for c in self.variants(term)
-                ]
-        elif isinstance(expr, sympy.Mul):
-            found += self._mul(expr)
-        elif isinstance(expr, sympy.Pow) and not expr.exp.has(x):
-            base, exponent = expr.args
-            outer: Outer = lambda a: exponent * a ** (exponent - 1)  # noqa: E731
-            du = self.d(base)
-            found += [
-                Candidate("power_rule_error", exponent * base**exponent * du, expr),
-                Candidate("power_rule_error", exponent * base ** (exponent - 2) * du, expr),
-                Candidate("power_rule_error", exponent * base ** (exponent + 1) * du, expr),
-                Candidate("power_rule_error", base ** (exponent - 1) * du, expr),
-            ]
-            found += self._chain(expr, base, outer)
-        elif isinstance(expr, sympy.Pow) and not expr.base.has(x):
-            base, exponent = expr.args
-            found.append(
-                Candidate(
-                    "power_rule_error", exponent * base ** (exponent - 1) * self.d(exponent), expr
-                )
-            )
-            if base != sympy.E:
-                found.append(Candidate("power_rule_error", base**exponent * self.d(exponent), expr))
-            found += self._chain(expr, exponent, lambda a: base**a * sympy.log(base))
-        else:
-            outer_match = match_outer(expr, x)
-            if outer_match is not None:
-                inner = outer_match.inner
-                derivative = outer_match.rule.derivative
-                if isinstance(expr, AppliedUndef):
-                    derivative = _abstract_derivative(expr.func)
-                found += self._chain(expr, inner, derivative)
-                if isinstance(expr, _SIGN_SLIPS):
-                    found.append(Candidate("sign_error", -derivative(inner) * self.d(inner), expr))
+        if self.count <= MAX_CANDIDATES:
+            found = self._own(rule) + self._in_parts(rule)
         self.count += len(found)
+        self._known[id(rule)] = found
         return found
 
-    def _chain(self, expr: sympy.Expr, inner: sympy.Expr, outer: Outer) -> list[Candidate]:
-        """Chain-rule mistakes at F(inner), and mistakes inside the inner derivative."""
-        x = self.wrt
-        if inner == x:
-            return []
-        du = self.d(inner)
-        found = [
-            Candidate("missing_inner_derivative", outer(inner), expr),
-            Candidate("outer_at_wrong_argument", outer(x) * du, expr),
-            Candidate("composed_derivatives", outer(du), expr),
-        ]
-        found += [Candidate(c.mistake, outer(inner) * c.expr, c.site) for c in self.variants(inner)]
+    def _in_parts(self, rule: Rule) -> list[Candidate]:
+        """A mistake inside one part, carried through this node's (right) rule."""
+        parts = rule.parts()
+        rights = [self.right(p) for p in parts]
+        found = []
+        for index, part in enumerate(parts):
+            for wrong in self.of(part):
+                derivatives = [*rights[:index], wrong.expr, *rights[index + 1 :]]
+                found.append(Candidate(wrong.mistake, rule.combine(derivatives), wrong.site))
         return found
 
-    def _mul(self, expr: sympy.Mul) -> list[Candidate]:
-        x = self.wrt
-        constant, rest = expr.as_independent(x, as_Add=False)
-        if constant != 1:
-            return [Candidate(c.mistake, constant * c.expr, c.site) for c in self.variants(rest)]
-        found: list[Candidate] = []
-        numerator, denominator = expr.as_numer_denom()
-        if denominator.has(x) and numerator.has(x) and denominator != 1:
-            dn, dd = self.d(numerator), self.d(denominator)
-            found += [
+    def _own(self, rule: Rule) -> list[Candidate]:
+        """This node's own rule applied wrongly."""
+        if isinstance(rule, ProductRule):
+            d_first, d_second = self.right(rule.first), self.right(rule.second)
+            return [Candidate("product_rule_error", d_first * d_second, rule.expr)]
+        if isinstance(rule, QuotientRule):
+            top, bottom = rule.numerator.expr, rule.denominator.expr
+            d_top, d_bottom = self.right(rule.numerator), self.right(rule.denominator)
+            return [
                 Candidate(
-                    "quotient_rule_error",
-                    (dn * denominator + numerator * dd) / denominator**2,
-                    expr,
+                    "quotient_rule_error", (d_top * bottom + top * d_bottom) / bottom**2, rule.expr
                 ),
                 Candidate(
-                    "quotient_rule_error", (dn * denominator - numerator * dd) / denominator, expr
+                    "quotient_rule_error", (d_top * bottom - top * d_bottom) / bottom, rule.expr
                 ),
-                Candidate("quotient_rule_error", dn / dd, expr),
+                Candidate("quotient_rule_error", d_top / d_bottom, rule.expr),
             ]
-        factors = expr.as_ordered_factors()
-        first, second = factors[0], sympy.Mul(*factors[1:])
-        d_first, d_second = self.d(first), self.d(second)
-        found.append(Candidate("product_rule_error", d_first * d_second, expr))
-        found += [
-            Candidate(c.mistake, c.expr * second + first * d_second, c.site)
-            for c in self.variants(first)
-        ]
-        found += [
-            Candidate(c.mistake, d_first * second + first * c.expr, c.site)
-            for c in self.variants(second)
-        ]
+        if isinstance(rule, ChainRule):
+            return self._chain(rule)
+        if isinstance(rule, (PowerRule, ExponentialRule, FunctionRule)):
+            return [Candidate(m, e, rule.expr) for m, e in _slips(rule, rule.var, sympy.S.One)]
+        return []
+
+    def _chain(self, rule: ChainRule) -> list[Candidate]:
+        """Chain-rule mistakes at each link: the inside dropped, F′ at x, F′ composed, F′ slipped."""
+        x = rule.var
+        locals_ = [link.local(link.argument) for link in rule.links]
+        # below[i]: the right derivative of link i's argument (everything inside it).
+        below = [sympy.S.One] * len(rule.links)
+        inside = self.right(rule.inner)
+        for index in range(len(rule.links) - 1, -1, -1):
+            below[index] = inside
+            inside = locals_[index] * inside
+        found: list[Candidate] = []
+        for index, (link, site) in enumerate(zip(rule.links, rule.levels(), strict=True)):
+            before = sympy.Mul(*locals_[:index])
+            d_argument = below[index]
+            wrong = [
+                ("missing_inner_derivative", locals_[index]),
+                ("outer_at_wrong_argument", link.local(x) * d_argument),
+                ("composed_derivatives", link.local(d_argument)),
+                *_slips(link.outer, link.argument, d_argument),
+            ]
+            found += [Candidate(mistake, before * value, site) for mistake, value in wrong]
         return found
 
 
-def _abstract_derivative(function: type) -> Outer:
-    def derivative(argument: sympy.Expr) -> sympy.Expr:
-        dummy = sympy.Dummy("a", real=True)
-        return sympy.Subs(sympy.Derivative(function(dummy), dummy), dummy, argument).doit()
-
-    return derivative
+def _slips(
+    outer: Rule, argument: sympy.Expr, d_argument: sympy.Expr
+) -> list[tuple[str, sympy.Expr]]:
+    """Wrong forms of one outer function's rule at ``argument`` (times the inner derivative)."""
+    if isinstance(outer, PowerRule):
+        n = outer.exponent
+        return [
+            ("power_rule_error", n * argument**n * d_argument),
+            ("power_rule_error", n * argument ** (n - 2) * d_argument),
+            ("power_rule_error", n * argument ** (n + 1) * d_argument),
+            ("power_rule_error", argument ** (n - 1) * d_argument),
+        ]
+    if isinstance(outer, ExponentialRule):
+        base = outer.base
+        return [("power_rule_error", argument * base ** (argument - 1) * d_argument)] + (
+            [("power_rule_error", base**argument * d_argument)] if base != sympy.E else []
+        )
+    if isinstance(outer, FunctionRule) and outer.function in _SIGN_SLIPS:
+        local = outer.eval().xreplace({outer.var: argument})
+        return [("sign_error", -local * d_argument)]
+    return []
 
 
 def flatten_definitions(problem: Problem) -> dict[sympy.Symbol, sympy.Expr]:
@@ -311,8 +308,8 @@ def candidates(
         if other != wrt:
             found.append(Candidate("wrong_variable", sympy.diff(target, make_symbol(other))))
     if problem.is_single_expression or graph is None or derivation is None or not derivation.paths:
-        found += _Wrong(x).variants(
-            problem.definitions[0].expr if problem.is_single_expression else target
+        found += wrong_derivatives(
+            plan(problem.definitions[0].expr if problem.is_single_expression else target, x)
         )
         return found
 
@@ -380,7 +377,7 @@ def candidates(
         node_expr = graph.by_name[edge.target].expr
         if node_expr is None:
             continue
-        for wrong in _Wrong(make_symbol(edge.source)).variants(node_expr):
+        for wrong in wrong_derivatives(plan(node_expr, make_symbol(edge.source))):
             replaced = {(edge.target, edge.source): wrong.expr}
             found.append(
                 Candidate(

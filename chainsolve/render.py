@@ -16,7 +16,7 @@ import jinja2
 import sympy
 from markupsafe import Markup
 
-from chainsolve import filters
+from chainsolve import filters, wording
 from chainsolve.jsonout import solution_to_dict
 from chainsolve.steps import Leibniz, Solution, Step
 
@@ -142,6 +142,7 @@ def make_environment(fmt: str, template_dir: str | Path | None = None) -> jinja2
         options["bytecode_cache"] = cache
     env = jinja2.Environment(**options)
     env.filters.update(filters.FILTERS)
+    env.filters.update(wording.FILTERS)
     if fmt == "html":
         # MathML is markup we build ourselves from escaped pieces: mark it safe once, here.
         for name in _MARKUP_FILTERS:

@@ -1,144 +1,371 @@
-"""The table of elementary derivatives, each with its human name: what to do with the outermost operation."""
+"""The rule tree: one frozen dataclass per differentiation rule, each with ``eval()`` and a stable rule id.
+
+A tree is built by :func:`chainsolve.plan.plan` (which rule fits) and read by walkers:
+``explain`` (steps), ``check`` (each step against sympy) and ``mistakes`` (wrong variants).
+A rule knows its maths only: no wording, no checking. Shared sub-expressions are one node
+(the tree is a DAG), so every walker memoises by node identity.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy
-from sympy.core.function import AppliedUndef
 
 from chainsolve import functions
+from chainsolve.problem import make_symbol
 
-Derivative = Callable[[sympy.Expr], sympy.Expr]
+#: The argument slot of an outer function: a chain link F(u) is planned as F(HOLE) by HOLE.
+#: Its name cannot be typed (the input language has no '·'), so it never meets a user's name.
+HOLE = make_symbol("u·")
 
 
 @dataclass(frozen=True, slots=True)
-class ElementaryRule:
-    """d/du F(u) = F′(u) for one elementary function F, e.g. "derivative of sin": sin′(u) = cos(u)."""
+class Elementary:
+    """d/du F(u) = F′(u) for one elementary function F, with the rule's stable id."""
 
-    name: str
-    derivative: Derivative
+    rule_id: str
+    derivative: Callable[[sympy.Expr], sympy.Expr]
 
 
 def _sqrt_one_minus_square(u: sympy.Expr) -> sympy.Expr:
     return sympy.sqrt(1 - u**2)
 
 
-def _sqrt_square_minus_one(u: sympy.Expr) -> sympy.Expr:
-    return sympy.sqrt(u**2 - 1)
-
-
 def _arcsec_denominator(u: sympy.Expr) -> sympy.Expr:
     # |u|·√(u² − 1): sympy's u²·√(1 − 1/u²) on the real domain |u| > 1, where u²/√(u²) = |u|.
-    return sympy.Abs(u) * _sqrt_square_minus_one(u)
+    return sympy.Abs(u) * sympy.sqrt(u**2 - 1)
 
 
-#: One rule per function of the input language (sympy class → rule).
-ELEMENTARY: dict[Any, ElementaryRule] = {
-    sympy.sin: ElementaryRule("derivative of sin", lambda u: sympy.cos(u)),
-    sympy.cos: ElementaryRule("derivative of cos", lambda u: -sympy.sin(u)),
-    sympy.tan: ElementaryRule("derivative of tan", lambda u: sympy.sec(u) ** 2),
-    sympy.sec: ElementaryRule("derivative of sec", lambda u: sympy.sec(u) * sympy.tan(u)),
-    sympy.csc: ElementaryRule("derivative of csc", lambda u: -sympy.csc(u) * sympy.cot(u)),
-    sympy.cot: ElementaryRule("derivative of cot", lambda u: -(sympy.csc(u) ** 2)),
-    sympy.asin: ElementaryRule("derivative of arcsin", lambda u: 1 / _sqrt_one_minus_square(u)),
-    sympy.acos: ElementaryRule("derivative of arccos", lambda u: -1 / _sqrt_one_minus_square(u)),
-    sympy.atan: ElementaryRule("derivative of arctan", lambda u: 1 / (1 + u**2)),
-    sympy.acot: ElementaryRule("derivative of arccot", lambda u: -1 / (1 + u**2)),
-    sympy.asec: ElementaryRule("derivative of arcsec", lambda u: 1 / _arcsec_denominator(u)),
-    sympy.acsc: ElementaryRule("derivative of arccsc", lambda u: -1 / _arcsec_denominator(u)),
-    sympy.sinh: ElementaryRule("derivative of sinh", lambda u: sympy.cosh(u)),
-    sympy.cosh: ElementaryRule("derivative of cosh", lambda u: sympy.sinh(u)),
-    sympy.tanh: ElementaryRule("derivative of tanh", lambda u: 1 - sympy.tanh(u) ** 2),
-    sympy.sech: ElementaryRule("derivative of sech", lambda u: -sympy.sech(u) * sympy.tanh(u)),
-    sympy.csch: ElementaryRule("derivative of csch", lambda u: -sympy.csch(u) * sympy.coth(u)),
-    sympy.coth: ElementaryRule("derivative of coth", lambda u: 1 - sympy.coth(u) ** 2),
-    sympy.asinh: ElementaryRule("derivative of arcsinh", lambda u: 1 / sympy.sqrt(u**2 + 1)),
+def _zero(u: sympy.Expr) -> sympy.Expr:
+    # Piecewise constant: the derivative is 0 wherever it exists (sympy's own is a DiracDelta).
+    return sympy.S.Zero
+
+
+#: One entry per function of the input language (sympy class → id and derivative).
+ELEMENTARY: dict[Any, Elementary] = {
+    sympy.sin: Elementary("derivative_of_sin", lambda u: sympy.cos(u)),
+    sympy.cos: Elementary("derivative_of_cos", lambda u: -sympy.sin(u)),
+    sympy.tan: Elementary("derivative_of_tan", lambda u: sympy.sec(u) ** 2),
+    sympy.sec: Elementary("derivative_of_sec", lambda u: sympy.sec(u) * sympy.tan(u)),
+    sympy.csc: Elementary("derivative_of_csc", lambda u: -sympy.csc(u) * sympy.cot(u)),
+    sympy.cot: Elementary("derivative_of_cot", lambda u: -(sympy.csc(u) ** 2)),
+    sympy.asin: Elementary("derivative_of_asin", lambda u: 1 / _sqrt_one_minus_square(u)),
+    sympy.acos: Elementary("derivative_of_acos", lambda u: -1 / _sqrt_one_minus_square(u)),
+    sympy.atan: Elementary("derivative_of_atan", lambda u: 1 / (1 + u**2)),
+    sympy.acot: Elementary("derivative_of_acot", lambda u: -1 / (1 + u**2)),
+    sympy.asec: Elementary("derivative_of_asec", lambda u: 1 / _arcsec_denominator(u)),
+    sympy.acsc: Elementary("derivative_of_acsc", lambda u: -1 / _arcsec_denominator(u)),
+    sympy.sinh: Elementary("derivative_of_sinh", lambda u: sympy.cosh(u)),
+    sympy.cosh: Elementary("derivative_of_cosh", lambda u: sympy.sinh(u)),
+    sympy.tanh: Elementary("derivative_of_tanh", lambda u: 1 - sympy.tanh(u) ** 2),
+    sympy.sech: Elementary("derivative_of_sech", lambda u: -sympy.sech(u) * sympy.tanh(u)),
+    sympy.csch: Elementary("derivative_of_csch", lambda u: -sympy.csch(u) * sympy.coth(u)),
+    sympy.coth: Elementary("derivative_of_coth", lambda u: 1 - sympy.coth(u) ** 2),
+    sympy.asinh: Elementary("derivative_of_asinh", lambda u: 1 / sympy.sqrt(u**2 + 1)),
     # The textbook 1/√(u² − 1), written as sympy does so that it is real exactly where
     # arccosh is (u > 1), not also for u < −1: there a step could not be confirmed.
-    sympy.acosh: ElementaryRule(
-        "derivative of arccosh", lambda u: 1 / (sympy.sqrt(u - 1) * sympy.sqrt(u + 1))
+    sympy.acosh: Elementary(
+        "derivative_of_acosh", lambda u: 1 / (sympy.sqrt(u - 1) * sympy.sqrt(u + 1))
     ),
-    sympy.atanh: ElementaryRule("derivative of arctanh", lambda u: 1 / (1 - u**2)),
-    sympy.exp: ElementaryRule("derivative of exp", lambda u: sympy.exp(u)),
-    sympy.log: ElementaryRule("derivative of ln", lambda u: 1 / u),
-    sympy.Abs: ElementaryRule("derivative of |u| (its sign)", lambda u: sympy.sign(u)),
-    functions.sigmoid: ElementaryRule(
-        "derivative of sigmoid: σ(1 − σ)",
-        lambda u: functions.sigmoid(u) * (1 - functions.sigmoid(u)),
+    sympy.atanh: Elementary("derivative_of_atanh", lambda u: 1 / (1 - u**2)),
+    sympy.exp: Elementary("derivative_of_exp", lambda u: sympy.exp(u)),
+    sympy.log: Elementary("derivative_of_log", lambda u: 1 / u),
+    sympy.Abs: Elementary("derivative_of_abs", lambda u: sympy.sign(u)),
+    functions.sigmoid: Elementary(
+        "derivative_of_sigmoid", lambda u: functions.sigmoid(u) * (1 - functions.sigmoid(u))
     ),
-    functions.relu: ElementaryRule(
-        "derivative of relu: 1 where u > 0, else 0", lambda u: sympy.Heaviside(u, 0)
-    ),
-    functions.softplus: ElementaryRule("derivative of softplus: σ", lambda u: functions.sigmoid(u)),
-    # Piecewise constant: the derivative is 0 wherever it exists (sympy's own is a DiracDelta).
-    sympy.sign: ElementaryRule("derivative of sign: 0 where u ≠ 0", lambda u: sympy.S.Zero),
+    functions.relu: Elementary("derivative_of_relu", lambda u: sympy.Heaviside(u, 0)),
+    functions.softplus: Elementary("derivative_of_softplus", lambda u: functions.sigmoid(u)),
+    sympy.sign: Elementary("derivative_of_sign", _zero),
+    sympy.Heaviside: Elementary("derivative_of_heaviside", _zero),
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Outer:
-    """The outermost operation of an expression seen as F(inner): which F, which rule, which inner part.
-
-    ``outer(u)`` rebuilds F with a fresh variable ``u`` in place of ``inner``.
-    """
-
-    rule: ElementaryRule
-    inner: sympy.Expr
-    outer: Callable[[sympy.Expr], sympy.Expr]
+def sympy_derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
+    """sympy's derivative where it exists: sign′ and Heaviside′ are 0 away from 0, not DiracDelta."""
+    derivative = sympy.diff(expr, var)
+    if derivative.has(sympy.DiracDelta):
+        derivative = derivative.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    return derivative
 
 
-def _power_rule(exponent: sympy.Expr) -> ElementaryRule:
-    if exponent == sympy.Rational(1, 2):
-        name = "square root rule"
-    elif exponent == -1:
-        name = "power rule (reciprocal)"
-    else:
-        name = "power rule"
-    return ElementaryRule(name, lambda u: exponent * u ** (exponent - 1))
+def at(local: sympy.Expr, value: sympy.Expr) -> sympy.Expr:
+    """A local derivative in :data:`HOLE` evaluated at ``value`` (f′(u) at g(x) stays f′(g(x)))."""
+    if isinstance(value, sympy.Symbol):
+        return local.xreplace({HOLE: value})
+    from chainsolve.derivation import substitute
+
+    return substitute(local, {HOLE: value})
 
 
-def _abstract_rule(function: type) -> ElementaryRule:
-    name = function.__name__
-
-    def derivative(u: sympy.Expr) -> sympy.Expr:
-        return sympy.Derivative(function(u), u)
-
-    return ElementaryRule(f"derivative of {name} (an unknown function)", derivative)
+# -- the rules ------------------------------------------------------------------------------------
 
 
-def match_outer(expr: Any, wrt: sympy.Symbol) -> Outer | None:
-    """The elementary rule for the outermost operation of ``expr`` (as a function of ``wrt``), if any.
+@dataclass(frozen=True, slots=True, eq=False)
+class Rule:
+    """A rule applied to d(expr)/d(var). Nodes compare by identity: a shared part is one node."""
 
-    >>> x = sympy.Symbol("x", real=True)
-    >>> m = match_outer(sympy.sin(x**2), x)
-    >>> m.rule.name, m.inner
-    ('derivative of sin', x**2)
-    """
-    if isinstance(expr, sympy.Pow):
-        base, exponent = expr.args
-        if not exponent.has(wrt) and base.has(wrt):
-            return Outer(_power_rule(exponent), base, lambda u: u**exponent)
-        if not base.has(wrt) and exponent.has(wrt):
-            if base == sympy.E:
-                return Outer(ELEMENTARY[sympy.exp], exponent, sympy.exp)
-            rule = ElementaryRule(
-                "exponential rule: d/du aᵘ = aᵘ·ln(a)", lambda u: base**u * sympy.log(base)
-            )
-            return Outer(rule, exponent, lambda u: base**u)
-        return None
-    if isinstance(expr, AppliedUndef) and len(expr.args) == 1:
-        function = expr.func
-        return Outer(_abstract_rule(function), expr.args[0], function)
-    if isinstance(expr, sympy.Heaviside):
-        # Heaviside(u) or Heaviside(u, H(0)): piecewise constant, like sign.
-        step = ElementaryRule("derivative of Heaviside: 0 where u ≠ 0", lambda u: sympy.S.Zero)
-        rest = expr.args[1:]
-        return Outer(step, expr.args[0], lambda u: sympy.Heaviside(u, *rest))
-    for kind, rule in ELEMENTARY.items():
-        if isinstance(expr, kind) and len(expr.args) == 1:
-            argument: sympy.Expr = expr.args[0]
-            return Outer(rule, argument, kind)
-    return None
+    expr: sympy.Expr
+    var: sympy.Symbol
+
+    RULE_ID: ClassVar[str] = ""
+
+    @property
+    def rule_id(self) -> str:
+        """The stable id of this rule (``chain``, ``product``, ``derivative_of_sin``, …)."""
+        return self.RULE_ID
+
+    def parts(self) -> tuple[Rule, ...]:
+        """The sub-derivatives this rule is built from (by the same variable)."""
+        return ()
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        """This rule's derivative given its parts' derivatives (in the order of :meth:`parts`)."""
+        raise NotImplementedError
+
+    def eval(self) -> sympy.Expr:
+        """The derivative d(expr)/d(var) by this rule (each shared node evaluated once)."""
+        return evaluate(self)
+
+
+def evaluate(rule: Rule, memo: dict[int, sympy.Expr] | None = None) -> sympy.Expr:
+    """The derivative of ``rule``, children first, each node once (``memo`` keyed by node id)."""
+    values = {} if memo is None else memo
+    stack: list[tuple[Rule, bool]] = [(rule, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in values:
+            continue
+        parts = node.parts()
+        if expanded or not parts:
+            values[id(node)] = node.combine([values[id(part)] for part in parts])
+            continue
+        stack.append((node, True))
+        stack.extend((part, False) for part in parts if id(part) not in values)
+    return values[id(rule)]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ConstantRule(Rule):
+    """d/dx c = 0 for an expression without x."""
+
+    RULE_ID: ClassVar[str] = "constant"
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return sympy.S.Zero
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class VariableRule(Rule):
+    """d/dx x = 1."""
+
+    RULE_ID: ClassVar[str] = "variable"
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return sympy.S.One
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PowerRule(Rule):
+    """d/dx xⁿ = n·xⁿ⁻¹ for a constant exponent n (√x and 1/x included)."""
+
+    exponent: sympy.Expr
+
+    @property
+    def rule_id(self) -> str:
+        if self.exponent == sympy.Rational(1, 2):
+            return "square_root"
+        if self.exponent == -1:
+            return "reciprocal"
+        return "power"
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return self.exponent * self.var ** (self.exponent - 1)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ExponentialRule(Rule):
+    """d/dx aˣ = aˣ·ln(a) for a constant base a."""
+
+    base: sympy.Expr
+    RULE_ID: ClassVar[str] = "exponential"
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return self.base**self.var * sympy.log(self.base)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FunctionRule(Rule):
+    """d/dx F(x) = F′(x) for an elementary function F of the table :data:`ELEMENTARY`."""
+
+    function: Any
+
+    @property
+    def rule_id(self) -> str:
+        return str(ELEMENTARY[self.function].rule_id)
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return ELEMENTARY[self.function].derivative(self.var)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AbstractRule(Rule):
+    """d/dx f(x) = f′(x) for an unknown function f of one argument."""
+
+    RULE_ID: ClassVar[str] = "abstract_function"
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return sympy.Derivative(self.expr, self.var)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AbstractPartialRule(Rule):
+    """∂/∂x f(…, x, …) = ∂f/∂x for an unknown function of several arguments, x one of them."""
+
+    RULE_ID: ClassVar[str] = "abstract_partial"
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return sympy.Derivative(self.expr, self.var)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SumRule(Rule):
+    """(f + g)′ = f′ + g′."""
+
+    terms: tuple[Rule, ...]
+    RULE_ID: ClassVar[str] = "sum"
+
+    def parts(self) -> tuple[Rule, ...]:
+        return self.terms
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return sympy.Add(*derivatives)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ConstantMultipleRule(Rule):
+    """(c·f)′ = c·f′ for a factor c without the variable."""
+
+    constant: sympy.Expr
+    rest: Rule
+    RULE_ID: ClassVar[str] = "constant_multiple"
+
+    def parts(self) -> tuple[Rule, ...]:
+        return (self.rest,)
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return self.constant * derivatives[0]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ProductRule(Rule):
+    """(f·g)′ = f′·g + f·g′."""
+
+    first: Rule
+    second: Rule
+    RULE_ID: ClassVar[str] = "product"
+
+    def parts(self) -> tuple[Rule, ...]:
+        return (self.first, self.second)
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        d_first, d_second = derivatives
+        return d_first * self.second.expr + self.first.expr * d_second
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class QuotientRule(Rule):
+    """(f/g)′ = (f′·g − f·g′)/g²."""
+
+    numerator: Rule
+    denominator: Rule
+    RULE_ID: ClassVar[str] = "quotient"
+
+    def parts(self) -> tuple[Rule, ...]:
+        return (self.numerator, self.denominator)
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        d_top, d_bottom = derivatives
+        top, bottom = self.numerator.expr, self.denominator.expr
+        return (d_top * bottom - top * d_bottom) / bottom**2
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LogarithmicRule(Rule):
+    """(fᵍ)′ = fᵍ·(g′·ln f + g·f′/f), from ln y = g·ln f, when base and exponent both vary."""
+
+    base: Rule
+    exponent: Rule
+    RULE_ID: ClassVar[str] = "logarithmic"
+
+    def parts(self) -> tuple[Rule, ...]:
+        return (self.base, self.exponent)
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        d_base, d_exponent = derivatives
+        base, exponent = self.base.expr, self.exponent.expr
+        return self.expr * (d_exponent * sympy.log(base) + exponent * d_base / base)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Link:
+    """One link F(argument) of a chain: ``outer`` is the rule for F(HOLE) by HOLE."""
+
+    argument: sympy.Expr
+    outer: Rule
+
+    def function(self, value: sympy.Expr) -> sympy.Expr:
+        """F applied to ``value`` (an intermediate variable, usually)."""
+        return self.outer.expr.xreplace({HOLE: value})
+
+    def local(self, value: sympy.Expr) -> sympy.Expr:
+        """F′ at ``value``."""
+        return at(self.outer.eval(), value)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChainRule(Rule):
+    """(F₁∘F₂∘…∘g)′ = F₁′(…)·F₂′(…)·…·g′: one factor per link, outermost first, then the inside."""
+
+    links: tuple[Link, ...]
+    inner: Rule
+    RULE_ID: ClassVar[str] = "chain"
+
+    def parts(self) -> tuple[Rule, ...]:
+        return (self.inner,)
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        factors = [link.local(link.argument) for link in self.links]
+        return sympy.Mul(*factors, derivatives[0])
+
+    def levels(self) -> tuple[sympy.Expr, ...]:
+        """The composite at each link, in the variable: F₁(F₂(g)), F₂(g), … (outermost first)."""
+        return (self.expr, *(link.argument for link in self.links[:-1]))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NoRule(Rule):
+    """No step-by-step rule applies: the derivative is sympy's, said honestly."""
+
+    RULE_ID: ClassVar[str] = "no_rule"
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        return sympy_derivative(self.expr, self.var)
+
+
+def walk(rule: Rule) -> list[Rule]:
+    """Every node of a rule tree once, parents before their parts (shared parts once)."""
+    seen: set[int] = set()
+    order: list[Rule] = []
+    stack = [rule]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        order.append(node)
+        stack.extend(reversed(node.parts()))
+    return order

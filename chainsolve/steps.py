@@ -102,22 +102,51 @@ StepKind = Literal[
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    """One line of a worked solution: a sentence, an equality chain, the rule, its check.
+class RuleRef:
+    """A rule a step applies, by its stable id, with the names it concerns (``x`` in dx/dx = 1)."""
 
-    ``sides`` is the chain ``sides[0] = sides[1] = …``; every ``=`` in it was checked
-    (``check``). ``definitions`` lists ``name = expr`` pairs a ``decompose`` step
-    introduces. ``depth`` nests sub-derivations (the parts of a product rule, say).
+    id: str
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a step's equality says, in the problem's inputs: each of ``values`` is d(subject)/d(var).
+
+    Anyone can re-check the step from this alone (``sympy.diff(subject, var) == value``).
+    """
+
+    subject: sympy.Expr
+    var: sympy.Symbol
+    values: tuple[sympy.Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One line of a worked solution, as data: kind, wording key, equality chain, rules, check.
+
+    ``phrase`` keys the sentence in :mod:`chainsolve.wording` (filled with ``words``);
+    ``rules`` are the rules applied, by id. ``sides`` is the chain ``sides[0] = sides[1] = …``;
+    ``claim`` says what it means in the inputs and ``check`` how it was confirmed.
+    ``definitions`` lists ``name = expr`` pairs a ``decompose`` step introduces. ``depth``
+    nests sub-derivations (the parts of a product rule, say).
     """
 
     kind: StepKind
-    text: str
+    phrase: str
     sides: tuple[Formula, ...] = ()
-    rule: str | None = None
+    rules: tuple[RuleRef, ...] = ()
     check: Check = NO_CLAIM
     depth: int = 0
     definitions: tuple[tuple[sympy.Expr, sympy.Expr], ...] = ()
     paths: tuple[tuple[str, ...], ...] = ()
+    claim: Claim | None = None
+    words: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def rule_id(self) -> str | None:
+        """The id of the main rule this step applies (the first), if any."""
+        return self.rules[0].id if self.rules else None
 
     @property
     def verified(self) -> bool:

@@ -171,7 +171,7 @@ def test_derivative_equals_sympys(text: str) -> None:
 def test_every_step_is_confirmed(text: str) -> None:
     """Every step of the solution of a random expression is confirmed (solution.verified)."""
     _, solution = solve_or_skip(text)
-    unconfirmed = [(s.text, s.check) for s in solution.steps if not s.verified]
+    unconfirmed = [(s.phrase, s.check) for s in solution.steps if not s.verified]
     assert solution.verified, (text, unconfirmed)
 
 
@@ -228,7 +228,7 @@ def test_graph_properties(text: str) -> None:
         got = in_inputs(solution, derivation.result)
         verdict = compare(got, expected, proof_seconds=0.1).verdict
         assert verdict in ("equal", "undecided"), (text, derivation.wrt, got, expected)
-    unconfirmed = [(s.text, s.check) for s in solution.steps if not s.verified]
+    unconfirmed = [(s.phrase, s.check) for s in solution.steps if not s.verified]
     assert solution.verified, (text, unconfirmed)
     _check_every_format_renders(solution)
     if not flat.atoms(AppliedUndef):

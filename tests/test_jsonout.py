@@ -13,19 +13,30 @@ from chainsolve.graph import build_graph
 from chainsolve.jsonout import SCHEMA_VERSION, solution_to_dict, step_text
 from chainsolve.parsing import parse_expression
 from chainsolve.problem import Definition, build_problem, make_symbol
-from chainsolve.steps import Check, Derivation, Leibniz, Solution, Step
+from chainsolve.steps import Check, Derivation, Leibniz, RuleRef, Solution, Step
 
 x, y, z, t = (make_symbol(n) for n in "xyzt")
 
-STEP_KEYS = {"kind", "rule", "text", "latex", "verified", "check", "depth", "derivation"}
+STEP_KEYS = {
+    "kind",
+    "rule",
+    "rule_ids",
+    "claim",
+    "text",
+    "latex",
+    "verified",
+    "check",
+    "depth",
+    "derivation",
+}
 
 
 def _single() -> Solution:
     problem = build_problem([Definition("y", sympy.sin(x**2))], source="sin(x^2)")
     dydx = Leibniz(y, x)
     steps = (
-        Step("rule", "Chain rule", (dydx, 2 * x * sympy.cos(x**2)), rule="chain rule"),
-        Step("simplify", "Result", (dydx, 2 * x * sympy.cos(x**2)), check=Check("unconfirmed")),
+        Step("rule", "chain_formula", (dydx, 2 * x * sympy.cos(x**2)), (RuleRef("chain"),)),
+        Step("simplify", "result", (dydx, 2 * x * sympy.cos(x**2)), check=Check("unconfirmed")),
     )
     return Solution(problem, (Derivation("x", dydx, steps, 2 * x * sympy.cos(x**2)),))
 
@@ -64,7 +75,8 @@ def test_problem_and_steps() -> None:
     }
     first, last = data["steps"]
     assert set(first) == STEP_KEYS
-    assert first["text"] == "Chain rule: dy/dx = 2x·cos(x²)"
+    assert first["text"] == "Chain rule: one factor per link: dy/dx = 2x·cos(x²)"
+    assert first["rule"] == "chain rule" and first["rule_ids"] == ["chain"]
     assert first["latex"] == r"\frac{dy}{dx} = 2 x \cos{\left(x^{2} \right)}"
     assert first["derivation"] == "x"
     assert last["check"] == {"status": "unconfirmed", "detail": ""}
@@ -111,10 +123,12 @@ def test_graph_and_paths_from_a_real_solution() -> None:
 def test_step_text_includes_definitions_and_paths() -> None:
     """A step's one-line text carries its definitions or paths after the sentence."""
     u1 = make_symbol("u_1")
-    assert step_text(Step("decompose", "Let", definitions=((u1, x**2),))) == "Let: u₁ = x²"
-    paths = Step("paths", "2 paths", paths=(("z", "x", "t"), ("z", "y", "t")))
-    assert step_text(paths) == "2 paths: z → x → t; z → y → t"
-    assert step_text(Step("note", "Just a note")) == "Just a note"
+    decompose = Step("decompose", "decompose_inner", definitions=((u1, x**2),))
+    assert step_text(decompose) == "Name the inner parts: u₁ = x²"
+    words = (("count", "2"), ("target", "z"), ("wrt", "t"))
+    paths = Step("paths", "graph_paths", paths=(("z", "x", "t"), ("z", "y", "t")), words=words)
+    assert step_text(paths) == "2 paths from z to t: z → x → t; z → y → t"
+    assert step_text(Step("note", "found_above")) == "Found above"
 
 
 @pytest.mark.parametrize(

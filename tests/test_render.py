@@ -17,7 +17,7 @@ import sympy
 from chainsolve.derivation import solve_problem
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
 from chainsolve.render import builtin_template_dirs, make_environment, render_solution
-from chainsolve.steps import Check, Derivation, Leibniz, Solution, Step
+from chainsolve.steps import Check, Derivation, Leibniz, RuleRef, Solution, Step
 from tests.conftest import require_tool
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
@@ -107,23 +107,23 @@ def _hand_solution(check: Check | None = None) -> Solution:
     problem = build_problem([Definition("y", sympy.sin(x**2))], source="sin(x^2)")
     dydx = Leibniz(y, x, lagrange=("y", None))
     steps = (
-        Step("decompose", "Let", definitions=((u1, x**2), (y, sympy.sin(u1)))),
+        Step("decompose", "decompose", definitions=((u1, x**2), (y, sympy.sin(u1)))),
         Step(
             "chain_formula",
-            "Chain rule",
+            "chain_formula",
             (dydx, Leibniz(y, u1)),
-            rule="chain rule",
+            (RuleRef("chain"),),
             check=Check("symbolic"),
         ),
         Step(
             "local_derivative",
-            "Outer",
+            "chain_outer",
             (Leibniz(y, u1, lagrange=("sin", u1)), sympy.cos(u1)),
-            rule="derivative of sin",
+            (RuleRef("derivative_of_sin"),),
             depth=1,
             check=Check("numeric", "16 points"),
         ),
-        Step("simplify", "Result", (dydx, 2 * x * sympy.cos(x**2)), check=check),
+        Step("simplify", "result", (dydx, 2 * x * sympy.cos(x**2)), check=check),
     )
     derivation = Derivation("x", dydx, steps, 2 * x * sympy.cos(x**2))
     return Solution(problem, (derivation,), notes=("a note with u_1 & 50%",))
@@ -180,7 +180,7 @@ def test_text_marks_checks_and_depth() -> None:
     """Text shows [rule] and ✓ / numeric / ⚠ marks, indents nested steps and ends with a verdict."""
     out = render_solution(_hand_solution(Check("unconfirmed", "timed out")), "text")
     assert "dy/dx = dy/du₁   [chain rule] ✓" in out
-    assert "    3. Outer\n" in out
+    assert "    3. Differentiate the outer function\n" in out
     assert "✓ (checked numerically)" in out
     assert "⚠ unconfirmed" in out
     assert "Result: dy/dx = 2x·cos(x²)" in out
@@ -192,7 +192,7 @@ def test_text_marks_checks_and_depth() -> None:
 def test_detail_levels() -> None:
     """brief keeps depth-0 outline kinds plus the result; full adds each step's check detail."""
     brief = render_solution(_hand_solution(), "text", detail="brief")
-    assert "Outer" not in brief
+    assert "outer function" not in brief
     assert "Chain rule" in brief
     assert "Result: dy/dx" in brief
     full = render_solution(_hand_solution(), "text", detail="full")

@@ -1,4 +1,4 @@
-"""Tests for chainsolve.rules: the elementary derivative table and matching the outermost operation."""
+"""Tests for chainsolve.rules: the elementary table and each rule node's eval() against sympy.diff."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import sympy
 from chainsolve import functions
 from chainsolve.functions import FUNCTIONS
 from chainsolve.numeric import Undefined, evaluate
+from chainsolve.plan import plan
 from chainsolve.problem import make_symbol
-from chainsolve.rules import ELEMENTARY, match_outer
+from chainsolve.rules import ELEMENTARY, HOLE, ChainRule, Rule, walk
+from chainsolve.steps import RuleRef
+from chainsolve.wording import rule_name
 
 x, y, u = make_symbol("x"), make_symbol("y"), make_symbol("u")
 f, g = sympy.Function("f"), sympy.Function("g")
@@ -40,10 +43,11 @@ def values_agree(left: sympy.Expr, right: sympy.Expr, point: str) -> bool:
 @pytest.mark.parametrize("kind", list(ELEMENTARY), ids=lambda kind: kind.__name__)
 def test_elementary_derivative_equals_sympy_diff(kind: Any) -> None:
     """Each table entry's derivative equals sympy.diff of its function (at several points)."""
-    rule = ELEMENTARY[kind]
-    ours = rule.derivative(u)
-    theirs = sympy.diff(kind(u), u)
-    assert rule.name.startswith("derivative of")
+    entry = ELEMENTARY[kind]
+    ours = entry.derivative(u)
+    theirs = sympy.diff(kind(u), u).replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    assert entry.rule_id.startswith("derivative_of_")
+    assert rule_name(RuleRef(entry.rule_id)).startswith("derivative of")
     for point in POINTS.get(kind, DEFAULT_POINTS):
         assert values_agree(ours, theirs, point), (kind, point, ours, theirs)
 
@@ -73,7 +77,7 @@ def test_hyperbolic_and_inverse_rules_are_the_textbook_forms(
     kind: Any, name: str, textbook: sympy.Expr
 ) -> None:
     """sech … acsc have their textbook derivatives (arccosh's √(u² − 1) split as √(u − 1)·√(u + 1))."""
-    assert ELEMENTARY[kind].name == name
+    assert rule_name(RuleRef(ELEMENTARY[kind].rule_id)) == name
     assert ELEMENTARY[kind].derivative(u) == textbook
 
 
@@ -96,35 +100,19 @@ def test_sign_derivative_is_zero_away_from_the_kink() -> None:
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_function_of_the_language_has_a_rule(name: str) -> None:
-    """Every function name of the input language, applied to x³ − 2x, matches a rule."""
+    """Every function name of the input language, applied to x³ − 2x, is a chain with a known outer rule."""
     inner = x**3 - 2 * x
-    matched = match_outer(FUNCTIONS[name](inner), x)
-    assert matched is not None
-    assert matched.inner == inner
+    tree = plan(FUNCTIONS[name](inner), x)
+    assert isinstance(tree, ChainRule)
+    assert tree.links[-1].argument == inner
+    assert tree.links[0].outer.rule_id != "no_rule"
 
 
-@pytest.mark.parametrize(
-    ("expr", "name", "inner"),
-    [
-        (x**2, "power rule", x),
-        ((3 * x**2 + 1) ** 5, "power rule", 3 * x**2 + 1),
-        (sympy.sqrt(x + 1), "square root rule", x + 1),
-        (1 / (x + 1), "power rule (reciprocal)", x + 1),
-        (2 ** (x**2), "exponential rule: d/du aᵘ = aᵘ·ln(a)", x**2),
-        (sympy.exp(x**2), "derivative of exp", x**2),
-        (sympy.E ** sympy.sin(x), "derivative of exp", sympy.sin(x)),
-        (f(g(x)), "derivative of f (an unknown function)", g(x)),
-        (sympy.sin(x**2), "derivative of sin", x**2),
-        (sympy.Heaviside(x - 1, 0), "derivative of Heaviside: 0 where u ≠ 0", x - 1),
-    ],
-)
-def test_match_outer(expr: sympy.Expr, name: str, inner: sympy.Expr) -> None:
-    """match_outer names the outer rule and the inner part, and rebuilds the outer function."""
-    matched = match_outer(expr, x)
-    assert matched is not None
-    assert matched.rule.name == name
-    assert matched.inner == inner
-    assert matched.outer(inner) == expr
+def _all_rules_agree(tree: Rule) -> None:
+    """Every node of ``tree`` evaluates to sympy's derivative of its expression."""
+    for node in walk(tree):
+        expected = sympy.diff(node.expr, node.var).replace(sympy.DiracDelta, lambda *a: 0)
+        assert sympy.simplify(node.eval() - expected) == 0, (node.rule_id, node.expr)
 
 
 @pytest.mark.parametrize(
@@ -143,28 +131,77 @@ def test_match_outer(expr: sympy.Expr, name: str, inner: sympy.Expr) -> None:
         sympy.asinh(x**2),
         sympy.atanh(x / 2),
         sympy.acot(x**2),
+        x**x,
+        sympy.sin(x) ** sympy.cos(x),
+        x * sympy.sqrt(1 - x**2),
+        sympy.sin(x) / x,
+        sympy.Heaviside(x - 1, 0) * x**2,
+        x * y + y**2 * sympy.sin(x),
     ],
 )
-def test_rule_and_inner_give_the_chain_rule(expr: sympy.Expr) -> None:
-    """F′(inner) · inner′ from the matched rule equals sympy's derivative of the whole."""
-    matched = match_outer(expr, x)
-    assert matched is not None
-    chained = matched.rule.derivative(matched.inner) * sympy.diff(matched.inner, x)
-    assert sympy.simplify(chained - sympy.diff(expr, x)) == 0
+def test_every_node_eval_equals_sympy_diff(expr: sympy.Expr) -> None:
+    """Each node of the planned tree, evaluated, equals sympy.diff of its own expression."""
+    _all_rules_agree(plan(expr, x))
 
 
-def test_abstract_rule_is_a_derivative_of_the_unknown() -> None:
-    """The rule for f(g(x)) gives f′(u) as an unevaluated Derivative."""
-    matched = match_outer(f(g(x)), x)
-    assert matched is not None
-    assert matched.rule.derivative(u) == sympy.Derivative(f(u), u)
+def test_chain_link_outer_rule_is_planned_on_the_hole() -> None:
+    """A link's outer function is F(HOLE) with its own rule; local(v) is F′ at v."""
+    tree = plan(sympy.sin(x**2), x)
+    assert isinstance(tree, ChainRule)
+    (link,) = tree.links
+    assert link.outer.expr == sympy.sin(HOLE) and link.outer.rule_id == "derivative_of_sin"
+    assert link.local(y) == sympy.cos(y)
+    assert link.function(y) == sympy.sin(y)
+
+
+def test_abstract_link_is_a_derivative_of_the_unknown() -> None:
+    """The link of f(g(x)) gives f′(u) as an unevaluated Derivative in the intermediate variable."""
+    tree = plan(f(g(x)), x)
+    assert isinstance(tree, ChainRule)
+    assert tree.links[0].outer.rule_id == "abstract_function"
+    assert tree.links[0].local(u) == sympy.Derivative(f(u), u)
 
 
 @pytest.mark.parametrize(
-    "expr",
-    [x, x + 1, x * y, sympy.Integer(3), x**x, sympy.Max(x, 0), y**2, f(x, y)],
+    ("expr", "rule_id"),
+    [
+        (x**2, "power"),
+        (sympy.sqrt(x), "square_root"),
+        (1 / x, "reciprocal"),
+        (2**x, "exponential"),
+        (sympy.sin(x), "derivative_of_sin"),
+        (f(x), "abstract_function"),
+        (f(x, y), "abstract_partial"),
+        (sympy.Max(x, 0), "no_rule"),
+        (sympy.Integer(3), "constant"),
+        (y**2, "constant"),
+        (x, "variable"),
+        (x**x, "logarithmic"),
+        (x + 1, "sum"),
+        (3 * x, "constant_multiple"),
+        (x * sympy.exp(-x), "product"),
+        (sympy.exp(-x) / x, "quotient"),
+        (sympy.sin(x**2), "chain"),
+    ],
     ids=str,
 )
-def test_non_compositions_match_nothing(expr: sympy.Expr) -> None:
-    """Sums, products, constants, x^x, Max, powers without x and multi-argument calls: None."""
-    assert match_outer(expr, x) is None
+def test_rule_ids_are_stable(expr: sympy.Expr, rule_id: str) -> None:
+    """plan chooses the rule by the expression's structure; x·e⁻ˣ is a product, e⁻ˣ/x a quotient."""
+    assert plan(expr, x).rule_id == rule_id
+
+
+def test_shared_subexpression_is_one_node() -> None:
+    """sin(A) + cos(A) with A = sin(x) + cos(x) plans A once: the tree is a DAG."""
+    inner = sympy.sin(x) + sympy.cos(x)
+    tree = plan(sympy.sin(inner) + sympy.cos(inner), x)
+    chains = [node for node in walk(tree) if isinstance(node, ChainRule)]
+    inners = {id(chain.inner) for chain in chains if chain.inner.expr == inner}
+    assert len(inners) == 1
+
+
+def test_diamond_chain_plan_is_linear() -> None:
+    """A flattened chain of 30 diamonds (2³⁰ leaves as a tree) plans as 30 layers of nodes."""
+    expr: sympy.Expr = x
+    for _ in range(30):
+        expr = sympy.sin(expr) + sympy.cos(expr)
+    assert len(walk(plan(expr, x))) < 30 * 6

@@ -1,0 +1,598 @@
+"""Turns a rule tree into the steps of a worked solution (data only: the words live in wording)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import sympy
+
+from chainsolve.check import chain_check
+from chainsolve.rules import (
+    AbstractPartialRule,
+    AbstractRule,
+    ChainRule,
+    ConstantMultipleRule,
+    ConstantRule,
+    LogarithmicRule,
+    NoRule,
+    ProductRule,
+    QuotientRule,
+    Rule,
+    SumRule,
+    VariableRule,
+)
+from chainsolve.steps import (
+    Claim,
+    Formula,
+    Leibniz,
+    Neg,
+    Product,
+    Quotient,
+    RuleRef,
+    Step,
+    StepKind,
+    Sum,
+)
+
+#: Letters used for the functions of a chain in Lagrange notation, outermost first.
+LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
+#: A top-level chain with more links than this is checked numerically and not substituted back.
+LONG_CHAIN = 8
+#: A sum of at most this many one-line terms is differentiated in one line.
+ONE_LINE_TERMS = 4
+
+
+class Names(Protocol):
+    """Fresh intermediate variables: the same one each time an expression recurs."""
+
+    definitions: dict[sympy.Symbol, sympy.Expr]
+
+    def name_for(self, expr: sympy.Expr) -> sympy.Symbol: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """A rule node explained: its derivative (in the inputs), its steps and the rules it used."""
+
+    result: sympy.Expr
+    steps: tuple[Step, ...]
+    rules: tuple[RuleRef, ...]
+    #: A one-line part (x², sin(x), 3x + 1): the parent may show it inline.
+    trivial: bool
+    #: False for a long chain whose result is left in its intermediate variables.
+    in_terms_of_inputs: bool = True
+    #: True when the steps were shown earlier and this is a reference to them.
+    found_above: bool = False
+
+
+def explain(
+    rule: Rule, names: Names, *, label: sympy.Expr, partial: bool, depth: int = 0
+) -> Explained:
+    """The steps of d(rule.expr)/d(rule.var), labelled d(label)/d(var) (``label`` a name or the expr)."""
+    return Explainer(rule.var, names, partial=partial).explain(rule, label, depth)
+
+
+def rule_refs(rule: Rule) -> tuple[RuleRef, ...]:
+    """The rule a node applies, as a reference (with the names it concerns)."""
+    if isinstance(rule, VariableRule):
+        return (RuleRef("variable", (rule.var.name,)),)
+    if isinstance(rule, (AbstractRule, AbstractPartialRule)):
+        return (RuleRef(rule.rule_id, (rule.expr.func.__name__,)),)
+    if isinstance(rule, ConstantMultipleRule):
+        held = tuple(sorted(s.name for s in rule.constant.free_symbols))
+        return (RuleRef("held_constant", held),) if held else (RuleRef("constant_multiple"),)
+    return (RuleRef(rule.rule_id),)
+
+
+def merge_refs(refs: Iterable[RuleRef]) -> tuple[RuleRef, ...]:
+    """Rules in first-use order, each once; ``x held constant`` and ``y held constant`` as one."""
+    merged: dict[str, list[str]] = {}
+    for ref in refs:
+        names = merged.setdefault(ref.id, [])
+        names.extend(n for n in ref.names if n not in names)
+    return tuple(
+        RuleRef(rule_id, tuple(sorted(names) if rule_id == "held_constant" else names))
+        for rule_id, names in merged.items()
+    )
+
+
+def formula_value(
+    formula: Formula, known: Mapping[tuple[sympy.Expr, sympy.Symbol], sympy.Expr]
+) -> sympy.Expr:
+    """The value of a shown formula, each derivative symbol replaced by its known value."""
+    if isinstance(formula, Leibniz):
+        return known[(formula.of, formula.wrt)]
+    if isinstance(formula, Product):
+        return sympy.Mul(*(formula_value(f, known) for f in formula.factors))
+    if isinstance(formula, Sum):
+        return sympy.Add(*(formula_value(f, known) for f in formula.terms))
+    if isinstance(formula, Quotient):
+        return formula_value(formula.numerator, known) / formula_value(formula.denominator, known)
+    if isinstance(formula, Neg):
+        return -formula_value(formula.operand, known)
+    return formula
+
+
+def dedupe(sides: tuple[Formula, ...]) -> tuple[Formula, ...]:
+    """Drop a side equal to the one before it (``= 2x = 2x`` reads as a typo)."""
+    kept: list[Formula] = []
+    for side in sides:
+        if kept and same_formula(kept[-1], side):
+            continue
+        kept.append(side)
+    return tuple(kept)
+
+
+def _single(formula: Formula) -> Formula:
+    if isinstance(formula, Product) and len(formula.factors) == 1:
+        return formula.factors[0]
+    if isinstance(formula, Sum) and len(formula.terms) == 1:
+        return formula.terms[0]
+    return formula
+
+
+def same_formula(a: Formula, b: Formula) -> bool:
+    """True when two sides print alike (a one-factor product is its factor)."""
+    a, b = _single(a), _single(b)
+    return type(a) is type(b) and a == b
+
+
+class Explainer:
+    """Walks one rule tree by one variable; a part shown once is referred to afterwards."""
+
+    def __init__(self, var: sympy.Symbol, names: Names, *, partial: bool) -> None:
+        self.var = var
+        self.names = names
+        self.partial = partial
+        self._shown: dict[int, sympy.Expr] = {}
+        self._handlers: dict[type, Callable[[Rule, sympy.Expr, int], Explained]] = {
+            SumRule: self._sum,
+            ConstantMultipleRule: self._constant_multiple,
+            ProductRule: self._product,
+            QuotientRule: self._quotient,
+            LogarithmicRule: self._logarithmic,
+            ChainRule: self._chain,
+            NoRule: self._no_rule,
+        }
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def leibniz(
+        self, of: sympy.Expr, lagrange: tuple[str, sympy.Expr | None] | None = None
+    ) -> Leibniz:
+        """d(of)/d(var) with ∂ when the problem has several inputs."""
+        return Leibniz(of, self.var, self.partial, lagrange)
+
+    def full(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` with the intermediate variables replaced by what they stand for."""
+        from chainsolve.derivation import substitute
+
+        return substitute(expr, self.names.definitions)
+
+    def step(
+        self,
+        kind: StepKind,
+        phrase: str,
+        sides: tuple[Formula, ...],
+        rules: tuple[RuleRef, ...],
+        depth: int,
+        claim: Claim | None,
+        definitions: tuple[tuple[sympy.Expr, sympy.Expr], ...] = (),
+    ) -> Step:
+        """A step; its claim is checked later by :mod:`chainsolve.check`."""
+        return Step(kind, phrase, sides, rules, depth=depth, claim=claim, definitions=definitions)
+
+    def claim(
+        self,
+        subject: sympy.Expr,
+        sides: tuple[Formula, ...],
+        known: Mapping[tuple[sympy.Expr, sympy.Symbol], sympy.Expr],
+    ) -> Claim:
+        """What ``sides`` after the first say about d(subject)/d(var), in the inputs."""
+        values = tuple(self.full(formula_value(side, known)) for side in sides[1:])
+        return Claim(subject, self.var, values)
+
+    # -- the walk -------------------------------------------------------------------------------
+
+    def explain(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        """The steps of one node (a part shown before is referred to, not repeated)."""
+        handler = self._handlers.get(type(rule))
+        if handler is None:
+            return self._one_line(rule, label, depth)
+        shown = self._shown.get(id(rule))
+        if shown is not None:
+            return self._found_above(rule, label, depth, shown)
+        explained = handler(rule, label, depth)
+        if explained.in_terms_of_inputs and not explained.trivial:
+            self._shown[id(rule)] = explained.result
+        return explained
+
+    def _found_above(
+        self, rule: Rule, label: sympy.Expr, depth: int, result: sympy.Expr
+    ) -> Explained:
+        sides: tuple[Formula, ...] = (self.leibniz(label), result)
+        step = self.step(
+            "rule", "found_above", sides, (), depth, Claim(rule.expr, self.var, (result,))
+        )
+        return Explained(result, (step,), rule_refs(rule), False, found_above=True)
+
+    def _one_line(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        result = rule.eval()
+        sides: tuple[Formula, ...] = (self.leibniz(label), result)
+        refs = rule_refs(rule)
+        step = self.step(
+            "local_derivative" if depth == 0 else "rule",
+            "direct",
+            sides,
+            refs,
+            depth,
+            Claim(rule.expr, self.var, (result,)),
+        )
+        return Explained(result, (step,), refs, True)
+
+    def _no_rule(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        result = rule.eval()
+        sides: tuple[Formula, ...] = (self.leibniz(label), result)
+        refs = rule_refs(rule)
+        step = self.step(
+            "no_rule", "no_rule", sides, refs, depth, Claim(rule.expr, self.var, (result,))
+        )
+        return Explained(result, (step,), refs, False)
+
+    def _sum(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        assert isinstance(rule, SumRule)
+        parts = [self.explain(term, term.expr, depth + 1) for term in rule.terms]
+        # Constant terms drop out: no sub-step for d/dx(1) = 0, no "+ 0" in the sum.
+        varying = [
+            (t, p)
+            for t, p in zip(rule.terms, parts, strict=True)
+            if not isinstance(t, ConstantRule)
+        ]
+        results = tuple(p.result for _, p in varying if p.result != 0) or (sympy.S.Zero,)
+        combined = sympy.Add(*(p.result for p in parts))
+        dropped = len(varying) < len(parts)
+        known = {(t.expr, self.var): p.result for t, p in varying}
+        if all(p.trivial for _, p in varying) and len(varying) <= ONE_LINE_TERMS:
+            refs = merge_refs([RuleRef("sum"), *(r for _, p in varying for r in p.rules)])
+            sides = dedupe((self.leibniz(label), Sum(results), combined))
+            step = self.step(
+                "rule", "sum_terms", sides, refs, depth, self.claim(rule.expr, sides, known)
+            )
+            return Explained(combined, (step,), refs, True)
+        opening: tuple[Formula, ...] = (
+            self.leibniz(label),
+            Sum(tuple(self.leibniz(t.expr) for t, _ in varying)),
+        )
+        opening_refs = (RuleRef("sum"), RuleRef("constant")) if dropped else (RuleRef("sum"),)
+        steps = [
+            self.step(
+                "rule",
+                "sum_open",
+                opening,
+                opening_refs,
+                depth,
+                self.claim(rule.expr, opening, known),
+            )
+        ]
+        for _, part in varying:
+            steps.extend(part.steps)
+        closing = dedupe((self.leibniz(label), Sum(results), combined))
+        steps.append(
+            self.step(
+                "product",
+                "sum_add",
+                closing,
+                (RuleRef("sum"),),
+                depth,
+                self.claim(rule.expr, closing, known),
+            )
+        )
+        return Explained(combined, tuple(steps), (RuleRef("sum"),), False)
+
+    def _constant_multiple(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        assert isinstance(rule, ConstantMultipleRule)
+        constant, rest = rule.constant, rule.rest.expr
+        part = self.explain(rule.rest, rest, depth + 1)
+        result = constant * part.result
+        multiple = rule_refs(rule)
+        known = {(rest, self.var): part.result}
+        if part.trivial:
+            refs = merge_refs([*multiple, *part.rules])
+            sides = dedupe(
+                (
+                    self.leibniz(label),
+                    Product((constant, self.leibniz(rest))),
+                    Product((constant, part.result)),
+                    result,
+                )
+            )
+            step = self.step(
+                "rule", "constant_out", sides, refs, depth, self.claim(rule.expr, sides, known)
+            )
+            return Explained(result, (step,), refs, True)
+        opening: tuple[Formula, ...] = (
+            self.leibniz(label),
+            Product((constant, self.leibniz(rest))),
+        )
+        closing = dedupe((self.leibniz(label), Product((constant, part.result)), result))
+        steps = [
+            self.step(
+                "rule",
+                "constant_out",
+                opening,
+                multiple,
+                depth,
+                self.claim(rule.expr, opening, known),
+            ),
+            *part.steps,
+            self.step(
+                "product",
+                "constant_multiply",
+                closing,
+                (RuleRef("constant_multiple"),),
+                depth,
+                self.claim(rule.expr, closing, known),
+            ),
+        ]
+        return Explained(result, tuple(steps), (RuleRef("constant_multiple"),), False)
+
+    def _two_parts(
+        self,
+        rule: Rule,
+        label: sympy.Expr,
+        depth: int,
+        phrases: tuple[str, str],
+        ordered: tuple[Rule, Rule],
+        opening: Formula,
+        assemble: Callable[[sympy.Expr, sympy.Expr], Formula],
+    ) -> Explained:
+        """A rule with two sub-derivatives: the formula, both parts' steps, the parts put together."""
+        first, second = ordered
+        first_part = self.explain(first, first.expr, depth + 1)
+        second_part = self.explain(second, second.expr, depth + 1)
+        values = {id(first): first_part.result, id(second): second_part.result}
+        result = rule.combine([values[id(p)] for p in rule.parts()])
+        known = {
+            (first.expr, self.var): first_part.result,
+            (second.expr, self.var): second_part.result,
+        }
+        refs = (RuleRef(rule.rule_id),)
+        opening_sides: tuple[Formula, ...] = (self.leibniz(label), opening)
+        assembled = assemble(values[id(rule.parts()[0])], values[id(rule.parts()[1])])
+        closing = dedupe((self.leibniz(label), assembled, result))
+        steps = [
+            self.step(
+                "rule",
+                phrases[0],
+                opening_sides,
+                refs,
+                depth,
+                self.claim(rule.expr, opening_sides, known),
+            ),
+            *first_part.steps,
+            *second_part.steps,
+            self.step(
+                "product", phrases[1], closing, refs, depth, self.claim(rule.expr, closing, known)
+            ),
+        ]
+        return Explained(result, tuple(steps), refs, False)
+
+    def _product(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        assert isinstance(rule, ProductRule)
+        f, g = rule.first.expr, rule.second.expr
+        opening = Sum((Product((self.leibniz(f), g)), Product((f, self.leibniz(g)))))
+        return self._two_parts(
+            rule,
+            label,
+            depth,
+            ("product_open", "product_close"),
+            (rule.first, rule.second),
+            opening,
+            lambda df, dg: Sum((Product((df, g)), Product((f, dg)))),
+        )
+
+    def _quotient(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        assert isinstance(rule, QuotientRule)
+        f, g = rule.numerator.expr, rule.denominator.expr
+        opening = Quotient(
+            Sum((Product((self.leibniz(f), g)), Neg(Product((f, self.leibniz(g)))))), g**2
+        )
+        return self._two_parts(
+            rule,
+            label,
+            depth,
+            ("quotient_open", "quotient_close"),
+            (rule.numerator, rule.denominator),
+            opening,
+            lambda df, dg: Quotient(Sum((Product((df, g)), Neg(Product((f, dg))))), g**2),
+        )
+
+    def _logarithmic(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        assert isinstance(rule, LogarithmicRule)
+        base, exponent = rule.base.expr, rule.exponent.expr
+        opening = Product(
+            (
+                rule.expr,
+                Sum(
+                    (
+                        Product((self.leibniz(exponent), sympy.log(base))),
+                        Product((exponent, Quotient(self.leibniz(base), base))),
+                    )
+                ),
+            )
+        )
+        return self._two_parts(
+            rule,
+            label,
+            depth,
+            ("logarithmic_open", "logarithmic_close"),
+            (rule.exponent, rule.base),
+            opening,
+            lambda d_base, d_exponent: Product(
+                (
+                    rule.expr,
+                    Sum(
+                        (
+                            Product((d_exponent, sympy.log(base))),
+                            Product((exponent, Quotient(d_base, base))),
+                        )
+                    ),
+                )
+            ),
+        )
+
+    def _chain(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
+        assert isinstance(rule, ChainRule)
+        x = self.var
+        links = rule.links
+        symbols = [self.names.name_for(link.argument) for link in links]
+        functions = [link.function(u) for link, u in zip(links, symbols, strict=True)]
+        innermost = links[-1].argument
+        names: list[sympy.Expr] = [label, *symbols]
+
+        following = [*functions[1:], innermost]
+        definitions = ((label, functions[0]), *zip(symbols, following, strict=True))
+        steps = [
+            Step(
+                "decompose",
+                "decompose_inner" if depth else "decompose",
+                depth=depth,
+                definitions=tuple(definitions),
+            )
+        ]
+
+        letters = LAGRANGE_LETTERS
+        link_leibniz: list[Leibniz] = []
+        for index, link in enumerate(links):
+            # Inside a product or sum the outer link reads d/du₁ sin(u₁), not d/du₁ sin(3x).
+            of = names[index] if index or isinstance(label, sympy.Symbol) else functions[0]
+            lagrange = (letters[index % len(letters)], link.argument)
+            link_leibniz.append(Leibniz(of, symbols[index], False, lagrange))
+        last = Leibniz(names[-1], x, self.partial, (letters[len(links) % len(letters)], x))
+        whole_label = (str(label), None) if isinstance(label, sympy.Symbol) else None
+        total = self.leibniz(label, whole_label)
+
+        local_steps: list[Step] = []
+        factors: list[sympy.Expr] = []
+        known: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
+        for index, link in enumerate(links):
+            u = symbols[index]
+            local = link.local(u)
+            phrase = "chain_outer" if index == 0 else "chain_middle"
+            sides: tuple[Formula, ...] = (link_leibniz[index], local)
+            local_steps.append(
+                self.step(
+                    "local_derivative",
+                    phrase,
+                    sides,
+                    _link_refs(link.outer),
+                    depth,
+                    Claim(functions[index], u, (local,)),
+                )
+            )
+            known[(link_leibniz[index].of, u)] = link.local(link.argument)
+            factors.append(local)
+        inner = self.explain(rule.inner, innermost, depth + 1)
+        inner_sides: tuple[Formula, ...] = (last, inner.result)
+        inner_claim = Claim(innermost, x, (inner.result,))
+        if inner.trivial:
+            local_steps.append(
+                self.step(
+                    "local_derivative", "chain_inner", inner_sides, inner.rules, depth, inner_claim
+                )
+            )
+        elif inner.found_above:
+            local_steps.append(
+                self.step(
+                    "local_derivative", "chain_inner_found", inner_sides, (), depth, inner_claim
+                )
+            )
+        else:
+            local_steps.extend(inner.steps)
+            local_steps.append(
+                self.step(
+                    "local_derivative", "chain_inner_summary", inner_sides, (), depth, inner_claim
+                )
+            )
+        known[(names[-1], x)] = inner.result
+        factors.append(inner.result)
+
+        formula: tuple[Formula, ...] = (total, Product((*link_leibniz, last)))
+        product_sides: tuple[Formula, ...] = (total, Product(tuple(factors)))
+        chain_ref = (RuleRef("chain"),)
+        if depth == 0 and len(links) > LONG_CHAIN:
+            # sympy.diff of a long composition sorts a product of n nested factors (quadratic
+            # and worse): checked through the chain numerically, left in the u's.
+            check = chain_check(
+                rule.expr, x, tuple(zip(symbols, functions, strict=True)), innermost, factors
+            )
+            steps.append(Step("chain_formula", "chain_formula", formula, chain_ref, check, depth))
+            steps.extend(local_steps)
+            steps.append(Step("product", "chain_multiply", product_sides, chain_ref, check, depth))
+            return Explained(sympy.Mul(*factors), tuple(steps), chain_ref, False, False)
+        steps.append(
+            self.step(
+                "chain_formula",
+                "chain_formula",
+                formula,
+                chain_ref,
+                depth,
+                self.claim(rule.expr, formula, known),
+            )
+        )
+        steps.extend(local_steps)
+        steps.append(
+            self.step(
+                "product",
+                "chain_multiply",
+                product_sides,
+                chain_ref,
+                depth,
+                self.claim(rule.expr, product_sides, known),
+            )
+        )
+        substituted = tuple(self.full(f) for f in factors)
+        if substituted != tuple(factors):
+            back: tuple[Formula, ...] = (
+                total,
+                Product(tuple(self._unexpanded(f) for f in factors)),
+            )
+            steps.append(
+                self.step(
+                    "substitute",
+                    "chain_substitute",
+                    back,
+                    (),
+                    depth,
+                    Claim(rule.expr, x, (sympy.Mul(*substituted),)),
+                    definitions=tuple((u, self.names.definitions[u]) for u in symbols),
+                )
+            )
+        return Explained(sympy.Mul(*substituted), tuple(steps), chain_ref, False)
+
+    def _unexpanded(self, factor: sympy.Expr) -> sympy.Expr:
+        """``full(factor)`` without sympy distributing numbers over sums: 2u₁ reads 2(b + wx − y)."""
+        with sympy.evaluate(False):
+            shown = self.full(factor)
+        value = self.full(factor)
+        # An unevaluated form that does not even print like its value is worse than the value.
+        return shown if shown == value or sympy.count_ops(shown) < 60 else value
+
+
+def _link_refs(outer: Rule) -> tuple[RuleRef, ...]:
+    """The rule of a chain link's outer function (an unknown one named by its letter)."""
+    return rule_refs(outer)
+
+
+__all__ = [
+    "Explained",
+    "Explainer",
+    "dedupe",
+    "explain",
+    "formula_value",
+    "merge_refs",
+    "rule_refs",
+    "same_formula",
+]
