@@ -99,6 +99,22 @@ def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sym
     return expr.xreplace(mapping)
 
 
+def tree_size(expr: sympy.Expr, limit: int) -> int:
+    """The number of nodes of ``expr`` written out as a tree, counted on its DAG (stops past ``limit``)."""
+    sizes: dict[sympy.Basic, int] = {}
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in sizes:
+            continue
+        if expanded or not node.args:
+            sizes[node] = min(limit + 1, 1 + sum(sizes[arg] for arg in node.args))
+            continue
+        stack.append((node, True))
+        stack.extend((arg, False) for arg in node.args if arg not in sizes)
+    return sizes[expr]
+
+
 def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
     """A simpler equal form of ``expr`` if sympy finds one in time; the flag says whether time ran out.
 
@@ -248,7 +264,11 @@ def _final_steps(
     checker: Checker, expr: sympy.Expr, total: Leibniz, result: sympy.Expr
 ) -> tuple[list[Step], sympy.Expr, list[str]]:
     """The closing 'simplify' step of a derivation, and notes when simplifying ran out of time."""
-    simplified, timed_out = tidy(result)
+    simplified, timed_out = result, False
+    if tree_size(result, FLATTEN_LIMIT) <= FLATTEN_LIMIT:
+        # A result that repeats a shared part (a chain of diamonds) is far larger written out
+        # than held: simplifying walks it written out, so it is left as it is.
+        simplified, timed_out = tidy(result)
     notes = [wording.note_simplify_ran_out()] if timed_out else []
     step = Step(
         "simplify",
@@ -310,11 +330,11 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
             and not step.sides[0].partial
         )
         key = (step.kind, step.sides, step.definitions, step.depth)
-        if shareable and key in shown:
+        if shareable and shown.get(key, wrt) != wrt:
             owner = shown[key]
             continue
         if shareable:
-            shown[key] = wrt
+            shown.setdefault(key, wrt)
         kept.append(step)
     if owner:
         kept.insert(0, Step("note", "shared", words=(("owner", owner),)))

@@ -150,7 +150,8 @@ class _Planner:
         return ChainRule(expr, self.var, tuple(links), self.plan(current))
 
     def _abstract_partial(self, expr: sympy.Expr) -> Rule:
-        if isinstance(expr, AppliedUndef) and self.var in expr.args:
+        # ∂f/∂x only when x fills exactly one slot: f(x, x) is ∂₁f + ∂₂f, no single partial.
+        if isinstance(expr, AppliedUndef) and expr.args.count(self.var) == 1:
             others = [a for a in expr.args if a != self.var]
             if not any(self.varies(a) for a in others):
                 return AbstractPartialRule(expr, self.var)

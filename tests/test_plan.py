@@ -1,0 +1,89 @@
+"""Tests for chainsolve.plan: which rule is chosen, from the expression's structure alone."""
+
+from __future__ import annotations
+
+import sympy
+
+from chainsolve.plan import plan, split_outer
+from chainsolve.problem import make_symbol
+from chainsolve.rules import (
+    HOLE,
+    ChainRule,
+    ConstantMultipleRule,
+    NoRule,
+    ProductRule,
+    QuotientRule,
+    SumRule,
+    walk,
+)
+
+x, y = make_symbol("x"), make_symbol("y")
+f = sympy.Function("f")
+
+
+def test_plan_is_pure() -> None:
+    """Two plans of the same expression are equal in structure and value, and share nothing."""
+    expr = sympy.sin(x**2) * sympy.exp(3 * x)
+    first, second = plan(expr, x), plan(expr, x)
+    assert first is not second
+    assert [n.rule_id for n in walk(first)] == [n.rule_id for n in walk(second)]
+    assert first.eval() == second.eval()
+
+
+def test_chain_peels_every_link_outermost_first() -> None:
+    """sin(cos(tan(x))) is one chain with links sin, cos and the inner part tan(x)."""
+    tree = plan(sympy.sin(sympy.cos(sympy.tan(x))), x)
+    assert isinstance(tree, ChainRule)
+    assert [link.outer.rule_id for link in tree.links] == ["derivative_of_sin", "derivative_of_cos"]
+    assert tree.inner.rule_id == "derivative_of_tan"
+    assert tree.levels() == (sympy.sin(sympy.cos(sympy.tan(x))), sympy.cos(sympy.tan(x)))
+
+
+def test_constant_factor_with_other_variables_is_held_constant() -> None:
+    """∂/∂x of 3y·sin(x): the factor 3y is a constant multiple of the varying part."""
+    tree = plan(3 * y * sympy.sin(x), x)
+    assert isinstance(tree, ConstantMultipleRule)
+    assert tree.constant == 3 * y
+    assert tree.rest.expr == sympy.sin(x)
+
+
+def test_product_and_quotient_follow_the_written_structure() -> None:
+    """x·e⁻ˣ is a product (not the quotient x/eˣ); sin(x)/x is a quotient of sin(x) by x."""
+    assert isinstance(plan(x * sympy.exp(-x), x), ProductRule)
+    quotient = plan(sympy.sin(x) / x, x)
+    assert isinstance(quotient, QuotientRule)
+    assert (quotient.numerator.expr, quotient.denominator.expr) == (sympy.sin(x), x)
+
+
+def test_sum_keeps_every_term_in_order() -> None:
+    """A sum plans one part per term, in sympy's printing order."""
+    expr = x**2 + sympy.sin(x) + 7
+    tree = plan(expr, x)
+    assert isinstance(tree, SumRule)
+    assert [t.expr for t in tree.terms] == list(expr.as_ordered_terms())
+
+
+def test_unknown_structure_is_an_honest_no_rule() -> None:
+    """besselj(0, x) and f(x, x) have no step-by-step rule: a NoRule node whose eval is sympy's."""
+    for expr in (sympy.besselj(0, x), f(x, x)):
+        tree = plan(expr, x)
+        assert isinstance(tree, NoRule)
+        assert tree.eval() == sympy.diff(expr, x)
+
+
+def test_split_outer_writes_the_outer_function_with_a_hole() -> None:
+    """F(g) splits into F(HOLE) and g; a power with varying base into HOLE^n and the base."""
+    varies = lambda e: e.has(x)  # noqa: E731
+    assert split_outer(sympy.exp(x**2), varies) == (sympy.exp(HOLE), x**2)
+    assert split_outer((x + 1) ** 3, varies) == (HOLE**3, x + 1)
+    assert split_outer(2 ** sympy.sin(x), varies) == (2**HOLE, sympy.sin(x))
+    assert split_outer(x**x, varies) is None
+    assert split_outer(sympy.Heaviside(x, x), varies) is None
+
+
+def test_shared_parts_are_planned_once_in_a_deep_dag() -> None:
+    """Planning a 40-layer diamond (2⁴⁰ leaves as a tree) visits each layer once."""
+    expr: sympy.Expr = x
+    for _ in range(40):
+        expr = sympy.sin(expr) + sympy.cos(expr)
+    assert len(walk(plan(expr, x))) <= 40 * 5 + 1
