@@ -171,18 +171,19 @@ class Explainer:
 
         return substitute(expr, self.names.definitions)
 
-    def step(
+    def stated(
         self,
         kind: StepKind,
         phrase: str,
         sides: tuple[Formula, ...],
         rules: tuple[RuleRef, ...],
         depth: int,
-        claim: Claim | None,
-        definitions: tuple[tuple[sympy.Expr, sympy.Expr], ...] = (),
+        subject: sympy.Expr,
+        known: Mapping[tuple[sympy.Expr, sympy.Symbol], sympy.Expr],
     ) -> Step:
-        """A step; its claim is checked later by :mod:`chainsolve.check`."""
-        return Step(kind, phrase, sides, rules, depth=depth, claim=claim, definitions=definitions)
+        """A step about d(subject)/d(var) whose claim is what ``sides`` evaluate to."""
+        claim = self.claim(subject, sides, known)
+        return Step(kind, phrase, sides, rules, depth=depth, claim=claim)
 
     def claim(
         self,
@@ -212,34 +213,35 @@ class Explainer:
     def _found_above(
         self, rule: Rule, label: sympy.Expr, depth: int, result: sympy.Expr
     ) -> Explained:
-        sides: tuple[Formula, ...] = (self.leibniz(label), result)
-        step = self.step(
-            "rule", "found_above", sides, (), depth, Claim(rule.expr, self.var, (result,))
-        )
+        step = self._result_step("rule", "found_above", (), rule, label, depth, result)
         return Explained(result, (step,), rule_refs(rule), False, found_above=True)
 
     def _one_line(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
-        result = rule.eval()
-        sides: tuple[Formula, ...] = (self.leibniz(label), result)
         refs = rule_refs(rule)
-        step = self.step(
-            "local_derivative" if depth == 0 else "rule",
-            "direct",
-            sides,
-            refs,
-            depth,
-            Claim(rule.expr, self.var, (result,)),
-        )
-        return Explained(result, (step,), refs, True)
+        kind: StepKind = "local_derivative" if depth == 0 else "rule"
+        step = self._result_step(kind, "direct", refs, rule, label, depth, rule.eval())
+        return Explained(step.claim.values[0], (step,), refs, True)  # type: ignore[union-attr]
 
     def _no_rule(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
-        result = rule.eval()
-        sides: tuple[Formula, ...] = (self.leibniz(label), result)
         refs = rule_refs(rule)
-        step = self.step(
-            "no_rule", "no_rule", sides, refs, depth, Claim(rule.expr, self.var, (result,))
+        step = self._result_step("no_rule", "no_rule", refs, rule, label, depth, rule.eval())
+        return Explained(step.claim.values[0], (step,), refs, False)  # type: ignore[union-attr]
+
+    def _result_step(
+        self,
+        kind: StepKind,
+        phrase: str,
+        refs: tuple[RuleRef, ...],
+        rule: Rule,
+        label: sympy.Expr,
+        depth: int,
+        result: sympy.Expr,
+    ) -> Step:
+        """One line d(label)/d(var) = result, claiming d(rule.expr)/d(var) = result."""
+        sides: tuple[Formula, ...] = (self.leibniz(label), result)
+        return Step(
+            kind, phrase, sides, refs, depth=depth, claim=Claim(rule.expr, self.var, (result,))
         )
-        return Explained(result, (step,), refs, False)
 
     def _sum(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
         assert isinstance(rule, SumRule)
@@ -257,37 +259,19 @@ class Explainer:
         if all(p.trivial for _, p in varying) and len(varying) <= ONE_LINE_TERMS:
             refs = merge_refs([RuleRef("sum"), *(r for _, p in varying for r in p.rules)])
             sides = dedupe((self.leibniz(label), Sum(results), combined))
-            step = self.step(
-                "rule", "sum_terms", sides, refs, depth, self.claim(rule.expr, sides, known)
-            )
+            step = self.stated("rule", "sum_terms", sides, refs, depth, rule.expr, known)
             return Explained(combined, (step,), refs, True)
         opening: tuple[Formula, ...] = (
             self.leibniz(label),
             Sum(tuple(self.leibniz(t.expr) for t, _ in varying)),
         )
         opening_refs = (RuleRef("sum"), RuleRef("constant")) if dropped else (RuleRef("sum"),)
-        steps = [
-            self.step(
-                "rule",
-                "sum_open",
-                opening,
-                opening_refs,
-                depth,
-                self.claim(rule.expr, opening, known),
-            )
-        ]
+        steps = [self.stated("rule", "sum_open", opening, opening_refs, depth, rule.expr, known)]
         for _, part in varying:
             steps.extend(part.steps)
         closing = dedupe((self.leibniz(label), Sum(results), combined))
         steps.append(
-            self.step(
-                "product",
-                "sum_add",
-                closing,
-                (RuleRef("sum"),),
-                depth,
-                self.claim(rule.expr, closing, known),
-            )
+            self.stated("product", "sum_add", closing, (RuleRef("sum"),), depth, rule.expr, known)
         )
         return Explained(combined, tuple(steps), (RuleRef("sum"),), False)
 
@@ -308,9 +292,7 @@ class Explainer:
                     result,
                 )
             )
-            step = self.step(
-                "rule", "constant_out", sides, refs, depth, self.claim(rule.expr, sides, known)
-            )
+            step = self.stated("rule", "constant_out", sides, refs, depth, rule.expr, known)
             return Explained(result, (step,), refs, True)
         opening: tuple[Formula, ...] = (
             self.leibniz(label),
@@ -318,22 +300,16 @@ class Explainer:
         )
         closing = dedupe((self.leibniz(label), Product((constant, part.result)), result))
         steps = [
-            self.step(
-                "rule",
-                "constant_out",
-                opening,
-                multiple,
-                depth,
-                self.claim(rule.expr, opening, known),
-            ),
+            self.stated("rule", "constant_out", opening, multiple, depth, rule.expr, known),
             *part.steps,
-            self.step(
+            self.stated(
                 "product",
                 "constant_multiply",
                 closing,
                 (RuleRef("constant_multiple"),),
                 depth,
-                self.claim(rule.expr, closing, known),
+                rule.expr,
+                known,
             ),
         ]
         return Explained(result, tuple(steps), (RuleRef("constant_multiple"),), False)
@@ -363,19 +339,10 @@ class Explainer:
         assembled = assemble(values[id(rule.parts()[0])], values[id(rule.parts()[1])])
         closing = dedupe((self.leibniz(label), assembled, result))
         steps = [
-            self.step(
-                "rule",
-                phrases[0],
-                opening_sides,
-                refs,
-                depth,
-                self.claim(rule.expr, opening_sides, known),
-            ),
+            self.stated("rule", phrases[0], opening_sides, refs, depth, rule.expr, known),
             *first_part.steps,
             *second_part.steps,
-            self.step(
-                "product", phrases[1], closing, refs, depth, self.claim(rule.expr, closing, known)
-            ),
+            self.stated("product", phrases[1], closing, refs, depth, rule.expr, known),
         ]
         return Explained(result, tuple(steps), refs, False)
 
@@ -482,40 +449,33 @@ class Explainer:
             local = link.local(u)
             phrase = "chain_outer" if index == 0 else "chain_middle"
             sides: tuple[Formula, ...] = (link_leibniz[index], local)
+            claim = Claim(functions[index], u, (local,))
+            refs = rule_refs(link.outer)
             local_steps.append(
-                self.step(
-                    "local_derivative",
-                    phrase,
-                    sides,
-                    _link_refs(link.outer),
-                    depth,
-                    Claim(functions[index], u, (local,)),
-                )
+                Step("local_derivative", phrase, sides, refs, depth=depth, claim=claim)
             )
             known[(link_leibniz[index].of, u)] = link.local(link.argument)
             factors.append(local)
         inner = self.explain(rule.inner, innermost, depth + 1)
         inner_sides: tuple[Formula, ...] = (last, inner.result)
-        inner_claim = Claim(innermost, x, (inner.result,))
         if inner.trivial:
-            local_steps.append(
-                self.step(
-                    "local_derivative", "chain_inner", inner_sides, inner.rules, depth, inner_claim
-                )
-            )
-        elif inner.found_above:
-            local_steps.append(
-                self.step(
-                    "local_derivative", "chain_inner_found", inner_sides, (), depth, inner_claim
-                )
-            )
+            inner_phrase, inner_refs = "chain_inner", inner.rules
         else:
-            local_steps.extend(inner.steps)
-            local_steps.append(
-                self.step(
-                    "local_derivative", "chain_inner_summary", inner_sides, (), depth, inner_claim
-                )
+            inner_phrase, inner_refs = "chain_inner_found", ()
+            if not inner.found_above:
+                # The inner part's own steps, then what they add up to (no rule of its own).
+                local_steps.extend(inner.steps)
+                inner_phrase = "chain_inner_summary"
+        local_steps.append(
+            Step(
+                "local_derivative",
+                inner_phrase,
+                inner_sides,
+                inner_refs,
+                depth=depth,
+                claim=Claim(innermost, x, (inner.result,)),
             )
+        )
         known[(names[-1], x)] = inner.result
         factors.append(inner.result)
 
@@ -533,24 +493,14 @@ class Explainer:
             steps.append(Step("product", "chain_multiply", product_sides, chain_ref, check, depth))
             return Explained(sympy.Mul(*factors), tuple(steps), chain_ref, False, False)
         steps.append(
-            self.step(
-                "chain_formula",
-                "chain_formula",
-                formula,
-                chain_ref,
-                depth,
-                self.claim(rule.expr, formula, known),
+            self.stated(
+                "chain_formula", "chain_formula", formula, chain_ref, depth, rule.expr, known
             )
         )
         steps.extend(local_steps)
         steps.append(
-            self.step(
-                "product",
-                "chain_multiply",
-                product_sides,
-                chain_ref,
-                depth,
-                self.claim(rule.expr, product_sides, known),
+            self.stated(
+                "product", "chain_multiply", product_sides, chain_ref, depth, rule.expr, known
             )
         )
         substituted = tuple(self.full(f) for f in factors)
@@ -560,14 +510,13 @@ class Explainer:
                 Product(tuple(self._unexpanded(f) for f in factors)),
             )
             steps.append(
-                self.step(
+                Step(
                     "substitute",
                     "chain_substitute",
                     back,
-                    (),
-                    depth,
-                    Claim(rule.expr, x, (sympy.Mul(*substituted),)),
+                    depth=depth,
                     definitions=tuple((u, self.names.definitions[u]) for u in symbols),
+                    claim=Claim(rule.expr, x, (sympy.Mul(*substituted),)),
                 )
             )
         return Explained(sympy.Mul(*substituted), tuple(steps), chain_ref, False)
@@ -579,11 +528,6 @@ class Explainer:
         value = self.full(factor)
         # An unevaluated form that does not even print like its value is worse than the value.
         return shown if shown == value or sympy.count_ops(shown) < 60 else value
-
-
-def _link_refs(outer: Rule) -> tuple[RuleRef, ...]:
-    """The rule of a chain link's outer function (an unknown one named by its letter)."""
-    return rule_refs(outer)
 
 
 __all__ = [
