@@ -172,13 +172,15 @@ def test_correct_derivation_is_correct() -> None:
 
 
 def test_unreadable_line_gets_a_caret_and_is_skipped() -> None:
-    """An unreadable line gets a caret; the next line is compared with the one before it."""
+    """An unreadable line gets a caret and is skipped; the next line is compared with the one before."""
     report = verify_derivation(
         parse_problem(SIN), "= 2*x*cos(x^2)\n= 2*x*cos(x^2))\n= 2*cos(x^2)*x\n"
     )
     assert [line.status for line in report.lines] == ["follows", "unreadable", "follows"]
     assert report.lines[1].caret is not None and "^" in report.lines[1].caret[1]
-    assert report.lines[2].follows_from == 1 and not report.correct
+    assert report.lines[2].follows_from == 1
+    assert (report.verdict, report.correct) == ("equivalent", True)
+    assert "Line 2 could not be read and was skipped." in report.message
 
 
 def test_empty_derivation_is_bad_input() -> None:
