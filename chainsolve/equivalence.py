@@ -468,10 +468,11 @@ def rewrite_activations(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _sign_form(expr: sympy.Expr) -> sympy.Expr:
-    """sign(u) written u/|u|: equal wherever both are defined, which is all a comparison claims."""
-    if not expr.has(sympy.sign):
+    """sign(u) written u/|u|, H(u) as (1 + u/|u|)/2: equal wherever the comparison looks (u ≠ 0)."""
+    if not expr.has(sympy.sign, sympy.Heaviside):
         return expr
-    return sympy.cancel(expr.replace(sympy.sign, lambda u: u / sympy.Abs(u)))
+    steps = expr.replace(sympy.Heaviside, lambda u, *_: (1 + u / sympy.Abs(u)) / 2)
+    return sympy.cancel(steps.replace(sympy.sign, lambda u: u / sympy.Abs(u)))
 
 
 def _exp_form(expr: sympy.Expr) -> sympy.Expr:
