@@ -667,7 +667,36 @@ def compare(
     signed = with_signs(difference, numeric.signs)
     if signed != difference and symbolic_zero(signed, proof_seconds):
         return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
+    if _zero_in_every_orthant(signed, proof_seconds):
+        return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
     return numeric
+
+
+#: Most variables whose signs :func:`_zero_in_every_orthant` splits on (2^n proofs).
+ORTHANT_VARIABLES = 2
+
+
+def _zero_in_every_orthant(difference: sympy.Expr, seconds: float) -> bool:
+    """Proved 0 for each sign of each variable: |x|, sqrt(x²), sqrt(1 − 1/x²) then simplify.
+
+    This proves the difference zero wherever no variable is 0; a point where one is
+    lies on a coordinate hyperplane, where a comparison never decides alone.
+    """
+    variables = sorted(
+        (s for s in difference.free_symbols if s.is_real and s.is_positive is None),
+        key=lambda s: s.name,
+    )
+    if not variables or len(variables) > ORTHANT_VARIABLES:
+        return False
+    cases = list(itertools.product((1, -1), repeat=len(variables)))
+    share = seconds / len(cases)
+    return all(
+        symbolic_zero(
+            with_signs(difference, dict(zip((v.name for v in variables), signs, strict=True))),
+            share,
+        )
+        for signs in cases
+    )
 
 
 def with_signs(expr: sympy.Expr, signs: Mapping[str, int]) -> sympy.Expr:
