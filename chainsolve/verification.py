@@ -268,19 +268,28 @@ def _solve_context(problem: Problem, name: str) -> _Context:
     flat = mistakes.flatten_definitions(problem)
     expected = sympy.diff(flat[make_symbol(problem.target)], make_symbol(name))
     return _Context(
-        problem, name, solution, derivation, expected, _shown(derivation, flat, expected), flat
+        problem,
+        name,
+        solution,
+        derivation,
+        expected,
+        _shown(derivation, flat, flat[make_symbol(problem.target)], expected),
+        flat,
     )
 
 
 def _shown(
-    derivation: Derivation, flat: dict[sympy.Symbol, sympy.Expr], expected: sympy.Expr
+    derivation: Derivation,
+    flat: dict[sympy.Symbol, sympy.Expr],
+    target: sympy.Expr,
+    expected: sympy.Expr,
 ) -> sympy.Expr:
     """chainsolve's form of the derivative for display, or the truth where the two differ."""
     if not derivation.in_terms_of_inputs:
         return expected  # a huge graph: its result is written with intermediate names
     derived = substitute(derivation.result, flat)
-    agrees = equivalence.numeric_comparison(derived, expected).verdict == "equal"
-    return derived if agrees else expected
+    comparison = equivalence.numeric_comparison(derived, expected, domain=(target, expected))
+    return derived if comparison.verdict == "equal" else expected
 
 
 # -- reading the student's expressions ----------------------------------------------------------
@@ -348,17 +357,15 @@ def abstract_partials(problem: Problem) -> dict[str, sympy.Expr]:
         for applied in sorted(definition.expr.atoms(AppliedUndef), key=sympy.default_sort_key):
             function = applied.func
             for index, argument in enumerate(applied.args, start=1):
+                # Always ∂ᵢf at the argument (a Subs): Derivative(f(x, t), t) would become the
+                # total derivative once x = g(t) is substituted, counting g′·∂₁f twice.
+                dummy = sympy.Dummy("a", real=True)
+                arguments = [
+                    dummy if i == index else a for i, a in enumerate(applied.args, start=1)
+                ]
+                partial = sympy.Subs(sympy.Derivative(function(*arguments), dummy), dummy, argument)
                 if isinstance(argument, sympy.Symbol):
-                    partial = sympy.Derivative(applied, argument)
                     names.setdefault(f"{function.__name__}_{argument.name}", partial)
-                else:
-                    dummy = sympy.Dummy("a", real=True)
-                    arguments = [
-                        dummy if i == index else a for i, a in enumerate(applied.args, start=1)
-                    ]
-                    partial = sympy.Subs(
-                        sympy.Derivative(function(*arguments), dummy), dummy, argument
-                    )
                 names.setdefault(f"{function.__name__}_{index}", partial)
     return names
 

@@ -385,3 +385,11 @@ def test_text_json_and_grade_agree_on_one_verdict_and_exit_code(
     assert {run.exit_code for run in runs.values()} == {exit_code}
     row = grade_submission(Submission(0, "s1", SIN, derivation=lines), timeout=20)
     assert (row["verdict"], row["correct"]) == (verdict, exit_code == 0)
+
+
+def test_partial_by_a_variable_is_not_the_total_derivative() -> None:
+    """For z = f(x, t), x = g(t), f_t is ∂₂f (not d/dt f(g(t), t)): f_x·g_t + f_t is right."""
+    problem = parse_problem("z = f(x, t); x = g(t)", wrt=["t"])
+    for answer in ("f_x*g_t + f_t", "f_1*g_t + f_2"):
+        assert verify_answer(problem, answer, timeout=20).correct
+    assert verify_answer(problem, "2*f_x*g_t + f_t", timeout=20).verdict == "not_equivalent"
