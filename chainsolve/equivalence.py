@@ -35,7 +35,8 @@ class Comparison:
     ``counterexample`` maps variable names to a point where ``b`` is defined and ``a``
     differs from it (or is undefined), with ``values`` the two sides there (None: undefined);
     ``agree_where`` states the region where an ``equal_on_part`` pair agrees. ``signs``
-    names the variables whose sign was the same at every sampled point of the domain.
+    holds the variables and kink arguments (x − 5 of |x − 5|) whose sign was the same at
+    every sampled point of the domain, the other sign having been tried and refused.
     """
 
     verdict: Verdict
@@ -45,7 +46,7 @@ class Comparison:
     values: tuple[float | None, float | None] | None = None
     agree_where: str = ""
     details: tuple[str, ...] = field(default=())
-    signs: Mapping[str, int] = field(default_factory=dict)
+    signs: Mapping[sympy.Expr, int] = field(default_factory=dict)
 
 
 def concrete_functions(expr: sympy.Expr, variant: int) -> sympy.Expr:
@@ -286,7 +287,9 @@ def numeric_comparison(
         differ = [s for s in found if s.differs]
         one_sided = [s for s in found if s.right is None]
         points = len(agree) + len(differ)
-        signs = _constant_signs([s.point for s in agree + differ], refused)
+        signs = _constant_signs(
+            [s.point for s in agree + differ], refused, _candidates({}, kink_arguments(exprs))
+        )
         if points == 0:
             return Comparison(
                 "undecided", "numeric", 0, details=("no point where both sides are defined",)
@@ -346,17 +349,20 @@ def _equal_where_both_defined(
 def _constant_signs(
     points: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
     refused: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
-) -> dict[str, int]:
-    """Variables with one sign at every point of the domain, the other sign tried and refused often."""
-    signs: dict[str, int] = {}
+    kinks: Sequence[sympy.Expr],
+) -> dict[sympy.Expr, int]:
+    """Variables and kink arguments with one sign on the domain, the other sign tried and refused."""
+    signs: dict[sympy.Expr, int] = {}
     if not points:
         return signs
-    for symbol in points[0]:
+    for g in (*sorted(points[0], key=lambda s: s.name), *kinks):
+        inside = [_value(g, p) for p in points]
+        outside = [_value(g, p) for p in refused]
         for sign in (1, -1):
-            if all(sign * p[symbol] > 0 for p in points) and (
-                sum(1 for p in refused if sign * p.get(symbol, 0) < 0) >= SIGN_EVIDENCE
+            if all(v is not None and sign * v > 0 for v in inside) and (
+                sum(1 for v in outside if v is not None and sign * v < 0) >= SIGN_EVIDENCE
             ):
-                signs[symbol.name] = sign
+                signs[g] = sign
     return signs
 
 
@@ -694,19 +700,26 @@ def _zero_in_every_orthant(difference: sympy.Expr, seconds: float) -> bool:
     share = seconds / len(cases)
     return all(
         symbolic_zero(
-            with_signs(difference, dict(zip((v.name for v in variables), signs, strict=True))),
+            with_signs(difference, dict(zip(variables, signs, strict=True))),
             share,
         )
         for signs in cases
     )
 
 
-def with_signs(expr: sympy.Expr, signs: Mapping[str, int]) -> sympy.Expr:
-    """``expr`` with each variable named in ``signs`` replaced by a symbol known to have that sign."""
+def with_signs(expr: sympy.Expr, signs: Mapping[sympy.Expr, int]) -> sympy.Expr:
+    """``expr`` with |g| and sign(g) resolved for each g of known sign, then each such variable
+    replaced by a symbol known to have its sign."""
+    known = {g: sign for g, sign in signs.items() if not isinstance(g, sympy.Symbol)}
+    if known:
+        expr = expr.replace(
+            lambda e: isinstance(e, (sympy.Abs, sympy.sign)) and e.args[0] in known,
+            lambda e: known[e.args[0]] * (e.args[0] if isinstance(e, sympy.Abs) else 1),
+        )
     replacements = {
-        symbol: signs[symbol.name] * sympy.Dummy(symbol.name, positive=True)
+        symbol: signs[symbol] * sympy.Dummy(symbol.name, positive=True)
         for symbol in expr.free_symbols
-        if isinstance(symbol, sympy.Symbol) and symbol.name in signs
+        if symbol in signs
     }
     return expr.xreplace(replacements) if replacements else expr
 

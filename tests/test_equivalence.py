@@ -177,7 +177,7 @@ def test_points_are_drawn_from_the_domain_of_the_problem() -> None:
     """Compared on ln's domain, 1/|x| equals 1/x, proved with x known to be positive there."""
     truth = 1 / x
     result = compare(1 / sympy.Abs(x), truth, domain=(sympy.log(x), truth))
-    assert (result.verdict, result.method, dict(result.signs)) == ("equal", "symbolic", {"x": 1})
+    assert (result.verdict, result.method, dict(result.signs)) == ("equal", "symbolic", {x: 1})
     assert compare(1 / sympy.Abs(x), truth).verdict == "equal_on_part"
 
 
@@ -199,3 +199,11 @@ def test_abstract_functions_are_replaced_alike_in_every_expression() -> None:
 def test_heaviside_forms_are_proved_equal_away_from_zero() -> None:
     """H(x) and H(x, 0) (relu′) differ only at the kink: proved equal."""
     assert symbolic_zero(sympy.Heaviside(x) - sympy.Heaviside(x, 0), 2.0)
+
+
+def test_kink_argument_of_one_sign_on_the_domain_is_resolved_for_the_proof() -> None:
+    """On ln(x − 5)'s domain x − 5 > 0, so 1/|x − 5| is proved equal to 1/(x − 5)."""
+    truth = 1 / (x - 5)
+    result = compare(1 / sympy.Abs(x - 5), truth, domain=(sympy.log(x - 5), truth))
+    assert (result.verdict, result.method) == ("equal", "symbolic")
+    assert result.signs[x - 5] == 1
