@@ -672,10 +672,11 @@ def compare(
         difference = concrete_functions(difference, 0)
     if symbolic_zero(difference, proof_seconds):
         return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
+    # The proofs with signs known share one more budget: at most 2 × proof_seconds in all.
     signed = with_signs(difference, numeric.signs)
-    if signed != difference and symbolic_zero(signed, proof_seconds):
+    if signed != difference and symbolic_zero(signed, proof_seconds / 2):
         return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
-    if _zero_in_every_orthant(signed, proof_seconds):
+    if _zero_in_every_orthant(signed, proof_seconds / 2):
         return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
     return numeric
 
