@@ -287,8 +287,12 @@ def numeric_comparison(
         differ = [s for s in found if s.differs]
         one_sided = [s for s in found if s.right is None]
         points = len(agree) + len(differ)
-        signs = _constant_signs(
-            [s.point for s in agree + differ], refused, _candidates({}, kink_arguments(exprs))
+        signs = (
+            _constant_signs(
+                [s.point for s in agree + differ], refused, _candidates({}, kink_arguments(exprs))
+            )
+            if domain is not None
+            else {}
         )
         if points == 0:
             return Comparison(
