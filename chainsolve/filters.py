@@ -144,7 +144,99 @@ def _slot_form(expr: sympy.Expr) -> sympy.Expr | None:
     return sympy.Subs(inner, tuple(slots), tuple(function.args))
 
 
-class UnicodePrinter(StrPrinter):
+#: Constants whose every part lies below this size are evaluated to order terms, as sympy does.
+_ORDERING_MAGNITUDE = 1e300
+
+
+def _bounded_value(number: sympy.Expr) -> sympy.Float | None:
+    """The value of a constant when every part of it is a moderate real number, else ``None``.
+
+    Evaluating inner parts first bounds the cost: sin(e^e^e^e) needs millions of digits,
+    and its inner e^e^e^e is refused before sin is ever evaluated.
+    """
+    value: sympy.Expr | None = None
+    for part in sympy.postorder_traversal(number):
+        value = part.evalf(15)
+        if not (value.is_Float and abs(float(value)) < _ORDERING_MAGNITUDE):
+            return None
+    return value if isinstance(value, sympy.Float) else None
+
+
+def _term_key(
+    term: sympy.Expr, generators: dict[sympy.Expr, int]
+) -> tuple[tuple[Any, ...], tuple[Any, ...], Any, tuple[Any, ...]]:
+    """sympy's default term order (degree in each generator, then coefficient), by structure.
+
+    sympy's ``as_ordered_terms`` evaluates every constant factor numerically to break ties,
+    which takes hours for sin(e^e^e^e); here only cheap constants (π, √2) are evaluated
+    and any other constant is ordered by its structure.
+    """
+    coefficient, rest = term.as_coeff_Mul()
+    value: Any = coefficient
+    degrees = [sympy.S.Zero] * len(generators)
+    constants: list[Any] = []
+    for factor in sympy.Mul.make_args(rest) if rest is not sympy.S.One else ():
+        known = _bounded_value(factor) if factor.is_number else None
+        if known is not None:
+            value = value * known
+        elif factor.is_number:
+            constants.append(sympy.default_sort_key(factor))
+        else:
+            base, exponent = _power_parts(factor)
+            degrees[generators[base]] = exponent
+    return (tuple(-d for d in degrees), (), (False, value), tuple(constants))
+
+
+def _power_parts(factor: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    """(base, exponent) of a factor as sympy's ``decompose_power`` splits it (x³ → (x, 3))."""
+    from sympy.core.exprtools import decompose_power
+
+    base, exponent = decompose_power(factor)
+    return base, sympy.Integer(exponent)
+
+
+def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The terms of a sum in sympy's printing order, without evaluating any costly constant."""
+    terms = list(sympy.Add.make_args(expr))
+    bases = {
+        _power_parts(factor)[0]
+        for term in terms
+        for factor in sympy.Mul.make_args(term.as_coeff_Mul()[1])
+        if not factor.is_number
+    }
+    generators = {
+        base: index for index, base in enumerate(sorted(bases, key=sympy.default_sort_key))
+    }
+    special = _number_then_negative_term(terms)
+    if special is not None:
+        return special
+    return sorted(terms, key=lambda term: _term_key(term, generators))
+
+
+def _number_then_negative_term(terms: list[sympy.Expr]) -> list[sympy.Expr] | None:
+    """``1 - x``, not ``-x + 1``: sympy's one exception to its order, kept for the same output."""
+    if len(terms) != 2:
+        return None
+    numbers = [t for t in terms if isinstance(t, (sympy.Number, sympy.NumberSymbol))]
+    others = [t for t in terms if t not in numbers]
+    if len(numbers) != 1 or len(others) != 1 or not isinstance(others[0], sympy.Mul):
+        return None
+    coefficient, rest = others[0].as_coeff_Mul()
+    if isinstance(rest, sympy.Mul):  # sympy's exception is for a number times one factor only
+        return None
+    if numbers[0].is_positive and coefficient.is_negative:
+        return [numbers[0], others[0]]
+    return None
+
+
+class _StructuralOrder:
+    """Printer mixin: sums print their terms in :func:`ordered_terms` order."""
+
+    def _as_ordered_terms(self, expr: sympy.Expr, order: str | None = None) -> list[sympy.Expr]:
+        return ordered_terms(expr)
+
+
+class UnicodePrinter(_StructuralOrder, StrPrinter):
     """One-line terminal maths: ``2x·cos(x²)``, ``√(1 - x²)``, ``σ(x)``, ``|x|``, ``f′(g(x))``."""
 
     printmethod = "_chainsolve_unicode"
@@ -175,7 +267,11 @@ class UnicodePrinter(StrPrinter):
     def _print_exp(self, expr: sympy.Expr) -> str:
         exponent = expr.args[0]
         text = self._print(exponent)
-        if exponent.is_Symbol or (exponent.is_Integer and exponent >= 0):
+        if (
+            exponent.is_Symbol
+            or exponent.is_NumberSymbol
+            or (exponent.is_Integer and exponent >= 0)
+        ):
             return f"e^{text}"
         return f"e^({text})"
 
@@ -203,10 +299,12 @@ class UnicodePrinter(StrPrinter):
         base_text = str(self.parenthesize(base, PRECEDENCE["Pow"], strict=False))
         if base.is_Function and not isinstance(base, sympy.Abs):
             base_text = self._print(base)  # cos(x)², not (cos(x))²
+        if not _is_atomic_text(base_text):
+            base_text = f"({base_text})"  # (e^x)², never e^x², which reads as e^(x²)
         if exponent.is_Integer:
             return base_text + str(exponent).translate(_SUPERSCRIPTS)
         exponent_text = self._print(exponent)
-        if not (exponent.is_Symbol or exponent.is_Integer):
+        if not (exponent.is_Symbol or exponent.is_NumberSymbol or exponent.is_Integer):
             exponent_text = f"({exponent_text})"
         return f"{base_text}^{exponent_text}"
 
@@ -303,7 +401,7 @@ class UnicodePrinter(StrPrinter):
         return f"({self._print(inner)})|_{{{pairs}}}"
 
 
-class ChainsolveLatexPrinter(LatexPrinter):
+class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
 
     def __init__(self) -> None:
@@ -345,7 +443,7 @@ class ChainsolveLatexPrinter(LatexPrinter):
         return str(super()._print_Subs(expr))
 
 
-class ChainsolveMathMLPrinter(MathMLPresentationPrinter):
+class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
     """sympy's presentation MathML with ``ln``, ``σ`` and ``H`` names like the other formats."""
 
     def __init__(self) -> None:
@@ -811,6 +909,7 @@ __all__ = [
     "formula_unicode",
     "latex_expr",
     "mathml_expr",
+    "ordered_terms",
     "unicode_expr",
     "unicode_name",
 ]
