@@ -874,6 +874,18 @@ def name_latex(name: str) -> str:
     return latex_expr(sympy.Symbol(name))
 
 
+def printed_key(name: str) -> str:
+    """What a name looks like in print, subscript marks aside: ``u1``, ``u_1`` and ``u₁`` → ``u1``.
+
+    Two names with the same key cannot be told apart in LaTeX (``u_{1}``) and barely in
+    text (``u1``, ``u₁``): a generated name must not share its key with a user's name.
+
+    >>> printed_key("u1"), printed_key("u_1"), printed_key("theta_2")
+    ('u1', 'u1', '\\theta2')
+    """
+    return "".join(char for char in name_latex(name) if char not in "_{} ")
+
+
 #: Every filter, by the name templates use.
 FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
     {
@@ -910,6 +922,7 @@ __all__ = [
     "latex_expr",
     "mathml_expr",
     "ordered_terms",
+    "printed_key",
     "unicode_expr",
     "unicode_name",
 ]
