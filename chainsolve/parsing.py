@@ -92,6 +92,7 @@ RESERVED_NAMES = frozenset(keyword.kwlist) | {
 
 _SUPERSCRIPT_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
 _SUPERSCRIPT_MINUS = "⁻"
+_SUBSCRIPT_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789", strict=True))
 
 _OPERATOR_REPLACEMENTS = dict(zip("−–‐‒×·⋅∗÷∕", "----****//", strict=True))
 
@@ -323,13 +324,35 @@ def _prepare(text: str, source: str, offset: int) -> _Text:
                 emit(")", j - 1, j)
             notes[f"read '{run}' as '^({plain})'" if wrap else f"read '{run}' as '^{plain}'"] = None
             i = j
+        elif char in _SUBSCRIPT_DIGITS and (_name_before(out) or out[-1:] == ["∂"]):
+            j = i
+            while j < n and text[j] in _SUBSCRIPT_DIGITS:
+                j += 1
+            run = text[i:j]
+            plain = "".join(_SUBSCRIPT_DIGITS[c] for c in run)
+            # u₁ is how chainsolve prints u_1; after ∂ the digits number argument slots.
+            mark = "" if out[-1] in "_∂" else "_"
+            emit(mark, i, i + 1)
+            for k, c in enumerate(plain):
+                emit(c, i + k, i + k + 1)
+            notes[f"read '{run}' as '{mark}{plain}'"] = None
+            i = j
         elif char in _OPERATOR_REPLACEMENTS:
             emit(_OPERATOR_REPLACEMENTS[char], i, i + 1)
             notes[f"read '{char}' as '{_OPERATOR_REPLACEMENTS[char]}'"] = None
             i += 1
         elif char in _GREEK:
+            before, after = _glue_around(out, text, i)
+            if before:
+                emit("*", i, i)
             emit(_GREEK[char], i, i + 1)
+            if after:
+                emit("*", i + 1, i + 1)
             notes[f"read '{char}' as '{_GREEK[char]}'"] = None
+            if before or after:
+                glued = text[i - 1 if before else i : i + 2 if after else i + 1]
+                product = "*".join(_GREEK.get(c, c) for c in glued)
+                notes[f"read '{glued}' as '{product}'"] = None
             i += 1
         elif unicodedata.category(char) == "Zs":
             emit(" ", i, i + 1)
@@ -338,6 +361,32 @@ def _prepare(text: str, source: str, offset: int) -> _Text:
         else:
             raise _character_error(source, offset + i)
     return _Text(source, "".join(out), tuple(starts), tuple(ends), offset, tuple(notes))
+
+
+def _name_before(out: list[str]) -> str:
+    """The name that the normalised text ``out`` ends with (``x1`` for ``2x1``; ``""`` for ``2``)."""
+    k = len(out)
+    while k and out[k - 1].isascii() and (out[k - 1].isalnum() or out[k - 1] == "_"):
+        k -= 1
+    return "".join(out[k:]).lstrip("0123456789.")
+
+
+def _glue_around(out: list[str], text: str, i: int) -> tuple[bool, bool]:
+    """Whether the Greek letter ``text[i]`` is glued to a name before it and after it.
+
+    A Greek letter typed as one character is a name of its own, never part of a longer
+    one: ``2πx`` is 2·π·x and ``xθ`` is x·θ, not the variables ``pix`` and ``xtheta``
+    (typed in ASCII, ``pix`` stays one name). Digits and ``_`` after a letter other than
+    π index it (``θ1``, ``θ_1``); after a function name the letter is left glued, so that
+    ``sinθ`` gets its own hint (``did you mean sin(theta)?``).
+    """
+    name = _name_before(out)
+    before = bool(name) and not name.endswith("_") and name not in FUNCTIONS
+    following = text[i + 1] if i + 1 < len(text) else ""
+    after = following in _GREEK or (following.isascii() and following.isalpha())
+    if _GREEK[text[i]] == "pi":
+        after = after or following.isdigit()
+    return before, after
 
 
 def normalize(text: str) -> tuple[str, list[str]]:

@@ -193,6 +193,45 @@ def test_unicode_expression() -> None:
     assert parse_expression("x² · sin(θ) − 2π") == x**2 * sympy.sin(theta) - 2 * sympy.pi
 
 
+_theta, _phi = make_symbol("theta"), make_symbol("phi")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sin(2πx)", sympy.sin(2 * sympy.pi * x)),
+        ("exp(θx)", sympy.exp(_theta * x)),
+        ("xθ", x * _theta),
+        ("θφ", _theta * _phi),
+        ("πx²", sympy.pi * x**2),
+        ("2θ", 2 * _theta),
+        ("θ1 + θ_2", make_symbol("theta1") + make_symbol("theta_2")),
+        ("x_θ", make_symbol("x_theta")),
+    ],
+)
+def test_glued_greek_letter_is_a_product(text: str, expected: sympy.Expr) -> None:
+    """A Greek letter glued to a name multiplies it (2πx is 2·π·x), never a new variable like pix."""
+    assert parse_expression(text) == expected
+
+
+def test_glued_greek_letter_is_echoed_as_read() -> None:
+    """sin(2πx) is echoed as read, sin(2pi*x), with a note naming the product; ASCII pix stays a name."""
+    text, notes = normalize("sin(2πx)")
+    assert text == "sin(2pi*x)"
+    assert "read 'πx' as 'pi*x'" in notes
+    assert parse_problem("sin(2πx)").inputs == ("x",)
+    assert parse_problem("sin(2pix)").inputs == ("pix",)
+    with pytest.raises(ParseError, match="sintheta"):
+        parse_expression("sinθ")  # keeps the hint: did you mean sin(theta)?
+
+
+def test_subscript_digits_index_a_name() -> None:
+    """u₁ (how chainsolve prints u_1) reads as u_1; a subscript not after a name is refused."""
+    assert parse_expression("u₁ + θ₁₀") == make_symbol("u_1") + make_symbol("theta_10")
+    with pytest.raises(ParseError, match="SUBSCRIPT ONE"):
+        parse_expression("2₁")
+
+
 def test_lambda_letter_is_not_the_keyword() -> None:
     """λ is read as sympy's 'lamda', which is not the reserved Python keyword."""
     assert parse_expression("2λ") == 2 * make_symbol("lamda")
