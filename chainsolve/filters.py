@@ -124,24 +124,35 @@ def _reciprocal(power: sympy.Expr) -> sympy.Expr:
     return sympy.Pow(base, -exponent, evaluate=False)
 
 
-def _slot_form(expr: sympy.Expr) -> sympy.Expr | None:
-    """``d f(g, h)/d g`` as ``Subs(∂f(ξ₁, ξ₂)/∂ξ₁, (ξ₁, ξ₂), (g, h))``, shown as ``∂₁f(g, h)``.
+def differentiates_slots(expr: sympy.Expr) -> bool:
+    """True when ``expr`` differentiates an unknown function by some of its own arguments.
 
-    Only for display: sympy writes a derivative by an argument expression this way.
+    Each variable must be exactly one argument and occur in no other: then d/dv is the
+    partial derivative by that slot (∂₁f, f′). ``Derivative(f(g(t), t), t)`` is not: t
+    also moves g(t), so sympy means the total derivative, which no slot notation shows.
     """
     function = expr.expr
-    if not isinstance(function, AppliedUndef) or len(function.args) < 2:
+    if not isinstance(function, AppliedUndef):
+        return False
+    args = function.args
+    return all(v in args and sum(a.has(v) for a in args) == 1 for v in expr.variables)
+
+
+def slot_form_of(expr: sympy.Expr) -> sympy.Expr | None:
+    """``d f(g, h)/d g`` as ``Subs(∂f(ξ₁, h)/∂ξ₁, ξ₁, g)``, shown as ``∂₁f(g, h)`` or ``f′(g)``.
+
+    sympy differentiates by an argument expression (``Derivative(f(g(t), t), g(t))``);
+    this is the same derivative written by slot. ``None`` when every variable is a plain
+    variable (``Derivative(f(x, y), x)`` needs no rewriting) or the slots are not clear.
+    """
+    if not differentiates_slots(expr) or all(v.is_Symbol for v in expr.variables):
         return None
-    if all(v.is_Symbol for v in expr.variables) and all(a.is_Symbol for a in function.args):
-        return None
-    if not all(v in function.args for v in expr.variables):
-        return None
-    slots = [sympy.Dummy(f"xi_{i + 1}") for i in range(len(function.args))]
-    by_arg = {a: slots[i] for i, a in enumerate(function.args)}
+    function = expr.expr
+    slots = {v: sympy.Dummy(f"xi_{function.args.index(v) + 1}") for v in expr.variables}
     inner = sympy.Derivative(
-        function.func(*slots), *[(by_arg[v], n) for v, n in expr.variable_count]
+        function.xreplace(slots), *[(slots[v], n) for v, n in expr.variable_count]
     )
-    return sympy.Subs(inner, tuple(slots), tuple(function.args))
+    return sympy.Subs(inner, tuple(slots.values()), tuple(slots))
 
 
 #: Constants whose every part lies below this size are evaluated to order terms, as sympy does.
@@ -276,7 +287,9 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
         return f"e^({text})"
 
     def _print_Heaviside(self, expr: sympy.Expr) -> str:
-        return f"H({self._print(expr.args[0])})"
+        # Not H(x): read back, H would be an unknown function. The value at 0 is printed too:
+        # relu′ is Heaviside(x, 0), and Heaviside(x) alone reads back as 1/2 at 0.
+        return f"Heaviside({self.stringify(expr.args, ', ')})"
 
     def _print_Function(self, expr: sympy.Expr) -> str:
         name = str(expr.func.__name__)
@@ -325,8 +338,8 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
             return joined or "1"
         if not joined:
             return coefficient
-        if joined[0].isdigit() or joined[0] == ".":
-            return f"{coefficient}·{joined}"
+        if joined[0].isdigit() or joined[0] in ".|":
+            return f"{coefficient}·{joined}"  # 2·|x|: after 2|, a bar could not be read back
         return coefficient + joined
 
     def _print_Mul(self, expr: sympy.Expr) -> str:
@@ -366,13 +379,12 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
     def _print_Derivative(self, expr: sympy.Expr) -> str:
         function = expr.expr
         variables = expr.variables
-        slot_form = _slot_form(expr)
+        slot_form = slot_form_of(expr)
         if slot_form is not None:
             return self._print_Subs(slot_form)
-        if isinstance(function, AppliedUndef):
+        if differentiates_slots(expr):
             args = f"({self.stringify(function.args, ', ')})"
             if len(function.args) == 1 and len(variables) <= 3:
-                # f′(g(x)) — also when differentiated by its argument expression g(x).
                 return _applied_name(function) + "′" * len(variables) + args
             order = len(variables)
             top = "∂" if order == 1 else f"∂{str(order).translate(_SUPERSCRIPTS)}"
@@ -418,14 +430,10 @@ class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
 
     def _print_Derivative(self, expr: sympy.Expr) -> str:
         function = expr.expr
-        slot_form = _slot_form(expr)
+        slot_form = slot_form_of(expr)
         if slot_form is not None:
             return self._print_Subs(slot_form)
-        if (
-            isinstance(function, AppliedUndef)
-            and len(function.args) == 1
-            and len(expr.variables) <= 3
-        ):
+        if differentiates_slots(expr) and len(function.args) == 1 and len(expr.variables) <= 3:
             return self._lagrange(function, len(expr.variables), function.args)
         return str(super()._print_Derivative(expr))
 
@@ -465,10 +473,10 @@ class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
 
     def _print_Derivative(self, expr: sympy.Expr) -> Any:
         function = expr.expr
-        slot_form = _slot_form(expr)
+        slot_form = slot_form_of(expr)
         if slot_form is not None:
             return self._print_Subs(slot_form)
-        if isinstance(function, AppliedUndef) and len(function.args) == 1:
+        if differentiates_slots(expr) and len(function.args) == 1:
             return self._lagrange(function, len(expr.variables), function.args)
         return super()._print_Derivative(expr)
 
@@ -880,8 +888,8 @@ def printed_key(name: str) -> str:
     Two names with the same key cannot be told apart in LaTeX (``u_{1}``) and barely in
     text (``u1``, ``u₁``): a generated name must not share its key with a user's name.
 
-    >>> printed_key("u1"), printed_key("u_1"), printed_key("theta_2")
-    ('u1', 'u1', '\\theta2')
+    >>> printed_key("u1"), printed_key("u_1"), printed_key("W_2")
+    ('u1', 'u1', 'W2')
     """
     return "".join(char for char in name_latex(name) if char not in "_{} ")
 

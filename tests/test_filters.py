@@ -57,7 +57,7 @@ f, g, h = sympy.Function("f"), sympy.Function("g"), sympy.Function("h")
         (sympy.cos(x) ** 2, "cos(x)²"),
         (30 * x * (3 * x**2 + 1) ** 4, "30x·(3x² + 1)⁴"),
         (x**2 * y - 1, "x²·y - 1"),
-        (sympy.Heaviside(x, 0), "H(x)"),
+        (sympy.Heaviside(x, 0), "Heaviside(x, 0)"),
         (sympy.pi * x, "π·x"),
     ],
 )
