@@ -399,7 +399,7 @@ def _glue_around(out: list[str], text: str, i: int) -> tuple[bool, bool]:
     following = text[i + 1] if i + 1 < len(text) else ""
     after = following in _GREEK or (following.isascii() and following.isalpha())
     if _GREEK[text[i]] == "pi":
-        after = after or following.isdigit()
+        after = after or (following.isascii() and following.isdigit())  # π² is pi^2
     return before, after
 
 

@@ -204,6 +204,7 @@ _theta, _phi = make_symbol("theta"), make_symbol("phi")
         ("xθ", x * _theta),
         ("θφ", _theta * _phi),
         ("πx²", sympy.pi * x**2),
+        ("2π", 2 * sympy.pi),
         ("2θ", 2 * _theta),
         ("θ1 + θ_2", make_symbol("theta1") + make_symbol("theta_2")),
         ("x_θ", make_symbol("x_theta")),
