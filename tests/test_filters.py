@@ -225,11 +225,13 @@ def test_printers_order_terms_without_evaluating_costly_constants() -> None:
     """Sums with a constant as costly as sin(e^e^e^e) print in every format without evaluating it."""
     tower = sympy.E**sympy.E**sympy.E**sympy.E
     costly = _Unevaluable(tower)
-    expr = 2 * x + costly + x**2 * costly - 3 * costly * x
+    expr = 2 * x + costly + x**2 * costly - 3 * costly * x + costly / x - costly**2
     assert unicode_expr(expr).startswith("x²·")
     assert r"\sin" in latex_expr(2 * x + sympy.sin(tower))
     for printer in (unicode_expr, latex_expr, mathml_expr):
-        assert printer(x - costly)
+        assert printer(expr)
+    for formula_printer in (formula_unicode, formula_latex, formula_mathml):
+        assert formula_printer(Sum((x, Neg(costly), Product((costly, x)))))
 
 
 def test_structural_term_order_keeps_sympy_order_for_ordinary_sums() -> None:
