@@ -379,8 +379,12 @@ def _exact_floats(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _unevaluated(expr: sympy.Expr) -> bool:
-    """True when the student's own expression still has a derivative operator in it."""
-    return bool(expr.atoms(sympy.Derivative, sympy.Subs))
+    """True when the student's own expression still differentiates a known expression.
+
+    Derivatives of unknown functions (f′(g(t)), ∂₁f(g(t), t), as chainsolve prints them) are
+    final answers; the parser reads no other derivative.
+    """
+    return any(not isinstance(d.expr, AppliedUndef) for d in expr.atoms(sympy.Derivative))
 
 
 def _in_inputs(ctx: _Context, expr: sympy.Expr) -> sympy.Expr:
