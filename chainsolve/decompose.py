@@ -9,6 +9,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve import functions
+from chainsolve.filters import printed_key
 from chainsolve.graph import topological_definitions
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
 
@@ -168,11 +169,13 @@ def _names(used: set[str]) -> Iterator[str]:
             name.startswith(letter) for name in used - RESERVED_NAMES
         ):
             yield letter
+    # v_1 prints as v_{1} in LaTeX, exactly like a user's v1: compare names as printed.
+    printed = {printed_key(name) for name in used}
     index = 0
     while True:
         index += 1
         candidate = f"{NAME_PREFIX}_{index}"
-        if candidate not in used:
+        if candidate not in used and printed_key(candidate) not in printed:
             yield candidate
 
 

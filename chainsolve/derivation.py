@@ -14,6 +14,7 @@ from chainsolve.budget import attempt
 from chainsolve.check import Checker
 from chainsolve.equivalence import CIRCULAR, HYPERBOLIC, check_claim, pythagorean_zero
 from chainsolve.explain import dedupe, explain, same_formula
+from chainsolve.filters import printed_key
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan
@@ -40,11 +41,16 @@ Detail = str  # "brief" | "normal" | "full"
 
 
 class Namer:
-    """Fresh intermediate names u_1, u_2, … that never clash with the user's; equal parts share a name."""
+    """Fresh intermediate names u_1, u_2, … that never clash with the user's; equal parts share a name.
+
+    Fresh as printed, too: with a user's ``u1`` (LaTeX ``u_{1}``, like a generated ``u_1``)
+    the intermediates take another letter.
+    """
 
     def __init__(self, used: Iterable[str], prefix: str = "u") -> None:
         self._used = set(used)
-        self._prefix = prefix
+        self._printed = {printed_key(name) for name in self._used}
+        self._prefix = _free_prefix(prefix, self._used, self._printed)
         self._by_expr: dict[sympy.Expr, sympy.Symbol] = {}
         self._counter = 0
         #: Each generated symbol mapped to what it stands for, in terms of the inputs.
@@ -58,23 +64,46 @@ class Namer:
         while True:
             self._counter += 1
             name = f"{self._prefix}_{self._counter}"
-            if name not in self._used:
+            if self._is_free(name):
                 break
         symbol = make_symbol(name)
-        self._used.add(name)
+        self._take(name)
         self._by_expr[expr] = symbol
         self.definitions[symbol] = expr
         return symbol
 
     def fresh(self, base: str) -> str:
-        """A new name starting with ``base`` that no variable uses."""
+        """A new name starting with ``base`` that no variable uses or looks like in print."""
         name = base
         index = 1
-        while name in self._used:
+        while not self._is_free(name):
             index += 1
             name = f"{base}{index}"
-        self._used.add(name)
+        self._take(name)
         return name
+
+    def _is_free(self, name: str) -> bool:
+        return name not in self._used and printed_key(name) not in self._printed
+
+    def _take(self, name: str) -> None:
+        self._used.add(name)
+        self._printed.add(printed_key(name))
+
+
+#: Letters intermediates fall back to when the user's names already look like u1, u2, …
+_PREFIXES = ("u", "v", "w", "q")
+
+
+def _free_prefix(preferred: str, used: set[str], printed: set[str]) -> str:
+    """The first letter whose indexed names (u₁, u₂, …) no user name looks like in print."""
+    for letter in (preferred, *_PREFIXES):
+        key = printed_key(letter)
+        taken = letter in used or any(
+            other.startswith(key) and other[len(key) :].isdigit() for other in printed
+        )
+        if not taken:
+            return letter
+    return preferred  # every letter taken: indices the user's names print as are skipped
 
 
 def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
@@ -283,7 +312,7 @@ def _final_steps(
 def _solve_expression(problem: Problem) -> Solution:
     definition = problem.definitions[0]
     target = make_symbol(problem.target)
-    namer = Namer(problem.names | {"e", "pi"})
+    namer = Namer(problem.names | problem.function_names | {"e", "pi"})
     partial = len(problem.inputs) > 1
     checker = Checker()
     derivations = []
@@ -402,7 +431,7 @@ def _flatten(graph: Graph, name: str) -> sympy.Expr:
 
 def _solve_graph(problem: Problem) -> Solution:
     graph = build_graph(problem)
-    namer = Namer(problem.names | {"e", "pi"})
+    namer = Namer(problem.names | problem.function_names | {"e", "pi"})
     sizes = _flattened_size(graph)
     small = sizes[problem.target] <= FLATTEN_LIMIT
     target_symbol = make_symbol(problem.target)
@@ -428,7 +457,7 @@ def _solve_graph(problem: Problem) -> Solution:
 
     # One local partial derivative per edge, each by its own rule tree (kept for mistakes).
     local: dict[tuple[str, str], sympy.Expr] = {}
-    scratch = Namer(problem.names | {"e", "pi"})
+    scratch = Namer(problem.names | problem.function_names | {"e", "pi"})
     for node in reading_order:
         for edge in graph.inputs_of(node.name):
             if edge.source not in relevant or node.name not in relevant:

@@ -32,18 +32,21 @@ MAGNITUDES = (0.07, 0.3, 0.6, 0.9, 1.3, 2.1, 3.7, 8.0)
 class Comparison:
     """The outcome of comparing ``a`` and ``b``.
 
-    ``counterexample`` maps variable names to a point where both sides are defined and
-    differ, with ``values`` the two sides there; ``agree_where`` describes the region
-    where an ``equal_on_part`` pair agrees.
+    ``counterexample`` maps variable names to a point where ``b`` is defined and ``a``
+    differs from it (or is undefined), with ``values`` the two sides there (None: undefined);
+    ``agree_where`` states the region where an ``equal_on_part`` pair agrees. ``signs``
+    holds the variables and kink arguments (x − 5 of |x − 5|) whose sign was the same at
+    every sampled point of the domain, the other sign having been tried and refused.
     """
 
     verdict: Verdict
     method: str
     points: int = 0
     counterexample: Mapping[str, float] | None = None
-    values: tuple[float, float] | None = None
+    values: tuple[float | None, float | None] | None = None
     agree_where: str = ""
     details: tuple[str, ...] = field(default=())
+    signs: Mapping[sympy.Expr, int] = field(default_factory=dict)
 
 
 def concrete_functions(expr: sympy.Expr, variant: int) -> sympy.Expr:
@@ -53,9 +56,16 @@ def concrete_functions(expr: sympy.Expr, variant: int) -> sympy.Expr:
     concrete choice by accident is still caught by another. Derivatives of the
     abstract functions are then evaluated.
     """
-    applied = sorted(expr.atoms(AppliedUndef), key=sympy.default_sort_key)
+    return concrete_all((expr,), variant)[0]
+
+
+def concrete_all(exprs: Sequence[sympy.Expr], variant: int) -> tuple[sympy.Expr, ...]:
+    """:func:`concrete_functions` of several expressions, each name replaced the same way in all."""
+    applied = sorted(
+        set().union(*(e.atoms(AppliedUndef) for e in exprs)), key=sympy.default_sort_key
+    )
     if not applied:
-        return expr
+        return tuple(exprs)
     names = sorted({a.func.__name__ for a in applied})
     replacements: dict[str, sympy.Lambda] = {}
     for index, name in enumerate(names):
@@ -73,8 +83,8 @@ def concrete_functions(expr: sympy.Expr, variant: int) -> sympy.Expr:
         replacements[name] = sympy.Lambda(dummies, body)
     classes = {a.func for a in applied}
     # subs (not replace) so that Derivative(g(t), t) becomes Derivative(<concrete>, t).
-    replaced = expr.subs({cls: replacements[cls.__name__] for cls in classes})
-    return replaced.doit()
+    substitution = {cls: replacements[cls.__name__] for cls in classes}
+    return tuple(expr.subs(substitution).doit() for expr in exprs)
 
 
 def _variables(*exprs: sympy.Expr) -> list[sympy.Symbol]:
@@ -103,7 +113,12 @@ def _value(expr: sympy.Expr, point: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath
 
 
 #: Round values tried first, variable by variable (shifted so that x and y differ).
-NICE_VALUES = (1, 2, -1, 3, -2)
+NICE_VALUES = (1, 2, -1, 3, -2, 0.5, -0.5)
+#: Points checked inside a candidate region of agreement, and how many must be found there.
+DENSE_SAMPLES = 32
+DENSE_MINIMUM = 16
+#: Points tried at a variable's other sign, all outside the domain, before its sign is assumed.
+SIGN_EVIDENCE = 8
 
 
 def _nice_point(variables: Sequence[sympy.Symbol], index: int) -> dict[sympy.Symbol, mpmath.mpf]:
@@ -117,6 +132,124 @@ def _close(left: mpmath.mpf, right: mpmath.mpf) -> bool:
     return bool(abs(left - right) <= TOLERANCE * max(1, abs(left), abs(right)))
 
 
+def kink_arguments(exprs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
+    """The expressions g whose zeros are kinks or jumps: |g|, sign g, H(g), relu g, Max, Piecewise.
+
+    A derivative does not exist where such a g is 0 (or exists only by convention), so no
+    comparison is made there.
+    """
+    from chainsolve import functions
+
+    found: set[sympy.Expr] = set()
+    for expr in exprs:
+        for node in expr.atoms(sympy.Abs, sympy.sign, sympy.Heaviside, functions.relu):
+            found.add(node.args[0])
+        for node in expr.atoms(sympy.Max, sympy.Min):
+            found.update(p - q for p, q in itertools.combinations(node.args, 2))
+        for node in expr.atoms(sympy.Piecewise):
+            found.update(
+                c.lhs - c.rhs
+                for _, c in node.args
+                if isinstance(c, sympy.core.relational.Relational)
+            )
+    return sorted((g for g in found if g.free_symbols), key=sympy.default_sort_key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    """One point of a comparison: the two sides' values there (None: undefined)."""
+
+    point: dict[sympy.Symbol, mpmath.mpf]
+    left: mpmath.mpf | None
+    right: mpmath.mpf | None
+
+    @property
+    def agrees(self) -> bool:
+        return self.left is not None and self.right is not None and _close(self.left, self.right)
+
+    @property
+    def differs(self) -> bool:
+        """The reference is defined here and the other side is not, or has another value."""
+        return self.right is not None and not self.agrees
+
+
+class _Sampler:
+    """Evaluates ``left`` and ``right`` at points of the domain, skipping kinks.
+
+    With ``domain`` given, the domain is where ``right`` and every ``domain`` expression
+    are real and defined, and ``left`` being undefined there is a difference. Without it,
+    any point where one side is defined is kept (``left`` and ``right`` play equal parts).
+    """
+
+    def __init__(
+        self, left: sympy.Expr, right: sympy.Expr, domain: Sequence[sympy.Expr] | None
+    ) -> None:
+        self.left, self.right = left, right
+        self.domain = tuple(domain) if domain is not None else None
+        self.variables = _variables(left, right, *(self.domain or ()))
+        self.kinks = kink_arguments(
+            (right, *self.domain) if self.domain is not None else (left, right)
+        )
+
+    def at(self, point: dict[sympy.Symbol, mpmath.mpf]) -> _Sample | None:
+        """The sample at ``point``, or None outside the domain or at a kink."""
+        for kink in self.kinks:
+            value = _value(kink, point)
+            if value is None or abs(value) <= TOLERANCE:
+                return None
+        if self.domain is not None and any(_value(e, point) is None for e in self.domain):
+            return None
+        right = _value(self.right, point)
+        if right is None and self.domain is not None:
+            return None
+        left = _value(self.left, point)
+        if left is None and right is None:
+            return None
+        return _Sample(point, left, right)
+
+    def sweep(
+        self, rng: random.Random, samples: int
+    ) -> tuple[list[_Sample], list[dict[sympy.Symbol, mpmath.mpf]]]:
+        """Up to ``samples`` points of the domain (round ones first), and the points refused."""
+        found: list[_Sample] = []
+        refused: list[dict[sympy.Symbol, mpmath.mpf]] = []
+        tries = 0
+        # A few round points first: a counterexample at x = 1 is easier to check by hand;
+        # most points stay random, so that a claim true at round numbers only is caught.
+        nice = min(len(NICE_VALUES), max(4, samples // 3))
+        while len(found) < samples and tries < samples * 6:
+            tries += 1
+            point = (
+                _nice_point(self.variables, tries - 1)
+                if tries <= nice
+                else _sample(rng, self.variables)
+            )
+            sample = self.at(point)
+            if sample is None:
+                refused.append(point)
+            else:
+                found.append(sample)
+            if not self.variables:
+                break
+        return found, refused
+
+    def dense(
+        self, rng: random.Random, inside: Callable[[dict[sympy.Symbol, mpmath.mpf]], bool]
+    ) -> list[_Sample]:
+        """Points of the domain where ``inside`` holds, drawn at random."""
+        found: list[_Sample] = []
+        for _ in range(DENSE_SAMPLES * 10):
+            point = _sample(rng, self.variables)
+            if not inside(point):
+                continue
+            sample = self.at(point)
+            if sample is not None:
+                found.append(sample)
+                if len(found) == DENSE_SAMPLES:
+                    break
+        return found
+
+
 def numeric_comparison(
     a: sympy.Expr,
     b: sympy.Expr,
@@ -124,99 +257,191 @@ def numeric_comparison(
     samples: int = 24,
     seed: int = 2024,
     variants: int = 2,
+    domain: Sequence[sympy.Expr] | None = None,
 ) -> Comparison:
-    """Compare ``a`` and ``b`` at ``samples`` random real points where both are defined.
+    """Compare ``a`` with the reference ``b`` at ``samples`` random real points.
 
-    Abstract functions are replaced by ``variants`` different concrete functions.
+    With ``domain`` (the problem and its derivative), points are drawn only where those
+    and ``b`` are defined, away from kinks; otherwise where either side is. Abstract
+    functions are replaced by ``variants`` different concrete functions. ``equal_on_part``
+    needs a region, a conjunction of sign conditions, that holds at every agreeing point
+    and at no differing one, and where every one of many further points agrees too.
     """
     rng = random.Random(seed)
-    agree: list[dict[sympy.Symbol, mpmath.mpf]] = []
-    disagree: list[tuple[dict[sympy.Symbol, mpmath.mpf], mpmath.mpf, mpmath.mpf]] = []
-    # Points where exactly one side is defined: the two differ in domain there.
-    one_sided: list[tuple[dict[sympy.Symbol, mpmath.mpf], str]] = []
-    has_abstract = bool(a.atoms(AppliedUndef) or b.atoms(AppliedUndef))
-    pairs = (
-        [(concrete_functions(a, v), concrete_functions(b, v)) for v in range(variants)]
-        if has_abstract
-        else [(a, b)]
-    )
+    exprs = (a, b, *(domain or ()))
+    has_abstract = any(e.atoms(AppliedUndef) for e in exprs)
+    sides = [concrete_all(exprs, v) for v in range(variants)] if has_abstract else [exprs]
+    samplers = [
+        _Sampler(side[0], side[1], side[2:] if domain is not None else None) for side in sides
+    ]
+    found: list[_Sample] = []
+    refused: list[dict[sympy.Symbol, mpmath.mpf]] = []
     with mpmath.workdps(PRECISION):
-        for left_expr, right_expr in pairs:
-            variables = _variables(left_expr, right_expr)
-            tries = 0
-            valid = 0
-            while valid < samples and tries < samples * 6:
-                tries += 1
-                # A few round points first: a counterexample at x = 1 is easier to check by hand.
-                point = _nice_point(variables, tries - 1) if tries <= 4 else _sample(rng, variables)
-                left = _value(left_expr, point)
-                right = _value(right_expr, point)
-                if left is None or right is None:
-                    if (left is None) != (right is None):
-                        one_sided.append((point, "first" if right is None else "second"))
-                    continue
-                valid += 1
-                if _close(left, right):
-                    agree.append(point)
-                else:
-                    disagree.append((point, left, right))
-            if not variables:
+        for sampler in samplers:
+            kept, missed = sampler.sweep(rng, samples)
+            found += kept
+            refused += missed
+            if not sampler.variables:
                 break
-    points = len(agree) + len(disagree)
-    if points == 0:
-        return Comparison(
-            "undecided", "numeric", 0, details=("no point where both sides are defined",)
+        agree = [s for s in found if s.agrees]
+        differ = [s for s in found if s.differs]
+        one_sided = [s for s in found if s.right is None]
+        points = len(agree) + len(differ)
+        signs = (
+            _constant_signs(
+                [s.point for s in agree + differ], refused, _candidates({}, kink_arguments(exprs))
+            )
+            if domain is not None
+            else {}
         )
-    if not disagree and one_sided and points:
-        point, defined = one_sided[0]
-        where = ", ".join(f"{s.name} = {float(v):.4g}" for s, v in point.items())
-        return Comparison(
-            "equal_on_part",
-            "numeric",
-            points,
-            {s.name: float(v) for s, v in point.items()},
-            None,
-            agree_where=_describe_region(agree, [p for p, _ in one_sided])
-            + f" (they agree wherever both are defined; at {where} only the {defined} is)",
-        )
-    if not disagree:
-        return Comparison("equal", "numeric", points)
-    # The counterexample a student is shown: the roundest, then the one with the smallest coordinates.
-    point, left, right = min(
-        disagree,
-        key=lambda d: (
-            not all(v == int(v) for v in d[0].values()),
-            max((abs(v) for v in d[0].values()), default=0),
+        if points == 0:
+            return Comparison(
+                "undecided", "numeric", 0, details=("no point where both sides are defined",)
+            )
+        if not differ:
+            if one_sided:
+                return _equal_where_both_defined(agree, one_sided, signs)
+            return Comparison("equal", "numeric", points, signs=signs)
+        counterexample = _roundest(differ)
+        point = {s.name: float(v) for s, v in counterexample.point.items()}
+        values = (_float(counterexample.left), _float(counterexample.right))
+        region = _region(agree, differ + one_sided, exprs, samplers, rng) if agree else None
+        if region is not None:
+            return Comparison(
+                "equal_on_part", "numeric", points, point, values, agree_where=region, signs=signs
+            )
+        return Comparison("not_equal", "numeric", points, point, values, signs=signs)
+
+
+def _float(value: mpmath.mpf | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _roundest(samples: Sequence[_Sample]) -> _Sample:
+    """The counterexample a student is shown: the roundest, then with the smallest coordinates."""
+    return min(
+        samples,
+        key=lambda s: (
+            not all(v == int(v) for v in s.point.values()),
+            not all(2 * v == int(2 * v) for v in s.point.values()),
+            max((abs(v) for v in s.point.values()), default=0),
         ),
     )
-    counterexample = {s.name: float(v) for s, v in point.items()}
-    values = (float(left), float(right))
-    if agree:
-        return Comparison(
-            "equal_on_part",
-            "numeric",
-            points,
-            counterexample,
-            values,
-            agree_where=_describe_region(agree, [p for p, _, _ in disagree]),
-        )
-    return Comparison("not_equal", "numeric", points, counterexample, values)
 
 
-def _describe_region(
-    agree: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
-    disagree: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
-) -> str:
-    """A sign condition separating agreeing from disagreeing points, if a variable's sign does."""
-    conditions = []
-    for symbol in sorted(agree[0], key=lambda s: s.name):
-        if all(p[symbol] > 0 for p in agree) and any(p[symbol] < 0 for p in disagree):
-            conditions.append(f"{symbol.name} > 0")
-        elif all(p[symbol] < 0 for p in agree) and any(p[symbol] > 0 for p in disagree):
-            conditions.append(f"{symbol.name} < 0")
-    if conditions:
-        return " and ".join(conditions)
-    return "at some of the sampled points only"
+def _equal_where_both_defined(
+    agree: Sequence[_Sample], one_sided: Sequence[_Sample], signs: Mapping[str, int]
+) -> Comparison:
+    """No point where both sides are defined differs; one side is defined at more points."""
+    sample = one_sided[0]
+    defined = "first" if sample.left is not None else "second"
+    where = ", ".join(f"{s.name} = {float(v):.4g}" for s, v in sample.point.items())
+    conditions = _separating(agree, _candidates(sample.point))
+    region = " and ".join(text for text, _ in conditions) or "wherever both are defined"
+    return Comparison(
+        "equal_on_part",
+        "numeric",
+        len(agree),
+        {s.name: float(v) for s, v in sample.point.items()},
+        None,
+        agree_where=region
+        + f" (they agree wherever both are defined; at {where} only the {defined} is)",
+        signs=signs,
+    )
+
+
+def _constant_signs(
+    points: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
+    refused: Sequence[Mapping[sympy.Symbol, mpmath.mpf]],
+    kinks: Sequence[sympy.Expr],
+) -> dict[sympy.Expr, int]:
+    """Variables and kink arguments with one sign on the domain, the other sign tried and refused."""
+    signs: dict[sympy.Expr, int] = {}
+    if not points:
+        return signs
+    for g in (*sorted(points[0], key=lambda s: s.name), *kinks):
+        inside = [_value(g, p) for p in points]
+        outside = [_value(g, p) for p in refused]
+        for sign in (1, -1):
+            if all(v is not None and sign * v > 0 for v in inside) and (
+                sum(1 for v in outside if v is not None and sign * v < 0) >= SIGN_EVIDENCE
+            ):
+                signs[g] = sign
+    return signs
+
+
+_Condition = tuple[str, Callable[[Mapping[sympy.Symbol, mpmath.mpf]], bool]]
+
+
+def _candidates(
+    point: Mapping[sympy.Symbol, mpmath.mpf], extra: Sequence[sympy.Expr] = ()
+) -> list[sympy.Expr]:
+    """The expressions whose sign may bound a region: each variable, then each kink argument."""
+    found = sorted(point, key=lambda s: s.name)
+    return [*found, *(g for g in extra if g not in found and not g.atoms(AppliedUndef))]
+
+
+def _separating(agree: Sequence[_Sample], candidates: Sequence[sympy.Expr]) -> list[_Condition]:
+    """Every sign condition on a candidate that holds at all agreeing points."""
+    conditions: list[_Condition] = []
+    for g in candidates:
+        values = [_value(g, s.point) for s in agree]
+        known = [v for v in values if v is not None]
+        if len(known) < len(values):
+            continue
+        for sign in (1, -1):
+            if all(sign * v > 0 for v in known):
+                conditions.append((_condition_text(g, sign), _holds(g, sign)))
+    return conditions
+
+
+def _holds(g: sympy.Expr, sign: int) -> Callable[[Mapping[sympy.Symbol, mpmath.mpf]], bool]:
+    def inside(point: Mapping[sympy.Symbol, mpmath.mpf]) -> bool:
+        value = _value(g, point)
+        return value is not None and sign * value > 0
+
+    return inside
+
+
+def _condition_text(g: sympy.Expr, sign: int) -> str:
+    """``g > 0`` (``sign`` 1) or ``g < 0`` as a student writes it: x^2 > 1 for x^2 - 1 > 0."""
+    constant, rest = g.as_coeff_Add()
+    left, right = rest, -constant
+    relation = ">" if sign > 0 else "<"
+    if left.could_extract_minus_sign():
+        left, right = -left, -right
+        relation = "<" if relation == ">" else ">"
+    text = sympy.sstr(left).replace("**", "^")
+    return f"{text} {relation} {sympy.sstr(right).replace('**', '^')}"
+
+
+def _region(
+    agree: Sequence[_Sample],
+    differ: Sequence[_Sample],
+    exprs: Sequence[sympy.Expr],
+    samplers: Sequence[_Sampler],
+    rng: random.Random,
+) -> str | None:
+    """The region where the sides agree, if one can be stated and a dense test confirms it.
+
+    The region is the conjunction of every sign condition (on a variable or on the argument
+    of a kink) that holds at all agreeing points; no differing point may satisfy it, and
+    :data:`DENSE_SAMPLES` further points inside it must all agree. Agreement at scattered
+    points (x = 1, where many slips coincide) gives no region.
+    """
+    conditions = _separating(agree, _candidates(agree[0].point, kink_arguments(exprs)))
+    if not conditions:
+        return None
+
+    def inside(point: Mapping[sympy.Symbol, mpmath.mpf]) -> bool:
+        return all(holds(point) for _, holds in conditions)
+
+    if any(inside(s.point) for s in differ):
+        return None
+    dense = [s for sampler in samplers for s in sampler.dense(rng, inside)]
+    if len(dense) < DENSE_MINIMUM or not all(s.agrees for s in dense):
+        return None
+    return " and ".join(text for text, _ in conditions)
 
 
 def symbolic_zero(difference: sympy.Expr, seconds: float) -> bool:
@@ -255,10 +480,11 @@ def rewrite_activations(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _sign_form(expr: sympy.Expr) -> sympy.Expr:
-    """sign(u) written u/|u|: equal wherever both are defined, which is all a comparison claims."""
-    if not expr.has(sympy.sign):
+    """sign(u) written u/|u|, H(u) as (1 + u/|u|)/2: equal wherever the comparison looks (u ≠ 0)."""
+    if not expr.has(sympy.sign, sympy.Heaviside):
         return expr
-    return sympy.cancel(expr.replace(sympy.sign, lambda u: u / sympy.Abs(u)))
+    steps = expr.replace(sympy.Heaviside, lambda u, *_: (1 + u / sympy.Abs(u)) / 2)
+    return sympy.cancel(steps.replace(sympy.sign, lambda u: u / sympy.Abs(u)))
 
 
 def _exp_form(expr: sympy.Expr) -> sympy.Expr:
@@ -428,18 +654,79 @@ def pythagorean_zero(expr: sympy.Expr) -> bool:
 
 
 def compare(
-    a: sympy.Expr, b: sympy.Expr, *, proof_seconds: float = 2.0, seed: int = 2024
+    a: sympy.Expr,
+    b: sympy.Expr,
+    *,
+    proof_seconds: float = 2.0,
+    seed: int = 2024,
+    domain: Sequence[sympy.Expr] | None = None,
 ) -> Comparison:
-    """Compare two expressions: numeric disproof or evidence, then a budgeted symbolic proof."""
-    numeric = numeric_comparison(a, b, seed=seed)
+    """Compare two expressions: numeric disproof or evidence, then a budgeted symbolic proof.
+
+    With ``domain``, ``a`` is compared with ``b`` only where the ``domain`` expressions are
+    defined (see :func:`numeric_comparison`); a variable that kept one sign on the whole
+    sampled domain (x for log x) is given that sign for the proof, so 1/|x| = 1/x is
+    proved there.
+    """
+    numeric = numeric_comparison(a, b, seed=seed, domain=domain)
     if numeric.verdict != "equal":
         return numeric
     difference = a - b
     if difference.atoms(AppliedUndef):
         difference = concrete_functions(difference, 0)
     if symbolic_zero(difference, proof_seconds):
-        return Comparison("equal", "symbolic", numeric.points)
+        return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
+    # The proofs with signs known share one more budget: at most 2 × proof_seconds in all.
+    signed = with_signs(difference, numeric.signs)
+    if signed != difference and symbolic_zero(signed, proof_seconds / 2):
+        return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
+    if _zero_in_every_orthant(signed, proof_seconds / 2):
+        return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
     return numeric
+
+
+#: Most variables whose signs :func:`_zero_in_every_orthant` splits on (2^n proofs).
+ORTHANT_VARIABLES = 2
+
+
+def _zero_in_every_orthant(difference: sympy.Expr, seconds: float) -> bool:
+    """Proved 0 for each sign of each variable: |x|, sqrt(x²), sqrt(1 − 1/x²) then simplify.
+
+    This proves the difference zero wherever no variable is 0; a point where one is
+    lies on a coordinate hyperplane, where a comparison never decides alone.
+    """
+    variables = sorted(
+        (s for s in difference.free_symbols if s.is_real and s.is_positive is None),
+        key=lambda s: s.name,
+    )
+    if not variables or len(variables) > ORTHANT_VARIABLES:
+        return False
+    cases = list(itertools.product((1, -1), repeat=len(variables)))
+    share = seconds / len(cases)
+    return all(
+        symbolic_zero(
+            with_signs(difference, dict(zip(variables, signs, strict=True))),
+            share,
+        )
+        for signs in cases
+    )
+
+
+def with_signs(expr: sympy.Expr, signs: Mapping[sympy.Expr, int]) -> sympy.Expr:
+    """``expr`` with |g| and sign(g) resolved for each g of known sign, then each such variable
+    replaced by a symbol known to have its sign."""
+    known = {g: sign for g, sign in signs.items() if not isinstance(g, sympy.Symbol)}
+    if known:
+        expr = expr.replace(
+            lambda e: isinstance(e, (sympy.Abs, sympy.sign)) and e.args[0] in known,
+            lambda e: known[e.args[0]] * (e.args[0] if isinstance(e, sympy.Abs) else 1),
+        )
+    replacements = {
+        symbol: signs[symbol] * sympy.Dummy(symbol.name, positive=True)
+        for symbol in expr.free_symbols
+        if symbol in signs
+    }
+    return expr.xreplace(replacements) if replacements else expr
 
 
 @functools.lru_cache(maxsize=4096)

@@ -23,6 +23,7 @@ from chainsolve.errors import ProblemError
 from chainsolve.graph import Graph, NodeKind
 from chainsolve.graphcheck import TOLERANCE as FINITE_DIFFERENCE_TOLERANCE
 from chainsolve.graphcheck import central_difference, reverse
+from chainsolve.jsonout import expression_text
 from chainsolve.numeric import MpFloat, Undefined, evaluate
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Leibniz
@@ -957,7 +958,7 @@ def _costs(graph: Graph, wrt: tuple[str, ...]) -> tuple[ModeCost, ...]:
 
 def _value_dict(value: Value) -> dict[str, Any]:
     return {
-        "exact": None if value.exact is None else str(value.exact),
+        "exact": None if value.exact is None else expression_text(value.exact),
         "decimal": mpmath.nstr(mpmath.mpf(value.decimal._mpf_), DECIMAL_DIGITS),
     }
 
@@ -965,7 +966,8 @@ def _value_dict(value: Value) -> dict[str, Any]:
 def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
     """The evaluation as JSON-ready data: ``values``, ``gradient``, ``forward_pass``, … .
 
-    Expressions are sympy's ``str()``; every value is ``{"exact": str | null, "decimal": str}``.
+    Expressions are :func:`~chainsolve.jsonout.expression_text` (sympy's ``str()``, read back by
+    sympy and chainsolve); every value is ``{"exact": str | null, "decimal": str}``.
     """
 
     def check_dict(check: GradientCheck) -> dict[str, Any]:
@@ -974,20 +976,20 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
             "description": check.description,
             "status": check.status,
             "reference": None if check.reference is None else _value_dict(check.reference),
-            "difference": None if check.difference is None else str(check.difference),
-            "tolerance": None if check.tolerance is None else str(check.tolerance),
+            "difference": None if check.difference is None else expression_text(check.difference),
+            "tolerance": None if check.tolerance is None else expression_text(check.tolerance),
             "detail": check.detail,
         }
 
     return {
         "mode": evaluation.mode,
         "exact": evaluation.exact,
-        "point": {name: str(value) for name, value in evaluation.point.items()},
+        "point": {name: expression_text(value) for name, value in evaluation.point.items()},
         "values": {name: _value_dict(v) for name, v in evaluation.values.items()},
         "gradient": {e.name: _value_dict(e.value) for e in evaluation.gradient},
         "gradient_checks": {
             e.name: {
-                "symbolic": None if e.symbolic is None else str(e.symbolic),
+                "symbolic": None if e.symbolic is None else expression_text(e.symbolic),
                 "checks": [check_dict(c) for c in e.checks],
             }
             for e in evaluation.gradient
@@ -997,7 +999,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                 "node": row.node,
                 "kind": row.kind,
                 "operation": row.operation,
-                "formula": None if row.formula is None else str(row.formula),
+                "formula": None if row.formula is None else expression_text(row.formula),
                 "value": _value_dict(row.value),
             }
             for row in evaluation.forward_pass
@@ -1009,7 +1011,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                 "terms": [
                     {
                         "consumer": t.consumer,
-                        "local_derivative": str(t.local_derivative),
+                        "local_derivative": expression_text(t.local_derivative),
                         "local_value": _value_dict(t.local_value),
                         "upstream": _value_dict(t.upstream),
                         "contribution": _value_dict(t.contribution),
@@ -1030,7 +1032,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
                         "terms": [
                             {
                                 "source": t.source,
-                                "local_derivative": str(t.local_derivative),
+                                "local_derivative": expression_text(t.local_derivative),
                                 "local_value": _value_dict(t.local_value),
                                 "tangent": _value_dict(t.tangent),
                                 "contribution": _value_dict(t.contribution),

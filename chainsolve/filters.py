@@ -124,27 +124,130 @@ def _reciprocal(power: sympy.Expr) -> sympy.Expr:
     return sympy.Pow(base, -exponent, evaluate=False)
 
 
-def _slot_form(expr: sympy.Expr) -> sympy.Expr | None:
-    """``d f(g, h)/d g`` as ``Subs(∂f(ξ₁, ξ₂)/∂ξ₁, (ξ₁, ξ₂), (g, h))``, shown as ``∂₁f(g, h)``.
+def differentiates_slots(expr: sympy.Expr) -> bool:
+    """True when ``expr`` differentiates an unknown function by some of its own arguments.
 
-    Only for display: sympy writes a derivative by an argument expression this way.
+    Each variable must be exactly one argument and occur in no other: then d/dv is the
+    partial derivative by that slot (∂₁f, f′). ``Derivative(f(g(t), t), t)`` is not: t
+    also moves g(t), so sympy means the total derivative, which no slot notation shows.
     """
     function = expr.expr
-    if not isinstance(function, AppliedUndef) or len(function.args) < 2:
+    if not isinstance(function, AppliedUndef):
+        return False
+    args = function.args
+    return all(v in args and sum(a.has(v) for a in args) == 1 for v in expr.variables)
+
+
+def slot_form_of(expr: sympy.Expr) -> sympy.Expr | None:
+    """``d f(g, h)/d g`` as ``Subs(∂f(ξ₁, h)/∂ξ₁, ξ₁, g)``, shown as ``∂₁f(g, h)`` or ``f′(g)``.
+
+    sympy differentiates by an argument expression (``Derivative(f(g(t), t), g(t))``);
+    this is the same derivative written by slot. ``None`` when every variable is a plain
+    variable (``Derivative(f(x, y), x)`` needs no rewriting) or the slots are not clear.
+    """
+    if not differentiates_slots(expr) or all(v.is_Symbol for v in expr.variables):
         return None
-    if all(v.is_Symbol for v in expr.variables) and all(a.is_Symbol for a in function.args):
-        return None
-    if not all(v in function.args for v in expr.variables):
-        return None
-    slots = [sympy.Dummy(f"xi_{i + 1}") for i in range(len(function.args))]
-    by_arg = {a: slots[i] for i, a in enumerate(function.args)}
+    function = expr.expr
+    slots = {v: sympy.Dummy(f"xi_{function.args.index(v) + 1}") for v in expr.variables}
     inner = sympy.Derivative(
-        function.func(*slots), *[(by_arg[v], n) for v, n in expr.variable_count]
+        function.xreplace(slots), *[(slots[v], n) for v, n in expr.variable_count]
     )
-    return sympy.Subs(inner, tuple(slots), tuple(function.args))
+    return sympy.Subs(inner, tuple(slots.values()), tuple(slots))
 
 
-class UnicodePrinter(StrPrinter):
+#: Constants whose every part lies below this size are evaluated to order terms, as sympy does.
+_ORDERING_MAGNITUDE = 1e300
+
+
+def _bounded_value(number: sympy.Expr) -> sympy.Float | None:
+    """The value of a constant when every part of it is a moderate real number, else ``None``.
+
+    Evaluating inner parts first bounds the cost: sin(e^e^e^e) needs millions of digits,
+    and its inner e^e^e^e is refused before sin is ever evaluated.
+    """
+    value: sympy.Expr | None = None
+    for part in sympy.postorder_traversal(number):
+        value = part.evalf(15)
+        if not (value.is_Float and abs(float(value)) < _ORDERING_MAGNITUDE):
+            return None
+    return value if isinstance(value, sympy.Float) else None
+
+
+def _term_key(
+    term: sympy.Expr, generators: dict[sympy.Expr, int]
+) -> tuple[tuple[Any, ...], tuple[Any, ...], Any, tuple[Any, ...]]:
+    """sympy's default term order (degree in each generator, then coefficient), by structure.
+
+    sympy's ``as_ordered_terms`` evaluates every constant factor numerically to break ties,
+    which takes hours for sin(e^e^e^e); here only cheap constants (π, √2) are evaluated
+    and any other constant is ordered by its structure.
+    """
+    coefficient, rest = term.as_coeff_Mul()
+    value: Any = coefficient
+    degrees = [sympy.S.Zero] * len(generators)
+    constants: list[Any] = []
+    for factor in sympy.Mul.make_args(rest) if rest is not sympy.S.One else ():
+        known = _bounded_value(factor) if factor.is_number else None
+        if known is not None:
+            value = value * known
+        elif factor.is_number:
+            constants.append(sympy.default_sort_key(factor))
+        else:
+            base, exponent = _power_parts(factor)
+            degrees[generators[base]] = exponent
+    return (tuple(-d for d in degrees), (), (False, value), tuple(constants))
+
+
+def _power_parts(factor: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    """(base, exponent) of a factor as sympy's ``decompose_power`` splits it (x³ → (x, 3))."""
+    from sympy.core.exprtools import decompose_power
+
+    base, exponent = decompose_power(factor)
+    return base, sympy.Integer(exponent)
+
+
+def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The terms of a sum in sympy's printing order, without evaluating any costly constant."""
+    terms = list(sympy.Add.make_args(expr))
+    bases = {
+        _power_parts(factor)[0]
+        for term in terms
+        for factor in sympy.Mul.make_args(term.as_coeff_Mul()[1])
+        if not factor.is_number
+    }
+    generators = {
+        base: index for index, base in enumerate(sorted(bases, key=sympy.default_sort_key))
+    }
+    special = _number_then_negative_term(terms)
+    if special is not None:
+        return special
+    return sorted(terms, key=lambda term: _term_key(term, generators))
+
+
+def _number_then_negative_term(terms: list[sympy.Expr]) -> list[sympy.Expr] | None:
+    """``1 - x``, not ``-x + 1``: sympy's one exception to its order, kept for the same output."""
+    if len(terms) != 2:
+        return None
+    numbers = [t for t in terms if isinstance(t, (sympy.Number, sympy.NumberSymbol))]
+    others = [t for t in terms if t not in numbers]
+    if len(numbers) != 1 or len(others) != 1 or not isinstance(others[0], sympy.Mul):
+        return None
+    coefficient, rest = others[0].as_coeff_Mul()
+    if isinstance(rest, sympy.Mul):  # sympy's exception is for a number times one factor only
+        return None
+    if numbers[0].is_positive and coefficient.is_negative:
+        return [numbers[0], others[0]]
+    return None
+
+
+class _StructuralOrder:
+    """Printer mixin: sums print their terms in :func:`ordered_terms` order."""
+
+    def _as_ordered_terms(self, expr: sympy.Expr, order: str | None = None) -> list[sympy.Expr]:
+        return ordered_terms(expr)
+
+
+class UnicodePrinter(_StructuralOrder, StrPrinter):
     """One-line terminal maths: ``2x·cos(x²)``, ``√(1 - x²)``, ``σ(x)``, ``|x|``, ``f′(g(x))``."""
 
     printmethod = "_chainsolve_unicode"
@@ -175,12 +278,18 @@ class UnicodePrinter(StrPrinter):
     def _print_exp(self, expr: sympy.Expr) -> str:
         exponent = expr.args[0]
         text = self._print(exponent)
-        if exponent.is_Symbol or (exponent.is_Integer and exponent >= 0):
+        if (
+            exponent.is_Symbol
+            or exponent.is_NumberSymbol
+            or (exponent.is_Integer and exponent >= 0)
+        ):
             return f"e^{text}"
         return f"e^({text})"
 
     def _print_Heaviside(self, expr: sympy.Expr) -> str:
-        return f"H({self._print(expr.args[0])})"
+        # Not H(x): read back, H would be an unknown function. The value at 0 is printed too:
+        # relu′ is Heaviside(x, 0), and Heaviside(x) alone reads back as 1/2 at 0.
+        return f"Heaviside({self.stringify(expr.args, ', ')})"
 
     def _print_Function(self, expr: sympy.Expr) -> str:
         name = str(expr.func.__name__)
@@ -203,10 +312,12 @@ class UnicodePrinter(StrPrinter):
         base_text = str(self.parenthesize(base, PRECEDENCE["Pow"], strict=False))
         if base.is_Function and not isinstance(base, sympy.Abs):
             base_text = self._print(base)  # cos(x)², not (cos(x))²
+        if not _is_atomic_text(base_text):
+            base_text = f"({base_text})"  # (e^x)², never e^x², which reads as e^(x²)
         if exponent.is_Integer:
             return base_text + str(exponent).translate(_SUPERSCRIPTS)
         exponent_text = self._print(exponent)
-        if not (exponent.is_Symbol or exponent.is_Integer):
+        if not (exponent.is_Symbol or exponent.is_NumberSymbol or exponent.is_Integer):
             exponent_text = f"({exponent_text})"
         return f"{base_text}^{exponent_text}"
 
@@ -227,8 +338,8 @@ class UnicodePrinter(StrPrinter):
             return joined or "1"
         if not joined:
             return coefficient
-        if joined[0].isdigit() or joined[0] == ".":
-            return f"{coefficient}·{joined}"
+        if joined[0].isdigit() or joined[0] in ".|":
+            return f"{coefficient}·{joined}"  # 2·|x|: after 2|, a bar could not be read back
         return coefficient + joined
 
     def _print_Mul(self, expr: sympy.Expr) -> str:
@@ -268,13 +379,12 @@ class UnicodePrinter(StrPrinter):
     def _print_Derivative(self, expr: sympy.Expr) -> str:
         function = expr.expr
         variables = expr.variables
-        slot_form = _slot_form(expr)
+        slot_form = slot_form_of(expr)
         if slot_form is not None:
             return self._print_Subs(slot_form)
-        if isinstance(function, AppliedUndef):
+        if differentiates_slots(expr):
             args = f"({self.stringify(function.args, ', ')})"
             if len(function.args) == 1 and len(variables) <= 3:
-                # f′(g(x)) — also when differentiated by its argument expression g(x).
                 return _applied_name(function) + "′" * len(variables) + args
             order = len(variables)
             top = "∂" if order == 1 else f"∂{str(order).translate(_SUPERSCRIPTS)}"
@@ -303,7 +413,7 @@ class UnicodePrinter(StrPrinter):
         return f"({self._print(inner)})|_{{{pairs}}}"
 
 
-class ChainsolveLatexPrinter(LatexPrinter):
+class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
 
     def __init__(self) -> None:
@@ -320,14 +430,10 @@ class ChainsolveLatexPrinter(LatexPrinter):
 
     def _print_Derivative(self, expr: sympy.Expr) -> str:
         function = expr.expr
-        slot_form = _slot_form(expr)
+        slot_form = slot_form_of(expr)
         if slot_form is not None:
             return self._print_Subs(slot_form)
-        if (
-            isinstance(function, AppliedUndef)
-            and len(function.args) == 1
-            and len(expr.variables) <= 3
-        ):
+        if differentiates_slots(expr) and len(function.args) == 1 and len(expr.variables) <= 3:
             return self._lagrange(function, len(expr.variables), function.args)
         return str(super()._print_Derivative(expr))
 
@@ -345,7 +451,7 @@ class ChainsolveLatexPrinter(LatexPrinter):
         return str(super()._print_Subs(expr))
 
 
-class ChainsolveMathMLPrinter(MathMLPresentationPrinter):
+class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
     """sympy's presentation MathML with ``ln``, ``σ`` and ``H`` names like the other formats."""
 
     def __init__(self) -> None:
@@ -367,10 +473,10 @@ class ChainsolveMathMLPrinter(MathMLPresentationPrinter):
 
     def _print_Derivative(self, expr: sympy.Expr) -> Any:
         function = expr.expr
-        slot_form = _slot_form(expr)
+        slot_form = slot_form_of(expr)
         if slot_form is not None:
             return self._print_Subs(slot_form)
-        if isinstance(function, AppliedUndef) and len(function.args) == 1:
+        if differentiates_slots(expr) and len(function.args) == 1:
             return self._lagrange(function, len(expr.variables), function.args)
         return super()._print_Derivative(expr)
 
@@ -776,6 +882,18 @@ def name_latex(name: str) -> str:
     return latex_expr(sympy.Symbol(name))
 
 
+def printed_key(name: str) -> str:
+    """What a name looks like in print, subscript marks aside: ``u1``, ``u_1`` and ``u₁`` → ``u1``.
+
+    Two names with the same key cannot be told apart in LaTeX (``u_{1}``) and barely in
+    text (``u1``, ``u₁``): a generated name must not share its key with a user's name.
+
+    >>> printed_key("u1"), printed_key("u_1"), printed_key("W_2")
+    ('u1', 'u1', 'W2')
+    """
+    return "".join(char for char in name_latex(name) if char not in "_{} ")
+
+
 #: Every filter, by the name templates use.
 FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
     {
@@ -811,6 +929,8 @@ __all__ = [
     "formula_unicode",
     "latex_expr",
     "mathml_expr",
+    "ordered_terms",
+    "printed_key",
     "unicode_expr",
     "unicode_name",
 ]

@@ -13,8 +13,10 @@ from chainsolve.filters import (
     definition_latex,
     definition_unicode,
     latex_expr,
+    slot_form_of,
 )
 from chainsolve.graph import Graph
+from chainsolve.problem import make_symbol
 from chainsolve.steps import Claim, Derivation, Solution, Step
 from chainsolve.wording import rule_label, sentence
 
@@ -91,12 +93,16 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
             {
                 "name": node.name,
                 "kind": node.kind,
-                "expr": None if node.expr is None else str(node.expr),
+                "expr": None if node.expr is None else expression_text(node.expr),
             }
             for node in graph.nodes
         ],
         "edges": [
-            {"source": edge.source, "target": edge.target, "local_partial": str(edge.local_partial)}
+            {
+                "source": edge.source,
+                "target": edge.target,
+                "local_partial": expression_text(edge.local_partial),
+            }
             for edge in graph.edges
         ],
     }
@@ -108,14 +114,54 @@ def _paths_dict(derivation: Derivation) -> dict[str, Any]:
 
 
 class _ReadableStrPrinter(StrPrinter):
-    """sympy's ``str()``, except Euler's number: ``E`` would read back as a variable, ``exp(1)`` does not."""
+    """sympy's ``str()`` in the notation both sympy and chainsolve's parser read back.
+
+    Euler's number is ``exp(1)`` (``E`` would read back as a variable). A derivative of an
+    unknown function by one of its argument expressions is written as sympy's ``Subs``
+    of a ``Derivative``, with bound names ``xi_1``, ``xi_2``, … that no variable of the
+    expression uses (sympy's own ``_xi_1`` is not a name chainsolve reads).
+    """
 
     def _print_Exp1(self, expr: sympy.Expr) -> str:
         return "exp(1)"
 
+    def _print_Derivative(self, expr: sympy.Expr) -> str:
+        slot_form = slot_form_of(expr)
+        if slot_form is not None:
+            return self._print_Subs(slot_form)
+        return str(super()._print_Derivative(expr))
+
+    def _print_Subs(self, expr: sympy.Expr) -> str:
+        inner, old, new = expr.args
+        taken = {s.name for s in (expr.free_symbols | inner.free_symbols) if s not in old}
+        names = _bound_names(len(old), taken)
+        renamed = inner.xreplace(dict(zip(old, names, strict=True)))
+        variables = names[0] if len(names) == 1 else tuple(names)
+        point = new[0] if len(new) == 1 else tuple(new)
+        return f"Subs({self._print(renamed)}, {self._print(variables)}, {self._print(point)})"
+
+
+def _bound_names(count: int, taken: set[str]) -> list[sympy.Symbol]:
+    """``count`` names ``xi_1``, ``xi_2``, … for the variables of a ``Subs``, none in ``taken``."""
+    names: list[sympy.Symbol] = []
+    index = 0
+    while len(names) < count:
+        index += 1
+        name = f"xi_{index}"
+        if name not in taken:
+            names.append(make_symbol(name))
+    return names
+
 
 def expression_text(expr: sympy.Expr) -> str:
-    """An expression as a string that both sympy and chainsolve's own parser read back."""
+    """An expression as a string that both sympy and chainsolve's parser read back.
+
+    >>> from sympy import Function
+    >>> t = make_symbol("t")
+    >>> f, g = Function("f"), Function("g")
+    >>> expression_text(f(g(t)).diff(t))
+    'Subs(Derivative(f(xi_1), xi_1), xi_1, g(t))*Derivative(g(t), t)'
+    """
     return str(_ReadableStrPrinter().doprint(expr))
 
 
@@ -141,7 +187,7 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
             "target": problem.target,
             "inputs": list(problem.inputs),
             "wrt": list(problem.wrt),
-            "point": {name: str(value) for name, value in problem.point.items()},
+            "point": {name: expression_text(value) for name, value in problem.point.items()},
         },
         "derivatives": {d.wrt: expression_text(d.result) for d in solution.derivations},
         "derivatives_latex": {d.wrt: latex_expr(d.result) for d in solution.derivations},
@@ -163,4 +209,11 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
     return result
 
 
-__all__ = ["SCHEMA_VERSION", "graph_to_dict", "solution_to_dict", "step_latex", "step_text"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "expression_text",
+    "graph_to_dict",
+    "solution_to_dict",
+    "step_latex",
+    "step_text",
+]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import sympy
+from sympy.core.function import AppliedUndef
 
 from chainsolve.errors import ParseError, Span
 from chainsolve.functions import CONSTANTS, FUNCTION_ARITIES, FUNCTIONS
@@ -92,6 +93,11 @@ RESERVED_NAMES = frozenset(keyword.kwlist) | {
 
 _SUPERSCRIPT_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
 _SUPERSCRIPT_MINUS = "⁻"
+#: Notation chainsolve prints and reads back: ∂₁f(u, v), ∂f/∂x(x, y), f′(u), √x.
+_NOTATION = {"∂": "∂", "′": "′", "″": "′′", "‴": "′′′", "√": "√"}
+_SUBSCRIPT_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉", "0123456789", strict=True))
+# Subscript letters as chainsolve prints x_i (xᵢ); after a name only, like the digits.
+_SUBSCRIPTS = _SUBSCRIPT_DIGITS | dict(zip("ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "aehijklmnoprstuvx", strict=True))
 
 _OPERATOR_REPLACEMENTS = dict(zip("−–‐‒×·⋅∗÷∕", "----****//", strict=True))
 
@@ -143,7 +149,6 @@ _CHARACTER_HINTS = {
     "\\": "write sqrt(x), not LaTeX such as \\sqrt{x}",
     "$": "write the maths without LaTeX delimiters",
     "&": "logic operators are not part of the input language",
-    "|": "write abs(x) for an absolute value",
     "~": "logic operators are not part of the input language",
     "`": "quotes are not part of the input language",
     "?": "the input language has no '?'",
@@ -323,13 +328,45 @@ def _prepare(text: str, source: str, offset: int) -> _Text:
                 emit(")", j - 1, j)
             notes[f"read '{run}' as '^({plain})'" if wrap else f"read '{run}' as '^{plain}'"] = None
             i = j
+        elif char in _SUBSCRIPTS and (
+            _name_before(out) or (out[-1:] == ["∂"] and char in _SUBSCRIPT_DIGITS)
+        ):
+            j = i
+            while j < n and text[j] in _SUBSCRIPTS:
+                j += 1
+            run = text[i:j]
+            plain = "".join(_SUBSCRIPTS[c] for c in run)
+            # u₁ is how chainsolve prints u_1; after ∂ the digits number argument slots.
+            mark = "" if out[-1] in "_∂" else "_"
+            emit(mark, i, i + 1)
+            for k, c in enumerate(plain):
+                emit(c, i + k, i + k + 1)
+            notes[f"read '{run}' as '{mark}{plain}'"] = None
+            i = j
         elif char in _OPERATOR_REPLACEMENTS:
             emit(_OPERATOR_REPLACEMENTS[char], i, i + 1)
             notes[f"read '{char}' as '{_OPERATOR_REPLACEMENTS[char]}'"] = None
             i += 1
+        elif char in _NOTATION:
+            emit(_NOTATION[char], i, i + 1)
+            i += 1
+        elif char == "σ" and text.startswith("(", i + 1):
+            # σ(x) is how chainsolve prints the sigmoid: read back, it is the sigmoid again.
+            emit("sigmoid", i, i + 1)
+            notes["read 'σ(…)' as 'sigmoid(…)'"] = None
+            i += 1
         elif char in _GREEK:
+            before, after = _glue_around(out, text, i)
+            if before:
+                emit("*", i, i)
             emit(_GREEK[char], i, i + 1)
+            if after:
+                emit("*", i + 1, i + 1)
             notes[f"read '{char}' as '{_GREEK[char]}'"] = None
+            if before or after:
+                glued = text[i - 1 if before else i : i + 2 if after else i + 1]
+                product = "*".join(_GREEK.get(c, c) for c in glued)
+                notes[f"read '{glued}' as '{product}'"] = None
             i += 1
         elif unicodedata.category(char) == "Zs":
             emit(" ", i, i + 1)
@@ -338,6 +375,32 @@ def _prepare(text: str, source: str, offset: int) -> _Text:
         else:
             raise _character_error(source, offset + i)
     return _Text(source, "".join(out), tuple(starts), tuple(ends), offset, tuple(notes))
+
+
+def _name_before(out: list[str]) -> str:
+    """The name that the normalised text ``out`` ends with (``x1`` for ``2x1``; ``""`` for ``2``)."""
+    k = len(out)
+    while k and out[k - 1].isascii() and (out[k - 1].isalnum() or out[k - 1] == "_"):
+        k -= 1
+    return "".join(out[k:]).lstrip("0123456789.")
+
+
+def _glue_around(out: list[str], text: str, i: int) -> tuple[bool, bool]:
+    """Whether the Greek letter ``text[i]`` is glued to a name before it and after it.
+
+    A Greek letter typed as one character is a name of its own, never part of a longer
+    one: ``2πx`` is 2·π·x and ``xθ`` is x·θ, not the variables ``pix`` and ``xtheta``
+    (typed in ASCII, ``pix`` stays one name). Digits and ``_`` after a letter other than
+    π index it (``θ1``, ``θ_1``); after a function name the letter is left glued, so that
+    ``sinθ`` gets its own hint (``did you mean sin(theta)?``).
+    """
+    name = _name_before(out)
+    before = bool(name) and not name.endswith("_") and name not in FUNCTIONS
+    following = text[i + 1] if i + 1 < len(text) else ""
+    after = following in _GREEK or (following.isascii() and following.isalpha())
+    if _GREEK[text[i]] == "pi":
+        after = after or (following.isascii() and following.isdigit())  # π² is pi^2
+    return before, after
 
 
 def normalize(text: str) -> tuple[str, list[str]]:
@@ -357,7 +420,9 @@ def normalize(text: str) -> tuple[str, list[str]]:
 
 # --- tokens -------------------------------------------------------------------------
 
-_Kind = Literal["num", "name", "op", "(", ")", ",", "=", "sep", "end"]
+_Kind = Literal[
+    "num", "name", "op", "(", ")", ",", "=", "sep", "end", "prime", "partial", "root", "bar"
+]
 
 
 class _Token(NamedTuple):
@@ -481,6 +546,24 @@ def _tokenize(text: _Text, *, exact_decimals: bool, newline_is_space: bool) -> l
             _check_name(name, text, i, j)
             tokens.append(_Token("name", name, i, j))
             i = j
+            while j < n and s[j] == "′":
+                j += 1
+            if j > i:  # f′(u): primes glued to a name
+                tokens.append(_Token("prime", s[i:j], i, j))
+                i = j
+        elif char == "∂":
+            # ∂₁f(u, v) arrives as ∂1f(u, v): the digits number the differentiated slots.
+            j = i + 1
+            while j < n and "1" <= s[j] <= "9":
+                j += 1
+            tokens.append(_Token("partial", s[i + 1 : j], i, j))
+            i = j
+        elif char == "√":
+            tokens.append(_Token("root", char, i, i + 1))
+            i += 1
+        elif char == "|":
+            tokens.append(_Token("bar", char, i, i + 1))
+            i += 1
         elif char == "*" and s.startswith("**", i):
             tokens.append(_Token("op", "^", i, i + 2))
             i += 2
@@ -550,6 +633,24 @@ class _Call(NamedTuple):
     end: int
 
 
+class _Tuple(NamedTuple):
+    """``(a, b)``: only inside ``Derivative(…)`` and ``Subs(…)``, as sympy writes them."""
+
+    items: tuple[_Node, ...]
+    start: int
+    end: int
+
+
+class _Partial(NamedTuple):
+    """``∂₁f(u, v)``, ``f′(u)`` or ``∂f/∂x(x, y)``: unknown ``function`` differentiated in ``slots``."""
+
+    function: str
+    args: tuple[_Node, ...]
+    slots: tuple[int, ...]
+    start: int
+    end: int
+
+
 class _Neg(NamedTuple):
     operand: _Node
     start: int
@@ -573,7 +674,12 @@ class _Power(NamedTuple):
     end: int
 
 
-_Node = _Num | _Name | _Call | _Neg | _Chain | _Power
+_Node = _Num | _Name | _Call | _Neg | _Chain | _Power | _Tuple | _Partial
+
+#: sympy's names for derivatives of unknown functions, read back from chainsolve's JSON.
+_STRUCTURAL = frozenset({"Derivative", "Subs"})
+#: Tokens that may follow a number with the ``*`` left out: 2x, 2(x + 1), 2√x, 2∂₁f(u, v).
+_IMPLICIT_AFTER_NUMBER = frozenset({"name", "(", "root", "partial"})
 
 # What a factor ends with decides whether implicit multiplication may follow it.
 _Shape = Literal["number", "paren", "other"]
@@ -674,9 +780,9 @@ class _Parser:
                 factor, shape = self.unary(depth)
                 operands.append(factor)
                 inverted.append(token.text == "/")
-            elif token.kind in ("num", "name", "("):
+            elif token.kind in ("num", "name", "(", "root", "partial"):
                 previous = self.tokens[self.pos - 1]
-                implicit = (shape == "number" and token.kind in ("name", "(")) or (
+                implicit = (shape == "number" and token.kind in _IMPLICIT_AFTER_NUMBER) or (
                     previous.kind == ")" and token.kind == "("
                 )
                 if not implicit:
@@ -728,9 +834,33 @@ class _Parser:
             assert token.value is not None
             return _Num(token.value, token.start, token.end), "number"
         if token.kind == "name":
+            if token.text in _STRUCTURAL and self.peek().kind == "(":
+                return self.structural(token, depth), "other"
+            if self.peek().kind == "prime":
+                return self.lagrange(token, depth), "other"
             if self.peek().kind == "(":
                 return self.call(token, depth), "other"
             return self.name(token), "other"
+        if token.kind == "partial":
+            return self.partial(token, depth), "other"
+        if token.kind == "root":
+            self.count(token)
+            self.descend(depth + 1, token)
+            radicand, _ = self.primary(depth + 1)
+            return _Call("sqrt", (radicand,), token.start, radicand.end), "other"
+        if token.kind == "bar":
+            self.count(token)
+            self.descend(depth + 1, token)
+            inner = self.expression(depth + 1)
+            if self.peek().kind != "bar":
+                raise self.error(
+                    "unbalanced_parenthesis",
+                    "this '|' is never closed",
+                    token,
+                    "add the closing '|'",
+                )
+            closing = self.advance()
+            return _Call("abs", (inner,), token.start, closing.end), "other"
         if token.kind == "(":
             if self.peek().kind == ")":
                 raise self.error(
@@ -783,26 +913,8 @@ class _Parser:
         name = token.text
         self.count(token)
         opening = self.advance()
-        self.descend(depth + 1, opening)
-        args: list[_Node] = []
-        if self.peek().kind != ")":
-            while True:
-                args.append(self.expression(depth + 1))
-                separator = self.peek()
-                if separator.kind == ",":
-                    self.advance()
-                    continue
-                if separator.kind == ")":
-                    break
-                if separator.kind in ("end", "sep"):
-                    raise self.error(
-                        "unbalanced_parenthesis",
-                        f"the '(' of {name}( is never closed",
-                        opening,
-                        "add the missing ')'",
-                    )
-                raise self.unexpected(separator)
-        closing = self.advance()
+        args = self.arguments(opening, name, depth)
+        closing = self.tokens[self.pos - 1]
         call_token = _Token("name", name, token.start, closing.end)
         if name in FUNCTIONS:
             if len(args) not in FUNCTION_ARITIES.get(name, (1,)):
@@ -821,29 +933,197 @@ class _Parser:
             )
         elif not self.allow_names:
             raise self.error("bad_point", f"a value cannot use the function '{name}'", call_token)
-        elif not args:
+        else:
+            self.abstract(name, len(args), call_token)
+        return _Call(name, tuple(args), token.start, closing.end)
+
+    def abstract(self, name: str, arity: int, call_token: _Token) -> None:
+        """Check an unknown function's use: some arguments, one arity, not also a variable."""
+        if not arity:
             raise self.error(
                 "wrong_arity",
                 f"{name}() needs at least one argument",
                 call_token,
                 f"write {name}(x)",
             )
-        elif name in self.variables:
+        if name in self.variables:
             raise self.error(
                 "function_and_variable",
                 f"'{name}' is used both as a function and as a variable",
                 call_token,
                 "use different names for functions and variables",
             )
-        elif self.functions.setdefault(name, len(args)) != len(args):
+        if self.functions.setdefault(name, arity) != arity:
             raise self.error(
                 "inconsistent_arity",
-                f"{name} is called with {len(args)} arguments here "
+                f"{name} is called with {arity} arguments here "
                 f"but {self.functions[name]} elsewhere",
                 call_token,
                 "an abstract function takes the same number of arguments everywhere",
             )
-        return _Call(name, tuple(args), token.start, closing.end)
+
+    def arguments(
+        self, opening: _Token, name: str, depth: int, tuples: bool = False
+    ) -> list[_Node]:
+        """The comma-separated arguments after ``name(`` up to the closing ``)`` (consumed)."""
+        self.descend(depth + 1, opening)
+        args: list[_Node] = []
+        if self.peek().kind != ")":
+            while True:
+                args.append(self.item(depth + 1) if tuples else self.expression(depth + 1))
+                separator = self.peek()
+                if separator.kind == ",":
+                    self.advance()
+                    continue
+                if separator.kind == ")":
+                    break
+                if separator.kind in ("end", "sep"):
+                    raise self.error(
+                        "unbalanced_parenthesis",
+                        f"the '(' of {name}( is never closed",
+                        opening,
+                        "add the missing ')'",
+                    )
+                raise self.unexpected(separator)
+        self.advance()
+        return args
+
+    def item(self, depth: int) -> _Node:
+        """An argument of ``Derivative``/``Subs``: an expression or a tuple ``(a, b)``."""
+        if self.peek().kind == "(":
+            saved = (self.pos, self.nodes)
+            opening = self.advance()
+            first = self.expression(depth + 1)
+            if self.peek().kind == ",":
+                self.advance()
+                rest = self.arguments(opening, "(", depth)
+                return _Tuple((first, *rest), opening.start, self.tokens[self.pos - 1].end)
+            self.pos, self.nodes = saved  # a parenthesised expression, not a tuple
+        return self.expression(depth)
+
+    def structural(self, token: _Token, depth: int) -> _Node:
+        """``Derivative(f(x, y), x)`` or ``Subs(Derivative(f(xi, t), xi), xi, g(t))``."""
+        self.count(token)
+        opening = self.advance()
+        args = self.arguments(opening, token.text, depth, tuples=True)
+        closing = self.tokens[self.pos - 1]
+        minimum = 2 if token.text == "Derivative" else 3
+        if len(args) < minimum or (token.text == "Subs" and len(args) != 3):
+            raise self.error(
+                "wrong_arity",
+                f"{token.text} takes {'2 or more' if minimum == 2 else 'exactly 3'} arguments",
+                _Token("name", token.text, token.start, closing.end),
+                "write Derivative(f(x, y), x) or Subs(Derivative(f(xi), xi), xi, g(t))",
+            )
+        return _Call(token.text, tuple(args), token.start, closing.end)
+
+    def lagrange(self, token: _Token, depth: int) -> _Node:
+        """``f′(u)``: the derivative of an unknown function of one argument, at ``u``."""
+        primes = self.advance()
+        return self.evaluated_at(token, depth, (1,) * len(primes.text), one_argument=True)
+
+    def partial(self, token: _Token, depth: int) -> _Node:
+        """``∂₁f(u, v)`` (slots by number) or ``∂f/∂x(x, y)`` (slots by argument name)."""
+        self.count(token)
+        if token.text:
+            name = self.advance()
+            if name.kind != "name":
+                raise self.unexpected(name)
+            return self.evaluated_at(name, depth, tuple(int(d) for d in token.text))
+        order = self.order()
+        name = self.advance()
+        variables: list[_Token] = []
+        if name.kind != "name" or self.peek().kind != "op" or self.peek().text != "/":
+            raise self.error(
+                "unexpected_token", "a partial derivative reads ∂₁f(u, v) or ∂f/∂x(x, y)", token
+            )
+        self.advance()
+        while self.peek().kind == "partial" and not self.peek().text:
+            self.advance()
+            variable = self.advance()
+            if variable.kind != "name":
+                raise self.unexpected(variable)
+            variables += [variable] * self.order()
+        node = self.evaluated_at(name, depth, ())
+        assert isinstance(node, _Partial)
+        names = [arg.name if isinstance(arg, _Name) else None for arg in node.args]
+        slots = []
+        for variable in variables:
+            if variable.text not in names:
+                raise self.error(
+                    "unexpected_token",
+                    f"'{variable.text}' is not an argument of {name.text}",
+                    variable,
+                    f"write ∂₁{name.text}(…) for the derivative by its first argument",
+                )
+            slots.append(names.index(variable.text) + 1)
+        if not slots or len(slots) != order:
+            raise self.error(
+                "unexpected_token",
+                f"∂{'^' + str(order) if order > 1 else ''}{name.text} is not over "
+                f"{len(slots)} variables",
+                token,
+                "write ∂²f/∂x∂y(x, y) or ∂²f/∂x²(x, y)",
+            )
+        return node._replace(slots=tuple(slots))
+
+    def order(self) -> int:
+        """The ``^2`` of ``∂²`` or ``∂x²`` in a Leibniz derivative (1 when absent)."""
+        if self.peek().kind != "op" or self.peek().text != "^":
+            return 1
+        self.advance()
+        number = self.advance()
+        if number.kind != "num" or not (
+            number.value is not None
+            and number.value.is_Integer
+            and 1 <= number.value <= _MAX_DERIVATIVE_ORDER
+        ):
+            raise self.error(
+                "unexpected_token",
+                f"the order of a derivative is a whole number from 1 to {_MAX_DERIVATIVE_ORDER}",
+                number,
+            )
+        return int(number.value)
+
+    def evaluated_at(
+        self, name: _Token, depth: int, slots: tuple[int, ...], one_argument: bool = False
+    ) -> _Node:
+        """The ``(u, v)`` of a derivative written ∂₁f(u, v) or f′(u), checked against ``slots``."""
+        self.count(name)
+        if name.text in FUNCTIONS or name.text in CONSTANTS:
+            raise self.error(
+                "unexpected_token",
+                f"'{name.text}′' and '∂{name.text}' are written only for unknown functions",
+                name,
+                f"write the derivative of {name.text} itself",
+            )
+        opening = self.advance()
+        if opening.kind != "(":
+            raise self.error(
+                "function_needs_parentheses",
+                f"the derivative of '{name.text}' needs its argument in parentheses",
+                name,
+                f"write {name.text}′(x)",
+            )
+        args = self.arguments(opening, name.text, depth)
+        closing = self.tokens[self.pos - 1]
+        call_token = _Token("name", name.text, name.start, closing.end)
+        self.abstract(name.text, len(args), call_token)
+        if one_argument and len(args) != 1:
+            raise self.error(
+                "wrong_arity",
+                f"{name.text}′ is written for a function of one argument",
+                call_token,
+                f"write ∂₁{name.text}(…) for the derivative by the first argument",
+            )
+        if any(slot > len(args) for slot in slots):
+            raise self.error(
+                "wrong_arity",
+                f"{name.text} has {len(args)} arguments: no slot {max(slots)}",
+                call_token,
+                f"∂₁{name.text}(…) is the derivative by the first argument",
+            )
+        return _Partial(name.text, tuple(args), slots, name.start, closing.end)
 
     def statements(self) -> list[_Statement]:
         """problem := (definition | expression)? (sep (definition | expression)?)*"""
@@ -960,6 +1240,10 @@ def _growing_digits(base: sympy.Expr) -> float:
     return size
 
 
+#: Highest order read in ``Derivative(f(x), (x, n))``.
+_MAX_DERIVATIVE_ORDER = 10
+
+
 class _Builder:
     """Turns the checked tree into sympy, refusing powers whose evaluation could blow up."""
 
@@ -1040,6 +1324,20 @@ class _Builder:
                     for v, inv in zip(values, node.inverted, strict=True)
                 )
             )
+        if isinstance(node, _Partial):
+            return self.partial(node)
+        if isinstance(node, _Tuple):
+            raise self.text.error(
+                "unexpected_token",
+                "a tuple ( , ) is only read inside Derivative(…) and Subs(…)",
+                node.start,
+                node.end,
+                "use ( ) for grouping, and a comma only between arguments",
+            )
+        if isinstance(node, _Call) and node.name == "Derivative":
+            return self.derivative(node)
+        if isinstance(node, _Call) and node.name == "Subs":
+            return self.subs(node)
         if isinstance(node, _Call):
             args = [self.node(arg) for arg in node.args]
             if node.name in FUNCTIONS:
@@ -1055,10 +1353,91 @@ class _Builder:
                         f"{node.name} is infinite at this argument",
                     )
                 return self.real(value, node, f"{node.name} is not real at this argument")
-            if node.name not in self.functions:
-                self.functions[node.name] = sympy.Function(node.name, real=True)
-            return self.functions[node.name](*args)
+            return self.function(node.name)(*args)
         return self.power(node)
+
+    def function(self, name: str) -> sympy.FunctionClass:
+        """The unknown function called ``name`` (one class per name, real-valued)."""
+        if name not in self.functions:
+            self.functions[name] = sympy.Function(name, real=True)
+        return self.functions[name]
+
+    def partial(self, node: _Partial) -> sympy.Expr:
+        """∂₁f(u, v) as sympy writes it: ``Subs(Derivative(f(ξ, v), ξ), ξ, u)``.
+
+        A slot whose value is a variable found in no other argument is differentiated
+        directly: ∂₁f(x, t) is ``Derivative(f(x, t), x)``.
+        """
+        values = [self.node(arg) for arg in node.args]
+        slots = sorted(set(node.slots))
+        bound: dict[int, sympy.Symbol] = {}
+        for slot in slots:
+            value = values[slot - 1]
+            others = set().union(*(v.free_symbols for i, v in enumerate(values) if i != slot - 1))
+            if not (isinstance(value, sympy.Symbol) and value not in others):
+                bound[slot] = sympy.Dummy(f"xi_{slot}", real=True)
+        arguments = [bound.get(i + 1, v) for i, v in enumerate(values)]
+        variables = [bound.get(slot, values[slot - 1]) for slot in node.slots]
+        derivative = sympy.Derivative(self.function(node.function)(*arguments), *variables)
+        if not bound:
+            return derivative
+        return sympy.Subs(
+            derivative, tuple(bound.values()), tuple(values[slot - 1] for slot in bound)
+        )
+
+    def derivative(self, node: _Call) -> sympy.Expr:
+        """``Derivative(f(x, y), x, (y, 2))``: read only for unknown functions, as JSON writes it."""
+        function = self.node(node.args[0])
+        if not isinstance(function, AppliedUndef):
+            raise self.text.error(
+                "unexpected_token",
+                "Derivative(…) is read only for unknown functions like f(x, y)",
+                node.start,
+                node.end,
+                "write the derivative itself, not Derivative(…) of a known expression",
+            )
+        variables: list[tuple[sympy.Expr, int]] = []
+        for item in node.args[1:]:
+            parts = item.items if isinstance(item, _Tuple) else (item,)
+            variable = self.node(parts[0])
+            count = self.node(parts[1]) if len(parts) == 2 else sympy.S.One
+            if (
+                len(parts) > 2
+                or variable not in function.args
+                or not (count.is_Integer and 1 <= count <= _MAX_DERIVATIVE_ORDER)
+            ):
+                raise self.text.error(
+                    "unexpected_token",
+                    "each variable of Derivative(…) is an argument of the function, "
+                    f"with an order from 1 to {_MAX_DERIVATIVE_ORDER}",
+                    item.start,
+                    item.end,
+                    "write Derivative(f(x, y), x) or Derivative(f(x), (x, 2))",
+                )
+            variables.append((variable, int(count)))
+        return sympy.Derivative(function, *variables)
+
+    def subs(self, node: _Call) -> sympy.Expr:
+        """``Subs(Derivative(f(xi, t), xi), xi, g(t))``: a derivative of f evaluated at a point."""
+        inner, names, values = node.args
+        name_nodes = names.items if isinstance(names, _Tuple) else (names,)
+        value_nodes = values.items if isinstance(values, _Tuple) else (values,)
+        derivative = self.node(inner)
+        variables = [self.node(n) for n in name_nodes]
+        if (
+            not isinstance(derivative, sympy.Derivative)
+            or not all(isinstance(n, _Name) for n in name_nodes)
+            or len(set(variables)) != len(variables)
+            or len(value_nodes) != len(name_nodes)
+        ):
+            raise self.text.error(
+                "unexpected_token",
+                "Subs(…) is read as Subs(Derivative(…), names, values) with one value per name",
+                node.start,
+                node.end,
+                "write Subs(Derivative(f(xi, t), xi), xi, g(t))",
+            )
+        return sympy.Subs(derivative, tuple(variables), tuple(self.node(v) for v in value_nodes))
 
     def power(self, node: _Power) -> sympy.Expr:
         base = self.node(node.base)

@@ -21,7 +21,9 @@ from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
 
-VerdictId = Literal["equivalent", "not_equivalent", "equivalent_on_part", "undecided", "incomplete"]
+VerdictId = Literal[
+    "equivalent", "not_equivalent", "equivalent_on_part", "undecided", "incomplete", "wrong_step"
+]
 LineStatus = Literal["follows", "does_not_follow", "unreadable", "undecided"]
 
 #: How each verdict reads in prose (the JSON uses the ids).
@@ -31,6 +33,7 @@ VERDICT_LABELS: Mapping[str, str] = {
     "equivalent_on_part": "equivalent only on part of the domain",
     "undecided": "undecided",
     "incomplete": "incomplete (contains an unevaluated derivative)",
+    "wrong_step": "a step does not follow",
 }
 #: How each line status reads in prose.
 STATUS_LABELS: Mapping[str, str] = {
@@ -156,8 +159,8 @@ class DerivationReport:
 
     @property
     def correct(self) -> bool:
-        """True when every line was read and follows, and the last is the derivative, evaluated."""
-        return self.verdict == "equivalent" and all(line.status == "follows" for line in self.lines)
+        """True when every readable line follows and the last is the derivative, evaluated."""
+        return self.verdict == "equivalent"
 
     @property
     def verdict_label(self) -> str:
@@ -178,19 +181,30 @@ Report = AnswerVerdict | DerivationReport
 
 @dataclass
 class _Context:
-    """What both checks need: the variable, chainsolve's derivation, and the wrong answers."""
+    """What both checks need: the variable, the truth, chainsolve's derivation, the wrong answers.
+
+    ``expected`` is the truth every answer is compared with: ``sympy.diff`` of the flattened
+    target, never chainsolve's own derivation; ``shown`` is the form printed as the expected
+    answer (chainsolve's, when it agrees with the truth). ``domain`` holds the problem and
+    its derivative: answers are compared only where both are real and defined.
+    """
 
     problem: Problem
     wrt: str
     solution: Solution
     derivation: Derivation
     expected: sympy.Expr
+    shown: sympy.Expr
     flat: dict[sympy.Symbol, sympy.Expr]
     _candidates: list[mistakes.Candidate] | None = None
 
     @property
     def has_abstract(self) -> bool:
         return bool(self.expected.atoms(AppliedUndef))
+
+    @property
+    def domain(self) -> tuple[sympy.Expr, sympy.Expr]:
+        return (self.flat[make_symbol(self.problem.target)], self.expected)
 
     def candidates(self) -> list[mistakes.Candidate]:
         if self._candidates is None:
@@ -252,12 +266,30 @@ def _solve_context(problem: Problem, name: str) -> _Context:
     solution = solve_problem(problem, detail="normal")
     derivation = next(d for d in solution.derivations if d.wrt == name)
     flat = mistakes.flatten_definitions(problem)
-    expected = derivation.result
+    expected = sympy.diff(flat[make_symbol(problem.target)], make_symbol(name))
+    return _Context(
+        problem,
+        name,
+        solution,
+        derivation,
+        expected,
+        _shown(derivation, flat, flat[make_symbol(problem.target)], expected),
+        flat,
+    )
+
+
+def _shown(
+    derivation: Derivation,
+    flat: dict[sympy.Symbol, sympy.Expr],
+    target: sympy.Expr,
+    expected: sympy.Expr,
+) -> sympy.Expr:
+    """chainsolve's form of the derivative for display, or the truth where the two differ."""
     if not derivation.in_terms_of_inputs:
-        # A huge graph: its shown result uses intermediate names; compare against the flat form.
-        expected = sympy.diff(flat[make_symbol(problem.target)], make_symbol(name))
-    expected = substitute(expected, flat)
-    return _Context(problem, name, solution, derivation, expected, flat)
+        return expected  # a huge graph: its result is written with intermediate names
+    derived = substitute(derivation.result, flat)
+    comparison = equivalence.numeric_comparison(derived, expected, domain=(target, expected))
+    return derived if comparison.verdict == "equal" else expected
 
 
 # -- reading the student's expressions ----------------------------------------------------------
@@ -325,17 +357,15 @@ def abstract_partials(problem: Problem) -> dict[str, sympy.Expr]:
         for applied in sorted(definition.expr.atoms(AppliedUndef), key=sympy.default_sort_key):
             function = applied.func
             for index, argument in enumerate(applied.args, start=1):
+                # Always ∂ᵢf at the argument (a Subs): Derivative(f(x, t), t) would become the
+                # total derivative once x = g(t) is substituted, counting g′·∂₁f twice.
+                dummy = sympy.Dummy("a", real=True)
+                arguments = [
+                    dummy if i == index else a for i, a in enumerate(applied.args, start=1)
+                ]
+                partial = sympy.Subs(sympy.Derivative(function(*arguments), dummy), dummy, argument)
                 if isinstance(argument, sympy.Symbol):
-                    partial = sympy.Derivative(applied, argument)
                     names.setdefault(f"{function.__name__}_{argument.name}", partial)
-                else:
-                    dummy = sympy.Dummy("a", real=True)
-                    arguments = [
-                        dummy if i == index else a for i, a in enumerate(applied.args, start=1)
-                    ]
-                    partial = sympy.Subs(
-                        sympy.Derivative(function(*arguments), dummy), dummy, argument
-                    )
                 names.setdefault(f"{function.__name__}_{index}", partial)
     return names
 
@@ -349,8 +379,12 @@ def _exact_floats(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _unevaluated(expr: sympy.Expr) -> bool:
-    """True when the student's own expression still has a derivative operator in it."""
-    return bool(expr.atoms(sympy.Derivative, sympy.Subs))
+    """True when the student's own expression still differentiates a known expression.
+
+    Derivatives of unknown functions (f′(g(t)), ∂₁f(g(t), t), as chainsolve prints them) are
+    final answers; the parser reads no other derivative.
+    """
+    return any(not isinstance(d.expr, AppliedUndef) for d in expr.atoms(sympy.Derivative))
 
 
 def _in_inputs(ctx: _Context, expr: sympy.Expr) -> sympy.Expr:
@@ -408,9 +442,9 @@ class _Outcome:
     comparison: equivalence.Comparison
 
 
-def _compare(a: sympy.Expr, b: sympy.Expr, clock: _Clock) -> _Outcome:
-    """Compare, counting merely numeric agreement as undecided: a verdict is never a guess."""
-    comparison = equivalence.compare(a, b, proof_seconds=clock.proof_seconds())
+def _compare(ctx: _Context, a: sympy.Expr, b: sympy.Expr, clock: _Clock) -> _Outcome:
+    """Compare on the problem's domain, merely numeric agreement counting as undecided."""
+    comparison = equivalence.compare(a, b, proof_seconds=clock.proof_seconds(), domain=ctx.domain)
     verdict: VerdictId
     if comparison.verdict == "equal":
         verdict = "equivalent" if comparison.method == "symbolic" else "undecided"
@@ -444,10 +478,18 @@ def _message(
     subject: str = "your answer",
     *,
     name_mistakes: bool = True,
+    restates: bool = False,
 ) -> str:
     derivative = f"d{ctx.problem.target}/d{ctx.wrt}"
     if verdict == "equivalent":
         return f"Correct: {subject} equals {derivative} (proved symbolically)."
+    if verdict == "wrong_step":
+        return f"{subject.capitalize()} equals {derivative}, but not every step follows."
+    if verdict == "incomplete" and restates:
+        return (
+            f"Incomplete: {subject} only restates the problem as d/d{ctx.wrt}(…); "
+            "restating the problem is not a derivation."
+        )
     if verdict == "undecided":
         if outcome is not None and outcome.comparison.verdict == "equal":
             return (
@@ -537,7 +579,7 @@ def verify_answer(
 def _judge_answer(ctx: _Context, text: str, parsed: sympy.Expr, clock: _Clock) -> AnswerVerdict:
     unevaluated = _unevaluated(parsed)
     answer = _in_inputs(ctx, parsed)
-    outcome = _compare(answer, ctx.expected, clock)
+    outcome = _compare(ctx, answer, ctx.expected, clock)
     counterexample = _counterexample(outcome.comparison, ctx.has_abstract)
     matched: tuple[MistakeMatch, ...] = ()
     verdict = outcome.verdict
@@ -561,7 +603,7 @@ def _judge_answer(ctx: _Context, text: str, parsed: sympy.Expr, clock: _Clock) -
         ctx.wrt,
         text,
         answer,
-        ctx.expected,
+        ctx.shown,
         verdict,
         message,
         counterexample,
@@ -708,7 +750,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
     previous: tuple[int, sympy.Expr, bool] | None = None  # (line number, value, equals derivative)
     first_wrong: int | None = None
     first_wrong_mistakes: tuple[MistakeMatch, ...] = ()
-    last: tuple[_Outcome, Counterexample | None, bool] | None = None
+    last: _Last | None = None
     for line in lines:
         try:
             parsed = _parse(line.text, ctx.problem, source=line.raw, offset=line.offset)
@@ -739,7 +781,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                 if line.restates:
                     value = substitute(sympy.diff(value, make_symbol(ctx.wrt)), ctx.flat)
                     parsed = sympy.Derivative(parsed, make_symbol(ctx.wrt))
-                truth = _compare(value, ctx.expected, clock)
+                truth = _compare(ctx, value, ctx.expected, clock)
                 if previous is None:
                     against, source = truth, 0
                 elif previous[2] and truth.verdict == "equivalent":
@@ -748,7 +790,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                         previous[0],
                     )  # both equal the derivative: the step holds
                 else:
-                    against, source = _compare(value, previous[1], clock), previous[0]
+                    against, source = _compare(ctx, value, previous[1], clock), previous[0]
         except BudgetExceeded:
             checks.append(
                 LineCheck(
@@ -787,8 +829,42 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
             )
         )
         previous = (line.number, value, truth.verdict == "equivalent")
-        last = (truth, _counterexample(truth.comparison, ctx.has_abstract), unevaluated)
+        last = _Last(
+            truth,
+            _counterexample(truth.comparison, ctx.has_abstract),
+            unevaluated,
+            line.restates,
+        )
     return _summarise(ctx, tuple(checks), first_wrong, first_wrong_mistakes, last, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class _Last:
+    """The last line that could be read: its comparison with the truth and what it still holds."""
+
+    outcome: _Outcome
+    counterexample: Counterexample | None
+    unevaluated: bool
+    restates: bool
+
+
+def _derivation_verdict(last: _Last, checks: tuple[LineCheck, ...]) -> VerdictId:
+    """One verdict for the whole derivation; unreadable lines are skipped, not judged.
+
+    The last readable line decides, except that a derivative left to evaluate (or the problem
+    merely restated) is incomplete, and a right last line after a step that does not follow
+    (or could not be decided) is not a correct derivation.
+    """
+    if last.unevaluated or last.restates:
+        return "incomplete"
+    if last.outcome.verdict != "equivalent":
+        return last.outcome.verdict
+    statuses = {c.status for c in checks}
+    if "does_not_follow" in statuses:
+        return "wrong_step"
+    if "undecided" in statuses:
+        return "undecided"
+    return "equivalent"
 
 
 def _summarise(
@@ -796,27 +872,46 @@ def _summarise(
     checks: tuple[LineCheck, ...],
     first_wrong: int | None,
     first_wrong_mistakes: tuple[MistakeMatch, ...],
-    last: tuple[_Outcome, Counterexample | None, bool] | None,
+    last: _Last | None,
     clock: _Clock,
 ) -> DerivationReport:
+    unreadable = [c.number for c in checks if c.status == "unreadable"]
+    skipped = (
+        (
+            "Line"
+            + ("s " if len(unreadable) > 1 else " ")
+            + ", ".join(map(str, unreadable))
+            + " could not be read and "
+            + ("were" if len(unreadable) > 1 else "was")
+            + " skipped."
+        )
+        if unreadable
+        else ""
+    )
     if last is None:
         return DerivationReport(
             ctx.problem,
             ctx.wrt,
-            ctx.expected,
+            ctx.shown,
             checks,
             "undecided",
-            "No line could be checked.",
+            " ".join(filter(None, ["No line could be checked.", skipped])),
             seconds=clock.elapsed(),
         )
-    outcome, counterexample, unevaluated = last
-    verdict: VerdictId = "incomplete" if unevaluated else outcome.verdict
+    verdict = _derivation_verdict(last, checks)
     matched = first_wrong_mistakes
-    if unevaluated:
+    if last.unevaluated or last.restates:
         matched = (mistakes.match("unevaluated_derivative"), *matched)
     parts = [
         _message(
-            verdict, outcome, counterexample, ctx, (), subject="the last line", name_mistakes=False
+            verdict,
+            last.outcome,
+            last.counterexample,
+            ctx,
+            (),
+            subject="the last line",
+            name_mistakes=False,
+            restates=last.restates,
         )
     ]
     if first_wrong is not None:
@@ -826,26 +921,20 @@ def _summarise(
                 m.title + (f" ({m.detail})" if m.detail else "") for m in first_wrong_mistakes
             )
             parts.append(f"It matches: {titles}.")
-        elif outcome.verdict != "equivalent" or first_wrong is not None:
+        else:
             parts.append("It matches none of the common mistakes chainsolve knows.")
-    unreadable = [c.number for c in checks if c.status == "unreadable"]
-    if unreadable:
-        parts.append(
-            "Could not read line"
-            + ("s " if len(unreadable) > 1 else " ")
-            + ", ".join(map(str, unreadable))
-            + "."
-        )
+    if skipped:
+        parts.append(skipped)
     return DerivationReport(
         ctx.problem,
         ctx.wrt,
-        ctx.expected,
+        ctx.shown,
         checks,
         verdict,
         " ".join(parts),
         first_wrong,
         matched,
-        counterexample,
+        last.counterexample,
         clock.elapsed(),
     )
 

@@ -159,9 +159,10 @@ def test_deep_chain_has_one_factor_per_link() -> None:
 
 
 def test_generated_names_never_clash() -> None:
-    """A user variable called u_1 pushes the generated name along."""
-    namer = Namer({"u_1", "x"})
-    assert namer.name_for(make_symbol("x") ** 2).name == "u_2"
+    """A user variable called u_1 (or u1, printed alike) moves generated names to another letter."""
+    for user_name in ("u_1", "u1"):
+        namer = Namer({user_name, "x"})
+        assert namer.name_for(make_symbol("x") ** 2).name == "v_1"
 
 
 def test_no_rule_part_is_honest() -> None:

@@ -7,7 +7,10 @@ import sympy
 from chainsolve.equivalence import (
     check_claim,
     compare,
+    concrete_all,
     concrete_functions,
+    kink_arguments,
+    numeric_comparison,
     pythagorean_zero,
     rational_identity,
     symbolic_zero,
@@ -153,3 +156,54 @@ def test_claim_defined_at_more_points_than_sympys_form_is_confirmed_on_the_commo
     check = check_claim(claimed, reference)
     assert check.status == "numeric"
     assert "equal wherever both sides are defined" in check.detail
+
+
+def test_agreement_at_one_point_gives_no_region() -> None:
+    """3x·cos(x³) meets 3x²·cos(x³) at x = 1 only: not equal, never 'equal on part'."""
+    truth = 3 * x**2 * sympy.cos(x**3)
+    result = compare(3 * x * sympy.cos(x**3), truth, domain=(sympy.sin(x**3), truth))
+    assert (result.verdict, result.agree_where) == ("not_equal", "")
+
+
+def test_region_of_agreement_is_a_stated_sign_condition() -> None:
+    """2x against (|x² − 1|)′ agrees exactly where x² > 1, and the region says so."""
+    problem = sympy.Abs(x**2 - 1)
+    truth = sympy.diff(problem, x)
+    result = compare(2 * x, truth, domain=(problem, truth))
+    assert (result.verdict, result.agree_where) == ("equal_on_part", "x^2 > 1")
+
+
+def test_points_are_drawn_from_the_domain_of_the_problem() -> None:
+    """Compared on ln's domain, 1/|x| equals 1/x, proved with x known to be positive there."""
+    truth = 1 / x
+    result = compare(1 / sympy.Abs(x), truth, domain=(sympy.log(x), truth))
+    assert (result.verdict, result.method, dict(result.signs)) == ("equal", "symbolic", {x: 1})
+    assert compare(1 / sympy.Abs(x), truth).verdict == "equal_on_part"
+
+
+def test_kinks_are_never_sample_points() -> None:
+    """No comparison is made where an argument of |·|, sign or H is zero (x = 1 for |x² − 1|)."""
+    truth = 2 * x * sympy.sign(x**2 - 1)
+    result = numeric_comparison(2 * x + sympy.Heaviside(x - 1) - 1, truth, domain=(truth,))
+    assert kink_arguments([truth]) == [x**2 - 1]
+    assert result.counterexample is not None and result.counterexample != {"x": 1.0}
+
+
+def test_abstract_functions_are_replaced_alike_in_every_expression() -> None:
+    """g alone and f(g) with g are given the same concrete g, whatever other names appear."""
+    f, g = sympy.Function("f"), sympy.Function("g")
+    alone, within = concrete_all((g(t), f(g(t)) - f(g(t)) + g(t)), 0)
+    assert alone == within
+
+
+def test_heaviside_forms_are_proved_equal_away_from_zero() -> None:
+    """H(x) and H(x, 0) (relu′) differ only at the kink: proved equal."""
+    assert symbolic_zero(sympy.Heaviside(x) - sympy.Heaviside(x, 0), 2.0)
+
+
+def test_kink_argument_of_one_sign_on_the_domain_is_resolved_for_the_proof() -> None:
+    """On ln(x − 5)'s domain x − 5 > 0, so 1/|x − 5| is proved equal to 1/(x − 5)."""
+    truth = 1 / (x - 5)
+    result = compare(1 / sympy.Abs(x - 5), truth, domain=(sympy.log(x - 5), truth))
+    assert (result.verdict, result.method) == ("equal", "symbolic")
+    assert result.signs[x - 5] == 1

@@ -20,12 +20,14 @@ from chainsolve.filters import (
     markdown_text,
     math_element,
     mathml_expr,
+    ordered_terms,
     unicode_expr,
     unicode_name,
 )
 from chainsolve.functions import relu, sigmoid
 from chainsolve.problem import make_symbol
 from chainsolve.steps import Leibniz, Neg, Product, Quotient, Sum
+from tests.conftest import run_timed
 
 x, y, z, t = (make_symbol(n) for n in "xyzt")
 u1 = make_symbol("u_1")
@@ -55,7 +57,7 @@ f, g, h = sympy.Function("f"), sympy.Function("g"), sympy.Function("h")
         (sympy.cos(x) ** 2, "cos(x)²"),
         (30 * x * (3 * x**2 + 1) ** 4, "30x·(3x² + 1)⁴"),
         (x**2 * y - 1, "x²·y - 1"),
-        (sympy.Heaviside(x, 0), "H(x)"),
+        (sympy.Heaviside(x, 0), "Heaviside(x, 0)"),
         (sympy.pi * x, "π·x"),
     ],
 )
@@ -185,3 +187,68 @@ def test_text_escaping() -> None:
     assert markdown_text("u_1 = x**2 $5") == r"u\_1 = x\*\*2 \$5"
     assert markdown_quote("a\n\nb", 2) == ">> a\n>>\n>> b"
     assert markdown_quote("a", 0) == "a"
+
+
+def _unevaluated_power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+    return sympy.Pow(base, exponent, evaluate=False)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        (_unevaluated_power(sympy.exp(x), 2), "(e^x)²"),
+        (_unevaluated_power(sympy.exp(x), y), "(e^x)^y"),
+        (_unevaluated_power(sympy.exp(2), x), "(e^2)^x"),
+        (_unevaluated_power(x**2, y), "(x²)^y"),
+        (_unevaluated_power(x**y, 2), "(x^y)²"),
+        (_unevaluated_power(sympy.sqrt(x), 2), "(√x)²"),
+        (_unevaluated_power(-x, y), "(-x)^y"),
+        (_unevaluated_power(1 / x, y), "(1/x)^y"),
+        (1 / (_unevaluated_power(sympy.exp(x), 2) + 1), "1/((e^x)² + 1)"),
+        (_unevaluated_power(sympy.Derivative(f(x), x), 2), "f′(x)²"),
+        (sympy.exp(sympy.exp(sympy.E)), "e^(e^e)"),
+    ],
+)
+def test_power_base_keeps_its_parentheses(expr: sympy.Expr, expected: str) -> None:
+    """A power of a power or of e^x keeps parentheses: (e^x)², never e^x² (which is e^(x²))."""
+    assert unicode_expr(expr) == expected
+
+
+class _Unevaluable(sympy.Function):
+    """A constant whose numeric value must never be asked for (it stands for sin(e^e^e^e))."""
+
+    def _eval_evalf(self, precision: int) -> sympy.Expr:
+        raise AssertionError("a printer evaluated a costly constant")
+
+
+def test_printers_order_terms_without_evaluating_costly_constants() -> None:
+    """Sums with a constant as costly as sin(e^e^e^e) print in every format without evaluating it."""
+    tower = sympy.E**sympy.E**sympy.E**sympy.E
+    costly = _Unevaluable(tower)
+    expr = 2 * x + costly + x**2 * costly - 3 * costly * x + costly / x - costly**2
+    assert unicode_expr(expr).startswith("x²·")
+    assert r"\sin" in latex_expr(2 * x + sympy.sin(tower))
+    for printer in (unicode_expr, latex_expr, mathml_expr):
+        assert printer(expr)
+    for formula_printer in (formula_unicode, formula_latex, formula_mathml):
+        assert formula_printer(Sum((x, Neg(costly), Product((costly, x)))))
+
+
+def test_structural_term_order_keeps_sympy_order_for_ordinary_sums() -> None:
+    """Ordinary sums keep sympy's printing order: powers first, 1 - x, π·x beside √2·x."""
+    for expr in (
+        x**2 * y - 1,
+        1 - x,
+        x**3 + 2 * x**2 - x + 5,
+        sympy.pi * x + sympy.sqrt(2) * x + sympy.log(2) * x,
+        sympy.sin(x) ** 2 * sympy.cos(x) + sympy.sin(x) ** 2 + 1,
+        2**x * sympy.log(2) + 2**x,
+        -(x**2) * y**2 + 1,
+    ):
+        assert ordered_terms(expr) == expr.as_ordered_terms()
+
+
+def test_costly_constant_in_an_answer_does_not_hang_verify() -> None:
+    """verify "x^2" --answer "2x + sin(e^e^e^e)" ends and echoes the answer (it printed for hours)."""
+    completed, _ = run_timed(["verify", "x^2", "--answer", "2x + sin(e^e^e^e)", "--timeout", "5"])
+    assert "2x + sin(e^(e^(e^e)))" in completed.stdout

@@ -10,7 +10,7 @@ import sympy
 import chainsolve
 from chainsolve.derivation import solve_problem
 from chainsolve.graph import build_graph
-from chainsolve.jsonout import SCHEMA_VERSION, solution_to_dict, step_text
+from chainsolve.jsonout import SCHEMA_VERSION, expression_text, solution_to_dict, step_text
 from chainsolve.parsing import parse_expression
 from chainsolve.problem import Definition, build_problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, RuleRef, Solution, Step
@@ -146,3 +146,50 @@ def test_derivatives_of_the_new_functions_read_back_with_our_parser(problem: str
     solution = chainsolve.solve(problem)
     written = solution_to_dict(solution)["derivatives"]["x"]
     assert parse_expression(written) == solution.derivatives["x"]
+
+
+def _sympy_reading(text: str, expr: sympy.Expr) -> sympy.Expr:
+    """``text`` read by sympy with the expression's variables real and its functions by name."""
+    names: dict[str, object] = {s.name: s for s in expr.free_symbols}
+    names |= {str(a.func): a.func for a in expr.atoms(sympy.core.function.AppliedUndef)}
+    return sympy.sympify(text, locals=names)
+
+
+def test_derivatives_of_unknown_functions_at_a_point_use_readable_subs() -> None:
+    """∂₁f(g(t), t) is written Subs(Derivative(f(xi_1, t), xi_1), xi_1, g(t)): both parsers read it."""
+    f, g = sympy.Function("f", real=True), sympy.Function("g", real=True)
+    expr = sympy.diff(f(g(t), t), t)  # sympy: Derivative(f(g(t), t), g(t))*g′(t) + Subs(…)
+    written = expression_text(expr)
+    assert "Subs(Derivative(f(xi_1, t), xi_1), xi_1, g(t))" in written
+    assert "_" not in written.replace("xi_", "")
+    for reading in (parse_expression(written), _sympy_reading(written, expr)):
+        assert (reading - expr).doit() == 0 or sympy.simplify(reading - expr) == 0
+
+
+def test_bound_names_avoid_the_expressions_own_variables() -> None:
+    """A user variable called xi_1 pushes the bound name of a Subs to xi_2."""
+    f, g = sympy.Function("f", real=True), sympy.Function("g", real=True)
+    xi = make_symbol("xi_1")
+    expr = xi * sympy.diff(f(g(xi)), xi)
+    written = expression_text(expr)
+    assert "Subs(Derivative(f(xi_2), xi_2), xi_2, g(xi_1))" in written
+    assert parse_expression(written).free_symbols == {xi}
+
+
+def test_json_has_no_unreadable_expression_string() -> None:
+    """Graph nodes, local partials, points and derivatives all read back with chainsolve's parser."""
+    strings: list[str] = []
+    for problem, point in (
+        ("z = f(x, y); x = g(t); y = exp(t)", None),
+        ("z = x^2*y + e^x; x = cos(t); y = exp(t)", "t=pi/4"),
+    ):
+        data = solution_to_dict(chainsolve.solve(problem, wrt="t", at=point))
+        strings += [data["derivatives"]["t"], *(d["expr"] for d in data["problem"]["definitions"])]
+        strings += [edge["local_partial"] for edge in data["graph"]["edges"]]
+        strings += list(data["problem"]["point"].values())
+        if data["evaluation"] is not None:
+            strings += [row["formula"] for row in data["evaluation"]["forward_pass"]]
+    for text in strings:
+        if text is not None:
+            parse_expression(text)  # raises on anything it cannot read
+    assert all("E" not in text.replace("Derivative", "") for text in strings if text)

@@ -193,6 +193,46 @@ def test_unicode_expression() -> None:
     assert parse_expression("x² · sin(θ) − 2π") == x**2 * sympy.sin(theta) - 2 * sympy.pi
 
 
+_theta, _phi = make_symbol("theta"), make_symbol("phi")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sin(2πx)", sympy.sin(2 * sympy.pi * x)),
+        ("exp(θx)", sympy.exp(_theta * x)),
+        ("xθ", x * _theta),
+        ("θφ", _theta * _phi),
+        ("πx²", sympy.pi * x**2),
+        ("2π", 2 * sympy.pi),
+        ("2θ", 2 * _theta),
+        ("θ1 + θ_2", make_symbol("theta1") + make_symbol("theta_2")),
+        ("x_θ", make_symbol("x_theta")),
+    ],
+)
+def test_glued_greek_letter_is_a_product(text: str, expected: sympy.Expr) -> None:
+    """A Greek letter glued to a name multiplies it (2πx is 2·π·x), never a new variable like pix."""
+    assert parse_expression(text) == expected
+
+
+def test_glued_greek_letter_is_echoed_as_read() -> None:
+    """sin(2πx) is echoed as read, sin(2pi*x), with a note naming the product; ASCII pix stays a name."""
+    text, notes = normalize("sin(2πx)")
+    assert text == "sin(2pi*x)"
+    assert "read 'πx' as 'pi*x'" in notes
+    assert parse_problem("sin(2πx)").inputs == ("x",)
+    assert parse_problem("sin(2pix)").inputs == ("pix",)
+    with pytest.raises(ParseError, match="sintheta"):
+        parse_expression("sinθ")  # keeps the hint: did you mean sin(theta)?
+
+
+def test_subscript_digits_index_a_name() -> None:
+    """u₁ (how chainsolve prints u_1) reads as u_1; a subscript not after a name is refused."""
+    assert parse_expression("u₁ + θ₁₀") == make_symbol("u_1") + make_symbol("theta_10")
+    with pytest.raises(ParseError, match="SUBSCRIPT ONE"):
+        parse_expression("2₁")
+
+
 def test_lambda_letter_is_not_the_keyword() -> None:
     """λ is read as sympy's 'lamda', which is not the reserved Python keyword."""
     assert parse_expression("2λ") == 2 * make_symbol("lamda")
@@ -595,3 +635,70 @@ def test_real_constants_from_negative_numbers_still_parse() -> None:
     """(-2)^3, (-8)^2, sqrt(4) and acos(-1) are real and parse as usual."""
     assert parse_expression("(-2)^3*x") == -8 * x
     assert parse_expression("sqrt(4) + acos(-1)") == 2 + sympy.pi
+
+
+# --- reading back what chainsolve prints ------------------------------------------------
+
+_f, _g, _h = (sympy.Function(n, real=True) for n in "fgh")
+
+
+def _same(left: sympy.Expr, right: sympy.Expr) -> bool:
+    """Equal after writing out every Subs (bound names do not matter)."""
+    return sympy.simplify(left.doit() - right.doit()) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Derivative(g(t), t)", sympy.Derivative(_g(t), t)),
+        ("Derivative(f(x), (x, 2))", sympy.Derivative(_f(x), (x, 2))),
+        ("Derivative(f(x, y), x, y)", sympy.Derivative(_f(x, y), x, y)),
+        ("Derivative(f(g(t), t), g(t))", sympy.Derivative(_f(_g(t), t), _g(t))),
+        (
+            "Subs(Derivative(f(xi_1, t), xi_1), xi_1, g(t))",
+            sympy.Subs(sympy.Derivative(_f(x, t), x), x, _g(t)),
+        ),
+        (
+            "Subs(Derivative(f(a, b), a, b), (a, b), (g(t), h(t)))",
+            sympy.Subs(sympy.Derivative(_f(x, y), x, y), (x, y), (_g(t), _h(t))),
+        ),
+        ("∂₁f(g(t), t)", sympy.Subs(sympy.Derivative(_f(x, t), x), x, _g(t))),
+        ("∂₂f(x, x)", sympy.Subs(sympy.Derivative(_f(x, y), y), y, x)),
+        ("∂₁₂f(g(t), h(t))", sympy.Subs(sympy.Derivative(_f(x, y), x, y), (x, y), (_g(t), _h(t)))),
+        ("f′(g(x))·g′(x)", sympy.diff(_f(_g(x)), x)),
+        ("f″(x)", sympy.Derivative(_f(x), (x, 2))),
+        ("∂f/∂x(x, y)", sympy.Derivative(_f(x, y), x)),
+        ("∂²f/∂x∂y(x, y)", sympy.Derivative(_f(x, y), x, y)),
+        ("∂²f/∂x²(x, y)", sympy.Derivative(_f(x, y), (x, 2))),
+        ("2∂₁f(x, y)", 2 * sympy.Derivative(_f(x, y), x)),
+        ("2√(1 - x²)", 2 * sympy.sqrt(1 - x**2)),
+        ("|x| + 2·|x - 1|", sympy.Abs(x) + 2 * sympy.Abs(x - 1)),
+        ("σ(x)·(1 - σ(x))", sigmoid(x) * (1 - sigmoid(x))),
+        ("3Heaviside(3x, 0)", 3 * sympy.Heaviside(3 * x, 0)),
+        ("xᵢ + W₂", make_symbol("x_i") + make_symbol("W_2")),
+    ],
+)
+def test_reads_back_what_chainsolve_prints(text: str, expected: sympy.Expr) -> None:
+    """JSON's Derivative/Subs and the text's f′(u), ∂₁f(u, v), ∂f/∂x, √, |x|, σ read back exactly."""
+    assert _same(parse_expression(text), expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("Derivative(sin(x), x)", "only for unknown functions"),
+        ("Derivative(f(x), y)", "argument of the function"),
+        ("Subs(g(x), x, 1)", "Subs"),
+        ("sin′(x)", "only for unknown functions"),
+        ("f′(x, y)", "one argument"),
+        ("∂₃f(x, y)", "no slot 3"),
+        ("∂f/∂z(x, y)", "not an argument"),
+        ("|x", "never closed"),
+        ("(x, y)", "unexpected ','"),
+        ("Subs(Derivative(f(_x), _x), _x, 1)", "cannot start with '_'"),
+    ],
+)
+def test_derivative_notation_is_refused_outside_its_forms(text: str, match: str) -> None:
+    """Derivative(…) of a known function, a made-up slot or an unclosed bar is one clear error."""
+    with pytest.raises(ParseError, match=match):
+        parse_expression(text)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
+from pathlib import Path
 
 import pytest
 import sympy
@@ -172,13 +174,15 @@ def test_correct_derivation_is_correct() -> None:
 
 
 def test_unreadable_line_gets_a_caret_and_is_skipped() -> None:
-    """An unreadable line gets a caret; the next line is compared with the one before it."""
+    """An unreadable line gets a caret and is skipped; the next line is compared with the one before."""
     report = verify_derivation(
         parse_problem(SIN), "= 2*x*cos(x^2)\n= 2*x*cos(x^2))\n= 2*cos(x^2)*x\n"
     )
     assert [line.status for line in report.lines] == ["follows", "unreadable", "follows"]
     assert report.lines[1].caret is not None and "^" in report.lines[1].caret[1]
-    assert report.lines[2].follows_from == 1 and not report.correct
+    assert report.lines[2].follows_from == 1
+    assert (report.verdict, report.correct) == ("equivalent", True)
+    assert "Line 2 could not be read and was skipped." in report.message
 
 
 def test_empty_derivation_is_bad_input() -> None:
@@ -253,3 +257,139 @@ def test_line_with_a_foreign_function_is_unreadable_with_the_hint() -> None:
     report = verify_derivation(parse_problem("sin(x^2)"), "cos(x^2)*2x\n= 2x*cosin(x^2)")
     assert report.lines[1].status == "unreadable"
     assert "did you mean cos?" in (report.lines[1].note or "")
+
+
+# -- issue 12: wrong verdicts ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("problem", "answer", "wrt"),
+    [
+        ("sin(x^3)", "3x*cos(x^3)", None),
+        ("(x^2+1)^3", "6(x^2+1)^2", None),
+        ("e^(x^2)", "2*e^(x^2)", None),
+        ("ln(x^2+1)", "2/(x^2+1)", None),
+        ("sin(x)/x", "(x*cos(x) - sin(x))/x", None),
+        ("L = (w*x + b - y)^2", "2(w*x + b - y)", "w"),
+        ("sin(x^2)", "2x*cos(x)", None),
+    ],
+)
+def test_agreement_at_scattered_points_is_not_equivalent(
+    problem: str, answer: str, wrt: str | None
+) -> None:
+    """A wrong answer equal to the derivative at x = 1 only is 'not equivalent', no invented region."""
+    parsed = parse_problem(problem, wrt=[wrt] if wrt else None)
+    result = verify_answer(parsed, answer, timeout=20, wrt=wrt)
+    assert result.verdict == "not_equivalent" and result.agree_where == ""
+    assert "part of the domain" not in result.message and "sampled points" not in result.message
+    assert result.counterexample is not None and result.counterexample.answer_value is not None
+    x = {name: sympy.Symbol(name, real=True) for name in result.counterexample.point}
+    truth = result.expected.subs({x[n]: v for n, v in result.counterexample.point.items()})
+    assert abs(float(truth) - (result.counterexample.expected_value or 0)) < 1e-9
+
+
+def test_answer_right_on_the_problems_domain_is_equivalent() -> None:
+    """1/|x| is the derivative of ln x on its domain x > 0: no counterexample at x = -1."""
+    result = check("ln(x)", "1/abs(x)")
+    assert (result.verdict, result.correct, result.counterexample) == ("equivalent", True, None)
+
+
+def test_counterexamples_lie_in_the_problems_domain() -> None:
+    """A wrong answer to ln(x) is shown wrong at a point where ln x is defined (x > 0)."""
+    result = check("ln(x)", "1/x^2")
+    assert result.verdict == "not_equivalent" and result.counterexample is not None
+    assert result.counterexample.point["x"] > 0
+
+
+def test_no_counterexample_at_a_kink() -> None:
+    """|x² − 1| has no derivative at x = ±1: 2x is judged away from them, right only where x² > 1.
+
+    A teacher says 2x forgets the sign of x² − 1: right where x² > 1, wrong (−2x is right)
+    where x² < 1; like sqrt(x²)′ against 1, that is 'equivalent only on part of the domain',
+    with the region stated and a counterexample inside (−1, 1).
+    """
+    result = check("abs(x^2-1)", "2x")
+    assert result.verdict == "equivalent_on_part" and not result.correct
+    assert result.agree_where == "x^2 > 1" and "they agree where x^2 > 1" in result.message
+    assert result.counterexample is not None
+    assert abs(result.counterexample.point["x"]) < 1
+    assert result.counterexample.expected_value == -(result.counterexample.answer_value or 0)
+
+
+def test_expected_is_sympys_derivative_of_the_flattened_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The truth is sympy.diff of the flattened target, not chainsolve's derivation (shown only)."""
+    real_solve = verify_module.solve_problem
+
+    def wrong_derivation(problem: object, **options: object) -> object:
+        solution = real_solve(problem, **options)
+        derivation = solution.derivations[0]
+        x = sympy.Symbol("x", real=True)
+        broken = dataclasses.replace(derivation, result=sympy.cos(x**2))
+        return dataclasses.replace(solution, derivations=(broken, *solution.derivations[1:]))
+
+    monkeypatch.setattr(verify_module, "solve_problem", wrong_derivation)
+    monkeypatch.setattr(verify_module, "_contexts", {})
+    assert check(SIN, "2*x*cos(x^2)").correct
+    wrong = check(SIN, "cos(x^2)")
+    assert wrong.verdict == "not_equivalent"
+    assert (
+        sympy.simplify(wrong.expected - sympy.diff(sympy.sin(sympy.Symbol("x", real=True) ** 2)))
+        == 0
+    )
+
+
+def test_restating_the_problem_is_not_a_derivation() -> None:
+    """A derivation whose only line is d/dx(sin(x²)) is incomplete, not correct (exit 1)."""
+    report = verify_derivation(parse_problem(SIN), "d/dx(sin(x^2))\n")
+    assert (report.verdict, report.correct) == ("incomplete", False)
+    assert "restating the problem is not a derivation" in report.message
+
+
+def test_right_last_line_after_a_wrong_step_is_not_correct() -> None:
+    """Two slips that cancel end at the derivative, but the derivation is not correct."""
+    report = verify_derivation(parse_problem(SIN), "= 2*x*cos(x^2)\n= x*cos(x^2)\n= 2*x*cos(x^2)")
+    assert (report.verdict, report.correct, report.first_wrong_line) == ("wrong_step", False, 2)
+    assert report.verdict_label == "a step does not follow"
+
+
+@pytest.mark.parametrize(
+    ("lines", "verdict", "exit_code"),
+    [
+        ("= 2*x*cos(x^2)\n= 2*x*cos(x^2))\n= 2*cos(x^2)*x\n", "equivalent", 0),
+        ("= cos(x^2)*2x\n= 2x*cos((x^2)\n= x*cos(x^2)\n", "not_equivalent", 1),
+        ("d/dx(sin(x^2))\n", "incomplete", 1),
+    ],
+)
+def test_text_json_and_grade_agree_on_one_verdict_and_exit_code(
+    tmp_path: Path, lines: str, verdict: str, exit_code: int
+) -> None:
+    """Unreadable lines are skipped; text, JSON and grade give the same verdict, exit follows it."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main as cli
+    from chainsolve.grade import Submission, grade_submission
+
+    derivation = tmp_path / "work.txt"
+    derivation.write_text(lines, encoding="utf-8")
+    runs = {
+        fmt: CliRunner().invoke(
+            cli, ["verify", SIN, "--derivation", str(derivation), "--format", fmt]
+        )
+        for fmt in ("text", "json")
+    }
+    label = verify_module.VERDICT_LABELS[verdict]
+    assert f"Verdict: {label}" in runs["text"].output
+    assert json.loads(runs["json"].output)["verdict"] == verdict
+    assert {run.exit_code for run in runs.values()} == {exit_code}
+    row = grade_submission(Submission(0, "s1", SIN, derivation=lines), timeout=20)
+    assert (row["verdict"], row["correct"]) == (verdict, exit_code == 0)
+
+
+def test_partial_by_a_variable_is_not_the_total_derivative() -> None:
+    """For z = f(x, t), x = g(t), f_t is ∂₂f (not d/dt f(g(t), t)): f_x·g_t + f_t is right."""
+    problem = parse_problem("z = f(x, t); x = g(t)", wrt=["t"])
+    for answer in ("f_x*g_t + f_t", "f_1*g_t + f_2"):
+        assert verify_answer(problem, answer, timeout=20).correct
+    assert verify_answer(problem, "2*f_x*g_t + f_t", timeout=20).verdict == "not_equivalent"
