@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import replace
 from types import MappingProxyType
@@ -179,7 +180,7 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
         # A few targeted moves rather than sympy.simplify, which tries everything (and, on
         # its first call, imports sympy.physics: 0.4 s) to find forms no teacher would write.
         forms = [expr]
-        moves = (sympy.trigsimp, sympy.powsimp, sympy.cancel)
+        moves = (_trigsimp_sums, sympy.powsimp, sympy.cancel)
         for move in moves if pythagorean else moves[1:]:
             forms.append(sympy.factor_terms(move(forms[-1])))
         return min(forms, key=sympy.count_ops)
@@ -205,19 +206,48 @@ def _pythagorean_candidate(expr: sympy.Expr) -> bool:
     costs 30–70 ms a call, and elsewhere only offers forms with new angles (cos 5x), which
     tidy rejects.
     """
-    for node in sympy.preorder_traversal(expr):
-        if not isinstance(node, sympy.Add):
-            continue
-        powers: dict[sympy.Expr, set[type]] = {}
-        for power in node.atoms(sympy.Pow):
-            base, exponent = power.args
-            if isinstance(base, _PAIRED) and exponent.is_Integer and abs(exponent) >= 2:
-                powers.setdefault(base.args[0], set()).add(type(base))
-        if any(len(functions) >= 2 for functions in powers.values()):
-            return True
-        if powers and any(term.is_Number for term in node.args):
-            return True
-    return False
+    return any(
+        isinstance(node, sympy.Add) and _pythagorean_sum(node, node.atoms(sympy.Pow))
+        for node in sympy.preorder_traversal(expr)
+    )
+
+
+def _pythagorean_sum(node: sympy.Add, powers: Iterable[sympy.Pow]) -> bool:
+    """Do ``powers`` (of the sum ``node``) hold sin² beside cos², or beside a constant term?"""
+    functions: dict[sympy.Expr, set[type]] = {}
+    for power in powers:
+        base, exponent = power.args
+        if isinstance(base, _PAIRED) and exponent.is_Integer and abs(exponent) >= 2:
+            functions.setdefault(base.args[0], set()).add(type(base))
+    if any(len(kinds) >= 2 for kinds in functions.values()):
+        return True
+    return bool(functions) and any(term.is_Number for term in node.args)
+
+
+def _trigsimp_sums(expr: sympy.Expr) -> sympy.Expr:
+    """trigsimp applied only to the sums where the identity can act, innermost first.
+
+    trigsimp of a whole quotient-rule result spends its time on the algebra around the
+    sums (a second for 40 operations with √(x² + 1) and (2x + 1)⁴); the identity only
+    ever needs the sum whose own terms hold the squares, 1 − tanh²u or r·sin²t + r·cos²t.
+    """
+
+    def own_powers(node: sympy.Add) -> list[sympy.Pow]:
+        factors = (f for term in node.args for f in sympy.Mul.make_args(term))
+        return [f for f in factors if isinstance(f, sympy.Pow)]
+
+    def is_target(node: sympy.Basic) -> bool:
+        return isinstance(node, sympy.Add) and _pythagorean_sum(node, own_powers(node))
+
+    return expr.replace(is_target, _trigsimp_sum)
+
+
+@functools.lru_cache(maxsize=256)
+def _trigsimp_sum(node: sympy.Expr) -> sympy.Expr:
+    # The gradient of one expression holds the same sum (1 − tanh²u) for several variables:
+    # trigsimp costs ~0.1 s a call even where it changes nothing, and its answer depends on
+    # the sum alone, so it is worked out once.
+    return sympy.trigsimp(node)
 
 
 def identity_used(before: sympy.Expr, after: sympy.Expr) -> str | None:
