@@ -193,3 +193,22 @@ def test_json_has_no_unreadable_expression_string() -> None:
         if text is not None:
             parse_expression(text)  # raises on anything it cannot read
     assert all("E" not in text.replace("Derivative", "") for text in strings if text)
+
+
+@pytest.mark.parametrize(
+    "problem",
+    ["sin(x^2)", "x^2*exp(-x)", "sin(x)/x", "x^x", "(3x^2+1)^5*cos(x)", "L = (w*x + b - y)^2"],
+)
+def test_every_step_claim_rechecks_outside_chainsolve(problem: str) -> None:
+    """Each JSON step's claim, read back, is true: d(derivative_of)/d(wrt) equals every value."""
+    from chainsolve.equivalence import compare
+    from chainsolve.rules import sympy_derivative
+
+    data = solution_to_dict(chainsolve.solve(problem, wrt="w,b" if "L" in problem else None))
+    claims = [step["claim"] for step in data["steps"] if step["claim"] is not None]
+    assert claims
+    for claim in claims:
+        subject = parse_expression(claim["derivative_of"])
+        reference = sympy_derivative(subject, make_symbol(claim["wrt"]))
+        for value in claim["equals"]:
+            assert compare(parse_expression(value), reference).verdict == "equal", claim

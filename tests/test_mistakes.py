@@ -115,3 +115,32 @@ def test_messages_explain_to_a_student() -> None:
     """Every mistake has a title and a full-sentence explanation."""
     for mistake in MISTAKES.values():
         assert mistake.title and mistake.message.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("mistake", "answer"),
+    [
+        ("sign_error", cos(cos(x**2)) * sin(x**2) * 2 * x),
+        ("missing_inner_derivative", -cos(cos(x**2)) * sin(x**2)),
+        ("outer_at_wrong_argument", -cos(cos(x**2)) * sin(x) * 2 * x),
+    ],
+)
+def test_mistake_in_a_middle_link_is_named(mistake: str, answer: sympy.Expr) -> None:
+    """sin(cos(x²)): a slip at the middle link (cos) is found, the outer link and x² done right."""
+    assert mistake in mistakes_of([Definition("y", sin(cos(x**2)))], answer)
+
+
+def test_wrong_variants_come_from_the_rule_tree() -> None:
+    """Each candidate differs from the truth and names the node it was made at (one per node kind)."""
+    from chainsolve.mistakes import wrong_derivatives
+    from chainsolve.plan import plan
+
+    expr = x**2 * sin(3 * x) + exp(x) / (x + 1)
+    truth = sympy.diff(expr, x)
+    found = wrong_derivatives(plan(expr, x))
+    kinds = {c.mistake for c in found}
+    assert {"product_rule_error", "quotient_rule_error", "power_rule_error"} <= kinds
+    assert {"missing_inner_derivative", "outer_at_wrong_argument", "sign_error"} <= kinds
+    for candidate in found:
+        assert candidate.site is not None
+        assert sympy.simplify(candidate.expr - truth) != 0, candidate
