@@ -147,6 +147,7 @@ class Explainer:
         self.names = names
         self.partial = partial
         self._shown: dict[int, sympy.Expr] = {}
+        self._free: dict[sympy.Expr, frozenset[sympy.Symbol]] = {}
         self._handlers: dict[type, Callable[[Rule, sympy.Expr, int], Explained]] = {
             SumRule: self._sum,
             ConstantMultipleRule: self._constant_multiple,
@@ -162,8 +163,34 @@ class Explainer:
     def leibniz(
         self, of: sympy.Expr, lagrange: tuple[str, sympy.Expr | None] | None = None
     ) -> Leibniz:
-        """d(of)/d(var) with ∂ when the problem has several inputs."""
-        return Leibniz(of, self.var, self.partial, lagrange)
+        """d(of)/d(var), with ∂ when ``of`` has several inputs."""
+        return Leibniz(of, self.var, self.several_inputs(of), lagrange)
+
+    def several_inputs(self, of: sympy.Expr) -> bool:
+        """Does ``of`` depend on more than one input (∂ rather than d)?
+
+        The problem's target has the problem's inputs; an intermediate variable those of
+        what it stands for; an expression its own free symbols.
+        """
+        if isinstance(of, sympy.Symbol):
+            if of == self.var:
+                return False
+            definition = self.names.definitions.get(of)
+            if definition is None:
+                return self.partial
+            of = definition
+        return len(self._inputs(of)) > 1
+
+    def _inputs(self, expr: sympy.Expr) -> frozenset[sympy.Symbol]:
+        # Memoised: sympy's free_symbols walks a shared sub-expression once per use.
+        known = self._free.get(expr)
+        if known is None:
+            if isinstance(expr, sympy.Symbol):
+                known = frozenset((expr,))
+            else:
+                known = frozenset().union(*(self._inputs(arg) for arg in expr.args))
+            self._free[expr] = known
+        return known
 
     def full(self, expr: sympy.Expr) -> sympy.Expr:
         """``expr`` with the intermediate variables replaced by what they stand for."""
@@ -436,8 +463,10 @@ class Explainer:
             # Inside a product or sum the outer link reads d/du₁ sin(u₁), not d/du₁ sin(3x).
             of = names[index] if index or isinstance(label, sympy.Symbol) else functions[0]
             lagrange = (letters[index % len(letters)], link.argument)
-            link_leibniz.append(Leibniz(of, symbols[index], False, lagrange))
-        last = Leibniz(names[-1], x, self.partial, (letters[len(links) % len(letters)], x))
+            partial = len(self._inputs(functions[index])) > 1
+            link_leibniz.append(Leibniz(of, symbols[index], partial, lagrange))
+        last_letter = letters[len(links) % len(letters)]
+        last = Leibniz(names[-1], x, len(self._inputs(innermost)) > 1, (last_letter, x))
         whole_label = (str(label), None) if isinstance(label, sympy.Symbol) else None
         total = self.leibniz(label, whole_label)
 

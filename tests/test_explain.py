@@ -118,3 +118,13 @@ def test_leibniz_labels_use_d_for_one_input() -> None:
         for side in step.sides:
             if isinstance(side, Leibniz):
                 assert not side.partial
+
+
+def test_partial_only_where_the_quantity_has_several_inputs() -> None:
+    """a^(sin x) by x: ∂y/∂x = ∂y/∂u₁ · du₁/dx (y = a^u₁ has two inputs, u₁ = sin x one)."""
+    steps = _steps("a^(sin(x))", ["x"])
+    formula = next(s for s in steps if s.kind == "chain_formula")
+    total, product = formula.sides
+    assert isinstance(total, Leibniz) and total.partial
+    outer, inner = product.factors  # type: ignore[union-attr]
+    assert outer.partial and not inner.partial
