@@ -119,10 +119,19 @@ def dedupe(sides: tuple[Formula, ...]) -> tuple[Formula, ...]:
     """Drop a side equal to the one before it (``= 2x = 2x`` reads as a typo)."""
     kept: list[Formula] = []
     for side in sides:
-        if kept and same_formula(kept[-1], side):
+        if kept and _says_same(kept[-1], side):
             continue
         kept.append(side)
     return tuple(kept)
+
+
+def _plain(formula: Formula) -> Formula:
+    """A product or sum of plain expressions as the one expression it is (w2 · 2x is 2w2·x)."""
+    parts = formula.factors if isinstance(formula, Product) else ()
+    parts = formula.terms if isinstance(formula, Sum) else parts
+    if not parts or not all(isinstance(p, sympy.Expr) for p in parts):
+        return formula
+    return sympy.Mul(*parts) if isinstance(formula, Product) else sympy.Add(*parts)
 
 
 def _single(formula: Formula) -> Formula:
@@ -136,6 +145,12 @@ def _single(formula: Formula) -> Formula:
 def same_formula(a: Formula, b: Formula) -> bool:
     """True when two sides print alike (a one-factor product is its factor)."""
     a, b = _single(a), _single(b)
+    return type(a) is type(b) and a == b
+
+
+def _says_same(a: Formula, b: Formula) -> bool:
+    """True when a side adds nothing to the one before (``w2 · x`` then ``w2·x``)."""
+    a, b = _plain(a), _plain(b)
     return type(a) is type(b) and a == b
 
 
