@@ -127,7 +127,11 @@ class GraphSampler:
                     return Check("unconfirmed", "could not be evaluated at a sample point")
                 expected = adjoints[node]
                 if abs(value - expected) > TOLERANCE * max(1, abs(expected)):
-                    return Check("unconfirmed", f"differs at a sample point: {value} vs {expected}")
+                    return Check(
+                        "unconfirmed",
+                        f"differs at a sample point: {value} vs {expected}",
+                        differs=True,
+                    )
         return Check(
             "numeric", f"{len(self.samples)} random points through the graph, {PRECISION} digits"
         )
@@ -140,5 +144,7 @@ class GraphSampler:
             for point, _, adjoints in self.samples:
                 estimate = central_difference(self.graph, name, point)
                 if abs(estimate - adjoints[name]) > TOLERANCE * max(1, abs(estimate)):
-                    return Check("unconfirmed", "disagrees with a central finite difference")
+                    return Check(
+                        "unconfirmed", "disagrees with a central finite difference", differs=True
+                    )
         return Check("numeric", f"matches central finite differences at {len(self.samples)} points")
