@@ -13,6 +13,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve.budget import attempt
 from chainsolve.equivalence import CIRCULAR, HYPERBOLIC, check_claim, pythagorean_zero
+from chainsolve.errors import ProblemError
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.problem import Problem, make_symbol
@@ -901,12 +902,40 @@ def solve_problem(problem: Problem, *, detail: Detail = "normal") -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise."""
     solution = _solve_expression(problem) if problem.is_single_expression else _solve_graph(problem)
     solution = _without_wrong_steps(solution)
+    _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
     if misspelled:
         solution = replace(solution, notes=(*misspelled, *solution.notes))
     if detail == "brief":
         solution = _brief(solution)
     return solution
+
+
+#: sympy's values for "no finite number": never part of a printed result.
+NON_FINITE = (sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity)
+
+
+def _refuse_non_finite(solution: Solution) -> None:
+    """Raise a one-line error when a derivative holds ∞ or an undefined value (0^x gives 0^x·zoo)."""
+    for derivation in solution.derivations:
+        shown = [derivation.result, *(s for step in derivation.steps for s in step.sides)]
+        if not any(isinstance(s, sympy.Expr) and s.has(*NON_FINITE) for s in shown):
+            continue
+        problem = solution.problem
+        hint = "write the function in a form that is defined on an interval around each point"
+        powers = (p for d in problem.definitions for p in d.expr.atoms(sympy.Pow))
+        if any(p.base.is_zero for p in powers):
+            hint = (
+                "a power of 0 (0^x) is 0 for x > 0, 1 at x = 0 and undefined for x < 0, so it "
+                "has no derivative as one formula; where x > 0 the derivative is 0"
+            )
+        raise ProblemError(
+            "undefined_derivative",
+            f"the derivative of {problem.target} with respect to {derivation.wrt} is infinite "
+            "or undefined",
+            source=problem.source,
+            hint=hint,
+        )
 
 
 #: Set to a non-empty value (the test suite does) to make a step whose check found a difference

@@ -145,6 +145,10 @@ def _compute(
         raise Undefined("not a finite number")
     if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
         return mpmath.mpf(sympy.Float(expr, mpmath.mp.dps)._mpf_)
+    if isinstance(expr, (sympy.Subs, sympy.Derivative)):
+        # Their arguments hold bound variables with no value (sympy's derivative of
+        # Heaviside(x, x) in its second slot): walking into them would look one up.
+        raise Undefined(f"no numeric rule for {type(expr).__name__}")
     args = [_eval(arg, values, cache) for arg in expr.args]
     if isinstance(expr, sympy.Add):
         return mpmath.fsum(args)
