@@ -1292,7 +1292,10 @@ def _graph_derivation(
     count = graph.path_count(name)
     steps: list[Step] = []
     reference = _flatten(graph, problem.target).diff(wrt) if small else None
-    sampler = None if small else GraphSampler(graph, problem.inputs)
+    # Accumulation (too many paths to write out) checks each layer through the graph, even
+    # when the whole is small enough to substitute at the end.
+    sampler = None if small and paths is not None else GraphSampler(graph, problem.inputs)
+    gradients: dict[sympy.Symbol, sympy.Expr] = {}
 
     def check(side_value: sympy.Expr) -> Check:
         if reference is not None:
@@ -1347,7 +1350,7 @@ def _graph_derivation(
             )
         )
         assert sampler is not None
-        result = _accumulate(graph, problem, name, local, steps, sampler, namer)
+        result = _accumulate(graph, problem, name, local, steps, sampler, namer, gradients)
         steps.append(
             Step(
                 "note",
@@ -1358,7 +1361,7 @@ def _graph_derivation(
             )
         )
     if small:
-        substituted = _substitute_graph(graph, result)
+        substituted = _substitute_graph(graph, _resolve_gradients(result, gradients))
         if substituted != result:
             sides: tuple[Formula, ...] = (total, substituted)
             if paths is not None:
@@ -1407,6 +1410,18 @@ def _graph_derivation(
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
 
 
+def _resolve_gradients(expr: sympy.Expr, gradients: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+    """``expr`` with the accumulated gradient symbols replaced by what they stand for.
+
+    Each gradient only uses symbols created before it (closer to the target), so one pass
+    in creation order resolves them all.
+    """
+    resolved: dict[sympy.Symbol, sympy.Expr] = {}
+    for symbol, value in gradients.items():
+        resolved[symbol] = value.xreplace(resolved)
+    return expr.xreplace(resolved)
+
+
 def _substitute_graph(graph: Graph, expr: sympy.Expr) -> sympy.Expr:
     mapping: dict[sympy.Symbol, sympy.Expr] = {}
     for node in graph.nodes:
@@ -1423,11 +1438,13 @@ def _accumulate(
     steps: list[Step],
     sampler: GraphSampler,
     namer: Namer,
+    gradients: dict[sympy.Symbol, sympy.Expr],
 ) -> sympy.Expr:
     """Reverse accumulation: ∂z/∂u = Σ over u's consumers c of ∂z/∂c · ∂c/∂u, output side first.
 
     Each node's gradient is kept as a symbol ``grad_u`` so that the work and the text stay
-    linear in the number of edges, however many paths there are.
+    linear in the number of edges, however many paths there are; ``gradients`` receives
+    what each such symbol stands for, in creation order.
     """
     target = problem.target
     relevant = graph.on_paths_from(name)
@@ -1468,6 +1485,7 @@ def _accumulate(
             break
         symbol = make_symbol(namer.fresh(f"grad_{node.name}"))
         gradient_symbol[node.name] = symbol
+        gradients[symbol] = accumulated
         symbols_to_nodes[symbol] = node.name
     return result
 

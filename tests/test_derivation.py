@@ -7,7 +7,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.derivation import STRICT_CHECKS_ENV, Namer, WrongStepError, solve_problem
-from chainsolve.equivalence import compare, concrete_functions
+from chainsolve.equivalence import check_claim, compare, concrete_functions
 from chainsolve.parsing import parse_problem
 from chainsolve.problem import make_symbol
 
@@ -335,3 +335,27 @@ def test_step_that_finds_a_difference_falls_back_to_sympy(
     assert not [s for s in solution.steps if s.check.differs]
     assert [s.kind for s in solution.derivations[0].steps] == ["no_rule"]
     assert any("failed its check" in note for note in solution.notes)
+
+
+def _diamonds(layers: int) -> str:
+    """u_k = p_k + q_k; p_k = sin(u_{k−1}); q_k = cos(u_{k−1}) for k = layers … 1: 2^layers paths."""
+    return "; ".join(
+        f"u{k} = p{k} + q{k}; p{k} = sin(u{k - 1}); q{k} = cos(u{k - 1})"
+        for k in range(layers, 0, -1)
+    )
+
+
+@pytest.mark.parametrize("layers", range(1, 15))
+def test_diamond_layers_with_many_paths_and_a_small_flattened_form(layers: int) -> None:
+    """Bug: 5 diamond layers (32 paths, small flattened size) crashed on `assert sampler is not None`."""
+    problem = parse_problem(_diamonds(layers), wrt=["u0"])
+    solution = solve_problem(problem)
+    derivation = solution.derivations[0]
+    assert derivation.path_count == 2**layers
+    assert solution.verified
+    if derivation.in_terms_of_inputs:
+        flat, _ = _flattened(_diamonds(layers), "u0")
+        expected = sympy.diff(flat, make_symbol("u0"))
+        assert check_claim(derivation.result, expected).status in ("symbolic", "numeric")
+    else:
+        assert any(step.kind == "accumulate" for step in derivation.steps)
