@@ -359,3 +359,33 @@ def test_diamond_layers_with_many_paths_and_a_small_flattened_form(layers: int) 
         assert check_claim(derivation.result, expected).status in ("symbolic", "numeric")
     else:
         assert any(step.kind == "accumulate" for step in derivation.steps)
+
+
+def test_quotient_of_hyperbolic_chain_simplifies_by_work_not_by_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bug: tanh(cos(atan(x)))/((x+1/2)^3*(x*x)^5) took > 20 s: unbounded identity proof and trigsimp."""
+    import chainsolve.derivation as derivation
+
+    trigsimp_sizes: list[int] = []
+    proof_sizes: list[int] = []
+    trigsimp, pythagorean_zero = sympy.trigsimp, derivation.pythagorean_zero
+
+    def recorded_trigsimp(expr: sympy.Expr) -> sympy.Expr:
+        trigsimp_sizes.append(sympy.count_ops(expr))
+        return trigsimp(expr)
+
+    def recorded_proof(expr: sympy.Expr) -> bool:
+        proof_sizes.append(sympy.count_ops(expr))
+        return bool(pythagorean_zero(expr))
+
+    monkeypatch.setattr(sympy, "trigsimp", recorded_trigsimp)
+    monkeypatch.setattr(derivation, "pythagorean_zero", recorded_proof)
+    problem = parse_problem("tanh(cos(atan(x)))/((x+1/2)^3*(x*x)^5)")
+    solution = solve_problem(problem)
+    expected = sympy.diff(problem.definitions[0].expr, make_symbol("x"))
+    assert check_claim(solution.derivatives["x"], expected).status in ("symbolic", "numeric")
+    assert solution.verified
+    assert trigsimp_sizes and max(trigsimp_sizes) <= 10, trigsimp_sizes
+    assert all(size <= derivation.IDENTITY_OPS for size in proof_sizes), proof_sizes
+    assert not any("took too long" in note for note in solution.notes)
