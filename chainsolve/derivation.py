@@ -951,20 +951,24 @@ def _refuse_non_finite(solution: Solution) -> None:
         if not any(isinstance(s, sympy.Expr) and s.has(*NON_FINITE) for s in shown):
             continue
         problem = solution.problem
-        hint = "write the function in a form that is defined on an interval around each point"
-        powers = (p for d in problem.definitions for p in d.expr.atoms(sympy.Pow))
-        if any(p.base.is_zero for p in powers):
-            hint = (
-                "a power of 0 (0^x) is 0 for x > 0, 1 at x = 0 and undefined for x < 0, so it "
-                "has no derivative as one formula; where x > 0 the derivative is 0"
-            )
-        raise ProblemError(
-            "undefined_derivative",
-            f"the derivative of {problem.target} with respect to {derivation.wrt} is infinite "
-            "or undefined",
-            source=problem.source,
-            hint=hint,
+        raise undefined_derivative(
+            f"the derivative of {problem.target} with respect to {derivation.wrt}",
+            [d.expr for d in problem.definitions],
+            problem.source,
         )
+
+
+def undefined_derivative(what: str, definitions: Iterable[sympy.Expr], source: str) -> ProblemError:
+    """The one-line refusal of a derivative that sympy writes with ∞ or an undefined value."""
+    hint = "write the function in a form that is defined on an interval around each point"
+    if any(p.base.is_zero for d in definitions for p in d.atoms(sympy.Pow)):
+        hint = (
+            "a power of 0 (0^x) is 0 for x > 0, 1 at x = 0 and undefined for x < 0, so it "
+            "has no derivative as one formula; where x > 0 the derivative is 0"
+        )
+    return ProblemError(
+        "undefined_derivative", f"{what} is infinite or undefined", source=source, hint=hint
+    )
 
 
 #: Set to a non-empty value (the test suite does) to make a step whose check found a difference

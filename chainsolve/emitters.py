@@ -10,6 +10,8 @@ import mpmath
 import sympy
 
 from chainsolve import numeric
+from chainsolve.derivation import NON_FINITE, undefined_derivative
+from chainsolve.errors import ProblemError
 from chainsolve.filters import formula_latex, formula_unicode, latex_expr, unicode_expr
 from chainsolve.graph import Edge, Graph, symbol_of
 from chainsolve.layout import Point, TreeDiagram, TreeNode, layout
@@ -134,15 +136,21 @@ class _Labels:
 
     def _edge(self, edge: Edge) -> str:
         # ∂ or d is decided once, by the graph: ∂ when the target has several direct inputs.
-        derivative = self._formula(
-            Leibniz(symbol_of(edge.target), symbol_of(edge.source), edge.partial)
-        )
+        leibniz = Leibniz(symbol_of(edge.target), symbol_of(edge.source), edge.partial)
+        derivative = self._formula(leibniz)
         value = self._edge_value(edge)
         if value is not None:
             return f"{derivative} = {self._number(value)}"
         if self._definition_size(edge.target) > LABEL_DEFINITION_OPS:
             return f"{derivative} = {ELIDED_LATEX if self.latex else ELIDED}"
         partial = edge.local_partial
+        if partial.has(*NON_FINITE):
+            definition = self.graph.by_name[edge.target].expr
+            raise undefined_derivative(
+                f"the local derivative {formula_unicode(leibniz)}",
+                [] if definition is None else [definition],
+                "",
+            )
         if sympy.count_ops(partial) > LABEL_OPS:
             return f"{derivative} = {ELIDED_LATEX if self.latex else ELIDED}"
         return f"{derivative} = {self._text(partial)}"
@@ -206,7 +214,14 @@ def _evaluate(expr: sympy.Expr, point: Mapping[str, Any]) -> Any:
 
 def _as_mpf(value: Any) -> Any:
     if isinstance(value, sympy.Basic):
-        result = numeric.evaluate(value, {})
+        try:
+            result = numeric.evaluate(value, {})
+        except numeric.Undefined as exc:
+            raise ProblemError(
+                "bad_point_value",
+                f"a value at the point cannot be used: it is {exc}",
+                hint="give every input a value of a sensible size (below about 10^30000)",
+            ) from None
     elif isinstance(value, (int, float, mpmath.mpf)) and not isinstance(value, bool):
         result = mpmath.mpf(value)
     else:

@@ -188,6 +188,8 @@ def test_re_im_arg_in_sympys_derivative_are_evaluated() -> None:
         (["solve", "sin(x)", "--at", "x=e^e^e^e"], "value of x at the point"),
         (["solve", "0^x"], "infinite or undefined"),
         (["solve", "z = 0^x*y; y = x"], "infinite or undefined"),
+        (["graph", "0^x"], "infinite or undefined"),
+        (["graph", "z = x*y; x = t; y = t", "--at", "t=e^e^e^e"], "value at the point"),
     ],
 )
 def test_accepted_input_that_crashed_is_refused_in_one_line(args: list[str], message: str) -> None:
