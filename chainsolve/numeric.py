@@ -167,8 +167,9 @@ def _compute(
             raise Undefined("even root of a negative number")
         # A power whose result would have an astronomically large or small exponent
         # (1.5^(8^64)) costs mpmath seconds to minutes; no comparison needs that value.
-        if base != 0 and abs(exponent) * abs(mpmath.log(abs(base), 2)) > MAX_BITS:
-            raise Undefined("too large to evaluate")
+        bits = exponent * mpmath.log(abs(base), 2) if base != 0 else 0
+        if abs(bits) > MAX_BITS:
+            raise Undefined("too large to evaluate" if bits > 0 else "too close to 0 to evaluate")
         return mpmath.power(base, exponent)
     if isinstance(expr, sympy.log):
         if args[0] <= 0:
