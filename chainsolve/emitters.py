@@ -220,7 +220,7 @@ def _as_mpf(value: Any) -> Any:
             raise ProblemError(
                 "bad_point_value",
                 f"a value at the point cannot be used: it is {exc}",
-                hint="give every input a value of a sensible size (between about 10^-30000 and 10^30000 in size)",
+                hint="give every input a value between about 10^-30000 and 10^30000 in size",
             ) from None
     elif isinstance(value, (int, float, mpmath.mpf)) and not isinstance(value, bool):
         result = mpmath.mpf(value)

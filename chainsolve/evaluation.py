@@ -484,7 +484,7 @@ def _require_finite(name: str, value: sympy.Expr, source: str) -> None:
             "bad_point_value",
             f"the value of {name} at the point cannot be used: it is {exc}",
             source=source,
-            hint="give every input a value of a sensible size (between about 10^-30000 and 10^30000 in size)",
+            hint="give every input a value between about 10^-30000 and 10^30000 in size",
         ) from None
 
 
