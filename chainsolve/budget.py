@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from sympy.polys.polyerrors import BasePolynomialError
+
 from chainsolve.errors import BudgetExceeded
 
 T = TypeVar("T")
@@ -128,4 +130,8 @@ def attempt(seconds: float, work: Callable[[], T]) -> T | None:
                 raise
             return None
         except RecursionError:
+            return None
+        except (BasePolynomialError, NotImplementedError):
+            # sympy gives up where it cannot decide (zero testing in the EX domain:
+            # PolynomialDivisionFailed): optional work that did not finish, like a timeout.
             return None

@@ -22,6 +22,8 @@ def combine_checks(checks: Iterable[Check]) -> Check:
     """The weakest of several checks: unconfirmed beats numeric beats symbolic."""
     result = NO_CLAIM
     for check in checks:
+        if check.differs:
+            return check  # a found difference is never hidden behind a mere "unconfirmed"
         if _ORDER[check.status] > _ORDER[result.status]:
             result = check
     return result
@@ -90,7 +92,9 @@ def chain_check(
             except (Undefined, OverflowError, ZeroDivisionError, KeyError):
                 continue
             if abs(claimed - estimate) > mpmath.mpf(10) ** -12 * max(1, abs(estimate)):
-                return Check("unconfirmed", "differs from a central finite difference")
+                return Check(
+                    "unconfirmed", "differs from a central finite difference", differs=True
+                )
             confirmed += 1
     if not confirmed:
         return Check("unconfirmed", "no point where the chain is defined was found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import functools
 import gc
 import sys
@@ -35,7 +36,21 @@ def _read_stdin() -> str:
 
     if sys.stdin is None or sys.stdin.closed:
         raise ChainsolveError("stdin_closed", "'-' reads standard input, but it is closed")
-    return sys.stdin.read(STDIN_LIMIT)
+    # Read bytes and decode as UTF-8 ourselves: the locale's codec (strict, or ASCII) would
+    # raise on the first bad byte in the middle of the command.
+    raw = getattr(sys.stdin, "buffer", None)
+    try:
+        if raw is None:
+            return sys.stdin.read(STDIN_LIMIT)
+        data = raw.read(STDIN_LIMIT * 4)
+        # A read cut short by the limit may end inside a character: decode it as unfinished.
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        return str(decoder.decode(data, final=len(data) < STDIN_LIMIT * 4))[:STDIN_LIMIT]
+    except UnicodeDecodeError as error:
+        raise ChainsolveError(
+            "invalid_utf8",
+            f"standard input is not valid UTF-8 (byte {error.start + 1} cannot be decoded)",
+        ) from None
 
 
 def _read_problem(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable
 from dataclasses import replace
 from types import MappingProxyType
@@ -14,12 +15,14 @@ from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker
 from chainsolve.equivalence import CIRCULAR, HYPERBOLIC, check_claim, pythagorean_zero
+from chainsolve.errors import ProblemError
 from chainsolve.explain import dedupe, explain, same_formula
 from chainsolve.filters import printed_key
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan
 from chainsolve.problem import Problem, make_symbol
+from chainsolve.rules import sympy_derivative
 from chainsolve.steps import (
     Check,
     Claim,
@@ -35,6 +38,8 @@ from chainsolve.steps import (
 
 #: A fully substituted result larger than this many operations is left in intermediate variables.
 FLATTEN_LIMIT = 400
+#: Operation counts past which the identity behind a simplification is not looked for.
+IDENTITY_OPS = 200
 #: Seconds spent trying to simplify a final result before the unsimplified (correct) form is kept.
 SIMPLIFY_SECONDS = 1.0
 
@@ -111,18 +116,27 @@ def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sym
     """``expr`` with symbols replaced, keeping derivatives of unknown functions meaningful.
 
     ``Derivative(f(u), u)`` with ``u → g(x)`` becomes ``Subs(Derivative(f(d), d), d, g(x))``:
-    a plain replacement would differentiate with respect to an expression.
+    a plain replacement would differentiate with respect to an expression. So does
+    ``Derivative(f(x, t), t)`` with ``x → g(t)``: replaced plainly it would read as the
+    total derivative of ``f(g(t), t)``, not the partial ∂₂f at ``(g(t), t)``.
     """
     if not mapping:
         return expr
 
     def is_bound(e: sympy.Basic) -> bool:
-        return isinstance(e, sympy.Derivative) and any(v in mapping for v in e.variables)
+        if not isinstance(e, sympy.Derivative):
+            return False
+        variables = set(e.variables)
+        if variables & mapping.keys():
+            return True
+        held = (s for s in e.expr.free_symbols if s in mapping)
+        return any(mapping[s].free_symbols & variables for s in held)
 
     def rebind(e: sympy.Derivative) -> sympy.Expr:
-        dummies = [sympy.Dummy(v.name, real=True) for v in e.variables]
-        body = e.xreplace(dict(zip(e.variables, dummies, strict=True)))
-        return sympy.Subs(body, dummies, [mapping.get(v, v) for v in e.variables])
+        variables = list(dict.fromkeys(e.variables))
+        dummies = [sympy.Dummy(v.name, real=True) for v in variables]
+        body = e.xreplace(dict(zip(variables, dummies, strict=True)))
+        return sympy.Subs(body, dummies, [mapping.get(v, v) for v in variables])
 
     if expr.has(sympy.Derivative):
         expr = expr.replace(is_bound, rebind)
@@ -258,8 +272,14 @@ def identity_used(before: sympy.Expr, after: sympy.Expr) -> str | None:
     """
     if before == after or not _pythagorean_candidate(before):
         return None
+    if sympy.count_ops(before) + sympy.count_ops(after) > IDENTITY_OPS:
+        return None
     difference = attempt(0.2, lambda: sympy.expand(before - after))
     if difference is None or difference == 0:
+        return None
+    if sympy.count_ops(difference) > IDENTITY_OPS:
+        # The proof cancels the whole difference as one fraction: seconds to minutes on a
+        # quotient-rule result (1000 operations), for a label, not for the truth of the step.
         return None
     if not pythagorean_zero(difference):
         return None
@@ -294,12 +314,111 @@ def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
 def solve_problem(problem: Problem, *, detail: Detail = "normal") -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise."""
     solution = _solve_expression(problem) if problem.is_single_expression else _solve_graph(problem)
+    solution = _without_wrong_steps(solution)
+    _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
     if misspelled:
         solution = replace(solution, notes=(*misspelled, *solution.notes))
     if detail == "brief":
         solution = _brief(solution)
     return solution
+
+
+#: sympy's values for "no finite number": never part of a printed result.
+NON_FINITE = (sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity)
+
+
+def _refuse_non_finite(solution: Solution) -> None:
+    """Raise a one-line error when a derivative holds ∞ or an undefined value (0^x gives 0^x·zoo)."""
+    for derivation in solution.derivations:
+        shown = [derivation.result, *(s for step in derivation.steps for s in step.sides)]
+        if not any(isinstance(s, sympy.Expr) and s.has(*NON_FINITE) for s in shown):
+            continue
+        problem = solution.problem
+        raise undefined_derivative(
+            f"the derivative of {problem.target} with respect to {derivation.wrt}",
+            [d.expr for d in problem.definitions],
+            problem.source,
+        )
+
+
+def undefined_derivative(what: str, definitions: Iterable[sympy.Expr], source: str) -> ProblemError:
+    """The one-line refusal of a derivative that sympy writes with ∞ or an undefined value."""
+    hint = "write the function in a form that is defined on an interval around each point"
+    if any(p.base.is_zero for d in definitions for p in d.atoms(sympy.Pow)):
+        hint = (
+            "a power of 0 (0^x) is 0 for x > 0, 1 at x = 0 and undefined for x < 0, so it "
+            "has no derivative as one formula; where x > 0 the derivative is 0"
+        )
+    return ProblemError(
+        "undefined_derivative", f"{what} is infinite or undefined", source=source, hint=hint
+    )
+
+
+#: Set to a non-empty value (the test suite does) to make a step whose check found a difference
+#: raise :class:`WrongStepError` instead of being replaced by sympy's derivative.
+STRICT_CHECKS_ENV = "CHAINSOLVE_STRICT_CHECKS"
+
+
+class WrongStepError(AssertionError):
+    """A rule produced a step whose check found a difference: a bug in chainsolve, never shown."""
+
+
+def _without_wrong_steps(solution: Solution) -> Solution:
+    """``solution`` with every derivation holding a step that failed its check replaced by sympy's.
+
+    "Could not confirm" is allowed (the step is marked); "found a difference" means a rule
+    is wrong. Under :data:`STRICT_CHECKS_ENV` that raises, so the test suite fails; otherwise
+    the reader gets an honest derivative from sympy.diff and a note saying so.
+    """
+    wrong_shared = [s for s in solution.shared_steps if s.check.differs]
+    derivations = []
+    replaced = []
+    for derivation in solution.derivations:
+        wrong = wrong_shared + [s for s in derivation.steps if s.check.differs]
+        if not wrong:
+            derivations.append(derivation)
+            continue
+        if os.environ.get(STRICT_CHECKS_ENV):
+            raise WrongStepError(
+                f"{solution.problem.source!r}, d/d{derivation.wrt}: step "
+                f"{wording.sentence(wrong[0])!r} {wrong[0].sides!r} {wrong[0].check.detail}"
+            )
+        derivations.append(_sympy_fallback(solution.problem, derivation))
+        replaced.append(derivation.wrt)
+    if not replaced:
+        return solution
+    return replace(
+        solution,
+        derivations=tuple(derivations),
+        shared_steps=tuple(s for s in solution.shared_steps if not s.check.differs),
+        notes=(*solution.notes, wording.note_wrong_step(replaced)),
+    )
+
+
+def _sympy_fallback(problem: Problem, derivation: Derivation) -> Derivation:
+    """One honest step: sympy's derivative of the fully substituted target."""
+    result = sympy_derivative(_flattened_target(problem), make_symbol(derivation.wrt))
+    step = Step(
+        "no_rule",
+        "sympy_fallback",
+        (derivation.derivative, result),
+        (RuleRef("no_rule"),),
+        Check("symbolic", "sympy.diff of the fully substituted problem"),
+    )
+    return replace(derivation, steps=(step,), result=result, in_terms_of_inputs=True, paths=())
+
+
+def _flattened_target(problem: Problem) -> sympy.Expr:
+    """The target's definition with every intermediate variable substituted."""
+    mapping = {make_symbol(d.name): d.expr for d in problem.definitions}
+    expr: sympy.Expr = make_symbol(problem.target)
+    previous = None
+    # Definitions form a DAG, so this settles after at most one round per definition.
+    while previous != expr:
+        previous = expr
+        expr = expr.xreplace(mapping)
+    return expr
 
 
 def _misspelling_notes(problem: Problem) -> list[str]:
@@ -566,7 +685,10 @@ def _graph_derivation(
     steps: list[Step] = []
     flat = _flatten(graph, problem.target) if small else None
     reference = flat.diff(wrt) if flat is not None else None
-    sampler = None if small else GraphSampler(graph, problem.inputs)
+    # Accumulation (too many paths to write out) checks each layer through the graph, even
+    # when the whole is small enough to substitute at the end.
+    sampler = None if small and paths is not None else GraphSampler(graph, problem.inputs)
+    gradients: dict[sympy.Symbol, sympy.Expr] = {}
     words = (("target", problem.target), ("wrt", name))
 
     def check(side_value: sympy.Expr) -> Check:
@@ -617,7 +739,7 @@ def _graph_derivation(
     else:
         steps.append(Step("paths", "graph_too_many_paths", words=(("count", str(count)), *words)))
         assert sampler is not None
-        result = _accumulate(graph, problem, name, local, steps, sampler, namer)
+        result = _accumulate(graph, problem, name, local, steps, sampler, namer, gradients)
         steps.append(
             Step(
                 "note",
@@ -628,7 +750,7 @@ def _graph_derivation(
             )
         )
     if small:
-        substituted = _substitute_graph(graph, result)
+        substituted = _substitute_graph(graph, _resolve_gradients(result, gradients))
         if substituted != result:
             sides: tuple[Formula, ...] = (total, substituted)
             if paths is not None:
@@ -674,6 +796,18 @@ def _graph_derivation(
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
 
 
+def _resolve_gradients(expr: sympy.Expr, gradients: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+    """``expr`` with the accumulated gradient symbols replaced by what they stand for.
+
+    Each gradient only uses symbols created before it (closer to the target), so one pass
+    in creation order resolves them all.
+    """
+    resolved: dict[sympy.Symbol, sympy.Expr] = {}
+    for symbol, value in gradients.items():
+        resolved[symbol] = value.xreplace(resolved)
+    return expr.xreplace(resolved)
+
+
 def _substitute_graph(graph: Graph, expr: sympy.Expr) -> sympy.Expr:
     mapping: dict[sympy.Symbol, sympy.Expr] = {}
     for node in graph.nodes:
@@ -690,11 +824,13 @@ def _accumulate(
     steps: list[Step],
     sampler: GraphSampler,
     namer: Namer,
+    gradients: dict[sympy.Symbol, sympy.Expr],
 ) -> sympy.Expr:
     """Reverse accumulation: ∂z/∂u = Σ over u's consumers c of ∂z/∂c · ∂c/∂u, output side first.
 
     Each node's gradient is kept as a symbol ``grad_u`` so that the work and the text stay
-    linear in the number of edges, however many paths there are.
+    linear in the number of edges, however many paths there are; ``gradients`` receives
+    what each such symbol stands for, in creation order.
     """
     target = problem.target
     relevant = graph.on_paths_from(name)
@@ -735,6 +871,7 @@ def _accumulate(
             break
         symbol = make_symbol(namer.fresh(f"grad_{node.name}"))
         gradient_symbol[node.name] = symbol
+        gradients[symbol] = accumulated
         symbols_to_nodes[symbol] = node.name
     return result
 

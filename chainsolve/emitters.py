@@ -10,6 +10,8 @@ import mpmath
 import sympy
 
 from chainsolve import numeric
+from chainsolve.derivation import NON_FINITE, undefined_derivative
+from chainsolve.errors import ProblemError
 from chainsolve.filters import formula_latex, formula_unicode, latex_expr, unicode_expr
 from chainsolve.graph import Edge, Graph, symbol_of
 from chainsolve.layout import Point, TreeDiagram, TreeNode, layout
@@ -20,6 +22,15 @@ GraphFormat = Literal["mermaid", "dot", "tikz", "text"]
 
 #: The formats of ``chainsolve graph --format``.
 FORMATS: tuple[GraphFormat, ...] = ("mermaid", "dot", "tikz", "text")
+
+#: A local partial is written on its edge only when the definition it comes from has at most
+#: LABEL_DEFINITION_OPS operations and the partial itself at most LABEL_OPS: the derivative of
+#: a product of n sums has n² factors, and a picture cannot show it anyway.
+LABEL_DEFINITION_OPS = 200
+LABEL_OPS = 400
+#: What an edge shows instead of a local partial too long to print.
+ELIDED = "… (too long to show)"
+ELIDED_LATEX = r"\ldots\ \mbox{(too long to show)}"
 
 #: Significant digits of the numbers shown at a point: enough to compare, short enough for a label.
 DIGITS = 4
@@ -80,36 +91,76 @@ class _Label:
 
 
 class _Labels:
-    """Node and edge labels of one graph, symbolic or, given ``values``, numeric at that point."""
+    """Node and edge labels of one graph in one notation, symbolic or, given ``values``, numeric.
 
-    def __init__(self, graph: Graph, values: PointValues | None) -> None:
+    Each label is built once, in the notation the picture uses (a tree repeats an edge's
+    label under every parent). A local partial too long to read in a picture is not
+    printed: its definition is measured first, so the derivative is never even formed.
+    """
+
+    def __init__(self, graph: Graph, values: PointValues | None, *, latex: bool = False) -> None:
         self.graph = graph
+        self.latex = latex
         self.point: dict[str, Any] | None = None
         self.edge_values: dict[tuple[str, str], Any] = {}
         if values is not None:
             self.point, self.edge_values = _split_values(graph, values)
+        self._edges: dict[tuple[str, str], str] = {}
+        self._definition_sizes: dict[str, int] = {}
 
-    def node(self, name: str) -> _Label:
-        symbol = symbol_of(name)
-        plain = _Label(unicode_expr(symbol), latex_expr(symbol))
+    def _text(self, expr: sympy.Expr) -> str:
+        return latex_expr(expr) if self.latex else unicode_expr(expr)
+
+    def _formula(self, formula: Leibniz) -> str:
+        return formula_latex(formula) if self.latex else formula_unicode(formula)
+
+    def _number(self, value: Any) -> str:
+        number = _number(value)
+        return number.latex if self.latex else number.unicode
+
+    def node(self, name: str) -> str:
+        """The variable's name, with its value when the graph is shown at a point."""
+        plain = self._text(symbol_of(name))
         value = None if self.point is None else self.point.get(name)
         if value is None:
             return plain
-        number = _number(value)
-        return _Label(f"{plain.unicode} = {number.unicode}", f"{plain.latex} = {number.latex}")
+        return f"{plain} = {self._number(value)}"
 
-    def edge(self, edge: Edge) -> _Label:
+    def edge(self, edge: Edge) -> str:
+        """∂target/∂source = its local partial (or its value at the point)."""
+        key = (edge.source, edge.target)
+        known = self._edges.get(key)
+        if known is None:
+            known = self._edges[key] = self._edge(edge)
+        return known
+
+    def _edge(self, edge: Edge) -> str:
         # ∂ or d is decided once, by the graph: ∂ when the target has several direct inputs.
-        derivative = Leibniz(symbol_of(edge.target), symbol_of(edge.source), edge.partial)
+        leibniz = Leibniz(symbol_of(edge.target), symbol_of(edge.source), edge.partial)
+        derivative = self._formula(leibniz)
         value = self._edge_value(edge)
-        if value is None:
-            rhs = _Label(unicode_expr(edge.local_partial), latex_expr(edge.local_partial))
-        else:
-            rhs = _number(value)
-        return _Label(
-            f"{formula_unicode(derivative)} = {rhs.unicode}",
-            f"{formula_latex(derivative)} = {rhs.latex}",
-        )
+        if value is not None:
+            return f"{derivative} = {self._number(value)}"
+        if self._definition_size(edge.target) > LABEL_DEFINITION_OPS:
+            return f"{derivative} = {ELIDED_LATEX if self.latex else ELIDED}"
+        partial = edge.local_partial
+        if partial.has(*NON_FINITE):
+            definition = self.graph.by_name[edge.target].expr
+            raise undefined_derivative(
+                f"the local derivative {formula_unicode(leibniz)}",
+                [] if definition is None else [definition],
+                "",
+            )
+        if sympy.count_ops(partial) > LABEL_OPS:
+            return f"{derivative} = {ELIDED_LATEX if self.latex else ELIDED}"
+        return f"{derivative} = {self._text(partial)}"
+
+    def _definition_size(self, name: str) -> int:
+        size = self._definition_sizes.get(name)
+        if size is None:
+            expr = self.graph.by_name[name].expr
+            size = self._definition_sizes[name] = 0 if expr is None else sympy.count_ops(expr)
+        return size
 
     def _edge_value(self, edge: Edge) -> Any:
         given = self.edge_values.get((edge.source, edge.target))
@@ -163,7 +214,14 @@ def _evaluate(expr: sympy.Expr, point: Mapping[str, Any]) -> Any:
 
 def _as_mpf(value: Any) -> Any:
     if isinstance(value, sympy.Basic):
-        result = numeric.evaluate(value, {})
+        try:
+            result = numeric.evaluate(value, {})
+        except numeric.Undefined as exc:
+            raise ProblemError(
+                "bad_point_value",
+                f"a value at the point cannot be used: it is {exc}",
+                hint="give every input a value between about 10^-30000 and 10^30000 in size",
+            ) from None
     elif isinstance(value, (int, float, mpmath.mpf)) and not isinstance(value, bool):
         result = mpmath.mpf(value)
     else:
@@ -203,12 +261,10 @@ def to_text(graph: Graph, *, values: PointValues | None = None) -> str:
     for layer in range(len(drawing.layers) - 1, -1, -1):
         row = drawing.layers[layer]
         kind = " (inputs)" if layer == 0 else " (target)" if row == (graph.target,) else ""
-        lines.append(
-            f"layer {layer}{kind}: " + ", ".join(labels.node(name).unicode for name in row)
-        )
+        lines.append(f"layer {layer}{kind}: " + ", ".join(labels.node(name) for name in row))
         for name in row:
             for edge in graph.inputs_of(name):
-                lines.append(f"  {name} ← {edge.source}   [{labels.edge(edge).unicode}]")
+                lines.append(f"  {name} ← {edge.source}   [{labels.edge(edge)}]")
     return "\n".join(lines) + "\n"
 
 
@@ -216,7 +272,7 @@ def tree_to_text(diagram: TreeDiagram, *, values: PointValues | None = None) -> 
     """The tree diagram with box-drawing branches, each branch labelled with its local partial."""
     labels = _Labels(diagram.graph, values)
     root = diagram.nodes[0]
-    lines = [labels.node(root.name).unicode]
+    lines = [labels.node(root.name)]
     # Depth-first, children left to right: (node, indentation, is the last child).
     stack: list[tuple[TreeNode, str, bool]] = [
         (child, "", index == 0) for index, child in enumerate(reversed(diagram.children(root.id)))
@@ -225,9 +281,7 @@ def tree_to_text(diagram: TreeDiagram, *, values: PointValues | None = None) -> 
         node, indent, last = stack.pop()
         assert node.edge is not None  # only the root has no edge
         branch = "└── " if last else "├── "
-        lines.append(
-            f"{indent}{branch}{labels.node(node.name).unicode}   [{labels.edge(node.edge).unicode}]"
-        )
+        lines.append(f"{indent}{branch}{labels.node(node.name)}   [{labels.edge(node.edge)}]")
         inner = indent + ("    " if last else "│   ")
         if node.elided:
             lines.append(f"{inner}└── …")
@@ -276,11 +330,9 @@ def to_mermaid(graph: Graph, *, values: PointValues | None = None) -> str:
     lines = ["flowchart BT"]
     for row in layout(graph).layers:
         for name in row:
-            lines.append(
-                _mermaid_node(ids[name], labels.node(name).unicode, graph.by_name[name].kind)
-            )
+            lines.append(_mermaid_node(ids[name], labels.node(name), graph.by_name[name].kind))
     for edge in graph.edges:
-        label = mermaid_text(labels.edge(edge).unicode)
+        label = mermaid_text(labels.edge(edge))
         lines.append(f"    {ids[edge.source]} -->|{label}| {ids[edge.target]}")
     return "\n".join(lines) + "\n"
 
@@ -293,10 +345,10 @@ def tree_to_mermaid(diagram: TreeDiagram, *, values: PointValues | None = None) 
         lines.append(f"    %% {_truncation_note(diagram)}")
     for node in diagram.nodes:
         kind = diagram.graph.by_name[node.name].kind
-        lines.append(_mermaid_node(f"t{node.id}", labels.node(node.name).unicode, kind))
+        lines.append(_mermaid_node(f"t{node.id}", labels.node(node.name), kind))
     for node in diagram.nodes:
         if node.parent is not None and node.edge is not None:
-            label = mermaid_text(labels.edge(node.edge).unicode)
+            label = mermaid_text(labels.edge(node.edge))
             lines.append(f"    t{node.parent} ---|{label}| t{node.id}")
         if node.elided:
             lines.append(f'    t{node.id} -.- t{node.id}more["⋯"]')
@@ -344,16 +396,14 @@ def to_dot(graph: Graph, *, values: PointValues | None = None, positions: bool =
                 x, y = drawing.positions[name]
                 pos = f', pos="{x * DOT_UNIT:g},{y * DOT_UNIT:g}!"'
             style = _DOT_STYLE[graph.by_name[name].kind]
-            lines.append(
-                f"    {dot_text(name)} [label={dot_text(labels.node(name).unicode)}{style}{pos}];"
-            )
+            lines.append(f"    {dot_text(name)} [label={dot_text(labels.node(name))}{style}{pos}];")
     for row in drawing.layers:
         if len(row) > 1:
             lines.append(
                 "    { rank=same; " + " ".join(f"{dot_text(name)};" for name in row) + " }"
             )
     for edge in graph.edges:
-        label = dot_text(labels.edge(edge).unicode)
+        label = dot_text(labels.edge(edge))
         lines.append(f"    {dot_text(edge.source)} -> {dot_text(edge.target)} [label={label}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -373,12 +423,12 @@ def tree_to_dot(diagram: TreeDiagram, *, values: PointValues | None = None) -> s
         lines.append("    labelloc=b;")
     for node in diagram.nodes:
         style = _DOT_STYLE[diagram.graph.by_name[node.name].kind]
-        lines.append(f'    "t{node.id}" [label={dot_text(labels.node(node.name).unicode)}{style}];')
+        lines.append(f'    "t{node.id}" [label={dot_text(labels.node(node.name))}{style}];')
         if node.elided:
             lines.append(f'    "t{node.id}more" [label="…", shape=plaintext];')
     for node in diagram.nodes:
         if node.parent is not None and node.edge is not None:
-            label = dot_text(labels.edge(node.edge).unicode)
+            label = dot_text(labels.edge(node.edge))
             lines.append(f'    "t{node.parent}" -- "t{node.id}" [label={label}];')
         if node.elided:
             lines.append(f'    "t{node.id}" -- "t{node.id}more" [style=dashed];')
@@ -433,7 +483,7 @@ def to_tikz(graph: Graph, *, values: PointValues | None = None) -> str:
 
     Needs only ``\usepackage{tikz}`` (and amsmath for ``\frac`` in a document that loads it).
     """
-    labels = _Labels(graph, values)
+    labels = _Labels(graph, values, latex=True)
     drawing = layout(graph)
     ids = {node.name: f"n{index}" for index, node in enumerate(graph.nodes)}
     lines = _tikz_open(TIKZ_X, TIKZ_Y, arrows=True)
@@ -441,14 +491,14 @@ def to_tikz(graph: Graph, *, values: PointValues | None = None) -> str:
         for name in row:
             x, y = drawing.positions[name]
             style = "cs" + graph.by_name[name].kind
-            label = labels.node(name).latex
+            label = labels.node(name)
             lines.append(_tikz_node(ids[name], style, (x, y), f"${label}$"))
     for edge in graph.edges:
         start, end = drawing.positions[edge.source], drawing.positions[edge.target]
         points = (start, *drawing.bends.get((edge.source, edge.target), ()), end)
         # Labels go outwards, away from the middle of the picture where edges are densest.
         left = points[0][0] + points[1][0] < 0
-        label = labels.edge(edge).latex
+        label = labels.edge(edge)
         lines.append(_tikz_edge((ids[edge.source], ids[edge.target]), points, label, left))
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
@@ -474,20 +524,20 @@ def _tikz_edge(ids: tuple[str, str], points: tuple[Point, ...], label: str, left
 
 def tree_to_tikz(diagram: TreeDiagram, *, values: PointValues | None = None) -> str:
     r"""The tree diagram as a ``tikzpicture``: the target on top, branches labelled."""
-    labels = _Labels(diagram.graph, values)
+    labels = _Labels(diagram.graph, values, latex=True)
     lines = _tikz_open(TIKZ_TREE_X, TIKZ_TREE_Y, arrows=False)
     if diagram.truncated:
         lines.append(f"  % {_truncation_note(diagram)}")
     for node in diagram.nodes:
         style = "cs" + diagram.graph.by_name[node.name].kind
-        label = labels.node(node.name).latex
+        label = labels.node(node.name)
         lines.append(_tikz_node(f"t{node.id}", style, (node.x, node.y), f"${label}$"))
         if node.elided:
             below = (node.x, node.y - 0.6)
             lines.append(_tikz_node(f"t{node.id}more", "", below, r"$\cdots$"))
     for node in diagram.nodes:
         if node.parent is not None and node.edge is not None:
-            label = labels.edge(node.edge).latex
+            label = labels.edge(node.edge)
             parent = diagram.nodes[node.parent]
             start, end = (parent.x, parent.y), (node.x, node.y)
             anchor = _label_anchor(start, end, left=node.x < parent.x)

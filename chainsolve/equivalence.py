@@ -765,12 +765,9 @@ def check_claim(claimed: sympy.Expr, reference: sympy.Expr, *, proof_seconds: fl
             "are defined",
         )
     if numeric.verdict != "equal":
-        detail = (
-            f"differs at {numeric.counterexample}"
-            if numeric.counterexample
-            else "could not be evaluated"
-        )
-        return Check("unconfirmed", detail)
+        if numeric.counterexample:
+            return Check("unconfirmed", f"differs at {numeric.counterexample}", differs=True)
+        return Check("unconfirmed", "could not be evaluated")
     return Check("numeric", f"{numeric.points} random points, {PRECISION} digits")
 
 

@@ -469,7 +469,24 @@ def _point_values(
         )
     # In the order the user gave the point (w=2, x=3, …), which is how they read it back.
     ordered = [name for name in given if name in inputs]
-    return {name: _as_number(name, given[name], problem.source) for name in ordered}
+    values = {name: _as_number(name, given[name], problem.source) for name in ordered}
+    for name, value in values.items():
+        _require_finite(name, value, problem.source)
+    return values
+
+
+def _require_finite(name: str, value: sympy.Expr, source: str) -> None:
+    """Refuse a point value with no finite real value within the evaluator's range (e^e^e^e)."""
+    try:
+        with mpmath.workdps(PRECISION):
+            evaluate(value, {})
+    except Undefined as exc:
+        raise ProblemError(
+            "bad_point_value",
+            f"the value of {name} at the point cannot be used: it is {exc}",
+            source=source,
+            hint="give every input a value between about 10^-30000 and 10^30000 in size",
+        ) from None
 
 
 def _as_number(name: str, value: Any, source: str) -> sympy.Expr:

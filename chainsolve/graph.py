@@ -30,18 +30,60 @@ class Node:
     operation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class Edge:
     """Data flows from ``source`` into ``target``; ``local_partial`` is ∂target/∂source.
 
     ``partial`` is True when ``target`` has several direct inputs (so ∂, not d, is written).
+    Built from the target's ``definition``, the local partial is only differentiated when
+    first asked for: drawing a graph must not pay for a derivative with n² terms
+    (the product of n sums) that its picture will not show.
     """
+
+    __slots__ = ("_definition", "_local_partial", "partial", "rule", "source", "target")
 
     source: str
     target: str
-    local_partial: sympy.Expr
-    rule: str = ""
-    partial: bool = False
+    rule: str
+    partial: bool
+
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        local_partial: sympy.Expr | None = None,
+        rule: str = "",
+        partial: bool = False,
+        *,
+        definition: sympy.Expr | None = None,
+    ) -> None:
+        if local_partial is None and definition is None:
+            raise ValueError("an edge needs its local partial or the definition it comes from")
+        self.source = source
+        self.target = target
+        self.rule = rule
+        self.partial = partial
+        self._local_partial = local_partial
+        self._definition = definition
+
+    @property
+    def local_partial(self) -> sympy.Expr:
+        """∂target/∂source, differentiated from the definition on first use."""
+        if self._local_partial is None:
+            assert self._definition is not None
+            self._local_partial = sympy.diff(self._definition, make_symbol(self.source))
+        return self._local_partial
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.source, self.target, self.rule, self.partial, self.local_partial)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Edge) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.target, self.rule, self.partial))
+
+    def __repr__(self) -> str:
+        return f"Edge({self.source!r}, {self.target!r}, partial={self.partial})"
 
 
 @dataclass(frozen=True)
@@ -202,7 +244,7 @@ def build_graph(problem: Problem) -> Graph:
     """The dependency graph of a problem, local partials computed by sympy on each definition alone.
 
     Cost is linear in the size of the definitions: each is differentiated only by the
-    variables it uses directly, never flattened.
+    variables it uses directly, never flattened, and only when a local partial is asked for.
 
     >>> from chainsolve.problem import Definition, build_problem
     >>> t, x, y = (make_symbol(n) for n in "txy")
@@ -222,7 +264,7 @@ def build_graph(problem: Problem) -> Graph:
         nodes.append(Node(name, kind, expr))
         used = sorted(expr.free_symbols, key=lambda s: s.name)
         for symbol in used:
-            edges.append(Edge(symbol.name, name, sympy.diff(expr, symbol), partial=len(used) > 1))
+            edges.append(Edge(symbol.name, name, partial=len(used) > 1, definition=expr))
     return Graph(tuple(nodes), tuple(edges), problem.target)
 
 

@@ -145,6 +145,10 @@ def _compute(
         raise Undefined("not a finite number")
     if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
         return mpmath.mpf(sympy.Float(expr, mpmath.mp.dps)._mpf_)
+    if isinstance(expr, (sympy.Subs, sympy.Derivative)):
+        # Their arguments hold bound variables with no value (sympy's derivative of
+        # Heaviside(x, x) in its second slot): walking into them would look one up.
+        raise Undefined(f"no numeric rule for {type(expr).__name__}")
     args = [_eval(arg, values, cache) for arg in expr.args]
     if isinstance(expr, sympy.Add):
         return mpmath.fsum(args)
@@ -163,8 +167,9 @@ def _compute(
             raise Undefined("even root of a negative number")
         # A power whose result would have an astronomically large or small exponent
         # (1.5^(8^64)) costs mpmath seconds to minutes; no comparison needs that value.
-        if base != 0 and abs(exponent) * abs(mpmath.log(abs(base), 2)) > MAX_BITS:
-            raise Undefined("too large to evaluate")
+        bits = exponent * mpmath.log(abs(base), 2) if base != 0 else 0
+        if abs(bits) > MAX_BITS:
+            raise Undefined("too large to evaluate" if bits > 0 else "too close to 0 to evaluate")
         return mpmath.power(base, exponent)
     if isinstance(expr, sympy.log):
         if args[0] <= 0:

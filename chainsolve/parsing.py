@@ -1341,6 +1341,14 @@ class _Builder:
         if isinstance(node, _Call):
             args = [self.node(arg) for arg in node.args]
             if node.name in FUNCTIONS:
+                if node.name == "Heaviside" and len(args) == 2 and not args[1].is_number:
+                    raise self.text.error(
+                        "bad_argument",
+                        "the second argument of Heaviside is its value at 0 and must be a number",
+                        node.start,
+                        node.end,
+                        "write Heaviside(x) or Heaviside(x, 1/2)",
+                    )
                 value = FUNCTIONS[node.name](*args)
                 if value in (sympy.oo, sympy.S.NegativeInfinity):
                     # atanh(±1) is ±oo, which a power or product would take in (2^oo, oo*x):

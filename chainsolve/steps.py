@@ -72,11 +72,14 @@ class Check:
 
     ``symbolic``: sympy proved it; ``numeric``: it held at ``detail``'s sample points
     where a proof was too expensive; ``unconfirmed``: neither (the step is marked);
-    ``none``: the step claims no equality (a note, a definition).
+    ``none``: the step claims no equality (a note, a definition). ``differs`` marks an
+    unconfirmed claim whose check found a point where the two sides disagree: a wrong
+    step, never shown as part of a solution (see :func:`chainsolve.derivation.solve_problem`).
     """
 
     status: CheckStatus
     detail: str = ""
+    differs: bool = False
 
     @property
     def verified(self) -> bool:

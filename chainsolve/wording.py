@@ -31,6 +31,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "direct": "Differentiate directly",
         "found_above": "Found above",
         "no_rule": "No step-by-step rule covers this part; the derivative comes from sympy",
+        "sympy_fallback": "The derivative as computed by sympy",
         "sum_terms": "Differentiate term by term",
         "sum_open": "The derivative of a sum is the sum of the derivatives",
         "sum_add": "Add the parts",
@@ -185,6 +186,15 @@ def note_partial_versus_total() -> str:
         "Some input reaches the target both directly and through intermediate variables: "
         "the partial derivative ∂z/∂x holds the other variables of z's definition fixed, "
         "while the total derivative dz/dx adds every path by which x changes z."
+    )
+
+
+def note_wrong_step(variables: list[str]) -> str:
+    """A rule produced a wrong step: that derivative is sympy's instead."""
+    return (
+        f"A step of the worked solution for {', '.join(variables)} failed its check (a bug in "
+        "chainsolve; please report it), so that derivative is given as computed by sympy "
+        "instead of step by step."
     )
 
 

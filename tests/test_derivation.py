@@ -6,8 +6,8 @@ import pytest
 import sympy
 from sympy.core.function import AppliedUndef
 
-from chainsolve.derivation import Namer, solve_problem
-from chainsolve.equivalence import compare, concrete_functions
+from chainsolve.derivation import STRICT_CHECKS_ENV, Namer, WrongStepError, solve_problem
+from chainsolve.equivalence import check_claim, compare, concrete_functions
 from chainsolve.parsing import parse_problem
 from chainsolve.problem import make_symbol
 
@@ -83,6 +83,14 @@ ABSTRACT = [
     ("z = f(x, y); x = g(t); y = h(t)", "t"),
     ("z = f(x, y); x = g(s, t); y = h(s, t)", "s,t"),
     ("z = f(u); u = g(x, y)", "x,y"),
+    # The variable reaches f directly and through an intermediate (issue 12): ∂₂f at the
+    # point, not sympy's total derivative of f(g(t), t).
+    ("z = f(x, t); x = g(t)", "t"),
+    ("z = f(x, t); x = t^2", "t"),
+    ("z = f(x, y, t); x = cos(t); y = sin(t)", "t"),
+    ("z = f(x, s); x = s*t", "s,t"),
+    ("z = f(x, y); y = g(x)", "x"),
+    ("z = f(u, t) + u; u = g(v, t); v = t^2", "t"),
 ]
 
 
@@ -136,6 +144,18 @@ def test_abstract_functions_match_sympy_for_concrete_choices(text: str, wrt: str
             right = concrete_functions(expected, variant)
             assert compare(left, right).verdict == "equal"
     assert solution.verified
+
+
+def test_partial_at_a_point_is_not_read_as_a_total_derivative() -> None:
+    """z = f(x, t), x = g(t) with f(a, b) = a²b, g = sin: dz/dt = 2 sin t cos t · t + sin² t."""
+    t = make_symbol("t")
+    solution = solve_problem(parse_problem("z = f(x, t); x = g(t)", wrt=["t"]))
+    a, b = sympy.symbols("a b")
+    lambdas = {"f": sympy.Lambda((a, b), a**2 * b), "g": sympy.Lambda(a, sympy.sin(a))}
+    result = solution.derivatives["t"]
+    concrete = {call.func: lambdas[call.func.__name__] for call in result.atoms(AppliedUndef)}
+    value = result.subs(concrete).doit()
+    assert sympy.simplify(value - sympy.diff(sympy.sin(t) ** 2 * t, t)) == 0
 
 
 def test_sin_x_squared_solution_shape() -> None:
@@ -270,3 +290,103 @@ def test_partial_slot_note_names_only_functions_of_several_arguments() -> None:
     assert len(slot_notes) == 1 and "and so for" not in slot_notes[0]
     notes = solve_problem(parse_problem("z = f(x, y) + k(x, y); x = t^2; y = t", wrt=["t"])).notes
     assert any(n.startswith("∂₁f(…)") and n.endswith("(and so for k).") for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt"),
+    [(text, None) for text in SINGLE_VARIABLE] + MULTIVARIABLE + ABSTRACT,
+)
+def test_no_textbook_step_finds_a_difference(
+    text: str, wrt: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No step of any textbook problem has a check that found a difference (strict mode raises)."""
+    monkeypatch.setenv(STRICT_CHECKS_ENV, "1")
+    solution = solve_problem(parse_problem(text, wrt=wrt.split(",") if wrt else None))
+    assert not [s for s in solution.steps if s.check.differs]
+
+
+def _wrong_sin_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the rule for sin claim d/du sin(u) = −cos(u), a deliberate bug."""
+    from chainsolve.rules import ELEMENTARY, Elementary
+
+    monkeypatch.setitem(
+        ELEMENTARY, sympy.sin, Elementary("derivative_of_sin", lambda u: -sympy.cos(u))
+    )
+
+
+def test_step_that_finds_a_difference_raises_in_strict_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under CHAINSOLVE_STRICT_CHECKS a wrong rule makes solve_problem raise, so the suite fails."""
+    _wrong_sin_rule(monkeypatch)
+    monkeypatch.setenv(STRICT_CHECKS_ENV, "1")
+    with pytest.raises(WrongStepError):
+        solve_problem(parse_problem("sin(x^2)"))
+
+
+def test_step_that_finds_a_difference_falls_back_to_sympy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At run time a wrong rule's derivation is replaced by sympy.diff's, with a note saying so."""
+    _wrong_sin_rule(monkeypatch)
+    monkeypatch.delenv(STRICT_CHECKS_ENV, raising=False)
+    solution = solve_problem(parse_problem("z = sin(x) + y; y = x^2"))
+    x = make_symbol("x")
+    assert solution.derivatives["x"] == sympy.diff(sympy.sin(x) + x**2, x)
+    assert not [s for s in solution.steps if s.check.differs]
+    assert [s.kind for s in solution.derivations[0].steps] == ["no_rule"]
+    assert any("failed its check" in note for note in solution.notes)
+
+
+def _diamonds(layers: int) -> str:
+    """u_k = p_k + q_k; p_k = sin(u_{k−1}); q_k = cos(u_{k−1}) for k = layers … 1: 2^layers paths."""
+    return "; ".join(
+        f"u{k} = p{k} + q{k}; p{k} = sin(u{k - 1}); q{k} = cos(u{k - 1})"
+        for k in range(layers, 0, -1)
+    )
+
+
+@pytest.mark.parametrize("layers", range(1, 15))
+def test_diamond_layers_with_many_paths_and_a_small_flattened_form(layers: int) -> None:
+    """Bug: 5 diamond layers (32 paths, small flattened size) crashed on `assert sampler is not None`."""
+    problem = parse_problem(_diamonds(layers), wrt=["u0"])
+    solution = solve_problem(problem)
+    derivation = solution.derivations[0]
+    assert derivation.path_count == 2**layers
+    assert solution.verified
+    if derivation.in_terms_of_inputs:
+        flat, _ = _flattened(_diamonds(layers), "u0")
+        expected = sympy.diff(flat, make_symbol("u0"))
+        assert check_claim(derivation.result, expected).status in ("symbolic", "numeric")
+    else:
+        assert any(step.kind == "accumulate" for step in derivation.steps)
+
+
+def test_quotient_of_hyperbolic_chain_simplifies_by_work_not_by_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Bug: tanh(cos(atan(x)))/((x+1/2)^3*(x*x)^5) took > 20 s: unbounded identity proof and trigsimp."""
+    import chainsolve.derivation as derivation
+
+    trigsimp_sizes: list[int] = []
+    proof_sizes: list[int] = []
+    trigsimp, pythagorean_zero = sympy.trigsimp, derivation.pythagorean_zero
+
+    def recorded_trigsimp(expr: sympy.Expr) -> sympy.Expr:
+        trigsimp_sizes.append(sympy.count_ops(expr))
+        return trigsimp(expr)
+
+    def recorded_proof(expr: sympy.Expr) -> bool:
+        proof_sizes.append(sympy.count_ops(expr))
+        return bool(pythagorean_zero(expr))
+
+    monkeypatch.setattr(sympy, "trigsimp", recorded_trigsimp)
+    monkeypatch.setattr(derivation, "pythagorean_zero", recorded_proof)
+    problem = parse_problem("tanh(cos(atan(x)))/((x+1/2)^3*(x*x)^5)")
+    solution = solve_problem(problem)
+    expected = sympy.diff(problem.definitions[0].expr, make_symbol("x"))
+    assert check_claim(solution.derivatives["x"], expected).status in ("symbolic", "numeric")
+    assert solution.verified
+    assert trigsimp_sizes and max(trigsimp_sizes) <= 10, trigsimp_sizes
+    assert all(size <= derivation.IDENTITY_OPS for size in proof_sizes), proof_sizes
+    assert not any("took too long" in note for note in solution.notes)

@@ -300,3 +300,47 @@ def test_tikz_compiles_with_plain_pdflatex(tmp_path: Path) -> None:
     assert (tmp_path / "pictures.pdf").stat().st_size > 0
     log = (tmp_path / "pictures.log").read_text(encoding="utf-8", errors="replace")
     assert f"Output written on pictures.pdf ({len(pictures)} pages" in log
+
+
+def _product_of_sums(count: int) -> Graph:
+    """z = (x+1)(x+2)…(x+count); x = t: dz/dx has count terms of count − 1 factors each."""
+    product = sympy.Mul(*(x + i for i in range(1, count + 1)))
+    definitions = [Definition("z", product), Definition("x", t)]
+    return build_graph(build_problem(definitions, source=""))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_graph_of_a_long_product_is_linear_in_its_size(
+    fmt: GraphFormat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bug: graph of (x+1)…(x+N) printed the N²-factor dz/dx (15 s at N = 150); now elided, never formed."""
+    sizes = []
+    for count in (150, 600):
+        graph = _product_of_sums(count)
+        monkeypatch.setattr(sympy, "diff", _refuse_to_differentiate_products)
+        sizes.append(len(emitter(fmt)(graph)))
+        monkeypatch.undo()
+    assert sizes[1] < 1.5 * sizes[0], sizes
+    assert "too long to show" in emitter(fmt)(_product_of_sums(150))
+
+
+def _refuse_to_differentiate_products(expr: sympy.Expr, *symbols: sympy.Symbol) -> sympy.Expr:
+    if isinstance(expr, sympy.Mul) and len(expr.args) > 100:
+        raise AssertionError("the long product was differentiated")
+    return sympy.Expr.diff(expr, *symbols)
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot", "text"])
+def test_unicode_pictures_never_build_latex_labels(
+    fmt: GraphFormat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bug: every label was built in both notations (Unicode and LaTeX), the work done twice."""
+    import chainsolve.emitters as emitters
+
+    def no_latex(expr: sympy.Expr) -> str:
+        raise AssertionError("a LaTeX label was built for a Unicode picture")
+
+    monkeypatch.setattr(emitters, "latex_expr", no_latex)
+    monkeypatch.setattr(emitters, "formula_latex", no_latex)
+    for tree_form in (False, True):
+        assert emitter(fmt, tree=tree_form)(three_level())

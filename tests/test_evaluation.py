@@ -462,3 +462,22 @@ def test_backprop_example_text_parses_to_the_same_definitions(example: object) -
     assert [(d.name, d.expr) for d in parsed.definitions] == [
         (d.name, d.expr) for d in built.definitions
     ]
+
+
+def test_finite_difference_is_skipped_where_the_point_cannot_resolve_a_step() -> None:
+    """Bug: at x = 10^1000, x + h == x, so the finite difference said 0 and marked dy/dx = 1 ✗."""
+    x = S("x")
+    problem, graph = _build([Definition("y", x)], {"x": I(10) ** 1000}, elementary=False)
+    evaluation = evaluate_at(problem, graph)
+    checks = {c.method: c.status for c in evaluation.gradient[0].checks}
+    assert checks["finite_difference"] == "skipped"
+    assert "failed" not in checks.values()
+
+
+def test_point_value_too_large_to_evaluate_is_refused() -> None:
+    """Bug: --at x=e^e^e^e ended in 'internal error: Undefined'; now a ProblemError names x."""
+    x = S("x")
+    huge = sympy.Pow(sympy.E, sympy.Pow(sympy.E, sympy.Pow(sympy.E, sympy.E, evaluate=False)))
+    problem, graph = _build([Definition("y", sympy.sin(x))], {"x": huge}, elementary=False)
+    with pytest.raises(ProblemError, match="value of x at the point"):
+        evaluate_at(problem, graph)

@@ -157,3 +157,22 @@ def test_depends_on() -> None:
     assert graph.depends_on("b") == {"b", "p", "q", "t"}
     assert graph.depends_on("z") == {node.name for node in graph.nodes}
     assert graph.depends_on("t") == {"t"}
+
+
+def test_local_partials_are_differentiated_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a graph forms no derivative; an edge's local partial is sympy.diff of its definition on first use."""
+    calls: list[sympy.Expr] = []
+    diff = sympy.diff
+
+    def counted(expr: sympy.Expr, *symbols: sympy.Symbol) -> sympy.Expr:
+        calls.append(expr)
+        return diff(expr, *symbols)
+
+    monkeypatch.setattr(sympy, "diff", counted)
+    graph = graph_of(TWO_PATHS)
+    assert calls == []
+    edge = graph.edge("x", "z")
+    x, y = make_symbol("x"), make_symbol("y")
+    assert edge.local_partial == 2 * x * y
+    assert edge.local_partial == 2 * x * y
+    assert len(calls) == 1

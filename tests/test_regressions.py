@@ -139,9 +139,9 @@ def test_budget_expiry_swallowed_by_a_finaliser_is_raised_again() -> None:
 
 
 def test_zero_to_the_x_is_answered_without_an_internal_error() -> None:
-    """Bug: solve '0^x' crashed in the numeric checker (NaN has no _mpf_): exit 1, 'internal error'."""
+    """Bug: solve '0^x' crashed in the numeric checker (NaN has no _mpf_); now refused (exit 2)."""
     result = CliRunner().invoke(main, ["solve", "0^x"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2, result.output
     assert "internal error" not in result.output
     with pytest.raises(Undefined):
         evaluate(sympy.nan * x, {x: mpmath.mpf(1)})
@@ -178,3 +178,68 @@ def test_re_im_arg_in_sympys_derivative_are_evaluated() -> None:
         assert value == -2 + mpmath.pi
         with pytest.raises(Undefined):
             evaluate(sympy.arg(x), {x: mpmath.mpf(0)})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["solve", "Heaviside(x, x)"], "second argument of Heaviside"),
+        (["solve", "x*y", "--at", "x=pi^pi^pi^pi,y=1"], "value of x at the point"),
+        (["solve", "sin(x)", "--at", "x=e^e^e^e"], "value of x at the point"),
+        (["solve", "0^x"], "infinite or undefined"),
+        (["solve", "z = 0^x*y; y = x"], "infinite or undefined"),
+        (["graph", "0^x"], "infinite or undefined"),
+        (["graph", "z = x*y; x = t; y = t", "--at", "t=e^e^e^e"], "value at the point"),
+    ],
+)
+def test_accepted_input_that_crashed_is_refused_in_one_line(args: list[str], message: str) -> None:
+    """Bug: these ended in 'internal error' (KeyError, Undefined) or printed 0^x·zoo with exit 0."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("error: ") and message in lines[0], result.output
+    assert "internal error" not in result.output and "zoo" not in result.output
+
+
+def test_polynomial_division_failure_in_a_proof_falls_back() -> None:
+    """Bug: sympy's PolynomialDivisionFailed in a step proof of cot(sqrt(x^(x+2)))^(-2) was an internal error."""
+    problem = parse_problem("cot(sqrt(x^(x+2)))^(-2)")
+    solution = solve_problem(problem)
+    expected = sympy.diff(problem.definitions[0].expr, x)
+    assert check_claim(solution.derivatives["x"], expected).status in ("symbolic", "numeric")
+    assert solution.verified
+
+
+def test_evaluator_refuses_an_unevaluated_derivative() -> None:
+    """Bug: evaluating Subs(Derivative(H(x, ξ), ξ), ξ, x) looked up the bound ξ (KeyError), not Undefined."""
+    xi = sympy.Dummy("xi")
+    subs = sympy.Subs(sympy.Derivative(sympy.Heaviside(x, xi), xi), xi, x)
+    with pytest.raises(Undefined):
+        evaluate(subs, {x: mpmath.mpf(1)})
+
+
+def test_invalid_utf8_on_stdin_is_one_line_and_exit_2() -> None:
+    """Bug: a byte that is not UTF-8 on stdin with a strict locale was 'internal error: UnicodeDecodeError'."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "LC_ALL": "C"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "chainsolve", "solve", "-"],
+        input=b"x^2\xff",
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    stderr = completed.stderr.decode("utf-8")
+    assert completed.returncode == 2, stderr
+    assert stderr.startswith("error: standard input is not valid UTF-8"), stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_utf8_on_stdin_is_read_whatever_the_locale() -> None:
+    """sin(x²) typed with a superscript is read from stdin as UTF-8 even under LC_ALL=C."""
+    result = CliRunner().invoke(main, ["solve", "-"], input="sin(x²)".encode())
+    assert result.exit_code == 0, result.output
+    assert "2x·cos(x²)" in result.output

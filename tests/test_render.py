@@ -332,3 +332,26 @@ def test_html_graph_falls_back_to_text_without_graphviz(monkeypatch: pytest.Monk
 
     page = solve("z = x^2*y; x = cos(t); y = exp(t)").to_html()
     assert "<svg" not in page and "Install Graphviz" in page
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html"])
+def test_failed_gradient_check_is_not_printed_as_within_tolerance(fmt: str) -> None:
+    """A gradient check that failed shows its difference as > the tolerance (or 'not equal'), never ≤."""
+    import dataclasses
+
+    from chainsolve.api import solve
+
+    solution = solve("L = (w*x - y)^2", wrt="w", at="w=0.5,x=1.5,y=1", numeric=True)
+    assert solution.evaluation is not None
+    entries = []
+    for entry in solution.evaluation.gradient:
+        checks = tuple(
+            dataclasses.replace(check, status="failed")
+            for check in entry.checks
+            if check.status == "passed"
+        )
+        entries.append(dataclasses.replace(entry, checks=checks))
+    failed = dataclasses.replace(solution.evaluation, gradient=tuple(entries))
+    text = render_solution(dataclasses.replace(solution, evaluation=failed), fmt)
+    assert "≤" not in text and "\\le " not in text
+    assert ">" in text or "not equal" in text

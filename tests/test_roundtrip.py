@@ -47,10 +47,6 @@ roundtrip_graphs = settings(roundtrip, max_examples=GRAPH_EXAMPLES)
 #: chainsolve's functions that sympy does not have: a reader passes them to sympify.
 CHAINSOLVE_FUNCTIONS = ("sigmoid", "relu", "softplus")
 
-#: The total-derivative bug in derivation.substitute: Derivative(f(g(t), t), t) for ∂₂f.
-CRASHES_BRANCH = "fixed on branch crashes"
-
-
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -202,7 +198,6 @@ def test_unknown_functions_at_a_point_read_back_and_verify() -> None:
         assert verify_answer(problem, answer, timeout=30).correct, answer
 
 
-@pytest.mark.xfail(strict=True, reason=CRASHES_BRANCH)
 @pytest.mark.parametrize(
     ("problem", "wrt"),
     [
