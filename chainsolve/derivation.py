@@ -22,7 +22,7 @@ from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan
 from chainsolve.problem import Problem, make_symbol
-from chainsolve.rules import sympy_derivative
+from chainsolve.rules import Rule, sympy_derivative
 from chainsolve.steps import (
     Check,
     Claim,
@@ -470,12 +470,16 @@ def _solve_expression(problem: Problem) -> Solution:
     shown: dict[tuple[object, ...], str] = {}
     for name in problem.wrt:
         wrt = make_symbol(name)
-        explained = explain(plan(definition.expr, wrt), namer, label=target, partial=partial)
+        tree = plan(definition.expr, wrt)
+        rules = MappingProxyType({(problem.target, name): tree})
+        explained = explain(tree, namer, label=target, partial=partial)
         total = Leibniz(target, wrt, partial, (problem.target, None))
         steps = list(checker.check_all(explained.steps))
         if not explained.in_terms_of_inputs:
             notes.append(wording.note_long_chain(len(namer.definitions)))
-            derivations.append(Derivation(name, total, tuple(steps), explained.result, False))
+            derivations.append(
+                Derivation(name, total, tuple(steps), explained.result, False, rules=rules)
+            )
             continue
         closing, result, more_notes = _final_steps(
             checker, definition.expr, total, explained.result
@@ -483,7 +487,8 @@ def _solve_expression(problem: Problem) -> Solution:
         notes.extend(more_notes)
         if not (steps and steps[-1].sides and same_formula(steps[-1].sides[-1], result)):
             steps.extend(closing)
-        derivations.append(Derivation(name, total, tuple(_shared_once(steps, shown, name)), result))
+        kept = tuple(_shared_once(steps, shown, name))
+        derivations.append(Derivation(name, total, kept, result, rules=rules))
     return Solution(
         problem=problem,
         derivations=tuple(derivations),
@@ -526,18 +531,7 @@ def _brief(solution: Solution) -> Solution:
         chosen = tuple(s for s in steps if s.depth == 0 and s.kind in keep)
         return chosen or steps[-1:]
 
-    derivations = tuple(
-        Derivation(
-            d.wrt,
-            d.derivative,
-            short(d.steps),
-            d.result,
-            d.in_terms_of_inputs,
-            d.paths,
-            d.path_count,
-        )
-        for d in solution.derivations
-    )
+    derivations = tuple(replace(d, steps=short(d.steps)) for d in solution.derivations)
     return Solution(
         solution.problem,
         derivations,
@@ -606,6 +600,7 @@ def _solve_graph(problem: Problem) -> Solution:
 
     # One local partial derivative per edge, each by its own rule tree (kept for mistakes).
     local: dict[tuple[str, str], sympy.Expr] = {}
+    edge_rules: dict[tuple[str, str], Rule] = {}
     scratch = Namer(problem.names | problem.function_names | {"e", "pi"})
     for node in reading_order:
         for edge in graph.inputs_of(node.name):
@@ -628,6 +623,7 @@ def _solve_graph(problem: Problem) -> Solution:
                 )
             )
             local[(node.name, edge.source)] = shown
+            edge_rules[(node.name, edge.source)] = tree
 
     derivations = []
     notes: list[str] = []
@@ -653,9 +649,10 @@ def _solve_graph(problem: Problem) -> Solution:
         notes.append(wording.note_partial_slots(evaluated))
     if _has_direct_and_indirect(graph, problem):
         notes.append(wording.note_partial_versus_total())
+    kept_rules = MappingProxyType(edge_rules)
     return Solution(
         problem=problem,
-        derivations=tuple(derivations),
+        derivations=tuple(replace(d, rules=kept_rules) for d in derivations),
         shared_steps=tuple(shared),
         graph=graph,
         notes=tuple(notes),

@@ -308,8 +308,10 @@ def candidates(
         if other != wrt:
             found.append(Candidate("wrong_variable", sympy.diff(target, make_symbol(other))))
     if problem.is_single_expression or graph is None or derivation is None or not derivation.paths:
+        expr = problem.definitions[0].expr if problem.is_single_expression else target
+        kept = derivation.rules.get((problem.target, wrt)) if derivation is not None else None
         found += wrong_derivatives(
-            plan(problem.definitions[0].expr if problem.is_single_expression else target, x)
+            kept if kept is not None and kept.expr == expr else plan(expr, x)
         )
         return found
 
@@ -377,7 +379,10 @@ def candidates(
         node_expr = graph.by_name[edge.target].expr
         if node_expr is None:
             continue
-        for wrong in wrong_derivatives(plan(node_expr, make_symbol(edge.source))):
+        tree = derivation.rules.get((edge.target, edge.source)) or plan(
+            node_expr, make_symbol(edge.source)
+        )
+        for wrong in wrong_derivatives(tree):
             replaced = {(edge.target, edge.source): wrong.expr}
             found.append(
                 Candidate(

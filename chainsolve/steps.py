@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from chainsolve.evaluation import Evaluation
     from chainsolve.graph import Graph
     from chainsolve.problem import Problem
+    from chainsolve.rules import Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,9 @@ class Derivation:
     #: The paths from the target to ``wrt`` (each a tuple of names), when enumerated.
     paths: tuple[tuple[str, ...], ...] = ()
     path_count: int = 1
+    #: The rule trees the steps were explained from, kept for the other walkers (mistakes):
+    #: (target, wrt) for a single expression, (node, input) for each edge of a graph.
+    rules: Mapping[tuple[str, str], Rule] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def verified(self) -> bool:

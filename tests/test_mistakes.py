@@ -144,3 +144,21 @@ def test_wrong_variants_come_from_the_rule_tree() -> None:
     for candidate in found:
         assert candidate.site is not None
         assert sympy.simplify(candidate.expr - truth) != 0, candidate
+
+
+def test_candidates_reuse_the_solution_rule_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mistakes walker reads the trees the solution was explained from; it plans nothing anew."""
+    import chainsolve.mistakes as mistakes_module
+
+    for definitions, wrt in ((SINGLE, None), (CHAIN_T, None)):
+        problem = build_problem(definitions, source="", wrt=[wrt] if wrt else None)
+        solution = solve_problem(problem)
+        derivation = solution.derivations[0]
+        assert derivation.rules
+
+        def no_planning(*args: object) -> None:
+            raise AssertionError("planned again")
+
+        monkeypatch.setattr(mistakes_module, "plan", no_planning)
+        assert candidates(problem, derivation.wrt, derivation, solution.graph)
+        monkeypatch.undo()
