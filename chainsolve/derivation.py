@@ -319,9 +319,7 @@ def solve_problem(problem: Problem, *, detail: Detail = "normal") -> Solution:
     misspelled = _misspelling_notes(problem)
     if misspelled:
         solution = replace(solution, notes=(*misspelled, *solution.notes))
-    if detail == "brief":
-        solution = _brief(solution)
-    return solution
+    return replace(solution, detail=detail)
 
 
 #: sympy's values for "no finite number": never part of a printed result.
@@ -522,25 +520,6 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
     if owner:
         kept.insert(0, Step("note", "shared", words=(("owner", owner),)))
     return kept
-
-
-def _brief(solution: Solution) -> Solution:
-    keep = {"decompose", "chain_formula", "paths", "simplify"}
-
-    def short(steps: tuple[Step, ...]) -> tuple[Step, ...]:
-        chosen = tuple(s for s in steps if s.depth == 0 and s.kind in keep)
-        return chosen or steps[-1:]
-
-    derivations = tuple(replace(d, steps=short(d.steps)) for d in solution.derivations)
-    return Solution(
-        solution.problem,
-        derivations,
-        tuple(s for s in solution.shared_steps if s.kind in {"decompose", "note"}),
-        solution.graph,
-        solution.notes,
-        solution.evaluation,
-        solution.intermediates,
-    )
 
 
 # -- graphs ------------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ TEMPLATE_NAMES: dict[str, str] = {
     "html": "solution.html.jinja",
 }
 
-#: Step kinds ``detail="brief"`` keeps (depth 0 only).
-BRIEF_KINDS = frozenset({"decompose", "chain_formula", "paths", "rule", "simplify"})
+#: Step kinds ``detail="brief"`` keeps (depth 0 only): the one definition of "brief".
+BRIEF_KINDS = frozenset({"decompose", "chain_formula", "paths", "rule", "simplify", "note"})
 
 #: The graph emitter whose picture each format embeds (from ``chainsolve.emitters``).
 GRAPH_EMITTERS: dict[str, str] = {
@@ -171,7 +171,8 @@ def _as_markup(function: Callable[..., str]) -> Callable[..., Markup]:
 def shown_steps(steps: Sequence[Step], detail: Detail) -> list[Step]:
     """The steps a detail level shows: ``brief`` keeps the depth-0 outline, others keep all."""
     if detail == "brief":
-        return [s for s in steps if s.depth == 0 and s.kind in BRIEF_KINDS]
+        # A derivation with no outline step (one no_rule line) still shows its last step.
+        return [s for s in steps if s.depth == 0 and s.kind in BRIEF_KINDS] or list(steps[-1:])
     return list(steps)
 
 
@@ -247,17 +248,21 @@ def template_context(
     fmt: str,
     *,
     notation: Notation = "leibniz",
-    detail: Detail = "normal",
+    detail: Detail | None = None,
     fragment: bool = False,
 ) -> dict[str, Any]:
-    """Everything a solution template receives (documented in the README)."""
+    """Everything a solution template receives (documented in the README).
+
+    ``detail`` defaults to the solution's own (``chainsolve.solve(..., detail=...)``).
+    """
+    shown: Detail = detail if detail is not None else solution.detail  # type: ignore[assignment]
     results = tuple(
         Result(d.wrt, d.derivative, d.result, d.in_terms_of_inputs) for d in solution.derivations
     )
     return {
         "solution": solution,
         "problem": solution.problem,
-        "sections": sections_of(solution, detail),
+        "sections": sections_of(solution, shown),
         "results": results,
         "notes": solution.notes,
         "verified": solution.verified,
@@ -266,8 +271,8 @@ def template_context(
         "graph_svg": graph_svg(solution) if fmt == "html" else None,
         "evaluation": solution.evaluation,
         "notation": notation,
-        "detail": detail,
-        "show_checks": detail == "full",
+        "detail": shown,
+        "show_checks": shown == "full",
         "fragment": fragment,
     }
 
@@ -277,7 +282,7 @@ def render_solution(
     fmt: Format,
     *,
     notation: Notation = "leibniz",
-    detail: Detail = "normal",
+    detail: Detail | None = None,
     template_dir: str | Path | None = None,
     fragment: bool = False,
 ) -> str:

@@ -192,6 +192,9 @@ class Solution:
     notes: tuple[str, ...] = ()
     evaluation: Evaluation | None = None
     intermediates: Mapping[str, sympy.Expr] = field(default_factory=lambda: MappingProxyType({}))
+    #: How much of the solution its renderings show by default (``brief``, ``normal``, ``full``);
+    #: the steps themselves are always all there.
+    detail: str = "normal"
 
     @property
     def steps(self) -> tuple[Step, ...]:

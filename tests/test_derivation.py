@@ -390,3 +390,15 @@ def test_quotient_of_hyperbolic_chain_simplifies_by_work_not_by_the_clock(
     assert trigsimp_sizes and max(trigsimp_sizes) <= 10, trigsimp_sizes
     assert all(size <= derivation.IDENTITY_OPS for size in proof_sizes), proof_sizes
     assert not any("took too long" in note for note in solution.notes)
+
+
+def test_brief_is_applied_in_rendering_only() -> None:
+    """detail='brief' keeps every step in the solution (and its JSON); the renderings show fewer."""
+    import chainsolve
+
+    brief = chainsolve.solve("sin(x^2)", detail="brief")
+    normal = chainsolve.solve("sin(x^2)")
+    assert brief.steps == normal.steps
+    assert brief.to_text().count("✓") < normal.to_text().count("✓")
+    assert brief.to_text() == normal.to_text(detail="brief")
+    assert brief.to_json() == normal.to_json()
