@@ -1224,6 +1224,20 @@ def _digits(number: sympy.Expr) -> float:
     return abs(_log10_abs(number))
 
 
+def _constant_power_digits(base: sympy.Expr, exponent: sympy.Expr) -> float:
+    """Roughly log10 |base^exponent| for constants such as e^(e^e) (0 when it cannot tell).
+
+    Both parts were bounded when they were built, so 15-digit values of them are cheap;
+    the power itself may not be (e^e^e^e has about 1.6 million digits, and sin of it needs
+    as many digits of π).
+    """
+    base_value = sympy.N(base, 15)
+    exponent_value = sympy.N(exponent, 15)
+    if not (base_value.is_Float and exponent_value.is_Float) or base_value.is_zero:
+        return 0.0
+    return float(exponent_value) * _log10_abs(base_value)
+
+
 def _growing_digits(base: sympy.Expr) -> float:
     """Digits of the numbers in ``base`` that a power multiplies out (not those in exponents)."""
     size = 0.0
@@ -1473,6 +1487,17 @@ class _Builder:
                     node.start,
                     node.end,
                     f"powers of numbers are limited to about {LIMITS.max_power_digits} digits",
+                )
+        elif base.is_number and exponent.is_number:
+            magnitude = _constant_power_digits(base, exponent)
+            if abs(magnitude) > LIMITS.max_power_digits:
+                raise self.text.error(
+                    "number_too_large",
+                    f"this power is too {'large' if magnitude > 0 else 'small'} to compute",
+                    node.start,
+                    node.end,
+                    f"constants are limited to about {LIMITS.max_power_digits} digits"
+                    f" (this one has about {abs(magnitude):.3g})",
                 )
         if base.is_number and base.is_negative and exponent.free_symbols:
             raise self.text.error(
