@@ -1,38 +1,189 @@
-"""Time budgets: a stage that runs too long is interrupted and reported by name, never left to hang."""
+"""Budgets: one wall-clock deadline per command naming the running stage; CPU-time nets for optional work."""
 
 from __future__ import annotations
 
+import ctypes
+import math
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from chainsolve.errors import BudgetExceeded
+from chainsolve.errors import BudgetExceeded, ChainsolveError
 
 T = TypeVar("T")
 
 #: Seconds a whole command may take unless ``--timeout`` says otherwise.
 DEFAULT_TIMEOUT = 20.0
-#: Seconds until an expired deadline is raised again when its first raise was swallowed.
+#: Longest timeout accepted (a day): larger values are refused, not taken as "no limit".
+MAX_TIMEOUT = 86_400.0
+#: Seconds until an expired budget is raised again when its first raise was swallowed.
 RETRY_SECONDS = 0.05
+#: Seconds past a command's deadline after which a command-line process is ended from outside
+#: (a sympy call stuck in C code never reaches the point where the deadline is raised).
+HARD_EXIT_GRACE = 1.0
 
 
 class _Expired(BaseException):
-    """Raised inside the interrupted code; a BaseException so that ``except Exception`` in sympy cannot swallow it."""
+    """Raised inside the interrupted code; a BaseException so that ``except Exception`` in sympy cannot swallow it.
 
-    def __init__(self, token: object) -> None:
+    Each budget raises its own subclass (its token): asynchronous exceptions are raised
+    from a class, so the class is what tells whose budget ran out.
+    """
+
+    def __init__(self) -> None:
         super().__init__("time budget expired")
-        self.token = token
 
 
-# Open deadlines, innermost last: (absolute time, token).
-_deadlines: list[tuple[float, object]] = []
+def _new_token() -> type[_Expired]:
+    return type("_Expired", (_Expired,), {})
 
 
-def _can_interrupt() -> bool:
+def checked_timeout(seconds: float | None) -> float | None:
+    """``seconds`` if it is a usable timeout (``None``: no limit); otherwise a clear error.
+
+    NaN, infinities, zero, negative values and values over :data:`MAX_TIMEOUT` are refused:
+    they cannot arm a timer (and once broke every later call in the process).
+    """
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise ChainsolveError(
+            "bad_timeout",
+            f"timeout must be a number of seconds, not {type(seconds).__name__}",
+            hint=f"give a finite number in (0, {MAX_TIMEOUT:g}], or None for no limit",
+        )
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
+        raise ChainsolveError(
+            "bad_timeout",
+            f"timeout must be a finite number of seconds in (0, {MAX_TIMEOUT:g}], not {seconds!r}",
+            hint="give for example timeout=20, or None for no limit",
+        )
+    return float(seconds)
+
+
+# -- which stage is running ----------------------------------------------------------------------
+
+# The innermost stage of each thread, read by the alarm handler and by the watchdog.
+_stages: dict[int, list[str]] = {}
+
+
+def _current_stage(thread: int) -> str:
+    names = _stages.get(thread)
+    return names[-1] if names else "command"
+
+
+# -- the watchdog: CPU-time nets anywhere, wall-clock deadlines off the main thread ---------------
+
+
+@dataclass(eq=False)
+class _Watch:
+    """One budget the watchdog enforces on ``thread``: a wall-clock or thread CPU-time limit."""
+
+    thread: int
+    token: type[_Expired]
+    limit: float
+    cpu: bool
+    clock: int | None = None
+    fired_at: float | None = None
+
+    def left(self, now: float) -> float:
+        if self.fired_at is not None:  # raised but still open: the raise was swallowed
+            return self.fired_at + RETRY_SECONDS - now
+        if not self.cpu:
+            return self.limit - now
+        assert self.clock is not None
+        try:
+            used = time.clock_gettime(self.clock)
+        except OSError:  # the thread has ended
+            return math.inf
+        # A thread's CPU clock advances at most as fast as the wall clock: sleeping this
+        # long wakes no later than the limit.
+        return self.limit - used
+
+
+_lock = threading.Lock()
+_wake = threading.Condition(_lock)
+_watches: list[_Watch] = []
+_watchdog: threading.Thread | None = None
+
+
+def _set_async(thread: int, token: type[_Expired] | None) -> None:
+    # CPython API: raise ``token`` in ``thread`` at its next bytecode boundary (None: cancel).
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread), ctypes.py_object(token) if token is not None else None
+    )
+
+
+def _watch_loop() -> None:
+    with _wake:
+        while True:
+            now = time.monotonic()
+            wait = math.inf
+            for watch in list(_watches):
+                left = watch.left(now)
+                if left <= 0:
+                    watch.fired_at = now
+                    _set_async(watch.thread, watch.token)
+                    left = RETRY_SECONDS
+                wait = min(wait, left)
+            _wake.wait(None if math.isinf(wait) else max(wait, 1e-3))
+
+
+def _start_watch(seconds: float, token: type[_Expired], *, cpu: bool) -> None:
+    global _watchdog
+    thread = threading.get_ident()
+    clock = time.pthread_getcpuclockid(thread) if cpu else None
+    start = time.clock_gettime(clock) if clock is not None else time.monotonic()
+    watch = _Watch(thread, token, start + seconds, cpu, clock)
+    with _wake:
+        if _watchdog is None:
+            _watchdog = threading.Thread(target=_watch_loop, name="chainsolve-budget", daemon=True)
+            _watchdog.start()
+        _watches.append(watch)
+        _wake.notify()
+
+
+def _stop_watch(token: type[_Expired]) -> None:
+    """Close ``token``'s watch; an expiry raised but not yet delivered is cancelled. Idempotent."""
+    while True:
+        try:
+            with _wake:
+                for watch in [watch for watch in _watches if watch.token is token]:
+                    _watches.remove(watch)
+                    if watch.fired_at is not None:
+                        _set_async(watch.thread, None)
+            return
+        except _Expired:  # delivered during this book-keeping: the watch is closed now
+            continue
+
+
+def _after_fork_in_child() -> None:
+    # The watchdog thread does not survive a fork, and its lock may have been held.
+    global _lock, _wake, _watches, _watchdog
+    _lock = threading.Lock()
+    _wake = threading.Condition(_lock)
+    _watches = []
+    _watchdog = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# -- wall-clock deadlines in the main thread: a signal timer, which also interrupts sleeps --------
+
+# Open deadlines of the main thread, innermost last: (absolute time, token).
+_deadlines: list[tuple[float, type[_Expired]]] = []
+# What the outermost deadline replaced, restored when it closes: (SIGALRM handler, hook).
+_restore: dict[type[_Expired], tuple[Any, Callable[[Any], Any]]] = {}
+
+
+def _in_main_thread() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
@@ -43,7 +194,7 @@ def _on_alarm(signum: int, frame: Any) -> None:
             # If the signal lands in code that swallows exceptions (a __del__ method, a gc
             # or weakref callback), this raise is lost: fire again shortly rather than never.
             signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
-            raise _Expired(token)
+            raise token()
     _arm()
 
 
@@ -55,34 +206,28 @@ def _arm() -> None:
     signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-3))
 
 
-@contextmanager
-def _deadline(seconds: float) -> Iterator[object]:
-    token = object()
-    if not _can_interrupt():
-        yield token
-        return
-    outermost = not _deadlines
-    previous = signal.signal(signal.SIGALRM, _on_alarm) if outermost else None
-    previous_hook = sys.unraisablehook
-    if outermost:
-        sys.unraisablehook = _quiet_unraisable(previous_hook)
+def _open_signal_deadline(seconds: float, token: type[_Expired]) -> None:
+    """Arm ``token``'s deadline with SIGALRM blocked; the caller unblocks inside its ``try``."""
+    if not _deadlines:
+        _restore[token] = (signal.signal(signal.SIGALRM, _on_alarm), sys.unraisablehook)
+        sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
     _deadlines.append((time.monotonic() + seconds, token))
     _arm()
+
+
+def _close_signal_deadline(token: type[_Expired]) -> None:
+    """Disarm ``token``'s deadline (idempotent); no alarm may interrupt the book-keeping."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     try:
-        yield token
+        for entry in [entry for entry in _deadlines if entry[1] is token]:
+            _deadlines.remove(entry)
+        _arm()
+        if token in _restore:
+            handler, hook = _restore.pop(token)
+            signal.signal(signal.SIGALRM, handler)
+            sys.unraisablehook = hook
     finally:
-        # No alarm (such as a repeated expiry) may interrupt the book-keeping; one that came
-        # meanwhile is delivered on unblocking, still to our handler, which finds it stale.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        try:
-            _deadlines.remove(next(entry for entry in _deadlines if entry[1] is token))
-            _arm()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        if previous is not None:
-            signal.signal(signal.SIGALRM, previous)
-        if outermost:
-            sys.unraisablehook = previous_hook
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _quiet_unraisable(report: Callable[[Any], Any]) -> Callable[[Any], None]:
@@ -99,33 +244,133 @@ def _quiet_unraisable(report: Callable[[Any], Any]) -> Callable[[Any], None]:
     return hook
 
 
-@contextmanager
-def stage(name: str, seconds: float | None) -> Iterator[None]:
-    """Run a block under a time budget; past it, raise :class:`BudgetExceeded` naming ``name``.
+def _open_wall(seconds: float, token: type[_Expired]) -> None:
+    if _in_main_thread():
+        _open_signal_deadline(seconds, token)
+    else:
+        _start_watch(seconds, token, cpu=False)
 
-    ``seconds=None`` means no budget. Only the main thread can be interrupted (a signal
-    timer); elsewhere the block runs to the end.
+
+def _close_wall(token: type[_Expired]) -> None:
+    if _in_main_thread():
+        _close_signal_deadline(token)
+    else:
+        _stop_watch(token)
+
+
+# -- the public interface -------------------------------------------------------------------------
+
+
+@contextmanager
+def deadline(seconds: float | None, *, hard_exit: bool = False) -> Iterator[None]:
+    """Run a block (a whole command) under one wall-clock deadline of ``seconds``.
+
+    Past it, :class:`BudgetExceeded` is raised naming the :func:`stage` that was running.
+    This only ever aborts: nothing inside decides anything by the clock. Works in any
+    thread. ``hard_exit`` (the command line): if the block is stuck in C code and cannot be
+    interrupted, the process prints the message and exits 2 :data:`HARD_EXIT_GRACE` later.
     """
+    seconds = checked_timeout(seconds)
     if seconds is None:
         yield
         return
-    with _deadline(seconds) as token:
+    token = _new_token()
+    thread = threading.get_ident()
+    guard: list[threading.Timer] = []
+    main = _in_main_thread()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}) if main else None
+    try:
         try:
+            if hard_exit:
+                guard.append(_hard_exit_guard(seconds, thread))
+            _open_wall(seconds, token)
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # the alarm may come now
             yield
-        except _Expired as expired:
-            if expired.token is not token:
-                raise
-            raise BudgetExceeded(name, seconds) from None
+        finally:
+            _close_wall(token)
+            for timer in guard:
+                timer.cancel()
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    except _Expired as expired:
+        # Closed again: an expiry landing in the ``finally`` above skips the rest of it.
+        _close_wall(token)
+        for timer in guard:
+            timer.cancel()
+        if not isinstance(expired, token):
+            raise
+        running = getattr(expired, "stage", None) or _current_stage(thread)
+        raise BudgetExceeded(running, seconds) from None
 
 
-def attempt(seconds: float, work: Callable[[], T]) -> T | None:
-    """``work()``, or ``None`` if it did not finish within ``seconds`` (for optional work such as simplifying)."""
-    with _deadline(seconds) as token:
+def _hard_exit_guard(seconds: float, thread: int) -> threading.Timer:
+    def end_process() -> None:
+        error = BudgetExceeded(_current_stage(thread), seconds)
+        sys.stderr.write(f"error: {error.message}\nhint: {error.hint}\n")
+        sys.stderr.flush()
+        os._exit(2)
+
+    guard = threading.Timer(seconds + HARD_EXIT_GRACE, end_process)
+    guard.daemon = True
+    guard.start()
+    return guard
+
+
+@contextmanager
+def stage(name: str, seconds: float | None = None) -> Iterator[None]:
+    """Name the stage running in this block, for the message when a deadline passes.
+
+    With ``seconds``, the block also gets a deadline of its own (see :func:`deadline`).
+    """
+    thread = threading.get_ident()
+    names = _stages.setdefault(thread, [])
+    names.append(name)
+    try:
+        with deadline(seconds):
+            yield
+    except _Expired as expired:
+        # Noted on the way out, for the deadline that catches it further up.
+        if getattr(expired, "stage", None) is None:
+            expired.stage = name  # type: ignore[attr-defined]
+        raise
+    finally:
+        names.pop()
+        if not names:
+            _stages.pop(thread, None)
+
+
+_local = threading.local()
+
+
+def cut_ins() -> int:
+    """How many :func:`attempt` calls of this thread have run out of CPU time so far.
+
+    A caller caching a result compares this before and after: an outcome that depended on a
+    budget cutting in must not be cached.
+    """
+    return int(getattr(_local, "cut_ins", 0))
+
+
+def attempt(cpu_seconds: float, work: Callable[[], T]) -> T | None:
+    """``work()``, or ``None`` if it used more than ``cpu_seconds`` of this thread's CPU time.
+
+    For optional work such as simplifying. A safety net against runaway sympy calls, set far
+    above what ordinary inputs need: which inputs get a result is decided by size gates at
+    the call sites, and CPU time does not grow with the machine's load as wall time does.
+    """
+    token = _new_token()
+    try:
         try:
+            _start_watch(cpu_seconds, token, cpu=True)
             return work()
-        except _Expired as expired:
-            if expired.token is not token:
-                raise
-            return None
-        except RecursionError:
-            return None
+        finally:
+            _stop_watch(token)
+    except _Expired as expired:
+        _stop_watch(token)  # again: an expiry landing in the ``finally`` skips the rest of it
+        if not isinstance(expired, token):
+            raise
+        _local.cut_ins = cut_ins() + 1
+        return None
+    except RecursionError:
+        return None
