@@ -260,6 +260,16 @@ def _close_wall(token: type[_Expired]) -> None:
 
 # -- the public interface -------------------------------------------------------------------------
 
+# When each open deadline of each thread passes (monotonic seconds).
+_ends: dict[int, dict[type[_Expired], float]] = {}
+
+
+def _forget_end(thread: int, token: type[_Expired]) -> None:
+    ends = _ends.get(thread, {})
+    ends.pop(token, None)
+    if not ends:
+        _ends.pop(thread, None)
+
 
 @contextmanager
 def deadline(seconds: float | None, *, hard_exit: bool = False) -> Iterator[None]:
@@ -276,6 +286,7 @@ def deadline(seconds: float | None, *, hard_exit: bool = False) -> Iterator[None
         return
     token = _new_token()
     thread = threading.get_ident()
+    _ends.setdefault(thread, {})[token] = time.monotonic() + seconds
     guard: list[threading.Timer] = []
     main = _in_main_thread()
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM}) if main else None
@@ -293,15 +304,23 @@ def deadline(seconds: float | None, *, hard_exit: bool = False) -> Iterator[None
                 timer.cancel()
             if blocked is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            _forget_end(thread, token)
     except _Expired as expired:
         # Closed again: an expiry landing in the ``finally`` above skips the rest of it.
         _close_wall(token)
         for timer in guard:
             timer.cancel()
+        _forget_end(thread, token)
         if not isinstance(expired, token):
             raise
         running = getattr(expired, "stage", None) or _current_stage(thread)
         raise BudgetExceeded(running, seconds) from None
+
+
+def remaining() -> float | None:
+    """Seconds left before the nearest deadline open in this thread passes (``None``: no deadline)."""
+    ends = _ends.get(threading.get_ident())
+    return min(ends.values()) - time.monotonic() if ends else None
 
 
 def _hard_exit_guard(seconds: float, thread: int) -> threading.Timer:
