@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any, TypeVar
 
 from chainsolve.errors import BudgetExceeded, ChainsolveError
@@ -91,6 +93,8 @@ class _Watch:
     cpu: bool
     clock: int | None = None
     fired_at: float | None = None
+    #: Raised by SIGALRM (the main thread's wall-clock deadlines), not asynchronously.
+    by_signal: bool = False
 
     def left(self, now: float) -> float:
         if self.fired_at is not None:  # raised but still open: the raise was swallowed
@@ -107,10 +111,24 @@ class _Watch:
         return self.limit - used
 
 
+# Plain locks only: their ``with`` has no Python frame an expiry could land in and skip the
+# release (a Condition's has). ``_wake`` is held by the watchdog; releasing it wakes it.
 _lock = threading.Lock()
-_wake = threading.Condition(_lock)
+_wake = threading.Lock()
 _watches: list[_Watch] = []
 _watchdog: threading.Thread | None = None
+
+
+_BOOK_KEEPING = {__file__, contextlib.__file__}
+
+
+def _in_book_keeping(frame: FrameType | None) -> bool:
+    """Is ``frame`` opening or closing a budget (or a ``with`` block's exit)?
+
+    An expiry raised there would skip the closing or leave the ``with`` statement before
+    its budget can catch it: it is raised again a moment later instead.
+    """
+    return frame is not None and frame.f_code.co_filename in _BOOK_KEEPING
 
 
 def _set_async(thread: int, token: type[_Expired] | None) -> None:
@@ -120,19 +138,34 @@ def _set_async(thread: int, token: type[_Expired] | None) -> None:
     )
 
 
-def _watch_loop() -> None:
-    with _wake:
-        while True:
-            now = time.monotonic()
-            wait = math.inf
-            for watch in list(_watches):
-                left = watch.left(now)
-                if left <= 0:
-                    watch.fired_at = now
-                    _set_async(watch.thread, watch.token)
-                    left = RETRY_SECONDS
-                wait = min(wait, left)
-            _wake.wait(None if math.isinf(wait) else max(wait, 1e-3))
+def _watch_loop(wake: threading.Lock) -> None:
+    while True:
+        with _lock:
+            wait = _fire_due(time.monotonic())
+        wake.acquire(timeout=-1 if math.isinf(wait) else max(wait, 1e-3))
+
+
+def _fire_due(now: float) -> float:
+    """Raise every budget that has run out in its thread; the seconds until one may run out."""
+    wait = math.inf
+    for watch in list(_watches):
+        left = watch.left(now)
+        if left <= 0 and _in_book_keeping(sys._current_frames().get(watch.thread)):
+            left = 1e-3
+        elif left <= 0:
+            watch.fired_at = now
+            if watch.by_signal:
+                signal.pthread_kill(watch.thread, signal.SIGALRM)
+            else:
+                _set_async(watch.thread, watch.token)
+            left = RETRY_SECONDS
+        wait = min(wait, left)
+    return wait
+
+
+def _notify() -> None:
+    with contextlib.suppress(RuntimeError):  # already released: the watchdog is awake
+        _wake.release()
 
 
 def _start_watch(seconds: float, token: type[_Expired], *, cpu: bool) -> None:
@@ -140,23 +173,28 @@ def _start_watch(seconds: float, token: type[_Expired], *, cpu: bool) -> None:
     thread = threading.get_ident()
     clock = time.pthread_getcpuclockid(thread) if cpu else None
     start = time.clock_gettime(clock) if clock is not None else time.monotonic()
-    watch = _Watch(thread, token, start + seconds, cpu, clock)
-    with _wake:
+    watch = _Watch(
+        thread, token, start + seconds, cpu, clock, by_signal=not cpu and _in_main_thread()
+    )
+    with _lock:
         if _watchdog is None:
-            _watchdog = threading.Thread(target=_watch_loop, name="chainsolve-budget", daemon=True)
+            _wake.acquire(blocking=False)
+            _watchdog = threading.Thread(
+                target=_watch_loop, args=(_wake,), name="chainsolve-budget", daemon=True
+            )
             _watchdog.start()
         _watches.append(watch)
-        _wake.notify()
+    _notify()
 
 
 def _stop_watch(token: type[_Expired]) -> None:
     """Close ``token``'s watch; an expiry raised but not yet delivered is cancelled. Idempotent."""
     while True:
         try:
-            with _wake:
+            with _lock:
                 for watch in [watch for watch in _watches if watch.token is token]:
                     _watches.remove(watch)
-                    if watch.fired_at is not None:
+                    if watch.fired_at is not None and not watch.by_signal:
                         _set_async(watch.thread, None)
             return
         except _Expired:  # delivered during this book-keeping: the watch is closed now
@@ -167,7 +205,7 @@ def _after_fork_in_child() -> None:
     # The watchdog thread does not survive a fork, and its lock may have been held.
     global _lock, _wake, _watches, _watchdog
     _lock = threading.Lock()
-    _wake = threading.Condition(_lock)
+    _wake = threading.Lock()
     _watches = []
     _watchdog = None
 
@@ -175,7 +213,11 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-# -- wall-clock deadlines in the main thread: a signal timer, which also interrupts sleeps --------
+# -- wall-clock deadlines in the main thread: a signal, which also interrupts sleeps -------------
+#
+# The watchdog sends SIGALRM to the main thread alone (pthread_kill): a process-wide timer's
+# signal may go to any thread, late, after the previous handler (by default: end the
+# process) is back.
 
 # Open deadlines of the main thread, innermost last: (absolute time, token).
 _deadlines: list[tuple[float, type[_Expired]]] = []
@@ -184,50 +226,45 @@ _restore: dict[type[_Expired], tuple[Any, Callable[[Any], Any]]] = {}
 
 
 def _in_main_thread() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    return hasattr(signal, "pthread_kill") and threading.current_thread() is threading.main_thread()
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
+    if _in_book_keeping(frame):
+        return  # the watchdog sends the signal again shortly while the deadline is open
     now = time.monotonic()
     for deadline, token in _deadlines:
-        if deadline <= now + 1e-4:
-            # If the signal lands in code that swallows exceptions (a __del__ method, a gc
-            # or weakref callback), this raise is lost: fire again shortly rather than never.
-            signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
+        if deadline <= now + 1e-3:
             raise token()
-    _arm()
-
-
-def _arm() -> None:
-    if not _deadlines:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        return
-    remaining = min(deadline for deadline, _ in _deadlines) - time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-3))
 
 
 def _open_signal_deadline(seconds: float, token: type[_Expired]) -> None:
-    """Arm ``token``'s deadline with SIGALRM blocked; the caller unblocks inside its ``try``."""
+    """Open ``token``'s deadline with SIGALRM blocked; the caller unblocks inside its ``try``."""
     if not _deadlines:
         _restore[token] = (signal.signal(signal.SIGALRM, _on_alarm), sys.unraisablehook)
         sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
     _deadlines.append((time.monotonic() + seconds, token))
-    _arm()
+    _start_watch(seconds, token, cpu=False)
 
 
 def _close_signal_deadline(token: type[_Expired]) -> None:
-    """Disarm ``token``'s deadline (idempotent); no alarm may interrupt the book-keeping."""
+    """Close ``token``'s deadline (idempotent); no alarm may interrupt the book-keeping."""
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     try:
         for entry in [entry for entry in _deadlines if entry[1] is token]:
             _deadlines.remove(entry)
-        _arm()
-        if token in _restore:
-            handler, hook = _restore.pop(token)
-            signal.signal(signal.SIGALRM, handler)
-            sys.unraisablehook = hook
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    _stop_watch(token)
+    _let_pending_alarms_through()
+    if token in _restore:
+        handler, hook = _restore.pop(token)
+        signal.signal(signal.SIGALRM, handler)
+        sys.unraisablehook = hook
+
+
+def _let_pending_alarms_through() -> None:
+    """A Python call: an alarm sent before the watch closed is handled here, found stale."""
 
 
 def _quiet_unraisable(report: Callable[[Any], Any]) -> Callable[[Any], None]:
