@@ -50,7 +50,8 @@ class Limits:
       of one problem, a safety net behind the size limits above. Some nests within the
       depth limit make sympy's automatic evaluation crawl (a 100-deep ``abs(1-abs(1-...))``
       takes a minute); the build stops with ``too_complex`` instead. CPU time, not wall
-      time, so that a busy machine does not refuse what an idle one accepts.
+      time, so that a busy machine does not refuse what an idle one accepts; ordinary
+      problems within the limits above build in under 0.05 s, lazy imports included.
     """
 
     max_input_chars: int = 20_000
@@ -60,7 +61,7 @@ class Limits:
     max_decimal_exponent: int = 300
     max_power_digits: int = 1_000
     max_symbolic_exponent: int = 10_000
-    max_build_cpu_seconds: float = 3.0
+    max_build_cpu_seconds: float = 0.75
 
 
 LIMITS = Limits()
