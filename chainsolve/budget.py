@@ -176,6 +176,7 @@ def _start_watch(seconds: float, token: type[_Expired], *, cpu: bool) -> None:
     watch = _Watch(
         thread, token, start + seconds, cpu, clock, by_signal=not cpu and _in_main_thread()
     )
+    _keep_expiries_quiet()
     with _lock:
         if _watchdog is None:
             _wake.acquire(blocking=False)
@@ -221,8 +222,8 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # Open deadlines of the main thread, innermost last: (absolute time, token).
 _deadlines: list[tuple[float, type[_Expired]]] = []
-# What the outermost deadline replaced, restored when it closes: (SIGALRM handler, hook).
-_restore: dict[type[_Expired], tuple[Any, Callable[[Any], Any]]] = {}
+# The SIGALRM handler the outermost deadline replaced, restored when it closes.
+_restore: dict[type[_Expired], Any] = {}
 
 
 def _in_main_thread() -> bool:
@@ -241,8 +242,7 @@ def _on_alarm(signum: int, frame: Any) -> None:
 def _open_signal_deadline(seconds: float, token: type[_Expired]) -> None:
     """Open ``token``'s deadline with SIGALRM blocked; the caller unblocks inside its ``try``."""
     if not _deadlines:
-        _restore[token] = (signal.signal(signal.SIGALRM, _on_alarm), sys.unraisablehook)
-        sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
+        _restore[token] = signal.signal(signal.SIGALRM, _on_alarm)
     _deadlines.append((time.monotonic() + seconds, token))
     _start_watch(seconds, token, cpu=False)
 
@@ -258,27 +258,30 @@ def _close_signal_deadline(token: type[_Expired]) -> None:
     _stop_watch(token)
     _let_pending_alarms_through()
     if token in _restore:
-        handler, hook = _restore.pop(token)
-        signal.signal(signal.SIGALRM, handler)
-        sys.unraisablehook = hook
+        signal.signal(signal.SIGALRM, _restore.pop(token))
 
 
 def _let_pending_alarms_through() -> None:
     """A Python call: an alarm sent before the watch closed is handled here, found stale."""
 
 
-def _quiet_unraisable(report: Callable[[Any], Any]) -> Callable[[Any], None]:
-    """A ``sys.unraisablehook`` that drops an expiry swallowed by a ``__del__`` or gc callback.
+def _keep_expiries_quiet() -> None:
+    """Make ``sys.unraisablehook`` drop an expiry swallowed by a ``__del__`` or gc callback.
 
     Such an expiry is raised again (see ``RETRY_SECONDS``); printing its traceback would
-    only alarm the user. Every other unraisable exception goes to ``report``.
+    only alarm the user. Every other unraisable exception goes to the hook in place. The
+    filter is put in front of whatever hook is installed (once), and left there.
     """
+    report = sys.unraisablehook
+    if getattr(report, "chainsolve_quiet", False):
+        return
 
     def hook(unraisable: Any) -> None:
         if not isinstance(unraisable.exc_value, _Expired):
             report(unraisable)
 
-    return hook
+    hook.chainsolve_quiet = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def _open_wall(seconds: float, token: type[_Expired]) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 
@@ -279,3 +281,32 @@ def test_budget_survives_an_expiry_swallowed_by_a_finaliser() -> None:
         busy()
     assert time.monotonic() - started < PROMPTLY
     assert budget.RETRY_SECONDS < 0.5
+
+
+def test_an_attempts_expiry_swallowed_by_a_finaliser_is_raised_again() -> None:
+    """An attempt's expiry landing in a __del__ is raised again: the attempt still gives None."""
+
+    class BusyFinaliser:
+        def __del__(self) -> None:
+            end = time.thread_time() + 0.3
+            while time.thread_time() < end:  # the expiry arrives here and Python drops it
+                pass
+
+    def work() -> int:
+        BusyFinaliser()
+        return busy()
+
+    started = time.monotonic()
+    assert attempt(0.05, work) is None
+    assert time.monotonic() - started < PROMPTLY
+
+
+def test_swallowed_expiries_are_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unraisable hook drops expiries lost in finalisers (raised again anyway), and reports the rest."""
+    seen: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    budget._keep_expiries_quiet()
+    budget._keep_expiries_quiet()  # once only: not a filter in front of a filter
+    sys.unraisablehook(SimpleNamespace(exc_value=budget._Expired()))  # type: ignore[arg-type]
+    sys.unraisablehook(SimpleNamespace(exc_value=ValueError("real")))  # type: ignore[arg-type]
+    assert [type(u.exc_value) for u in seen] == [ValueError]  # type: ignore[attr-defined]
