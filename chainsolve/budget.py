@@ -28,7 +28,7 @@ MAX_TIMEOUT = 86_400.0
 RETRY_SECONDS = 0.05
 #: Seconds past a command's deadline after which a command-line process is ended from outside
 #: (a sympy call stuck in C code never reaches the point where the deadline is raised).
-HARD_EXIT_GRACE = 1.0
+HARD_EXIT_GRACE = 2.0
 
 
 class _Expired(BaseException):

@@ -104,11 +104,16 @@ def friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Set by :func:`run`: the command owns its process, which may be ended when stuck (never when
+#: chainsolve is called in-process, by click's test runner or another program).
+OWN_PROCESS = False
+
+
 def whole_command(command: F) -> F:
     """Run a command under one deadline of ``--timeout`` seconds, reading and printing included.
 
     Past it the command stops with exit 2 and a message naming the stage that was running;
-    should sympy be stuck in C code, the process is ended from outside a moment later.
+    should sympy be stuck in C code, a process of its own is ended from outside shortly after.
     """
 
     @functools.wraps(command)
@@ -116,7 +121,7 @@ def whole_command(command: F) -> F:
         from chainsolve.budget import deadline, stage
 
         # The command's name stands for its stage until a finer one (parse, rendering) starts.
-        with deadline(kwargs["timeout"], hard_exit=True), stage(command.__name__):
+        with deadline(kwargs["timeout"], hard_exit=OWN_PROCESS), stage(command.__name__):
             return command(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -535,6 +540,8 @@ def sheet(
 
 def run() -> None:
     """The ``chainsolve`` script and ``python -m chainsolve``: :func:`main`, then a quick exit."""
+    global OWN_PROCESS
+    OWN_PROCESS = True
     try:
         main()
     finally:

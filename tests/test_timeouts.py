@@ -192,6 +192,15 @@ def test_a_command_stuck_where_no_alarm_reaches_still_ends() -> None:
     assert time.monotonic() - started < STUCK - 5
 
 
+def test_in_process_commands_never_end_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Called in-process (click's runner, another program), a command never arms the hard exit."""
+    armed: list[float] = []
+    monkeypatch.setattr(budget, "_hard_exit_guard", lambda seconds, thread: armed.append(seconds))
+    result = CliRunner().invoke(main, ["solve", "sin(x^2)", "--timeout", "5"])
+    assert result.exit_code == 0, result.output
+    assert armed == []
+
+
 def test_default_timeout_is_sensible() -> None:
     """Without --timeout a command still has a budget: neither unlimited nor too short for real work."""
     assert 5 <= DEFAULT_TIMEOUT <= 60
