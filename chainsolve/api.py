@@ -6,13 +6,17 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chainsolve.budget import DEFAULT_TIMEOUT, stage
+from chainsolve.budget import DEFAULT_TIMEOUT, deadline, remaining, stage
 from chainsolve.steps import Solution
 
 if TYPE_CHECKING:
     import sympy
 
     from chainsolve.problem import Problem
+
+#: Share of the time left that a verify check may use: past it the verdict is undecided, and
+#: the rest of the deadline is left for reporting that verdict.
+VERIFY_SHARE = 0.9
 
 
 def _wrt_names(wrt: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -44,10 +48,13 @@ def load_problem(
     graph: str = "definitions",
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Problem:
-    """Parse and validate a problem, optionally broken into elementary operations (``graph="elementary"``)."""
+    """Parse and validate a problem, optionally broken into elementary operations (``graph="elementary"``).
+
+    ``timeout`` (seconds, or ``None``) bounds the call; a value outside (0, 86400] is refused.
+    """
     from chainsolve.parsing import parse_problem
 
-    with stage("parse", timeout):
+    with deadline(timeout), stage("parse"):
         parsed = parse_problem(problem, wrt=_wrt_names(wrt), point=_point(at))
         if graph == "elementary":
             from chainsolve.decompose import elementary_problem
@@ -74,9 +81,13 @@ def solve(
     {'x': 2*x*cos(x**2)}
     >>> sol.verified
     True
+
+    ``timeout`` bounds the whole call and only ever aborts it (:class:`BudgetExceeded`): the
+    derivative and its form are the same whatever the timeout and the machine's load.
     """
-    parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=timeout)
-    return solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=timeout)
+    with deadline(timeout):
+        parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=None)
+        return solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)
 
 
 def solve_parsed(
@@ -90,16 +101,17 @@ def solve_parsed(
     """Solve an already parsed :class:`~chainsolve.problem.Problem`."""
     from chainsolve.derivation import solve_problem
 
-    with stage("derivation", timeout):
-        solution = solve_problem(problem, detail=detail)
-    if problem.point:
-        from chainsolve.evaluation import evaluate_at
-        from chainsolve.graph import build_graph
+    with deadline(timeout):
+        with stage("derivation"):
+            solution = solve_problem(problem, detail=detail)
+        if problem.point:
+            from chainsolve.evaluation import evaluate_at
+            from chainsolve.graph import build_graph
 
-        with stage("evaluation at the point", timeout):
-            graph = solution.graph if solution.graph is not None else build_graph(problem)
-            evaluation = evaluate_at(problem, graph, problem.point, numeric=numeric, mode=mode)  # type: ignore[arg-type]
-        solution = dataclasses.replace(solution, evaluation=evaluation)
+            with stage("evaluation at the point"):
+                graph = solution.graph if solution.graph is not None else build_graph(problem)
+                evaluation = evaluate_at(problem, graph, problem.point, numeric=numeric, mode=mode)  # type: ignore[arg-type]
+            solution = dataclasses.replace(solution, evaluation=evaluation)
     return solution
 
 
@@ -114,13 +126,25 @@ def verify(
     """Check a final ``answer`` or a line-by-line ``derivation`` against the problem's derivative.
 
     The result has ``.correct`` (bool) and renders with ``chainsolve.verification.render_verdict``.
+    ``timeout`` bounds the whole call; a check that runs out of it is ``undecided``.
+    """
+    if (answer is None) == (derivation is None):
+        raise ValueError("give exactly one of answer= or derivation=")
+    with deadline(timeout):
+        parsed = load_problem(problem, wrt=wrt, timeout=None)
+        return check_parsed(parsed, answer=answer, derivation=derivation)
+
+
+def check_parsed(problem: Problem, *, answer: str | None, derivation: str | None) -> Any:
+    """Check an answer or a derivation of a parsed problem within the deadline in force.
+
+    The check gets :data:`VERIFY_SHARE` of the time left: running out of it gives an
+    ``undecided`` verdict, and the rest is left to report that verdict.
     """
     from chainsolve.verification import verify_answer, verify_derivation
 
-    parsed = load_problem(problem, wrt=wrt, timeout=timeout)
-    if (answer is None) == (derivation is None):
-        raise ValueError("give exactly one of answer= or derivation=")
+    left = remaining()
+    share = None if left is None else max(left * VERIFY_SHARE, 1e-3)
     if answer is not None:
-        return verify_answer(parsed, answer, timeout=timeout)
-    assert derivation is not None
-    return verify_derivation(parsed, derivation, timeout=timeout)
+        return verify_answer(problem, answer, timeout=share)
+    return verify_derivation(problem, derivation or "", timeout=share)

@@ -119,6 +119,29 @@ def friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Set by :func:`run`: the command owns its process, which may be ended when stuck (never when
+#: chainsolve is called in-process, by click's test runner or another program).
+OWN_PROCESS = False
+
+
+def whole_command(command: F) -> F:
+    """Run a command under one deadline of ``--timeout`` seconds, reading and printing included.
+
+    Past it the command stops with exit 2 and a message naming the stage that was running;
+    should sympy be stuck in C code, a process of its own is ended from outside shortly after.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from chainsolve.budget import deadline, stage
+
+        # The command's name stands for its stage until a finer one (parse, rendering) starts.
+        with deadline(kwargs["timeout"], hard_exit=OWN_PROCESS), stage(command.__name__):
+            return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _choose_format(fmt: str | None, output: str | None) -> str:
     if fmt:
         return fmt
@@ -256,6 +279,7 @@ def main() -> None:
 @click.option("--fragment", is_flag=True, help="LaTeX: only the body, to \\input into a document.")
 @timeout_option
 @friendly_errors
+@whole_command
 def solve(
     problem: str,
     wrt: str | None,
@@ -285,11 +309,11 @@ def solve(
     from chainsolve.render import render_solution
 
     text = _read_problem(problem)
-    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=timeout)
+    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)
     _echo_reading(parsed)
-    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=timeout)
+    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)
     chosen = _choose_format(fmt, output)
-    with stage("rendering", timeout):
+    with stage("rendering"):
         rendered = render_solution(
             solution,
             chosen,  # type: ignore[arg-type]
@@ -298,7 +322,7 @@ def solve(
             template_dir=template_dir,
             fragment=fragment,
         )
-    _write(rendered, output)
+        _write(rendered, output)
 
 
 @main.command(cls=ExpressionFirst)
@@ -315,6 +339,7 @@ def solve(
 @template_option
 @timeout_option
 @friendly_errors
+@whole_command
 def verify(
     problem: str,
     answer: str | None,
@@ -333,20 +358,19 @@ def verify(
       chainsolve verify "sin(x^2)" --answer "2x*cos(x^2)"
       chainsolve verify "sin(x^2)" --derivation work.txt
     """
-    from chainsolve.api import load_problem
-    from chainsolve.verification import render_verdict, verify_answer, verify_derivation
+    from chainsolve.api import check_parsed, load_problem
+    from chainsolve.budget import stage
+    from chainsolve.verification import render_verdict
 
     if (answer is None) == (derivation is None):
         raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")
-    parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=timeout)
+    parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
     _echo_reading(parsed)
-    if answer is not None:
-        report: Any = verify_answer(parsed, answer, timeout=timeout)
-    else:
-        assert derivation is not None
-        report = verify_derivation(parsed, _read_derivation(derivation), timeout=timeout)
+    lines = None if derivation is None else _read_derivation(derivation)
+    report = check_parsed(parsed, answer=answer, derivation=lines)
     chosen = _choose_format(fmt, output)
-    _write(render_verdict(report, chosen, template_dir=template_dir), output)
+    with stage("rendering"):
+        _write(render_verdict(report, chosen, template_dir=template_dir), output)
     sys.exit(0 if report.correct else 1)
 
 
@@ -376,6 +400,7 @@ def verify(
 @output_option
 @timeout_option
 @friendly_errors
+@whole_command
 def graph(
     problem: str,
     fmt: str,
@@ -396,21 +421,22 @@ def graph(
     """
     from chainsolve import emitters
     from chainsolve.api import load_problem
+    from chainsolve.budget import stage
     from chainsolve.graph import build_graph
 
-    parsed = load_problem(
-        _read_problem(problem), wrt=wrt, at=at, graph=graph_style, timeout=timeout
-    )
-    if parsed.is_single_expression and graph_style == "definitions":
-        from chainsolve.decompose import elementary_problem
+    parsed = load_problem(_read_problem(problem), wrt=wrt, at=at, graph=graph_style, timeout=None)
+    with stage("parse"):
+        if parsed.is_single_expression and graph_style == "definitions":
+            from chainsolve.decompose import elementary_problem
 
-        parsed = elementary_problem(parsed)
+            parsed = elementary_problem(parsed)
     _echo_reading(parsed)
-    dependency_graph = build_graph(parsed)
-    # Input values suffice: the emitter labels every node and edge from them.
-    values = dict(parsed.point) if parsed.point else None
-    emit = emitters.emitter(fmt, tree=tree)  # type: ignore[arg-type]
-    _write(emit(dependency_graph, values=values), output)
+    with stage("rendering"):
+        dependency_graph = build_graph(parsed)
+        # Input values suffice: the emitter labels every node and edge from them.
+        values = dict(parsed.point) if parsed.point else None
+        emit = emitters.emitter(fmt, tree=tree)  # type: ignore[arg-type]
+        _write(emit(dependency_graph, values=values), output)
 
 
 @main.command()
@@ -482,9 +508,10 @@ def grade(
     type=click.FloatRange(min=0.1, max=3600),
     default=20.0,
     show_default=True,
-    help="Seconds each problem may take.",
+    help="Seconds the whole command may take; the message names the stage that ran out.",
 )
 @friendly_errors
+@whole_command
 def sheet(
     problems: str,
     fmt: str | None,
@@ -504,6 +531,7 @@ def sheet(
       chainsolve sheet hw.toml --output key.tex --answers-only
       chainsolve sheet hw.toml --output handout.md --no-solutions
     """
+    from chainsolve.budget import stage
     from chainsolve.sheet import SheetMode, load_sheet, render_sheet
 
     if answers_only and no_solutions:
@@ -519,13 +547,16 @@ def sheet(
         notation=notation,  # type: ignore[arg-type]
         detail=detail,  # type: ignore[arg-type]
         template_dir=template_dir,
-        timeout=timeout,
+        timeout=None,
     )
-    _write(rendered, output)
+    with stage("rendering"):
+        _write(rendered, output)
 
 
 def run() -> None:
     """The ``chainsolve`` script and ``python -m chainsolve``: :func:`main`, then a quick exit."""
+    global OWN_PROCESS
+    OWN_PROCESS = True
     try:
         main()
     finally:

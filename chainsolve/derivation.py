@@ -14,7 +14,14 @@ from sympy.core.function import AppliedUndef
 from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker
-from chainsolve.equivalence import CIRCULAR, HYPERBOLIC, check_claim, pythagorean_zero
+from chainsolve.equivalence import (
+    CIRCULAR,
+    EXPAND_TERMS_LIMIT,
+    HYPERBOLIC,
+    check_claim,
+    expanded_terms,
+    pythagorean_zero,
+)
 from chainsolve.errors import ProblemError
 from chainsolve.explain import dedupe, explain, same_formula
 from chainsolve.filters import printed_key
@@ -40,8 +47,11 @@ from chainsolve.steps import (
 FLATTEN_LIMIT = 400
 #: Operation counts past which the identity behind a simplification is not looked for.
 IDENTITY_OPS = 200
-#: Seconds spent trying to simplify a final result before the unsimplified (correct) form is kept.
-SIMPLIFY_SECONDS = 1.0
+#: CPU seconds spent trying to simplify a final result before the unsimplified (correct) form
+#: is kept: a safety net far above what the size gates in :func:`tidy` let through.
+SIMPLIFY_SECONDS = 2.0
+#: CPU seconds for expanding a simplification's difference to name the identity it rests on.
+IDENTITY_SECONDS = 0.5
 
 Detail = str  # "brief" | "normal" | "full"
 
@@ -160,7 +170,7 @@ def tree_size(expr: sympy.Expr, limit: int) -> int:
 
 
 def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
-    """A simpler equal form of ``expr`` if sympy finds one in time; the flag says whether time ran out.
+    """A simpler equal form of ``expr`` if sympy finds one within its CPU budget; the flag says whether it ran out.
 
     A form that brings in new trigonometric arguments (cos(2x) where there was only x)
     is rejected: shorter, but not what a teacher would write.
@@ -274,7 +284,9 @@ def identity_used(before: sympy.Expr, after: sympy.Expr) -> str | None:
         return None
     if sympy.count_ops(before) + sympy.count_ops(after) > IDENTITY_OPS:
         return None
-    difference = attempt(0.2, lambda: sympy.expand(before - after))
+    if expanded_terms(before - after) > EXPAND_TERMS_LIMIT:
+        return None
+    difference = attempt(IDENTITY_SECONDS, lambda: sympy.expand(before - after))
     if difference is None or difference == 0:
         return None
     if sympy.count_ops(difference) > IDENTITY_OPS:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +14,7 @@ import mpmath
 import sympy
 from sympy.core.function import AppliedUndef
 
-from chainsolve.budget import attempt
+from chainsolve.budget import attempt, cut_ins
 from chainsolve.numeric import Undefined, evaluate
 from chainsolve.steps import Check
 
@@ -24,6 +24,9 @@ Verdict = Literal["equal", "not_equal", "equal_on_part", "undecided"]
 PRECISION = 40
 #: Relative tolerance: far below a real difference (a 1e-12 near miss is caught), above rounding.
 TOLERANCE = mpmath.mpf(10) ** -25
+#: CPU seconds one cheap proof of a solution's step may take (a safety net: the size gates of
+#: :func:`check_claim` keep ordinary steps far below it).
+CLAIM_PROOF_SECONDS = 0.5
 #: Magnitudes sampled for each variable (with both signs) so that sign and scale errors show up.
 MAGNITUDES = (0.07, 0.3, 0.6, 0.9, 1.3, 2.1, 3.7, 8.0)
 
@@ -445,7 +448,7 @@ def _region(
 
 
 def symbolic_zero(difference: sympy.Expr, seconds: float) -> bool:
-    """True if sympy proves ``difference == 0`` within ``seconds`` (False means 'not proved')."""
+    """True if sympy proves ``difference == 0`` within ``seconds`` of CPU time (False: 'not proved')."""
     if difference == 0:
         return True
 
@@ -661,7 +664,7 @@ def compare(
     seed: int = 2024,
     domain: Sequence[sympy.Expr] | None = None,
 ) -> Comparison:
-    """Compare two expressions: numeric disproof or evidence, then a budgeted symbolic proof.
+    """Compare two expressions: numeric disproof or evidence, then a symbolic proof (``proof_seconds`` of CPU).
 
     With ``domain``, ``a`` is compared with ``b`` only where the ``domain`` expressions are
     defined (see :func:`numeric_comparison`); a variable that kept one sign on the whole
@@ -729,23 +732,44 @@ def with_signs(expr: sympy.Expr, signs: Mapping[sympy.Expr, int]) -> sympy.Expr:
     return expr.xreplace(replacements) if replacements else expr
 
 
-@functools.lru_cache(maxsize=4096)
-def check_claim(claimed: sympy.Expr, reference: sympy.Expr, *, proof_seconds: float = 0.3) -> Check:
+#: Most step checks remembered (a solution claims the same equality in several places).
+CLAIM_CACHE_SIZE = 4096
+#: Most terms an expansion of a step's difference may produce before it is not tried: the
+#: count is read off the tree first, so (a + b + c)^1296 is never expanded.
+EXPAND_TERMS_LIMIT = 5_000
+_claims: dict[tuple[sympy.Expr, sympy.Expr], Check] = {}
+
+
+def check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
     """The :class:`Check` of a step claiming ``claimed == reference``.
 
     A cheap symbolic proof is tried first; where it does not come, agreement at random
     points (high precision) confirms the step numerically; a disagreement leaves it unconfirmed.
     Cached: a solution claims the same equality in several places (the chain-rule step, then
-    the substitution), and the check is deterministic (fixed seed).
+    the substitution), and the check is deterministic (fixed seed, size gates) — unless a
+    CPU-time net cut in, and such an outcome is not kept.
     """
+    key = (claimed, reference)
+    known = _claims.get(key)
+    if known is not None:
+        return known
+    before = cut_ins()
+    check = _check_claim(claimed, reference)
+    if cut_ins() == before:
+        if len(_claims) >= CLAIM_CACHE_SIZE:
+            del _claims[next(iter(_claims))]
+        _claims[key] = check
+    return check
+
+
+def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
     difference = claimed - reference
     identity = rational_identity(difference)
     if identity:
         return Check("symbolic")
     small = identity is None and _small(claimed, reference)
-    if small:
-        # Few operations can still expand to millions of terms ((a + b + c)^1296): budgeted.
-        expanded = attempt(proof_seconds, lambda: sympy.expand(difference))
+    if small and expanded_terms(difference) <= EXPAND_TERMS_LIMIT:
+        expanded = attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(difference))
         if expanded is not None:
             difference = expanded
     if difference == 0:
@@ -753,7 +777,7 @@ def check_claim(claimed: sympy.Expr, reference: sympy.Expr, *, proof_seconds: fl
     # The claims of a worked solution are true but for a bug: proving first spares the
     # numeric comparison in the usual case. Cheap proofs only: a step must not cost more
     # than the derivation itself.
-    if small and not difference.atoms(AppliedUndef) and _proved(difference, proof_seconds):
+    if small and not difference.atoms(AppliedUndef) and _proved(difference, CLAIM_PROOF_SECONDS):
         return Check("symbolic")
     numeric = numeric_comparison(claimed, reference, samples=8)
     if numeric.verdict == "equal_on_part" and numeric.values is None:
@@ -780,6 +804,24 @@ def _proved(difference: sympy.Expr, seconds: float) -> bool:
     else:
         cancelled = attempt(seconds, lambda: sympy.cancel(difference))
     return bool(cancelled == 0)
+
+
+def expanded_terms(expr: sympy.Expr) -> int:
+    """An upper bound on the number of terms ``sympy.expand(expr)`` gives, read off the tree.
+
+    A sum adds its terms' counts, a product multiplies them, and a sum of k terms to a
+    positive integer power n gives at most C(n + k - 1, k - 1) terms.
+    """
+    if isinstance(expr, sympy.Add):
+        return sum(expanded_terms(arg) for arg in expr.args)
+    if isinstance(expr, sympy.Mul):
+        return math.prod(expanded_terms(arg) for arg in expr.args)
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 0:
+        terms = expanded_terms(expr.base)
+        if terms == 1:
+            return 1
+        return math.comb(int(expr.exp) + terms - 1, terms - 1)
+    return 1
 
 
 def _small(*exprs: sympy.Expr) -> bool:

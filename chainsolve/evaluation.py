@@ -37,9 +37,10 @@ GateKind = Literal["add", "multiply", "relu", "max", "sigmoid"]
 EXACT_DIGITS = 200
 #: An exact non-rational value (σ(7)·(1 − σ(7)), …) past this many operations becomes a decimal.
 EXACT_OPS = 40
-#: Seconds all exact arithmetic of one evaluation may take before everything is redone in decimals.
+#: CPU seconds all exact arithmetic of one evaluation may take before everything is redone in
+#: decimals (a safety net: EXACT_OPS and EXACT_DIGITS decide for ordinary problems).
 EXACT_SECONDS = 2.0
-#: Seconds for substituting the point exactly into the symbolic derivative of one input.
+#: CPU seconds for substituting the point exactly into the symbolic derivative of one input.
 REFERENCE_SECONDS = 1.0
 #: Significant digits of the decimal stored with every value.
 DECIMAL_DIGITS = 15
@@ -420,8 +421,8 @@ def evaluate_at(
             result = attempt(EXACT_SECONDS, lambda: _Passes(graph, values, wrt, mode, exact=True))
             if result is None:
                 notes.append(
-                    f"Exact arithmetic took longer than {EXACT_SECONDS:g} s, so every value is "
-                    "shown as a decimal."
+                    f"Exact arithmetic took more than {EXACT_SECONDS:g} s of CPU time, so every "
+                    "value is shown as a decimal."
                 )
                 exact = False
         if result is None:

@@ -209,9 +209,10 @@ def _row(
 
 def grade_submission(submission: Submission, timeout: float | None) -> dict[str, Any]:
     """The report row of one submission; never raises (bad input is an ``invalid`` row)."""
+    from chainsolve.api import check_parsed
     from chainsolve.budget import stage
     from chainsolve.errors import BudgetExceeded, ChainsolveError
-    from chainsolve.verification import verdict_to_dict, verify_answer, verify_derivation
+    from chainsolve.verification import verdict_to_dict
 
     start = time.monotonic()
     if submission.error is not None:
@@ -222,11 +223,9 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
 
             wrt = [name.strip() for name in submission.wrt.split(",") if name.strip()] or None
             problem = parse_problem(submission.problem, wrt=wrt)
-            remaining = None if timeout is None else max(0.1, timeout - (time.monotonic() - start))
-            if submission.answer is not None:
-                report: Any = verify_answer(problem, submission.answer, timeout=remaining)
-            else:
-                report = verify_derivation(problem, submission.derivation or "", timeout=remaining)
+            report: Any = check_parsed(
+                problem, answer=submission.answer, derivation=submission.derivation
+            )
     except BudgetExceeded:
         return _row(
             submission,

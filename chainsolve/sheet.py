@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from chainsolve.budget import DEFAULT_TIMEOUT
+from chainsolve.budget import DEFAULT_TIMEOUT, deadline
 from chainsolve.errors import ChainsolveError
 
 if TYPE_CHECKING:
@@ -285,7 +285,23 @@ def render_sheet(
     template_dir: str | Path | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> str:
-    """Solve every problem of ``sheet`` and render the document (``timeout`` is per problem).
+    """Solve every problem of ``sheet`` and render the document, all within ``timeout`` seconds."""
+    with deadline(timeout):
+        return _render_sheet(
+            sheet, fmt, mode=mode, notation=notation, detail=detail, template_dir=template_dir
+        )
+
+
+def _render_sheet(
+    sheet: Sheet,
+    fmt: SheetFormat,
+    *,
+    mode: SheetMode,
+    notation: Notation,
+    detail: Detail,
+    template_dir: str | Path | None,
+) -> str:
+    """Solve every problem of ``sheet`` and render the document.
 
     Every mode solves every problem, so that a hand-out never contains a problem without
     a solution. Layout lives in ``sheet.<ext>.jinja`` and ``sheet.solution.<ext>.jinja``.
@@ -300,7 +316,7 @@ def render_sheet(
     solution_template = env.get_template(SOLUTION_TEMPLATES[fmt])
     items = []
     for spec in sheet.problems:
-        solution = solve_sheet_problem(spec, detail=detail, timeout=timeout)
+        solution = solve_sheet_problem(spec, detail=detail, timeout=None)
         body = ""
         if mode == "solutions":
             context = template_context(

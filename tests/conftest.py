@@ -1,12 +1,14 @@
-"""Shared test helpers: tools that must exist in CI, timed runs of the real command line."""
+"""Shared test helpers: tools that must exist in CI, timed runs of the real command line, a busy CPU."""
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,36 @@ def run_timed(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float]
         env=env,
     )
     return completed, time.perf_counter() - start
+
+
+def run_cpu(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """:func:`run_timed`, measured in the process's CPU seconds: what a busy machine does not inflate."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    completed, _ = run_timed(args)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return completed, cpu
+
+
+#: Busy processes started per CPU core by :func:`saturated_cpu`.
+BUSY_PER_CORE = 4
+
+
+@pytest.fixture
+def saturated_cpu() -> Iterator[int]:
+    """Every core kept busy by pure CPU loops (cores × 4 processes) while the test runs.
+
+    Yields how many were started; they are killed in teardown, whatever the tests did.
+    """
+    count = (os.cpu_count() or 1) * BUSY_PER_CORE
+    loops = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL)
+        for _ in range(count)
+    ]
+    try:
+        yield count
+    finally:
+        for loop in loops:
+            loop.kill()
+        for loop in loops:
+            loop.wait()

@@ -84,9 +84,9 @@ def test_symbolic_zero_gives_up_within_budget() -> None:
         + sympy.cos(x) ** 2
         - 1
     )
-    start = time.monotonic()
+    start = time.thread_time()  # CPU time: a busy machine must not fail the test
     symbolic_zero(hard * sympy.exp(hard), 0.2)
-    assert time.monotonic() - start < 3
+    assert time.thread_time() - start < 3
 
 
 def test_dropped_path_with_abstract_functions_is_not_equal() -> None:

@@ -123,10 +123,10 @@ def test_two_paths_listed() -> None:
 def test_diamonds_count_without_enumeration() -> None:
     """30 diamonds have 2^30 paths, counted at once; paths() beyond the limit is None."""
     graph = build_graph(diamonds(30))
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a busy machine must not fail the test
     assert graph.path_count("x") == 2**30
     assert graph.paths("x") is None
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert graph.path_count("a29") == 2
 
 

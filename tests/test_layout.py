@@ -98,9 +98,9 @@ def test_forty_diamonds_of_two_thousand_nodes_lay_out_fast_without_crossings() -
     """A chain of 40 diamonds 50 arms wide (2041 nodes, 4000 edges) is laid out well under 1 s."""
     graph = diamond_chain(40, 50)
     assert len(graph.nodes) == 2041
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a busy machine must not fail the test
     drawing = layout(graph)
-    elapsed = time.perf_counter() - start
+    elapsed = time.thread_time() - start
     print(f"layout of {len(graph.nodes)} nodes: {elapsed * 1000:.1f} ms")
     assert elapsed < 1.0
     assert drawing.crossings == 0

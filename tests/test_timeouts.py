@@ -1,23 +1,31 @@
-"""Valid but expensive problems end within --timeout with a message naming the stage, never a hang."""
+"""--timeout bounds each command as a whole, printing included, and only ever aborts; inner budgets are work."""
 
 from __future__ import annotations
 
+import math
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 import sympy
 from click.testing import CliRunner
 
-from chainsolve import budget, derivation
-from chainsolve.budget import DEFAULT_TIMEOUT, attempt, stage
+from chainsolve import api, budget, derivation, equivalence
+from chainsolve.budget import DEFAULT_TIMEOUT, attempt
 from chainsolve.cli import main
-from chainsolve.errors import BudgetExceeded
+from chainsolve.errors import BudgetExceeded, ChainsolveError
 from chainsolve.parsing import parse_problem
 from chainsolve.problem import make_symbol
-from tests.conftest import run_timed
+from tests.conftest import ROOT, run_timed
 
-#: Wall-clock seconds a `--timeout 1` command may take, start-up of a fresh interpreter included.
-WALL = 3.5
+#: Wall-clock seconds a `--timeout 1` command may take, start-up of a fresh interpreter on a
+#: busy machine included (the expensive problems below run for minutes when not stopped).
+WALL = 10.0
+#: Seconds that stand for "stuck": far longer than the deadlines of the tests using it.
+STUCK = 30.0
 
 
 def _deep_chain(levels: int) -> str:
@@ -33,16 +41,22 @@ def _many_powers(count: int, exponent: int) -> str:
     return "*".join(f"(x+{k})^{exponent}" for k in range(1, count + 1))
 
 
+def _squares(count: int) -> str:
+    """``count`` valid definitions, each the square of the next plus a number."""
+    lines = ["z = u1 + 1"] + [f"u{i} = u{i + 1}^2 + {i}" for i in range(1, count)]
+    return "; ".join([*lines, f"u{count} = x"])
+
+
 EXPENSIVE = {
     "deep graph": ["solve", _deep_chain(400)],
-    "many huge powers": ["solve", _many_powers(24, 700)],
+    "many huge powers": ["solve", _many_powers(26, 700)],
     "deep graph as json": ["solve", _deep_chain(400), "--format", "json"],
 }
 
 
 @pytest.mark.parametrize("name", list(EXPENSIVE))
 def test_expensive_problem_stops_at_the_timeout(name: str) -> None:
-    """With --timeout 1 an expensive valid problem exits 2 within ~3 s, naming the stage that ran out."""
+    """With --timeout 1 an expensive valid problem exits 2 promptly, naming the stage that ran out."""
     completed, elapsed = run_timed([*EXPENSIVE[name], "--timeout", "1"])
     assert completed.returncode == 2, completed.stderr[-500:]
     assert "the derivation stage ran out of its time budget (1 s)" in completed.stderr
@@ -51,27 +65,140 @@ def test_expensive_problem_stops_at_the_timeout(name: str) -> None:
     assert elapsed < WALL, elapsed
 
 
-def test_expensive_problem_in_process_names_the_stage() -> None:
-    """In-process, the timeout message also names the stage and the budget, with exit code 2."""
-    start = time.perf_counter()
-    result = CliRunner().invoke(main, [*EXPENSIVE["many huge powers"], "--timeout", "0.5"])
-    assert result.exit_code == 2
-    assert "derivation stage ran out of its time budget (0.5 s)" in result.output
-    assert time.perf_counter() - start < 2.5
+def test_many_definitions_are_bounded_as_a_whole() -> None:
+    """Bug: --timeout was per stage, so 700 definitions with --timeout 3 took 4.5 s; now one deadline."""
+    completed, elapsed = run_timed(["solve", _squares(700), "--timeout", "3"])
+    assert completed.returncode in (0, 2), completed.stderr[-500:]
+    if completed.returncode == 2:
+        assert "ran out of its time budget (3 s)" in completed.stderr
+    assert elapsed < 3 + WALL, elapsed
 
 
-def test_evaluation_at_a_point_is_budgeted(monkeypatch: pytest.MonkeyPatch) -> None:
+def _slowed(monkeypatch: pytest.MonkeyPatch, module: object, name: str, seconds: float) -> None:
+    """``module.name`` made ``seconds`` slower (a sleep first), standing for one slow stage."""
+    original = getattr(module, name)
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(seconds)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, slow)
+
+
+def test_solve_deadline_covers_every_stage_and_the_printing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Derivation and rendering of 0.6 s each do not fit --timeout 1: the rendering stage is named."""
+    import chainsolve.derivation as derivation_module
+    import chainsolve.render as render
+
+    _slowed(monkeypatch, derivation_module, "solve_problem", 0.6)
+    _slowed(monkeypatch, render, "render_solution", 0.6)
+    result = CliRunner().invoke(main, ["solve", "sin(x^2)", "--timeout", "1"])
+    assert result.exit_code == 2, result.output
+    assert "the rendering stage ran out of its time budget (1 s)" in result.output
+    assert "Result" not in result.output
+
+
+def test_verify_deadline_covers_the_printing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify: a check of 0.6 s and a report of 0.6 s do not fit --timeout 1; no verdict is printed."""
+    import chainsolve.verification as verification
+
+    _slowed(monkeypatch, verification, "verify_answer", 0.6)
+    _slowed(monkeypatch, verification, "render_verdict", 0.6)
+    result = CliRunner().invoke(
+        main, ["verify", "sin(x^2)", "--answer", "2x*cos(x^2)", "--timeout", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "the rendering stage ran out of its time budget (1 s)" in result.output
+    assert "Verdict" not in result.output
+
+
+def test_graph_deadline_covers_the_printing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """graph: printing the labels is inside --timeout (it once ran 300 s past --timeout 1)."""
+    import chainsolve.emitters as emitters
+
+    def stuck_emitter(*args: object, **kwargs: object) -> object:
+        def emit(*args: object, **kwargs: object) -> str:
+            time.sleep(STUCK)
+            return ""
+
+        return emit
+
+    monkeypatch.setattr(emitters, "emitter", stuck_emitter)
+    result = CliRunner().invoke(main, ["graph", "z = x*y; x = t; y = t", "--timeout", "0.5"])
+    assert result.exit_code == 2, result.output
+    assert "the rendering stage ran out of its time budget (0.5 s)" in result.output
+
+
+def test_sheet_deadline_is_for_the_whole_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sheet: three problems of 0.4 s each do not fit --timeout 1 (it was per problem)."""
+    import chainsolve.derivation as derivation_module
+
+    _slowed(monkeypatch, derivation_module, "solve_problem", 0.4)
+    sheet = tmp_path / "hw.toml"
+    sheet.write_text(
+        'title = "HW"\n' + "".join(f'[[problems]]\nproblem = "sin(x^{k})"\n' for k in (2, 3, 4)),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["sheet", str(sheet), "--timeout", "1"])
+    assert result.exit_code == 2, result.output
+    assert "ran out of its time budget (1 s)" in result.output
+
+
+def test_evaluation_at_a_point_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     """A slow evaluation at --at stops with a message naming 'evaluation at the point'."""
     import chainsolve.evaluation as evaluation
 
     def slow(*args: object, **kwargs: object) -> None:
-        while True:
-            time.sleep(0.01)
+        time.sleep(STUCK)
 
     monkeypatch.setattr(evaluation, "evaluate_at", slow)
     result = CliRunner().invoke(main, ["solve", "sin(x^2)", "--at", "x=1", "--timeout", "0.3"])
     assert result.exit_code == 2
     assert "the evaluation at the point stage ran out of its time budget" in result.output
+
+
+STUCK_IN_C = """
+import signal, sys, time
+import chainsolve.render as render
+from chainsolve.cli import run
+
+def stuck(*args, **kwargs):
+    # Standing for a sympy call stuck in C code: no alarm can be delivered to Python.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(%(stuck)s)
+
+render.render_solution = stuck
+sys.argv = ["chainsolve", "solve", "sin(x^2)", "--timeout", "1"]
+run()
+"""
+
+
+def test_a_command_stuck_where_no_alarm_reaches_still_ends() -> None:
+    """--timeout is a hard bound: past it and a grace second the process prints the stage and exits 2."""
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-c", STUCK_IN_C % {"stuck": STUCK}],
+        capture_output=True,
+        text=True,
+        timeout=STUCK * 2,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 2, completed.stderr[-500:]
+    assert "the rendering stage ran out of its time budget (1 s)" in completed.stderr
+    assert time.monotonic() - started < STUCK - 5
+
+
+def test_in_process_commands_never_end_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Called in-process (click's runner, another program), a command never arms the hard exit."""
+    armed: list[float] = []
+    monkeypatch.setattr(budget, "_hard_exit_guard", lambda seconds, thread: armed.append(seconds))
+    result = CliRunner().invoke(main, ["solve", "sin(x^2)", "--timeout", "5"])
+    assert result.exit_code == 0, result.output
+    assert armed == []
 
 
 def test_default_timeout_is_sensible() -> None:
@@ -82,21 +209,64 @@ def test_default_timeout_is_sensible() -> None:
     assert f"default: {DEFAULT_TIMEOUT:g}" in help_text.replace("default:\n", "default: ")
 
 
-def test_huge_powers_within_limits_are_answered_in_time() -> None:
-    """(x+1)^5000 * (x-1)^5000 is not expanded: it is answered, correctly, well within the default budget."""
-    start = time.perf_counter()
+def test_huge_powers_within_limits_are_answered() -> None:
+    """(x+1)^5000 * (x-1)^5000 is not expanded: it is answered, correctly, with CPU time to spare."""
+    cpu = time.thread_time()
     result = CliRunner().invoke(main, ["solve", "(x+1)^5000 * (x-1)^5000"])
     assert result.exit_code == 0, result.output
     assert "All steps verified" in result.output
-    assert time.perf_counter() - start < 5
+    assert time.thread_time() - cpu < 10
 
 
-def test_simplify_out_of_time_shows_the_unsimplified_form(monkeypatch: pytest.MonkeyPatch) -> None:
-    """When simplifying runs out of time the correct unsimplified result is shown, with a note saying so."""
+@pytest.mark.parametrize("value", [math.nan, math.inf, 1e10, 0.0, -1.0, 86_401.0])
+def test_api_refuses_unusable_timeouts_and_keeps_working(value: float) -> None:
+    """Bug: timeout=nan, inf or 1e10 broke every later call; now refused, and the next call works."""
+    for call in (
+        lambda: api.solve("sin(x^2)", timeout=value),
+        lambda: api.verify("sin(x^2)", answer="2x*cos(x^2)", timeout=value),
+        lambda: api.load_problem("sin(x^2)", timeout=value),
+    ):
+        with pytest.raises(ChainsolveError) as info:
+            call()
+        assert info.value.code == "bad_timeout"
+    assert str(api.solve("sin(x^2)", timeout=20).derivatives["x"]) == "2*x*cos(x**2)"
+    assert api.verify("sin(x^2)", answer="2x*cos(x^2)", timeout=20).correct
+
+
+def test_api_tiny_timeout_is_budget_exceeded() -> None:
+    """Bug: timeout=1e-9 leaked a private BaseException; now BudgetExceeded, caught by `except Exception`."""
+    for _ in range(20):
+        try:
+            api.solve("sin(x^2)", timeout=1e-9)
+        except Exception as error:  # what a caller writes: nothing may get past it
+            assert isinstance(error, BudgetExceeded), error
+    assert api.solve("sin(x^2)", timeout=20).verified
+
+
+def test_api_timeout_works_in_a_worker_thread() -> None:
+    """In a thread (a web server's worker) the API's timeout stops an expensive problem too."""
+    outcome: list[object] = []
+
+    def work() -> None:
+        try:
+            outcome.append(api.solve(_many_powers(26, 700), timeout=1))
+        except BaseException as error:  # reported to the test, whatever it is
+            outcome.append(error)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(STUCK * 4)
+    assert not thread.is_alive()
+    assert isinstance(outcome[0], BudgetExceeded), outcome
+    assert outcome[0].stage == "derivation"
+
+
+def test_simplify_cut_in_shows_the_unsimplified_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When simplifying runs out of CPU time the correct unsimplified result is shown, with a note saying so."""
     text = "sin(x)^2*cos(x) + cos(x)^3 + x/(x^2 - 1) + 1/(x + 1)"
-    monkeypatch.setattr(derivation, "SIMPLIFY_SECONDS", 1e-6)
+    monkeypatch.setattr(derivation, "SIMPLIFY_SECONDS", 0.01)
     monkeypatch.setattr(
-        derivation, "attempt", lambda seconds, work: attempt(seconds, _slow_then(work))
+        derivation, "attempt", lambda seconds, work: attempt(seconds, _busy_then(work))
     )
     problem = parse_problem(text)
     solution = derivation.solve_problem(problem)
@@ -105,15 +275,16 @@ def test_simplify_out_of_time_shows_the_unsimplified_form(monkeypatch: pytest.Mo
     result = solution.derivatives["x"]
     assert sympy.simplify(result - sympy.diff(problem.definitions[0].expr, x)) == 0
     assert solution.verified
-    rendered = solution.render("text")
-    assert "Simplifying took too long" in rendered
+    assert "Simplifying took too long" in solution.render("text")
 
 
-def _slow_then(work: object) -> object:
-    """``work`` preceded by a pause longer than any tiny budget (simplification made slow)."""
+def _busy_then(work: object) -> object:
+    """``work`` preceded by more CPU work than any tiny budget (simplification made slow)."""
 
     def slow() -> object:
-        time.sleep(0.05)
+        end = time.thread_time() + 0.05
+        while time.thread_time() < end:
+            pass
         return work()  # type: ignore[operator]
 
     return slow
@@ -135,35 +306,29 @@ def test_tidy_reads_simplify_seconds_at_call_time(monkeypatch: pytest.MonkeyPatc
     assert timed_out
 
 
-def test_stage_interrupts_a_busy_loop() -> None:
-    """stage() interrupts plain Python work past its budget and names the stage."""
-    start = time.perf_counter()
-    with pytest.raises(BudgetExceeded) as info, stage("busy", 0.2):
-        while time.perf_counter() - start < 5:
-            pass
-    assert info.value.stage == "busy"
-    assert time.perf_counter() - start < 1
+def test_a_step_check_cut_in_is_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check whose outcome depended on a CPU net cutting in is not remembered; a clean one is."""
+    x = make_symbol("x")
+    claimed, reference = sympy.sin(x) ** 2 + sympy.cos(x) ** 2 + x, x + 1
+    equivalence._claims.clear()
+    monkeypatch.setattr(
+        equivalence, "attempt", lambda seconds, work: attempt(1e-3, _busy_then(work))
+    )
+    cut = equivalence.check_claim(claimed, reference)
+    assert (claimed, reference) not in equivalence._claims
+    monkeypatch.undo()
+    clean = equivalence.check_claim(claimed, reference)
+    assert (claimed, reference) in equivalence._claims
+    assert clean.status == "symbolic" and cut.status in ("numeric", "symbolic")
 
 
-def test_attempt_gives_none_past_its_budget() -> None:
-    """attempt() returns None (not an error) when optional work runs out of time."""
-    start = time.perf_counter()
-    assert attempt(0.1, lambda: time.sleep(3)) is None
-    assert time.perf_counter() - start < 1
-    assert attempt(1, lambda: 42) == 42
-
-
-def test_budget_survives_an_alarm_swallowed_by_a_finaliser() -> None:
-    """An expiry that lands in a __del__ (where Python drops exceptions) is raised again, not lost."""
-
-    class SlowFinaliser:
-        def __del__(self) -> None:
-            time.sleep(0.5)  # the alarm arrives here and Python ignores what __del__ raises
-
-    start = time.monotonic()
-    with pytest.raises(BudgetExceeded), stage("work", 0.1):
-        SlowFinaliser()
-        while time.monotonic() - start < 5:
-            pass
-    assert time.monotonic() - start < 1
-    assert budget.RETRY_SECONDS < 0.5
+def test_expansion_too_big_to_try_is_not_tried() -> None:
+    """A step whose difference would expand to millions of terms is checked without expanding."""
+    a, b, c = sympy.symbols("a b c", real=True)
+    power = (a + b + c + 1) ** 1296
+    assert equivalence.expanded_terms(power) == math.comb(1299, 3)
+    assert equivalence.expanded_terms(power) > equivalence.EXPAND_TERMS_LIMIT
+    assert equivalence.expanded_terms((a + b) * (a - b) + c) == 5
+    before = budget.cut_ins()
+    assert equivalence.check_claim(1296 * (a + b + c + 1) ** 1295, sympy.diff(power, a)).verified
+    assert budget.cut_ins() == before  # decided by the size gate, not by a CPU net cutting in
