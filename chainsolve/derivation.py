@@ -27,7 +27,7 @@ from chainsolve.explain import dedupe, explain, same_formula
 from chainsolve.filters import printed_key
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
-from chainsolve.plan import plan
+from chainsolve.plan import plan, plan_paths
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.rules import Rule, sympy_derivative
 from chainsolve.steps import (
@@ -640,14 +640,26 @@ def _solve_graph(problem: Problem) -> Solution:
         notes.append(wording.note_partial_slots(evaluated))
     if _has_direct_and_indirect(graph, problem):
         notes.append(wording.note_partial_versus_total())
-    kept_rules = MappingProxyType(edge_rules)
     return Solution(
         problem=problem,
-        derivations=tuple(replace(d, rules=kept_rules) for d in derivations),
+        derivations=tuple(_with_rules(d, problem.target, edge_rules) for d in derivations),
         shared_steps=tuple(shared),
         graph=graph,
         notes=tuple(notes),
     )
+
+
+def _with_rules(
+    derivation: Derivation, target: str, edge_rules: dict[tuple[str, str], Rule]
+) -> Derivation:
+    """``derivation`` keeping its rule trees: each edge's, and the sum over its paths."""
+    rules = dict(edge_rules)
+    if derivation.paths:
+        edge = edge_rules.__getitem__
+        rules[(target, derivation.wrt)] = plan_paths(
+            target, derivation.wrt, derivation.paths, lambda node, source: edge((node, source))
+        )
+    return replace(derivation, rules=MappingProxyType(rules))
 
 
 def _has_direct_and_indirect(graph: Graph, problem: Problem) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import mpmath
@@ -16,12 +16,13 @@ from chainsolve.derivation import substitute
 from chainsolve.equivalence import CIRCULAR, HYPERBOLIC
 from chainsolve.graph import Graph
 from chainsolve.numeric import MpFloat, Undefined, evaluate
-from chainsolve.plan import plan
+from chainsolve.plan import plan, plan_paths
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.rules import (
     ChainRule,
     ExponentialRule,
     FunctionRule,
+    PathSumRule,
     PowerRule,
     ProductRule,
     QuotientRule,
@@ -232,6 +233,8 @@ class _Variants:
             ]
         if isinstance(rule, ChainRule):
             return self._chain(rule)
+        if isinstance(rule, PathSumRule):
+            return self._paths(rule)
         if isinstance(rule, (PowerRule, ExponentialRule, FunctionRule)):
             return [Candidate(m, e, rule.expr) for m, e in _slips(rule, rule.var, sympy.S.One)]
         return []
@@ -257,6 +260,45 @@ class _Variants:
                 *_slips(link.outer, link.argument, d_argument),
             ]
             found += [Candidate(mistake, before * value, site) for mistake, value in wrong]
+        return found
+
+    def _paths(self, rule: PathSumRule) -> list[Candidate]:
+        """A path of the sum dropped, a factor of a path dropped, the direct partial alone."""
+        local = {
+            key: self.right(edge) for key, edge in zip(rule.edge_keys, rule.edges, strict=True)
+        }
+        paths = rule.paths
+        terms = [rule.term(path, local) for path in paths]
+        total = sympy.Add(*terms)
+        found: list[Candidate] = []
+        for index, path in enumerate(paths):
+            rest = total - terms[index]
+            route = " → ".join(path)
+            if len(paths) > 1:
+                found.append(Candidate("missing_path", rest, detail=f"the path {route} is missing"))
+            for skip in range(1, len(path) - 1):
+                factor = f"d{path[skip]}/d{path[skip + 1]}"
+                found.append(
+                    Candidate(
+                        "missing_inner_derivative",
+                        rest + rule.term(path, local, skip),
+                        detail=f"the factor {factor} is missing on the path {route}",
+                    )
+                )
+        if any(len(p) > 2 for p in paths):
+            firsts = sympy.Add(*(local[(p[0], p[1])] for p in paths))
+            detail = "every path stops after its first factor"
+            found.append(Candidate("missing_inner_derivative", firsts, detail=detail))
+        if len(paths) > 1 and any(len(p) == 2 for p in paths):
+            target, wrt = rule.expr.name, rule.var.name
+            through = ", ".join(sorted({p[1] for p in paths if len(p) > 2}))
+            found.append(
+                Candidate(
+                    "partial_for_total",
+                    local[(target, wrt)],
+                    detail=f"∂{target}/∂{wrt} alone leaves out the paths through {through}",
+                )
+            )
         return found
 
 
@@ -315,82 +357,19 @@ def candidates(
         )
         return found
 
-    def full(expr: sympy.Expr) -> sympy.Expr:
-        return substitute(expr, flat)
+    def edge_rule(node: str, source: str) -> Rule:
+        kept = derivation.rules.get((node, source))
+        node_expr = graph.by_name[node].expr
+        return kept if kept is not None else plan(node_expr, make_symbol(source))
 
-    local = {(e.target, e.source): e.local_partial for e in graph.edges}
-    paths = derivation.paths
-
-    def term(
-        path: Sequence[str],
-        replace: Mapping[tuple[str, str], sympy.Expr] | None = None,
-        skip: int | None = None,
-    ) -> sympy.Expr:
-        factors = []
-        for index in range(len(path) - 1):
-            link = (path[index], path[index + 1])
-            if index == skip:
-                continue
-            factors.append((replace or {}).get(link, local[link]))
-        return sympy.Mul(*factors)
-
-    terms = [term(p) for p in paths]
-    total = sympy.Add(*terms)
-    for index, path in enumerate(paths):
-        rest = total - terms[index]
-        if len(paths) > 1:
-            found.append(
-                Candidate(
-                    "missing_path",
-                    full(rest),
-                    detail="the path " + " → ".join(path) + " is missing",
-                )
-            )
-        for skip in range(1, len(path) - 1):
-            factor = f"d{path[skip]}/d{path[skip + 1]}"
-            found.append(
-                Candidate(
-                    "missing_inner_derivative",
-                    full(rest + term(path, skip=skip)),
-                    detail=f"the factor {factor} is missing on the path " + " → ".join(path),
-                )
-            )
-    if any(len(p) > 2 for p in paths):
-        firsts = sympy.Add(*(local[(p[0], p[1])] for p in paths))
-        found.append(
-            Candidate(
-                "missing_inner_derivative",
-                full(firsts),
-                detail="every path stops after its first factor",
-            )
-        )
-    direct = [p for p in paths if len(p) == 2]
-    if direct and len(paths) > 1:
-        found.append(
-            Candidate(
-                "partial_for_total",
-                full(local[(problem.target, wrt)]),
-                detail=f"∂{problem.target}/∂{wrt} alone leaves out the paths through "
-                + ", ".join(sorted({p[1] for p in paths if len(p) > 2})),
-            )
-        )
-    # One mistake inside one local derivative, carried through every path that uses the edge.
-    for edge in graph.edges:
-        node_expr = graph.by_name[edge.target].expr
-        if node_expr is None:
-            continue
-        tree = derivation.rules.get((edge.target, edge.source)) or plan(
-            node_expr, make_symbol(edge.source)
-        )
-        for wrong in wrong_derivatives(tree):
-            replaced = {(edge.target, edge.source): wrong.expr}
-            found.append(
-                Candidate(
-                    wrong.mistake, full(sympy.Add(*(term(p, replaced) for p in paths))), wrong.site
-                )
-            )
-        if len(found) > MAX_CANDIDATES:
-            break
+    kept = derivation.rules.get((problem.target, wrt))
+    if isinstance(kept, PathSumRule):
+        tree: Rule = kept
+    else:
+        tree = plan_paths(problem.target, wrt, derivation.paths, edge_rule)
+    # Wrong forms are in the graph's names; the answer is compared in the inputs.
+    for wrong in wrong_derivatives(tree):
+        found.append(replace(wrong, expr=substitute(wrong.expr, flat)))
     return found
 
 

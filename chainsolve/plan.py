@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import sympy
 from sympy.core.function import AppliedUndef
 
+from chainsolve.problem import make_symbol
 from chainsolve.rules import (
     ELEMENTARY,
     HOLE,
@@ -21,6 +22,7 @@ from chainsolve.rules import (
     Link,
     LogarithmicRule,
     NoRule,
+    PathSumRule,
     PowerRule,
     ProductRule,
     QuotientRule,
@@ -40,6 +42,23 @@ def plan(expr: sympy.Expr, var: sympy.Symbol) -> Rule:
     ('chain', 2*x*cos(x**2))
     """
     return _Planner(var).plan(expr)
+
+
+def plan_paths(
+    target: str,
+    wrt: str,
+    paths: Sequence[tuple[str, ...]],
+    edge_rule: Callable[[str, str], Rule],
+) -> PathSumRule:
+    """The multivariable chain rule for d(target)/d(wrt): one product per path, summed.
+
+    ``edge_rule(node, input)`` gives the rule tree of one edge's local partial.
+    """
+    keys = tuple(
+        dict.fromkeys((path[i], path[i + 1]) for path in paths for i in range(len(path) - 1))
+    )
+    edges = tuple(edge_rule(node, source) for node, source in keys)
+    return PathSumRule(make_symbol(target), make_symbol(wrt), tuple(paths), keys, edges)
 
 
 class Outer(NamedTuple):

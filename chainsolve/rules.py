@@ -8,7 +8,7 @@ A rule knows its maths only: no wording, no checking. Shared sub-expressions are
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -344,6 +344,35 @@ class ChainRule(Rule):
     def levels(self) -> tuple[sympy.Expr, ...]:
         """The composite at each link, in the variable: F₁(F₂(g)), F₂(g), … (outermost first)."""
         return (self.expr, *(link.argument for link in self.links[:-1]))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PathSumRule(Rule):
+    """dz/dx = Σ over the paths from z to x of the product of the local partials along each.
+
+    ``expr`` is the target's name and ``var`` the input's; each of ``edges`` is the rule tree
+    of one edge's local partial (its own variable), keyed by (node, input) in ``edge_keys``.
+    """
+
+    paths: tuple[tuple[str, ...], ...]
+    edge_keys: tuple[tuple[str, str], ...]
+    edges: tuple[Rule, ...]
+    RULE_ID: ClassVar[str] = "path_sum"
+
+    def parts(self) -> tuple[Rule, ...]:
+        return self.edges
+
+    def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
+        local = dict(zip(self.edge_keys, derivatives, strict=True))
+        return sympy.Add(*(self.term(path, local) for path in self.paths))
+
+    @staticmethod
+    def term(
+        path: Sequence[str], local: Mapping[tuple[str, str], sympy.Expr], skip: int | None = None
+    ) -> sympy.Expr:
+        """One path's product of local partials (without factor ``skip``)."""
+        links = ((path[i], path[i + 1]) for i in range(len(path) - 1) if i != skip)
+        return sympy.Mul(*(local[link] for link in links))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

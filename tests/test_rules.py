@@ -205,3 +205,19 @@ def test_diamond_chain_plan_is_linear() -> None:
     for _ in range(30):
         expr = sympy.sin(expr) + sympy.cos(expr)
     assert len(walk(plan(expr, x))) < 30 * 6
+
+
+def test_path_sum_rule_is_the_multivariable_chain_rule() -> None:
+    """z = x²y, x = cos t, y = eᵗ: the path-sum node over the edge trees equals sympy.diff of z(t)."""
+    from chainsolve.derivation import solve_problem
+    from chainsolve.parsing import parse_problem
+    from chainsolve.rules import PathSumRule
+
+    solution = solve_problem(parse_problem("z = x^2*y; x = cos(t); y = exp(t)", wrt=["t"]))
+    tree = solution.derivations[0].rules[("z", "t")]
+    assert isinstance(tree, PathSumRule) and tree.rule_id == "path_sum"
+    assert len(tree.paths) == 2 and len(tree.edges) == 4
+    t = make_symbol("t")
+    flat = {make_symbol("x"): sympy.cos(t), make_symbol("y"): sympy.exp(t)}
+    expected = sympy.diff(sympy.cos(t) ** 2 * sympy.exp(t), t)
+    assert sympy.simplify(tree.eval().xreplace(flat) - expected) == 0
