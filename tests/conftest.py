@@ -30,7 +30,9 @@ def require_tool(name: str) -> str:
     return path
 
 
-def run_timed(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
+def run_timed(
+    args: list[str], *, limit: float = 60
+) -> tuple[subprocess.CompletedProcess[str], float]:
     """`python -m chainsolve ARGS` as a real process (stdin empty), and its wall-clock seconds."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     start = time.perf_counter()
@@ -39,7 +41,7 @@ def run_timed(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float]
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=limit,
         cwd=ROOT,
         env=env,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from chainsolve.functions import FUNCTIONS
@@ -104,4 +107,17 @@ def abstract_definition_systems() -> st.SearchStrategy[str]:
     """Definition systems in which unknown functions appear (as in ``z = f(x, y); x = g(t)``)."""
     return definition_systems(abstract=True).filter(
         lambda text: any(f"{name}1(" in text or f"{name}2(" in text for name in ABSTRACT)
+    )
+
+
+def repeatable(max_examples: int, **overrides: Any) -> settings:
+    """Hypothesis settings for the fuzz and round-trip properties: the same examples on every run,
+    no example database, no deadline (a solve may take seconds on a busy machine)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        **overrides,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import mpmath
 import pytest
 import sympy
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 from sympy.core.function import AppliedUndef
 from sympy.printing.str import StrPrinter
@@ -29,6 +29,7 @@ from chainsolve.verification import verify_answer
 from tests.strategies import (
     abstract_definition_systems,
     definition_systems,
+    repeatable,
     single_variable_problems,
 )
 
@@ -46,14 +47,7 @@ PHASES = (
     else tuple(Phase)
 )
 
-fuzz = settings(
-    max_examples=EXAMPLES,
-    phases=PHASES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+fuzz = repeatable(EXAMPLES, phases=PHASES)
 fuzz_graphs = settings(fuzz, max_examples=GRAPH_EXAMPLES)
 
 Text = st.SearchStrategy[str]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import sympy
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sympy.core.function import AppliedUndef
 
@@ -27,6 +27,7 @@ from chainsolve.verification import verify_answer
 from tests.strategies import (
     abstract_definition_systems,
     definition_systems,
+    repeatable,
     single_variable_problems,
 )
 
@@ -35,13 +36,7 @@ EXAMPLES = max(1, int(os.environ.get("CHAINSOLVE_FUZZ_EXAMPLES", "400")) // 4)
 #: A definition system takes seconds to solve: a tenth as many of them.
 GRAPH_EXAMPLES = max(1, EXAMPLES // 10)
 
-roundtrip = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+roundtrip = repeatable(EXAMPLES)
 roundtrip_graphs = settings(roundtrip, max_examples=GRAPH_EXAMPLES)
 
 #: chainsolve's functions that sympy does not have: a reader passes them to sympify.
