@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from chainsolve.functions import FUNCTIONS
+
+#: Examples per fuzz property: a light profile by default (CI), a heavy one on demand with
+#: CHAINSOLVE_FUZZ_EXAMPLES=1200 (or more), which every fuzz and round-trip property scales with.
+FUZZ_EXAMPLES = max(1, int(os.environ.get("CHAINSOLVE_FUZZ_EXAMPLES", "200")))
 
 #: Functions the language reads mainly so that chainsolve's answers read back (relu′, |u|′).
 ANSWER_ONLY = ("sign", "Heaviside", "Abs")

@@ -27,17 +27,18 @@ from chainsolve.render import render_solution
 from chainsolve.steps import Solution
 from chainsolve.verification import verify_answer
 from tests.strategies import (
+    FUZZ_EXAMPLES,
     abstract_definition_systems,
     definition_systems,
     repeatable,
     single_variable_problems,
 )
 
-#: Examples per single-expression property; CHAINSOLVE_FUZZ_EXAMPLES raises it for long runs.
-EXAMPLES = int(os.environ.get("CHAINSOLVE_FUZZ_EXAMPLES", "400"))
+#: Examples per single-expression property (see FUZZ_EXAMPLES for the light and heavy profiles).
+EXAMPLES = FUZZ_EXAMPLES
 #: A definition system takes 1–4 s to solve (one expression: ~0.05 s), so graph properties run
-#: on a fifth as many examples, each checking every graph property on one solve.
-GRAPH_EXAMPLES = max(1, EXAMPLES // 5)
+#: on an eighth as many examples, each checking every graph property on one solve.
+GRAPH_EXAMPLES = max(1, EXAMPLES // 8)
 FORMATS = ("text", "markdown", "latex", "html", "json")
 
 #: CHAINSOLVE_FUZZ_NO_SHRINK=1 reports failing examples as found, without minutes of shrinking.

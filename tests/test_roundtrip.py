@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -25,14 +24,15 @@ from chainsolve.render import render_solution
 from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Solution, Sum
 from chainsolve.verification import verify_answer
 from tests.strategies import (
+    FUZZ_EXAMPLES,
     abstract_definition_systems,
     definition_systems,
     repeatable,
     single_variable_problems,
 )
 
-#: CHAINSOLVE_FUZZ_EXAMPLES (the fuzz tests' knob, 400 by default) scales these runs too.
-EXAMPLES = max(1, int(os.environ.get("CHAINSOLVE_FUZZ_EXAMPLES", "400")) // 4)
+#: Half the fuzz tests' examples (100 in the light profile), scaled by the same knob.
+EXAMPLES = max(1, FUZZ_EXAMPLES // 2)
 #: A definition system takes seconds to solve: a tenth as many of them.
 GRAPH_EXAMPLES = max(1, EXAMPLES // 10)
 
