@@ -243,7 +243,12 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 def _open_signal_deadline(seconds: float, token: type[_Expired]) -> None:
     """Open ``token``'s deadline with SIGALRM blocked; the caller unblocks inside its ``try``."""
-    if not _deadlines:
+    # Entries of deadlines no longer open (an expiry that landed in their closing) are
+    # dropped, and the handler is put back if anything replaced it: otherwise a stale entry
+    # would keep every later deadline from installing the handler, and none would fire.
+    open_tokens = _ends.get(threading.get_ident(), {})
+    _deadlines[:] = [entry for entry in _deadlines if entry[1] in open_tokens]
+    if signal.getsignal(signal.SIGALRM) is not _on_alarm:
         _restore[token] = signal.signal(signal.SIGALRM, _on_alarm)
     _deadlines.append((time.monotonic() + seconds, token))
     _start_watch(seconds, token, cpu=False)

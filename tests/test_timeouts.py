@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import threading
@@ -56,10 +57,15 @@ EXPENSIVE = {
 
 @pytest.mark.parametrize("name", list(EXPENSIVE))
 def test_expensive_problem_stops_at_the_timeout(name: str) -> None:
-    """With --timeout 1 an expensive valid problem exits 2 promptly, naming the stage that ran out."""
+    """With --timeout 1 an expensive valid problem exits 2 promptly, naming the stage that ran out.
+
+    Idle, that is the derivation; on a loaded machine the second may run out earlier (while
+    the command starts up or parses), and the message names that stage instead.
+    """
     completed, elapsed = run_timed([*EXPENSIVE[name], "--timeout", "1"])
     assert completed.returncode == 2, completed.stderr[-500:]
-    assert "the derivation stage ran out of its time budget (1 s)" in completed.stderr
+    ran_out = re.search(r"the (.+) stage ran out of its time budget \(1 s\)", completed.stderr)
+    assert ran_out is not None and ran_out[1] in {"solve", "parse", "derivation"}, completed.stderr
     assert "hint: raise --timeout" in completed.stderr
     assert "Traceback" not in completed.stdout + completed.stderr
     assert elapsed < WALL, elapsed
