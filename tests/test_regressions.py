@@ -45,7 +45,7 @@ def test_numeric_check_of_a_power_tower_does_not_hang() -> None:
         "v30 = v20 + v20 + v21; v21 = ((v10)^((v10)^2) + v10); v20 = v10 + v10; "
         "v10 = (sin(t) + (t - s)) + t + s"
     )
-    with stage("derivation", 20):
+    with stage("derivation", 120):  # stops a hang only; the CPU time below is the bound
         solution = solve_problem(parse_problem(text))
     assert solution.verified
     assert time.thread_time() - start < 10
@@ -69,7 +69,8 @@ def test_graph_with_huge_values_ends_in_time() -> None:
         "v21 = ((v10)^4)^((3)^2); v20 = ((v10)^4)^((3)^2) + v10; v10 = sinh((8)^(pi)) + t + s"
     )
     start = time.thread_time()  # CPU time: a busy machine must not fail the test
-    with stage("derivation", 20):
+    # The wall-clock deadline only stops a hang; under CI with other work it took over 20 s.
+    with stage("derivation", 120):
         solution = solve_problem(parse_problem(text, wrt=("s", "t")))
     assert time.thread_time() - start < 10
     # Values beyond 2^100000 cannot be sampled: such steps are honestly left unconfirmed.
