@@ -20,17 +20,8 @@ NAME_PREFIX = "v"
 #: Names a generated variable must never take: the constants of the input language.
 RESERVED_NAMES = frozenset({"e", "pi", "E", "I", "oo"})
 
-#: Operation labels of unary functions, as the node is drawn; others use the function's name.
-FUNCTION_LABELS: dict[type, str] = {
-    functions.sigmoid: "σ",
-    functions.relu: "relu",
-    functions.softplus: "softplus",
-    sympy.Abs: "abs",
-    sympy.exp: "exp",
-    sympy.log: "ln",
-    sympy.Max: "max",
-    sympy.Min: "min",
-}
+#: Operation labels of what is not a function of the language (those have theirs in the registry).
+_OTHER_LABELS: dict[type, str] = {sympy.Max: "max", sympy.Min: "min"}
 
 #: The label of a node that is not one elementary operation (a whole user definition).
 DEFINITION = "definition"
@@ -116,7 +107,10 @@ def _label(expr: sympy.Expr) -> str:
         return "^"
     if isinstance(expr, AppliedUndef):
         return str(expr.func)
-    for kind, label in FUNCTION_LABELS.items():
+    spec = functions.spec_of(expr)
+    if spec is not None:
+        return spec.graph_label
+    for kind, label in _OTHER_LABELS.items():
         if isinstance(expr, kind):
             return label
     return str(type(expr).__name__)

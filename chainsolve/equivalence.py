@@ -15,6 +15,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.budget import attempt, cut_ins
+from chainsolve.functions import EXP_REWRITABLE, KINKED, SinCosForm, family_forms
 from chainsolve.numeric import Undefined, evaluate
 from chainsolve.steps import Check
 
@@ -141,11 +142,9 @@ def kink_arguments(exprs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
     A derivative does not exist where such a g is 0 (or exists only by convention), so no
     comparison is made there.
     """
-    from chainsolve import functions
-
     found: set[sympy.Expr] = set()
     for expr in exprs:
-        for node in expr.atoms(sympy.Abs, sympy.sign, sympy.Heaviside, functions.relu):
+        for node in expr.atoms(*KINKED):
             found.add(node.args[0])
         for node in expr.atoms(sympy.Max, sympy.Min):
             found.update(p - q for p, q in itertools.combinations(node.args, 2))
@@ -474,10 +473,8 @@ def symbolic_zero(difference: sympy.Expr, seconds: float) -> bool:
 
 def rewrite_activations(expr: sympy.Expr) -> sympy.Expr:
     """``expr`` with sigmoid and softplus written with exp and log, which simplifiers know."""
-    from chainsolve import functions
-
     return expr.replace(
-        lambda e: isinstance(e, (functions.sigmoid, functions.softplus)),
+        lambda e: isinstance(e, EXP_REWRITABLE),
         lambda e: e.rewrite(sympy.exp),
     )
 
@@ -602,21 +599,12 @@ def _exact_value(
     return value
 
 
-_Form = Callable[[sympy.Expr, sympy.Expr], sympy.Expr]
-#: sin, cos, tan, cot, sec, csc of one angle as rational functions of s = sin and c = cos;
-#: the same forms serve sinh, cosh, … with s = sinh and c = cosh.
-_FORMS: tuple[_Form, ...] = (
-    lambda s, c: s,
-    lambda s, c: c,
-    lambda s, c: s / c,
-    lambda s, c: c / s,
-    lambda s, c: 1 / c,
-    lambda s, c: 1 / s,
-)
-CIRCULAR = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
-HYPERBOLIC = (sympy.sinh, sympy.cosh, sympy.tanh, sympy.coth, sympy.sech, sympy.csch)
-_CIRCULAR: dict[type, _Form] = dict(zip(CIRCULAR, _FORMS, strict=True))
-_HYPERBOLIC: dict[type, _Form] = dict(zip(HYPERBOLIC, _FORMS, strict=True))
+#: The trigonometric and the hyperbolic functions, each as a rational function of s = sin and
+#: c = cos (sinh and cosh) of its angle.
+_CIRCULAR: dict[type[sympy.Function], SinCosForm] = family_forms("circular")
+_HYPERBOLIC: dict[type[sympy.Function], SinCosForm] = family_forms("hyperbolic")
+CIRCULAR = tuple(_CIRCULAR)
+HYPERBOLIC = tuple(_HYPERBOLIC)
 
 
 def pythagorean_zero(expr: sympy.Expr) -> bool:

@@ -806,12 +806,10 @@ def _downstream(graph: Graph, name: str) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 # Kinks, gate patterns, costs
 
+#: Each kink's operation and the convention taken there: the registry's functions with a kink
+#: at 0, and the ties of max and min.
 _KINK_CONVENTIONS: dict[type, tuple[str, str]] = {
-    functions.relu: (
-        "relu",
-        "relu′(0) = 0 in chainsolve (the one-sided derivative from the left, as in PyTorch).",
-    ),
-    sympy.Abs: ("abs", "|u|′ at u = 0 is taken as sign(0) = 0."),
+    **{s.sympy_class: (s.graph_label, s.kink) for s in functions.SPECS if s.kink},
     sympy.Max: (
         "max",
         "At a tie, max(a, b) sends half of the gradient to each input (Heaviside(0) = 1/2).",
@@ -824,7 +822,7 @@ _KINK_CONVENTIONS: dict[type, tuple[str, str]] = {
 
 
 def _kinks(graph: Graph, mp_env: Mapping[sympy.Symbol, MpFloat]) -> tuple[Kink, ...]:
-    """Every relu or |·| whose argument is exactly 0 here, and every tie of a max or min."""
+    """Every relu, |·|, sign or H whose argument is exactly 0 here, and every tie of a max or min."""
     zero = mpmath.mpf(10) ** -(PRECISION - 5)
     found = []
     for node in graph.nodes:
@@ -833,7 +831,8 @@ def _kinks(graph: Graph, mp_env: Mapping[sympy.Symbol, MpFloat]) -> tuple[Kink, 
         for kind, (operation, convention) in _KINK_CONVENTIONS.items():
             for call in node.expr.atoms(kind):
                 args = [evaluate(arg, mp_env) for arg in call.args]
-                at_kink = abs(args[0]) <= zero if len(args) == 1 else _tie(args, zero, kind)
+                tie = kind in (sympy.Max, sympy.Min)
+                at_kink = _tie(args, zero, kind) if tie else abs(args[0]) <= zero
                 if at_kink:
                     found.append(Kink(node.name, operation, convention))
                     break

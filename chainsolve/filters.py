@@ -13,6 +13,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
+from chainsolve.functions import printed_name
 from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Sum
 
 Notation = Literal["leibniz", "lagrange"]
@@ -60,9 +61,6 @@ GREEK = MappingProxyType(
 _SUBSCRIPTS = str.maketrans("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPTABLE = frozenset("0123456789aehijklmnoprstuvx")
-
-#: Display names of functions whose sympy name is not what a reader expects.
-_FUNCTION_NAMES = MappingProxyType({"log": "ln", "sigmoid": "σ", "Heaviside": "H"})
 
 
 def unicode_name(name: str) -> str:
@@ -292,11 +290,10 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
         return f"Heaviside({self.stringify(expr.args, ', ')})"
 
     def _print_Function(self, expr: sympy.Expr) -> str:
-        name = str(expr.func.__name__)
         name = (
-            unicode_name(name)
+            unicode_name(str(expr.func.__name__))
             if isinstance(expr, AppliedUndef)
-            else _FUNCTION_NAMES.get(name, name)
+            else printed_name(expr.func)
         )
         return f"{name}({self.stringify(expr.args, ', ')})"
 
@@ -463,7 +460,7 @@ class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
         mi = self.dom.createElement("mi")
         if isinstance(expr, AppliedUndef):
             return super()._print_Function(expr)
-        mi.appendChild(self.dom.createTextNode(_FUNCTION_NAMES.get(name, name)))
+        mi.appendChild(self.dom.createTextNode(printed_name(expr.func)))
         mrow = self.dom.createElement("mrow")
         mrow.appendChild(mi)
         mrow.appendChild(self._paren_comma_separated(*args))

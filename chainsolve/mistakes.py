@@ -13,7 +13,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve import equivalence
 from chainsolve.derivation import substitute
-from chainsolve.equivalence import CIRCULAR, HYPERBOLIC
+from chainsolve.functions import BY_CLASS
 from chainsolve.graph import Graph
 from chainsolve.numeric import MpFloat, Undefined, evaluate
 from chainsolve.plan import plan, plan_paths
@@ -30,19 +30,6 @@ from chainsolve.rules import (
 )
 from chainsolve.rules import evaluate as evaluate_rule
 from chainsolve.steps import Derivation
-
-#: Functions whose derivative's sign students confuse (cos → −sin but cosh → +sinh; the
-#: arc-functions of the co-functions are negative).
-_SIGN_SLIPS = (
-    *CIRCULAR,
-    *HYPERBOLIC,
-    sympy.asin,
-    sympy.acos,
-    sympy.atan,
-    sympy.acot,
-    sympy.asec,
-    sympy.acsc,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +306,7 @@ def _slips(
         return [("power_rule_error", argument * base ** (argument - 1) * d_argument)] + (
             [("power_rule_error", base**argument * d_argument)] if base != sympy.E else []
         )
-    if isinstance(outer, FunctionRule) and outer.function in _SIGN_SLIPS:
+    if isinstance(outer, FunctionRule) and BY_CLASS[outer.function].sign_slip:
         local = outer.eval().xreplace({outer.var: argument})
         return [("sign_error", -local * d_argument)]
     return []

@@ -33,18 +33,6 @@ def _real(value: Any) -> MpFloat:
     return value
 
 
-def _heaviside(value: MpFloat, at_zero: MpFloat = 0) -> MpFloat:
-    if value > 0:
-        return mpmath.mpf(1)
-    if value < 0:
-        return mpmath.mpf(0)
-    return mpmath.mpf(at_zero)
-
-
-def _sign(value: MpFloat) -> MpFloat:
-    return mpmath.mpf(mpmath.sign(value))
-
-
 def _no_arg() -> MpFloat:
     raise Undefined("arg(0) is undefined")
 
@@ -59,44 +47,14 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-_UNARY: dict[type, Callable[..., Any]] = {
-    sympy.sin: mpmath.sin,
-    sympy.cos: mpmath.cos,
-    sympy.tan: mpmath.tan,
-    sympy.sec: mpmath.sec,
-    sympy.csc: mpmath.csc,
-    sympy.cot: mpmath.cot,
-    sympy.asin: mpmath.asin,
-    sympy.acos: mpmath.acos,
-    sympy.atan: mpmath.atan,
-    # mpmath's acot, asec, acsc take the same real branches as sympy's: acot(−1) = −π/4,
-    # asec(−2) = 2π/3, acsc(−2) = −π/6.
-    sympy.acot: mpmath.acot,
-    sympy.asec: mpmath.asec,
-    sympy.acsc: mpmath.acsc,
-    # sympy writes its own derivatives of |f(x)| with atan2, re, im and arg; every value
-    # here is real (a complex one is refused as undefined), so these are simple.
+#: What sympy writes in its own derivatives of |f(x)|, beside the functions of the language
+#: (:data:`chainsolve.functions.SPECS`): every value here is real (a complex one is refused
+#: as undefined), so these are simple.
+_SYMPY_INTERNAL: dict[type, Callable[..., Any]] = {
     sympy.atan2: mpmath.atan2,
     sympy.re: lambda v: v,
     sympy.im: lambda v: mpmath.mpf(0),
     sympy.arg: lambda v: mpmath.mpf(0) if v > 0 else (+mpmath.pi if v < 0 else _no_arg()),
-    sympy.sinh: mpmath.sinh,
-    sympy.cosh: mpmath.cosh,
-    sympy.tanh: mpmath.tanh,
-    sympy.sech: mpmath.sech,
-    sympy.csch: mpmath.csch,
-    sympy.coth: mpmath.coth,
-    sympy.asinh: mpmath.asinh,
-    sympy.acosh: mpmath.acosh,
-    sympy.atanh: mpmath.atanh,
-    sympy.exp: mpmath.exp,
-    sympy.Abs: abs,
-    sympy.sign: _sign,
-    functions.sigmoid: lambda v: 1 / (1 + mpmath.exp(-v)),
-    functions.relu: lambda v: v if v > 0 else mpmath.mpf(0),
-    functions.softplus: lambda v: (
-        mpmath.log1p(mpmath.exp(v)) if v < 30 else v + mpmath.log1p(mpmath.exp(-v))
-    ),
 }
 
 
@@ -171,22 +129,13 @@ def _compute(
         if abs(bits) > MAX_BITS:
             raise Undefined("too large to evaluate" if bits > 0 else "too close to 0 to evaluate")
         return mpmath.power(base, exponent)
-    if isinstance(expr, sympy.log):
-        if args[0] <= 0:
-            raise Undefined("log of a non-positive number")
-        return mpmath.log(args[0])
-    if isinstance(expr, (sympy.asin, sympy.acos)) and abs(args[0]) > 1:
-        raise Undefined("outside [-1, 1]")
-    # Just outside these domains mpmath's value is complex with a tiny imaginary part,
-    # small enough to pass for rounding: refuse it here, as for asin and acos.
-    if isinstance(expr, (sympy.asec, sympy.acsc)) and abs(args[0]) < 1:
-        raise Undefined("inside (-1, 1)")
-    if isinstance(expr, sympy.acosh) and args[0] < 1:
-        raise Undefined("below 1")
-    if isinstance(expr, sympy.atanh) and abs(args[0]) >= 1:
-        raise Undefined("outside (-1, 1)")
-    if isinstance(expr, sympy.Heaviside):
-        return _heaviside(*args)
+    spec = functions.spec_of(expr)
+    if spec is not None:
+        # Just outside some domains (asec, acosh) mpmath's value is complex with a tiny
+        # imaginary part, small enough to pass for rounding: the domain refuses it first.
+        if not spec.domain(args[0]):
+            raise Undefined(f"{spec.name} is real only for {spec.domain_text}")
+        return _guarded(spec.mpmath)(*args)
     if isinstance(expr, sympy.DiracDelta):
         # sign′ and Heaviside′ (read back from chainsolve's own answers): 0 except at the kink.
         if len(args) != 1 or args[0] == 0:
@@ -196,7 +145,7 @@ def _compute(
         return max(args)
     if isinstance(expr, sympy.Min):
         return min(args)
-    for kind, fn in _UNARY.items():
+    for kind, fn in _SYMPY_INTERNAL.items():
         if isinstance(expr, kind):
             return _guarded(fn)(*args)
     raise Undefined(f"no numeric rule for {type(expr).__name__}")

@@ -8,9 +8,9 @@ from typing import NamedTuple
 import sympy
 from sympy.core.function import AppliedUndef
 
+from chainsolve.functions import BY_CLASS
 from chainsolve.problem import make_symbol
 from chainsolve.rules import (
-    ELEMENTARY,
     HOLE,
     AbstractPartialRule,
     AbstractRule,
@@ -87,7 +87,7 @@ def split_outer(expr: sympy.Expr, varies: Callable[[sympy.Expr], bool]) -> Outer
         if len(expr.args) == 1:
             return Outer(expr.func(HOLE), expr.args[0])
         return None
-    if type(expr) in ELEMENTARY and expr.args and varies(expr.args[0]):
+    if type(expr) in BY_CLASS and expr.args and varies(expr.args[0]):
         rest = expr.args[1:]
         if (rest and not isinstance(expr, sympy.Heaviside)) or any(varies(r) for r in rest):
             return None

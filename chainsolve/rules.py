@@ -8,7 +8,7 @@ A rule knows its maths only: no wording, no checking. Shared sub-expressions are
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,68 +20,6 @@ from chainsolve.problem import make_symbol
 #: The argument slot of an outer function: a chain link F(u) is planned as F(HOLE) by HOLE.
 #: Its name cannot be typed (the input language has no '·'), so it never meets a user's name.
 HOLE = make_symbol("u·")
-
-
-@dataclass(frozen=True, slots=True)
-class Elementary:
-    """d/du F(u) = F′(u) for one elementary function F, with the rule's stable id."""
-
-    rule_id: str
-    derivative: Callable[[sympy.Expr], sympy.Expr]
-
-
-def _sqrt_one_minus_square(u: sympy.Expr) -> sympy.Expr:
-    return sympy.sqrt(1 - u**2)
-
-
-def _arcsec_denominator(u: sympy.Expr) -> sympy.Expr:
-    # |u|·√(u² − 1): sympy's u²·√(1 − 1/u²) on the real domain |u| > 1, where u²/√(u²) = |u|.
-    return sympy.Abs(u) * sympy.sqrt(u**2 - 1)
-
-
-def _zero(u: sympy.Expr) -> sympy.Expr:
-    # Piecewise constant: the derivative is 0 wherever it exists (sympy's own is a DiracDelta).
-    return sympy.S.Zero
-
-
-#: One entry per function of the input language (sympy class → id and derivative).
-ELEMENTARY: dict[Any, Elementary] = {
-    sympy.sin: Elementary("derivative_of_sin", lambda u: sympy.cos(u)),
-    sympy.cos: Elementary("derivative_of_cos", lambda u: -sympy.sin(u)),
-    sympy.tan: Elementary("derivative_of_tan", lambda u: sympy.sec(u) ** 2),
-    sympy.sec: Elementary("derivative_of_sec", lambda u: sympy.sec(u) * sympy.tan(u)),
-    sympy.csc: Elementary("derivative_of_csc", lambda u: -sympy.csc(u) * sympy.cot(u)),
-    sympy.cot: Elementary("derivative_of_cot", lambda u: -(sympy.csc(u) ** 2)),
-    sympy.asin: Elementary("derivative_of_asin", lambda u: 1 / _sqrt_one_minus_square(u)),
-    sympy.acos: Elementary("derivative_of_acos", lambda u: -1 / _sqrt_one_minus_square(u)),
-    sympy.atan: Elementary("derivative_of_atan", lambda u: 1 / (1 + u**2)),
-    sympy.acot: Elementary("derivative_of_acot", lambda u: -1 / (1 + u**2)),
-    sympy.asec: Elementary("derivative_of_asec", lambda u: 1 / _arcsec_denominator(u)),
-    sympy.acsc: Elementary("derivative_of_acsc", lambda u: -1 / _arcsec_denominator(u)),
-    sympy.sinh: Elementary("derivative_of_sinh", lambda u: sympy.cosh(u)),
-    sympy.cosh: Elementary("derivative_of_cosh", lambda u: sympy.sinh(u)),
-    sympy.tanh: Elementary("derivative_of_tanh", lambda u: 1 - sympy.tanh(u) ** 2),
-    sympy.sech: Elementary("derivative_of_sech", lambda u: -sympy.sech(u) * sympy.tanh(u)),
-    sympy.csch: Elementary("derivative_of_csch", lambda u: -sympy.csch(u) * sympy.coth(u)),
-    sympy.coth: Elementary("derivative_of_coth", lambda u: 1 - sympy.coth(u) ** 2),
-    sympy.asinh: Elementary("derivative_of_asinh", lambda u: 1 / sympy.sqrt(u**2 + 1)),
-    # The textbook 1/√(u² − 1), written as sympy does so that it is real exactly where
-    # arccosh is (u > 1), not also for u < −1: there a step could not be confirmed.
-    sympy.acosh: Elementary(
-        "derivative_of_acosh", lambda u: 1 / (sympy.sqrt(u - 1) * sympy.sqrt(u + 1))
-    ),
-    sympy.atanh: Elementary("derivative_of_atanh", lambda u: 1 / (1 - u**2)),
-    sympy.exp: Elementary("derivative_of_exp", lambda u: sympy.exp(u)),
-    sympy.log: Elementary("derivative_of_log", lambda u: 1 / u),
-    sympy.Abs: Elementary("derivative_of_abs", lambda u: sympy.sign(u)),
-    functions.sigmoid: Elementary(
-        "derivative_of_sigmoid", lambda u: functions.sigmoid(u) * (1 - functions.sigmoid(u))
-    ),
-    functions.relu: Elementary("derivative_of_relu", lambda u: sympy.Heaviside(u, 0)),
-    functions.softplus: Elementary("derivative_of_softplus", lambda u: functions.sigmoid(u)),
-    sympy.sign: Elementary("derivative_of_sign", _zero),
-    sympy.Heaviside: Elementary("derivative_of_heaviside", _zero),
-}
 
 
 def sympy_derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
@@ -199,16 +137,16 @@ class ExponentialRule(Rule):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FunctionRule(Rule):
-    """d/dx F(x) = F′(x) for an elementary function F of the table :data:`ELEMENTARY`."""
+    """d/dx F(x) = F′(x) for a function F of the registry :data:`chainsolve.functions.SPECS`."""
 
     function: Any
 
     @property
     def rule_id(self) -> str:
-        return str(ELEMENTARY[self.function].rule_id)
+        return functions.BY_CLASS[self.function].rule_id
 
     def combine(self, derivatives: Sequence[sympy.Expr]) -> sympy.Expr:
-        return ELEMENTARY[self.function].derivative(self.var)
+        return functions.BY_CLASS[self.function].derivative(self.var)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
+from chainsolve.functions import BY_RULE_ID
 from chainsolve.steps import RuleRef, Step
 
 Words = Mapping[str, str]
@@ -68,20 +69,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
     }
 )
 
-_FUNCTION_NAMES = {
-    "asin": "arcsin",
-    "acos": "arccos",
-    "atan": "arctan",
-    "acot": "arccot",
-    "asec": "arcsec",
-    "acsc": "arccsc",
-    "asinh": "arcsinh",
-    "acosh": "arccosh",
-    "atanh": "arctanh",
-    "log": "ln",
-}
-
-#: Rule names that say more than "derivative of F".
+#: The names of the rules that are not the derivative of one function (those are in the registry).
 _RULE_NAMES: Mapping[str, str] = MappingProxyType(
     {
         "constant": "constant rule",
@@ -90,12 +78,6 @@ _RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "square_root": "square root rule",
         "reciprocal": "power rule (reciprocal)",
         "exponential": "exponential rule: d/du aᵘ = aᵘ·ln(a)",
-        "derivative_of_abs": "derivative of |u| (its sign)",
-        "derivative_of_sigmoid": "derivative of sigmoid: σ(1 − σ)",
-        "derivative_of_relu": "derivative of relu: 1 where u > 0, else 0",
-        "derivative_of_softplus": "derivative of softplus: σ",
-        "derivative_of_sign": "derivative of sign: 0 where u ≠ 0",
-        "derivative_of_heaviside": "derivative of Heaviside: 0 where u ≠ 0",
         "abstract_function": "derivative of {name} (an unknown function)",
         "abstract_partial": "partial derivative of {name} (an unknown function)",
         "sum": "sum rule",
@@ -116,12 +98,10 @@ _RULE_NAMES: Mapping[str, str] = MappingProxyType(
 
 def rule_name(rule: RuleRef) -> str:
     """The human name of a rule: ``derivative of sin``, ``product rule``, ``x held constant``."""
-    template = _RULE_NAMES.get(rule.id)
+    spec = BY_RULE_ID.get(rule.id)
+    template = spec.human_rule_name if spec is not None else _RULE_NAMES.get(rule.id)
     if template is None:
-        if not rule.id.startswith("derivative_of_"):
-            raise KeyError(f"no name for rule id {rule.id!r}")
-        function = rule.id.removeprefix("derivative_of_")
-        template = f"derivative of {_FUNCTION_NAMES.get(function, function)}"
+        raise KeyError(f"no name for rule id {rule.id!r}")
     name = rule.names[0] if rule.names else ""
     return template.format(name=name, names=", ".join(rule.names))
 

@@ -307,11 +307,12 @@ def test_no_textbook_step_finds_a_difference(
 
 def _wrong_sin_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the rule for sin claim d/du sin(u) = −cos(u), a deliberate bug."""
-    from chainsolve.rules import ELEMENTARY, Elementary
+    from dataclasses import replace
 
-    monkeypatch.setitem(
-        ELEMENTARY, sympy.sin, Elementary("derivative_of_sin", lambda u: -sympy.cos(u))
-    )
+    from chainsolve import functions
+
+    wrong = replace(functions.BY_CLASS[sympy.sin], derivative=lambda u: -sympy.cos(u))
+    monkeypatch.setattr(functions, "BY_CLASS", {**functions.BY_CLASS, sympy.sin: wrong})
 
 
 def test_step_that_finds_a_difference_raises_in_strict_mode(

@@ -1,21 +1,31 @@
-"""Tests for chainsolve.functions: sigmoid, relu and softplus as sympy functions, and the whitelist."""
+"""Tests for chainsolve.functions: the registry (every entry complete and consistent) and the activations."""
 
 from __future__ import annotations
+
+import html
 
 import mpmath
 import pytest
 import sympy
 
+from chainsolve.decompose import operation_of
+from chainsolve.filters import latex_expr, mathml_expr, unicode_expr
 from chainsolve.functions import (
+    BY_CLASS,
     CONSTANTS,
     FUNCTION_ARITIES,
     FUNCTIONS,
-    MPMATH_IMPLEMENTATIONS,
+    SPECS,
+    FunctionSpec,
+    family_forms,
     relu,
     sigmoid,
     softplus,
 )
+from chainsolve.parsing import parse_expression
 from chainsolve.problem import make_symbol
+from chainsolve.steps import RuleRef
+from chainsolve.wording import rule_name
 
 x = make_symbol("x")
 positive = sympy.Symbol("p", positive=True)
@@ -167,15 +177,6 @@ def test_whitelist_has_hyperbolic_and_inverse_functions(
     assert str(function(x)).split("(")[0] in FUNCTIONS
 
 
-def test_mpmath_implementations_for_lambdify() -> None:
-    """lambdify with MPMATH_IMPLEMENTATIONS evaluates the activations like sympy.N does."""
-    expr = sigmoid(x) + softplus(x) + relu(x) + sympy.Heaviside(x - 2, 0)
-    function = sympy.lambdify(x, expr, modules=[MPMATH_IMPLEMENTATIONS, "mpmath"])
-    for value in (-1.5, 0.0, 2.0, 3.0):
-        reference = sympy.N(expr.subs(x, sympy.Float(value)), 20)
-        assert float(function(mpmath.mpf(value))) == pytest.approx(float(reference), rel=1e-12)
-
-
 def test_closest_function_suggests_what_a_misspelled_name_meant() -> None:
     """cosine → cos, arcsine → arcsin, sqroot → sqrt; one- and two-letter names are left alone."""
     from chainsolve.functions import closest_function
@@ -186,3 +187,134 @@ def test_closest_function_suggests_what_a_misspelled_name_meant() -> None:
     assert closest_function("sqroot") == "sqrt"
     assert closest_function("f") is None and closest_function("fg") is None
     assert closest_function("velocity") is None
+
+
+# --- the registry: every entry complete and consistent ----------------------------------------
+
+#: Real numbers to try each function at: none is 0, ±1 or a pole, where domains end and kinks are.
+SAMPLES = ("-2.7", "-1.3", "-0.6", "0.3", "0.8", "1.7", "3.1")
+DIGITS = 30
+real_u = sympy.Symbol("u", real=True)
+
+
+def spec_id(spec: FunctionSpec) -> str:
+    """The test id of one registry entry."""
+    return spec.name
+
+
+def inside(spec: FunctionSpec) -> list[str]:
+    """The sample points in the function's real domain (at least two, or the domain is too small)."""
+    points = [p for p in SAMPLES if spec.domain(mpmath.mpf(p))]
+    assert len(points) >= 2, spec.name
+    return points
+
+
+def sympy_value(expr: sympy.Expr, point: str) -> sympy.Expr:
+    """sympy's own value of an expression in u at u = point, to DIGITS digits (the oracle)."""
+    return sympy.N(expr.subs(real_u, sympy.Float(point, DIGITS + 10)), DIGITS)
+
+
+def close(a: sympy.Expr | float, b: sympy.Expr | float) -> bool:
+    """Equal to DIGITS − 5 significant digits."""
+    return bool(abs(a - b) <= sympy.Float(10) ** (5 - DIGITS) * max(1, abs(b)))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_derivative_equals_sympy_diff_in_the_domain(spec: FunctionSpec) -> None:
+    """Each entry's derivative equals sympy.diff of its function at points of its real domain."""
+    ours = spec.derivative(real_u)
+    theirs = sympy.diff(spec.sympy_class(real_u), real_u)
+    theirs = theirs.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)  # 0 away from the jump
+    for point in inside(spec):
+        assert close(sympy_value(ours, point), sympy_value(theirs, point)), (spec.name, point)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_mpmath_value_matches_sympy_evalf(spec: FunctionSpec) -> None:
+    """Each entry's mpmath evaluation equals sympy's evalf of the function in its domain."""
+    with mpmath.workdps(DIGITS + 10):
+        for point in inside(spec):
+            ours = spec.mpmath(mpmath.mpf(point))
+            assert close(sympy.Float(ours, DIGITS), sympy_value(spec.sympy_class(real_u), point))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_domain_is_where_sympy_gives_a_real_value(spec: FunctionSpec) -> None:
+    """The real domain holds a sample point exactly when sympy's value there is real and finite."""
+    for point in SAMPLES:
+        value = sympy_value(spec.sympy_class(real_u), point)
+        real = bool(value.is_real and value.is_finite)
+        assert spec.domain(mpmath.mpf(point)) == real, (spec.name, point, value)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_parser_reads_every_name_and_alias(spec: FunctionSpec) -> None:
+    """Every spelling of the function parses to its sympy class, with each arity it takes."""
+    for name in spec.names:
+        for arity in spec.arities:
+            args = ", ".join(["x", "0"][:arity])
+            parsed = parse_expression(f"{name}({args})")
+            assert isinstance(parsed, spec.sympy_class), (name, parsed)
+            assert FUNCTION_ARITIES[name] == spec.arities
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_every_printer_prints_it(spec: FunctionSpec) -> None:
+    """Text reads back as the same function; LaTeX and MathML show its registry names."""
+    applied = spec.sympy_class(x)
+    assert parse_expression(unicode_expr(applied)) == applied
+    assert latex_expr(applied).startswith(spec.latex_name)
+    assert spec.printed_name in html.unescape(mathml_expr(applied))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_rule_id_has_wording_and_the_graph_a_label(spec: FunctionSpec) -> None:
+    """The derivative's rule id has its human name, and a graph node of the function its label."""
+    assert spec.rule_id.startswith("derivative_of_")
+    assert rule_name(RuleRef(spec.rule_id)) == spec.human_rule_name
+    assert spec.human_rule_name.startswith("derivative of")
+    assert operation_of(spec.sympy_class(x)) == spec.graph_label != ""
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_kink_convention_exactly_where_the_derivative_jumps_at_zero(spec: FunctionSpec) -> None:
+    """A kink convention is given exactly for the functions whose difference quotients at 0 disagree."""
+    if not spec.domain(mpmath.mpf(0)):
+        assert not spec.kink
+        return
+    with mpmath.workdps(40):
+        h = mpmath.mpf(10) ** -20
+        at_zero = spec.mpmath(mpmath.mpf(0))
+        right = (spec.mpmath(h) - at_zero) / h
+        left = (at_zero - spec.mpmath(-h)) / h
+        smooth = abs(right - left) < mpmath.mpf(10) ** -10 and abs(right) < 10**10
+    assert bool(spec.kink) == (not smooth), spec.name
+
+
+@pytest.mark.parametrize("family", ["circular", "hyperbolic"])
+def test_sin_cos_forms_equal_the_functions(family: str) -> None:
+    """Each trigonometric (hyperbolic) form in sin and cos (sinh and cosh) equals its function."""
+    s, c = (sympy.sinh, sympy.cosh) if family == "hyperbolic" else (sympy.sin, sympy.cos)
+    forms = family_forms(family)  # type: ignore[arg-type]
+    assert len(forms) == 6
+    for function, form in forms.items():
+        for point in ("0.3", "1.7", "-2.7"):
+            expected = sympy_value(function(real_u), point)
+            assert close(sympy_value(form(s(real_u), c(real_u)), point), expected)
+
+
+def test_names_and_classes_are_unique() -> None:
+    """No spelling names two functions or a constant, and each sympy class has one entry."""
+    names = [name for spec in SPECS for name in spec.names]
+    assert len(names) == len(set(names))
+    assert not set(names) & set(CONSTANTS)
+    assert len(BY_CLASS) == len(SPECS)
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.rewrites_to_exp], ids=spec_id)
+def test_exp_rewrites_leave_the_function(spec: FunctionSpec) -> None:
+    """A function marked as rewritable with exp is gone from its rewrite, and equal to it."""
+    rewritten = spec.sympy_class(real_u).rewrite(sympy.exp)
+    assert not rewritten.has(spec.sympy_class)
+    for point in SAMPLES:
+        assert close(sympy_value(rewritten, point), sympy_value(spec.sympy_class(real_u), point))

@@ -9,28 +9,16 @@ import pytest
 import sympy
 
 from chainsolve import functions
-from chainsolve.functions import FUNCTIONS
+from chainsolve.functions import BY_CLASS, FUNCTIONS
 from chainsolve.numeric import Undefined, evaluate
 from chainsolve.plan import plan
 from chainsolve.problem import make_symbol
-from chainsolve.rules import ELEMENTARY, HOLE, ChainRule, Rule, walk
+from chainsolve.rules import HOLE, ChainRule, Rule, walk
 from chainsolve.steps import RuleRef
 from chainsolve.wording import rule_name
 
 x, y, u = make_symbol("x"), make_symbol("y"), make_symbol("u")
 f, g = sympy.Function("f"), sympy.Function("g")
-
-#: Points inside each function's real domain, away from kinks and poles.
-DEFAULT_POINTS = ("0.3", "0.7", "-0.4", "1.9")
-POINTS: dict[Any, tuple[str, ...]] = {
-    sympy.log: ("0.3", "0.7", "1.9"),
-    sympy.asin: ("0.3", "0.7", "-0.4"),
-    sympy.acos: ("0.3", "0.7", "-0.4"),
-    sympy.acosh: ("1.3", "1.9", "3.5"),
-    sympy.atanh: ("0.3", "0.7", "-0.4"),
-    sympy.asec: ("1.3", "1.9", "-1.2", "-3.5"),
-    sympy.acsc: ("1.3", "1.9", "-1.2", "-3.5"),
-}
 
 
 def values_agree(left: sympy.Expr, right: sympy.Expr, point: str) -> bool:
@@ -40,22 +28,10 @@ def values_agree(left: sympy.Expr, right: sympy.Expr, point: str) -> bool:
         return bool(abs(evaluate(left, at) - evaluate(right, at)) < mpmath.mpf(10) ** -30)
 
 
-@pytest.mark.parametrize("kind", list(ELEMENTARY), ids=lambda kind: kind.__name__)
-def test_elementary_derivative_equals_sympy_diff(kind: Any) -> None:
-    """Each table entry's derivative equals sympy.diff of its function (at several points)."""
-    entry = ELEMENTARY[kind]
-    ours = entry.derivative(u)
-    theirs = sympy.diff(kind(u), u).replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
-    assert entry.rule_id.startswith("derivative_of_")
-    assert rule_name(RuleRef(entry.rule_id)).startswith("derivative of")
-    for point in POINTS.get(kind, DEFAULT_POINTS):
-        assert values_agree(ours, theirs, point), (kind, point, ours, theirs)
-
-
 @pytest.mark.parametrize("kind", [sympy.sin, sympy.exp, sympy.atan, functions.sigmoid])
 def test_elementary_derivative_symbolically(kind: Any) -> None:
-    """Where sympy can prove it, the table entry minus sympy.diff simplifies to 0."""
-    assert sympy.simplify(ELEMENTARY[kind].derivative(u) - sympy.diff(kind(u), u)) == 0
+    """Where sympy can prove it, the registry's derivative minus sympy.diff simplifies to 0."""
+    assert sympy.simplify(BY_CLASS[kind].derivative(u) - sympy.diff(kind(u), u)) == 0
 
 
 @pytest.mark.parametrize(
@@ -77,14 +53,14 @@ def test_hyperbolic_and_inverse_rules_are_the_textbook_forms(
     kind: Any, name: str, textbook: sympy.Expr
 ) -> None:
     """sech … acsc have their textbook derivatives (arccosh's √(u² − 1) split as √(u − 1)·√(u + 1))."""
-    assert rule_name(RuleRef(ELEMENTARY[kind].rule_id)) == name
-    assert ELEMENTARY[kind].derivative(u) == textbook
+    assert rule_name(RuleRef(BY_CLASS[kind].rule_id)) == name
+    assert BY_CLASS[kind].derivative(u) == textbook
 
 
 @pytest.mark.parametrize("kind", [sympy.asec, sympy.acsc])
 def test_arcsec_rule_uses_abs_on_both_branches(kind: Any) -> None:
     """|u|·√(u² − 1) equals sympy's u²·√(1 − 1/u²) for u < −1 as well, where u·√(u² − 1) would not."""
-    rule = ELEMENTARY[kind].derivative(u)
+    rule = BY_CLASS[kind].derivative(u)
     theirs = sympy.diff(kind(u), u)
     for point in ("-1.01", "-2", "-40", "1.01", "40"):
         assert values_agree(rule, theirs, point)
@@ -93,7 +69,7 @@ def test_arcsec_rule_uses_abs_on_both_branches(kind: Any) -> None:
 
 def test_sign_derivative_is_zero_away_from_the_kink() -> None:
     """sign′ is 0 (sympy's DiracDelta is 0 away from 0), and its evaluation agrees."""
-    assert ELEMENTARY[sympy.sign].derivative(u) == 0
+    assert BY_CLASS[sympy.sign].derivative(u) == 0
     with pytest.raises(Undefined):
         evaluate(sympy.diff(sympy.sign(u), u), {u: mpmath.mpf(0)})
 
