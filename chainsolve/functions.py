@@ -531,6 +531,11 @@ SPECS: tuple[FunctionSpec, ...] = (
         rule_name="derivative of softplus: σ",
         rewrites_to_exp=True,
     ),
+    # The error function of statistics (the normal distribution's integral): added as this one
+    # entry, which is all a function needs (docs/architecture.md, "How to add a function").
+    FunctionSpec(
+        "erf", sympy.erf, lambda u: 2 * sympy.exp(-(u**2)) / sympy.sqrt(sympy.pi), mpmath.erf
+    ),
     # sign and Heaviside are what derivatives of abs and relu are made of: chainsolve writes
     # them in its answers (and in the JSON), so its own parser must read them back.
     FunctionSpec(

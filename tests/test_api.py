@@ -150,6 +150,9 @@ NEW_FUNCTIONS = [
     ("arccsc(2x)", (-1.3, 0.7, 2.0)),
     ("acosh(sin(x) + 2)", (-1.3, 0.4, 2.0)),
     ("asec(x^2 + 1) + acsc(x^2 + 1)", (-1.3, 0.4, 2.0)),
+    # erf: added to the language as one registry entry (docs/architecture.md).
+    ("erf(x^2)", (-1.3, 0.4, 2.0)),
+    ("x*erf(sin(x))", (-1.3, 0.4, 2.0)),
 ]
 
 

@@ -318,3 +318,20 @@ def test_exp_rewrites_leave_the_function(spec: FunctionSpec) -> None:
     assert not rewritten.has(spec.sympy_class)
     for point in SAMPLES:
         assert close(sympy_value(rewritten, point), sympy_value(spec.sympy_class(real_u), point))
+
+
+@pytest.mark.parametrize(
+    ("answer", "mistake"),
+    [
+        ("2*exp(-x^4)/sqrt(pi)", "missing_inner_derivative"),
+        ("4x*exp(-x^2)/sqrt(pi)", "outer_at_wrong_argument"),
+        ("-4x*exp(-x^4)/sqrt(pi)", "sign_error"),
+    ],
+)
+def test_a_function_added_as_one_entry_has_its_mistakes_named(answer: str, mistake: str) -> None:
+    """erf, one registry entry, gets the chain rule's mistakes: erf(x²) without g′, at x, negated."""
+    import chainsolve
+
+    result = chainsolve.verify("erf(x^2)", answer=answer)
+    assert not result.correct
+    assert mistake in {m.id for m in result.mistakes}
