@@ -200,7 +200,7 @@ class GatePattern:
 
 @dataclass(frozen=True, slots=True)
 class Kink:
-    """A kink met exactly (relu or |·| at 0, a tie of max) and the convention used there."""
+    """A kink met exactly (a function of the registry with a kink, at argument 0; a tie of max)."""
 
     node: str
     operation: str

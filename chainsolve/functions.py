@@ -205,6 +205,9 @@ class FunctionSpec:
     label: str = ""
     #: Do students get the sign of its derivative wrong (cos′ = +sin, arccos′ = +1/√(1 − u²))?
     sign_slip: bool = False
+    #: Other wrong derivatives students write for it, each with its mistake id (e^u
+    #: differentiated as a power: u·e^(u − 1)).
+    slips: tuple[tuple[str, Callable[[sympy.Expr], sympy.Expr]], ...] = ()
     #: The convention chainsolve takes at its kink u = 0, where it has one.
     kink: str = ""
     #: Trigonometric or hyperbolic: its form in s = sin, c = cos (sinh, cosh) of the same angle.
@@ -212,8 +215,6 @@ class FunctionSpec:
     sin_cos_form: SinCosForm | None = None
     #: Written with exp and log, where sympy's simplifiers do not know it (sigmoid, softplus).
     rewrites_to_exp: bool = False
-    #: Appears in derivatives chainsolve writes (sign, Heaviside), not in problems people pose.
-    answer_only: bool = False
 
     @property
     def rule_id(self) -> str:
@@ -244,6 +245,11 @@ class FunctionSpec:
     def names(self) -> tuple[str, ...]:
         """Every spelling the parser accepts."""
         return (self.name, *self.aliases)
+
+    def wrong_derivatives(self, u: sympy.Expr) -> list[tuple[str, sympy.Expr]]:
+        """The wrong F′(u) students write, with their mistake ids: the sign slip, then the slips."""
+        wrong = [("sign_error", -self.derivative(u))] if self.sign_slip else []
+        return wrong + [(mistake, slip(u)) for mistake, slip in self.slips]
 
 
 #: Every function of the input language, one entry each.
@@ -478,7 +484,14 @@ SPECS: tuple[FunctionSpec, ...] = (
     ),
     # Printed as a power of e (ⅇ in MathML); its graph node is labelled exp.
     FunctionSpec(
-        "exp", sympy.exp, lambda u: sympy.exp(u), mpmath.exp, symbol="ⅇ", latex="e^{", label="exp"
+        "exp",
+        sympy.exp,
+        lambda u: sympy.exp(u),
+        mpmath.exp,
+        symbol="ⅇ",
+        latex="e^{",
+        label="exp",
+        slips=(("power_rule_error", lambda u: u * sympy.exp(u - 1)),),
     ),
     FunctionSpec(
         "log",
@@ -544,7 +557,6 @@ SPECS: tuple[FunctionSpec, ...] = (
         _zero,
         lambda v: mpmath.mpf(mpmath.sign(v)),
         rule_name="derivative of sign: 0 where u ≠ 0",
-        answer_only=True,
         kink="sign′ at u = 0 is taken as 0 (sign jumps there).",
     ),
     FunctionSpec(
@@ -557,7 +569,6 @@ SPECS: tuple[FunctionSpec, ...] = (
         symbol="H",
         latex="H",
         label="Heaviside",
-        answer_only=True,
         kink="Heaviside′ at u = 0 is taken as 0 (Heaviside jumps there).",
     ),
 )

@@ -306,9 +306,9 @@ def _slips(
         return [("power_rule_error", argument * base ** (argument - 1) * d_argument)] + (
             [("power_rule_error", base**argument * d_argument)] if base != sympy.E else []
         )
-    if isinstance(outer, FunctionRule) and BY_CLASS[outer.function].sign_slip:
-        local = outer.eval().xreplace({outer.var: argument})
-        return [("sign_error", -local * d_argument)]
+    if isinstance(outer, FunctionRule):
+        wrong = BY_CLASS[outer.function].wrong_derivatives(argument)
+        return [(mistake, local * d_argument) for mistake, local in wrong]
     return []
 
 

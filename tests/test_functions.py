@@ -335,3 +335,35 @@ def test_a_function_added_as_one_entry_has_its_mistakes_named(answer: str, mista
     result = chainsolve.verify("erf(x^2)", answer=answer)
     assert not result.correct
     assert mistake in {m.id for m in result.mistakes}
+
+
+def test_readme_lists_every_function_name() -> None:
+    """The README's input language names every spelling the parser accepts."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    words = {word for span in readme.split("`")[1::2] for word in span.split()}
+    assert set(FUNCTIONS) <= words, sorted(set(FUNCTIONS) - words)
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.wrong_derivatives(real_u)], ids=spec_id)
+def test_wrong_derivatives_are_known_mistakes_and_wrong(spec: FunctionSpec) -> None:
+    """Each entry's slips name a known mistake and differ from its derivative in the domain."""
+    from chainsolve.mistakes import MISTAKES
+
+    right = spec.derivative(real_u)
+    for mistake, wrong in spec.wrong_derivatives(real_u):
+        assert mistake in MISTAKES
+        assert any(not close(sympy_value(wrong, p), sympy_value(right, p)) for p in inside(spec)), (
+            spec.name,
+            mistake,
+        )
+
+
+def test_exp_differentiated_as_a_power_is_named() -> None:
+    """e^(x²) answered x²·e^(x² − 1)·2x (exp's slip in the registry) is the power rule misapplied."""
+    import chainsolve
+
+    result = chainsolve.verify("exp(x^2)", answer="x^2*exp(x^2 - 1)*2x")
+    assert not result.correct
+    assert "power_rule_error" in {m.id for m in result.mistakes}
