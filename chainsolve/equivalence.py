@@ -137,7 +137,7 @@ def _close(left: mpmath.mpf, right: mpmath.mpf) -> bool:
 
 
 def kink_arguments(exprs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
-    """The expressions g whose zeros are kinks or jumps: |g|, sign g, H(g), relu g, Max, Piecewise.
+    """The expressions g whose zeros are kinks or jumps: |g|, relu g, acot g, …, Max, Piecewise.
 
     A derivative does not exist where such a g is 0 (or exists only by convention), so no
     comparison is made there.

@@ -822,7 +822,7 @@ _KINK_CONVENTIONS: dict[type, tuple[str, str]] = {
 
 
 def _kinks(graph: Graph, mp_env: Mapping[sympy.Symbol, MpFloat]) -> tuple[Kink, ...]:
-    """Every relu, |·|, sign or H whose argument is exactly 0 here, and every tie of a max or min."""
+    """Every kinked function (relu, |·|, …) whose argument is exactly 0 here, every max or min tie."""
     zero = mpmath.mpf(10) ** -(PRECISION - 5)
     found = []
     for node in graph.nodes:
