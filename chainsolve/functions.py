@@ -596,7 +596,8 @@ FUNCTION_ARITIES: Mapping[str, tuple[int, ...]] = MappingProxyType(
 CONSTANTS: dict[str, sympy.Expr] = {"e": sympy.E, "pi": sympy.pi}
 
 
-#: The functions with a kink at 0 (|u|, relu, sign, H): a derivative there is a convention.
+#: The functions with a kink or a jump at 0 (|u|, relu, sign, H, arccot): a derivative there is
+#: a convention.
 KINKED: tuple[type, ...] = tuple(s.sympy_class for s in SPECS if s.kink)
 #: The functions sympy's simplifiers know only written with exp and log.
 EXP_REWRITABLE: tuple[type, ...] = tuple(s.sympy_class for s in SPECS if s.rewrites_to_exp)

@@ -481,3 +481,12 @@ def test_point_value_too_large_to_evaluate_is_refused() -> None:
     problem, graph = _build([Definition("y", sympy.sin(x))], {"x": huge}, elementary=False)
     with pytest.raises(ProblemError, match="value of x at the point"):
         evaluate_at(problem, graph)
+
+
+def test_arccot_at_its_jump_states_the_convention() -> None:
+    """arccot jumps at 0 (sympy's branch): its kink convention, from the registry, is stated there."""
+    problem, graph = _build([Definition("f", sympy.acot(x - y))], {"x": I(2), "y": I(2)})
+    evaluation = evaluate_at(problem, graph, None)
+    assert evaluation.gradient_values["x"].exact == -1
+    assert [k.operation for k in evaluation.kinks] == ["acot"]
+    assert "jumps" in evaluation.kinks[0].convention
