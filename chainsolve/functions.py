@@ -195,8 +195,8 @@ class FunctionSpec:
     rule_name: str = ""
     #: The real domain: is the function real and finite at this real number?
     domain: Callable[[Real], bool] = _everywhere
-    #: The domain in words, for the reason a value is undefined.
-    domain_text: str = "every real number"
+    #: The domain as a condition on the argument u, for the reason a value is undefined.
+    domain_text: str = "every real u"
     #: The name printed before the parenthesis in text and MathML (``ln``, ``σ``), when not ``name``.
     symbol: str = ""
     #: What the LaTeX of F(u) starts with: ``\sin``, ``\operatorname{asin}``, ``\sigma``.
@@ -331,7 +331,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         reading="arcsin",
         sign_slip=True,
         domain=_unit_interval,
-        domain_text="[-1, 1]",
+        domain_text="−1 ≤ u ≤ 1",
     ),
     FunctionSpec(
         "acos",
@@ -342,7 +342,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         reading="arccos",
         sign_slip=True,
         domain=_unit_interval,
-        domain_text="[-1, 1]",
+        domain_text="−1 ≤ u ≤ 1",
     ),
     FunctionSpec(
         "atan",
@@ -480,7 +480,7 @@ SPECS: tuple[FunctionSpec, ...] = (
         aliases=("arctanh", "artanh"),
         reading="arctanh",
         domain=lambda v: bool(abs(v) < 1),
-        domain_text="(-1, 1)",
+        domain_text="−1 < u < 1",
     ),
     # Printed as a power of e (ⅇ in MathML); its graph node is labelled exp.
     FunctionSpec(

@@ -134,7 +134,7 @@ def _compute(
         # Just outside some domains (asec, acosh) mpmath's value is complex with a tiny
         # imaginary part, small enough to pass for rounding: the domain refuses it first.
         if not spec.domain(args[0]):
-            raise Undefined(f"{spec.name} is real only for {spec.domain_text}")
+            raise Undefined(f"{spec.name}(u) is real only where {spec.domain_text}")
         return _guarded(spec.mpmath)(*args)
     if isinstance(expr, sympy.DiracDelta):
         # sign′ and Heaviside′ (read back from chainsolve's own answers): 0 except at the kink.

@@ -367,3 +367,20 @@ def test_exp_differentiated_as_a_power_is_named() -> None:
     result = chainsolve.verify("exp(x^2)", answer="x^2*exp(x^2 - 1)*2x")
     assert not result.correct
     assert "power_rule_error" in {m.id for m in result.mistakes}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=spec_id)
+def test_evaluation_outside_the_domain_says_where_it_is_real(spec: FunctionSpec) -> None:
+    """chainsolve's evaluator gives sympy's value in the domain, and outside it names the domain."""
+    from chainsolve.numeric import Undefined, evaluate
+
+    applied = spec.sympy_class(real_u)
+    with mpmath.workdps(DIGITS + 10):
+        for point in SAMPLES:
+            at = {real_u: mpmath.mpf(point)}
+            if spec.domain(at[real_u]):
+                value = sympy.Float(evaluate(applied, at), DIGITS)
+                assert close(value, sympy_value(applied, point)), (spec.name, point)
+            else:
+                with pytest.raises(Undefined, match=spec.domain_text.replace("|", r"\|")):
+                    evaluate(applied, at)
