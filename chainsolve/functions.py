@@ -109,28 +109,12 @@ class softplus(_Activation):
 Real = Any
 
 
-def _everywhere(value: Real) -> bool:
-    return True
-
-
-def _nonzero(value: Real) -> bool:
-    return bool(value != 0)
-
-
 def _unit_interval(value: Real) -> bool:
     return bool(-1 <= value <= 1)
 
 
 def _outside_unit_interval(value: Real) -> bool:
     return bool(abs(value) >= 1)
-
-
-def _cos_nonzero(value: Real) -> bool:
-    return bool(mpmath.cos(value) != 0)
-
-
-def _sin_nonzero(value: Real) -> bool:
-    return bool(mpmath.sin(value) != 0)
 
 
 def _sqrt_one_minus_square(u: sympy.Expr) -> sympy.Expr:
@@ -193,8 +177,9 @@ class FunctionSpec:
     reading: str = ""
     #: The human name of its derivative rule, when more is to be said than "derivative of F".
     rule_name: str = ""
-    #: The real domain: is the function real and finite at this real number?
-    domain: Callable[[Real], bool] = _everywhere
+    #: The real domain: has the function a real value at this real number? Poles are left out
+    #: (tan, coth: no real number is exactly one, and the infinite value says it). None: every one.
+    domain: Callable[[Real], bool] | None = None
     #: The domain as a condition on the argument u, for the reason a value is undefined.
     domain_text: str = "every real u"
     #: The name printed before the parenthesis in text and MathML (``ln``, ``σ``), when not ``name``.
@@ -241,6 +226,10 @@ class FunctionSpec:
         """Its operation label on a node of a computation graph."""
         return self.label or self.printed_name
 
+    def defined_at(self, value: Real) -> bool:
+        """Is the function real and finite at the real number ``value``?"""
+        return self.domain is None or self.domain(value)
+
     @property
     def names(self) -> tuple[str, ...]:
         """Every spelling the parser accepts."""
@@ -281,8 +270,6 @@ SPECS: tuple[FunctionSpec, ...] = (
         mpmath.tan,
         latex=r"\tan",
         sign_slip=True,
-        domain=_cos_nonzero,
-        domain_text="cos u ≠ 0",
         family="circular",
         sin_cos_form=lambda s, c: s / c,
     ),
@@ -293,8 +280,6 @@ SPECS: tuple[FunctionSpec, ...] = (
         mpmath.cot,
         latex=r"\cot",
         sign_slip=True,
-        domain=_sin_nonzero,
-        domain_text="sin u ≠ 0",
         family="circular",
         sin_cos_form=lambda s, c: c / s,
     ),
@@ -305,8 +290,6 @@ SPECS: tuple[FunctionSpec, ...] = (
         mpmath.sec,
         latex=r"\sec",
         sign_slip=True,
-        domain=_cos_nonzero,
-        domain_text="cos u ≠ 0",
         family="circular",
         sin_cos_form=lambda s, c: 1 / c,
     ),
@@ -317,8 +300,6 @@ SPECS: tuple[FunctionSpec, ...] = (
         mpmath.csc,
         latex=r"\csc",
         sign_slip=True,
-        domain=_sin_nonzero,
-        domain_text="sin u ≠ 0",
         family="circular",
         sin_cos_form=lambda s, c: 1 / s,
     ),
@@ -426,8 +407,6 @@ SPECS: tuple[FunctionSpec, ...] = (
         mpmath.coth,
         latex=r"\coth",
         sign_slip=True,
-        domain=_nonzero,
-        domain_text="u ≠ 0",
         family="hyperbolic",
         sin_cos_form=lambda s, c: c / s,
     ),
@@ -446,8 +425,6 @@ SPECS: tuple[FunctionSpec, ...] = (
         lambda u: -sympy.csch(u) * sympy.coth(u),
         mpmath.csch,
         sign_slip=True,
-        domain=_nonzero,
-        domain_text="u ≠ 0",
         family="hyperbolic",
         sin_cos_form=lambda s, c: 1 / s,
     ),

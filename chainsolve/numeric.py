@@ -133,7 +133,7 @@ def _compute(
     if spec is not None:
         # Just outside some domains (asec, acosh) mpmath's value is complex with a tiny
         # imaginary part, small enough to pass for rounding: the domain refuses it first.
-        if not spec.domain(args[0]):
+        if spec.domain is not None and not spec.domain(args[0]):
             raise Undefined(f"{spec.name}(u) is real only where {spec.domain_text}")
         return _guarded(spec.mpmath)(*args)
     if isinstance(expr, sympy.DiracDelta):
