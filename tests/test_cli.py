@@ -205,9 +205,12 @@ def test_timeout_names_the_stage_and_exits_2() -> None:
     """A problem that outlasts `--timeout 0.5` stops with exit 2 and names the stage."""
     result = run("solve", expensive_problem(), "--wrt", "t", "--timeout", "0.5")
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith(
-        "error: the derivation stage ran out of its time budget (0.5 s)"
-    )
+    # Which stage 0.5 s of wall clock reaches depends on the machine's load (parsing this
+    # problem alone can take that long under load); that a stage is named is the behaviour.
+    assert re.match(
+        r"error: the (parse|derivation|solve) stage ran out of its time budget \(0\.5 s\)",
+        result.stderr,
+    ), result.stderr
     assert "hint: raise --timeout" in result.stderr
 
 
