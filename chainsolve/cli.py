@@ -315,9 +315,9 @@ def solve(
     from chainsolve.render import render_solution
 
     text = _read_problem(problem)
-    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)
+    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
     _echo_reading(parsed)
-    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)
+    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)  # type: ignore[arg-type]
     chosen = _choose_format(fmt, output)
     if reveal and chosen != "html":
         raise click.UsageError("--reveal folds steps in HTML output only: add --format html")
@@ -433,7 +433,7 @@ def graph(
     from chainsolve.budget import stage
     from chainsolve.graph import build_graph
 
-    parsed = load_problem(_read_problem(problem), wrt=wrt, at=at, graph=graph_style, timeout=None)
+    parsed = load_problem(_read_problem(problem), wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
     with stage("parse"):
         if parsed.is_single_expression and graph_style == "definitions":
             from chainsolve.decompose import elementary_problem

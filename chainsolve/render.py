@@ -307,3 +307,15 @@ def render_solution(
         solution, fmt, notation=notation, detail=detail, fragment=fragment, reveal=reveal
     )
     return template.render(context)
+
+
+def html_body(solution: Solution, *, notation: Notation = "leibniz", reveal: bool = False) -> str:
+    """The HTML page's body with its stylesheet scoped to it: for a notebook cell (Jupyter).
+
+    The maths is MathML and the graph inline SVG, so it displays offline; the style is in
+    an ``@scope`` block, so it does not restyle the notebook around it.
+    """
+    env = make_environment("html")
+    style = env.get_template("_style.html.jinja").render()
+    body = render_solution(solution, "html", notation=notation, fragment=True, reveal=reveal)
+    return f"<style>\n@scope (.chainsolve-solution) {{\n{style}}}\n</style>\n{body}"
