@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
@@ -533,18 +534,25 @@ class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
         return mrow
 
 
-#: sympy's named entities (HTML names, not XML ones) as the characters a reader expects:
-#: e and i are plain letters, not the double-struck ⅇ and ⅈ.
-_MATHML_ENTITIES = MappingProxyType(
-    {
-        "&ExponentialE;": "e",
-        "&ImaginaryI;": "i",
-        "&InvisibleTimes;": "\u2062",
-        "&pi;": "π",
-        "&dd;": "d",
-        "&int;": "∫",
-    }
-)
+#: sympy's named entities whose HTML character is not what a reader expects: e and i are
+#: plain letters (not the double-struck ⅇ and ⅈ), d of an integral a plain d.
+_PLAIN_ENTITIES = MappingProxyType({"ExponentialE": "e", "ImaginaryI": "i", "dd": "d"})
+
+_NAMED_ENTITY = re.compile(r"&([A-Za-z]+);")
+_BARE_AMPERSAND = re.compile(r"&(?!#[0-9A-Fa-fx]+;)")
+
+
+def _plain_text(text: str) -> str:
+    """sympy's raw MathML text as escaped XML text: named entities as characters."""
+    from html.entities import html5
+
+    def character(match: re.Match[str]) -> str:
+        name = match[1]
+        return _PLAIN_ENTITIES.get(name) or html5.get(f"{name};", match[0])
+
+    text = _NAMED_ENTITY.sub(character, text)
+    # sympy writes its text unescaped (x < 1 as <mo><</mo>): escape it, numeric references kept.
+    return _BARE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
 #: The hyphen sympy writes for minus, as the minus sign (U+2212) a reader expects.
 MINUS = "−"
@@ -570,9 +578,7 @@ def _tidy_mathml(node: Any) -> None:
     """
     for child in node.childNodes:
         if child.nodeType == child.TEXT_NODE:
-            text = child.data
-            for entity, character in _MATHML_ENTITIES.items():
-                text = text.replace(entity, character)
+            text = _plain_text(child.data)
             if text == "-" and node.tagName == "mo":
                 text = MINUS
             elif text.startswith("-") and node.tagName == "mn":

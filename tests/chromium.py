@@ -150,11 +150,12 @@ class Browser:
         result: dict[str, Any] = self.evaluate(OVERFLOW_SCRIPT)
         return result
 
-    def screenshot(self, path: Path) -> None:
-        """The whole page (not only the viewport) as a PNG."""
+    def screenshot(self, path: Path, *, height: float | None = None) -> None:
+        """The page from its top as a PNG: all of it, or its first ``height`` CSS pixels."""
         metrics = self.command("Page.getLayoutMetrics")["cssContentSize"]
         width = self.evaluate("document.documentElement.clientWidth")
-        clip = {"x": 0, "y": 0, "width": width, "height": metrics["height"], "scale": 1}
+        shown = metrics["height"] if height is None else min(height, metrics["height"])
+        clip = {"x": 0, "y": 0, "width": width, "height": shown, "scale": 1}
         shot = self.command(
             "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
         )

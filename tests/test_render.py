@@ -385,6 +385,8 @@ def test_mathml_prints_plain_e_true_minus_and_hugging_parentheses() -> None:
     tall = mathml_expr(sympy.sin(1 / (1 + x)))
     assert "<mo>(</mo>" in tall and "stretchy" not in tall
     assert ("mn", "−2") in _leaves(mathml_expr(sympy.Integer(-2)))
+    # sympy writes its text unescaped: "<" must come out as &lt; (well-formed, not a tag).
+    assert ("mo", "<") in _leaves(mathml_expr(sympy.Lt(x, 1)))
 
 
 @pytest.mark.parametrize("key", list(PROBLEMS))
