@@ -554,6 +554,7 @@ def _plain_text(text: str) -> str:
     # sympy writes its text unescaped (x < 1 as <mo><</mo>): escape it, numeric references kept.
     return _BARE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
+
 #: The hyphen sympy writes for minus, as the minus sign (U+2212) a reader expects.
 MINUS = "−"
 
