@@ -328,3 +328,26 @@ def test_api_functions_document_their_parameters() -> None:
         doc = inspect.getdoc(function) or ""
         for name in inspect.signature(function).parameters:
             assert f"{name}:" in doc, (function.__name__, name)
+
+
+def test_notebook_shows_solutions_and_verdicts_as_offline_html() -> None:
+    """A notebook run by nbconvert displays solve() and verify() as HTML with MathML, no raw $$."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nbconvert = pytest.importorskip("nbconvert")
+    pytest.importorskip("ipykernel")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import chainsolve\nchainsolve.solve('z = x^2*y; x = cos(t); y = exp(t)')"
+        ),
+        nbformat.v4.new_code_cell("chainsolve.verify('sin(x^2)', answer='cos(x^2)')"),
+    ]
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    for cell in notebook.cells:
+        (output,) = cell.outputs
+        assert "<math" in output["data"]["text/html"]
+    page, _ = nbconvert.HTMLExporter(template_name="basic").from_notebook_node(notebook)
+    assert page.count('<main class="chainsolve-solution">') == 1
+    assert "verdict-report wrong" in page
+    assert "$$" not in page and "\\begin{aligned}" not in page

@@ -484,6 +484,7 @@ def layout_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each layout page written by the real command line as HTML (Graphviz SVG when installed)."""
     from tests.conftest import run_timed
 
+    require_tool("chromium")
     folder = tmp_path_factory.mktemp("pages")
     pages = {}
     for name, args in LAYOUT_PAGES.items():
