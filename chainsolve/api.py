@@ -58,19 +58,27 @@ def _check_common(wrt: object, at: object, timeout: object) -> None:
         _check_type("timeout", timeout, (int, float), "a number of seconds or None")
 
 
-#: The command-line options that error messages of shared code name, as the API's arguments.
-_CLI_OPTION = re.compile(r"--(wrt|at|timeout|graph|detail|mode)\b ?")
+#: A command-line option in a message of shared code, with its value when one follows
+#: (``--wrt s,t``, ``--wrt u: …``, ``--at w=1,x=2``); without one it is the word itself.
+_CLI_OPTION = re.compile(
+    r"--(?P<name>wrt|at|timeout|graph|detail|mode)\b(?: (?P<value>[^\s:]+?)(?=:|, | for |$))?"
+)
+
+
+def _as_argument(match: re.Match[str]) -> str:
+    value = match["value"]
+    return match["name"] if value is None else f'{match["name"]}="{value}"'
 
 
 @contextmanager
 def _api_wording() -> Iterator[None]:
-    """Errors raised inside speak of the API's arguments (``wrt=``), not of CLI flags (``--wrt``)."""
+    """Errors raised inside speak of the API's arguments (``wrt="s"``), not of CLI flags (``--wrt s``)."""
     try:
         yield
     except ChainsolveError as error:
-        error.message = _CLI_OPTION.sub(r"\1=", error.message)
+        error.message = _CLI_OPTION.sub(_as_argument, error.message)
         if error.hint is not None:
-            error.hint = _CLI_OPTION.sub(r"\1=", error.hint)
+            error.hint = _CLI_OPTION.sub(_as_argument, error.hint)
         error.args = (error.message,)
         raise
 
