@@ -495,9 +495,9 @@ def layout_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return pages
 
 
-@pytest.mark.parametrize("width", [375, 1200])
+@pytest.mark.parametrize("width", [375, 700, 1200])
 def test_html_fits_the_page_width_in_chromium(layout_pages: dict[str, Path], width: int) -> None:
-    """In real Chromium at 375 px (a phone) and 1200 px, no element of any page passes the right edge."""
+    """In real Chromium at 375 px (a phone), 700 px and 1200 px, no element passes the right edge."""
     from tests.chromium import browser
 
     with browser(require_tool("chromium")) as chromium:
