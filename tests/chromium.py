@@ -71,15 +71,20 @@ class Browser:
         self._next_id = 0
         self._buffer = b""
         self._events: list[dict[str, Any]] = []
-        target = self.command("Target.createTarget", url="about:blank")["targetId"]
-        attached = self.command("Target.attachToTarget", targetId=target, flatten=True)
-        self._session: str | None = attached["sessionId"]
-        self.command("Page.enable")
+        self._session: str | None = None
+        try:
+            target = self.command("Target.createTarget", url="about:blank")["targetId"]
+            attached = self.command("Target.attachToTarget", targetId=target, flatten=True)
+            self._session = attached["sessionId"]
+            self.command("Page.enable")
+        except BaseException:
+            self.close()
+            raise
 
     def _send(self, method: str, params: dict[str, Any]) -> int:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
-        if getattr(self, "_session", None) is not None:
+        if self._session is not None:
             message["sessionId"] = self._session
         os.write(self._to_browser, json.dumps(message).encode() + b"\0")
         return self._next_id
