@@ -49,7 +49,7 @@ def _check_problem(problem: object) -> None:
 
 def _check_common(wrt: object, at: object, timeout: object) -> None:
     if wrt is not None and not isinstance(wrt, str):
-        _check_type("wrt", wrt, (list, tuple), "a name, 's,t', or a sequence of names")
+        _check_type("wrt", wrt, Sequence, "a name, 's,t', or a sequence of names")
         for name in wrt:  # type: ignore[attr-defined]
             _check_type("wrt", name, str, "a name, 's,t', or a sequence of names")
     if at is not None and not isinstance(at, str):
