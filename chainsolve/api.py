@@ -3,20 +3,84 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 from chainsolve.budget import DEFAULT_TIMEOUT, deadline, remaining, stage
+from chainsolve.errors import ChainsolveError, OptionError
 from chainsolve.steps import Solution
 
 if TYPE_CHECKING:
     import sympy
 
     from chainsolve.problem import Problem
+    from chainsolve.verification import AnswerVerdict, DerivationReport
 
 #: Share of the time left that a verify check may use: past it the verdict is undecided, and
 #: the rest of the deadline is left for reporting that verdict.
 VERIFY_SHARE = 0.9
+
+#: How much of a solution its renderings show: the outline, every step, every step and its check.
+Detail = Literal["brief", "normal", "full"]
+#: The graph of a problem: its own definitions, or one node per elementary operation.
+GraphStyle = Literal["definitions", "elementary"]
+#: At a point: reverse mode (backpropagation) or forward mode (tangents).
+Mode = Literal["reverse", "forward"]
+
+
+def _check_choice(option: str, value: object, allowed: Any) -> None:
+    """Refuse a value outside a ``Literal`` type's choices with an :class:`OptionError`."""
+    choices = get_args(allowed)
+    if value not in choices:
+        raise OptionError(option, value, choices)
+
+
+def _check_type(option: str, value: object, expected: type | tuple[type, ...], wanted: str) -> None:
+    """Refuse a value of the wrong type with a :class:`TypeError` naming the argument."""
+    if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
+        raise TypeError(f"{option} must be {wanted}, not {type(value).__name__}")
+
+
+def _check_problem(problem: object) -> None:
+    _check_type("problem", problem, str, "the problem as text, e.g. 'sin(x^2)'")
+
+
+def _check_common(wrt: object, at: object, timeout: object) -> None:
+    if wrt is not None and not isinstance(wrt, str):
+        _check_type("wrt", wrt, Sequence, "a name, 's,t', or a sequence of names")
+        for name in wrt:  # type: ignore[attr-defined]
+            _check_type("wrt", name, str, "a name, 's,t', or a sequence of names")
+    if at is not None and not isinstance(at, str):
+        _check_type("at", at, Mapping, "'x=1,y=2' or a mapping of names to values")
+    if timeout is not None:
+        _check_type("timeout", timeout, (int, float), "a number of seconds or None")
+
+
+#: A command-line option in a message of shared code, with its value when one follows
+#: (``--wrt s,t``, ``--wrt u: …``, ``--at w=1,x=2``); without one it is the word itself.
+_CLI_OPTION = re.compile(
+    r"--(?P<name>wrt|at|timeout|graph|detail|mode)\b(?: (?P<value>[^\s:]+?)(?=:|, | for |$))?"
+)
+
+
+def _as_argument(match: re.Match[str]) -> str:
+    value = match["value"]
+    return match["name"] if value is None else f'{match["name"]}="{value}"'
+
+
+@contextmanager
+def _api_wording() -> Iterator[None]:
+    """Errors raised inside speak of the API's arguments (``wrt="s"``), not of CLI flags (``--wrt s``)."""
+    try:
+        yield
+    except ChainsolveError as error:
+        error.message = _CLI_OPTION.sub(_as_argument, error.message)
+        if error.hint is not None:
+            error.hint = _CLI_OPTION.sub(_as_argument, error.hint)
+        error.args = (error.message,)
+        raise
 
 
 def _wrt_names(wrt: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -45,15 +109,21 @@ def load_problem(
     *,
     wrt: str | Sequence[str] | None = None,
     at: str | Mapping[str, Any] | None = None,
-    graph: str = "definitions",
+    graph: GraphStyle = "definitions",
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Problem:
-    """Parse and validate a problem, optionally broken into elementary operations (``graph="elementary"``).
+    """Parse and validate a problem, optionally broken into elementary operations.
 
-    ``timeout`` (seconds, or ``None``) bounds the call; a value outside (0, 86400] is refused.
+    Takes ``problem``, ``wrt``, ``at``, ``graph`` and ``timeout`` as :func:`solve` does.
+    Raises :class:`~chainsolve.errors.ParseError` or :class:`~chainsolve.errors.ProblemError`
+    for a problem that cannot be read, :class:`~chainsolve.errors.OptionError` for a ``graph``
+    not in its choices, and :class:`TypeError` for an argument of the wrong type.
     """
     from chainsolve.parsing import parse_problem
 
+    _check_problem(problem)
+    _check_common(wrt, at, timeout)
+    _check_choice("graph", graph, GraphStyle)
     with deadline(timeout), stage("parse"):
         parsed = parse_problem(problem, wrt=_wrt_names(wrt), point=_point(at))
         if graph == "elementary":
@@ -68,9 +138,9 @@ def solve(
     *,
     wrt: str | Sequence[str] | None = None,
     at: str | Mapping[str, Any] | None = None,
-    detail: str = "normal",
-    graph: str = "definitions",
-    mode: str = "reverse",
+    detail: Detail = "normal",
+    graph: GraphStyle = "definitions",
+    mode: Mode = "reverse",
     numeric: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
@@ -82,25 +152,55 @@ def solve(
     >>> sol.verified
     True
 
-    ``timeout`` bounds the whole call and only ever aborts it (:class:`BudgetExceeded`): the
-    derivative and its form are the same whatever the timeout and the machine's load.
+    Parameters:
+        problem: an expression (``"sin(x^2)"``) or definitions, target first
+            (``"z = x^2*y; x = cos(t); y = exp(t)"``).
+        wrt: the variable(s) to differentiate by: ``"t"``, ``"s,t"`` or ``["s", "t"]``;
+            inferred when the problem has one input.
+        at: a point, ``"w=2,x=3"`` or ``{"w": 2, "x": "1/3"}``: adds the forward and
+            backward passes and the gradient there.
+        detail: how much the renderings show by default: ``"brief"`` (the outline),
+            ``"normal"`` or ``"full"`` (with each step's check).
+        graph: ``"definitions"`` (the problem's own) or ``"elementary"`` (one node per operation).
+        mode: at a point, ``"reverse"`` (backpropagation) or ``"forward"`` (tangents).
+        numeric: at a point, show the values as decimals.
+        timeout: seconds the whole call may take, or ``None``; it only ever aborts the call
+            (:class:`~chainsolve.errors.BudgetExceeded`): the derivative and its form are the
+            same whatever the timeout and the machine's load.
+
+    Raises:
+        ParseError, ProblemError: the problem cannot be read or is not a valid problem.
+        OptionError: ``detail``, ``graph`` or ``mode`` is not one of its choices (also a
+            :class:`ValueError`).
+        TypeError: an argument of the wrong type (``solve(42)``).
     """
-    with deadline(timeout):
+    _check_problem(problem)
+    _check_common(wrt, at, timeout)
+    _check_options(detail, mode, numeric)
+    _check_choice("graph", graph, GraphStyle)
+    with _api_wording(), deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=None)
         return solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)
+
+
+def _check_options(detail: object, mode: object, numeric: object) -> None:
+    _check_choice("detail", detail, Detail)
+    _check_choice("mode", mode, Mode)
+    _check_type("numeric", numeric, bool, "True or False")
 
 
 def solve_parsed(
     problem: Problem,
     *,
-    detail: str = "normal",
-    mode: str = "reverse",
+    detail: Detail = "normal",
+    mode: Mode = "reverse",
     numeric: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
-    """Solve an already parsed :class:`~chainsolve.problem.Problem`."""
+    """Solve an already parsed :class:`~chainsolve.problem.Problem` (options as :func:`solve`)."""
     from chainsolve.derivation import solve_problem
 
+    _check_options(detail, mode, numeric)
     with deadline(timeout):
         with stage("derivation"):
             solution = solve_problem(problem, detail=detail)
@@ -110,9 +210,31 @@ def solve_parsed(
 
             with stage("evaluation at the point"):
                 graph = solution.graph if solution.graph is not None else build_graph(problem)
-                evaluation = evaluate_at(problem, graph, problem.point, numeric=numeric, mode=mode)  # type: ignore[arg-type]
+                evaluation = evaluate_at(problem, graph, problem.point, numeric=numeric, mode=mode)
             solution = dataclasses.replace(solution, evaluation=evaluation)
     return solution
+
+
+@overload
+def verify(
+    problem: str,
+    *,
+    answer: str,
+    derivation: None = None,
+    wrt: str | Sequence[str] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> AnswerVerdict: ...
+
+
+@overload
+def verify(
+    problem: str,
+    *,
+    answer: None = None,
+    derivation: str,
+    wrt: str | Sequence[str] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> DerivationReport: ...
 
 
 def verify(
@@ -122,20 +244,45 @@ def verify(
     derivation: str | None = None,
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
-) -> Any:
+) -> AnswerVerdict | DerivationReport:
     """Check a final ``answer`` or a line-by-line ``derivation`` against the problem's derivative.
 
-    The result has ``.correct`` (bool) and renders with ``chainsolve.verification.render_verdict``.
-    ``timeout`` bounds the whole call; a check that runs out of it is ``undecided``.
+    >>> verify("sin(x^2)", answer="2x*cos(x^2)").correct
+    True
+
+    Parameters:
+        problem: the problem, as for :func:`solve`.
+        answer: a student's final derivative (give this or ``derivation``).
+        derivation: a student's derivation, one line per step (give this or ``answer``).
+        wrt: the variable the derivative is taken by, when the problem has several inputs.
+        timeout: seconds the whole call may take, or ``None``; a check that runs out of it
+            gives the verdict ``undecided``.
+
+    Returns:
+        An :class:`~chainsolve.verification.AnswerVerdict` for an ``answer``, a
+        :class:`~chainsolve.verification.DerivationReport` for a ``derivation``: each has
+        ``.correct``, ``.verdict``, ``.message``, the ``to_text()``, ``to_markdown()``,
+        ``to_latex()``, ``to_html()`` and ``to_json()`` renderings, and displays in Jupyter.
+
+    Raises:
+        ValueError: neither or both of ``answer`` and ``derivation``.
+        ParseError, ProblemError: the problem cannot be read, or ``wrt`` is not one of its inputs.
+        TypeError: an argument of the wrong type.
     """
+    _check_problem(problem)
+    _check_common(wrt, None, timeout)
     if (answer is None) == (derivation is None):
         raise ValueError("give exactly one of answer= or derivation=")
-    with deadline(timeout):
+    given, name = (answer, "answer") if answer is not None else (derivation, "derivation")
+    _check_type(name, given, str, "text")
+    with _api_wording(), deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, timeout=None)
         return check_parsed(parsed, answer=answer, derivation=derivation)
 
 
-def check_parsed(problem: Problem, *, answer: str | None, derivation: str | None) -> Any:
+def check_parsed(
+    problem: Problem, *, answer: str | None, derivation: str | None
+) -> AnswerVerdict | DerivationReport:
     """Check an answer or a derivation of a parsed problem within the deadline in force.
 
     The check gets :data:`VERIFY_SHARE` of the time left: running out of it gives an

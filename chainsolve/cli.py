@@ -277,6 +277,11 @@ def main() -> None:
 )
 @click.option("--numeric", is_flag=True, help="Show values at the point as decimals.")
 @click.option("--fragment", is_flag=True, help="LaTeX: only the body, to \\input into a document.")
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="HTML: each step's maths folded away, to try the step before opening it.",
+)
 @timeout_option
 @friendly_errors
 @whole_command
@@ -293,6 +298,7 @@ def solve(
     mode: str,
     numeric: bool,
     fragment: bool,
+    reveal: bool,
     timeout: float,
 ) -> None:
     """Solve PROBLEM step by step; PROBLEM is an expression or definitions, target first ('-': stdin).
@@ -309,10 +315,12 @@ def solve(
     from chainsolve.render import render_solution
 
     text = _read_problem(problem)
-    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)
+    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
     _echo_reading(parsed)
-    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)
+    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)  # type: ignore[arg-type]
     chosen = _choose_format(fmt, output)
+    if reveal and chosen != "html":
+        raise click.UsageError("--reveal folds steps in HTML output only: add --format html")
     with stage("rendering"):
         rendered = render_solution(
             solution,
@@ -321,6 +329,7 @@ def solve(
             detail=detail,  # type: ignore[arg-type]
             template_dir=template_dir,
             fragment=fragment,
+            reveal=reveal,
         )
         _write(rendered, output)
 
@@ -424,7 +433,7 @@ def graph(
     from chainsolve.budget import stage
     from chainsolve.graph import build_graph
 
-    parsed = load_problem(_read_problem(problem), wrt=wrt, at=at, graph=graph_style, timeout=None)
+    parsed = load_problem(_read_problem(problem), wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
     with stage("parse"):
         if parsed.is_single_expression and graph_style == "definitions":
             from chainsolve.decompose import elementary_problem

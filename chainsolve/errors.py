@@ -85,3 +85,21 @@ class BudgetExceeded(ChainsolveError):
         )
         self.stage = stage
         self.seconds = seconds
+
+
+class OptionError(ChainsolveError, ValueError):
+    """An argument of the Python API outside its allowed values: ``option`` names it, ``allowed`` lists them.
+
+    A :class:`ValueError` as well, so ``except ValueError`` catches it as for any bad argument.
+    """
+
+    def __init__(self, option: str, value: object, allowed: tuple[object, ...]) -> None:
+        choices = ", ".join(repr(choice) for choice in allowed)
+        super().__init__(
+            "invalid_option",
+            f"{option}={value!r} is not one of the allowed values: {choices}",
+            hint=f"{option} must be one of {choices}",
+        )
+        self.option = option
+        self.value = value
+        self.allowed = allowed

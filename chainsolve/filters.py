@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
@@ -454,6 +455,12 @@ class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
     def __init__(self) -> None:
         super().__init__({"ln_notation": True})
 
+    def doprint(self, expr: sympy.Expr) -> str:
+        """The MathML of ``expr``, tidied for reading (:func:`_tidy_mathml`)."""
+        node = self._print(expr)
+        _tidy_mathml(node)
+        return str(node.toxml().encode("ascii", "xmlcharrefreplace").decode())
+
     def _print_Function(self, expr: sympy.Expr) -> Any:
         name = str(expr.func.__name__)
         args = expr.args[:1] if name == "Heaviside" else expr.args
@@ -522,6 +529,70 @@ class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
         mrow.appendChild(primes)
         mrow.appendChild(self._paren_comma_separated(*values))
         return mrow
+
+
+#: sympy's named entities whose HTML character is not what a reader expects: e and i are
+#: plain letters (not the double-struck ⅇ and ⅈ), d of an integral a plain d.
+_PLAIN_ENTITIES = MappingProxyType({"ExponentialE": "e", "ImaginaryI": "i", "dd": "d"})
+
+_NAMED_ENTITY = re.compile(r"&([A-Za-z]+);")
+_BARE_AMPERSAND = re.compile(r"&(?!#[0-9A-Fa-fx]+;)")
+
+
+def _plain_text(text: str) -> str:
+    """sympy's raw MathML text as escaped XML text: named entities as characters."""
+    from html.entities import html5
+
+    def character(match: re.Match[str]) -> str:
+        name = match[1]
+        return _PLAIN_ENTITIES.get(name) or html5.get(f"{name};", match[0])
+
+    text = _NAMED_ENTITY.sub(character, text)
+    # sympy writes its text unescaped (x < 1 as <mo><</mo>): escape it, numeric references kept.
+    return _BARE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
+
+
+#: The hyphen sympy writes for minus, as the minus sign (U+2212) a reader expects.
+MINUS = "−"
+
+
+def _text_of(node: Any) -> str:
+    return "".join(child.data for child in node.childNodes if child.nodeType == child.TEXT_NODE)
+
+
+def _is_operator(node: Any, text: str) -> bool:
+    return getattr(node, "tagName", None) == "mo" and _text_of(node) == text
+
+
+def _holds_fraction(node: Any) -> bool:
+    return bool(node.getElementsByTagName("mfrac"))
+
+
+def _tidy_mathml(node: Any) -> None:
+    """Entities as plain characters, − for minus, and parentheses that hug what they enclose.
+
+    Chromium draws stretchy parentheses with gaps (``cos ( t )``) and sets a square on
+    them apart (``cos(t) ²``); they stretch only around a fraction, where they must be tall.
+    """
+    for child in node.childNodes:
+        if child.nodeType == child.TEXT_NODE:
+            text = _plain_text(child.data)
+            if text == "-" and node.tagName == "mo":
+                text = MINUS
+            elif text.startswith("-") and node.tagName == "mn":
+                text = MINUS + text[1:]
+            child.data = text
+            continue
+        _tidy_mathml(child)
+    children = [child for child in node.childNodes if child.nodeType == child.ELEMENT_NODE]
+    if (
+        len(children) >= 2
+        and _is_operator(children[0], "(")
+        and _is_operator(children[-1], ")")
+        and not _holds_fraction(node)
+    ):
+        children[0].setAttribute("stretchy", "false")
+        children[-1].setAttribute("stretchy", "false")
 
 
 def unicode_expr(expr: sympy.Expr) -> str:
@@ -682,11 +753,14 @@ _PRIME = '<mo lspace="0" rspace="0">′</mo>'
 def _mo(text: str) -> str:
     # The three replacements of xml.sax.saxutils.escape, whose import costs ~14 ms (urllib, email).
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"<mo>{escaped}</mo>"
+    return f"<mo>{MINUS if escaped == '-' else escaped}</mo>"
 
 
 def _fenced(inner: str) -> str:
-    return f"<mrow>{_mo('(')}{inner}{_mo(')')}</mrow>"
+    # Parentheses stretch only around a fraction (see _tidy_mathml).
+    if "<mfrac" in inner:
+        return f"<mrow>{_mo('(')}{inner}{_mo(')')}</mrow>"
+    return f'<mrow><mo stretchy="false">(</mo>{inner}<mo stretchy="false">)</mo></mrow>'
 
 
 def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
@@ -786,6 +860,124 @@ def definition_mathml(name: sympy.Expr | str, expr: sympy.Expr) -> str:
     """A definition ``u₁ = x²`` as MathML content."""
     symbol = sympy.Symbol(name) if isinstance(name, str) else name
     return f"<mrow>{mathml_expr(symbol)}{_mo('=')}{mathml_expr(expr)}</mrow>"
+
+
+# --- displayed equations in HTML: rows aligned on "=", each side wrapping like text ---------
+
+#: Operators a long side may break before, as text and LaTeX break a long line.
+_BREAK_OPERATORS = frozenset({"=", "+", MINUS, "·"})
+
+#: Between two pieces of a side: a line may break there (a zero-width space).
+_BREAK_OPPORTUNITY = "&#8203;"
+
+
+#: The invisible times sympy writes between factors (2x·cos x as 2⁢x⁢cos x).
+_INVISIBLE_TIMES = "\u2062"
+
+
+def _is_break(node: Any) -> bool:
+    return getattr(node, "tagName", None) == "mo" and _text_of(node) in _BREAK_OPERATORS
+
+
+def _breaks_before(children: list[Any], index: int) -> bool:
+    """A line may break before ``children[index]``: an operator of the sum, the product or the
+    chain, or an invisible times before a factor in parentheses (never inside ``2x``)."""
+    child = children[index]
+    if index == 0 or getattr(child, "tagName", None) != "mo" or index + 1 == len(children):
+        return False
+    if _text_of(child) == _INVISIBLE_TIMES:
+        return children[index + 1].tagName not in ("mi", "mn")
+    return _is_break(child)
+
+
+def _elements(node: Any) -> list[Any]:
+    return [child for child in node.childNodes if child.nodeType == child.ELEMENT_NODE]
+
+
+def _pieces(node: Any) -> list[list[Any]]:
+    """``node`` cut before its top-level ``+ − · =``, nested groupings (mrow) opened.
+
+    The pieces, in order, are exactly the nodes of ``node``: only the grouping is dropped,
+    never a parenthesis or an operator, so the maths printed is the same.
+    """
+    children = _elements(node)
+    if node.tagName != "mrow" or not children:
+        return [[node]]
+    cuts = [index for index in range(len(children)) if _breaks_before(children, index)]
+    if not cuts:
+        return _pieces(children[0]) if len(children) == 1 else [[node]]
+    groups: list[list[Any]] = [[]]
+    for index, child in enumerate(children):
+        if index in cuts:
+            groups.append([])
+        groups[-1].append(child)
+    pieces: list[list[Any]] = []
+    for index, group in enumerate(groups):
+        if len(group) == 1:
+            pieces += _pieces(group[0])
+        elif len(group) == 2 and index > 0:
+            inner = _pieces(group[1])
+            pieces += [[group[0], *inner[0]], *inner[1:]]
+        else:
+            pieces.append(group)
+    return pieces
+
+
+def _inline_math(content: str) -> str:
+    # Full-size fractions on the line, as in a displayed equation.
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML" displaystyle="true">{content}</math>'
+
+
+def _wrapping_side(content: str, lead: str = "") -> str:
+    """A side (after the operator ``lead``) as inline ``<math>`` pieces wrapping like words."""
+    from xml.dom import minidom
+
+    root = minidom.parseString(f"<mrow>{content}</mrow>").documentElement
+    pieces = _pieces(root)
+    texts = []
+    for index, piece in enumerate(pieces):
+        if index and _is_break(piece[0]):
+            # Alone at the start of its <math>, an operator would be read as a sign.
+            piece[0].setAttribute("form", "infix")
+        texts.append("".join(node.toxml() for node in piece))
+    if lead:
+        texts[0] = f'<mo form="infix">{lead}</mo>' + texts[0]
+    return _BREAK_OPPORTUNITY.join(_inline_math(text) for text in texts)
+
+
+def _equation_rows(rows: Sequence[tuple[str | None, str]]) -> str:
+    """Rows ``left = right`` as a grid aligned on "=": the left cell, then "= right" wrapping."""
+    cells = []
+    for left, right in rows:
+        left_cell = "" if left is None else _inline_math(left)
+        cells.append(f'<span class="lhs">{left_cell}</span>')
+        cells.append(f'<span class="rhs">{_wrapping_side(right, "=")}</span>')
+    return '<div class="equation">' + "".join(cells) + "</div>"
+
+
+def equation_html(sides: Sequence[Formula], notation: Notation = "leibniz") -> str:
+    """An equality chain as HTML: one row per "=", aligned, each side wrapping at its operators.
+
+    The same breaks as ``chain_latex_aligned``; a side too wide for the page wraps before a
+    ``+``, ``−`` or ``·`` instead of running off it (browsers do not break MathML lines).
+    """
+    printed = [formula_mathml(side, notation) for side in sides]
+    if len(printed) == 1:
+        return '<div class="equation single">' + _wrapping_side(printed[0]) + "</div>"
+    rows = [(printed[0] if index == 0 else None, side) for index, side in enumerate(printed[1:])]
+    return _equation_rows(rows)
+
+
+def definitions_html(definitions: Sequence[Any]) -> str:
+    """Definitions ``u₁ = x²`` (pairs, or objects with ``name`` and ``expr``) as one aligned grid."""
+    rows = []
+    for definition in definitions:
+        name, expr = (
+            definition if isinstance(definition, tuple) else (definition.name, definition.expr)
+        )
+        symbol = sympy.Symbol(name) if isinstance(name, str) else name
+        rows.append((mathml_expr(symbol), mathml_expr(expr)))
+    return _equation_rows(rows)
 
 
 #: Unicode that step sentences use, as LaTeX that pdflatex typesets without extra packages.
@@ -908,6 +1100,8 @@ FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
         "definition_unicode": definition_unicode,
         "definition_latex": definition_latex,
         "definition_mathml": definition_mathml,
+        "equation_html": equation_html,
+        "definitions_html": definitions_html,
         "latex_text": latex_text,
         "markdown_text": markdown_text,
         "name_unicode": unicode_name,

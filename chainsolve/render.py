@@ -156,6 +156,8 @@ _MARKUP_FILTERS = (
     "chain_mathml",
     "definition_mathml",
     "math_element",
+    "equation_html",
+    "definitions_html",
 )
 
 
@@ -250,10 +252,12 @@ def template_context(
     notation: Notation = "leibniz",
     detail: Detail | None = None,
     fragment: bool = False,
+    reveal: bool = False,
 ) -> dict[str, Any]:
     """Everything a solution template receives (documented in the README).
 
-    ``detail`` defaults to the solution's own (``chainsolve.solve(..., detail=...)``).
+    ``detail`` defaults to the solution's own (``chainsolve.solve(..., detail=...)``);
+    ``reveal`` (HTML) puts each step's maths behind a ``<details>`` a student opens.
     """
     shown: Detail = detail if detail is not None else solution.detail  # type: ignore[assignment]
     results = tuple(
@@ -274,6 +278,7 @@ def template_context(
         "detail": shown,
         "show_checks": shown == "full",
         "fragment": fragment,
+        "reveal": reveal,
     }
 
 
@@ -285,15 +290,32 @@ def render_solution(
     detail: Detail | None = None,
     template_dir: str | Path | None = None,
     fragment: bool = False,
+    reveal: bool = False,
 ) -> str:
     """Render a worked solution in one output format.
 
     ``fragment`` renders only the body (LaTeX: no preamble; HTML: no ``<html>`` shell).
+    ``reveal`` (HTML only) shows each step's sentence and hides its maths in a ``<details>``
+    element (no JavaScript), so a student can try the step before opening it.
     JSON ignores templates and follows the documented schema (``docs/json-schema.md``).
     """
     if fmt == "json":
         return json.dumps(solution_to_dict(solution), indent=2, ensure_ascii=False) + "\n"
     env = make_environment(fmt, template_dir)
     template = env.get_template(TEMPLATE_NAMES[fmt])
-    context = template_context(solution, fmt, notation=notation, detail=detail, fragment=fragment)
+    context = template_context(
+        solution, fmt, notation=notation, detail=detail, fragment=fragment, reveal=reveal
+    )
     return template.render(context)
+
+
+def html_body(solution: Solution, *, notation: Notation = "leibniz", reveal: bool = False) -> str:
+    """The HTML page's body with its stylesheet scoped to it: for a notebook cell (Jupyter).
+
+    The maths is MathML and the graph inline SVG, so it displays offline; the style is in
+    an ``@scope`` block, so it does not restyle the notebook around it.
+    """
+    env = make_environment("html")
+    style = env.get_template("_style.html.jinja").render()
+    body = render_solution(solution, "html", notation=notation, fragment=True, reveal=reveal)
+    return f"<style>\n@scope (.chainsolve-solution) {{\n{style}}}\n</style>\n{body}"

@@ -264,7 +264,7 @@ def solve_sheet_problem(
     from chainsolve.api import solve
 
     try:
-        return solve(spec.problem, wrt=spec.wrt, at=spec.at, detail=detail, timeout=timeout)
+        return solve(spec.problem, wrt=spec.wrt, at=spec.at, detail=detail, timeout=timeout)  # type: ignore[arg-type]
     except ChainsolveError as error:
         raise SheetError(
             error.code,

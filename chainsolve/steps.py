@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, TypeAlias, Union
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 import sympy
 
 if TYPE_CHECKING:
     from chainsolve.evaluation import Evaluation
+    from chainsolve.filters import Notation
     from chainsolve.graph import Graph
     from chainsolve.problem import Problem
+    from chainsolve.render import Detail
     from chainsolve.rules import Rule
 
 
@@ -215,34 +218,95 @@ class Solution:
         """Each ``wrt`` name mapped to its final derivative."""
         return {d.wrt: d.result for d in self.derivations}
 
-    def render(self, fmt: str, **options: object) -> str:
-        """This solution rendered as ``text``, ``markdown``, ``latex``, ``html`` or ``json``."""
+    def render(self, fmt: str, **options: Any) -> str:
+        """This solution rendered as ``text``, ``markdown``, ``latex``, ``html`` or ``json``.
+
+        ``options`` are those of :func:`chainsolve.render.render_solution`.
+        """
         from chainsolve.render import render_solution
 
         return render_solution(self, fmt, **options)  # type: ignore[arg-type]
 
-    def to_text(self, **options: object) -> str:
-        """The terminal rendering."""
-        return self.render("text", **options)
+    def to_text(
+        self,
+        *,
+        notation: Notation = "leibniz",
+        detail: Detail | None = None,
+        template_dir: str | Path | None = None,
+    ) -> str:
+        """The terminal rendering (``detail`` defaults to the solution's own)."""
+        return self.render("text", notation=notation, detail=detail, template_dir=template_dir)
 
-    def to_markdown(self, **options: object) -> str:
+    def to_markdown(
+        self,
+        *,
+        notation: Notation = "leibniz",
+        detail: Detail | None = None,
+        template_dir: str | Path | None = None,
+    ) -> str:
         """Markdown with ``$…$`` maths and a Mermaid graph."""
-        return self.render("markdown", **options)
+        return self.render("markdown", notation=notation, detail=detail, template_dir=template_dir)
 
-    def to_latex(self, **options: object) -> str:
+    def to_latex(
+        self,
+        *,
+        notation: Notation = "leibniz",
+        detail: Detail | None = None,
+        template_dir: str | Path | None = None,
+        fragment: bool = False,
+    ) -> str:
         """A standalone LaTeX document (``fragment=True`` for the body only)."""
-        return self.render("latex", **options)
+        return self.render(
+            "latex", notation=notation, detail=detail, template_dir=template_dir, fragment=fragment
+        )
 
-    def to_html(self, **options: object) -> str:
-        """One self-contained HTML page (MathML)."""
-        return self.render("html", **options)
+    def to_html(
+        self,
+        *,
+        notation: Notation = "leibniz",
+        detail: Detail | None = None,
+        template_dir: str | Path | None = None,
+        fragment: bool = False,
+        reveal: bool = False,
+    ) -> str:
+        """One self-contained HTML page (MathML, inline SVG graph; ``fragment=True``: the body).
+
+        ``reveal`` folds each step's maths into a ``<details>`` a student opens.
+        """
+        return self.render(
+            "html",
+            notation=notation,
+            detail=detail,
+            template_dir=template_dir,
+            fragment=fragment,
+            reveal=reveal,
+        )
 
     def to_json(self) -> str:
         """The documented JSON schema."""
         return self.render("json")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the HTML page's body with its style scoped to it (works offline)."""
+        from chainsolve.render import html_body
+
+        return html_body(self)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
     def _repr_latex_(self) -> str:
         return self.to_latex(fragment=True)
+
+    def __str__(self) -> str:
+        """The results, one line each: ``dy/dx = 2x·cos(x²)``."""
+        from chainsolve.filters import chain_unicode
+
+        return "\n".join(chain_unicode([d.derivative, d.result]) for d in self.derivations)
+
+    def __repr__(self) -> str:
+        checked = "verified" if self.verified else "not all steps confirmed"
+        results = "; ".join(str(self).splitlines())
+        return (
+            f"<Solution of {self.problem.source!r}: {results} ({len(self.steps)} steps, {checked})>"
+        )

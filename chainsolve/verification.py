@@ -16,6 +16,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve import equivalence, mistakes
 from chainsolve.budget import stage
 from chainsolve.derivation import solve_problem, substitute
+from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
@@ -76,8 +77,8 @@ class Counterexample:
         return _distinct(self.answer_value, self.expected_value)
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerVerdict:
+@dataclass(frozen=True, slots=True, repr=False)
+class AnswerVerdict(ReportDisplay):
     """The check of one answer: verdict, counterexample, matching mistakes and a message."""
 
     problem: Problem
@@ -142,8 +143,8 @@ class LineCheck:
         return f"{self.status_label}: {self.note}" if self.note else self.status_label
 
 
-@dataclass(frozen=True, slots=True)
-class DerivationReport:
+@dataclass(frozen=True, slots=True, repr=False)
+class DerivationReport(ReportDisplay):
     """A derivation checked line by line: each line's status, the first wrong line, its mistake."""
 
     problem: Problem

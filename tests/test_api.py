@@ -211,3 +211,147 @@ def test_all_names_exist() -> None:
     missing = [name for name in chainsolve.__all__ if not hasattr(chainsolve, name)]
     assert missing == []
     assert {"solve", "verify", "Solution", "ChainsolveError"} <= set(chainsolve.__all__)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "allowed"),
+    [
+        ("detail", "huge", ("brief", "normal", "full")),
+        ("graph", "tree", ("definitions", "elementary")),
+        ("mode", "sideways", ("reverse", "forward")),
+    ],
+)
+def test_option_outside_its_choices_is_refused(
+    option: str, value: str, allowed: tuple[str, ...]
+) -> None:
+    """solve() refuses a detail/graph/mode outside its choices with an OptionError naming both."""
+    with pytest.raises(chainsolve.OptionError) as caught:
+        chainsolve.solve("sin(x^2)", **{option: value})  # type: ignore[arg-type]
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert (error.option, error.value, error.allowed) == (option, value, allowed)
+    assert option in str(error) and all(choice in str(error) for choice in allowed)
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: chainsolve.solve(42), "problem"),  # type: ignore[arg-type]
+        (lambda: chainsolve.solve("sin(x)", wrt=3), "wrt"),  # type: ignore[arg-type]
+        (lambda: chainsolve.solve("sin(x)", at=[1, 2]), "at"),  # type: ignore[arg-type]
+        (lambda: chainsolve.solve("sin(x)", numeric="yes"), "numeric"),  # type: ignore[arg-type]
+        (lambda: chainsolve.verify(42, answer="1"), "problem"),  # type: ignore[call-overload]
+        (lambda: chainsolve.verify("sin(x)", answer=1), "answer"),  # type: ignore[call-overload]
+    ],
+)
+def test_argument_of_the_wrong_type_is_a_clear_type_error(call: object, named: str) -> None:
+    """An argument of the wrong type is a TypeError that names the argument (not len() of int)."""
+    with pytest.raises(TypeError) as caught:
+        call()  # type: ignore[operator]
+    assert str(caught.value).startswith(f"{named} must be")
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda: chainsolve.solve("x*y"), 'wrt="x"'),
+        (lambda: chainsolve.solve("sin(x^2)", wrt="q"), 'wrt="q"'),
+        (lambda: chainsolve.verify("x*y", answer="y"), 'wrt="x"'),
+        (lambda: chainsolve.solve("x*y", at="x=1"), 'at="'),
+    ],
+)
+def test_api_errors_speak_of_arguments_not_cli_flags(call: object, argument: str) -> None:
+    """Errors raised through the Python API name its arguments (wrt="x"), never a CLI flag (--wrt)."""
+    with pytest.raises(chainsolve.ChainsolveError) as caught:
+        call()  # type: ignore[operator]
+    error = caught.value
+    assert "--" not in error.message and "--" not in (error.hint or "")
+    assert argument in error.message + " " + (error.hint or "")
+
+
+def test_cli_errors_still_name_the_flag() -> None:
+    """The command line keeps naming its flag (--wrt) for the same mistake."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    result = CliRunner().invoke(main, ["solve", "x*y"])
+    assert result.exit_code == 2
+    assert "--wrt" in result.output
+
+
+def test_solution_str_and_repr_are_short() -> None:
+    """print(solution) shows the results, repr one line: not the dataclass fields."""
+    solution = chainsolve.solve("z = x^2*y; x = cos(t); y = exp(t)")
+    assert str(solution) == "dz/dt = " + chainsolve.filters.unicode_expr(solution.derivatives["t"])
+    assert repr(solution).startswith("<Solution of 'z = x^2*y; x = cos(t); y = exp(t)': dz/dt = ")
+    assert len(repr(solution)) < 200 and "\n" not in repr(solution)
+
+
+def test_repr_html_is_the_offline_page_body() -> None:
+    """_repr_html_ is the page's body (MathML, no scripts or network) with a style scoped to it."""
+    solution = chainsolve.solve("z = x^2*y; x = cos(t); y = exp(t)")
+    html = solution._repr_html_()
+    assert html.startswith("<style>\n@scope (.chainsolve-solution)")
+    body = html[html.index("</style>") :]
+    assert body.count('<main class="chainsolve-solution">') == 1
+    assert "<html" not in html and "<script" not in html
+    assert "http://" not in html.replace("http://www.w3.org/", "")
+    assert '<div class="equation">' in body and "<math" in body
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "kind"),
+    [({"answer": "cos(x^2)"}, AnswerVerdict), ({"derivation": "2x*cos(x^2)"}, DerivationReport)],
+)
+def test_verify_results_display_like_a_solution(kwargs: dict[str, str], kind: type) -> None:
+    """verify() results have to_text/markdown/latex/html/json, _repr_html_ and a short repr."""
+    from chainsolve.verification import render_verdict
+
+    report = chainsolve.verify("sin(x^2)", **kwargs)  # type: ignore[call-overload]
+    assert isinstance(report, kind)
+    for fmt in ("text", "markdown", "latex", "html", "json"):
+        assert getattr(report, f"to_{fmt}")() == render_verdict(report, fmt)
+    assert report._repr_html_() == report.to_html()
+    assert json.loads(report.to_json())["verdict"] == report.verdict
+    assert repr(report) == (f"<{kind.__name__} of 'sin(x^2)', wrt x: {report.verdict_label}>")
+    assert str(report).splitlines() == [f"Verdict: {report.verdict_label}", report.message]
+
+
+def test_verdict_types_are_exported() -> None:
+    """AnswerVerdict and DerivationReport are importable from chainsolve (the verify() types)."""
+    assert chainsolve.AnswerVerdict is AnswerVerdict
+    assert chainsolve.DerivationReport is DerivationReport
+
+
+def test_api_functions_document_their_parameters() -> None:
+    """help(chainsolve.solve) and help(chainsolve.verify) describe every parameter."""
+    import inspect
+
+    for function in (chainsolve.solve, chainsolve.verify):
+        doc = inspect.getdoc(function) or ""
+        for name in inspect.signature(function).parameters:
+            assert f"{name}:" in doc, (function.__name__, name)
+
+
+def test_notebook_shows_solutions_and_verdicts_as_offline_html() -> None:
+    """A notebook run by nbconvert displays solve() and verify() as HTML with MathML, no raw $$."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nbconvert = pytest.importorskip("nbconvert")
+    pytest.importorskip("ipykernel")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import chainsolve\nchainsolve.solve('z = x^2*y; x = cos(t); y = exp(t)')"
+        ),
+        nbformat.v4.new_code_cell("chainsolve.verify('sin(x^2)', answer='cos(x^2)')"),
+    ]
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    for cell in notebook.cells:
+        (output,) = cell.outputs
+        assert "<math" in output["data"]["text/html"]
+    page, _ = nbconvert.HTMLExporter(template_name="basic").from_notebook_node(notebook)
+    assert page.count('<main class="chainsolve-solution">') == 1
+    assert "verdict-report wrong" in page
+    assert "$$" not in page and "\\begin{aligned}" not in page

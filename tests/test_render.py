@@ -16,7 +16,7 @@ import sympy
 
 from chainsolve.derivation import solve_problem
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
-from chainsolve.render import builtin_template_dirs, make_environment, render_solution
+from chainsolve.render import builtin_template_dirs, make_environment, render_solution, sections_of
 from chainsolve.steps import Check, Derivation, Leibniz, RuleRef, Solution, Step
 from tests.conftest import require_tool
 
@@ -355,3 +355,172 @@ def test_failed_gradient_check_is_not_printed_as_within_tolerance(fmt: str) -> N
     text = render_solution(dataclasses.replace(solution, evaluation=failed), fmt)
     assert "≤" not in text and "\\le " not in text
     assert ">" in text or "not equal" in text
+
+
+# --- HTML a student reads: MathML details, equations that wrap, --reveal, real layout ---------
+
+
+def _leaves(mathml: str) -> list[tuple[str, str]]:
+    """The token elements (mi, mn, mo, mtext) of MathML, in order, with their text."""
+    from xml.dom import minidom
+
+    document = minidom.parseString(f"<root>{mathml.replace('&#8203;', '')}</root>")
+    tokens = []
+    for element in document.getElementsByTagName("*"):
+        if element.tagName in ("mi", "mn", "mo", "mtext"):
+            text = "".join(child.data for child in element.childNodes)
+            tokens.append((element.tagName, text))
+    return tokens
+
+
+def test_mathml_prints_plain_e_true_minus_and_hugging_parentheses() -> None:
+    """e is a plain <mi>e</mi>, minus is U+2212, and parentheses stretch only around fractions."""
+    from chainsolve.filters import mathml_expr
+
+    printed = mathml_expr(sympy.cos(t) ** 2 * sympy.exp(x) - t)
+    assert "ExponentialE" not in printed and "&" not in printed.replace("&#", "")
+    assert ("mi", "e") in _leaves(printed)
+    assert ("mo", "-") not in _leaves(printed) and ("mo", "−") in _leaves(printed)
+    assert '<mo stretchy="false">(</mo><mi>t</mi><mo stretchy="false">)</mo>' in printed
+    tall = mathml_expr(sympy.sin(1 / (1 + x)))
+    assert "<mo>(</mo>" in tall and "stretchy" not in tall
+    assert ("mn", "−2") in _leaves(mathml_expr(sympy.Integer(-2)))
+    # sympy writes its text unescaped: "<" must come out as &lt; (well-formed, not a tag).
+    assert ("mo", "<") in _leaves(mathml_expr(sympy.Lt(x, 1)))
+
+
+@pytest.mark.parametrize("key", list(PROBLEMS))
+def test_html_equations_show_the_same_maths_as_one_mathml_chain(key: str) -> None:
+    """Cut into wrapping pieces and rows, every step's equation keeps every token of its chain."""
+    from chainsolve.filters import chain_mathml, equation_html
+
+    for step in real_solution(key).steps:
+        if step.sides:
+            assert _leaves(equation_html(step.sides)) == _leaves(chain_mathml(step.sides))
+
+
+def test_html_equation_has_one_row_per_equals_sign() -> None:
+    """A chain a = b = c is two rows aligned on "=": the left side once, then "= b", "= c"."""
+    from chainsolve.filters import equation_html
+
+    html = equation_html([Leibniz(y, x), 2 * x * sympy.cos(x**2) - x + 1, x])
+    assert html.count('class="lhs"') == 2 and html.count('<span class="lhs"></span>') == 1
+    assert html.count('<mo form="infix">=</mo>') == 2
+    # The long side may break before − and +, each a <math> of its own.
+    assert (
+        '<mo form="infix">−</mo><mi>x</mi>' in html and '<mo form="infix">+</mo><mn>1</mn>' in html
+    )
+
+
+def test_html_definitions_are_one_aligned_grid() -> None:
+    """The problem's definitions are one grid aligned on "=", not separate block <math>s."""
+    html = render_solution(real_solution("graph"), "html")
+    problem = html[html.index('<section class="problem">') : html.index("</section>")]
+    assert problem.count('<div class="equation">') == 1
+    assert problem.count('<span class="lhs">') == 3
+    assert 'MathML" display="block"' not in html
+
+
+def test_reveal_folds_every_step_and_the_result_without_javascript() -> None:
+    """With reveal, each step and the result are a <details> (sentence shown, maths folded)."""
+    solution = real_solution("graph")
+    html = render_solution(solution, "html", reveal=True)
+    shown = sum(len(section.steps) for section in sections_of(solution, "normal"))
+    assert html.count("<details>") == shown + 1
+    assert html.count("<summary>") == shown + 1
+    assert "<script" not in html
+    assert "<details>" not in render_solution(solution, "html")
+
+
+def test_reveal_is_an_html_option_of_solve_on_the_command_line() -> None:
+    """solve --reveal folds steps in HTML; with another format it is a one-line error (exit 2)."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    runner = CliRunner()
+    folded = runner.invoke(main, ["solve", "sin(x^2)", "--format", "html", "--reveal"])
+    assert folded.exit_code == 0 and "<details>" in folded.output
+    refused = runner.invoke(main, ["solve", "sin(x^2)", "--reveal"])
+    assert refused.exit_code == 2 and "--reveal" in refused.output
+    assert "Traceback" not in refused.output
+
+
+#: Pages a student opens: the issue's two examples, forward mode, a sheet, steps folded.
+LAYOUT_PAGES = {
+    "logistic_loss": [
+        "solve",
+        "L = (sigmoid(w*x + b) - y)^2",
+        "--at",
+        "w=0.5,x=1.5,b=0.1,y=1",
+        "--graph",
+        "elementary",
+    ],
+    "abstract": ["solve", "z = f(x, y); x = g(t); y = h(t)"],
+    "forward": ["solve", "L = (w*x + b - y)^2", "--at", "w=2,x=3,b=1,y=10", "--mode", "forward"],
+    "full_reveal": ["solve", "z = x^2*y; x = cos(t); y = exp(t)", "--detail", "full", "--reveal"],
+    "sheet": ["sheet", "examples/sheet/chain_rule_homework.toml"],
+}
+
+_OPEN_EVERY_DETAILS = "document.querySelectorAll('details').forEach(d => { d.open = true; })"
+
+#: At 1200 px: the backward pass's cell padding and where the path bullets sit in their step.
+_TABLE_AND_BULLETS = """
+(() => {
+  const cell = document.querySelector("table td");
+  const bullet = document.querySelector("ul.paths > li");
+  const number = bullet && bullet.closest("li.step").querySelector(".number");
+  return {
+    padding: cell ? parseFloat(getComputedStyle(cell).paddingLeft) : null,
+    bulletText: bullet ? bullet.getBoundingClientRect().left : null,
+    numberRight: number ? number.getBoundingClientRect().right : null,
+  };
+})()
+"""
+
+
+@pytest.fixture(scope="module")
+def layout_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each layout page written by the real command line as HTML (Graphviz SVG when installed)."""
+    from tests.conftest import run_timed
+
+    require_tool("chromium")
+    folder = tmp_path_factory.mktemp("pages")
+    pages = {}
+    for name, args in LAYOUT_PAGES.items():
+        completed, _ = run_timed([*args, "--format", "html"], limit=120)
+        assert completed.returncode == 0, completed.stderr
+        pages[name] = folder / f"{name}.html"
+        pages[name].write_text(completed.stdout, encoding="utf-8")
+    return pages
+
+
+@pytest.mark.parametrize("width", [375, 700, 1200])
+def test_html_fits_the_page_width_in_chromium(layout_pages: dict[str, Path], width: int) -> None:
+    """In real Chromium at 375 px (a phone), 700 px and 1200 px, no element passes the right edge."""
+    from tests.chromium import browser
+
+    with browser(require_tool("chromium")) as chromium:
+        for name, page in layout_pages.items():
+            chromium.open(page.as_uri(), width=width)
+            chromium.evaluate(_OPEN_EVERY_DETAILS)
+            layout = chromium.overflow()
+            assert layout["width"] == width, name
+            assert layout["over"] == [], (name, width, layout["over"][:10])
+            assert layout["scrollWidth"] <= width, (name, width)
+
+
+def test_html_tables_are_padded_and_path_bullets_sit_inside_the_step(
+    layout_pages: dict[str, Path],
+) -> None:
+    """Table cells have padding (values do not run together) and path bullets follow the step number."""
+    from tests.chromium import browser
+
+    with browser(require_tool("chromium")) as chromium:
+        chromium.open(layout_pages["logistic_loss"].as_uri(), width=1200)
+        measured = chromium.evaluate(_TABLE_AND_BULLETS)
+        assert measured["padding"] >= 6
+        chromium.open(layout_pages["abstract"].as_uri(), width=1200)
+        measured = chromium.evaluate(_TABLE_AND_BULLETS)
+        # The bullet sits about 1 em left of its text: the text starts well right of the number.
+        assert measured["bulletText"] - 16 >= measured["numberRight"]
