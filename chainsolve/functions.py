@@ -459,13 +459,13 @@ SPECS: tuple[FunctionSpec, ...] = (
         domain=lambda v: bool(abs(v) < 1),
         domain_text="−1 < u < 1",
     ),
-    # Printed as a power of e (ⅇ in MathML); its graph node is labelled exp.
+    # Printed as a power of e; its graph node is labelled exp.
     FunctionSpec(
         "exp",
         sympy.exp,
         lambda u: sympy.exp(u),
         mpmath.exp,
-        symbol="ⅇ",
+        symbol="e",
         latex="e^{",
         label="exp",
         slips=(("power_rule_error", lambda u: u * sympy.exp(u - 1)),),
