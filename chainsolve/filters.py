@@ -13,7 +13,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Sum
+from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Step, Sum
 
 Notation = Literal["leibniz", "lagrange"]
 
@@ -595,6 +595,8 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
+            if argument is None and formula.partial:
+                return f"{unicode_name(letter)}_{unicode_expr(formula.wrt)}"
             name = unicode_name(letter) + "′"
             return name if argument is None else f"{name}({unicode_expr(argument)})"
         d = "∂" if formula.partial else "d"
@@ -650,6 +652,8 @@ def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
+            if argument is None and formula.partial:
+                return f"{{{latex_expr(sympy.Symbol(letter))}}}_{{{latex_expr(formula.wrt)}}}"
             name = latex_expr(sympy.Symbol(letter)) + "'"
             return name if argument is None else rf"{name}\left({latex_expr(argument)}\right)"
         d = r"\partial " if formula.partial else "d"
@@ -698,6 +702,9 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
+            if argument is None and formula.partial:
+                of, wrt = mathml_expr(sympy.Symbol(letter)), mathml_expr(formula.wrt)
+                return f"<msub>{of}{wrt}</msub>"
             head = f"{mathml_expr(sympy.Symbol(letter))}{_PRIME}"
             if argument is None:
                 return head
@@ -771,6 +778,14 @@ def math_element(content: str, display: bool = False) -> str:
     """Wrap MathML content in ``<math>``; ``display`` makes it a block with full-size fractions."""
     attribute = ' display="block"' if display else ""
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{attribute}>{content}</math>'
+
+
+def shown_definitions(
+    step: Step, notation: Notation = "leibniz"
+) -> tuple[tuple[sympy.Expr, sympy.Expr], ...]:
+    """A step's ``name = expr`` lines; in Lagrange notation also the letters its chain uses."""
+    extra = step.lagrange_definitions if notation == "lagrange" else ()
+    return step.definitions + extra
 
 
 def definition_unicode(name: sympy.Expr | str, expr: sympy.Expr) -> str:
@@ -895,7 +910,7 @@ def printed_key(name: str) -> str:
 
 
 #: Every filter, by the name templates use.
-FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
+FILTERS: MappingProxyType[str, Callable[..., Any]] = MappingProxyType(
     {
         "unicode": unicode_expr,
         "latex": latex_expr,
@@ -908,6 +923,7 @@ FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
         "chain_latex_aligned": chain_latex_aligned,
         "chain_mathml": chain_mathml,
         "math_element": math_element,
+        "definitions": shown_definitions,
         "definition_unicode": definition_unicode,
         "definition_latex": definition_latex,
         "definition_mathml": definition_mathml,

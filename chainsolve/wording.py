@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
+from chainsolve.filters import unicode_name
 from chainsolve.steps import RuleRef, Step
 
 Words = Mapping[str, str]
@@ -48,9 +49,10 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "logarithmic_close": "Multiply back by fᵍ",
         "simplify": "Simplify",
         "result": "Result",
-        "shared": (
-            "The decomposition and the outer derivatives are the same as for {owner} "
-            "(shown above); only the inner derivatives differ"
+        "shared": "The decomposition is the same as for {owner} (shown above)",
+        "shared_outer": (
+            "The outer derivatives are the same as for {owner} (shown above); "
+            "only the inner derivatives differ"
         ),
         "graph_definitions": "The definitions and the dependency graph",
         "graph_dependencies": "{dependencies}",
@@ -180,12 +182,14 @@ def note_partial_slots(functions: list[str]) -> str:
     )
 
 
-def note_partial_versus_total() -> str:
-    """Why ∂z/∂x and dz/dx differ when x reaches z directly and through intermediates."""
+def note_partial_versus_total(target: str, name: str, others: list[str]) -> str:
+    """Why ∂z/∂t and dz/dt differ when t reaches z directly and through intermediates."""
+    z, t = unicode_name(target), unicode_name(name)
+    fixed = ", ".join(unicode_name(o) for o in others)
     return (
-        "Some input reaches the target both directly and through intermediate variables: "
-        "the partial derivative ∂z/∂x holds the other variables of z's definition fixed, "
-        "while the total derivative dz/dx adds every path by which x changes z."
+        f"{t} reaches {z} both directly and through {fixed}: the partial derivative "
+        f"∂{z}/∂{t} holds {fixed} fixed, while the total derivative d{z}/d{t} adds every "
+        f"path by which {t} changes {z}."
     )
 
 

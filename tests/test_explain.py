@@ -128,3 +128,46 @@ def test_partial_only_where_the_quantity_has_several_inputs() -> None:
     assert isinstance(total, Leibniz) and total.partial
     outer, inner = product.factors  # type: ignore[union-attr]
     assert outer.partial and not inner.partial
+
+
+def test_lagrange_letters_never_clash_with_the_users_functions() -> None:
+    """g(x)·h(x²) in Lagrange notation: h′(x²) by its own name, the inner part a fresh letter."""
+    from chainsolve.render import render_solution as render
+
+    text = render(solve_problem(parse_problem("g(x)*h(x^2)")), "text", notation="lagrange")
+    assert "h′(x²) · f′(x)" in text
+    assert "f(x) = x²" in text
+    assert "g′(x²)" not in text and "f′(x²)" not in text
+
+
+def test_lagrange_letters_are_defined_in_the_decomposition() -> None:
+    """sin(cos(x²)) in Lagrange notation defines f, g, h; Leibniz notation shows no such lines."""
+    from chainsolve.render import render_solution as render
+
+    solution = solve_problem(parse_problem("sin(cos(x^2))"))
+    lagrange = render(solution, "text", notation="lagrange")
+    for line in ("f(u₁) = sin(u₁)", "g(u₂) = cos(u₂)", "h(x) = x²"):
+        assert line in lagrange
+    assert "y′ = f′(cos(x²)) · g′(x²) · h′(x)" in lagrange
+    assert "f(u₁)" not in render(solution, "text")
+
+
+def test_lagrange_letters_skip_every_name_of_the_problem() -> None:
+    """With f, g, h and k all taken by the problem, a chain's letters are still fresh and distinct."""
+    steps = _steps("f(x) + g(x) + h(x) + k(sin(cos(m*x)))", ["x"])
+    letters = [str(name.func) for step in steps for name, _ in step.lagrange_definitions]
+    assert letters and len(set(letters)) == len(letters)
+    assert not {"f", "g", "h", "k", "m", "x"} & set(letters)
+
+
+def test_shared_note_names_only_what_was_shown() -> None:
+    """In brief detail the outer derivatives are not shown, so no note says they were shown above."""
+    from chainsolve.render import render_solution as render
+
+    solution = solve_problem(parse_problem("sin(x*y)", wrt=["x", "y"]))
+    brief = render(solution, "text", detail="brief")
+    assert "decomposition is the same as for x (shown above)" in brief
+    assert "outer derivatives" not in brief
+    normal = render(solution, "text")
+    assert "outer derivatives are the same as for x (shown above)" in normal
+    assert "df/du₁ = cos(u₁)" in normal

@@ -253,3 +253,19 @@ def test_costly_constant_in_an_answer_does_not_hang_verify() -> None:
     it is now refused at the parser, so the largest constant the parser admits stands in for it)."""
     completed, _ = run_timed(["verify", "x^2", "--answer", "2x + sin(e^e^e)", "--timeout", "5"])
     assert "2x + sin(e^(e^e))" in completed.stdout
+
+
+def test_lagrange_partial_is_a_subscript() -> None:
+    """With several variables, Lagrange notation writes z_s and z_t (no 'Find z′ and z′')."""
+    from chainsolve.derivation import solve_problem
+    from chainsolve.parsing import parse_problem
+    from chainsolve.render import render_solution
+
+    solution = solve_problem(parse_problem("z = s^2*t", wrt=["s", "t"]))
+    text = render_solution(solution, "text", notation="lagrange")
+    assert text.startswith("Find z_s and z_t")
+    assert "z′" not in text
+    assert "{z}_{s}" in render_solution(solution, "latex", notation="lagrange")
+    assert "<msub><mi>z</mi><mi>s</mi></msub>" in render_solution(
+        solution, "html", notation="lagrange"
+    )
