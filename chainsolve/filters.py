@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
@@ -892,6 +893,42 @@ def markdown_quote(text: str, depth: int) -> str:
     return "\n".join(f"{prefix} {line}" if line else prefix for line in text.split("\n"))
 
 
+def _barred_part(name: str) -> tuple[str, str]:
+    """A name split into the letters that carry the bar and the index after them (b1 → b, 1)."""
+    base, sep, sub = name.partition("_")
+    letters = base.rstrip("0123456789") or base
+    return letters, base[len(letters) :] + sep + sub
+
+
+def adjoint_unicode(name: str) -> str:
+    """The adjoint x̄ = ∂L/∂x of a node in backpropagation: a bar over the name's letters.
+
+    >>> adjoint_unicode("s"), adjoint_unicode("w_1"), adjoint_unicode("b1"), adjoint_unicode("theta")
+    ('s̄', 'w̄₁', 'b̄1', 'θ̄')
+    """
+    letters, index = _barred_part(name)
+    barred = "".join(char + "\u0304" for char in unicode_name(letters))
+    return barred + unicode_name("x" + index)[1:]
+
+
+def display_width(text: str) -> int:
+    """How many columns ``text`` takes in a terminal: combining marks (the bar of s̄) take none."""
+    return sum(1 for char in text if not unicodedata.combining(char))
+
+
+def adjoint_latex(name: str) -> str:
+    """The adjoint of a node in LaTeX: ``\\bar{s}``, ``\\bar{b}1``, ``\\overline{hidden}``."""
+    letters, index = _barred_part(name)
+    head = name_latex(letters)
+    barred = rf"\bar{{{head}}}" if len(unicode_name(letters)) == 1 else rf"\overline{{{head}}}"
+    return barred + name_latex("x" + index)[1:]
+
+
+def adjoint_mathml(name: str) -> str:
+    """The adjoint of a node in presentation MathML: the name under a stretchy bar."""
+    return f'<mover>{mathml_expr(sympy.Symbol(name))}<mo stretchy="true">¯</mo></mover>'
+
+
 def name_latex(name: str) -> str:
     """A variable name in LaTeX: ``u_1`` → ``u_{1}``, ``theta`` → ``\\theta``."""
     return latex_expr(sympy.Symbol(name))
@@ -931,15 +968,23 @@ FILTERS: MappingProxyType[str, Callable[..., Any]] = MappingProxyType(
         "markdown_text": markdown_text,
         "name_unicode": unicode_name,
         "name_latex": name_latex,
+        "adjoint_unicode": adjoint_unicode,
+        "display_width": display_width,
+        "adjoint_latex": adjoint_latex,
+        "adjoint_mathml": adjoint_mathml,
         "markdown_quote": markdown_quote,
     }
 )
 
 __all__ = [
     "FILTERS",
+    "adjoint_latex",
+    "adjoint_mathml",
+    "adjoint_unicode",
     "chain_latex",
     "chain_mathml",
     "chain_unicode",
+    "display_width",
     "formula_latex",
     "formula_mathml",
     "formula_unicode",
