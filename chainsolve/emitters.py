@@ -12,7 +12,13 @@ import sympy
 from chainsolve import numeric
 from chainsolve.derivation import NON_FINITE, undefined_derivative
 from chainsolve.errors import ProblemError
-from chainsolve.filters import formula_latex, formula_unicode, latex_expr, unicode_expr
+from chainsolve.filters import (
+    formula_latex,
+    formula_unicode,
+    latex_expr,
+    unicode_expr,
+    unicode_name,
+)
 from chainsolve.graph import Edge, Graph, symbol_of
 from chainsolve.layout import Point, TreeDiagram, TreeNode, layout
 from chainsolve.layout import tree as tree_diagram
@@ -264,7 +270,8 @@ def to_text(graph: Graph, *, values: PointValues | None = None) -> str:
         lines.append(f"layer {layer}{kind}: " + ", ".join(labels.node(name) for name in row))
         for name in row:
             for edge in graph.inputs_of(name):
-                lines.append(f"  {name} ← {edge.source}   [{labels.edge(edge)}]")
+                arrow = f"{unicode_name(name)} ← {unicode_name(edge.source)}"
+                lines.append(f"  {arrow}   [{labels.edge(edge)}]")
     return "\n".join(lines) + "\n"
 
 

@@ -355,3 +355,20 @@ def test_failed_gradient_check_is_not_printed_as_within_tolerance(fmt: str) -> N
     text = render_solution(dataclasses.replace(solution, evaluation=failed), fmt)
     assert "≤" not in text and "\\le " not in text
     assert ">" in text or "not equal" in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html"])
+def test_greek_names_print_as_letters_in_every_format(fmt: str) -> None:
+    """z = r*cos(theta) at a point prints θ (\\theta in LaTeX) everywhere but the problem as typed."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    source = "z = r*cos(theta)"
+    args = ["solve", source, "--wrt", "theta", "--at", "r=1,theta=2", "--format", fmt]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    output = result.output.replace(source, "").replace("r*cos(theta)", "")
+    assert "theta" not in output.replace(r"\theta", "")
+    greek = ("θ", "&#952;") if fmt in ("text", "html") else (r"\theta",)
+    assert any(letter in output for letter in greek)
