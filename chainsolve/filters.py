@@ -584,6 +584,20 @@ def _lagrange_of(formula: Leibniz, notation: Notation) -> tuple[str, sympy.Expr 
     return formula.lagrange if notation == "lagrange" else None
 
 
+def _after_d(d: str, name: str, parens: str) -> str:
+    """A variable's name after the operator d, in parentheses when it begins with d itself.
+
+    A variable named d (or dx) would read dd/dt or dy/ddx: d(d)/dt and dy/d(dx) say which
+    d is the operator. After ∂ nothing can be misread.
+    """
+    return parens.format(name) if d == "d" and name.startswith("d") else name
+
+
+def _mathml_after_d(d: str, symbol: sympy.Expr) -> str:
+    text = mathml_expr(symbol)
+    return _fenced(text) if d == "d" and str(symbol).startswith("d") else text
+
+
 def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
     """A step formula as one line of Unicode: ``dy/du₁``, ``∂z/∂x · ∂x/∂t``, ``f′(g(x))``.
 
@@ -601,9 +615,9 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
             name = unicode_name(letter) + "′"
             return name if argument is None else f"{name}({unicode_expr(argument)})"
         d = "∂" if formula.partial else "d"
-        wrt = unicode_expr(formula.wrt)
+        wrt = _after_d(d, unicode_expr(formula.wrt), "({})")
         if isinstance(formula.of, sympy.Symbol):
-            return f"{d}{unicode_expr(formula.of)}/{d}{wrt}"
+            return f"{d}{_after_d(d, unicode_expr(formula.of), '({})')}/{d}{wrt}"
         return f"{d}/{d}{wrt}({unicode_expr(formula.of)})"
     if isinstance(formula, Product):
         parts = []
@@ -658,9 +672,10 @@ def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
             name = latex_expr(sympy.Symbol(letter)) + "'"
             return name if argument is None else rf"{name}\left({latex_expr(argument)}\right)"
         d = r"\partial " if formula.partial else "d"
-        wrt = latex_expr(formula.wrt)
+        wrt = _after_d(d, latex_expr(formula.wrt), r"\left({}\right)")
         if isinstance(formula.of, sympy.Symbol):
-            return rf"\frac{{{d}{latex_expr(formula.of)}}}{{{d}{wrt}}}"
+            of = _after_d(d, latex_expr(formula.of), r"\left({}\right)")
+            return rf"\frac{{{d}{of}}}{{{d}{wrt}}}"
         return rf"\frac{{{d.strip()}}}{{{d}{wrt}}}\left({latex_expr(formula.of)}\right)"
     if isinstance(formula, Product):
         parts = []
@@ -712,9 +727,9 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
             return f"<mrow>{head}{_fenced(mathml_expr(argument))}</mrow>"
         d = "∂" if formula.partial else "d"
         d_tag = f'<mi mathvariant="normal">{d}</mi>'
-        wrt = mathml_expr(formula.wrt)
+        wrt = _mathml_after_d(d, formula.wrt)
         if isinstance(formula.of, sympy.Symbol):
-            top = f"<mrow>{d_tag}{mathml_expr(formula.of)}</mrow>"
+            top = f"<mrow>{d_tag}{_mathml_after_d(d, formula.of)}</mrow>"
             return f"<mfrac>{top}<mrow>{d_tag}{wrt}</mrow></mfrac>"
         frac = f"<mfrac>{d_tag}<mrow>{d_tag}{wrt}</mrow></mfrac>"
         return f"<mrow>{frac}{_fenced(mathml_expr(formula.of))}</mrow>"

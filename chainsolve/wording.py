@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from chainsolve.filters import unicode_name
-from chainsolve.steps import RuleRef, Step
+from chainsolve.filters import formula_unicode, unicode_name
+from chainsolve.problem import make_symbol
+from chainsolve.steps import Leibniz, RuleRef, Step
 
 Words = Mapping[str, str]
 
@@ -87,7 +88,7 @@ _FUNCTION_NAMES = {
 _RULE_NAMES: Mapping[str, str] = MappingProxyType(
     {
         "constant": "constant rule",
-        "variable": "d{name}/d{name} = 1",
+        "variable": "dx/dx = 1",
         "power": "power rule",
         "square_root": "square root rule",
         "reciprocal": "power rule (reciprocal)",
@@ -125,6 +126,8 @@ def rule_name(rule: RuleRef) -> str:
         function = rule.id.removeprefix("derivative_of_")
         template = f"derivative of {_FUNCTION_NAMES.get(function, function)}"
     name = rule.names[0] if rule.names else ""
+    if rule.id == "variable":
+        return f"{formula_unicode(Leibniz(make_symbol(name), make_symbol(name)))} = 1"
     return template.format(name=name, names=", ".join(rule.names))
 
 
@@ -186,9 +189,11 @@ def note_partial_versus_total(target: str, name: str, others: list[str]) -> str:
     """Why ∂z/∂t and dz/dt differ when t reaches z directly and through intermediates."""
     z, t = unicode_name(target), unicode_name(name)
     fixed = ", ".join(unicode_name(o) for o in others)
+    of, by = make_symbol(target), make_symbol(name)
+    partial, total = (formula_unicode(Leibniz(of, by, p)) for p in (True, False))
     return (
         f"{t} reaches {z} both directly and through {fixed}: the partial derivative "
-        f"∂{z}/∂{t} holds {fixed} fixed, while the total derivative d{z}/d{t} adds every "
+        f"{partial} holds {fixed} fixed, while the total derivative {total} adds every "
         f"path by which {t} changes {z}."
     )
 

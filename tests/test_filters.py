@@ -269,3 +269,26 @@ def test_lagrange_partial_is_a_subscript() -> None:
     assert "<msub><mi>z</mi><mi>s</mi></msub>" in render_solution(
         solution, "html", notation="lagrange"
     )
+
+
+def test_a_variable_named_d_is_parenthesised_after_the_operator_d() -> None:
+    """y = d²; d = sin(t): dy/d(d) and d(d)/dt in every format, never dd/dt or dy/dd."""
+    d, t, y = sympy.Symbol("d"), sympy.Symbol("t"), sympy.Symbol("y")
+    assert formula_unicode(Leibniz(y, d)) == "dy/d(d)"
+    assert formula_unicode(Leibniz(d, t)) == "d(d)/dt"
+    assert formula_unicode(Leibniz(d, t, partial=True)) == "∂d/∂t"
+    assert formula_latex(Leibniz(d, t)) == r"\frac{d\left(d\right)}{dt}"
+    assert "<mo>(</mo><mi>d</mi><mo>)</mo>" in formula_mathml(Leibniz(y, d))
+
+
+def test_a_variable_named_d_never_reads_dd_in_a_solution() -> None:
+    """The whole solution of y = d^2 + d; d = sin(t), rule labels included, has no 'dd'."""
+    from chainsolve.derivation import solve_problem
+    from chainsolve.parsing import parse_problem
+    from chainsolve.render import render_solution
+
+    solution = solve_problem(parse_problem("y = d^2 + d; d = sin(t)"))
+    for fmt in ("text", "markdown", "latex", "html"):
+        output = render_solution(solution, fmt)  # type: ignore[arg-type]
+        assert "dd/" not in output and "/dd" not in output and "{dd}" not in output
+    assert "d(d)/d(d) = 1" in render_solution(solution, "text")
