@@ -590,8 +590,10 @@ def _solve_graph(problem: Problem) -> Solution:
     reading_order = [graph.by_name[d.name] for d in problem.definitions]
     for node in reading_order:
         inputs = [e.source for e in graph.inputs_of(node.name)]
+        used = node.expr.free_symbols if node.expr is not None else set()
+        constants = sorted(s.name for s in used if s.name in graph.constants)
         if inputs:
-            dependency_lines.append(wording.depends_on(node.name, inputs))
+            dependency_lines.append(wording.depends_on(node.name, inputs, constants))
     shared.append(
         Step("note", "graph_dependencies", words=(("dependencies", "; ".join(dependency_lines)),))
     )

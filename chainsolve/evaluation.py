@@ -594,6 +594,8 @@ class _Passes:
             self.mp_env[symbol] = num.mp
             self.exact_env[symbol] = num.exact
             operation = node.operation or operation_of(node.expr)
+            if node.name in self.graph.constants:
+                operation = "constant"
             rows.append(ForwardRow(node.name, node.kind, operation, node.expr, self._value(num)))
         return tuple(rows)
 
@@ -619,7 +621,10 @@ class _Passes:
         arithmetic = self.arithmetic
         self._adjoint: dict[str, _Num] = {}
         rows = []
+        constants = set(self.graph.constants)
         for node in reversed(self.graph.nodes):
+            if node.name in constants:
+                continue  # a constant (x = 3) feeds no edge: no gradient flows back to it
             if node.name == self.graph.target:
                 self._adjoint[node.name] = arithmetic.constant(1)
                 rows.append(BackwardRow(node.name, (), self._value(self._adjoint[node.name])))

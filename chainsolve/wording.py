@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 from chainsolve.filters import formula_unicode, unicode_name
@@ -145,9 +145,13 @@ def rule_label(step: Step) -> str | None:
     return ", ".join(rule_name(rule) for rule in step.rules)
 
 
-def depends_on(node: str, inputs: list[str]) -> str:
-    """``z depends on x, y``: one line of the dependency note."""
-    return f"{node} depends on {', '.join(inputs)}"
+def depends_on(node: str, inputs: list[str], constants: Sequence[str] = ()) -> str:
+    """``z depends on x, y``, ``z depends on y (x is a constant)``: one line of the dependency note."""
+    line = f"{node} depends on {', '.join(inputs)}"
+    if constants:
+        verb = "is a constant" if len(constants) == 1 else "are constants"
+        line += f" ({', '.join(constants)} {verb})"
+    return line
 
 
 # -- notes --------------------------------------------------------------------------------------
