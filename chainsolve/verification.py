@@ -17,6 +17,7 @@ from chainsolve import equivalence, mistakes, wording
 from chainsolve.budget import stage
 from chainsolve.derivation import solve_problem, substitute
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
+from chainsolve.filters import unicode_name
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
@@ -55,7 +56,9 @@ class Counterexample:
 
     def describe(self) -> str:
         """'x = 0.5' style text for the point."""
-        return ", ".join(f"{name} = {_short(value)}" for name, value in self.point.items())
+        return ", ".join(
+            f"{unicode_name(name)} = {_short(value)}" for name, value in self.point.items()
+        )
 
     def values_text(self) -> tuple[str, str]:
         """The two values with just enough digits to tell them apart."""
@@ -954,7 +957,7 @@ def render_verdict(report: Report, fmt: str, template_dir: str | Path | None = N
     template = env.get_template(VERDICT_TEMPLATES[fmt])
     return template.render(
         report=report,
-        derivative=f"d{report.problem.target}/d{report.wrt}",
+        derivative=wording.derivative_name(report.problem.target, report.wrt),
         target_name=report.problem.target,
         wrt=report.wrt,
         problem_text=report.problem.source,

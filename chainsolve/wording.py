@@ -253,6 +253,11 @@ STATUS_LABELS: Mapping[str, str] = MappingProxyType(
 )
 
 
+def derivative_name(target: str, wrt: str) -> str:
+    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d)."""
+    return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt)))
+
+
 def _mistake_titles(matched: Sequence[MistakeMatch]) -> str:
     return "; ".join(m.title + (f" ({m.detail})" if m.detail else "") for m in matched)
 
@@ -279,7 +284,7 @@ def _verdict_sentences(
 ) -> list[str]:
     """The verdict of an answer (or of a derivation's last line) as sentences."""
     verdict, grounds, wrt = report.verdict, report.grounds, report.wrt
-    derivative = f"d{report.problem.target}/d{wrt}"
+    derivative = derivative_name(report.problem.target, wrt)
     if verdict == "equivalent":
         return [f"Correct: {subject} equals {derivative} (proved symbolically)."]
     if verdict == "wrong_step":

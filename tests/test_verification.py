@@ -415,3 +415,12 @@ def test_verification_returns_data_and_wording_words_the_verdict() -> None:
     assert "note" not in {f.name for f in dataclasses.fields(verification.LineCheck)}
     assert result.message == wording.answer_message(result)
     assert result.message.startswith("Not equivalent to dy/dx.")
+
+
+def test_verdicts_print_greek_names_and_d_like_solutions() -> None:
+    """A verdict on sin(theta^2) says dy/dθ and 'At θ = …'; on sin(d^2) dy/d(d), as solutions do."""
+    result = verify_answer(parse_problem("sin(theta^2)"), "cos(theta^2)")
+    assert result.message.startswith("Not equivalent to dy/dθ. At θ = ")
+    assert "theta" not in render_verdict(result, "text").split("\n", 1)[0].split(" for ")[0]
+    named_d = verify_answer(parse_problem("sin(d^2)"), "cos(d^2)")
+    assert named_d.message.startswith("Not equivalent to dy/d(d).")
