@@ -171,3 +171,41 @@ def test_shared_note_names_only_what_was_shown() -> None:
     normal = render(solution, "text")
     assert "outer derivatives are the same as for x (shown above)" in normal
     assert "df/du₁ = cos(u₁)" in normal
+
+
+def test_partial_or_d_on_multivariable_edges_and_links() -> None:
+    """∂ only for a quantity with several inputs: ∂z/∂x but dx/dt on edges, df/du₁ · ∂u₁/∂x in a link."""
+    from chainsolve.steps import Product
+
+    steps = _steps("z = x^2*y; x = cos(t); y = exp(t)")
+    edges = {
+        (s.sides[0].of.name, s.sides[0].wrt.name): s.sides[0].partial
+        for s in steps
+        if s.phrase == "graph_edge" and isinstance(s.sides[0], Leibniz)
+    }
+    assert edges == {("z", "x"): True, ("z", "y"): True, ("x", "t"): False, ("y", "t"): False}
+    total = next(s for s in steps if s.kind == "chain_formula").sides[0]
+    assert isinstance(total, Leibniz) and not total.partial  # z depends on t alone
+    formula = next(s for s in _steps("sin(x*y)", ["x"]) if s.kind == "chain_formula")
+    assert isinstance(formula.sides[1], Product)
+    outer, inner = formula.sides[1].factors
+    assert isinstance(outer, Leibniz) and isinstance(inner, Leibniz)
+    assert (outer.partial, inner.partial) == (False, True)
+
+
+def test_rule_labels_never_repeat_a_rule() -> None:
+    """No step's [label] names a rule twice (one 'held constant', one 'dx/dx = 1')."""
+    problems = [
+        ("sin(x + y*x + z*x)", ["x"]),
+        ("z = sin(x*y*t + x*t + y*t)", ["t"]),
+        ("x*y + x*z + x", ["x"]),
+        ("L = (w*x + b - y)^2", ["w", "b"]),
+    ]
+    for text, wrt in problems:
+        for step in _steps(text, wrt):
+            label = wording.rule_label(step)
+            if label is None:
+                continue
+            names = [ref.id for ref in step.rules]
+            assert len(names) == len(set(names)), (text, label)
+            assert label.count("held constant") <= 1 and label.count("= 1") <= 1, (text, label)
