@@ -98,6 +98,10 @@ class Namer:
         self._take(name)
         return name
 
+    def is_free(self, name: str) -> bool:
+        """True when no variable or function uses ``name`` or prints like it (a letter for f′)."""
+        return self._is_free(name)
+
     def _is_free(self, name: str) -> bool:
         return name not in self._used and printed_key(name) not in self._printed
 
@@ -514,7 +518,8 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
     out again for each would hide what differs.
     """
     kept: list[Step] = []
-    owner = ""
+    # Which kinds of step were folded, and the variable they were shown for.
+    folded: dict[str, str] = {}
     for step in steps:
         shareable = step.kind == "decompose" or (
             step.kind == "local_derivative"
@@ -524,14 +529,20 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
         )
         key = (step.kind, step.sides, step.definitions, step.depth)
         if shareable and shown.get(key, wrt) != wrt:
-            owner = shown[key]
+            folded.setdefault(step.kind, shown[key])
             continue
         if shareable:
             shown.setdefault(key, wrt)
         kept.append(step)
-    if owner:
-        kept.insert(0, Step("note", "shared", words=(("owner", owner),)))
-    return kept
+    # The outer-derivatives note has the kind of the steps it stands for, so a detail level
+    # that hides local derivatives (brief) hides the note too: it never points at nothing.
+    notes = []
+    if "decompose" in folded:
+        notes.append(Step("note", "shared", words=(("owner", folded["decompose"]),)))
+    if "local_derivative" in folded:
+        owner = folded["local_derivative"]
+        notes.append(Step("local_derivative", "shared_outer", words=(("owner", owner),)))
+    return notes + kept
 
 
 # -- graphs ------------------------------------------------------------------------------------
@@ -579,8 +590,10 @@ def _solve_graph(problem: Problem) -> Solution:
     reading_order = [graph.by_name[d.name] for d in problem.definitions]
     for node in reading_order:
         inputs = [e.source for e in graph.inputs_of(node.name)]
+        used = node.expr.free_symbols if node.expr is not None else set()
+        constants = sorted(s.name for s in used if s.name in graph.constants)
         if inputs:
-            dependency_lines.append(wording.depends_on(node.name, inputs))
+            dependency_lines.append(wording.depends_on(node.name, inputs, constants))
     shared.append(
         Step("note", "graph_dependencies", words=(("dependencies", "; ".join(dependency_lines)),))
     )
@@ -638,8 +651,9 @@ def _solve_graph(problem: Problem) -> Solution:
     )
     if evaluated:
         notes.append(wording.note_partial_slots(evaluated))
-    if _has_direct_and_indirect(graph, problem):
-        notes.append(wording.note_partial_versus_total())
+    for name in _direct_and_indirect(graph, problem):
+        through = [e.source for e in graph.inputs_of(problem.target) if e.source != name]
+        notes.append(wording.note_partial_versus_total(problem.target, name, through))
     return Solution(
         problem=problem,
         derivations=tuple(_with_rules(d, problem.target, edge_rules) for d in derivations),
@@ -662,9 +676,10 @@ def _with_rules(
     return replace(derivation, rules=MappingProxyType(rules))
 
 
-def _has_direct_and_indirect(graph: Graph, problem: Problem) -> bool:
+def _direct_and_indirect(graph: Graph, problem: Problem) -> list[str]:
+    """The variables asked for that reach the target both directly and through another variable."""
     direct = {e.source for e in graph.inputs_of(problem.target)}
-    return any(name in direct and graph.path_count(name) > 1 for name in problem.wrt)
+    return [name for name in problem.wrt if name in direct and graph.path_count(name) > 1]
 
 
 def _graph_derivation(

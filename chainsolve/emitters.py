@@ -12,7 +12,13 @@ import sympy
 from chainsolve import numeric
 from chainsolve.derivation import NON_FINITE, undefined_derivative
 from chainsolve.errors import ProblemError
-from chainsolve.filters import formula_latex, formula_unicode, latex_expr, unicode_expr
+from chainsolve.filters import (
+    formula_latex,
+    formula_unicode,
+    latex_expr,
+    unicode_expr,
+    unicode_name,
+)
 from chainsolve.graph import Edge, Graph, symbol_of
 from chainsolve.layout import Point, TreeDiagram, TreeNode, layout
 from chainsolve.layout import tree as tree_diagram
@@ -121,6 +127,9 @@ class _Labels:
     def node(self, name: str) -> str:
         """The variable's name, with its value when the graph is shown at a point."""
         plain = self._text(symbol_of(name))
+        if name in self.graph.constants:
+            # A constant is drawn with its value: it has no edges that would say what it is.
+            return f"{plain} = {self._text(self.graph.by_name[name].expr)}"
         value = None if self.point is None else self.point.get(name)
         if value is None:
             return plain
@@ -259,12 +268,15 @@ def to_text(graph: Graph, *, values: PointValues | None = None) -> str:
     drawing = layout(graph)
     lines: list[str] = []
     for layer in range(len(drawing.layers) - 1, -1, -1):
-        row = drawing.layers[layer]
+        row = tuple(name for name in drawing.layers[layer] if name not in graph.constants)
         kind = " (inputs)" if layer == 0 else " (target)" if row == (graph.target,) else ""
         lines.append(f"layer {layer}{kind}: " + ", ".join(labels.node(name) for name in row))
         for name in row:
             for edge in graph.inputs_of(name):
-                lines.append(f"  {name} ← {edge.source}   [{labels.edge(edge)}]")
+                arrow = f"{unicode_name(name)} ← {unicode_name(edge.source)}"
+                lines.append(f"  {arrow}   [{labels.edge(edge)}]")
+    if graph.constants:
+        lines.append("constants: " + ", ".join(labels.node(name) for name in graph.constants))
     return "\n".join(lines) + "\n"
 
 

@@ -229,6 +229,8 @@ class Evaluation:
     gate_patterns: tuple[GatePattern, ...]
     kinks: tuple[Kink, ...]
     notes: tuple[str, ...]
+    #: Each edge (node, input) whose local derivative is written ∂, as in the graph's labels.
+    partial_edges: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def values(self) -> Mapping[str, Value]:
@@ -259,6 +261,15 @@ class Evaluation:
     def partial(of: str, wrt: str) -> Leibniz:
         """The derivative ∂of/∂wrt as a formula, for templates (``|formula_latex``)."""
         return Leibniz(make_symbol(of), make_symbol(wrt), True)
+
+    def local(self, of: str, wrt: str) -> Leibniz:
+        """The local derivative of ``of`` by its input ``wrt``: ∂ or d as the graph labels it."""
+        return Leibniz(make_symbol(of), make_symbol(wrt), (of, wrt) in self.partial_edges)
+
+    @property
+    def adjoint_example(self) -> str | None:
+        """The first node of the backward pass after the seed (its adjoint is defined by name)."""
+        return next((row.node for row in self.backward_pass if not row.seed), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,6 +464,7 @@ def evaluate_at(
         gate_patterns=_gate_patterns(graph, result.mp_env),
         kinks=kinks,
         notes=tuple(notes),
+        partial_edges=frozenset((e.target, e.source) for e in graph.edges if e.partial),
     )
 
 
@@ -582,6 +594,8 @@ class _Passes:
             self.mp_env[symbol] = num.mp
             self.exact_env[symbol] = num.exact
             operation = node.operation or operation_of(node.expr)
+            if node.name in self.graph.constants:
+                operation = "constant"
             rows.append(ForwardRow(node.name, node.kind, operation, node.expr, self._value(num)))
         return tuple(rows)
 
@@ -607,7 +621,10 @@ class _Passes:
         arithmetic = self.arithmetic
         self._adjoint: dict[str, _Num] = {}
         rows = []
+        constants = set(self.graph.constants)
         for node in reversed(self.graph.nodes):
+            if node.name in constants:
+                continue  # a constant (x = 3) feeds no edge: no gradient flows back to it
             if node.name == self.graph.target:
                 self._adjoint[node.name] = arithmetic.constant(1)
                 rows.append(BackwardRow(node.name, (), self._value(self._adjoint[node.name])))

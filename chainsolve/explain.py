@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import sympy
+from sympy.core.function import AppliedUndef
 
 from chainsolve.check import chain_check
 from chainsolve.rules import (
@@ -50,6 +51,8 @@ class Names(Protocol):
     definitions: dict[sympy.Symbol, sympy.Expr]
 
     def name_for(self, expr: sympy.Expr) -> sympy.Symbol: ...
+
+    def is_free(self, name: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,33 @@ def _says_same(a: Formula, b: Formula) -> bool:
     """True when a side adds nothing to the one before (``w2 · x`` then ``w2·x``)."""
     a, b = _plain(a), _plain(b)
     return type(a) is type(b) and a == b
+
+
+def lagrange_letters(names: Names, count: int) -> tuple[str, ...]:
+    """``count`` function letters no variable or function of the problem uses (g·h(x²) skips g, h).
+
+    After the single letters run out, f_1, f_2, … (also skipping the problem's names).
+    """
+    letters = [letter for letter in LAGRANGE_LETTERS if names.is_free(letter)][:count]
+    index = 0
+    while len(letters) < count:
+        index += 1
+        if names.is_free(f"f_{index}"):
+            letters.append(f"f_{index}")
+    return tuple(letters)
+
+
+def _own_name(argument: sympy.Expr, function: sympy.Expr) -> str | None:
+    """The user's own name for a link that is an unknown function of its argument: h in h(u₁)."""
+    if isinstance(function, AppliedUndef) and function.args == (argument,):
+        return str(function.func.__name__)
+    return None
+
+
+def _chain_letters(names: Names, pieces: list[tuple[sympy.Symbol, sympy.Expr]]) -> list[str]:
+    """The Lagrange letter of each link of a chain: the user's own name, else a fresh letter."""
+    fresh = iter(lagrange_letters(names, len(pieces)))
+    return [_own_name(argument, function) or next(fresh) for argument, function in pieces]
 
 
 class Explainer:
@@ -463,24 +493,30 @@ class Explainer:
 
         following = [*functions[1:], innermost]
         definitions = ((label, functions[0]), *zip(symbols, following, strict=True))
+        pieces = [*zip(symbols, functions, strict=True), (x, innermost)]
+        letters = _chain_letters(self.names, pieces)
         steps = [
             Step(
                 "decompose",
                 "decompose_inner" if depth else "decompose",
                 depth=depth,
                 definitions=tuple(definitions),
+                lagrange_definitions=tuple(
+                    (sympy.Function(letter)(argument), function)
+                    for letter, (argument, function) in zip(letters, pieces, strict=True)
+                    if not _own_name(argument, function)
+                ),
             )
         ]
 
-        letters = LAGRANGE_LETTERS
         link_leibniz: list[Leibniz] = []
         for index, link in enumerate(links):
             # Inside a product or sum the outer link reads d/du₁ sin(u₁), not d/du₁ sin(3x).
             of = names[index] if index or isinstance(label, sympy.Symbol) else functions[0]
-            lagrange = (letters[index % len(letters)], link.argument)
+            lagrange = (letters[index], link.argument)
             partial = len(self._inputs(functions[index])) > 1
             link_leibniz.append(Leibniz(of, symbols[index], partial, lagrange))
-        last_letter = letters[len(links) % len(letters)]
+        last_letter = letters[len(links)]
         last = Leibniz(names[-1], x, len(self._inputs(innermost)) > 1, (last_letter, x))
         whole_label = (str(label), None) if isinstance(label, sympy.Symbol) else None
         total = self.leibniz(label, whole_label)
@@ -580,6 +616,7 @@ __all__ = [
     "dedupe",
     "explain",
     "formula_value",
+    "lagrange_letters",
     "merge_refs",
     "rule_refs",
     "same_formula",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
@@ -15,7 +16,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from chainsolve.functions import printed_name
-from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Sum
+from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Step, Sum
 
 Notation = Literal["leibniz", "lagrange"]
 
@@ -651,6 +652,20 @@ def _lagrange_of(formula: Leibniz, notation: Notation) -> tuple[str, sympy.Expr 
     return formula.lagrange if notation == "lagrange" else None
 
 
+def _after_d(d: str, name: str, parens: str) -> str:
+    """A variable's name after the operator d, in parentheses when it begins with d itself.
+
+    A variable named d (or dx) would read dd/dt or dy/ddx: d(d)/dt and dy/d(dx) say which
+    d is the operator. After ∂ nothing can be misread.
+    """
+    return parens.format(name) if d == "d" and name.startswith("d") else name
+
+
+def _mathml_after_d(d: str, symbol: sympy.Expr) -> str:
+    text = mathml_expr(symbol)
+    return _fenced(text) if d == "d" and str(symbol).startswith("d") else text
+
+
 def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
     """A step formula as one line of Unicode: ``dy/du₁``, ``∂z/∂x · ∂x/∂t``, ``f′(g(x))``.
 
@@ -663,12 +678,14 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
+            if argument is None and formula.partial:
+                return f"{unicode_name(letter)}_{unicode_expr(formula.wrt)}"
             name = unicode_name(letter) + "′"
             return name if argument is None else f"{name}({unicode_expr(argument)})"
         d = "∂" if formula.partial else "d"
-        wrt = unicode_expr(formula.wrt)
+        wrt = _after_d(d, unicode_expr(formula.wrt), "({})")
         if isinstance(formula.of, sympy.Symbol):
-            return f"{d}{unicode_expr(formula.of)}/{d}{wrt}"
+            return f"{d}{_after_d(d, unicode_expr(formula.of), '({})')}/{d}{wrt}"
         return f"{d}/{d}{wrt}({unicode_expr(formula.of)})"
     if isinstance(formula, Product):
         parts = []
@@ -718,12 +735,15 @@ def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
+            if argument is None and formula.partial:
+                return f"{{{latex_expr(sympy.Symbol(letter))}}}_{{{latex_expr(formula.wrt)}}}"
             name = latex_expr(sympy.Symbol(letter)) + "'"
             return name if argument is None else rf"{name}\left({latex_expr(argument)}\right)"
         d = r"\partial " if formula.partial else "d"
-        wrt = latex_expr(formula.wrt)
+        wrt = _after_d(d, latex_expr(formula.wrt), r"\left({}\right)")
         if isinstance(formula.of, sympy.Symbol):
-            return rf"\frac{{{d}{latex_expr(formula.of)}}}{{{d}{wrt}}}"
+            of = _after_d(d, latex_expr(formula.of), r"\left({}\right)")
+            return rf"\frac{{{d}{of}}}{{{d}{wrt}}}"
         return rf"\frac{{{d.strip()}}}{{{d}{wrt}}}\left({latex_expr(formula.of)}\right)"
     if isinstance(formula, Product):
         parts = []
@@ -769,15 +789,18 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
+            if argument is None and formula.partial:
+                of, wrt = mathml_expr(sympy.Symbol(letter)), mathml_expr(formula.wrt)
+                return f"<msub>{of}{wrt}</msub>"
             head = f"{mathml_expr(sympy.Symbol(letter))}{_PRIME}"
             if argument is None:
                 return head
             return f"<mrow>{head}{_fenced(mathml_expr(argument))}</mrow>"
         d = "∂" if formula.partial else "d"
         d_tag = f'<mi mathvariant="normal">{d}</mi>'
-        wrt = mathml_expr(formula.wrt)
+        wrt = _mathml_after_d(d, formula.wrt)
         if isinstance(formula.of, sympy.Symbol):
-            top = f"<mrow>{d_tag}{mathml_expr(formula.of)}</mrow>"
+            top = f"<mrow>{d_tag}{_mathml_after_d(d, formula.of)}</mrow>"
             return f"<mfrac>{top}<mrow>{d_tag}{wrt}</mrow></mfrac>"
         frac = f"<mfrac>{d_tag}<mrow>{d_tag}{wrt}</mrow></mfrac>"
         return f"<mrow>{frac}{_fenced(mathml_expr(formula.of))}</mrow>"
@@ -842,6 +865,14 @@ def math_element(content: str, display: bool = False) -> str:
     """Wrap MathML content in ``<math>``; ``display`` makes it a block with full-size fractions."""
     attribute = ' display="block"' if display else ""
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{attribute}>{content}</math>'
+
+
+def shown_definitions(
+    step: Step, notation: Notation = "leibniz"
+) -> tuple[tuple[sympy.Expr, sympy.Expr], ...]:
+    """A step's ``name = expr`` lines; in Lagrange notation also the letters its chain uses."""
+    extra = step.lagrange_definitions if notation == "lagrange" else ()
+    return step.definitions + extra
 
 
 def definition_unicode(name: sympy.Expr | str, expr: sympy.Expr) -> str:
@@ -1066,6 +1097,42 @@ def markdown_quote(text: str, depth: int) -> str:
     return "\n".join(f"{prefix} {line}" if line else prefix for line in text.split("\n"))
 
 
+def _barred_part(name: str) -> tuple[str, str]:
+    """A name split into the letters that carry the bar and the index after them (b1 → b, 1)."""
+    base, sep, sub = name.partition("_")
+    letters = base.rstrip("0123456789") or base
+    return letters, base[len(letters) :] + sep + sub
+
+
+def adjoint_unicode(name: str) -> str:
+    """The adjoint x̄ = ∂L/∂x of a node in backpropagation: a bar over the name's letters.
+
+    >>> adjoint_unicode("s"), adjoint_unicode("w_1"), adjoint_unicode("b1"), adjoint_unicode("theta")
+    ('s̄', 'w̄₁', 'b̄1', 'θ̄')
+    """
+    letters, index = _barred_part(name)
+    barred = "".join(char + "\u0304" for char in unicode_name(letters))
+    return barred + unicode_name("x" + index)[1:]
+
+
+def display_width(text: str) -> int:
+    """How many columns ``text`` takes in a terminal: combining marks (the bar of s̄) take none."""
+    return sum(1 for char in text if not unicodedata.combining(char))
+
+
+def adjoint_latex(name: str) -> str:
+    """The adjoint of a node in LaTeX: ``\\bar{s}``, ``\\bar{b}1``, ``\\overline{hidden}``."""
+    letters, index = _barred_part(name)
+    head = name_latex(letters)
+    barred = rf"\bar{{{head}}}" if len(unicode_name(letters)) == 1 else rf"\overline{{{head}}}"
+    return barred + name_latex("x" + index)[1:]
+
+
+def adjoint_mathml(name: str) -> str:
+    """The adjoint of a node in presentation MathML: the name under a stretchy bar."""
+    return f'<mover>{mathml_expr(sympy.Symbol(name))}<mo stretchy="true">¯</mo></mover>'
+
+
 def name_latex(name: str) -> str:
     """A variable name in LaTeX: ``u_1`` → ``u_{1}``, ``theta`` → ``\\theta``."""
     return latex_expr(sympy.Symbol(name))
@@ -1084,7 +1151,7 @@ def printed_key(name: str) -> str:
 
 
 #: Every filter, by the name templates use.
-FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
+FILTERS: MappingProxyType[str, Callable[..., Any]] = MappingProxyType(
     {
         "unicode": unicode_expr,
         "latex": latex_expr,
@@ -1097,6 +1164,7 @@ FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
         "chain_latex_aligned": chain_latex_aligned,
         "chain_mathml": chain_mathml,
         "math_element": math_element,
+        "definitions": shown_definitions,
         "definition_unicode": definition_unicode,
         "definition_latex": definition_latex,
         "definition_mathml": definition_mathml,
@@ -1106,15 +1174,23 @@ FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
         "markdown_text": markdown_text,
         "name_unicode": unicode_name,
         "name_latex": name_latex,
+        "adjoint_unicode": adjoint_unicode,
+        "display_width": display_width,
+        "adjoint_latex": adjoint_latex,
+        "adjoint_mathml": adjoint_mathml,
         "markdown_quote": markdown_quote,
     }
 )
 
 __all__ = [
     "FILTERS",
+    "adjoint_latex",
+    "adjoint_mathml",
+    "adjoint_unicode",
     "chain_latex",
     "chain_mathml",
     "chain_unicode",
+    "display_width",
     "formula_latex",
     "formula_mathml",
     "formula_unicode",

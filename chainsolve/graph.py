@@ -95,6 +95,15 @@ class Graph:
     target: str
 
     @cached_property
+    def constants(self) -> tuple[str, ...]:
+        """Defined names whose definition holds no variable (``x = 3``, ``c = 2x``): no edges."""
+        return tuple(
+            n.name
+            for n in self.nodes
+            if n.expr is not None and n.kind != "target" and not self.inputs_of(n.name)
+        )
+
+    @cached_property
     def by_name(self) -> dict[str, Node]:
         """Nodes by name."""
         return {node.name: node for node in self.nodes}
@@ -258,11 +267,17 @@ def build_graph(problem: Problem) -> Graph:
     order = topological_definitions(problem)
     nodes: list[Node] = [Node(name, "input") for name in problem.inputs]
     edges: list[Edge] = []
+    constants: set[str] = set()
     for name in order:
         expr = defined[name].expr
         kind: NodeKind = "target" if name == problem.target else "intermediate"
         nodes.append(Node(name, kind, expr))
-        used = sorted(expr.free_symbols, key=lambda s: s.name)
+        # A constant (x = 3) is a number in its consumers: no edge, nothing flows back to it.
+        used = sorted(
+            (s for s in expr.free_symbols if s.name not in constants), key=lambda s: s.name
+        )
+        if not used and name != problem.target:
+            constants.add(name)  # in topological order, so c = 2x with x = 3 is one too
         for symbol in used:
             edges.append(Edge(symbol.name, name, partial=len(used) > 1, definition=expr))
     return Graph(tuple(nodes), tuple(edges), problem.target)

@@ -155,6 +155,7 @@ _MARKUP_FILTERS = (
     "formula_mathml",
     "chain_mathml",
     "definition_mathml",
+    "adjoint_mathml",
     "math_element",
     "equation_html",
     "definitions_html",

@@ -149,6 +149,8 @@ class Step:
     paths: tuple[tuple[str, ...], ...] = ()
     claim: Claim | None = None
     words: tuple[tuple[str, str], ...] = ()
+    #: ``f(u₁) = sin(u₁)``: the functions the Lagrange notation of a chain names (shown with it).
+    lagrange_definitions: tuple[tuple[sympy.Expr, sympy.Expr], ...] = ()
 
     @property
     def rule_id(self) -> str | None:

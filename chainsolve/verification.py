@@ -13,11 +13,12 @@ from typing import Any, Literal
 import sympy
 from sympy.core.function import AppliedUndef
 
-from chainsolve import equivalence, mistakes
+from chainsolve import equivalence, mistakes, wording
 from chainsolve.budget import stage
 from chainsolve.derivation import solve_problem, substitute
 from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
+from chainsolve.filters import unicode_name
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
@@ -26,23 +27,9 @@ VerdictId = Literal[
     "equivalent", "not_equivalent", "equivalent_on_part", "undecided", "incomplete", "wrong_step"
 ]
 LineStatus = Literal["follows", "does_not_follow", "unreadable", "undecided"]
+#: Why a line is undecided: the check never reached it, ran out on it, or found no proof.
+LineReason = Literal["", "not_started", "out_of_time", "no_proof"]
 
-#: How each verdict reads in prose (the JSON uses the ids).
-VERDICT_LABELS: Mapping[str, str] = {
-    "equivalent": "equivalent",
-    "not_equivalent": "not equivalent",
-    "equivalent_on_part": "equivalent only on part of the domain",
-    "undecided": "undecided",
-    "incomplete": "incomplete (contains an unevaluated derivative)",
-    "wrong_step": "a step does not follow",
-}
-#: How each line status reads in prose.
-STATUS_LABELS: Mapping[str, str] = {
-    "follows": "follows",
-    "does_not_follow": "does not follow",
-    "unreadable": "could not be read",
-    "undecided": "undecided",
-}
 #: CPU seconds one symbolic proof may take at most: a fixed safety net, so that a verdict never
 #: depends on the time left or the machine's load (the deadline only stops the check).
 PROOF_SECONDS = 2.0
@@ -70,11 +57,35 @@ class Counterexample:
 
     def describe(self) -> str:
         """'x = 0.5' style text for the point."""
-        return ", ".join(f"{name} = {_short(value)}" for name, value in self.point.items())
+        return ", ".join(
+            f"{unicode_name(name)} = {_short(value)}" for name, value in self.point.items()
+        )
 
     def values_text(self) -> tuple[str, str]:
         """The two values with just enough digits to tell them apart."""
         return _distinct(self.answer_value, self.expected_value)
+
+
+@dataclass(frozen=True, slots=True)
+class Grounds:
+    """What a verdict's message rests on besides the verdict itself (the words are in wording).
+
+    ``timeout`` is set when the check ran out of its time budget (0: no budget was given);
+    ``sampled_points`` when numbers agreed but no proof came in time; ``restates`` when the
+    answer only restates the problem as d/dx(…); ``unknown_names`` are names the answer uses
+    that the problem does not have; for a derivation, ``unreadable`` lists the skipped lines,
+    ``first_wrong_mistakes`` what the first wrong line matches, and ``no_line`` says that no
+    line could be read at all.
+    """
+
+    timeout: float | None = None
+    sampled_points: int | None = None
+    restates: bool = False
+    unknown_names: tuple[str, ...] = ()
+    unreadable: tuple[int, ...] = ()
+    first_wrong_mistakes: tuple[MistakeMatch, ...] = ()
+    no_line: bool = False
+    agree_where: str = ""
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -87,7 +98,7 @@ class AnswerVerdict(ReportDisplay):
     answer: sympy.Expr | None
     expected: sympy.Expr | None
     verdict: VerdictId
-    message: str
+    grounds: Grounds
     counterexample: Counterexample | None = None
     agree_where: str = ""
     mistakes: tuple[MistakeMatch, ...] = ()
@@ -103,7 +114,12 @@ class AnswerVerdict(ReportDisplay):
     @property
     def verdict_label(self) -> str:
         """The verdict in prose."""
-        return VERDICT_LABELS[self.verdict]
+        return wording.VERDICT_LABELS[self.verdict]
+
+    @property
+    def message(self) -> str:
+        """The verdict explained in prose (worded by :mod:`chainsolve.wording`)."""
+        return wording.answer_message(self)
 
     @property
     def mistake_ids(self) -> list[str]:
@@ -126,14 +142,24 @@ class LineCheck:
     status: LineStatus
     follows_from: int | None = None
     equals_derivative: bool | None = None
-    note: str = ""
+    #: Why an undecided line is undecided.
+    reason: LineReason = ""
+    #: The line still holds a derivative to evaluate (d/dx(…) left in it).
+    unevaluated: bool = False
+    #: Why an unreadable line could not be read (the parser's message).
+    error: str = ""
     caret: tuple[str, str] | None = None
     counterexample: Counterexample | None = None
 
     @property
+    def note(self) -> str:
+        """Where the line was compared from and what became of it, in prose (from wording)."""
+        return wording.line_note(self)
+
+    @property
     def status_label(self) -> str:
         """The status in prose."""
-        return STATUS_LABELS[self.status]
+        return wording.STATUS_LABELS[self.status]
 
     @property
     def summary(self) -> str:
@@ -152,7 +178,7 @@ class DerivationReport(ReportDisplay):
     expected: sympy.Expr | None
     lines: tuple[LineCheck, ...]
     verdict: VerdictId
-    message: str
+    grounds: Grounds
     first_wrong_line: int | None = None
     mistakes: tuple[MistakeMatch, ...] = ()
     counterexample: Counterexample | None = None
@@ -167,7 +193,12 @@ class DerivationReport(ReportDisplay):
     @property
     def verdict_label(self) -> str:
         """The verdict of the last line in prose."""
-        return VERDICT_LABELS[self.verdict]
+        return wording.VERDICT_LABELS[self.verdict]
+
+    @property
+    def message(self) -> str:
+        """The whole derivation's verdict in prose (worded by :mod:`chainsolve.wording`)."""
+        return wording.derivation_message(self)
 
     @property
     def mistake_ids(self) -> list[str]:
@@ -465,75 +496,6 @@ def _counterexample(comparison: equivalence.Comparison, abstract: bool) -> Count
     )
 
 
-def _message(
-    verdict: VerdictId,
-    outcome: _Outcome | None,
-    counterexample: Counterexample | None,
-    ctx: _Context,
-    matched: tuple[MistakeMatch, ...],
-    subject: str = "your answer",
-    *,
-    name_mistakes: bool = True,
-    restates: bool = False,
-) -> str:
-    derivative = f"d{ctx.problem.target}/d{ctx.wrt}"
-    if verdict == "equivalent":
-        return f"Correct: {subject} equals {derivative} (proved symbolically)."
-    if verdict == "wrong_step":
-        return f"{subject.capitalize()} equals {derivative}, but not every step follows."
-    if verdict == "incomplete" and restates:
-        return (
-            f"Incomplete: {subject} only restates the problem as d/d{ctx.wrt}(…); "
-            "restating the problem is not a derivation."
-        )
-    if verdict == "undecided":
-        if outcome is not None and outcome.comparison.verdict == "equal":
-            return (
-                f"Undecided: {subject} agrees with {derivative} at "
-                f"{outcome.comparison.points} random "
-                "points to 40 digits, but no symbolic proof came within the time budget."
-            )
-        return "Undecided: neither a proof nor a counterexample came within the time budget."
-    if verdict == "incomplete":
-        return (
-            f"Incomplete: {subject} still contains a derivative d/d{ctx.wrt}(…); "
-            "finish differentiating."
-        )
-    parts = []
-    if verdict == "equivalent_on_part":
-        where = outcome.comparison.agree_where if outcome else ""
-        parts.append(f"Equal to {derivative} only on part of the domain: they agree where {where}.")
-    else:
-        parts.append(f"Not equivalent to {derivative}.")
-    if counterexample is not None:
-        answer_text, expected_text = counterexample.values_text()
-        at = counterexample.describe()
-        concrete = (
-            " (with the unknown functions replaced by concrete ones)"
-            if counterexample.concrete_functions
-            else ""
-        )
-        if counterexample.answer_value is None:
-            parts.append(
-                f"At {at}{concrete} {subject} is undefined but {derivative} = {expected_text}."
-            )
-        else:
-            parts.append(
-                f"At {at}{concrete} {subject} is {answer_text} but {derivative} = {expected_text}."
-            )
-    if matched:
-        titles = "; ".join(m.title + (f" ({m.detail})" if m.detail else "") for m in matched)
-        lead = (
-            "This matches a common mistake"
-            if len(matched) == 1
-            else "This matches several common mistakes"
-        )
-        parts.append(f"{lead}: {titles}.")
-    elif verdict == "not_equivalent" and name_mistakes:
-        parts.append("It matches none of the common mistakes chainsolve knows.")
-    return " ".join(parts)
-
-
 # -- one answer ---------------------------------------------------------------------------------
 
 
@@ -564,9 +526,7 @@ def verify_answer(
             parsed,
             None,
             "undecided",
-            f"Undecided: the check ran out of its time budget ({timeout:g} s)."
-            if timeout
-            else "Undecided.",
+            Grounds(timeout=timeout or 0.0),
             method="timeout",
             seconds=clock.elapsed(),
         )
@@ -584,16 +544,11 @@ def _judge_answer(ctx: _Context, text: str, parsed: sympy.Expr, clock: _Clock) -
     if unevaluated:
         verdict = "incomplete"
         matched = (mistakes.match("unevaluated_derivative"), *matched)
-    message = _message(verdict, outcome, counterexample, ctx, matched)
-    unknown = _unknown_names(ctx, parsed)
-    if unknown:
-        message += (
-            " Note: "
-            + ", ".join(unknown)
-            + " "
-            + ("is not a variable" if len(unknown) == 1 else "are not variables")
-            + " of the problem."
-        )
+    grounds = Grounds(
+        sampled_points=_sampled_points(verdict, outcome),
+        agree_where=outcome.comparison.agree_where,
+        unknown_names=tuple(_unknown_names(ctx, parsed)),
+    )
     return AnswerVerdict(
         ctx.problem,
         ctx.wrt,
@@ -601,13 +556,20 @@ def _judge_answer(ctx: _Context, text: str, parsed: sympy.Expr, clock: _Clock) -
         answer,
         ctx.shown,
         verdict,
-        message,
+        grounds,
         counterexample,
         outcome.comparison.agree_where,
         matched,
         outcome.comparison.method,
         clock.elapsed(),
     )
+
+
+def _sampled_points(verdict: VerdictId, outcome: _Outcome | None) -> int | None:
+    """How many random points agreed, for an undecided verdict that numbers alone support."""
+    if verdict == "undecided" and outcome is not None and outcome.comparison.verdict == "equal":
+        return int(outcome.comparison.points)
+    return None
 
 
 # -- a derivation, line by line -----------------------------------------------------------------
@@ -726,7 +688,7 @@ def verify_derivation(
             ctx = _context(problem, name)
     except BudgetExceeded:
         checks = tuple(
-            LineCheck(line.number, line.raw, None, "undecided", note="out of time")
+            LineCheck(line.number, line.raw, None, "undecided", reason="not_started")
             for line in lines
         )
         return DerivationReport(
@@ -735,7 +697,7 @@ def verify_derivation(
             None,
             checks,
             "undecided",
-            "Undecided: the check ran out of its time budget.",
+            Grounds(timeout=0.0),
             seconds=clock.elapsed(),
         )
     return _judge_derivation(ctx, lines, clock)
@@ -757,7 +719,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                     line.raw,
                     None,
                     "unreadable",
-                    note=error.message_with_hint(),
+                    error=error.message_with_hint(),
                     caret=_caret(error, line),
                 )
             )
@@ -765,9 +727,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
         remaining = clock.remaining()
         if remaining is not None and remaining <= 0:
             checks.append(
-                LineCheck(
-                    line.number, line.raw, parsed, "undecided", note="the time budget ran out"
-                )
+                LineCheck(line.number, line.raw, parsed, "undecided", reason="out_of_time")
             )
             continue
         try:
@@ -789,25 +749,17 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                     against, source = _compare(ctx, value, previous[1], clock), previous[0]
         except BudgetExceeded:
             checks.append(
-                LineCheck(
-                    line.number, line.raw, parsed, "undecided", note="the time budget ran out"
-                )
+                LineCheck(line.number, line.raw, parsed, "undecided", reason="out_of_time")
             )
             continue
         status: LineStatus
         counterexample = _counterexample(against.comparison, ctx.has_abstract)
         if against.verdict == "equivalent":
             status = "follows"
-            note = "from the problem" if source == 0 else f"from line {source}"
         elif against.verdict == "undecided":
             status = "undecided"
-            note = "no proof or counterexample in time"
         else:
             status = "does_not_follow"
-            what = "the problem's derivative" if source == 0 else f"line {source}"
-            note = f"from {what}"
-            if truth.verdict == "equivalent":
-                note += ", but it is the correct derivative"
         equals = (
             True
             if truth.verdict == "equivalent"
@@ -817,11 +769,18 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
             first_wrong = line.number
             if truth.verdict != "equivalent":
                 first_wrong_mistakes = mistakes.identify(value, ctx.expected, ctx.candidates())
-        if unevaluated:
-            note += "; it still contains a derivative to evaluate"
+        reason: LineReason = "no_proof" if status == "undecided" else ""
         checks.append(
             LineCheck(
-                line.number, line.raw, parsed, status, source, equals, note, None, counterexample
+                line.number,
+                line.raw,
+                parsed,
+                status,
+                source,
+                equals,
+                reason=reason,
+                unevaluated=unevaluated,
+                counterexample=counterexample,
             )
         )
         previous = (line.number, value, truth.verdict == "equivalent")
@@ -871,19 +830,7 @@ def _summarise(
     last: _Last | None,
     clock: _Clock,
 ) -> DerivationReport:
-    unreadable = [c.number for c in checks if c.status == "unreadable"]
-    skipped = (
-        (
-            "Line"
-            + ("s " if len(unreadable) > 1 else " ")
-            + ", ".join(map(str, unreadable))
-            + " could not be read and "
-            + ("were" if len(unreadable) > 1 else "was")
-            + " skipped."
-        )
-        if unreadable
-        else ""
-    )
+    unreadable = tuple(c.number for c in checks if c.status == "unreadable")
     if last is None:
         return DerivationReport(
             ctx.problem,
@@ -891,43 +838,27 @@ def _summarise(
             ctx.shown,
             checks,
             "undecided",
-            " ".join(filter(None, ["No line could be checked.", skipped])),
+            Grounds(unreadable=unreadable, no_line=True),
             seconds=clock.elapsed(),
         )
     verdict = _derivation_verdict(last, checks)
     matched = first_wrong_mistakes
     if last.unevaluated or last.restates:
         matched = (mistakes.match("unevaluated_derivative"), *matched)
-    parts = [
-        _message(
-            verdict,
-            last.outcome,
-            last.counterexample,
-            ctx,
-            (),
-            subject="the last line",
-            name_mistakes=False,
-            restates=last.restates,
-        )
-    ]
-    if first_wrong is not None:
-        parts.append(f"The first wrong step is line {first_wrong}.")
-        if first_wrong_mistakes:
-            titles = "; ".join(
-                m.title + (f" ({m.detail})" if m.detail else "") for m in first_wrong_mistakes
-            )
-            parts.append(f"It matches: {titles}.")
-        else:
-            parts.append("It matches none of the common mistakes chainsolve knows.")
-    if skipped:
-        parts.append(skipped)
+    grounds = Grounds(
+        sampled_points=_sampled_points(verdict, last.outcome),
+        agree_where=last.outcome.comparison.agree_where,
+        restates=last.restates,
+        unreadable=unreadable,
+        first_wrong_mistakes=first_wrong_mistakes,
+    )
     return DerivationReport(
         ctx.problem,
         ctx.wrt,
         ctx.shown,
         checks,
         verdict,
-        " ".join(parts),
+        grounds,
         first_wrong,
         matched,
         last.counterexample,
@@ -1027,7 +958,7 @@ def render_verdict(report: Report, fmt: str, template_dir: str | Path | None = N
     template = env.get_template(VERDICT_TEMPLATES[fmt])
     return template.render(
         report=report,
-        derivative=f"d{report.problem.target}/d{report.wrt}",
+        derivative=wording.derivative_name(report.problem.target, report.wrt),
         target_name=report.problem.target,
         wrt=report.wrt,
         problem_text=report.problem.source,

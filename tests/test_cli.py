@@ -328,7 +328,7 @@ def test_elementary_graph_at_a_point_shows_both_passes() -> None:
     assert "Forward pass (inputs to output):" in out
     assert "Backward pass (output to inputs)" in out
     assert out.index("Forward pass") < out.index("Backward pass")
-    assert "∂L/∂L = 1 (seed)" in out
+    assert "L̄ = 1 (seed)" in out
     assert "∂L/∂w = -18" in out
 
 

@@ -403,3 +403,17 @@ def test_brief_is_applied_in_rendering_only() -> None:
     assert brief.to_text().count("✓") < normal.to_text().count("✓")
     assert brief.to_text() == normal.to_text(detail="brief")
     assert brief.to_json() == normal.to_json()
+
+
+def test_partial_versus_total_names_the_variable_with_both_paths() -> None:
+    """z = f(x, t); x = g(t): the note is about t (∂z/∂t holds x fixed), not about x."""
+    solution = solve_problem(parse_problem("z = f(x, t); x = g(t)"))
+    (note,) = [n for n in solution.notes if "total derivative" in n]
+    assert note.startswith("t reaches z both directly and through x")
+    assert "∂z/∂t holds x fixed" in note and "dz/dt adds every path" in note
+
+
+def test_partial_versus_total_only_with_a_direct_and_an_indirect_path() -> None:
+    """z = x*y; x = cos(t); y = exp(t): t reaches z only through x and y, so no such note."""
+    solution = solve_problem(parse_problem("z = x^2*y; x = cos(t); y = exp(t)"))
+    assert not any("total derivative" in n for n in solution.notes)

@@ -344,3 +344,16 @@ def test_unicode_pictures_never_build_latex_labels(
     monkeypatch.setattr(emitters, "formula_latex", no_latex)
     for tree_form in (False, True):
         assert emitter(fmt, tree=tree_form)(three_level())
+
+
+@pytest.mark.parametrize("fmt", ["text", "mermaid", "dot", "tikz"])
+def test_greek_names_print_as_letters_in_every_graph_format(fmt: GraphFormat) -> None:
+    """A node named theta is drawn θ (\\theta in TikZ) in every label, as in the solution."""
+    from chainsolve.parsing import parse_problem
+
+    graph = build_graph(parse_problem("z = r*cos(theta)", wrt=["theta"]))
+    picture = emitter(fmt)(graph)
+    # DOT identifies nodes by their names in quotes; only the labels are printed.
+    labels = picture.replace('"theta"', "") if fmt == "dot" else picture
+    assert "theta" not in labels.replace(r"\theta", "")
+    assert ("θ" in picture) if fmt != "tikz" else (r"\theta" in picture)

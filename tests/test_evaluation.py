@@ -490,3 +490,57 @@ def test_arccot_at_its_jump_states_the_convention() -> None:
     assert evaluation.gradient_values["x"].exact == -1
     assert [k.operation for k in evaluation.kinks] == ["acot"]
     assert "jumps" in evaluation.kinks[0].convention
+
+
+def _backprop_output(fmt: str) -> str:
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    args = ["solve", "L = (sigmoid(w*x + b) - y)^2", "--at", "w=0.5,x=1.5,b=0.1,y=1"]
+    result = CliRunner().invoke(main, [*args, "--graph", "elementary", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize(
+    ("fmt", "definition", "row"),
+    [
+        ("text", "s̄ means ∂L/∂s", "s̄ = L̄ · dL/ds"),
+        ("markdown", "s̄ means ∂L/∂s", "| s̄ | L |"),
+        (
+            "latex",
+            r"$\bar{s}$ means $\frac{\partial L}{\partial s}$",
+            r"\bar{s} &= \bar{L} \cdot \frac{dL}{ds}",
+        ),
+        ("html", "<mover><mi>s</mi>", "<mover><mi>L</mi><mo stretchy"),
+    ],
+)
+def test_backward_pass_writes_adjoints_not_circular_partials(
+    fmt: str, definition: str, row: str
+) -> None:
+    """The backward pass names adjoints s̄ (defined once as ∂L/∂s), never ∂L/∂s = ∂L/∂L · ∂L/∂s."""
+    output = _backprop_output(fmt)
+    assert definition in output and row in output
+    assert output.count(" means ") == 1
+    for circular in (
+        "∂L/∂L",
+        r"\frac{\partial L}{\partial L}",
+        '<mi>L</mi></mrow><mrow><mi mathvariant="normal">∂</mi><mi>L</mi>',
+    ):
+        assert circular not in output
+
+
+def test_passes_write_local_derivatives_as_the_graph_labels_them() -> None:
+    """A local derivative is d or ∂ in the passes exactly as on the graph's edge (dL/ds, ∂s/∂r)."""
+    from chainsolve.emitters import to_text
+    from chainsolve.parsing import parse_problem
+
+    output = _backprop_output("text")
+    problem = elementary_problem(parse_problem("L = (sigmoid(w*x + b) - y)^2", wrt=["w"]))
+    graph = build_graph(problem)
+    picture = to_text(graph)
+    for edge in graph.edges:
+        d = "∂" if edge.partial else "d"
+        local = f"{d}{edge.target}/{d}{edge.source}"
+        assert local in picture and f"· {local} =" in output

@@ -128,3 +128,84 @@ def test_partial_only_where_the_quantity_has_several_inputs() -> None:
     assert isinstance(total, Leibniz) and total.partial
     outer, inner = product.factors  # type: ignore[union-attr]
     assert outer.partial and not inner.partial
+
+
+def test_lagrange_letters_never_clash_with_the_users_functions() -> None:
+    """g(x)·h(x²) in Lagrange notation: h′(x²) by its own name, the inner part a fresh letter."""
+    from chainsolve.render import render_solution as render
+
+    text = render(solve_problem(parse_problem("g(x)*h(x^2)")), "text", notation="lagrange")
+    assert "h′(x²) · f′(x)" in text
+    assert "f(x) = x²" in text
+    assert "g′(x²)" not in text and "f′(x²)" not in text
+
+
+def test_lagrange_letters_are_defined_in_the_decomposition() -> None:
+    """sin(cos(x²)) in Lagrange notation defines f, g, h; Leibniz notation shows no such lines."""
+    from chainsolve.render import render_solution as render
+
+    solution = solve_problem(parse_problem("sin(cos(x^2))"))
+    lagrange = render(solution, "text", notation="lagrange")
+    for line in ("f(u₁) = sin(u₁)", "g(u₂) = cos(u₂)", "h(x) = x²"):
+        assert line in lagrange
+    assert "y′ = f′(cos(x²)) · g′(x²) · h′(x)" in lagrange
+    assert "f(u₁)" not in render(solution, "text")
+
+
+def test_lagrange_letters_skip_every_name_of_the_problem() -> None:
+    """With f, g, h and k all taken by the problem, a chain's letters are still fresh and distinct."""
+    steps = _steps("f(x) + g(x) + h(x) + k(sin(cos(m*x)))", ["x"])
+    letters = [str(name.func) for step in steps for name, _ in step.lagrange_definitions]
+    assert letters and len(set(letters)) == len(letters)
+    assert not {"f", "g", "h", "k", "m", "x"} & set(letters)
+
+
+def test_shared_note_names_only_what_was_shown() -> None:
+    """In brief detail the outer derivatives are not shown, so no note says they were shown above."""
+    from chainsolve.render import render_solution as render
+
+    solution = solve_problem(parse_problem("sin(x*y)", wrt=["x", "y"]))
+    brief = render(solution, "text", detail="brief")
+    assert "decomposition is the same as for x (shown above)" in brief
+    assert "outer derivatives" not in brief
+    normal = render(solution, "text")
+    assert "outer derivatives are the same as for x (shown above)" in normal
+    assert "df/du₁ = cos(u₁)" in normal
+
+
+def test_partial_or_d_on_multivariable_edges_and_links() -> None:
+    """∂ only for a quantity with several inputs: ∂z/∂x but dx/dt on edges, df/du₁ · ∂u₁/∂x in a link."""
+    from chainsolve.steps import Product
+
+    steps = _steps("z = x^2*y; x = cos(t); y = exp(t)")
+    edges = {
+        (s.sides[0].of.name, s.sides[0].wrt.name): s.sides[0].partial
+        for s in steps
+        if s.phrase == "graph_edge" and isinstance(s.sides[0], Leibniz)
+    }
+    assert edges == {("z", "x"): True, ("z", "y"): True, ("x", "t"): False, ("y", "t"): False}
+    total = next(s for s in steps if s.kind == "chain_formula").sides[0]
+    assert isinstance(total, Leibniz) and not total.partial  # z depends on t alone
+    formula = next(s for s in _steps("sin(x*y)", ["x"]) if s.kind == "chain_formula")
+    assert isinstance(formula.sides[1], Product)
+    outer, inner = formula.sides[1].factors
+    assert isinstance(outer, Leibniz) and isinstance(inner, Leibniz)
+    assert (outer.partial, inner.partial) == (False, True)
+
+
+def test_rule_labels_never_repeat_a_rule() -> None:
+    """No step's [label] names a rule twice (one 'held constant', one 'dx/dx = 1')."""
+    problems = [
+        ("sin(x + y*x + z*x)", ["x"]),
+        ("z = sin(x*y*t + x*t + y*t)", ["t"]),
+        ("x*y + x*z + x", ["x"]),
+        ("L = (w*x + b - y)^2", ["w", "b"]),
+    ]
+    for text, wrt in problems:
+        for step in _steps(text, wrt):
+            label = wording.rule_label(step)
+            if label is None:
+                continue
+            names = [ref.id for ref in step.rules]
+            assert len(names) == len(set(names)), (text, label)
+            assert label.count("held constant") <= 1 and label.count("= 1") <= 1, (text, label)

@@ -253,3 +253,42 @@ def test_costly_constant_in_an_answer_does_not_hang_verify() -> None:
     it is now refused at the parser, so the largest constant the parser admits stands in for it)."""
     completed, _ = run_timed(["verify", "x^2", "--answer", "2x + sin(e^e^e)", "--timeout", "5"])
     assert "2x + sin(e^(e^e))" in completed.stdout
+
+
+def test_lagrange_partial_is_a_subscript() -> None:
+    """With several variables, Lagrange notation writes z_s and z_t (no 'Find z′ and z′')."""
+    from chainsolve.derivation import solve_problem
+    from chainsolve.parsing import parse_problem
+    from chainsolve.render import render_solution
+
+    solution = solve_problem(parse_problem("z = s^2*t", wrt=["s", "t"]))
+    text = render_solution(solution, "text", notation="lagrange")
+    assert text.startswith("Find z_s and z_t")
+    assert "z′" not in text
+    assert "{z}_{s}" in render_solution(solution, "latex", notation="lagrange")
+    assert "<msub><mi>z</mi><mi>s</mi></msub>" in render_solution(
+        solution, "html", notation="lagrange"
+    )
+
+
+def test_a_variable_named_d_is_parenthesised_after_the_operator_d() -> None:
+    """y = d²; d = sin(t): dy/d(d) and d(d)/dt in every format, never dd/dt or dy/dd."""
+    d, t, y = sympy.Symbol("d"), sympy.Symbol("t"), sympy.Symbol("y")
+    assert formula_unicode(Leibniz(y, d)) == "dy/d(d)"
+    assert formula_unicode(Leibniz(d, t)) == "d(d)/dt"
+    assert formula_unicode(Leibniz(d, t, partial=True)) == "∂d/∂t"
+    assert formula_latex(Leibniz(d, t)) == r"\frac{d\left(d\right)}{dt}"
+    assert re.search(r"<mo[^>]*>\(</mo><mi>d</mi><mo[^>]*>\)</mo>", formula_mathml(Leibniz(y, d)))
+
+
+def test_a_variable_named_d_never_reads_dd_in_a_solution() -> None:
+    """The whole solution of y = d^2 + d; d = sin(t), rule labels included, has no 'dd'."""
+    from chainsolve.derivation import solve_problem
+    from chainsolve.parsing import parse_problem
+    from chainsolve.render import render_solution
+
+    solution = solve_problem(parse_problem("y = d^2 + d; d = sin(t)"))
+    for fmt in ("text", "markdown", "latex", "html"):
+        output = render_solution(solution, fmt)  # type: ignore[arg-type]
+        assert "dd/" not in output and "/dd" not in output and "{dd}" not in output
+    assert "d(d)/d(d) = 1" in render_solution(solution, "text")

@@ -176,3 +176,33 @@ def test_local_partials_are_differentiated_only_when_asked(monkeypatch: pytest.M
     assert edge.local_partial == 2 * x * y
     assert edge.local_partial == 2 * x * y
     assert len(calls) == 1
+
+
+def test_a_constant_definition_is_not_an_input() -> None:
+    """z = x*y; x = 3; y = sin(t): x (and c = 2x) are constants, no edges, and the answer is 3cos t."""
+    from chainsolve.derivation import solve_problem
+    from chainsolve.emitters import to_text
+
+    problem = parse_problem("z = x*y + c; x = 3; y = sin(t); c = 2*x")
+    graph = build_graph(problem)
+    assert set(graph.constants) == {"x", "c"}
+    assert all(e.source not in graph.constants for e in graph.edges)
+    picture = to_text(graph)
+    assert "layer 0 (inputs): t\n" in picture and "constants: x = 3, c = 2x" in picture
+    solution = solve_problem(problem)
+    t = make_symbol("t")
+    flat = 3 * sympy.sin(t) + 6
+    assert sympy.simplify(solution.derivatives["t"] - sympy.diff(flat, t)) == 0
+    lines = [dict(s.words).get("dependencies", "") for s in solution.shared_steps]
+    assert any("z depends on y (c, x are constants)" in line for line in lines)
+
+
+def test_a_constant_gets_no_gradient_in_the_backward_pass() -> None:
+    """At a point, a constant is a forward-pass row marked constant and has no backward row."""
+    from chainsolve.evaluation import evaluate_at
+
+    problem = parse_problem("z = x*y; x = 3; y = sin(t)")
+    evaluation = evaluate_at(problem, build_graph(problem), {"t": sympy.Integer(1)})
+    assert [r.operation for r in evaluation.forward_pass if r.node == "x"] == ["constant"]
+    assert "x" not in [r.node for r in evaluation.backward_pass]
+    assert [e.name for e in evaluation.gradient] == ["t"]

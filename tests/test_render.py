@@ -524,3 +524,20 @@ def test_html_tables_are_padded_and_path_bullets_sit_inside_the_step(
         measured = chromium.evaluate(_TABLE_AND_BULLETS)
         # The bullet sits about 1 em left of its text: the text starts well right of the number.
         assert measured["bulletText"] - 16 >= measured["numberRight"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html"])
+def test_greek_names_print_as_letters_in_every_format(fmt: str) -> None:
+    """z = r*cos(theta) at a point prints θ (\\theta in LaTeX) everywhere but the problem as typed."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    source = "z = r*cos(theta)"
+    args = ["solve", source, "--wrt", "theta", "--at", "r=1,theta=2", "--format", fmt]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    output = result.output.replace(source, "").replace("r*cos(theta)", "")
+    assert "theta" not in output.replace(r"\theta", "")
+    greek = ("θ", "&#952;") if fmt in ("text", "html") else (r"\theta",)
+    assert any(letter in output for letter in greek)

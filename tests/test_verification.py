@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sympy
 
-from chainsolve import equivalence
+from chainsolve import equivalence, wording
 from chainsolve.errors import ParseError
 from chainsolve.parsing import parse_problem
 from chainsolve.verification import (
@@ -379,7 +379,7 @@ def test_text_json_and_grade_agree_on_one_verdict_and_exit_code(
         )
         for fmt in ("text", "json")
     }
-    label = verify_module.VERDICT_LABELS[verdict]
+    label = wording.VERDICT_LABELS[verdict]
     assert f"Verdict: {label}" in runs["text"].output
     assert json.loads(runs["json"].output)["verdict"] == verdict
     assert {run.exit_code for run in runs.values()} == {exit_code}
@@ -393,3 +393,34 @@ def test_partial_by_a_variable_is_not_the_total_derivative() -> None:
     for answer in ("f_x*g_t + f_t", "f_1*g_t + f_2"):
         assert verify_answer(problem, answer, timeout=20).correct
     assert verify_answer(problem, "2*f_x*g_t + f_t", timeout=20).verdict == "not_equivalent"
+
+
+def test_verification_returns_data_and_wording_words_the_verdict() -> None:
+    """A verdict holds no prose: its message is worded by chainsolve.wording from its data."""
+    import inspect
+
+    from chainsolve import verification
+
+    source = inspect.getsource(verification)
+    sentences = (
+        "Not equivalent to",
+        "This matches a common mistake",
+        "could not be read and",
+        "but it is the correct derivative",
+    )
+    for sentence in sentences:
+        assert sentence not in source
+    result = verify_answer(parse_problem("sin(x^2)"), "cos(x^2)")
+    assert "message" not in {f.name for f in dataclasses.fields(result)}
+    assert "note" not in {f.name for f in dataclasses.fields(verification.LineCheck)}
+    assert result.message == wording.answer_message(result)
+    assert result.message.startswith("Not equivalent to dy/dx.")
+
+
+def test_verdicts_print_greek_names_and_d_like_solutions() -> None:
+    """A verdict on sin(theta^2) says dy/dθ and 'At θ = …'; on sin(d^2) dy/d(d), as solutions do."""
+    result = verify_answer(parse_problem("sin(theta^2)"), "cos(theta^2)")
+    assert result.message.startswith("Not equivalent to dy/dθ. At θ = ")
+    assert "theta" not in render_verdict(result, "text").split("\n", 1)[0].split(" for ")[0]
+    named_d = verify_answer(parse_problem("sin(d^2)"), "cos(d^2)")
+    assert named_d.message.startswith("Not equivalent to dy/d(d).")
