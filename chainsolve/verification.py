@@ -252,6 +252,11 @@ def _context(problem: Problem, wrt: str | None) -> _Context:
     return cached
 
 
+def forget_solved_problems() -> None:
+    """Drop the problems :func:`_context` keeps solved, so that the next check solves its own."""
+    _contexts.clear()
+
+
 def _solve_context(problem: Problem, name: str) -> _Context:
     if name not in problem.wrt:
         problem = Problem(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from chainsolve.grade import grade_file, read_report, read_submissions
+from chainsolve.grade import Batch, Submission, grade_file, iter_submissions, read_report
 
 #: A realistic mix: right answers, common mistakes, derivations, bad input.
 NORMAL = [
@@ -94,7 +95,8 @@ def test_timeout_row_does_not_stop_the_rest(tmp_path: Path) -> None:
         memory_mb=400,
         progress=False,
     )
-    slow, ok = summary.rows
+    assert summary.total == 2
+    slow, ok = read_report(tmp_path / "r.jsonl").values()
     assert slow["verdict"] in ("undecided", "invalid")
     if slow["verdict"] == "undecided":
         assert slow["limit"] in ("timeout", "memory", "crashed")
@@ -171,7 +173,7 @@ def test_rows_without_problem_or_answer_are_invalid(tmp_path: Path) -> None:
     """Reading keeps rows it cannot use, marked with an error, so none disappears."""
     source = tmp_path / "subs.jsonl"
     source.write_text('{"id": "a", "problem": "x"}\n[1, 2]\n{"answer": "1"}\n', encoding="utf-8")
-    errors = [s.error for s in read_submissions(source)]
+    errors = [s.error for s in iter_submissions(source)]
     assert all(errors) and len(errors) == 3
 
 
@@ -192,7 +194,112 @@ def test_report_formats_round_trip(tmp_path: Path, fmt: str) -> None:
         progress=False,
     )
     back = read_report(output)
-    assert [back[str(r["id"])]["verdict"] for r in summary.rows] == [
-        r["verdict"] for r in summary.rows
-    ]
+    assert list(back) == ["s000", "s001", "s002", "line4"] and summary.total == 4
+    assert back["s000"]["verdict"] == "equivalent"
     assert back["s001"]["mistakes"] == ["missing_inner_derivative"]
+
+
+#: Answers of one class: the same texts typed with different spacing, and a derivation twice.
+SHARED = [
+    {"problem": "sin(x^2)", "answer": "2*x*cos(x^2)"},
+    {"problem": "sin(x^2)", "answer": "  2 * x *  cos(x^2) "},
+    {"problem": "sin( x^2 )", "answer": "2*x*cos(x^2)"},
+    {"problem": "sin(x^2)", "answer": "cos(x^2)"},
+    {"problem": "sin(x^2)", "answer": "cos( x^2 )"},
+    {"problem": "sin(x^2)", "answer": "2*x*cos(x^2"},
+    {"problem": "sin(x^2)", "answer": "2*x*cos( x^2"},
+    {"problem": "sin(x^2)", "derivation": "= cos(x^2)*2*x\n= x*cos(x^2)"},
+    {"problem": "sin(x^2)", "derivation": "=  cos(x^2)*2*x\n\n= x*cos(x^2) "},
+    {"problem": "exp(3*x)", "answer": "3*exp(3*x)"},
+    {"problem": "sin(x*t)", "wrt": "t", "answer": "x*cos(x*t)"},
+    {"problem": "sin(x*t)", "wrt": " t", "answer": "x * cos(x*t)"},
+    {"problem": "z = x^2*y; x = cos(t); y = exp(t)", "answer": "-2*x*y*sin(t)"},
+    {"problem": "z = f(x, y); x = g(t); y = h(t)", "answer": "f_x*g_t + f_y*h_t"},
+    {"problem": "sin(x^2)", "answer": "q*cos(x^2)"},
+    {"answer": "1"},
+]
+
+
+def _report_without_seconds(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row.pop("seconds")
+    return rows
+
+
+def test_shared_verdicts_give_the_same_report_as_grading_every_row(tmp_path: Path) -> None:
+    """Solving each problem once and judging identical answers once changes no report cell but
+    ``seconds``: a mixed batch graded with and without sharing gives the same rows."""
+    source = tmp_path / "subs.jsonl"
+    rows = [{"id": f"r{i}", **SHARED[i % len(SHARED)]} for i in range(2 * len(SHARED))]
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    reports = {}
+    for share in (True, False):
+        output = tmp_path / f"share-{share}.csv"
+        summary = grade_file(
+            source, jobs=2, output=output, timeout=20, memory_mb=None, progress=False, share=share
+        )
+        assert summary.total == len(rows)
+        reports[share] = _report_without_seconds(output)
+        if share:
+            # 16 kinds, of which a third repeat another's text but for spaces; 1 has no problem.
+            assert summary.extra["judged"] < len(SHARED)
+    assert reports[True] == reports[False]
+    assert [r["id"] for r in reports[True]] == [r["id"] for r in rows]
+
+
+def test_identical_answers_are_judged_once(tmp_path: Path) -> None:
+    """Thirty rows of two answers, spaced differently, send two rows to the workers."""
+    source = tmp_path / "subs.jsonl"
+    answers = ["2 * x * cos(x^2)", " 2  *  x * cos(x^2)", "cos(x^2)", "cos(x^2)  "]
+    rows = [{"id": f"r{i}", "problem": "sin(x^2)", "answer": answers[i % 4]} for i in range(30)]
+    source.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    output = tmp_path / "r.jsonl"
+    summary = grade_file(
+        source, jobs=2, output=output, report_format="jsonl", memory_mb=None, progress=False
+    )
+    assert summary.extra["judged"] == 2
+    assert summary.by_verdict == {"equivalent": 16, "not_equivalent": 14}
+    report = read_report(output)
+    assert list(report) == [r["id"] for r in rows]
+    assert report["r3"]["mistakes"] == ["missing_inner_derivative"]
+
+
+def _submissions(problems: list[str]) -> list[Submission]:
+    return [Submission(i, f"s{i}", p, answer="1") for i, p in enumerate(problems)]
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.rows: dict[int, object] = {}
+        self.bar = None
+
+    def add(self, index: int, row: object) -> None:
+        self.rows[index] = row
+
+
+def test_chunks_hold_one_problem_and_start_with_the_oldest_row() -> None:
+    """A chunk is the oldest unsent row and later rows of its problem, at most chunk_rows."""
+    problems = ["sin(x)", "cos(x)", "sin(x)", "exp(x)", "sin(x)", "cos(x)", "sin(x)"]
+    rows = _submissions(problems)
+    batch = Batch(iter(rows), _Sink(), kept={}, share=False, chunk_rows=3)  # type: ignore[arg-type]
+    chunks = []
+    while (chunk := batch.next_chunk()) is not None:
+        chunks.append([s.index for s in chunk])
+    assert chunks == [[0, 2, 4], [1, 5], [3], [6]]
+
+
+def test_input_is_read_a_window_ahead_not_whole() -> None:
+    """The batch reads at most read_ahead rows beyond what it has sent: the input streams."""
+    read = []
+
+    def source() -> Iterator[Submission]:
+        for submission in _submissions(["sin(x)", "cos(x)"] * 500):
+            read.append(submission.index)
+            yield submission
+
+    batch = Batch(source(), _Sink(), kept={}, share=False, chunk_rows=4, read_ahead=10)  # type: ignore[arg-type]
+    first = batch.next_chunk()
+    assert first is not None and [s.index for s in first] == [0, 2, 4, 6]
+    assert len(read) <= 10
