@@ -399,6 +399,13 @@ class Feed(Protocol):
         """Submissions sent but not graded (their worker was lost): to be sent again."""
 
 
+def _import_grading_modules() -> None:
+    """Import sympy and the checks once, before forking, rather than in every worker."""
+    import chainsolve.api
+    import chainsolve.parsing
+    import chainsolve.verification  # noqa: F401
+
+
 @dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
@@ -419,6 +426,8 @@ class Pool:
         methods = multiprocessing.get_all_start_methods()
         # fork shares the already imported sympy with the workers: much faster start-up.
         self.context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        if "fork" in methods:
+            _import_grading_modules()
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.share = share
@@ -636,7 +645,8 @@ class _Report:
 
 
 class Batch:
-    """The submissions of one run, read ahead a window at a time and sent in chunks of one problem.
+    """The submissions of one run, read at most ``read_ahead`` rows ahead of the report, and
+    sent in chunks of one problem.
 
     Rows kept from an earlier run, unreadable rows and answers already judged go straight to
     the report; of identical answers (see :func:`share_key`) only the first is sent, the
@@ -661,6 +671,7 @@ class Batch:
         self.chunk_rows = max(1, chunk_rows)
         self.read_ahead = read_ahead
         self.resumed = 0
+        self.read = 0
         #: Rows sent to a worker (the others were kept, unreadable or shared a verdict).
         self.judged_rows = 0
         #: Rows to send by index, their indices oldest first, and by problem (both lazily
@@ -678,10 +689,13 @@ class Batch:
     # -- reading ahead
 
     def _fill(self) -> None:
-        while len(self.unsent) < self.read_ahead:
+        # Bounded by the rows not yet written, not the rows not yet sent: answers that wait
+        # for a verdict are not sent, and must not let the whole input in behind a slow row.
+        while self.read - self.report.written < self.read_ahead:
             submission = next(self.source, None)
             if submission is None:
                 return
+            self.read += 1
             self._take(submission)
 
     def _take(self, submission: Submission) -> None:

@@ -273,7 +273,7 @@ def _submissions(problems: list[str]) -> list[Submission]:
 class _Sink:
     def __init__(self) -> None:
         self.rows: dict[int, object] = {}
-        self.bar = None
+        self.written = 0
 
     def add(self, index: int, row: object) -> None:
         self.rows[index] = row
@@ -291,7 +291,7 @@ def test_chunks_hold_one_problem_and_start_with_the_oldest_row() -> None:
 
 
 def test_input_is_read_a_window_ahead_not_whole() -> None:
-    """The batch reads at most read_ahead rows beyond what it has sent: the input streams."""
+    """The batch reads at most read_ahead rows beyond the report: the input streams."""
     read = []
 
     def source() -> Iterator[Submission]:
@@ -303,3 +303,18 @@ def test_input_is_read_a_window_ahead_not_whole() -> None:
     first = batch.next_chunk()
     assert first is not None and [s.index for s in first] == [0, 2, 4, 6]
     assert len(read) <= 10
+
+
+def test_answers_waiting_for_a_verdict_do_not_pull_in_the_whole_input() -> None:
+    """Identical answers behind one being graded count towards the read-ahead window."""
+    read = []
+
+    def source() -> Iterator[Submission]:
+        for index in range(1000):
+            read.append(index)
+            yield Submission(index, f"s{index}", "sin(x)", answer="cos(x)")
+
+    batch = Batch(source(), _Sink(), kept={}, share=True, chunk_rows=4, read_ahead=10)  # type: ignore[arg-type]
+    first = batch.next_chunk()
+    assert first is not None and [s.index for s in first] == [0]
+    assert batch.next_chunk() is None and len(read) == 10
