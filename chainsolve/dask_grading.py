@@ -16,7 +16,7 @@ TASKS_PER_THREAD = 2
 #: Times a chunk is sent again when the cluster gives up on it (its workers kept dying).
 RETRIES = 2
 #: Seconds to wait for the scheduler to answer before giving up.
-CONNECT_SECONDS = 30
+CONNECT_SECONDS = 10
 #: How a worker process is started so that it may start sandbox processes of its own.
 WORKER_HINT = (
     "start the workers with DASK_DISTRIBUTED__WORKER__DAEMON=False "
@@ -86,7 +86,9 @@ def _distributed() -> Any:
     return distributed
 
 
-def _connect(distributed: Any, address: str) -> Any:
+def connect(address: str) -> Any:
+    """A client of the Dask scheduler at ``address`` (``tcp://HOST:8786``), or a clear error."""
+    distributed = _distributed()
     try:
         return distributed.Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
@@ -98,29 +100,24 @@ def _connect(distributed: Any, address: str) -> Any:
 
 
 def grade_on_cluster(
-    batch: Batch, address: str, timeout: float | None, memory_mb: int | None, share: bool
+    batch: Batch, client: Any, timeout: float | None, memory_mb: int | None, share: bool
 ) -> int:
-    """Grade ``batch`` on the Dask cluster whose scheduler is at ``address``; its thread count.
+    """Grade ``batch`` on the Dask cluster of ``client`` (see :func:`connect`); its thread count.
 
     A few chunks per worker thread are in flight at a time, so that the window of rows read
     ahead stays bounded. A chunk whose worker is lost is run again by the scheduler on
     another worker; only a finished task's rows are reported, so none is lost or doubled.
     """
-    distributed = _distributed()
-    client = _connect(distributed, address)
-    try:
-        threads: int = max(1, sum(client.nthreads().values()))
-        running: dict[Any, tuple[list[Submission], int]] = {}
-        finished = distributed.as_completed(loop=client.loop)
-        limits = (timeout, memory_mb, share)
+    threads: int = max(1, sum(client.nthreads().values()))
+    running: dict[Any, tuple[list[Submission], int]] = {}
+    finished = _distributed().as_completed(loop=client.loop)
+    limits = (timeout, memory_mb, share)
+    _top_up(client, batch, running, finished, threads * TASKS_PER_THREAD, limits)
+    for future in finished:
+        chunk, tries = running.pop(future)
+        _collect(client, future, chunk, tries, running, finished, batch, limits)
         _top_up(client, batch, running, finished, threads * TASKS_PER_THREAD, limits)
-        for future in finished:
-            chunk, tries = running.pop(future)
-            _collect(client, future, chunk, tries, running, finished, batch, limits)
-            _top_up(client, batch, running, finished, threads * TASKS_PER_THREAD, limits)
-        return threads
-    finally:
-        client.close()
+    return threads
 
 
 def _top_up(

@@ -821,32 +821,31 @@ def grade_file(
     kept = (
         read_report(output) if resume and output is not None and report_format != "markdown" else {}
     )
+    # Reach the cluster before the report is opened: an unreachable one leaves it untouched.
+    cluster = None
+    if scheduler is not None:
+        from chainsolve.dask_grading import connect
+
+        cluster = connect(scheduler)
     workers = max(1, jobs or os.cpu_count() or 1)
     enabled = progress and sys.stderr.isatty()
     bar = _Progress(_count_rows(path) if enabled else 0, enabled)
     stream: TextIO = sys.stdout if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
     report = _Report(_Writer(stream, report_format), bar)
     try:
-        if scheduler is None:
-            batch = Batch(
-                iter_submissions(path),
-                report,
-                kept=kept,
-                share=share,
-                chunk_rows=chunk_rows or CHUNK_ROWS,
-            )
+        batch = Batch(
+            iter_submissions(path),
+            report,
+            kept=kept,
+            share=share,
+            chunk_rows=chunk_rows or (CHUNK_ROWS if cluster is None else DASK_CHUNK_ROWS),
+        )
+        if cluster is None:
             _grade_locally(batch, workers, timeout, memory_mb, share)
         else:
             from chainsolve.dask_grading import grade_on_cluster
 
-            batch = Batch(
-                iter_submissions(path),
-                report,
-                kept=kept,
-                share=share,
-                chunk_rows=chunk_rows or DASK_CHUNK_ROWS,
-            )
-            workers = grade_on_cluster(batch, scheduler, timeout, memory_mb, share)
+            workers = grade_on_cluster(batch, cluster, timeout, memory_mb, share)
         summary = GradeSummary(
             report.written,
             report.correct,
@@ -867,6 +866,8 @@ def grade_file(
         bar.close()
         if output is not None:
             stream.close()
+        if cluster is not None:
+            cluster.close()
     return summary
 
 

@@ -125,3 +125,19 @@ def test_a_worker_lost_midway_has_its_rows_regraded(scheduler: Any, tmp_path: Pa
     assert [r["id"] for r in remote] == ids
     assert remote == _without_seconds(tmp_path / "local.csv")
     assert killed, "no worker was busy to be killed"
+
+
+def test_an_unreachable_scheduler_is_one_clear_error_and_leaves_the_report(
+    tmp_path: Path,
+) -> None:
+    """A bad scheduler address is a ChainsolveError before the report is opened: --resume's
+    earlier report is not overwritten."""
+    from chainsolve.errors import ChainsolveError
+
+    source = tmp_path / "subs.jsonl"
+    _write(source, 2)
+    output = tmp_path / "report.jsonl"
+    output.write_text('{"id": "s000", "verdict": "equivalent"}\n', encoding="utf-8")
+    with pytest.raises(ChainsolveError, match="could not reach the Dask scheduler"):
+        grade_file(source, output=output, report_format="jsonl", resume=True, scheduler="nowhere")
+    assert output.read_text(encoding="utf-8") == '{"id": "s000", "verdict": "equivalent"}\n'
