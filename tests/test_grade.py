@@ -6,6 +6,7 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -355,3 +356,40 @@ def test_workers_stop_when_the_grading_process_is_killed(tmp_path: Path) -> None
     while any(alive(pid) for pid in pids) and time.monotonic() < end:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in pids)
+
+
+#: Answers to sin(x^2) meeting every path of a comparison: proof, counterexample, part, mistake.
+ANSWERS = ["2*x*cos(x^2)", "cos(x^2)", "x*cos(x^2)", "2*abs(x)*cos(x^2)", "-2*x*cos(x^2)"]
+
+
+def _verdicts(answers: list[str]) -> list[dict[str, Any]]:
+    from chainsolve.parsing import parse_problem
+    from chainsolve.verification import forget_solved_problems, verdict_to_dict, verify_answer
+
+    forget_solved_problems()
+    problem = parse_problem("sin(x^2)")
+    return [verdict_to_dict(verify_answer(problem, a, timeout=60)) for a in answers]
+
+
+def test_the_truth_is_sampled_once_per_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later answer to a solved problem evaluates only itself at the sample points (the
+    truth's values are the problem's), and every verdict is the one computed without that."""
+    from chainsolve import equivalence, verification
+    from chainsolve.parsing import parse_problem
+
+    shared = _verdicts(ANSWERS)
+    context = verification._context(parse_problem("sin(x^2)"), None)
+    evaluated: list[object] = []
+    value = equivalence._value
+    monkeypatch.setattr(equivalence, "_value", lambda e, p: evaluated.append(e) or value(e, p))
+    verification.verify_answer(parse_problem("sin(x^2)"), "3*x*cos(x^2)", timeout=60)
+    assert evaluated and context.expected not in evaluated
+    monkeypatch.undo()
+
+    compare = equivalence.compare
+
+    def without_memo(*args: Any, **options: Any) -> Any:
+        return compare(*args, **{**options, "memo": None})
+
+    monkeypatch.setattr(equivalence, "compare", without_memo)
+    assert _verdicts(ANSWERS) == shared
