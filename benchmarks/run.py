@@ -61,7 +61,7 @@ class Config:
 
 FULL = Config(
     "full", 3, 7, None, (10, 20, 40, 80), (50, 100, 200, 500, 1000), 10.0, 30.0,
-    80, 2000, 10.0, 150, (1, 2), 5,
+    80, 2000, 10.0, 3000, (1, 2), 5,
 )  # fmt: skip
 QUICK = Config(
     "quick", 1, 3, 3, (10, 20), (50, 100), 10.0, 10.0, 20, 500, 2.0, 45, (1, 2), 1,
@@ -273,8 +273,18 @@ def throughput_section(config: Config, log: Callable[[str], None]) -> str:
         ],
     )
     grade_table = markdown_table(
-        ["jobs", "submissions", "seconds", "per second", "runs"],
-        [[g.jobs, g.rows, f"{g.seconds:.2f}", f"{g.per_second:.1f}/s", g.runs] for g in grades],
+        ["jobs", "submissions", "seconds", "per second", "CPU per row", "runs"],
+        [
+            [
+                g.jobs,
+                g.rows,
+                f"{g.seconds:.2f}",
+                f"{g.per_second:.1f}/s",
+                f"{1000 * g.cpu_per_row:.2f} ms",
+                g.runs,
+            ]
+            for g in grades
+        ],
     )
     return "\n".join(
         [
@@ -286,10 +296,11 @@ def throughput_section(config: Config, log: Callable[[str], None]) -> str:
             "",
             verify_table,
             "",
-            f"`grade_file` on {config.grade_rows} submissions cycling through `MIX` "
-            f"({len(bench_grade.MIX)} kinds: answers, derivations, an unreadable row), "
-            "CSV report, in a fresh interpreter each run (worker start-up included). "
-            "The order of job counts alternates per run.",
+            f"`grade_file` on the first {config.grade_rows} submissions of "
+            f"`bench_grade.class_rows` ({len(bench_grade.CLASS)} problems per student: right "
+            "answers in several forms, named mistakes, derivations, unreadable rows), "
+            "CSV report, in a fresh interpreter each run (worker start-up included); CPU "
+            "counts the parent and its workers. The order of job counts alternates per run.",
             "",
             grade_table,
         ]

@@ -463,6 +463,11 @@ def graph(
     help="Seconds per submission.",
 )
 @click.option("--memory-mb", type=click.IntRange(min=64), default=1024, show_default=True)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Grade on the Dask cluster of this scheduler (tcp://HOST:8786) instead of --jobs.",
+)
 @friendly_errors
 def grade(
     submissions: str,
@@ -471,12 +476,14 @@ def grade(
     resume: bool,
     timeout: float,
     memory_mb: int,
+    scheduler: str | None,
 ) -> None:
     """Grade SUBMISSIONS (JSON Lines or CSV: id, problem, wrt, answer or derivation) in parallel.
 
     \b
-    Example:
+    Examples:
       chainsolve grade submissions.csv --output report.csv --jobs 2
+      chainsolve grade submissions.csv --output report.csv --scheduler tcp://HOST:8786
     """
     import os
 
@@ -490,6 +497,7 @@ def grade(
         timeout=timeout,
         memory_mb=memory_mb,
         progress=sys.stderr.isatty(),
+        scheduler=scheduler,
     )
     # The report itself goes to --output or, without one, to stdout: the summary then goes
     # to stderr, so that `chainsolve grade subs.csv > report.csv` stays a clean report.

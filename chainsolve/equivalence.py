@@ -175,6 +175,14 @@ class _Sample:
         return self.right is not None and not self.agrees
 
 
+#: Values of reference-side expressions by (expression, point, precision): see ``_Sampler``.
+ValueMemo = dict[
+    tuple[sympy.Expr, tuple[tuple[sympy.Symbol, mpmath.mpf], ...], int], "mpmath.mpf | None"
+]
+#: Most values one memo keeps before it starts again.
+MEMO_VALUES = 50_000
+
+
 class _Sampler:
     """Evaluates ``left`` and ``right`` at points of the domain, skipping kinks.
 
@@ -184,7 +192,11 @@ class _Sampler:
     """
 
     def __init__(
-        self, left: sympy.Expr, right: sympy.Expr, domain: Sequence[sympy.Expr] | None
+        self,
+        left: sympy.Expr,
+        right: sympy.Expr,
+        domain: Sequence[sympy.Expr] | None,
+        memo: ValueMemo | None = None,
     ) -> None:
         self.left, self.right = left, right
         self.domain = tuple(domain) if domain is not None else None
@@ -192,16 +204,31 @@ class _Sampler:
         self.kinks = kink_arguments(
             (right, *self.domain) if self.domain is not None else (left, right)
         )
+        self.memo = memo
+
+    def _reference(
+        self, expr: sympy.Expr, point: dict[sympy.Symbol, mpmath.mpf]
+    ) -> mpmath.mpf | None:
+        """The value of a reference-side expression, looked up in ``memo`` when there is one:
+        answers to one problem are sampled at the same points, so its values repeat."""
+        if self.memo is None:
+            return _value(expr, point)
+        key = (expr, tuple(point.items()), mpmath.mp.dps)
+        if key not in self.memo:
+            if len(self.memo) >= MEMO_VALUES:
+                self.memo.clear()
+            self.memo[key] = _value(expr, point)
+        return self.memo[key]
 
     def at(self, point: dict[sympy.Symbol, mpmath.mpf]) -> _Sample | None:
         """The sample at ``point``, or None outside the domain or at a kink."""
         for kink in self.kinks:
-            value = _value(kink, point)
+            value = self._reference(kink, point)
             if value is None or abs(value) <= TOLERANCE:
                 return None
-        if self.domain is not None and any(_value(e, point) is None for e in self.domain):
+        if self.domain is not None and any(self._reference(e, point) is None for e in self.domain):
             return None
-        right = _value(self.right, point)
+        right = self._reference(self.right, point)
         if right is None and self.domain is not None:
             return None
         left = _value(self.left, point)
@@ -260,6 +287,7 @@ def numeric_comparison(
     seed: int = 2024,
     variants: int = 2,
     domain: Sequence[sympy.Expr] | None = None,
+    memo: ValueMemo | None = None,
 ) -> Comparison:
     """Compare ``a`` with the reference ``b`` at ``samples`` random real points.
 
@@ -274,7 +302,7 @@ def numeric_comparison(
     has_abstract = any(e.atoms(AppliedUndef) for e in exprs)
     sides = [concrete_all(exprs, v) for v in range(variants)] if has_abstract else [exprs]
     samplers = [
-        _Sampler(side[0], side[1], side[2:] if domain is not None else None) for side in sides
+        _Sampler(side[0], side[1], side[2:] if domain is not None else None, memo) for side in sides
     ]
     found: list[_Sample] = []
     refused: list[dict[sympy.Symbol, mpmath.mpf]] = []
@@ -651,6 +679,7 @@ def compare(
     proof_seconds: float = 2.0,
     seed: int = 2024,
     domain: Sequence[sympy.Expr] | None = None,
+    memo: ValueMemo | None = None,
 ) -> Comparison:
     """Compare two expressions: numeric disproof or evidence, then a symbolic proof (``proof_seconds`` of CPU).
 
@@ -659,7 +688,7 @@ def compare(
     sampled domain (x for log x) is given that sign for the proof, so 1/|x| = 1/x is
     proved there.
     """
-    numeric = numeric_comparison(a, b, seed=seed, domain=domain)
+    numeric = numeric_comparison(a, b, seed=seed, domain=domain, memo=memo)
     if numeric.verdict != "equal":
         return numeric
     difference = a - b

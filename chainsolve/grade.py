@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import heapq
 import io
 import json
 import multiprocessing
 import os
 import sys
 import time
-from collections import Counter
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 ReportFormat = Literal["csv", "jsonl", "markdown"]
 
@@ -37,6 +38,16 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY_MB = 1024
 #: Extra wall-clock seconds before a worker that ignores its own time budget is killed.
 KILL_GRACE = 2.0
+#: Seconds between a waiting worker's checks that the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+#: Rows of one problem sent to a local worker at a time (small: the report keeps flowing).
+CHUNK_ROWS = 8
+#: Rows of one problem per Dask task (larger: a task costs a round trip to the scheduler).
+DASK_CHUNK_ROWS = 32
+#: Rows read ahead of the oldest one not yet sent: chunks group a problem's rows among these.
+READ_AHEAD = 2000
+#: Verdicts kept to give to later identical answers (oldest dropped first).
+SHARED_VERDICTS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +66,10 @@ class Submission:
 
 @dataclass(frozen=True, slots=True)
 class GradeSummary:
-    """A grading run's outcome: counts per verdict and per mistake, every row in input order."""
+    """A grading run's outcome: rows in the report, counts per verdict and per mistake."""
 
-    rows: tuple[Mapping[str, Any], ...]
+    total: int
+    correct: int
     by_verdict: Mapping[str, int]
     by_mistake: Mapping[str, int]
     graded: int
@@ -66,16 +78,6 @@ class GradeSummary:
     output: str | None = None
     jobs: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        """Rows in the report."""
-        return len(self.rows)
-
-    @property
-    def correct(self) -> int:
-        """Rows graded correct."""
-        return sum(1 for row in self.rows if _truthy(row.get("correct")))
 
     def to_markdown(self) -> str:
         """A Markdown summary: totals, counts per verdict and per mistake."""
@@ -132,23 +134,37 @@ def _submission(index: int, row: Mapping[str, Any]) -> Submission:
     )
 
 
-def read_submissions(path: str | Path) -> list[Submission]:
-    """The submissions of a JSON Lines (``.jsonl``/``.json``) or CSV file, in file order.
+def _is_json_lines(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return True
+    if suffix == ".csv":
+        return False
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                return line.lstrip().startswith("{")
+    return False
+
+
+def iter_submissions(path: str | Path) -> Iterator[Submission]:
+    """The submissions of a JSON Lines (``.jsonl``/``.json``) or CSV file, in file order, read lazily.
 
     A row that cannot be read becomes a submission with ``error`` set: it still gets a row.
     """
-    text = Path(path).read_text(encoding="utf-8")
-    suffix = Path(path).suffix.lower()
-    if suffix in (".jsonl", ".json", ".ndjson") or (
-        suffix != ".csv" and text.lstrip().startswith("{")
-    ):
-        return list(_read_jsonl(text))
-    return [_submission(index, row) for index, row in enumerate(csv.DictReader(io.StringIO(text)))]
+    file = Path(path)
+    if _is_json_lines(file):
+        with file.open(encoding="utf-8") as handle:
+            yield from _read_jsonl(handle)
+        return
+    with file.open(encoding="utf-8", newline="") as handle:
+        for index, row in enumerate(csv.DictReader(handle)):
+            yield _submission(index, row)
 
 
-def _read_jsonl(text: str) -> Iterator[Submission]:
+def _read_jsonl(lines: Iterable[str]) -> Iterator[Submission]:
     index = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -167,10 +183,68 @@ def _read_jsonl(text: str) -> Iterator[Submission]:
         index += 1
 
 
+def _count_rows(path: str | Path) -> int:
+    """How many rows ``path`` holds (a streamed pass, for the progress bar)."""
+    return sum(1 for _ in iter_submissions(path))
+
+
+# -- sharing: one problem solved once, one answer judged once -----------------------------------
+
+#: The part of a submission its verdict depends on: kind, problem, variables, text.
+ShareKey = tuple[str, str, str, str]
+
+
+def _collapsed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _wrt_names(wrt: str) -> list[str] | None:
+    return [name.strip() for name in wrt.split(",") if name.strip()] or None
+
+
+def share_key(submission: Submission) -> ShareKey:
+    """What identical answers have in common: spaces collapsed, a derivation's lines kept apart.
+
+    Line breaks are kept because a derivation's verdict names line numbers.
+    """
+    if submission.answer is not None:
+        kind, text = "answer", _collapsed(submission.answer)
+    else:
+        lines = (submission.derivation or "").splitlines()
+        kind, text = "derivation", "\n".join(_collapsed(line) for line in lines)
+    return (kind, _collapsed(submission.problem), ",".join(_wrt_names(submission.wrt) or []), text)
+
+
+def _problem_key(submission: Submission) -> tuple[str, str]:
+    return (_collapsed(submission.problem), ",".join(_wrt_names(submission.wrt) or []))
+
+
+def _same_text(a: Submission, b: Submission) -> bool:
+    return (a.problem, a.wrt, a.answer, a.derivation) == (b.problem, b.wrt, b.answer, b.derivation)
+
+
+def _shareable(row: Mapping[str, Any], original: Submission, other: Submission) -> bool:
+    """Whether ``other`` gets ``original``'s verdict without being graded itself.
+
+    A row cut short by a limit is not a verdict on the text; an ``invalid`` row's message
+    points at a column of the text as typed, so only a byte-identical text shares it.
+    """
+    if row.get("limit"):
+        return False
+    return row.get("verdict") != "invalid" or _same_text(original, other)
+
+
+def _shared_row(row: Mapping[str, Any], submission: Submission) -> dict[str, Any]:
+    shared = dict(row)
+    shared["id"] = submission.id
+    shared["seconds"] = 0.0
+    return shared
+
+
 # -- grading one submission (in a worker) -------------------------------------------------------
 
 
-def _died(task: Submission, seconds: float) -> tuple[int, dict[str, Any]]:
+def died_row(task: Submission, seconds: float) -> tuple[int, dict[str, Any]]:
     """The report row of a submission whose worker process died under it."""
     row = _row(
         task,
@@ -221,8 +295,7 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
         with stage("grading", timeout):
             from chainsolve.parsing import parse_problem
 
-            wrt = [name.strip() for name in submission.wrt.split(",") if name.strip()] or None
-            problem = parse_problem(submission.problem, wrt=wrt)
+            problem = parse_problem(submission.problem, wrt=_wrt_names(submission.wrt))
             report: Any = check_parsed(
                 problem, answer=submission.answer, derivation=submission.derivation
             )
@@ -291,120 +364,161 @@ def _limit_memory(memory_mb: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _worker_main(connection: Connection, timeout: float | None, memory_mb: int | None) -> None:
+def _worker_main(
+    connection: Connection, timeout: float | None, memory_mb: int | None, share: bool
+) -> None:
+    """Grade chunks of submissions, sending each row back as soon as it is graded."""
+    from chainsolve.verification import forget_solved_problems
+
     _limit_memory(memory_mb)
     sys.setrecursionlimit(4000)
+    parent = os.getppid()
     while True:
+        # Other processes forked from the parent hold its end of this pipe too, so its death
+        # is not an end of file here: a worker whose parent is gone stops by itself.
+        if not connection.poll(PARENT_CHECK_SECONDS):
+            if os.getppid() != parent:
+                return
+            continue
         try:
-            task = connection.recv()
+            chunk = connection.recv()
         except EOFError:
             return
-        if task is None:
+        if chunk is None:
             return
-        submission: Submission = task
-        row = grade_submission(submission, timeout)
-        connection.send((submission.index, row))
-        if row["limit"] == "memory":
-            return  # a worker that hit its limit may be fragmented: the parent starts a fresh one
+        for submission in chunk:
+            if not share:
+                forget_solved_problems()
+            row = grade_submission(submission, timeout)
+            connection.send((submission.index, row))
+            if row["limit"] == "memory":
+                return  # a worker that hit its limit may be fragmented: the parent starts a fresh one
 
 
 # -- the pool -----------------------------------------------------------------------------------
+
+
+class Feed(Protocol):
+    """Where a pool takes its chunks from and hands the rows of a chunk cut short back to."""
+
+    def next_chunk(self) -> list[Submission] | None:
+        """Submissions of one problem to grade next, or None when none is ready."""
+
+    def give_back(self, submissions: Iterable[Submission]) -> None:
+        """Submissions sent but not graded (their worker was lost): to be sent again."""
+
+
+def _import_grading_modules() -> None:
+    """Import sympy and the checks once, before forking, rather than in every worker."""
+    import chainsolve.api
+    import chainsolve.parsing
+    import chainsolve.verification  # noqa: F401
 
 
 @dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
     connection: Connection
-    task: Submission | None = None
+    #: The rows of its chunk not reported yet; the first is the one being graded.
+    chunk: deque[Submission] = field(default_factory=deque)
+    #: When the row being graded started.
     started: float = 0.0
 
 
-class _Pool:
-    """Workers fed one task at a time; one that hangs past its deadline or dies is replaced."""
+class Pool:
+    """Worker processes fed one chunk at a time; one that hangs past a row's deadline or dies is
+    replaced, the row it was on reported, and the rest of its chunk handed back to the feed."""
 
-    def __init__(self, jobs: int, timeout: float | None, memory_mb: int | None) -> None:
+    def __init__(
+        self, jobs: int, timeout: float | None, memory_mb: int | None, share: bool = True
+    ) -> None:
         methods = multiprocessing.get_all_start_methods()
         # fork shares the already imported sympy with the workers: much faster start-up.
         self.context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        if "fork" in methods:
+            _import_grading_modules()
         self.timeout = timeout
         self.memory_mb = memory_mb
+        self.share = share
         self.workers = [self._start() for _ in range(jobs)]
 
     def _start(self) -> _Worker:
         parent, child = self.context.Pipe()
         process = self.context.Process(
-            target=_worker_main, args=(child, self.timeout, self.memory_mb), daemon=True
+            target=_worker_main,
+            args=(child, self.timeout, self.memory_mb, self.share),
+            daemon=True,
         )
         process.start()
         child.close()
         return _Worker(process, parent)
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker, feed: Feed) -> None:
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(1)
         worker.connection.close()
+        feed.give_back(worker.chunk)
         self.workers[self.workers.index(worker)] = self._start()
 
-    def run(self, tasks: list[Submission]) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Grade ``tasks``; yields ``(index, row)`` as rows finish (not in order)."""
-        pending = list(reversed(tasks))
-        busy = 0
-        while pending or busy:
+    def _send(self, worker: _Worker, feed: Feed) -> None:
+        chunk = feed.next_chunk()
+        if not chunk:
+            return
+        worker.chunk = deque(chunk)
+        worker.started = time.monotonic()
+        try:
+            worker.connection.send(chunk)
+        except (BrokenPipeError, OSError):
+            self._replace(worker, feed)
+
+    def run(self, feed: Feed) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Grade what ``feed`` gives until it has nothing more; yields ``(index, row)`` as rows
+        finish (not in order). The caller may add to ``feed`` between two rows."""
+        while True:
             for worker in self.workers:
-                if worker.task is None and pending:
-                    worker.task = pending.pop()
-                    worker.started = time.monotonic()
-                    try:
-                        worker.connection.send(worker.task)
-                        busy += 1
-                    except (BrokenPipeError, OSError):
-                        pending.append(worker.task)
-                        worker.task = None
-                        self._replace(worker)
-            active = [w for w in self.workers if w.task is not None]
-            deadline = self._wait_seconds(active)
+                if not worker.chunk:
+                    self._send(worker, feed)
+            active = [w for w in self.workers if w.chunk]
+            if not active:
+                return
             ready = wait(
                 [w.connection for w in active] + [w.process.sentinel for w in active],
-                timeout=deadline,
+                timeout=self._wait_seconds(active),
             )
-            now = time.monotonic()
-            for worker in list(active):
-                task = worker.task
-                assert task is not None
-                if worker.connection in ready or worker.connection.poll():
-                    try:
-                        index, row = worker.connection.recv()
-                    except (EOFError, OSError):
-                        yield _died(task, now - worker.started)
-                        worker.task = None
-                        busy -= 1
-                        self._replace(worker)
-                        continue
-                    worker.task = None
-                    busy -= 1
-                    yield index, row
-                    if not worker.process.is_alive() or row.get("limit") == "memory":
-                        self._replace(worker)
-                elif not worker.process.is_alive():
-                    yield _died(task, now - worker.started)
-                    worker.task = None
-                    busy -= 1
-                    self._replace(worker)
-                elif self.timeout is not None and now - worker.started > self.timeout + KILL_GRACE:
-                    yield (
-                        task.index,
-                        _row(
-                            task,
-                            "undecided",
-                            f"time limit of {self.timeout:g} s reached (the worker was stopped)",
-                            limit="timeout",
-                            seconds=now - worker.started,
-                        ),
-                    )
-                    worker.task = None
-                    busy -= 1
-                    self._replace(worker)
+            for worker in active:
+                yield from self._collect(worker, ready, feed)
+
+    def _collect(
+        self, worker: _Worker, ready: list[Any], feed: Feed
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        now = time.monotonic()
+        task = worker.chunk[0]
+        if worker.connection in ready or worker.connection.poll():
+            try:
+                index, row = worker.connection.recv()
+            except (EOFError, OSError):
+                worker.chunk.popleft()
+                self._replace(worker, feed)
+                yield died_row(task, now - worker.started)
+                return
+            worker.chunk.popleft()
+            worker.started = now
+            if row.get("limit") == "memory" or not worker.process.is_alive():
+                self._replace(worker, feed)
+            yield index, row
+        elif not worker.process.is_alive():
+            worker.chunk.popleft()
+            self._replace(worker, feed)
+            yield died_row(task, now - worker.started)
+        elif self.timeout is not None and now - worker.started > self.timeout + KILL_GRACE:
+            worker.chunk.popleft()
+            self._replace(worker, feed)
+            message = f"time limit of {self.timeout:g} s reached (the worker was stopped)"
+            yield (
+                task.index,
+                _row(task, "undecided", message, limit="timeout", seconds=now - worker.started),
+            )
 
     def _wait_seconds(self, active: list[_Worker]) -> float | None:
         if self.timeout is None or not active:
@@ -515,6 +629,164 @@ class _Progress:
             sys.stderr.flush()
 
 
+class _Report:
+    """Rows written in input order as soon as every earlier row is known; counts for the summary."""
+
+    def __init__(self, writer: _Writer, bar: _Progress) -> None:
+        self.writer = writer
+        self.bar = bar
+        self.waiting: dict[int, Mapping[str, Any]] = {}
+        self.written = 0
+        self.correct = 0
+        self.by_verdict: Counter[str] = Counter()
+        self.by_mistake: Counter[str] = Counter()
+
+    def add(self, index: int, row: Mapping[str, Any]) -> None:
+        self.waiting[index] = row
+        self.bar.step()
+        while self.written in self.waiting:
+            done = self.waiting.pop(self.written)
+            self.writer.write(done)
+            self.by_verdict[str(done.get("verdict"))] += 1
+            self.by_mistake.update(done.get("mistakes") or [])
+            self.correct += _truthy(done.get("correct"))
+            self.written += 1
+
+
+class Batch:
+    """The submissions of one run, read at most ``read_ahead`` rows ahead of the report, and
+    sent in chunks of one problem.
+
+    Rows kept from an earlier run, unreadable rows and answers already judged go straight to
+    the report; of identical answers (see :func:`share_key`) only the first is sent, the
+    others wait for its verdict. A chunk starts with the oldest row not yet sent, so that the
+    report keeps flowing, and takes more rows of that problem from the window.
+    """
+
+    def __init__(
+        self,
+        submissions: Iterator[Submission],
+        report: _Report,
+        *,
+        kept: Mapping[str, Mapping[str, Any]],
+        share: bool,
+        chunk_rows: int,
+        read_ahead: int = READ_AHEAD,
+    ) -> None:
+        self.source = submissions
+        self.report = report
+        self.kept = kept
+        self.share = share
+        self.chunk_rows = max(1, chunk_rows)
+        self.read_ahead = read_ahead
+        self.resumed = 0
+        self.read = 0
+        #: Rows sent to a worker (the others were kept, unreadable or shared a verdict).
+        self.judged_rows = 0
+        #: Rows to send by index, their indices oldest first, and by problem (both lazily
+        #: cleaned: an index no longer in ``unsent`` was sent with another chunk).
+        self.unsent: dict[int, Submission] = {}
+        self.oldest: list[int] = []
+        self.by_problem: dict[tuple[str, str], deque[int]] = {}
+        #: Sent rows whose verdict others wait for, and the rows waiting.
+        self.sent: dict[int, ShareKey] = {}
+        self.waiters: dict[ShareKey, list[Submission]] = {}
+        self.originals: dict[ShareKey, Submission] = {}
+        #: Verdicts already given, by key, with the submission they were given for (bounded).
+        self.judged: OrderedDict[ShareKey, tuple[Submission, Mapping[str, Any]]] = OrderedDict()
+
+    # -- reading ahead
+
+    def _fill(self) -> None:
+        # Bounded by the rows not yet written, not the rows not yet sent: answers that wait
+        # for a verdict are not sent, and must not let the whole input in behind a slow row.
+        while self.read - self.report.written < self.read_ahead:
+            submission = next(self.source, None)
+            if submission is None:
+                return
+            self.read += 1
+            self._take(submission)
+
+    def _take(self, submission: Submission) -> None:
+        if submission.id in self.kept:
+            self.resumed += 1
+            self.report.add(submission.index, self.kept[submission.id])
+        elif submission.error is not None:
+            self.report.add(submission.index, _row(submission, "invalid", submission.error))
+        elif not self.share:
+            self._queue(submission)
+        else:
+            self._take_shared(submission)
+
+    def _take_shared(self, submission: Submission) -> None:
+        key = share_key(submission)
+        judged = self.judged.get(key)
+        if judged is not None and _shareable(judged[1], judged[0], submission):
+            self.report.add(submission.index, _shared_row(judged[1], submission))
+        elif key in self.waiters:
+            self.waiters[key].append(submission)
+        elif judged is not None:
+            self._queue(submission)  # its verdict is its own: graded alone
+        else:
+            self.waiters[key] = []
+            self.originals[key] = submission
+            self.sent[submission.index] = key
+            self._queue(submission)
+
+    def _queue(self, submission: Submission) -> None:
+        self.unsent[submission.index] = submission
+        heapq.heappush(self.oldest, submission.index)
+        self.by_problem.setdefault(_problem_key(submission), deque()).append(submission.index)
+
+    # -- the pool's side
+
+    def has_work(self) -> bool:
+        """Whether any row is left to send (reading ahead to know)."""
+        self._fill()
+        return bool(self.unsent)
+
+    def next_chunk(self) -> list[Submission] | None:
+        """The oldest row not yet sent and more of its problem, up to ``chunk_rows``."""
+        self._fill()
+        while self.oldest and self.oldest[0] not in self.unsent:
+            heapq.heappop(self.oldest)
+        if not self.oldest:
+            return None
+        first = self.unsent.pop(heapq.heappop(self.oldest))
+        chunk = [first]
+        key = _problem_key(first)
+        group = self.by_problem.get(key, deque())
+        while group and len(chunk) < self.chunk_rows:
+            index = group.popleft()
+            if index in self.unsent:
+                chunk.append(self.unsent.pop(index))
+        if not group:
+            self.by_problem.pop(key, None)
+        self.judged_rows += len(chunk)
+        return chunk
+
+    def give_back(self, submissions: Iterable[Submission]) -> None:
+        """Rows sent but never graded: queued again."""
+        for submission in submissions:
+            self._queue(submission)
+
+    def graded(self, index: int, row: Mapping[str, Any]) -> None:
+        """A row came back: reported, and given to the rows waiting for the same verdict."""
+        self.report.add(index, row)
+        key = self.sent.pop(index, None)
+        if key is None:
+            return
+        original = self.originals.pop(key)
+        self.judged[key] = (original, row)
+        if len(self.judged) > SHARED_VERDICTS:
+            self.judged.popitem(last=False)
+        for waiter in self.waiters.pop(key):
+            if _shareable(row, original, waiter):
+                self.report.add(waiter.index, _shared_row(row, waiter))
+            else:
+                self._queue(waiter)  # the verdict was not on the text: graded on its own
+
+
 def grade_file(
     path: str | Path,
     *,
@@ -526,51 +798,65 @@ def grade_file(
     memory_mb: int | None = DEFAULT_MEMORY_MB,
     progress: bool = True,
     summary_path: str | Path | None = None,
+    share: bool = True,
+    scheduler: str | None = None,
+    chunk_rows: int | None = None,
 ) -> GradeSummary:
     """Grade every submission of ``path`` and write the report to ``output`` (stdout when None).
 
-    ``jobs`` worker processes (default: the number of cores) each grade one submission at
-    a time under ``timeout`` seconds and ``memory_mb`` MiB; a submission that exceeds them
-    becomes an ``undecided`` row with ``limit`` set. Rows come out in input order. With
-    ``resume``, rows whose id is already in ``output`` are kept, not graded again.
+    ``jobs`` worker processes (default: the number of cores), or the workers of the Dask
+    cluster at ``scheduler`` (``tcp://host:8786``), each grade one submission at a time
+    under ``timeout`` seconds and ``memory_mb`` MiB; a submission that exceeds them becomes
+    an ``undecided`` row with ``limit`` set. Rows come out in input order, written as soon
+    as every earlier row is known; the input is read a window at a time. With ``resume``,
+    rows whose id is already in ``output`` are kept, not graded again. With ``share``
+    (the default) a worker solves each problem once and identical answers are judged once;
+    the report is the same without (only the ``seconds`` column differs). ``chunk_rows``
+    rows of one problem go to a worker at a time (default :data:`CHUNK_ROWS`, on Dask
+    :data:`DASK_CHUNK_ROWS`).
     ``report_format`` ``markdown`` writes the summary instead of rows; ``summary_path``
     also writes it next to a CSV or JSON Lines report.
     """
     start = time.monotonic()
-    submissions = read_submissions(path)
     kept = (
         read_report(output) if resume and output is not None and report_format != "markdown" else {}
     )
-    todo = [s for s in submissions if s.id not in kept]
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    rows: dict[int, dict[str, Any]] = {s.index: kept[s.id] for s in submissions if s.id in kept}
+    # Reach the cluster before the report is opened: an unreachable one leaves it untouched.
+    cluster = None
+    if scheduler is not None:
+        from chainsolve.dask_grading import connect
+
+        cluster = connect(scheduler)
+    workers = max(1, jobs or os.cpu_count() or 1)
+    enabled = progress and sys.stderr.isatty()
+    bar = _Progress(_count_rows(path) if enabled else 0, enabled)
     stream: TextIO = sys.stdout if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
-    writer = _Writer(stream, report_format)
-    order = [s.index for s in submissions]
-    position = 0
-    bar = _Progress(len(todo), progress)
-
-    def flush_ready() -> None:
-        nonlocal position
-        while position < len(order) and order[position] in rows:
-            writer.write(rows[order[position]])
-            position += 1
-
+    report = _Report(_Writer(stream, report_format), bar)
     try:
-        flush_ready()
-        if todo:
-            pool = _Pool(workers, timeout, memory_mb)
-            try:
-                for index, row in pool.run(todo):
-                    rows[index] = row
-                    bar.step()
-                    flush_ready()
-            finally:
-                pool.close()
-        flush_ready()
-        ordered = tuple(rows[i] for i in order)
-        summary = _summarise(
-            ordered, len(todo), len(kept), time.monotonic() - start, output, workers
+        batch = Batch(
+            iter_submissions(path),
+            report,
+            kept=kept,
+            share=share,
+            chunk_rows=chunk_rows or (CHUNK_ROWS if cluster is None else DASK_CHUNK_ROWS),
+        )
+        if cluster is None:
+            _grade_locally(batch, workers, timeout, memory_mb, share)
+        else:
+            from chainsolve.dask_grading import grade_on_cluster
+
+            workers = grade_on_cluster(batch, cluster, timeout, memory_mb, share)
+        summary = GradeSummary(
+            report.written,
+            report.correct,
+            dict(report.by_verdict),
+            dict(report.by_mistake),
+            report.written - batch.resumed,
+            batch.resumed,
+            time.monotonic() - start,
+            None if output is None else str(output),
+            workers,
+            {"judged": batch.judged_rows},
         )
         if report_format == "markdown":
             stream.write(summary.to_markdown())
@@ -580,26 +866,19 @@ def grade_file(
         bar.close()
         if output is not None:
             stream.close()
+        if cluster is not None:
+            cluster.close()
     return summary
 
 
-def _summarise(
-    rows: tuple[Mapping[str, Any], ...],
-    graded: int,
-    resumed: int,
-    seconds: float,
-    output: str | Path | None,
-    jobs: int,
-) -> GradeSummary:
-    verdicts = Counter(str(row.get("verdict")) for row in rows)
-    mistakes = Counter(m for row in rows for m in (row.get("mistakes") or []))
-    return GradeSummary(
-        rows,
-        dict(verdicts),
-        dict(mistakes),
-        graded,
-        resumed,
-        seconds,
-        None if output is None else str(output),
-        jobs,
-    )
+def _grade_locally(
+    batch: Batch, workers: int, timeout: float | None, memory_mb: int | None, share: bool
+) -> None:
+    """Grade ``batch`` on ``workers`` processes of this machine."""
+    if batch.has_work():
+        pool = Pool(workers, timeout, memory_mb, share)
+        try:
+            for index, row in pool.run(batch):
+                batch.graded(index, row)
+        finally:
+            pool.close()

@@ -230,6 +230,8 @@ class _Context:
     shown: sympy.Expr
     flat: dict[sympy.Symbol, sympy.Expr]
     _candidates: list[mistakes.Candidate] | None = None
+    #: The truth's and the domain's values at sample points, shared by every answer.
+    samples: equivalence.ValueMemo = field(default_factory=dict)
 
     @property
     def has_abstract(self) -> bool:
@@ -282,6 +284,11 @@ def _context(problem: Problem, wrt: str | None) -> _Context:
             _contexts.pop(next(iter(_contexts)))
         _contexts[key] = cached
     return cached
+
+
+def forget_solved_problems() -> None:
+    """Drop the problems :func:`_context` keeps solved, so that the next check solves its own."""
+    _contexts.clear()
 
 
 def _solve_context(problem: Problem, name: str) -> _Context:
@@ -471,7 +478,9 @@ class _Outcome:
 
 def _compare(ctx: _Context, a: sympy.Expr, b: sympy.Expr, clock: _Clock) -> _Outcome:
     """Compare on the problem's domain, merely numeric agreement counting as undecided."""
-    comparison = equivalence.compare(a, b, proof_seconds=PROOF_SECONDS, domain=ctx.domain)
+    comparison = equivalence.compare(
+        a, b, proof_seconds=PROOF_SECONDS, domain=ctx.domain, memo=ctx.samples
+    )
     verdict: VerdictId
     if comparison.verdict == "equal":
         verdict = "equivalent" if comparison.method == "symbolic" else "undecided"
