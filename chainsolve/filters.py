@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
@@ -864,9 +865,52 @@ def latex_text(text: str) -> str:
     return "".join(pieces)
 
 
+#: ASCII punctuation that starts Markdown syntax anywhere in a line (CommonMark lets any be escaped).
+_MARKDOWN_SPECIAL = frozenset("\\`*_[]<>|$#!~&")
+
+
+def _one_line(text: str) -> str:
+    """Line breaks and other control characters as spaces: user text never starts a new block."""
+    return "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text)
+
+
 def markdown_text(text: str) -> str:
-    """Plain text made safe for Markdown prose: emphasis, code and maths characters escaped."""
-    return "".join("\\" + char if char in "\\`*_[]<>|$" else char for char in text)
+    r"""Plain text made safe for Markdown prose: one line, every character of Markdown syntax escaped.
+
+    >>> markdown_text("a*b <img>\r\n- c")
+    'a\\*b \\<img\\> - c'
+    >>> markdown_text("1. not a list")
+    '1\\. not a list'
+    """
+    escaped = "".join(
+        "\\" + char if char in _MARKDOWN_SPECIAL else char for char in _one_line(text)
+    )
+    # A list marker, heading underline or ordered-list number only counts at the start of a line.
+    if escaped[:1] in ("-", "+", "="):
+        return "\\" + escaped
+    digits = len(escaped) - len(escaped.lstrip("0123456789"))
+    if digits and escaped[digits : digits + 1] in (".", ")"):
+        return escaped[:digits] + "\\" + escaped[digits:]
+    return escaped
+
+
+def markdown_code(text: str, in_table: bool = False) -> str:
+    """User text as one Markdown code span that no backtick inside it can close.
+
+    The fence is one backtick longer than the longest run in the text; ``in_table`` escapes
+    ``|``, which a GFM table splits cells on even inside code.
+
+    >>> markdown_code("a`b")
+    '``a`b``'
+    >>> markdown_code("`x`")
+    '`` `x` ``'
+    """
+    line = _one_line(text)
+    fence = "`" * (max(map(len, re.findall("`+", line)), default=0) + 1)
+    padding = " " if line.startswith("`") or line.endswith("`") else ""
+    if in_table:
+        line = line.replace("|", "\\|")
+    return f"{fence}{padding}{line}{padding}{fence}"
 
 
 def markdown_quote(text: str, depth: int) -> str:
@@ -913,6 +957,7 @@ FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
         "definition_mathml": definition_mathml,
         "latex_text": latex_text,
         "markdown_text": markdown_text,
+        "markdown_code": markdown_code,
         "name_unicode": unicode_name,
         "name_latex": name_latex,
         "markdown_quote": markdown_quote,
