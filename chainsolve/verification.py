@@ -17,6 +17,7 @@ from chainsolve import equivalence, mistakes
 from chainsolve.budget import stage
 from chainsolve.derivation import solve_problem, substitute
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
+from chainsolve.jsonout import validated
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
@@ -1009,7 +1010,7 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
             }
             for c in report.lines
         ]
-    return data
+    return validated(data, "verdict")
 
 
 def render_verdict(report: Report, fmt: str, template_dir: str | Path | None = None) -> str:

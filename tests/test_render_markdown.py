@@ -20,7 +20,9 @@ HOSTILE_LINE = "dy/dx = 2x*cos(x^2)` <img src=x onerror=alert(1)>"
 
 def to_html(markdown: str) -> str:
     """Markdown as HTML the way Jupyter or an LMS page shows it: CommonMark, tables, raw HTML on."""
-    return str(markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown))
+    return str(
+        markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    )
 
 
 def live_tags(html: str) -> set[str]:
