@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
 
 import sympy
 from sympy.core.function import AppliedUndef
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, split_super_sub, tex_greek_dictionary
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
@@ -414,11 +416,61 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
         return f"({self._print(inner)})|_{{{pairs}}}"
 
 
+#: Names sympy prints as LaTeX commands that are not functions of one argument in pdflatex.
+_NOT_LATEX_FUNCTIONS = frozenset({"frac", "root", "re", "im", "sqrt"})
+
+
+def _latex_name(name: str) -> str:
+    r"""One piece of a variable name in LaTeX: a Greek letter's command, else the letters as written.
+
+    >>> _latex_name("theta"), _latex_name("xhat"), _latex_name("Lamda")
+    ('\\theta', 'xhat', '\\Lambda')
+    """
+    greek = tex_greek_dictionary.get(name)
+    if greek:
+        return str(greek)
+    if name.lower() in GREEK and name.lower() != "lamda":
+        return "\\" + name.lower()
+    if len(name) > LATEX_NAME_LIMIT:
+        return _shortened_name(name)
+    return name
+
+
+#: Letters of a name LaTeX prints in full: TeX cannot measure a line longer than 16,384 pt, and
+#: a name of ~1,500 letters used twice in one equation is that long (pdflatex stops).
+LATEX_NAME_LIMIT = 40
+
+
+def _shortened_name(name: str) -> str:
+    r"""A very long name cut in the middle, with a digest so that two cut names still differ.
+
+    >>> _shortened_name("a" * 3000)
+    'aaaaaaaaaaaaaaaa\\ldots{}aaaaaaaa\\langle\\mathrm{3000\\,556a}\\rangle'
+    """
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:4]
+    return rf"{name[:16]}\ldots{{}}{name[-8:]}\langle\mathrm{{{len(name)}\,{digest}}}\rangle"
+
+
 class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
 
     def __init__(self) -> None:
         super().__init__({"ln_notation": True})
+
+    def _split_super_sub(self, name: str) -> tuple[str, list[str], list[str]]:
+        # sympy reads name endings as accents (xhat, xdot, xprime, xscr: \mathscr needs a
+        # package); a name is printed as written, Greek letters aside, like the text output.
+        if "{" in name:
+            return name, [], []
+        base, supers, subs = split_super_sub(name)
+        return _latex_name(base), [_latex_name(s) for s in supers], [_latex_name(s) for s in subs]
+
+    def _hprint_Function(self, func: str) -> str:
+        # An unknown function named like a LaTeX command that is no function (\frac, \root)
+        # or does not exist (\re, \im) is an operator name, not that command.
+        if func in _NOT_LATEX_FUNCTIONS:
+            return rf"\operatorname{{{func}}}"
+        return str(super()._hprint_Function(func))
 
     def _print_Heaviside(self, expr: sympy.Expr, exp: str | None = None) -> str:
         text = rf"H\left({self._print(expr.args[0])}\right)"
@@ -858,11 +910,42 @@ def latex_text(text: str) -> str:
             pieces.append(_LATEX_SPECIAL[char])
         elif char in _LATEX_UNICODE:
             pieces.append(_LATEX_UNICODE[char])
+        elif unicodedata.category(char) == "Cc":
+            pieces.append(" ")  # a line break or control character in a title is a space
         elif ord(char) < 256:
-            pieces.append(char)
+            pieces.append(char)  # Latin-1: set by the preamble's inputenc and T1 fontenc
         else:
-            pieces.append("?")  # pdflatex has no glyph for it; never break the build
+            pieces.append(_accented_or_code_point(char))
     return "".join(pieces)
+
+
+#: Combining accents as the LaTeX accent commands T1 fonts typeset.
+_LATEX_ACCENTS = MappingProxyType(
+    {
+        "\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=",
+        "\u0306": "u", "\u0307": ".", "\u0308": '"', "\u030a": "r", "\u030b": "H",
+        "\u030c": "v", "\u0327": "c", "\u0328": "k",
+    }
+)  # fmt: skip
+
+
+def _accented_or_code_point(char: str) -> str:
+    r"""A letter outside Latin-1 as a LaTeX accent on its base (``č`` → ``\v{c}``), else ``U+XXXX``.
+
+    pdflatex has glyphs for neither, so the reader sees the accent or the code point, never
+    a silent ``?``.
+
+    >>> _accented_or_code_point("č"), _accented_or_code_point("中")
+    ('\\v{c}', '\\textsc{u+4e2d}')
+    """
+    decomposed = unicodedata.normalize("NFD", char)
+    base, marks = decomposed[0], decomposed[1:]
+    if marks and base.isascii() and base.isalpha() and all(m in _LATEX_ACCENTS for m in marks):
+        text = base
+        for mark in marks:
+            text = rf"\{_LATEX_ACCENTS[mark]}{{{text}}}"
+        return text
+    return rf"\textsc{{u+{ord(char):04x}}}"
 
 
 #: ASCII punctuation that starts Markdown syntax anywhere in a line (CommonMark lets any be escaped).

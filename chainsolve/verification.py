@@ -1013,8 +1013,13 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
     return validated(data, "verdict")
 
 
-def render_verdict(report: Report, fmt: str, template_dir: str | Path | None = None) -> str:
-    """A verdict or derivation report as text, Markdown, LaTeX, HTML (templates) or JSON."""
+def render_verdict(
+    report: Report, fmt: str, template_dir: str | Path | None = None, *, fragment: bool = False
+) -> str:
+    """A verdict or derivation report as text, Markdown, LaTeX, HTML (templates) or JSON.
+
+    LaTeX and HTML are whole documents unless ``fragment`` (the body only, to include).
+    """
     if fmt == "json":
         return json.dumps(verdict_to_dict(report), indent=2, ensure_ascii=False) + "\n"
     if fmt not in VERDICT_TEMPLATES:
@@ -1032,4 +1037,5 @@ def render_verdict(report: Report, fmt: str, template_dir: str | Path | None = N
         wrt=report.wrt,
         problem_text=report.problem.source,
         values=report.counterexample.values_text() if report.counterexample else None,
+        fragment=fragment,
     )
