@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -596,7 +596,40 @@ def latex_expr(expr: sympy.Expr) -> str:
     >>> latex_expr(sympy.Symbol("u_1") ** 2)
     'u_{1}^{2}'
     """
-    return str(ChainsolveLatexPrinter().doprint(sympy.sympify(expr)))
+    return _tight_function_brackets(str(ChainsolveLatexPrinter().doprint(sympy.sympify(expr))))
+
+
+def _tight_function_brackets(latex: str) -> str:
+    r"""``\sin{\left(x \right)}`` as ``\sin\mathopen{}\left(x \right)``: no gap after the name.
+
+    sympy braces the argument, which makes it an ordinary atom that TeX spaces away from an
+    operator name; ``\mathopen{}`` keeps it close, as in ``\sin(x)``.
+
+    >>> _tight_function_brackets(r"\sin{\left(\cos{\left(x \right)} \right)}")
+    '\\sin\\mathopen{}\\left(\\cos\\mathopen{}\\left(x \\right) \\right)'
+    """
+    opening = r"{\left("
+    closing = r"\right)}"
+    drop: set[int] = set()
+    tight: set[int] = set()
+    stack: list[int] = []
+    for index, char in enumerate(latex):
+        if char == "{" and (index == 0 or latex[index - 1] != "\\"):
+            stack.append(index)
+        elif char == "}" and (index == 0 or latex[index - 1] != "\\") and stack:
+            start = stack.pop()
+            if latex.startswith(opening, start) and latex.endswith(closing, 0, index + 1):
+                tight.add(start)
+                drop.add(index)
+    if not tight:
+        return latex
+    pieces = []
+    for index, char in enumerate(latex):
+        if index in tight:
+            pieces.append(r"\mathopen{}")
+        elif index not in drop:
+            pieces.append(char)
+    return "".join(pieces)
 
 
 def mathml_expr(expr: sympy.Expr) -> str:
@@ -919,6 +952,142 @@ def latex_text(text: str) -> str:
     return "".join(pieces)
 
 
+#: Characters that make a word of a sentence a formula: operators, primes, raised and lowered digits.
+_FORMULA_MARKS = frozenset("′″·−+=/→←×^") | frozenset(
+    "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ₀₁₂₃₄₅₆₇₈₉"
+)
+#: Characters a formula word may hold (anything else keeps the word prose).
+_FORMULA_WORD = re.compile(
+    r"[()A-Za-z0-9_" + "".join(sorted(_FORMULA_MARKS | set(GREEK.values()))) + r"]+"
+)
+_FUNCTION_WORDS = re.compile(r"(?<![A-Za-z])(ln|log|exp|sin|cos|tan)(?![A-Za-z])")
+_RAISED = str.maketrans(
+    "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ", "0123456789-abcdefghijklmnoprstuvwxyz"
+)
+_LOWERED = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_MATH_SYMBOLS = MappingProxyType(
+    {
+        "′": "'",
+        "″": "''",
+        "·": r"\cdot ",
+        "−": "-",
+        "→": r"\to ",
+        "←": r"\leftarrow ",
+        "×": r"\times ",
+    }
+)
+
+
+def _is_formula_word(word: str, names: Mapping[str, str], in_run: bool) -> bool:
+    """A word of a sentence that is maths: a variable of the problem, a lone letter, a formula,
+    or (continuing a formula) an operator or a number."""
+    if not _FORMULA_WORD.fullmatch(word):
+        return False
+    if word in names or (len(word) == 1 and word.isalpha() and word not in "aAI"):
+        return True
+    if in_run and (word.isdigit() or word == "-" or all(c in _FORMULA_MARKS for c in word)):
+        return True
+    if any(char in _GREEK_LATEX for char in word):
+        return True
+    return any(char in _FORMULA_MARKS for char in word) and any(c.isalnum() for c in word)
+
+
+def _formula_word_latex(word: str, names: Mapping[str, str]) -> str:
+    r"""One formula word as math: a variable by its name, else ``f′g`` → ``f'g``, ``g²`` → ``g^{2}``."""
+    if word in names:
+        return name_latex(names[word])
+    if _FUNCTION_WORDS.fullmatch(word):
+        return "\\" + word
+    word = _FUNCTION_WORDS.sub(lambda m: "\\" + m[1] + " ", word)
+    pieces: list[str] = []
+    for match in re.finditer(r"[⁰-⁹⁻ᵃ-ᶻʰʲʳʷˡˢˣⁱⁿ]+|[₀-₉]+|.", word, re.S):
+        chunk = match[0]
+        if chunk[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ":
+            pieces.append("^{" + chunk.translate(_RAISED) + "}")
+        elif chunk[0] in "₀₁₂₃₄₅₆₇₈₉":
+            pieces.append("_{" + chunk.translate(_LOWERED) + "}")
+        elif chunk == "_":
+            pieces.append(r"\_")
+        elif chunk in _MATH_SYMBOLS:
+            pieces.append(_MATH_SYMBOLS[chunk])
+        elif chunk in _GREEK_LATEX:
+            pieces.append(_GREEK_LATEX[chunk] + " ")
+        else:
+            pieces.append(chunk)
+    return "".join(pieces).strip()
+
+
+_GREEK_LATEX = MappingProxyType(
+    {char: "\\" + name for name, char in GREEK.items() if name != "lamda"}
+)
+
+
+def latex_prose(text: str, names: Sequence[str] = ()) -> str:
+    r"""A sentence for LaTeX with its maths in math mode: variables, ``(fg)′ = f′g + fg′``, ``x → z``.
+
+    ``names`` are the problem's variables (so that ``a`` in "a depends on x" is one, and
+    ``W2`` prints as in the formulas); everything else is escaped text, as by :func:`latex_text`.
+
+    >>> latex_prose("Product rule: (fg)′ = f′g + fg′")
+    "Product rule: $(fg)' = f'g + fg'$"
+    >>> latex_prose("a depends on W2, b", ["a", "W2", "b"])
+    '$a$ depends on $W_{2}$, $b$'
+    """
+    known = {name: name for name in names} | {unicode_name(name): name for name in names}
+    pieces: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        spaces = []
+        while run and run[-1].isspace():
+            spaces.append(run.pop())
+        if run:
+            words = (w if w.isspace() else _formula_word_latex(w, known) for w in run)
+            pieces.append("$" + " ".join(w for w in words if not w.isspace()) + "$")
+        pieces.extend(reversed(spaces))
+        run.clear()
+
+    for token in re.split(r"(\s+)", text):
+        word = token.rstrip(",;:.")
+        tail = token[len(word) :]
+        if not token:
+            continue
+        if token.isspace():
+            (run if run else pieces).append(token)
+        elif word and _is_formula_word(word, known, bool(run)):
+            run.append(word)
+            if tail:
+                flush()
+                pieces.append(latex_text(tail))
+        elif _FUNCTION_WORDS.fullmatch(word) and not tail:
+            run.append(word)  # "ln y": the function's name goes with the formula after it
+        else:
+            flush()
+            pieces.append(latex_text(token))
+    flush()
+    return "".join(pieces)
+
+
+#: Forward-pass operation labels (``chainsolve.decompose``) that are symbols, as maths.
+_OPERATION_LATEX = MappingProxyType(
+    {"·": r"$\cdot$", "+": "$+$", "−": "$-$", "/": "$/$", "^": r"$a^{b}$", "√": r"$\sqrt{\ }$",
+     "1/·": r"$1/\cdot$", "=": "$=$", "neg": "$-$"}
+)  # fmt: skip
+
+
+def operation_latex(operation: str) -> str:
+    r"""A forward-pass operation for a LaTeX table: symbols in maths (``^2`` → ``$(\cdot)^{2}$``), words as text.
+
+    >>> operation_latex("^2"), operation_latex("−"), operation_latex("input")
+    ('$(\\cdot)^{2}$', '$-$', 'input')
+    """
+    if operation in _OPERATION_LATEX:
+        return _OPERATION_LATEX[operation]
+    if operation.startswith("^"):
+        return rf"$(\cdot)^{{{latex_text(operation[1:])}}}$"
+    return latex_prose(operation)
+
+
 #: Combining accents as the LaTeX accent commands T1 fonts typeset.
 _LATEX_ACCENTS = MappingProxyType(
     {
@@ -1039,6 +1208,8 @@ FILTERS: MappingProxyType[str, Callable[..., str]] = MappingProxyType(
         "definition_latex": definition_latex,
         "definition_mathml": definition_mathml,
         "latex_text": latex_text,
+        "latex_prose": latex_prose,
+        "operation_latex": operation_latex,
         "markdown_text": markdown_text,
         "markdown_code": markdown_code,
         "name_unicode": unicode_name,

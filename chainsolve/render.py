@@ -292,6 +292,13 @@ def latex_to_pdf(document: str) -> bytes:
         return pdf.read_bytes()
 
 
+def variable_names(solution: Solution) -> tuple[str, ...]:
+    """Every variable of a solution (defined, input, intermediate): prose puts these in maths."""
+    problem = solution.problem
+    names = [d.name for d in problem.definitions] + list(problem.inputs)
+    return tuple(dict.fromkeys([*names, *solution.intermediates]))
+
+
 def template_context(
     solution: Solution,
     fmt: str,
@@ -323,6 +330,7 @@ def template_context(
         "detail": shown,
         "show_checks": shown == "full",
         "fragment": fragment,
+        "variable_names": variable_names(solution),
     }
 
 

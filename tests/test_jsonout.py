@@ -78,7 +78,7 @@ def test_problem_and_steps() -> None:
     assert set(first) == STEP_KEYS
     assert first["text"] == "Chain rule: one factor per link: dy/dx = 2x·cos(x²)"
     assert first["rule"] == "chain rule" and first["rule_ids"] == ["chain"]
-    assert first["latex"] == r"\frac{dy}{dx} = 2 x \cos{\left(x^{2} \right)}"
+    assert first["latex"] == r"\frac{dy}{dx} = 2 x \cos\mathopen{}\left(x^{2} \right)"
     assert first["derivation"] == "x"
     assert last["check"] == {"status": "unconfirmed", "detail": ""}
     assert last["verified"] is False
@@ -91,7 +91,7 @@ def test_derivatives_read_back_with_sympy() -> None:
     assert data["derivatives"] == {"x": "2*x*cos(x**2)"}
     parsed = sympy.sympify(data["derivatives"]["x"], locals={"x": x})
     assert sympy.simplify(parsed - 2 * x * sympy.cos(x**2)) == 0
-    assert data["derivatives_latex"] == {"x": r"2 x \cos{\left(x^{2} \right)}"}
+    assert data["derivatives_latex"] == {"x": r"2 x \cos\mathopen{}\left(x^{2} \right)"}
 
 
 def test_abstract_derivative_strings() -> None:

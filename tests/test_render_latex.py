@@ -166,3 +166,51 @@ def test_output_pdf_of_no_whole_document_is_refused(extra: tuple[str, ...], tmp_
     result = run("solve", "sin(x^2)", "--output", str(tmp_path / "a.pdf"), *extra)
     assert result.exit_code == 2
     assert "whole LaTeX document" in result.output
+
+
+def test_function_names_sit_close_to_their_brackets() -> None:
+    r"""\sin\mathopen{}\left( (no thin space after the name), never \sin{\left(."""
+    latex = render_solution(solve("sin(x^2)*log(x)"), "latex")
+    assert r"\sin\mathopen{}\left(" in latex and r"\ln\mathopen{}\left(" in latex
+    assert r"{\left(" not in latex
+
+
+def test_rule_formulas_and_variables_in_sentences_are_maths() -> None:
+    """'(fg)′ = f′g + fg′', 'edge x → z' and 'a depends on W1' are set in math mode."""
+    product = render_solution(solve("x^2*sin(x)"), "latex")
+    assert "Product rule: $(fg)' = f'g + fg'$" in product
+    graph = render_solution(solve("L = (a - y)^2; a = W1*x", wrt="W1"), "latex")
+    assert r"$a$ depends on $W_{1}$, $x$" in graph
+    assert r"edge $W_{1} \to a$" in graph
+
+
+def test_forward_pass_operations_are_maths_not_escaped_text(tmp_path: Path) -> None:
+    r"""The forward-pass table shows ^2 as (·)², − as a minus: no \^{} and no hyphen."""
+    solution = solve("L = (w*x + b - y)^2", at="w=2,x=3,b=1,y=10", graph="elementary")
+    latex = render_solution(solution, "latex")
+    table = latex.split("Forward pass.", 1)[1].split(r"\end{tabular}", 1)[0]
+    assert r"\^{}" not in table
+    assert r"$(\cdot)^{2}$" in table and "& $-$ &" in table
+    compile_latex(latex, tmp_path)
+
+
+def test_gradient_checks_read_as_a_textbook() -> None:
+    """The gradient bullets say what was compared, not which sympy call made the reference."""
+    solution = solve("L = (w*x + b - y)^2", at="w=2,x=3,b=1,y=10")
+    gradient = render_solution(solution, "latex").split("Gradient, reverse mode", 1)[1]
+    assert "sympy" not in gradient.split("Forward mode vs reverse mode", 1)[0]
+    assert "agrees with the derivative of the whole expression" in gradient
+
+
+def test_per_derivative_headings_are_words_and_a_display_fraction() -> None:
+    """Each derivative's heading says what it is and sets the fraction display-size."""
+    latex = render_solution(solve("z = x*y; x = t^2; y = sin(s*t)", wrt="t,s"), "latex")
+    assert r"\subsubsection*{The derivative $\displaystyle \frac{\partial z}{\partial t}$}" in latex
+
+
+def test_the_result_keeps_to_the_last_step() -> None:
+    """No page break is allowed between the last step and the Result heading and its maths."""
+    latex = render_solution(solve("sin(x^2)"), "latex")
+    before, after = latex.split(r"{\large\bfseries Result}", 1)
+    assert before.rstrip().endswith(r"\par\nopagebreak\bigskip\noindent")
+    assert after.startswith(r"\par\nopagebreak")
