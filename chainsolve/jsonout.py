@@ -51,10 +51,18 @@ def validated(data: dict[str, Any], name: SchemaName) -> dict[str, Any]:
     ``jsonschema`` is a test dependency only: outside the suite nothing is imported.
     """
     if os.environ.get(VALIDATE_JSON_ENV):
-        import jsonschema
-
-        jsonschema.validate(data, json_schema(name), cls=jsonschema.Draft202012Validator)
+        _validator(name).validate(data)
     return data
+
+
+@functools.cache
+def _validator(name: SchemaName) -> Any:
+    """A draft 2020-12 validator of one schema, built once (checking the schema itself is slow)."""
+    import jsonschema
+
+    schema = json_schema(name)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
 
 
 def step_text(step: Step) -> str:

@@ -94,3 +94,12 @@ def test_markdown_text_is_plain_text_in_one_paragraph(text: str) -> None:
     """markdown_text keeps every character as text: one paragraph, no list, heading or tag."""
     html = to_html(markdown_text(text))
     assert live_tags(html) == {"p"}
+
+
+def test_problem_written_on_several_lines_stays_one_code_span() -> None:
+    """Definitions separated by new lines (and a CR) show as one inline code span, one paragraph."""
+    markdown = render_solution(solve("z = x*y\r\ny = x^2", wrt="x"), "markdown")
+    problem_line = next(line for line in markdown.splitlines() if line.startswith("**Problem:**"))
+    assert problem_line == "**Problem:** `z = x*y  y = x^2`"
+    html = to_html(markdown)
+    assert "<code>z = x*y  y = x^2</code>" in html
