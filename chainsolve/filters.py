@@ -960,7 +960,7 @@ _FORMULA_MARKS = frozenset("′″·−+=/→←×^") | frozenset(
 _FORMULA_WORD = re.compile(
     r"[()A-Za-z0-9_" + "".join(sorted(_FORMULA_MARKS | set(GREEK.values()))) + r"]+"
 )
-_FUNCTION_WORDS = re.compile(r"(?<![A-Za-z])(ln|log|exp|sin|cos|tan)(?![A-Za-z])")
+_FUNCTION_WORDS = re.compile(r"(?<![A-Za-z\\])(ln|log|exp|sin|cos|tan)(?![A-Za-z])")
 _RAISED = str.maketrans(
     "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ", "0123456789-abcdefghijklmnoprstuvwxyz"
 )
@@ -1000,21 +1000,57 @@ def _formula_word_latex(word: str, names: Mapping[str, str]) -> str:
         return "\\" + word
     word = _FUNCTION_WORDS.sub(lambda m: "\\" + m[1] + " ", word)
     pieces: list[str] = []
-    for match in re.finditer(r"[⁰-⁹⁻ᵃ-ᶻʰʲʳʷˡˢˣⁱⁿ]+|[₀-₉]+|.", word, re.S):
-        chunk = match[0]
-        if chunk[0] in "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ":
-            pieces.append("^{" + chunk.translate(_RAISED) + "}")
-        elif chunk[0] in "₀₁₂₃₄₅₆₇₈₉":
-            pieces.append("_{" + chunk.translate(_LOWERED) + "}")
-        elif chunk == "_":
+    index = 0
+    while index < len(word):
+        char = word[index]
+        if char == "^" or char in _RAISED_CHARS:
+            if char == "^":
+                raised, index = _caret_operand(word, index + 1)
+                raised = _formula_word_latex(raised, {}) if raised else ""
+            else:
+                end = index
+                while end < len(word) and word[end] in _RAISED_CHARS:
+                    end += 1
+                raised, index = word[index:end].translate(_RAISED), end
+            # A second superscript in a row gets its own base: TeX refuses a double one.
+            base = "{}" if pieces and pieces[-1].startswith(("^", "{}^")) else ""
+            pieces.append(f"{base}^{{{raised}}}" if raised else r"\wedge ")
+            continue
+        if char in "₀₁₂₃₄₅₆₇₈₉":
+            end = index
+            while end < len(word) and word[end] in "₀₁₂₃₄₅₆₇₈₉":
+                end += 1
+            pieces.append("_{" + word[index:end].translate(_LOWERED) + "}")
+            index = end
+            continue
+        if char == "_":
             pieces.append(r"\_")
-        elif chunk in _MATH_SYMBOLS:
-            pieces.append(_MATH_SYMBOLS[chunk])
-        elif chunk in _GREEK_LATEX:
-            pieces.append(_GREEK_LATEX[chunk] + " ")
+        elif char in _MATH_SYMBOLS:
+            pieces.append(_MATH_SYMBOLS[char])
+        elif char in _GREEK_LATEX:
+            pieces.append(_GREEK_LATEX[char] + " ")
         else:
-            pieces.append(chunk)
+            pieces.append(char)
+        index += 1
     return "".join(pieces).strip()
+
+
+_RAISED_CHARS = frozenset("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ")
+
+
+def _caret_operand(word: str, start: int) -> tuple[str, int]:
+    """What a ``^`` at ``start - 1`` raises: a balanced ``(…)`` group or a run of letters and digits."""
+    if start < len(word) and word[start] == "(":
+        depth = 0
+        for index in range(start, len(word)):
+            depth += {"(": 1, ")": -1}.get(word[index], 0)
+            if depth == 0:
+                return word[start : index + 1], index + 1
+        return "", start
+    end = start
+    while end < len(word) and word[end].isalnum() and word[end].isascii():
+        end += 1
+    return word[start:end], end
 
 
 _GREEK_LATEX = MappingProxyType(

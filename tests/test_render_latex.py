@@ -214,3 +214,23 @@ def test_the_result_keeps_to_the_last_step() -> None:
     before, after = latex.split(r"{\large\bfseries Result}", 1)
     assert before.rstrip().endswith(r"\par\nopagebreak\bigskip\noindent")
     assert after.startswith(r"\par\nopagebreak")
+
+
+#: Sentences whose maths latex_prose must set without breaking pdflatex.
+TRICKY_SENTENCES = [
+    "e^t and e^(sin(x)) and a^b^c and x^ and x^( and fᵍ²",
+    "Quotient rule: (f/g)′ = (f′g − fg′)/g², then ln y = g·ln f",
+    "edge u₁ → θ₂; 50% of {x} costs $5 & #1 ~ \\ _",
+    "a depends on W1, b1; «quoted» Ð þ 中",
+]
+
+
+def test_latex_prose_of_tricky_sentences_compiles(tmp_path: Path) -> None:
+    """Carets, primes, sub/superscripts, TeX specials and Unicode in sentences all compile."""
+    from chainsolve.filters import latex_prose
+
+    body = "\n\n".join(
+        latex_prose(text, ["a", "W1", "b1", "u_1", "theta_2", "x"]) for text in TRICKY_SENTENCES
+    )
+    preamble = render_solution(solve("sin(x)"), "latex").split(r"\begin{document}", 1)[0]
+    compile_latex(preamble + "\\begin{document}\n" + body + "\n\\end{document}\n", tmp_path)
