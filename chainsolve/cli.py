@@ -145,6 +145,8 @@ def whole_command(command: F) -> F:
 def _choose_format(fmt: str | None, output: str | None) -> str:
     if fmt:
         return fmt
+    if output and Path(output).suffix.lower() == ".pdf":
+        return "latex"  # compiled by _write
     if output:
         suffix = Path(output).suffix.lower()
         if suffix in EXTENSIONS:
@@ -152,8 +154,22 @@ def _choose_format(fmt: str | None, output: str | None) -> str:
     return "text"
 
 
+def _write_pdf(text: str, output: str) -> None:
+    """``--output FILE.pdf``: the LaTeX document compiled by pdflatex, or a clear refusal."""
+    from chainsolve.render import latex_to_pdf
+
+    if not text.lstrip().startswith("\\documentclass"):
+        raise click.UsageError(
+            "only a whole LaTeX document compiles to PDF: use --format latex without --fragment"
+        )
+    Path(output).write_bytes(latex_to_pdf(text))
+    click.echo(f"wrote {output}", err=True)
+
+
 def _write(text: str, output: str | None) -> None:
-    if output and output != "-":
+    if output and Path(output).suffix.lower() == ".pdf":
+        _write_pdf(text, output)
+    elif output and output != "-":
         Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
     else:
@@ -346,6 +362,7 @@ def solve(
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: text).")
 @output_option
 @template_option
+@click.option("--fragment", is_flag=True, help="LaTeX, HTML: only the body, to include elsewhere.")
 @timeout_option
 @friendly_errors
 @whole_command
@@ -357,6 +374,7 @@ def verify(
     fmt: str | None,
     output: str | None,
     template_dir: str | None,
+    fragment: bool,
     timeout: float,
 ) -> None:
     """Check an answer or a line-by-line derivation; exit 0 if correct, 1 if not.
@@ -379,7 +397,7 @@ def verify(
     report = check_parsed(parsed, answer=answer, derivation=lines)
     chosen = _choose_format(fmt, output)
     with stage("rendering"):
-        _write(render_verdict(report, chosen, template_dir=template_dir), output)
+        _write(render_verdict(report, chosen, template_dir=template_dir, fragment=fragment), output)
     sys.exit(0 if report.correct else 1)
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
 
 import sympy
 from sympy.core.function import AppliedUndef
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.latex import LatexPrinter, split_super_sub, tex_greek_dictionary
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
@@ -412,11 +413,61 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
         return f"({self._print(inner)})|_{{{pairs}}}"
 
 
+#: Names sympy prints as LaTeX commands that are not functions of one argument in pdflatex.
+_NOT_LATEX_FUNCTIONS = frozenset({"frac", "root", "re", "im", "sqrt"})
+
+
+def _latex_name(name: str) -> str:
+    r"""One piece of a variable name in LaTeX: a Greek letter's command, else the letters as written.
+
+    >>> _latex_name("theta"), _latex_name("xhat"), _latex_name("Lamda")
+    ('\\theta', 'xhat', '\\Lambda')
+    """
+    greek = tex_greek_dictionary.get(name)
+    if greek:
+        return str(greek)
+    if name.lower() in GREEK and name.lower() != "lamda":
+        return "\\" + name.lower()
+    if len(name) > LATEX_NAME_LIMIT:
+        return _shortened_name(name)
+    return name
+
+
+#: Letters of a name LaTeX prints in full: TeX cannot measure a line longer than 16,384 pt, and
+#: a name of ~1,500 letters used twice in one equation is that long (pdflatex stops).
+LATEX_NAME_LIMIT = 40
+
+
+def _shortened_name(name: str) -> str:
+    r"""A very long name cut in the middle, with a digest so that two cut names still differ.
+
+    >>> _shortened_name("a" * 3000)
+    'aaaaaaaaaaaaaaaa\\ldots{}aaaaaaaa\\langle\\mathrm{3000\\,556a}\\rangle'
+    """
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:4]
+    return rf"{name[:16]}\ldots{{}}{name[-8:]}\langle\mathrm{{{len(name)}\,{digest}}}\rangle"
+
+
 class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
 
     def __init__(self) -> None:
         super().__init__({"ln_notation": True})
+
+    def _split_super_sub(self, name: str) -> tuple[str, list[str], list[str]]:
+        # sympy reads name endings as accents (xhat, xdot, xprime, xscr: \mathscr needs a
+        # package); a name is printed as written, Greek letters aside, like the text output.
+        if "{" in name:
+            return name, [], []
+        base, supers, subs = split_super_sub(name)
+        return _latex_name(base), [_latex_name(s) for s in supers], [_latex_name(s) for s in subs]
+
+    def _hprint_Function(self, func: str) -> str:
+        # An unknown function named like a LaTeX command that is no function (\frac, \root)
+        # or does not exist (\re, \im) is an operator name, not that command.
+        if func in _NOT_LATEX_FUNCTIONS:
+            return rf"\operatorname{{{func}}}"
+        return str(super()._hprint_Function(func))
 
     def _print_Heaviside(self, expr: sympy.Expr, exp: str | None = None) -> str:
         text = rf"H\left({self._print(expr.args[0])}\right)"
@@ -612,7 +663,40 @@ def latex_expr(expr: sympy.Expr) -> str:
     >>> latex_expr(sympy.Symbol("u_1") ** 2)
     'u_{1}^{2}'
     """
-    return str(ChainsolveLatexPrinter().doprint(sympy.sympify(expr)))
+    return _tight_function_brackets(str(ChainsolveLatexPrinter().doprint(sympy.sympify(expr))))
+
+
+def _tight_function_brackets(latex: str) -> str:
+    r"""``\sin{\left(x \right)}`` as ``\sin\mathopen{}\left(x \right)``: no gap after the name.
+
+    sympy braces the argument, which makes it an ordinary atom that TeX spaces away from an
+    operator name; ``\mathopen{}`` keeps it close, as in ``\sin(x)``.
+
+    >>> _tight_function_brackets(r"\sin{\left(\cos{\left(x \right)} \right)}")
+    '\\sin\\mathopen{}\\left(\\cos\\mathopen{}\\left(x \\right) \\right)'
+    """
+    opening = r"{\left("
+    closing = r"\right)}"
+    drop: set[int] = set()
+    tight: set[int] = set()
+    stack: list[int] = []
+    for index, char in enumerate(latex):
+        if char == "{" and (index == 0 or latex[index - 1] != "\\"):
+            stack.append(index)
+        elif char == "}" and (index == 0 or latex[index - 1] != "\\") and stack:
+            start = stack.pop()
+            if latex.startswith(opening, start) and latex.endswith(closing, 0, index + 1):
+                tight.add(start)
+                drop.add(index)
+    if not tight:
+        return latex
+    pieces = []
+    for index, char in enumerate(latex):
+        if index in tight:
+            pieces.append(r"\mathopen{}")
+        elif index not in drop:
+            pieces.append(char)
+    return "".join(pieces)
 
 
 def mathml_expr(expr: sympy.Expr) -> str:
@@ -1077,16 +1161,262 @@ def latex_text(text: str) -> str:
             pieces.append(_LATEX_SPECIAL[char])
         elif char in _LATEX_UNICODE:
             pieces.append(_LATEX_UNICODE[char])
+        elif unicodedata.category(char) == "Cc":
+            pieces.append(" ")  # a line break or control character in a title is a space
         elif ord(char) < 256:
-            pieces.append(char)
+            pieces.append(char)  # Latin-1: set by the preamble's inputenc and T1 fontenc
         else:
-            pieces.append("?")  # pdflatex has no glyph for it; never break the build
+            pieces.append(_accented_or_code_point(char))
     return "".join(pieces)
 
 
+#: Characters that make a word of a sentence a formula: operators, primes, raised and lowered digits.
+_FORMULA_MARKS = frozenset("′″·−+=/→←×^") | frozenset(
+    "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ₀₁₂₃₄₅₆₇₈₉"
+)
+#: Characters a formula word may hold (anything else keeps the word prose).
+_FORMULA_WORD = re.compile(
+    r"[()A-Za-z0-9_" + "".join(sorted(_FORMULA_MARKS | set(GREEK.values()))) + r"]+"
+)
+_FUNCTION_WORDS = re.compile(r"(?<![A-Za-z\\])(ln|log|exp|sin|cos|tan)(?![A-Za-z])")
+_RAISED = str.maketrans(
+    "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ", "0123456789-abcdefghijklmnoprstuvwxyz"
+)
+_LOWERED = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_MATH_SYMBOLS = MappingProxyType(
+    {
+        "′": "'",
+        "″": "''",
+        "·": r"\cdot ",
+        "−": "-",
+        "→": r"\to ",
+        "←": r"\leftarrow ",
+        "×": r"\times ",
+    }
+)
+
+
+def _is_formula_word(word: str, names: Mapping[str, str], in_run: bool) -> bool:
+    """A word of a sentence that is maths: a variable of the problem, a lone letter, a formula,
+    or (continuing a formula) an operator or a number."""
+    if not _FORMULA_WORD.fullmatch(word):
+        return False
+    if word in names or (len(word) == 1 and word.isalpha() and word not in "aAI"):
+        return True
+    if in_run and (word.isdigit() or word == "-" or all(c in _FORMULA_MARKS for c in word)):
+        return True
+    if any(char in _GREEK_LATEX for char in word):
+        return True
+    return any(char in _FORMULA_MARKS for char in word) and any(c.isalnum() for c in word)
+
+
+def _formula_word_latex(word: str, names: Mapping[str, str]) -> str:
+    r"""One formula word as math: a variable by its name, else ``f′g`` → ``f'g``, ``g²`` → ``g^{2}``."""
+    if word in names:
+        return name_latex(names[word])
+    if _FUNCTION_WORDS.fullmatch(word):
+        return "\\" + word
+    word = _FUNCTION_WORDS.sub(lambda m: "\\" + m[1] + " ", word)
+    pieces: list[str] = []
+    index = 0
+    while index < len(word):
+        char = word[index]
+        if char == "^" or char in _RAISED_CHARS:
+            if char == "^":
+                raised, index = _caret_operand(word, index + 1)
+                raised = _formula_word_latex(raised, {}) if raised else ""
+            else:
+                end = index
+                while end < len(word) and word[end] in _RAISED_CHARS:
+                    end += 1
+                raised, index = word[index:end].translate(_RAISED), end
+            # A second superscript in a row gets its own base: TeX refuses a double one.
+            base = "{}" if pieces and pieces[-1].startswith(("^", "{}^")) else ""
+            pieces.append(f"{base}^{{{raised}}}" if raised else r"\wedge ")
+            continue
+        if char in "₀₁₂₃₄₅₆₇₈₉":
+            end = index
+            while end < len(word) and word[end] in "₀₁₂₃₄₅₆₇₈₉":
+                end += 1
+            pieces.append("_{" + word[index:end].translate(_LOWERED) + "}")
+            index = end
+            continue
+        if char == "_":
+            pieces.append(r"\_")
+        elif char in _MATH_SYMBOLS:
+            pieces.append(_MATH_SYMBOLS[char])
+        elif char in _GREEK_LATEX:
+            pieces.append(_GREEK_LATEX[char] + " ")
+        else:
+            pieces.append(char)
+        index += 1
+    return "".join(pieces).strip()
+
+
+_RAISED_CHARS = frozenset("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ")
+
+
+def _caret_operand(word: str, start: int) -> tuple[str, int]:
+    """What a ``^`` at ``start - 1`` raises: a balanced ``(…)`` group or a run of letters and digits."""
+    if start < len(word) and word[start] == "(":
+        depth = 0
+        for index in range(start, len(word)):
+            depth += {"(": 1, ")": -1}.get(word[index], 0)
+            if depth == 0:
+                return word[start : index + 1], index + 1
+        return "", start
+    end = start
+    while end < len(word) and word[end].isalnum() and word[end].isascii():
+        end += 1
+    return word[start:end], end
+
+
+_GREEK_LATEX = MappingProxyType(
+    {char: "\\" + name for name, char in GREEK.items() if name != "lamda"}
+)
+
+
+def latex_prose(text: str, names: Sequence[str] = ()) -> str:
+    r"""A sentence for LaTeX with its maths in math mode: variables, ``(fg)′ = f′g + fg′``, ``x → z``.
+
+    ``names`` are the problem's variables (so that ``a`` in "a depends on x" is one, and
+    ``W2`` prints as in the formulas); everything else is escaped text, as by :func:`latex_text`.
+
+    >>> latex_prose("Product rule: (fg)′ = f′g + fg′")
+    "Product rule: $(fg)' = f'g + fg'$"
+    >>> latex_prose("a depends on W2, b", ["a", "W2", "b"])
+    '$a$ depends on $W_{2}$, $b$'
+    """
+    known = {name: name for name in names} | {unicode_name(name): name for name in names}
+    pieces: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        spaces = []
+        while run and run[-1].isspace():
+            spaces.append(run.pop())
+        if run:
+            words = (w if w.isspace() else _formula_word_latex(w, known) for w in run)
+            pieces.append("$" + " ".join(w for w in words if not w.isspace()) + "$")
+        pieces.extend(reversed(spaces))
+        run.clear()
+
+    for token in re.split(r"(\s+)", text):
+        word = token.rstrip(",;:.")
+        tail = token[len(word) :]
+        if not token:
+            continue
+        if token.isspace():
+            (run if run else pieces).append(token)
+        elif word and _is_formula_word(word, known, bool(run)):
+            run.append(word)
+            if tail:
+                flush()
+                pieces.append(latex_text(tail))
+        elif _FUNCTION_WORDS.fullmatch(word) and not tail:
+            run.append(word)  # "ln y": the function's name goes with the formula after it
+        else:
+            flush()
+            pieces.append(latex_text(token))
+    flush()
+    return "".join(pieces)
+
+
+#: Forward-pass operation labels (``chainsolve.decompose``) that are symbols, as maths.
+_OPERATION_LATEX = MappingProxyType(
+    {"·": r"$\cdot$", "+": "$+$", "−": "$-$", "/": "$/$", "^": r"$a^{b}$", "√": r"$\sqrt{\ }$",
+     "1/·": r"$1/\cdot$", "=": "$=$", "neg": "$-$"}
+)  # fmt: skip
+
+
+def operation_latex(operation: str) -> str:
+    r"""A forward-pass operation for a LaTeX table: symbols in maths (``^2`` → ``$(\cdot)^{2}$``), words as text.
+
+    >>> operation_latex("^2"), operation_latex("−"), operation_latex("input")
+    ('$(\\cdot)^{2}$', '$-$', 'input')
+    """
+    if operation in _OPERATION_LATEX:
+        return _OPERATION_LATEX[operation]
+    if operation.startswith("^"):
+        return rf"$(\cdot)^{{{latex_text(operation[1:])}}}$"
+    return latex_prose(operation)
+
+
+#: Combining accents as the LaTeX accent commands T1 fonts typeset.
+_LATEX_ACCENTS = MappingProxyType(
+    {
+        "\u0300": "`", "\u0301": "'", "\u0302": "^", "\u0303": "~", "\u0304": "=",
+        "\u0306": "u", "\u0307": ".", "\u0308": '"', "\u030a": "r", "\u030b": "H",
+        "\u030c": "v", "\u0327": "c", "\u0328": "k",
+    }
+)  # fmt: skip
+
+
+def _accented_or_code_point(char: str) -> str:
+    r"""A letter outside Latin-1 as a LaTeX accent on its base (``č`` → ``\v{c}``), else ``U+XXXX``.
+
+    pdflatex has glyphs for neither, so the reader sees the accent or the code point, never
+    a silent ``?``.
+
+    >>> _accented_or_code_point("č"), _accented_or_code_point("中")
+    ('\\v{c}', '\\textsc{u+4e2d}')
+    """
+    decomposed = unicodedata.normalize("NFD", char)
+    base, marks = decomposed[0], decomposed[1:]
+    if marks and base.isascii() and base.isalpha() and all(m in _LATEX_ACCENTS for m in marks):
+        text = base
+        for mark in marks:
+            text = rf"\{_LATEX_ACCENTS[mark]}{{{text}}}"
+        return text
+    return rf"\textsc{{u+{ord(char):04x}}}"
+
+
+#: ASCII punctuation that starts Markdown syntax anywhere in a line (CommonMark lets any be escaped).
+_MARKDOWN_SPECIAL = frozenset("\\`*_[]<>|$#!~&")
+
+
+def _one_line(text: str) -> str:
+    """Line breaks and other control characters as spaces: user text never starts a new block."""
+    return "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text)
+
+
 def markdown_text(text: str) -> str:
-    """Plain text made safe for Markdown prose: emphasis, code and maths characters escaped."""
-    return "".join("\\" + char if char in "\\`*_[]<>|$" else char for char in text)
+    r"""Plain text made safe for Markdown prose: one line, every character of Markdown syntax escaped.
+
+    >>> markdown_text("a*b <img>\r\n- c")
+    'a\\*b \\<img\\> - c'
+    >>> markdown_text("1. not a list")
+    '1\\. not a list'
+    """
+    escaped = "".join(
+        "\\" + char if char in _MARKDOWN_SPECIAL else char for char in _one_line(text)
+    )
+    # A list marker, heading underline or ordered-list number only counts at the start of a line.
+    if escaped[:1] in ("-", "+", "="):
+        return "\\" + escaped
+    digits = len(escaped) - len(escaped.lstrip("0123456789"))
+    if digits and escaped[digits : digits + 1] in (".", ")"):
+        return escaped[:digits] + "\\" + escaped[digits:]
+    return escaped
+
+
+def markdown_code(text: str, in_table: bool = False) -> str:
+    """User text as one Markdown code span that no backtick inside it can close.
+
+    The fence is one backtick longer than the longest run in the text; ``in_table`` escapes
+    ``|``, which a GFM table splits cells on even inside code.
+
+    >>> markdown_code("a`b")
+    '``a`b``'
+    >>> markdown_code("`x`")
+    '`` `x` ``'
+    """
+    line = _one_line(text)
+    fence = "`" * (max(map(len, re.findall("`+", line)), default=0) + 1)
+    padding = " " if line.startswith("`") or line.endswith("`") else ""
+    if in_table:
+        line = line.replace("|", "\\|")
+    return f"{fence}{padding}{line}{padding}{fence}"
 
 
 def markdown_quote(text: str, depth: int) -> str:
@@ -1171,7 +1501,10 @@ FILTERS: MappingProxyType[str, Callable[..., Any]] = MappingProxyType(
         "equation_html": equation_html,
         "definitions_html": definitions_html,
         "latex_text": latex_text,
+        "latex_prose": latex_prose,
+        "operation_latex": operation_latex,
         "markdown_text": markdown_text,
+        "markdown_code": markdown_code,
         "name_unicode": unicode_name,
         "name_latex": name_latex,
         "adjoint_unicode": adjoint_unicode,

@@ -1,8 +1,12 @@
-"""A Solution as a plain JSON-ready dict with a stable schema (see docs/json-schema.md)."""
+"""A Solution as a plain JSON-ready dict with a stable schema (chainsolve/schema/*.json)."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import json
+import os
+from importlib import resources
+from typing import Any, Literal
 
 import sympy
 from sympy.printing.str import StrPrinter
@@ -22,6 +26,43 @@ from chainsolve.wording import rule_label, sentence
 
 #: Bumped whenever a field is removed or changes meaning (adding a field keeps the version).
 SCHEMA_VERSION = 1
+
+#: Set (the test suite sets it) to validate every JSON document chainsolve builds against its schema.
+VALIDATE_JSON_ENV = "CHAINSOLVE_VALIDATE_JSON"
+
+SchemaName = Literal["solution", "verdict"]
+
+
+@functools.cache
+def json_schema(name: SchemaName) -> dict[str, Any]:
+    """The published JSON Schema (draft 2020-12) of a solution or a verdict, shipped in the package.
+
+    >>> json_schema("solution")["$schema"]
+    'https://json-schema.org/draft/2020-12/schema'
+    """
+    text = resources.files("chainsolve").joinpath("schema", f"{name}.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def validated(data: dict[str, Any], name: SchemaName) -> dict[str, Any]:
+    """``data`` itself; under :data:`VALIDATE_JSON_ENV` it must match the schema or this raises.
+
+    ``jsonschema`` is a test dependency only: outside the suite nothing is imported.
+    """
+    if os.environ.get(VALIDATE_JSON_ENV):
+        _validator(name).validate(data)
+    return data
+
+
+@functools.cache
+def _validator(name: SchemaName) -> Any:
+    """A draft 2020-12 validator of one schema, built once (checking the schema itself is slow)."""
+    import jsonschema
+
+    schema = json_schema(name)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
 
 
 def step_text(step: Step) -> str:
@@ -206,14 +247,16 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
         # The keys graders read at the top level, as documented for --at.
         for key in ("values", "gradient", "forward_pass", "backward_pass"):
             result[key] = evaluation.get(key)
-    return result
+    return validated(result, "solution")
 
 
 __all__ = [
     "SCHEMA_VERSION",
     "expression_text",
     "graph_to_dict",
+    "json_schema",
     "solution_to_dict",
     "step_latex",
     "step_text",
+    "validated",
 ]

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +247,61 @@ def graph_svg(solution: Solution) -> str | None:
     return drawn.stdout[start:] if start >= 0 else None
 
 
+#: Seconds pdflatex may run on one document before ``--output *.pdf`` gives up (it only aborts).
+PDFLATEX_SECONDS = 300.0
+
+
+def latex_to_pdf(document: str) -> bytes:
+    """A whole LaTeX document compiled by ``pdflatex`` (no shell escape) into the PDF's bytes.
+
+    Raises :class:`~chainsolve.errors.ChainsolveError` (exit 2) when pdflatex is not installed
+    or cannot compile the document, saying which.
+    """
+    from chainsolve.errors import ChainsolveError
+
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        raise ChainsolveError(
+            "no_pdflatex",
+            "writing a PDF needs pdflatex, which is not installed",
+            hint="install TeX Live, or write the LaTeX with --output FILE.tex",
+        )
+    with tempfile.TemporaryDirectory(prefix="chainsolve-pdf-") as directory:
+        source = Path(directory) / "document.tex"
+        source.write_text(document, encoding="utf-8")
+        command = [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "-no-shell-escape"]
+        try:
+            run = subprocess.run(
+                [*command, source.name],
+                cwd=directory,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=PDFLATEX_SECONDS,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            raise ChainsolveError("pdflatex_failed", f"pdflatex did not run: {error}") from None
+        pdf = source.with_suffix(".pdf")
+        if run.returncode != 0 or not pdf.exists():
+            first_error = next(
+                (line for line in run.stdout.splitlines() if line.startswith("!")), "no message"
+            )
+            raise ChainsolveError(
+                "pdflatex_failed",
+                f"pdflatex could not compile the document ({first_error.lstrip('! ')})",
+                hint="write the LaTeX with --output FILE.tex to see it",
+            )
+        return pdf.read_bytes()
+
+
+def variable_names(solution: Solution) -> tuple[str, ...]:
+    """Every variable of a solution (defined, input, intermediate): prose puts these in maths."""
+    problem = solution.problem
+    names = [d.name for d in problem.definitions] + list(problem.inputs)
+    return tuple(dict.fromkeys([*names, *solution.intermediates]))
+
+
 def template_context(
     solution: Solution,
     fmt: str,
@@ -280,6 +336,7 @@ def template_context(
         "show_checks": shown == "full",
         "fragment": fragment,
         "reveal": reveal,
+        "variable_names": variable_names(solution),
     }
 
 

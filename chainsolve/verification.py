@@ -19,6 +19,7 @@ from chainsolve.derivation import solve_problem, substitute
 from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.filters import unicode_name
+from chainsolve.jsonout import validated
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
@@ -950,11 +951,16 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
             }
             for c in report.lines
         ]
-    return data
+    return validated(data, "verdict")
 
 
-def render_verdict(report: Report, fmt: str, template_dir: str | Path | None = None) -> str:
-    """A verdict or derivation report as text, Markdown, LaTeX, HTML (templates) or JSON."""
+def render_verdict(
+    report: Report, fmt: str, template_dir: str | Path | None = None, *, fragment: bool = False
+) -> str:
+    """A verdict or derivation report as text, Markdown, LaTeX, HTML (templates) or JSON.
+
+    LaTeX and HTML are whole documents unless ``fragment`` (the body only, to include).
+    """
     if fmt == "json":
         return json.dumps(verdict_to_dict(report), indent=2, ensure_ascii=False) + "\n"
     if fmt not in VERDICT_TEMPLATES:
@@ -972,4 +978,5 @@ def render_verdict(report: Report, fmt: str, template_dir: str | Path | None = N
         wrt=report.wrt,
         problem_text=report.problem.source,
         values=report.counterexample.values_text() if report.counterexample else None,
+        fragment=fragment,
     )

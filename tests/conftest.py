@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # A step whose check found a difference is a bug: in the suite it raises (child processes of
 # the CLI tests inherit this) instead of falling back to sympy's derivative with a note.
 os.environ.setdefault("CHAINSOLVE_STRICT_CHECKS", "1")
+# Every JSON document built in the suite (and in its CLI child processes) must match its schema.
+os.environ.setdefault("CHAINSOLVE_VALIDATE_JSON", "1")
 
 
 def require_tool(name: str) -> str:

@@ -305,14 +305,16 @@ def test_repr_html_is_the_offline_page_body() -> None:
     [({"answer": "cos(x^2)"}, AnswerVerdict), ({"derivation": "2x*cos(x^2)"}, DerivationReport)],
 )
 def test_verify_results_display_like_a_solution(kwargs: dict[str, str], kind: type) -> None:
-    """verify() results have to_text/markdown/latex/html/json, _repr_html_ and a short repr."""
+    """verify() results have to_text/markdown/latex/html/json, _repr_html_ (the body) and a short repr."""
     from chainsolve.verification import render_verdict
 
     report = chainsolve.verify("sin(x^2)", **kwargs)  # type: ignore[call-overload]
     assert isinstance(report, kind)
     for fmt in ("text", "markdown", "latex", "html", "json"):
         assert getattr(report, f"to_{fmt}")() == render_verdict(report, fmt)
-    assert report._repr_html_() == report.to_html()
+    # A notebook shows the verdict's body, not a whole page inside the page.
+    assert report._repr_html_() == report.to_html(fragment=True)
+    assert "<html" in report.to_html() and "<html" not in report._repr_html_()
     assert json.loads(report.to_json())["verdict"] == report.verdict
     assert repr(report) == (f"<{kind.__name__} of 'sin(x^2)', wrt x: {report.verdict_label}>")
     assert str(report).splitlines() == [f"Verdict: {report.verdict_label}", report.message]

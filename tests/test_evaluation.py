@@ -434,11 +434,11 @@ _examples = _load_examples()
 
 @pytest.mark.parametrize("example", _examples.EXAMPLES, ids=lambda e: e.name)
 def test_backprop_examples_match_their_golden_files(example: object) -> None:
-    """examples/backprop/<name>.txt is exactly what chainsolve renders for <name>.problem.txt."""
+    """examples/backprop/<name>.txt is exactly what chainsolve renders for <name>.cmd."""
     name: str = example.name  # type: ignore[attr-defined]
     render: Callable[[object], str] = _examples.render
     files = {
-        EXAMPLES / f"{name}.problem.txt": example.problem_file(),  # type: ignore[attr-defined]
+        EXAMPLES / f"{name}.cmd": example.command_file(),  # type: ignore[attr-defined]
         EXAMPLES / f"{name}.txt": render(example),
     }
     for path, expected in files.items():

@@ -103,9 +103,12 @@ def test_unicode_name() -> None:
         (make_symbol("theta"), r"\theta"),
         (sigmoid(x), r"\sigma\left(x\right)"),
         (relu(x), r"\operatorname{relu}\left(x\right)"),
-        (sympy.log(x), r"\ln{\left(x \right)}"),
+        (sympy.log(x), r"\ln\mathopen{}\left(x \right)"),
         (sympy.Heaviside(x, 0), r"H\left(x\right)"),
-        (sympy.Subs(sympy.Derivative(f(x), x), x, g(t)), r"f'\left(g{\left(t \right)}\right)"),
+        (
+            sympy.Subs(sympy.Derivative(f(x), x), x, g(t)),
+            r"f'\left(g\mathopen{}\left(t \right)\right)",
+        ),
     ],
 )
 def test_latex_expr(expr: sympy.Expr, expected: str) -> None:
@@ -121,7 +124,7 @@ def test_leibniz_formats() -> None:
     assert formula_latex(Leibniz(y, u1)) == r"\frac{dy}{du_{1}}"
     assert formula_latex(Leibniz(z, x, partial=True)) == r"\frac{\partial z}{\partial x}"
     assert formula_latex(Leibniz(sympy.sin(x), x)) == (
-        r"\frac{d}{dx}\left(\sin{\left(x \right)}\right)"
+        r"\frac{d}{dx}\left(\sin\mathopen{}\left(x \right)\right)"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import sympy
@@ -77,7 +78,7 @@ def test_problem_and_steps() -> None:
     assert set(first) == STEP_KEYS
     assert first["text"] == "Chain rule: one factor per link: dy/dx = 2x·cos(x²)"
     assert first["rule"] == "chain rule" and first["rule_ids"] == ["chain"]
-    assert first["latex"] == r"\frac{dy}{dx} = 2 x \cos{\left(x^{2} \right)}"
+    assert first["latex"] == r"\frac{dy}{dx} = 2 x \cos\mathopen{}\left(x^{2} \right)"
     assert first["derivation"] == "x"
     assert last["check"] == {"status": "unconfirmed", "detail": ""}
     assert last["verified"] is False
@@ -90,7 +91,7 @@ def test_derivatives_read_back_with_sympy() -> None:
     assert data["derivatives"] == {"x": "2*x*cos(x**2)"}
     parsed = sympy.sympify(data["derivatives"]["x"], locals={"x": x})
     assert sympy.simplify(parsed - 2 * x * sympy.cos(x**2)) == 0
-    assert data["derivatives_latex"] == {"x": r"2 x \cos{\left(x^{2} \right)}"}
+    assert data["derivatives_latex"] == {"x": r"2 x \cos\mathopen{}\left(x^{2} \right)"}
 
 
 def test_abstract_derivative_strings() -> None:
@@ -212,3 +213,118 @@ def test_every_step_claim_rechecks_outside_chainsolve(problem: str) -> None:
         reference = sympy_derivative(subject, make_symbol(claim["wrt"]))
         for value in claim["equals"]:
             assert compare(parse_expression(value), reference).verdict == "equal", claim
+
+
+# --- the published JSON Schema ---------------------------------------------------------------
+
+jsonschema = pytest.importorskip("jsonschema")
+
+
+def _valid(data: object, name: str) -> None:
+    """Validate with jsonschema directly (independent of the suite's CHAINSOLVE_VALIDATE_JSON)."""
+    from chainsolve.jsonout import json_schema
+
+    jsonschema.validate(data, json_schema(name), cls=jsonschema.Draft202012Validator)
+
+
+@pytest.mark.parametrize("name", ["solution", "verdict"])
+def test_schema_files_are_draft_2020_12_schemas(name: str) -> None:
+    """Each shipped schema declares draft 2020-12 and is itself a valid schema of that draft."""
+    from chainsolve.jsonout import json_schema
+
+    schema = json_schema(name)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_at_output_matches_the_schema_with_values_gradient_and_passes() -> None:
+    """`--at` JSON: values, gradient {exact, decimal}, forward and backward pass, all in the schema."""
+    solution = chainsolve.solve("L = (sigmoid(w*x + b) - y)^2", at="w=0.5,x=1.5,b=0.1,y=1")
+    data = json.loads(json.dumps(solution_to_dict(solution)))
+    _valid(data, "solution")
+    assert set(data["gradient"]) == {"w", "x", "b", "y"}
+    assert set(data["gradient"]["w"]) == {"exact", "decimal"}
+    assert data["forward_pass"] and data["backward_pass"]
+    assert data["evaluation"]["gradient"] == data["gradient"]
+
+
+def test_exact_forward_mode_output_matches_the_schema() -> None:
+    """An exact point with tangent passes (forward mode) matches the schema too."""
+    solution = chainsolve.solve("z = x*y + sin(x); y = x^2", at="x=2", mode="forward")
+    data = solution_to_dict(solution)
+    _valid(data, "solution")
+    assert data["gradient"]["x"]["exact"] is not None
+    assert data["evaluation"]["tangent_passes"]
+
+
+def test_undocumented_field_fails_the_schema() -> None:
+    """The schema admits no field it does not document (a new field must be documented first)."""
+    data = solution_to_dict(chainsolve.solve("sin(x^2)"))
+    data["undocumented"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        _valid(data, "solution")
+
+
+@pytest.mark.parametrize(
+    ("answer", "derivation"),
+    [("2x*cos(x^2)", None), ("cos(x^2)", None), (None, "dy/dx = cos(x^2)*2x\nnonsense)(")],
+)
+def test_verify_output_matches_the_schema(answer: str | None, derivation: str | None) -> None:
+    """Answer and derivation verdicts (right, wrong, unreadable line) match verdict.json."""
+    from chainsolve.verification import verdict_to_dict
+
+    report = chainsolve.verify("sin(x^2)", answer=answer, derivation=derivation)
+    _valid(json.loads(json.dumps(verdict_to_dict(report))), "verdict")
+
+
+def test_schema_enums_are_the_code_s_literals() -> None:
+    """Step kinds, check statuses, verdicts and line statuses in the schema are the code's own."""
+    import typing
+
+    from chainsolve import steps, verification
+    from chainsolve.jsonout import json_schema
+
+    step = json_schema("solution")["$defs"]["step"]["properties"]
+    assert step["kind"]["enum"] == list(typing.get_args(steps.StepKind))
+    assert step["check"]["properties"]["status"]["enum"] == list(typing.get_args(steps.CheckStatus))
+    verdict = json_schema("verdict")["$defs"]
+    assert verdict["answer"]["properties"]["verdict"]["enum"] == list(
+        typing.get_args(verification.VerdictId)
+    )
+    assert verdict["line"]["properties"]["status"]["enum"] == list(
+        typing.get_args(verification.LineStatus)
+    )
+
+
+def test_the_suite_validates_every_json_it_builds() -> None:
+    """Under CHAINSOLVE_VALIDATE_JSON (set by conftest) a document off the schema raises."""
+    from chainsolve.jsonout import VALIDATE_JSON_ENV, validated
+
+    assert os.environ.get(VALIDATE_JSON_ENV)
+    data = solution_to_dict(chainsolve.solve("sin(x^2)"))
+    data["steps"][0]["kind"] = "not_a_kind"
+    with pytest.raises(jsonschema.ValidationError):
+        validated(data, "solution")
+
+
+def test_brief_detail_json_still_has_every_step() -> None:
+    """`--detail brief --format json` gives the full step list, as docs/json-schema.md says."""
+    from chainsolve.render import render_solution
+
+    brief = json.loads(render_solution(chainsolve.solve("sin(x^2)", detail="brief"), "json"))
+    full = json.loads(render_solution(chainsolve.solve("sin(x^2)", detail="full"), "json"))
+    assert len(brief["steps"]) == len(full["steps"]) > 1
+
+
+def test_json_schema_page_is_generated_from_the_schema() -> None:
+    """docs/json-schema.md is what docs/generate_json_schema_doc.py writes now."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "docs" / "generate_json_schema_doc.py"
+    spec = importlib.util.spec_from_file_location("generate_json_schema_doc", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stored = module.PAGE.read_text(encoding="utf-8")
+    assert stored == module.page(), "run: python docs/generate_json_schema_doc.py"

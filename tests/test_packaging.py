@@ -34,6 +34,12 @@ def test_wheel_contains_templates(wheel: Path) -> None:
     assert "chainsolve/py.typed" in names
 
 
+def test_wheel_contains_the_json_schemas(wheel: Path) -> None:
+    """The published JSON Schemas ship inside the package (chainsolve/schema/*.json)."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {"chainsolve/schema/solution.json", "chainsolve/schema/verdict.json"} <= set(names)
+
+
 def test_installed_wheel_runs_outside_source_tree(wheel: Path, tmp_path: Path) -> None:
     """A fresh virtual environment with only the wheel solves a problem from an unrelated directory."""
     env_dir = tmp_path / "venv"

@@ -222,7 +222,7 @@ def test_fragments() -> None:
 def test_text_escaping_per_format() -> None:
     """Step and note text is escaped for LaTeX, Markdown and HTML."""
     assert r"a note with u\_1 \& 50\%" in render_solution(_hand_solution(), "latex")
-    assert r"a note with u\_1 & 50%" in render_solution(_hand_solution(), "markdown")
+    assert r"a note with u\_1 \& 50%" in render_solution(_hand_solution(), "markdown")
     assert "a note with u_1 &amp; 50%" in render_solution(_hand_solution(), "html")
 
 

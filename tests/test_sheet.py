@@ -175,8 +175,8 @@ def test_handout_has_problems_only(fmt: str) -> None:
 def test_markdown_statements() -> None:
     """Each problem is stated as 'Find <derivatives> for <definitions>', with the point."""
     text = rendered("markdown", "handout")
-    assert "1. Find $\\frac{dy}{dx}$ for $y = \\sin{\\left(x^{2} \\right)}$." in text
-    assert "$x = \\cos{\\left(t \\right)}$ and $y = e^{t}$" in text
+    assert "1. Find $\\frac{dy}{dx}$ for $y = \\sin\\mathopen{}\\left(x^{2} \\right)$." in text
+    assert "$x = \\cos\\mathopen{}\\left(t \\right)$ and $y = e^{t}$" in text
     assert "at $w = 2,\\ x = 3,\\ b = 1,\\ y = 10$." in text
 
 

@@ -1,13 +1,15 @@
 """Regenerates the worked backpropagation examples: ``python examples/backprop/regenerate.py``.
 
-Each example is stored as ``<name>.problem.txt`` (the problem text and a line ``at: …``,
-optionally ``mode:`` and ``graph:`` lines) and ``<name>.txt``, the text tables chainsolve
-renders for it. Until the CLI exposes ``--at``/``--graph elementary``, the problems are
-also built here from Python expressions (the parser must read the text back to the same).
+Each example is stored as ``<name>.cmd``, the chainsolve command that shows it (``--at`` the
+point, ``--graph elementary`` or the user's definitions, ``--mode``), and ``<name>.txt``: the
+graph's definitions and the tables at the point, exactly as that command prints them
+(``tests/test_examples.py`` checks both). The problems are also built here from Python
+expressions, so that a test can check the parser reads each text back to the same definitions.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,13 +84,12 @@ class Example:
     mode: Mode = "reverse"
     graph: str = "elementary"
 
-    def problem_file(self) -> str:
-        lines = [self.text, f"at: {self.at}"]
+    def command_file(self) -> str:
+        """The ``.cmd`` line: the chainsolve arguments that print this example's tables."""
+        args = ["solve", self.text, "--at", self.at.replace(" ", ""), "--graph", self.graph]
         if self.mode != "reverse":
-            lines.append(f"mode: {self.mode}")
-        if self.graph != "elementary":
-            lines.append(f"graph: {self.graph}")
-        return "\n".join(lines) + "\n"
+            args += ["--mode", self.mode]
+        return shlex.join(args) + "\n"
 
 
 EXAMPLES = (
@@ -159,11 +160,11 @@ def render(example: Example) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """Write every example's ``.problem.txt`` and ``.txt`` next to this script."""
+    """Write every example's ``.cmd`` and ``.txt`` next to this script."""
     for example in EXAMPLES:
-        (HERE / f"{example.name}.problem.txt").write_text(example.problem_file(), encoding="utf-8")
+        (HERE / f"{example.name}.cmd").write_text(example.command_file(), encoding="utf-8")
         (HERE / f"{example.name}.txt").write_text(render(example), encoding="utf-8")
-        print(f"wrote {example.name}.problem.txt, {example.name}.txt")
+        print(f"wrote {example.name}.cmd, {example.name}.txt")
     return 0
 
 
