@@ -714,7 +714,10 @@ def _graph_derivation(
             tuple(Product(tuple(leib(p[i], p[i + 1]) for i in range(len(p) - 1))) for p in paths)
         )
         products = Sum(
-            tuple(Product(tuple(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths)
+            tuple(
+                Product(_shown_factors(local[(p[i], p[i + 1])] for i in range(len(p) - 1)))
+                for p in paths
+            )
         )
         value = sympy.Add(
             *(sympy.Mul(*(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths)
@@ -758,7 +761,7 @@ def _graph_derivation(
                 shown = Sum(
                     tuple(
                         Product(
-                            tuple(
+                            _shown_factors(
                                 _substitute_graph(graph, local[(p[i], p[i + 1])])
                                 for i in range(len(p) - 1)
                             )
@@ -794,6 +797,16 @@ def _graph_derivation(
         return Derivation(name, total, tuple(steps), simplified, True, paths or (), count)
     notes.append(wording.note_left_in_intermediates(name))
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
+
+
+def _shown_factors(factors: Iterable[sympy.Expr]) -> tuple[sympy.Expr, ...]:
+    """A path's local derivatives as the product is written: factors of 1 left out.
+
+    The chain-rule line above lists every factor; once inserted, a 1 (an edge through a
+    sum) changes nothing and only lengthens the line. A path of 1s alone is written 1.
+    """
+    kept = tuple(f for f in factors if f != 1)
+    return kept or (sympy.S.One,)
 
 
 def _resolve_gradients(expr: sympy.Expr, gradients: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:

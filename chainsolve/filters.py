@@ -207,7 +207,13 @@ def _power_parts(factor: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
 
 
 def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
-    """The terms of a sum in sympy's printing order, without evaluating any costly constant."""
+    """The terms of a sum in the order people write them, without evaluating any costly constant.
+
+    The one rule of term order: sympy's order (higher powers first, then by name), except
+    that a sum with a positive term never opens with a minus sign: its positive terms come
+    first, then its negative ones, each group in sympy's order. So ``z - y``, ``x - m``,
+    ``1 - x²`` and ``σ(b + w·x) - y``, but still ``x³ + 2x² - x + 5``.
+    """
     terms = list(sympy.Add.make_args(expr))
     bases = {
         _power_parts(factor)[0]
@@ -218,26 +224,37 @@ def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
     generators = {
         base: index for index, base in enumerate(sorted(bases, key=sympy.default_sort_key))
     }
-    special = _number_then_negative_term(terms)
-    if special is not None:
-        return special
-    return sorted(terms, key=lambda term: _term_key(term, generators))
+    ordered = sorted(terms, key=lambda term: _term_key(term, generators))
+    if ordered and _is_negative_term(ordered[0]):
+        positive = [term for term in ordered if not _is_negative_term(term)]
+        negative = [term for term in ordered if _is_negative_term(term)]
+        return positive + negative
+    return ordered
 
 
-def _number_then_negative_term(terms: list[sympy.Expr]) -> list[sympy.Expr] | None:
-    """``1 - x``, not ``-x + 1``: sympy's one exception to its order, kept for the same output."""
-    if len(terms) != 2:
-        return None
-    numbers = [t for t in terms if isinstance(t, (sympy.Number, sympy.NumberSymbol))]
-    others = [t for t in terms if t not in numbers]
-    if len(numbers) != 1 or len(others) != 1 or not isinstance(others[0], sympy.Mul):
-        return None
-    coefficient, rest = others[0].as_coeff_Mul()
-    if isinstance(rest, sympy.Mul):  # sympy's exception is for a number times one factor only
-        return None
-    if numbers[0].is_positive and coefficient.is_negative:
-        return [numbers[0], others[0]]
-    return None
+def _is_negative_term(term: sympy.Expr) -> bool:
+    """A term printed with a minus sign in front: ``-y``, ``-2x``, ``-sin(x)``, ``-1``."""
+    return bool(term.as_coeff_Mul()[0].is_negative)
+
+
+def ordered_factors(product: sympy.Expr) -> list[sympy.Expr]:
+    """The factors of a product in the order people write them: the one rule of factor order.
+
+    sympy's order (symbols and their powers, then function values), except that sums and
+    their powers, which print in parentheses, come after every other factor: ``σ(u)·(1 - σ(u))``
+    as the derivative of sigmoid is stated, ``2x·σ(u)·(σ(u) - y)``. The number in front stays
+    in front.
+    """
+    factors = list(sympy.Mul.make_args(product))
+    if len(factors) > 1:
+        factors = list(product.as_ordered_factors())
+    return sorted(factors, key=_is_parenthesised_factor)
+
+
+def _is_parenthesised_factor(factor: sympy.Expr) -> bool:
+    """A sum, or a power of a sum: printed in parentheses inside a product."""
+    base = factor.base if isinstance(factor, sympy.Pow) else factor
+    return isinstance(base, sympy.Add)
 
 
 class _StructuralOrder:
@@ -245,6 +262,38 @@ class _StructuralOrder:
 
     def _as_ordered_terms(self, expr: sympy.Expr, order: str | None = None) -> list[sympy.Expr]:
         return ordered_terms(expr)
+
+
+class _FactorOrder:
+    """Printer mixin for sympy's LaTeX and MathML printers: products in :func:`ordered_factors` order.
+
+    Those printers sort a product's factors themselves unless their ``order`` setting says
+    to keep the order given (``keep``), so the product is handed over unevaluated, already
+    in order. A product with a denominator or a minus sign is left to them: the printers
+    rebuild it (the fraction) and their own order applies to its parts; a minus sign in front
+    is printed by ``_with_minus`` before the product it negates.
+    """
+
+    keep: str
+    _settings: dict[str, Any]
+
+    def _with_minus(self, printed: Any) -> Any:
+        raise NotImplementedError
+
+    def _print_Mul(self, expr: sympy.Expr) -> Any:
+        factors = ordered_factors(expr)
+        if any(f.is_Pow and f.exp.is_Rational and f.exp.is_negative for f in factors):
+            return super()._print_Mul(expr)  # type: ignore[misc]
+        if factors[0].is_Number and factors[0].is_negative:
+            return self._with_minus(self._print(-expr))  # type: ignore[attr-defined]
+        if factors == list(expr.as_ordered_factors()):
+            return super()._print_Mul(expr)  # type: ignore[misc]
+        sorting = self._settings["order"]
+        self._settings["order"] = self.keep
+        try:
+            return super()._print_Mul(sympy.Mul(*factors, evaluate=False))  # type: ignore[misc]
+        finally:
+            self._settings["order"] = sorting
 
 
 class UnicodePrinter(_StructuralOrder, StrPrinter):
@@ -312,6 +361,8 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
         base_text = str(self.parenthesize(base, PRECEDENCE["Pow"], strict=False))
         if base.is_Function and not isinstance(base, sympy.Abs):
             base_text = self._print(base)  # cos(x)², not (cos(x))²
+        if isinstance(base, sympy.log):
+            base_text = f"({base_text})"  # (ln(x))²: ln(x)² is read as ln(x²) by some
         if not _is_atomic_text(base_text):
             base_text = f"({base_text})"  # (e^x)², never e^x², which reads as e^(x²)
         if exponent.is_Integer:
@@ -349,7 +400,7 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
             sign, coefficient = "-", -coefficient
         numerator: list[sympy.Expr] = []
         denominator: list[sympy.Expr] = []
-        for factor in rest.as_ordered_factors():
+        for factor in ordered_factors(rest):
             if factor.is_Pow and factor.exp.is_Rational and factor.exp.is_negative:
                 denominator.append(_reciprocal(factor))
             else:
@@ -413,11 +464,23 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
         return f"({self._print(inner)})|_{{{pairs}}}"
 
 
-class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
+class ChainsolveLatexPrinter(_FactorOrder, _StructuralOrder, LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
+
+    keep = "none"
 
     def __init__(self) -> None:
         super().__init__({"ln_notation": True})
+
+    def _print_Pow(self, expr: sympy.Expr) -> str:
+        base, exponent = expr.args
+        if isinstance(base, sympy.log) and exponent.is_Integer and exponent > 0:
+            # (ln x)², never ln x², which reads as the log of the square.
+            return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
+        return str(super()._print_Pow(expr))
+
+    def _with_minus(self, printed: str) -> str:
+        return f"- {printed}"
 
     def _print_Heaviside(self, expr: sympy.Expr, exp: str | None = None) -> str:
         text = rf"H\left({self._print(expr.args[0])}\right)"
@@ -451,11 +514,39 @@ class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
         return str(super()._print_Subs(expr))
 
 
-class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
+class ChainsolveMathMLPrinter(_FactorOrder, _StructuralOrder, MathMLPresentationPrinter):
     """sympy's presentation MathML with ``ln``, ``σ`` and ``H`` names like the other formats."""
+
+    keep = "old"
 
     def __init__(self) -> None:
         super().__init__({"ln_notation": True})
+
+    def _print_Pow(self, expr: sympy.Expr) -> Any:
+        base, exponent = expr.args
+        if not (isinstance(base, sympy.log) and exponent.is_Integer and exponent > 0):
+            return super()._print_Pow(expr)
+        # (ln x)², never ln x², which reads as the log of the square.
+        fenced = self.dom.createElement("mrow")
+        for part in ("(", base, ")"):
+            if isinstance(part, str):
+                mo = self.dom.createElement("mo")
+                mo.appendChild(self.dom.createTextNode(part))
+                fenced.appendChild(mo)
+            else:
+                fenced.appendChild(self._print(part))
+        power = self.dom.createElement("msup")
+        power.appendChild(fenced)
+        power.appendChild(self._print(exponent))
+        return power
+
+    def _with_minus(self, printed: Any) -> Any:
+        mrow = self.dom.createElement("mrow")
+        minus = self.dom.createElement("mo")
+        minus.appendChild(self.dom.createTextNode("-"))
+        mrow.appendChild(minus)
+        mrow.appendChild(printed)
+        return mrow
 
     def _print_Function(self, expr: sympy.Expr) -> Any:
         name = str(expr.func.__name__)

@@ -402,3 +402,20 @@ def test_brief_is_applied_in_rendering_only() -> None:
     assert brief.to_text().count("✓") < normal.to_text().count("✓")
     assert brief.to_text() == normal.to_text(detail="brief")
     assert brief.to_json() == normal.to_json()
+
+
+def test_inserted_local_derivatives_leave_out_factors_of_one() -> None:
+    """The step "Insert the local derivatives" writes 2s · σ(q)·(1 - σ(q)) · x, without the edges' · 1 ·."""
+    from chainsolve.decompose import elementary_problem
+    from chainsolve.filters import formula_unicode
+    from chainsolve.functions import sigmoid
+
+    problem = elementary_problem(parse_problem("L = (sigmoid(w*x + b) - y)^2", wrt=["w"]))
+    (derivation,) = solve_problem(problem).derivations
+    inserted = next(s for s in derivation.steps if s.phrase == "graph_insert")
+    substituted = next(s for s in derivation.steps if s.phrase == "graph_substitute")
+    assert formula_unicode(inserted.sides[1]) == "2s · σ(q)·(1 - σ(q)) · x"
+    assert "· 1 ·" not in formula_unicode(substituted.sides[1])
+    w, x, b, y = (make_symbol(n) for n in "wxby")
+    oracle = sympy.diff((sigmoid(w * x + b) - y) ** 2, w)
+    assert compare(derivation.result, oracle).verdict == "equal"
