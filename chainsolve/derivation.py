@@ -24,13 +24,14 @@ from chainsolve.equivalence import (
 )
 from chainsolve.errors import ProblemError
 from chainsolve.explain import dedupe, explain, same_formula
-from chainsolve.filters import printed_key
+from chainsolve.filters import printed_key, unicode_expr
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan, plan_paths
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.rules import Rule, sympy_derivative
 from chainsolve.steps import (
+    NO_CLAIM,
     Check,
     Claim,
     Derivation,
@@ -42,6 +43,7 @@ from chainsolve.steps import (
     Step,
     Sum,
 )
+from chainsolve.textbook import TextbookForm, textbook_form
 
 #: A fully substituted result larger than this many operations is left in intermediate variables.
 FLATTEN_LIMIT = 400
@@ -458,14 +460,39 @@ def _final_steps(
         # than held: simplifying walks it written out, so it is left as it is.
         simplified, timed_out = tidy(result)
     notes = [wording.note_simplify_ran_out()] if timed_out else []
-    step = Step(
-        "simplify",
-        "simplify" if simplified != result else "result",
-        (total, simplified),
-        _identity_refs(result, simplified),
-        claim=Claim(expr, total.wrt, (simplified,)),
-    )
-    return [checker.check(step)], simplified, notes
+    form = textbook_form(simplified, expr)
+    step = _closing_step(result, simplified, form, Claim(expr, total.wrt, (form.expr,)), total)
+    notes.extend(_textbook_notes(form))
+    return [checker.check(step)], form.expr, notes
+
+
+def _closing_step(
+    result: sympy.Expr,
+    simplified: sympy.Expr,
+    form: TextbookForm,
+    claim: Claim | None,
+    total: Leibniz,
+    check: Check = NO_CLAIM,
+) -> Step:
+    """The last step: ``result`` simplified and put in textbook form, with where it holds."""
+    phrase = "simplify" if form.expr != result else "result"
+    rules = (*_identity_refs(result, simplified), *(RuleRef(r) for r in form.rewrites))
+    words: tuple[tuple[str, str], ...] = ()
+    if form.conditions:
+        phrase += "_for"
+        words = (("condition", _condition(form)),)
+    return Step("simplify", phrase, (total, form.expr), rules, check, claim=claim, words=words)
+
+
+def _condition(form: TextbookForm) -> str:
+    return wording.condition_text([unicode_expr(g) for g in form.conditions])
+
+
+def _textbook_notes(form: TextbookForm) -> list[str]:
+    """The notes a textbook form needs: where it holds, what a relu′ indicator means."""
+    notes = [wording.note_holds_for(_condition(form))] if form.conditions else []
+    notes.extend(wording.note_indicator(unicode_expr(g)) for g in form.indicator)
+    return notes
 
 
 def _solve_expression(problem: Problem) -> Solution:
@@ -494,7 +521,7 @@ def _solve_expression(problem: Problem) -> Solution:
         closing, result, more_notes = _final_steps(
             checker, definition.expr, total, explained.result
         )
-        notes.extend(more_notes)
+        notes.extend(n for n in more_notes if n not in notes)
         if not (steps and steps[-1].sides and same_formula(steps[-1].sides[-1], result)):
             steps.extend(closing)
         kept = tuple(_shared_once(steps, shown, name))
@@ -783,18 +810,14 @@ def _graph_derivation(
         simplified, timed_out = tidy(substituted)
         if timed_out:
             notes.append(wording.note_simplify_ran_out())
-        if simplified != substituted or substituted == result:
+        form = textbook_form(simplified, flat)
+        notes.extend(n for n in _textbook_notes(form) if n not in notes)
+        if form.expr != substituted or substituted == result:
+            closing = claim(form.expr)
             steps.append(
-                Step(
-                    "simplify",
-                    "simplify" if simplified != substituted else "result",
-                    (total, simplified),
-                    _identity_refs(substituted, simplified),
-                    check(simplified),
-                    claim=claim(simplified),
-                )
+                _closing_step(substituted, simplified, form, closing, total, check(form.expr))
             )
-        return Derivation(name, total, tuple(steps), simplified, True, paths or (), count)
+        return Derivation(name, total, tuple(steps), form.expr, True, paths or (), count)
     notes.append(wording.note_left_in_intermediates(name))
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
 

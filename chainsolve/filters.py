@@ -658,11 +658,20 @@ def _needs_parens_in_product(formula: Formula, first: bool) -> bool:
 
 
 def _split_sign(term: Formula) -> tuple[bool, Formula]:
-    """(True, t) for a subtracted term ``-t`` of a sum, else (False, term)."""
+    """(True, t) for a subtracted term ``-t`` of a sum, else (False, term).
+
+    A product whose first factor is negative is subtracted too: ``a - 2r·sin(θ) · sin(θ)``,
+    never ``a + -2r·sin(θ) · sin(θ)``.
+    """
     if isinstance(term, Neg):
         return True, term.operand
     if isinstance(term, sympy.Expr) and term.could_extract_minus_sign():
         return True, -term
+    if isinstance(term, Product) and term.factors:
+        first, rest = term.factors[0], term.factors[1:]
+        if isinstance(first, sympy.Expr) and not first.is_Add and first.could_extract_minus_sign():
+            negated = -first
+            return True, Product(rest if negated == 1 and rest else (negated, *rest))
     return False, term
 
 
