@@ -766,7 +766,23 @@ def _graph_derivation(
             )
         )
         result = value
+        named = _in_intermediates(graph, value)
+        if named is not None:
+            in_terms, used = named
+            steps.append(
+                Step(
+                    "simplify",
+                    "graph_simplify_intermediates",
+                    (total, in_terms),
+                    (),
+                    check(full(in_terms)),
+                    claim=claim(full(in_terms)),
+                    words=(("definitions", ", ".join(used)),),
+                )
+            )
+            result = in_terms
     else:
+        named = None
         steps.append(Step("paths", "graph_too_many_paths", words=(("count", str(count)), *words)))
         assert sampler is not None
         result = _accumulate(graph, problem, name, local, steps, sampler, namer, gradients)
@@ -783,7 +799,7 @@ def _graph_derivation(
         substituted = _substitute_graph(graph, _resolve_gradients(result, gradients))
         if substituted != result:
             sides: tuple[Formula, ...] = (total, substituted)
-            if paths is not None:
+            if paths is not None and named is None:
                 # Show each path's product with the definitions put in, before sympy tidies it.
                 shown = Sum(
                     tuple(
@@ -820,6 +836,35 @@ def _graph_derivation(
         return Derivation(name, total, tuple(steps), form.expr, True, paths or (), count)
     notes.append(wording.note_left_in_intermediates(name))
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
+
+
+#: Most operations of an inserted product for simplifying it in the intermediate variables.
+INTERMEDIATE_OPS = 120
+
+
+def _in_intermediates(graph: Graph, value: sympy.Expr) -> tuple[sympy.Expr, list[str]] | None:
+    """The inserted product simplified in the problem's own intermediate variables, if that cancels.
+
+    Each definition met inside ``value`` is written as its name (σ(z) as p when p = σ(z)),
+    then the product is tidied: the logistic loss's (−y/p + (1 − y)/(1 − p))·p(1 − p)
+    becomes p − y. ``None`` unless tidying shortens the renamed product (a mere renaming,
+    σ(a)(1 − σ(a)) as h(1 − h), is not worth a step), together with the definitions used.
+    """
+    if sympy.count_ops(value) > INTERMEDIATE_OPS:
+        return None
+    names = {
+        node.expr: make_symbol(node.name)
+        for node in graph.nodes
+        if node.expr is not None and node.kind != "target" and not node.expr.is_Symbol
+    }
+    renamed = value.xreplace(names)
+    used = [f"{unicode_expr(names[e])} = {unicode_expr(e)}" for e in names if value.has(e)]
+    if not used:
+        return None
+    simplified, _ = tidy(renamed)
+    if sympy.count_ops(simplified) >= sympy.count_ops(renamed):
+        return None
+    return simplified, used
 
 
 def _shown_factors(factors: Iterable[sympy.Expr]) -> tuple[sympy.Expr, ...]:

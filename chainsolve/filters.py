@@ -257,6 +257,33 @@ def _is_parenthesised_factor(factor: sympy.Expr) -> bool:
     return isinstance(base, sympy.Add)
 
 
+def _one_sum_factor(product: sympy.Expr) -> bool:
+    """Does ``product`` have exactly one sum factor, with terms of both signs (y - 1, not x + 1)?
+
+    Negating such a sum only swaps its terms round, so a minus in front can go into it.
+    """
+    sums = [f for f in sympy.Mul.make_args(product) if isinstance(f, sympy.Add)]
+    if len(sums) != 1:
+        return False
+    signs = {_is_negative_term(term) for term in sums[0].args}
+    return signs == {True, False}
+
+
+def _all_negative_sum_factor(product: sympy.Expr) -> bool:
+    """Does ``product`` have exactly one sum factor, all of whose terms are negative (-x - 1)?"""
+    sums = [f for f in sympy.Mul.make_args(product) if isinstance(f, sympy.Add)]
+    return len(sums) == 1 and all(_is_negative_term(term) for term in sums[0].args)
+
+
+def _negate_the_sum(product: sympy.Expr) -> sympy.Expr:
+    """``product`` with its one sum factor negated (y - 1 → 1 - y), left unevaluated."""
+    factors = [
+        sympy.Add(*(-term for term in f.args)) if isinstance(f, sympy.Add) else f
+        for f in sympy.Mul.make_args(product)
+    ]
+    return sympy.Mul(*factors, evaluate=False)
+
+
 class _StructuralOrder:
     """Printer mixin: sums print their terms in :func:`ordered_terms` order."""
 
@@ -396,6 +423,12 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
     def _print_Mul(self, expr: sympy.Expr) -> str:
         coefficient, rest = expr.as_coeff_Mul()
         sign = ""
+        if coefficient == -1 and _one_sum_factor(rest):
+            # -(y - 1)/(1 - p) is written (1 - y)/(1 - p): the minus goes into the one sum.
+            coefficient, rest = sympy.S.One, _negate_the_sum(rest)
+        elif _all_negative_sum_factor(rest):
+            # x·(-x - 1) is written -x·(x + 1): the minus comes out in front.
+            coefficient, rest = -coefficient, _negate_the_sum(rest)
         if coefficient.is_negative:
             sign, coefficient = "-", -coefficient
         numerator: list[sympy.Expr] = []

@@ -61,6 +61,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "graph_path_sum": "Multivariable chain rule: one product per path, summed",
         "graph_insert": "Insert the local derivatives",
         "graph_substitute": "Substitute the definitions of the intermediate variables",
+        "graph_simplify_intermediates": "Simplify in the intermediate variables, with {definitions}",
         "graph_too_many_paths": (
             "There are {count} paths from {target} to {wrt}: too many to write out, so the "
             "derivative is accumulated layer by layer (backpropagation), one multiply-add per edge"

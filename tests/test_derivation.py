@@ -419,3 +419,48 @@ def test_inserted_local_derivatives_leave_out_factors_of_one() -> None:
     w, x, b, y = (make_symbol(n) for n in "wxby")
     oracle = sympy.diff((sigmoid(w * x + b) - y) ** 2, w)
     assert compare(derivation.result, oracle).verdict == "equal"
+
+
+def test_network_answer_is_shown_in_its_intermediates_before_substituting() -> None:
+    """L = ½(h − y)², h = σ(a), a = wx + b shows (h - y) · σ(a)·(1 - σ(a)) · x before substituting."""
+    from chainsolve.filters import formula_unicode
+    from chainsolve.functions import sigmoid
+
+    text = "L = 1/2*(h - y)^2; h = sigmoid(a); a = w*x + b"
+    (derivation,) = solve_problem(parse_problem(text, wrt=["w"])).derivations
+    phrases = [s.phrase for s in derivation.steps]
+    inserted = derivation.steps[phrases.index("graph_insert")]
+    assert formula_unicode(inserted.sides[1]) == "(h - y) · σ(a)·(1 - σ(a)) · x"
+    assert phrases.index("graph_insert") < phrases.index("graph_substitute")
+    w, x, b, y = (make_symbol(n) for n in "wxby")
+    oracle = sympy.diff((sigmoid(w * x + b) - y) ** 2 / 2, w)
+    assert compare(derivation.result, oracle).verdict == "equal"
+
+
+def test_logistic_loss_shows_the_p_minus_y_cancellation() -> None:
+    """The logistic loss simplifies to x·(p - y) in its own intermediates, then substitutes."""
+    from chainsolve.filters import formula_unicode, unicode_expr
+    from chainsolve.functions import sigmoid
+
+    text = "L = -(y*log(p) + (1-y)*log(1-p)); p = sigmoid(z); z = w*x + b"
+    derivations = solve_problem(parse_problem(text, wrt=["w", "b"])).derivations
+    w, x, b, y = (make_symbol(n) for n in "wxby")
+    p = sigmoid(w * x + b)
+    loss = -(y * sympy.log(p) + (1 - y) * sympy.log(1 - p))
+    for derivation, expected in zip(derivations, ("x·(p - y)", "p - y"), strict=True):
+        step = next(s for s in derivation.steps if s.phrase == "graph_simplify_intermediates")
+        assert formula_unicode(step.sides[1]) == expected
+        assert dict(step.words)["definitions"] == "p = σ(z)"
+        assert step.check.status in ("symbolic", "numeric")
+        oracle = sympy.diff(loss, make_symbol(derivation.wrt))
+        assert compare(derivation.result, oracle).verdict == "equal"
+        assert unicode_expr(derivation.result).endswith("(σ(b + w·x) - y)") or (
+            unicode_expr(derivation.result) == "σ(b + w·x) - y"
+        )
+
+
+def test_a_mere_renaming_in_the_intermediates_is_not_a_step() -> None:
+    """σ(a)(1 − σ(a)) as h(1 − h) cancels nothing, so no 'simplify in the intermediates' step."""
+    text = "L = 1/2*(h - y)^2; h = sigmoid(a); a = w*x + b"
+    (derivation,) = solve_problem(parse_problem(text, wrt=["w"])).derivations
+    assert "graph_simplify_intermediates" not in [s.phrase for s in derivation.steps]

@@ -306,3 +306,32 @@ def test_costly_constant_in_an_answer_does_not_hang_verify() -> None:
     it is now refused at the parser, so the largest constant the parser admits stands in for it)."""
     completed, _ = run_timed(["verify", "x^2", "--answer", "2x + sin(e^e^e)", "--timeout", "5"])
     assert "2x + sin(e^(e^e))" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        (-(y - 1) / (1 - x) - y / x, "(1 - y)/(1 - x) - y/x"),
+        (-(y - 1), "1 - y"),
+        (-(x + 1) * x, "-x·(x + 1)"),
+        (sympy.sin(x) * (-x - 1), "-sin(x)·(x + 1)"),
+        (-x * (x - y), "x·(y - x)"),
+    ],
+)
+def test_a_minus_in_front_of_a_product_goes_into_its_one_sum(
+    expr: sympy.Expr, expected: str
+) -> None:
+    """-(y - 1)/(1 - p) prints (1 - y)/(1 - p); x·(-x - 1) prints -x·(x + 1)."""
+    assert unicode_expr(expr) == expected
+    assert (
+        sympy.simplify(expr - sympy.sympify(expected.replace("·", "*"), locals={"x": x, "y": y}))
+        == 0
+    )
+
+
+def test_a_subtracted_product_in_a_step_sum_reads_minus_not_plus_minus() -> None:
+    """A path product with a negative first factor is subtracted: a - 2y · y, never a + -2y · y."""
+    formula = Sum((Product((2 * x, x)), Product((-2 * y, y))))
+    assert formula_unicode(formula) == "2x · x - 2y · y"
+    assert "+ -" not in formula_latex(formula)
+    assert formula_unicode(Sum((x, Product((sympy.S.NegativeOne, y))))) == "x - y"
