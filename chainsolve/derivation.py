@@ -847,8 +847,9 @@ def _in_intermediates(graph: Graph, value: sympy.Expr) -> tuple[sympy.Expr, list
 
     Each definition met inside ``value`` is written as its name (σ(z) as p when p = σ(z)),
     then the product is tidied: the logistic loss's (−y/p + (1 − y)/(1 − p))·p(1 − p)
-    becomes p − y. ``None`` unless tidying shortens the renamed product (a mere renaming,
-    σ(a)(1 − σ(a)) as h(1 − h), is not worth a step), together with the definitions used.
+    becomes p − y. ``None`` unless that cancels every fraction of the renamed product (a
+    mere renaming, σ(a)(1 − σ(a)) as h(1 − h), or a regrouping is not worth a step, and the
+    path products are better shown substituted); else the form and the definitions used.
     """
     if sympy.count_ops(value) > INTERMEDIATE_OPS:
         return None
@@ -861,10 +862,17 @@ def _in_intermediates(graph: Graph, value: sympy.Expr) -> tuple[sympy.Expr, list
     used = [f"{unicode_expr(names[e])} = {unicode_expr(e)}" for e in names if value.has(e)]
     if not used:
         return None
+    if not _has_fraction(renamed):
+        return None
     simplified, _ = tidy(renamed)
-    if sympy.count_ops(simplified) >= sympy.count_ops(renamed):
+    if _has_fraction(simplified) or sympy.count_ops(simplified) >= sympy.count_ops(renamed):
         return None
     return simplified, used
+
+
+def _has_fraction(expr: sympy.Expr) -> bool:
+    """Does ``expr`` divide by anything other than a number?"""
+    return any(p.exp.is_negative and not p.base.is_number for p in expr.atoms(sympy.Pow))
 
 
 def _shown_factors(factors: Iterable[sympy.Expr]) -> tuple[sympy.Expr, ...]:
