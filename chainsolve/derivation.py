@@ -43,7 +43,7 @@ from chainsolve.steps import (
     Step,
     Sum,
 )
-from chainsolve.textbook import TextbookForm, textbook_form
+from chainsolve.textbook import TextbookForm, common_factor, textbook_form
 
 #: A fully substituted result larger than this many operations is left in intermediate variables.
 FLATTEN_LIMIT = 400
@@ -627,7 +627,7 @@ def _solve_graph(problem: Problem) -> Solution:
             source = make_symbol(edge.source)
             tree = plan(node.expr, source)
             explained = explain(tree, scratch, label=node.expr, partial=edge.partial, depth=1)
-            shown = explained.result
+            shown = common_factor(explained.result)
             label = Leibniz(make_symbol(node.name), source, edge.partial)
             shared.append(
                 Step(
@@ -805,7 +805,7 @@ def _graph_derivation(
                     tuple(
                         Product(
                             _shown_factors(
-                                _substitute_graph(graph, local[(p[i], p[i + 1])])
+                                common_factor(_substitute_graph(graph, local[(p[i], p[i + 1])]))
                                 for i in range(len(p) - 1)
                             )
                         )

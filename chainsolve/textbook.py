@@ -130,6 +130,18 @@ def textbook_form(result: sympy.Expr, problem: sympy.Expr | None = None) -> Text
     )
 
 
+def common_factor(expr: sympy.Expr) -> sympy.Expr:
+    """A number common to a sum's terms taken out, as a teacher does: 2ŷ − 2y → 2(ŷ − y).
+
+    sympy spreads a number over a sum of two terms by itself; this undoes it, for a local
+    derivative shown on its own, where nothing multiplies it afterwards.
+    """
+    if not isinstance(expr, sympy.Add):
+        return expr
+    factored = sympy.factor_terms(expr)
+    return factored if sympy.count_ops(factored) < sympy.count_ops(expr) else expr
+
+
 def kink_conditions(problem: sympy.Expr) -> tuple[sympy.Expr, ...]:
     """The g of every |g| and sign g in ``problem``: its derivative exists only where g ≠ 0."""
     kinks = (

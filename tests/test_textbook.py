@@ -122,3 +122,22 @@ def test_conditions_come_from_kinks_and_from_denominators_divided_away() -> None
     assert kink_conditions(sympy.Abs(x) + sympy.sign(sympy.cos(x))) == (x, sympy.cos(x))
     before = -1 / (x**2 * (1 + 1 / x**2))
     assert lost_denominators(before, -1 / (x**2 + 1)) == (x,)
+
+
+def test_a_local_derivative_keeps_its_common_number_outside() -> None:
+    """∂z/∂ŷ for z = (ŷ − y)² is shown 2(ŷ - y), and stays factored when substituted."""
+    from chainsolve.filters import formula_unicode
+    from chainsolve.textbook import common_factor
+
+    y_hat, y = make_symbol("y_hat"), make_symbol("y")
+    assert unicode_expr(common_factor(2 * y_hat - 2 * y)) == "2(yₕₐₜ - y)"
+    assert common_factor(x + 1) == x + 1
+    solution = solve_problem(parse_problem("z = (y_hat - y)^2; y_hat = w*x + b", wrt=["w"]))
+    edge = next(s for s in solution.shared_steps if dict(s.words).get("source") == "y_hat")
+    assert formula_unicode(edge.sides[1]) == "2(yₕₐₜ - y)"
+    (derivation,) = solution.derivations
+    substituted = next(s for s in derivation.steps if s.phrase == "graph_substitute")
+    assert formula_unicode(substituted.sides[1]) == "2(b + w·x - y) · x"
+    w, b = make_symbol("w"), make_symbol("b")
+    oracle = sympy.diff((w * x + b - y) ** 2, w)
+    assert compare(derivation.result, oracle).verdict == "equal"
