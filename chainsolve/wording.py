@@ -115,7 +115,7 @@ _RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "pythagorean_hyperbolic": "cosh² − sinh² = 1",
         "sign_over_abs": "sign(u)/|u| = 1/u",
         "cancel": "fraction in lowest terms",
-        "merge_powers": "aᵐ·aⁿ = aᵐ⁺ⁿ",
+        "merge_powers": "a^m·a^n = a^(m+n)",
         "tangent": "sin/cos = tan",
         "double_angle": "double-angle formulas",
     }
