@@ -757,10 +757,22 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
     return unicode_expr(formula)
 
 
+def _written_order(terms: tuple[Formula, ...]) -> tuple[Formula, ...]:
+    """A step's sum of plain terms in :func:`ordered_terms`'s rule: no opening minus sign.
+
+    A sum of shown products (the product rule's f′g + fg′, one product per path) keeps the
+    order of the rule it spells out.
+    """
+    if not all(isinstance(t, sympy.Expr) for t in terms) or not _split_sign(terms[0])[0]:
+        return terms
+    positive = tuple(t for t in terms if not _split_sign(t)[0])
+    return positive + tuple(t for t in terms if _split_sign(t)[0])
+
+
 def _signed_terms(formula: Sum, render: Callable[[Formula], str], parens: str) -> str:
     """A sum's terms joined with + and −, a subtracted sum wrapped by ``parens`` (text and LaTeX alike)."""
     pieces: list[str] = []
-    for index, term in enumerate(formula.terms):
+    for index, term in enumerate(_written_order(formula.terms)):
         negative, operand = _split_sign(term)
         if negative:
             text = render(operand)
@@ -851,7 +863,7 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         return "<mrow>" + _mo("·").join(parts) + "</mrow>"
     if isinstance(formula, Sum):
         pieces: list[str] = []
-        for index, term in enumerate(formula.terms):
+        for index, term in enumerate(_written_order(formula.terms)):
             negative, operand = _split_sign(term)
             if negative:
                 text = formula_mathml(operand, notation)

@@ -335,3 +335,13 @@ def test_a_subtracted_product_in_a_step_sum_reads_minus_not_plus_minus() -> None
     assert formula_unicode(formula) == "2x · x - 2y · y"
     assert "+ -" not in formula_latex(formula)
     assert formula_unicode(Sum((x, Product((sympy.S.NegativeOne, y))))) == "x - y"
+
+
+def test_a_step_sum_of_plain_terms_follows_the_term_order_rule() -> None:
+    """Term by term, -2x + cos(x) is written cos(x) - 2x; a sum of shown products keeps its order."""
+    plain = Sum((-2 * x, sympy.cos(x)))
+    assert formula_unicode(plain) == "cos(x) - 2x"
+    assert formula_latex(plain).startswith(r"\cos")
+    assert formula_mathml(plain).index("cos") < formula_mathml(plain).index("<mn>2</mn>")
+    products = Sum((Product((-sympy.sin(x), x)), Product((sympy.cos(x), sympy.S.One))))
+    assert formula_unicode(products).startswith("-sin(x) · x")
