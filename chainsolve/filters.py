@@ -296,9 +296,9 @@ class _FactorOrder:
 
     Those printers sort a product's factors themselves unless their ``order`` setting says
     to keep the order given (``keep``), so the product is handed over unevaluated, already
-    in order. A product with a denominator or a minus sign is left to them: the printers
-    rebuild it (the fraction) and their own order applies to its parts; a minus sign in front
-    is printed by ``_with_minus`` before the product it negates.
+    in order. A minus sign in front is printed by ``_with_minus`` before the product it
+    negates; a fraction whose numerator needs reordering is printed by ``_fraction`` from
+    its numerator and denominator, each printed in order.
     """
 
     keep: str
@@ -307,12 +307,20 @@ class _FactorOrder:
     def _with_minus(self, printed: Any) -> Any:
         raise NotImplementedError
 
+    def _fraction(self, numerator: Any, denominator: Any) -> Any:
+        raise NotImplementedError
+
     def _print_Mul(self, expr: sympy.Expr) -> Any:
         factors = ordered_factors(expr)
-        if any(f.is_Pow and f.exp.is_Rational and f.exp.is_negative for f in factors):
-            return super()._print_Mul(expr)  # type: ignore[misc]
         if factors[0].is_Number and factors[0].is_negative:
             return self._with_minus(self._print(-expr))  # type: ignore[attr-defined]
+        if any(f.is_Pow and f.exp.is_Rational and f.exp.is_negative for f in factors):
+            numerator, denominator = sympy.fraction(expr)
+            if isinstance(numerator, sympy.Mul) and ordered_factors(numerator) != list(
+                numerator.as_ordered_factors()
+            ):
+                return self._fraction(self._print(numerator), self._print(denominator))  # type: ignore[attr-defined]
+            return super()._print_Mul(expr)  # type: ignore[misc]
         if factors == list(expr.as_ordered_factors()):
             return super()._print_Mul(expr)  # type: ignore[misc]
         sorting = self._settings["order"]
@@ -515,6 +523,9 @@ class ChainsolveLatexPrinter(_FactorOrder, _StructuralOrder, LatexPrinter):
     def _with_minus(self, printed: str) -> str:
         return f"- {printed}"
 
+    def _fraction(self, numerator: str, denominator: str) -> str:
+        return rf"\frac{{{numerator}}}{{{denominator}}}"
+
     def _print_Heaviside(self, expr: sympy.Expr, exp: str | None = None) -> str:
         text = rf"H\left({self._print(expr.args[0])}\right)"
         return f"{text}^{{{exp}}}" if exp else text
@@ -572,6 +583,12 @@ class ChainsolveMathMLPrinter(_FactorOrder, _StructuralOrder, MathMLPresentation
         power.appendChild(fenced)
         power.appendChild(self._print(exponent))
         return power
+
+    def _fraction(self, numerator: Any, denominator: Any) -> Any:
+        fraction = self.dom.createElement("mfrac")
+        fraction.appendChild(numerator)
+        fraction.appendChild(denominator)
+        return fraction
 
     def _with_minus(self, printed: Any) -> Any:
         mrow = self.dom.createElement("mrow")

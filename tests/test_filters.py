@@ -345,3 +345,14 @@ def test_a_step_sum_of_plain_terms_follows_the_term_order_rule() -> None:
     assert formula_mathml(plain).index("cos") < formula_mathml(plain).index("<mn>2</mn>")
     products = Sum((Product((-sympy.sin(x), x)), Product((sympy.cos(x), sympy.S.One))))
     assert formula_unicode(products).startswith("-sin(x) · x")
+
+
+def test_a_fraction_orders_its_numerator_like_any_product() -> None:
+    """σ(x)(1 - σ(x))/x keeps σ first in LaTeX and MathML too, not only in text."""
+    expr = sigmoid(x) * (1 - sigmoid(x)) / y
+    assert unicode_expr(expr) == "(σ(x)·(1 - σ(x)))/y"
+    assert latex_expr(expr).startswith(r"\frac{\sigma\left(x\right) \left(1 -")
+    mathml = mathml_expr(expr)
+    assert mathml.startswith("<mfrac>")
+    assert mathml.index("&#963;") < mathml.index("<mn>1</mn>")
+    assert latex_expr(-sigmoid(x) * (1 - sigmoid(x)) / y).startswith(r"- \frac{\sigma")
