@@ -464,3 +464,15 @@ def test_a_mere_renaming_in_the_intermediates_is_not_a_step() -> None:
     text = "L = 1/2*(h - y)^2; h = sigmoid(a); a = w*x + b"
     (derivation,) = solve_problem(parse_problem(text, wrt=["w"])).derivations
     assert "graph_simplify_intermediates" not in [s.phrase for s in derivation.steps]
+
+
+def test_the_chain_multiply_step_keeps_its_shown_factors() -> None:
+    """Multiply the local derivatives keeps 2u₁ · 1 (one factor per link shown above); the result drops it."""
+    from chainsolve.filters import formula_unicode, unicode_expr
+
+    (derivation,) = solve_problem(parse_problem("(x - m)^2", wrt=["x"])).derivations
+    multiply = next(s for s in derivation.steps if s.phrase == "chain_multiply")
+    assert formula_unicode(multiply.sides[1]) == "2u₁ · 1"
+    assert unicode_expr(derivation.result) == "2(x - m)"
+    x, m = make_symbol("x"), make_symbol("m")
+    assert compare(derivation.result, sympy.diff((x - m) ** 2, x)).verdict == "equal"
