@@ -476,3 +476,17 @@ def test_the_chain_multiply_step_keeps_its_shown_factors() -> None:
     assert unicode_expr(derivation.result) == "2(x - m)"
     x, m = make_symbol("x"), make_symbol("m")
     assert compare(derivation.result, sympy.diff((x - m) ** 2, x)).verdict == "equal"
+
+
+def test_two_layer_network_answer_reads_in_its_intermediates() -> None:
+    """The seeds' network shows (z - y) · W2 · σ(a)·(1 - σ(a)) · x before substituting back."""
+    from chainsolve.filters import formula_unicode
+    from chainsolve.functions import sigmoid
+
+    text = "L = 1/2*(z - y)^2; z = W2*h + b2; h = sigmoid(a); a = W1*x + b1"
+    (derivation,) = solve_problem(parse_problem(text, wrt=["W1"])).derivations
+    inserted = next(s for s in derivation.steps if s.phrase == "graph_insert")
+    assert formula_unicode(inserted.sides[1]) == "(z - y) · W2 · σ(a)·(1 - σ(a)) · x"
+    w1, w2, b1, b2, x, y = (make_symbol(n) for n in ("W1", "W2", "b1", "b2", "x", "y"))
+    loss = (w2 * sigmoid(w1 * x + b1) + b2 - y) ** 2 / 2
+    assert compare(derivation.result, sympy.diff(loss, w1)).verdict == "equal"
