@@ -455,12 +455,13 @@ def _final_steps(
 ) -> tuple[list[Step], sympy.Expr, list[str]]:
     """The closing 'simplify' step of a derivation, and notes when simplifying ran out of time."""
     simplified, timed_out = result, False
-    if tree_size(result, FLATTEN_LIMIT) <= FLATTEN_LIMIT:
+    small = tree_size(result, FLATTEN_LIMIT) <= FLATTEN_LIMIT
+    if small:
         # A result that repeats a shared part (a chain of diamonds) is far larger written out
         # than held: simplifying walks it written out, so it is left as it is.
         simplified, timed_out = tidy(result)
     notes = [wording.note_simplify_ran_out()] if timed_out else []
-    form = textbook_form(simplified, expr)
+    form = textbook_form(simplified, expr, rewrite=small)
     step = _closing_step(result, simplified, form, Claim(expr, total.wrt, (form.expr,)), total)
     notes.extend(_textbook_notes(form))
     return [checker.check(step)], form.expr, notes

@@ -117,31 +117,34 @@ REWRITES = (
 )
 
 
-def textbook_form(result: sympy.Expr, problem: sympy.Expr | None = None) -> TextbookForm:
+def textbook_form(
+    result: sympy.Expr, problem: sympy.Expr | None = None, *, rewrite: bool = True
+) -> TextbookForm:
     """``result`` in textbook form, with the conditions it holds under.
 
     ``problem`` is the expression differentiated: its kinks (|g|, sign g) are conditions
     of every derivative of it. A rewrite is applied only where it lowers the :func:`score`
-    and is confirmed equal to the form before it (where both are defined).
+    and is confirmed equal to the form before it (where both are defined); none is tried
+    when ``rewrite`` is false (a result far larger written out than held, which every
+    rewrite would walk written out).
     """
     form = result
     applied: list[str] = []
     conditions = list(kink_conditions(problem)) if problem is not None else []
-    if sympy.count_ops(result) <= TEXTBOOK_OPS:
-        for rewrite in REWRITES:
-            if not rewrite.applies(form):
+    if rewrite and sympy.count_ops(result) <= TEXTBOOK_OPS:
+        for move in REWRITES:
+            if not move.applies(form):
                 continue
-            candidate = attempt(REWRITE_SECONDS, lambda: rewrite.apply(form))  # noqa: B023
+            candidate = attempt(REWRITE_SECONDS, lambda: move.apply(form))  # noqa: B023
             if candidate is None or candidate == form or score(candidate) >= score(form):
                 continue
             if not _confirmed_equal(candidate, form):
                 continue
             conditions.extend(lost_denominators(form, candidate))
             form = candidate
-            applied.append(rewrite.id)
-    return TextbookForm(
-        form, _unique(conditions), tuple(applied), _unique(_indicator_arguments(form, problem))
-    )
+            applied.append(move.id)
+    indicator = _indicator_arguments(form, problem) if rewrite else []
+    return TextbookForm(form, _unique(conditions), tuple(applied), _unique(indicator))
 
 
 def _confirmed_equal(candidate: sympy.Expr, form: sympy.Expr) -> bool:
@@ -173,10 +176,20 @@ def common_factor(expr: sympy.Expr) -> sympy.Expr:
 
 def kink_conditions(problem: sympy.Expr) -> tuple[sympy.Expr, ...]:
     """The g of every |g| and sign g in ``problem``: its derivative exists only where g ≠ 0."""
-    kinks = (
-        node.args[0] for node in sympy.preorder_traversal(problem) if isinstance(node, _KINKED)
-    )
+    kinks = (node.args[0] for node in _parts(problem) if isinstance(node, _KINKED))
     return _unique(kink for kink in kinks if not kink.is_number)
+
+
+def _parts(expr: sympy.Expr) -> list[sympy.Basic]:
+    """Every distinct sub-expression of ``expr``, each once: linear in its DAG, not its tree."""
+    seen: dict[sympy.Basic, None] = {}
+    stack: list[sympy.Basic] = [expr]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen[node] = None
+            stack.extend(reversed(node.args))
+    return list(seen)
 
 
 def lost_denominators(before: sympy.Expr, after: sympy.Expr) -> tuple[sympy.Expr, ...]:
