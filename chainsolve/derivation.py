@@ -24,13 +24,14 @@ from chainsolve.equivalence import (
 )
 from chainsolve.errors import ProblemError
 from chainsolve.explain import dedupe, explain, same_formula
-from chainsolve.filters import printed_key
+from chainsolve.filters import printed_key, unicode_expr
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan, plan_paths
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.rules import Rule, sympy_derivative
 from chainsolve.steps import (
+    NO_CLAIM,
     Check,
     Claim,
     Derivation,
@@ -42,6 +43,7 @@ from chainsolve.steps import (
     Step,
     Sum,
 )
+from chainsolve.textbook import TextbookForm, common_factor, textbook_form
 
 #: A fully substituted result larger than this many operations is left in intermediate variables.
 FLATTEN_LIMIT = 400
@@ -457,19 +459,45 @@ def _final_steps(
 ) -> tuple[list[Step], sympy.Expr, list[str]]:
     """The closing 'simplify' step of a derivation, and notes when simplifying ran out of time."""
     simplified, timed_out = result, False
-    if tree_size(result, FLATTEN_LIMIT) <= FLATTEN_LIMIT:
+    small = tree_size(result, FLATTEN_LIMIT) <= FLATTEN_LIMIT
+    if small:
         # A result that repeats a shared part (a chain of diamonds) is far larger written out
         # than held: simplifying walks it written out, so it is left as it is.
         simplified, timed_out = tidy(result)
     notes = [wording.note_simplify_ran_out()] if timed_out else []
-    step = Step(
-        "simplify",
-        "simplify" if simplified != result else "result",
-        (total, simplified),
-        _identity_refs(result, simplified),
-        claim=Claim(expr, total.wrt, (simplified,)),
-    )
-    return [checker.check(step)], simplified, notes
+    form = textbook_form(simplified, expr, rewrite=small)
+    step = _closing_step(result, simplified, form, Claim(expr, total.wrt, (form.expr,)), total)
+    notes.extend(_textbook_notes(form))
+    return [checker.check(step)], form.expr, notes
+
+
+def _closing_step(
+    result: sympy.Expr,
+    simplified: sympy.Expr,
+    form: TextbookForm,
+    claim: Claim | None,
+    total: Leibniz,
+    check: Check = NO_CLAIM,
+) -> Step:
+    """The last step: ``result`` simplified and put in textbook form, with where it holds."""
+    phrase = "simplify" if form.expr != result else "result"
+    rules = (*_identity_refs(result, simplified), *(RuleRef(r) for r in form.rewrites))
+    words: tuple[tuple[str, str], ...] = ()
+    if form.conditions:
+        phrase += "_for"
+        words = (("condition", _condition(form)),)
+    return Step("simplify", phrase, (total, form.expr), rules, check, claim=claim, words=words)
+
+
+def _condition(form: TextbookForm) -> str:
+    return wording.condition_text([unicode_expr(g) for g in form.conditions])
+
+
+def _textbook_notes(form: TextbookForm) -> list[str]:
+    """The notes a textbook form needs: where it holds, what a relu′ indicator means."""
+    notes = [wording.note_holds_for(_condition(form))] if form.conditions else []
+    notes.extend(wording.note_indicator(unicode_expr(g)) for g in form.indicator)
+    return notes
 
 
 def _solve_expression(problem: Problem) -> Solution:
@@ -498,7 +526,7 @@ def _solve_expression(problem: Problem) -> Solution:
         closing, result, more_notes = _final_steps(
             checker, definition.expr, total, explained.result
         )
-        notes.extend(more_notes)
+        notes.extend(n for n in more_notes if n not in notes)
         if not (steps and steps[-1].sides and same_formula(steps[-1].sides[-1], result)):
             steps.extend(closing)
         kept = tuple(_shared_once(steps, shown, name))
@@ -613,7 +641,7 @@ def _solve_graph(problem: Problem) -> Solution:
             source = make_symbol(edge.source)
             tree = plan(node.expr, source)
             explained = explain(tree, scratch, label=node.expr, partial=edge.partial, depth=1)
-            shown = explained.result
+            shown = common_factor(explained.result)
             label = Leibniz(make_symbol(node.name), source, edge.partial)
             shared.append(
                 Step(
@@ -729,7 +757,10 @@ def _graph_derivation(
             tuple(Product(tuple(leib(p[i], p[i + 1]) for i in range(len(p) - 1))) for p in paths)
         )
         products = Sum(
-            tuple(Product(tuple(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths)
+            tuple(
+                Product(_shown_factors(local[(p[i], p[i + 1])] for i in range(len(p) - 1)))
+                for p in paths
+            )
         )
         value = sympy.Add(
             *(sympy.Mul(*(local[(p[i], p[i + 1])] for i in range(len(p) - 1))) for p in paths)
@@ -751,7 +782,23 @@ def _graph_derivation(
             )
         )
         result = value
+        named = _in_intermediates(graph, value)
+        if named is not None:
+            in_terms, used = named
+            steps.append(
+                Step(
+                    "simplify",
+                    "graph_simplify_intermediates",
+                    (total, in_terms),
+                    (),
+                    check(full(in_terms)),
+                    claim=claim(full(in_terms)),
+                    words=(("definitions", ", ".join(used)),),
+                )
+            )
+            result = in_terms
     else:
+        named = None
         steps.append(Step("paths", "graph_too_many_paths", words=(("count", str(count)), *words)))
         assert sampler is not None
         result = _accumulate(graph, problem, name, local, steps, sampler, namer, gradients)
@@ -768,13 +815,13 @@ def _graph_derivation(
         substituted = _substitute_graph(graph, _resolve_gradients(result, gradients))
         if substituted != result:
             sides: tuple[Formula, ...] = (total, substituted)
-            if paths is not None:
+            if paths is not None and named is None:
                 # Show each path's product with the definitions put in, before sympy tidies it.
                 shown = Sum(
                     tuple(
                         Product(
-                            tuple(
-                                _substitute_graph(graph, local[(p[i], p[i + 1])])
+                            _shown_factors(
+                                common_factor(_substitute_graph(graph, local[(p[i], p[i + 1])]))
                                 for i in range(len(p) - 1)
                             )
                         )
@@ -795,20 +842,63 @@ def _graph_derivation(
         simplified, timed_out = tidy(substituted)
         if timed_out:
             notes.append(wording.note_simplify_ran_out())
-        if simplified != substituted or substituted == result:
+        form = textbook_form(simplified, flat)
+        notes.extend(n for n in _textbook_notes(form) if n not in notes)
+        if form.expr != substituted or substituted == result:
+            closing = claim(form.expr)
             steps.append(
-                Step(
-                    "simplify",
-                    "simplify" if simplified != substituted else "result",
-                    (total, simplified),
-                    _identity_refs(substituted, simplified),
-                    check(simplified),
-                    claim=claim(simplified),
-                )
+                _closing_step(substituted, simplified, form, closing, total, check(form.expr))
             )
-        return Derivation(name, total, tuple(steps), simplified, True, paths or (), count)
+        return Derivation(name, total, tuple(steps), form.expr, True, paths or (), count)
     notes.append(wording.note_left_in_intermediates(name))
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
+
+
+#: Most operations of an inserted product for simplifying it in the intermediate variables.
+INTERMEDIATE_OPS = 120
+
+
+def _in_intermediates(graph: Graph, value: sympy.Expr) -> tuple[sympy.Expr, list[str]] | None:
+    """The inserted product simplified in the problem's own intermediate variables, if that cancels.
+
+    Each definition met inside ``value`` is written as its name (σ(z) as p when p = σ(z)),
+    then the product is tidied: the logistic loss's (−y/p + (1 − y)/(1 − p))·p(1 − p)
+    becomes p − y. ``None`` unless that cancels every fraction of the renamed product (a
+    mere renaming, σ(a)(1 − σ(a)) as h(1 − h), or a regrouping is not worth a step, and the
+    path products are better shown substituted); else the form and the definitions used.
+    """
+    if sympy.count_ops(value) > INTERMEDIATE_OPS:
+        return None
+    names = {
+        node.expr: make_symbol(node.name)
+        for node in graph.nodes
+        if node.expr is not None and node.kind != "target" and not node.expr.is_Symbol
+    }
+    renamed = value.xreplace(names)
+    used = [f"{unicode_expr(names[e])} = {unicode_expr(e)}" for e in names if value.has(e)]
+    if not used:
+        return None
+    if not _has_fraction(renamed):
+        return None
+    simplified, _ = tidy(renamed)
+    if _has_fraction(simplified) or sympy.count_ops(simplified) >= sympy.count_ops(renamed):
+        return None
+    return simplified, used
+
+
+def _has_fraction(expr: sympy.Expr) -> bool:
+    """Does ``expr`` divide by anything other than a number?"""
+    return any(p.exp.is_negative and not p.base.is_number for p in expr.atoms(sympy.Pow))
+
+
+def _shown_factors(factors: Iterable[sympy.Expr]) -> tuple[sympy.Expr, ...]:
+    """A path's local derivatives as the product is written: factors of 1 left out.
+
+    The chain-rule line above lists every factor; once inserted, a 1 (an edge through a
+    sum) changes nothing and only lengthens the line. A path of 1s alone is written 1.
+    """
+    kept = tuple(f for f in factors if f != 1)
+    return kept or (sympy.S.One,)
 
 
 def _resolve_gradients(expr: sympy.Expr, gradients: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:

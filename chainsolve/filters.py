@@ -208,7 +208,13 @@ def _power_parts(factor: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
 
 
 def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
-    """The terms of a sum in sympy's printing order, without evaluating any costly constant."""
+    """The terms of a sum in the order people write them, without evaluating any costly constant.
+
+    The one rule of term order: sympy's order (higher powers first, then by name), except
+    that a sum with a positive term never opens with a minus sign: its positive terms come
+    first, then its negative ones, each group in sympy's order. So ``z - y``, ``x - m``,
+    ``1 - x²`` and ``σ(b + w·x) - y``, but still ``x³ + 2x² - x + 5``.
+    """
     terms = list(sympy.Add.make_args(expr))
     bases = {
         _power_parts(factor)[0]
@@ -219,26 +225,64 @@ def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
     generators = {
         base: index for index, base in enumerate(sorted(bases, key=sympy.default_sort_key))
     }
-    special = _number_then_negative_term(terms)
-    if special is not None:
-        return special
-    return sorted(terms, key=lambda term: _term_key(term, generators))
+    ordered = sorted(terms, key=lambda term: _term_key(term, generators))
+    if ordered and _is_negative_term(ordered[0]):
+        positive = [term for term in ordered if not _is_negative_term(term)]
+        negative = [term for term in ordered if _is_negative_term(term)]
+        return positive + negative
+    return ordered
 
 
-def _number_then_negative_term(terms: list[sympy.Expr]) -> list[sympy.Expr] | None:
-    """``1 - x``, not ``-x + 1``: sympy's one exception to its order, kept for the same output."""
-    if len(terms) != 2:
-        return None
-    numbers = [t for t in terms if isinstance(t, (sympy.Number, sympy.NumberSymbol))]
-    others = [t for t in terms if t not in numbers]
-    if len(numbers) != 1 or len(others) != 1 or not isinstance(others[0], sympy.Mul):
-        return None
-    coefficient, rest = others[0].as_coeff_Mul()
-    if isinstance(rest, sympy.Mul):  # sympy's exception is for a number times one factor only
-        return None
-    if numbers[0].is_positive and coefficient.is_negative:
-        return [numbers[0], others[0]]
-    return None
+def _is_negative_term(term: sympy.Expr) -> bool:
+    """A term printed with a minus sign in front: ``-y``, ``-2x``, ``-sin(x)``, ``-1``."""
+    return bool(term.as_coeff_Mul()[0].is_negative)
+
+
+def ordered_factors(product: sympy.Expr) -> list[sympy.Expr]:
+    """The factors of a product in the order people write them: the one rule of factor order.
+
+    sympy's order (symbols and their powers, then function values), except that sums and
+    their powers, which print in parentheses, come after every other factor: ``σ(u)·(1 - σ(u))``
+    as the derivative of sigmoid is stated, ``2x·σ(u)·(σ(u) - y)``. The number in front stays
+    in front.
+    """
+    factors = list(sympy.Mul.make_args(product))
+    if len(factors) > 1:
+        factors = list(product.as_ordered_factors())
+    return sorted(factors, key=_is_parenthesised_factor)
+
+
+def _is_parenthesised_factor(factor: sympy.Expr) -> bool:
+    """A sum, or a power of a sum: printed in parentheses inside a product."""
+    base = factor.base if isinstance(factor, sympy.Pow) else factor
+    return isinstance(base, sympy.Add)
+
+
+def _one_sum_factor(product: sympy.Expr) -> bool:
+    """Does ``product`` have exactly one sum factor, with terms of both signs (y - 1, not x + 1)?
+
+    Negating such a sum only swaps its terms round, so a minus in front can go into it.
+    """
+    sums = [f for f in sympy.Mul.make_args(product) if isinstance(f, sympy.Add)]
+    if len(sums) != 1:
+        return False
+    signs = {_is_negative_term(term) for term in sums[0].args}
+    return signs == {True, False}
+
+
+def _all_negative_sum_factor(product: sympy.Expr) -> bool:
+    """Does ``product`` have exactly one sum factor, all of whose terms are negative (-x - 1)?"""
+    sums = [f for f in sympy.Mul.make_args(product) if isinstance(f, sympy.Add)]
+    return len(sums) == 1 and all(_is_negative_term(term) for term in sums[0].args)
+
+
+def _negate_the_sum(product: sympy.Expr) -> sympy.Expr:
+    """``product`` with its one sum factor negated (y - 1 → 1 - y), left unevaluated."""
+    factors = [
+        sympy.Add(*(-term for term in f.args)) if isinstance(f, sympy.Add) else f
+        for f in sympy.Mul.make_args(product)
+    ]
+    return sympy.Mul(*factors, evaluate=False)
 
 
 class _StructuralOrder:
@@ -246,6 +290,46 @@ class _StructuralOrder:
 
     def _as_ordered_terms(self, expr: sympy.Expr, order: str | None = None) -> list[sympy.Expr]:
         return ordered_terms(expr)
+
+
+class _FactorOrder:
+    """Printer mixin for sympy's LaTeX and MathML printers: products in :func:`ordered_factors` order.
+
+    Those printers sort a product's factors themselves unless their ``order`` setting says
+    to keep the order given (``keep``), so the product is handed over unevaluated, already
+    in order. A minus sign in front is printed by ``_with_minus`` before the product it
+    negates; a fraction whose numerator needs reordering is printed by ``_fraction`` from
+    its numerator and denominator, each printed in order.
+    """
+
+    keep: str
+    _settings: dict[str, Any]
+
+    def _with_minus(self, printed: Any) -> Any:
+        raise NotImplementedError
+
+    def _fraction(self, numerator: Any, denominator: Any) -> Any:
+        raise NotImplementedError
+
+    def _print_Mul(self, expr: sympy.Expr) -> Any:
+        factors = ordered_factors(expr)
+        if factors[0].is_Number and factors[0].is_negative:
+            return self._with_minus(self._print(-expr))  # type: ignore[attr-defined]
+        if any(f.is_Pow and f.exp.is_Rational and f.exp.is_negative for f in factors):
+            numerator, denominator = sympy.fraction(expr)
+            if isinstance(numerator, sympy.Mul) and ordered_factors(numerator) != list(
+                numerator.as_ordered_factors()
+            ):
+                return self._fraction(self._print(numerator), self._print(denominator))  # type: ignore[attr-defined]
+            return super()._print_Mul(expr)  # type: ignore[misc]
+        if factors == list(expr.as_ordered_factors()):
+            return super()._print_Mul(expr)  # type: ignore[misc]
+        sorting = self._settings["order"]
+        self._settings["order"] = self.keep
+        try:
+            return super()._print_Mul(sympy.Mul(*factors, evaluate=False))  # type: ignore[misc]
+        finally:
+            self._settings["order"] = sorting
 
 
 class UnicodePrinter(_StructuralOrder, StrPrinter):
@@ -312,6 +396,8 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
         base_text = str(self.parenthesize(base, PRECEDENCE["Pow"], strict=False))
         if base.is_Function and not isinstance(base, sympy.Abs):
             base_text = self._print(base)  # cos(x)², not (cos(x))²
+        if isinstance(base, sympy.log):
+            base_text = f"({base_text})"  # (ln(x))²: ln(x)² is read as ln(x²) by some
         if not _is_atomic_text(base_text):
             base_text = f"({base_text})"  # (e^x)², never e^x², which reads as e^(x²)
         if exponent.is_Integer:
@@ -345,11 +431,17 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
     def _print_Mul(self, expr: sympy.Expr) -> str:
         coefficient, rest = expr.as_coeff_Mul()
         sign = ""
+        if coefficient == -1 and _one_sum_factor(rest):
+            # -(y - 1)/(1 - p) is written (1 - y)/(1 - p): the minus goes into the one sum.
+            coefficient, rest = sympy.S.One, _negate_the_sum(rest)
+        elif _all_negative_sum_factor(rest):
+            # x·(-x - 1) is written -x·(x + 1): the minus comes out in front.
+            coefficient, rest = -coefficient, _negate_the_sum(rest)
         if coefficient.is_negative:
             sign, coefficient = "-", -coefficient
         numerator: list[sympy.Expr] = []
         denominator: list[sympy.Expr] = []
-        for factor in rest.as_ordered_factors():
+        for factor in ordered_factors(rest):
             if factor.is_Pow and factor.exp.is_Rational and factor.exp.is_negative:
                 denominator.append(_reciprocal(factor))
             else:
@@ -448,8 +540,10 @@ def _shortened_name(name: str) -> str:
     return rf"{name[:16]}\ldots{{}}{name[-8:]}\langle\mathrm{{{len(name)}\,{digest}}}\rangle"
 
 
-class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
+class ChainsolveLatexPrinter(_FactorOrder, _StructuralOrder, LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
+
+    keep = "none"
 
     def __init__(self) -> None:
         super().__init__({"ln_notation": True})
@@ -468,6 +562,19 @@ class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
         if func in _NOT_LATEX_FUNCTIONS:
             return rf"\operatorname{{{func}}}"
         return str(super()._hprint_Function(func))
+
+    def _print_Pow(self, expr: sympy.Expr) -> str:
+        base, exponent = expr.args
+        if isinstance(base, sympy.log) and exponent.is_Integer and exponent > 0:
+            # (ln x)², never ln x², which reads as the log of the square.
+            return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
+        return str(super()._print_Pow(expr))
+
+    def _with_minus(self, printed: str) -> str:
+        return f"- {printed}"
+
+    def _fraction(self, numerator: str, denominator: str) -> str:
+        return rf"\frac{{{numerator}}}{{{denominator}}}"
 
     def _print_Heaviside(self, expr: sympy.Expr, exp: str | None = None) -> str:
         text = rf"H\left({self._print(expr.args[0])}\right)"
@@ -501,8 +608,10 @@ class ChainsolveLatexPrinter(_StructuralOrder, LatexPrinter):
         return str(super()._print_Subs(expr))
 
 
-class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
+class ChainsolveMathMLPrinter(_FactorOrder, _StructuralOrder, MathMLPresentationPrinter):
     """sympy's presentation MathML with ``ln``, ``σ`` and ``H`` names like the other formats."""
+
+    keep = "old"
 
     def __init__(self) -> None:
         super().__init__({"ln_notation": True})
@@ -512,6 +621,38 @@ class ChainsolveMathMLPrinter(_StructuralOrder, MathMLPresentationPrinter):
         node = self._print(expr)
         _tidy_mathml(node)
         return str(node.toxml().encode("ascii", "xmlcharrefreplace").decode())
+
+    def _print_Pow(self, expr: sympy.Expr) -> Any:
+        base, exponent = expr.args
+        if not (isinstance(base, sympy.log) and exponent.is_Integer and exponent > 0):
+            return super()._print_Pow(expr)
+        # (ln x)², never ln x², which reads as the log of the square.
+        fenced = self.dom.createElement("mrow")
+        for part in ("(", base, ")"):
+            if isinstance(part, str):
+                mo = self.dom.createElement("mo")
+                mo.appendChild(self.dom.createTextNode(part))
+                fenced.appendChild(mo)
+            else:
+                fenced.appendChild(self._print(part))
+        power = self.dom.createElement("msup")
+        power.appendChild(fenced)
+        power.appendChild(self._print(exponent))
+        return power
+
+    def _fraction(self, numerator: Any, denominator: Any) -> Any:
+        fraction = self.dom.createElement("mfrac")
+        fraction.appendChild(numerator)
+        fraction.appendChild(denominator)
+        return fraction
+
+    def _with_minus(self, printed: Any) -> Any:
+        mrow = self.dom.createElement("mrow")
+        minus = self.dom.createElement("mo")
+        minus.appendChild(self.dom.createTextNode("-"))
+        mrow.appendChild(minus)
+        mrow.appendChild(printed)
+        return mrow
 
     def _print_Function(self, expr: sympy.Expr) -> Any:
         name = str(expr.func.__name__)
@@ -720,11 +861,20 @@ def _needs_parens_in_product(formula: Formula, first: bool) -> bool:
 
 
 def _split_sign(term: Formula) -> tuple[bool, Formula]:
-    """(True, t) for a subtracted term ``-t`` of a sum, else (False, term)."""
+    """(True, t) for a subtracted term ``-t`` of a sum, else (False, term).
+
+    A product whose first factor is negative is subtracted too: ``a - 2r·sin(θ) · sin(θ)``,
+    never ``a + -2r·sin(θ) · sin(θ)``.
+    """
     if isinstance(term, Neg):
         return True, term.operand
     if isinstance(term, sympy.Expr) and term.could_extract_minus_sign():
         return True, -term
+    if isinstance(term, Product) and term.factors:
+        first, rest = term.factors[0], term.factors[1:]
+        if isinstance(first, sympy.Expr) and not first.is_Add and first.could_extract_minus_sign():
+            negated = -first
+            return True, Product(rest if negated == 1 and rest else (negated, *rest))
     return False, term
 
 
@@ -793,10 +943,22 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
     return unicode_expr(formula)
 
 
+def _written_order(terms: tuple[Formula, ...]) -> tuple[Formula, ...]:
+    """A step's sum of plain terms in :func:`ordered_terms`'s rule: no opening minus sign.
+
+    A sum of shown products (the product rule's f′g + fg′, one product per path) keeps the
+    order of the rule it spells out.
+    """
+    if not all(isinstance(t, sympy.Expr) for t in terms) or not _split_sign(terms[0])[0]:
+        return terms
+    positive = tuple(t for t in terms if not _split_sign(t)[0])
+    return positive + tuple(t for t in terms if _split_sign(t)[0])
+
+
 def _signed_terms(formula: Sum, render: Callable[[Formula], str], parens: str) -> str:
     """A sum's terms joined with + and −, a subtracted sum wrapped by ``parens`` (text and LaTeX alike)."""
     pieces: list[str] = []
-    for index, term in enumerate(formula.terms):
+    for index, term in enumerate(_written_order(formula.terms)):
         negative, operand = _split_sign(term)
         if negative:
             text = render(operand)
@@ -896,7 +1058,7 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         return "<mrow>" + _mo("·").join(parts) + "</mrow>"
     if isinstance(formula, Sum):
         pieces: list[str] = []
-        for index, term in enumerate(formula.terms):
+        for index, term in enumerate(_written_order(formula.terms)):
             negative, operand = _split_sign(term)
             if negative:
                 text = formula_mathml(operand, notation)

@@ -61,6 +61,8 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "logarithmic_close": "Multiply back by fᵍ",
         "simplify": "Simplify",
         "result": "Result",
+        "simplify_for": "Simplify, for {condition}",
+        "result_for": "Result, for {condition}",
         "shared": "The decomposition is the same as for {owner} (shown above)",
         "shared_outer": (
             "The outer derivatives are the same as for {owner} (shown above); "
@@ -73,6 +75,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "graph_path_sum": "Multivariable chain rule: one product per path, summed",
         "graph_insert": "Insert the local derivatives",
         "graph_substitute": "Substitute the definitions of the intermediate variables",
+        "graph_simplify_intermediates": "Simplify in the intermediate variables, with {definitions}",
         "graph_too_many_paths": (
             "There are {count} paths from {target} to {wrt}: too many to write out, so the "
             "derivative is accumulated layer by layer (backpropagation), one multiply-add per edge"
@@ -105,6 +108,11 @@ _RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "accumulation": "reverse accumulation",
         "pythagorean": "sin² + cos² = 1",
         "pythagorean_hyperbolic": "cosh² − sinh² = 1",
+        "sign_over_abs": "sign(u)/|u| = 1/u",
+        "cancel": "fraction in lowest terms",
+        "merge_powers": "a^m·a^n = a^(m+n)",
+        "tangent": "sin/cos = tan",
+        "double_angle": "double-angle formulas",
     }
 )
 
@@ -159,6 +167,25 @@ def note_long_chain(count: int) -> str:
 def note_simplify_ran_out() -> str:
     """Simplifying stopped before it finished; the result is still right."""
     return "Simplifying took too long; the result is shown unsimplified (it is still correct)."
+
+
+def condition_text(nonzero: list[str]) -> str:
+    """``x ≠ 0 and cos(x) ≠ 0``: where a result holds, from the expressions that must not be 0."""
+    return " and ".join(f"{g} ≠ 0" for g in nonzero)
+
+
+def note_holds_for(condition: str) -> str:
+    """A result that holds only under a condition (a kink, a division rewritten away)."""
+    return f"The result holds for {condition}, where the derivative exists."
+
+
+def note_indicator(argument: str) -> str:
+    """What relu′ = Heaviside(u, 0) is, and the value chosen at the kink."""
+    return (
+        f"Heaviside({argument}, 0) is the indicator of {argument} > 0: 1 if {argument} > 0, "
+        f"else 0; at the kink {argument} = 0, where relu has no derivative, it is taken as 0 "
+        "(the convention of PyTorch and most textbooks)."
+    )
 
 
 def note_misspelled(name: str, meant: str) -> str:

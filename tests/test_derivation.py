@@ -417,3 +417,91 @@ def test_partial_versus_total_only_with_a_direct_and_an_indirect_path() -> None:
     """z = x*y; x = cos(t); y = exp(t): t reaches z only through x and y, so no such note."""
     solution = solve_problem(parse_problem("z = x^2*y; x = cos(t); y = exp(t)"))
     assert not any("total derivative" in n for n in solution.notes)
+
+
+def test_inserted_local_derivatives_leave_out_factors_of_one() -> None:
+    """The step "Insert the local derivatives" writes 2s · σ(q)·(1 - σ(q)) · x, without the edges' · 1 ·."""
+    from chainsolve.decompose import elementary_problem
+    from chainsolve.filters import formula_unicode
+    from chainsolve.functions import sigmoid
+
+    problem = elementary_problem(parse_problem("L = (sigmoid(w*x + b) - y)^2", wrt=["w"]))
+    (derivation,) = solve_problem(problem).derivations
+    inserted = next(s for s in derivation.steps if s.phrase == "graph_insert")
+    substituted = next(s for s in derivation.steps if s.phrase == "graph_substitute")
+    assert formula_unicode(inserted.sides[1]) == "2s · σ(q)·(1 - σ(q)) · x"
+    assert "· 1 ·" not in formula_unicode(substituted.sides[1])
+    w, x, b, y = (make_symbol(n) for n in "wxby")
+    oracle = sympy.diff((sigmoid(w * x + b) - y) ** 2, w)
+    assert compare(derivation.result, oracle).verdict == "equal"
+
+
+def test_network_answer_is_shown_in_its_intermediates_before_substituting() -> None:
+    """L = ½(h − y)², h = σ(a), a = wx + b shows (h - y) · σ(a)·(1 - σ(a)) · x before substituting."""
+    from chainsolve.filters import formula_unicode
+    from chainsolve.functions import sigmoid
+
+    text = "L = 1/2*(h - y)^2; h = sigmoid(a); a = w*x + b"
+    (derivation,) = solve_problem(parse_problem(text, wrt=["w"])).derivations
+    phrases = [s.phrase for s in derivation.steps]
+    inserted = derivation.steps[phrases.index("graph_insert")]
+    assert formula_unicode(inserted.sides[1]) == "(h - y) · σ(a)·(1 - σ(a)) · x"
+    assert phrases.index("graph_insert") < phrases.index("graph_substitute")
+    w, x, b, y = (make_symbol(n) for n in "wxby")
+    oracle = sympy.diff((sigmoid(w * x + b) - y) ** 2 / 2, w)
+    assert compare(derivation.result, oracle).verdict == "equal"
+
+
+def test_logistic_loss_shows_the_p_minus_y_cancellation() -> None:
+    """The logistic loss simplifies to x·(p - y) in its own intermediates, then substitutes."""
+    from chainsolve.filters import formula_unicode, unicode_expr
+    from chainsolve.functions import sigmoid
+
+    text = "L = -(y*log(p) + (1-y)*log(1-p)); p = sigmoid(z); z = w*x + b"
+    derivations = solve_problem(parse_problem(text, wrt=["w", "b"])).derivations
+    w, x, b, y = (make_symbol(n) for n in "wxby")
+    p = sigmoid(w * x + b)
+    loss = -(y * sympy.log(p) + (1 - y) * sympy.log(1 - p))
+    for derivation, expected in zip(derivations, ("x·(p - y)", "p - y"), strict=True):
+        step = next(s for s in derivation.steps if s.phrase == "graph_simplify_intermediates")
+        assert formula_unicode(step.sides[1]) == expected
+        assert dict(step.words)["definitions"] == "p = σ(z)"
+        assert step.check.status in ("symbolic", "numeric")
+        oracle = sympy.diff(loss, make_symbol(derivation.wrt))
+        assert compare(derivation.result, oracle).verdict == "equal"
+        assert unicode_expr(derivation.result).endswith("(σ(b + w·x) - y)") or (
+            unicode_expr(derivation.result) == "σ(b + w·x) - y"
+        )
+
+
+def test_a_mere_renaming_in_the_intermediates_is_not_a_step() -> None:
+    """σ(a)(1 − σ(a)) as h(1 − h) cancels nothing, so no 'simplify in the intermediates' step."""
+    text = "L = 1/2*(h - y)^2; h = sigmoid(a); a = w*x + b"
+    (derivation,) = solve_problem(parse_problem(text, wrt=["w"])).derivations
+    assert "graph_simplify_intermediates" not in [s.phrase for s in derivation.steps]
+
+
+def test_the_chain_multiply_step_keeps_its_shown_factors() -> None:
+    """Multiply the local derivatives keeps 2u₁ · 1 (one factor per link shown above); the result drops it."""
+    from chainsolve.filters import formula_unicode, unicode_expr
+
+    (derivation,) = solve_problem(parse_problem("(x - m)^2", wrt=["x"])).derivations
+    multiply = next(s for s in derivation.steps if s.phrase == "chain_multiply")
+    assert formula_unicode(multiply.sides[1]) == "2u₁ · 1"
+    assert unicode_expr(derivation.result) == "2(x - m)"
+    x, m = make_symbol("x"), make_symbol("m")
+    assert compare(derivation.result, sympy.diff((x - m) ** 2, x)).verdict == "equal"
+
+
+def test_two_layer_network_answer_reads_in_its_intermediates() -> None:
+    """The seeds' network shows (z - y) · W2 · σ(a)·(1 - σ(a)) · x before substituting back."""
+    from chainsolve.filters import formula_unicode
+    from chainsolve.functions import sigmoid
+
+    text = "L = 1/2*(z - y)^2; z = W2*h + b2; h = sigmoid(a); a = W1*x + b1"
+    (derivation,) = solve_problem(parse_problem(text, wrt=["W1"])).derivations
+    inserted = next(s for s in derivation.steps if s.phrase == "graph_insert")
+    assert formula_unicode(inserted.sides[1]) == "(z - y) · W2 · σ(a)·(1 - σ(a)) · x"
+    w1, w2, b1, b2, x, y = (make_symbol(n) for n in ("W1", "W2", "b1", "b2", "x", "y"))
+    loss = (w2 * sigmoid(w1 * x + b1) + b2 - y) ** 2 / 2
+    assert compare(derivation.result, sympy.diff(loss, w1)).verdict == "equal"

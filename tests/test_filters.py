@@ -41,7 +41,7 @@ f, g, h = sympy.Function("f"), sympy.Function("g"), sympy.Function("h")
         (sympy.sqrt(1 - x**2), "√(1 - x²)"),
         (sympy.sqrt(x), "√x"),
         (1 / sympy.sqrt(1 - x**2), "1/√(1 - x²)"),
-        (sigmoid(x) * (1 - sigmoid(x)), "(1 - σ(x))·σ(x)"),
+        (sigmoid(x) * (1 - sigmoid(x)), "σ(x)·(1 - σ(x))"),
         (relu(x), "relu(x)"),
         (sympy.Abs(x), "|x|"),
         (sympy.exp(x), "e^x"),
@@ -246,9 +246,62 @@ def test_structural_term_order_keeps_sympy_order_for_ordinary_sums() -> None:
         sympy.pi * x + sympy.sqrt(2) * x + sympy.log(2) * x,
         sympy.sin(x) ** 2 * sympy.cos(x) + sympy.sin(x) ** 2 + 1,
         2**x * sympy.log(2) + 2**x,
-        -(x**2) * y**2 + 1,
     ):
         assert ordered_terms(expr) == expr.as_ordered_terms()
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        (z - y, "z - y"),
+        (x - make_symbol("m"), "x - m"),
+        (sigmoid(make_symbol("b") + make_symbol("w") * x) - y, "σ(b + w·x) - y"),
+        (2 * make_symbol("y_hat") - 2 * y, "2yₕₐₜ - 2y"),
+        (sympy.cos(t) ** 2 - sympy.sin(t) ** 2, "cos(t)² - sin(t)²"),
+        (1 - x**2 * y**2, "1 - x²·y²"),
+        (-y + z - x, "z - x - y"),
+        (x**3 + 2 * x**2 - x + 5, "x³ + 2x² - x + 5"),
+        (-x - y, "-x - y"),
+    ],
+)
+def test_a_sum_with_a_positive_term_never_opens_with_a_minus(
+    expr: sympy.Expr, expected: str
+) -> None:
+    """Positive terms come before negative ones when sympy's order would open with a minus."""
+    assert unicode_expr(expr) == expected
+    assert not latex_expr(expr).startswith("-") or expected.startswith("-")
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected", "latex"),
+    [
+        (sigmoid(x) * (1 - sigmoid(x)), "σ(x)·(1 - σ(x))", r"\sigma\left(x\right) \left(1 -"),
+        (
+            -2 * x * (1 - sigmoid(u1)) * (sigmoid(u1) - y) * sigmoid(u1),
+            "-2x·σ(u₁)·(1 - σ(u₁))·(σ(u₁) - y)",
+            r"- 2 x \sigma\left(u_{1}\right) \left(1 -",
+        ),
+        (3 * sympy.cos(3 * x + 1), "3cos(3x + 1)", r"3 \cos"),
+        (-3 * sympy.sin(3 * x), "-3sin(3x)", r"- 3 \sin"),
+        (sympy.exp(x) * (x + 1), "e^x·(x + 1)", r"e^{x} \left(x + 1\right)"),
+    ],
+)
+def test_product_factors_put_sums_last_and_the_number_first(
+    expr: sympy.Expr, expected: str, latex: str
+) -> None:
+    """A product writes its number first and its parenthesised sums after its other factors."""
+    assert unicode_expr(expr) == expected
+    assert latex_expr(expr).startswith(latex)
+    sigma_first = mathml_expr(sigmoid(x) * (1 - sigmoid(x)))
+    assert sigma_first.index("&#963;") < sigma_first.index("<mn>1</mn>")
+
+
+def test_a_power_of_a_logarithm_is_unambiguous_in_every_format() -> None:
+    """(ln x)² is printed with its parentheses, never as ln x², which reads as ln(x²)."""
+    assert unicode_expr(sympy.log(x) ** 2) == "(ln(x))²"
+    assert unicode_expr(sympy.log(x**2)) == "ln(x²)"
+    assert latex_expr(sympy.log(x) ** 2) == r"\left(\ln\mathopen{}\left(x \right)\right)^{2}"
+    assert re.match(r"<msup><mrow><mo[^>]*>\(</mo>", mathml_expr(sympy.log(x) ** 2))
 
 
 def test_costly_constant_in_an_answer_does_not_hang_verify() -> None:
@@ -295,3 +348,53 @@ def test_a_variable_named_d_never_reads_dd_in_a_solution() -> None:
         output = render_solution(solution, fmt)  # type: ignore[arg-type]
         assert "dd/" not in output and "/dd" not in output and "{dd}" not in output
     assert "d(d)/d(d) = 1" in render_solution(solution, "text")
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        (-(y - 1) / (1 - x) - y / x, "(1 - y)/(1 - x) - y/x"),
+        (-(y - 1), "1 - y"),
+        (-(x + 1) * x, "-x·(x + 1)"),
+        (sympy.sin(x) * (-x - 1), "-sin(x)·(x + 1)"),
+        (-x * (x - y), "x·(y - x)"),
+    ],
+)
+def test_a_minus_in_front_of_a_product_goes_into_its_one_sum(
+    expr: sympy.Expr, expected: str
+) -> None:
+    """-(y - 1)/(1 - p) prints (1 - y)/(1 - p); x·(-x - 1) prints -x·(x + 1)."""
+    assert unicode_expr(expr) == expected
+    assert (
+        sympy.simplify(expr - sympy.sympify(expected.replace("·", "*"), locals={"x": x, "y": y}))
+        == 0
+    )
+
+
+def test_a_subtracted_product_in_a_step_sum_reads_minus_not_plus_minus() -> None:
+    """A path product with a negative first factor is subtracted: a - 2y · y, never a + -2y · y."""
+    formula = Sum((Product((2 * x, x)), Product((-2 * y, y))))
+    assert formula_unicode(formula) == "2x · x - 2y · y"
+    assert "+ -" not in formula_latex(formula)
+    assert formula_unicode(Sum((x, Product((sympy.S.NegativeOne, y))))) == "x - y"
+
+
+def test_a_step_sum_of_plain_terms_follows_the_term_order_rule() -> None:
+    """Term by term, -2x + cos(x) is written cos(x) - 2x; a sum of shown products keeps its order."""
+    plain = Sum((-2 * x, sympy.cos(x)))
+    assert formula_unicode(plain) == "cos(x) - 2x"
+    assert formula_latex(plain).startswith(r"\cos")
+    assert formula_mathml(plain).index("cos") < formula_mathml(plain).index("<mn>2</mn>")
+    products = Sum((Product((-sympy.sin(x), x)), Product((sympy.cos(x), sympy.S.One))))
+    assert formula_unicode(products).startswith("-sin(x) · x")
+
+
+def test_a_fraction_orders_its_numerator_like_any_product() -> None:
+    """σ(x)(1 - σ(x))/x keeps σ first in LaTeX and MathML too, not only in text."""
+    expr = sigmoid(x) * (1 - sigmoid(x)) / y
+    assert unicode_expr(expr) == "(σ(x)·(1 - σ(x)))/y"
+    assert latex_expr(expr).startswith(r"\frac{\sigma\left(x\right) \left(1 -")
+    mathml = mathml_expr(expr)
+    assert mathml.startswith("<mfrac>")
+    assert mathml.index("&#963;") < mathml.index("<mn>1</mn>")
+    assert latex_expr(-sigmoid(x) * (1 - sigmoid(x)) / y).startswith(r"- \frac{\sigma")

@@ -1,0 +1,143 @@
+"""Tests for chainsolve.textbook: results in textbook form, each checked against sympy.diff."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+from chainsolve.derivation import solve_problem
+from chainsolve.equivalence import compare
+from chainsolve.filters import unicode_expr
+from chainsolve.functions import relu
+from chainsolve.parsing import parse_problem
+from chainsolve.problem import make_symbol
+from chainsolve.textbook import kink_conditions, lost_denominators, score, textbook_form
+
+x, t, r, theta, s = (make_symbol(n) for n in ("x", "t", "r", "theta", "s"))
+
+
+def _solved(text: str, wrt: list[str] | None = None) -> dict[str, sympy.Expr]:
+    solution = solve_problem(parse_problem(text, wrt=wrt))
+    return {d.wrt: d.result for d in solution.derivations}
+
+
+def _notes(text: str, wrt: list[str] | None = None) -> tuple[str, ...]:
+    return solve_problem(parse_problem(text, wrt=wrt)).notes
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "flat", "expected"),
+    [
+        ("log(abs(x))", "x", sympy.log(sympy.Abs(x)), "1/x"),
+        ("log(abs(cos(x)))", "x", sympy.log(sympy.Abs(sympy.cos(x))), "-tan(x)"),
+        ("atan(1/x)", "x", sympy.atan(1 / x), "-1/(x² + 1)"),
+        ("z = x^y; x = t; y = t", "t", t**t, "t^t·(ln(t) + 1)"),
+        (
+            "z = x^2 - y^2; x = r*cos(theta); y = r*sin(theta)",
+            "theta",
+            (r * sympy.cos(theta)) ** 2 - (r * sympy.sin(theta)) ** 2,
+            "-2r²·sin(2θ)",
+        ),
+        (
+            "z = x^2 - y^2; x = r*cos(theta); y = r*sin(theta)",
+            "r",
+            (r * sympy.cos(theta)) ** 2 - (r * sympy.sin(theta)) ** 2,
+            "2r·cos(2θ)",
+        ),
+        ("z = exp(x)*exp(y); x = s^2; y = -t^2", "s", sympy.exp(s**2 - t**2), "2s·e^(s² - t²)"),
+    ],
+)
+def test_results_are_in_textbook_form_and_equal_sympy_diff(
+    text: str, wrt: str, flat: sympy.Expr, expected: str
+) -> None:
+    """log|x| → 1/x, log|cos x| → −tan x, atan(1/x), tᵗ, polar and e^(s² − t²) in textbook form."""
+    result = _solved(text, [wrt])[wrt]
+    assert unicode_expr(result) == expected
+    assert compare(result, sympy.diff(flat, make_symbol(wrt))).verdict == "equal"
+
+
+@pytest.mark.parametrize(
+    ("text", "condition"),
+    [
+        ("log(abs(x))", "x ≠ 0"),
+        ("log(abs(cos(x)))", "cos(x) ≠ 0"),
+        ("atan(1/x)", "x ≠ 0"),
+        ("abs(x)", "x ≠ 0"),
+        ("sign(x)^2 + x", "x ≠ 0"),
+    ],
+)
+def test_results_state_where_they_hold(text: str, condition: str) -> None:
+    """A derivative of a kink (|x|, sign x) or a rewrite that divided a zero away says x ≠ 0."""
+    notes = _notes(text)
+    assert any(f"holds for {condition}," in note for note in notes)
+
+
+def test_a_result_without_a_condition_states_none() -> None:
+    """sin(x²) needs no condition: no note and a plain closing step."""
+    assert not any("holds for" in note for note in _notes("sin(x^2)"))
+
+
+def test_the_closing_step_names_the_condition_and_the_rewrite() -> None:
+    """The step that writes 1/x for sign(x)/|x| says so, with x ≠ 0, and is checked."""
+    (derivation,) = solve_problem(parse_problem("log(abs(x))")).derivations
+    last = derivation.steps[-1]
+    assert last.phrase == "simplify_for"
+    assert dict(last.words)["condition"] == "x ≠ 0"
+    assert "sign_over_abs" in [rule.id for rule in last.rules]
+    assert last.check.status in ("symbolic", "numeric")
+
+
+def test_relu_derivative_states_the_indicator_and_its_kink_convention() -> None:
+    """relu′ = Heaviside(x, 0) comes with what it means: 1 if x > 0, else 0, and 0 at the kink."""
+    notes = " ".join(_notes("relu(x)"))
+    assert "1 if x > 0, else 0" in notes
+    assert "taken as 0" in notes
+    form = textbook_form(sympy.Heaviside(x, 0), relu(x))
+    assert form.indicator == (x,)
+
+
+def test_a_rewrite_is_kept_only_when_it_scores_lower() -> None:
+    """2x stays 2x; sin²x·cos x + 1 is not turned into cos 3x (no new angle but a double one)."""
+    assert textbook_form(2 * x).expr == 2 * x
+    expr = sympy.sin(x) ** 2 * sympy.cos(x) + 1
+    assert not textbook_form(expr).expr.has(sympy.cos(3 * x))
+    assert score(1 / x) < score(sympy.sign(x) / sympy.Abs(x))
+
+
+def test_every_rewrite_equals_what_it_replaces() -> None:
+    """Each textbook form equals sympy's derivative of the problem wherever both are defined."""
+    for problem in (
+        sympy.log(sympy.Abs(x)),
+        sympy.atan(1 / x),
+        sympy.sin(x) ** 2,
+        sympy.log(sympy.Abs(sympy.sin(x))),
+    ):
+        reference = sympy.diff(problem, x)
+        form = textbook_form(reference, problem)
+        assert compare(form.expr, reference).verdict in ("equal", "equal_on_part")
+
+
+def test_conditions_come_from_kinks_and_from_denominators_divided_away() -> None:
+    """|x|, sign(cos x) give x, cos x; −1/(x²(1 + 1/x²)) → −1/(x² + 1) loses x, not 1 + 1/x²."""
+    assert kink_conditions(sympy.Abs(x) + sympy.sign(sympy.cos(x))) == (x, sympy.cos(x))
+    before = -1 / (x**2 * (1 + 1 / x**2))
+    assert lost_denominators(before, -1 / (x**2 + 1)) == (x,)
+
+
+def test_a_local_derivative_keeps_its_common_number_outside() -> None:
+    """∂z/∂ŷ for z = (ŷ − y)² is shown 2(ŷ - y), and stays factored when substituted."""
+    from chainsolve.filters import formula_unicode
+    from chainsolve.textbook import common_factor
+
+    y_hat, y = make_symbol("y_hat"), make_symbol("y")
+    assert unicode_expr(common_factor(2 * y_hat - 2 * y)) == "2(yₕₐₜ - y)"
+    assert common_factor(x + 1) == x + 1
+    solution = solve_problem(parse_problem("z = (y_hat - y)^2; y_hat = w*x + b", wrt=["w"]))
+    edge = next(s for s in solution.shared_steps if dict(s.words).get("source") == "y_hat")
+    assert formula_unicode(edge.sides[1]) == "2(yₕₐₜ - y)"
+    (derivation,) = solution.derivations
+    substituted = next(s for s in derivation.steps if s.phrase == "graph_substitute")
+    assert formula_unicode(substituted.sides[1]) == "2(b + w·x - y) · x"
+    w, b = make_symbol("w"), make_symbol("b")
+    oracle = sympy.diff((w * x + b - y) ** 2, w)
+    assert compare(derivation.result, oracle).verdict == "equal"
