@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from chainsolve.api import load_problem, solve, solve_parsed, verify
-from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError
-from chainsolve.steps import Derivation, Leibniz, Solution, Step
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chainsolve.api import load_problem, solve, solve_parsed, verify
+    from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError
+    from chainsolve.steps import Derivation, Leibniz, Solution, Step
 
 __version__ = "0.1.0"
+
+#: Where each public name lives: imported on first use, so that ``chainsolve --version`` and
+#: ``--help`` do not pay for sympy.
+_MODULE_OF = {
+    "load_problem": "chainsolve.api",
+    "solve": "chainsolve.api",
+    "solve_parsed": "chainsolve.api",
+    "verify": "chainsolve.api",
+    "BudgetExceeded": "chainsolve.errors",
+    "ChainsolveError": "chainsolve.errors",
+    "ParseError": "chainsolve.errors",
+    "ProblemError": "chainsolve.errors",
+    "Derivation": "chainsolve.steps",
+    "Leibniz": "chainsolve.steps",
+    "Solution": "chainsolve.steps",
+    "Step": "chainsolve.steps",
+}
 
 __all__ = [
     "BudgetExceeded",
@@ -23,3 +44,12 @@ __all__ = [
     "solve_parsed",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chainsolve' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
