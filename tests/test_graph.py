@@ -206,13 +206,23 @@ def test_long_chain_at_a_point_has_one_node_per_link(depth: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["sin(cos(tan(sin(cos(tan(sin(cos(exp(x^2+1)))))))))", "exp(sin(x)) + sin(x)^2"]
+    "text",
+    [
+        "sin(cos(tan(sin(cos(tan(sin(cos(exp(x^2+1)))))))))",
+        "exp(sin(x)) + sin(x)^2",
+        "sin(cos(exp(sin(cos(exp(sin(cos(exp(x^2 + sin(x)*x)))))))))",
+        "exp(sin(cos(exp(sin(cos(exp(sin(cos(x*exp(-x) + 1)))))))))",
+        "tanh(sin(cos(exp(sin(cos(exp(sin(cos(sqrt(x^2 + 1) - x)))))))))^2",
+    ],
 )
 def test_evaluation_graph_flattens_back_to_the_problem(text: str) -> None:
     """The graph a point is evaluated on substitutes back to exactly the expression typed."""
     problem = parse_problem(text)
     graph = evaluation_graph(solve_problem(problem))
     assert _flatten(graph, graph.target) == problem.definitions[0].expr
+    if text.count("(") > 9:  # a long chain: its links are nodes, each a small definition
+        assert len(graph.nodes) > 9
+        assert all(sympy.count_ops(node.expr) <= 6 for node in graph.nodes if node.expr is not None)
 
 
 def test_long_chain_gradient_at_a_point_equals_sympy_diff() -> None:
