@@ -189,13 +189,17 @@ def example_commands(root: Path = REPO / "examples") -> list[tuple[str, list[str
 
 
 def example_latency(repeat: int, limit: int | None = None) -> list[bench_cli.LatencyRow]:
-    """Every worked example as a CLI subprocess, interleaved with the import floor."""
+    """Every worked example as a CLI subprocess, interleaved with the import floor, in CPU time.
+
+    CPU seconds (user + system) of each process: on a machine shared with other work, wall
+    time adds the waits of both the floor and the command and squeezes their ratio towards 1.
+    """
     bench_cli.compile_bytecode()
     chosen = example_commands()[:limit] if limit is not None else example_commands()
     runs = [
         (label, [*bench_cli.chainsolve_command(), *args], EXAMPLE_TARGET) for label, args in chosen
     ]
-    return bench_cli.interleaved(runs, repeat)
+    return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu)
 
 
 def report(
@@ -236,7 +240,7 @@ def report(
             "",
             at_depth_table(depths, repeat, 10 * limit),
             "",
-            "### Worked examples end to end on the CLI",
+            "### Worked examples end to end on the CLI (CPU time of each process)",
             "",
             bench_cli.latency_table(latency),
             "",
