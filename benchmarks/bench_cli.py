@@ -13,11 +13,12 @@ import compileall
 import importlib.util
 import json
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -113,12 +114,27 @@ def solve_command(problem: str, wrt: str | None) -> list[str]:
 
 
 def _run(command: Sequence[str]) -> float:
+    """Wall seconds of one run of ``command``."""
+    return _run_both(command)[0]
+
+
+def run_cpu(command: Sequence[str]) -> float:
+    """CPU seconds (user + system) of one run of ``command``: what other processes do not inflate."""
+    return _run_both(command)[1]
+
+
+def _run_both(command: Sequence[str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     seconds = time.perf_counter() - start
-    if done.returncode != 0:
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ``verify`` of a wrong answer exits 1 by design; 2 and above are errors.
+    wrong_answer = done.returncode == 1 and "verify" in command
+    if done.returncode != 0 and not wrong_answer:
         raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.decode()[-500:]}")
-    return seconds
+    return seconds, cpu
 
 
 @dataclass(frozen=True)
@@ -138,15 +154,22 @@ class LatencyRow:
         return self.ratio <= self.target
 
 
-def interleaved(commands: Sequence[tuple[str, list[str], float]], repeat: int) -> list[LatencyRow]:
-    """Round-robin runs: the floor, then each command, ``repeat`` rounds; medians and ratios."""
+def interleaved(
+    commands: Sequence[tuple[str, list[str], float]],
+    repeat: int,
+    measure: Callable[[Sequence[str]], float] = _run,
+) -> list[LatencyRow]:
+    """Round-robin runs: the floor, then each command, ``repeat`` rounds; medians and ratios.
+
+    ``measure`` gives the seconds of one run: wall clock by default, or ``run_cpu``.
+    """
     _run(floor_command())  # warm the file cache once, unmeasured
     floor: list[float] = []
     times: list[list[float]] = [[] for _ in commands]
     for _ in range(max(1, repeat)):
-        floor.append(_run(floor_command()))
+        floor.append(measure(floor_command()))
         for i, (_, command, _) in enumerate(commands):
-            times[i].append(_run(command))
+            times[i].append(measure(command))
     base = statistics.median(floor)
     rows = [LatencyRow('floor: python -c "import sympy"', base, base, 1.0, len(floor))]
     for (label, _, target), measured in zip(commands, times, strict=True):

@@ -8,6 +8,8 @@ and writes it to ``benchmarks/results/latest.md`` (git-ignored). Sections:
    edge, peak memory, output size, fitted log-log exponents, ``sympy.diff`` alongside.
 3. Gradients at a point on graphs of thousands of nodes: ``evaluate_at`` vs finite differences.
 4. Throughput of ``verify_answer`` and of ``grade_file`` on 1 and 2 jobs.
+5. The figures of issue 13: an ML loss in process, flattened diamonds and deep ``--at`` by
+   size (CPU time), every worked example on the CLI as a ratio of the floor.
 
 The full run takes under ~10 minutes, ``--quick`` under ~2.
 """
@@ -33,10 +35,11 @@ if str(HERE) not in sys.path:
 import bench_backprop  # noqa: E402
 import bench_cli  # noqa: E402
 import bench_grade  # noqa: E402
+import bench_issue13  # noqa: E402
 import bench_scaling  # noqa: E402
 from _common import markdown_table, seconds_text  # noqa: E402
 
-SECTIONS = ("cli", "scaling", "point", "throughput")
+SECTIONS = ("cli", "scaling", "point", "throughput", "issue13")
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,24 @@ class Config:
     grade_rows: int
     grade_jobs: tuple[int, ...]
     verify_passes: int
+    issue_diamonds: tuple[int, ...]  # flattened diamond chains (issue 13)
+    issue_depths: tuple[int, ...]  # deep compositions with and without --at (issue 13)
+    issue_examples: int | None  # worked examples timed on the CLI (None: every one)
+    issue_limit: float  # CPU seconds past which a larger size is skipped
 
 
 FULL = Config(
     "full", 3, 7, None, (10, 20, 40, 80), (50, 100, 200, 500, 1000), 10.0, 30.0,
-    80, 2000, 10.0, 3000, (1, 2), 5,
+    80, 2000, 10.0, 3000, (1, 2), 5, (5, 8, 10), (25, 50, 100, 200), None, 30.0,
 )  # fmt: skip
 QUICK = Config(
     "quick", 1, 3, 3, (10, 20), (50, 100), 10.0, 10.0, 20, 500, 2.0, 45, (1, 2), 1,
+    (3, 5), (25, 50), 4, 5.0,
 )  # fmt: skip
 #: For the smoke test: every function runs, on the tiniest sizes, in seconds.
-TINY = Config("tiny", 1, 1, 1, (1, 2), (3, 6), 5.0, 5.0, 2, 20, 1.0, 4, (1,), 1)
+TINY = Config(
+    "tiny", 1, 1, 1, (1, 2), (3, 6), 5.0, 5.0, 2, 20, 1.0, 4, (1,), 1, (1, 2), (3, 6), 1, 5.0,
+)  # fmt: skip
 
 
 def _burn(count: int) -> float:
@@ -307,11 +317,24 @@ def throughput_section(config: Config, log: Callable[[str], None]) -> str:
     )
 
 
+def issue13_section(config: Config, log: Callable[[str], None]) -> str:
+    log("issue 13 figures …")
+    return bench_issue13.report(
+        config.repeat,
+        config.cli_repeat,
+        config.issue_diamonds,
+        config.issue_depths,
+        config.issue_examples,
+        config.issue_limit,
+    )
+
+
 RUNNERS: dict[str, Callable[[Config, Callable[[str], None]], str]] = {
     "cli": cli_section,
     "scaling": scaling_section,
     "point": point_section,
     "throughput": throughput_section,
+    "issue13": issue13_section,
 }
 
 

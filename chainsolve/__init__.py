@@ -2,34 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from chainsolve.api import Detail, GraphStyle, Mode, load_problem, solve, solve_parsed, verify
-from chainsolve.errors import (
-    BudgetExceeded,
-    ChainsolveError,
-    OptionError,
-    ParseError,
-    ProblemError,
-)
-from chainsolve.steps import Derivation, Leibniz, Solution, Step
-
 if TYPE_CHECKING:
+    from chainsolve.api import Detail, GraphStyle, Mode, load_problem, solve, solve_parsed, verify
+    from chainsolve.errors import (
+        BudgetExceeded,
+        ChainsolveError,
+        OptionError,
+        ParseError,
+        ProblemError,
+    )
+    from chainsolve.steps import Derivation, Leibniz, Solution, Step
     from chainsolve.verification import AnswerVerdict, DerivationReport
 
 __version__ = "0.1.0"
 
-#: Names imported on first use: the verifier's module is not loaded for ``solve`` alone.
-_LAZY = {"AnswerVerdict": "chainsolve.verification", "DerivationReport": "chainsolve.verification"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'chainsolve' has no attribute {name!r}")
-
+#: Where each public name lives: imported on first use, so that ``chainsolve --version`` and
+#: ``--help`` do not pay for sympy.
+_MODULE_OF = {
+    "load_problem": "chainsolve.api",
+    "solve": "chainsolve.api",
+    "solve_parsed": "chainsolve.api",
+    "verify": "chainsolve.api",
+    "BudgetExceeded": "chainsolve.errors",
+    "ChainsolveError": "chainsolve.errors",
+    "ParseError": "chainsolve.errors",
+    "ProblemError": "chainsolve.errors",
+    "OptionError": "chainsolve.errors",
+    "Detail": "chainsolve.api",
+    "GraphStyle": "chainsolve.api",
+    "Mode": "chainsolve.api",
+    "AnswerVerdict": "chainsolve.verification",
+    "DerivationReport": "chainsolve.verification",
+    "Derivation": "chainsolve.steps",
+    "Leibniz": "chainsolve.steps",
+    "Solution": "chainsolve.steps",
+    "Step": "chainsolve.steps",
+}
 
 __all__ = [
     "AnswerVerdict",
@@ -52,3 +63,12 @@ __all__ = [
     "solve_parsed",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chainsolve' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value

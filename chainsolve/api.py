@@ -206,10 +206,10 @@ def solve_parsed(
             solution = solve_problem(problem, detail=detail)
         if problem.point:
             from chainsolve.evaluation import evaluate_at
-            from chainsolve.graph import build_graph
+            from chainsolve.graph import evaluation_graph
 
             with stage("evaluation at the point"):
-                graph = solution.graph if solution.graph is not None else build_graph(problem)
+                graph = evaluation_graph(solution)
                 evaluation = evaluate_at(problem, graph, problem.point, numeric=numeric, mode=mode)
             solution = dataclasses.replace(solution, evaluation=evaluation)
     return solution

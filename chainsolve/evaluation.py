@@ -20,6 +20,7 @@ from chainsolve.decompose import operation_of
 from chainsolve.derivation import FLATTEN_LIMIT, _flatten, _flattened_size
 from chainsolve.equivalence import PRECISION
 from chainsolve.errors import ProblemError
+from chainsolve.explain import LONG_CHAIN
 from chainsolve.graph import Graph, NodeKind
 from chainsolve.graphcheck import TOLERANCE as FINITE_DIFFERENCE_TOLERANCE
 from chainsolve.graphcheck import central_difference, reverse
@@ -700,7 +701,13 @@ def _gradient(
     kinks: tuple[Kink, ...],
     notes: list[str],
 ) -> tuple[GradientEntry, ...]:
-    small = _flattened_size(graph)[graph.target] <= FLATTEN_LIMIT
+    # sympy.diff of a flattened long chain costs far more than linear time in its length (it
+    # sorts each product's factors by comparing deep arguments): past LONG_CHAIN layers the
+    # reference is graphcheck's reverse pass over sympy's local partials instead.
+    small = (
+        _flattened_size(graph)[graph.target] <= FLATTEN_LIMIT
+        and graph.layers[graph.target] <= LONG_CHAIN
+    )
     flattened = _flatten(graph, graph.target) if small else None
     mp_env = {make_symbol(k): v for k, v in mp_point.items()}
     exact_point = {make_symbol(k): v for k, v in passes.forward_point_exact().items()}
@@ -730,7 +737,7 @@ def _gradient(
                 _compare(
                     "reverse_reference",
                     "graphcheck's reverse pass with sympy's local partials (the graph is too "
-                    "large to flatten)",
+                    "large or too deep to flatten)",
                     ours.mp,
                     reference,
                     SYMBOLIC_TOLERANCE,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import sympy
 
-from chainsolve.problem import Problem, make_symbol
+from chainsolve.problem import Definition, Problem, build_problem, make_symbol
+
+if TYPE_CHECKING:
+    from chainsolve.steps import Solution
 
 NodeKind = Literal["input", "intermediate", "target"]
 
@@ -281,6 +285,72 @@ def build_graph(problem: Problem) -> Graph:
         for symbol in used:
             edges.append(Edge(symbol.name, name, partial=len(used) > 1, definition=expr))
     return Graph(tuple(nodes), tuple(edges), problem.target)
+
+
+def evaluation_graph(solution: Solution) -> Graph:
+    """The graph a point is evaluated on, linear in the size of the problem.
+
+    A graph problem's own graph; a single expression is one node, except when its derivation
+    was left in terms of intermediate variables (a long chain): then those variables are
+    nodes too, each defined by one link, as the derivation named them. Differentiating the
+    whole expression as one definition would cost far more than linear time in its depth
+    (sympy sorts the factors of each product by comparing their deep arguments).
+    """
+    if solution.graph is not None:
+        return solution.graph
+    problem = solution.problem
+    if not solution.intermediates or all(d.in_terms_of_inputs for d in solution.derivations):
+        return build_graph(problem)
+    return build_graph(with_intermediates(problem, solution.intermediates))
+
+
+def with_intermediates(problem: Problem, intermediates: Mapping[str, sympy.Expr]) -> Problem:
+    """A single-expression problem rewritten as definitions of its named intermediate variables.
+
+    ``intermediates`` maps each name to the subexpression it stands for (in the inputs); a
+    definition refers to the parts just below it by name. A name that is not a subexpression
+    (nothing refers to it) is left out.
+    """
+    parts = {expr: make_symbol(name) for name, expr in intermediates.items()}
+    target = problem.definitions[0]
+    rewritten = {target.name: _named_parts(target.expr, parts)}
+    stack = [target.name]
+    while stack:
+        for symbol in rewritten[stack.pop()].free_symbols:
+            name = symbol.name
+            if name in intermediates and name not in rewritten:
+                rewritten[name] = _named_parts(intermediates[name], parts)
+                stack.append(name)
+    definitions = [Definition(name, expr) for name, expr in rewritten.items()]
+    split = build_problem(
+        definitions, source=problem.source, wrt=problem.wrt or None, point=problem.point
+    )
+    # The inputs are the same; keep the user's order rather than the one the definitions imply.
+    return dataclasses.replace(split, inputs=problem.inputs)
+
+
+def _named_parts(expr: sympy.Expr, parts: Mapping[sympy.Expr, sympy.Symbol]) -> sympy.Expr:
+    """``expr`` with each proper subexpression that is one of ``parts`` replaced by its name.
+
+    Post-order over the expression's DAG without recursion, each shared part visited once.
+    """
+    done: dict[sympy.Basic, sympy.Basic] = {}
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in done:
+            continue
+        if node is not expr and node in parts:
+            done[node] = parts[node]
+        elif not node.args:
+            done[node] = node
+        elif not expanded:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in done)
+        else:
+            args = tuple(done[arg] for arg in node.args)
+            done[node] = node if args == node.args else node.func(*args)
+    return done[expr]
 
 
 def symbol_of(name: str) -> sympy.Symbol:

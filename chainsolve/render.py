@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -11,15 +12,16 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import jinja2
 import sympy
-from markupsafe import Markup
 
 from chainsolve import filters, wording
-from chainsolve.jsonout import solution_to_dict
 from chainsolve.steps import Leibniz, Solution, Step
+
+if TYPE_CHECKING:  # jinja2 is imported by the template formats only, never for JSON
+    import jinja2
+    from markupsafe import Markup
 
 Format = Literal["text", "markdown", "latex", "html", "json"]
 TemplateFormat = Literal["text", "markdown", "latex", "html"]
@@ -87,14 +89,21 @@ def _format_dirs(roots: Sequence[Path], fmt: str) -> list[str]:
     return [str(root / fmt) for root in roots]
 
 
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """Compiled templates kept between runs (a third of a solve's run time otherwise).
+def _bytecode_cache(options: dict[str, Any]) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (a third of a solve's run time otherwise), never stale.
 
-    Jinja keys each entry by the template's name and source, so an edited or
-    user-overridden template is recompiled. No cache where the directory is not writable.
+    Jinja checks each entry against the template's source and its own version, so an edited
+    or user-overridden template is recompiled. The compiled code also depends on the
+    environment's ``options`` (delimiters, whitespace control, autoescape): they name the
+    directory, so code compiled under other options is never reused. No cache where the
+    directory is not writable.
     """
+    import jinja2
+
+    compiled_by = repr(sorted((k, repr(v)) for k, v in options.items() if k != "loader"))
+    fingerprint = hashlib.sha256(compiled_by.encode()).hexdigest()[:16]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "chainsolve", "jinja")
+    directory = os.path.join(base, "chainsolve", "jinja", fingerprint)
     try:
         os.makedirs(directory, exist_ok=True)
         if not os.access(directory, os.W_OK):
@@ -113,6 +122,8 @@ def make_environment(fmt: str, template_dir: str | Path | None = None) -> jinja2
     """
     if fmt not in TEMPLATE_NAMES:
         raise ValueError(f"no templates for format {fmt!r}; choose one of {sorted(TEMPLATE_NAMES)}")
+    import jinja2
+
     builtin = jinja2.FileSystemLoader(_format_dirs(builtin_template_dirs(), fmt))
     loaders: list[jinja2.BaseLoader] = []
     if template_dir is not None:
@@ -138,7 +149,7 @@ def make_environment(fmt: str, template_dir: str | Path | None = None) -> jinja2
             line_statement_prefix=None,
             line_comment_prefix=None,
         )
-    cache = _bytecode_cache()
+    cache = _bytecode_cache(options)
     if cache is not None:
         options["bytecode_cache"] = cache
     env = jinja2.Environment(**options)
@@ -164,6 +175,8 @@ _MARKUP_FILTERS = (
 
 
 def _as_markup(function: Callable[..., str]) -> Callable[..., Markup]:
+    from markupsafe import Markup
+
     def wrapped(*args: Any, **kwargs: Any) -> Markup:
         return Markup(function(*args, **kwargs))
 
@@ -358,6 +371,8 @@ def render_solution(
     JSON ignores templates and follows the documented schema (``docs/json-schema.md``).
     """
     if fmt == "json":
+        from chainsolve.jsonout import solution_to_dict
+
         return json.dumps(solution_to_dict(solution), indent=2, ensure_ascii=False) + "\n"
     env = make_environment(fmt, template_dir)
     template = env.get_template(TEMPLATE_NAMES[fmt])

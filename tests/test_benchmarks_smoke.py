@@ -33,6 +33,8 @@ def test_suite_runs_on_tiny_sizes(suite: object, tmp_path: Path) -> None:
         "Fitted log-log exponent",
         "## 3. Gradient at a point",
         "## 4. verify and grade throughput",
+        "## 5. Issue 13 figures",
+        "### Worked examples end to end on the CLI (CPU time",
         "machine:",
     ):
         assert heading in report, heading

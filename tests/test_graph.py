@@ -7,7 +7,16 @@ import time
 import pytest
 import sympy
 
-from chainsolve.graph import PATH_LIMIT, Graph, build_graph, symbol_of, topological_definitions
+from chainsolve.api import load_problem, solve_parsed
+from chainsolve.derivation import _flatten, solve_problem
+from chainsolve.graph import (
+    PATH_LIMIT,
+    Graph,
+    build_graph,
+    evaluation_graph,
+    symbol_of,
+    topological_definitions,
+)
 from chainsolve.parsing import parse_problem
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
 
@@ -206,3 +215,59 @@ def test_a_constant_gets_no_gradient_in_the_backward_pass() -> None:
     assert [r.operation for r in evaluation.forward_pass if r.node == "x"] == ["constant"]
     assert "x" not in [r.node for r in evaluation.backward_pass]
     assert [e.name for e in evaluation.gradient] == ["t"]
+
+
+def deep_chain(depth: int) -> sympy.Expr:
+    """sin, cos and exp nested ``depth`` deep around x (past the derivation's long-chain limit)."""
+    expr: sympy.Expr = make_symbol("x")
+    for level in range(depth):
+        expr = (sympy.sin, sympy.cos, sympy.exp)[level % 3](expr)
+    return expr
+
+
+@pytest.mark.parametrize("depth", [12, 40])
+def test_long_chain_at_a_point_has_one_node_per_link(depth: int) -> None:
+    """--at on a long chain evaluates on the derivation's intermediates: one small local partial per link."""
+    problem = build_problem([Definition("y", deep_chain(depth))], source="")
+    graph = evaluation_graph(solve_problem(problem))
+    assert len(graph.nodes) == depth + 1
+    assert all(sympy.count_ops(edge.local_partial) <= 3 for edge in graph.edges)
+    assert _flatten(graph, "y") == problem.definitions[0].expr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sin(cos(tan(sin(cos(tan(sin(cos(exp(x^2+1)))))))))",
+        "exp(sin(x)) + sin(x)^2",
+        "sin(cos(exp(sin(cos(exp(sin(cos(exp(x^2 + sin(x)*x)))))))))",
+        "exp(sin(cos(exp(sin(cos(exp(sin(cos(x*exp(-x) + 1)))))))))",
+        "tanh(sin(cos(exp(sin(cos(exp(sin(cos(sqrt(x^2 + 1) - x)))))))))^2",
+    ],
+)
+def test_evaluation_graph_flattens_back_to_the_problem(text: str) -> None:
+    """The graph a point is evaluated on substitutes back to exactly the expression typed."""
+    problem = parse_problem(text)
+    graph = evaluation_graph(solve_problem(problem))
+    assert _flatten(graph, graph.target) == problem.definitions[0].expr
+    if text.count("(") > 9:  # a long chain: its links are nodes, each a small definition
+        assert len(graph.nodes) > 9
+        assert all(sympy.count_ops(node.expr) <= 6 for node in graph.nodes if node.expr is not None)
+
+
+def test_long_chain_gradient_at_a_point_equals_sympy_diff() -> None:
+    """The gradient of a long chain at x = 1/3 equals sympy.diff of the whole expression there."""
+    text = "sin(cos(exp(sin(cos(exp(sin(cos(exp(sin(x))))))))))"
+    solution = solve_parsed(load_problem(text, at="x=1/3"))
+    assert solution.evaluation is not None
+    (entry,) = solution.evaluation.gradient
+    x = make_symbol("x")
+    expected = sympy.diff(parse_problem(text).definitions[0].expr, x).subs(x, sympy.Rational(1, 3))
+    assert abs(entry.value.decimal - expected.evalf(30)) < 1e-12
+    assert solution.evaluation.verified
+
+
+def test_short_expression_at_a_point_stays_one_node() -> None:
+    """An expression whose derivation is written in the inputs keeps its single-node graph."""
+    solution = solve_parsed(load_problem("sin(x^2)", at="x=1"))
+    assert [node.name for node in evaluation_graph(solution).nodes] == ["x", "y"]

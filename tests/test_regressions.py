@@ -248,3 +248,35 @@ def test_utf8_on_stdin_is_read_whatever_the_locale() -> None:
     result = CliRunner().invoke(main, ["solve", "-"], input="sin(x²)".encode())
     assert result.exit_code == 0, result.output
     assert "2x·cos(x²)" in result.output
+
+
+def _modules_loaded_by(*args: str) -> set[str]:
+    """The heavy top-level packages a fresh ``chainsolve`` process imports running ``args``."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from chainsolve.cli import main\n"
+        f"result = CliRunner().invoke(main, {list(args)!r})\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(' '.join(sorted(m for m in ('sympy', 'jinja2', 'hypothesis', 'mpmath') "
+        "if m in sys.modules)))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    return set(completed.stdout.split())
+
+
+def test_version_and_help_import_neither_sympy_nor_jinja2() -> None:
+    """`chainsolve --version` and `--help` import no sympy, mpmath, jinja2 or hypothesis (issue 13)."""
+    assert _modules_loaded_by("--version") == set()
+    assert _modules_loaded_by("--help") == set()
+
+
+def test_json_output_imports_no_jinja2() -> None:
+    """jinja2 is imported only to render a template format: `--format json` never loads it (issue 13)."""
+    assert _modules_loaded_by("solve", "sin(x^2)", "--format", "json") == {"sympy", "mpmath"}
+    assert "jinja2" in _modules_loaded_by("solve", "sin(x^2)")
