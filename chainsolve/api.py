@@ -72,9 +72,10 @@ def solve(
     graph: str = "definitions",
     mode: str = "reverse",
     numeric: bool = False,
+    order: int = 1,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
-    """Solve a problem step by step, every step checked.
+    """Solve a problem step by step, every step checked (``order`` > 1: up to that derivative).
 
     >>> sol = solve("sin(x^2)")
     >>> sol.derivatives
@@ -87,7 +88,9 @@ def solve(
     """
     with deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=None)
-        return solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)
+        return solve_parsed(
+            parsed, detail=detail, mode=mode, numeric=numeric, order=order, timeout=None
+        )
 
 
 def solve_parsed(
@@ -96,14 +99,15 @@ def solve_parsed(
     detail: str = "normal",
     mode: str = "reverse",
     numeric: bool = False,
+    order: int = 1,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
     """Solve an already parsed :class:`~chainsolve.problem.Problem`."""
-    from chainsolve.derivation import solve_problem
+    from chainsolve.higher import solve_higher
 
     with deadline(timeout):
         with stage("derivation"):
-            solution = solve_problem(problem, detail=detail)
+            solution = solve_higher(problem, order, detail=detail)
         if problem.point:
             from chainsolve.evaluation import evaluate_at
             from chainsolve.graph import build_graph

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from chainsolve import __version__
+from chainsolve.higher import MAX_ORDER
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -277,6 +278,13 @@ def main() -> None:
 )
 @click.option("--numeric", is_flag=True, help="Show values at the point as decimals.")
 @click.option("--fragment", is_flag=True, help="LaTeX: only the body, to \\input into a document.")
+@click.option(
+    "--order",
+    type=click.IntRange(1, MAX_ORDER),
+    default=1,
+    show_default=True,
+    help="Derivatives up to this order, each differentiating the previous result.",
+)
 @timeout_option
 @friendly_errors
 @whole_command
@@ -293,6 +301,7 @@ def solve(
     mode: str,
     numeric: bool,
     fragment: bool,
+    order: int,
     timeout: float,
 ) -> None:
     """Solve PROBLEM step by step; PROBLEM is an expression or definitions, target first ('-': stdin).
@@ -300,6 +309,7 @@ def solve(
     \b
     Examples:
       chainsolve solve "sin(x^2)"
+      chainsolve solve "sin(x^2)" --order 2
       chainsolve solve "z = x^2*y; x = cos(t); y = exp(t)"
       chainsolve solve "L = (w*x + b - y)^2" --wrt w,b
       chainsolve solve "L = (w*x + b - y)^2" --graph elementary --at w=2,x=3,b=1,y=10
@@ -311,7 +321,9 @@ def solve(
     text = _read_problem(problem)
     parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)
     _echo_reading(parsed)
-    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)
+    solution = solve_parsed(
+        parsed, detail=detail, mode=mode, numeric=numeric, order=order, timeout=None
+    )
     chosen = _choose_format(fmt, output)
     with stage("rendering"):
         rendered = render_solution(

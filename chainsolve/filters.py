@@ -595,12 +595,13 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
-            name = unicode_name(letter) + "′"
+            name = unicode_name(letter) + "′" * formula.order
             return name if argument is None else f"{name}({unicode_expr(argument)})"
         d = "∂" if formula.partial else "d"
         wrt = unicode_expr(formula.wrt)
         if isinstance(formula.of, sympy.Symbol):
-            return f"{d}{unicode_expr(formula.of)}/{d}{wrt}"
+            n = "" if formula.order == 1 else str(formula.order).translate(_SUPERSCRIPTS)
+            return f"{d}{n}{unicode_expr(formula.of)}/{d}{wrt}{n}"
         return f"{d}/{d}{wrt}({unicode_expr(formula.of)})"
     if isinstance(formula, Product):
         parts = []
@@ -650,11 +651,14 @@ def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
-            name = latex_expr(sympy.Symbol(letter)) + "'"
+            name = latex_expr(sympy.Symbol(letter)) + "'" * formula.order
             return name if argument is None else rf"{name}\left({latex_expr(argument)}\right)"
         d = r"\partial " if formula.partial else "d"
         wrt = latex_expr(formula.wrt)
         if isinstance(formula.of, sympy.Symbol):
+            if formula.order > 1:
+                n = formula.order
+                return rf"\frac{{{d.strip()}^{{{n}}} {latex_expr(formula.of)}}}{{{d}{wrt}^{{{n}}}}}"
             return rf"\frac{{{d}{latex_expr(formula.of)}}}{{{d}{wrt}}}"
         return rf"\frac{{{d.strip()}}}{{{d}{wrt}}}\left({latex_expr(formula.of)}\right)"
     if isinstance(formula, Product):
@@ -698,7 +702,7 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         lagrange = _lagrange_of(formula, notation)
         if lagrange is not None:
             letter, argument = lagrange
-            head = f"{mathml_expr(sympy.Symbol(letter))}{_PRIME}"
+            head = f"{mathml_expr(sympy.Symbol(letter))}{_PRIME * formula.order}"
             if argument is None:
                 return head
             return f"<mrow>{head}{_fenced(mathml_expr(argument))}</mrow>"
@@ -706,7 +710,11 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         d_tag = f'<mi mathvariant="normal">{d}</mi>'
         wrt = mathml_expr(formula.wrt)
         if isinstance(formula.of, sympy.Symbol):
-            top = f"<mrow>{d_tag}{mathml_expr(formula.of)}</mrow>"
+            top_d = d_tag
+            if formula.order > 1:
+                top_d = f"<msup>{d_tag}<mn>{formula.order}</mn></msup>"
+                wrt = f"<msup>{wrt}<mn>{formula.order}</mn></msup>"
+            top = f"<mrow>{top_d}{mathml_expr(formula.of)}</mrow>"
             return f"<mfrac>{top}<mrow>{d_tag}{wrt}</mrow></mfrac>"
         frac = f"<mfrac>{d_tag}<mrow>{d_tag}{wrt}</mrow></mfrac>"
         return f"<mrow>{frac}{_fenced(mathml_expr(formula.of))}</mrow>"

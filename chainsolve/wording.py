@@ -32,6 +32,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "found_above": "Found above",
         "no_rule": "No step-by-step rule covers this part; the derivative comes from sympy",
         "sympy_fallback": "The derivative as computed by sympy",
+        "higher_order": "Derivative of order {order}: differentiate the result of order {previous}",
         "sum_terms": "Differentiate term by term",
         "sum_open": "The derivative of a sum is the sum of the derivatives",
         "sum_add": "Add the parts",
@@ -196,6 +197,21 @@ def note_wrong_step(variables: list[str]) -> str:
         "chainsolve; please report it), so that derivative is given as computed by sympy "
         "instead of step by step."
     )
+
+
+def note_higher_order_needs_one_expression() -> str:
+    """Why --order above 1 is refused for a problem it does not cover."""
+    return "--order above 1 needs one expression and one variable (--wrt)"
+
+
+def note_order_out_of_range(highest: int) -> str:
+    """Why an --order outside 1..highest is refused."""
+    return f"--order must be a whole number from 1 to {highest}"
+
+
+def note_higher_order_at_point() -> str:
+    """Why --order above 1 is refused together with --at."""
+    return "--order above 1 cannot be combined with --at yet"
 
 
 def note_left_in_intermediates(wrt: str) -> str:
