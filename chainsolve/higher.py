@@ -37,7 +37,6 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
     if order == 1:
         return first
     _refuse_unsupported(problem)
-    target = sympy.Symbol(problem.target)
     wrt = problem.symbol(problem.wrt[0])
     expr = problem.definitions[0].expr
     derivations = [first.derivations[0]]
@@ -47,7 +46,7 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
         previous = derivations[-1].result
         again = dataclasses.replace(problem, definitions=(Definition(problem.target, previous),))
         solved = solve_problem(again, detail=detail, reserved=frozenset(intermediates))
-        derivation = _of_order(solved.derivations[0], target, k, previous)
+        derivation = _of_order(solved.derivations[0], k, previous)
         _check_against_oracle(expr, wrt, k, derivation.result)
         derivations.append(derivation)
         intermediates.update(solved.intermediates)
@@ -74,12 +73,14 @@ def _refuse_unsupported(problem: Problem) -> None:
         )
 
 
-def _of_order(
-    derivation: Derivation, target: sympy.Symbol, order: int, previous: sympy.Expr
-) -> Derivation:
-    """A derivation of ``previous`` relabelled as order ``order``: dy/dx becomes dⁿy/dxⁿ."""
+def _of_order(derivation: Derivation, order: int, previous: sympy.Expr) -> Derivation:
+    """A derivation of ``previous`` relabelled as order ``order``: dy/dx becomes dⁿy/dxⁿ.
+
+    Where the steps name the differentiated expression itself (a decomposition ``y = …``,
+    a chain link dy/du₁) it is the derivative of order n − 1, written y′, y″, ….
+    """
     total = dataclasses.replace(derivation.derivative, order=order)
-    lower = dataclasses.replace(total, order=order - 1)
+    named = _named(total.of, order - 1)
     opening = Step(
         "rule",
         "higher_order",
@@ -87,36 +88,44 @@ def _of_order(
         words=(("order", str(order)), ("previous", str(order - 1))),
     )
     steps = tuple(
-        dataclasses.replace(step, sides=tuple(_relabel(side, total, lower) for side in step.sides))
+        dataclasses.replace(
+            step,
+            sides=tuple(_relabel(side, total, named) for side in step.sides),
+            definitions=tuple(
+                (named if name == total.of else name, value) for name, value in step.definitions
+            ),
+        )
         for step in derivation.steps
     )
     return dataclasses.replace(derivation, derivative=total, steps=(opening, *steps))
 
 
-def _relabel(formula: Formula, total: Leibniz, lower: Leibniz) -> Formula:
-    """``formula`` with d(target)/dx read as the n-th derivative and d(target)/du as d(y⁽ⁿ⁻¹⁾)/du."""
+def _relabel(formula: Formula, total: Leibniz, named: sympy.Symbol) -> Formula:
+    """``formula`` with d(target)/dx read as the n-th derivative and d(target)/du as d(named)/du."""
     if isinstance(formula, Leibniz):
         if formula.of != total.of:
             return formula
         if formula.wrt == total.wrt:
             return dataclasses.replace(formula, order=total.order)
-        return dataclasses.replace(formula, of=_named(lower))
+        return dataclasses.replace(formula, of=named)
     if isinstance(formula, Product):
-        return Product(tuple(_relabel(f, total, lower) for f in formula.factors))
+        return Product(tuple(_relabel(f, total, named) for f in formula.factors))
     if isinstance(formula, Sum):
-        return Sum(tuple(_relabel(t, total, lower) for t in formula.terms))
+        return Sum(tuple(_relabel(t, total, named) for t in formula.terms))
     if isinstance(formula, Quotient):
         return Quotient(
-            _relabel(formula.numerator, total, lower), _relabel(formula.denominator, total, lower)
+            _relabel(formula.numerator, total, named), _relabel(formula.denominator, total, named)
         )
     if isinstance(formula, Neg):
-        return Neg(_relabel(formula.operand, total, lower))
+        return Neg(_relabel(formula.operand, total, named))
+    if isinstance(formula, sympy.Expr):
+        return formula.xreplace({total.of: named})
     return formula
 
 
-def _named(lower: Leibniz) -> sympy.Symbol:
-    """The derivative of order n − 1 as one symbol (y′, y″), for a chain link's dy′/du."""
-    return sympy.Symbol(f"{lower.of}{chr(0x2032) * lower.order}")
+def _named(target: sympy.Expr, order: int) -> sympy.Symbol:
+    """The derivative of ``order`` as one symbol, y' or y'' (ASCII primes: LaTeX reads them too)."""
+    return sympy.Symbol(f"{target}{chr(39) * order}", real=True)
 
 
 def _check_against_oracle(

@@ -144,3 +144,11 @@ def test_second_derivative_symbol_in_every_notation() -> None:
     assert formula_latex(second) == r"\frac{d^{2} y}{dx^{2}}"
     assert "<msup>" in formula_mathml(second)
     assert formula_unicode(second, "lagrange") == "y′′"
+
+
+def test_top_level_chain_of_order_two_names_the_first_derivative() -> None:
+    """asin(x) order 2: the decomposition reads y' = 1/√u₁ and the link dy'/du₁, never y = …."""
+    text = chainsolve.solve("asin(x)", order=2).to_text()
+    assert "y' = 1/√u₁" in text
+    assert "d²y/dx² = dy'/du₁ · du₁/dx" in text
+    assert "y = 1/√u₁" not in text
