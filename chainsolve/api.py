@@ -73,9 +73,13 @@ def solve(
     mode: str = "reverse",
     numeric: bool = False,
     order: int = 1,
+    implicit: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
     """Solve a problem step by step, every step checked (``order`` > 1: up to that derivative).
+
+    With ``implicit="y"`` the problem is an equation (``x^2 + y^2 = 25``) and the answer is
+    dy/dx by implicit differentiation (with ``at``: the slope and tangent line there).
 
     >>> sol = solve("sin(x^2)")
     >>> sol.derivatives
@@ -86,11 +90,41 @@ def solve(
     ``timeout`` bounds the whole call and only ever aborts it (:class:`BudgetExceeded`): the
     derivative and its form are the same whatever the timeout and the machine's load.
     """
+    if implicit is not None:
+        return solve_curve(
+            problem, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=timeout
+        )
     with deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=None)
         return solve_parsed(
             parsed, detail=detail, mode=mode, numeric=numeric, order=order, timeout=None
         )
+
+
+def solve_curve(
+    equation: str,
+    dependent: str,
+    *,
+    wrt: str | Sequence[str] | None = None,
+    at: str | Mapping[str, Any] | None = None,
+    detail: str = "normal",
+    order: int = 1,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Solution:
+    """d(dependent)/dx on the curve ``equation`` by implicit differentiation, every step checked."""
+    from chainsolve.errors import ProblemError
+    from chainsolve.implicit import read_curve, solve_implicit
+
+    if order != 1:
+        from chainsolve import wording
+
+        raise ProblemError("implicit_order", wording.implicit_error_order(), source=equation)
+    with deadline(timeout):
+        with stage("parse"):
+            point = _point(at) or {}
+            curve = read_curve(equation, dependent, _wrt_names(wrt), point)
+        with stage("derivation"):
+            return solve_implicit(curve, point=point, detail=detail)
 
 
 def solve_parsed(

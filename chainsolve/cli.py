@@ -279,6 +279,12 @@ def main() -> None:
 @click.option("--numeric", is_flag=True, help="Show values at the point as decimals.")
 @click.option("--fragment", is_flag=True, help="LaTeX: only the body, to \\input into a document.")
 @click.option(
+    "--implicit",
+    metavar="NAME",
+    help="PROBLEM is an equation (x^2 + y^2 = 25) and NAME a function of the other variable: "
+    "dNAME/dx by implicit differentiation.",
+)
+@click.option(
     "--order",
     type=click.IntRange(1, MAX_ORDER),
     default=1,
@@ -302,6 +308,7 @@ def solve(
     numeric: bool,
     fragment: bool,
     order: int,
+    implicit: str | None,
     timeout: float,
 ) -> None:
     """Solve PROBLEM step by step; PROBLEM is an expression or definitions, target first ('-': stdin).
@@ -310,20 +317,26 @@ def solve(
     Examples:
       chainsolve solve "sin(x^2)"
       chainsolve solve "sin(x^2)" --order 2
+      chainsolve solve "x^2 + y^2 = 25" --implicit y --at x=3,y=4
       chainsolve solve "z = x^2*y; x = cos(t); y = exp(t)"
       chainsolve solve "L = (w*x + b - y)^2" --wrt w,b
       chainsolve solve "L = (w*x + b - y)^2" --graph elementary --at w=2,x=3,b=1,y=10
     """
-    from chainsolve.api import load_problem, solve_parsed
+    from chainsolve.api import load_problem, solve_curve, solve_parsed
     from chainsolve.budget import stage
     from chainsolve.render import render_solution
 
     text = _read_problem(problem)
-    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)
-    _echo_reading(parsed)
-    solution = solve_parsed(
-        parsed, detail=detail, mode=mode, numeric=numeric, order=order, timeout=None
-    )
+    if implicit is not None:
+        solution = solve_curve(
+            text, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=None
+        )
+    else:
+        parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)
+        _echo_reading(parsed)
+        solution = solve_parsed(
+            parsed, detail=detail, mode=mode, numeric=numeric, order=order, timeout=None
+        )
     chosen = _choose_format(fmt, output)
     with stage("rendering"):
         rendered = render_solution(

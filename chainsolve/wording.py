@@ -32,6 +32,14 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "found_above": "Found above",
         "no_rule": "No step-by-step rule covers this part; the derivative comes from sympy",
         "sympy_fallback": "The derivative as computed by sympy",
+        "implicit_both_sides": (
+            "Treat {dependent} as a function of {wrt} and differentiate both sides "
+            "with respect to {wrt}"
+        ),
+        "implicit_collect": "Collect the d{dependent}/d{wrt} terms on one side and factor",
+        "implicit_solve": "Solve for d{dependent}/d{wrt}",
+        "implicit_slope": "The slope at the point ({point})",
+        "implicit_tangent": "The tangent line at ({point})",
         "higher_order": "Derivative of order {order}: differentiate the result of order {previous}",
         "sum_terms": "Differentiate term by term",
         "sum_open": "The derivative of a sum is the sum of the derivatives",
@@ -212,6 +220,70 @@ def note_order_out_of_range(highest: int) -> str:
 def note_higher_order_at_point() -> str:
     """Why --order above 1 is refused together with --at."""
     return "--order above 1 cannot be combined with --at yet"
+
+
+def implicit_error_no_dependent(dependent: str) -> str:
+    """Why an equation without the dependent variable is refused."""
+    return f"the equation does not contain '{dependent}', the variable given to --implicit"
+
+
+def implicit_error_variables(dependent: str, others: list[str]) -> str:
+    """Why an equation is refused when the independent variable is not exactly one name."""
+    found = ", ".join(others) if others else "none"
+    return (
+        f"implicit differentiation needs exactly one variable besides '{dependent}' "
+        f"(found: {found}); name it with --wrt"
+    )
+
+
+def implicit_error_point_names(names: list[str]) -> str:
+    """Why a point that does not give exactly both coordinates is refused."""
+    return f"--at must give exactly {' and '.join(names)}"
+
+
+def implicit_error_off_curve(point: str, gap: object) -> str:
+    """Why a point off the curve is refused."""
+    return f"the point ({point}) is not on the curve: lhs − rhs = {gap} there, not 0"
+
+
+def implicit_hint_off_curve() -> str:
+    """What to do about a point off the curve."""
+    return "give a point whose coordinates satisfy the equation"
+
+
+def implicit_error_vertical(point: str) -> str:
+    """Why a slope at a point with a vertical tangent is refused."""
+    return f"the tangent at ({point}) is vertical: dy/dx is undefined there"
+
+
+def implicit_error_no_slope() -> str:
+    """Why an equation whose derivative does not involve dy/dx is refused."""
+    return "differentiating the equation leaves no dy/dx term to solve for"
+
+
+def implicit_error_order() -> str:
+    """Why --order above 1 is refused with --implicit."""
+    return "--order above 1 is not available with --implicit yet"
+
+
+def implicit_check_collect() -> str:
+    """How the collected form was confirmed."""
+    return "expands back to the difference of the two sides' derivatives"
+
+
+def implicit_check_result() -> str:
+    """How dy/dx was confirmed (independently of the steps)."""
+    return "equals −F_x/F_y and sympy's idiff"
+
+
+def implicit_check_slope() -> str:
+    """How the slope at the point was confirmed."""
+    return "equals −F_x/F_y at the point"
+
+
+def implicit_check_tangent() -> str:
+    """How the tangent line was confirmed."""
+    return "passes through the point with that slope"
 
 
 def note_left_in_intermediates(wrt: str) -> str:

@@ -1,0 +1,310 @@
+"""Implicit differentiation: both sides of a curve's equation differentiated, then solved for dy/dx."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import sympy
+
+from chainsolve import wording
+from chainsolve.derivation import WrongStepError, solve_problem, tidy
+from chainsolve.errors import ProblemError
+from chainsolve.problem import Definition, Problem, make_symbol
+from chainsolve.steps import (
+    Check,
+    Derivation,
+    Leibniz,
+    Neg,
+    Product,
+    Quotient,
+    Solution,
+    Step,
+    Sum,
+)
+
+if TYPE_CHECKING:
+    from chainsolve.steps import Formula
+
+#: The name each side of the equation is solved under (never shown: its steps are relabelled).
+_SIDE_NAMES = ("implicit_lhs", "implicit_rhs")
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """An equation ``lhs = rhs`` in which ``dependent`` is a function of ``wrt``."""
+
+    source: str
+    lhs: sympy.Expr
+    rhs: sympy.Expr
+    dependent: sympy.Symbol
+    wrt: sympy.Symbol
+
+    @property
+    def function(self) -> sympy.Expr:
+        """The dependent variable as a function, y(x)."""
+        return sympy.Function(self.dependent.name, real=True)(self.wrt)
+
+    def as_function(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` with y written y(x)."""
+        return expr.xreplace({self.dependent: self.function})
+
+    def as_symbol(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` (free of y′(x)) with y(x) written y again."""
+        return expr.xreplace({self.function: self.dependent})
+
+    @property
+    def implicit_function(self) -> sympy.Expr:
+        """F(x, y) = lhs − rhs: the curve is F = 0."""
+        return self.lhs - self.rhs
+
+
+def read_curve(
+    text: str, dependent: str, wrt: tuple[str, ...] | None, point: Mapping[str, sympy.Expr]
+) -> Curve:
+    """The curve of ``text``, with ``dependent`` a function of the one other variable (or ``wrt``)."""
+    from chainsolve.parsing import parse_equation
+
+    lhs, rhs = parse_equation(text)
+    y = make_symbol(dependent)
+    names = sorted(s.name for s in (lhs - rhs).free_symbols if s != y)
+    if y not in (lhs - rhs).free_symbols:
+        raise ProblemError(
+            "implicit_without_dependent",
+            wording.implicit_error_no_dependent(dependent),
+            source=text,
+        )
+    # Given --wrt, the other names are constants of the curve (r in x² + y² = r²).
+    chosen = list(wrt) if wrt else names
+    if len(chosen) != 1 or chosen[0] not in names:
+        raise ProblemError(
+            "implicit_variables", wording.implicit_error_variables(dependent, names), source=text
+        )
+    curve = Curve(text, lhs, rhs, y, make_symbol(chosen[0]))
+    _check_point(curve, point)
+    return curve
+
+
+def _check_point(curve: Curve, point: Mapping[str, sympy.Expr]) -> None:
+    if not point:
+        return
+    wanted = {curve.wrt.name, curve.dependent.name}
+    if set(point) != wanted:
+        raise ProblemError(
+            "implicit_point",
+            wording.implicit_error_point_names(sorted(wanted)),
+            source=curve.source,
+        )
+    gap = curve.implicit_function.subs(_values(curve, point))
+    if sympy.simplify(gap) != 0:
+        raise ProblemError(
+            "point_not_on_curve",
+            wording.implicit_error_off_curve(_point_text(curve, point), gap),
+            source=curve.source,
+            hint=wording.implicit_hint_off_curve(),
+        )
+
+
+def _values(curve: Curve, point: Mapping[str, sympy.Expr]) -> dict[sympy.Symbol, sympy.Expr]:
+    return {curve.wrt: point[curve.wrt.name], curve.dependent: point[curve.dependent.name]}
+
+
+def _point_text(curve: Curve, point: Mapping[str, sympy.Expr]) -> str:
+    return f"{curve.wrt.name}={point[curve.wrt.name]}, {curve.dependent.name}={point[curve.dependent.name]}"
+
+
+def solve_implicit(
+    curve: Curve, *, point: Mapping[str, sympy.Expr] | None = None, detail: str = "normal"
+) -> Solution:
+    """dy/dx on the curve, step by step: both sides differentiated, collected, solved, checked."""
+    x, y = curve.wrt, curve.dependent
+    dy = Leibniz(y, x, lagrange=(y.name, None))
+    opening = Step(
+        "rule",
+        "implicit_both_sides",
+        (Leibniz(curve.as_function(curve.lhs), x), Leibniz(curve.as_function(curve.rhs), x)),
+        words=(("dependent", y.name), ("wrt", x.name)),
+    )
+    steps: list[Step] = [opening]
+    reserved: frozenset[str] = frozenset()
+    derivatives = []
+    for name, side in zip(_SIDE_NAMES, (curve.lhs, curve.rhs), strict=True):
+        side_steps, derivative, names = _side(curve, name, curve.as_function(side), reserved)
+        steps.extend(side_steps)
+        derivatives.append(derivative)
+        reserved |= names
+    collected, coefficient, rest = _collect(curve, derivatives[0] - derivatives[1])
+    steps.append(collected)
+    result = _solved(curve, coefficient, rest)
+    steps.append(
+        Step(
+            "simplify",
+            "implicit_solve",
+            (dy, result),
+            check=_check_result(curve, result),
+            words=_words(curve),
+        )
+    )
+    if point:
+        steps.extend(_at_point(curve, result, point, dy))
+    problem = Problem(
+        source=curve.source,
+        definitions=(),
+        target=y.name,
+        inputs=(x.name, y.name),
+        wrt=(x.name,),
+        point=MappingProxyType(dict(point or {})),
+    )
+    derivation = Derivation(x.name, dy, tuple(steps), result)
+    return Solution(problem=problem, derivations=(derivation,), detail=detail)
+
+
+def _words(curve: Curve) -> tuple[tuple[str, str], ...]:
+    return (("dependent", curve.dependent.name), ("wrt", curve.wrt.name))
+
+
+def _side(
+    curve: Curve, name: str, side: sympy.Expr, reserved: frozenset[str]
+) -> tuple[list[Step], sympy.Expr, frozenset[str]]:
+    """The steps differentiating one side (y as y(x)), nested one level, and that side's derivative."""
+    x = curve.wrt
+    problem = Problem(
+        source=curve.source,
+        definitions=(Definition(name, side),),
+        target=name,
+        inputs=(x.name,),
+        wrt=(x.name,),
+    )
+    solved = solve_problem(problem, reserved=reserved | {curve.dependent.name})
+    derivation = solved.derivations[0]
+    label = derivation.derivative.of
+    shown = Leibniz(side, x)
+    steps = [
+        dataclasses.replace(
+            step,
+            depth=step.depth + 1,
+            sides=tuple(_relabel(s, label, shown) for s in step.sides),
+            definitions=tuple((side if n == label else n, v) for n, v in step.definitions),
+        )
+        for step in derivation.steps
+    ]
+    return steps, derivation.result, frozenset(solved.intermediates)
+
+
+def _relabel(formula: Formula, label: sympy.Expr, shown: Leibniz) -> Formula:
+    """``formula`` with the side's stand-in name replaced by the side itself: d/dx(x² + y²)."""
+    if isinstance(formula, Leibniz):
+        if formula.of != label:
+            return formula
+        return dataclasses.replace(formula, of=shown.of, lagrange=None)
+    if isinstance(formula, Product):
+        return Product(tuple(_relabel(f, label, shown) for f in formula.factors))
+    if isinstance(formula, Sum):
+        return Sum(tuple(_relabel(t, label, shown) for t in formula.terms))
+    if isinstance(formula, Quotient):
+        return Quotient(
+            _relabel(formula.numerator, label, shown), _relabel(formula.denominator, label, shown)
+        )
+    if isinstance(formula, Neg):
+        return Neg(_relabel(formula.operand, label, shown))
+    if isinstance(formula, sympy.Expr):
+        return formula.xreplace({label: shown.of})
+    return formula
+
+
+def _collect(curve: Curve, difference: sympy.Expr) -> tuple[Step, sympy.Expr, sympy.Expr]:
+    """dy/dx·B = −A from A + B·dy/dx = 0 (both sides' derivatives moved to one side)."""
+    derivative = sympy.Derivative(curve.function, curve.wrt)
+    expanded = sympy.expand(difference)
+    coefficient = sympy.factor_terms(expanded.coeff(derivative))
+    rest = sympy.factor_terms(expanded - sympy.expand(coefficient * derivative))
+    proven = (
+        rest.has(derivative) is False
+        and sympy.expand(coefficient * derivative + rest - difference) == 0
+    )
+    if not proven:
+        raise WrongStepError(f"dy/dx does not appear linearly in {difference}")
+    step = Step(
+        "rule",
+        "implicit_collect",
+        (Product((derivative, coefficient)), -rest),
+        check=Check("symbolic", wording.implicit_check_collect()),
+        words=_words(curve),
+    )
+    return step, coefficient, rest
+
+
+def _solved(curve: Curve, coefficient: sympy.Expr, rest: sympy.Expr) -> sympy.Expr:
+    """dy/dx = −A/B with y(x) written y, in its tidy form."""
+    if curve.as_symbol(coefficient) == 0:
+        raise ProblemError(
+            "implicit_no_slope", wording.implicit_error_no_slope(), source=curve.source
+        )
+    raw = sympy.cancel(curve.as_symbol(-rest / coefficient))
+    tidied, _ = tidy(raw)
+    return tidied
+
+
+def _check_result(curve: Curve, result: sympy.Expr) -> Check:
+    """dy/dx against −F_x/F_y and sympy's idiff, both computed from the equation alone."""
+    f = curve.implicit_function
+    x, y = curve.wrt, curve.dependent
+    by_partials = -sympy.diff(f, x) / sympy.diff(f, y)
+    by_idiff = sympy.idiff(f, y, x)
+    for reference in (by_partials, by_idiff):
+        if sympy.simplify(result - reference) != 0:
+            raise WrongStepError(f"dy/dx = {result} differs from {reference}")
+    return Check("symbolic", wording.implicit_check_result())
+
+
+def _at_point(
+    curve: Curve, result: sympy.Expr, point: Mapping[str, sympy.Expr], dy: Leibniz
+) -> list[Step]:
+    """The slope at the point and the tangent line there."""
+    values = _values(curve, point)
+    denominator = sympy.diff(curve.implicit_function, curve.dependent).subs(values)
+    if sympy.simplify(denominator) == 0:
+        raise ProblemError(
+            "implicit_vertical_tangent",
+            wording.implicit_error_vertical(_point_text(curve, point)),
+            source=curve.source,
+        )
+    slope = sympy.simplify(result.subs(values))
+    f = curve.implicit_function
+    reference = (-sympy.diff(f, curve.wrt) / sympy.diff(f, curve.dependent)).subs(values)
+    if sympy.simplify(slope - reference) != 0:
+        raise WrongStepError(f"slope {slope} differs from {reference}")
+    x0, y0 = values[curve.wrt], values[curve.dependent]
+    tangent = sympy.expand(y0 + slope * (curve.wrt - x0))
+    through_point = sympy.simplify(tangent.subs(curve.wrt, x0) - y0) == 0
+    if not through_point or sympy.simplify(sympy.diff(tangent, curve.wrt) - slope) != 0:
+        raise WrongStepError(
+            f"tangent {tangent} is not the line of slope {slope} through the point"
+        )
+    words = (*_words(curve), ("point", _point_text(curve, point)))
+    point_slope = y0 + sympy.Mul(slope, curve.wrt - x0, evaluate=False)
+    # At the origin the point-slope form is already the line: it is written once.
+    line = (
+        (curve.dependent, tangent)
+        if x0 == 0 and y0 == 0
+        else (curve.dependent, point_slope, tangent)
+    )
+    return [
+        Step(
+            "simplify",
+            "implicit_slope",
+            (dy, slope),
+            check=Check("symbolic", wording.implicit_check_slope()),
+            words=words,
+        ),
+        Step(
+            "simplify",
+            "implicit_tangent",
+            line,
+            check=Check("symbolic", wording.implicit_check_tangent()),
+            words=words,
+        ),
+    ]
