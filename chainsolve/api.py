@@ -112,19 +112,14 @@ def solve_curve(
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
     """d(dependent)/dx on the curve ``equation`` by implicit differentiation, every step checked."""
-    from chainsolve.errors import ProblemError
     from chainsolve.implicit import read_curve, solve_implicit
 
-    if order != 1:
-        from chainsolve import wording
-
-        raise ProblemError("implicit_order", wording.implicit_error_order(), source=equation)
     with deadline(timeout):
         with stage("parse"):
             point = _point(at) or {}
             curve = read_curve(equation, dependent, _wrt_names(wrt), point)
         with stage("derivation"):
-            return solve_implicit(curve, point=point, detail=detail)
+            return solve_implicit(curve, point=point, detail=detail, order=order)
 
 
 def solve_parsed(

@@ -117,16 +117,24 @@ def _point_text(curve: Curve, point: Mapping[str, sympy.Expr]) -> str:
 
 
 def solve_implicit(
-    curve: Curve, *, point: Mapping[str, sympy.Expr] | None = None, detail: str = "normal"
+    curve: Curve,
+    *,
+    point: Mapping[str, sympy.Expr] | None = None,
+    detail: str = "normal",
+    order: int = 1,
 ) -> Solution:
-    """dy/dx on the curve, step by step: both sides differentiated, collected, solved, checked."""
+    """dy/dx on the curve, step by step: both sides differentiated, collected, solved, checked.
+
+    ``order`` > 1 differentiates each result implicitly again, substitutes dy/dx and, for a
+    polynomial curve, shortens with the curve's equation (x² + y² = 25 gives −25/y³).
+    """
     x, y = curve.wrt, curve.dependent
     dy = Leibniz(y, x, lagrange=(y.name, None))
     opening = Step(
         "rule",
         "implicit_both_sides",
         (Leibniz(curve.as_function(curve.lhs), x), Leibniz(curve.as_function(curve.rhs), x)),
-        words=(("dependent", y.name), ("wrt", x.name)),
+        words=_words(curve),
     )
     steps: list[Step] = [opening]
     reserved: frozenset[str] = frozenset()
@@ -150,6 +158,11 @@ def solve_implicit(
     )
     if point:
         steps.extend(_at_point(curve, result, point, dy))
+    derivations = [Derivation(x.name, dy, tuple(steps), result)]
+    for k in range(2, order + 1):
+        derivation, names = _higher(curve, k, derivations[-1].result, result, reserved)
+        derivations.append(_with_value_at(curve, derivation, point))
+        reserved |= names
     problem = Problem(
         source=curve.source,
         definitions=(),
@@ -158,8 +171,89 @@ def solve_implicit(
         wrt=(x.name,),
         point=MappingProxyType(dict(point or {})),
     )
-    derivation = Derivation(x.name, dy, tuple(steps), result)
-    return Solution(problem=problem, derivations=(derivation,), detail=detail)
+    return Solution(problem=problem, derivations=tuple(derivations), detail=detail)
+
+
+def _higher(
+    curve: Curve, order: int, previous: sympy.Expr, slope: sympy.Expr, reserved: frozenset[str]
+) -> tuple[Derivation, frozenset[str]]:
+    """dⁿy/dxⁿ: the result of order n − 1 differentiated implicitly, dy/dx substituted, checked."""
+    x, y = curve.wrt, curve.dependent
+    total = Leibniz(y, x, lagrange=(y.name, None), order=order)
+    words = (*_words(curve), ("order", str(order)), ("previous", str(order - 1)))
+    shown = curve.as_function(previous)
+    opening = Step("rule", "implicit_higher", (total, Leibniz(shown, x)), words=words)
+    side_steps, derivative, names = _side(curve, _SIDE_NAMES[0], shown, reserved)
+    function_slope = sympy.Derivative(curve.function, x)
+    substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
+    value = sympy.cancel(curve.as_symbol(substituted))
+    oracle = sympy.idiff(curve.implicit_function, y, x, order)
+    if not _equal_on_curve(curve, value, oracle):
+        raise WrongStepError(f"d^{order}y/dx^{order} = {value} differs from idiff: {oracle}")
+    check = Check("symbolic", wording.implicit_check_higher())
+    steps = [opening, *side_steps]
+    steps.append(
+        Step("substitute", "implicit_substitute_slope", (total, value), check=check, words=words)
+    )
+    shorter = _on_the_curve(curve, value)
+    if shorter is not None:
+        on_curve = Check("symbolic", wording.implicit_check_on_curve())
+        steps.append(
+            Step("simplify", "implicit_use_curve", (total, shorter), check=on_curve, words=words)
+        )
+        value = shorter
+    return Derivation(x.name, total, tuple(steps), value), names
+
+
+def _on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
+    """A shorter form of ``value`` equal to it wherever the (polynomial) curve's equation holds."""
+    f = curve.implicit_function
+    x, y = curve.wrt, curve.dependent
+    if not (f.is_polynomial(x, y) and value.is_rational_function(x, y)):
+        return None
+    numerator, denominator = sympy.fraction(sympy.cancel(value))
+    _, remainder = sympy.reduced(sympy.expand(numerator), [sympy.expand(f)], x, y)
+    shorter = sympy.factor(remainder / denominator)
+    if sympy.count_ops(shorter) >= sympy.count_ops(value):
+        return None
+    if not _equal_on_curve(curve, shorter, value):
+        raise WrongStepError(f"{shorter} does not equal {value} on the curve")
+    return shorter
+
+
+def _equal_on_curve(curve: Curve, value: sympy.Expr, reference: sympy.Expr) -> bool:
+    """True when the two are equal, or (polynomial curve) their difference's numerator is a multiple of F."""
+    if sympy.simplify(value - reference) == 0:
+        return True
+    f = curve.implicit_function
+    x, y = curve.wrt, curve.dependent
+    difference = sympy.cancel(value - reference)
+    if not (f.is_polynomial(x, y) and difference.is_rational_function(x, y)):
+        return False
+    gap, _ = sympy.fraction(difference)
+    _, remainder = sympy.reduced(sympy.expand(gap), [sympy.expand(f)], x, y)
+    return bool(remainder == 0)
+
+
+def _with_value_at(
+    curve: Curve, derivation: Derivation, point: Mapping[str, sympy.Expr] | None
+) -> Derivation:
+    """The derivation with, at a point, one more step: the derivative's value there."""
+    if not point:
+        return derivation
+    values = _values(curve, point)
+    value = sympy.simplify(derivation.result.subs(values))
+    words = (*_words(curve), ("point", _point_text(curve, point)))
+    check = Check("symbolic", wording.implicit_check_higher())
+    oracle = sympy.idiff(
+        curve.implicit_function, curve.dependent, curve.wrt, derivation.derivative.order
+    )
+    if sympy.simplify(oracle.subs(values) - value) != 0:
+        raise WrongStepError(f"value {value} at the point differs from idiff's")
+    step = Step(
+        "simplify", "implicit_value_at", (derivation.derivative, value), check=check, words=words
+    )
+    return dataclasses.replace(derivation, steps=(*derivation.steps, step))
 
 
 def _words(curve: Curve) -> tuple[tuple[str, str], ...]:

@@ -40,6 +40,13 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "implicit_solve": "Solve for d{dependent}/d{wrt}",
         "implicit_slope": "The slope at the point ({point})",
         "implicit_tangent": "The tangent line at ({point})",
+        "implicit_higher": (
+            "Derivative of order {order}: differentiate the result of order {previous} "
+            "implicitly ({dependent} is still a function of {wrt})"
+        ),
+        "implicit_substitute_slope": "Substitute d{dependent}/d{wrt} found above",
+        "implicit_use_curve": "Shorten with the curve's equation",
+        "implicit_value_at": "The value at the point ({point})",
         "higher_order": "Derivative of order {order}: differentiate the result of order {previous}",
         "sum_terms": "Differentiate term by term",
         "sum_open": "The derivative of a sum is the sum of the derivatives",
@@ -261,9 +268,14 @@ def implicit_error_no_slope() -> str:
     return "differentiating the equation leaves no dy/dx term to solve for"
 
 
-def implicit_error_order() -> str:
-    """Why --order above 1 is refused with --implicit."""
-    return "--order above 1 is not available with --implicit yet"
+def implicit_check_higher() -> str:
+    """How a higher implicit derivative was confirmed."""
+    return "equals sympy's idiff (on the curve)"
+
+
+def implicit_check_on_curve() -> str:
+    """How the form shortened with the curve's equation was confirmed."""
+    return "differs from the form above by a multiple of the curve's equation"
 
 
 def implicit_check_collect() -> str:

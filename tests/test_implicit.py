@@ -182,7 +182,48 @@ def test_latex_compiles(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-2000:]
 
 
-def test_order_above_one_is_refused_for_now() -> None:
-    """--implicit with --order 2 is refused with a clear ProblemError, never a wrong answer."""
-    with pytest.raises(ProblemError):
-        chainsolve.solve("x^2 + y^2 = 25", implicit="y", order=2)
+def _equal_on_curve(value: sympy.Expr, reference: sympy.Expr, f: sympy.Expr) -> bool:
+    """True when value = reference wherever F = 0 (exactly equal, or differing by a multiple of F)."""
+    if sympy.simplify(value - reference) == 0:
+        return True
+    gap, _ = sympy.fraction(sympy.cancel(value - reference))
+    _, remainder = sympy.reduced(sympy.expand(gap), [sympy.expand(f)], x, y)
+    return bool(remainder == 0)
+
+
+SECOND_ORDER = [c for c in CURVES if c[0] not in {"tan(x*y) = y", "x^3 + y^3 = 6x*y"}]
+
+
+@pytest.mark.parametrize(("text", "f"), SECOND_ORDER, ids=[c[0] for c in SECOND_ORDER])
+def test_second_derivative_equals_idiff_on_the_curve(text: str, f: sympy.Expr) -> None:
+    """d²y/dx² equals sympy.idiff(F, y, x, 2) of F built independently, on the curve."""
+    solution = chainsolve.solve(text, implicit="y", order=2)
+    assert [d.derivative.order for d in solution.derivations] == [1, 2]
+    assert _equal_on_curve(solution.derivatives["x"], sympy.idiff(f, y, x, 2), f)
+    assert solution.verified
+
+
+def test_circle_second_derivative_uses_the_curve() -> None:
+    """x² + y² = 25: d²y/dx² = −25/y³ (shortened with the equation), −25/64 at (3, 4)."""
+    solution = chainsolve.solve("x^2 + y^2 = 25", implicit="y", order=2, at="x=3,y=4")
+    second = solution.derivations[1]
+    assert second.result == -25 / y**3
+    phrases = [step.phrase for step in second.steps]
+    assert "implicit_substitute_slope" in phrases and "implicit_use_curve" in phrases
+    assert second.steps[-1].sides[-1] == sympy.Rational(-25, 64)
+
+
+def test_folium_second_derivative() -> None:
+    """Folium: d²y/dx² = 16xy/(2x − y²)³ on the curve, and the third order equals idiff too."""
+    f = x**3 + y**3 - 6 * x * y
+    solution = chainsolve.solve("x^3 + y^3 = 6*x*y", implicit="y", order=3)
+    second, third = solution.derivations[1].result, solution.derivations[2].result
+    assert sympy.simplify(second - 16 * x * y / (2 * x - y**2) ** 3) == 0
+    assert _equal_on_curve(third, sympy.idiff(f, y, x, 3), f)
+
+
+def test_non_polynomial_curve_is_not_shortened() -> None:
+    """sin(xy) = x + y has no polynomial equation to shorten with: the substituted form stays."""
+    solution = chainsolve.solve("sin(x*y) = x + y", implicit="y", order=2)
+    phrases = [step.phrase for step in solution.derivations[1].steps]
+    assert "implicit_use_curve" not in phrases
