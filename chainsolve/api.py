@@ -74,12 +74,15 @@ def solve(
     numeric: bool = False,
     order: int = 1,
     implicit: str | None = None,
+    rates: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
     """Solve a problem step by step, every step checked (``order`` > 1: up to that derivative).
 
     With ``implicit="y"`` the problem is an equation (``x^2 + y^2 = 25``) and the answer is
     dy/dx by implicit differentiation (with ``at``: the slope and tangent line there).
+    With ``rates="dr/dt = 2"`` it is an equation between quantities changing in time and the
+    answer is the one rate not given (with ``at``: its value at that moment).
 
     >>> sol = solve("sin(x^2)")
     >>> sol.derivatives
@@ -90,6 +93,8 @@ def solve(
     ``timeout`` bounds the whole call and only ever aborts it (:class:`BudgetExceeded`): the
     derivative and its form are the same whatever the timeout and the machine's load.
     """
+    if rates is not None:
+        return solve_related_rates(problem, rates, at=at, detail=detail, timeout=timeout)
     if implicit is not None:
         return solve_curve(
             problem, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=timeout
@@ -120,6 +125,25 @@ def solve_curve(
             curve = read_curve(equation, dependent, _wrt_names(wrt), point)
         with stage("derivation"):
             return solve_implicit(curve, point=point, detail=detail, order=order)
+
+
+def solve_related_rates(
+    equation: str,
+    rates: str,
+    *,
+    at: str | Mapping[str, Any] | None = None,
+    detail: str = "normal",
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Solution:
+    """The one unknown rate of ``equation`` given the other ``rates`` (``"dr/dt = 2"``), every step checked."""
+    from chainsolve.rates import parse_rates, solve_rates
+
+    with deadline(timeout):
+        with stage("parse"):
+            known = parse_rates(rates)
+            point = _point(at) or {}
+        with stage("derivation"):
+            return solve_rates(equation, known, point, detail=detail)
 
 
 def solve_parsed(

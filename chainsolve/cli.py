@@ -285,6 +285,12 @@ def main() -> None:
     "dNAME/dx by implicit differentiation.",
 )
 @click.option(
+    "--rates",
+    metavar="'dr/dt = 2, ...'",
+    help="PROBLEM is an equation between quantities changing in time; given every rate but "
+    "one, find that one (with --at: at that moment).",
+)
+@click.option(
     "--order",
     type=click.IntRange(1, MAX_ORDER),
     default=1,
@@ -309,6 +315,7 @@ def solve(
     fragment: bool,
     order: int,
     implicit: str | None,
+    rates: str | None,
     timeout: float,
 ) -> None:
     """Solve PROBLEM step by step; PROBLEM is an expression or definitions, target first ('-': stdin).
@@ -318,16 +325,19 @@ def solve(
       chainsolve solve "sin(x^2)"
       chainsolve solve "sin(x^2)" --order 2
       chainsolve solve "x^2 + y^2 = 25" --implicit y --at x=3,y=4
+      chainsolve solve "V = 4/3*pi*r^3" --rates "dr/dt = 2" --at r=5
       chainsolve solve "z = x^2*y; x = cos(t); y = exp(t)"
       chainsolve solve "L = (w*x + b - y)^2" --wrt w,b
       chainsolve solve "L = (w*x + b - y)^2" --graph elementary --at w=2,x=3,b=1,y=10
     """
-    from chainsolve.api import load_problem, solve_curve, solve_parsed
+    from chainsolve.api import load_problem, solve_curve, solve_parsed, solve_related_rates
     from chainsolve.budget import stage
     from chainsolve.render import render_solution
 
     text = _read_problem(problem)
-    if implicit is not None:
+    if rates is not None:
+        solution = solve_related_rates(text, rates, at=at, detail=detail, timeout=None)
+    elif implicit is not None:
         solution = solve_curve(
             text, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=None
         )

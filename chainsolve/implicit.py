@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from chainsolve.steps import Formula
 
 #: The name each side of the equation is solved under (never shown: its steps are relabelled).
-_SIDE_NAMES = ("implicit_lhs", "implicit_rhs")
+SIDE_NAMES = ("implicit_lhs", "implicit_rhs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +139,10 @@ def solve_implicit(
     steps: list[Step] = [opening]
     reserved: frozenset[str] = frozenset()
     derivatives = []
-    for name, side in zip(_SIDE_NAMES, (curve.lhs, curve.rhs), strict=True):
-        side_steps, derivative, names = _side(curve, name, curve.as_function(side), reserved)
+    for name, side in zip(SIDE_NAMES, (curve.lhs, curve.rhs), strict=True):
+        side_steps, derivative, names = differentiate_side(
+            curve.source, x, name, curve.as_function(side), reserved
+        )
         steps.extend(side_steps)
         derivatives.append(derivative)
         reserved |= names
@@ -183,7 +185,9 @@ def _higher(
     words = (*_words(curve), ("order", str(order)), ("previous", str(order - 1)))
     shown = curve.as_function(previous)
     opening = Step("rule", "implicit_higher", (total, Leibniz(shown, x)), words=words)
-    side_steps, derivative, names = _side(curve, _SIDE_NAMES[0], shown, reserved)
+    side_steps, derivative, names = differentiate_side(
+        curve.source, x, SIDE_NAMES[0], shown, reserved
+    )
     function_slope = sympy.Derivative(curve.function, x)
     substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
     value = sympy.cancel(curve.as_symbol(substituted))
@@ -260,19 +264,22 @@ def _words(curve: Curve) -> tuple[tuple[str, str], ...]:
     return (("dependent", curve.dependent.name), ("wrt", curve.wrt.name))
 
 
-def _side(
-    curve: Curve, name: str, side: sympy.Expr, reserved: frozenset[str]
+def differentiate_side(
+    source: str, x: sympy.Symbol, name: str, side: sympy.Expr, reserved: frozenset[str]
 ) -> tuple[list[Step], sympy.Expr, frozenset[str]]:
-    """The steps differentiating one side (y as y(x)), nested one level, and that side's derivative."""
-    x = curve.wrt
+    """The steps differentiating one side of an equation (unknowns written y(x)) by ``x``, nested
+    one level, that side's derivative, and the intermediate names they took.
+
+    ``name`` is the side's stand-in target, replaced in the steps by the side itself.
+    """
     problem = Problem(
-        source=curve.source,
+        source=source,
         definitions=(Definition(name, side),),
         target=name,
         inputs=(x.name,),
         wrt=(x.name,),
     )
-    solved = solve_problem(problem, reserved=reserved | {curve.dependent.name})
+    solved = solve_problem(problem, reserved=reserved)
     derivation = solved.derivations[0]
     label = derivation.derivative.of
     shown = Leibniz(side, x)

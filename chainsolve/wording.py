@@ -40,6 +40,13 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "implicit_solve": "Solve for d{dependent}/d{wrt}",
         "implicit_slope": "The slope at the point ({point})",
         "implicit_tangent": "The tangent line at ({point})",
+        "rates_both_sides": (
+            "Every variable is a function of {time}: differentiate both sides "
+            "with respect to {time}"
+        ),
+        "rates_value_from_equation": "The value of {name} at that moment, from the equation",
+        "rates_substitute": "Put in the known rates and the values at that moment",
+        "rates_solve": "Solve for d{unknown}/d{time}",
         "implicit_higher": (
             "Derivative of order {order}: differentiate the result of order {previous} "
             "implicitly ({dependent} is still a function of {wrt})"
@@ -296,6 +303,76 @@ def implicit_check_slope() -> str:
 def implicit_check_tangent() -> str:
     """How the tangent line was confirmed."""
     return "passes through the point with that slope"
+
+
+def rates_error_syntax(item: str) -> str:
+    """Why a --rates item is refused."""
+    return f"cannot read the rate '{item}'"
+
+
+def rates_hint_syntax() -> str:
+    """How to write --rates."""
+    return 'write known rates as --rates "dr/dt = 2" (several separated by commas)'
+
+
+def rates_error_twice(name: str) -> str:
+    """Why a rate given twice is refused."""
+    return f"the rate of '{name}' is given twice"
+
+
+def rates_error_time(times: list[str]) -> str:
+    """Why rates with different (or no) time variables are refused."""
+    found = ", ".join(times) if times else "none"
+    return f"the rates must all be with respect to one time variable (found: {found})"
+
+
+def rates_error_time_used(time: str) -> str:
+    """Why an equation using the time variable itself is refused."""
+    return (
+        f"the equation uses '{time}' itself; related rates need an equation between the variables"
+    )
+
+
+def rates_error_not_in_equation(names: list[str]) -> str:
+    """Why rates or values for names the equation does not use are refused."""
+    return f"not a variable of the equation: {', '.join(names)}"
+
+
+def rates_error_unknowns(names: list[str]) -> str:
+    """Why the rates must leave exactly one unknown."""
+    found = ", ".join(names) if names else "none"
+    return f"give every rate but one: the unknown rates are {found}"
+
+
+def rates_error_inconsistent() -> str:
+    """Why values that do not satisfy the equation are refused."""
+    return "the values given with --at do not satisfy the equation"
+
+
+def rates_error_missing_values(names: list[str]) -> str:
+    """Why --at must leave at most one value to find."""
+    return f"--at must give the values of all variables but one (missing: {', '.join(names)})"
+
+
+def rates_error_ambiguous_value(name: str, roots: list[str]) -> str:
+    """Why a value the equation does not determine is refused."""
+    found = ", ".join(roots) if roots else "none"
+    return f"the equation does not determine one value of '{name}' (real solutions: {found}); give it with --at"
+
+
+def rates_error_no_solution(name: str) -> str:
+    """Why a rate the equation does not determine is refused."""
+    return f"the rate of '{name}' drops out of the differentiated equation at that moment"
+
+
+def rates_check_value() -> str:
+    """How a value found from the equation was confirmed."""
+    return "satisfies the equation (the positive root)"
+
+
+def rates_check_result() -> str:
+    """How the unknown rate was confirmed."""
+    return "equals −(Σ F_v·dv/dt)/F_u from the equation's partial derivatives"
 
 
 def note_left_in_intermediates(wrt: str) -> str:
