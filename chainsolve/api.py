@@ -93,6 +93,11 @@ def solve(
     ``timeout`` bounds the whole call and only ever aborts it (:class:`BudgetExceeded`): the
     derivative and its form are the same whatever the timeout and the machine's load.
     """
+    if rates is not None and (implicit is not None or order != 1):
+        from chainsolve import wording
+        from chainsolve.errors import ProblemError
+
+        raise ProblemError("rates_options", wording.rates_error_options(), source=problem)
     if rates is not None:
         return solve_related_rates(problem, rates, at=at, detail=detail, timeout=timeout)
     if implicit is not None:
@@ -117,11 +122,11 @@ def solve_curve(
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
     """d(dependent)/dx on the curve ``equation`` by implicit differentiation, every step checked."""
-    from chainsolve.implicit import read_curve, solve_implicit
+    from chainsolve.implicit import exact, read_curve, solve_implicit
 
     with deadline(timeout):
         with stage("parse"):
-            point = _point(at) or {}
+            point = {name: exact(value) for name, value in (_point(at) or {}).items()}
             curve = read_curve(equation, dependent, _wrt_names(wrt), point)
         with stage("derivation"):
             return solve_implicit(curve, point=point, detail=detail, order=order)

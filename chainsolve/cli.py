@@ -336,6 +336,11 @@ def solve(
 
     text = _read_problem(problem)
     if rates is not None:
+        if implicit is not None or order != 1:
+            from chainsolve import wording
+            from chainsolve.errors import ProblemError
+
+            raise ProblemError("rates_options", wording.rates_error_options(), source=text)
         solution = solve_related_rates(text, rates, at=at, detail=detail, timeout=None)
     elif implicit is not None:
         solution = solve_curve(

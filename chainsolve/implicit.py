@@ -62,6 +62,11 @@ class Curve:
         return self.lhs - self.rhs
 
 
+def exact(value: sympy.Expr) -> sympy.Expr:
+    """A decimal as the fraction it was typed as (0.3 is 3/10): slopes and rates come out exact."""
+    return sympy.nsimplify(value, rational=True) if value.has(sympy.Float) else value
+
+
 def read_curve(
     text: str, dependent: str, wrt: tuple[str, ...] | None, point: Mapping[str, sympy.Expr]
 ) -> Curve:
@@ -368,9 +373,13 @@ def _at_point(
     values = _values(curve, point)
     denominator = sympy.diff(curve.implicit_function, curve.dependent).subs(values)
     if sympy.simplify(denominator) == 0:
+        numerator = sympy.diff(curve.implicit_function, curve.wrt).subs(values)
+        singular = sympy.simplify(numerator) == 0
         raise ProblemError(
-            "implicit_vertical_tangent",
-            wording.implicit_error_vertical(_point_text(curve, point)),
+            "implicit_singular_point" if singular else "implicit_vertical_tangent",
+            (wording.implicit_error_singular if singular else wording.implicit_error_vertical)(
+                _point_text(curve, point)
+            ),
             source=curve.source,
         )
     slope = sympy.simplify(result.subs(values))

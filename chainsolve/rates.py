@@ -12,7 +12,7 @@ import sympy
 from chainsolve import wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
-from chainsolve.implicit import SIDE_NAMES, differentiate_side
+from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
 
@@ -61,11 +61,6 @@ def parse_rates(text: str) -> Rates:
             hint=wording.rates_hint_syntax(),
         )
     return Rates(make_symbol(times.pop()), MappingProxyType(known))
-
-
-def exact(value: sympy.Expr) -> sympy.Expr:
-    """A decimal as the fraction it was typed as (0.3 is 3/10): rates come out exact."""
-    return sympy.nsimplify(value, rational=True) if value.has(sympy.Float) else value
 
 
 @dataclass(frozen=True, slots=True)

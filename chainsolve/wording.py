@@ -270,6 +270,11 @@ def implicit_error_vertical(point: str) -> str:
     return f"the tangent at ({point}) is vertical: dy/dx is undefined there"
 
 
+def implicit_error_singular(point: str) -> str:
+    """Why a slope at a singular point of the curve is refused."""
+    return f"({point}) is a singular point of the curve (F_x = F_y = 0): dy/dx is 0/0 there"
+
+
 def implicit_error_no_slope() -> str:
     """Why an equation whose derivative does not involve dy/dx is refused."""
     return "differentiating the equation leaves no dy/dx term to solve for"
@@ -303,6 +308,11 @@ def implicit_check_slope() -> str:
 def implicit_check_tangent() -> str:
     """How the tangent line was confirmed."""
     return "passes through the point with that slope"
+
+
+def rates_error_options() -> str:
+    """Why --rates is refused together with --implicit or --order."""
+    return "--rates cannot be combined with --implicit or --order"
 
 
 def rates_error_syntax(item: str) -> str:

@@ -94,12 +94,13 @@ def test_folium_tangent_at_three_three() -> None:
         ("x^2 + y^2 = 25", "x=3,y=5", "point_not_on_curve"),
         ("x^2 + y^2 = 25", "x=5,y=0", "implicit_vertical_tangent"),
         ("x^2 + y^2 = 25", "x=3", "implicit_point"),
+        ("y^2 = x^2", "x=0,y=0", "implicit_singular_point"),
         ("x^2 + z^2 = 1", None, "implicit_without_dependent"),
         ("x^2 + y^2 = t", None, "implicit_variables"),
     ],
 )
 def test_bad_curves_and_points_are_refused(text: str, at: str | None, code: str) -> None:
-    """A point off the curve, a vertical tangent, a missing coordinate or variable: ProblemError."""
+    """A point off the curve, a vertical tangent, a singular point, a missing name: ProblemError."""
     with pytest.raises(ProblemError) as raised:
         chainsolve.solve(text, implicit="y", at=at)
     assert raised.value.code == code
@@ -157,6 +158,14 @@ def test_json_of_an_implicit_solution() -> None:
     assert sympy.simplify(result - sympy.idiff(f, y, x)) == 0
     assert any(step["claim"] for step in data["steps"])
     assert data["verified"] is True
+
+
+def test_rates_with_implicit_or_order_is_refused() -> None:
+    """--rates with --implicit or --order is refused, never silently ignored."""
+    with pytest.raises(ProblemError):
+        chainsolve.solve("x^2 + y^2 = 25", implicit="y", rates="dx/dt = 1")
+    with pytest.raises(ProblemError):
+        chainsolve.solve("x^2 + y^2 = 25", order=2, rates="dx/dt = 1")
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
