@@ -142,9 +142,17 @@ def solve(
     graph: GraphStyle = "definitions",
     mode: Mode = "reverse",
     numeric: bool = False,
+    order: int = 1,
+    implicit: str | None = None,
+    rates: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
-    """Solve a problem step by step, every step checked.
+    """Solve a problem step by step, every step checked (``order`` > 1: up to that derivative).
+
+    With ``implicit="y"`` the problem is an equation (``x^2 + y^2 = 25``) and the answer is
+    dy/dx by implicit differentiation (with ``at``: the slope and tangent line there).
+    With ``rates="dr/dt = 2"`` it is an equation between quantities changing in time and the
+    answer is the one rate not given (with ``at``: its value at that moment).
 
     >>> sol = solve("sin(x^2)")
     >>> sol.derivatives
@@ -164,6 +172,11 @@ def solve(
         graph: ``"definitions"`` (the problem's own) or ``"elementary"`` (one node per operation).
         mode: at a point, ``"reverse"`` (backpropagation) or ``"forward"`` (tangents).
         numeric: at a point, show the values as decimals.
+        order: derivatives up to this order (1 to 6), each differentiating the previous result.
+        implicit: the name of the dependent variable when ``problem`` is an equation
+            (``"x^2 + y^2 = 25"``, ``implicit="y"``): dy/dx by implicit differentiation.
+        rates: the known rates (``"dr/dt = 2"``) when ``problem`` is an equation between
+            quantities changing in time: the one rate not given.
         timeout: seconds the whole call may take, or ``None``; it only ever aborts the call
             (:class:`~chainsolve.errors.BudgetExceeded`): the derivative and its form are the
             same whatever the timeout and the machine's load.
@@ -178,9 +191,63 @@ def solve(
     _check_common(wrt, at, timeout)
     _check_options(detail, mode, numeric)
     _check_choice("graph", graph, GraphStyle)
+    if rates is not None and (implicit is not None or order != 1):
+        from chainsolve import wording
+        from chainsolve.errors import ProblemError
+
+        raise ProblemError("rates_options", wording.rates_error_options(), source=problem)
+    with _api_wording():
+        if rates is not None:
+            return solve_related_rates(problem, rates, at=at, detail=detail, timeout=timeout)
+        if implicit is not None:
+            return solve_curve(
+                problem, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=timeout
+            )
     with _api_wording(), deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=None)
-        return solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)
+        return solve_parsed(
+            parsed, detail=detail, mode=mode, numeric=numeric, order=order, timeout=None
+        )
+
+
+def solve_curve(
+    equation: str,
+    dependent: str,
+    *,
+    wrt: str | Sequence[str] | None = None,
+    at: str | Mapping[str, Any] | None = None,
+    detail: str = "normal",
+    order: int = 1,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Solution:
+    """d(dependent)/dx on the curve ``equation`` by implicit differentiation, every step checked."""
+    from chainsolve.implicit import exact, read_curve, solve_implicit
+
+    with deadline(timeout):
+        with stage("parse"):
+            point = {name: exact(value) for name, value in (_point(at) or {}).items()}
+            curve = read_curve(equation, dependent, _wrt_names(wrt), point)
+        with stage("derivation"):
+            return solve_implicit(curve, point=point, detail=detail, order=order)
+
+
+def solve_related_rates(
+    equation: str,
+    rates: str,
+    *,
+    at: str | Mapping[str, Any] | None = None,
+    detail: str = "normal",
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Solution:
+    """The one unknown rate of ``equation`` given the other ``rates`` (``"dr/dt = 2"``), every step checked."""
+    from chainsolve.rates import parse_rates, solve_rates
+
+    with deadline(timeout):
+        with stage("parse"):
+            known = parse_rates(rates)
+            point = _point(at) or {}
+        with stage("derivation"):
+            return solve_rates(equation, known, point, detail=detail)
 
 
 def _check_options(detail: object, mode: object, numeric: object) -> None:
@@ -195,15 +262,16 @@ def solve_parsed(
     detail: Detail = "normal",
     mode: Mode = "reverse",
     numeric: bool = False,
+    order: int = 1,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
     """Solve an already parsed :class:`~chainsolve.problem.Problem` (options as :func:`solve`)."""
-    from chainsolve.derivation import solve_problem
+    from chainsolve.higher import solve_higher
 
     _check_options(detail, mode, numeric)
     with deadline(timeout):
         with stage("derivation"):
-            solution = solve_problem(problem, detail=detail)
+            solution = solve_higher(problem, order, detail=detail)
         if problem.point:
             from chainsolve.evaluation import evaluate_at
             from chainsolve.graph import evaluation_graph

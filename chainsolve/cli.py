@@ -8,11 +8,12 @@ import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from chainsolve import __version__
+from chainsolve.higher import MAX_ORDER
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -298,6 +299,25 @@ def main() -> None:
     is_flag=True,
     help="HTML: each step's maths folded away, to try the step before opening it.",
 )
+@click.option(
+    "--implicit",
+    metavar="NAME",
+    help="PROBLEM is an equation (x^2 + y^2 = 25) and NAME a function of the other variable: "
+    "dNAME/dx by implicit differentiation.",
+)
+@click.option(
+    "--rates",
+    metavar="'dr/dt = 2, ...'",
+    help="PROBLEM is an equation between quantities changing in time; given every rate but "
+    "one, find that one (with --at: at that moment).",
+)
+@click.option(
+    "--order",
+    type=click.IntRange(1, MAX_ORDER),
+    default=1,
+    show_default=True,
+    help="Derivatives up to this order, each differentiating the previous result.",
+)
 @timeout_option
 @friendly_errors
 @whole_command
@@ -315,6 +335,9 @@ def solve(
     numeric: bool,
     fragment: bool,
     reveal: bool,
+    order: int,
+    implicit: str | None,
+    rates: str | None,
     timeout: float,
 ) -> None:
     """Solve PROBLEM step by step; PROBLEM is an expression or definitions, target first ('-': stdin).
@@ -322,18 +345,48 @@ def solve(
     \b
     Examples:
       chainsolve solve "sin(x^2)"
+      chainsolve solve "sin(x^2)" --order 2
+      chainsolve solve "x^2 + y^2 = 25" --implicit y --at x=3,y=4
+      chainsolve solve "V = 4/3*pi*r^3" --rates "dr/dt = 2" --at r=5
       chainsolve solve "z = x^2*y; x = cos(t); y = exp(t)"
       chainsolve solve "L = (w*x + b - y)^2" --wrt w,b
       chainsolve solve "L = (w*x + b - y)^2" --graph elementary --at w=2,x=3,b=1,y=10
     """
-    from chainsolve.api import load_problem, solve_parsed
+    from chainsolve.api import (
+        Detail,
+        Mode,
+        load_problem,
+        solve_curve,
+        solve_parsed,
+        solve_related_rates,
+    )
     from chainsolve.budget import stage
     from chainsolve.render import render_solution
 
     text = _read_problem(problem)
-    parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
-    _echo_reading(parsed)
-    solution = solve_parsed(parsed, detail=detail, mode=mode, numeric=numeric, timeout=None)  # type: ignore[arg-type]
+    if rates is not None:
+        if implicit is not None or order != 1:
+            from chainsolve import wording
+            from chainsolve.errors import ProblemError
+
+            raise ProblemError("rates_options", wording.rates_error_options(), source=text)
+        solution = solve_related_rates(text, rates, at=at, detail=detail, timeout=None)
+    elif implicit is not None:
+        solution = solve_curve(
+            text, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=None
+        )
+    else:
+        parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
+        _echo_reading(parsed)
+        # click has checked the choices: the strings are the Literals.
+        solution = solve_parsed(
+            parsed,
+            detail=cast(Detail, detail),
+            mode=cast(Mode, mode),
+            numeric=numeric,
+            order=order,
+            timeout=None,
+        )
     chosen = _choose_format(fmt, output)
     if reveal and chosen != "html":
         raise click.UsageError("--reveal folds steps in HTML output only: add --format html")

@@ -329,9 +329,15 @@ def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
 # Whole problems
 
 
-def solve_problem(problem: Problem, *, detail: Detail = "normal") -> Solution:
-    """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise."""
-    solution = _solve_expression(problem) if problem.is_single_expression else _solve_graph(problem)
+def solve_problem(
+    problem: Problem, *, detail: Detail = "normal", reserved: frozenset[str] = frozenset()
+) -> Solution:
+    """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise.
+
+    ``reserved`` names are not given to intermediates (those of an earlier order, say).
+    """
+    single = problem.is_single_expression
+    solution = _solve_expression(problem, reserved) if single else _solve_graph(problem)
     solution = _without_wrong_steps(solution)
     _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
@@ -500,10 +506,10 @@ def _textbook_notes(form: TextbookForm) -> list[str]:
     return notes
 
 
-def _solve_expression(problem: Problem) -> Solution:
+def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) -> Solution:
     definition = problem.definitions[0]
     target = make_symbol(problem.target)
-    namer = Namer(problem.names | problem.function_names | {"e", "pi"})
+    namer = Namer(problem.names | problem.function_names | {"e", "pi"} | reserved)
     partial = len(problem.inputs) > 1
     checker = Checker()
     derivations = []

@@ -914,12 +914,13 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
             letter, argument = lagrange
             if argument is None and formula.partial:
                 return f"{unicode_name(letter)}_{unicode_expr(formula.wrt)}"
-            name = unicode_name(letter) + "′"
+            name = unicode_name(letter) + "′" * formula.order
             return name if argument is None else f"{name}({unicode_expr(argument)})"
         d = "∂" if formula.partial else "d"
         wrt = _after_d(d, unicode_expr(formula.wrt), "({})")
         if isinstance(formula.of, sympy.Symbol):
-            return f"{d}{_after_d(d, unicode_expr(formula.of), '({})')}/{d}{wrt}"
+            n = "" if formula.order == 1 else str(formula.order).translate(_SUPERSCRIPTS)
+            return f"{d}{n}{_after_d(d, unicode_expr(formula.of), '({})')}/{d}{wrt}{n}"
         return f"{d}/{d}{wrt}({unicode_expr(formula.of)})"
     if isinstance(formula, Product):
         parts = []
@@ -983,12 +984,15 @@ def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
             letter, argument = lagrange
             if argument is None and formula.partial:
                 return f"{{{latex_expr(sympy.Symbol(letter))}}}_{{{latex_expr(formula.wrt)}}}"
-            name = latex_expr(sympy.Symbol(letter)) + "'"
+            name = latex_expr(sympy.Symbol(letter)) + "'" * formula.order
             return name if argument is None else rf"{name}\left({latex_expr(argument)}\right)"
         d = r"\partial " if formula.partial else "d"
         wrt = _after_d(d, latex_expr(formula.wrt), r"\left({}\right)")
         if isinstance(formula.of, sympy.Symbol):
             of = _after_d(d, latex_expr(formula.of), r"\left({}\right)")
+            if formula.order > 1:
+                n = formula.order
+                return rf"\frac{{{d.strip()}^{{{n}}} {of}}}{{{d}{wrt}^{{{n}}}}}"
             return rf"\frac{{{d}{of}}}{{{d}{wrt}}}"
         return rf"\frac{{{d.strip()}}}{{{d}{wrt}}}\left({latex_expr(formula.of)}\right)"
     if isinstance(formula, Product):
@@ -1038,7 +1042,7 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
             if argument is None and formula.partial:
                 of, wrt = mathml_expr(sympy.Symbol(letter)), mathml_expr(formula.wrt)
                 return f"<msub>{of}{wrt}</msub>"
-            head = f"{mathml_expr(sympy.Symbol(letter))}{_PRIME}"
+            head = f"{mathml_expr(sympy.Symbol(letter))}{_PRIME * formula.order}"
             if argument is None:
                 return head
             return f"<mrow>{head}{_fenced(mathml_expr(argument))}</mrow>"
@@ -1046,7 +1050,11 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         d_tag = f'<mi mathvariant="normal">{d}</mi>'
         wrt = _mathml_after_d(d, formula.wrt)
         if isinstance(formula.of, sympy.Symbol):
-            top = f"<mrow>{d_tag}{_mathml_after_d(d, formula.of)}</mrow>"
+            top_d = d_tag
+            if formula.order > 1:
+                top_d = f"<msup>{d_tag}<mn>{formula.order}</mn></msup>"
+                wrt = f"<msup>{wrt}<mn>{formula.order}</mn></msup>"
+            top = f"<mrow>{top_d}{_mathml_after_d(d, formula.of)}</mrow>"
             return f"<mfrac>{top}<mrow>{d_tag}{wrt}</mrow></mfrac>"
         frac = f"<mfrac>{d_tag}<mrow>{d_tag}{wrt}</mrow></mfrac>"
         return f"<mrow>{frac}{_fenced(mathml_expr(formula.of))}</mrow>"

@@ -239,6 +239,11 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
         "notes": list(solution.notes),
         "evaluation": None,
     }
+    if len(solution.derivations) > len({d.wrt for d in solution.derivations}):
+        # Several orders of one variable (--order): each order's result, keyed by its order.
+        result["derivatives_by_order"] = {
+            str(d.derivative.order): expression_text(d.result) for d in solution.derivations
+        }
     if solution.evaluation is not None:
         from chainsolve.evaluation import evaluation_to_dict
 

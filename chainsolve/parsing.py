@@ -1622,6 +1622,28 @@ def parse_problem(
     )
 
 
+def parse_equation(text: str) -> tuple[sympy.Expr, sympy.Expr]:
+    """Parse an equation ``lhs = rhs`` (a curve such as ``x^2 + y^2 = 25``) into its two sides.
+
+    >>> parse_equation("x^2 + y^2 = 25")
+    (x**2 + y**2, 25)
+    """
+    _check_length(text)
+    equals = [index for index, char in enumerate(text) if char == "="]
+    if len(equals) != 1:
+        what = "has no '='" if not equals else "has more than one '='"
+        raise ParseError(
+            "not_an_equation",
+            f"the equation {what}",
+            source=text,
+            hint="write one equation, e.g. x^2 + y^2 = 25",
+        )
+    cut = equals[0]
+    lhs = parse_expression(text[:cut], source=text, offset=0)
+    rhs = parse_expression(text[cut + 1 :], source=text, offset=cut + 1)
+    return lhs, rhs
+
+
 def parse_point(text: str) -> dict[str, sympy.Expr]:
     """Parse the ``--at`` option, ``w=2, x=3, b=1/2, y=-1.5, t=pi/4``, into exact or decimal values.
 

@@ -26,13 +26,14 @@ class Leibniz:
     ``of`` is a variable (a ``Symbol``) or, for "the derivative of this expression",
     any expression, shown as d/dx(…). ``lagrange`` is the same derivative in Lagrange
     notation, as (function letter, argument): ("f", g(x)) is shown f′(g(x)), and
-    ("y", None) is shown y′.
+    ("y", None) is shown y′. ``order`` n > 1 is the n-th derivative: d²y/dx², y″.
     """
 
     of: sympy.Expr
     wrt: sympy.Symbol
     partial: bool = False
     lagrange: tuple[str, sympy.Expr | None] | None = None
+    order: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,8 +64,17 @@ def _cancel_rational(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _merge_powers(expr: sympy.Expr) -> sympy.Expr:
-    """Powers of one base merged, common factors out: t·t^(t − 1) + tᵗ·ln t → tᵗ(ln t + 1)."""
-    return sympy.factor_terms(sympy.powsimp(expr))
+    """Powers of one base merged: t·t^(t − 1) → tᵗ (unchanged when no power merges)."""
+    merged = sympy.powsimp(expr)
+    # Rebuilding a product can also move its sign into a sum: that is no a^m·a^n = a^(m+n).
+    if merged.atoms(sympy.Pow, sympy.exp) == expr.atoms(sympy.Pow, sympy.exp):
+        return expr
+    return merged
+
+
+def _common_factor(expr: sympy.Expr) -> sympy.Expr:
+    """Common factors (and a common sign) taken out: tᵗ + tᵗ·ln t → tᵗ(ln t + 1)."""
+    return sympy.factor_terms(expr)
 
 
 def _tangent(expr: sympy.Expr) -> sympy.Expr:
@@ -112,6 +121,7 @@ REWRITES = (
     Rewrite("sign_over_abs", _sign_as_ratio, lambda e: bool(e.has(sympy.sign))),
     Rewrite("cancel", _cancel_rational, lambda e: bool(e.has(sympy.Pow))),
     Rewrite("merge_powers", _merge_powers, _has_powers),
+    Rewrite("common_factor", _common_factor, lambda e: bool(e.is_Add or e.is_Mul)),
     Rewrite("tangent", _tangent, _has_sin_and_cos),
     Rewrite("double_angle", _double_angle, _has_sin_and_cos),
 )

@@ -45,6 +45,29 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "found_above": "Found above",
         "no_rule": "No step-by-step rule covers this part; the derivative comes from sympy",
         "sympy_fallback": "The derivative as computed by sympy",
+        "implicit_both_sides": (
+            "Treat {dependent} as a function of {wrt} and differentiate both sides "
+            "with respect to {wrt}"
+        ),
+        "implicit_collect": "Collect the d{dependent}/d{wrt} terms on one side and factor",
+        "implicit_solve": "Solve for d{dependent}/d{wrt}",
+        "implicit_slope": "The slope at the point ({point})",
+        "implicit_tangent": "The tangent line at ({point})",
+        "rates_both_sides": (
+            "Every variable is a function of {time}: differentiate both sides "
+            "with respect to {time}"
+        ),
+        "rates_value_from_equation": "The value of {name} at that moment, from the equation",
+        "rates_substitute": "Put in the known rates and the values at that moment",
+        "rates_solve": "Solve for d{unknown}/d{time}",
+        "implicit_higher": (
+            "Derivative of order {order}: differentiate the result of order {previous} "
+            "implicitly ({dependent} is still a function of {wrt})"
+        ),
+        "implicit_substitute_slope": "Substitute d{dependent}/d{wrt} found above",
+        "implicit_use_curve": "Shorten with the curve's equation",
+        "implicit_value_at": "The value at the point ({point})",
+        "higher_order": "Derivative of order {order}: differentiate the result of order {previous}",
         "sum_terms": "Differentiate term by term",
         "sum_open": "The derivative of a sum is the sum of the derivatives",
         "sum_add": "Add the parts",
@@ -111,6 +134,7 @@ _RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "sign_over_abs": "sign(u)/|u| = 1/u",
         "cancel": "fraction in lowest terms",
         "merge_powers": "a^m·a^n = a^(m+n)",
+        "common_factor": "common factor taken out",
         "tangent": "sin/cos = tan",
         "double_angle": "double-angle formulas",
     }
@@ -226,6 +250,170 @@ def note_wrong_step(variables: list[str]) -> str:
         "chainsolve; please report it), so that derivative is given as computed by sympy "
         "instead of step by step."
     )
+
+
+def note_higher_order_needs_one_expression() -> str:
+    """Why --order above 1 is refused for a problem it does not cover."""
+    return "--order above 1 needs one expression and one variable (--wrt)"
+
+
+def note_order_out_of_range(highest: int) -> str:
+    """Why an --order outside 1..highest is refused."""
+    return f"--order must be a whole number from 1 to {highest}"
+
+
+def note_higher_order_at_point() -> str:
+    """Why --order above 1 is refused together with --at."""
+    return "--order above 1 cannot be combined with --at yet"
+
+
+def implicit_error_no_dependent(dependent: str) -> str:
+    """Why an equation without the dependent variable is refused."""
+    return f"the equation does not contain '{dependent}', the variable given to --implicit"
+
+
+def implicit_error_variables(dependent: str, others: list[str]) -> str:
+    """Why an equation is refused when the independent variable is not exactly one name."""
+    found = ", ".join(others) if others else "none"
+    return (
+        f"implicit differentiation needs exactly one variable besides '{dependent}' "
+        f"(found: {found}); name it with --wrt"
+    )
+
+
+def implicit_error_point_names(names: list[str]) -> str:
+    """Why a point that does not give exactly both coordinates is refused."""
+    return f"--at must give exactly {' and '.join(names)}"
+
+
+def implicit_error_off_curve(point: str, gap: object) -> str:
+    """Why a point off the curve is refused."""
+    return f"the point ({point}) is not on the curve: lhs − rhs = {gap} there, not 0"
+
+
+def implicit_hint_off_curve() -> str:
+    """What to do about a point off the curve."""
+    return "give a point whose coordinates satisfy the equation"
+
+
+def implicit_error_vertical(point: str) -> str:
+    """Why a slope at a point with a vertical tangent is refused."""
+    return f"the tangent at ({point}) is vertical: dy/dx is undefined there"
+
+
+def implicit_error_singular(point: str) -> str:
+    """Why a slope at a singular point of the curve is refused."""
+    return f"({point}) is a singular point of the curve (F_x = F_y = 0): dy/dx is 0/0 there"
+
+
+def implicit_error_no_slope() -> str:
+    """Why an equation whose derivative does not involve dy/dx is refused."""
+    return "differentiating the equation leaves no dy/dx term to solve for"
+
+
+def implicit_check_higher() -> str:
+    """How a higher implicit derivative was confirmed."""
+    return "equals sympy's idiff (on the curve)"
+
+
+def implicit_check_on_curve() -> str:
+    """How the form shortened with the curve's equation was confirmed."""
+    return "differs from the form above by a multiple of the curve's equation"
+
+
+def implicit_check_collect() -> str:
+    """How the collected form was confirmed."""
+    return "expands back to the difference of the two sides' derivatives"
+
+
+def implicit_check_result() -> str:
+    """How dy/dx was confirmed (independently of the steps)."""
+    return "equals −F_x/F_y and sympy's idiff"
+
+
+def implicit_check_slope() -> str:
+    """How the slope at the point was confirmed."""
+    return "equals −F_x/F_y at the point"
+
+
+def implicit_check_tangent() -> str:
+    """How the tangent line was confirmed."""
+    return "passes through the point with that slope"
+
+
+def rates_error_options() -> str:
+    """Why --rates is refused together with --implicit or --order."""
+    return "--rates cannot be combined with --implicit or --order"
+
+
+def rates_error_syntax(item: str) -> str:
+    """Why a --rates item is refused."""
+    return f"cannot read the rate '{item}'"
+
+
+def rates_hint_syntax() -> str:
+    """How to write --rates."""
+    return 'write known rates as --rates "dr/dt = 2" (several separated by commas)'
+
+
+def rates_error_twice(name: str) -> str:
+    """Why a rate given twice is refused."""
+    return f"the rate of '{name}' is given twice"
+
+
+def rates_error_time(times: list[str]) -> str:
+    """Why rates with different (or no) time variables are refused."""
+    found = ", ".join(times) if times else "none"
+    return f"the rates must all be with respect to one time variable (found: {found})"
+
+
+def rates_error_time_used(time: str) -> str:
+    """Why an equation using the time variable itself is refused."""
+    return (
+        f"the equation uses '{time}' itself; related rates need an equation between the variables"
+    )
+
+
+def rates_error_not_in_equation(names: list[str]) -> str:
+    """Why rates or values for names the equation does not use are refused."""
+    return f"not a variable of the equation: {', '.join(names)}"
+
+
+def rates_error_unknowns(names: list[str]) -> str:
+    """Why the rates must leave exactly one unknown."""
+    found = ", ".join(names) if names else "none"
+    return f"give every rate but one: the unknown rates are {found}"
+
+
+def rates_error_inconsistent() -> str:
+    """Why values that do not satisfy the equation are refused."""
+    return "the values given with --at do not satisfy the equation"
+
+
+def rates_error_missing_values(names: list[str]) -> str:
+    """Why --at must leave at most one value to find."""
+    return f"--at must give the values of all variables but one (missing: {', '.join(names)})"
+
+
+def rates_error_ambiguous_value(name: str, roots: list[str]) -> str:
+    """Why a value the equation does not determine is refused."""
+    found = ", ".join(roots) if roots else "none"
+    return f"the equation does not determine one value of '{name}' (real solutions: {found}); give it with --at"
+
+
+def rates_error_no_solution(name: str) -> str:
+    """Why a rate the equation does not determine is refused."""
+    return f"the rate of '{name}' drops out of the differentiated equation at that moment"
+
+
+def rates_check_value() -> str:
+    """How a value found from the equation was confirmed."""
+    return "satisfies the equation (the positive root)"
+
+
+def rates_check_result() -> str:
+    """How the unknown rate was confirmed."""
+    return "equals −(Σ F_v·dv/dt)/F_u from the equation's partial derivatives"
 
 
 def note_left_in_intermediates(wrt: str) -> str:

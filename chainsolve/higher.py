@@ -1,0 +1,143 @@
+"""Higher derivatives: each order differentiates the previous result with the same rule tree."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import sympy
+
+from chainsolve import wording
+from chainsolve.check import Checker
+from chainsolve.derivation import WrongStepError, solve_problem
+from chainsolve.errors import ProblemError
+from chainsolve.problem import Definition
+from chainsolve.steps import Claim, Derivation, Leibniz, Neg, Product, Quotient, Solution, Step, Sum
+
+if TYPE_CHECKING:
+    from chainsolve.problem import Problem
+    from chainsolve.steps import Formula
+
+#: The highest order asked for on the command line (each order is a whole worked solution).
+MAX_ORDER = 6
+
+
+def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Solution:
+    """The worked solution of the ``order``-th derivative, one derivation per order, all checked.
+
+    Order k differentiates the result of order k − 1 (planned and explained like any
+    expression) and its result is checked against ``sympy.diff(expr, x, k)``.
+    """
+    if not 1 <= order <= MAX_ORDER:
+        raise ProblemError(
+            "order_out_of_range", wording.note_order_out_of_range(MAX_ORDER), source=problem.source
+        )
+    first = solve_problem(problem, detail=detail)
+    if order == 1:
+        return first
+    _refuse_unsupported(problem)
+    wrt = problem.symbol(problem.wrt[0])
+    expr = problem.definitions[0].expr
+    derivations = [first.derivations[0]]
+    intermediates = dict(first.intermediates)
+    notes = list(first.notes)
+    for k in range(2, order + 1):
+        previous = derivations[-1].result
+        again = dataclasses.replace(problem, definitions=(Definition(problem.target, previous),))
+        solved = solve_problem(again, detail=detail, reserved=frozenset(intermediates))
+        derivation = _of_order(solved.derivations[0], k, previous)
+        _check_against_oracle(expr, wrt, k, derivation.result)
+        derivations.append(derivation)
+        intermediates.update(solved.intermediates)
+        notes.extend(note for note in solved.notes if note not in notes)
+    return Solution(
+        problem=problem,
+        derivations=tuple(derivations),
+        notes=tuple(notes),
+        intermediates=MappingProxyType(intermediates),
+        detail=detail,
+    )
+
+
+def _refuse_unsupported(problem: Problem) -> None:
+    if not problem.is_single_expression or len(problem.wrt) != 1:
+        raise ProblemError(
+            "higher_order_unsupported",
+            wording.note_higher_order_needs_one_expression(),
+            source=problem.source,
+        )
+    if problem.point:
+        raise ProblemError(
+            "higher_order_at_point", wording.note_higher_order_at_point(), source=problem.source
+        )
+
+
+def _of_order(derivation: Derivation, order: int, previous: sympy.Expr) -> Derivation:
+    """A derivation of ``previous`` relabelled as order ``order``: dy/dx becomes dⁿy/dxⁿ.
+
+    Where the steps name the differentiated expression itself (a decomposition ``y = …``,
+    a chain link dy/du₁) it is the derivative of order n − 1, written y′, y″, ….
+    """
+    total = dataclasses.replace(derivation.derivative, order=order)
+    named = _named(total.of, order - 1)
+    opening = Step(
+        "rule",
+        "higher_order",
+        (total, Leibniz(previous, total.wrt)),
+        words=(("order", str(order)), ("previous", str(order - 1))),
+    )
+    steps = tuple(
+        dataclasses.replace(
+            step,
+            sides=tuple(_relabel(side, total, named) for side in step.sides),
+            definitions=tuple(
+                (named if name == total.of else name, value) for name, value in step.definitions
+            ),
+        )
+        for step in derivation.steps
+    )
+    return dataclasses.replace(derivation, derivative=total, steps=(opening, *steps))
+
+
+def _relabel(formula: Formula, total: Leibniz, named: sympy.Symbol) -> Formula:
+    """``formula`` with d(target)/dx read as the n-th derivative and d(target)/du as d(named)/du."""
+    if isinstance(formula, Leibniz):
+        if formula.of != total.of:
+            return formula
+        if formula.wrt == total.wrt:
+            return dataclasses.replace(formula, order=total.order)
+        return dataclasses.replace(formula, of=named)
+    if isinstance(formula, Product):
+        return Product(tuple(_relabel(f, total, named) for f in formula.factors))
+    if isinstance(formula, Sum):
+        return Sum(tuple(_relabel(t, total, named) for t in formula.terms))
+    if isinstance(formula, Quotient):
+        return Quotient(
+            _relabel(formula.numerator, total, named), _relabel(formula.denominator, total, named)
+        )
+    if isinstance(formula, Neg):
+        return Neg(_relabel(formula.operand, total, named))
+    if isinstance(formula, sympy.Expr):
+        return formula.xreplace({total.of: named})
+    return formula
+
+
+def _named(target: sympy.Expr, order: int) -> sympy.Symbol:
+    """The derivative of ``order`` as one symbol, y' or y'' (ASCII primes: LaTeX reads them too)."""
+    return sympy.Symbol(f"{target}{chr(39) * order}", real=True)
+
+
+def _check_against_oracle(
+    expr: sympy.Expr, wrt: sympy.Symbol, order: int, result: sympy.Expr
+) -> None:
+    """Raise when ``result`` is not sympy's own ``order``-th derivative of ``expr`` (the independent oracle)."""
+    oracle_step = Step(
+        "simplify",
+        "result",
+        (result,),
+        claim=Claim(sympy.diff(expr, wrt, order - 1), wrt, (result,)),
+    )
+    checked = Checker().check(oracle_step)
+    if checked.check.differs:
+        raise WrongStepError(f"derivative of order {order} differs from sympy.diff: {result}")

@@ -1,0 +1,420 @@
+"""Implicit differentiation: both sides of a curve's equation differentiated, then solved for dy/dx."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import sympy
+
+from chainsolve import wording
+from chainsolve.derivation import WrongStepError, solve_problem, tidy
+from chainsolve.errors import ProblemError
+from chainsolve.problem import Definition, Problem, make_symbol
+from chainsolve.steps import (
+    Check,
+    Derivation,
+    Leibniz,
+    Neg,
+    Product,
+    Quotient,
+    Solution,
+    Step,
+    Sum,
+)
+
+if TYPE_CHECKING:
+    from chainsolve.steps import Formula
+
+#: The name each side of the equation is solved under (never shown: its steps are relabelled).
+SIDE_NAMES = ("implicit_lhs", "implicit_rhs")
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """An equation ``lhs = rhs`` in which ``dependent`` is a function of ``wrt``."""
+
+    source: str
+    lhs: sympy.Expr
+    rhs: sympy.Expr
+    dependent: sympy.Symbol
+    wrt: sympy.Symbol
+
+    @property
+    def function(self) -> sympy.Expr:
+        """The dependent variable as a function, y(x)."""
+        return sympy.Function(self.dependent.name, real=True)(self.wrt)
+
+    def as_function(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` with y written y(x)."""
+        return expr.xreplace({self.dependent: self.function})
+
+    def as_symbol(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` (free of y′(x)) with y(x) written y again."""
+        return expr.xreplace({self.function: self.dependent})
+
+    @property
+    def implicit_function(self) -> sympy.Expr:
+        """F(x, y) = lhs − rhs: the curve is F = 0."""
+        return self.lhs - self.rhs
+
+
+def exact(value: sympy.Expr) -> sympy.Expr:
+    """A decimal as the fraction it was typed as (0.3 is 3/10): slopes and rates come out exact."""
+    return sympy.nsimplify(value, rational=True) if value.has(sympy.Float) else value
+
+
+def read_curve(
+    text: str, dependent: str, wrt: tuple[str, ...] | None, point: Mapping[str, sympy.Expr]
+) -> Curve:
+    """The curve of ``text``, with ``dependent`` a function of the one other variable (or ``wrt``)."""
+    from chainsolve.parsing import parse_equation
+
+    lhs, rhs = parse_equation(text)
+    y = make_symbol(dependent)
+    names = sorted(s.name for s in (lhs - rhs).free_symbols if s != y)
+    if y not in (lhs - rhs).free_symbols:
+        raise ProblemError(
+            "implicit_without_dependent",
+            wording.implicit_error_no_dependent(dependent),
+            source=text,
+        )
+    # Given --wrt, the other names are constants of the curve (r in x² + y² = r²).
+    chosen = list(wrt) if wrt else names
+    if len(chosen) != 1 or chosen[0] not in names:
+        raise ProblemError(
+            "implicit_variables", wording.implicit_error_variables(dependent, names), source=text
+        )
+    curve = Curve(text, lhs, rhs, y, make_symbol(chosen[0]))
+    _check_point(curve, point)
+    return curve
+
+
+def _check_point(curve: Curve, point: Mapping[str, sympy.Expr]) -> None:
+    if not point:
+        return
+    wanted = {curve.wrt.name, curve.dependent.name}
+    if set(point) != wanted:
+        raise ProblemError(
+            "implicit_point",
+            wording.implicit_error_point_names(sorted(wanted)),
+            source=curve.source,
+        )
+    gap = curve.implicit_function.subs(_values(curve, point))
+    if sympy.simplify(gap) != 0:
+        raise ProblemError(
+            "point_not_on_curve",
+            wording.implicit_error_off_curve(_point_text(curve, point), gap),
+            source=curve.source,
+            hint=wording.implicit_hint_off_curve(),
+        )
+
+
+def _values(curve: Curve, point: Mapping[str, sympy.Expr]) -> dict[sympy.Symbol, sympy.Expr]:
+    return {curve.wrt: point[curve.wrt.name], curve.dependent: point[curve.dependent.name]}
+
+
+def _point_text(curve: Curve, point: Mapping[str, sympy.Expr]) -> str:
+    return f"{curve.wrt.name}={point[curve.wrt.name]}, {curve.dependent.name}={point[curve.dependent.name]}"
+
+
+def solve_implicit(
+    curve: Curve,
+    *,
+    point: Mapping[str, sympy.Expr] | None = None,
+    detail: str = "normal",
+    order: int = 1,
+) -> Solution:
+    """dy/dx on the curve, step by step: both sides differentiated, collected, solved, checked.
+
+    ``order`` > 1 differentiates each result implicitly again, substitutes dy/dx and, for a
+    polynomial curve, shortens with the curve's equation (x² + y² = 25 gives −25/y³).
+    """
+    x, y = curve.wrt, curve.dependent
+    dy = Leibniz(y, x, lagrange=(y.name, None))
+    opening = Step(
+        "rule",
+        "implicit_both_sides",
+        (Leibniz(curve.as_function(curve.lhs), x), Leibniz(curve.as_function(curve.rhs), x)),
+        words=_words(curve),
+    )
+    steps: list[Step] = [opening]
+    reserved: frozenset[str] = frozenset()
+    derivatives = []
+    for name, side in zip(SIDE_NAMES, (curve.lhs, curve.rhs), strict=True):
+        side_steps, derivative, names = differentiate_side(
+            curve.source, x, name, curve.as_function(side), reserved
+        )
+        steps.extend(side_steps)
+        derivatives.append(derivative)
+        reserved |= names
+    collected, coefficient, rest = _collect(curve, derivatives[0] - derivatives[1])
+    steps.append(collected)
+    result = _solved(curve, coefficient, rest)
+    steps.append(
+        Step(
+            "simplify",
+            "implicit_solve",
+            (dy, result),
+            check=_check_result(curve, result),
+            words=_words(curve),
+        )
+    )
+    if point:
+        steps.extend(_at_point(curve, result, point, dy))
+    derivations = [Derivation(x.name, dy, tuple(steps), result)]
+    for k in range(2, order + 1):
+        derivation, names = _higher(curve, k, derivations[-1].result, result, reserved)
+        derivations.append(_with_value_at(curve, derivation, point))
+        reserved |= names
+    problem = Problem(
+        source=curve.source,
+        definitions=(),
+        target=y.name,
+        inputs=(x.name, y.name),
+        wrt=(x.name,),
+        point=MappingProxyType(dict(point or {})),
+    )
+    return Solution(problem=problem, derivations=tuple(derivations), detail=detail)
+
+
+def _higher(
+    curve: Curve, order: int, previous: sympy.Expr, slope: sympy.Expr, reserved: frozenset[str]
+) -> tuple[Derivation, frozenset[str]]:
+    """dⁿy/dxⁿ: the result of order n − 1 differentiated implicitly, dy/dx substituted, checked."""
+    x, y = curve.wrt, curve.dependent
+    total = Leibniz(y, x, lagrange=(y.name, None), order=order)
+    words = (*_words(curve), ("order", str(order)), ("previous", str(order - 1)))
+    shown = curve.as_function(previous)
+    opening = Step("rule", "implicit_higher", (total, Leibniz(shown, x)), words=words)
+    side_steps, derivative, names = differentiate_side(
+        curve.source, x, SIDE_NAMES[0], shown, reserved
+    )
+    function_slope = sympy.Derivative(curve.function, x)
+    substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
+    value = sympy.cancel(curve.as_symbol(substituted))
+    oracle = sympy.idiff(curve.implicit_function, y, x, order)
+    if not _equal_on_curve(curve, value, oracle):
+        raise WrongStepError(f"d^{order}y/dx^{order} = {value} differs from idiff: {oracle}")
+    check = Check("symbolic", wording.implicit_check_higher())
+    steps = [opening, *side_steps]
+    steps.append(
+        Step("substitute", "implicit_substitute_slope", (total, value), check=check, words=words)
+    )
+    shorter = _on_the_curve(curve, value)
+    if shorter is not None:
+        on_curve = Check("symbolic", wording.implicit_check_on_curve())
+        steps.append(
+            Step("simplify", "implicit_use_curve", (total, shorter), check=on_curve, words=words)
+        )
+        value = shorter
+    return Derivation(x.name, total, tuple(steps), value), names
+
+
+def _on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
+    """A shorter form of ``value`` equal to it wherever the (polynomial) curve's equation holds."""
+    f = curve.implicit_function
+    x, y = curve.wrt, curve.dependent
+    if not (f.is_polynomial(x, y) and value.is_rational_function(x, y)):
+        return None
+    numerator, denominator = sympy.fraction(sympy.cancel(value))
+    _, remainder = sympy.reduced(sympy.expand(numerator), [sympy.expand(f)], x, y)
+    shorter = sympy.factor(remainder / denominator)
+    if sympy.count_ops(shorter) >= sympy.count_ops(value):
+        return None
+    if not _equal_on_curve(curve, shorter, value):
+        raise WrongStepError(f"{shorter} does not equal {value} on the curve")
+    return shorter
+
+
+def _equal_on_curve(curve: Curve, value: sympy.Expr, reference: sympy.Expr) -> bool:
+    """True when the two are equal, or (polynomial curve) their difference's numerator is a multiple of F."""
+    if sympy.simplify(value - reference) == 0:
+        return True
+    f = curve.implicit_function
+    x, y = curve.wrt, curve.dependent
+    difference = sympy.cancel(value - reference)
+    if not (f.is_polynomial(x, y) and difference.is_rational_function(x, y)):
+        return False
+    gap, _ = sympy.fraction(difference)
+    _, remainder = sympy.reduced(sympy.expand(gap), [sympy.expand(f)], x, y)
+    return bool(remainder == 0)
+
+
+def _with_value_at(
+    curve: Curve, derivation: Derivation, point: Mapping[str, sympy.Expr] | None
+) -> Derivation:
+    """The derivation with, at a point, one more step: the derivative's value there."""
+    if not point:
+        return derivation
+    values = _values(curve, point)
+    value = sympy.simplify(derivation.result.subs(values))
+    words = (*_words(curve), ("point", _point_text(curve, point)))
+    check = Check("symbolic", wording.implicit_check_higher())
+    oracle = sympy.idiff(
+        curve.implicit_function, curve.dependent, curve.wrt, derivation.derivative.order
+    )
+    if sympy.simplify(oracle.subs(values) - value) != 0:
+        raise WrongStepError(f"value {value} at the point differs from idiff's")
+    step = Step(
+        "simplify", "implicit_value_at", (derivation.derivative, value), check=check, words=words
+    )
+    return dataclasses.replace(derivation, steps=(*derivation.steps, step))
+
+
+def _words(curve: Curve) -> tuple[tuple[str, str], ...]:
+    return (("dependent", curve.dependent.name), ("wrt", curve.wrt.name))
+
+
+def differentiate_side(
+    source: str, x: sympy.Symbol, name: str, side: sympy.Expr, reserved: frozenset[str]
+) -> tuple[list[Step], sympy.Expr, frozenset[str]]:
+    """The steps differentiating one side of an equation (unknowns written y(x)) by ``x``, nested
+    one level, that side's derivative, and the intermediate names they took.
+
+    ``name`` is the side's stand-in target, replaced in the steps by the side itself.
+    """
+    problem = Problem(
+        source=source,
+        definitions=(Definition(name, side),),
+        target=name,
+        inputs=(x.name,),
+        wrt=(x.name,),
+    )
+    solved = solve_problem(problem, reserved=reserved)
+    derivation = solved.derivations[0]
+    label = derivation.derivative.of
+    shown = Leibniz(side, x)
+    steps = [
+        dataclasses.replace(
+            step,
+            depth=step.depth + 1,
+            sides=tuple(_relabel(s, label, shown) for s in step.sides),
+            definitions=tuple((side if n == label else n, v) for n, v in step.definitions),
+        )
+        for step in derivation.steps
+    ]
+    return steps, derivation.result, frozenset(solved.intermediates)
+
+
+def _relabel(formula: Formula, label: sympy.Expr, shown: Leibniz) -> Formula:
+    """``formula`` with the side's stand-in name replaced by the side itself: d/dx(x² + y²)."""
+    if isinstance(formula, Leibniz):
+        if formula.of != label:
+            return formula
+        return dataclasses.replace(formula, of=shown.of, lagrange=None)
+    if isinstance(formula, Product):
+        return Product(tuple(_relabel(f, label, shown) for f in formula.factors))
+    if isinstance(formula, Sum):
+        return Sum(tuple(_relabel(t, label, shown) for t in formula.terms))
+    if isinstance(formula, Quotient):
+        return Quotient(
+            _relabel(formula.numerator, label, shown), _relabel(formula.denominator, label, shown)
+        )
+    if isinstance(formula, Neg):
+        return Neg(_relabel(formula.operand, label, shown))
+    if isinstance(formula, sympy.Expr):
+        return formula.xreplace({label: shown.of})
+    return formula
+
+
+def _collect(curve: Curve, difference: sympy.Expr) -> tuple[Step, sympy.Expr, sympy.Expr]:
+    """dy/dx·B = −A from A + B·dy/dx = 0 (both sides' derivatives moved to one side)."""
+    derivative = sympy.Derivative(curve.function, curve.wrt)
+    expanded = sympy.expand(difference)
+    coefficient = sympy.factor_terms(expanded.coeff(derivative))
+    rest = sympy.factor_terms(expanded - sympy.expand(coefficient * derivative))
+    proven = (
+        rest.has(derivative) is False
+        and sympy.expand(coefficient * derivative + rest - difference) == 0
+    )
+    if not proven:
+        raise WrongStepError(f"dy/dx does not appear linearly in {difference}")
+    step = Step(
+        "rule",
+        "implicit_collect",
+        (Product((derivative, coefficient)), -rest),
+        check=Check("symbolic", wording.implicit_check_collect()),
+        words=_words(curve),
+    )
+    return step, coefficient, rest
+
+
+def _solved(curve: Curve, coefficient: sympy.Expr, rest: sympy.Expr) -> sympy.Expr:
+    """dy/dx = −A/B with y(x) written y, in its tidy form."""
+    if curve.as_symbol(coefficient) == 0:
+        raise ProblemError(
+            "implicit_no_slope", wording.implicit_error_no_slope(), source=curve.source
+        )
+    raw = sympy.cancel(curve.as_symbol(-rest / coefficient))
+    tidied, _ = tidy(raw)
+    return tidied
+
+
+def _check_result(curve: Curve, result: sympy.Expr) -> Check:
+    """dy/dx against −F_x/F_y and sympy's idiff, both computed from the equation alone."""
+    f = curve.implicit_function
+    x, y = curve.wrt, curve.dependent
+    by_partials = -sympy.diff(f, x) / sympy.diff(f, y)
+    by_idiff = sympy.idiff(f, y, x)
+    for reference in (by_partials, by_idiff):
+        if sympy.simplify(result - reference) != 0:
+            raise WrongStepError(f"dy/dx = {result} differs from {reference}")
+    return Check("symbolic", wording.implicit_check_result())
+
+
+def _at_point(
+    curve: Curve, result: sympy.Expr, point: Mapping[str, sympy.Expr], dy: Leibniz
+) -> list[Step]:
+    """The slope at the point and the tangent line there."""
+    values = _values(curve, point)
+    denominator = sympy.diff(curve.implicit_function, curve.dependent).subs(values)
+    if sympy.simplify(denominator) == 0:
+        numerator = sympy.diff(curve.implicit_function, curve.wrt).subs(values)
+        singular = sympy.simplify(numerator) == 0
+        raise ProblemError(
+            "implicit_singular_point" if singular else "implicit_vertical_tangent",
+            (wording.implicit_error_singular if singular else wording.implicit_error_vertical)(
+                _point_text(curve, point)
+            ),
+            source=curve.source,
+        )
+    slope = sympy.simplify(result.subs(values))
+    f = curve.implicit_function
+    reference = (-sympy.diff(f, curve.wrt) / sympy.diff(f, curve.dependent)).subs(values)
+    if sympy.simplify(slope - reference) != 0:
+        raise WrongStepError(f"slope {slope} differs from {reference}")
+    x0, y0 = values[curve.wrt], values[curve.dependent]
+    tangent = sympy.expand(y0 + slope * (curve.wrt - x0))
+    through_point = sympy.simplify(tangent.subs(curve.wrt, x0) - y0) == 0
+    if not through_point or sympy.simplify(sympy.diff(tangent, curve.wrt) - slope) != 0:
+        raise WrongStepError(
+            f"tangent {tangent} is not the line of slope {slope} through the point"
+        )
+    words = (*_words(curve), ("point", _point_text(curve, point)))
+    point_slope = y0 + sympy.Mul(slope, curve.wrt - x0, evaluate=False)
+    # At the origin the point-slope form is already the line: it is written once.
+    line = (
+        (curve.dependent, tangent)
+        if x0 == 0 and y0 == 0
+        else (curve.dependent, point_slope, tangent)
+    )
+    return [
+        Step(
+            "simplify",
+            "implicit_slope",
+            (dy, slope),
+            check=Check("symbolic", wording.implicit_check_slope()),
+            words=words,
+        ),
+        Step(
+            "simplify",
+            "implicit_tangent",
+            line,
+            check=Check("symbolic", wording.implicit_check_tangent()),
+            words=words,
+        ),
+    ]

@@ -1,0 +1,288 @@
+"""Related rates: every variable of an equation a function of time, differentiated, known rates put in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import sympy
+
+from chainsolve import wording
+from chainsolve.derivation import WrongStepError, tidy
+from chainsolve.errors import ProblemError
+from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact
+from chainsolve.problem import Problem, make_symbol
+from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
+
+#: One known rate: an optional "name:" label, then dNAME/dTIME = VALUE.
+_RATE = re.compile(r"^\s*(?:\w+\s*:)?\s*d\s*(\w+)\s*/\s*d\s*(\w+)\s*=\s*(\S.*?)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """The known rates of change: each variable's name mapped to its value, and the time variable."""
+
+    time: sympy.Symbol
+    known: Mapping[str, sympy.Expr]
+
+
+def parse_rates(text: str) -> Rates:
+    """Read ``--rates "dr/dt = 2"`` (several separated by ``,`` or ``;``; a ``name:`` label is allowed).
+
+    The values are read by the point reader (numbers and constant expressions only).
+    """
+    from chainsolve.parsing import parse_point
+
+    known: dict[str, sympy.Expr] = {}
+    times: set[str] = set()
+    for item in re.split(r"[;,]", text):
+        if not item.strip():
+            continue
+        match = _RATE.match(item)
+        if match is None:
+            raise ProblemError(
+                "bad_rates",
+                wording.rates_error_syntax(item.strip()),
+                source=text,
+                hint=wording.rates_hint_syntax(),
+            )
+        name, time, value = match.groups()
+        if name in known:
+            raise ProblemError("bad_rates", wording.rates_error_twice(name), source=text)
+        known[name] = exact(parse_point(f"{name}={value}")[name])
+        times.add(time)
+    if len(times) != 1:
+        raise ProblemError(
+            "bad_rates",
+            wording.rates_error_time(sorted(times)),
+            source=text,
+            hint=wording.rates_hint_syntax(),
+        )
+    return Rates(make_symbol(times.pop()), MappingProxyType(known))
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    """The equation with every variable a function of time."""
+
+    source: str
+    lhs: sympy.Expr
+    rhs: sympy.Expr
+    time: sympy.Symbol
+    variables: tuple[sympy.Symbol, ...]
+
+    def function(self, variable: sympy.Symbol) -> sympy.Expr:
+        return sympy.Function(variable.name, real=True)(self.time)
+
+    def in_time(self, expr: sympy.Expr) -> sympy.Expr:
+        """``expr`` with each variable v written v(t)."""
+        return expr.xreplace({v: self.function(v) for v in self.variables})
+
+    def rate(self, variable: sympy.Symbol) -> sympy.Expr:
+        """dv/dt as sympy writes it, Derivative(v(t), t)."""
+        return sympy.Derivative(self.function(variable), self.time)
+
+
+def solve_rates(
+    text: str, rates: Rates, point: Mapping[str, sympy.Expr], *, detail: str = "normal"
+) -> Solution:
+    """The unknown rate, step by step: differentiate by time, put in the known rates and values, solve."""
+    from chainsolve.parsing import parse_equation
+
+    lhs, rhs = parse_equation(text)
+    variables = tuple(sorted((lhs - rhs).free_symbols, key=lambda s: s.name))
+    setting = _Setting(text, lhs, rhs, rates.time, variables)
+    unknown = _unknown(setting, rates)
+    steps: list[Step] = [
+        Step(
+            "rule",
+            "rates_both_sides",
+            (Leibniz(setting.in_time(lhs), rates.time), Leibniz(setting.in_time(rhs), rates.time)),
+            words=(("time", rates.time.name),),
+        )
+    ]
+    derivatives = []
+    reserved: frozenset[str] = frozenset()
+    for name, side in zip(SIDE_NAMES, (lhs, rhs), strict=True):
+        side_steps, derivative, names = differentiate_side(
+            text, rates.time, name, setting.in_time(side), reserved
+        )
+        steps.extend(side_steps)
+        derivatives.append(derivative)
+        reserved |= names
+    needed = _needed(setting, derivatives)
+    values, value_steps = _values_at(setting, point, needed)
+    steps.extend(value_steps)
+    substituted, coefficient, rest = _substitute(setting, rates, values, unknown, derivatives)
+    steps.append(substituted)
+    result = _solved(setting, unknown, coefficient, rest)
+    _check(setting, rates, values, unknown, result)
+    total = Leibniz(unknown, rates.time)
+    steps.append(
+        Step(
+            "simplify",
+            "rates_solve",
+            (total, result),
+            check=Check("symbolic", wording.rates_check_result()),
+            words=(("unknown", unknown.name), ("time", rates.time.name)),
+        )
+    )
+    problem = Problem(
+        source=text,
+        definitions=(),
+        target=unknown.name,
+        inputs=tuple(v.name for v in variables),
+        wrt=(rates.time.name,),
+        point=MappingProxyType({v.name: values[v] for v in values}),
+    )
+    derivation = Derivation(rates.time.name, total, tuple(steps), result)
+    return Solution(problem=problem, derivations=(derivation,), detail=detail)
+
+
+def _unknown(setting: _Setting, rates: Rates) -> sympy.Symbol:
+    """The one variable whose rate is not given."""
+    names = {v.name for v in setting.variables}
+    if setting.time.name in names:
+        raise ProblemError(
+            "rates_time_in_equation",
+            wording.rates_error_time_used(setting.time.name),
+            source=setting.source,
+        )
+    strangers = sorted(set(rates.known) - names)
+    if strangers:
+        raise ProblemError(
+            "bad_rates", wording.rates_error_not_in_equation(strangers), source=setting.source
+        )
+    unknown = [v for v in setting.variables if v.name not in rates.known]
+    if len(unknown) != 1:
+        raise ProblemError(
+            "rates_unknowns",
+            wording.rates_error_unknowns([v.name for v in unknown]),
+            source=setting.source,
+        )
+    return unknown[0]
+
+
+def _needed(setting: _Setting, derivatives: list[sympy.Expr]) -> set[sympy.Symbol]:
+    """The variables whose values the differentiated equation still uses (rates aside)."""
+    rates_hidden = (derivatives[0] - derivatives[1]).replace(
+        lambda e: isinstance(e, sympy.Derivative), lambda e: sympy.Integer(1)
+    )
+    return {v for v in setting.variables if rates_hidden.has(setting.function(v))}
+
+
+def _values_at(
+    setting: _Setting, point: Mapping[str, sympy.Expr], needed: set[sympy.Symbol]
+) -> tuple[dict[sympy.Symbol, sympy.Expr], list[Step]]:
+    """The variables' values at the moment: given, or the one still needed found from the equation."""
+    if not point:
+        return {}, []
+    by_name = {v.name: v for v in setting.variables}
+    strangers = sorted(set(point) - set(by_name))
+    if strangers:
+        raise ProblemError(
+            "rates_point", wording.rates_error_not_in_equation(strangers), source=setting.source
+        )
+    values = {by_name[name]: exact(value) for name, value in point.items()}
+    missing = [v for v in setting.variables if v not in values]
+    f = setting.lhs - setting.rhs
+    if not missing:
+        if sympy.simplify(f.subs(values)) != 0:
+            raise ProblemError(
+                "point_not_on_curve", wording.rates_error_inconsistent(), source=setting.source
+            )
+        return values, []
+    if not needed & set(missing):
+        return values, []
+    if len(missing) > 1:
+        raise ProblemError(
+            "rates_point",
+            wording.rates_error_missing_values([v.name for v in missing]),
+            source=setting.source,
+        )
+    variable = missing[0]
+    roots = [r for r in sympy.solve(f.subs(values), variable) if r.is_real]
+    positive = [r for r in roots if r.is_positive]
+    chosen = positive if positive else roots
+    if len(chosen) != 1:
+        raise ProblemError(
+            "rates_point",
+            wording.rates_error_ambiguous_value(variable.name, [str(r) for r in roots]),
+            source=setting.source,
+        )
+    values[variable] = chosen[0]
+    step = Step(
+        "simplify",
+        "rates_value_from_equation",
+        (variable, chosen[0]),
+        check=Check("symbolic", wording.rates_check_value()),
+        words=(("name", variable.name),),
+    )
+    return values, [step]
+
+
+def _substitute(
+    setting: _Setting,
+    rates: Rates,
+    values: Mapping[sympy.Symbol, sympy.Expr],
+    unknown: sympy.Symbol,
+    derivatives: list[sympy.Expr],
+) -> tuple[Step, sympy.Expr, sympy.Expr]:
+    """The differentiated equation with the known rates and values put in, as c·du/dt = −rest."""
+    known = {
+        setting.rate(v): rates.known[v.name] for v in setting.variables if v.name in rates.known
+    }
+    rate = setting.rate(unknown)
+    # The unknown rate is held aside while values go in: u(t) → u₀ must not turn du/dt into 0.
+    held = sympy.Dummy("rate")
+    at_moment = {setting.function(v): value for v, value in values.items()}
+    with_rates = (derivatives[0] - derivatives[1]).xreplace(known).xreplace({rate: held})
+    difference = with_rates.xreplace(at_moment).xreplace({held: rate})
+    expanded = sympy.expand(difference)
+    coefficient = sympy.factor_terms(expanded.coeff(rate))
+    rest = sympy.factor_terms(expanded - sympy.expand(coefficient * rate))
+    if rest.has(rate) or sympy.expand(coefficient * rate + rest - difference) != 0:
+        raise WrongStepError(f"d{unknown}/dt does not appear linearly in {difference}")
+    shown = (rate, -rest) if coefficient == 1 else (Product((rate, coefficient)), -rest)
+    step = Step(
+        "substitute",
+        "rates_substitute",
+        shown,
+        check=Check("symbolic", wording.implicit_check_collect()),
+        words=(("unknown", unknown.name), ("time", setting.time.name)),
+    )
+    return step, coefficient, rest
+
+
+def _solved(
+    setting: _Setting, unknown: sympy.Symbol, coefficient: sympy.Expr, rest: sympy.Expr
+) -> sympy.Expr:
+    plain = {setting.function(v): v for v in setting.variables}
+    if sympy.simplify(coefficient) == 0:
+        raise ProblemError(
+            "rates_no_solution",
+            wording.rates_error_no_solution(unknown.name),
+            source=setting.source,
+        )
+    tidied, _ = tidy(sympy.cancel((-rest / coefficient).xreplace(plain)))
+    return tidied
+
+
+def _check(
+    setting: _Setting,
+    rates: Rates,
+    values: Mapping[sympy.Symbol, sympy.Expr],
+    unknown: sympy.Symbol,
+    result: sympy.Expr,
+) -> None:
+    """The unknown rate against −Σ F_v·v′ / F_u from the equation's partial derivatives alone."""
+    f = setting.lhs - setting.rhs
+    known = sum(
+        (sympy.diff(f, v) * rates.known[v.name] for v in setting.variables if v != unknown),
+        sympy.Integer(0),
+    )
+    reference = (-known / sympy.diff(f, unknown)).subs(values)
+    if sympy.simplify(result - reference) != 0:
+        raise WrongStepError(f"d{unknown}/dt = {result} differs from {reference}")

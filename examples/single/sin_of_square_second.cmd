@@ -1,0 +1,1 @@
+solve "sin(x^2)" --order 2

@@ -1,0 +1,154 @@
+"""Tests for chainsolve.higher: derivatives of order 2 and 3, each checked against sympy.diff(expr, x, n)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+import sympy
+from click.testing import CliRunner
+
+import chainsolve
+from chainsolve.cli import main
+from chainsolve.errors import ProblemError
+from chainsolve.filters import formula_latex, formula_mathml, formula_unicode
+from chainsolve.higher import MAX_ORDER
+from chainsolve.problem import make_symbol
+from chainsolve.steps import Leibniz
+
+x = make_symbol("x")
+y = make_symbol("y")
+
+#: Each problem as the user types it, and the same function built directly in sympy (the oracle's input).
+PROBLEMS: list[tuple[str, Callable[[], sympy.Expr]]] = [
+    ("sin(x^2)", lambda: sympy.sin(x**2)),
+    ("cos(3*x)", lambda: sympy.cos(3 * x)),
+    ("exp(x^2)", lambda: sympy.exp(x**2)),
+    ("exp(exp(x))", lambda: sympy.exp(sympy.exp(x))),
+    ("(x^2 + 1)^5", lambda: (x**2 + 1) ** 5),
+    ("ln(x^2 + 1)", lambda: sympy.log(x**2 + 1)),
+    ("sqrt(1 + x^2)", lambda: sympy.sqrt(1 + x**2)),
+    ("x*sin(x)", lambda: x * sympy.sin(x)),
+    ("tan(x)", lambda: sympy.tan(x)),
+    ("1/(1 + x^2)", lambda: 1 / (1 + x**2)),
+    ("atan(2*x)", lambda: sympy.atan(2 * x)),
+    ("x^2*exp(-x)", lambda: x**2 * sympy.exp(-x)),
+    ("sin(x)^3", lambda: sympy.sin(x) ** 3),
+    ("ln(cos(x))", lambda: sympy.log(sympy.cos(x))),
+    ("x/(x + 1)", lambda: x / (x + 1)),
+    ("x^4 - 3*x^2 + 2", lambda: x**4 - 3 * x**2 + 2),
+    ("2^x", lambda: 2**x),
+    ("sinh(x^2)", lambda: sympy.sinh(x**2)),
+]
+
+
+@pytest.mark.parametrize(("text", "build"), PROBLEMS, ids=[p[0] for p in PROBLEMS])
+@pytest.mark.parametrize("order", [2, 3])
+def test_each_order_equals_sympy_diff(
+    text: str, build: Callable[[], sympy.Expr], order: int
+) -> None:
+    """Every order's result equals sympy.diff(expr, x, k) of the function built independently."""
+    solution = chainsolve.solve(text, order=order)
+    assert solution.verified
+    assert [d.derivative.order for d in solution.derivations] == list(range(1, order + 1))
+    for k, derivation in enumerate(solution.derivations, start=1):
+        assert sympy.simplify(derivation.result - sympy.diff(build(), x, k)) == 0
+
+
+def test_sin_x_squared_second_derivative_is_textbook_form() -> None:
+    """d²/dx² sin(x²) = 2cos(x²) − 4x²·sin(x²): where the chain and product rules meet."""
+    solution = chainsolve.solve("sin(x^2)", order=2)
+    assert solution.derivatives["x"] == 2 * sympy.cos(x**2) - 4 * x**2 * sympy.sin(x**2)
+    rules = {step.rule_id for step in solution.derivations[1].steps}
+    assert {"product", "chain"} <= rules
+
+
+def test_each_order_differentiates_the_previous_result() -> None:
+    """Order k opens with d^k y/dx^k = d/dx(result of order k − 1)."""
+    solution = chainsolve.solve("exp(x^2)", order=3)
+    for lower, higher in zip(solution.derivations, solution.derivations[1:], strict=False):
+        opening = higher.steps[0]
+        assert opening.phrase == "higher_order"
+        assert opening.sides[1] == Leibniz(lower.result, x)
+
+
+def test_intermediate_names_differ_between_orders() -> None:
+    """Order 2's intermediates take a fresh letter, so u₁ never means two things."""
+    solution = chainsolve.solve("sin(x^2)", order=2)
+    names = {str(name) for name in solution.intermediates}
+    assert names == {"u_1", "v_1"}
+    assert solution.intermediates["v_1"] == x**2
+
+
+def test_order_one_is_the_plain_solution() -> None:
+    """order=1 is exactly the ordinary solution."""
+    assert (
+        chainsolve.solve("sin(x^2)", order=1).derivatives
+        == chainsolve.solve("sin(x^2)").derivatives
+    )
+
+
+def test_multivariable_with_wrt_gives_the_pure_partial() -> None:
+    """With several inputs and --wrt x, order 2 is ∂²z/∂x², equal to sympy.diff(expr, x, 2)."""
+    solution = chainsolve.solve("z = sin(x*y)", wrt="x", order=2)
+    assert sympy.simplify(solution.derivatives["x"] - sympy.diff(sympy.sin(x * y), x, 2)) == 0
+    assert solution.derivations[1].derivative.partial
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"at": "x=1"}, "higher_order_at_point"),
+        ({"wrt": "x,y", "problem": "z = x*y"}, "higher_order_unsupported"),
+        ({"problem": "z = u^2; u = x + 1"}, "higher_order_unsupported"),
+        ({"order": 0}, "order_out_of_range"),
+        ({"order": MAX_ORDER + 1}, "order_out_of_range"),
+    ],
+)
+def test_unsupported_requests_are_refused_clearly(kwargs: dict[str, object], code: str) -> None:
+    """--order above 1 with --at, several variables, definitions, or out of range: a ProblemError."""
+    options: dict[str, object] = {"problem": "sin(x^2)", "order": 2, **kwargs}
+    problem = str(options.pop("problem"))
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve(problem, **options)  # type: ignore[arg-type]
+    assert raised.value.code == code
+
+
+def test_cli_order_two_prints_leibniz_second_derivative() -> None:
+    """`solve "sin(x^2)" --order 2` prints d²y/dx² = … and exits 0."""
+    result = CliRunner().invoke(main, ["solve", "sin(x^2)", "--order", "2"])
+    assert result.exit_code == 0, result.output
+    assert "d²y/dx² = 2cos(x²) - 4x²·sin(x²)" in result.output
+
+
+def test_cli_order_with_at_is_one_line_exit_two() -> None:
+    """--order 2 with --at is refused with one line and exit 2, never a traceback."""
+    result = CliRunner().invoke(main, ["solve", "sin(x^2)", "--order", "2", "--at", "x=1"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_json_lists_each_order() -> None:
+    """JSON's derivatives_by_order holds every order; derivatives holds the highest."""
+    data = json.loads(chainsolve.solve("x^3", order=3).to_json())
+    assert data["derivatives_by_order"] == {"1": "3*x**2", "2": "6*x", "3": "6"}
+    assert data["derivatives"] == {"x": "6"}
+    assert "derivatives_by_order" not in json.loads(chainsolve.solve("x^3").to_json())
+
+
+def test_second_derivative_symbol_in_every_notation() -> None:
+    """Order 2 prints d²y/dx², \\frac{d^{2} y}{dx^{2}}, MathML msup, and y″ in Lagrange notation."""
+    second = Leibniz(y, x, lagrange=("y", None), order=2)
+    assert formula_unicode(second) == "d²y/dx²"
+    assert formula_latex(second) == r"\frac{d^{2} y}{dx^{2}}"
+    assert "<msup>" in formula_mathml(second)
+    assert formula_unicode(second, "lagrange") == "y′′"
+
+
+def test_top_level_chain_of_order_two_names_the_first_derivative() -> None:
+    """asin(x) order 2: the decomposition reads y' = 1/√u₁ and the link dy'/du₁, never y = …."""
+    text = chainsolve.solve("asin(x)", order=2).to_text()
+    assert "y' = 1/√u₁" in text
+    assert "d²y/dx² = dy'/du₁ · du₁/dx" in text
+    assert "y = 1/√u₁" not in text

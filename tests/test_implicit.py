@@ -1,0 +1,238 @@
+"""Tests for chainsolve.implicit: dy/dx on a curve, checked against −F_x/F_y and sympy's idiff."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import sympy
+from click.testing import CliRunner
+from conftest import require_tool
+
+import chainsolve
+from chainsolve.cli import main
+from chainsolve.errors import ChainsolveError, ParseError, ProblemError
+from chainsolve.parsing import parse_equation
+from chainsolve.problem import make_symbol
+
+x, y, r = (make_symbol(name) for name in "xyr")
+
+#: Each curve as typed, and the same F(x, y) = lhs − rhs built directly in sympy (the oracle's input).
+CURVES: list[tuple[str, sympy.Expr]] = [
+    ("x^2 + y^2 = 25", x**2 + y**2 - 25),
+    ("x^3 + y^3 = 6x*y", x**3 + y**3 - 6 * x * y),
+    ("x^3 + y^3 = 6*x*y", x**3 + y**3 - 6 * x * y),
+    ("sin(x*y) = x + y", sympy.sin(x * y) - x - y),
+    ("e^(x*y) = x - y", sympy.exp(x * y) - x + y),
+    ("x^2*y + y^3 = 2", x**2 * y + y**3 - 2),
+    ("ln(y) = x*y", sympy.log(y) - x * y),
+    ("x*y = 1", x * y - 1),
+    ("y^2 = x^3 + x", y**2 - x**3 - x),
+    ("x^2 - x*y + y^2 = 3", x**2 - x * y + y**2 - 3),
+    ("cos(y) = x", sympy.cos(y) - x),
+    ("y = sin(x + y)", y - sympy.sin(x + y)),
+    ("sqrt(x) + sqrt(y) = 4", sympy.sqrt(x) + sympy.sqrt(y) - 4),
+    ("x/y + y/x = 3", x / y + y / x - 3),
+    ("tan(x*y) = y", sympy.tan(x * y) - y),
+    ("exp(y) = x^2 + y", sympy.exp(y) - x**2 - y),
+]
+
+
+@pytest.mark.parametrize(("text", "f"), CURVES, ids=[c[0] for c in CURVES])
+def test_dy_dx_equals_partials_and_idiff(text: str, f: sympy.Expr) -> None:
+    """dy/dx equals −F_x/F_y and sympy.idiff of F built independently; every step is confirmed."""
+    solution = chainsolve.solve(text, implicit="y")
+    result = solution.derivatives["x"]
+    assert sympy.simplify(result + sympy.diff(f, x) / sympy.diff(f, y)) == 0
+    assert sympy.simplify(result - sympy.idiff(f, y, x)) == 0
+    assert solution.verified
+    assert not result.atoms(sympy.Derivative)
+
+
+def test_every_y_term_gets_its_chain_rule() -> None:
+    """d/dx(y²) is shown through u = y(x): the inner derivative du/dx = y′(x) is a step."""
+    solution = chainsolve.solve("x^2 + y^2 = 25", implicit="y")
+    text = solution.to_text()
+    assert "d/dx(y(x)²) = 2y(x) · y′(x)" in text
+    assert "y′(x) · 2y(x) = -2x" in text
+    assert "dy/dx = -x/y" in text
+    rules = {rule.id for step in solution.steps for rule in step.rules}
+    assert {"chain", "abstract_function"} <= rules
+
+
+def test_product_rule_on_x_times_y() -> None:
+    """x³ + y³ = 6xy: the product rule applies to x·y(x), and the claim is checked with y abstract."""
+    solution = chainsolve.solve("x^3 + y^3 = 6*x*y", implicit="y")
+    product_steps = [s for s in solution.steps if s.rule_id == "product"]
+    assert product_steps and all(s.check.status == "symbolic" for s in product_steps)
+
+
+def test_slope_and_tangent_at_a_point() -> None:
+    """x² + y² = 25 at (3, 4): slope −3/4, tangent y = 25/4 − 3x/4, the slope checked by −F_x/F_y."""
+    solution = chainsolve.solve("x^2 + y^2 = 25", implicit="y", at="x=3,y=4")
+    slope, tangent = solution.derivations[0].steps[-2:]
+    assert slope.sides[-1] == sympy.Rational(-3, 4)
+    assert tangent.sides[-1] == sympy.Rational(25, 4) - sympy.Rational(3, 4) * x
+    assert solution.verified
+
+
+def test_folium_tangent_at_three_three() -> None:
+    """Folium of Descartes at (3, 3): slope −1, tangent x + y = 6."""
+    solution = chainsolve.solve("x^3 + y^3 = 6*x*y", implicit="y", at="x=3,y=3")
+    slope, tangent = solution.derivations[0].steps[-2:]
+    f = x**3 + y**3 - 6 * x * y
+    expected = (-sympy.diff(f, x) / sympy.diff(f, y)).subs({x: 3, y: 3})
+    assert slope.sides[-1] == expected == -1
+    assert tangent.sides[-1] == 6 - x
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "code"),
+    [
+        ("x^2 + y^2 = 25", "x=3,y=5", "point_not_on_curve"),
+        ("x^2 + y^2 = 25", "x=5,y=0", "implicit_vertical_tangent"),
+        ("x^2 + y^2 = 25", "x=3", "implicit_point"),
+        ("y^2 = x^2", "x=0,y=0", "implicit_singular_point"),
+        ("x^2 + z^2 = 1", None, "implicit_without_dependent"),
+        ("x^2 + y^2 = t", None, "implicit_variables"),
+    ],
+)
+def test_bad_curves_and_points_are_refused(text: str, at: str | None, code: str) -> None:
+    """A point off the curve, a vertical tangent, a singular point, a missing name: ProblemError."""
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve(text, implicit="y", at=at)
+    assert raised.value.code == code
+
+
+def test_other_names_are_constants_with_wrt() -> None:
+    """x² + y² = r² --wrt x: r is a constant, dy/dx = −x/y."""
+    solution = chainsolve.solve("x^2 + y^2 = r^2", implicit="y", wrt="x")
+    assert solution.derivatives["x"] == -x / y
+
+
+@pytest.mark.parametrize("text", ["x^2 + y^2", "x = y = 1"])
+def test_equation_reader_wants_exactly_one_equals(text: str) -> None:
+    """parse_equation refuses text with no '=' or with two, as a ParseError."""
+    with pytest.raises(ParseError):
+        parse_equation(text)
+
+
+def test_equation_reader_points_errors_into_the_whole_text() -> None:
+    """An error on the right-hand side is reported at its column in the whole equation."""
+    with pytest.raises(ChainsolveError) as raised:
+        parse_equation("x^2 = 3 +")
+    assert raised.value.span is not None and raised.value.span.start >= 6
+
+
+def test_cli_point_off_curve_is_one_line_exit_two() -> None:
+    """`--at x=3,y=5` on x² + y² = 25: exit 2, an error line, no traceback."""
+    result = CliRunner().invoke(
+        main, ["solve", "x^2 + y^2 = 25", "--implicit", "y", "--at", "x=3,y=5"]
+    )
+    assert result.exit_code == 2
+    assert "not on the curve" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_slope_in_brief_output() -> None:
+    """The brief text output still shows dy/dx, the slope and the tangent line."""
+    result = CliRunner().invoke(
+        main,
+        ["solve", "x^2 + y^2 = 25", "--implicit", "y", "--at", "x=3,y=4", "--detail", "brief"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "dy/dx = -x/y" in result.output
+    assert "dy/dx = -3/4" in result.output
+    assert "y = 4 - 3(x - 3)/4 = 25/4 - 3x/4" in result.output
+
+
+def test_json_of_an_implicit_solution() -> None:
+    """JSON: no definitions, target y, derivatives.x = dy/dx, every side step with its claim."""
+    data = json.loads(chainsolve.solve("sin(x*y) = x + y", implicit="y").to_json())
+    assert data["problem"]["definitions"] == []
+    assert data["problem"]["target"] == "y"
+    result = sympy.sympify(data["derivatives"]["x"], locals={"x": x, "y": y})
+    f = sympy.sin(x * y) - x - y
+    assert sympy.simplify(result - sympy.idiff(f, y, x)) == 0
+    assert any(step["claim"] for step in data["steps"])
+    assert data["verified"] is True
+
+
+def test_rates_with_implicit_or_order_is_refused() -> None:
+    """--rates with --implicit or --order is refused, never silently ignored."""
+    with pytest.raises(ProblemError):
+        chainsolve.solve("x^2 + y^2 = 25", implicit="y", rates="dx/dt = 1")
+    with pytest.raises(ProblemError):
+        chainsolve.solve("x^2 + y^2 = 25", order=2, rates="dx/dt = 1")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_other_formats_show_the_result(fmt: str) -> None:
+    """Markdown and HTML render an implicit solution with its verdict."""
+    rendered = chainsolve.solve("x^2 + y^2 = 25", implicit="y", at="x=3,y=4").render(fmt)
+    assert "25" in rendered and ("verified" in rendered.lower())
+
+
+def test_latex_compiles(tmp_path: Path) -> None:
+    """The LaTeX of an implicit solution with a tangent line compiles with pdflatex."""
+    pdflatex = require_tool("pdflatex")
+    source = chainsolve.solve("e^(x*y) = x - y", implicit="y", at="x=1,y=0").to_latex()
+    (tmp_path / "implicit.tex").write_text(source, encoding="utf-8")
+    done = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "implicit.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+def _equal_on_curve(value: sympy.Expr, reference: sympy.Expr, f: sympy.Expr) -> bool:
+    """True when value = reference wherever F = 0 (exactly equal, or differing by a multiple of F)."""
+    if sympy.simplify(value - reference) == 0:
+        return True
+    gap, _ = sympy.fraction(sympy.cancel(value - reference))
+    _, remainder = sympy.reduced(sympy.expand(gap), [sympy.expand(f)], x, y)
+    return bool(remainder == 0)
+
+
+SECOND_ORDER = [c for c in CURVES if c[0] not in {"tan(x*y) = y", "x^3 + y^3 = 6x*y"}]
+
+
+@pytest.mark.parametrize(("text", "f"), SECOND_ORDER, ids=[c[0] for c in SECOND_ORDER])
+def test_second_derivative_equals_idiff_on_the_curve(text: str, f: sympy.Expr) -> None:
+    """d²y/dx² equals sympy.idiff(F, y, x, 2) of F built independently, on the curve."""
+    solution = chainsolve.solve(text, implicit="y", order=2)
+    assert [d.derivative.order for d in solution.derivations] == [1, 2]
+    assert _equal_on_curve(solution.derivatives["x"], sympy.idiff(f, y, x, 2), f)
+    assert solution.verified
+
+
+def test_circle_second_derivative_uses_the_curve() -> None:
+    """x² + y² = 25: d²y/dx² = −25/y³ (shortened with the equation), −25/64 at (3, 4)."""
+    solution = chainsolve.solve("x^2 + y^2 = 25", implicit="y", order=2, at="x=3,y=4")
+    second = solution.derivations[1]
+    assert second.result == -25 / y**3
+    phrases = [step.phrase for step in second.steps]
+    assert "implicit_substitute_slope" in phrases and "implicit_use_curve" in phrases
+    assert second.steps[-1].sides[-1] == sympy.Rational(-25, 64)
+
+
+def test_folium_second_derivative() -> None:
+    """Folium: d²y/dx² = 16xy/(2x − y²)³ on the curve, and the third order equals idiff too."""
+    f = x**3 + y**3 - 6 * x * y
+    solution = chainsolve.solve("x^3 + y^3 = 6*x*y", implicit="y", order=3)
+    second, third = solution.derivations[1].result, solution.derivations[2].result
+    assert sympy.simplify(second - 16 * x * y / (2 * x - y**2) ** 3) == 0
+    assert _equal_on_curve(third, sympy.idiff(f, y, x, 3), f)
+
+
+def test_non_polynomial_curve_is_not_shortened() -> None:
+    """sin(xy) = x + y has no polynomial equation to shorten with: the substituted form stays."""
+    solution = chainsolve.solve("sin(x*y) = x + y", implicit="y", order=2)
+    phrases = [step.phrase for step in solution.derivations[1].steps]
+    assert "implicit_use_curve" not in phrases

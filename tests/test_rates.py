@@ -1,0 +1,105 @@
+"""Tests for chainsolve.rates: related rates checked against explicit functions of time differentiated by sympy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy
+from click.testing import CliRunner
+
+import chainsolve
+from chainsolve.cli import main
+from chainsolve.errors import ProblemError
+
+t = sympy.Symbol("t", real=True)
+
+
+def _cone_height() -> sympy.Expr:
+    """h(t) from V = πh³/12 with V = 8π/3 + 2t (so h = 4 at t = 0)."""
+    return sympy.cbrt(12 * (sympy.Rational(16, 3) * sympy.pi + 2 * t) / sympy.pi)
+
+
+#: (equation, rates, at, the unknown quantity as an explicit function of t built from the
+#: known quantities moving at their rates from their values at t = 0, the expected rate).
+CASES: list[tuple[str, str, str, sympy.Expr, sympy.Expr]] = [
+    ("V = 4/3*pi*r^3", "r: dr/dt = 2", "r=5", sympy.pi * 4 / 3 * (5 + 2 * t) ** 3, 200 * sympy.pi),
+    ("x^2 + y^2 = 10^2", "dx/dt = 1", "x=6", sympy.sqrt(100 - (6 + t) ** 2), sympy.Rational(-3, 4)),
+    (
+        "s^2 = x^2 + y^2",
+        "dx/dt = -50, dy/dt = -60",
+        "x=0.3,y=0.4",
+        sympy.sqrt((sympy.Rational(3, 10) - 50 * t) ** 2 + (sympy.Rational(2, 5) - 60 * t) ** 2),
+        -78,
+    ),
+    ("V = pi/3*(h/2)^2*h", "dV/dt = 2", "h=4", _cone_height(), 1 / (2 * sympy.pi)),
+    ("A = pi*r^2", "dr/dt = 3", "r=10", sympy.pi * (10 + 3 * t) ** 2, 60 * sympy.pi),
+    ("A = s^2", "dA/dt = 8", "s=2", sympy.sqrt(4 + 8 * t), 2),
+    ("y = x^3", "dx/dt = 4", "x=2", (2 + 4 * t) ** 3, 48),
+    ("x*y = 12", "dx/dt = 2", "x=3", 12 / (3 + 2 * t), sympy.Rational(-8, 3)),
+]
+
+
+@pytest.mark.parametrize(
+    ("equation", "rates", "at", "unknown", "expected"), CASES, ids=[c[0] for c in CASES]
+)
+def test_rate_equals_derivative_of_explicit_motion(
+    equation: str, rates: str, at: str, unknown: sympy.Expr, expected: sympy.Expr
+) -> None:
+    """The unknown rate equals sympy.diff of the unknown written explicitly in t, at t = 0."""
+    solution = chainsolve.solve(equation, rates=rates, at=at)
+    result = solution.derivatives["t"]
+    oracle = sympy.diff(unknown, t).subs(t, 0)
+    assert sympy.simplify(result - oracle) == 0
+    assert sympy.simplify(result - expected) == 0
+    assert solution.verified
+
+
+def test_sphere_without_a_moment_gives_the_rate_formula() -> None:
+    """Without --at, dV/dt = 8πr² (with dr/dt = 2), in terms of the radius."""
+    r = sympy.Symbol("r", real=True)
+    solution = chainsolve.solve("V = 4/3*pi*r^3", rates="dr/dt = 2")
+    assert sympy.simplify(solution.derivatives["t"] - 8 * sympy.pi * r**2) == 0
+
+
+def test_chain_rule_on_each_variable_is_shown() -> None:
+    """d/dt(y(t)²) = 2y(t)·y′(t) is a step, and the ladder's height y = 8 is found from the equation."""
+    text = chainsolve.solve("x^2 + y^2 = 10^2", rates="dx/dt = 1", at="x=6").to_text()
+    assert "d/dt(y(t)²) = 2y(t) · y′(t)" in text
+    assert "y = 8" in text
+    assert "dy/dt = -3/4" in text
+
+
+@pytest.mark.parametrize(
+    ("rates", "at", "code"),
+    [
+        ("dr/dt = 2, dV/dt = 3", None, "rates_unknowns"),
+        ("dq/dt = 2", None, "bad_rates"),
+        ("r is 2", None, "bad_rates"),
+        ("dr/dt = 2, dV/ds = 1", None, "bad_rates"),
+        ("dr/dt = 2", "r=5,V=1", "point_not_on_curve"),
+    ],
+)
+def test_bad_rates_are_refused(rates: str, at: str | None, code: str) -> None:
+    """Unreadable rates, no unknown left, a foreign name or inconsistent values: a ProblemError."""
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve("V = 4/3*pi*r^3", rates=rates, at=at)
+    assert raised.value.code == code
+
+
+def test_cli_rates_and_json() -> None:
+    """The CLI prints dV/dt = 200π; JSON has derivatives.t and the unknown as problem.target."""
+    args = ["solve", "V = 4/3*pi*r^3", "--rates", "r: dr/dt = 2", "--at", "r=5"]
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0, text.output
+    assert "dV/dt = 200π" in text.output
+    data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).output)
+    assert data["derivatives"] == {"t": "200*pi"}
+    assert data["problem"]["target"] == "V"
+
+
+def test_cli_bad_rate_is_one_line_exit_two() -> None:
+    """An unreadable --rates is one error line and exit 2."""
+    result = CliRunner().invoke(main, ["solve", "V = 4/3*pi*r^3", "--rates", "r is 2"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
