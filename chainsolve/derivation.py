@@ -28,7 +28,7 @@ from chainsolve.filters import printed_key
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan, plan_paths
-from chainsolve.problem import Problem, make_symbol
+from chainsolve.problem import Problem, evaluate_typed, make_symbol
 from chainsolve.rules import Rule, sympy_derivative
 from chainsolve.steps import (
     Check,
@@ -480,20 +480,18 @@ def _solve_expression(problem: Problem) -> Solution:
     shown: dict[tuple[object, ...], str] = {}
     for name in problem.wrt:
         wrt = make_symbol(name)
-        tree = plan(definition.expr, wrt)
+        tree = plan(definition.typed, wrt)
         rules = MappingProxyType({(problem.target, name): tree})
         explained = explain(tree, namer, label=target, partial=partial)
         total = Leibniz(target, wrt, partial, (problem.target, None))
         steps = list(checker.check_all(explained.steps))
+        # The steps follow the typed form; the result is sympy's evaluated form of their value.
+        value = evaluate_typed(explained.result)
         if not explained.in_terms_of_inputs:
             notes.append(wording.note_long_chain(len(namer.definitions)))
-            derivations.append(
-                Derivation(name, total, tuple(steps), explained.result, False, rules=rules)
-            )
+            derivations.append(Derivation(name, total, tuple(steps), value, False, rules=rules))
             continue
-        closing, result, more_notes = _final_steps(
-            checker, definition.expr, total, explained.result
-        )
+        closing, result, more_notes = _final_steps(checker, definition.expr, total, value)
         notes.extend(more_notes)
         if not (steps and steps[-1].sides and same_formula(steps[-1].sides[-1], result)):
             steps.extend(closing)
@@ -572,7 +570,7 @@ def _solve_graph(problem: Problem) -> Solution:
     several_inputs = len(problem.inputs) > 1
 
     # The dependency list, target first, as it was typed.
-    definitions = tuple((make_symbol(d.name), d.expr) for d in problem.definitions)
+    definitions = tuple((make_symbol(d.name), d.typed) for d in problem.definitions)
     shared: list[Step] = [Step("decompose", "graph_definitions", definitions=definitions)]
     dependency_lines = []
     # Target first, then in the order the user wrote the definitions.
@@ -598,9 +596,11 @@ def _solve_graph(problem: Problem) -> Solution:
             if edge.source not in relevant or node.name not in relevant:
                 continue
             source = make_symbol(edge.source)
-            tree = plan(node.expr, source)
-            explained = explain(tree, scratch, label=node.expr, partial=edge.partial, depth=1)
-            shown = explained.result
+            # Planned from the definition as typed; the graph and the checks use sympy's form.
+            typed = problem.definition(node.name).typed
+            tree = plan(typed, source)
+            explained = explain(tree, scratch, label=typed, partial=edge.partial, depth=1)
+            shown = evaluate_typed(explained.result)
             label = Leibniz(make_symbol(node.name), source, edge.partial)
             shared.append(
                 Step(

@@ -1529,6 +1529,90 @@ class _Builder:
         return value
 
 
+class _TypedBuilder(_Builder):
+    """The tree as the student typed it, sympy's automatic rewrites off: ``abs(x)^3`` stays a power.
+
+    Runs after :class:`_Builder` accepted the same tree, so its refusals (sizes, real values,
+    division by zero) are not repeated. Derivatives of unknown functions are built evaluated:
+    they have no structure of their own to keep.
+    """
+
+    def __init__(self, text: _Text, functions: dict[str, sympy.FunctionClass]) -> None:
+        super().__init__(text)
+        # The same function classes as the evaluated form, so that both forms use one f.
+        self.functions = functions
+
+    def build(self, node: _Node) -> sympy.Expr:
+        with sympy.evaluate(False):
+            typed = self.node(node)
+        return _plain_numbers(typed)
+
+    def power(self, node: _Power) -> sympy.Expr:
+        return sympy.Pow(self.node(node.base), self.node(node.exponent))
+
+    def real(self, value: sympy.Expr, node: _Call | _Power, hint: str) -> sympy.Expr:
+        return value
+
+    def partial(self, node: _Partial) -> sympy.Expr:
+        with sympy.evaluate(True):
+            return super().partial(node)
+
+    def derivative(self, node: _Call) -> sympy.Expr:
+        with sympy.evaluate(True):
+            return super().derivative(node)
+
+    def subs(self, node: _Call) -> sympy.Expr:
+        with sympy.evaluate(True):
+            return super().subs(node)
+
+
+def _plain_numbers(expr: sympy.Expr) -> sympy.Expr:
+    """A typed tree with only its arithmetic on plain numbers done, innermost first.
+
+    ``-0.5*x^2`` is (−1/2)·x² rather than −1·(1/2·x²), ``2*3`` is 6, ``x/2`` is (1/2)·x, and
+    ``e^x`` is exp(x); everything else (powers, functions, the order of a quotient) stays
+    as typed.
+    """
+    done: dict[sympy.Basic, sympy.Expr] = {}
+    stack: list[tuple[sympy.Expr, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in done:
+            continue
+        if not node.args or isinstance(node, (sympy.Derivative, sympy.Subs)):
+            done[node] = node
+            continue
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in done)
+            continue
+        done[node] = _plain_node(node, tuple(done[arg] for arg in node.args))
+    return done[expr]
+
+
+def _plain_node(node: sympy.Expr, args: tuple[sympy.Expr, ...]) -> sympy.Expr:
+    """One node of :func:`_plain_numbers`, its arguments already done."""
+    if all(arg.is_Number for arg in args):
+        return node.func(*args)  # a constant of plain numbers: 6, 1/2, √2
+    if isinstance(node, sympy.Pow) and args[0] == sympy.E:
+        return sympy.exp(args[1], evaluate=False)
+    if isinstance(node, sympy.Mul):
+        factors = [f for arg in args for f in sympy.Mul.make_args(arg)]
+        coefficient = sympy.Mul(*(f for f in factors if f.is_Number))
+        rest = [f for f in factors if not f.is_Number]
+        if coefficient == 0:
+            return sympy.S.Zero
+        if coefficient != 1:
+            rest.insert(0, coefficient)
+        return rest[0] if len(rest) == 1 else sympy.Mul(*rest, evaluate=False)
+    if isinstance(node, sympy.Add):
+        terms = [t for arg in args for t in sympy.Add.make_args(arg)]
+        return sympy.Add(*terms, evaluate=False)
+    if args == node.args:
+        return node
+    return node.func(*args, evaluate=False)
+
+
 # --- public API -----------------------------------------------------------------------
 
 
@@ -1601,6 +1685,7 @@ def parse_problem(
             "with several lines, write each as name = expression (target first)",
         )
     builder = _Builder(prepared)
+    typed_builder = _TypedBuilder(prepared, builder.functions)
     definitions: list[Definition] = []
     implicit = False
     for statement in statements:
@@ -1611,7 +1696,9 @@ def parse_problem(
         else:
             name = statement.name.text
         expr = builder.build(statement.expr)
-        definitions.append(Definition(name, expr, prepared.span(statement.start, statement.end)))
+        typed = typed_builder.build(statement.expr)
+        span = prepared.span(statement.start, statement.end)
+        definitions.append(Definition(name, expr, span, typed))
     return build_problem(
         definitions,
         source=text,

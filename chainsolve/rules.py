@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import sympy
 
 from chainsolve import functions
-from chainsolve.problem import make_symbol
+from chainsolve.problem import evaluate_typed, make_symbol
 
 #: The argument slot of an outer function: a chain link F(u) is planned as F(HOLE) by HOLE.
 #: Its name cannot be typed (the input language has no '·'), so it never meets a user's name.
@@ -85,8 +85,12 @@ ELEMENTARY: dict[Any, Elementary] = {
 
 
 def sympy_derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
-    """sympy's derivative where it exists: sign′ and Heaviside′ are 0 away from 0, not DiracDelta."""
-    derivative = sympy.diff(expr, var)
+    """sympy's derivative where it exists: sign′ and Heaviside′ are 0 away from 0, not DiracDelta.
+
+    A typed expression is evaluated first: sympy differentiates it as it would the evaluated
+    form, but leaves unevaluated pieces (x/x) in the answer.
+    """
+    derivative = sympy.diff(evaluate_typed(expr), var)
     if derivative.has(sympy.DiracDelta):
         derivative = derivative.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
     return derivative
