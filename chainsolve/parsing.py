@@ -1594,6 +1594,8 @@ def _plain_node(node: sympy.Expr, args: tuple[sympy.Expr, ...]) -> sympy.Expr:
     """One node of :func:`_plain_numbers`, its arguments already done."""
     if all(arg.is_Number for arg in args):
         return node.func(*args)  # a constant of plain numbers: 6, 1/2, √2
+    if isinstance(node, sympy.Pow) and args[1] in (0, 1):
+        return node.func(*args)  # u⁰ is 1 and u¹ is u: no rule to show for either
     if isinstance(node, sympy.Pow) and args[0] == sympy.E:
         return sympy.exp(args[1], evaluate=False)
     if isinstance(node, sympy.Mul):
@@ -1606,7 +1608,9 @@ def _plain_node(node: sympy.Expr, args: tuple[sympy.Expr, ...]) -> sympy.Expr:
             rest.insert(0, coefficient)
         return rest[0] if len(rest) == 1 else sympy.Mul(*rest, evaluate=False)
     if isinstance(node, sympy.Add):
-        terms = [t for arg in args for t in sympy.Add.make_args(arg)]
+        terms = [t for arg in args for t in sympy.Add.make_args(arg) if t != 0]
+        if len(terms) <= 1:
+            return terms[0] if terms else sympy.S.Zero
         return sympy.Add(*terms, evaluate=False)
     if args == node.args:
         return node

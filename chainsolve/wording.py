@@ -47,6 +47,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         ),
         "logarithmic_close": "Multiply back by fᵍ",
         "simplify": "Simplify",
+        "simplify_where": "Simplify, where {condition}",
         "result": "Result",
         "shared": (
             "The decomposition and the outer derivatives are the same as for {owner} "

@@ -15,6 +15,7 @@ from chainsolve.cli import main
 from chainsolve.derivation import solve_problem
 from chainsolve.equivalence import check_claim
 from chainsolve.errors import BudgetExceeded, ParseError
+from chainsolve.filters import formula_unicode
 from chainsolve.functions import relu, sigmoid, softplus
 from chainsolve.numeric import Undefined, evaluate
 from chainsolve.parsing import parse_expression, parse_problem
@@ -248,3 +249,45 @@ def test_utf8_on_stdin_is_read_whatever_the_locale() -> None:
     result = CliRunner().invoke(main, ["solve", "-"], input="sin(x²)".encode())
     assert result.exit_code == 0, result.output
     assert "2x·cos(x²)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "echoed"),
+    [
+        ("abs(x)^3", "y = |x|³"),
+        ("sqrt(x^2)", "y = √(x²)"),
+        ("exp(sin(sqrt(1+x^4)))^3", "y = (e^(sin(√(x⁴ + 1))))³"),
+        ("exp(-0.5*x^2)/sqrt(2*pi)", "y = (e^(-x²/2))/√(2π)"),
+        ("z = exp(x)^3; x = sin(t)", "z = (e^x)³"),
+    ],
+)
+def test_problem_is_echoed_as_typed(text: str, echoed: str) -> None:
+    """Issue 13: the echo 'Problem: … / y = …' shows the student's structure, not sympy's rewrite."""
+    text_output = render_solution(solve_problem(parse_problem(text)), "text")
+    assert f"\n  {echoed}\n" in text_output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "abs(x)^3",
+        "sqrt(x^2)",
+        "log(exp(x)) + exp(log(x))",
+        "exp(-0.5*x^2)/sqrt(2*pi)",
+        "x*exp(-x)",
+        "exp(-x)/x",
+        "x^2 + 1",
+        "(x+1)*(x-1)",
+        "2*3*x - 5",
+        "0*x + sin(x)^0 + x^1*cos(x)",
+        "z = exp(x)^3 + 1; x = sin(t) - 2",
+    ],
+)
+def test_no_identical_sides_and_no_steps_for_constants(text: str) -> None:
+    """Issue 13: no printed 'a = a', no sub-step d/dx(c) = 0 and no '+ 0' in any step."""
+    solution = solve_problem(parse_problem(text))
+    for step in solution.steps:
+        printed = [formula_unicode(side) for side in step.sides]
+        assert all(a != b for a, b in zip(printed, printed[1:])), (text, printed)
+        assert not (step.depth and printed and printed[-1] == "0"), (text, printed)
+        assert not any(p.endswith(" + 0") or p.startswith("0 + ") for p in printed), printed
