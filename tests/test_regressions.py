@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -288,6 +289,6 @@ def test_no_identical_sides_and_no_steps_for_constants(text: str) -> None:
     solution = solve_problem(parse_problem(text))
     for step in solution.steps:
         printed = [formula_unicode(side) for side in step.sides]
-        assert all(a != b for a, b in zip(printed, printed[1:])), (text, printed)
+        assert all(a != b for a, b in itertools.pairwise(printed)), (text, printed)
         assert not (step.depth and printed and printed[-1] == "0"), (text, printed)
         assert not any(p.endswith(" + 0") or p.startswith("0 + ") for p in printed), printed
