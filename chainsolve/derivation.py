@@ -24,7 +24,7 @@ from chainsolve.equivalence import (
 )
 from chainsolve.errors import ProblemError
 from chainsolve.explain import dedupe, explain, same_formula
-from chainsolve.filters import printed_key
+from chainsolve.filters import formula_unicode, printed_key
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan, plan_paths
@@ -468,6 +468,11 @@ def _final_steps(
     return [checker.check(step)], simplified, notes
 
 
+def _prints_alike(shown: Formula, result: sympy.Expr) -> bool:
+    """Does the last line already show ``result``? Compared as printed: a typed 3x² − 2 is one."""
+    return same_formula(shown, result) or formula_unicode(shown) == formula_unicode(result)
+
+
 def _solve_expression(problem: Problem) -> Solution:
     definition = problem.definitions[0]
     target = make_symbol(problem.target)
@@ -493,7 +498,7 @@ def _solve_expression(problem: Problem) -> Solution:
             continue
         closing, result, more_notes = _final_steps(checker, definition.expr, total, value)
         notes.extend(more_notes)
-        if not (steps and steps[-1].sides and same_formula(steps[-1].sides[-1], result)):
+        if not (steps and steps[-1].sides and _prints_alike(steps[-1].sides[-1], result)):
             steps.extend(closing)
         kept = tuple(_shared_once(steps, shown, name))
         derivations.append(Derivation(name, total, kept, result, rules=rules))

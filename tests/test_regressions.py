@@ -292,3 +292,18 @@ def test_no_identical_sides_and_no_steps_for_constants(text: str) -> None:
         assert all(a != b for a, b in itertools.pairwise(printed)), (text, printed)
         assert not (step.depth and printed and printed[-1] == "0"), (text, printed)
         assert not any(p.endswith(" + 0") or p.startswith("0 + ") for p in printed), printed
+
+
+@pytest.mark.parametrize("text", ["x^3 - 2x", "x*y + sin(x)", "abs(x)^3", "exp(log(x))"])
+def test_result_is_not_repeated_when_the_last_step_printed_it(text: str) -> None:
+    """Issue 13: 'Differentiate term by term: 3x² − 2' is not followed by 'Result: 3x² − 2'."""
+    solution = solve_problem(parse_problem(text, wrt=["x"]))
+    lines = [
+        (step.depth, [formula_unicode(side) for side in step.sides])
+        for step in solution.steps
+        if step.sides
+    ]
+    for (depth, sides), (next_depth, next_sides) in itertools.pairwise(lines):
+        assert not (
+            depth == next_depth and sides[0] == next_sides[0] and sides[-1] == next_sides[-1]
+        )
