@@ -1533,37 +1533,58 @@ class _TypedBuilder(_Builder):
     """The tree as the student typed it, sympy's automatic rewrites off: ``abs(x)^3`` stays a power.
 
     Runs after :class:`_Builder` accepted the same tree, so its refusals (sizes, real values,
-    division by zero) are not repeated. Derivatives of unknown functions are built evaluated:
-    they have no structure of their own to keep.
+    division by zero, the time budget) are not repeated. Each node is built with
+    ``evaluate=False`` rather than under sympy's global ``evaluate(False)``, whose every switch
+    clears sympy's cache. Derivatives of unknown functions are built as the evaluated form
+    builds them: they have no structure of their own to keep.
     """
 
     def __init__(self, text: _Text, functions: dict[str, sympy.FunctionClass]) -> None:
         super().__init__(text)
         # The same function classes as the evaluated form, so that both forms use one f.
         self.functions = functions
+        self.evaluated = _Builder(text)
+        self.evaluated.functions = functions
+        self.evaluated.deadline = math.inf
 
     def build(self, node: _Node) -> sympy.Expr:
-        with sympy.evaluate(False):
-            typed = self.node(node)
-        return _plain_numbers(typed)
-
-    def power(self, node: _Power) -> sympy.Expr:
-        return sympy.Pow(self.node(node.base), self.node(node.exponent))
-
-    def real(self, value: sympy.Expr, node: _Call | _Power, hint: str) -> sympy.Expr:
-        return value
+        return _plain_numbers(self.node(node))
 
     def partial(self, node: _Partial) -> sympy.Expr:
-        with sympy.evaluate(True):
-            return super().partial(node)
+        return self.evaluated.partial(node)
 
     def derivative(self, node: _Call) -> sympy.Expr:
-        with sympy.evaluate(True):
-            return super().derivative(node)
+        return self.evaluated.derivative(node)
 
     def subs(self, node: _Call) -> sympy.Expr:
-        with sympy.evaluate(True):
-            return super().subs(node)
+        return self.evaluated.subs(node)
+
+    def node(self, node: _Node) -> sympy.Expr:
+        return self.evaluate(node)
+
+    def evaluate(self, node: _Node) -> sympy.Expr:
+        if isinstance(node, _Neg):
+            return _negated(self.node(node.operand))
+        if isinstance(node, _Chain):
+            values = [self.node(operand) for operand in node.operands]
+            inverted = zip(values, node.inverted, strict=True)
+            if node.op == "+":
+                return sympy.Add(
+                    *(_negated(v) if inv else v for v, inv in inverted), evaluate=False
+                )
+            factors = (sympy.Pow(v, -1, evaluate=False) if inv else v for v, inv in inverted)
+            return sympy.Mul(*factors, evaluate=False)
+        if isinstance(node, _Call) and node.name in FUNCTIONS:
+            args = [self.node(arg) for arg in node.args]
+            return FUNCTIONS[node.name](*args, evaluate=False)
+        return super().evaluate(node)
+
+    def power(self, node: _Power) -> sympy.Expr:
+        return sympy.Pow(self.node(node.base), self.node(node.exponent), evaluate=False)
+
+
+def _negated(value: sympy.Expr) -> sympy.Expr:
+    return sympy.Mul(sympy.S.NegativeOne, value, evaluate=False)
 
 
 def _plain_numbers(expr: sympy.Expr) -> sympy.Expr:

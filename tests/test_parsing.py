@@ -747,3 +747,14 @@ def test_typed_form_does_the_arithmetic_on_plain_numbers() -> None:
     gauss = parse_problem("x/sqrt(2*pi)").definitions[0].typed
     root = sympy.Pow(2 * sympy.pi, sympy.S.Half, evaluate=False)
     assert root in set(sympy.preorder_traversal(gauss))
+
+
+def test_typed_form_keeps_sympys_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building the typed form never switches sympy's global evaluate flag, which clears its cache."""
+    import sympy.core.parameters
+
+    cleared: list[None] = []
+    monkeypatch.setattr(sympy.core.parameters, "clear_cache", lambda: cleared.append(None))
+    problem = parse_problem("z = exp(x*t)^2 + log(1 + x^2*t); x = sqrt(t)/2 - ∂₁f(t, t^2)")
+    assert problem.definition("z").typed != problem.definition("z").expr
+    assert cleared == []
