@@ -13,7 +13,6 @@ from typing import Any, TypeVar, cast
 import click
 
 from chainsolve import __version__
-from chainsolve.higher import MAX_ORDER
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -313,7 +312,8 @@ def main() -> None:
 )
 @click.option(
     "--order",
-    type=click.IntRange(1, MAX_ORDER),
+    # The upper bound is higher.MAX_ORDER, checked there (importing it here would load sympy).
+    type=click.IntRange(min=1),
     default=1,
     show_default=True,
     help="Derivatives up to this order, each differentiating the previous result.",

@@ -182,11 +182,13 @@ class _Decomposer:
         self.definitions: list[Definition] = []
 
     def define_user(self, definition: Definition) -> None:
-        top = self._top(definition.expr)
+        # Broken down as typed: exp(x)^3 is a cube of e^x, not sympy's e^(3x).
+        typed = definition.typed
+        top = self._top(typed)
         self.definitions.append(Definition(definition.name, top, definition.span))
         # A later definition using the same expression reuses the user's name.
-        if not _is_atom(definition.expr):
-            self._nodes.setdefault(definition.expr, make_symbol(definition.name))
+        if not _is_atom(typed):
+            self._nodes.setdefault(typed, make_symbol(definition.name))
 
     def _atom(self, expr: sympy.Expr) -> sympy.Expr:
         """A symbol or number standing for ``expr``, making nodes for what it needs."""

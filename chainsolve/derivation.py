@@ -24,11 +24,11 @@ from chainsolve.equivalence import (
 )
 from chainsolve.errors import ProblemError
 from chainsolve.explain import dedupe, explain, same_formula
-from chainsolve.filters import printed_key, unicode_expr
+from chainsolve.filters import formula_unicode, printed_key, unicode_expr
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan, plan_paths
-from chainsolve.problem import Problem, make_symbol
+from chainsolve.problem import Problem, evaluate_typed, make_symbol
 from chainsolve.rules import Rule, sympy_derivative
 from chainsolve.steps import (
     NO_CLAIM,
@@ -197,7 +197,7 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     free = sorted(expr.free_symbols, key=lambda s: s.name)
     rational = len(free) == 1 and expr.is_rational_function(free[0])
     if isinstance(expr, (sympy.Mul, sympy.Pow)) and not (
-        pythagorean or rational or _has_mergeable_factors(expr)
+        pythagorean or rational or _has_mergeable_factors(expr) or _has_fraction(expr)
     ):
         # A product of function values and sums without fractions (the usual chain-rule
         # result, 2x·σ(u)(1 − σ(u))(σ(u) − y)) is as simple as a teacher writes it; the moves
@@ -506,6 +506,11 @@ def _textbook_notes(form: TextbookForm) -> list[str]:
     return notes
 
 
+def _prints_alike(shown: Formula, result: sympy.Expr) -> bool:
+    """Does the last line already show ``result``? Compared as printed: a typed 3x² − 2 is one."""
+    return same_formula(shown, result) or formula_unicode(shown) == formula_unicode(result)
+
+
 def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) -> Solution:
     definition = problem.definitions[0]
     target = make_symbol(problem.target)
@@ -518,22 +523,20 @@ def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) 
     shown: dict[tuple[object, ...], str] = {}
     for name in problem.wrt:
         wrt = make_symbol(name)
-        tree = plan(definition.expr, wrt)
+        tree = plan(definition.typed, wrt)
         rules = MappingProxyType({(problem.target, name): tree})
         explained = explain(tree, namer, label=target, partial=partial)
         total = Leibniz(target, wrt, partial, (problem.target, None))
         steps = list(checker.check_all(explained.steps))
+        # The steps follow the typed form; the result is sympy's evaluated form of their value.
+        value = evaluate_typed(explained.result)
         if not explained.in_terms_of_inputs:
             notes.append(wording.note_long_chain(len(namer.definitions)))
-            derivations.append(
-                Derivation(name, total, tuple(steps), explained.result, False, rules=rules)
-            )
+            derivations.append(Derivation(name, total, tuple(steps), value, False, rules=rules))
             continue
-        closing, result, more_notes = _final_steps(
-            checker, definition.expr, total, explained.result
-        )
+        closing, result, more_notes = _final_steps(checker, definition.expr, total, value)
         notes.extend(n for n in more_notes if n not in notes)
-        if not (steps and steps[-1].sides and same_formula(steps[-1].sides[-1], result)):
+        if not (steps and steps[-1].sides and _prints_alike(steps[-1].sides[-1], result)):
             steps.extend(closing)
         kept = tuple(_shared_once(steps, shown, name))
         derivations.append(Derivation(name, total, kept, result, rules=rules))
@@ -617,7 +620,7 @@ def _solve_graph(problem: Problem) -> Solution:
     several_inputs = len(problem.inputs) > 1
 
     # The dependency list, target first, as it was typed.
-    definitions = tuple((make_symbol(d.name), d.expr) for d in problem.definitions)
+    definitions = tuple((make_symbol(d.name), d.typed) for d in problem.definitions)
     shared: list[Step] = [Step("decompose", "graph_definitions", definitions=definitions)]
     dependency_lines = []
     # Target first, then in the order the user wrote the definitions.
@@ -645,9 +648,11 @@ def _solve_graph(problem: Problem) -> Solution:
             if edge.source not in relevant or node.name not in relevant:
                 continue
             source = make_symbol(edge.source)
-            tree = plan(node.expr, source)
-            explained = explain(tree, scratch, label=node.expr, partial=edge.partial, depth=1)
-            shown = common_factor(explained.result)
+            # Planned from the definition as typed; the graph and the checks use sympy's form.
+            typed = problem.definition(node.name).typed
+            tree = plan(typed, source)
+            explained = explain(tree, scratch, label=typed, partial=edge.partial, depth=1)
+            shown = common_factor(evaluate_typed(explained.result))
             label = Leibniz(make_symbol(node.name), source, edge.partial)
             shared.append(
                 Step(

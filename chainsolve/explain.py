@@ -23,6 +23,7 @@ from chainsolve.rules import (
     Rule,
     SumRule,
     VariableRule,
+    lost_conditions,
 )
 from chainsolve.steps import (
     Claim,
@@ -599,7 +600,26 @@ class Explainer:
                     claim=Claim(rule.expr, x, (sympy.Mul(*substituted),)),
                 )
             )
+            steps.extend(self._simplified_where(rule, total, sympy.Mul(*substituted), depth))
         return Explained(sympy.Mul(*substituted), tuple(steps), chain_ref, False)
+
+    def _simplified_where(
+        self, rule: ChainRule, total: Leibniz, value: sympy.Expr, depth: int
+    ) -> tuple[Step, ...]:
+        """The simplification sympy made of a substituted chain, when it holds only on a domain.
+
+        d/dx e^(ln x) = e^(ln x)·(1/x) = 1 needs x > 0, which the 1 no longer says.
+        """
+        lost = lost_conditions(rule.expr, value)
+        if not lost:
+            return ()
+        from chainsolve.filters import unicode_expr
+
+        condition = ", ".join(f"{unicode_expr(u)} {'>' if strict else '≥'} 0" for u, strict in lost)
+        claim = Claim(rule.expr, self.var, (value,))
+        sides: tuple[Formula, ...] = (total, value)
+        words = (("condition", condition),)
+        return (Step("simplify", "simplify_where", sides, depth=depth, claim=claim, words=words),)
 
     def _unexpanded(self, factor: sympy.Expr) -> sympy.Expr:
         """``full(factor)`` without sympy distributing numbers over sums: 2u₁ reads 2(b + wx − y)."""

@@ -1254,11 +1254,12 @@ def equation_html(sides: Sequence[Formula], notation: Notation = "leibniz") -> s
 
 
 def definitions_html(definitions: Sequence[Any]) -> str:
-    """Definitions ``u₁ = x²`` (pairs, or objects with ``name`` and ``expr``) as one aligned grid."""
+    """Definitions ``u₁ = x²`` (pairs, or objects with ``name`` and ``typed``) as one aligned grid."""
     rows = []
     for definition in definitions:
+        # A problem's definitions are shown as typed; step definitions are (name, expr) pairs.
         name, expr = (
-            definition if isinstance(definition, tuple) else (definition.name, definition.expr)
+            definition if isinstance(definition, tuple) else (definition.name, definition.typed)
         )
         symbol = sympy.Symbol(name) if isinstance(name, str) else name
         rows.append((mathml_expr(symbol), mathml_expr(expr)))

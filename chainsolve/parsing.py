@@ -1529,6 +1529,115 @@ class _Builder:
         return value
 
 
+class _TypedBuilder(_Builder):
+    """The tree as the student typed it, sympy's automatic rewrites off: ``abs(x)^3`` stays a power.
+
+    Runs after :class:`_Builder` accepted the same tree, so its refusals (sizes, real values,
+    division by zero, the time budget) are not repeated. Each node is built with
+    ``evaluate=False`` rather than under sympy's global ``evaluate(False)``, whose every switch
+    clears sympy's cache. Derivatives of unknown functions are built as the evaluated form
+    builds them: they have no structure of their own to keep.
+    """
+
+    def __init__(self, text: _Text, functions: dict[str, sympy.FunctionClass]) -> None:
+        super().__init__(text)
+        # The same function classes as the evaluated form, so that both forms use one f.
+        self.functions = functions
+        self.evaluated = _Builder(text)
+        self.evaluated.functions = functions
+        self.evaluated.deadline = math.inf
+
+    def build(self, node: _Node) -> sympy.Expr:
+        return _plain_numbers(self.node(node))
+
+    def partial(self, node: _Partial) -> sympy.Expr:
+        return self.evaluated.partial(node)
+
+    def derivative(self, node: _Call) -> sympy.Expr:
+        return self.evaluated.derivative(node)
+
+    def subs(self, node: _Call) -> sympy.Expr:
+        return self.evaluated.subs(node)
+
+    def node(self, node: _Node) -> sympy.Expr:
+        return self.evaluate(node)
+
+    def evaluate(self, node: _Node) -> sympy.Expr:
+        if isinstance(node, _Neg):
+            return _negated(self.node(node.operand))
+        if isinstance(node, _Chain):
+            values = [self.node(operand) for operand in node.operands]
+            inverted = zip(values, node.inverted, strict=True)
+            if node.op == "+":
+                return sympy.Add(
+                    *(_negated(v) if inv else v for v, inv in inverted), evaluate=False
+                )
+            factors = (sympy.Pow(v, -1, evaluate=False) if inv else v for v, inv in inverted)
+            return sympy.Mul(*factors, evaluate=False)
+        if isinstance(node, _Call) and node.name in FUNCTIONS:
+            args = [self.node(arg) for arg in node.args]
+            return FUNCTIONS[node.name](*args, evaluate=False)
+        return super().evaluate(node)
+
+    def power(self, node: _Power) -> sympy.Expr:
+        return sympy.Pow(self.node(node.base), self.node(node.exponent), evaluate=False)
+
+
+def _negated(value: sympy.Expr) -> sympy.Expr:
+    return sympy.Mul(sympy.S.NegativeOne, value, evaluate=False)
+
+
+def _plain_numbers(expr: sympy.Expr) -> sympy.Expr:
+    """A typed tree with only its arithmetic on plain numbers done, innermost first.
+
+    ``-0.5*x^2`` is (−1/2)·x² rather than −1·(1/2·x²), ``2*3`` is 6, ``x/2`` is (1/2)·x, and
+    ``e^x`` is exp(x); everything else (powers, functions, the order of a quotient) stays
+    as typed.
+    """
+    done: dict[sympy.Basic, sympy.Expr] = {}
+    stack: list[tuple[sympy.Expr, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in done:
+            continue
+        if not node.args or isinstance(node, (sympy.Derivative, sympy.Subs)):
+            done[node] = node
+            continue
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in done)
+            continue
+        done[node] = _plain_node(node, tuple(done[arg] for arg in node.args))
+    return done[expr]
+
+
+def _plain_node(node: sympy.Expr, args: tuple[sympy.Expr, ...]) -> sympy.Expr:
+    """One node of :func:`_plain_numbers`, its arguments already done."""
+    if all(arg.is_Number for arg in args):
+        return node.func(*args)  # a constant of plain numbers: 6, 1/2, √2
+    if isinstance(node, sympy.Pow) and args[1] in (0, 1):
+        return node.func(*args)  # u⁰ is 1 and u¹ is u: no rule to show for either
+    if isinstance(node, sympy.Pow) and args[0] == sympy.E:
+        return sympy.exp(args[1], evaluate=False)
+    if isinstance(node, sympy.Mul):
+        factors = [f for arg in args for f in sympy.Mul.make_args(arg)]
+        coefficient = sympy.Mul(*(f for f in factors if f.is_Number))
+        rest = [f for f in factors if not f.is_Number]
+        if coefficient == 0:
+            return sympy.S.Zero
+        if coefficient != 1:
+            rest.insert(0, coefficient)
+        return rest[0] if len(rest) == 1 else sympy.Mul(*rest, evaluate=False)
+    if isinstance(node, sympy.Add):
+        terms = [t for arg in args for t in sympy.Add.make_args(arg) if t != 0]
+        if len(terms) <= 1:
+            return terms[0] if terms else sympy.S.Zero
+        return sympy.Add(*terms, evaluate=False)
+    if args == node.args:
+        return node
+    return node.func(*args, evaluate=False)
+
+
 # --- public API -----------------------------------------------------------------------
 
 
@@ -1601,6 +1710,7 @@ def parse_problem(
             "with several lines, write each as name = expression (target first)",
         )
     builder = _Builder(prepared)
+    typed_builder = _TypedBuilder(prepared, builder.functions)
     definitions: list[Definition] = []
     implicit = False
     for statement in statements:
@@ -1611,7 +1721,9 @@ def parse_problem(
         else:
             name = statement.name.text
         expr = builder.build(statement.expr)
-        definitions.append(Definition(name, expr, prepared.span(statement.start, statement.end)))
+        typed = typed_builder.build(statement.expr)
+        span = prepared.span(statement.start, statement.end)
+        definitions.append(Definition(name, expr, span, typed))
     return build_problem(
         definitions,
         source=text,

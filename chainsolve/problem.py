@@ -23,11 +23,21 @@ def make_symbol(name: str) -> sympy.Symbol:
 
 @dataclass(frozen=True, slots=True)
 class Definition:
-    """One line ``name = expr`` of a problem; ``span`` locates it in the source when known."""
+    """One line ``name = expr`` of a problem; ``span`` locates it in the source when known.
+
+    ``expr`` is sympy's evaluated form (what the oracle differentiates); ``typed`` keeps the
+    structure the student typed (``abs(x)^3``, not ``x²·|x|``), which the derivation follows.
+    It defaults to ``expr`` for definitions built from sympy expressions.
+    """
 
     name: str
     expr: sympy.Expr
     span: Span | None = None
+    typed: sympy.Expr = None  # filled in by __post_init__
+
+    def __post_init__(self) -> None:
+        if self.typed is None:
+            object.__setattr__(self, "typed", self.expr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,3 +285,33 @@ def _choose_wrt(
         source=source,
         hint=f"for example --wrt {inputs[0]}, or --wrt " + ",".join(inputs) + " for all",
     )
+
+
+def evaluate_typed(expr: sympy.Expr) -> sympy.Expr:
+    """sympy's evaluated form of a typed (unevaluated) expression: each node rebuilt, innermost first.
+
+    >>> x = make_symbol("x")
+    >>> evaluate_typed(sympy.Pow(sympy.exp(x), 3, evaluate=False))
+    exp(3*x)
+    """
+    built: dict[sympy.Basic, sympy.Basic] = {}
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in built:
+            continue
+        if not node.args or isinstance(node, _KEPT):
+            built[node] = node
+            continue
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in built)
+            continue
+        args = tuple(built[arg] for arg in node.args)
+        built[node] = node.func(*args)
+    result: sympy.Expr = built[expr]
+    return result
+
+
+#: Nodes whose arguments are not sub-expressions to evaluate (bound variables, derivative orders).
+_KEPT = (sympy.Derivative, sympy.Subs)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import sympy
 
 from chainsolve import functions
-from chainsolve.problem import make_symbol
+from chainsolve.problem import evaluate_typed, make_symbol
 
 #: The argument slot of an outer function: a chain link F(u) is planned as F(HOLE) by HOLE.
 #: Its name cannot be typed (the input language has no '·'), so it never meets a user's name.
@@ -23,8 +23,12 @@ HOLE = make_symbol("u·")
 
 
 def sympy_derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
-    """sympy's derivative where it exists: sign′ and Heaviside′ are 0 away from 0, not DiracDelta."""
-    derivative = sympy.diff(expr, var)
+    """sympy's derivative where it exists: sign′ and Heaviside′ are 0 away from 0, not DiracDelta.
+
+    A typed expression is evaluated first: sympy differentiates it as it would the evaluated
+    form, but leaves unevaluated pieces (x/x) in the answer.
+    """
+    derivative = sympy.diff(evaluate_typed(expr), var)
     if derivative.has(sympy.DiracDelta):
         derivative = derivative.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
     return derivative
@@ -336,3 +340,38 @@ def walk(rule: Rule) -> list[Rule]:
         order.append(node)
         stack.extend(reversed(node.parts()))
     return order
+
+
+def domain_conditions(expr: sympy.Expr) -> set[tuple[sympy.Expr, bool]]:
+    """Where ``expr`` is real, as (argument, strict): ln u needs u > 0, an even root of u needs u ≥ 0.
+
+    Conditions that hold for every real input (eˣ > 0, x² ≥ 0) are left out.
+    """
+    found: set[tuple[sympy.Expr, bool]] = set()
+    seen: set[sympy.Basic] = set()
+    stack: list[sympy.Basic] = [expr]
+    while stack:  # each distinct node once: a shared part is walked once
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, sympy.log):
+            found.add((evaluate_typed(node.args[0]), True))
+        elif isinstance(node, sympy.Pow) and node.exp.is_Rational and node.exp.q % 2 == 0:
+            found.add((evaluate_typed(node.base), False))
+        stack.extend(node.args)
+    return {(u, strict) for u, strict in found if not _always(u, strict)}
+
+
+def _always(argument: sympy.Expr, strict: bool) -> bool:
+    holds = sympy.Gt(argument, 0) if strict else sympy.Ge(argument, 0)
+    return holds is sympy.true
+
+
+def lost_conditions(typed: sympy.Expr, value: sympy.Expr) -> list[tuple[sympy.Expr, bool]]:
+    """The conditions of ``typed`` about a part that ``value`` (a simplified form) no longer has.
+
+    e^(ln x)·(1/x) = 1 holds for x > 0 only: the simplified 1 says nothing about x.
+    """
+    lost = (c for c in domain_conditions(typed) if not value.has(c[0]))
+    return sorted(lost, key=lambda c: sympy.default_sort_key(c[0]))

@@ -83,6 +83,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         ),
         "logarithmic_close": "Multiply back by fᵍ",
         "simplify": "Simplify",
+        "simplify_where": "Simplify, where {condition}",
         "result": "Result",
         "simplify_for": "Simplify, for {condition}",
         "result_for": "Result, for {condition}",

@@ -8,6 +8,7 @@ from chainsolve.decompose import elementary_problem, operation_of
 from chainsolve.derivation import _flatten
 from chainsolve.functions import relu, sigmoid
 from chainsolve.graph import build_graph
+from chainsolve.parsing import parse_problem
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
 
 
@@ -107,3 +108,11 @@ def test_operation_labels() -> None:
     assert operation_of(relu(a)) == "relu"
     assert operation_of(None) == "input"
     assert operation_of(sympy.sin(a * b)) == "definition"
+
+
+def test_elementary_graph_follows_the_typed_definition() -> None:
+    """exp(x)^3 is drawn as a cube of e^x (as typed), not as e^(3x) (sympy's rewrite)."""
+    x, p = make_symbol("x"), make_symbol("p")
+    elementary = elementary_problem(parse_problem("exp(x)^3"))
+    drawn = {d.name: d.expr for d in elementary.definitions}
+    assert drawn == {"y": p**3, "p": sympy.exp(x)}

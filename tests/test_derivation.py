@@ -505,3 +505,76 @@ def test_two_layer_network_answer_reads_in_its_intermediates() -> None:
     w1, w2, b1, b2, x, y = (make_symbol(n) for n in ("W1", "W2", "b1", "b2", "x", "y"))
     loss = (w2 * sigmoid(w1 * x + b1) + b2 - y) ** 2 / 2
     assert compare(derivation.result, sympy.diff(loss, w1)).verdict == "equal"
+
+
+ISSUE_13_TYPED = (
+    "abs(x)^3",
+    "sqrt(x^2)",
+    "exp(sin(sqrt(1+x^4)))^3",
+    "log(exp(x)) + exp(log(x))",
+    "exp(-0.5*x^2)/sqrt(2*pi)",
+    "x*exp(-x)",
+    "exp(-x)/x",
+)
+
+
+def _rule_ids(solution: object) -> list[str]:
+    return [r.id for s in solution.steps for r in s.rules]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("text", ISSUE_13_TYPED)
+def test_solution_of_the_typed_problem_equals_the_oracle(text: str) -> None:
+    """Planned from the typed form, the result still equals sympy.diff of the evaluated problem."""
+    problem = parse_problem(text)
+    solution = solve_problem(problem)
+    reference = sympy.diff(problem.definitions[0].expr, make_symbol("x"))
+    assert check_claim(solution.derivatives["x"], reference).verified
+
+
+def test_typed_power_of_abs_uses_the_chain_rule_not_the_product_rule() -> None:
+    """abs(x)^3 is the power rule on |x| through the chain rule; sympy's x²·|x| is not shown."""
+    solution = solve_problem(parse_problem("abs(x)^3"))
+    ids = _rule_ids(solution)
+    assert "product" not in ids
+    assert {"chain", "power", "derivative_of_abs"} <= set(ids)
+
+
+def test_typed_root_of_a_square_and_power_of_exp_use_the_chain_rule() -> None:
+    """sqrt(x^2) is the chain rule on √(x²) (not |x|), (e^…)³ the power rule on e^… (not e^(3…))."""
+    root = _rule_ids(solve_problem(parse_problem("sqrt(x^2)")))
+    assert {"chain", "square_root", "power"} <= set(root)
+    assert "derivative_of_abs" not in root
+    cube = solve_problem(parse_problem("exp(sin(sqrt(1+x^4)))^3"))
+    first_links = [s for s in cube.steps if s.phrase == "chain_outer"]
+    assert first_links[0].rules[0].id == "power"
+
+
+def test_log_of_exp_and_exp_of_log_are_both_differentiated_with_the_condition() -> None:
+    """log(exp(x)) + exp(log(x)): both terms worked, e^(ln x)·(1/x) = 1 said to hold for x > 0."""
+    solution = solve_problem(parse_problem("log(exp(x)) + exp(log(x))"))
+    assert sum(1 for s in solution.steps if s.phrase == "chain_formula") == 2
+    where = [s for s in solution.steps if s.phrase == "simplify_where"]
+    assert [dict(s.words)["condition"] for s in where] == ["x > 0"]
+    assert where[0].sides[-1] == 1 and where[0].check.verified
+    assert solution.derivatives["x"] == 2
+
+
+def test_division_by_a_typed_constant_is_a_constant_multiple() -> None:
+    """exp(-0.5*x^2)/sqrt(2*pi) takes out 1/√(2π) as typed, with no quotient rule."""
+    solution = solve_problem(parse_problem("exp(-0.5*x^2)/sqrt(2*pi)"))
+    first = solution.steps[0]
+    assert first.rules[0].id == "constant_multiple"
+    assert "quotient" not in _rule_ids(solution)
+    root = sympy.Pow(2 * sympy.pi, sympy.S.Half, evaluate=False)
+    assert first.sides[1].factors[0] == sympy.Pow(root, -1, evaluate=False)
+
+
+def test_graph_edges_are_planned_from_the_typed_definitions() -> None:
+    """z = exp(x)^3; x = sin(t): the edge x → z is the power rule on e^x by the chain rule."""
+    problem = parse_problem("z = exp(x)^3; x = sin(t)")
+    solution = solve_problem(problem)
+    tree = solution.derivations[0].rules[("z", "x")]
+    assert tree.rule_id == "chain"
+    assert [link.outer.rule_id for link in tree.links] == ["power"]  # type: ignore[attr-defined]
+    definitions = dict(solution.shared_steps[0].definitions)
+    assert definitions[make_symbol("z")] == problem.definition("z").typed

@@ -19,7 +19,7 @@ from chainsolve.parsing import (
     parse_problem,
     parse_wrt,
 )
-from chainsolve.problem import make_symbol
+from chainsolve.problem import evaluate_typed, make_symbol
 
 x, y, t, s, w, b = (make_symbol(n) for n in ("x", "y", "t", "s", "w", "b"))
 HOSTILE = Path(__file__).parent / "data" / "hostile_inputs.jsonl"
@@ -702,3 +702,59 @@ def test_derivative_notation_is_refused_outside_its_forms(text: str, match: str)
     """Derivative(…) of a known function, a made-up slot or an unclosed bar is one clear error."""
     with pytest.raises(ParseError, match=match):
         parse_expression(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "abs(x)^3",
+        "sqrt(x^2)",
+        "exp(sin(sqrt(1+x^4)))^3",
+        "log(exp(x)) + exp(log(x))",
+        "exp(-0.5*x^2)/sqrt(2*pi)",
+        "x*exp(-x) - 2*3/x + e^(2x)",
+        "sin(x)^0 + x^1*cos(x) + 0*x",
+    ],
+)
+def test_typed_form_evaluates_to_the_evaluated_form(text: str) -> None:
+    """A definition's typed form is the same function: sympy evaluates it to ``expr`` exactly."""
+    definition = parse_problem(text).definitions[0]
+    assert evaluate_typed(definition.typed) == definition.expr
+
+
+@pytest.mark.parametrize(
+    ("text", "typed_class", "evaluated_shows"),
+    [
+        ("abs(x)^3", sympy.Pow, "x**2*Abs(x)"),
+        ("sqrt(x^2)", sympy.Pow, "Abs(x)"),
+        ("exp(sin(x))^3", sympy.Pow, "exp(3*sin(x))"),
+        ("exp(log(x))", sympy.exp, "x"),
+    ],
+)
+def test_typed_form_keeps_what_sympy_rewrites(
+    text: str, typed_class: type, evaluated_shows: str
+) -> None:
+    """sympy rewrites |x|³, √(x²), (eᵘ)³ and e^(ln x); the typed form keeps the outer operation."""
+    definition = parse_problem(text).definitions[0]
+    assert str(definition.expr) == evaluated_shows
+    assert type(definition.typed) is typed_class
+
+
+def test_typed_form_does_the_arithmetic_on_plain_numbers() -> None:
+    """-0.5*x^2 is (−1/2)·x², 2*3*x is 6x, x/2 is x/2, e^x is exp(x): numbers only, nothing else."""
+    typed = [parse_problem(t).definitions[0].typed for t in ("-0.5*x^2", "2*3*x", "x/2", "e^x")]
+    assert typed == [-(x**2) / 2, 6 * x, x / 2, sympy.exp(x)]
+    gauss = parse_problem("x/sqrt(2*pi)").definitions[0].typed
+    root = sympy.Pow(2 * sympy.pi, sympy.S.Half, evaluate=False)
+    assert root in set(sympy.preorder_traversal(gauss))
+
+
+def test_typed_form_keeps_sympys_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building the typed form never switches sympy's global evaluate flag, which clears its cache."""
+    import sympy.core.parameters
+
+    cleared: list[None] = []
+    monkeypatch.setattr(sympy.core.parameters, "clear_cache", lambda: cleared.append(None))
+    problem = parse_problem("z = exp(x*t)^2 + log(1 + x^2*t); x = sqrt(t)/2 - ∂₁f(t, t^2)")
+    assert problem.definition("z").typed != problem.definition("z").expr
+    assert cleared == []

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import sympy
 
+from chainsolve.equivalence import check_claim
+from chainsolve.parsing import parse_problem
 from chainsolve.plan import plan, split_outer
 from chainsolve.problem import make_symbol
 from chainsolve.rules import (
@@ -14,6 +17,7 @@ from chainsolve.rules import (
     ProductRule,
     QuotientRule,
     SumRule,
+    sympy_derivative,
     walk,
 )
 
@@ -87,3 +91,56 @@ def test_shared_parts_are_planned_once_in_a_deep_dag() -> None:
     for _ in range(40):
         expr = sympy.sin(expr) + sympy.cos(expr)
     assert len(walk(plan(expr, x))) <= 40 * 5 + 1
+
+
+def _typed(text: str) -> sympy.Expr:
+    return parse_problem(text).definitions[0].typed
+
+
+TYPED_PROBLEMS = (
+    "abs(x)^3",
+    "sqrt(x^2)",
+    "exp(sin(sqrt(1+x^4)))^3",
+    "log(exp(x)) + exp(log(x))",
+    "exp(-0.5*x^2)/sqrt(2*pi)",
+    "x*exp(-x)",
+    "exp(-x)/x",
+    "x - 3*sin(x)/4 + 1/(x^2+1) - (x+1)/(2x)",
+    "1/sqrt(x) + 2*3*x^2 - (-x)",
+)
+
+
+@pytest.mark.parametrize("text", TYPED_PROBLEMS)
+def test_every_node_of_a_typed_plan_equals_sympy_diff(text: str) -> None:
+    """Planned from the typed form, every node's eval() equals sympy.diff of its evaluated expr."""
+    for node in walk(plan(_typed(text), x)):
+        check = check_claim(node.eval(), sympy_derivative(node.expr, x))
+        assert check.verified and not check.differs, (text, node.rule_id, check)
+
+
+def test_typed_powers_of_functions_are_chains_not_products() -> None:
+    """|x|³ is the power rule on |x| by the chain rule (not x²·|x| by the product rule)."""
+    tree = plan(_typed("abs(x)^3"), x)
+    assert isinstance(tree, ChainRule)
+    assert [link.outer.rule_id for link in tree.links] == ["power"]
+    assert tree.inner.rule_id == "derivative_of_abs"
+    root = plan(_typed("sqrt(x^2)"), x)
+    assert isinstance(root, ChainRule) and root.links[0].outer.rule_id == "square_root"
+    cube = plan(_typed("exp(sin(x))^3"), x)
+    assert isinstance(cube, ChainRule)
+    assert [link.outer.rule_id for link in cube.links] == ["power", "derivative_of_exp"]
+
+
+def test_typed_division_by_a_constant_is_a_constant_multiple() -> None:
+    """e^(−x²/2)/√(2π) takes out the constant 1/√(2π) as typed; only a varying denominator is a quotient."""
+    tree = plan(_typed("exp(-0.5*x^2)/sqrt(2*pi)"), x)
+    assert isinstance(tree, ConstantMultipleRule)
+    root = sympy.Pow(2 * sympy.pi, sympy.S.Half, evaluate=False)
+    assert tree.constant == sympy.Pow(root, -1, evaluate=False)
+    assert tree.rest.expr == sympy.exp(-(x**2) / 2)
+    assert isinstance(plan(_typed("x*exp(-x)"), x), ProductRule)
+    quotient = plan(_typed("exp(-x)/x"), x)
+    assert isinstance(quotient, QuotientRule)
+    assert (quotient.numerator.expr, quotient.denominator.expr) == (sympy.exp(-x), x)
+    negated = plan(_typed("-sin(x)"), x)
+    assert isinstance(negated, ConstantMultipleRule) and negated.constant == -1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -15,6 +16,7 @@ from chainsolve.cli import main
 from chainsolve.derivation import solve_problem
 from chainsolve.equivalence import check_claim
 from chainsolve.errors import BudgetExceeded, ParseError
+from chainsolve.filters import formula_unicode
 from chainsolve.functions import relu, sigmoid, softplus
 from chainsolve.numeric import Undefined, evaluate
 from chainsolve.parsing import parse_expression, parse_problem
@@ -166,7 +168,7 @@ def test_abs_of_a_square_root_is_confirmed() -> None:
 def test_json_derivative_with_abs_reads_back() -> None:
     """Bug: JSON derivatives write |u| as sympy's 'Abs(u)', which the parser took for an unknown function."""
     assert parse_expression("Abs(x)") == sympy.Abs(x)
-    solution = solve_problem(parse_problem("abs(x)^3"))
+    solution = solve_problem(parse_problem("x*abs(x)"))
     written = json.loads(render_solution(solution, "json"))["derivatives"]["x"]
     assert "Abs(" in written
     assert parse_expression(written) == solution.derivatives["x"]
@@ -280,3 +282,60 @@ def test_json_output_imports_no_jinja2() -> None:
     """jinja2 is imported only to render a template format: `--format json` never loads it (issue 13)."""
     assert _modules_loaded_by("solve", "sin(x^2)", "--format", "json") == {"sympy", "mpmath"}
     assert "jinja2" in _modules_loaded_by("solve", "sin(x^2)")
+
+
+@pytest.mark.parametrize(
+    ("text", "echoed"),
+    [
+        ("abs(x)^3", "y = |x|³"),
+        ("sqrt(x^2)", "y = √(x²)"),
+        ("exp(sin(sqrt(1+x^4)))^3", "y = (e^(sin(√(x⁴ + 1))))³"),
+        ("exp(-0.5*x^2)/sqrt(2*pi)", "y = (e^(-x²/2))/√(2π)"),
+        ("z = exp(x)^3; x = sin(t)", "z = (e^x)³"),
+    ],
+)
+def test_problem_is_echoed_as_typed(text: str, echoed: str) -> None:
+    """Issue 13: the echo 'Problem: … / y = …' shows the student's structure, not sympy's rewrite."""
+    text_output = render_solution(solve_problem(parse_problem(text)), "text")
+    assert f"\n  {echoed}\n" in text_output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "abs(x)^3",
+        "sqrt(x^2)",
+        "log(exp(x)) + exp(log(x))",
+        "exp(-0.5*x^2)/sqrt(2*pi)",
+        "x*exp(-x)",
+        "exp(-x)/x",
+        "x^2 + 1",
+        "(x+1)*(x-1)",
+        "2*3*x - 5",
+        "0*x + sin(x)^0 + x^1*cos(x)",
+        "z = exp(x)^3 + 1; x = sin(t) - 2",
+    ],
+)
+def test_no_identical_sides_and_no_steps_for_constants(text: str) -> None:
+    """Issue 13: no printed 'a = a', no sub-step d/dx(c) = 0 and no '+ 0' in any step."""
+    solution = solve_problem(parse_problem(text))
+    for step in solution.steps:
+        printed = [formula_unicode(side) for side in step.sides]
+        assert all(a != b for a, b in itertools.pairwise(printed)), (text, printed)
+        assert not (step.depth and printed and printed[-1] == "0"), (text, printed)
+        assert not any(p.endswith(" + 0") or p.startswith("0 + ") for p in printed), printed
+
+
+@pytest.mark.parametrize("text", ["x^3 - 2x", "x*y + sin(x)", "abs(x)^3", "exp(log(x))"])
+def test_result_is_not_repeated_when_the_last_step_printed_it(text: str) -> None:
+    """Issue 13: 'Differentiate term by term: 3x² − 2' is not followed by 'Result: 3x² − 2'."""
+    solution = solve_problem(parse_problem(text, wrt=["x"]))
+    lines = [
+        (step.depth, [formula_unicode(side) for side in step.sides])
+        for step in solution.steps
+        if step.sides
+    ]
+    for (depth, sides), (next_depth, next_sides) in itertools.pairwise(lines):
+        assert not (
+            depth == next_depth and sides[0] == next_sides[0] and sides[-1] == next_sides[-1]
+        )

@@ -70,7 +70,10 @@ def _classic() -> list[Definition]:
 
 def _two_input_neuron() -> list[Definition]:
     w0, x0, w1, x1, w2 = _s("w0 x0 w1 x1 w2")
-    return [Definition("f", 1 / (1 + sympy.exp(-(w0 * x0 + w1 * x1 + w2))))]
+    # As typed, the minus sign is a gate of its own (CS231n's graph): sympy would fold it in.
+    negated = sympy.Mul(-1, w0 * x0 + w1 * x1 + w2, evaluate=False)
+    typed = 1 / (1 + sympy.exp(negated, evaluate=False))
+    return [Definition("f", 1 / (1 + sympy.exp(-(w0 * x0 + w1 * x1 + w2))), typed=typed)]
 
 
 @dataclass(frozen=True)
