@@ -22,6 +22,7 @@ from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, Probl
 from chainsolve.filters import unicode_name
 from chainsolve.jsonout import validated
 from chainsolve.mistakes import MistakeMatch
+from chainsolve.parsing import LIMITS
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
 
@@ -564,8 +565,8 @@ def _read_answer(ctx: _Context, text: str, clock: _Clock) -> tuple[sympy.Expr, s
             hint=wording.NOT_AN_ANSWER_HINT,
         )
     column, side = reading.sides[-1]
-    shown, value, unevaluated = reader.expression(side, text, column)
-    return shown, reader.in_inputs(value), unevaluated
+    read = reader.expression(side, text, column)
+    return read.shown, reader.in_inputs(read.value), read.unevaluated
 
 
 def _judge_answer(
@@ -700,6 +701,8 @@ class _Reader:
 
     ctx: _Context
     defined: dict[str, sympy.Expr] = field(default_factory=dict)
+    #: How deep derivatives are nested in the side being read (``d/dx(d/dx(…))``).
+    depth: int = 0
 
     def name_value(self, name: str) -> sympy.Expr | None:
         """A name in the problem's inputs: a side definition, a problem name, or f for the target."""
@@ -725,10 +728,13 @@ class _Reader:
 
     def tokens(self, text: str, source: str, offset: int) -> list[_Token]:
         """The derivatives written in ``text``, left to right, each with its value."""
+        pairs = _paren_pairs(text)
         found: list[_Token] = []
         index = 0
         while index < len(text):
-            token = self.token_at(text, index, source, offset)
+            token = None
+            if text[index] in _TOKEN_STARTS:
+                token = self.token_at(text, index, pairs, source, offset)
             if token is None:
                 index += 1
                 continue
@@ -736,17 +742,17 @@ class _Reader:
             index = token.end
         return found
 
-    def token_at(self, text: str, index: int, source: str, offset: int) -> _Token | None:
+    def token_at(
+        self, text: str, index: int, pairs: dict[int, int], source: str, offset: int
+    ) -> _Token | None:
         operator = _OPERATOR.match(text, index)
         if operator:
-            close = _matching_paren(text, operator.end() - 1)
+            close = pairs.get(operator.end() - 1)
             if close is None:
                 return None
-            inner = self.expression(text[operator.end() : close], source, offset + operator.end())
             by = operator.group(2)
-            shown = sympy.Derivative(inner[0], make_symbol(by))
-            value = self.derivative(self.in_inputs(inner[1]), by)
-            return _Token(index, close + 1, shown, value if value is not None else shown)
+            inner = self.expression(text[operator.end() : close], source, offset + operator.end())
+            return self.applied(index, close + 1, inner, by)
         leibniz = _LEIBNIZ.match(text, index)
         if leibniz and self.name_value(leibniz.group(3)) is not None:
             of, by = leibniz.group(2), leibniz.group(3)
@@ -756,14 +762,17 @@ class _Reader:
             by = prime.group(3) or self.ctx.wrt
             return self.named(index, prime.end(), prime.group(1), by, len(prime.group(2)))
         call = _CALL_PRIME.match(text, index)
-        if call:
-            close = _matching_paren(text, call.end() - 1)
-            if close is not None and text[close + 1 : close + 2] == "'":
-                inner = self.expression(text[index : close + 1], source, offset + index)
-                shown = sympy.Derivative(inner[0], make_symbol(self.ctx.wrt))
-                value = self.derivative(self.in_inputs(inner[1]), self.ctx.wrt)
-                return _Token(index, close + 2, shown, value if value is not None else shown)
+        close = pairs.get(call.end() - 1) if call else None
+        if close is not None and text[close + 1 : close + 2] == "'":
+            inner = self.expression(text[index : close + 1], source, offset + index)
+            return self.applied(index, close + 2, inner, self.ctx.wrt)
         return None
+
+    def applied(self, start: int, end: int, inner: _Side, by: str) -> _Token:
+        """``d/dx(…)`` or ``(…)′``: the derivative of an expression, evaluated where it can be."""
+        shown = sympy.Derivative(inner.shown, make_symbol(by))
+        value = self.derivative(self.in_inputs(inner.value), by)
+        return _Token(start, end, shown, value if value is not None else shown)
 
     def named(self, start: int, end: int, of: str, by: str, order: int = 1) -> _Token:
         """``dy/du`` or ``y′``: the derivative of a name; of an unknown name it stays unevaluated."""
@@ -775,25 +784,38 @@ class _Reader:
         unknown = sympy.Symbol(f"d{of}/d{by}")
         return _Token(start, end, shown, value if value is not None else unknown)
 
-    def expression(
-        self, text: str, source: str, offset: int
-    ) -> tuple[sympy.Expr, sympy.Expr, bool]:
-        """The side as shown (derivatives kept), its value (derivatives evaluated), and whether
-        it still holds a derivative to evaluate."""
-        tokens = self.tokens(text, source, offset)
-        taken = set(text)
-        letter = next(c for c in "QZWKJVXYB" if c not in taken)
+    def expression(self, text: str, source: str, offset: int) -> _Side:
+        """A side as shown (derivatives kept) and its value (derivatives evaluated).
+
+        Each derivative is read here and stands in the parser's text as a placeholder name of
+        the same width, so that the parser's columns stay those of the line.
+        """
+        self.depth += 1
+        if self.depth > LIMITS.max_depth:
+            raise ParseError(
+                "too_deep",
+                wording.DERIVATIVES_TOO_DEEP,
+                source=source,
+                span=Span(offset, offset + len(text)),
+            )
+        try:
+            tokens = self.tokens(text, source, offset)
+        finally:
+            self.depth -= 1
+        if not tokens:
+            parsed = _parse(text, self.ctx.problem, source=source, offset=offset)
+            return _Side(parsed, parsed, 0, _unevaluated(parsed))
+        letter = _placeholder_letter(text, source, offset)
         written = text
-        for number, token in enumerate(reversed(tokens)):
-            name = f"{letter}{len(tokens) - 1 - number}"
-            width = token.end - token.start
-            written = written[: token.start] + name.ljust(width) + written[token.end :]
+        for number, token in reversed(list(enumerate(tokens))):
+            name = f"{letter}{number}".ljust(token.end - token.start)
+            written = written[: token.start] + name + written[token.end :]
         parsed = _parse(written, self.ctx.problem, source=source, offset=offset)
         names = {f"{letter}{i}": token for i, token in enumerate(tokens)}
         found = {s: names[s.name] for s in parsed.free_symbols if s.name in names}
         shown = parsed.xreplace({s: t.shown for s, t in found.items()})
         value = parsed.xreplace({s: t.value for s, t in found.items()})
-        return shown, value, bool(tokens) or _unevaluated(parsed)
+        return _Side(shown, value, len(tokens), True)
 
     def in_inputs(self, value: sympy.Expr) -> sympy.Expr:
         """A side's value in the problem's inputs: side definitions, then the problem's names."""
@@ -801,16 +823,44 @@ class _Reader:
         return _in_inputs(self.ctx, value.xreplace(defined) if defined else value)
 
 
-def _matching_paren(text: str, open_index: int) -> int | None:
-    depth = 0
-    for index in range(open_index, len(text)):
-        if text[index] == "(":
-            depth += 1
-        elif text[index] == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One side of a line: as shown, its value, how many derivatives it writes, any left."""
+
+    shown: sympy.Expr
+    value: sympy.Expr
+    derivatives: int
+    unevaluated: bool
+
+
+#: Characters a derivative may start with: a name (dy/dx, y′, d/dx) or a bracket ((…)′).
+_TOKEN_STARTS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_∂(")
+
+
+def _paren_pairs(text: str) -> dict[int, int]:
+    """Each opening bracket's index mapped to its closing bracket's, in one pass."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    for index, char in enumerate(text):
+        if char == "(":
+            opened.append(index)
+        elif char == ")" and opened:
+            pairs[opened.pop()] = index
+    return pairs
+
+
+def _placeholder_letter(text: str, source: str, offset: int) -> str:
+    """A letter that, followed by digits, is no name in ``text``: the derivatives' stand-ins."""
+    used = {name[0] for name in re.findall(r"(?<![\w])[A-Za-z]\d+(?![\w])", text)}
+    for letter in "QZWKJVXYBGHMNPRSTLCDEFAIOUqzwkjvxybghmnprstlcdefaiou":
+        if letter not in used:
+            return letter
+    raise ParseError(
+        "too_many_names",
+        wording.NO_PLACEHOLDER,
+        source=source,
+        span=Span(offset, offset + len(text)),
+    )
 
 
 def verify_derivation(
@@ -876,6 +926,8 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
     ``prose``: a line of words is prose (in a derivation; an answer is always maths).
     """
     text, offset = line.text, line.offset
+    if len(text) > LIMITS.max_input_chars:
+        _parse(text, reader.ctx.problem, source=line.raw, offset=offset)  # refused, in O(1)
     for pattern in (_LEAD_IN, _CONNECTOR):
         cut = pattern.match(text)
         if cut and text[cut.end() :].strip():
@@ -915,8 +967,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
             with stage("verify", remaining):
                 reading = _read(reader, line, clock)
                 sides = [
-                    (*reader.expression(side, line.raw, column), side)
-                    for column, side in reading.sides
+                    reader.expression(side, line.raw, column) for column, side in reading.sides
                 ]
         except ChainsolveError as error:
             checks.append(
@@ -943,12 +994,13 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                 first_wrong = line.number
             continue
         outcome: LineCheck | None = None
-        for shown, raw_value, unevaluated, side in sides:
-            restates = unevaluated and len(reader.tokens(side, line.raw, 0)) == 1
-            restates = restates and isinstance(shown, sympy.Derivative) and not checks
+        for side in sides:
+            shown, unevaluated = side.shown, side.unevaluated
+            # d/dx(…) alone as the first line restates the problem: no step was taken
+            restates = side.derivatives == 1 and isinstance(shown, sympy.Derivative) and not checks
             try:
                 with stage("verify", clock.remaining()):
-                    value = reader.in_inputs(raw_value)
+                    value = reader.in_inputs(side.value)
                     truth = _compare(ctx, value, ctx.expected, clock)
                     if previous is None:
                         against, source = truth, 0
@@ -1009,11 +1061,11 @@ def _judge_claim(
     reader: _Reader,
     line: _Line,
     reading: _Reading,
-    sides: list[tuple[sympy.Expr, sympy.Expr, bool, str]],
+    sides: list[_Side],
     clock: _Clock,
 ) -> LineCheck:
     """A side line: ``u = x²`` defines u; ``du/dx = 2x`` or ``y = sin(x²)`` must hold."""
-    values = [reader.in_inputs(value) for _, value, _, _ in sides]
+    values = [reader.in_inputs(side.value) for side in sides]
     against = reading.against
     if against is None:
         reader.defined[reading.claim] = values[0]

@@ -237,6 +237,10 @@ STATUS_LABELS: Mapping[str, str] = MappingProxyType(
 #: An answer that is a definition or words, not an expression for the derivative.
 NOT_AN_ANSWER = "an answer is the derivative: one expression, or dy/dx = …"
 NOT_AN_ANSWER_HINT = "write the derivative itself, for example 2x*cos(x^2) or dy/dx = 2x*cos(x^2)"
+#: A line whose derivatives are nested too deep to read (d/dx(d/dx(…)) a hundred times).
+DERIVATIVES_TOO_DEEP = "derivatives nested too deeply to read"
+#: A line that uses every letter followed by digits as a name (Q0, Z0, …).
+NO_PLACEHOLDER = "too many names of a letter and digits (Q0, Z1, …) on one line to read it"
 
 
 def derivative_name(target: str, wrt: str) -> str:

@@ -545,3 +545,33 @@ def test_u_substitution_gives_one_verdict_in_text_json_and_grade(tmp_path: Path)
     assert "Line 7 could not be read and was skipped. Line 1 is prose" in data["message"]
     row = grade_submission(Submission(0, "s1", SIN, derivation=lines), timeout=20)
     assert (row["verdict"], row["correct"]) == ("equivalent", True)
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("d/dx(" * 3000 + "x" + ")" * 3000, "too_deep"),
+        ("x" * 30_000, "input_too_long"),
+        (
+            "+".join(f"{c}0" for c in "QZWKJVXYBGHMNPRSTLCDEFAIOUqzwkjvxybghmnprstlcdefaiou")
+            + "+y'",
+            "too_many_names",
+        ),
+    ],
+)
+def test_hostile_lines_are_unreadable_not_a_crash(line: str, code: str) -> None:
+    """Derivatives nested 3,000 deep, a 30,000-character line, every stand-in name taken: unreadable."""
+    report = verify_derivation(parse_problem(SIN), line + "\n= 2x*cos(x^2)\n", timeout=20)
+    assert [c.status for c in report.lines] == ["unreadable", "follows"]
+    assert report.correct
+    with pytest.raises(ParseError) as raised:
+        check(SIN, line)
+    assert raised.value.code == code
+
+
+def test_side_derivative_by_an_intermediate_name_uses_the_chain_rule() -> None:
+    """dy/du for u = x² is cos(u) (the oracle's dy/dx divided by du/dx); cos(x^2)*2 is wrong."""
+    right = verify_derivation(parse_problem(SIN), "u = x^2\ndy/du = cos(u)\n= 2x*cos(x^2)")
+    assert [c.status for c in right.lines] == ["defines", "follows", "follows"]
+    wrong = verify_derivation(parse_problem(SIN), "u = x^2\ndy/du = 2*cos(u)\n= 2x*cos(x^2)")
+    assert wrong.lines[1].status == "does_not_follow" and wrong.first_wrong_line == 2
