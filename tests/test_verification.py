@@ -575,3 +575,30 @@ def test_side_derivative_by_an_intermediate_name_uses_the_chain_rule() -> None:
     assert [c.status for c in right.lines] == ["defines", "follows", "follows"]
     wrong = verify_derivation(parse_problem(SIN), "u = x^2\ndy/du = 2*cos(u)\n= 2x*cos(x^2)")
     assert wrong.lines[1].status == "does_not_follow" and wrong.first_wrong_line == 2
+
+
+@pytest.mark.parametrize(
+    ("problem", "lines", "flat"),
+    [
+        (
+            "y = sin(u); u = x^2",
+            "dy/du = cos(u)\ndu/dx = 2x\ndy/dx = dy/du*du/dx = cos(u)*2x",
+            "sin(x**2)",
+        ),
+        (
+            "e^(3x)",
+            "Let u = 3x\nthen y = e^u\ndy/du = e^u\ndu/dx = 3\nso dy/dx = 3e^(3x)",
+            "exp(3*x)",
+        ),
+        ("(x^2+1)^3", "u = x^2+1\ny = u^3\ndy/dx = 3u^2 * du/dx\n∴ 3(x^2+1)^2*2x", "(x**2+1)**3"),
+    ],
+)
+def test_substitution_derivations_of_several_problems_are_correct(
+    problem: str, lines: str, flat: str
+) -> None:
+    """Side lines, connectors (let, then, so, ∴) and the problem's own u: read and correct."""
+    report = verify_derivation(parse_problem(problem), lines, timeout=20)
+    assert report.verdict == "equivalent", report.message
+    assert all(c.status in ("follows", "defines") for c in report.lines)
+    assert report.expected is not None
+    assert sympy.simplify(report.expected - _truth(flat)) == 0
