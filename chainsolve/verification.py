@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -21,13 +22,14 @@ from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, Probl
 from chainsolve.filters import unicode_name
 from chainsolve.jsonout import validated
 from chainsolve.mistakes import MistakeMatch
+from chainsolve.parsing import LIMITS
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
 
 VerdictId = Literal[
     "equivalent", "not_equivalent", "equivalent_on_part", "undecided", "incomplete", "wrong_step"
 ]
-LineStatus = Literal["follows", "does_not_follow", "unreadable", "undecided"]
+LineStatus = Literal["follows", "does_not_follow", "unreadable", "undecided", "prose", "defines"]
 #: Why a line is undecided: the check never reached it, ran out on it, or found no proof.
 LineReason = Literal["", "not_started", "out_of_time", "no_proof"]
 
@@ -87,6 +89,8 @@ class Grounds:
     first_wrong_mistakes: tuple[MistakeMatch, ...] = ()
     no_line: bool = False
     agree_where: str = ""
+    #: Derivation lines of words only ("Therefore"), skipped.
+    prose: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -151,6 +155,8 @@ class LineCheck:
     error: str = ""
     caret: tuple[str, str] | None = None
     counterexample: Counterexample | None = None
+    #: For a side line, what it is about: the name it defines (``u``) or its left side (``du/dx``).
+    claim: str = ""
 
     @property
     def note(self) -> str:
@@ -522,18 +528,17 @@ def verify_answer(
     the variable is ambiguous; running out of ``timeout`` gives an ``undecided`` verdict.
     """
     clock = _Clock(timeout)
-    parsed = _parse(answer_text, problem, source=answer_text)
     name = _choose_wrt(problem, wrt)
     try:
         with stage("verify", timeout):
             ctx = _context(problem, name)
-            return _judge_answer(ctx, answer_text, parsed, clock)
+            return _judge_answer(ctx, answer_text, _read_answer(ctx, answer_text, clock), clock)
     except BudgetExceeded:
         return AnswerVerdict(
             problem,
             name,
             answer_text,
-            parsed,
+            None,
             None,
             "undecided",
             Grounds(timeout=timeout or 0.0),
@@ -542,9 +547,32 @@ def verify_answer(
         )
 
 
-def _judge_answer(ctx: _Context, text: str, parsed: sympy.Expr, clock: _Clock) -> AnswerVerdict:
-    unevaluated = _unevaluated(parsed)
-    answer = _in_inputs(ctx, parsed)
+def _read_answer(ctx: _Context, text: str, clock: _Clock) -> tuple[sympy.Expr, sympy.Expr, bool]:
+    """The answer as shown, its value in the inputs, and whether a derivative is left in it.
+
+    ``dy/dx = …``, ``y' = …``, ``f'(x) = …`` and ``d/dx(…) = …`` prefixes are read as in a
+    derivation; the last side of ``a = b`` is the answer.
+    """
+    reader = _Reader(ctx)
+    line = _Line(1, text, text.strip(), len(text) - len(text.lstrip()))
+    reading = _read(reader, line, clock, prose=False)
+    if reading.kind != "chain":
+        raise ParseError(
+            "not_an_answer",
+            wording.NOT_AN_ANSWER,
+            source=text,
+            span=Span(0, len(text)),
+            hint=wording.NOT_AN_ANSWER_HINT,
+        )
+    column, side = reading.sides[-1]
+    read = reader.expression(side, text, column)
+    return read.shown, reader.in_inputs(read.value), read.unevaluated
+
+
+def _judge_answer(
+    ctx: _Context, text: str, read: tuple[sympy.Expr, sympy.Expr, bool], clock: _Clock
+) -> AnswerVerdict:
+    parsed, answer, unevaluated = read
     outcome = _compare(ctx, answer, ctx.expected, clock)
     counterexample = _counterexample(outcome.comparison, ctx.has_abstract)
     matched: tuple[MistakeMatch, ...] = ()
@@ -584,11 +612,6 @@ def _sampled_points(verdict: VerdictId, outcome: _Outcome | None) -> int | None:
 
 # -- a derivation, line by line -----------------------------------------------------------------
 
-_LEIBNIZ_PREFIX = re.compile(
-    r"^\s*(?:[d∂]\s*[A-Za-z_]\w*\s*/\s*[d∂]\s*[A-Za-z_]\w*|[A-Za-z_]\w*\s*')\s*="
-)
-_OPERATOR_PREFIX = re.compile(r"^\s*[d∂]\s*/\s*[d∂]\s*([A-Za-z_]\w*)\s*\(")
-
 
 @dataclass(frozen=True, slots=True)
 class _Line:
@@ -596,77 +619,248 @@ class _Line:
     raw: str
     text: str
     offset: int
-    #: The line restates the problem as d/dx(expr): ``text`` is expr, to be differentiated.
-    restates: bool = False
 
 
-def split_lines(lines_text: str, target: str | None = None, wrt: str | None = None) -> list[_Line]:
-    """The lines that hold maths: comments and blank lines dropped, prefixes removed.
-
-    The first line may start ``dy/dx =``, ``y' =`` or ``d/dx(…) =``. A later line may
-    repeat the first line's ``dy/dx =`` (students write it on every line), or name the
-    derivative being checked (``d{target}/d{wrt}``); any other prefix (``du/dx = 2x``, a
-    local derivative on the side) is left in place, and the line is reported unreadable.
-    """
+def split_lines(lines_text: str) -> list[_Line]:
+    """The lines that hold something: comments and blank lines dropped, each with its column."""
     result: list[_Line] = []
-    repeated: set[str] = set()
-    if target and wrt:
-        repeated |= {f"d{target}/d{wrt}", f"∂{target}/∂{wrt}", f"{target}'"}
     for number, raw in enumerate(lines_text.splitlines(), start=1):
         text = raw.split("#", 1)[0]
         if not text.strip():
             continue
         offset = len(text) - len(text.lstrip())
-        text = text.strip()
-        leibniz = _LEIBNIZ_PREFIX.match(text)
-        if result and leibniz and _prefix_key(leibniz.group(0)) in repeated:
-            offset += leibniz.end()
-            text = text[leibniz.end() :]
-        elif not result:
-            operator = _OPERATOR_PREFIX.match(text)
-            if leibniz:
-                repeated.add(_prefix_key(leibniz.group(0)))
-                offset += leibniz.end()
-                text = text[leibniz.end() :]
-            elif operator:
-                close = _matching_paren(text, operator.end() - 1)
-                if close is not None:
-                    rest = text[close + 1 :]
-                    if not rest.strip():
-                        inner = text[operator.end() : close]
-                        result.append(_Line(number, raw, inner, offset + operator.end(), True))
-                        continue
-                    if rest.lstrip().startswith("="):
-                        cut = close + 1 + rest.index("=") + 1
-                        offset += cut
-                        text = text[cut:]
-        stripped = text.lstrip()
-        offset += len(text) - len(stripped)
-        if stripped.startswith("="):
-            stripped = stripped[1:]
-            offset += 1
-            lead = len(stripped) - len(stripped.lstrip())
-            stripped = stripped.lstrip()
-            offset += lead
-        result.append(_Line(number, raw, stripped.rstrip(), offset))
+        result.append(_Line(number, raw, text.strip(), offset))
     return result
 
 
-def _prefix_key(prefix: str) -> str:
-    """``d y / d x =`` as ``dy/dx``: a prefix without spaces or its ``=``."""
-    return "".join(prefix.split()).rstrip("=")
+# -- reading a line as students write it ----------------------------------------------------------
+
+#: Words that join lines of a derivation ("so", "therefore"), dropped before the maths.
+_CONNECTOR = re.compile(
+    r"^(?:(?:so|thus|hence|therefore|then|and|let|where|since)\b[,:]?|∴|=>|⇒|->|→)\s*", re.I
+)
+#: Prose ending in a colon before the maths: "Using the chain rule: dy/dx = …".
+_LEAD_IN = re.compile(r"^[A-Za-z][A-Za-z ,'-]*:\s*")
+_PROSE = re.compile(r"^[A-Za-z][A-Za-z\s,;:.!?'()-]*$")
+#: Where a line's sides meet: ``a = b = c``, ``a => b``.
+_EQUALS = re.compile(r"=>|⇒|=")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s*\(")
+_LEIBNIZ = re.compile(rf"(?<![\w'])([d∂])\s*({_NAME})\s*/\s*\1\s*({_NAME})(?![\w(])")
+_PRIME = re.compile(rf"(?<![\w'])({_NAME})\s*('+)(?:\s*\(\s*({_NAME})\s*\))?")
+#: ``(x²+1)′`` or ``sin(x)′``: a bracket, perhaps a call, then a prime.
+_CALL_PRIME = re.compile(rf"(?<![\w'])(?:{_NAME})?\s*\(")
 
 
-def _matching_paren(text: str, open_index: int) -> int | None:
-    depth = 0
-    for index in range(open_index, len(text)):
-        if text[index] == "(":
-            depth += 1
-        elif text[index] == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
+def _is_prose(text: str, problem: Problem) -> bool:
+    """A line of words only ("Using the chain rule:", "Therefore"), none a name or a function."""
+    if not _PROSE.match(text):
+        return False
+    if text.rstrip().endswith(":"):
+        return True
+    from chainsolve.functions import CONSTANTS, FUNCTIONS
+
+    words = re.findall(r"[A-Za-z_]\w*", text)
+    known = problem.names | problem.function_names | {problem.target} | set(CONSTANTS)
+    if any(w in known or w in FUNCTIONS for w in words):
+        return False
+    return any(len(w) > 1 for w in words)  # a lone letter is a name, if not the problem's
+
+
+def _sides(text: str) -> list[tuple[int, str]]:
+    """The sides of ``a = b => c`` outside brackets, each with its column in ``text``."""
+    sides: list[tuple[int, str]] = []
+    depth, begin, index = 0, 0, 0
+    while index < len(text):
+        char = text[index]
+        depth += char in "([{"
+        depth -= char in ")]}"
+        match = _EQUALS.match(text, index) if depth == 0 else None
+        if match:
+            sides.append((begin, text[begin:index]))
+            begin = index = match.end()
+            continue
+        index += 1
+    sides.append((begin, text[begin:]))
+    return [(begin + len(side) - len(side.lstrip()), side.strip()) for begin, side in sides]
+
+
+@dataclass
+class _Token:
+    """A derivative written in a line (``dy/du``, ``d/dx(…)``, ``(…)′``, ``y′``): its value."""
+
+    start: int
+    end: int
+    shown: sympy.Expr
+    value: sympy.Expr
+
+
+@dataclass
+class _Reader:
+    """Reads a derivation's lines in the problem's terms; side definitions (``u = x²``) add names."""
+
+    ctx: _Context
+    defined: dict[str, sympy.Expr] = field(default_factory=dict)
+    #: How deep derivatives are nested in the side being read (``d/dx(d/dx(…))``).
+    depth: int = 0
+
+    def name_value(self, name: str) -> sympy.Expr | None:
+        """A name in the problem's inputs: a side definition, a problem name, or f for the target."""
+        problem = self.ctx.problem
+        if name in self.defined:
+            return self.defined[name]
+        if name in problem.names or name == problem.target:
+            return self.ctx.flat.get(make_symbol(name), make_symbol(name))
+        if name == "f" and name not in problem.function_names:
+            return self.ctx.flat[make_symbol(problem.target)]
+        return None
+
+    def derivative(self, of: sympy.Expr | None, by: str) -> sympy.Expr | None:
+        """d(of)/d(by) in the inputs; by a name other than an input, by the chain rule through x."""
+        variable = self.name_value(by)
+        if of is None or variable is None:
+            return None
+        if isinstance(variable, sympy.Symbol) and by in self.ctx.problem.inputs:
+            return sympy.diff(of, variable)
+        wrt = make_symbol(self.ctx.wrt)
+        rate = sympy.diff(variable, wrt)
+        return None if rate == 0 else sympy.diff(of, wrt) / rate
+
+    def tokens(self, text: str, source: str, offset: int) -> list[_Token]:
+        """The derivatives written in ``text``, left to right, each with its value."""
+        pairs = _paren_pairs(text)
+        found: list[_Token] = []
+        index = 0
+        while index < len(text):
+            token = None
+            if text[index] in _TOKEN_STARTS:
+                token = self.token_at(text, index, pairs, source, offset)
+            if token is None:
+                index += 1
+                continue
+            found.append(token)
+            index = token.end
+        return found
+
+    def token_at(
+        self, text: str, index: int, pairs: dict[int, int], source: str, offset: int
+    ) -> _Token | None:
+        operator = _OPERATOR.match(text, index)
+        if operator:
+            close = pairs.get(operator.end() - 1)
+            if close is None:
+                return None
+            by = operator.group(2)
+            inner = self.expression(text[operator.end() : close], source, offset + operator.end())
+            return self.applied(index, close + 1, inner, by)
+        leibniz = _LEIBNIZ.match(text, index)
+        if leibniz and self.name_value(leibniz.group(3)) is not None:
+            of, by = leibniz.group(2), leibniz.group(3)
+            return self.named(index, leibniz.end(), of, by)
+        prime = _PRIME.match(text, index)
+        if prime and prime.group(1) not in self.ctx.problem.function_names:
+            by = prime.group(3) or self.ctx.wrt
+            return self.named(index, prime.end(), prime.group(1), by, len(prime.group(2)))
+        call = _CALL_PRIME.match(text, index)
+        close = pairs.get(call.end() - 1) if call else None
+        if close is not None and text[close + 1 : close + 2] == "'":
+            inner = self.expression(text[index : close + 1], source, offset + index)
+            return self.applied(index, close + 2, inner, self.ctx.wrt)
+        return None
+
+    def applied(self, start: int, end: int, inner: _Side, by: str) -> _Token:
+        """``d/dx(…)`` or ``(…)′``: the derivative of an expression, evaluated where it can be."""
+        shown = sympy.Derivative(inner.shown, make_symbol(by))
+        value = self.derivative(self.in_inputs(inner.value), by)
+        return _Token(start, end, shown, value if value is not None else shown)
+
+    def named(self, start: int, end: int, of: str, by: str, order: int = 1) -> _Token:
+        """``dy/du`` or ``y′``: the derivative of a name; of an unknown name it stays unevaluated."""
+        function = sympy.Function(of)(make_symbol(by))
+        shown = sympy.Derivative(function, (make_symbol(by), order))
+        value = self.name_value(of)
+        for _ in range(order):
+            value = self.derivative(value, by)
+        unknown = sympy.Symbol(f"d{of}/d{by}")
+        return _Token(start, end, shown, value if value is not None else unknown)
+
+    def expression(self, text: str, source: str, offset: int) -> _Side:
+        """A side as shown (derivatives kept) and its value (derivatives evaluated).
+
+        Each derivative is read here and stands in the parser's text as a placeholder name of
+        the same width, so that the parser's columns stay those of the line.
+        """
+        self.depth += 1
+        if self.depth > LIMITS.max_depth:
+            raise ParseError(
+                "too_deep",
+                wording.DERIVATIVES_TOO_DEEP,
+                source=source,
+                span=Span(offset, offset + len(text)),
+            )
+        try:
+            tokens = self.tokens(text, source, offset)
+        finally:
+            self.depth -= 1
+        if not tokens:
+            parsed = _parse(text, self.ctx.problem, source=source, offset=offset)
+            return _Side(parsed, parsed, 0, _unevaluated(parsed))
+        letter = _placeholder_letter(text, source, offset)
+        written = text
+        for number, token in reversed(list(enumerate(tokens))):
+            name = f"{letter}{number}".ljust(token.end - token.start)
+            written = written[: token.start] + name + written[token.end :]
+        parsed = _parse(written, self.ctx.problem, source=source, offset=offset)
+        names = {f"{letter}{i}": token for i, token in enumerate(tokens)}
+        found = {s: names[s.name] for s in parsed.free_symbols if s.name in names}
+        shown = parsed.xreplace({s: t.shown for s, t in found.items()})
+        value = parsed.xreplace({s: t.value for s, t in found.items()})
+        return _Side(shown, value, len(tokens), True)
+
+    def in_inputs(self, value: sympy.Expr) -> sympy.Expr:
+        """A side's value in the problem's inputs: side definitions, then the problem's names."""
+        defined = {s: self.defined[s.name] for s in value.free_symbols if s.name in self.defined}
+        return _in_inputs(self.ctx, value.xreplace(defined) if defined else value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One side of a line: as shown, its value, how many derivatives it writes, any left."""
+
+    shown: sympy.Expr
+    value: sympy.Expr
+    derivatives: int
+    unevaluated: bool
+
+
+#: Characters a derivative may start with: a name (dy/dx, y′, d/dx) or a bracket ((…)′).
+_TOKEN_STARTS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_∂(")
+
+
+def _paren_pairs(text: str) -> dict[int, int]:
+    """Each opening bracket's index mapped to its closing bracket's, in one pass."""
+    pairs: dict[int, int] = {}
+    opened: list[int] = []
+    for index, char in enumerate(text):
+        if char == "(":
+            opened.append(index)
+        elif char == ")" and opened:
+            pairs[opened.pop()] = index
+    return pairs
+
+
+def _placeholder_letter(text: str, source: str, offset: int) -> str:
+    """A letter that, followed by digits, is no name in ``text``: the derivatives' stand-ins."""
+    used = {name[0] for name in re.findall(r"(?<![\w])[A-Za-z]\d+(?![\w])", text)}
+    for letter in "QZWKJVXYBGHMNPRSTLCDEFAIOUqzwkjvxybghmnprstlcdefaiou":
+        if letter not in used:
+            return letter
+    raise ParseError(
+        "too_many_names",
+        wording.NO_PLACEHOLDER,
+        source=source,
+        span=Span(offset, offset + len(text)),
+    )
 
 
 def verify_derivation(
@@ -683,8 +877,7 @@ def verify_derivation(
     Raises :class:`ParseError` for a derivation with no lines.
     """
     clock = _Clock(timeout)
-    by = wrt or (problem.wrt[0] if len(problem.wrt) == 1 else None)
-    lines = split_lines(lines_text, problem.target, by)
+    lines = split_lines(lines_text)
     if not lines:
         raise ParseError(
             "empty_derivation",
@@ -713,15 +906,69 @@ def verify_derivation(
     return _judge_derivation(ctx, lines, clock)
 
 
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What a line says: prose, a definition, a side claim, or steps of the derivation itself.
+
+    ``claim`` is the left side a side claim or a definition is about (``du/dx``, ``u``) and
+    ``against`` its value in the inputs (None for a new name: the line defines it).
+    """
+
+    kind: Literal["prose", "chain", "claim"]
+    sides: tuple[tuple[int, str], ...]
+    claim: str = ""
+    against: sympy.Expr | None = None
+
+
+def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) -> _Reading:
+    """Sort a line: words only, ``u = x²`` (a definition), ``du/dx = 2x`` (a side claim), or steps.
+
+    ``prose``: a line of words is prose (in a derivation; an answer is always maths).
+    """
+    text, offset = line.text, line.offset
+    if len(text) > LIMITS.max_input_chars:
+        _parse(text, reader.ctx.problem, source=line.raw, offset=offset)  # refused, in O(1)
+    for pattern in (_LEAD_IN, _CONNECTOR):
+        cut = pattern.match(text)
+        if cut and text[cut.end() :].strip():
+            text, offset = text[cut.end() :], offset + cut.end()
+    if prose and _is_prose(text, reader.ctx.problem):
+        return _Reading("prose", ())
+    sides = [(offset + column, side) for column, side in _sides(text)]
+    if len(sides) == 1:
+        return _Reading("chain", tuple(sides))
+    (left_column, left), rest = sides[0], tuple(sides[1:])
+    if not left:
+        return _Reading("chain", rest)
+    if re.fullmatch(_NAME, left):
+        return _Reading("claim", rest, left, reader.name_value(left))
+    tokens = reader.tokens(left, line.raw, left_column)
+    if len(tokens) == 1 and (tokens[0].start, tokens[0].end) == (0, len(left)):
+        value = reader.in_inputs(tokens[0].value)
+        if _compare(reader.ctx, value, reader.ctx.expected, clock).verdict == "equivalent":
+            return _Reading("chain", rest)
+        return _Reading("claim", rest, "".join(left.split()), value)
+    return _Reading("chain", tuple(sides))
+
+
 def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> DerivationReport:
+    reader = _Reader(ctx)
     checks: list[LineCheck] = []
     previous: tuple[int, sympy.Expr, bool] | None = None  # (line number, value, equals derivative)
     first_wrong: int | None = None
     first_wrong_mistakes: tuple[MistakeMatch, ...] = ()
     last: _Last | None = None
     for line in lines:
+        remaining = clock.remaining()
+        if remaining is not None and remaining <= 0:
+            checks.append(LineCheck(line.number, line.raw, None, "undecided", reason="out_of_time"))
+            continue
         try:
-            parsed = _parse(line.text, ctx.problem, source=line.raw, offset=line.offset)
+            with stage("verify", remaining):
+                reading = _read(reader, line, clock)
+                sides = [
+                    reader.expression(side, line.raw, column) for column, side in reading.sides
+                ]
         except ChainsolveError as error:
             checks.append(
                 LineCheck(
@@ -734,73 +981,114 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                 )
             )
             continue
-        remaining = clock.remaining()
-        if remaining is not None and remaining <= 0:
-            checks.append(
-                LineCheck(line.number, line.raw, parsed, "undecided", reason="out_of_time")
-            )
-            continue
-        try:
-            with stage("verify", remaining):
-                unevaluated = _unevaluated(parsed) and not line.restates
-                value = _in_inputs(ctx, parsed)
-                if line.restates:
-                    value = substitute(sympy.diff(value, make_symbol(ctx.wrt)), ctx.flat)
-                    parsed = sympy.Derivative(parsed, make_symbol(ctx.wrt))
-                truth = _compare(ctx, value, ctx.expected, clock)
-                if previous is None:
-                    against, source = truth, 0
-                elif previous[2] and truth.verdict == "equivalent":
-                    against, source = (
-                        truth,
-                        previous[0],
-                    )  # both equal the derivative: the step holds
-                else:
-                    against, source = _compare(ctx, value, previous[1], clock), previous[0]
         except BudgetExceeded:
-            checks.append(
-                LineCheck(line.number, line.raw, parsed, "undecided", reason="out_of_time")
-            )
+            checks.append(LineCheck(line.number, line.raw, None, "undecided", reason="out_of_time"))
             continue
-        status: LineStatus
-        counterexample = _counterexample(against.comparison, ctx.has_abstract)
-        if against.verdict == "equivalent":
-            status = "follows"
-        elif against.verdict == "undecided":
-            status = "undecided"
-        else:
-            status = "does_not_follow"
-        equals = (
-            True
-            if truth.verdict == "equivalent"
-            else (False if truth.verdict in ("not_equivalent", "equivalent_on_part") else None)
-        )
-        if status == "does_not_follow" and first_wrong is None:
-            first_wrong = line.number
-            if truth.verdict != "equivalent":
-                first_wrong_mistakes = mistakes.identify(value, ctx.expected, ctx.candidates())
-        reason: LineReason = "no_proof" if status == "undecided" else ""
-        checks.append(
-            LineCheck(
+        if reading.kind == "prose":
+            checks.append(LineCheck(line.number, line.raw, None, "prose"))
+            continue
+        if reading.kind == "claim":
+            check = _judge_claim(ctx, reader, line, reading, sides, clock)
+            checks.append(check)
+            if check.status == "does_not_follow" and first_wrong is None:
+                first_wrong = line.number
+            continue
+        outcome: LineCheck | None = None
+        for side in sides:
+            shown, unevaluated = side.shown, side.unevaluated
+            # d/dx(…) alone as the first line restates the problem: no step was taken
+            restates = side.derivatives == 1 and isinstance(shown, sympy.Derivative) and not checks
+            try:
+                with stage("verify", clock.remaining()):
+                    value = reader.in_inputs(side.value)
+                    truth = _compare(ctx, value, ctx.expected, clock)
+                    if previous is None:
+                        against, source = truth, 0
+                    elif previous[2] and truth.verdict == "equivalent":
+                        against, source = truth, previous[0]  # both equal the derivative
+                    else:
+                        against, source = _compare(ctx, value, previous[1], clock), previous[0]
+            except BudgetExceeded:
+                outcome = LineCheck(line.number, line.raw, shown, "undecided", reason="out_of_time")
+                break
+            status = _status(against)
+            equals = _equals(truth)
+            if status == "does_not_follow" and first_wrong is None:
+                first_wrong = line.number
+                if truth.verdict != "equivalent":
+                    first_wrong_mistakes = mistakes.identify(value, ctx.expected, ctx.candidates())
+            check = LineCheck(
                 line.number,
                 line.raw,
-                parsed,
+                shown,
                 status,
                 source,
                 equals,
-                reason=reason,
+                reason="no_proof" if status == "undecided" else "",
                 unevaluated=unevaluated,
-                counterexample=counterexample,
+                counterexample=_counterexample(against.comparison, ctx.has_abstract),
             )
-        )
-        previous = (line.number, value, truth.verdict == "equivalent")
-        last = _Last(
-            truth,
-            _counterexample(truth.comparison, ctx.has_abstract),
-            unevaluated,
-            line.restates,
-        )
+            if outcome is None:
+                outcome = check
+            elif outcome.status == "follows":
+                # a line of several steps shows its first that does not follow, or the last,
+                # compared from where the line began
+                source_line = outcome.follows_from if check.status == "follows" else source
+                outcome = dataclasses.replace(check, follows_from=source_line)
+            previous = (line.number, value, truth.verdict == "equivalent")
+            last = _Last(
+                truth, _counterexample(truth.comparison, ctx.has_abstract), unevaluated, restates
+            )
+        if outcome is not None:
+            checks.append(outcome)
     return _summarise(ctx, tuple(checks), first_wrong, first_wrong_mistakes, last, clock)
+
+
+def _status(outcome: _Outcome) -> LineStatus:
+    if outcome.verdict == "equivalent":
+        return "follows"
+    return "undecided" if outcome.verdict == "undecided" else "does_not_follow"
+
+
+def _equals(truth: _Outcome) -> bool | None:
+    if truth.verdict == "equivalent":
+        return True
+    return False if truth.verdict in ("not_equivalent", "equivalent_on_part") else None
+
+
+def _judge_claim(
+    ctx: _Context,
+    reader: _Reader,
+    line: _Line,
+    reading: _Reading,
+    sides: list[_Side],
+    clock: _Clock,
+) -> LineCheck:
+    """A side line: ``u = x²`` defines u; ``du/dx = 2x`` or ``y = sin(x²)`` must hold."""
+    values = [reader.in_inputs(side.value) for side in sides]
+    against = reading.against
+    if against is None:
+        reader.defined[reading.claim] = values[0]
+        if len(values) == 1:
+            return LineCheck(line.number, line.raw, None, "defines", claim=reading.claim)
+        against, values = values[0], values[1:]
+    # a side line is shown as written: its sides alone would read as steps of the derivation
+    check = LineCheck(line.number, line.raw, None, "follows", claim=reading.claim)
+    for value in values:
+        try:
+            with stage("verify", clock.remaining()):
+                outcome = _compare(ctx, value, against, clock)
+        except BudgetExceeded:
+            return LineCheck(line.number, line.raw, None, "undecided", reason="out_of_time")
+        status = _status(outcome)
+        if status != "follows":
+            return dataclasses.replace(
+                check,
+                status=status,
+                reason="no_proof" if status == "undecided" else "",
+                counterexample=_counterexample(outcome.comparison, ctx.has_abstract),
+            )
+    return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -841,6 +1129,7 @@ def _summarise(
     clock: _Clock,
 ) -> DerivationReport:
     unreadable = tuple(c.number for c in checks if c.status == "unreadable")
+    prose = tuple(c.number for c in checks if c.status == "prose")
     if last is None:
         return DerivationReport(
             ctx.problem,
@@ -848,7 +1137,7 @@ def _summarise(
             ctx.shown,
             checks,
             "undecided",
-            Grounds(unreadable=unreadable, no_line=True),
+            Grounds(unreadable=unreadable, no_line=True, prose=prose),
             seconds=clock.elapsed(),
         )
     verdict = _derivation_verdict(last, checks)
@@ -861,6 +1150,7 @@ def _summarise(
         restates=last.restates,
         unreadable=unreadable,
         first_wrong_mistakes=first_wrong_mistakes,
+        prose=prose,
     )
     return DerivationReport(
         ctx.problem,

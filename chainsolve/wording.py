@@ -445,8 +445,18 @@ STATUS_LABELS: Mapping[str, str] = MappingProxyType(
         "does_not_follow": "does not follow",
         "unreadable": "could not be read",
         "undecided": "undecided",
+        "prose": "prose, skipped",
+        "defines": "defines",
     }
 )
+
+#: An answer that is a definition or words, not an expression for the derivative.
+NOT_AN_ANSWER = "an answer is the derivative: one expression, or dy/dx = …"
+NOT_AN_ANSWER_HINT = "write the derivative itself, for example 2x*cos(x^2) or dy/dx = 2x*cos(x^2)"
+#: A line whose derivatives are nested too deep to read (d/dx(d/dx(…)) a hundred times).
+DERIVATIVES_TOO_DEEP = "derivatives nested too deeply to read"
+#: A line that uses every letter followed by digits as a name (Q0, Z0, …).
+NO_PLACEHOLDER = "too many names of a letter and digits (Q0, Z1, …) on one line to read it"
 
 
 def derivative_name(target: str, wrt: str) -> str:
@@ -549,10 +559,16 @@ def line_note(check: LineCheck) -> str:
     """Why a derivation line has its status: 'from line 3', 'from the problem's derivative', …"""
     if check.status == "unreadable":
         return check.error
+    if check.status in ("prose", "defines"):
+        return check.claim
+    if check.claim:
+        return _claim_note(check)
     if check.status == "undecided":
         note = _LINE_REASONS.get(check.reason, "")
     elif check.status == "follows":
         note = "from the problem" if check.follows_from == 0 else f"from line {check.follows_from}"
+    elif check.follows_from == check.number:
+        note = "from the side before it on the same line"
     else:
         source = check.follows_from
         note = "from the problem's derivative" if source == 0 else f"from line {source}"
@@ -563,6 +579,20 @@ def line_note(check: LineCheck) -> str:
     return note
 
 
+#: How a side line (``du/dx = 2x``, ``y = sin(x²)``) came out, by its status.
+_CLAIM_HELD = MappingProxyType(
+    {"follows": "holds", "does_not_follow": "does not hold", "undecided": "could not be decided"}
+)
+
+
+def _claim_note(check: LineCheck) -> str:
+    """'(a side computation: du/dx holds)', or for the problem's own name '(y as the problem …)'."""
+    if check.claim.isidentifier():
+        same = {"follows": "as", "does_not_follow": "not as"}.get(check.status, "perhaps not as")
+        return f"({check.claim} {same} the problem defines it)"
+    return f"(a side computation: {check.claim} {_CLAIM_HELD.get(check.status, '')})"
+
+
 def _skipped(unreadable: Sequence[int]) -> str:
     if not unreadable:
         return ""
@@ -571,12 +601,22 @@ def _skipped(unreadable: Sequence[int]) -> str:
     return f"Line{'s' if several else ''} {numbers} could not be read and {'were' if several else 'was'} skipped."
 
 
+def _prose(lines: Sequence[int]) -> str:
+    if not lines:
+        return ""
+    several = len(lines) > 1
+    numbers = ", ".join(map(str, lines))
+    if several:
+        return f"Lines {numbers} are prose and were skipped."
+    return f"Line {numbers} is prose and was skipped."
+
+
 def derivation_message(report: DerivationReport) -> str:
     """The verdict on a derivation in prose: its last line, the first wrong line, skipped lines."""
     grounds = report.grounds
     if grounds.timeout is not None:
         return "Undecided: the check ran out of its time budget."
-    skipped = _skipped(grounds.unreadable)
+    skipped = " ".join(filter(None, [_skipped(grounds.unreadable), _prose(grounds.prose)]))
     if grounds.no_line:
         return " ".join(filter(None, ["No line could be checked.", skipped]))
     parts = _verdict_sentences(report, "the last line", (), name_mistakes=False)

@@ -191,13 +191,27 @@ def test_empty_derivation_is_bad_input() -> None:
         verify_derivation(parse_problem(SIN), "# nothing\n\n")
 
 
-def test_prefixes_are_stripped_from_the_first_line() -> None:
-    """dy/dx = …, y' = … and d/dx(…) = … prefixes leave the expression, with its column."""
-    assert split_lines("dy/dx = 2*x")[0].text == "2*x"
-    assert split_lines("y' = 2*x")[0].text == "2*x"
-    line = split_lines("d/dx(x^2) = 2*x")[0]
-    assert (line.text, line.offset) == ("2*x", 12)
-    assert split_lines("d/dx(x^2)")[0].restates
+def test_split_lines_drops_comments_and_blanks_and_keeps_columns() -> None:
+    """split_lines keeps each line that holds something, its number and its column."""
+    lines = split_lines("# work\n\n  dy/dx = 2*x  # chain rule\n")
+    assert [(line.number, line.text, line.offset) for line in lines] == [(3, "dy/dx = 2*x", 2)]
+
+
+def _truth(problem: str = SIN) -> sympy.Expr:
+    """The independent oracle: sympy.diff of the problem written directly."""
+    x = sympy.Symbol("x", real=True)
+    return sympy.diff(sympy.sympify(problem.replace("^", "**"), locals={"x": x}), x)
+
+
+@pytest.mark.parametrize(
+    "prefix", ["dy/dx = ", "y' = ", "f'(x) = ", "∂y/∂x = ", "d/dx(sin(x^2)) = ", "=> ", "= "]
+)
+def test_every_prefix_reads_the_derivative_on_any_line(prefix: str) -> None:
+    """dy/dx, y', f'(x), ∂y/∂x, d/dx(…), => and = before the maths are read on every line."""
+    report = verify_derivation(parse_problem(SIN), f"{prefix}cos(x^2)*2x\n{prefix}2x*cos(x^2)")
+    assert [c.status for c in report.lines] == ["follows", "follows"], report.message
+    assert report.correct
+    assert sympy.simplify(report.lines[-1].expr - _truth()) == 0  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html", "json"])
@@ -216,19 +230,6 @@ def test_reports_render_in_every_format(fmt: str) -> None:
         "json": "x*cos(x^2)",
     }
     assert typeset[fmt] in text
-
-
-def test_repeated_leibniz_prefix_is_stripped_on_every_line() -> None:
-    """A student writing dy/dx = … on every line has every line read; du/dx = … is left alone."""
-    lines = split_lines("dy/dx = cos(x^2)*2x\ndy/dx = 2x*cos(x^2)\ndu/dx = 2x", "y", "x")
-    assert [line.text for line in lines] == ["cos(x^2)*2x", "2x*cos(x^2)", "du/dx = 2x"]
-    assert lines[1].offset == len("dy/dx = ")
-    # Without the first line's prefix, the problem's own derivative name still counts.
-    assert split_lines("cos(x^2)*2x\n  dy / dx = 2x*cos(x^2)", "y", "x")[1].text == "2x*cos(x^2)"
-    report = verify_derivation(
-        parse_problem("sin(x^2)"), "dy/dx = cos(x^2)*2x\ndy/dx = 2x*cos(x^2)"
-    )
-    assert report.correct and all(c.status != "unreadable" for c in report.lines)
 
 
 def test_answer_with_a_function_nobody_defined_is_refused_with_a_suggestion() -> None:
@@ -424,3 +425,180 @@ def test_verdicts_print_greek_names_and_d_like_solutions() -> None:
     assert "theta" not in render_verdict(result, "text").split("\n", 1)[0].split(" for ")[0]
     named_d = verify_answer(parse_problem("sin(d^2)"), "cos(d^2)")
     assert named_d.message.startswith("Not equivalent to dy/d(d).")
+
+
+U_SUBSTITUTION = "y = sin(x^2)\nu = x^2\ndu/dx = 2x\ndy/dx = dy/du * du/dx\n= cos(u)*2x\n"
+
+
+def test_u_substitution_with_side_lines_is_read_and_correct() -> None:
+    """u = x², du/dx = 2x and dy/dx = dy/du·du/dx are side lines and a chain line, not new names."""
+    report = verify_derivation(parse_problem(SIN), U_SUBSTITUTION, timeout=20)
+    assert [c.status for c in report.lines] == [
+        "follows",
+        "defines",
+        "follows",
+        "follows",
+        "follows",
+    ]
+    assert (report.verdict, report.first_wrong_line) == ("equivalent", None)
+    assert report.lines[3].unevaluated and not report.lines[4].unevaluated
+    x = sympy.Symbol("x", real=True)
+    chain = report.lines[3].expr
+    assert chain is not None and chain.has(sympy.Derivative)
+    assert report.lines[4].expr == sympy.cos(sympy.Symbol("u", real=True)) * 2 * x
+
+
+def test_a_wrong_side_derivative_is_the_first_wrong_step() -> None:
+    """du/dx = 3x for u = x² does not hold (the oracle says 2x): the derivation is not correct."""
+    lines = "u = x^2\ndu/dx = 3x\ndy/du = cos(u)\ndy/dx = cos(u)*2x\n"
+    report = verify_derivation(parse_problem(SIN), lines, timeout=20)
+    assert [c.status for c in report.lines] == ["defines", "does_not_follow", "follows", "follows"]
+    assert (report.verdict, report.first_wrong_line) == ("wrong_step", 2)
+
+
+def test_leibniz_line_alone_is_incomplete() -> None:
+    """Stopping at dy/dx = dy/du·du/dx leaves derivatives to evaluate: incomplete, not correct."""
+    report = verify_derivation(parse_problem(SIN), "u = x^2\ndy/dx = dy/du * du/dx\n", timeout=20)
+    assert report.lines[1].status == "follows"
+    assert report.verdict == "incomplete"
+
+
+def test_derivatives_on_the_left_and_chains_on_one_line() -> None:
+    """d/dx(x²) = 2x and (x²)' = 2x are side claims; a = b = c is judged side by side."""
+    lines = (
+        "Using the chain rule:\n"
+        "d/dx(x^2) = 2x\n"
+        "(x^2)' = 2*x\n"
+        "dy/dx = cos(x^2)*d/dx(x^2) = cos(x^2)*2x = 2x*cos(x^2)\n"
+        "Therefore\n"
+        "so\n"
+    )
+    report = verify_derivation(parse_problem(SIN), lines, timeout=20)
+    assert [c.status for c in report.lines] == [
+        "prose",
+        "follows",
+        "follows",
+        "follows",
+        "prose",
+        "prose",
+    ]
+    assert report.correct
+    assert report.grounds.prose == (1, 5, 6)
+    assert "Lines 1, 5, 6 are prose and were skipped." in report.message
+    wrong = verify_derivation(parse_problem(SIN), "dy/dx = 2x*cos(x^2) = x*cos(x^2)\n")
+    assert (wrong.verdict, wrong.first_wrong_line) == ("not_equivalent", 1)
+
+
+def test_a_restated_problem_that_is_wrong_does_not_follow() -> None:
+    """y = cos(x^2) as a first line is not the problem sin(x²): that line does not follow."""
+    report = verify_derivation(parse_problem(SIN), "y = cos(x^2)\ndy/dx = 2x*cos(x^2)\n")
+    assert report.lines[0].status == "does_not_follow"
+    assert report.verdict == "wrong_step"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "dy/dx = 2x*cos(x^2)",
+        "y' = 2x*cos(x^2)",
+        "f'(x) = 2x*cos(x^2)",
+        "d/dx(sin(x^2)) = 2x*cos(x^2)",
+    ],
+)
+def test_answer_accepts_the_derivation_prefixes(answer: str) -> None:
+    """--answer reads dy/dx = …, y' = …, f'(x) = … and d/dx(…) = … like a derivation line."""
+    assert check(SIN, answer).verdict == "equivalent"
+
+
+@pytest.mark.parametrize("answer", ["cos(x^2)*du/dx", "d/dx(x^2)*cos(x^2)", "(x^2)'*cos(x^2)"])
+def test_answer_with_a_derivative_left_is_incomplete(answer: str) -> None:
+    """A derivative left in an answer (du/dx with no u, d/dx(x²), (x²)') is incomplete, exit 1."""
+    result = check(SIN, answer)
+    assert (result.verdict, result.correct) == ("incomplete", False)
+    assert "unevaluated_derivative" in result.mistake_ids
+
+
+def test_answer_that_is_a_definition_is_bad_input() -> None:
+    """u = x^2 is not an answer: a ParseError, not a verdict."""
+    with pytest.raises(ParseError):
+        check(SIN, "u = x^2")
+
+
+def test_u_substitution_gives_one_verdict_in_text_json_and_grade(tmp_path: Path) -> None:
+    """The u-substitution derivation with a prose line is correct in text, JSON and grade alike."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main as cli
+    from chainsolve.grade import Submission, grade_submission
+
+    lines = "Using the chain rule:\n" + U_SUBSTITUTION + "= 2x*cos(x^2))\n= 2x*cos(x^2)\n"
+    derivation = tmp_path / "work.txt"
+    derivation.write_text(lines, encoding="utf-8")
+    runs = [
+        CliRunner().invoke(cli, ["verify", SIN, "--derivation", str(derivation), "--format", fmt])
+        for fmt in ("text", "json")
+    ]
+    assert {run.exit_code for run in runs} == {0}
+    data = json.loads(runs[1].output)
+    assert data["verdict"] == "equivalent"
+    assert data["lines"][0]["status"] == "prose"
+    assert "Line 7 could not be read and was skipped. Line 1 is prose" in data["message"]
+    row = grade_submission(Submission(0, "s1", SIN, derivation=lines), timeout=20)
+    assert (row["verdict"], row["correct"]) == ("equivalent", True)
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        ("d/dx(" * 3000 + "x" + ")" * 3000, "too_deep"),
+        ("x" * 30_000, "input_too_long"),
+        (
+            "+".join(f"{c}0" for c in "QZWKJVXYBGHMNPRSTLCDEFAIOUqzwkjvxybghmnprstlcdefaiou")
+            + "+y'",
+            "too_many_names",
+        ),
+    ],
+)
+def test_hostile_lines_are_unreadable_not_a_crash(line: str, code: str) -> None:
+    """Derivatives nested 3,000 deep, a 30,000-character line, every stand-in name taken: unreadable."""
+    report = verify_derivation(parse_problem(SIN), line + "\n= 2x*cos(x^2)\n", timeout=20)
+    assert [c.status for c in report.lines] == ["unreadable", "follows"]
+    assert report.correct
+    with pytest.raises(ParseError) as raised:
+        check(SIN, line)
+    assert raised.value.code == code
+
+
+def test_side_derivative_by_an_intermediate_name_uses_the_chain_rule() -> None:
+    """dy/du for u = x² is cos(u) (the oracle's dy/dx divided by du/dx); cos(x^2)*2 is wrong."""
+    right = verify_derivation(parse_problem(SIN), "u = x^2\ndy/du = cos(u)\n= 2x*cos(x^2)")
+    assert [c.status for c in right.lines] == ["defines", "follows", "follows"]
+    wrong = verify_derivation(parse_problem(SIN), "u = x^2\ndy/du = 2*cos(u)\n= 2x*cos(x^2)")
+    assert wrong.lines[1].status == "does_not_follow" and wrong.first_wrong_line == 2
+
+
+@pytest.mark.parametrize(
+    ("problem", "lines", "flat"),
+    [
+        (
+            "y = sin(u); u = x^2",
+            "dy/du = cos(u)\ndu/dx = 2x\ndy/dx = dy/du*du/dx = cos(u)*2x",
+            "sin(x**2)",
+        ),
+        (
+            "e^(3x)",
+            "Let u = 3x\nthen y = e^u\ndy/du = e^u\ndu/dx = 3\nso dy/dx = 3e^(3x)",
+            "exp(3*x)",
+        ),
+        ("(x^2+1)^3", "u = x^2+1\ny = u^3\ndy/dx = 3u^2 * du/dx\n∴ 3(x^2+1)^2*2x", "(x**2+1)**3"),
+    ],
+)
+def test_substitution_derivations_of_several_problems_are_correct(
+    problem: str, lines: str, flat: str
+) -> None:
+    """Side lines, connectors (let, then, so, ∴) and the problem's own u: read and correct."""
+    report = verify_derivation(parse_problem(problem), lines, timeout=20)
+    assert report.verdict == "equivalent", report.message
+    assert all(c.status in ("follows", "defines") for c in report.lines)
+    assert report.expected is not None
+    assert sympy.simplify(report.expected - _truth(flat)) == 0
