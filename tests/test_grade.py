@@ -123,7 +123,9 @@ def test_resume_skips_rows_already_in_the_report(tmp_path: Path) -> None:
     lines = [
         json.dumps(
             {
+                "row": 1,
                 "id": "r0",
+                "answer": "cos(x^2)",
                 "verdict": "not_equivalent",
                 "correct": False,
                 "mistakes": ["x"],
@@ -148,7 +150,8 @@ def test_resume_skips_rows_already_in_the_report(tmp_path: Path) -> None:
     )
     assert (summary.resumed, summary.graded, summary.total) == (1, 5, 6)
     kept = read_report(output)
-    assert list(kept) == [f"r{i}" for i in range(6)] and kept["r0"]["message"] == "kept"
+    assert list(kept) == [(i + 1, f"r{i}") for i in range(6)]
+    assert kept[(1, "r0")]["message"] == "kept"
 
 
 def test_markdown_summary_counts_verdicts_and_mistakes(tmp_path: Path) -> None:
@@ -195,9 +198,9 @@ def test_report_formats_round_trip(tmp_path: Path, fmt: str) -> None:
         progress=False,
     )
     back = read_report(output)
-    assert list(back) == ["s000", "s001", "s002", "line4"] and summary.total == 4
-    assert back["s000"]["verdict"] == "equivalent"
-    assert back["s001"]["mistakes"] == ["missing_inner_derivative"]
+    assert [key[1] for key in back] == ["s000", "s001", "s002", "line4"] and summary.total == 4
+    assert back[(1, "s000")]["verdict"] == "equivalent"
+    assert back[(2, "s001")]["mistakes"] == ["missing_inner_derivative"]
 
 
 #: Answers of one class: the same texts typed with different spacing, and a derivation twice.
@@ -263,8 +266,8 @@ def test_identical_answers_are_judged_once(tmp_path: Path) -> None:
     assert summary.extra["judged"] == 2
     assert summary.by_verdict == {"equivalent": 16, "not_equivalent": 14}
     report = read_report(output)
-    assert list(report) == [r["id"] for r in rows]
-    assert report["r3"]["mistakes"] == ["missing_inner_derivative"]
+    assert [key[1] for key in report] == [r["id"] for r in rows]
+    assert report[(4, "r3")]["mistakes"] == ["missing_inner_derivative"]
 
 
 def _submissions(problems: list[str]) -> list[Submission]:
