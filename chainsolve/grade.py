@@ -309,7 +309,7 @@ def _check_header(file: Path, header: list[str]) -> None:
         )
 
 
-def input_format(path: str | Path) -> InputFormat:
+def input_format(path: str | Path, *, submissions: bool = True) -> InputFormat:
     """How ``path`` is read; a file that cannot be graded as given raises :class:`BatchInputError`.
 
     CSV files are also read through once here, so that an unbalanced quote (which would merge
@@ -327,7 +327,8 @@ def input_format(path: str | Path) -> InputFormat:
     with file.open(encoding=encoding, newline="") as handle:
         records = _csv_records(handle, delimiter)
         header = next(records, None)
-        _check_header(file, header[1] if header is not None and header[2] is None else [])
+        if submissions:
+            _check_header(file, header[1] if header is not None and header[2] is None else [])
         for _ in records:
             pass
     return found
@@ -337,27 +338,39 @@ def _csv_records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str
     """``(first line, cells, error)`` of each CSV record; an unclosed quote raises."""
     reader = csv.reader(handle, delimiter=delimiter, strict=True)
     line = 1
-    limit = csv.field_size_limit()
-    csv.field_size_limit(MAX_FIELD_CHARS)
-    try:
+    with _field_limit(MAX_FIELD_CHARS):
         while True:
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as error:
-                if "field limit" not in str(error):
-                    raise BatchInputError(
-                        f"{getattr(handle, 'name', 'the input')} line {line}: a quote opened "
-                        "in this row is never closed (every later row would merge into it); "
-                        "close or remove it"
-                    ) from None
-                yield line, [], f"a cell is longer than {MAX_FIELD_CHARS:,} characters"
+                yield line, [], _record_error(handle, line, str(error))
             else:
                 yield line, cells, None
             line = reader.line_num + 1
+
+
+def _record_error(handle: TextIO, line: int, error: str) -> str:
+    """What is wrong with the CSV record starting at ``line``; an unclosed quote raises."""
+    if "field limit" in error:
+        return f"line {line} has a cell longer than {MAX_FIELD_CHARS:,} characters"
+    if "unexpected end of data" in error:
+        raise BatchInputError(
+            f"{getattr(handle, 'name', 'the input')} line {line}: a quote opened in this row "
+            "is never closed (every later row would merge into it); close or remove it"
+        )
+    return f"line {line} is not valid CSV ({error})"
+
+
+@contextlib.contextmanager
+def _field_limit(chars: int) -> Iterator[None]:
+    """csv's cell length limit set to ``chars`` for a while (it is process-wide)."""
+    before = csv.field_size_limit(chars)
+    try:
+        yield
     finally:
-        csv.field_size_limit(limit)
+        csv.field_size_limit(before)
 
 
 def _bounded_lines(handle: TextIO) -> Iterator[str]:
@@ -880,8 +893,9 @@ def _csv_report_rows(file: Path, text: str) -> Iterator[dict[str, Any]]:
             "give a new --output, or grade without --resume to replace it"
         )
     records: list[list[str]] = []
-    with contextlib.suppress(csv.Error):  # a record cut inside a quoted cell: graded again
-        records.extend(reader)
+    # A report cell holds at most an input cell and a message about it.
+    with _field_limit(4 * MAX_FIELD_CHARS), contextlib.suppress(csv.Error):
+        records.extend(reader)  # stops at a record cut inside a quoted cell: graded again
     if records and not text.endswith("\n"):
         records.pop()  # the last record was cut short: graded again
     for cells in records:
@@ -980,7 +994,7 @@ OVERRIDE_COLUMNS = ("id", "problem", "verdict", "correct", "feedback")
 
 def read_overrides(path: str | Path) -> dict[tuple[str, str], dict[str, str]]:
     """An instructor's decisions by (id, problem); problem "" applies to every row of the id."""
-    found = input_format(path)
+    found = input_format(path, submissions=False)
     decisions: dict[tuple[str, str], dict[str, str]] = {}
     file = Path(path)
     with file.open(encoding=found.encoding, newline="") as handle:
