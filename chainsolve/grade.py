@@ -1168,8 +1168,8 @@ class Batch:
         self.retry = retry
         #: Rows graded again on resume (their last run crashed or ran out of time).
         self.retried = 0
-        #: How often each id was seen, to warn about ids that repeat.
-        self.ids: Counter[str] = Counter()
+        #: How often each id answered each problem, to warn about ids that repeat.
+        self.ids: Counter[tuple[str, str]] = Counter()
         self.share = share
         self.chunk_rows = max(1, chunk_rows)
         self.read_ahead = read_ahead
@@ -1210,7 +1210,7 @@ class Batch:
 
     def _take(self, submission: Submission) -> None:
         if submission.id:
-            self.ids[submission.id] += 1
+            self.ids[(submission.id, _collapsed(submission.problem))] += 1
         kept = self._kept_row(submission)
         if kept is not None and self.retry and _retried(kept):
             self.retried += 1
@@ -1425,13 +1425,14 @@ def grade_file(
     return summary
 
 
-def _warn_duplicates(ids: Counter[str]) -> None:
-    repeated = sorted(identifier for identifier, count in ids.items() if count > 1)
+def _warn_duplicates(ids: Counter[tuple[str, str]]) -> None:
+    """One line naming the ids that answer one problem more than once."""
+    repeated = sorted({identifier for (identifier, _), count in ids.items() if count > 1})
     if repeated:
         shown = ", ".join(repeated[:5]) + (", ..." if len(repeated) > 5 else "")
         note(
-            f"{len(repeated)} id{'s' if len(repeated) != 1 else ''} appear more than once "
-            f"({shown}): each row is graded and reported on its own"
+            f"{len(repeated)} id{'s' if len(repeated) != 1 else ''} answer the same problem "
+            f"more than once ({shown}): each row is graded and reported on its own"
         )
 
 

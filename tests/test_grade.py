@@ -474,7 +474,7 @@ def test_duplicate_and_blank_ids_keep_their_own_verdicts_on_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Rows are matched on row number and id: a repeated id or a blank id never takes another
-    row's verdict on --resume, and repeated ids are named in one warning line."""
+    row's verdict on --resume, and an id answering a problem twice is named in one warning."""
     source = tmp_path / "subs.csv"
     rows = [
         ["a", "sin(x^2)", "2*x*cos(x^2)"],
