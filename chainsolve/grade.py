@@ -1036,16 +1036,22 @@ def overridden(
 
 
 class Gradebook:
-    """One row per student, one column per problem (1 correct, 0 not), and a total."""
+    """One row per student, one column per problem (1 correct, 0 not), and the points.
 
-    #: Leading columns: Moodle maps on "ID number" or "Email address", Canvas on "SIS User ID".
-    HEAD = ("Student", "ID number", "SIS User ID", "Email address", "Section")
+    The leading columns are those of a Canvas gradebook export (Canvas matches students on
+    ``SIS User ID`` or ``SIS Login ID`` and takes every other column as an assignment, except
+    its read-only ``Final Points``); Moodle's CSV import maps any of them to a user.
+    """
+
+    HEAD = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+    TOTAL = "Final Points"
 
     def __init__(self) -> None:
         self.problems: dict[str, None] = {}
         self.students: dict[str, dict[str, Any]] = {}
 
     def add(self, row: Mapping[str, Any]) -> None:
+        """Credit ``row``'s student for its problem (the best of repeated rows counts)."""
         if not row.get("id"):
             return  # no student to credit: the review queue lists it
         extra = {_normal_header(k): v for k, v in (row.get("extra") or {}).items()}
@@ -1053,9 +1059,9 @@ class Gradebook:
             row["id"],
             {
                 "Student": extra.get("name") or row["id"],
-                "ID number": row["id"],
+                "ID": "",
                 "SIS User ID": row["id"],
-                "Email address": extra.get("email", ""),
+                "SIS Login ID": extra.get("email") or row["id"],
                 "Section": extra.get("section", ""),
                 "scores": {},
             },
@@ -1066,10 +1072,11 @@ class Gradebook:
         student["scores"][column] = max(score, student["scores"].get(column, 0))
 
     def write(self, path: str | Path) -> None:
+        """The gradebook as CSV (cells neutralised like the report's)."""
         problems = list(self.problems)
         with open(path, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow([neutralised(c) for c in (*self.HEAD, *problems, "Total")])
+            writer.writerow([neutralised(c) for c in (*self.HEAD, *problems, self.TOTAL)])
             for student in self.students.values():
                 scores = student["scores"]
                 writer.writerow(

@@ -808,17 +808,18 @@ def test_review_queue_overrides_and_gradebook(tmp_path: Path) -> None:
     gradebook = _csv_report(book)
     assert list(gradebook[0]) == [
         "Student",
-        "ID number",
+        "ID",
         "SIS User ID",
-        "Email address",
+        "SIS Login ID",
         "Section",
         "sin(x^2)",
         "exp(3*x)",
-        "Total",
+        "Final Points",
     ]
-    assert [(r["Student"], r["sin(x^2)"], r["exp(3*x)"], r["Total"]) for r in gradebook] == [
-        ("Ada", "1", "1", "2"),
-        ("Bo", "0", "1", "1"),
+    columns = ("Student", "SIS User ID", "SIS Login ID", "sin(x^2)", "exp(3*x)", "Final Points")
+    assert [tuple(r[c] for c in columns) for r in gradebook] == [
+        ("Ada", "s1", "ada@example.org", "1", "1", "2"),
+        ("Bo", "s2", "bo@example.org", "0", "1", "1"),
     ]
 
 
