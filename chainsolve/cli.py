@@ -554,7 +554,7 @@ def grade(
     click.echo(summary.to_markdown().rstrip(), err=output is None)
     if summary.total == summary.by_verdict.get("invalid", 0):
         click.echo(
-            "chainsolve: error: no row could be graded (every row is invalid; see the report)",
+            "chainsolve: error: no row could be graded (no row, or every row invalid)",
             err=True,
         )
         sys.exit(2)

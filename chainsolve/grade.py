@@ -182,10 +182,13 @@ def _field(row: Mapping[str, Any], *names: str) -> str | None:
     return None
 
 
-def _extra_columns(row: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """The columns of an input row that are not a submission's own (name, email, section, ...)."""
-    used = set(ID_COLUMNS[:1]) | set(KNOWN_COLUMNS)
-    identifier = next((name for name in ID_COLUMNS if _field(row, name) is not None), None)
+def _extra_columns(
+    row: Mapping[str, Any], normal: Mapping[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """The columns of an input row that are not a submission's own (name, email, section, ...);
+    ``normal`` is the row by normalised header."""
+    used = {ID_COLUMNS[0], *KNOWN_COLUMNS}
+    identifier = next((name for name in ID_COLUMNS if _field(normal, name) is not None), None)
     if identifier is not None:
         used.add(identifier)
     return tuple(
@@ -213,7 +216,7 @@ def _submission(index: int, row: Mapping[str, Any], error: str | None = None) ->
         answer,
         derivation,
         error,
-        extra=_extra_columns(row),
+        extra=_extra_columns(row, normal),
     )
 
 
@@ -923,7 +926,8 @@ def read_report(path: str | Path) -> dict[tuple[int, str], dict[str, Any]]:
         return {}
     _check_file(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open(encoding="utf-8", newline="") as handle:  # cells keep their "\r\n"
+            text = handle.read()
     except UnicodeDecodeError as error:
         raise BatchInputError(
             f"{file} is not a chainsolve report (byte {error.start} is not UTF-8): "

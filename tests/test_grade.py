@@ -324,7 +324,8 @@ def test_answers_waiting_for_a_verdict_do_not_pull_in_the_whole_input() -> None:
     assert batch.next_chunk() is None and len(read) == 10
 
 
-def test_workers_stop_when_the_grading_process_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_workers_stop_when_the_grading_process_is_killed(tmp_path: Path, signal_name: str) -> None:
     """A pool's workers exit by themselves once the process that started them is killed."""
     import os
     import subprocess
@@ -336,7 +337,7 @@ def test_workers_stop_when_the_grading_process_is_killed(tmp_path: Path) -> None
         "from chainsolve.grade import Pool\n"
         "pool = Pool(2, 5, None)\n"
         "print(' '.join(str(w.process.pid) for w in pool.workers), flush=True)\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"os.kill(os.getpid(), signal.{signal_name})\n"
     )
     # The orphaned workers hold its stdout: without the fix this times out.
     done = subprocess.run(
@@ -571,6 +572,21 @@ def test_headers_any_case_and_semicolons_are_read(tmp_path: Path) -> None:
     _grade(source, report)
     rows = _csv_report(report)
     assert [(r["id"], r["verdict"], r["Section"]) for r in rows] == [("s1", "equivalent", "B")]
+    _write_csv(source, ["Student ID", "Name", "PROBLEM", "derivation"], [["s2", "Bo", "x", "= 1"]])
+    _grade(source, report)
+    rows = _csv_report(report)
+    assert [(r["id"], r["Name"], r["verdict"]) for r in rows] == [("s2", "Bo", "equivalent")]
+    assert "Student ID" not in rows[0]
+
+
+def test_a_windows_line_break_in_a_cell_is_kept_on_resume(tmp_path: Path) -> None:
+    """A derivation typed with \r\n line breaks is matched on --resume, not graded again."""
+    source = tmp_path / "subs.csv"
+    derivation = "= cos(x^2)*2*x\r\n= 2*x*cos(x^2)"
+    _write_csv(source, ["id", "problem", "derivation"], [["s1", "sin(x^2)", derivation]])
+    report = tmp_path / "report.csv"
+    _grade(source, report)
+    assert _grade(source, report, resume=True).resumed == 1
 
 
 def test_missing_columns_are_a_clear_error_listing_the_expected_ones(tmp_path: Path) -> None:
