@@ -1179,8 +1179,9 @@ class Batch:
         self.retry = retry
         #: Rows graded again on resume (their last run crashed or ran out of time).
         self.retried = 0
-        #: How often each id answered each problem, to warn about ids that repeat.
-        self.ids: Counter[tuple[str, str]] = Counter()
+        #: Hashes of (id, problem) seen, and the ids seen twice for one problem (for a warning).
+        self.seen: set[int] = set()
+        self.repeated_ids: set[str] = set()
         self.share = share
         self.chunk_rows = max(1, chunk_rows)
         self.read_ahead = read_ahead
@@ -1221,7 +1222,10 @@ class Batch:
 
     def _take(self, submission: Submission) -> None:
         if submission.id:
-            self.ids[(submission.id, _collapsed(submission.problem))] += 1
+            pair = hash((submission.id, _collapsed(submission.problem)))
+            if pair in self.seen:
+                self.repeated_ids.add(submission.id)
+            self.seen.add(pair)
         kept = self._kept_row(submission)
         if kept is not None and self.retry and _retried(kept):
             self.retried += 1
@@ -1432,13 +1436,13 @@ def grade_file(
             Path(summary_path).write_text(summary.to_markdown(), encoding="utf-8")
         if gradebook is not None and gradebook_path is not None:
             gradebook.write(gradebook_path)
-    _warn_duplicates(batch.ids)
+    _warn_duplicates(batch.repeated_ids)
     return summary
 
 
-def _warn_duplicates(ids: Counter[tuple[str, str]]) -> None:
+def _warn_duplicates(ids: Iterable[str]) -> None:
     """One line naming the ids that answer one problem more than once."""
-    repeated = sorted({identifier for (identifier, _), count in ids.items() if count > 1})
+    repeated = sorted(ids)
     if repeated:
         shown = ", ".join(repeated[:5]) + (", ..." if len(repeated) > 5 else "")
         note(
