@@ -403,12 +403,31 @@ def iter_submissions(path: str | Path, found: InputFormat | None = None) -> Iter
         first = next(records, None)
         header = [name.strip() for name in first[1]] if first is not None else []
         for index, (line, cells, error) in enumerate(records):
-            if error is None and len(cells) != len(header):
-                error = (
-                    f"line {line} has {len(cells)} cells where the header has {len(header)} "
-                    "(a stray quote or delimiter?)"
+            row = dict(zip(header, cells, strict=False))
+            error = error or _shape_error(line, row, len(cells), len(header), found.delimiter)
+            yield _submission(index, row, error)
+
+
+def _shape_error(
+    line: int, row: Mapping[str, str], cells: int, columns: int, delimiter: str
+) -> str | None:
+    """Why a CSV record is not one row (too many or few cells, or rows merged by a stray
+    quote), or None when it is."""
+    if cells != columns:
+        return (
+            f"line {line} has {cells} cells where the header has {columns} "
+            "(a stray quote or delimiter?)"
+        )
+    for name, cell in row.items():
+        if _normal_header(name) == "derivation":
+            continue  # a derivation spans lines by design
+        for later in cell.splitlines()[1:]:
+            if columns > 1 and later.count(delimiter) >= columns - 1:
+                return (
+                    f"line {line}: the {name} cell holds a line that looks like another row "
+                    "(a quote left open?)"
                 )
-            yield _submission(index, dict(zip(header, cells, strict=False)), error)
+    return None
 
 
 def _read_jsonl(lines: Iterable[str]) -> Iterator[Submission]:

@@ -609,6 +609,22 @@ def test_an_unbalanced_quote_is_an_error_with_its_line(tmp_path: Path) -> None:
     assert not (tmp_path / "r.csv").exists()
 
 
+def test_rows_merged_by_a_quote_closed_later_are_flagged(tmp_path: Path) -> None:
+    """A quote opened in one row and closed in a later one makes that record an invalid row
+    naming its line (the review queue lists it), never a silent merge; a derivation's line
+    breaks are left alone."""
+    source = tmp_path / "subs.csv"
+    source.write_text(
+        'id,problem,answer,derivation\ns1,sin(x),"cos(x)\ns2,sin(x),cos(x),"\ns3,x,,"= 1\n= 1"\n',
+        encoding="utf-8",
+    )
+    report = tmp_path / "r.csv"
+    _grade(source, report)
+    rows = _csv_report(report)
+    assert [(r["id"], r["verdict"]) for r in rows] == [("s1", "invalid"), ("s3", "equivalent")]
+    assert "line 2" in rows[0]["message"] and "quote" in rows[0]["message"]
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
