@@ -907,6 +907,8 @@ def _valid(row: Mapping[str, Any]) -> bool:
 
 
 def _csv_report_rows(file: Path, text: str) -> Iterator[dict[str, Any]]:
+    if (",".join(COLUMNS) + "\n").startswith(text):
+        return  # killed before its header was written whole: nothing to keep
     reader = csv.reader(io.StringIO(text), strict=True)
     header = next(reader, None)
     if header is None or header[: len(COLUMNS)] != list(COLUMNS):
@@ -934,7 +936,9 @@ def _jsonl_report_rows(text: str) -> Iterator[dict[str, Any]]:
                 yield row
 
 
-def read_report(path: str | Path) -> dict[tuple[int, str], dict[str, Any]]:
+def read_report(
+    path: str | Path, report_format: ReportFormat | None = None
+) -> dict[tuple[int, str], dict[str, Any]]:
     """The rows of an existing CSV or JSON Lines report, by row number and id (for ``--resume``).
 
     A row cut short by an interrupted run, or one that is not what a report holds, is left
@@ -953,7 +957,9 @@ def read_report(path: str | Path) -> dict[tuple[int, str], dict[str, Any]]:
             "give a new --output, or grade without --resume to replace it"
         ) from None
     rows = (
-        _csv_report_rows(file, text) if _report_format(file) == "csv" else _jsonl_report_rows(text)
+        _csv_report_rows(file, text)
+        if format_for(file, report_format) == "csv"
+        else _jsonl_report_rows(text)
     )
     return {(row["row"], row["id"]): row for row in rows if _valid(row)}
 
@@ -1382,7 +1388,9 @@ def grade_file(
     found = input_format(path)
     decisions = read_overrides(overrides_path) if overrides_path is not None else {}
     kept = (
-        read_report(output) if resume and output is not None and report_format != "markdown" else {}
+        read_report(output, report_format)
+        if resume and output is not None and report_format != "markdown"
+        else {}
     )
     # Reach the cluster before the report is opened: an unreachable one leaves it untouched.
     cluster = None

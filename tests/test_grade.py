@@ -727,6 +727,9 @@ def test_a_corrupted_report_on_resume_is_a_clear_error_or_regraded_rows(tmp_path
     result = _cli(str(source), "-o", str(report), "--resume")
     assert result.exit_code == 2 and "is not a chainsolve report" in result.output
     assert report.read_bytes() == b"\x00\xff garbage\n"
+    for killed_early in ("", "row,id,prob"):  # killed before the header was written whole
+        report.write_text(killed_early, encoding="utf-8")
+        assert _grade(source, report, resume=True).graded == 2
     _grade(source, report)
     good = _without_seconds(report)
     text = report.read_text(encoding="utf-8").replace("not_equivalent", "not_equiv")
