@@ -1081,8 +1081,8 @@ class Gradebook:
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Credit ``row``'s student for its problem (the best of repeated rows counts)."""
-        if not row.get("id"):
-            return  # no student to credit: the review queue lists it
+        if not row.get("id") or not str(row.get("problem") or "").strip():
+            return  # no student or no problem to credit: the review queue lists the row
         extra = {_normal_header(k): v for k, v in (row.get("extra") or {}).items()}
         student = self.students.setdefault(
             row["id"],

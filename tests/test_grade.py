@@ -823,6 +823,8 @@ def test_review_queue_overrides_and_gradebook(tmp_path: Path) -> None:
         ["s1", "Ada", "ada@example.org", "A", "exp(3*x)", "3*exp(3*x)"],
         ["s2", "Bo", "bo@example.org", "B", "sin(x^2)", "2*x*cos(x^2"],
         ["s2", "Bo", "bo@example.org", "B", "exp(3*x)", "exp(3*x)"],
+        ["", "Cy", "cy@example.org", "B", "exp(3*x)", "3*exp(3*x)"],
+        ["s2", "Bo", "bo@example.org", "B", "", "1"],
     ]
     _write_csv(source, header, rows)
     overrides = tmp_path / "overrides.csv"
@@ -834,7 +836,10 @@ def test_review_queue_overrides_and_gradebook(tmp_path: Path) -> None:
     report, review, book = tmp_path / "r.csv", tmp_path / "review.csv", tmp_path / "book.csv"
     options = {"review_path": review, "overrides_path": overrides, "gradebook_path": book}
     _grade(source, report, **options)
-    assert [(r["id"], r["verdict"]) for r in _csv_report(review)] == [("s2", "invalid")]
+    assert [(r["row"], r["verdict"]) for r in _csv_report(review)] == [
+        ("3", "invalid"),
+        ("6", "invalid"),
+    ]
     for run in range(2):
         graded = _csv_report(report)
         assert graded[3]["verdict"] == "equivalent" and graded[3]["correct"] == "true", run
