@@ -525,7 +525,16 @@ def graph(
     "--jobs", "-j", type=click.IntRange(min=1, max=64), help="Worker processes (default: cores)."
 )
 @click.option("--output", "-o", metavar="FILE", help="Report file (.csv, .jsonl or .md).")
-@click.option("--resume", is_flag=True, help="Skip rows already in the report.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "markdown"]),
+    help="Report format (default: from --output's extension, else csv).",
+)
+@click.option("--resume", is_flag=True, help="Skip rows already in the report (needs --output).")
+@click.option(
+    "--no-retry", is_flag=True, help="With --resume, keep crashed and timed-out rows as they are."
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1, max=600),
@@ -539,21 +548,39 @@ def graph(
     metavar="ADDRESS",
     help="Grade on the Dask cluster of this scheduler (tcp://HOST:8786) instead of --jobs.",
 )
+@click.option(
+    "--review", metavar="FILE", help="Also write the rows a person should look at to FILE."
+)
+@click.option(
+    "--overrides",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV of the instructor's decisions (id, problem, verdict, correct, feedback).",
+)
+@click.option(
+    "--gradebook", metavar="FILE", help="Write a gradebook CSV (one row per student) to FILE."
+)
 @friendly_errors
 def grade(
     submissions: str,
     jobs: int | None,
     output: str | None,
+    fmt: str | None,
     resume: bool,
+    no_retry: bool,
     timeout: float,
     memory_mb: int,
     scheduler: str | None,
+    review: str | None,
+    overrides: str | None,
+    gradebook: str | None,
 ) -> None:
     """Grade SUBMISSIONS (JSON Lines or CSV: id, problem, wrt, answer or derivation) in parallel.
 
     \b
     Examples:
       chainsolve grade submissions.csv --output report.csv --jobs 2
+      chainsolve grade submissions.csv -o report.csv --review check.csv --gradebook book.csv
       chainsolve grade submissions.csv --output report.csv --scheduler tcp://HOST:8786
     """
     import os
@@ -564,15 +591,26 @@ def grade(
         submissions,
         jobs=jobs or os.cpu_count() or 1,
         output=output,
+        report_format=fmt,  # type: ignore[arg-type]
         resume=resume,
         timeout=timeout,
         memory_mb=memory_mb,
         progress=sys.stderr.isatty(),
         scheduler=scheduler,
+        retry=not no_retry,
+        review_path=review,
+        overrides_path=overrides,
+        gradebook_path=gradebook,
     )
     # The report itself goes to --output or, without one, to stdout: the summary then goes
     # to stderr, so that `chainsolve grade subs.csv > report.csv` stays a clean report.
     click.echo(summary.to_markdown().rstrip(), err=output is None)
+    if summary.total == summary.by_verdict.get("invalid", 0):
+        click.echo(
+            "chainsolve: error: no row could be graded (no row, or every row invalid)",
+            err=True,
+        )
+        sys.exit(2)
 
 
 @main.command()

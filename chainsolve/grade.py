@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
+import dataclasses
 import heapq
 import io
+import itertools
 import json
 import multiprocessing
 import os
+import stat
 import sys
 import time
 from collections import Counter, OrderedDict, deque
@@ -18,11 +22,16 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Literal, Protocol, TextIO
 
+from chainsolve.errors import ChainsolveError
+from chainsolve.wording import VERDICT_LABELS
+
 ReportFormat = Literal["csv", "jsonl", "markdown"]
 
 #: Columns of the CSV report, in order (the JSON Lines report has the same keys).
 COLUMNS = (
+    "row",
     "id",
+    "problem",
     "verdict",
     "correct",
     "mistakes",
@@ -30,8 +39,15 @@ COLUMNS = (
     "counterexample",
     "first_wrong_line",
     "limit",
+    "attempt",
+    "answer",
+    "expected",
     "seconds",
 )
+#: Verdicts a report row may hold (a row with another one is not a report's: graded again).
+VERDICTS = frozenset({*VERDICT_LABELS, "invalid"})
+#: Limits after which a row is graded once more on ``--resume``.
+RETRIED_LIMITS = frozenset({"crashed", "timeout"})
 #: Per-submission time limit (seconds) unless the caller gives one.
 DEFAULT_TIMEOUT = 10.0
 #: Per-submission memory limit (MiB of address space above what a fresh worker already uses).
@@ -62,6 +78,15 @@ class Submission:
     derivation: str | None = None
     #: Set when the row itself could not be read (bad JSON, no problem, ...).
     error: str | None = None
+    #: The input's other columns (name, email, section, ...), carried into the report.
+    extra: tuple[tuple[str, str], ...] = ()
+    #: 2 when the row is graded again on ``--resume`` after a crash or a timeout.
+    attempt: int = 1
+
+    @property
+    def key(self) -> tuple[int, str]:
+        """What a report row is matched on: row number and id (ids may repeat or be blank)."""
+        return (self.index + 1, self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +135,44 @@ class GradeSummary:
 
 # -- reading submissions ------------------------------------------------------------------------
 
+#: Largest input file read (bytes): a device or a runaway export is refused, not read forever.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+#: Longest cell or JSON line (characters): a longer one makes its own row invalid.
+MAX_FIELD_CHARS = 1_000_000
+#: Bytes decoded at a time while the encoding is checked.
+_BLOCK = 1 << 20
+#: Header names (lower case, spaces as ``_``) a submission's columns are known by.
+ID_COLUMNS = ("id", "student_id", "submission", "student")
+KNOWN_COLUMNS = ("problem", "wrt", "answer", "derivation")
+#: Delimiters a CSV header is tried with (Excel writes ``;`` where ``,`` is the decimal mark).
+DELIMITERS = (",", ";", "\t", "|")
+
+
+class BatchInputError(ChainsolveError):
+    """A batch that cannot be graded as given: one clear line for the user (CLI exit 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("batch_input", message)
+
+
+def note(text: str) -> None:
+    """A one-line note for the person running the batch (stderr: the report may be stdout)."""
+    sys.stderr.write(f"chainsolve: note: {text}\n")
+    sys.stderr.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class InputFormat:
+    """How a submissions file is read: JSON Lines or CSV, its encoding and CSV delimiter."""
+
+    json_lines: bool
+    encoding: str
+    delimiter: str = ","
+
+
+def _normal_header(name: str) -> str:
+    return "_".join(name.strip().lower().split())
+
 
 def _field(row: Mapping[str, Any], *names: str) -> str | None:
     for name in names:
@@ -119,53 +182,267 @@ def _field(row: Mapping[str, Any], *names: str) -> str | None:
     return None
 
 
-def _submission(index: int, row: Mapping[str, Any]) -> Submission:
-    identifier = _field(row, "id", "submission", "student") or str(index + 1)
-    problem = _field(row, "problem")
-    answer = _field(row, "answer")
-    derivation = _field(row, "derivation")
-    error = None
-    if problem is None:
-        error = "the row has no problem"
-    elif answer is None and derivation is None:
-        error = "the row has neither an answer nor a derivation"
-    return Submission(
-        index, identifier, problem or "", _field(row, "wrt") or "", answer, derivation, error
+def _extra_columns(
+    row: Mapping[str, Any], normal: Mapping[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """The columns of an input row that are not a submission's own (name, email, section, ...);
+    ``normal`` is the row by normalised header."""
+    used = {ID_COLUMNS[0], *KNOWN_COLUMNS}
+    identifier = next((name for name in ID_COLUMNS if _field(normal, name) is not None), None)
+    if identifier is not None:
+        used.add(identifier)
+    return tuple(
+        (str(name), "" if value is None else str(value))
+        for name, value in row.items()
+        if _normal_header(str(name)) not in used and not isinstance(value, dict | list)
     )
 
 
-def _is_json_lines(path: Path) -> bool:
-    suffix = path.suffix.lower()
+def _submission(index: int, row: Mapping[str, Any], error: str | None = None) -> Submission:
+    normal = {_normal_header(str(name)): value for name, value in row.items()}
+    identifier = _field(normal, *ID_COLUMNS) or ""
+    problem = _field(normal, "problem")
+    answer = _field(normal, "answer")
+    derivation = _field(normal, "derivation")
+    if error is None and problem is None:
+        error = "the row has no problem"
+    elif error is None and answer is None and derivation is None:
+        error = "the row has neither an answer nor a derivation"
+    return Submission(
+        index,
+        identifier.strip(),
+        problem or "",
+        _field(normal, "wrt") or "",
+        answer,
+        derivation,
+        error,
+        extra=_extra_columns(row, normal),
+    )
+
+
+def _check_file(file: Path) -> int:
+    """The size of ``file``; a FIFO, a device or a file too large is refused."""
+    try:
+        status = file.stat()
+    except OSError as error:
+        raise BatchInputError(f"cannot read {file}: {error.strerror}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise BatchInputError(
+            f"{file} is not a regular file (a pipe or a device?): save the submissions to a file"
+        )
+    if status.st_size > MAX_INPUT_BYTES:
+        raise BatchInputError(
+            f"{file} has {status.st_size:,} bytes, more than the {MAX_INPUT_BYTES:,} read at "
+            "most: split the batch"
+        )
+    return status.st_size
+
+
+def _first_bad_byte(file: Path, encoding: str) -> tuple[int, int] | None:
+    """The position and value of the first byte ``encoding`` cannot decode, None when none."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with file.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as error:
+                return offset + error.start, block[error.start]
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            return offset + error.start, 0
+    return None
+
+
+def detect_encoding(file: Path) -> str:
+    """``utf-8-sig`` (UTF-8 with or without Excel's byte-order mark), else Windows-1252 with a
+    note saying so; a file neither decodes is refused, naming the first bad byte."""
+    bad = _first_bad_byte(file, "utf-8-sig")
+    if bad is None:
+        return "utf-8-sig"
+    position, value = bad
+    if _first_bad_byte(file, "cp1252") is None:
+        note(
+            f"{file} is not UTF-8 (byte 0x{value:02X} at position {position}): "
+            "read as Windows-1252 (cp1252); save it as 'CSV UTF-8' to be sure"
+        )
+        return "cp1252"
+    raise BatchInputError(
+        f"{file} is neither UTF-8 nor Windows-1252: byte 0x{value:02X} at position {position} "
+        "cannot be read; save it as 'CSV UTF-8'"
+    )
+
+
+def _looks_like_json_lines(file: Path, encoding: str) -> bool:
+    suffix = file.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
         return True
-    if suffix == ".csv":
+    if suffix in (".csv", ".tsv", ".txt"):
         return False
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
+    with file.open(encoding=encoding) as handle:
+        for line in _bounded_lines(handle):
             if line.strip():
                 return line.lstrip().startswith("{")
     return False
 
 
-def iter_submissions(path: str | Path) -> Iterator[Submission]:
+def _delimiter(header: str) -> str:
+    """The delimiter of a CSV file, from its header line: the candidate it holds most of.
+
+    The header decides, not a sample of rows: answers and derivations are full of commas.
+    """
+    counts = {candidate: header.count(candidate) for candidate in DELIMITERS}
+    best = max(DELIMITERS, key=lambda candidate: counts[candidate])
+    return best if counts[best] else ","
+
+
+def _check_header(file: Path, header: list[str]) -> None:
+    names = {_normal_header(name) for name in header}
+    missing = [] if "problem" in names else ["problem"]
+    if not names & {"answer", "derivation"}:
+        missing.append("answer or derivation")
+    if missing:
+        found = ", ".join(repr(name.strip()) for name in header) or "none"
+        raise BatchInputError(
+            f"{file} has no column {' and no column '.join(missing)} (found: {found}); "
+            "expected columns: id, problem, wrt (optional), answer or derivation, "
+            "and any others (name, email, section) to carry into the report"
+        )
+
+
+def input_format(path: str | Path, *, submissions: bool = True) -> InputFormat:
+    """How ``path`` is read; a file that cannot be graded as given raises :class:`BatchInputError`.
+
+    CSV files are also read through once here, so that an unbalanced quote (which would merge
+    every later row into one cell) is an error naming its line before anything is graded.
+    """
+    file = Path(path)
+    _check_file(file)
+    encoding = detect_encoding(file)
+    if _looks_like_json_lines(file, encoding):
+        return InputFormat(True, encoding)
+    with file.open(encoding=encoding, newline="") as handle:
+        first = handle.readline(MAX_FIELD_CHARS)
+    delimiter = _delimiter(first)
+    found = InputFormat(False, encoding, delimiter)
+    with file.open(encoding=encoding, newline="") as handle:
+        records = _csv_records(handle, delimiter)
+        header = next(records, None)
+        if submissions:
+            _check_header(file, header[1] if header is not None and header[2] is None else [])
+        for _ in records:
+            pass
+    return found
+
+
+def _csv_records(handle: TextIO, delimiter: str) -> Iterator[tuple[int, list[str], str | None]]:
+    """``(first line, cells, error)`` of each CSV record; an unclosed quote raises."""
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    line = 1
+    with _field_limit(MAX_FIELD_CHARS):
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield line, [], _record_error(handle, line, str(error))
+            else:
+                yield line, cells, None
+            line = reader.line_num + 1
+
+
+def _record_error(handle: TextIO, line: int, error: str) -> str:
+    """What is wrong with the CSV record starting at ``line``; an unclosed quote raises."""
+    if "field limit" in error:
+        return f"line {line} has a cell longer than {MAX_FIELD_CHARS:,} characters"
+    if "unexpected end of data" in error:
+        raise BatchInputError(
+            f"{getattr(handle, 'name', 'the input')} line {line}: a quote opened in this row "
+            "is never closed (every later row would merge into it); close or remove it"
+        )
+    return f"line {line} is not valid CSV ({error})"
+
+
+@contextlib.contextmanager
+def _field_limit(chars: int) -> Iterator[None]:
+    """csv's cell length limit set to ``chars`` for a while (it is process-wide)."""
+    before = csv.field_size_limit(chars)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _bounded_lines(handle: TextIO) -> Iterator[str]:
+    """The lines of ``handle``, each at most :data:`MAX_FIELD_CHARS` long (the rest skipped)."""
+    while line := handle.readline(MAX_FIELD_CHARS):
+        if not line.endswith("\n") and len(line) == MAX_FIELD_CHARS:
+            while (rest := handle.readline(MAX_FIELD_CHARS)) and not rest.endswith("\n"):
+                pass
+            yield "\x00too long\x00"
+            continue
+        yield line
+
+
+def iter_submissions(path: str | Path, found: InputFormat | None = None) -> Iterator[Submission]:
     """The submissions of a JSON Lines (``.jsonl``/``.json``) or CSV file, in file order, read lazily.
 
     A row that cannot be read becomes a submission with ``error`` set: it still gets a row.
     """
     file = Path(path)
-    if _is_json_lines(file):
-        with file.open(encoding="utf-8") as handle:
-            yield from _read_jsonl(handle)
+    found = found or input_format(file)
+    if found.json_lines:
+        with file.open(encoding=found.encoding) as handle:
+            yield from _read_jsonl(_bounded_lines(handle))
         return
-    with file.open(encoding="utf-8", newline="") as handle:
-        for index, row in enumerate(csv.DictReader(handle)):
-            yield _submission(index, row)
+    with file.open(encoding=found.encoding, newline="") as handle:
+        records = _csv_records(handle, found.delimiter)
+        first = next(records, None)
+        header = [name.strip() for name in first[1]] if first is not None else []
+        for index, (line, cells, error) in enumerate(records):
+            row = dict(zip(header, cells, strict=False))
+            error = error or _shape_error(line, row, len(cells), len(header), found.delimiter)
+            yield _submission(index, row, error)
+
+
+def _shape_error(
+    line: int, row: Mapping[str, str], cells: int, columns: int, delimiter: str
+) -> str | None:
+    """Why a CSV record is not one row (too many or few cells, or rows merged by a stray
+    quote), or None when it is."""
+    if cells != columns:
+        return (
+            f"line {line} has {cells} cells where the header has {columns} "
+            "(a stray quote or delimiter?)"
+        )
+    for name, cell in row.items():
+        if _normal_header(name) == "derivation":
+            continue  # a derivation spans lines by design
+        for later in cell.splitlines()[1:]:
+            if columns > 1 and later.count(delimiter) >= columns - 1:
+                return (
+                    f"line {line}: the {name} cell holds a line that looks like another row "
+                    "(a quote left open?)"
+                )
+    return None
 
 
 def _read_jsonl(lines: Iterable[str]) -> Iterator[Submission]:
     index = 0
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            continue
+        if line == "\x00too long\x00":
+            yield Submission(
+                index,
+                f"line{number}",
+                "",
+                error=f"line {number} is longer than {MAX_FIELD_CHARS:,} characters",
+            )
+            index += 1
             continue
         try:
             row = json.loads(line)
@@ -183,9 +460,9 @@ def _read_jsonl(lines: Iterable[str]) -> Iterator[Submission]:
         index += 1
 
 
-def _count_rows(path: str | Path) -> int:
+def _count_rows(path: str | Path, found: InputFormat) -> int:
     """How many rows ``path`` holds (a streamed pass, for the progress bar)."""
-    return sum(1 for _ in iter_submissions(path))
+    return sum(1 for _ in iter_submissions(path, found))
 
 
 # -- sharing: one problem solved once, one answer judged once -----------------------------------
@@ -236,7 +513,7 @@ def _shareable(row: Mapping[str, Any], original: Submission, other: Submission) 
 
 def _shared_row(row: Mapping[str, Any], submission: Submission) -> dict[str, Any]:
     shared = dict(row)
-    shared["id"] = submission.id
+    shared.update(_identity(submission))
     shared["seconds"] = 0.0
     return shared
 
@@ -266,10 +543,11 @@ def _row(
     counterexample: Any = None,
     first_wrong_line: int | None = None,
     limit: str = "",
+    expected: str = "",
     seconds: float = 0.0,
 ) -> dict[str, Any]:
     return {
-        "id": submission.id,
+        **_identity(submission),
         "verdict": verdict,
         "correct": correct,
         "mistakes": list(mistakes),
@@ -277,7 +555,20 @@ def _row(
         "counterexample": counterexample,
         "first_wrong_line": first_wrong_line,
         "limit": limit,
+        "expected": expected,
         "seconds": round(seconds, 3),
+    }
+
+
+def _identity(submission: Submission) -> dict[str, Any]:
+    """The columns of a report row that come from the submission itself."""
+    return {
+        "row": submission.index + 1,
+        "id": submission.id,
+        "problem": submission.problem,
+        "attempt": submission.attempt,
+        "answer": submission.answer if submission.answer is not None else submission.derivation,
+        "extra": dict(submission.extra),
     }
 
 
@@ -299,6 +590,7 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
             report: Any = check_parsed(
                 problem, answer=submission.answer, derivation=submission.derivation
             )
+            data = verdict_to_dict(report)
     except BudgetExceeded:
         return _row(
             submission,
@@ -327,7 +619,14 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
             limit="recursion",
             seconds=time.monotonic() - start,
         )
-    data = verdict_to_dict(report)
+    except Exception as error:
+        return _row(
+            submission,
+            "undecided",
+            f"chainsolve failed on this row ({type(error).__name__}); please report it",
+            limit="crashed",
+            seconds=time.monotonic() - start,
+        )
     limit = "timeout" if data["verdict"] == "undecided" and "time budget" in data["message"] else ""
     return _row(
         submission,
@@ -338,6 +637,7 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
         counterexample=data["counterexample"],
         first_wrong_line=data.get("first_wrong_line"),
         limit=limit,
+        expected=data.get("expected") or "",
         seconds=time.monotonic() - start,
     )
 
@@ -540,12 +840,29 @@ class Pool:
 
 # -- writing the report -------------------------------------------------------------------------
 
+#: First characters a spreadsheet takes as the start of a formula (and the quote that escapes).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
 
 def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-def _csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def neutralised(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a leading ``'`` before ``= + - @`` (and ``'``)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def restored(value: str) -> str:
+    """The text :func:`neutralised` was given."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def _csv_row(row: Mapping[str, Any], extra_names: Iterable[str]) -> dict[str, Any]:
     flat = dict(row)
     flat["mistakes"] = ";".join(row.get("mistakes") or [])
     counterexample = row.get("counterexample")
@@ -554,56 +871,248 @@ def _csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
     flat["first_wrong_line"] = (
         "" if row.get("first_wrong_line") is None else row["first_wrong_line"]
     )
-    return {key: flat.get(key, "") for key in COLUMNS}
+    extra = row.get("extra") or {}
+    cells = {key: flat.get(key, "") for key in COLUMNS}
+    cells.update({name: extra.get(name, "") for name in extra_names})
+    return {key: neutralised("" if value is None else value) for key, value in cells.items()}
 
 
-def read_report(path: str | Path) -> dict[str, dict[str, Any]]:
-    """The rows of an existing CSV or JSON Lines report, by submission id (for ``--resume``)."""
+def report_columns(extra_names: Iterable[str]) -> list[str]:
+    """The CSV report's header: :data:`COLUMNS`, then the input's other columns."""
+    return [*COLUMNS, *(name for name in extra_names if name not in COLUMNS)]
+
+
+def _from_csv(cells: Mapping[str, str]) -> dict[str, Any]:
+    """A report row from its CSV cells; ValueError when a cell is not what the report writes."""
+    row: dict[str, Any] = {key: restored(cells.get(key) or "") for key in COLUMNS}
+    row["row"] = int(row["row"])
+    row["attempt"] = int(row["attempt"] or 1)
+    row["correct"] = _truthy(row["correct"])
+    row["mistakes"] = [m for m in row["mistakes"].split(";") if m]
+    row["counterexample"] = json.loads(row["counterexample"]) if row["counterexample"] else None
+    row["first_wrong_line"] = int(row["first_wrong_line"]) if row["first_wrong_line"] else None
+    row["seconds"] = float(row["seconds"] or 0)
+    row["extra"] = {
+        key: restored(value or "") for key, value in cells.items() if key not in COLUMNS
+    }
+    return row
+
+
+def _valid(row: Mapping[str, Any]) -> bool:
+    return (
+        row.get("verdict") in VERDICTS
+        and isinstance(row.get("row"), int)
+        and isinstance(row.get("id"), str)
+    )
+
+
+def _csv_report_rows(file: Path, text: str) -> Iterator[dict[str, Any]]:
+    if (",".join(COLUMNS) + "\n").startswith(text):
+        return  # killed before its header was written whole: nothing to keep
+    reader = csv.reader(io.StringIO(text), strict=True)
+    header = next(reader, None)
+    if header is None or header[: len(COLUMNS)] != list(COLUMNS):
+        raise BatchInputError(
+            f"{file} is not a chainsolve report of this version (its header differs): "
+            "give a new --output, or grade without --resume to replace it"
+        )
+    records: list[list[str]] = []
+    # A report cell holds at most an input cell and a message about it.
+    with _field_limit(4 * MAX_FIELD_CHARS), contextlib.suppress(csv.Error):
+        records.extend(reader)  # stops at a record cut inside a quoted cell: graded again
+    if records and not text.endswith("\n"):
+        records.pop()  # the last record was cut short: graded again
+    for cells in records:
+        with contextlib.suppress(ValueError, TypeError):
+            yield _from_csv(dict(zip(header, cells, strict=False)))
+
+
+def _jsonl_report_rows(text: str) -> Iterator[dict[str, Any]]:
+    lines = text.split("\n")
+    for line in lines[:-1]:  # the part after the last line break was cut short
+        with contextlib.suppress(ValueError):
+            row = json.loads(line)
+            if isinstance(row, dict):
+                yield row
+
+
+def read_report(
+    path: str | Path, report_format: ReportFormat | None = None
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """The rows of an existing CSV or JSON Lines report, by row number and id (for ``--resume``).
+
+    A row cut short by an interrupted run, or one that is not what a report holds, is left
+    out (graded again); a file that is not a report at all raises :class:`BatchInputError`.
+    """
     file = Path(path)
     if not file.exists():
         return {}
-    text = file.read_text(encoding="utf-8")
-    rows: dict[str, dict[str, Any]] = {}
-    if file.suffix.lower() == ".csv" or text.startswith(",".join(COLUMNS)):
-        for row in csv.DictReader(io.StringIO(text)):
-            restored: dict[str, Any] = dict(row)
-            restored["correct"] = _truthy(row.get("correct"))
-            restored["mistakes"] = [m for m in (row.get("mistakes") or "").split(";") if m]
-            restored["counterexample"] = (
-                json.loads(row["counterexample"]) if row.get("counterexample") else None
-            )
-            rows[str(row["id"])] = restored
-        return rows
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by an interrupted run: graded again
-        if isinstance(row, dict) and "id" in row:
-            rows[str(row["id"])] = row
-    return rows
+    _check_file(file)
+    try:
+        with file.open(encoding="utf-8", newline="") as handle:  # cells keep their "\r\n"
+            text = handle.read()
+    except UnicodeDecodeError as error:
+        raise BatchInputError(
+            f"{file} is not a chainsolve report (byte {error.start} is not UTF-8): "
+            "give a new --output, or grade without --resume to replace it"
+        ) from None
+    rows = (
+        _csv_report_rows(file, text)
+        if format_for(file, report_format) == "csv"
+        else _jsonl_report_rows(text)
+    )
+    return {(row["row"], row["id"]): row for row in rows if _valid(row)}
+
+
+def _report_format(path: str | Path) -> ReportFormat:
+    """The report format an output file's extension asks for (CSV when it names none)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    if suffix in (".md", ".markdown"):
+        return "markdown"
+    return "csv"
+
+
+def format_for(path: str | Path | None, requested: ReportFormat | None) -> ReportFormat:
+    """``requested``, else the format ``path``'s extension names, else CSV."""
+    if requested is not None:
+        return requested
+    return "csv" if path is None else _report_format(path)
 
 
 class _Writer:
     """Writes rows in input order as soon as every earlier row is known, flushing each one."""
 
-    def __init__(self, stream: TextIO, report_format: ReportFormat) -> None:
+    def __init__(
+        self, stream: TextIO, report_format: ReportFormat, extra_names: Iterable[str] = ()
+    ) -> None:
         self.stream = stream
         self.format = report_format
+        self.extra_names = [name for name in extra_names if name not in COLUMNS]
         self.csv: csv.DictWriter[str] | None = None
         if report_format == "csv":
-            self.csv = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
+            self.csv = csv.DictWriter(
+                stream, fieldnames=report_columns(self.extra_names), lineterminator="\n"
+            )
             self.csv.writeheader()
 
     def write(self, row: Mapping[str, Any]) -> None:
         if self.format == "csv":
             assert self.csv is not None
-            self.csv.writerow(_csv_row(row))
+            self.csv.writerow(_csv_row(row, self.extra_names))
         elif self.format == "jsonl":
             self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
             return  # Markdown: the summary is written at the end
         self.stream.flush()
+
+
+def needs_review(row: Mapping[str, Any]) -> bool:
+    """Whether a person should look at ``row``: undecided, crashed, invalid or cut by a limit."""
+    return row.get("verdict") in ("undecided", "invalid") or row.get("limit") not in (
+        "",
+        None,
+        "override",
+    )
+
+
+#: The columns of an overrides file: which row, and what the instructor decided.
+OVERRIDE_COLUMNS = ("id", "problem", "verdict", "correct", "feedback")
+
+
+def read_overrides(path: str | Path) -> dict[tuple[str, str], dict[str, str]]:
+    """An instructor's decisions by (id, problem); problem "" applies to every row of the id."""
+    found = input_format(path, submissions=False)
+    decisions: dict[tuple[str, str], dict[str, str]] = {}
+    file = Path(path)
+    with file.open(encoding=found.encoding, newline="") as handle:
+        records = _csv_records(handle, found.delimiter)
+        first = next(records, None)
+        header = [_normal_header(name) for name in first[1]] if first is not None else []
+        if "id" not in header:
+            raise BatchInputError(
+                f"{file} has no column id; expected columns: {', '.join(OVERRIDE_COLUMNS)}"
+            )
+        for _, cells, _ in records:
+            cell = dict(zip(header, cells, strict=False))
+            decision = {
+                key: cell[key].strip() for key in OVERRIDE_COLUMNS[2:] if cell.get(key, "").strip()
+            }
+            decisions[(cell["id"].strip(), _collapsed(cell.get("problem", "")))] = decision
+    return decisions
+
+
+def overridden(
+    row: Mapping[str, Any], decisions: Mapping[tuple[str, str], Mapping[str, str]]
+) -> Mapping[str, Any]:
+    """``row`` with the instructor's decision for it applied (``limit`` ``override`` says so)."""
+    problem = _collapsed(str(row.get("problem") or ""))
+    decision = decisions.get((row["id"], problem)) or decisions.get((row["id"], ""))
+    if decision is None:
+        return row
+    changed = dict(row)
+    if "verdict" in decision:
+        changed["verdict"] = decision["verdict"]
+    if "correct" in decision:
+        changed["correct"] = _truthy(decision["correct"])
+    elif "verdict" in decision:
+        changed["correct"] = decision["verdict"] == "equivalent"
+    if "feedback" in decision:
+        changed["message"] = decision["feedback"]
+    changed["limit"] = "override"
+    return changed
+
+
+class Gradebook:
+    """One row per student, one column per problem (1 correct, 0 not), and the points.
+
+    The leading columns are those of a Canvas gradebook export (Canvas matches students on
+    ``SIS User ID`` or ``SIS Login ID`` and takes every other column as an assignment, except
+    its read-only ``Final Points``); Moodle's CSV import maps any of them to a user.
+    """
+
+    HEAD = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+    TOTAL = "Final Points"
+
+    def __init__(self) -> None:
+        self.problems: dict[str, None] = {}
+        self.students: dict[str, dict[str, Any]] = {}
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Credit ``row``'s student for its problem (the best of repeated rows counts)."""
+        if not row.get("id") or not str(row.get("problem") or "").strip():
+            return  # no student or no problem to credit: the review queue lists the row
+        extra = {_normal_header(k): v for k, v in (row.get("extra") or {}).items()}
+        student = self.students.setdefault(
+            row["id"],
+            {
+                "Student": extra.get("name") or row["id"],
+                "ID": "",
+                "SIS User ID": row["id"],
+                "SIS Login ID": extra.get("email") or row["id"],
+                "Section": extra.get("section", ""),
+                "scores": {},
+            },
+        )
+        column = _collapsed(str(row.get("problem") or ""))
+        self.problems.setdefault(column, None)
+        score = 1 if _truthy(row.get("correct")) else 0
+        student["scores"][column] = max(score, student["scores"].get(column, 0))
+
+    def write(self, path: str | Path) -> None:
+        """The gradebook as CSV (cells neutralised like the report's)."""
+        problems = list(self.problems)
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow([neutralised(c) for c in (*self.HEAD, *problems, self.TOTAL)])
+            for student in self.students.values():
+                scores = student["scores"]
+                writer.writerow(
+                    [neutralised(student[c]) for c in self.HEAD]
+                    + [scores.get(p, "") for p in problems]
+                    + [sum(scores.values())]
+                )
 
 
 class _Progress:
@@ -632,9 +1141,20 @@ class _Progress:
 class _Report:
     """Rows written in input order as soon as every earlier row is known; counts for the summary."""
 
-    def __init__(self, writer: _Writer, bar: _Progress) -> None:
+    def __init__(
+        self,
+        writer: _Writer,
+        bar: _Progress,
+        *,
+        review: _Writer | None = None,
+        decisions: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
+        gradebook: Gradebook | None = None,
+    ) -> None:
         self.writer = writer
         self.bar = bar
+        self.review = review
+        self.decisions = decisions or {}
+        self.gradebook = gradebook
         self.waiting: dict[int, Mapping[str, Any]] = {}
         self.written = 0
         self.correct = 0
@@ -645,8 +1165,12 @@ class _Report:
         self.waiting[index] = row
         self.bar.step()
         while self.written in self.waiting:
-            done = self.waiting.pop(self.written)
+            done = overridden(self.waiting.pop(self.written), self.decisions)
             self.writer.write(done)
+            if self.review is not None and needs_review(done):
+                self.review.write(done)
+            if self.gradebook is not None:
+                self.gradebook.add(done)
             self.by_verdict[str(done.get("verdict"))] += 1
             self.by_mistake.update(done.get("mistakes") or [])
             self.correct += _truthy(done.get("correct"))
@@ -668,14 +1192,21 @@ class Batch:
         submissions: Iterator[Submission],
         report: _Report,
         *,
-        kept: Mapping[str, Mapping[str, Any]],
+        kept: Mapping[tuple[int, str], Mapping[str, Any]],
         share: bool,
         chunk_rows: int,
         read_ahead: int = READ_AHEAD,
+        retry: bool = True,
     ) -> None:
         self.source = submissions
         self.report = report
         self.kept = kept
+        self.retry = retry
+        #: Rows graded again on resume (their last run crashed or ran out of time).
+        self.retried = 0
+        #: Hashes of (id, problem) seen, and the ids seen twice for one problem (for a warning).
+        self.seen: set[int] = set()
+        self.repeated_ids: set[str] = set()
         self.share = share
         self.chunk_rows = max(1, chunk_rows)
         self.read_ahead = read_ahead
@@ -707,10 +1238,30 @@ class Batch:
             self.read += 1
             self._take(submission)
 
+    def _kept_row(self, submission: Submission) -> Mapping[str, Any] | None:
+        """The earlier run's row for ``submission`` when it still holds (same row, id, answer)."""
+        row = self.kept.get(submission.key)
+        if row is None or (row.get("answer") or "") != (_identity(submission)["answer"] or ""):
+            return None
+        return row
+
     def _take(self, submission: Submission) -> None:
-        if submission.id in self.kept:
+        if submission.id:
+            pair = hash((submission.id, _collapsed(submission.problem)))
+            if pair in self.seen:
+                self.repeated_ids.add(submission.id)
+            self.seen.add(pair)
+        kept = self._kept_row(submission)
+        if kept is not None and self.retry and _retried(kept):
+            self.retried += 1
+            submission = dataclasses.replace(submission, attempt=int(kept.get("attempt") or 1) + 1)
+            kept = None
+        if kept is not None:
             self.resumed += 1
-            self.report.add(submission.index, self.kept[submission.id])
+            self.report.add(
+                submission.index,
+                {**kept, **_identity(submission), "attempt": kept.get("attempt", 1)},
+            )
         elif submission.error is not None:
             self.report.add(submission.index, _row(submission, "invalid", submission.error))
         elif not self.share:
@@ -787,12 +1338,17 @@ class Batch:
                 self._queue(waiter)  # the verdict was not on the text: graded on its own
 
 
+def _retried(row: Mapping[str, Any]) -> bool:
+    """Whether a kept row is graded once more: it crashed or ran out of time, the first time."""
+    return row.get("limit") in RETRIED_LIMITS and int(row.get("attempt") or 1) < 2
+
+
 def grade_file(
     path: str | Path,
     *,
     jobs: int | None = None,
     output: str | Path | None = None,
-    report_format: ReportFormat = "csv",
+    report_format: ReportFormat | None = None,
     resume: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
     memory_mb: int | None = DEFAULT_MEMORY_MB,
@@ -801,6 +1357,10 @@ def grade_file(
     share: bool = True,
     scheduler: str | None = None,
     chunk_rows: int | None = None,
+    retry: bool = True,
+    review_path: str | Path | None = None,
+    overrides_path: str | Path | None = None,
+    gradebook_path: str | Path | None = None,
 ) -> GradeSummary:
     """Grade every submission of ``path`` and write the report to ``output`` (stdout when None).
 
@@ -809,17 +1369,28 @@ def grade_file(
     under ``timeout`` seconds and ``memory_mb`` MiB; a submission that exceeds them becomes
     an ``undecided`` row with ``limit`` set. Rows come out in input order, written as soon
     as every earlier row is known; the input is read a window at a time. With ``resume``,
-    rows whose id is already in ``output`` are kept, not graded again. With ``share``
-    (the default) a worker solves each problem once and identical answers are judged once;
-    the report is the same without (only the ``seconds`` column differs). ``chunk_rows``
-    rows of one problem go to a worker at a time (default :data:`CHUNK_ROWS`, on Dask
-    :data:`DASK_CHUNK_ROWS`).
-    ``report_format`` ``markdown`` writes the summary instead of rows; ``summary_path``
-    also writes it next to a CSV or JSON Lines report.
+    rows already in ``output`` (same row number, id and answer) are kept, not graded again,
+    except rows that crashed or ran out of time, graded once more unless ``retry`` is False.
+    With ``share`` (the default) a worker solves each problem once and identical answers are
+    judged once; the report is the same without (only the ``seconds`` column differs).
+    ``chunk_rows`` rows of one problem go to a worker at a time (default :data:`CHUNK_ROWS`,
+    on Dask :data:`DASK_CHUNK_ROWS`).
+    ``report_format`` (default: from ``output``'s extension) ``markdown`` writes the summary
+    instead of rows; ``summary_path`` also writes it next to a CSV or JSON Lines report.
+    ``review_path`` gets the rows a person should look at (:func:`needs_review`),
+    ``overrides_path`` (CSV: :data:`OVERRIDE_COLUMNS`) an instructor's decisions applied to
+    the report, ``gradebook_path`` one row per student (:class:`Gradebook`).
+    Input that cannot be graded as given raises :class:`BatchInputError`.
     """
     start = time.monotonic()
+    report_format = format_for(output, report_format)
+    _check_outputs(path, output, resume, review_path, gradebook_path, summary_path)
+    found = input_format(path)
+    decisions = read_overrides(overrides_path) if overrides_path is not None else {}
     kept = (
-        read_report(output) if resume and output is not None and report_format != "markdown" else {}
+        read_report(output, report_format)
+        if resume and output is not None and report_format != "markdown"
+        else {}
     )
     # Reach the cluster before the report is opened: an unreachable one leaves it untouched.
     cluster = None
@@ -829,23 +1400,51 @@ def grade_file(
         cluster = connect(scheduler)
     workers = max(1, jobs or os.cpu_count() or 1)
     enabled = progress and sys.stderr.isatty()
-    bar = _Progress(_count_rows(path) if enabled else 0, enabled)
-    stream: TextIO = sys.stdout if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
-    report = _Report(_Writer(stream, report_format), bar)
-    try:
-        batch = Batch(
-            iter_submissions(path),
-            report,
-            kept=kept,
-            share=share,
-            chunk_rows=chunk_rows or (CHUNK_ROWS if cluster is None else DASK_CHUNK_ROWS),
+    bar = _Progress(_count_rows(path, found) if enabled else 0, enabled)
+    submissions = iter_submissions(path, found)
+    first = next(submissions, None)
+    extra_names = [name for name, _ in first.extra] if first is not None else []
+    if first is not None:
+        submissions = itertools.chain([first], submissions)
+    with contextlib.ExitStack() as files:
+        stream: TextIO = (
+            sys.stdout
+            if output is None
+            else files.enter_context(open(output, "w", encoding="utf-8", newline=""))
         )
-        if cluster is None:
-            _grade_locally(batch, workers, timeout, memory_mb, share)
-        else:
-            from chainsolve.dask_grading import grade_on_cluster
+        review = None
+        if review_path is not None:
+            review_stream = files.enter_context(
+                open(review_path, "w", encoding="utf-8", newline="")
+            )
+            review = _Writer(review_stream, format_for(review_path, None), extra_names)
+        gradebook = Gradebook() if gradebook_path is not None else None
+        report = _Report(
+            _Writer(stream, report_format, extra_names),
+            bar,
+            review=review,
+            decisions=decisions,
+            gradebook=gradebook,
+        )
+        try:
+            batch = Batch(
+                submissions,
+                report,
+                kept=kept,
+                share=share,
+                chunk_rows=chunk_rows or (CHUNK_ROWS if cluster is None else DASK_CHUNK_ROWS),
+                retry=retry,
+            )
+            if cluster is None:
+                _grade_locally(batch, workers, timeout, memory_mb, share)
+            else:
+                from chainsolve.dask_grading import grade_on_cluster
 
-            workers = grade_on_cluster(batch, cluster, timeout, memory_mb, share)
+                workers = grade_on_cluster(batch, cluster, timeout, memory_mb, share)
+        finally:
+            bar.close()
+            if cluster is not None:
+                cluster.close()
         summary = GradeSummary(
             report.written,
             report.correct,
@@ -856,19 +1455,52 @@ def grade_file(
             time.monotonic() - start,
             None if output is None else str(output),
             workers,
-            {"judged": batch.judged_rows},
+            {"judged": batch.judged_rows, "retried": batch.retried},
         )
         if report_format == "markdown":
             stream.write(summary.to_markdown())
         if summary_path is not None:
             Path(summary_path).write_text(summary.to_markdown(), encoding="utf-8")
-    finally:
-        bar.close()
-        if output is not None:
-            stream.close()
-        if cluster is not None:
-            cluster.close()
+        if gradebook is not None and gradebook_path is not None:
+            gradebook.write(gradebook_path)
+    _warn_duplicates(batch.repeated_ids)
     return summary
+
+
+def _warn_duplicates(ids: Iterable[str]) -> None:
+    """One line naming the ids that answer one problem more than once."""
+    repeated = sorted(ids)
+    if repeated:
+        shown = ", ".join(repeated[:5]) + (", ..." if len(repeated) > 5 else "")
+        note(
+            f"{len(repeated)} id{'s' if len(repeated) != 1 else ''} answer the same problem "
+            f"more than once ({shown}): each row is graded and reported on its own"
+        )
+
+
+def _check_outputs(
+    path: str | Path,
+    output: str | Path | None,
+    resume: bool,
+    *others: str | Path | None,
+) -> None:
+    """Refuse a run that would overwrite its input or write where it cannot, before grading."""
+    if resume and output is None:
+        raise BatchInputError("--resume needs --output: the report to resume is read from it")
+    source = Path(path).resolve()
+    for target in (output, *others):
+        if target is None:
+            continue
+        file = Path(target)
+        if file.resolve() == source:
+            raise BatchInputError(
+                f"{target} is the submissions file: writing there would destroy it; "
+                "choose another file"
+            )
+        if not file.resolve().parent.is_dir():
+            raise BatchInputError(f"the folder of {target} does not exist: create it first")
+        if file.is_dir():
+            raise BatchInputError(f"{target} is a folder: give a file name")
 
 
 def _grade_locally(

@@ -442,7 +442,7 @@ def test_grade_prints_a_readable_summary_and_keeps_stdout_reports_clean(tmp_path
     assert "GradeSummary(" not in written.stdout
     assert "(did you mean cos?)" in report.read_text(encoding="utf-8")
     piped = run("grade", str(submissions), "--jobs", "1")
-    assert piped.stdout.splitlines()[0].startswith("id,verdict,correct")
+    assert piped.stdout.splitlines()[0].startswith("row,id,problem,verdict,correct")
     assert "# Grading summary" in piped.stderr and "# Grading summary" not in piped.stdout
 
 
