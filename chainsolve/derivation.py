@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Iterable
@@ -14,6 +15,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker
+from chainsolve.dag import tree_size
 from chainsolve.equivalence import (
     CIRCULAR,
     EXPAND_TERMS_LIMIT,
@@ -43,10 +45,18 @@ from chainsolve.steps import (
     Step,
     Sum,
 )
-from chainsolve.textbook import TextbookForm, common_factor, textbook_form
+from chainsolve.textbook import (
+    TextbookForm,
+    common_factor,
+    lost_denominators,
+    textbook_form,
+    unique_exprs,
+)
 
 #: A fully substituted result larger than this many operations is left in intermediate variables.
 FLATTEN_LIMIT = 400
+#: Nodes (written out) of a result up to which the closing line is compared as printed.
+PRINT_COMPARE_NODES = 2_000
 #: Operation counts past which the identity behind a simplification is not looked for.
 IDENTITY_OPS = 200
 #: CPU seconds spent trying to simplify a final result before the unsimplified (correct) form
@@ -159,22 +169,6 @@ def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sym
     return expr.xreplace(mapping)
 
 
-def tree_size(expr: sympy.Expr, limit: int) -> int:
-    """The number of nodes of ``expr`` written out as a tree, counted on its DAG (stops past ``limit``)."""
-    sizes: dict[sympy.Basic, int] = {}
-    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if node in sizes:
-            continue
-        if expanded or not node.args:
-            sizes[node] = min(limit + 1, 1 + sum(sizes[arg] for arg in node.args))
-            continue
-        stack.append((node, True))
-        stack.extend((arg, False) for arg in node.args if arg not in sizes)
-    return sizes[expr]
-
-
 def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
     """A simpler equal form of ``expr`` if sympy finds one within its CPU budget; the flag says whether it ran out.
 
@@ -192,7 +186,7 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     if size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
         return expr, False
     pythagorean = _pythagorean_candidate(expr)
-    if size <= 8 and not pythagorean:
+    if size <= 8 and not pythagorean and not _has_fraction(expr):
         return expr, False
     free = sorted(expr.free_symbols, key=lambda s: s.name)
     rational = len(free) == 1 and expr.is_rational_function(free[0])
@@ -472,6 +466,11 @@ def _final_steps(
         simplified, timed_out = tidy(result)
     notes = [wording.note_simplify_ran_out()] if timed_out else []
     form = textbook_form(simplified, expr, rewrite=small)
+    if small and simplified != result:
+        # Simplifying may already have cancelled a factor (1/x² in atan(1/x)′): where the
+        # result holds says so, as for a cancellation among the textbook rewrites.
+        lost = lost_denominators(result, simplified)
+        form = dataclasses.replace(form, conditions=unique_exprs((*form.conditions, *lost)))
     step = _closing_step(result, simplified, form, Claim(expr, total.wrt, (form.expr,)), total)
     notes.extend(_textbook_notes(form))
     return [checker.check(step)], form.expr, notes
@@ -507,8 +506,16 @@ def _textbook_notes(form: TextbookForm) -> list[str]:
 
 
 def _prints_alike(shown: Formula, result: sympy.Expr) -> bool:
-    """Does the last line already show ``result``? Compared as printed: a typed 3x² − 2 is one."""
-    return same_formula(shown, result) or formula_unicode(shown) == formula_unicode(result)
+    """Does the last line already show ``result``? Compared as printed: a typed 3x² − 2 is one.
+
+    Printing is compared only for results of at most :data:`PRINT_COMPARE_NODES` nodes written
+    out: a flattened DAG prints exponentially long (a chain of k diamonds, 2ᵏ leaves).
+    """
+    if same_formula(shown, result):
+        return True
+    if tree_size(result, PRINT_COMPARE_NODES) > PRINT_COMPARE_NODES:
+        return False
+    return formula_unicode(shown) == formula_unicode(result)
 
 
 def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) -> Solution:

@@ -15,6 +15,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.budget import attempt, cut_ins
+from chainsolve.dag import atoms_of, tree_size
 from chainsolve.functions import EXP_REWRITABLE, KINKED, SinCosForm, family_forms
 from chainsolve.numeric import Undefined, evaluate
 from chainsolve.steps import Check
@@ -66,7 +67,7 @@ def concrete_functions(expr: sympy.Expr, variant: int) -> sympy.Expr:
 def concrete_all(exprs: Sequence[sympy.Expr], variant: int) -> tuple[sympy.Expr, ...]:
     """:func:`concrete_functions` of several expressions, each name replaced the same way in all."""
     applied = sorted(
-        set().union(*(e.atoms(AppliedUndef) for e in exprs)), key=sympy.default_sort_key
+        set().union(*(atoms_of(e, AppliedUndef) for e in exprs)), key=sympy.default_sort_key
     )
     if not applied:
         return tuple(exprs)
@@ -144,11 +145,11 @@ def kink_arguments(exprs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
     """
     found: set[sympy.Expr] = set()
     for expr in exprs:
-        for node in expr.atoms(*KINKED):
+        for node in atoms_of(expr, *KINKED):
             found.add(node.args[0])
-        for node in expr.atoms(sympy.Max, sympy.Min):
+        for node in atoms_of(expr, sympy.Max, sympy.Min):
             found.update(p - q for p, q in itertools.combinations(node.args, 2))
-        for node in expr.atoms(sympy.Piecewise):
+        for node in atoms_of(expr, sympy.Piecewise):
             found.update(
                 c.lhs - c.rhs
                 for _, c in node.args
@@ -299,7 +300,7 @@ def numeric_comparison(
     """
     rng = random.Random(seed)
     exprs = (a, b, *(domain or ()))
-    has_abstract = any(e.atoms(AppliedUndef) for e in exprs)
+    has_abstract = any(atoms_of(e, AppliedUndef) for e in exprs)
     sides = [concrete_all(exprs, v) for v in range(variants)] if has_abstract else [exprs]
     samplers = [
         _Sampler(side[0], side[1], side[2:] if domain is not None else None, memo) for side in sides
@@ -692,7 +693,7 @@ def compare(
     if numeric.verdict != "equal":
         return numeric
     difference = a - b
-    if difference.atoms(AppliedUndef):
+    if atoms_of(difference, AppliedUndef):
         difference = concrete_functions(difference, 0)
     if symbolic_zero(difference, proof_seconds):
         return Comparison("equal", "symbolic", numeric.points, signs=numeric.signs)
@@ -754,6 +755,8 @@ CLAIM_CACHE_SIZE = 4096
 #: Most terms an expansion of a step's difference may produce before it is not tried: the
 #: count is read off the tree first, so (a + b + c)^1296 is never expanded.
 EXPAND_TERMS_LIMIT = 5_000
+#: Nodes written out above which an expression is never "small" (see :func:`_small`).
+SMALL_NODES = 600
 _claims: dict[tuple[sympy.Expr, sympy.Expr], Check] = {}
 
 
@@ -794,7 +797,11 @@ def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
     # The claims of a worked solution are true but for a bug: proving first spares the
     # numeric comparison in the usual case. Cheap proofs only: a step must not cost more
     # than the derivation itself.
-    if small and not difference.atoms(AppliedUndef) and _proved(difference, CLAIM_PROOF_SECONDS):
+    if (
+        small
+        and not atoms_of(difference, AppliedUndef)
+        and _proved(difference, CLAIM_PROOF_SECONDS)
+    ):
         return Check("symbolic")
     numeric = numeric_comparison(claimed, reference, samples=8)
     if numeric.verdict == "equal_on_part" and numeric.values is None:
@@ -842,4 +849,8 @@ def expanded_terms(expr: sympy.Expr) -> int:
 
 
 def _small(*exprs: sympy.Expr) -> bool:
+    # count_ops walks a flattened DAG written out (2ᵏ leaves for k diamonds): a bounded node
+    # count on the DAG rules out the large ones first (a tree of 600 nodes has over 60 ops).
+    if sum(tree_size(e, SMALL_NODES) for e in exprs) > SMALL_NODES:
+        return False
     return bool(sum(sympy.count_ops(e, visual=False) for e in exprs) < 60)

@@ -154,7 +154,7 @@ def textbook_form(
             form = candidate
             applied.append(move.id)
     indicator = _indicator_arguments(form, problem) if rewrite else []
-    return TextbookForm(form, _unique(conditions), tuple(applied), _unique(indicator))
+    return TextbookForm(form, unique_exprs(conditions), tuple(applied), unique_exprs(indicator))
 
 
 def _confirmed_equal(candidate: sympy.Expr, form: sympy.Expr) -> bool:
@@ -187,7 +187,7 @@ def common_factor(expr: sympy.Expr) -> sympy.Expr:
 def kink_conditions(problem: sympy.Expr) -> tuple[sympy.Expr, ...]:
     """The g of every |g| and sign g in ``problem``: its derivative exists only where g ≠ 0."""
     kinks = (node.args[0] for node in _parts(problem) if isinstance(node, _KINKED))
-    return _unique(kink for kink in kinks if not kink.is_number)
+    return unique_exprs(kink for kink in kinks if not kink.is_number)
 
 
 def _parts(expr: sympy.Expr) -> list[sympy.Basic]:
@@ -205,7 +205,7 @@ def _parts(expr: sympy.Expr) -> list[sympy.Basic]:
 def lost_denominators(before: sympy.Expr, after: sympy.Expr) -> tuple[sympy.Expr, ...]:
     """The factors g of ``before``'s denominators that ``after`` no longer divides by (g ≠ 0)."""
     kept = set(_denominator_factors(after))
-    return _unique(g for g in _denominator_factors(before) if g not in kept)
+    return unique_exprs(g for g in _denominator_factors(before) if g not in kept)
 
 
 def _denominator_factors(expr: sympy.Expr) -> list[sympy.Expr]:
@@ -245,5 +245,6 @@ def _indicator_arguments(form: sympy.Expr, problem: sympy.Expr | None) -> list[s
     return [h.args[0] for h in form.atoms(sympy.Heaviside)]
 
 
-def _unique(items: Iterable[sympy.Expr]) -> tuple[sympy.Expr, ...]:
+def unique_exprs(items: Iterable[sympy.Expr]) -> tuple[sympy.Expr, ...]:
+    """``items`` without repeats, in their first order."""
     return tuple(dict.fromkeys(items))
