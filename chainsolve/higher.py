@@ -13,7 +13,7 @@ from chainsolve.check import Checker
 from chainsolve.derivation import WrongStepError, solve_problem
 from chainsolve.errors import ProblemError
 from chainsolve.problem import Definition
-from chainsolve.steps import Claim, Derivation, Leibniz, Neg, Product, Quotient, Solution, Step, Sum
+from chainsolve.steps import Claim, Derivation, Leibniz, Solution, Step, map_formula
 
 if TYPE_CHECKING:
     from chainsolve.problem import Problem
@@ -102,25 +102,15 @@ def _of_order(derivation: Derivation, order: int, previous: sympy.Expr) -> Deriv
 
 def _relabel(formula: Formula, total: Leibniz, named: sympy.Symbol) -> Formula:
     """``formula`` with d(target)/dx read as the n-th derivative and d(target)/du as d(named)/du."""
-    if isinstance(formula, Leibniz):
-        if formula.of != total.of:
-            return formula
-        if formula.wrt == total.wrt:
-            return dataclasses.replace(formula, order=total.order)
-        return dataclasses.replace(formula, of=named)
-    if isinstance(formula, Product):
-        return Product(tuple(_relabel(f, total, named) for f in formula.factors))
-    if isinstance(formula, Sum):
-        return Sum(tuple(_relabel(t, total, named) for t in formula.terms))
-    if isinstance(formula, Quotient):
-        return Quotient(
-            _relabel(formula.numerator, total, named), _relabel(formula.denominator, total, named)
-        )
-    if isinstance(formula, Neg):
-        return Neg(_relabel(formula.operand, total, named))
-    if isinstance(formula, sympy.Expr):
-        return formula.xreplace({total.of: named})
-    return formula
+
+    def derivative(leibniz: Leibniz) -> Formula:
+        if leibniz.of != total.of:
+            return leibniz
+        if leibniz.wrt == total.wrt:
+            return dataclasses.replace(leibniz, order=total.order)
+        return dataclasses.replace(leibniz, of=named)
+
+    return map_formula(formula, derivative, lambda e: e.xreplace({total.of: named}))
 
 
 def _named(target: sympy.Expr, order: int) -> sympy.Symbol:

@@ -18,12 +18,10 @@ from chainsolve.steps import (
     Check,
     Derivation,
     Leibniz,
-    Neg,
     Product,
-    Quotient,
     Solution,
     Step,
-    Sum,
+    map_formula,
 )
 
 if TYPE_CHECKING:
@@ -302,23 +300,13 @@ def differentiate_side(
 
 def _relabel(formula: Formula, label: sympy.Expr, shown: Leibniz) -> Formula:
     """``formula`` with the side's stand-in name replaced by the side itself: d/dx(x² + y²)."""
-    if isinstance(formula, Leibniz):
-        if formula.of != label:
-            return formula
-        return dataclasses.replace(formula, of=shown.of, lagrange=None)
-    if isinstance(formula, Product):
-        return Product(tuple(_relabel(f, label, shown) for f in formula.factors))
-    if isinstance(formula, Sum):
-        return Sum(tuple(_relabel(t, label, shown) for t in formula.terms))
-    if isinstance(formula, Quotient):
-        return Quotient(
-            _relabel(formula.numerator, label, shown), _relabel(formula.denominator, label, shown)
-        )
-    if isinstance(formula, Neg):
-        return Neg(_relabel(formula.operand, label, shown))
-    if isinstance(formula, sympy.Expr):
-        return formula.xreplace({label: shown.of})
-    return formula
+
+    def derivative(leibniz: Leibniz) -> Formula:
+        if leibniz.of != label:
+            return leibniz
+        return dataclasses.replace(leibniz, of=shown.of, lagrange=None)
+
+    return map_formula(formula, derivative, lambda e: e.xreplace({label: shown.of}))
 
 
 def _collect(curve: Curve, difference: sympy.Expr) -> tuple[Step, sympy.Expr, sympy.Expr]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -67,6 +67,31 @@ class Neg:
 
 #: What one side of a shown equality can be.
 Formula: TypeAlias = Union[sympy.Expr, Leibniz, Product, Sum, Quotient, Neg]  # noqa: UP007
+
+
+def map_formula(
+    formula: Formula,
+    leibniz: Callable[[Leibniz], Formula],
+    expr: Callable[[sympy.Expr], sympy.Expr],
+) -> Formula:
+    """``formula`` with each derivative replaced by ``leibniz(it)`` and each expression by ``expr(it)``."""
+    if isinstance(formula, Leibniz):
+        return leibniz(formula)
+    if isinstance(formula, Product):
+        return Product(tuple(map_formula(f, leibniz, expr) for f in formula.factors))
+    if isinstance(formula, Sum):
+        return Sum(tuple(map_formula(t, leibniz, expr) for t in formula.terms))
+    if isinstance(formula, Quotient):
+        return Quotient(
+            map_formula(formula.numerator, leibniz, expr),
+            map_formula(formula.denominator, leibniz, expr),
+        )
+    if isinstance(formula, Neg):
+        return Neg(map_formula(formula.operand, leibniz, expr))
+    if isinstance(formula, sympy.Expr):
+        return expr(formula)
+    return formula
+
 
 CheckStatus = Literal["symbolic", "numeric", "unconfirmed", "none"]
 

@@ -34,6 +34,22 @@ OVERFLOW_SCRIPT = """
 """
 
 
+def headless_flags(profile: Path) -> list[str]:
+    """Chromium's flags for a headless run offline: without the background-networking ones it
+    keeps trying to reach hosts this machine's closed network refuses."""
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+
+
 class Browser:
     """One headless Chromium, one page, spoken to with DevTools messages over fds 3 and 4."""
 
@@ -46,17 +62,9 @@ class Browser:
             os.dup2(from_browser_write, 4)
 
         flags = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
+            *headless_flags(profile),
             "--hide-scrollbars",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
             "--remote-debugging-pipe",
-            f"--user-data-dir={profile}",
         ]
         self._process = subprocess.Popen(
             [chromium, *flags, "about:blank"],

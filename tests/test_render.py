@@ -270,18 +270,10 @@ _MEASURE = """
 
 
 def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    from tests.chromium import headless_flags
+
     chromium = require_tool("chromium")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
+    flags = headless_flags(profile)
     return subprocess.run(
         [chromium, *flags, *args], capture_output=True, text=True, timeout=120, check=False
     )
