@@ -486,6 +486,13 @@ def graph(
     metavar="ADDRESS",
     help="Grade on the Dask cluster of this scheduler (tcp://HOST:8786) instead of --jobs.",
 )
+@click.option(
+    "--sheet",
+    "sheet_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A TOML sheet: rows name a student and a problem id, graded in the student's "
+    "variant and scored by the problem's rubric.",
+)
 @friendly_errors
 def grade(
     submissions: str,
@@ -495,6 +502,7 @@ def grade(
     timeout: float,
     memory_mb: int,
     scheduler: str | None,
+    sheet_path: str | None,
 ) -> None:
     """Grade SUBMISSIONS (JSON Lines or CSV: id, problem, wrt, answer or derivation) in parallel.
 
@@ -502,10 +510,12 @@ def grade(
     Examples:
       chainsolve grade submissions.csv --output report.csv --jobs 2
       chainsolve grade submissions.csv --output report.csv --scheduler tcp://HOST:8786
+      chainsolve grade answers.csv --sheet hw.toml --output report.csv
     """
     import os
 
     from chainsolve.grade import grade_file
+    from chainsolve.sheet import load_sheet
 
     summary = grade_file(
         submissions,
@@ -516,6 +526,7 @@ def grade(
         memory_mb=memory_mb,
         progress=sys.stderr.isatty(),
         scheduler=scheduler,
+        sheet=None if sheet_path is None else load_sheet(sheet_path),
     )
     # The report itself goes to --output or, without one, to stdout: the summary then goes
     # to stderr, so that `chainsolve grade subs.csv > report.csv` stays a clean report.
@@ -536,6 +547,7 @@ def grade(
     "--answers-only", is_flag=True, help="The answer key: each problem, final answer only."
 )
 @click.option("--no-solutions", is_flag=True, help="The hand-out: the problems only.")
+@click.option("--student", metavar="ID", help="The variant of this student (problems with 'vary').")
 @notation_option
 @detail_option
 @click.option(
@@ -554,6 +566,7 @@ def sheet(
     template_dir: str | None,
     answers_only: bool,
     no_solutions: bool,
+    student: str | None,
     notation: str,
     detail: str,
     timeout: float,
@@ -565,9 +578,11 @@ def sheet(
       chainsolve sheet hw.toml --format latex --output hw.tex
       chainsolve sheet hw.toml --output key.tex --answers-only
       chainsolve sheet hw.toml --output handout.md --no-solutions
+      chainsolve sheet hw.toml --student ana --no-solutions
     """
     from chainsolve.budget import stage
     from chainsolve.sheet import SheetMode, load_sheet, render_sheet
+    from chainsolve.variants import student_sheet
 
     if answers_only and no_solutions:
         raise click.UsageError("give at most one of --answers-only and --no-solutions")
@@ -575,8 +590,9 @@ def sheet(
     if chosen == "json":
         raise click.UsageError("sheets render as text, markdown, latex or html")
     mode: SheetMode = "answers" if answers_only else "handout" if no_solutions else "solutions"
+    loaded = load_sheet(problems)
     rendered = render_sheet(
-        load_sheet(problems),
+        loaded if student is None else student_sheet(loaded, student),
         chosen,  # type: ignore[arg-type]
         mode=mode,
         notation=notation,  # type: ignore[arg-type]

@@ -16,7 +16,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from chainsolve.rubric import Rubric
+    from chainsolve.sheet import Sheet
 
 ReportFormat = Literal["csv", "jsonl", "markdown"]
 
@@ -62,6 +66,8 @@ class Submission:
     derivation: str | None = None
     #: Set when the row itself could not be read (bad JSON, no problem, ...).
     error: str | None = None
+    #: How the row is scored (``grade --sheet``): its row gains the rubric's columns.
+    rubric: Rubric | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +235,7 @@ def _shareable(row: Mapping[str, Any], original: Submission, other: Submission) 
     A row cut short by a limit is not a verdict on the text; an ``invalid`` row's message
     points at a column of the text as typed, so only a byte-identical text shares it.
     """
-    if row.get("limit"):
+    if row.get("limit") or original.rubric != other.rubric:
         return False
     return row.get("verdict") != "invalid" or _same_text(original, other)
 
@@ -268,7 +274,7 @@ def _row(
     limit: str = "",
     seconds: float = 0.0,
 ) -> dict[str, Any]:
-    return {
+    row = {
         "id": submission.id,
         "verdict": verdict,
         "correct": correct,
@@ -279,6 +285,14 @@ def _row(
         "limit": limit,
         "seconds": round(seconds, 3),
     }
+    return row if submission.rubric is None else _rubric_row(submission, row)
+
+
+def _rubric_row(submission: Submission, row: dict[str, Any]) -> dict[str, Any]:
+    from chainsolve.rubric import label_row
+
+    assert submission.rubric is not None
+    return label_row(row, submission.rubric)
 
 
 def grade_submission(submission: Submission, timeout: float | None) -> dict[str, Any]:
@@ -329,7 +343,7 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
         )
     data = verdict_to_dict(report)
     limit = "timeout" if data["verdict"] == "undecided" and "time budget" in data["message"] else ""
-    return _row(
+    row = _row(
         submission,
         data["verdict"],
         data["message"],
@@ -339,6 +353,19 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
         first_wrong_line=data.get("first_wrong_line"),
         limit=limit,
         seconds=time.monotonic() - start,
+    )
+    if submission.rubric is None:
+        return row
+    from chainsolve.rubric import score_row
+
+    lines = data.get("lines") or ()
+    return score_row(
+        row,
+        submission.rubric,
+        problem=problem,
+        answer=submission.answer,
+        lines=lines,
+        timeout=timeout,
     )
 
 
@@ -545,7 +572,7 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-def _csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
+def _csv_row(row: Mapping[str, Any], columns: tuple[str, ...] = COLUMNS) -> dict[str, Any]:
     flat = dict(row)
     flat["mistakes"] = ";".join(row.get("mistakes") or [])
     counterexample = row.get("counterexample")
@@ -554,7 +581,7 @@ def _csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
     flat["first_wrong_line"] = (
         "" if row.get("first_wrong_line") is None else row["first_wrong_line"]
     )
-    return {key: flat.get(key, "") for key in COLUMNS}
+    return {key: flat.get(key, "") for key in columns}
 
 
 def read_report(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -587,18 +614,21 @@ def read_report(path: str | Path) -> dict[str, dict[str, Any]]:
 class _Writer:
     """Writes rows in input order as soon as every earlier row is known, flushing each one."""
 
-    def __init__(self, stream: TextIO, report_format: ReportFormat) -> None:
+    def __init__(
+        self, stream: TextIO, report_format: ReportFormat, columns: tuple[str, ...] = COLUMNS
+    ) -> None:
         self.stream = stream
         self.format = report_format
+        self.columns = columns
         self.csv: csv.DictWriter[str] | None = None
         if report_format == "csv":
-            self.csv = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
+            self.csv = csv.DictWriter(stream, fieldnames=columns, lineterminator="\n")
             self.csv.writeheader()
 
     def write(self, row: Mapping[str, Any]) -> None:
         if self.format == "csv":
             assert self.csv is not None
-            self.csv.writerow(_csv_row(row))
+            self.csv.writerow(_csv_row(row, self.columns))
         elif self.format == "jsonl":
             self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
@@ -801,6 +831,7 @@ def grade_file(
     share: bool = True,
     scheduler: str | None = None,
     chunk_rows: int | None = None,
+    sheet: Sheet | None = None,
 ) -> GradeSummary:
     """Grade every submission of ``path`` and write the report to ``output`` (stdout when None).
 
@@ -813,7 +844,8 @@ def grade_file(
     (the default) a worker solves each problem once and identical answers are judged once;
     the report is the same without (only the ``seconds`` column differs). ``chunk_rows``
     rows of one problem go to a worker at a time (default :data:`CHUNK_ROWS`, on Dask
-    :data:`DASK_CHUNK_ROWS`).
+    :data:`DASK_CHUNK_ROWS`). With ``sheet``, each row's ``problem`` is a problem id of
+    the sheet, graded in the row's student's variant and scored by the problem's rubric.
     ``report_format`` ``markdown`` writes the summary instead of rows; ``summary_path``
     also writes it next to a CSV or JSON Lines report.
     """
@@ -831,10 +863,10 @@ def grade_file(
     enabled = progress and sys.stderr.isatty()
     bar = _Progress(_count_rows(path) if enabled else 0, enabled)
     stream: TextIO = sys.stdout if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
-    report = _Report(_Writer(stream, report_format), bar)
+    report = _Report(_Writer(stream, report_format, _columns(sheet)), bar)
     try:
         batch = Batch(
-            iter_submissions(path),
+            _submissions(path, sheet),
             report,
             kept=kept,
             share=share,
@@ -869,6 +901,19 @@ def grade_file(
         if cluster is not None:
             cluster.close()
     return summary
+
+
+def _columns(sheet: Sheet | None) -> tuple[str, ...]:
+    from chainsolve.rubric import RUBRIC_COLUMNS
+
+    return COLUMNS if sheet is None else COLUMNS + RUBRIC_COLUMNS
+
+
+def _submissions(path: str | Path, sheet: Sheet | None) -> Iterator[Submission]:
+    from chainsolve.variants import sheet_submissions
+
+    submissions = iter_submissions(path)
+    return submissions if sheet is None else sheet_submissions(submissions, sheet)
 
 
 def _grade_locally(
