@@ -235,7 +235,7 @@ def _shareable(row: Mapping[str, Any], original: Submission, other: Submission) 
     A row cut short by a limit is not a verdict on the text; an ``invalid`` row's message
     points at a column of the text as typed, so only a byte-identical text shares it.
     """
-    if row.get("limit") or original.rubric != other.rubric:
+    if row.get("limit") or _scoring(original) != _scoring(other):
         return False
     return row.get("verdict") != "invalid" or _same_text(original, other)
 
@@ -244,7 +244,12 @@ def _shared_row(row: Mapping[str, Any], submission: Submission) -> dict[str, Any
     shared = dict(row)
     shared["id"] = submission.id
     shared["seconds"] = 0.0
-    return shared
+    return shared if submission.rubric is None else _rubric_row(submission, shared)
+
+
+def _scoring(submission: Submission) -> Rubric | None:
+    """How a row is scored, without its labels: rows scored alike share a verdict."""
+    return None if submission.rubric is None else submission.rubric.unlabelled()
 
 
 # -- grading one submission (in a worker) -------------------------------------------------------

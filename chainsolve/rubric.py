@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,10 @@ class Rubric:
     feedback: tuple[Feedback, ...] = ()
     problem_id: str = ""
     student: str = ""
+
+    def unlabelled(self) -> Rubric:
+        """The same rubric without the row's labels (what the score depends on)."""
+        return dataclasses.replace(self, problem_id="", student="")
 
 
 # -- reading a rubric from the sheet ----------------------------------------------------------

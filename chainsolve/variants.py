@@ -108,13 +108,14 @@ def sheet_submissions(submissions: Iterable[Submission], sheet: Sheet) -> Iterat
 
     by_id = {spec.id: spec for spec in sheet.problems}
     for submission in submissions:
-        spec = by_id.get(submission.problem.strip())
-        if submission.error is not None or spec is None:
-            error = submission.error or (
-                f"the sheet has no problem {submission.problem.strip()!r} "
-                f"(its ids: {', '.join(by_id)})"
-            )
-            yield dataclasses.replace(submission, error=error)
+        problem_id = submission.problem.strip()
+        spec = by_id.get(problem_id)
+        if submission.error is not None:
+            yield submission
+            continue
+        if spec is None:
+            error = f"the sheet has no problem {problem_id!r} (its ids: {', '.join(by_id)})"
+            yield dataclasses.replace(submission, id=f"{submission.id}/{problem_id}", error=error)
             continue
         mine = variant(spec, sheet.seed, submission.id)
         rubric = dataclasses.replace(
