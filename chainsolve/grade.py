@@ -363,14 +363,11 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
         return row
     from chainsolve.rubric import score_row
 
+    # The rubric gets what is left of the row's time: the parent kills a worker past it.
+    left = None if timeout is None else max(timeout - (time.monotonic() - start), 1e-3)
     lines = data.get("lines") or ()
     return score_row(
-        row,
-        submission.rubric,
-        problem=problem,
-        answer=submission.answer,
-        lines=lines,
-        timeout=timeout,
+        row, submission.rubric, problem=problem, answer=submission.answer, lines=lines, timeout=left
     )
 
 

@@ -12,8 +12,15 @@ from click.testing import CliRunner
 
 from chainsolve.cli import main
 from chainsolve.grade import Submission, grade_file, grade_submission
-from chainsolve.parsing import parse_expression
-from chainsolve.rubric import Feedback, Rubric, form_failures, parse_assume, rubric_from_dict
+from chainsolve.parsing import parse_expression, parse_problem
+from chainsolve.rubric import (
+    Feedback,
+    Rubric,
+    form_failures,
+    parse_assume,
+    rubric_from_dict,
+    score_row,
+)
 from chainsolve.sheet import SheetError, load_sheet, parse_sheet
 from chainsolve.variants import draw, instantiate, student_sheet
 
@@ -286,3 +293,28 @@ def test_identical_answers_of_two_students_share_a_verdict_but_keep_their_labels
         ("ana/p3", "ana", 2.0),
         ("ben/p3", "ben", 2.0),
     ]
+
+
+def test_rubric_out_of_time_leaves_the_row_for_hand_review() -> None:
+    """A rubric that runs out of the row's time gives no score, never a guessed one."""
+    rubric = Rubric(points=4, feedback=(Feedback("cos(x^2)", "t"),))
+    row = {"id": "s", "verdict": "not_equivalent", "mistakes": [], "limit": ""}
+    problem = parse_problem("sin(x^2)")
+    starved = score_row(row, rubric, problem=problem, answer="cos(x^2)", timeout=1e-6)
+    assert (starved["score"], starved["feedback"]) == (None, "not scored: to be reviewed by hand")
+    full = score_row(row, rubric, problem=problem, answer="cos(x^2)", timeout=20)
+    assert (full["score"], full["feedback"]) == (0.0, "t")
+
+
+def test_resume_keeps_the_scored_rows(tmp_path: Path) -> None:
+    """--resume keeps each student's scored rows as they were: the report is unchanged."""
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,problem,answer\nana,p1,1\nana,p2,1\nben,p2,-1\n", encoding="utf-8")
+    report = tmp_path / "report.csv"
+    sheet = load_sheet(SHEET)
+    grade_file(answers, jobs=1, output=report, progress=False, sheet=sheet)
+    first = report.read_text(encoding="utf-8")
+    summary = grade_file(answers, jobs=1, output=report, progress=False, sheet=sheet, resume=True)
+    assert summary.resumed == 3
+    assert report.read_text(encoding="utf-8") == first
+    assert ",ana,p2,2.0,2.0," in first and ",ben,p2,0.0,2.0," in first
