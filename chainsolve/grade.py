@@ -244,7 +244,7 @@ def _shared_row(row: Mapping[str, Any], submission: Submission) -> dict[str, Any
     shared = dict(row)
     shared["id"] = submission.id
     shared["seconds"] = 0.0
-    return shared if submission.rubric is None else _rubric_row(submission, shared)
+    return shared if submission.rubric is None else _rubric_row(submission.rubric, shared)
 
 
 def _scoring(submission: Submission) -> Rubric | None:
@@ -290,14 +290,13 @@ def _row(
         "limit": limit,
         "seconds": round(seconds, 3),
     }
-    return row if submission.rubric is None else _rubric_row(submission, row)
+    return row if submission.rubric is None else _rubric_row(submission.rubric, row)
 
 
-def _rubric_row(submission: Submission, row: dict[str, Any]) -> dict[str, Any]:
+def _rubric_row(rubric: Rubric, row: dict[str, Any]) -> dict[str, Any]:
     from chainsolve.rubric import label_row
 
-    assert submission.rubric is not None
-    return label_row(row, submission.rubric)
+    return label_row(row, rubric)
 
 
 def grade_submission(submission: Submission, timeout: float | None) -> dict[str, Any]:

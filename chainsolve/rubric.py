@@ -292,6 +292,8 @@ def _credit_of(
     row: Mapping[str, Any], rubric: Rubric, lines: Sequence[Mapping[str, Any]]
 ) -> _Outcome:
     """The best of the named mistakes' credit and the credit for lines after a slip."""
+    from chainsolve.mistakes import MISTAKES
+
     credits = dict(rubric.credit)
     named = [(credits[m], m) for m in row.get("mistakes") or [] if m in credits]
     slip = _after_slip(row, rubric, lines)
@@ -299,7 +301,7 @@ def _credit_of(
     if best[1] == "after_slip":
         return _Outcome(best[0], wording.RUBRIC_AFTER_SLIP)
     if best[1]:
-        return _Outcome(best[0], wording.RUBRIC_MISTAKE.format(mistake=best[1]))
+        return _Outcome(best[0], wording.RUBRIC_MISTAKE.format(mistake=MISTAKES[best[1]].title))
     return _Outcome(0.0, "")
 
 

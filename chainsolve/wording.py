@@ -390,6 +390,6 @@ RUBRIC_ON_DOMAIN = "The answer is equivalent to the derivative for {domain}, the
 #: The feedback of a right answer not in the form the rubric requires.
 RUBRIC_FORM = "right, but not in the required form: {forms}"
 #: The feedback of a wrong answer given partial credit for a named mistake.
-RUBRIC_MISTAKE = "partial credit for the mistake {mistake}"
+RUBRIC_MISTAKE = "partial credit for the mistake: {mistake}"
 #: The feedback of a derivation given credit for the lines that follow after its first slip.
 RUBRIC_AFTER_SLIP = "partial credit for the correct lines after the first wrong one"

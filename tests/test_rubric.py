@@ -50,7 +50,7 @@ def test_named_mistake_gets_its_partial_credit() -> None:
     row = graded("sin(x^2)", rubric, answer="cos(x^2)")
     assert row["mistakes"] == ["missing_inner_derivative"]
     assert row["score"] == 2.0
-    assert "missing_inner_derivative" in str(row["feedback"])
+    assert row["feedback"] == "partial credit for the mistake: inner derivative missing"
 
 
 def test_unlisted_mistake_gets_nothing() -> None:
