@@ -243,8 +243,13 @@ def _outcome(
 ) -> _Outcome:
     on_domain = False
     if row.get("verdict") != "equivalent":
+        # Only a verdict on the value is judged again on the domain: an incomplete answer
+        # (a derivative left) stays incomplete whatever its value.
         on_domain = bool(
-            expressions and rubric.assume and _equal(expressions[0], expressions[1], rubric)
+            expressions
+            and rubric.assume
+            and row.get("verdict") in ("not_equivalent", "equivalent_on_part")
+            and _equal(expressions[0], expressions[1], rubric)
         )
         if not on_domain:
             return _wrong(row, rubric, expressions, lines)
