@@ -318,3 +318,16 @@ def test_resume_keeps_the_scored_rows(tmp_path: Path) -> None:
     assert summary.resumed == 3
     assert report.read_text(encoding="utf-8") == first
     assert ",ana,p2,2.0,2.0," in first and ",ben,p2,0.0,2.0," in first
+
+
+def test_anticipated_answers_are_instantiated_for_each_students_variant() -> None:
+    """cos(a·xⁿ) of the student's own a and n gets the anticipated feedback; sympy's answer, 4."""
+    sheet = load_sheet(SHEET)
+    for student in ("ana", "ben", "chloé", "dmitri", "eun-ji"):
+        spec = student_sheet(sheet, student).problems[0]
+        assert spec.rubric is not None
+        inner = spec.problem.removeprefix("sin(").removesuffix(")")
+        missing = graded(spec.problem, spec.rubric, answer=f"cos({inner})")
+        assert missing["feedback"] == spec.rubric.feedback[1].text
+        assert missing["score"] == 2.0
+        assert graded(spec.problem, spec.rubric, answer=oracle(spec.problem))["score"] == 4.0
