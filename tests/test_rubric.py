@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,14 +14,13 @@ from click.testing import CliRunner
 
 from chainsolve.cli import main
 from chainsolve.grade import Submission, grade_file, grade_submission
-from chainsolve.parsing import parse_expression, parse_problem
+from chainsolve.parsing import parse_expression
 from chainsolve.rubric import (
     Feedback,
     Rubric,
     form_failures,
     parse_assume,
     rubric_from_dict,
-    score_row,
 )
 from chainsolve.sheet import SheetError, load_sheet, parse_sheet
 from chainsolve.variants import draw, instantiate, student_sheet
@@ -297,13 +298,25 @@ def test_identical_answers_of_two_students_share_a_verdict_but_keep_their_labels
 
 def test_rubric_out_of_time_leaves_the_row_for_hand_review() -> None:
     """A rubric that runs out of the row's time gives no score, never a guessed one."""
-    rubric = Rubric(points=4, feedback=(Feedback("cos(x^2)", "t"),))
-    row = {"id": "s", "verdict": "not_equivalent", "mistakes": [], "limit": ""}
-    problem = parse_problem("sin(x^2)")
-    starved = score_row(row, rubric, problem=problem, answer="cos(x^2)", timeout=1e-6)
-    assert (starved["score"], starved["feedback"]) == (None, "not scored: to be reviewed by hand")
-    full = score_row(row, rubric, problem=problem, answer="cos(x^2)", timeout=20)
-    assert (full["score"], full["feedback"]) == (0.0, "t")
+    # In a child process: a deadline that fires inside sympy could leave its caches
+    # half-built for the tests that run after this one.
+    script = (
+        "import json\n"
+        "from chainsolve.parsing import parse_problem\n"
+        "from chainsolve.rubric import Feedback, Rubric, score_row\n"
+        "rubric = Rubric(points=4, feedback=(Feedback('cos(x^2)', 't'),))\n"
+        "row = {'id': 's', 'verdict': 'not_equivalent', 'mistakes': [], 'limit': ''}\n"
+        "problem = parse_problem('sin(x^2)')\n"
+        "rows = [score_row(row, rubric, problem=problem, answer='cos(x^2)', timeout=t)\n"
+        "        for t in (1e-6, 20)]\n"
+        "print(json.dumps([[r['score'], r['feedback']] for r in rows]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    starved, full = json.loads(run.stdout)
+    assert starved == [None, "not scored: to be reviewed by hand"]
+    assert full == [0.0, "t"]
 
 
 def test_resume_keeps_the_scored_rows(tmp_path: Path) -> None:
