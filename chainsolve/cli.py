@@ -560,6 +560,13 @@ def graph(
 @click.option(
     "--gradebook", metavar="FILE", help="Write a gradebook CSV (one row per student) to FILE."
 )
+@click.option(
+    "--sheet",
+    "sheet_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A TOML sheet: rows name a student and a problem id, graded in the student's "
+    "variant and scored by the problem's rubric.",
+)
 @friendly_errors
 def grade(
     submissions: str,
@@ -574,6 +581,7 @@ def grade(
     review: str | None,
     overrides: str | None,
     gradebook: str | None,
+    sheet_path: str | None,
 ) -> None:
     """Grade SUBMISSIONS (JSON Lines or CSV: id, problem, wrt, answer or derivation) in parallel.
 
@@ -582,10 +590,12 @@ def grade(
       chainsolve grade submissions.csv --output report.csv --jobs 2
       chainsolve grade submissions.csv -o report.csv --review check.csv --gradebook book.csv
       chainsolve grade submissions.csv --output report.csv --scheduler tcp://HOST:8786
+      chainsolve grade answers.csv --sheet hw.toml --output report.csv
     """
     import os
 
     from chainsolve.grade import grade_file
+    from chainsolve.sheet import load_sheet
 
     summary = grade_file(
         submissions,
@@ -601,6 +611,7 @@ def grade(
         review_path=review,
         overrides_path=overrides,
         gradebook_path=gradebook,
+        sheet=None if sheet_path is None else load_sheet(sheet_path),
     )
     # The report itself goes to --output or, without one, to stdout: the summary then goes
     # to stderr, so that `chainsolve grade subs.csv > report.csv` stays a clean report.
@@ -627,6 +638,7 @@ def grade(
     "--answers-only", is_flag=True, help="The answer key: each problem, final answer only."
 )
 @click.option("--no-solutions", is_flag=True, help="The hand-out: the problems only.")
+@click.option("--student", metavar="ID", help="The variant of this student (problems with 'vary').")
 @notation_option
 @detail_option
 @click.option(
@@ -645,6 +657,7 @@ def sheet(
     template_dir: str | None,
     answers_only: bool,
     no_solutions: bool,
+    student: str | None,
     notation: str,
     detail: str,
     timeout: float,
@@ -656,9 +669,11 @@ def sheet(
       chainsolve sheet hw.toml --format latex --output hw.tex
       chainsolve sheet hw.toml --output key.tex --answers-only
       chainsolve sheet hw.toml --output handout.md --no-solutions
+      chainsolve sheet hw.toml --student ana --no-solutions
     """
     from chainsolve.budget import stage
     from chainsolve.sheet import SheetMode, load_sheet, render_sheet
+    from chainsolve.variants import student_sheet
 
     if answers_only and no_solutions:
         raise click.UsageError("give at most one of --answers-only and --no-solutions")
@@ -666,8 +681,9 @@ def sheet(
     if chosen == "json":
         raise click.UsageError("sheets render as text, markdown, latex or html")
     mode: SheetMode = "answers" if answers_only else "handout" if no_solutions else "solutions"
+    loaded = load_sheet(problems)
     rendered = render_sheet(
-        load_sheet(problems),
+        loaded if student is None else student_sheet(loaded, student),
         chosen,  # type: ignore[arg-type]
         mode=mode,
         notation=notation,  # type: ignore[arg-type]

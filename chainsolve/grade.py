@@ -20,7 +20,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from chainsolve.rubric import Rubric
+    from chainsolve.sheet import Sheet
 
 from chainsolve.errors import ChainsolveError
 from chainsolve.wording import VERDICT_LABELS
@@ -87,6 +91,9 @@ class Submission:
     def key(self) -> tuple[int, str]:
         """What a report row is matched on: row number and id (ids may repeat or be blank)."""
         return (self.index + 1, self.id)
+
+    #: How the row is scored (``grade --sheet``): its row gains the rubric's columns.
+    rubric: Rubric | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,7 +513,7 @@ def _shareable(row: Mapping[str, Any], original: Submission, other: Submission) 
     A row cut short by a limit is not a verdict on the text; an ``invalid`` row's message
     points at a column of the text as typed, so only a byte-identical text shares it.
     """
-    if row.get("limit"):
+    if row.get("limit") or _scoring(original) != _scoring(other):
         return False
     return row.get("verdict") != "invalid" or _same_text(original, other)
 
@@ -515,7 +522,12 @@ def _shared_row(row: Mapping[str, Any], submission: Submission) -> dict[str, Any
     shared = dict(row)
     shared.update(_identity(submission))
     shared["seconds"] = 0.0
-    return shared
+    return shared if submission.rubric is None else _rubric_row(submission.rubric, shared)
+
+
+def _scoring(submission: Submission) -> Rubric | None:
+    """How a row is scored, without its labels: rows scored alike share a verdict."""
+    return None if submission.rubric is None else submission.rubric.unlabelled()
 
 
 # -- grading one submission (in a worker) -------------------------------------------------------
@@ -546,7 +558,7 @@ def _row(
     expected: str = "",
     seconds: float = 0.0,
 ) -> dict[str, Any]:
-    return {
+    row = {
         **_identity(submission),
         "verdict": verdict,
         "correct": correct,
@@ -558,6 +570,13 @@ def _row(
         "expected": expected,
         "seconds": round(seconds, 3),
     }
+    return row if submission.rubric is None else _rubric_row(submission.rubric, row)
+
+
+def _rubric_row(rubric: Rubric, row: dict[str, Any]) -> dict[str, Any]:
+    from chainsolve.rubric import label_row
+
+    return label_row(row, rubric)
 
 
 def _identity(submission: Submission) -> dict[str, Any]:
@@ -628,7 +647,7 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
             seconds=time.monotonic() - start,
         )
     limit = "timeout" if data["verdict"] == "undecided" and "time budget" in data["message"] else ""
-    return _row(
+    row = _row(
         submission,
         data["verdict"],
         data["message"],
@@ -639,6 +658,16 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
         limit=limit,
         expected=data.get("expected") or "",
         seconds=time.monotonic() - start,
+    )
+    if submission.rubric is None:
+        return row
+    from chainsolve.rubric import score_row
+
+    # The rubric gets what is left of the row's time: the parent kills a worker past it.
+    left = None if timeout is None else max(timeout - (time.monotonic() - start), 1e-3)
+    lines = data.get("lines") or ()
+    return score_row(
+        row, submission.rubric, problem=problem, answer=submission.answer, lines=lines, timeout=left
     )
 
 
@@ -873,7 +902,10 @@ def _csv_row(row: Mapping[str, Any], extra_names: Iterable[str]) -> dict[str, An
     )
     extra = row.get("extra") or {}
     cells = {key: flat.get(key, "") for key in COLUMNS}
-    cells.update({name: extra.get(name, "") for name in extra_names})
+    # A column after COLUMNS is the rubric's (top level, grade --sheet) or the input's own.
+    cells.update(
+        {name: flat[name] if name in flat else extra.get(name, "") for name in extra_names}
+    )
     return {key: neutralised("" if value is None else value) for key, value in cells.items()}
 
 
@@ -892,8 +924,14 @@ def _from_csv(cells: Mapping[str, str]) -> dict[str, Any]:
     row["counterexample"] = json.loads(row["counterexample"]) if row["counterexample"] else None
     row["first_wrong_line"] = int(row["first_wrong_line"]) if row["first_wrong_line"] else None
     row["seconds"] = float(row["seconds"] or 0)
+    from chainsolve.rubric import RUBRIC_COLUMNS
+
+    # The rubric's columns (grade --sheet) belong to the row; the others to the input.
+    row.update({key: restored(cells[key] or "") for key in RUBRIC_COLUMNS if key in cells})
     row["extra"] = {
-        key: restored(value or "") for key, value in cells.items() if key not in COLUMNS
+        key: restored(value or "")
+        for key, value in cells.items()
+        if key not in COLUMNS and key not in RUBRIC_COLUMNS
     }
     return row
 
@@ -1258,10 +1296,10 @@ class Batch:
             kept = None
         if kept is not None:
             self.resumed += 1
-            self.report.add(
-                submission.index,
-                {**kept, **_identity(submission), "attempt": kept.get("attempt", 1)},
-            )
+            row = {**kept, **_identity(submission), "attempt": kept.get("attempt", 1)}
+            if submission.rubric is not None:
+                row = _rubric_row(submission.rubric, row)  # the problem id, not the variant
+            self.report.add(submission.index, row)
         elif submission.error is not None:
             self.report.add(submission.index, _row(submission, "invalid", submission.error))
         elif not self.share:
@@ -1361,6 +1399,7 @@ def grade_file(
     review_path: str | Path | None = None,
     overrides_path: str | Path | None = None,
     gradebook_path: str | Path | None = None,
+    sheet: Sheet | None = None,
 ) -> GradeSummary:
     """Grade every submission of ``path`` and write the report to ``output`` (stdout when None).
 
@@ -1380,6 +1419,9 @@ def grade_file(
     ``review_path`` gets the rows a person should look at (:func:`needs_review`),
     ``overrides_path`` (CSV: :data:`OVERRIDE_COLUMNS`) an instructor's decisions applied to
     the report, ``gradebook_path`` one row per student (:class:`Gradebook`).
+    With ``sheet``, each row's ``problem`` is a problem id of the sheet, graded in the row's
+    student's variant and scored by the problem's rubric (its columns follow
+    :data:`COLUMNS`).
     Input that cannot be graded as given raises :class:`BatchInputError`.
     """
     start = time.monotonic()
@@ -1401,9 +1443,11 @@ def grade_file(
     workers = max(1, jobs or os.cpu_count() or 1)
     enabled = progress and sys.stderr.isatty()
     bar = _Progress(_count_rows(path, found) if enabled else 0, enabled)
-    submissions = iter_submissions(path, found)
+    submissions = _submissions(iter_submissions(path, found), sheet)
     first = next(submissions, None)
-    extra_names = [name for name, _ in first.extra] if first is not None else []
+    extra_names = (
+        [*_rubric_columns(sheet), *(name for name, _ in first.extra)] if first is not None else []
+    )
     if first is not None:
         submissions = itertools.chain([first], submissions)
     with contextlib.ExitStack() as files:
@@ -1501,6 +1545,24 @@ def _check_outputs(
             raise BatchInputError(f"the folder of {target} does not exist: create it first")
         if file.is_dir():
             raise BatchInputError(f"{target} is a folder: give a file name")
+
+
+def _rubric_columns(sheet: Sheet | None) -> tuple[str, ...]:
+    """The rubric's report columns (``grade --sheet``) after :data:`COLUMNS`, or none."""
+    if sheet is None:
+        return ()
+    from chainsolve.rubric import RUBRIC_COLUMNS
+
+    return tuple(name for name in RUBRIC_COLUMNS if name not in COLUMNS)
+
+
+def _submissions(submissions: Iterator[Submission], sheet: Sheet | None) -> Iterator[Submission]:
+    """The rows, each in its student's variant and with its rubric when a sheet is given."""
+    if sheet is None:
+        return submissions
+    from chainsolve.variants import sheet_submissions
+
+    return sheet_submissions(submissions, sheet)
 
 
 def _grade_locally(

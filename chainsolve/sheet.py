@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from chainsolve.evaluation import Value
     from chainsolve.problem import Problem
     from chainsolve.render import Detail, Notation, Result
+    from chainsolve.rubric import Rubric
     from chainsolve.steps import Solution
+    from chainsolve.variants import Vary
 
 SheetFormat = Literal["text", "markdown", "latex", "html"]
 
@@ -40,8 +42,8 @@ SOLUTION_TEMPLATES: dict[str, str] = {
 }
 
 #: The keys a sheet and each of its problems may have (anything else is a typo, reported).
-SHEET_KEYS = ("title", "author", "date", "instructions", "problems")
-PROBLEM_KEYS = ("problem", "wrt", "at", "instructions")
+SHEET_KEYS = ("title", "author", "date", "instructions", "seed", "problems")
+PROBLEM_KEYS = ("id", "problem", "wrt", "at", "instructions", "vary", "rubric")
 
 #: Most problems one sheet may hold.
 MAX_PROBLEMS = 200
@@ -53,13 +55,20 @@ class SheetError(ChainsolveError):
 
 @dataclass(frozen=True, slots=True)
 class SheetProblem:
-    """One problem as written in the sheet: its text, ``wrt`` and point (both as the CLI takes them)."""
+    """One problem as written in the sheet: its text, ``wrt`` and point (both as the CLI takes them).
+
+    ``id`` names it in submissions (its number unless given); ``vary`` makes it a template
+    whose parameters each student draws (see :mod:`chainsolve.variants`); ``rubric`` scores it.
+    """
 
     number: int
     problem: str
     wrt: str | None = None
     at: str | None = None
     instructions: str | None = None
+    id: str = ""
+    vary: Vary = ()
+    rubric: Rubric | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,8 @@ class Sheet:
     author: str | None = None
     date: str | None = None
     instructions: str | None = None
+    #: The sheet's part of every student's variant seed.
+    seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,14 +190,56 @@ def _problem(table: Any, number: int) -> SheetProblem:
         wrt=_wrt(table.get("wrt"), number),
         at=_at(table.get("at"), number),
         instructions=_optional_text(table, "instructions", number),
+        id=_optional_text(table, "id", number) or str(number),
+        vary=_vary(table, number),
+        rubric=_rubric(table, number),
     )
+
+
+def _vary(table: Mapping[str, Any], number: int) -> Vary:
+    from chainsolve.variants import vary_from_dict
+
+    if "vary" not in table:
+        return ()
+    try:
+        return vary_from_dict(table["vary"])
+    except ValueError as error:
+        raise _fail(str(error), number) from None
+
+
+def _rubric(table: Mapping[str, Any], number: int) -> Rubric | None:
+    from chainsolve.rubric import rubric_from_dict
+
+    if "rubric" not in table:
+        return None
+    try:
+        return rubric_from_dict(table["rubric"])
+    except ValueError as error:
+        raise _fail(f"rubric: {error}", number) from None
+
+
+def _seed(data: Mapping[str, Any]) -> int:
+    seed = data.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise _fail("'seed' must be a whole number")
+    return seed
+
+
+def _unique_ids(problems: tuple[SheetProblem, ...]) -> tuple[SheetProblem, ...]:
+    seen: set[str] = set()
+    for spec in problems:
+        if spec.id in seen:
+            raise _fail(f"the id {spec.id!r} is used twice", spec.number)
+        seen.add(spec.id)
+    return problems
 
 
 def sheet_from_dict(data: Mapping[str, Any]) -> Sheet:
     """Validate a decoded sheet (the TOML's tables) and build a :class:`Sheet`.
 
-    >>> sheet_from_dict({"title": "HW 1", "problems": [{"problem": "sin(x^2)"}]}).problems[0]
-    SheetProblem(number=1, problem='sin(x^2)', wrt=None, at=None, instructions=None)
+    >>> spec = sheet_from_dict({"title": "HW 1", "problems": [{"problem": "sin(x^2)"}]}).problems[0]
+    >>> spec.problem, spec.id, spec.wrt, spec.rubric
+    ('sin(x^2)', '1', None, None)
     """
     _check_keys(data, SHEET_KEYS, None)
     title = _optional_text(data, "title", None)
@@ -202,10 +255,11 @@ def sheet_from_dict(data: Mapping[str, Any]) -> Sheet:
         raise _fail(f"the sheet has {len(problems)} problems; at most {MAX_PROBLEMS} are allowed")
     return Sheet(
         title=title,
-        problems=tuple(_problem(table, n) for n, table in enumerate(problems, start=1)),
+        problems=_unique_ids(tuple(_problem(t, n) for n, t in enumerate(problems, start=1))),
         author=_optional_text(data, "author", None),
         date=_optional_text(data, "date", None),
         instructions=_optional_text(data, "instructions", None),
+        seed=_seed(data),
     )
 
 

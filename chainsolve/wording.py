@@ -635,3 +635,17 @@ def derivation_message(report: DerivationReport) -> str:
 FILTERS: Mapping[str, Callable[[Step], str | None]] = MappingProxyType(
     {"sentence": sentence, "rule_label": rule_label}
 )
+
+
+# -- rubric feedback (chainsolve.rubric) ----------------------------------------------------------
+
+#: The feedback of a row the rubric could not score (no verdict on the answer, or no time left).
+RUBRIC_HAND_REVIEW = "not scored: to be reviewed by hand"
+#: The message of an answer that is right on the rubric's declared domain only.
+RUBRIC_ON_DOMAIN = "The answer is equivalent to the derivative for {domain}, the declared domain."
+#: The feedback of a right answer not in the form the rubric requires.
+RUBRIC_FORM = "right, but not in the required form: {forms}"
+#: The feedback of a wrong answer given partial credit for a named mistake.
+RUBRIC_MISTAKE = "partial credit for the mistake: {mistake}"
+#: The feedback of a derivation given credit for the lines that follow after its first slip.
+RUBRIC_AFTER_SLIP = "partial credit for the correct lines after the first wrong one"

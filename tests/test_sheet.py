@@ -102,6 +102,17 @@ def test_sheet_error_is_a_chainsolve_error() -> None:
         ('title = "T"\n[[problems]]\nproblem = "x"\nat = [1]', "problem 1: 'at' must be"),
         ('title = "T"\n[[problems]]\nproblem = "x"\nat = {x = true}', "problem 1: 'at': the value"),
         ('title = "T\n', "not valid TOML"),
+        ('title = "T"\nseed = "x"\n[[problems]]\nproblem = "x"', "'seed' must be a whole"),
+        (
+            'title = "T"\n[[problems]]\nid = "a"\nproblem = "x"\n[[problems]]\nid = "a"\n'
+            'problem = "x^2"',
+            "problem 2: the id 'a' is used twice",
+        ),
+        (
+            'title = "T"\n[[problems]]\nproblem = "x"\nrubric = {points = 0}',
+            "problem 1: rubric: 'points' must be a positive number",
+        ),
+        ('title = "T"\n[[problems]]\nproblem = "a*x"\nvary = {a = 3}', "problem 1: 'vary'"),
     ],
 )
 def test_invalid_sheets_are_reported(text: str, expected: str) -> None:
@@ -254,3 +265,17 @@ def test_latex_sheet_compiles_with_pdflatex(mode: str, tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stdout[-3000:]
     assert (tmp_path / "sheet.pdf").stat().st_size > 0
+
+
+def test_rubric_and_variant_keys_are_read() -> None:
+    """id, seed, vary and rubric are read from the sheet; the id defaults to the number."""
+    sheet = parse_sheet(
+        'title = "T"\nseed = 7\n[[problems]]\nid = "p1"\nproblem = "sin(a*x)"\n'
+        'vary = {a = [2, 3]}\n[problems.rubric]\npoints = 4\nassume = "x > 0"\n'
+        '[[problems]]\nproblem = "x^2"\n'
+    )
+    first, second = sheet.problems
+    assert (sheet.seed, first.id, first.vary, second.id) == (7, "p1", (("a", 2, 3),), "2")
+    assert first.rubric is not None and first.rubric.points == 4.0
+    assert [(b.name, b.op, b.value) for b in first.rubric.assume] == [("x", ">", "0")]
+    assert second.rubric is None and second.vary == ()
