@@ -78,10 +78,11 @@ def split_outer(expr: sympy.Expr, varies: Callable[[sympy.Expr], bool]) -> Outer
     """
     if isinstance(expr, sympy.Pow):
         base, exponent = expr.args
+        # Unevaluated: sympy would fold (e^c)^HOLE into e^(c·HOLE), an exp of another argument.
         if varies(base) and not varies(exponent):
-            return Outer(HOLE**exponent, base)
+            return Outer(sympy.Pow(HOLE, exponent, evaluate=False), base)
         if varies(exponent) and not varies(base):
-            return Outer(base**HOLE, exponent)
+            return Outer(sympy.Pow(base, HOLE, evaluate=False), exponent)
         return None
     if isinstance(expr, AppliedUndef):
         if len(expr.args) == 1:

@@ -339,3 +339,20 @@ def test_result_is_not_repeated_when_the_last_step_printed_it(text: str) -> None
         assert not (
             depth == next_depth and sides[0] == next_sides[0] and sides[-1] == next_sides[-1]
         )
+
+
+def test_power_of_a_constant_exponential_is_planned_as_typed() -> None:
+    """(e^(4/3))^(1/(4x)): the outer link is the exponential a^u with a = e^(4/3), not exp(u).
+
+    sympy folds (e^c)^u into e^(c·u); the link was planned as exp of the wrong argument and its
+    chain step failed its check (found by the fuzz tests).
+    """
+    from chainsolve.derivation import solve_problem
+    from chainsolve.parsing import parse_problem
+
+    problem = parse_problem("(e^((4/3)))^(((1/4) / x))")
+    solution = solve_problem(problem)
+    x = make_symbol("x")
+    expected = sympy.diff(problem.definitions[0].expr, x)
+    assert sympy.simplify(solution.derivatives["x"] - expected) == 0
+    assert solution.verified
