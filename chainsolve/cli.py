@@ -177,9 +177,15 @@ def _write(text: str, output: str | None) -> None:
 
 
 def _echo_reading(problem: Any) -> None:
+    from chainsolve.filters import one_line
+
     normalized = getattr(problem, "normalized_source", None)
-    if normalized and normalized != problem.source:
-        click.echo(f"read as: {normalized}", err=True)
+    if not normalized:
+        return
+    # On one terminal line, and only when the reading differs by more than line breaks.
+    shown = one_line(normalized.strip(), "; ")
+    if shown != one_line(problem.source.strip(), "; "):
+        click.echo(f"read as: {shown}", err=True)
 
 
 timeout_option = click.option(

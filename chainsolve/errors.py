@@ -56,7 +56,7 @@ class ChainsolveError(Exception):
             line = prefix + line[left : left + 80] + suffix
             column = column - left + len(prefix)
             width = min(width, 80)
-        return line, " " * column + "^" * width
+        return _printable(line), " " * column + "^" * width
 
     def message_with_hint(self) -> str:
         """The message and, in parentheses, the hint: for one-line reports (a grade row)."""
@@ -103,3 +103,12 @@ class OptionError(ChainsolveError, ValueError):
         self.option = option
         self.value = value
         self.allowed = allowed
+
+
+def _printable(line: str) -> str:
+    """``line`` as a terminal shows it in one row, column for column: a tab as a space and any
+    other control character (a carriage return would overwrite the row) as U+FFFD."""
+    return "".join(
+        " " if char == "\t" else "\ufffd" if ord(char) < 32 or ord(char) == 127 else char
+        for char in line
+    )

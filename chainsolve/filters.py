@@ -1546,8 +1546,16 @@ def _accented_or_code_point(char: str) -> str:
 _MARKDOWN_SPECIAL = frozenset("\\`*_[]<>|$#!~&")
 
 
-def _one_line(text: str) -> str:
-    """Line breaks and other control characters as spaces: user text never starts a new block."""
+def one_line(text: str, newline: str = " ") -> str:
+    r"""Control characters as spaces and line breaks as ``newline``: user text never starts a
+    new block (in Markdown) nor moves the cursor back over a line already printed (a terminal).
+
+    >>> one_line("sin(x)\rcos(x)")
+    'sin(x) cos(x)'
+    >>> one_line("z = x*y\r\nx = t", "; ")
+    'z = x*y; x = t'
+    """
+    text = re.sub(r"\r\n|\n", newline, text)
     return "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text)
 
 
@@ -1559,9 +1567,7 @@ def markdown_text(text: str) -> str:
     >>> markdown_text("1. not a list")
     '1\\. not a list'
     """
-    escaped = "".join(
-        "\\" + char if char in _MARKDOWN_SPECIAL else char for char in _one_line(text)
-    )
+    escaped = "".join("\\" + char if char in _MARKDOWN_SPECIAL else char for char in one_line(text))
     # A list marker, heading underline or ordered-list number only counts at the start of a line.
     if escaped[:1] in ("-", "+", "="):
         return "\\" + escaped
@@ -1582,7 +1588,7 @@ def markdown_code(text: str, in_table: bool = False) -> str:
     >>> markdown_code("`x`")
     '`` `x` ``'
     """
-    line = _one_line(text)
+    line = one_line(text)
     fence = "`" * (max(map(len, re.findall("`+", line)), default=0) + 1)
     padding = " " if line.startswith("`") or line.endswith("`") else ""
     if in_table:
@@ -1676,6 +1682,7 @@ FILTERS: MappingProxyType[str, Callable[..., Any]] = MappingProxyType(
         "operation_latex": operation_latex,
         "markdown_text": markdown_text,
         "markdown_code": markdown_code,
+        "one_line": one_line,
         "name_unicode": unicode_name,
         "name_latex": name_latex,
         "adjoint_unicode": adjoint_unicode,

@@ -461,3 +461,17 @@ def test_problem_may_start_with_a_minus_sign(
     assert written.exit_code == 0 and "-sin(x)" in target.read_text(encoding="utf-8")
     mistyped = run("solve", "sin(x)", "--formt", "latex")
     assert mistyped.exit_code == 2 and "No such option" in mistyped.stderr
+
+
+def test_carriage_returns_in_user_text_never_reach_the_terminal() -> None:
+    """A CR (or CRLF) in a problem is not echoed raw: the text output, the reading echo and the
+    caret line of an error stay on their own lines (a raw CR would overwrite what was printed)."""
+    solved = run("solve", "-", stdin="sin(x)\r\n")
+    assert solved.exit_code == 0
+    assert "\r" not in solved.output and "Problem: sin(x)\n" in solved.output
+    refused = run("solve", "sin(x)\rcos(x)")
+    assert refused.exit_code == 2 and "\r" not in refused.output
+    line, caret = refused.stderr.splitlines()[1:3]
+    assert caret.index("^") == line.index("cos")
+    two_lines = run("solve", "-", "--wrt", "t", stdin="z = x^2*y\r\nx = cos(t)\n")
+    assert "Problem: z = x^2*y; x = cos(t)\n" in two_lines.output
