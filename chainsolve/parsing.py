@@ -140,8 +140,6 @@ _CHARACTER_HINTS = {
     "#": "comments are not part of a problem",
     "'": "strings are not part of the input language",
     '"': "strings are not part of the input language",
-    "[": "use ( ) for grouping",
-    "]": "use ( ) for grouping",
     "{": "use ( ) for grouping",
     "}": "use ( ) for grouping",
     "<": "inequalities are not part of a problem",
@@ -156,6 +154,24 @@ _CHARACTER_HINTS = {
     "`": "quotes are not part of the input language",
     "?": "the input language has no '?'",
 }
+
+
+# Command words of other tools (SymPy, Wolfram, textbooks): read around a whole problem only,
+# never silently as an unknown function.
+_COMMANDS = frozenset({"diff", "derivative", "differentiate", "deriv", "Diff"})
+# Well-known names chainsolve does not differentiate: refused rather than made abstract.
+_UNSUPPORTED = frozenset(
+    {
+        "max", "min", "floor", "ceil", "ceiling", "round", "mod", "gcd", "lcm", "factorial",
+        "integrate", "integral", "int", "limit", "lim", "sum", "prod", "re", "im", "arg",
+        "conjugate", "frac",
+    }
+) - set(FUNCTIONS)  # fmt: skip
+# log_2(x), log2(x), log10(x): a logarithm to a fixed base.
+_LOG_BASE = re.compile(r"log_?([0-9]+)")
+# d/dx: the name after 'd/' is 'd' then the variable.
+_DIFFERENTIAL = re.compile(r"d([a-zA-Z][a-zA-Z0-9_]*)")
+_MAX_FUNCTION_POWER = 10
 
 
 def _glued_call(name: str) -> str | None:
@@ -576,6 +592,9 @@ def _tokenize(text: _Text, *, exact_decimals: bool, newline_is_space: bool) -> l
         elif char in "(),":
             tokens.append(_Token(char, char, i, i + 1))  # type: ignore[arg-type]
             i += 1
+        elif char in "[]":  # [ ] group as ( ) do, as in d/dt [e^(2t)]; pairs are checked
+            tokens.append(_Token("(" if char == "[" else ")", char, i, i + 1))
+            i += 1
         elif char == "=":
             if s.startswith("==", i):
                 raise text.error(
@@ -693,6 +712,13 @@ class _Statement(NamedTuple):
     expr: _Node
     start: int
     end: int
+    #: The variable of a d/dx, dy/dx =, diff(…, x) or f(x) = written around the expression.
+    wrt: str | None = None
+    #: Whether the statement was written around its expression (d/dx, diff(…), f(x) =).
+    wrapped: bool = False
+
+
+_CLOSING = {"(": ")", "[": "]"}
 
 
 class _Parser:
@@ -706,6 +732,11 @@ class _Parser:
         self.allow_names = allow_names
         self.variables: dict[str, _Token] = {}
         self.functions: dict[str, int] = {}
+        #: Whether a reading beyond the plain grammar was made (juxtaposition, sin x, log_2):
+        #: then the problem is echoed as read.
+        self.guessed = False
+        #: Names used as variables somewhere (not called, not defined): x(x+1) multiplies.
+        self.plain_names = _plain_names(tokens)
 
     # helpers
     def peek(self, ahead: int = 0) -> _Token:
@@ -788,6 +819,15 @@ class _Parser:
                 implicit = (shape == "number" and token.kind in _IMPLICIT_AFTER_NUMBER) or (
                     previous.kind == ")" and token.kind == "("
                 )
+                if not implicit and self.juxtaposed(previous, token):
+                    implicit = self.guessed = True
+                if not implicit and token.text == "[":
+                    raise self.error(
+                        "unexpected_character",
+                        "unexpected '['",
+                        token,
+                        "use ( ) for grouping, and x_0 for an index",
+                    )
                 if not implicit:
                     raise self.error(
                         "missing_operator",
@@ -804,6 +844,18 @@ class _Parser:
         if len(operands) == 1:
             return first
         return _Chain("*", tuple(operands), tuple(inverted), first.start, operands[-1].end)
+
+    def juxtaposed(self, previous: _Token, token: _Token) -> bool:
+        """Whether ``previous token`` reads unambiguously as a product: ``x cos(x)``,
+        ``cos(x)sin(x)``, and ``x(x+1)`` when x is a variable elsewhere in the problem."""
+        if token.kind == "name" and token.text in FUNCTIONS:
+            return previous.kind in ("name", ")", "num")
+        return (
+            token.kind == "("
+            and token.text == "("
+            and previous.kind == "name"
+            and previous.text in self.plain_names
+        )
 
     def unary(self, depth: int) -> tuple[_Node, _Shape]:
         """unary := ('-' | '+') unary | power — so -x^2 is -(x^2)."""
@@ -841,8 +893,11 @@ class _Parser:
                 return self.structural(token, depth), "other"
             if self.peek().kind == "prime":
                 return self.lagrange(token, depth), "other"
-            if self.peek().kind == "(":
+            following = self.peek()
+            if following.text == "(" and not self.multiplies(token):
                 return self.call(token, depth), "other"
+            if token.text in FUNCTIONS and following.kind in ("name", "op"):
+                return self.bare_call(token, depth), "other"
             return self.name(token), "other"
         if token.kind == "partial":
             return self.partial(token, depth), "other"
@@ -882,9 +937,80 @@ class _Parser:
                     )
                 raise self.unexpected(closing)
             self.advance()
+            if _CLOSING[token.text] != closing.text:
+                raise self.error(
+                    "unbalanced_parenthesis",
+                    f"'{token.text}' is closed by '{closing.text}'",
+                    closing,
+                    f"close it with '{_CLOSING[token.text]}'",
+                )
             return inner, "paren"
         self.pos -= 1
         raise self.unexpected(token)
+
+    def multiplies(self, token: _Token) -> bool:
+        """Whether ``x(`` is x times a parenthesis: x is a variable elsewhere in the problem,
+        not a usual function name, and the parenthesis holds a sum (``x(1)``, ``x(t)`` and
+        ``f(x + 1)`` could be values of a function, and stay calls)."""
+        name = token.text
+        return (
+            name in self.plain_names
+            and name not in _FUNCTION_LETTERS
+            and _holds_sum(self.tokens, self.pos)
+            and name not in FUNCTIONS
+            and name not in CONSTANTS
+            and name not in _COMMANDS
+            and name not in _UNSUPPORTED
+            and not _LOG_BASE.fullmatch(name)
+        )
+
+    def bare_call(self, token: _Token, depth: int) -> _Node:
+        """``sin x``, ``sin^2 x`` and ``sin^2(x)``: a known function without its parentheses.
+
+        Only a single name is read as a bare argument; ``sin x^2`` and ``sin^-1 x`` could be
+        read two ways and are refused.
+        """
+        self.count(token)
+        power: _Token | None = None
+        if self.peek().kind == "op":
+            if self.peek().text != "^":
+                return self.name(token)
+            self.advance()
+            power = self.advance()
+            if power.kind != "num" or not (
+                power.value is not None
+                and power.value.is_Integer
+                and 1 <= power.value <= _MAX_FUNCTION_POWER
+            ):
+                raise self.error(
+                    "ambiguous_input",
+                    f"'{token.text}^{power.text}…' could mean a power or an inverse function",
+                    power,
+                    f"write {token.text}(x)^2, or a{token.text}(x) for the inverse",
+                )
+        argument = self.peek()
+        if argument.text == "(":
+            call = self.call(token, depth)
+        elif argument.kind == "name" and argument.text not in FUNCTIONS:
+            self.advance()
+            if self.peek().kind in ("(", "prime", "partial") or (
+                self.peek().kind == "op" and self.peek().text == "^"
+            ):
+                raise self.error(
+                    "ambiguous_input",
+                    f"'{token.text} {argument.text}{self.peek().text}…' can be read two ways",
+                    self.peek(),
+                    f"write {token.text}(...) with the whole argument in parentheses",
+                )
+            call = _Call(token.text, (self.name(argument),), token.start, argument.end)
+        else:
+            return self.name(token)
+        self.guessed = True
+        if power is None:
+            return call
+        assert power.value is not None
+        exponent = _Num(power.value, power.start, power.end)
+        return _Power(call, exponent, token.start, call.end)
 
     def name(self, token: _Token) -> _Node:
         name = token.text
@@ -919,6 +1045,17 @@ class _Parser:
         args = self.arguments(opening, name, depth)
         closing = self.tokens[self.pos - 1]
         call_token = _Token("name", name, token.start, closing.end)
+        if _CLOSING[opening.text] != closing.text:
+            raise self.error(
+                "unbalanced_parenthesis",
+                f"'{opening.text}' is closed by '{closing.text}'",
+                closing,
+                f"write {name}(x)",
+            )
+        self.refuse_well_known(name, call_token)
+        base = _LOG_BASE.fullmatch(name)
+        if base or (name == "log" and len(args) == 2):
+            return self.logarithm(args, base, call_token)
         if name in FUNCTIONS:
             if len(args) not in FUNCTION_ARITIES.get(name, (1,)):
                 raise self.error(
@@ -939,6 +1076,40 @@ class _Parser:
         else:
             self.abstract(name, len(args), call_token)
         return _Call(name, tuple(args), token.start, closing.end)
+
+    def refuse_well_known(self, name: str, call_token: _Token) -> None:
+        """Refuse a well-known name that chainsolve does not treat, rather than make it abstract."""
+        if name in _COMMANDS:
+            raise self.error(
+                "misplaced_command",
+                f"{name}(…) is read only around a whole problem",
+                call_token,
+                "write diff(sin(x^2), x) or d/dx sin(x^2) on its own",
+            )
+        if name in _UNSUPPORTED:
+            raise self.error(
+                "unsupported_function",
+                f"'{name}' is a well-known function that chainsolve does not differentiate",
+                call_token,
+                "write each smooth piece as its own problem, e.g. x^2 where it is the larger",
+            )
+
+    def logarithm(self, args: list[_Node], base: re.Match[str] | None, call: _Token) -> _Node:
+        """``log(x, 2)``, ``log_2(x)``, ``log10(x)``: ln(x)/ln(2), echoed as read."""
+        if base is not None and len(args) == 1:
+            digits = int(base.group(1))
+            args = [args[0], _Num(sympy.Integer(digits), call.start, call.start)]
+        if len(args) != 2:
+            raise self.error(
+                "wrong_arity", f"{call.text} takes one argument", call, f"write {call.text}(x)"
+            )
+        self.guessed = True
+        value, base_node = args
+        logs = (
+            _Call("log", (value,), call.start, call.end),
+            _Call("log", (base_node,), call.start, call.end),
+        )
+        return _Chain("*", logs, (False, True), call.start, call.end)
 
     def abstract(self, name: str, arity: int, call_token: _Token) -> None:
         """Check an unknown function's use: some arguments, one arity, not also a variable."""
@@ -1138,7 +1309,13 @@ class _Parser:
             if start.kind == "end":
                 return found
             name: _Token | None = None
-            if start.kind == "name" and self.peek(1).kind == "=":
+            wrt: str | None = None
+            wrapped = False
+            if start.kind != "name" or self.peek(1).kind != "=":
+                name, wrt, wrapped = self.wrapper()
+            if name is not None:
+                self.define(name)
+            elif start.kind == "name" and self.peek(1).kind == "=":
                 name = self.advance()
                 equals = self.advance()
                 self.define(name)
@@ -1150,7 +1327,12 @@ class _Parser:
                         equals.end,
                         f"write {name.text} = <expression>",
                     )
-            expr = self.expression(0)
+            command = self.command() if name is None and not wrapped else None
+            if command is not None:
+                expr, wrt = command
+                wrapped = True
+            else:
+                expr = self.expression(0)
             after = self.peek()
             if after.kind == "=":
                 hint = (
@@ -1161,7 +1343,62 @@ class _Parser:
                 raise self.error("unexpected_token", "unexpected '='", after, hint)
             if after.kind not in ("sep", "end"):
                 raise self.unexpected(after)
-            found.append(_Statement(name, expr, start.start, expr.end))
+            found.append(_Statement(name, expr, start.start, expr.end, wrt, wrapped))
+
+    def wrapper(self) -> tuple[_Token | None, str | None, bool]:
+        """Read what is written around an expression: ``d/dx``, ``dy/dx =``, ``f(x) =``,
+        ``derivative of``; returns the target's name, the variable and whether one was read."""
+        first, second, third = self.peek(), self.peek(1), self.peek(2)
+        over = second.kind == "op" and second.text == "/"
+        variable = _DIFFERENTIAL.fullmatch(third.text) if third.kind == "name" else None
+        if first.text == "d" and over and variable and self.peek(3).kind in ("(", "name", "num"):
+            self.pos += 3
+            return None, variable.group(1), True
+        target = _DIFFERENTIAL.fullmatch(first.text) if first.kind == "name" else None
+        if target and over and variable and self.peek(3).kind == "=":
+            self.pos += 4
+            name = _Token("name", target.group(1), first.start, first.end)
+            return name, variable.group(1), True
+        if first.kind == "name" and second.text == "(":
+            k = 2
+            arguments: list[str] = []
+            while self.peek(k).kind == "name" and self.peek(k + 1).kind in (",", ")"):
+                arguments.append(self.peek(k).text)
+                k += 2
+                if self.peek(k - 1).kind == ")":
+                    break
+            if arguments and self.peek(k - 1).kind == ")" and self.peek(k).kind == "=":
+                self.pos += k + 1
+                return first, arguments[0] if len(arguments) == 1 else None, True
+        if first.text == "derivative" and second.text == "of":
+            self.pos += 2
+            return None, None, True
+        if first.text == "differentiate" and second.text not in ("(", "["):
+            self.pos += 1
+            return None, None, True
+        return None, None, False
+
+    def command(self) -> tuple[_Node, str | None] | None:
+        """``diff(sin(x^2), x)``: a command of SymPy or Wolfram style around the whole problem."""
+        token = self.peek()
+        if token.kind != "name" or token.text not in _COMMANDS or self.peek(1).kind != "(":
+            return None
+        self.advance()
+        opening = self.advance()
+        args = self.arguments(opening, token.text, 0)
+        closing = self.tokens[self.pos - 1]
+        variable = args[1] if len(args) == 2 else None
+        if not 1 <= len(args) <= 2 or not (
+            variable is None or (isinstance(variable, _Name) and variable.name not in CONSTANTS)
+        ):
+            raise self.error(
+                "wrong_arity",
+                f"{token.text}(…) takes an expression and a variable",
+                _Token("name", token.text, token.start, closing.end),
+                f"write {token.text}(sin(x^2), x)",
+            )
+        self.guessed = True
+        return args[0], variable.name if isinstance(variable, _Name) else None
 
     def define(self, name: _Token) -> None:
         if name.text in CONSTANTS:
@@ -1202,6 +1439,89 @@ class _Parser:
                     "this is an expression, not a definition",
                 )
             raise self.unexpected(token)
+
+
+def _plain_names(tokens: list[_Token]) -> frozenset[str]:
+    """Names used as variables: neither called, defined, differentiated nor after ∂."""
+    names = set()
+    for index, token in enumerate(tokens[:-1]):
+        after = tokens[index + 1]
+        before = tokens[index - 1] if index else None
+        if token.kind != "name" or after.kind in ("prime", "=") or after.text == "(":
+            continue
+        if before is not None and before.kind == "partial":
+            continue
+        names.add(token.text)
+    return frozenset(names)
+
+
+def _holds_sum(tokens: list[_Token], opening: int) -> bool:
+    """Whether the parenthesis opening at ``tokens[opening]`` holds a sum and no comma."""
+    depth = 0
+    found = False
+    for token in tokens[opening:]:
+        if token.kind == "(":
+            depth += 1
+        elif token.kind == ")":
+            depth -= 1
+            if not depth:
+                return found
+        elif depth == 1 and token.kind == ",":
+            return False
+        elif depth == 1 and token.kind == "op" and token.text in "+-":
+            found = True
+        elif token.kind in ("sep", "end"):
+            return False
+    return False
+
+
+# Names that usually mean a function: f(x + 1) stays a call even where f is also a variable.
+_FUNCTION_LETTERS = frozenset("fghFGH")
+_PRECEDENCE = {"+": 1, "*": 2}
+
+
+def _spelled(node: _Node, outer: int = 0) -> str | None:
+    """The tree in plain text with every operator written (``2·x·cos(x)``); None for ∂ forms."""
+    text: str | None
+    precedence = 4
+    if isinstance(node, _Num):
+        text = str(node.value)
+        precedence = 4 if node.value.is_Integer else 2
+    elif isinstance(node, _Name):
+        text = node.name
+    elif isinstance(node, _Call):
+        args = [_spelled(arg) for arg in node.args]
+        name = "ln" if node.name == "log" else node.name
+        text = None if None in args else f"{name}({', '.join(str(a) for a in args)})"
+    elif isinstance(node, _Neg):
+        operand = _spelled(node.operand, 2)
+        text, precedence = (None if operand is None else f"-{operand}"), 1
+    elif isinstance(node, _Chain):
+        precedence = _PRECEDENCE[node.op]
+        parts = [_spelled(o, precedence + (i > 0)) for i, o in enumerate(node.operands)]
+        marks = (" - ", " + ") if node.op == "+" else ("/", "·")
+        text = None if None in parts else str(parts[0])
+        for part, inverted in zip(parts[1:], node.inverted[1:], strict=True):
+            text = None if text is None else f"{text}{marks[0] if inverted else marks[1]}{part}"
+    elif isinstance(node, _Power):
+        base, exponent = _spelled(node.base, 4), _spelled(node.exponent, 3)
+        text = None if base is None or exponent is None else f"{base}^{exponent}"
+        precedence = 3
+    else:
+        return None
+    if text is not None and precedence < outer:
+        return f"({text})"
+    return text
+
+
+def _spelled_statement(statement: _Statement) -> str | None:
+    """A statement as read, with what was written around it: ``d/dx sin(x^2)``."""
+    expr = _spelled(statement.expr, 2 if statement.wrt and statement.name is None else 0)
+    if expr is None:
+        return None
+    if statement.name is not None:
+        return f"{statement.name.text} = {expr}"
+    return f"d/d{statement.wrt} {expr}" if statement.wrt else f"the derivative of {expr}"
 
 
 # --- building sympy -----------------------------------------------------------------
@@ -1709,6 +2029,12 @@ def parse_problem(
             first.end,
             "with several lines, write each as name = expression (target first)",
         )
+    if wrt is None:
+        wrt = next(((s.wrt,) for s in statements if s.wrt is not None), None)
+    normalized = prepared.normalized if prepared.normalized != text else None
+    if parser.guessed or any(s.wrapped for s in statements):
+        spelled = [_spelled_statement(s) for s in statements]
+        normalized = "; ".join(str(s) for s in spelled) if None not in spelled else normalized
     builder = _Builder(prepared)
     typed_builder = _TypedBuilder(prepared, builder.functions)
     definitions: list[Definition] = []
@@ -1730,7 +2056,7 @@ def parse_problem(
         wrt=wrt,
         point=point,
         implicit_target=implicit,
-        normalized_source=prepared.normalized if prepared.normalized != text else None,
+        normalized_source=normalized,
     )
 
 
