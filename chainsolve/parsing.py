@@ -848,7 +848,9 @@ class _Parser:
     def juxtaposed(self, previous: _Token, token: _Token) -> bool:
         """Whether ``previous token`` reads unambiguously as a product: ``x cos(x)``,
         ``cos(x)sin(x)``, and ``x(x+1)`` when x is a variable elsewhere in the problem."""
-        if token.kind == "name" and token.text in FUNCTIONS:
+        if token.kind == "name" and (
+            token.text in FUNCTIONS or token.text in CONSTANTS or _LOG_BASE.fullmatch(token.text)
+        ):
             return previous.kind in ("name", ")", "num")
         return (
             token.kind == "("
@@ -1521,7 +1523,9 @@ def _spelled_statement(statement: _Statement) -> str | None:
         return None
     if statement.name is not None:
         return f"{statement.name.text} = {expr}"
-    return f"d/d{statement.wrt} {expr}" if statement.wrt else f"the derivative of {expr}"
+    if statement.wrt:
+        return f"d/d{statement.wrt} {expr}"
+    return f"the derivative of {expr}" if statement.wrapped else expr
 
 
 # --- building sympy -----------------------------------------------------------------
@@ -2034,7 +2038,8 @@ def parse_problem(
     normalized = prepared.normalized if prepared.normalized != text else None
     if parser.guessed or any(s.wrapped for s in statements):
         spelled = [_spelled_statement(s) for s in statements]
-        normalized = "; ".join(str(s) for s in spelled) if None not in spelled else normalized
+        if None not in spelled and "; ".join(map(str, spelled)) != text:
+            normalized = "; ".join(map(str, spelled))
     builder = _Builder(prepared)
     typed_builder = _TypedBuilder(prepared, builder.functions)
     definitions: list[Definition] = []

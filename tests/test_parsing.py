@@ -11,6 +11,7 @@ import sympy
 
 from chainsolve.errors import ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.functions import relu, sigmoid
+from chainsolve.mistakes import flatten_definitions
 from chainsolve.parsing import (
     LIMITS,
     normalize,
@@ -757,3 +758,186 @@ def test_typed_form_keeps_sympys_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     problem = parse_problem("z = exp(x*t)^2 + log(1 + x^2*t); x = sqrt(t)/2 - ∂₁f(t, t^2)")
     assert problem.definition("z").typed != problem.definition("z").expr
     assert cleared == []
+
+
+# --- input as people write it (issue 15) ----------------------------------------------
+
+
+def read_as(text: str) -> tuple[sympy.Expr, tuple[str, ...], str | None]:
+    """The flattened target of ``text``, its wrt and its echo; the typed form agrees."""
+    problem = parse_problem(text)
+    for definition in problem.definitions:
+        assert evaluate_typed(definition.typed) == definition.expr
+    expr = flatten_definitions(problem)[make_symbol(problem.target)]
+    return expr, problem.wrt, problem.normalized_source
+
+
+# Each input as students and textbooks write it, with the expression it must read as.
+STUDENT_CORPUS: list[tuple[str, sympy.Expr]] = [
+    ("diff(sin(x^2), x)", sympy.sin(x**2)),
+    ("diff(x^3 + 1, x)", x**3 + 1),
+    ("derivative of sin(x^2)", sympy.sin(x**2)),
+    ("differentiate e^(2x)", sympy.exp(2 * x)),
+    ("d/dx sin(x^2)", sympy.sin(x**2)),
+    ("d/dx (x^2+1)^5", (x**2 + 1) ** 5),
+    ("d/dt [e^(2t)]", sympy.exp(2 * t)),
+    ("d/dx [x^2 sin(x)]", x**2 * sympy.sin(x)),
+    ("d/dx x^2", x**2),
+    ("dy/dx = x^3 - 2x", x**3 - 2 * x),
+    ("y = x^3 - 2x", x**3 - 2 * x),
+    ("f(x) = sin(x^2)", sympy.sin(x**2)),
+    ("g(t) = t e^t", t * sympy.exp(t)),
+    ("2x cos(x)", 2 * x * sympy.cos(x)),
+    ("x(x+1)", x * (x + 1)),
+    ("x(x - 1)^2", x * (x - 1) ** 2),
+    ("t(t+1)(t+2)", t * (t + 1) * (t + 2)),
+    ("sin x", sympy.sin(x)),
+    ("cos t", sympy.cos(t)),
+    ("sin x cos x", sympy.sin(x) * sympy.cos(x)),
+    ("x sin x", x * sympy.sin(x)),
+    ("sin^2(x)", sympy.sin(x) ** 2),
+    ("sin^2 x", sympy.sin(x) ** 2),
+    ("cos^3(2x)", sympy.cos(2 * x) ** 3),
+    ("tan^2 x + 1", sympy.tan(x) ** 2 + 1),
+    ("cos(x)sin(x)", sympy.cos(x) * sympy.sin(x)),
+    ("e^x sin(x)", sympy.exp(x) * sympy.sin(x)),
+    ("3x^2 ln(x)", 3 * x**2 * sympy.log(x)),
+    ("ln x", sympy.log(x)),
+    ("x ln x - x", x * sympy.log(x) - x),
+    ("sqrt(x) sin(x)", sympy.sqrt(x) * sympy.sin(x)),
+    ("log(x, 2)", sympy.log(x) / sympy.log(2)),
+    ("log_2(x)", sympy.log(x) / sympy.log(2)),
+    ("log2(x)", sympy.log(x) / sympy.log(2)),
+    ("log10(x)", sympy.log(x) / sympy.log(10)),
+    ("log_10(x^2 + 1)", sympy.log(x**2 + 1) / sympy.log(10)),
+    ("log(x^2, 3)", sympy.log(x**2) / sympy.log(3)),
+    ("x^2 log_2(x)", x**2 * sympy.log(x) / sympy.log(2)),
+    ("[x + 1]^2", (x + 1) ** 2),
+    ("2[x + 1]", 2 * (x + 1)),
+    ("sin(2πx)", sympy.sin(2 * sympy.pi * x)),
+    ("x e^x", x * sympy.exp(x)),
+    ("(x^2 + 1)^5", (x**2 + 1) ** 5),
+    ("x^2 e^(-x)", x**2 * sympy.exp(-x)),
+    ("e^(-x^2/2)", sympy.exp(-(x**2) / 2)),
+    ("1/(1 + e^(-x))", 1 / (1 + sympy.exp(-x))),
+    ("sqrt(1 - x^2)", sympy.sqrt(1 - x**2)),
+    ("(3x + 2)^(1/2)", sympy.sqrt(3 * x + 2)),
+    ("tan(x)/x", sympy.tan(x) / x),
+    ("arcsin(x^2)", sympy.asin(x**2)),
+    ("atan(2x)", sympy.atan(2 * x)),
+    ("sin(cos(x))", sympy.sin(sympy.cos(x))),
+    ("cos(x^3 + 2x)", sympy.cos(x**3 + 2 * x)),
+    ("(sin x)^2", sympy.sin(x) ** 2),
+    ("5x^4 - 3x^2 + 7", 5 * x**4 - 3 * x**2 + 7),
+    ("x^(-2)", x**-2),
+    ("1/x^2", x**-2),
+    ("2^x", 2**x),
+    ("x·e^x", x * sympy.exp(x)),
+    ("x² sin x", x**2 * sympy.sin(x)),
+    ("3t² + 2t", 3 * t**2 + 2 * t),
+    ("d/dx sin^2 x", sympy.sin(x) ** 2),
+    ("diff(x cos x, x)", x * sympy.cos(x)),
+    ("derivative of x^2 e^x", x**2 * sympy.exp(x)),
+    ("erf(x^2)", sympy.erf(x**2)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), STUDENT_CORPUS)
+def test_student_corpus_reads_as_meant(text: str, expected: sympy.Expr) -> None:
+    """Each way students and textbooks write a problem reads as the expression meant."""
+    expr, _, _ = read_as(text)
+    assert sympy.simplify(expr - expected) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "echo"),
+    [
+        ("diff(sin(x^2), x)", ("x",), "d/dx sin(x^2)"),
+        ("derivative of sin(x^2)", ("x",), "the derivative of sin(x^2)"),
+        ("d/dx (x^2+1)^5", ("x",), "d/dx (x^2 + 1)^5"),
+        ("d/dt [e^(2t)]", ("t",), "d/dt e^(2·t)"),
+        ("dy/dx = 3x", ("x",), "y = 3·x"),
+        ("f(x) = sin(x^2)", ("x",), "f = sin(x^2)"),
+        ("2x cos(x)", ("x",), "2·x·cos(x)"),
+        ("x(x+1)", ("x",), "x·(x + 1)"),
+        ("sin x", ("x",), "sin(x)"),
+        ("sin^2(x)", ("x",), "sin(x)^2"),
+        ("sin^2 x", ("x",), "sin(x)^2"),
+        ("cos(x)sin(x)", ("x",), "cos(x)·sin(x)"),
+        ("log(x, 2)", ("x",), "ln(x)/ln(2)"),
+        ("log_2(x)", ("x",), "ln(x)/ln(2)"),
+        ("log10(x)", ("x",), "ln(x)/ln(10)"),
+    ],
+)
+def test_readings_set_wrt_and_echo_as_read(text: str, wrt: tuple[str, ...], echo: str) -> None:
+    """d/dx, diff(), f(x) = and juxtaposition choose the variable and echo what was read."""
+    _, chosen, normalized = read_as(text)
+    assert (chosen, normalized) == (wrt, echo)
+
+
+def test_function_notation_names_the_target() -> None:
+    """f(x) = … defines the target f with respect to x; dy/dx = … defines y."""
+    assert parse_problem("f(x) = sin(x^2)").target == "f"
+    assert parse_problem("dy/dx = x^2").target == "y"
+
+
+def test_plain_problems_are_not_echoed() -> None:
+    """A problem typed in the plain grammar has nothing to echo."""
+    assert parse_problem("x*(x + 1)").normalized_source is None
+    assert parse_problem("d/dx sin(x^2)").normalized_source is None
+
+
+@pytest.mark.parametrize(
+    "name", ["max", "min", "floor", "ceil", "ceiling", "round", "mod", "factorial", "gcd"]
+)
+def test_well_known_names_are_refused_not_abstract(name: str) -> None:
+    """A well-known function chainsolve does not treat is refused, never an abstract function."""
+    err = parse_error(f"{name}(x, x^2)")
+    assert err.code == "unsupported_function"
+    assert err.span == Span(0, len(name) + 8)
+
+
+@pytest.mark.parametrize("text", ["x*diff(x, x)", "1 + derivative(x^2, x)", "diff(x, 2)"])
+def test_commands_inside_an_expression_are_refused(text: str) -> None:
+    """diff(…) is read around a whole problem only; inside one it is refused, never abstract."""
+    with pytest.raises(ParseError) as info:
+        parse_problem(text)
+    assert info.value.code in ("misplaced_command", "wrong_arity")
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "span"),
+    [
+        ("sin x^2", "ambiguous_input", Span(5, 6)),
+        ("sin^-1 x", "ambiguous_input", Span(4, 5)),
+        ("sin x y", "missing_operator", Span(6, 7)),
+        ("x y", "missing_operator", Span(2, 3)),
+        ("[x + 1)", "unbalanced_parenthesis", Span(6, 7)),
+        ("x[0]", "unexpected_character", Span(1, 2)),
+    ],
+)
+def test_ambiguous_juxtaposition_is_refused_with_a_caret(text: str, code: str, span: Span) -> None:
+    """Where a juxtaposition could be read two ways, the error points at where it splits."""
+    err = parse_error(text)
+    assert (err.code, err.span) == (code, span)
+
+
+@pytest.mark.parametrize("text", ["x(1) + x", "f(x + 1) + f", "x(t) + x"])
+def test_call_like_products_stay_ambiguous(text: str) -> None:
+    """x(1), x(t) and f(x + 1) could be function values: a name also used as a variable errs."""
+    with pytest.raises(ParseError) as info:
+        parse_problem(text)
+    assert info.value.code == "function_and_variable"
+
+
+def test_diff_answer_matches_the_oracle_in_the_cli() -> None:
+    """`solve "diff(sin(x^2), x)"` answers d/dx sin(x²) (sympy's), echoing how it was read."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    result = CliRunner().invoke(main, ["solve", "diff(sin(x^2), x)", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "read as: d/dx sin(x^2)" in result.stderr
+    answer = parse_expression(json.loads(result.stdout)["derivatives"]["x"])
+    assert sympy.simplify(answer - sympy.diff(sympy.sin(x**2), x)) == 0
