@@ -172,6 +172,10 @@ _LOG_BASE = re.compile(r"log_?([0-9]+)")
 # d/dx: the name after 'd/' is 'd' then the variable.
 _DIFFERENTIAL = re.compile(r"d([a-zA-Z][a-zA-Z0-9_]*)")
 _MAX_FUNCTION_POWER = 10
+# D[1]f(u, v): the slots of a partial derivative in ASCII, as ∂₁f(u, v).
+_D_SLOTS = re.compile(r"\[([1-9]+)\](?=[a-zA-Z])")
+# f_x(x, y): the partial derivative of f by its argument x, in subscript notation.
+_SUBSCRIPT_PARTIAL = re.compile(r"([a-zA-Z])_([a-zA-Z][a-zA-Z0-9]*)")
 
 
 def _glued_call(name: str) -> str | None:
@@ -562,12 +566,17 @@ def _tokenize(text: _Text, *, exact_decimals: bool, newline_is_space: bool) -> l
             while j < n and (s[j].isalnum() or s[j] == "_"):
                 j += 1
             name = s[i:j]
+            slots = _D_SLOTS.match(s, j) if name == "D" else None
+            if slots:  # D[1]f(u, v), ASCII for ∂₁f(u, v)
+                tokens.append(_Token("partial", slots.group(1), i, slots.end()))
+                i = slots.end()
+                continue
             _check_name(name, text, i, j)
             tokens.append(_Token("name", name, i, j))
             i = j
-            while j < n and s[j] == "′":
+            while j < n and s[j] in "′'":
                 j += 1
-            if j > i:  # f′(u): primes glued to a name
+            if j > i:  # f′(u) or f'(u): primes glued to a name
                 tokens.append(_Token("prime", s[i:j], i, j))
                 i = j
         elif char == "∂":
@@ -1058,6 +1067,13 @@ class _Parser:
         base = _LOG_BASE.fullmatch(name)
         if base or (name == "log" and len(args) == 2):
             return self.logarithm(args, base, call_token)
+        subscript = _SUBSCRIPT_PARTIAL.fullmatch(name)
+        names = [arg.name if isinstance(arg, _Name) else None for arg in args]
+        if subscript and subscript.group(2) in names and subscript.group(1) not in self.variables:
+            self.abstract(subscript.group(1), len(args), call_token)
+            self.guessed = True
+            slot = names.index(subscript.group(2)) + 1
+            return _Partial(subscript.group(1), tuple(args), (slot,), token.start, closing.end)
         if name in FUNCTIONS:
             if len(args) not in FUNCTION_ARITIES.get(name, (1,)):
                 raise self.error(

@@ -941,3 +941,41 @@ def test_diff_answer_matches_the_oracle_in_the_cli() -> None:
     assert "read as: d/dx sin(x^2)" in result.stderr
     answer = parse_expression(json.loads(result.stdout)["derivatives"]["x"])
     assert sympy.simplify(answer - sympy.diff(sympy.sin(x**2), x)) == 0
+
+
+_F = sympy.Function("f", real=True)
+_G = sympy.Function("g", real=True)
+_H = sympy.Function("h", real=True)
+_CHAIN_1 = sympy.diff(_F(_G(x)), x)
+_CHAIN_2 = sympy.diff(_F(_G(t), _H(t)), t)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("f'(g(x))*g'(x)", _CHAIN_1),
+        ("f′(g(x))·g′(x)", _CHAIN_1),
+        ("Derivative(g(x), x)*Subs(Derivative(f(xi_1), xi_1), xi_1, g(x))", _CHAIN_1),
+        ("f''(x)", sympy.diff(_F(x), x, 2)),
+        ("f_x(x, y)", sympy.diff(_F(x, y), x)),
+        ("f_y(x, y)", sympy.diff(_F(x, y), y)),
+        ("∂f/∂x(x, y)", sympy.diff(_F(x, y), x)),
+        ("D[1]f(g(t), h(t))*g'(t) + D[2]f(g(t), h(t))*h'(t)", _CHAIN_2),
+        ("∂₁f(g(t), h(t))·g′(t) + ∂₂f(g(t), h(t))·h′(t)", _CHAIN_2),
+    ],
+)
+def test_abstract_answers_read_in_every_printed_form(answer: str, expected: sympy.Expr) -> None:
+    """Answers to abstract-function problems read back in each form chainsolve prints."""
+    assert sympy.simplify(parse_expression(answer).doit() - expected.doit()) == 0
+
+
+def test_subscript_names_stay_names_without_their_argument() -> None:
+    """x_1 and u_i(x) stay a name and a function: only f_x(x, …) is a partial derivative."""
+    assert parse_expression("x_1 + u_i(x)") == make_symbol("x_1") + sympy.Function(
+        "u_i", real=True
+    )(x)
+
+
+def test_ascii_primes_match_unicode_ones() -> None:
+    """f'(u) is f′(u): the ASCII apostrophe after a name is a prime."""
+    assert parse_expression("f'(x^2)") == parse_expression("f′(x^2)")
