@@ -746,6 +746,7 @@ class _Parser:
         self.guessed = False
         #: Names used as variables somewhere (not called, not defined): x(x+1) multiplies.
         self.plain_names = _plain_names(tokens)
+        self.sums = _sums(tokens)
 
     # helpers
     def peek(self, ahead: int = 0) -> _Token:
@@ -967,7 +968,7 @@ class _Parser:
         return (
             name in self.plain_names
             and name not in _FUNCTION_LETTERS
-            and _holds_sum(self.tokens, self.pos)
+            and self.pos in self.sums
             and name not in FUNCTIONS
             and name not in CONSTANTS
             and name not in _COMMANDS
@@ -1212,6 +1213,13 @@ class _Parser:
     def lagrange(self, token: _Token, depth: int) -> _Node:
         """``f′(u)``: the derivative of an unknown function of one argument, at ``u``."""
         primes = self.advance()
+        if len(primes.text) > _MAX_DERIVATIVE_ORDER:
+            raise self.error(
+                "unexpected_token",
+                f"{len(primes.text)} primes: the order of a derivative is at most "
+                f"{_MAX_DERIVATIVE_ORDER}",
+                primes,
+            )
         return self.evaluated_at(token, depth, (1,) * len(primes.text), one_argument=True)
 
     def partial(self, token: _Token, depth: int) -> _Node:
@@ -1473,24 +1481,22 @@ def _plain_names(tokens: list[_Token]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _holds_sum(tokens: list[_Token], opening: int) -> bool:
-    """Whether the parenthesis opening at ``tokens[opening]`` holds a sum and no comma."""
-    depth = 0
-    found = False
-    for token in tokens[opening:]:
+def _sums(tokens: list[_Token]) -> frozenset[int]:
+    """The positions of the openings whose parenthesis holds a sum and no comma: one pass."""
+    found: set[int] = set()
+    open_: list[list[int | bool]] = []  # [position, holds a sum, holds a comma]
+    for index, token in enumerate(tokens):
         if token.kind == "(":
-            depth += 1
-        elif token.kind == ")":
-            depth -= 1
-            if not depth:
-                return found
-        elif depth == 1 and token.kind == ",":
-            return False
-        elif depth == 1 and token.kind == "op" and token.text in "+-":
-            found = True
-        elif token.kind in ("sep", "end"):
-            return False
-    return False
+            open_.append([index, False, False])
+        elif token.kind == ")" and open_:
+            position, holds_sum, holds_comma = open_.pop()
+            if holds_sum and not holds_comma:
+                found.add(int(position))
+        elif open_ and token.kind == ",":
+            open_[-1][2] = True
+        elif open_ and token.kind == "op" and token.text in "+-":
+            open_[-1][1] = True
+    return frozenset(found)
 
 
 # Names that usually mean a function: f(x + 1) stays a call even where f is also a variable.

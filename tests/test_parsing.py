@@ -578,6 +578,17 @@ def _hostile_cases() -> list[tuple[str, str]]:
         ("x^" * 300 + "x", "error"),
         ("x" * 100_000, "error"),
         ("x+" * 10_000 + "x", "error"),
+        ("x(" * 99 + "x+" * 9_000 + ")" * 99, "error"),
+        ("x + " + "x(1+" * 300 + "x" + ")" * 300, "error"),
+        ("[" * 300 + "x" + "]" * 300, "error"),
+        ("d/dx " * 3_000 + "x", "error"),
+        ("sin^2 " * 300 + "x", "error"),
+        ("diff(" * 300 + "x" + ", x)" * 300, "error"),
+        ("x cos(x) " * 2_000, "error"),
+        ("log_2(" * 300 + "x" + ")" * 300, "error"),
+        ("f_x(" * 300 + "x" + ")" * 300, "error"),
+        ("D[1]" * 3_000 + "f(x)", "error"),
+        ("f'" + "'" * 10_000 + "(x)", "error"),
     ]
     return [(row["input"], row["expect"]) for row in rows] + generated
 
