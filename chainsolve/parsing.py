@@ -16,6 +16,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve.errors import ParseError, Span
 from chainsolve.functions import CONSTANTS, FUNCTION_ARITIES, FUNCTIONS
+from chainsolve.latex_input import is_latex, translate
 from chainsolve.problem import (
     Definition,
     Problem,
@@ -316,6 +317,8 @@ def _check_length(text: str) -> None:
 
 def _prepare(text: str, source: str, offset: int) -> _Text:
     """Normalise ``text`` and keep the map from each normalised character to ``source``."""
+    if is_latex(text):
+        return _prepare_latex(text, source, offset)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -398,6 +401,15 @@ def _prepare(text: str, source: str, offset: int) -> _Text:
         else:
             raise _character_error(source, offset + i)
     return _Text(source, "".join(out), tuple(starts), tuple(ends), offset, tuple(notes))
+
+
+def _prepare_latex(text: str, source: str, offset: int) -> _Text:
+    """LaTeX translated to the text grammar, each character mapped back into the LaTeX."""
+    for position, char in enumerate(text):
+        if not char.isascii():
+            raise _character_error(source, offset + position)
+    normalized, starts, ends = translate(text, source, offset)
+    return _Text(source, normalized, tuple(starts), tuple(ends), offset, ("read LaTeX",))
 
 
 def _name_before(out: list[str]) -> str:
@@ -988,7 +1000,13 @@ class _Parser:
             if self.peek().text != "^":
                 return self.name(token)
             self.advance()
-            power = self.advance()
+            braced = self.peek().kind == "(" and self.peek(2).kind == ")"
+            if braced and self.peek(1).kind == "num":  # \cos^{2}(x) arrives as cos^(2)(x)
+                self.advance()
+                power = self.advance()
+                self.advance()
+            else:
+                power = self.advance()
             if power.kind != "num" or not (
                 power.value is not None
                 and power.value.is_Integer
@@ -2058,7 +2076,7 @@ def parse_problem(
     if wrt is None:
         wrt = next(((s.wrt,) for s in statements if s.wrt is not None), None)
     normalized = prepared.normalized if prepared.normalized != text else None
-    if parser.guessed or any(s.wrapped for s in statements):
+    if parser.guessed or is_latex(text) or any(s.wrapped for s in statements):
         spelled = [_spelled_statement(s) for s in statements]
         if None not in spelled and "; ".join(map(str, spelled)) != text:
             normalized = "; ".join(map(str, spelled))
