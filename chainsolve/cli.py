@@ -357,6 +357,8 @@ def solve(
       chainsolve solve "z = x^2*y; x = cos(t); y = exp(t)"
       chainsolve solve "L = (w*x + b - y)^2" --wrt w,b
       chainsolve solve "L = (w*x + b - y)^2" --graph elementary --at w=2,x=3,b=1,y=10
+      chainsolve solve "d/dx (x^2+1)^5"         (also diff(…, x), f(x) = …, dy/dx = …)
+      chainsolve solve "2x cos(x)"              (read as: 2·x·cos(x); see docs/input.md)
     """
     from chainsolve.api import (
         Detail,

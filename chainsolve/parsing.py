@@ -16,6 +16,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve.errors import ParseError, Span
 from chainsolve.functions import CONSTANTS, FUNCTION_ARITIES, FUNCTIONS
+from chainsolve.latex_input import is_latex, translate
 from chainsolve.problem import (
     Definition,
     Problem,
@@ -140,8 +141,6 @@ _CHARACTER_HINTS = {
     "#": "comments are not part of a problem",
     "'": "strings are not part of the input language",
     '"': "strings are not part of the input language",
-    "[": "use ( ) for grouping",
-    "]": "use ( ) for grouping",
     "{": "use ( ) for grouping",
     "}": "use ( ) for grouping",
     "<": "inequalities are not part of a problem",
@@ -156,6 +155,28 @@ _CHARACTER_HINTS = {
     "`": "quotes are not part of the input language",
     "?": "the input language has no '?'",
 }
+
+
+# Command words of other tools (SymPy, Wolfram, textbooks): read around a whole problem only,
+# never silently as an unknown function.
+_COMMANDS = frozenset({"diff", "derivative", "differentiate", "deriv", "Diff"})
+# Well-known names chainsolve does not differentiate: refused rather than made abstract.
+_UNSUPPORTED = frozenset(
+    {
+        "max", "min", "floor", "ceil", "ceiling", "round", "mod", "gcd", "lcm", "factorial",
+        "integrate", "integral", "int", "limit", "lim", "sum", "prod", "re", "im", "arg",
+        "conjugate", "frac",
+    }
+) - set(FUNCTIONS)  # fmt: skip
+# log_2(x), log2(x), log10(x): a logarithm to a fixed base.
+_LOG_BASE = re.compile(r"log_?([0-9]+)")
+# d/dx: the name after 'd/' is 'd' then the variable.
+_DIFFERENTIAL = re.compile(r"d([a-zA-Z][a-zA-Z0-9_]*)")
+_MAX_FUNCTION_POWER = 10
+# D[1]f(u, v): the slots of a partial derivative in ASCII, as ∂₁f(u, v).
+_D_SLOTS = re.compile(r"\[([1-9]+)\](?=[a-zA-Z])")
+# f_x(x, y): the partial derivative of f by its argument x, in subscript notation.
+_SUBSCRIPT_PARTIAL = re.compile(r"([a-zA-Z])_([a-zA-Z][a-zA-Z0-9]*)")
 
 
 def _glued_call(name: str) -> str | None:
@@ -296,6 +317,8 @@ def _check_length(text: str) -> None:
 
 def _prepare(text: str, source: str, offset: int) -> _Text:
     """Normalise ``text`` and keep the map from each normalised character to ``source``."""
+    if is_latex(text):
+        return _prepare_latex(text, source, offset)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -378,6 +401,15 @@ def _prepare(text: str, source: str, offset: int) -> _Text:
         else:
             raise _character_error(source, offset + i)
     return _Text(source, "".join(out), tuple(starts), tuple(ends), offset, tuple(notes))
+
+
+def _prepare_latex(text: str, source: str, offset: int) -> _Text:
+    """LaTeX translated to the text grammar, each character mapped back into the LaTeX."""
+    for position, char in enumerate(text):
+        if not char.isascii():
+            raise _character_error(source, offset + position)
+    normalized, starts, ends = translate(text, source, offset)
+    return _Text(source, normalized, tuple(starts), tuple(ends), offset, ("read LaTeX",))
 
 
 def _name_before(out: list[str]) -> str:
@@ -546,12 +578,17 @@ def _tokenize(text: _Text, *, exact_decimals: bool, newline_is_space: bool) -> l
             while j < n and (s[j].isalnum() or s[j] == "_"):
                 j += 1
             name = s[i:j]
+            slots = _D_SLOTS.match(s, j) if name == "D" else None
+            if slots:  # D[1]f(u, v), ASCII for ∂₁f(u, v)
+                tokens.append(_Token("partial", slots.group(1), i, slots.end()))
+                i = slots.end()
+                continue
             _check_name(name, text, i, j)
             tokens.append(_Token("name", name, i, j))
             i = j
-            while j < n and s[j] == "′":
+            while j < n and s[j] in "′'":
                 j += 1
-            if j > i:  # f′(u): primes glued to a name
+            if j > i:  # f′(u) or f'(u): primes glued to a name
                 tokens.append(_Token("prime", s[i:j], i, j))
                 i = j
         elif char == "∂":
@@ -575,6 +612,9 @@ def _tokenize(text: _Text, *, exact_decimals: bool, newline_is_space: bool) -> l
             i += 1
         elif char in "(),":
             tokens.append(_Token(char, char, i, i + 1))  # type: ignore[arg-type]
+            i += 1
+        elif char in "[]":  # [ ] group as ( ) do, as in d/dt [e^(2t)]; pairs are checked
+            tokens.append(_Token("(" if char == "[" else ")", char, i, i + 1))
             i += 1
         elif char == "=":
             if s.startswith("==", i):
@@ -693,6 +733,13 @@ class _Statement(NamedTuple):
     expr: _Node
     start: int
     end: int
+    #: The variable of a d/dx, dy/dx =, diff(…, x) or f(x) = written around the expression.
+    wrt: str | None = None
+    #: Whether the statement was written around its expression (d/dx, diff(…), f(x) =).
+    wrapped: bool = False
+
+
+_CLOSING = {"(": ")", "[": "]"}
 
 
 class _Parser:
@@ -706,6 +753,12 @@ class _Parser:
         self.allow_names = allow_names
         self.variables: dict[str, _Token] = {}
         self.functions: dict[str, int] = {}
+        #: Whether a reading beyond the plain grammar was made (juxtaposition, sin x, log_2):
+        #: then the problem is echoed as read.
+        self.guessed = False
+        #: Names used as variables somewhere (not called, not defined): x(x+1) multiplies.
+        self.plain_names = _plain_names(tokens)
+        self.sums = _sums(tokens)
 
     # helpers
     def peek(self, ahead: int = 0) -> _Token:
@@ -788,6 +841,15 @@ class _Parser:
                 implicit = (shape == "number" and token.kind in _IMPLICIT_AFTER_NUMBER) or (
                     previous.kind == ")" and token.kind == "("
                 )
+                if not implicit and self.juxtaposed(previous, token):
+                    implicit = self.guessed = True
+                if not implicit and token.text == "[":
+                    raise self.error(
+                        "unexpected_character",
+                        "unexpected '['",
+                        token,
+                        "use ( ) for grouping, and x_0 for an index",
+                    )
                 if not implicit:
                     raise self.error(
                         "missing_operator",
@@ -804,6 +866,20 @@ class _Parser:
         if len(operands) == 1:
             return first
         return _Chain("*", tuple(operands), tuple(inverted), first.start, operands[-1].end)
+
+    def juxtaposed(self, previous: _Token, token: _Token) -> bool:
+        """Whether ``previous token`` reads unambiguously as a product: ``x cos(x)``,
+        ``cos(x)sin(x)``, and ``x(x+1)`` when x is a variable elsewhere in the problem."""
+        if token.kind == "name" and (
+            token.text in FUNCTIONS or token.text in CONSTANTS or _LOG_BASE.fullmatch(token.text)
+        ):
+            return previous.kind in ("name", ")", "num")
+        return (
+            token.kind == "("
+            and token.text == "("
+            and previous.kind == "name"
+            and previous.text in self.plain_names
+        )
 
     def unary(self, depth: int) -> tuple[_Node, _Shape]:
         """unary := ('-' | '+') unary | power — so -x^2 is -(x^2)."""
@@ -841,8 +917,11 @@ class _Parser:
                 return self.structural(token, depth), "other"
             if self.peek().kind == "prime":
                 return self.lagrange(token, depth), "other"
-            if self.peek().kind == "(":
+            following = self.peek()
+            if following.text == "(" and not self.multiplies(token):
                 return self.call(token, depth), "other"
+            if token.text in FUNCTIONS and following.kind in ("name", "op"):
+                return self.bare_call(token, depth), "other"
             return self.name(token), "other"
         if token.kind == "partial":
             return self.partial(token, depth), "other"
@@ -882,9 +961,86 @@ class _Parser:
                     )
                 raise self.unexpected(closing)
             self.advance()
+            if _CLOSING[token.text] != closing.text:
+                raise self.error(
+                    "unbalanced_parenthesis",
+                    f"'{token.text}' is closed by '{closing.text}'",
+                    closing,
+                    f"close it with '{_CLOSING[token.text]}'",
+                )
             return inner, "paren"
         self.pos -= 1
         raise self.unexpected(token)
+
+    def multiplies(self, token: _Token) -> bool:
+        """Whether ``x(`` is x times a parenthesis: x is a variable elsewhere in the problem,
+        not a usual function name, and the parenthesis holds a sum (``x(1)``, ``x(t)`` and
+        ``f(x + 1)`` could be values of a function, and stay calls)."""
+        name = token.text
+        return (
+            name in self.plain_names
+            and name not in _FUNCTION_LETTERS
+            and self.pos in self.sums
+            and name not in FUNCTIONS
+            and name not in CONSTANTS
+            and name not in _COMMANDS
+            and name not in _UNSUPPORTED
+            and not _LOG_BASE.fullmatch(name)
+        )
+
+    def bare_call(self, token: _Token, depth: int) -> _Node:
+        """``sin x``, ``sin^2 x`` and ``sin^2(x)``: a known function without its parentheses.
+
+        Only a single name is read as a bare argument; ``sin x^2`` and ``sin^-1 x`` could be
+        read two ways and are refused.
+        """
+        self.count(token)
+        power: _Token | None = None
+        if self.peek().kind == "op":
+            if self.peek().text != "^":
+                return self.name(token)
+            self.advance()
+            braced = self.peek().kind == "(" and self.peek(2).kind == ")"
+            if braced and self.peek(1).kind == "num":  # \cos^{2}(x) arrives as cos^(2)(x)
+                self.advance()
+                power = self.advance()
+                self.advance()
+            else:
+                power = self.advance()
+            if power.kind != "num" or not (
+                power.value is not None
+                and power.value.is_Integer
+                and 1 <= power.value <= _MAX_FUNCTION_POWER
+            ):
+                raise self.error(
+                    "ambiguous_input",
+                    f"'{token.text}^{power.text}…' could mean a power or an inverse function",
+                    power,
+                    f"write {token.text}(x)^2, or a{token.text}(x) for the inverse",
+                )
+        argument = self.peek()
+        if argument.text == "(":
+            call = self.call(token, depth)
+        elif argument.kind == "name" and argument.text not in FUNCTIONS:
+            self.advance()
+            if self.peek().kind in ("(", "prime", "partial") or (
+                self.peek().kind == "op" and self.peek().text == "^"
+            ):
+                raise self.error(
+                    "ambiguous_input",
+                    f"'{token.text} {argument.text}{self.peek().text}…' can be read two ways",
+                    self.peek(),
+                    f"write {token.text}(...) with the whole argument in parentheses",
+                )
+            call = _Call(token.text, (self.name(argument),), token.start, argument.end)
+        else:
+            return self.name(token)
+        self.guessed = True
+        if power is None:
+            return call
+        assert power.value is not None
+        exponent = _Num(power.value, power.start, power.end)
+        return _Power(call, exponent, token.start, call.end)
 
     def name(self, token: _Token) -> _Node:
         name = token.text
@@ -919,6 +1075,24 @@ class _Parser:
         args = self.arguments(opening, name, depth)
         closing = self.tokens[self.pos - 1]
         call_token = _Token("name", name, token.start, closing.end)
+        if _CLOSING[opening.text] != closing.text:
+            raise self.error(
+                "unbalanced_parenthesis",
+                f"'{opening.text}' is closed by '{closing.text}'",
+                closing,
+                f"write {name}(x)",
+            )
+        self.refuse_well_known(name, call_token)
+        base = _LOG_BASE.fullmatch(name)
+        if base or (name == "log" and len(args) == 2):
+            return self.logarithm(args, base, call_token)
+        subscript = _SUBSCRIPT_PARTIAL.fullmatch(name)
+        names = [arg.name if isinstance(arg, _Name) else None for arg in args]
+        if subscript and subscript.group(2) in names and subscript.group(1) not in self.variables:
+            self.abstract(subscript.group(1), len(args), call_token)
+            self.guessed = True
+            slot = names.index(subscript.group(2)) + 1
+            return _Partial(subscript.group(1), tuple(args), (slot,), token.start, closing.end)
         if name in FUNCTIONS:
             if len(args) not in FUNCTION_ARITIES.get(name, (1,)):
                 raise self.error(
@@ -939,6 +1113,40 @@ class _Parser:
         else:
             self.abstract(name, len(args), call_token)
         return _Call(name, tuple(args), token.start, closing.end)
+
+    def refuse_well_known(self, name: str, call_token: _Token) -> None:
+        """Refuse a well-known name that chainsolve does not treat, rather than make it abstract."""
+        if name in _COMMANDS:
+            raise self.error(
+                "misplaced_command",
+                f"{name}(…) is read only around a whole problem",
+                call_token,
+                "write diff(sin(x^2), x) or d/dx sin(x^2) on its own",
+            )
+        if name in _UNSUPPORTED:
+            raise self.error(
+                "unsupported_function",
+                f"'{name}' is a well-known function that chainsolve does not differentiate",
+                call_token,
+                "write each smooth piece as its own problem, e.g. x^2 where it is the larger",
+            )
+
+    def logarithm(self, args: list[_Node], base: re.Match[str] | None, call: _Token) -> _Node:
+        """``log(x, 2)``, ``log_2(x)``, ``log10(x)``: ln(x)/ln(2), echoed as read."""
+        if base is not None and len(args) == 1:
+            digits = int(base.group(1))
+            args = [args[0], _Num(sympy.Integer(digits), call.start, call.start)]
+        if len(args) != 2:
+            raise self.error(
+                "wrong_arity", f"{call.text} takes one argument", call, f"write {call.text}(x)"
+            )
+        self.guessed = True
+        value, base_node = args
+        logs = (
+            _Call("log", (value,), call.start, call.end),
+            _Call("log", (base_node,), call.start, call.end),
+        )
+        return _Chain("*", logs, (False, True), call.start, call.end)
 
     def abstract(self, name: str, arity: int, call_token: _Token) -> None:
         """Check an unknown function's use: some arguments, one arity, not also a variable."""
@@ -1023,6 +1231,13 @@ class _Parser:
     def lagrange(self, token: _Token, depth: int) -> _Node:
         """``f′(u)``: the derivative of an unknown function of one argument, at ``u``."""
         primes = self.advance()
+        if len(primes.text) > _MAX_DERIVATIVE_ORDER:
+            raise self.error(
+                "unexpected_token",
+                f"{len(primes.text)} primes: the order of a derivative is at most "
+                f"{_MAX_DERIVATIVE_ORDER}",
+                primes,
+            )
         return self.evaluated_at(token, depth, (1,) * len(primes.text), one_argument=True)
 
     def partial(self, token: _Token, depth: int) -> _Node:
@@ -1138,7 +1353,13 @@ class _Parser:
             if start.kind == "end":
                 return found
             name: _Token | None = None
-            if start.kind == "name" and self.peek(1).kind == "=":
+            wrt: str | None = None
+            wrapped = False
+            if start.kind != "name" or self.peek(1).kind != "=":
+                name, wrt, wrapped = self.wrapper()
+            if name is not None:
+                self.define(name)
+            elif start.kind == "name" and self.peek(1).kind == "=":
                 name = self.advance()
                 equals = self.advance()
                 self.define(name)
@@ -1150,7 +1371,12 @@ class _Parser:
                         equals.end,
                         f"write {name.text} = <expression>",
                     )
-            expr = self.expression(0)
+            command = self.command() if name is None and not wrapped else None
+            if command is not None:
+                expr, wrt = command
+                wrapped = True
+            else:
+                expr = self.expression(0)
             after = self.peek()
             if after.kind == "=":
                 hint = (
@@ -1161,7 +1387,62 @@ class _Parser:
                 raise self.error("unexpected_token", "unexpected '='", after, hint)
             if after.kind not in ("sep", "end"):
                 raise self.unexpected(after)
-            found.append(_Statement(name, expr, start.start, expr.end))
+            found.append(_Statement(name, expr, start.start, expr.end, wrt, wrapped))
+
+    def wrapper(self) -> tuple[_Token | None, str | None, bool]:
+        """Read what is written around an expression: ``d/dx``, ``dy/dx =``, ``f(x) =``,
+        ``derivative of``; returns the target's name, the variable and whether one was read."""
+        first, second, third = self.peek(), self.peek(1), self.peek(2)
+        over = second.kind == "op" and second.text == "/"
+        variable = _DIFFERENTIAL.fullmatch(third.text) if third.kind == "name" else None
+        if first.text == "d" and over and variable and self.peek(3).kind in ("(", "name", "num"):
+            self.pos += 3
+            return None, variable.group(1), True
+        target = _DIFFERENTIAL.fullmatch(first.text) if first.kind == "name" else None
+        if target and over and variable and self.peek(3).kind == "=":
+            self.pos += 4
+            name = _Token("name", target.group(1), first.start, first.end)
+            return name, variable.group(1), True
+        if first.kind == "name" and second.text == "(":
+            k = 2
+            arguments: list[str] = []
+            while self.peek(k).kind == "name" and self.peek(k + 1).kind in (",", ")"):
+                arguments.append(self.peek(k).text)
+                k += 2
+                if self.peek(k - 1).kind == ")":
+                    break
+            if arguments and self.peek(k - 1).kind == ")" and self.peek(k).kind == "=":
+                self.pos += k + 1
+                return first, arguments[0] if len(arguments) == 1 else None, True
+        if first.text == "derivative" and second.text == "of":
+            self.pos += 2
+            return None, None, True
+        if first.text == "differentiate" and second.text not in ("(", "["):
+            self.pos += 1
+            return None, None, True
+        return None, None, False
+
+    def command(self) -> tuple[_Node, str | None] | None:
+        """``diff(sin(x^2), x)``: a command of SymPy or Wolfram style around the whole problem."""
+        token = self.peek()
+        if token.kind != "name" or token.text not in _COMMANDS or self.peek(1).kind != "(":
+            return None
+        self.advance()
+        opening = self.advance()
+        args = self.arguments(opening, token.text, 0)
+        closing = self.tokens[self.pos - 1]
+        variable = args[1] if len(args) == 2 else None
+        if not 1 <= len(args) <= 2 or not (
+            variable is None or (isinstance(variable, _Name) and variable.name not in CONSTANTS)
+        ):
+            raise self.error(
+                "wrong_arity",
+                f"{token.text}(…) takes an expression and a variable",
+                _Token("name", token.text, token.start, closing.end),
+                f"write {token.text}(sin(x^2), x)",
+            )
+        self.guessed = True
+        return args[0], variable.name if isinstance(variable, _Name) else None
 
     def define(self, name: _Token) -> None:
         if name.text in CONSTANTS:
@@ -1202,6 +1483,89 @@ class _Parser:
                     "this is an expression, not a definition",
                 )
             raise self.unexpected(token)
+
+
+def _plain_names(tokens: list[_Token]) -> frozenset[str]:
+    """Names used as variables: neither called, defined, differentiated nor after ∂."""
+    names = set()
+    for index, token in enumerate(tokens[:-1]):
+        after = tokens[index + 1]
+        before = tokens[index - 1] if index else None
+        if token.kind != "name" or after.kind in ("prime", "=") or after.text == "(":
+            continue
+        if before is not None and before.kind == "partial":
+            continue
+        names.add(token.text)
+    return frozenset(names)
+
+
+def _sums(tokens: list[_Token]) -> frozenset[int]:
+    """The positions of the openings whose parenthesis holds a sum and no comma: one pass."""
+    found: set[int] = set()
+    open_: list[list[int | bool]] = []  # [position, holds a sum, holds a comma]
+    for index, token in enumerate(tokens):
+        if token.kind == "(":
+            open_.append([index, False, False])
+        elif token.kind == ")" and open_:
+            position, holds_sum, holds_comma = open_.pop()
+            if holds_sum and not holds_comma:
+                found.add(int(position))
+        elif open_ and token.kind == ",":
+            open_[-1][2] = True
+        elif open_ and token.kind == "op" and token.text in "+-":
+            open_[-1][1] = True
+    return frozenset(found)
+
+
+# Names that usually mean a function: f(x + 1) stays a call even where f is also a variable.
+_FUNCTION_LETTERS = frozenset("fghFGH")
+_PRECEDENCE = {"+": 1, "*": 2}
+
+
+def _spelled(node: _Node, outer: int = 0) -> str | None:
+    """The tree in plain text with every operator written (``2·x·cos(x)``); None for ∂ forms."""
+    text: str | None
+    precedence = 4
+    if isinstance(node, _Num):
+        text = str(node.value)
+        precedence = 4 if node.value.is_Integer else 2
+    elif isinstance(node, _Name):
+        text = node.name
+    elif isinstance(node, _Call):
+        args = [_spelled(arg) for arg in node.args]
+        name = "ln" if node.name == "log" else node.name
+        text = None if None in args else f"{name}({', '.join(str(a) for a in args)})"
+    elif isinstance(node, _Neg):
+        operand = _spelled(node.operand, 2)
+        text, precedence = (None if operand is None else f"-{operand}"), 1
+    elif isinstance(node, _Chain):
+        precedence = _PRECEDENCE[node.op]
+        parts = [_spelled(o, precedence + (i > 0)) for i, o in enumerate(node.operands)]
+        marks = (" - ", " + ") if node.op == "+" else ("/", "·")
+        text = None if None in parts else str(parts[0])
+        for part, inverted in zip(parts[1:], node.inverted[1:], strict=True):
+            text = None if text is None else f"{text}{marks[0] if inverted else marks[1]}{part}"
+    elif isinstance(node, _Power):
+        base, exponent = _spelled(node.base, 4), _spelled(node.exponent, 3)
+        text = None if base is None or exponent is None else f"{base}^{exponent}"
+        precedence = 3
+    else:
+        return None
+    if text is not None and precedence < outer:
+        return f"({text})"
+    return text
+
+
+def _spelled_statement(statement: _Statement) -> str | None:
+    """A statement as read, with what was written around it: ``d/dx sin(x^2)``."""
+    expr = _spelled(statement.expr, 2 if statement.wrt and statement.name is None else 0)
+    if expr is None:
+        return None
+    if statement.name is not None:
+        return f"{statement.name.text} = {expr}"
+    if statement.wrt:
+        return f"d/d{statement.wrt} {expr}"
+    return f"the derivative of {expr}" if statement.wrapped else expr
 
 
 # --- building sympy -----------------------------------------------------------------
@@ -1709,6 +2073,13 @@ def parse_problem(
             first.end,
             "with several lines, write each as name = expression (target first)",
         )
+    if wrt is None:
+        wrt = next(((s.wrt,) for s in statements if s.wrt is not None), None)
+    normalized = prepared.normalized if prepared.normalized != text else None
+    if parser.guessed or is_latex(text) or any(s.wrapped for s in statements):
+        spelled = [_spelled_statement(s) for s in statements]
+        if None not in spelled and "; ".join(map(str, spelled)) != text:
+            normalized = "; ".join(map(str, spelled))
     builder = _Builder(prepared)
     typed_builder = _TypedBuilder(prepared, builder.functions)
     definitions: list[Definition] = []
@@ -1730,7 +2101,7 @@ def parse_problem(
         wrt=wrt,
         point=point,
         implicit_target=implicit,
-        normalized_source=prepared.normalized if prepared.normalized != text else None,
+        normalized_source=normalized,
     )
 
 

@@ -11,6 +11,7 @@ import sympy
 
 from chainsolve.errors import ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.functions import relu, sigmoid
+from chainsolve.mistakes import flatten_definitions
 from chainsolve.parsing import (
     LIMITS,
     normalize,
@@ -256,17 +257,18 @@ def test_span_after_normalisation_points_into_original() -> None:
         ("x # note", "unexpected_character", Span(2, 3)),
         ("'x'", "unexpected_character", Span(0, 1)),
         ("x[0]", "unexpected_character", Span(1, 2)),
-        ("{x}", "unexpected_character", Span(0, 1)),
         ("x < 1", "unexpected_character", Span(2, 3)),
         ("x!", "unexpected_character", Span(1, 2)),
         ("x == 1", "unexpected_character", Span(2, 4)),
         ("x.real", "unexpected_character", Span(1, 2)),
         ("a: b", "unexpected_character", Span(1, 2)),
-        ("\\sqrt{x}", "unexpected_character", Span(0, 1)),
         ("x & y", "unexpected_character", Span(2, 3)),
+        ("\\input{/etc/passwd}", "latex_error", Span(0, 6)),
+        ("x + \\def\\x{1}", "latex_error", Span(4, 8)),
+        ("\\frac{1}{x", "latex_error", Span(8, 9)),
+        ("\\sqrt{x}}", "latex_error", Span(8, 9)),
         ("~x", "unexpected_character", Span(0, 1)),
         ("`x`", "unexpected_character", Span(0, 1)),
-        ("$x$", "unexpected_character", Span(0, 1)),
         ("x, y", "unexpected_token", Span(1, 2)),
         ("x = 1", "unexpected_token", Span(2, 3)),
         ("x; y", "unexpected_token", Span(1, 2)),
@@ -281,8 +283,9 @@ def test_span_after_normalisation_points_into_original() -> None:
         ("2 + sin(x, y)", "wrong_arity", Span(4, 13)),
         ("f()", "wrong_arity", Span(0, 3)),
         ("sinx", "glued_function_name", Span(0, 4)),
-        ("1 + sin x", "function_needs_parentheses", Span(4, 7)),
-        ("sin^2(x)", "function_needs_parentheses", Span(0, 3)),
+        ("1 + sin", "function_needs_parentheses", Span(4, 7)),
+        ("sin^-1(x)", "ambiguous_input", Span(4, 5)),
+        ("sin x^2", "ambiguous_input", Span(5, 6)),
         ("(x)2", "missing_operator", Span(3, 4)),
         ("(x)y", "missing_operator", Span(3, 4)),
         ("x y", "missing_operator", Span(2, 3)),
@@ -576,6 +579,24 @@ def _hostile_cases() -> list[tuple[str, str]]:
         ("x^" * 300 + "x", "error"),
         ("x" * 100_000, "error"),
         ("x+" * 10_000 + "x", "error"),
+        ("x(" * 99 + "x+" * 9_000 + ")" * 99, "error"),
+        ("x + " + "x(1+" * 300 + "x" + ")" * 300, "error"),
+        ("[" * 300 + "x" + "]" * 300, "error"),
+        ("d/dx " * 3_000 + "x", "error"),
+        ("sin^2 " * 300 + "x", "error"),
+        ("diff(" * 300 + "x" + ", x)" * 300, "error"),
+        ("x cos(x) " * 2_000, "error"),
+        ("log_2(" * 300 + "x" + ")" * 300, "error"),
+        ("f_x(" * 300 + "x" + ")" * 300, "error"),
+        ("D[1]" * 3_000 + "f(x)", "error"),
+        ("f'" + "'" * 10_000 + "(x)", "error"),
+        ("\\frac{1}{" * 400 + "x" + "}" * 400, "error"),
+        ("\\sqrt[3]{" * 400 + "x" + "}" * 400, "error"),
+        ("{" * 5_000 + "x" + "}" * 5_000, "error"),
+        ("\\left(" * 300 + "x" + "\\right)" * 300, "error"),
+        ("\\alpha" * 20_000, "error"),
+        ("\\input{/etc/passwd}", "error"),
+        ("\\write18{touch {CANARY}}", "error"),
     ]
     return [(row["input"], row["expect"]) for row in rows] + generated
 
@@ -603,11 +624,9 @@ def test_hostile_input(text: str, expect: str, tmp_path: Path) -> None:
     assert not canary.exists()
 
 
-def test_factorial_is_an_abstract_function() -> None:
-    """factorial(10^100) is accepted as an unknown function: sympy never computes it."""
-    expr = parse_expression("factorial(10^100)")
-    assert expr == sympy.Function("factorial", real=True)(sympy.Integer(10) ** 100)
-    assert not isinstance(expr, sympy.factorial)
+def test_factorial_is_refused_not_computed() -> None:
+    """factorial(10^100) is refused as a well-known name: never computed, never abstract."""
+    assert parse_error("factorial(10^100)").code == "unsupported_function"
 
 
 @pytest.mark.parametrize(
@@ -758,3 +777,308 @@ def test_typed_form_keeps_sympys_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     problem = parse_problem("z = exp(x*t)^2 + log(1 + x^2*t); x = sqrt(t)/2 - ∂₁f(t, t^2)")
     assert problem.definition("z").typed != problem.definition("z").expr
     assert cleared == []
+
+
+# --- input as people write it (issue 15) ----------------------------------------------
+
+
+def read_as(text: str) -> tuple[sympy.Expr, tuple[str, ...], str | None]:
+    """The flattened target of ``text``, its wrt and its echo; the typed form agrees."""
+    problem = parse_problem(text)
+    for definition in problem.definitions:
+        assert evaluate_typed(definition.typed) == definition.expr
+    expr = flatten_definitions(problem)[make_symbol(problem.target)]
+    return expr, problem.wrt, problem.normalized_source
+
+
+# Each input as students and textbooks write it, with the expression it must read as.
+STUDENT_CORPUS: list[tuple[str, sympy.Expr]] = [
+    ("diff(sin(x^2), x)", sympy.sin(x**2)),
+    ("diff(x^3 + 1, x)", x**3 + 1),
+    ("derivative of sin(x^2)", sympy.sin(x**2)),
+    ("differentiate e^(2x)", sympy.exp(2 * x)),
+    ("d/dx sin(x^2)", sympy.sin(x**2)),
+    ("d/dx (x^2+1)^5", (x**2 + 1) ** 5),
+    ("d/dt [e^(2t)]", sympy.exp(2 * t)),
+    ("d/dx [x^2 sin(x)]", x**2 * sympy.sin(x)),
+    ("d/dx x^2", x**2),
+    ("dy/dx = x^3 - 2x", x**3 - 2 * x),
+    ("y = x^3 - 2x", x**3 - 2 * x),
+    ("f(x) = sin(x^2)", sympy.sin(x**2)),
+    ("g(t) = t e^t", t * sympy.exp(t)),
+    ("2x cos(x)", 2 * x * sympy.cos(x)),
+    ("x(x+1)", x * (x + 1)),
+    ("x(x - 1)^2", x * (x - 1) ** 2),
+    ("t(t+1)(t+2)", t * (t + 1) * (t + 2)),
+    ("sin x", sympy.sin(x)),
+    ("cos t", sympy.cos(t)),
+    ("sin x cos x", sympy.sin(x) * sympy.cos(x)),
+    ("x sin x", x * sympy.sin(x)),
+    ("sin^2(x)", sympy.sin(x) ** 2),
+    ("sin^2 x", sympy.sin(x) ** 2),
+    ("cos^3(2x)", sympy.cos(2 * x) ** 3),
+    ("tan^2 x + 1", sympy.tan(x) ** 2 + 1),
+    ("cos(x)sin(x)", sympy.cos(x) * sympy.sin(x)),
+    ("e^x sin(x)", sympy.exp(x) * sympy.sin(x)),
+    ("3x^2 ln(x)", 3 * x**2 * sympy.log(x)),
+    ("ln x", sympy.log(x)),
+    ("x ln x - x", x * sympy.log(x) - x),
+    ("sqrt(x) sin(x)", sympy.sqrt(x) * sympy.sin(x)),
+    ("log(x, 2)", sympy.log(x) / sympy.log(2)),
+    ("log_2(x)", sympy.log(x) / sympy.log(2)),
+    ("log2(x)", sympy.log(x) / sympy.log(2)),
+    ("log10(x)", sympy.log(x) / sympy.log(10)),
+    ("log_10(x^2 + 1)", sympy.log(x**2 + 1) / sympy.log(10)),
+    ("log(x^2, 3)", sympy.log(x**2) / sympy.log(3)),
+    ("x^2 log_2(x)", x**2 * sympy.log(x) / sympy.log(2)),
+    ("[x + 1]^2", (x + 1) ** 2),
+    ("2[x + 1]", 2 * (x + 1)),
+    ("sin(2πx)", sympy.sin(2 * sympy.pi * x)),
+    ("x e^x", x * sympy.exp(x)),
+    ("(x^2 + 1)^5", (x**2 + 1) ** 5),
+    ("x^2 e^(-x)", x**2 * sympy.exp(-x)),
+    ("e^(-x^2/2)", sympy.exp(-(x**2) / 2)),
+    ("1/(1 + e^(-x))", 1 / (1 + sympy.exp(-x))),
+    ("sqrt(1 - x^2)", sympy.sqrt(1 - x**2)),
+    ("(3x + 2)^(1/2)", sympy.sqrt(3 * x + 2)),
+    ("tan(x)/x", sympy.tan(x) / x),
+    ("arcsin(x^2)", sympy.asin(x**2)),
+    ("atan(2x)", sympy.atan(2 * x)),
+    ("sin(cos(x))", sympy.sin(sympy.cos(x))),
+    ("cos(x^3 + 2x)", sympy.cos(x**3 + 2 * x)),
+    ("(sin x)^2", sympy.sin(x) ** 2),
+    ("5x^4 - 3x^2 + 7", 5 * x**4 - 3 * x**2 + 7),
+    ("x^(-2)", x**-2),
+    ("1/x^2", x**-2),
+    ("2^x", 2**x),
+    ("x·e^x", x * sympy.exp(x)),
+    ("x² sin x", x**2 * sympy.sin(x)),
+    ("3t² + 2t", 3 * t**2 + 2 * t),
+    ("d/dx sin^2 x", sympy.sin(x) ** 2),
+    ("diff(x cos x, x)", x * sympy.cos(x)),
+    ("derivative of x^2 e^x", x**2 * sympy.exp(x)),
+    ("erf(x^2)", sympy.erf(x**2)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), STUDENT_CORPUS)
+def test_student_corpus_reads_as_meant(text: str, expected: sympy.Expr) -> None:
+    """Each way students and textbooks write a problem reads as the expression meant."""
+    expr, _, _ = read_as(text)
+    assert sympy.simplify(expr - expected) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "echo"),
+    [
+        ("diff(sin(x^2), x)", ("x",), "d/dx sin(x^2)"),
+        ("derivative of sin(x^2)", ("x",), "the derivative of sin(x^2)"),
+        ("d/dx (x^2+1)^5", ("x",), "d/dx (x^2 + 1)^5"),
+        ("d/dt [e^(2t)]", ("t",), "d/dt e^(2·t)"),
+        ("dy/dx = 3x", ("x",), "y = 3·x"),
+        ("f(x) = sin(x^2)", ("x",), "f = sin(x^2)"),
+        ("2x cos(x)", ("x",), "2·x·cos(x)"),
+        ("x(x+1)", ("x",), "x·(x + 1)"),
+        ("sin x", ("x",), "sin(x)"),
+        ("sin^2(x)", ("x",), "sin(x)^2"),
+        ("sin^2 x", ("x",), "sin(x)^2"),
+        ("cos(x)sin(x)", ("x",), "cos(x)·sin(x)"),
+        ("log(x, 2)", ("x",), "ln(x)/ln(2)"),
+        ("log_2(x)", ("x",), "ln(x)/ln(2)"),
+        ("log10(x)", ("x",), "ln(x)/ln(10)"),
+    ],
+)
+def test_readings_set_wrt_and_echo_as_read(text: str, wrt: tuple[str, ...], echo: str) -> None:
+    """d/dx, diff(), f(x) = and juxtaposition choose the variable and echo what was read."""
+    _, chosen, normalized = read_as(text)
+    assert (chosen, normalized) == (wrt, echo)
+
+
+def test_function_notation_names_the_target() -> None:
+    """f(x) = … defines the target f with respect to x; dy/dx = … defines y."""
+    assert parse_problem("f(x) = sin(x^2)").target == "f"
+    assert parse_problem("dy/dx = x^2").target == "y"
+
+
+def test_plain_problems_are_not_echoed() -> None:
+    """A problem typed in the plain grammar has nothing to echo."""
+    assert parse_problem("x*(x + 1)").normalized_source is None
+    assert parse_problem("d/dx sin(x^2)").normalized_source is None
+
+
+@pytest.mark.parametrize(
+    "name", ["max", "min", "floor", "ceil", "ceiling", "round", "mod", "factorial", "gcd"]
+)
+def test_well_known_names_are_refused_not_abstract(name: str) -> None:
+    """A well-known function chainsolve does not treat is refused, never an abstract function."""
+    err = parse_error(f"{name}(x, x^2)")
+    assert err.code == "unsupported_function"
+    assert err.span == Span(0, len(name) + 8)
+
+
+@pytest.mark.parametrize("text", ["x*diff(x, x)", "1 + derivative(x^2, x)", "diff(x, 2)"])
+def test_commands_inside_an_expression_are_refused(text: str) -> None:
+    """diff(…) is read around a whole problem only; inside one it is refused, never abstract."""
+    with pytest.raises(ParseError) as info:
+        parse_problem(text)
+    assert info.value.code in ("misplaced_command", "wrong_arity")
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "span"),
+    [
+        ("sin x^2", "ambiguous_input", Span(5, 6)),
+        ("sin^-1 x", "ambiguous_input", Span(4, 5)),
+        ("sin x y", "missing_operator", Span(6, 7)),
+        ("x y", "missing_operator", Span(2, 3)),
+        ("[x + 1)", "unbalanced_parenthesis", Span(6, 7)),
+        ("x[0]", "unexpected_character", Span(1, 2)),
+    ],
+)
+def test_ambiguous_juxtaposition_is_refused_with_a_caret(text: str, code: str, span: Span) -> None:
+    """Where a juxtaposition could be read two ways, the error points at where it splits."""
+    err = parse_error(text)
+    assert (err.code, err.span) == (code, span)
+
+
+@pytest.mark.parametrize("text", ["x(1) + x", "f(x + 1) + f", "x(t) + x"])
+def test_call_like_products_stay_ambiguous(text: str) -> None:
+    """x(1), x(t) and f(x + 1) could be function values: a name also used as a variable errs."""
+    with pytest.raises(ParseError) as info:
+        parse_problem(text)
+    assert info.value.code == "function_and_variable"
+
+
+def test_diff_answer_matches_the_oracle_in_the_cli() -> None:
+    """`solve "diff(sin(x^2), x)"` answers d/dx sin(x²) (sympy's), echoing how it was read."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    result = CliRunner().invoke(main, ["solve", "diff(sin(x^2), x)", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "read as: d/dx sin(x^2)" in result.stderr
+    answer = parse_expression(json.loads(result.stdout)["derivatives"]["x"])
+    assert sympy.simplify(answer - sympy.diff(sympy.sin(x**2), x)) == 0
+
+
+_F = sympy.Function("f", real=True)
+_G = sympy.Function("g", real=True)
+_H = sympy.Function("h", real=True)
+_CHAIN_1 = sympy.diff(_F(_G(x)), x)
+_CHAIN_2 = sympy.diff(_F(_G(t), _H(t)), t)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("f'(g(x))*g'(x)", _CHAIN_1),
+        ("f′(g(x))·g′(x)", _CHAIN_1),
+        ("Derivative(g(x), x)*Subs(Derivative(f(xi_1), xi_1), xi_1, g(x))", _CHAIN_1),
+        ("f''(x)", sympy.diff(_F(x), x, 2)),
+        ("f_x(x, y)", sympy.diff(_F(x, y), x)),
+        ("f_y(x, y)", sympy.diff(_F(x, y), y)),
+        ("∂f/∂x(x, y)", sympy.diff(_F(x, y), x)),
+        ("D[1]f(g(t), h(t))*g'(t) + D[2]f(g(t), h(t))*h'(t)", _CHAIN_2),
+        ("∂₁f(g(t), h(t))·g′(t) + ∂₂f(g(t), h(t))·h′(t)", _CHAIN_2),
+    ],
+)
+def test_abstract_answers_read_in_every_printed_form(answer: str, expected: sympy.Expr) -> None:
+    """Answers to abstract-function problems read back in each form chainsolve prints."""
+    assert sympy.simplify(parse_expression(answer).doit() - expected.doit()) == 0
+
+
+def test_subscript_names_stay_names_without_their_argument() -> None:
+    """x_1 and u_i(x) stay a name and a function: only f_x(x, …) is a partial derivative."""
+    assert parse_expression("x_1 + u_i(x)") == make_symbol("x_1") + sympy.Function(
+        "u_i", real=True
+    )(x)
+
+
+def test_ascii_primes_match_unicode_ones() -> None:
+    """f'(u) is f′(u): the ASCII apostrophe after a name is a prime."""
+    assert parse_expression("f'(x^2)") == parse_expression("f′(x^2)")
+
+
+# --- LaTeX input ------------------------------------------------------------------------
+
+LATEX_CORPUS: list[tuple[str, sympy.Expr]] = [
+    (r"\frac{d}{dx}\left(\sin(x^2)\right)", sympy.sin(x**2)),
+    (r"\frac{d}{dx} \sin(x^2)", sympy.sin(x**2)),
+    (r"\frac{dy}{dx} = x^{3}", x**3),
+    (r"\sin^2 x", sympy.sin(x) ** 2),
+    (r"\sin(x^2)", sympy.sin(x**2)),
+    (r"\sin\left(x^{2}\right)", sympy.sin(x**2)),
+    (r"e^{2x}", sympy.exp(2 * x)),
+    (r"\exp(x^2)", sympy.exp(x**2)),
+    (r"\sqrt{x}", sympy.sqrt(x)),
+    (r"\sqrt{x^2 + 1}", sympy.sqrt(x**2 + 1)),
+    (r"\sqrt[3]{x}", sympy.cbrt(x)),
+    (r"\sqrt[3]{x^2+1}", (x**2 + 1) ** sympy.Rational(1, 3)),
+    (r"\frac{1}{x}", 1 / x),
+    (r"\frac{x^{2}}{2}", x**2 / 2),
+    (r"\frac{\frac{1}{x}}{2}", 1 / (2 * x)),
+    (r"\frac{1}{\frac{x}{2}+1}", 1 / (x / 2 + 1)),
+    (r"\dfrac{1}{x} + \tfrac{x}{3}", 1 / x + x / 3),
+    (r"2 \cdot x", 2 * x),
+    (r"3 \times x^2", 3 * x**2),
+    (r"\left( x + 1 \right)^{5}", (x + 1) ** 5),
+    (r"\left[ x + 1 \right]^2", (x + 1) ** 2),
+    (r"\ln x", sympy.log(x)),
+    (r"\ln(x^2 + 1)", sympy.log(x**2 + 1)),
+    (r"\log(x)", sympy.log(x)),
+    (r"\arcsin(x)", sympy.asin(x)),
+    (r"\arctan(2x)", sympy.atan(2 * x)),
+    (r"\operatorname{relu}(x)", relu(x)),
+    (r"\operatorname{sigmoid}(x)", sigmoid(x)),
+    (r"2\pi x", 2 * sympy.pi * x),
+    (r"\sin(2 \pi x)", sympy.sin(2 * sympy.pi * x)),
+    (r"x\,\sin x", x * sympy.sin(x)),
+    (r"x \sin(x)", x * sympy.sin(x)),
+    (r"\cos^{2}(x)", sympy.cos(x) ** 2),
+    (r"$x^2 + 1$", x**2 + 1),
+    (r"\frac{d}{dt}\left[e^{2t}\right]", sympy.exp(2 * t)),
+    (r"\tan(x)\,\sec(x)", sympy.tan(x) * sympy.sec(x)),
+    (r"\frac{1}{1 + e^{-x}}", 1 / (1 + sympy.exp(-x))),
+    (r"(3x+2)^{\frac{1}{2}}", sympy.sqrt(3 * x + 2)),
+    (r"x^{-2}", x**-2),
+    (r"\sinh(x)\cosh(x)", sympy.sinh(x) * sympy.cosh(x)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LATEX_CORPUS)
+def test_latex_corpus_reads_as_the_text_grammar(text: str, expected: sympy.Expr) -> None:
+    """LaTeX as students paste it reads as the same expression, typed form included."""
+    expr, _, echo = read_as(text)
+    assert sympy.simplify(expr - expected) == 0
+    assert echo is not None and "\\" not in echo
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (r"\sigma x", ("sigma", "x")),
+        (r"\alpha\beta", ("alpha", "beta")),
+        (r"x_{1} + x_2", ("x_1", "x_2")),
+        (r"xy", ("x", "y")),
+        (r"\theta_{1} x", ("theta_1", "x")),
+    ],
+)
+def test_latex_letters_multiply_and_subscripts_index(text: str, names: tuple[str, ...]) -> None:
+    """In LaTeX single letters and Greek letters side by side multiply; x_{1} is the name x_1."""
+    if "{" not in text and "\\" not in text:
+        text = "$" + text + "$"
+    expr = parse_expression(text)
+    assert {str(symbol) for symbol in expr.free_symbols} == set(names)
+
+
+def test_latex_partial_reads_back() -> None:
+    """\\partial in LaTeX is ∂: the derivative of an unknown function reads back."""
+    assert parse_expression(r"\partial f/\partial x(x, t)") == parse_expression("∂f/∂x(x, t)")
+
+
+def test_latex_errors_point_into_the_latex() -> None:
+    """An error in LaTeX input points with a caret into the LaTeX the user typed."""
+    err = parse_error(r"\frac{1}{x} + \sin(x")
+    source = r"\frac{1}{x} + \sin(x"
+    assert err.span is not None and source[err.span.start] == "("
