@@ -694,14 +694,21 @@ def _limit_memory(memory_mb: int | None) -> None:
 
 
 def _worker_main(
-    connection: Connection, timeout: float | None, memory_mb: int | None, share: bool
+    connection: Connection,
+    timeout: float | None,
+    memory_mb: int | None,
+    share: bool,
+    parent: int,
 ) -> None:
-    """Grade chunks of submissions, sending each row back as soon as it is graded."""
+    """Grade chunks of submissions, sending each row back as soon as it is graded.
+
+    ``parent`` is the pid of the grading process, taken there: a worker reading its own
+    parent pid after start-up would read init's when the parent has already died.
+    """
     from chainsolve.verification import forget_solved_problems
 
     _limit_memory(memory_mb)
     sys.setrecursionlimit(4000)
-    parent = os.getppid()
     while True:
         # Other processes forked from the parent hold its end of this pipe too, so its death
         # is not an end of file here: a worker whose parent is gone stops by itself.
@@ -775,7 +782,7 @@ class Pool:
         parent, child = self.context.Pipe()
         process = self.context.Process(
             target=_worker_main,
-            args=(child, self.timeout, self.memory_mb, self.share),
+            args=(child, self.timeout, self.memory_mb, self.share, os.getpid()),
             daemon=True,
         )
         process.start()

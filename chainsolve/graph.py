@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 import sympy
 
-from chainsolve.problem import Definition, Problem, build_problem, make_symbol
+from chainsolve.problem import Definition, Problem, build_problem, evaluate_typed, make_symbol
 
 if TYPE_CHECKING:
     from chainsolve.steps import Solution
@@ -313,7 +313,8 @@ def with_intermediates(problem: Problem, intermediates: Mapping[str, sympy.Expr]
     """
     parts = {expr: make_symbol(name) for name, expr in intermediates.items()}
     target = problem.definitions[0]
-    rewritten = {target.name: _named_parts(target.expr, parts)}
+    # The derivation named parts of the expression as typed: match them there.
+    rewritten = {target.name: _named_parts(target.typed, parts)}
     stack = [target.name]
     while stack:
         for symbol in rewritten[stack.pop()].free_symbols:
@@ -321,7 +322,9 @@ def with_intermediates(problem: Problem, intermediates: Mapping[str, sympy.Expr]
             if name in intermediates and name not in rewritten:
                 rewritten[name] = _named_parts(intermediates[name], parts)
                 stack.append(name)
-    definitions = [Definition(name, expr) for name, expr in rewritten.items()]
+    definitions = [
+        Definition(name, evaluate_typed(expr), typed=expr) for name, expr in rewritten.items()
+    ]
     split = build_problem(
         definitions, source=problem.source, wrt=problem.wrt or None, point=problem.point
     )

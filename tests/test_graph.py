@@ -18,7 +18,7 @@ from chainsolve.graph import (
     topological_definitions,
 )
 from chainsolve.parsing import parse_problem
-from chainsolve.problem import Definition, Problem, build_problem, make_symbol
+from chainsolve.problem import Definition, Problem, build_problem, evaluate_typed, make_symbol
 
 TWO_PATHS = "z = x^2*y; x = cos(t); y = exp(t)"
 SHARED = "z = a*b + c; a = sin(p); b = p*q; c = p + q; p = t^2; q = exp(t)"
@@ -249,7 +249,7 @@ def test_evaluation_graph_flattens_back_to_the_problem(text: str) -> None:
     """The graph a point is evaluated on substitutes back to exactly the expression typed."""
     problem = parse_problem(text)
     graph = evaluation_graph(solve_problem(problem))
-    assert _flatten(graph, graph.target) == problem.definitions[0].expr
+    assert evaluate_typed(_flatten(graph, graph.target)) == problem.definitions[0].expr
     if text.count("(") > 9:  # a long chain: its links are nodes, each a small definition
         assert len(graph.nodes) > 9
         assert all(sympy.count_ops(node.expr) <= 6 for node in graph.nodes if node.expr is not None)

@@ -8,11 +8,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import sympy
 from click.testing import CliRunner, Result
 
-from chainsolve.api import solve, verify
+from chainsolve.api import solve, solve_parsed, verify
 from chainsolve.cli import main
 from chainsolve.filters import latex_text
+from chainsolve.problem import Definition, build_problem, make_symbol
 from chainsolve.render import render_solution
 from chainsolve.sheet import parse_sheet, render_sheet
 from chainsolve.verification import render_verdict
@@ -23,8 +25,7 @@ LONG_NAME = "a" * 3000
 #: Inputs that broke pdflatex: names sympy prints as LaTeX commands, an accent suffix, a name
 #: wider than TeX can measure, in a single expression and in a graph (TikZ labels).
 HOSTILE_PROBLEMS = {
-    "frac": "frac(x^2)",
-    "root_re_im": "root(x) + re(x)*im(x)",
+    "root": "root(x^2) + sin(x)",
     "scr": "z = xscr^2; xscr = sin(t)",
     "accents": "sin(xhat*xdot + xprime*xbar)",
     "long_name": f"sin({LONG_NAME}^2)",
@@ -73,11 +74,28 @@ def test_names_are_printed_as_written_not_as_accents() -> None:
     assert r"\hat" not in latex and r"\mathscr" not in latex and "{x}'" not in latex
 
 
-def test_unknown_functions_named_like_latex_commands_are_operator_names() -> None:
-    r"""frac(x), re(x) print as \operatorname{frac}, \operatorname{re}, not \frac or \re."""
-    latex = render_solution(solve("frac(x) + re(x)"), "latex")
-    assert r"\operatorname{frac}" in latex and r"\operatorname{re}" in latex
-    assert not re.search(r"\\(frac|re)\{\\left", latex)
+def test_unknown_functions_named_like_latex_commands_are_operator_names(tmp_path: Path) -> None:
+    r"""frac(x), re(x), im(x) print as \operatorname{…}, not \frac or \re, and compile.
+
+    The parser refuses these well-known names as input, so the problem is built in Python, as
+    an API user may build it.
+    """
+    x = make_symbol("x")
+    names = ("frac", "re", "im", "root")
+    expr = sympy.Add(*(sympy.Function(name)(x**2) for name in names))
+    problem = build_problem([Definition("y", expr)], source="frac(x^2) + re(x^2) + …")
+    latex = render_solution(solve_parsed(problem), "latex")
+    for name in names:
+        assert rf"\operatorname{{{name}}}" in latex
+    assert not re.search(r"\\(frac|re|im)\{\\left", latex)
+    compile_latex(latex, tmp_path)
+
+
+@pytest.mark.parametrize("text", ["frac(x^2)", "re(x) + 1", "im(x)"])
+def test_names_latex_cannot_print_are_refused_as_input(text: str) -> None:
+    """frac, re and im are well-known functions chainsolve does not differentiate: exit 2."""
+    result = run("solve", text, "--format", "latex")
+    assert result.exit_code == 2 and "well-known function" in result.output
 
 
 @pytest.mark.parametrize("mode", ["solutions", "answers"])
