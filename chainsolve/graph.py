@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 import sympy
 
+from chainsolve.dag import bottom_up
 from chainsolve.problem import Definition, Problem, build_problem, evaluate_typed, make_symbol
 
 if TYPE_CHECKING:
@@ -335,25 +336,17 @@ def with_intermediates(problem: Problem, intermediates: Mapping[str, sympy.Expr]
 def _named_parts(expr: sympy.Expr, parts: Mapping[sympy.Expr, sympy.Symbol]) -> sympy.Expr:
     """``expr`` with each proper subexpression that is one of ``parts`` replaced by its name.
 
-    Post-order over the expression's DAG without recursion, each shared part visited once.
+    Each shared part is visited once (:func:`chainsolve.dag.bottom_up`).
     """
-    done: dict[sympy.Basic, sympy.Basic] = {}
-    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if node in done:
-            continue
-        if node is not expr and node in parts:
-            done[node] = parts[node]
-        elif not node.args:
-            done[node] = node
-        elif not expanded:
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in node.args if arg not in done)
-        else:
-            args = tuple(done[arg] for arg in node.args)
-            done[node] = node if args == node.args else node.func(*args)
-    return done[expr]
+
+    def named(node: sympy.Basic) -> sympy.Basic | None:
+        return parts.get(node) if node is not expr else None
+
+    def build(node: sympy.Basic, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
+        return node if args == node.args else node.func(*args)
+
+    result: sympy.Expr = bottom_up(expr, build, named)
+    return result
 
 
 def symbol_of(name: str) -> sympy.Symbol:

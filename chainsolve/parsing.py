@@ -14,6 +14,7 @@ from typing import Literal, NamedTuple
 import sympy
 from sympy.core.function import AppliedUndef
 
+from chainsolve.dag import bottom_up
 from chainsolve.errors import ParseError, Span
 from chainsolve.functions import CONSTANTS, FUNCTION_ARITIES, FUNCTIONS
 from chainsolve.latex_input import is_latex, translate
@@ -1958,21 +1959,12 @@ def _plain_numbers(expr: sympy.Expr) -> sympy.Expr:
     ``e^x`` is exp(x); everything else (powers, functions, the order of a quotient) stays
     as typed.
     """
-    done: dict[sympy.Basic, sympy.Expr] = {}
-    stack: list[tuple[sympy.Expr, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if node in done:
-            continue
-        if not node.args or isinstance(node, (sympy.Derivative, sympy.Subs)):
-            done[node] = node
-            continue
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in node.args if arg not in done)
-            continue
-        done[node] = _plain_node(node, tuple(done[arg] for arg in node.args))
-    return done[expr]
+
+    def kept(node: sympy.Basic) -> sympy.Basic | None:
+        return node if isinstance(node, (sympy.Derivative, sympy.Subs)) else None
+
+    result: sympy.Expr = bottom_up(expr, _plain_node, kept)
+    return result
 
 
 def _plain_node(node: sympy.Expr, args: tuple[sympy.Expr, ...]) -> sympy.Expr:

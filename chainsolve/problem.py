@@ -10,6 +10,7 @@ from types import MappingProxyType
 import sympy
 from sympy.core.function import AppliedUndef
 
+from chainsolve.dag import bottom_up
 from chainsolve.errors import ProblemError, Span
 
 #: Names tried, in order, for the target of a bare expression such as ``sin(x^2)``.
@@ -294,22 +295,11 @@ def evaluate_typed(expr: sympy.Expr) -> sympy.Expr:
     >>> evaluate_typed(sympy.Pow(sympy.exp(x), 3, evaluate=False))
     exp(3*x)
     """
-    built: dict[sympy.Basic, sympy.Basic] = {}
-    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if node in built:
-            continue
-        if not node.args or isinstance(node, _KEPT):
-            built[node] = node
-            continue
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in node.args if arg not in built)
-            continue
-        args = tuple(built[arg] for arg in node.args)
-        built[node] = node.func(*args)
-    result: sympy.Expr = built[expr]
+
+    def kept(node: sympy.Basic) -> sympy.Basic | None:
+        return node if isinstance(node, _KEPT) else None
+
+    result: sympy.Expr = bottom_up(expr, lambda node, args: node.func(*args), kept)
     return result
 
 
