@@ -389,17 +389,25 @@ def _relevant(shaped: ShapedProblem) -> frozenset[str]:
     return frozenset(relevant)
 
 
+_PRODUCTS = (MatMul, Hadamard, ScalarMul, ElementDivide)
+
+
 def _factors(node: Node, shaped: ShapedProblem) -> tuple[tuple[Node, Shape], ...]:
-    """The operands of every product in ``node``, each with its shape."""
+    """The factors of the products ``node`` is (or sums), each with its shape: δ_a (3×1),
+    xᵀ (1×2). A factor that is itself a product is split into its factors; numbers are left out."""
     found: list[tuple[Node, Shape]] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, MatMul | Hadamard | ScalarMul | ElementDivide):
+
+    def visit(current: Node, in_product: bool) -> None:
+        if isinstance(current, _PRODUCTS):
             for operand in children(current):
-                if not isinstance(operand, Constant):
-                    found.append((operand, term_shape(operand, shaped)))
-        stack.extend(reversed(children(current)))
+                visit(operand, True)
+        elif isinstance(current, Add | Sub) and not in_product:
+            for operand in children(current):
+                visit(operand, False)
+        elif in_product and not isinstance(current, Constant):
+            found.append((current, term_shape(current, shaped)))
+
+    visit(node, False)
     return tuple(dict.fromkeys(found))
 
 
