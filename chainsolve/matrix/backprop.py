@@ -158,8 +158,8 @@ def _matmul(left: Node, right: Node) -> Node:
 
 
 def _hadamard(upstream: Node, local: Node, shape: Shape) -> Node:
-    """``G ⊙ local``; a 1×1 is a plain product."""
-    if _is_constant(upstream, 1):
+    """``G ⊙ local``; a 1×1 is a plain product, and 𝟙 ⊙ F = F."""
+    if _is_constant(upstream, 1) or isinstance(upstream, Ones):
         return local
     if shape.is_scalar:
         return scale(upstream, local)
