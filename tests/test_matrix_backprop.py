@@ -165,6 +165,34 @@ def test_logistic_regression_in_vector_form() -> None:
         assert_equal_at_points(claimed(solution, name, names), gradient(loss, names[name]))
 
 
+def test_logistic_regression_with_binary_cross_entropy_gives_p_minus_y() -> None:
+    """binary_cross_entropy(σ(z), y): δ_z = p − y (no condition), ∂L/∂w = δ_z·x, equal to sympy.diff."""
+    text = "z = dot(w, x) + b; p = sigmoid(z); L = binary_cross_entropy(p, y)"
+    solution = solve_matrix(text, "w: 3, x: 3, b: 1, y: 1", ["w", "b"])
+    assert solution.verified
+    delta, gradient_w = solution.steps[0][0], solution.steps[1][0]
+    assert (delta.name, show(delta.claim), delta.condition) == ("z", "p - y", None)
+    assert delta.rules == ("sigmoid_binary_cross_entropy",)
+    assert show(gradient_w.claim) == "δ_z·x"
+    w, x, b, y = matrix("w", 3), matrix("x", 3), matrix("b", 1, 1), matrix("y", 1, 1)
+    z = (w.T * x)[0, 0] + b[0, 0]
+    p = 1 / (1 + sympy.exp(-z))
+    names = {"w": w, "x": x, "b": b, "y": y, "z": sympy.Matrix([[z]]), "p": sympy.Matrix([[p]])}
+    loss = -(y[0, 0] * sympy.log(p) + (1 - y[0, 0]) * sympy.log(1 - p))
+    for name in ("w", "b"):
+        assert_equal_at_points(claimed(solution, name, names), gradient(loss, names[name]))
+
+
+def test_binary_cross_entropy_of_something_else_uses_its_own_gate() -> None:
+    """Without a sigmoid in front, ∂L/∂p = (p − y) ⊘ (p ⊙ (𝟙 − p)), checked like every step."""
+    text = "p = tanh(W*x) .* tanh(W*x); L = binary_cross_entropy(p, y)"
+    solution = solve_matrix(text, "W: 3x2, x: 2, y: 3", ["W", "y"])
+    assert solution.verified
+    delta = solution.steps[0][0]
+    assert show(delta.claim) == "(p - y) ⊘ (p ⊙ (𝟙 - p))"
+    assert show(solution.results["y"]) == "ln(𝟙 - p) - ln(p)"
+
+
 def test_least_squares_gives_two_a_transpose_times_the_residual() -> None:
     """norm2(A*x - y)^2: ∂/∂x = 2·Aᵀ·(A·x − y), equal to sympy.diff exactly."""
     solution = solve_matrix("norm2(A*x - y)^2", "A: 3x2, x: 2, y: 3", ["x"])

@@ -12,6 +12,7 @@ from chainsolve.matrix.model import (
     Add,
     Adjoint,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Divide,
@@ -221,6 +222,8 @@ class _Printer:
             return self.call("softmax", node.operand)
         if isinstance(node, Dot):
             return self.call("dot", node.left, node.right)
+        if isinstance(node, BinaryCrossEntropy):
+            return self.call("binary_cross_entropy", node.predicted, node.target)
         assert isinstance(node, CrossEntropy), node
         return self.call("cross_entropy", node.predicted, node.target)
 
