@@ -143,6 +143,7 @@ def test_syntax_errors_point_at_the_token() -> None:
     assert error("L = sigmoid").code == "function_without_argument"
     assert error("L = x $ 2").code == "unexpected_character"
     assert error("L = import + x").code == "reserved_name"
+    assert error("lambda: 1").code == "reserved_name"
 
 
 def test_shape_errors_in_the_option_point_into_it() -> None:

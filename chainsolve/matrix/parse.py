@@ -37,7 +37,7 @@ from chainsolve.matrix.model import (
     Transpose,
     children,
 )
-from chainsolve.parsing import LIMITS
+from chainsolve.parsing import LIMITS, RESERVED_NAMES
 
 __all__ = [
     "MATRIX_LIMITS",
@@ -130,6 +130,13 @@ def _declarations(source: str, start: int, end: int) -> list[Declaration]:
 
 def _declaration(source: str, match: re.Match[str]) -> Declaration:
     span = Span(match.start("name"), match.end())
+    if match.group("name") in RESERVED_NAMES:
+        raise error_at(
+            "reserved_name",
+            f"'{match.group('name')}' cannot be used as a name",
+            source,
+            Span(match.start("name"), match.end("name")),
+        )
     rows_text, cols_text = match.group("rows"), match.group("cols") or "1"
     if max(len(rows_text), len(cols_text)) > 6:
         raise problem_error_at("shape_too_large", "this shape is too large", source, span)
