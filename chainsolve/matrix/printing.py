@@ -160,6 +160,8 @@ class _Printer:
         if isinstance(node, Add | Sub):
             return self.sum(node)
         if isinstance(node, ScalarMul):
+            if isinstance(node.scalar, Constant) and node.scalar.value == 0:
+                return "0"
             if _is_minus_one(node.scalar):
                 return "-" + self.wrapped(node.operand, _PRODUCT + 1)
             times = "·" if self.style == "text" else r" \cdot "
