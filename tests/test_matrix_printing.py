@@ -47,6 +47,8 @@ def parsed(text: str, shapes: str = "u: 2, v: 2, W: 2x2, c: 1") -> Node:
         ("-c - (c - c)", "-c - (c - c)"),
         ("sum(sigmoid(u))", "sum(σ(u))"),
         ("cross_entropy(softmax(u), v)", "cross_entropy(softmax(u), v)"),
+        ("sum(exp(u) .* abs(v))", "sum(exp(u) ⊙ abs(v))"),
+        ("sum(ln(u))", "sum(ln(u))"),
     ],
 )
 def test_text_keeps_the_meaning_with_few_brackets(text: str, shown: str) -> None:
