@@ -52,6 +52,8 @@ def test_the_json_has_shapes_rule_ids_and_both_sides() -> None:
     assert "matrix_multiply_gate" in last["rule_ids"]
     assert last["check"]["agrees"] and data["verified"]
     assert data["derivatives"]["W1"] == "((W2ᵀ·(z - y)) ⊙ σ′(a))·xᵀ"
+    assert [d["name"] for d in data["problem"]["definitions"]] == ["L", "z", "h", "a"]
+    assert [d["name"] for d in matrix["forward"]] == ["a", "h", "z", "L"]
 
 
 def test_a_shape_mismatch_is_one_line_with_a_caret_and_exit_2() -> None:

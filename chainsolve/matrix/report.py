@@ -113,8 +113,9 @@ def matrix_to_dict(solution: MatrixSolution) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "problem": {
             "source": problem.source,
+            # Target first, as for every solution; matrix.forward has them in forward order.
             "definitions": [
-                {"name": name, "expr": show(node)} for name, node in problem.definitions
+                {"name": name, "expr": show(node)} for name, node in reversed(problem.definitions)
             ],
             "target": target,
             "inputs": list(problem.inputs),
