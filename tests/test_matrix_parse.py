@@ -184,6 +184,11 @@ def test_definitions_and_wrt_are_validated() -> None:
         parse_matrix_problem("L = sum(x)", "x: 2", ["q"])
 
 
+def test_a_problem_without_inputs_is_refused() -> None:
+    """`L = 3` with shapes has nothing to differentiate by: a ProblemError, not an empty solution."""
+    assert error("L = 3").code == "no_inputs"
+
+
 def test_statements_before_the_last_must_be_definitions() -> None:
     """Only the last statement may be a bare expression."""
     assert error("x + 1; L = sum(x)").code == "not_a_definition"

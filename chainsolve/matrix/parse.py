@@ -480,6 +480,12 @@ def parse_matrix_problem(
     if not definitions:
         raise ProblemError("empty_problem", "the problem defines nothing", hint="write L = …")
     inputs = _inputs(definitions)
+    if not inputs:
+        raise ProblemError(
+            "no_inputs",
+            "the problem uses no input to differentiate by",
+            hint="use a declared name in the definitions (x: 2; L = sum(x))",
+        )
     _check_total(declared, inputs)
     return MatrixProblem(
         source=text,
