@@ -1,0 +1,90 @@
+"""The matrix problems' independent references (NumPy, central differences), pinned by hand and by PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matrix_networks import (
+    DOT_NEURON,
+    LEAST_SQUARES,
+    NETWORKS,
+    RELU_2_3_1,
+    SOFTMAX_CLASSIFIER,
+    Network,
+    central_differences,
+)
+
+
+def _differences(network: Network) -> dict[str, np.ndarray]:
+    point = network.arrays()
+    return {name: central_differences(network.loss, point, name) for name in network.wrt}
+
+
+@pytest.mark.parametrize("network", NETWORKS, ids=lambda network: network.name)
+def test_central_differences_match_the_analytic_gradients(network: Network) -> None:
+    """Each reference's central differences equal its gradients written by hand (δxᵀ, ⊙σ′, p − y, 2Aᵀr)."""
+    point = network.arrays()
+    analytic = network.analytic(point)
+    for name, gradient in _differences(network).items():
+        assert gradient.shape == point[name].shape, name
+        np.testing.assert_allclose(gradient, analytic[name], rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+def test_relu_network_worked_by_hand() -> None:
+    """The 2→3→1 ReLU network: a = (0.6, −0.3, 1.4), z = 1.78, L = 1.28², the off unit gets no gradient."""
+    point = RELU_2_3_1.arrays()
+    assert RELU_2_3_1.loss(point) == pytest.approx(1.6384)
+    gradients = _differences(RELU_2_3_1)
+    np.testing.assert_allclose(gradients["W2"], [[1.536, 0.0, 3.584]], atol=1e-8)
+    np.testing.assert_allclose(gradients["b2"], [[2.56]], atol=1e-8)
+    np.testing.assert_allclose(gradients["W1"], [[1.792, 3.584], [0, 0], [2.304, 4.608]], atol=1e-8)
+    np.testing.assert_allclose(gradients["b1"], [[1.792], [0.0], [2.304]], atol=1e-8)
+
+
+def test_dot_neuron_worked_by_hand() -> None:
+    """The dot-product neuron: ∂loss/∂w = x = (1, 2), ∂loss/∂x = w = (2, −1), ∂loss/∂b = 1, loss = 0.5."""
+    point = DOT_NEURON.arrays()
+    assert DOT_NEURON.loss(point) == pytest.approx(0.5)
+    gradients = _differences(DOT_NEURON)
+    np.testing.assert_allclose(gradients["w"], [[1.0], [2.0]], atol=1e-8)
+    np.testing.assert_allclose(gradients["x"], [[2.0], [-1.0]], atol=1e-8)
+    np.testing.assert_allclose(gradients["b"], [[1.0]], atol=1e-8)
+
+
+def test_least_squares_worked_by_hand() -> None:
+    """norm2(A*x − y)²: the residual is (−2.5, −2.5, −5.5), so ∂/∂x = 2Aᵀr = (−75, −96)."""
+    gradients = _differences(LEAST_SQUARES)
+    np.testing.assert_allclose(gradients["x"], [[-75.0], [-96.0]], atol=1e-6)
+
+
+def test_softmax_gradient_of_the_bias_sums_to_zero() -> None:
+    """Softmax with cross-entropy and a one-hot y: ∂L/∂b = p − y sums to 0 and is negative only at the true class."""
+    gradient = _differences(SOFTMAX_CLASSIFIER)["b"].ravel()
+    assert gradient.sum() == pytest.approx(0.0, abs=1e-8)
+    assert [entry < 0 for entry in gradient] == [False, True, False]
+
+
+def _torch_gradients(network: Network) -> dict[str, np.ndarray]:
+    """The same network built with torch.nn-style operations and differentiated by autograd."""
+    torch = pytest.importorskip("torch")
+    tensors = {
+        name: torch.tensor(value, dtype=torch.float64, requires_grad=True)
+        for name, value in network.arrays().items()
+    }
+    t = tensors
+    if network is RELU_2_3_1:
+        hidden = torch.relu(t["W1"] @ t["x"] + t["b1"])
+        loss = torch.nn.MSELoss()(t["W2"] @ hidden + t["b2"], t["y"])
+    elif network is DOT_NEURON:
+        loss = (torch.dot(t["w"].ravel(), t["x"].ravel()) + t["b"]).sum()
+    else:
+        raise AssertionError(network.name)
+    loss.backward()
+    return {name: t[name].grad.numpy() for name in network.wrt}
+
+
+@pytest.mark.parametrize("network", [RELU_2_3_1, DOT_NEURON], ids=lambda network: network.name)
+def test_references_equal_what_pytorch_prints(network: Network) -> None:
+    """The seeds' PyTorch programs (2→3→1 ReLU with MSELoss, the dot-product neuron) give the reference gradients."""
+    for name, gradient in _torch_gradients(network).items():
+        np.testing.assert_allclose(gradient, _differences(network)[name], atol=1e-7, err_msg=name)
