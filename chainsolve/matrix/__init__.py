@@ -1,1 +1,1 @@
-"""Vectors and matrices: the chain rule for networks in matrix form, checked entry by entry."""
+"""Vectors and matrices: declared shapes, the backward pass in matrix form, checked entry by entry."""
