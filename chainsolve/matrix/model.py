@@ -11,19 +11,26 @@ import sympy
 from chainsolve.errors import Span
 
 __all__ = [
+    "NO_SPAN",
+    "SCALAR",
     "Add",
+    "Adjoint",
     "Apply",
     "Constant",
     "CrossEntropy",
     "Declaration",
     "Divide",
     "Dot",
+    "ElementDivide",
     "Hadamard",
+    "Identity",
     "MatMul",
     "MatrixProblem",
     "Node",
     "Norm2",
+    "Ones",
     "Power",
+    "Prime",
     "ScalarMul",
     "Shape",
     "Softmax",
@@ -235,6 +242,53 @@ class Power:
     op: Span
 
 
+# The nodes below appear in the backward pass only (the gradients chainsolve writes), never in
+# a problem as typed; their span is NO_SPAN.
+NO_SPAN = Span(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Adjoint:
+    """δ for ``name``: ∂L/∂name, the gradient of the target by it (the shape of ``name``)."""
+
+    name: str
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True, slots=True)
+class Ones:
+    """The matrix of ones of ``shape`` (𝟙): ∂ sum(A)/∂A."""
+
+    shape: Shape
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The n×n identity matrix I: ∂ trace(A)/∂A."""
+
+    size: int
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True, slots=True)
+class Prime:
+    """F′ applied to every entry of ``operand``, F by its registry name (σ′(a))."""
+
+    function: str
+    operand: Node
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True, slots=True)
+class ElementDivide:
+    """``left ⊘ right``: each entry of ``left`` divided by the same entry of ``right``."""
+
+    left: Node
+    right: Node
+    span: Span = NO_SPAN
+
+
 Node = Union[  # noqa: UP007 (a runtime alias: isinstance checks and older Pythons)
     Symbol,
     Constant,
@@ -253,14 +307,19 @@ Node = Union[  # noqa: UP007 (a runtime alias: isinstance checks and older Pytho
     Softmax,
     CrossEntropy,
     Power,
+    Adjoint,
+    Ones,
+    Identity,
+    Prime,
+    ElementDivide,
 ]
 
 
 def children(node: Node) -> tuple[Node, ...]:
     """The operands of ``node``, left to right (none for a symbol or a constant)."""
-    if isinstance(node, Symbol | Constant):
+    if isinstance(node, Symbol | Constant | Adjoint | Ones | Identity):
         return ()
-    if isinstance(node, MatMul | Hadamard | Add | Sub | Dot):
+    if isinstance(node, MatMul | Hadamard | Add | Sub | Dot | ElementDivide):
         return (node.left, node.right)
     if isinstance(node, ScalarMul):
         return (node.scalar, node.operand)

@@ -100,6 +100,8 @@ class _Inference:
             return self.reduction(node)
         if isinstance(node, Dot | CrossEntropy):
             return self.pairing(node)
+        # The backward-pass nodes (Adjoint, Ones, …) are never in a problem as read.
+        assert isinstance(node, Power), node
         return self.power(node)
 
     def symbol(self, node: Symbol) -> Shape:
