@@ -9,6 +9,7 @@ from chainsolve.errors import ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.matrix.model import (
     Add,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Dot,
@@ -93,6 +94,7 @@ def test_declarations_inside_the_problem_equal_the_option() -> None:
         ("trace(W)", Trace),
         ("softmax(u)", Softmax),
         ("cross_entropy(u, v)", CrossEntropy),
+        ("binary_cross_entropy(u, v)", BinaryCrossEntropy),
         ("relu(u)", Apply),
         ("u − v", Sub),
         ("norm2(u)^2", Power),

@@ -22,6 +22,8 @@ softmax(z)                    p ⊙ (G − dot(p, G)·𝟙), p = softmax(z)     
 cross_entropy(p, y)           −G·(y ⊘ p) to p, −G·ln(p) to y              ``cross_entropy_gate``
 cross_entropy(softmax(z), y)  G·(p − y) to z, when the entries of y sum   ``softmax_cross_entropy``
                               to 1
+binary_cross_entropy(p, y)    G·(p − y) ⊘ (p ⊙ (𝟙 − p)) to p              ``binary_cross_entropy_gate``
+binary_cross_entropy(σ(z), y) G·(p − y) to z                              ``sigmoid_binary_cross_entropy``
 ============================  ==========================================  =========================
 
 A name used in several places collects the sum of what each use passes back
@@ -43,6 +45,7 @@ from chainsolve.matrix.model import (
     Add,
     Adjoint,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Divide,
@@ -158,8 +161,8 @@ def _matmul(left: Node, right: Node) -> Node:
 
 
 def _hadamard(upstream: Node, local: Node, shape: Shape) -> Node:
-    """``G ⊙ local``; a 1×1 is a plain product."""
-    if _is_constant(upstream, 1):
+    """``G ⊙ local``; a 1×1 is a plain product, and 𝟙 ⊙ F = F."""
+    if _is_constant(upstream, 1) or isinstance(upstream, Ones):
         return local
     if shape.is_scalar:
         return scale(upstream, local)
@@ -199,7 +202,7 @@ def term_shape(node: Node, shaped: ShapedProblem) -> Shape:
         return term_shape(node.operand, shaped)
     if isinstance(node, Divide):
         return term_shape(node.operand, shaped)
-    if isinstance(node, SumAll | Dot | Norm2 | Trace | CrossEntropy | Power):
+    if isinstance(node, SumAll | Dot | Norm2 | Trace | CrossEntropy | BinaryCrossEntropy | Power):
         return SCALAR
     return term_shape(children(node)[0], shaped)
 
@@ -295,6 +298,8 @@ class _Walker:
             shape = self.shape(node)
             centred = _sub(g, scale(self.dot(p, g), Ones(shape)))
             yield node.operand, Hadamard(p, centred, NO_SPAN, NO_SPAN), ("softmax_gate",), None
+        elif isinstance(node, BinaryCrossEntropy):
+            yield from self.binary_cross_entropy(node, g)
         else:
             assert isinstance(node, CrossEntropy), node
             yield from self.cross_entropy(node, g)
@@ -341,6 +346,39 @@ class _Walker:
             )
         logs = Apply("log", node.predicted, NO_SPAN)
         yield target, scale(_constant(-1), scale(g, logs)), ("cross_entropy_gate",), None
+
+    def binary_cross_entropy(
+        self, node: BinaryCrossEntropy, g: Node
+    ) -> Iterator[tuple[Node, Node, tuple[str, ...], tuple[str, str] | None]]:
+        p, y = node.predicted, node.target
+        sigmoid = self.sigmoid_of(p)
+        if sigmoid is not None:
+            if isinstance(p, Symbol):
+                self.fused.add(p.name)
+            term = scale(g, _sub(p, y))
+            yield sigmoid.operand, term, ("sigmoid_binary_cross_entropy",), None
+        else:
+            spread = Hadamard(p, self.one_minus(p), NO_SPAN, NO_SPAN)
+            ratio = ElementDivide(_sub(p, y), spread)
+            yield p, scale(g, ratio), ("binary_cross_entropy_gate",), None
+        logs = _sub(Apply("log", self.one_minus(p), NO_SPAN), Apply("log", p, NO_SPAN))
+        yield y, scale(g, logs), ("binary_cross_entropy_gate",), None
+
+    def one_minus(self, node: Node) -> Node:
+        """1 − node, entry by entry (𝟙 − p; a plain 1 − p for a 1×1)."""
+        shape = self.shape(node)
+        one: Node = _constant(1) if shape.is_scalar else Ones(shape)
+        return _sub(one, node)
+
+    def sigmoid_of(self, node: Node) -> Apply | None:
+        """The σ(z) ``node`` is: inline, or a name used once whose definition is σ(z)."""
+        if isinstance(node, Apply) and node.function == "sigmoid":
+            return node
+        if isinstance(node, Symbol) and self.uses.get(node.name) == 1:
+            definition = self.shaped.problem.definition(node.name)
+            if isinstance(definition, Apply) and definition.function == "sigmoid":
+                return definition
+        return None
 
     def softmax_of(self, node: Node) -> Softmax | None:
         """The softmax ``node`` is: inline, or a name used once whose definition is a softmax."""
@@ -389,17 +427,25 @@ def _relevant(shaped: ShapedProblem) -> frozenset[str]:
     return frozenset(relevant)
 
 
+_PRODUCTS = (MatMul, Hadamard, ScalarMul, ElementDivide)
+
+
 def _factors(node: Node, shaped: ShapedProblem) -> tuple[tuple[Node, Shape], ...]:
-    """The operands of every product in ``node``, each with its shape."""
+    """The factors of the products ``node`` is (or sums), each with its shape: δ_a (3×1),
+    xᵀ (1×2). A factor that is itself a product is split into its factors; numbers are left out."""
     found: list[tuple[Node, Shape]] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, MatMul | Hadamard | ScalarMul | ElementDivide):
+
+    def visit(current: Node, in_product: bool) -> None:
+        if isinstance(current, _PRODUCTS):
             for operand in children(current):
-                if not isinstance(operand, Constant):
-                    found.append((operand, term_shape(operand, shaped)))
-        stack.extend(reversed(children(current)))
+                visit(operand, True)
+        elif isinstance(current, Add | Sub) and not in_product:
+            for operand in children(current):
+                visit(operand, False)
+        elif in_product and not isinstance(current, Constant):
+            found.append((current, term_shape(current, shaped)))
+
+    visit(node, False)
     return tuple(dict.fromkeys(found))
 
 

@@ -15,6 +15,7 @@ from chainsolve.matrix.lexer import Token, error_at, problem_error_at, tokenize
 from chainsolve.matrix.model import (
     Add,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Declaration,
@@ -83,6 +84,7 @@ _UNARY: dict[str, Callable[[Node, Span], Node]] = {
 _BINARY: dict[str, Callable[[Node, Node, Span], Node]] = {
     "dot": Dot,
     "cross_entropy": CrossEntropy,
+    "binary_cross_entropy": BinaryCrossEntropy,
 }
 #: The functions of matrices, by name, with how many arguments each takes.
 MATRIX_FUNCTIONS = {**dict.fromkeys(_UNARY, 1), **dict.fromkeys(_BINARY, 2)}
@@ -391,7 +393,8 @@ class _Parser:
                 f"unknown function '{name.text}'",
                 self.source,
                 name.span,
-                "matrix problems know sum, dot, norm2, trace, softmax, cross_entropy "
+                "matrix problems know sum, dot, norm2, trace, softmax, cross_entropy, "
+                "binary_cross_entropy "
                 "and the functions of the language applied to each entry (sigmoid, relu, exp, …)",
             )
         if len(arguments) != wanted:
