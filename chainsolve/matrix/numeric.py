@@ -339,6 +339,15 @@ def matrix_evaluation_to_dict(evaluation: MatrixEvaluation) -> dict[str, Any]:
             row.name: row.value.nested("exact") for row in evaluation.forward if row.node is None
         },
         "values": {row.name: _matrix_dict(row.value) for row in evaluation.forward},
+        "forward_pass": [
+            {
+                "name": row.name,
+                "kind": "input" if row.node is None else "definition",
+                "formula": None if row.node is None else show(row.node),
+                **_matrix_dict(row.value),
+            }
+            for row in evaluation.forward
+        ],
         "gradient": {name: _matrix_dict(value) for name, value in evaluation.gradient.items()},
         "backward_pass": [
             {

@@ -1,15 +1,15 @@
-"""Matrix expressions and numbers in LaTeX and MathML: W₂ᵀδ ⊙ σ′(a), shapes under symbols, bmatrix and mtable."""
+"""Matrix expressions in MathML, and names with their shapes and number matrices in LaTeX and MathML."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import sympy
 
 from chainsolve import filters
 from chainsolve.functions import BY_NAME
 from chainsolve.matrix import model as m
+from chainsolve.matrix import printing
 from chainsolve.problem import make_symbol
 
 __all__ = [
@@ -19,7 +19,6 @@ __all__ = [
     "matrix_mathml",
     "name_latex",
     "name_mathml",
-    "node_latex",
     "node_mathml",
     "shape_latex",
     "shape_mathml",
@@ -27,7 +26,7 @@ __all__ = [
     "shaped_mathml",
 ]
 
-_SUM, _PRODUCT, _NEGATION, _POWER, _ATOM = range(1, 6)
+_SUM, _PRODUCT, _ATOM = 1, 2, 5  # printing's precedence levels (sum, product, atom)
 
 
 def name_latex(name: str) -> str:
@@ -103,75 +102,16 @@ def matrix_mathml(rows: Sequence[Sequence[str]]) -> str:
 # --------------------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True)
-class _Notation:
-    """How one format writes each piece; the walk and the parentheses are shared."""
-
-    name: Callable[[str], str]
-    adjoint: Callable[[str], str]
-    number: Callable[[sympy.Rational], str]
-    group: Callable[[str], str]
-    operator: Callable[[str], str]
-    join: Callable[[Sequence[str]], str]
-    transpose: Callable[[str], str]
-    power: Callable[[str, str], str]
-    fraction: Callable[[str, str], str]
-    call: Callable[[str, Sequence[str]], str]
-    function: Callable[[str, bool], str]
-    norm: Callable[[str], str]
-    ones: str
-    identity: str
-
-
-_LATEX_OPERATORS = {"·": " ", "⊙": r" \odot ", "⊘": r" \oslash ", "+": " + ", "-": " - "}
-
-_LATEX = _Notation(
-    name=name_latex,
-    adjoint=adjoint_latex,
-    number=lambda value: filters.latex_expr(value),
-    group=lambda text: rf"\left({text}\right)",
-    operator=lambda op: _LATEX_OPERATORS[op],
-    join="".join,
-    transpose=lambda text: rf"{text}^{{\top}}",
-    power=lambda base, exponent: f"{base}^{{{exponent}}}",
-    fraction=lambda top, bottom: rf"\frac{{{top}}}{{{bottom}}}",
-    call=lambda name, args: rf"\operatorname{{{name}}}\left({', '.join(args)}\right)",
-    function=lambda name, prime: _function_latex(name) + ("'" if prime else ""),
-    norm=lambda text: rf"\left\lVert {text} \right\rVert",
-    ones=r"\mathbf{1}",
-    identity="I",
-)
-
-
 def _mo(text: str) -> str:
     return f"<mo>{filters.MINUS if text == '-' else text}</mo>"
 
 
-_MATHML = _Notation(
-    name=name_mathml,
-    adjoint=adjoint_mathml,
-    number=lambda value: filters.mathml_expr(value),
-    group=lambda text: f"<mrow><mo>(</mo>{text}<mo>)</mo></mrow>",
-    operator=lambda op: "<mo>&#8290;</mo>" if op == "·" else _mo(op),
-    join=lambda parts: "<mrow>" + "".join(parts) + "</mrow>",
-    transpose=lambda text: f"<msup>{text}<mi>T</mi></msup>",
-    power=lambda base, exponent: f"<msup>{base}<mn>{exponent}</mn></msup>",
-    fraction=lambda top, bottom: f"<mfrac>{top}{bottom}</mfrac>",
-    call=lambda name, args: (
-        f"<mrow><mi>{name}</mi><mo>(</mo>{_mo(',').join(args)}<mo>)</mo></mrow>"
-    ),
-    function=lambda name, prime: (
-        f"<mi>{_function_symbol(name)}</mi>" + ('<mo lspace="0" rspace="0">′</mo>' if prime else "")
-    ),
-    norm=lambda text: f'<mrow><mo fence="true">‖</mo>{text}<mo fence="true">‖</mo></mrow>',
-    ones="<mn mathvariant='bold'>1</mn>",
-    identity="<mi>I</mi>",
-)
+def _row(*parts: str) -> str:
+    return "<mrow>" + "".join(parts) + "</mrow>"
 
 
-def _function_latex(name: str) -> str:
-    spec = BY_NAME.get(name)
-    return spec.latex_name if spec is not None else rf"\operatorname{{{name}}}"
+def _fenced(inner: str) -> str:
+    return _row('<mo stretchy="false">(</mo>', inner, '<mo stretchy="false">)</mo>')
 
 
 def _function_symbol(name: str) -> str:
@@ -179,114 +119,100 @@ def _function_symbol(name: str) -> str:
     return spec.printed_name if spec is not None else name
 
 
-def _precedence(node: m.Node) -> int:
-    if isinstance(node, m.Add | m.Sub):
-        return _SUM
-    if isinstance(node, m.ScalarMul) and _is_minus_one(node.scalar):
-        return _NEGATION
-    if isinstance(node, m.MatMul | m.ScalarMul | m.Hadamard):
-        return _PRODUCT
-    if isinstance(node, m.Constant) and (node.value < 0 or not node.value.is_integer):
-        return _PRODUCT
-    if isinstance(node, m.Power | m.Transpose):
-        return _POWER
-    return _ATOM
-
-
-def _is_minus_one(node: m.Node) -> bool:
-    return isinstance(node, m.Constant) and node.value == -1
-
-
-class _Typesetter:
-    """One walk over a node, in one notation, with the fewest parentheses that keep the meaning."""
-
-    def __init__(self, notation: _Notation) -> None:
-        self.n = notation
+class _MathML:
+    """The MathML twin of :mod:`chainsolve.matrix.printing`'s walk: the same parentheses (its
+    precedence rule), each piece an element instead of a string."""
 
     def wrapped(self, node: m.Node, at_least: int) -> str:
         text = self.show(node)
-        return self.n.group(text) if _precedence(node) < at_least else text
+        return _fenced(text) if printing._precedence(node) < at_least else text
+
+    def constant(self, value: sympy.Rational) -> str:
+        if value.is_integer:
+            return _row(_mo("-"), f"<mn>{-value}</mn>") if value < 0 else f"<mn>{value}</mn>"
+        fraction = f"<mfrac><mn>{abs(value.p)}</mn><mn>{value.q}</mn></mfrac>"
+        return _row(_mo("-"), fraction) if value < 0 else fraction
 
     def show(self, node: m.Node) -> str:
-        n = self.n
         if isinstance(node, m.Symbol):
-            return n.name(node.name)
+            return name_mathml(node.name)
         if isinstance(node, m.Constant):
-            return n.number(node.value)
+            return self.constant(node.value)
+        if isinstance(node, m.Adjoint):
+            return adjoint_mathml(node.name)
+        if isinstance(node, m.Ones):
+            return '<mn mathvariant="bold">1</mn>'
+        if isinstance(node, m.Identity):
+            return "<mi>I</mi>"
         if isinstance(node, m.Add | m.Sub):
-            op = "+" if isinstance(node, m.Add) else "-"
-            right = _SUM + 1 if isinstance(node, m.Sub) else _SUM
-            return n.join(
-                [self.wrapped(node.left, _SUM), n.operator(op), self.wrapped(node.right, right)]
-            )
+            return self.sum(node)
         if isinstance(node, m.ScalarMul):
             return self.scalar_multiple(node)
-        if isinstance(node, m.MatMul | m.Hadamard):
+        if isinstance(node, m.MatMul | m.Hadamard | m.Divide | m.ElementDivide):
             return self.binary(node)
-        if isinstance(node, m.Divide):
-            return n.fraction(self.show(node.operand), self.show(node.scalar))
         if isinstance(node, m.Transpose):
-            return n.transpose(self.wrapped(node.operand, _ATOM))
+            return f"<msup>{self.wrapped(node.operand, _ATOM)}<mi>T</mi></msup>"
         if isinstance(node, m.Power):
-            return n.power(self.wrapped(node.base, _ATOM), str(node.exponent))
-        return self.call(node)
+            exponent = self.constant(node.exponent)
+            return f"<msup>{self.wrapped(node.base, _ATOM)}{exponent}</msup>"
+        return self.applied(node)
+
+    def sum(self, node: m.Add | m.Sub) -> str:
+        negated = printing._negated(node.right) if isinstance(node, m.Add) else None
+        if negated is not None:
+            return _row(self.wrapped(node.left, _SUM), _mo("-"), self.wrapped(negated, _SUM + 1))
+        sign = "+" if isinstance(node, m.Add) else "-"
+        right = _SUM + 1 if isinstance(node, m.Sub) else _SUM
+        return _row(self.wrapped(node.left, _SUM), _mo(sign), self.wrapped(node.right, right))
 
     def scalar_multiple(self, node: m.ScalarMul) -> str:
-        n = self.n
-        if _is_minus_one(node.scalar):
-            return n.join([n.operator("-"), self.wrapped(node.operand, _PRODUCT + 1)])
-        return n.join(
-            [
-                self.wrapped(node.scalar, _PRODUCT),
-                n.operator("·"),
-                self.wrapped(node.operand, _PRODUCT + 1),
-            ]
-        )
+        if printing._is_minus_one(node.scalar):
+            return _row(_mo("-"), self.wrapped(node.operand, _PRODUCT + 1))
+        chained = isinstance(node.operand, m.MatMul | m.ScalarMul)
+        right = self.wrapped(node.operand, _PRODUCT if chained else _PRODUCT + 1)
+        return _row(self.wrapped(node.scalar, _PRODUCT), _mo("·"), right)
 
-    def binary(self, node: m.MatMul | m.Hadamard) -> str:
-        op = "·" if isinstance(node, m.MatMul) else "⊙"
-        # (W2ᵀδ) ⊙ σ′(a): a matrix product inside an elementwise one is bracketed, as taught.
-        elementwise = op != "·"
-        left = _PRODUCT + 1 if elementwise and not isinstance(node.left, m.Hadamard) else _PRODUCT
-        return self.n.join(
-            [
-                self.wrapped(node.left, left),
-                self.n.operator(op),
-                self.wrapped(node.right, _PRODUCT + 1),
-            ]
-        )
+    def binary(self, node: m.MatMul | m.Hadamard | m.Divide | m.ElementDivide) -> str:
+        if isinstance(node, m.Divide):
+            return f"<mfrac>{self.show(node.operand)}{self.show(node.scalar)}</mfrac>"
+        sign = {m.MatMul: "&#8290;", m.Hadamard: "⊙", m.ElementDivide: "⊘"}[type(node)]
+        mixed = isinstance(node.left, m.MatMul | m.Hadamard | m.ElementDivide) and type(
+            node.left
+        ) is not type(node)
+        left = self.wrapped(node.left, _PRODUCT + 1 if mixed else _PRODUCT)
+        return _row(left, f"<mo>{sign}</mo>", self.wrapped(node.right, _PRODUCT + 1))
 
-    def call(self, node: m.Node) -> str:
-        n = self.n
-        if isinstance(node, m.Apply):
-            return n.join([n.function(node.function, False), n.group(self.show(node.operand))])
+    def call(self, name: str, *arguments: m.Node) -> str:
+        inside = _mo(",").join(self.show(argument) for argument in arguments)
+        return _row(f"<mi>{name}</mi>", _fenced(inside))
+
+    def applied(self, node: m.Node) -> str:
+        if isinstance(node, m.Apply | m.Prime):
+            mark = '<mo lspace="0" rspace="0">′</mo>' if isinstance(node, m.Prime) else ""
+            name = f"<mi>{_function_symbol(node.function)}</mi>"
+            return _row(name, mark, _fenced(self.show(node.operand)))
         if isinstance(node, m.Norm2):
-            return n.norm(self.show(node.operand))
+            bar = '<mo fence="true" stretchy="false">‖</mo>'
+            return _row(bar, self.show(node.operand), bar)
         if isinstance(node, m.SumAll):
-            return n.call("sum", [self.show(node.operand)])
+            return self.call("sum", node.operand)
         if isinstance(node, m.Trace):
-            return n.call("tr", [self.show(node.operand)])
+            return self.call("tr", node.operand)
         if isinstance(node, m.Softmax):
-            return n.call("softmax", [self.show(node.operand)])
+            return self.call("softmax", node.operand)
         if isinstance(node, m.Dot):
-            return n.call("dot", [self.show(node.left), self.show(node.right)])
+            return self.call("dot", node.left, node.right)
+        if isinstance(node, m.BinaryCrossEntropy):
+            return self.call("binary_cross_entropy", node.predicted, node.target)
         assert isinstance(node, m.CrossEntropy), node
-        return n.call("CE", [self.show(node.predicted), self.show(node.target)])
-
-
-def node_latex(node: m.Node) -> str:
-    r"""A matrix expression in LaTeX.
-
-    >>> from chainsolve.matrix.parse import parse_matrix_problem
-    >>> problem = parse_matrix_problem("d = (W'*g) .* sigmoid(a); L = 1/2*norm2(d)^2", "W: 3x2, g: 3, a: 2")
-    >>> node_latex(problem.definition("d"))
-    '\\left(W^{\\top} g\\right) \\odot \\sigma\\left(a\\right)'
-    >>> node_latex(problem.definition("L"))
-    '\\frac{1}{2} \\left\\lVert d \\right\\rVert^{2}'
-    """
-    return _Typesetter(_LATEX).show(node)
+        return self.call("cross_entropy", node.predicted, node.target)
 
 
 def node_mathml(node: m.Node) -> str:
-    """A matrix expression as MathML content (put it inside ``<math>``)."""
-    return _Typesetter(_MATHML).show(node)
+    """A matrix expression as MathML content (put it inside ``<math>``).
+
+    >>> from chainsolve.matrix.model import NO_SPAN as S
+    >>> node_mathml(m.MatMul(m.Adjoint("a"), m.Transpose(m.Symbol("x", S), S), S, S))
+    '<mrow><msub><mi>δ</mi><mi>a</mi></msub><mo>&#8290;</mo><msup><mi>x</mi><mi>T</mi></msup></mrow>'
+    """
+    return _MathML().show(node)
