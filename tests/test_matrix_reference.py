@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from matrix_networks import (
@@ -13,6 +16,10 @@ from matrix_networks import (
     Network,
     central_differences,
 )
+
+from chainsolve.api import solve_matrix
+from chainsolve.matrix.numeric import MatrixEvaluation, evaluate_at_point
+from chainsolve.matrix.point import check_point, parse_point_text
 
 
 def _differences(network: Network) -> dict[str, np.ndarray]:
@@ -88,3 +95,48 @@ def test_references_equal_what_pytorch_prints(network: Network) -> None:
     """The seeds' PyTorch programs (2→3→1 ReLU with MSELoss, the dot-product neuron) give the reference gradients."""
     for name, gradient in _torch_gradients(network).items():
         np.testing.assert_allclose(gradient, _differences(network)[name], atol=1e-7, err_msg=name)
+
+
+# ---------------------------------------------------------------------------- chainsolve at a point
+
+
+def _point_text(network: Network) -> str:
+    return ", ".join(f"{name}={json.dumps(value)}" for name, value in network.point.items())
+
+
+def _chainsolve_at_point(network: Network) -> MatrixEvaluation:
+    solution = solve_matrix(network.problem, shapes=network.shapes, wrt=list(network.wrt))
+    point = parse_point_text(_point_text(network))
+    check_point(point, solution.backprop.shaped.shapes, solution.problem.inputs)
+    return evaluate_at_point(solution.checked, point)
+
+
+@pytest.mark.parametrize("network", NETWORKS, ids=lambda network: network.name)
+def test_chainsolve_gradients_at_a_point_equal_the_references(network: Network) -> None:
+    """chainsolve's gradient at the point (its matrix steps) equals the NumPy central differences, entry by entry."""
+    evaluation = _chainsolve_at_point(network)
+    references = _differences(network)
+    assert set(evaluation.gradient) == set(network.wrt)
+    for name, value in evaluation.gradient.items():
+        numbers = np.array(value.numbers.tolist(), dtype=np.float64)
+        np.testing.assert_allclose(numbers, references[name], rtol=1e-6, atol=1e-8, err_msg=name)
+    assert float(evaluation.loss.numbers[0, 0]) == pytest.approx(network.loss(network.arrays()))
+    assert evaluation.verified and all(check.status == "passed" for check in evaluation.checks)
+
+
+def test_the_seed_networks_from_the_command_line_print_the_pytorch_gradients(
+    tmp_path: Path,
+) -> None:
+    """`solve --shapes … --at @point.json --format json` gives the ReLU network's ∂L/∂W1 as nested decimals."""
+    from tests.conftest import run_timed
+
+    point = tmp_path / "point.json"
+    point.write_text(json.dumps(RELU_2_3_1.point), encoding="utf-8")
+    args = ["solve", RELU_2_3_1.problem, "--shapes", RELU_2_3_1.shapes, "--wrt", "W1,W2"]
+    completed, _ = run_timed([*args, "--at", f"@{point}", "--format", "json"])
+    assert completed.returncode == 0, completed.stderr
+    gradient = json.loads(completed.stdout)["gradient"]
+    references = _differences(RELU_2_3_1)
+    for name in ("W1", "W2"):
+        decimal = np.array(gradient[name]["decimal"], dtype=np.float64)
+        np.testing.assert_allclose(decimal, references[name], atol=1e-9, err_msg=name)

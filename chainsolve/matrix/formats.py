@@ -212,14 +212,46 @@ def render_matrix_solution(
     from chainsolve.render import make_environment
 
     environment = make_environment(fmt, template_dir)
+    environment.filters["matrix_prose"] = matrix_prose
     context = _format_context(solution, fmt, evaluation)
     if fmt == "html":
         from markupsafe import Markup
 
+        environment.filters["matrix_equation"] = lambda rows: Markup(
+            filters._equation_rows([(str(left), str(right)) for left, right in rows])
+        )
         context["maths"] = _marked(context["maths"], Markup)
         if context["point"] is not None:
             context["point"] = _marked(context["point"], Markup)
     return environment.get_template(MATRIX_TEMPLATES[fmt]).render(**context)
+
+
+#: Matrix signs in the words of a step, and what LaTeX writes for them (``latex_prose`` would
+#: spell them as code points: ``\\textsc{u+2299}``).
+_PROSE_SIGNS = {
+    "ᵢⱼ": r"\ensuremath{_{ij}}",
+    "⊙": r"\ensuremath{\odot}",
+    "⊘": r"\ensuremath{\oslash}",
+    "ᵀ": r"\ensuremath{^{\top}}",
+    "𝟙": r"\ensuremath{\mathbf{1}}",
+    "‖": r"\ensuremath{\|}",
+}
+
+
+def _code_points(sign: str) -> str:
+    return "".join(f"\\textsc{{u+{ord(char):x}}}" for char in sign)
+
+
+def matrix_prose(text: str) -> str:
+    r"""The words of a matrix step as LaTeX text: ``latex_prose``, with the matrix signs.
+
+    >>> matrix_prose("passes δ ⊙ F′(A), Gᵀ to Aᵀ")
+    "passes $\\delta$ \\ensuremath{\\odot} $F'(A)$, G\\ensuremath{^{\\top}} to A\\ensuremath{^{\\top}}"
+    """
+    written = filters.latex_prose(text)
+    for sign, latex in _PROSE_SIGNS.items():
+        written = written.replace(_code_points(sign), latex)
+    return written
 
 
 def _marked(data: Any, markup: Callable[[str], Any]) -> Any:
