@@ -261,6 +261,19 @@ def _sample(shape: Shape, name: str, limits: FiniteDifferenceLimits) -> list[tup
     return sorted(random.Random(f"difference:{name}").sample(every, limits.max_entries))
 
 
+def _loss_at(expansion: Expansion, point: Mapping[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+    """The loss at ``point`` (every input entry a number), from the scalar expansion: each
+    definition's entries (``expansion.local``, in the entries of the names it uses) evaluated
+    in order, so a shared intermediate is computed once, not once per use."""
+    problem = expansion.shaped.problem
+    known = dict(point)
+    for name in problem.defined:
+        entries = expansion.local[name].xreplace(known)
+        for symbol, entry in zip(expansion.symbols[name], entries, strict=True):
+            known[symbol] = entry.evalf(PRECISION)
+    return known[expansion.symbols[problem.target][0, 0]]
+
+
 def _central_differences(
     expansion: Expansion,
     values: Mapping[str, sympy.Matrix],
@@ -271,7 +284,6 @@ def _central_differences(
     """Each sampled entry of ``gradient`` against (L(θ + h) − L(θ − h)) / 2h, where L is the
     loss written out in the entries of the inputs (the scalar expansion), not the steps."""
     problem = expansion.shaped.problem
-    loss = expansion.flat[problem.target][0, 0]
     point = {
         symbol: sympy.Float(value, PRECISION)
         for name in problem.inputs
@@ -285,7 +297,7 @@ def _central_differences(
         moved = []
         for sign in (1, -1):
             shifted = {**point, symbol: point[symbol] + sign * limits.step}
-            moved.append(loss.xreplace(shifted).evalf(PRECISION))
+            moved.append(_loss_at(expansion, shifted))
         estimate = (moved[0] - moved[1]) / (2 * limits.step)
         claimed = sympy.Float(gradient.value.numbers[i, j], PRECISION)
         scale = max(sympy.Float(1, PRECISION), abs(claimed))
