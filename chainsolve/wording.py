@@ -451,6 +451,7 @@ MATRIX_RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "binary_cross_entropy_gate": "binary cross-entropy: ∂/∂p is (p − y) ⊘ (p ⊙ (1 − p))",
         "sigmoid_binary_cross_entropy": "sigmoid with binary cross-entropy: ∂L/∂z = p − y",
         "multivariable_chain": "multivariable chain rule: the sum over every use",
+        "no_dependence": "the loss does not depend on it: every entry is 0",
     }
 )
 #: The layout convention, stated once at the top of a matrix solution.

@@ -227,6 +227,27 @@ def test_every_gate_passes_its_check(text: str, shapes: str, wrt: list[str]) -> 
     assert solve_matrix(text, shapes, wrt).verified
 
 
+def test_the_quadratic_form_gives_a_x_plus_a_transpose_x() -> None:
+    """x'*A*x (matrixcalculus.org's example): ∂/∂x = A·x + Aᵀ·x, ∂/∂A = x·xᵀ, transposes taken inside."""
+    solution = solve_matrix("x'*A*x", "x: 3, A: 3x3", ["x", "A"])
+    assert solution.verified
+    assert show(solution.results["x"]) == "A·x + Aᵀ·x"
+    assert show(solution.results["A"]) == "x·xᵀ"
+    names = {"x": matrix("x", 3), "A": matrix("A", 3, 3)}
+    loss = (names["x"].T * names["A"] * names["x"])[0, 0]
+    for name in ("x", "A"):
+        difference = claimed(solution, name, names) - gradient(loss, names[name])
+        assert difference.applyfunc(sympy.expand) == sympy.zeros(*difference.shape)
+
+
+def test_an_input_the_loss_does_not_depend_on_has_gradient_zero() -> None:
+    """A definition the loss never uses gets no δ, and its input's gradient is 0, checked."""
+    solution = solve_matrix("u = W*x; L = sum(x)", "W: 2x2, x: 2", ["W"])
+    (step, check) = solution.steps[0]
+    assert (step.name, show(step.claim), step.rules) == ("W", "0", ("no_dependence",))
+    assert check.agrees and solution.verified
+
+
 def test_only_names_on_a_path_to_wrt_get_a_delta() -> None:
     """No δ for a layer that does not depend on the wrt input."""
     worked = backprop(

@@ -148,10 +148,10 @@ def scale(factor: Node, term: Node) -> Node:
 
 
 def _matmul(left: Node, right: Node) -> Node:
-    """``left·right``, a number factor of either side taken to the front (2·Aᵀ·v)."""
-    if _is_constant(left, 1):
+    """``left·right``, a number factor of either side taken to the front (2·Aᵀ·v), I·A = A."""
+    if _is_constant(left, 1) or isinstance(left, Identity):
         return right
-    if _is_constant(right, 1):
+    if _is_constant(right, 1) or isinstance(right, Identity):
         return left
     for side in (left, right):
         if isinstance(side, ScalarMul) and isinstance(side.scalar, Constant):
@@ -169,11 +169,19 @@ def _hadamard(upstream: Node, local: Node, shape: Shape) -> Node:
     return Hadamard(upstream, local, NO_SPAN, NO_SPAN)
 
 
-def _transpose(node: Node, shape: Shape) -> Node:
-    if shape.is_scalar:
+def _transpose(node: Node, shaped: ShapedProblem) -> Node:
+    """``nodeᵀ``, taken inside where it reads better: (A·B)ᵀ = Bᵀ·Aᵀ, (c·M)ᵀ = c·Mᵀ, Aᵀᵀ = A,
+    𝟙ᵀ = 𝟙, Iᵀ = I; a 1×1 is its own transpose."""
+    if term_shape(node, shaped).is_scalar or isinstance(node, Identity):
         return node
     if isinstance(node, Transpose):
         return node.operand
+    if isinstance(node, Ones):
+        return Ones(node.shape.transposed())
+    if isinstance(node, MatMul):
+        return _matmul(_transpose(node.right, shaped), _transpose(node.left, shaped))
+    if isinstance(node, ScalarMul):
+        return scale(node.scalar, _transpose(node.operand, shaped))
     return Transpose(node, NO_SPAN)
 
 
@@ -248,8 +256,8 @@ class _Walker:
             yield node.left, g, ("subtract_gate",), None
             yield node.right, scale(_constant(-1), g), ("subtract_gate",), None
         elif isinstance(node, MatMul):
-            left_t = _transpose(node.left, self.shape(node.left))
-            right_t = _transpose(node.right, self.shape(node.right))
+            left_t = _transpose(node.left, self.shaped)
+            right_t = _transpose(node.right, self.shaped)
             yield node.left, _matmul(g, right_t), ("matrix_multiply_gate",), None
             yield node.right, _matmul(left_t, g), ("matrix_multiply_gate",), None
         elif isinstance(node, ScalarMul):
@@ -266,7 +274,7 @@ class _Walker:
             yield node.left, _hadamard(g, node.right, shape), ("elementwise_gate",), None
             yield node.right, _hadamard(g, node.left, shape), ("elementwise_gate",), None
         elif isinstance(node, Transpose):
-            yield node.operand, _transpose(g, self.shape(node)), ("transpose_gate",), None
+            yield node.operand, _transpose(g, self.shaped), ("transpose_gate",), None
         elif isinstance(node, Apply):
             local = Prime(node.function, node.operand)
             spec = BY_NAME.get(node.function)
@@ -413,18 +421,22 @@ def _use_counts(shaped: ShapedProblem) -> dict[str, int]:
     return counts
 
 
+def _names_in(node: Node) -> set[str]:
+    return {current.name for current in _nodes(node) if isinstance(current, Symbol)}
+
+
 def _relevant(shaped: ShapedProblem) -> frozenset[str]:
-    """The wrt inputs and every definition that depends on one of them."""
-    relevant = set(shaped.problem.wrt)
-    for name, node in shaped.problem.definitions:
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if isinstance(current, Symbol) and current.name in relevant:
-                relevant.add(name)
-                break
-            stack.extend(children(current))
-    return frozenset(relevant)
+    """The wrt inputs and every definition on a path from one of them to the target."""
+    problem = shaped.problem
+    depends = set(problem.wrt)
+    for name, node in problem.definitions:
+        if _names_in(node) & depends:
+            depends.add(name)
+    used = {problem.target}
+    for name, node in reversed(problem.definitions):
+        if name in used:
+            used |= _names_in(node)
+    return frozenset(depends & used)
 
 
 _PRODUCTS = (MatMul, Hadamard, ScalarMul, ElementDivide)
@@ -472,6 +484,13 @@ def _step(
     )
 
 
+def _zero(name: str, shaped: ShapedProblem) -> MatrixStep:
+    """∂L/∂name = 0 for an input the target does not depend on."""
+    shape = shaped.shapes[name]
+    claim = ScalarMul(_constant(0), Ones(shape), NO_SPAN, NO_SPAN)
+    return MatrixStep("gradient", name, shape, claim, ("no_dependence",), ())
+
+
 def _inherit(step: MatrixStep, earlier: list[MatrixStep]) -> MatrixStep:
     """``step`` with the condition of any δ its claim uses (p − y holds when y sums to 1, and
     so does every gradient built from it)."""
@@ -497,7 +516,7 @@ def backprop(shaped: ShapedProblem) -> Backprop:
     walker = _Walker(shaped, _relevant(shaped))
     found: dict[str, list[Contribution]] = {}
     for name, node in reversed(problem.definitions):
-        if name in walker.fused:
+        if name in walker.fused or name not in walker.relevant:
             continue
         upstream: Node = _constant(1) if name == problem.target else Adjoint(name)
         for contribution in walker.walk(node, upstream, ()):
@@ -507,5 +526,7 @@ def backprop(shaped: ShapedProblem) -> Backprop:
         for name in names:
             if name in found and name not in walker.fused:
                 steps.append(_inherit(_step(kind, name, found[name], shaped), steps))  # type: ignore[arg-type]
+            elif kind == "gradient":
+                steps.append(_zero(name, shaped))
     forward = tuple((name, node, shaped.shapes[name]) for name, node in problem.definitions)
     return Backprop(shaped, forward, tuple(steps), skipped=tuple(sorted(walker.fused)))
