@@ -99,6 +99,10 @@ def _point(at: str | Mapping[str, Any] | None) -> dict[str, sympy.Expr] | None:
 
     if at is None:
         return None
+    if isinstance(at, str) and at.startswith("@"):
+        from chainsolve.matrix.point import scalar_point_text
+
+        return parse_point(scalar_point_text(at[1:]))
     if isinstance(at, str):
         return parse_point(at)
     text = ",".join(f"{name}={value}" for name, value in at.items())

@@ -233,3 +233,30 @@ def test_no_expression_is_evaluated() -> None:
     for text in ("x=2**8", "x=__import__('os')", "x=sqrt(2)", "x=[1+1]"):
         with pytest.raises(ParseError):
             parse_point_text(text)
+
+
+def test_a_scalar_problem_reads_a_point_file_as_its_inline_point(tmp_path: Path) -> None:
+    """solve(at="@point.json") on a scalar problem gives what the same numbers inline give."""
+    from chainsolve.api import solve
+
+    path = tmp_path / "point.json"
+    path.write_text('{"w": 2, "x": 0.5, "b": 1/2, "y": 10}', encoding="utf-8")
+    problem = "L = (w*x + b - y)^2"
+    from_file = solve(problem, at=f"@{path}").evaluation
+    inline = solve(problem, at="w=2, x=0.5, b=1/2, y=10").evaluation
+    assert from_file is not None and inline is not None
+    assert [(g.name, g.value.decimal) for g in from_file.gradient] == [
+        (g.name, g.value.decimal) for g in inline.gradient
+    ]
+
+
+def test_a_scalar_problem_refuses_a_vector_in_its_point_file(tmp_path: Path) -> None:
+    """A vector in the point file of a problem without shapes is one line pointing to --shapes."""
+    path = tmp_path / "point.json"
+    path.write_text('{"w": [2, 1]}', encoding="utf-8")
+    from chainsolve.api import solve
+
+    with pytest.raises(
+        ProblemError, match=r"^w: given a vector of 2, but the problem has no declared shapes"
+    ):
+        solve("L = (w*x - y)^2", at=f"@{path}")

@@ -23,6 +23,7 @@ __all__ = [
     "parse_point_text",
     "read_point",
     "read_point_file",
+    "scalar_point_text",
 ]
 
 
@@ -60,6 +61,8 @@ class PointValue:
 
     entries: tuple[tuple[sympy.Rational, ...], ...]
     form: Form
+    #: The numbers as written, row by row (``0.1``, ``1/2``), for a reader with its own rules.
+    literals: tuple[tuple[str, ...], ...]
 
     @property
     def rows(self) -> int:
@@ -329,7 +332,9 @@ def _rational(text: str) -> sympy.Rational:
 
 def _build(raw: _Raw) -> PointValue:
     return PointValue(
-        tuple(tuple(_rational(token.text) for token in row) for row in raw.rows), raw.form
+        tuple(tuple(_rational(token.text) for token in row) for row in raw.rows),
+        raw.form,
+        tuple(tuple(token.text for token in row) for row in raw.rows),
     )
 
 
@@ -382,6 +387,20 @@ def read_point_file(path: str) -> dict[str, PointValue]:
             "invalid_utf8", f"--at @{path} is not UTF-8 (byte {error.start + 1} cannot be decoded)"
         ) from None
     return parse_point_text(text, origin=path)
+
+
+def scalar_point_text(path: str) -> str:
+    """``--at @path`` for a scalar problem: the file's numbers as ``--at`` text, ``w=2,x=0.5``,
+    so that they are read by the scalar reader's own rules; a vector or matrix is refused."""
+    values = read_point_file(path)
+    for name, value in values.items():
+        if value.form != "number":
+            raise ProblemError(
+                "bad_point",
+                f"{name}: given {value.describe()}, but the problem has no declared shapes "
+                "(declare them with --shapes for vectors and matrices)",
+            )
+    return ",".join(f"{name}={value.literals[0][0]}" for name, value in values.items())
 
 
 def read_point(option: str) -> dict[str, PointValue]:
