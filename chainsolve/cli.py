@@ -457,6 +457,7 @@ def _solve_matrix(
         from chainsolve.matrix.numeric import evaluate_at_point
         from chainsolve.matrix.point import check_point
 
+        # As api.evaluate_matrix does, with the point read before the solving.
         with stage("evaluation"):
             check_point(point, solution.backprop.shaped.shapes, solution.problem.inputs)
             evaluation = evaluate_at_point(solution.checked, point)

@@ -179,3 +179,29 @@ def test_hostile_point_files_exit_2_in_one_line(
     assert message is None or message in lines[0]
     if message is None:
         assert lines[0] == "error: W1: given 2×3, declared 3×2"
+
+
+@pytest.mark.parametrize(
+    ("problem", "shapes", "at"),
+    [
+        ("L = sum(log(x))", "x: 2", "x=[-1, 2]"),
+        ("L = sum(x)/c", "x: 2, c: 1", "x=[1, 2], c=0"),
+    ],
+    ids=["log of a negative", "division by zero"],
+)
+def test_a_point_outside_the_domain_is_refused(problem: str, shapes: str, at: str) -> None:
+    """A value that is not a finite real number at the point: exit 2, naming it, never a wrong number."""
+    result = CliRunner().invoke(main, ["solve", problem, "--shapes", shapes, "--at", at])
+    assert result.exit_code == 2
+    assert "error: L is not a finite real number at the point" in result.output
+
+
+def test_a_large_gradient_is_checked_at_a_random_sample_and_says_so() -> None:
+    """Past 36 entries the central differences check a seeded random sample, and the output says how many."""
+    rows = [[(i + 2 * j) % 5 / 10 - 0.2 for j in range(7)] for i in range(7)]
+    at = f"W={json.dumps(rows)}, x={json.dumps([0.1 * k for k in range(7)])}"
+    args = ["solve", "L = sum(sigmoid(W*x))", "--shapes", "W: 7x7, x: 7", "--wrt", "W", "--at", at]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "∂L/∂W: 36 of 49 entries, chosen at random" in result.output
+    assert result.output.count("✓") == 1

@@ -260,3 +260,19 @@ def test_a_scalar_problem_refuses_a_vector_in_its_point_file(tmp_path: Path) -> 
         ProblemError, match=r"^w: given a vector of 2, but the problem has no declared shapes"
     ):
         solve("L = (w*x - y)^2", at=f"@{path}")
+
+
+def test_the_api_evaluates_a_solved_matrix_problem_at_a_point(tmp_path: Path) -> None:
+    """api.evaluate_matrix takes --at's text or @file; a wrong shape is a ProblemError, a non-string a TypeError."""
+    from chainsolve.api import evaluate_matrix, solve_matrix
+
+    solution = solve_matrix("L = dot(w, x) + b", shapes="x: 2, w: 2, b: 1")
+    path = tmp_path / "point.json"
+    path.write_text('{"x": [1, 2], "w": [2, -1], "b": 0.5}', encoding="utf-8")
+    evaluation = evaluate_matrix(solution, f"@{path}")
+    assert evaluation.gradient["x"].nested("exact") == ["2", "-1"]
+    assert evaluation.loss.nested("exact") == "1/2"
+    with pytest.raises(ProblemError, match=r"^w: given a vector of 3, declared 2×1$"):
+        evaluate_matrix(solution, "x=[1, 2], w=[2, -1, 0], b=0.5")
+    with pytest.raises(TypeError, match="at must be"):
+        evaluate_matrix(solution, {"x": [1, 2]})  # type: ignore[arg-type]
