@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from matrix_networks import RELU_2_3_1, SOFTMAX_CLASSIFIER, TWO_LAYER_SIGMOID, Network
+from matrix_networks import NETWORKS, RELU_2_3_1, TWO_LAYER_SIGMOID, Network
 
 from chainsolve.cli import main
 from tests.conftest import require_tool
@@ -52,14 +52,14 @@ def _compile(tmp_path: Path, document: str) -> str:
     return run.stdout
 
 
-@pytest.mark.parametrize("network", [TWO_LAYER_SIGMOID, SOFTMAX_CLASSIFIER], ids=lambda n: n.name)
+@pytest.mark.parametrize("network", NETWORKS, ids=lambda n: n.name)
 def test_latex_at_a_point_compiles_with_bmatrix_and_shapes_under_the_symbols(
     tmp_path: Path, network: Network
 ) -> None:
-    """The LaTeX document compiles with pdflatex; values are bmatrix, shapes sit under the names."""
+    """Each done-when problem's LaTeX compiles with pdflatex; values are bmatrix, shapes under the names."""
     document = _solve(network, "latex")
     assert r"\begin{bmatrix}" in document
-    assert r"\underset{3\times 2}{W" in document
+    assert r"\underset{2\times 1}{x}" in document
     assert "u+" not in document  # no sign spelled as a code point
     log = _compile(tmp_path, document)
     assert "Undefined control sequence" not in log
@@ -84,7 +84,7 @@ def html_pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     require_tool("chromium")
     folder = tmp_path_factory.mktemp("matrix-pages")
     pages = {}
-    for network in (TWO_LAYER_SIGMOID, SOFTMAX_CLASSIFIER, RELU_2_3_1):
+    for network in NETWORKS:
         pages[network.name] = folder / f"{network.name}.html"
         pages[network.name].write_text(_solve(network, "html"), encoding="utf-8")
     return pages
