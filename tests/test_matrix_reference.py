@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy
 from matrix_networks import (
     DOT_NEURON,
     LEAST_SQUARES,
@@ -18,8 +20,11 @@ from matrix_networks import (
 )
 
 from chainsolve.api import solve_matrix
+from chainsolve.derivation import WrongStepError
+from chainsolve.matrix.check import CheckedBackprop
+from chainsolve.matrix.model import NO_SPAN, Constant, ScalarMul
 from chainsolve.matrix.numeric import MatrixEvaluation, evaluate_at_point
-from chainsolve.matrix.point import check_point, parse_point_text
+from chainsolve.matrix.point import PointValue, check_point, parse_point_text
 
 
 def _differences(network: Network) -> dict[str, np.ndarray]:
@@ -140,3 +145,29 @@ def test_the_seed_networks_from_the_command_line_print_the_pytorch_gradients(
     for name in ("W1", "W2"):
         decimal = np.array(gradient[name]["decimal"], dtype=np.float64)
         np.testing.assert_allclose(decimal, references[name], atol=1e-9, err_msg=name)
+
+
+def _with_a_wrong_gradient(network: Network) -> tuple[CheckedBackprop, dict[str, PointValue]]:
+    """``network`` solved, with its first gradient step's claim tripled (a planted bug)."""
+    solution = solve_matrix(network.problem, shapes=network.shapes, wrt=list(network.wrt))
+    backprop = solution.checked.backprop
+    steps = list(backprop.steps)
+    index = next(i for i, step in enumerate(steps) if step.kind == "gradient")
+    tripled = ScalarMul(Constant(sympy.Integer(3), NO_SPAN), steps[index].claim, NO_SPAN, NO_SPAN)
+    steps[index] = dataclasses.replace(steps[index], claim=tripled)
+    wrong = dataclasses.replace(backprop, steps=tuple(steps))
+    checked = dataclasses.replace(solution.checked, backprop=wrong)
+    return checked, parse_point_text(_point_text(network))
+
+
+def test_central_differences_catch_a_wrong_gradient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gradient the differences contradict raises under strict checks, and is marked failed otherwise."""
+    checked, point = _with_a_wrong_gradient(LEAST_SQUARES)
+    with pytest.raises(
+        WrongStepError, match=r"central differences contradict the gradient by \['x'\]"
+    ):
+        evaluate_at_point(checked, point)
+    monkeypatch.delenv("CHAINSOLVE_STRICT_CHECKS")
+    evaluation = evaluate_at_point(checked, point)
+    assert [check.status for check in evaluation.checks] == ["failed", "passed"]
+    assert not evaluation.verified

@@ -182,6 +182,9 @@ def _format_context(
         ],
     }
     context["point"] = None if evaluation is None else _point_context(evaluation, maths, target)
+    # Verified only when the steps agree with the oracle and, at a point, the gradients with
+    # the central differences.
+    context["verified"] = solution.verified and (evaluation is None or evaluation.verified)
     return context
 
 
@@ -194,6 +197,7 @@ def matrix_json(solution: MatrixSolution, evaluation: MatrixEvaluation | None) -
     if evaluation is None:
         return data
     numbers = matrix_evaluation_to_dict(evaluation)
+    data["verified"] = data["verified"] and evaluation.verified
     data["evaluation"] = numbers
     for key in ("values", "forward_pass", "gradient", "backward_pass"):
         data[key] = numbers[key]

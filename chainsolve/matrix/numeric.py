@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any, Literal
 import mpmath
 import sympy
 
+from chainsolve.derivation import STRICT_CHECKS_ENV, WrongStepError
 from chainsolve.errors import ProblemError
 from chainsolve.evaluation import DECIMAL_DIGITS, SHORT_DIGITS, Value, _decimal
 from chainsolve.functions import BY_NAME
@@ -325,7 +327,12 @@ def evaluate_at_point(
         for row in backward
         if row.step.kind == "gradient"
     )
-    return MatrixEvaluation(point, tuple(forward), tuple(backward), checks, limits.step)
+    evaluation = MatrixEvaluation(point, tuple(forward), tuple(backward), checks, limits.step)
+    if not evaluation.verified and os.environ.get(STRICT_CHECKS_ENV):
+        # A gradient from checked steps that central differences contradict is a bug.
+        failed = [check.name for check in checks if check.status == "failed"]
+        raise WrongStepError(f"central differences contradict the gradient by {failed}")
+    return evaluation
 
 
 # --------------------------------------------------------------------------- JSON
