@@ -171,3 +171,18 @@ def test_central_differences_catch_a_wrong_gradient(monkeypatch: pytest.MonkeyPa
     evaluation = evaluate_at_point(checked, point)
     assert [check.status for check in evaluation.checks] == ["failed", "passed"]
     assert not evaluation.verified
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html"])
+def test_a_contradicted_gradient_is_said_in_every_format(
+    monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Without strict checks, a gradient the differences contradict is flagged, and no verified line is shown."""
+    from chainsolve.matrix.formats import render_matrix_solution
+    from chainsolve.matrix.solve import MatrixSolution
+
+    monkeypatch.delenv("CHAINSOLVE_STRICT_CHECKS")
+    checked, point = _with_a_wrong_gradient(LEAST_SQUARES)
+    page = render_matrix_solution(MatrixSolution(checked), fmt, evaluate_at_point(checked, point))  # type: ignore[arg-type]
+    assert "A gradient disagrees with its central differences" in page
+    assert "every step agrees" not in page
