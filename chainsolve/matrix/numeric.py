@@ -55,10 +55,12 @@ class FiniteDifferenceLimits:
 
     @property
     def step(self) -> sympy.Float:
+        """h, at ``PRECISION`` digits."""
         return sympy.Float(10, PRECISION) ** -self.step_digits
 
     @property
     def tolerance(self) -> sympy.Float:
+        """The largest relative difference accepted."""
         return sympy.Float(10, PRECISION) ** -self.tolerance_digits
 
 
@@ -131,14 +133,17 @@ class DifferenceCheck:
 
     @property
     def passed(self) -> bool:
+        """Did every checked entry agree within the tolerance?"""
         return bool(self.difference <= self.tolerance)
 
     @property
     def sampled(self) -> bool:
+        """Were only some entries checked?"""
         return self.checked < self.entries
 
     @property
     def status(self) -> Literal["passed", "failed", "skipped"]:
+        """``passed``; ``skipped`` when it disagrees at a kink, where it cannot decide; else ``failed``."""
         if self.passed:
             return "passed"
         return "skipped" if self.kinks else "failed"
@@ -161,14 +166,17 @@ class MatrixEvaluation:
 
     @property
     def loss(self) -> MatrixValue:
+        """The target's value at the point."""
         return self.forward[-1].value
 
     @property
     def exact(self) -> bool:
+        """Is every value of the forward pass exact?"""
         return all(row.value.exact for row in self.forward)
 
     @property
     def verified(self) -> bool:
+        """Did no central-difference check contradict a gradient?"""
         return all(check.status != "failed" for check in self.checks)
 
 
