@@ -275,7 +275,10 @@ def main() -> None:
 @click.argument("problem")
 @wrt_option
 @click.option(
-    "--at", metavar="NAME=VALUE,...", help="Evaluate forward and backward passes at a point."
+    "--at",
+    metavar="NAME=VALUE,...",
+    help="Evaluate forward and backward passes at a point; with --shapes vectors [1,2] and "
+    "matrices [[1,2],[3,4]]; @FILE reads a JSON object of names to numbers or nested lists.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: text).")
 @output_option
