@@ -15,6 +15,7 @@ from chainsolve.steps import Solution
 if TYPE_CHECKING:
     import sympy
 
+    from chainsolve.matrix.numeric import MatrixEvaluation
     from chainsolve.matrix.solve import MatrixSolution
     from chainsolve.problem import Problem
     from chainsolve.verification import AnswerVerdict, DerivationReport
@@ -99,6 +100,10 @@ def _point(at: str | Mapping[str, Any] | None) -> dict[str, sympy.Expr] | None:
 
     if at is None:
         return None
+    if isinstance(at, str) and at.startswith("@"):
+        from chainsolve.matrix.point import scalar_point_text
+
+        return parse_point(scalar_point_text(at[1:]))
     if isinstance(at, str):
         return parse_point(at)
     text = ",".join(f"{name}={value}" for name, value in at.items())
@@ -241,6 +246,33 @@ def solve_matrix(
 
     with _api_wording(), deadline(timeout):
         return solve_in_matrices(problem, shapes, _wrt_names(wrt))
+
+
+def evaluate_matrix(
+    solution: MatrixSolution, at: str, *, timeout: float | None = DEFAULT_TIMEOUT
+) -> MatrixEvaluation:
+    """A solved matrix problem at a point: the forward pass, each δ and gradient at the point,
+    each gradient checked by central differences of the loss written out in its entries.
+
+    >>> sol = solve_matrix("L = dot(w, x) + b", shapes="x: 2, w: 2, b: 1", wrt="w")
+    >>> ev = evaluate_matrix(sol, "x=[1, 2], w=[2, -1], b=0.5")
+    >>> ev.gradient["w"].nested("exact"), ev.verified
+    (['1', '2'], True)
+
+    ``at`` is ``--at``'s text: ``"W=[[0.1, 0.2], [0.3, 0.4]], x=[1, 2], b=0.5"``, or
+    ``"@point.json"`` for a JSON object mapping each input to a number or nested lists.
+    Raises :class:`~chainsolve.errors.ParseError` or :class:`~chainsolve.errors.ProblemError`
+    (one line) for a point that cannot be read, a value of the wrong shape, a missing input,
+    or a value outside the domain.
+    """
+    _check_type("at", at, str, "'x=[1, 2], W=[[…]]' or '@point.json'")
+    from chainsolve.matrix.numeric import evaluate_at_point
+    from chainsolve.matrix.point import check_point, read_point
+
+    with _api_wording(), deadline(timeout), stage("evaluation"):
+        point = read_point(at)
+        check_point(point, solution.backprop.shaped.shapes, solution.problem.inputs)
+        return evaluate_at_point(solution.checked, point)
 
 
 def solve_curve(

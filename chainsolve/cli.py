@@ -275,7 +275,10 @@ def main() -> None:
 @click.argument("problem")
 @wrt_option
 @click.option(
-    "--at", metavar="NAME=VALUE,...", help="Evaluate forward and backward passes at a point."
+    "--at",
+    metavar="NAME=VALUE,...",
+    help="Evaluate forward and backward passes at a point; with --shapes vectors [1,2] and "
+    "matrices [[1,2],[3,4]]; @FILE reads a JSON object of names to numbers or nested lists.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: text).")
 @output_option
@@ -383,7 +386,7 @@ def solve(
     from chainsolve.matrix.parse import has_declarations
 
     if shapes is not None or has_declarations(text):
-        _solve_matrix(text, shapes or "", wrt, fmt, output, template_dir, at or implicit or rates)
+        _solve_matrix(text, shapes or "", wrt, fmt, output, template_dir, at, implicit or rates)
         return
     if rates is not None:
         if implicit is not None or order != 1:
@@ -431,29 +434,38 @@ def _solve_matrix(
     fmt: str | None,
     output: str | None,
     template_dir: str | None,
+    at: str | None,
     scalar_only: str | None,
 ) -> None:
-    """``solve`` for a problem in matrices: text or JSON."""
+    """``solve`` for a problem in matrices, in any format, at a point (``--at``, ``@file``) or not."""
     from chainsolve.api import solve_matrix
     from chainsolve.budget import stage
     from chainsolve.errors import ProblemError
-    from chainsolve.matrix.report import matrix_to_dict, render_matrix
+    from chainsolve.matrix.formats import render_matrix_solution
 
     chosen = _choose_format(fmt, output)
-    if chosen not in ("text", "json") or scalar_only:
+    if scalar_only:
         raise ProblemError(
             "matrix_options",
-            "a matrix problem is solved as text or JSON, without --at, --implicit or --rates",
-            hint="drop the option, or use --format text / --format json",
+            "a matrix problem is solved without --implicit or --rates",
+            hint="drop the option",
         )
-    solution = solve_matrix(text, shapes=shapes, wrt=wrt, timeout=None)
-    with stage("rendering"):
-        if chosen == "json":
-            import json
+    from chainsolve.matrix.point import read_point
 
-            rendered = json.dumps(matrix_to_dict(solution), ensure_ascii=False, indent=2)
-        else:
-            rendered = render_matrix(solution, template_dir)
+    # The point is read (bounded, refused in one line) before anything is solved.
+    point = None if at is None else read_point(at)
+    solution = solve_matrix(text, shapes=shapes, wrt=wrt, timeout=None)
+    evaluation = None
+    if point is not None:
+        from chainsolve.matrix.numeric import evaluate_at_point
+        from chainsolve.matrix.point import check_point
+
+        # As api.evaluate_matrix does, with the point read before the solving.
+        with stage("evaluation"):
+            check_point(point, solution.backprop.shaped.shapes, solution.problem.inputs)
+            evaluation = evaluate_at_point(solution.checked, point)
+    with stage("rendering"):
+        rendered = render_matrix_solution(solution, chosen, evaluation, template_dir)  # type: ignore[arg-type]
         _write(rendered, output)
 
 

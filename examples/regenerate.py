@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 FORMATS = {"txt": "text", "md": "markdown"}
 
 #: Folders whose ``*.cmd`` files are worked examples (``backprop/`` has its own script).
-KINDS = ("single", "multivariable")
+KINDS = ("single", "multivariable", "matrix")
 
 #: The sample problem sheet, in ``sheet/``: output file → arguments after the TOML file.
 SHEET = HERE / "sheet" / "chain_rule_homework.toml"

@@ -68,10 +68,10 @@ def test_a_shape_mismatch_is_one_line_with_a_caret_and_exit_2() -> None:
 
 
 def test_an_undeclared_name_and_a_bad_option_exit_2() -> None:
-    """A name with no shape, a malformed --shapes and an unsupported format: exit 2."""
+    """A name with no shape, a malformed --shapes, a scalar-only option, a point of the wrong shape: exit 2."""
     assert run("solve", "L = sum(q)", "--shapes", "x: 2").exit_code == 2
     assert run("solve", "L = sum(x)", "--shapes", "x: two").exit_code == 2
-    assert run("solve", "L = sum(x)", "--shapes", "x: 2", "--format", "latex").exit_code == 2
+    assert run("solve", "L = sum(x)", "--shapes", "x: 2", "--implicit", "y").exit_code == 2
     assert run("solve", "L = sum(x)", "--shapes", "x: 2", "--at", "x=1").exit_code == 2
 
 
