@@ -33,6 +33,10 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
         raise ProblemError(
             "order_out_of_range", wording.note_order_out_of_range(MAX_ORDER), source=problem.source
         )
+    if order == 2 and len(problem.wrt) == 2 and not problem.point:
+        from chainsolve.mixed import solve_mixed
+
+        return solve_mixed(problem, detail=detail)
     first = solve_problem(problem, detail=detail)
     if order == 1:
         return first

@@ -68,6 +68,11 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "implicit_use_curve": "Shorten with the curve's equation",
         "implicit_value_at": "The value at the point ({point})",
         "higher_order": "Derivative of order {order}: differentiate the result of order {previous}",
+        "mixed_partial": "Mixed partial: differentiate ∂{target}/∂{first} found above with respect to {then}",
+        "mixed_subscripts": (
+            "Collect by the partial derivatives of {function} (equal mixed partials: "
+            "f_vu = f_uv) and write them with subscripts"
+        ),
         "sum_terms": "Differentiate term by term",
         "sum_open": "The derivative of a sum is the sum of the derivatives",
         "sum_add": "Add the parts",
@@ -255,7 +260,23 @@ def note_wrong_step(variables: list[str]) -> str:
 
 def note_higher_order_needs_one_expression() -> str:
     """Why --order above 1 is refused for a problem it does not cover."""
-    return "--order above 1 needs one expression and one variable (--wrt)"
+    return (
+        "--order above 1 needs one expression and one variable (--wrt), "
+        "or --order 2 with two variables (--wrt x,y: the mixed partial)"
+    )
+
+
+def note_mixed_one_layer() -> str:
+    """Why a mixed partial of a deeper graph is refused."""
+    return (
+        "the mixed partial (--wrt x,y --order 2) needs intermediates defined directly by the "
+        "inputs (z = f(u, v); u = x*y; v = x + y)"
+    )
+
+
+def mixed_check_collected() -> str:
+    """How the collected mixed partial was confirmed."""
+    return "equals the sum above, term by term"
 
 
 def note_order_out_of_range(highest: int) -> str:
