@@ -658,6 +658,12 @@ class ChainsolveMathMLPrinter(_FactorOrder, _StructuralOrder, MathMLPresentation
         name = str(expr.func.__name__)
         args = expr.args[:1] if name == "Heaviside" else expr.args
         mi = self.dom.createElement("mi")
+        if isinstance(expr, AppliedUndef) and "_" in name:
+            # f_uv(u, v), a partial derivative in subscript notation: the name as a symbol's.
+            mrow = self.dom.createElement("mrow")
+            mrow.appendChild(self._print(sympy.Symbol(name)))
+            mrow.appendChild(self._paren_comma_separated(*args))
+            return mrow
         if isinstance(expr, AppliedUndef):
             return super()._print_Function(expr)
         mi.appendChild(self.dom.createTextNode(printed_name(expr.func)))

@@ -44,8 +44,12 @@ def solve_mixed(problem: Problem, *, detail: str = "normal") -> Solution:
     )
     solved = solve_problem(again, detail=detail, reserved=frozenset(first.intermediates))
     mixed = Leibniz(target, y, partial=True, mixed=(x,))
+    # A graph's local derivatives are shared steps: here they belong to this derivation.
+    own = dataclasses.replace(
+        solved.derivations[0], steps=(*solved.shared_steps, *solved.derivations[0].steps)
+    )
     derivation = _relabelled(
-        solved.derivations[0],
+        own,
         mixed,
         Leibniz(inner, y, partial=True),
         whole=problem.is_single_expression,
@@ -132,9 +136,7 @@ def _relabelled(
 def _with_subscripts(problem: Problem, derivation: Derivation, mixed: Leibniz) -> Derivation:
     """With an unknown f: the result collected by f's partials, written f_uu(u, v), f_uv(u, v), …."""
     result = _canonical(derivation.result)
-    partials = sorted(
-        result.atoms(sympy.Subs) | _partials(result), key=sympy.default_sort_key
-    )
+    partials = sorted(result.atoms(sympy.Subs) | _partials(result), key=sympy.default_sort_key)
     if not partials:
         return derivation
     slots = _slot_names(problem)
@@ -153,9 +155,7 @@ def _with_subscripts(problem: Problem, derivation: Derivation, mixed: Leibniz) -
         definitions=at,
         words=(("function", ", ".join(sorted({_function_of(p).func.__name__ for p in partials}))),),
     )
-    return dataclasses.replace(
-        derivation, steps=(*derivation.steps, step), result=collected
-    )
+    return dataclasses.replace(derivation, steps=(*derivation.steps, step), result=collected)
 
 
 def _partials(expr: sympy.Expr) -> set[sympy.Expr]:
@@ -206,12 +206,12 @@ def _subscripted(partial: sympy.Expr, slots: tuple[str, ...]) -> sympy.Expr:
     """f_uv(u, v) for ∂²f/∂u∂v at (u, v): named by the slots' names (by number without them)."""
     function = _function_of(partial)
     inner = partial.args[0] if isinstance(partial, sympy.Subs) else partial
-    names = slots if len(slots) == len(function.args) else tuple(
-        str(i + 1) for i in range(len(function.args))
+    names = (
+        slots
+        if len(slots) == len(function.args)
+        else tuple(str(i + 1) for i in range(len(function.args)))
     )
-    letters = "".join(
-        names[function.args.index(v)] * count for v, count in inner.variable_count
-    )
+    letters = "".join(names[function.args.index(v)] * count for v, count in inner.variable_count)
     shown_args = tuple(make_symbol(n) for n in names) if slots else function.args
     return sympy.Function(f"{function.func.__name__}_{letters}", real=True)(*shown_args)
 
