@@ -348,6 +348,18 @@ def verify(
         return check_parsed(parsed, answer=answer, derivation=derivation)
 
 
+def check_curve(
+    equation: str, dependent: str, answer: str, *, wrt: str | Sequence[str] | None = None
+) -> AnswerVerdict:
+    """A student's d(dependent)/dx on the curve ``equation``, checked modulo the equation."""
+    from chainsolve.implicit import read_curve
+    from chainsolve.implicit_verify import verify_implicit
+
+    with _api_wording():
+        curve = read_curve(equation, dependent, _wrt_names(wrt), {})
+        return verify_implicit(curve, answer)
+
+
 def check_parsed(
     problem: Problem, *, answer: str | None, derivation: str | None
 ) -> AnswerVerdict | DerivationReport:

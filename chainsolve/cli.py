@@ -424,6 +424,11 @@ def solve(
 @output_option
 @template_option
 @click.option("--fragment", is_flag=True, help="LaTeX, HTML: only the body, to include elsewhere.")
+@click.option(
+    "--implicit",
+    metavar="NAME",
+    help="PROBLEM is an equation and the answer dNAME/dx, checked modulo the equation.",
+)
 @timeout_option
 @friendly_errors
 @whole_command
@@ -436,6 +441,7 @@ def verify(
     output: str | None,
     template_dir: str | None,
     fragment: bool,
+    implicit: str | None,
     timeout: float,
 ) -> None:
     """Check an answer or a line-by-line derivation; exit 0 if correct, 1 if not.
@@ -445,17 +451,24 @@ def verify(
       chainsolve verify "sin(x^2)" --answer "cos(x^2)"
       chainsolve verify "sin(x^2)" --answer "2x*cos(x^2)"
       chainsolve verify "sin(x^2)" --derivation work.txt
+      chainsolve verify "x^2 + y^2 = 25" --implicit y --answer "-x/y"
     """
-    from chainsolve.api import check_parsed, load_problem
+    from chainsolve.api import check_curve, check_parsed, load_problem
     from chainsolve.budget import stage
-    from chainsolve.verification import render_verdict
+    from chainsolve.verification import AnswerVerdict, DerivationReport, render_verdict
 
     if (answer is None) == (derivation is None):
         raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")
-    parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
-    _echo_reading(parsed)
-    lines = None if derivation is None else _read_derivation(derivation)
-    report = check_parsed(parsed, answer=answer, derivation=lines)
+    report: AnswerVerdict | DerivationReport
+    if implicit is not None:
+        if answer is None:
+            raise click.UsageError("--implicit checks an --answer, not a --derivation")
+        report = check_curve(_read_problem(problem), implicit, answer, wrt=wrt)
+    else:
+        parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
+        _echo_reading(parsed)
+        lines = None if derivation is None else _read_derivation(derivation)
+        report = check_parsed(parsed, answer=answer, derivation=lines)
     chosen = _choose_format(fmt, output)
     with stage("rendering"):
         _write(render_verdict(report, chosen, template_dir=template_dir, fragment=fragment), output)

@@ -12,6 +12,8 @@ from chainsolve.problem import make_symbol
 from chainsolve.steps import Leibniz, RuleRef, Step
 
 if TYPE_CHECKING:
+    import sympy
+
     from chainsolve.mistakes import MistakeMatch
     from chainsolve.verification import (
         AnswerVerdict,
@@ -264,6 +266,15 @@ def note_higher_order_needs_one_expression() -> str:
         "--order above 1 needs one expression and one variable (--wrt), "
         "or --order 2 with two variables (--wrt x,y: the mixed partial)"
     )
+
+
+def implicit_branches(dependent: str, branches: Sequence[sympy.Expr]) -> str:
+    """Where an answer without y holds: on the curve's branches y = g(x) named."""
+    from chainsolve.filters import unicode_expr
+
+    named = " or ".join(f"{dependent} = {unicode_expr(g)}" for g in branches)
+    which = "that branch" if len(branches) == 1 else "those branches"
+    return f"{named} ({which} of the curve)"
 
 
 def note_mixed_one_layer() -> str:

@@ -236,3 +236,81 @@ def test_non_polynomial_curve_is_not_shortened() -> None:
     solution = chainsolve.solve("sin(x*y) = x + y", implicit="y", order=2)
     phrases = [step.phrase for step in solution.derivations[1].steps]
     assert "implicit_use_curve" not in phrases
+
+
+# -- verify --answer on a curve: modulo the curve's equation, branch by branch -------------------
+
+
+def _independent_slope(equation: str) -> sympy.Expr:
+    """dy/dx from sympy's idiff of the equation (the oracle, not chainsolve's derivation)."""
+    lhs, rhs = parse_equation(equation)
+    return sympy.idiff(lhs - rhs, y, x)
+
+
+@pytest.mark.parametrize(
+    ("equation", "answer"),
+    [
+        ("x^2 + y^2 = 25", "-x/y"),
+        ("x^3 + y^3 = 6*x*y", "(2*y - x^2)/(y^2 - 2*x)"),
+        ("x^2*y + y^3 = 2", "-2*x*y/(x^2 + 3*y^2)"),
+        ("ln(y) = x*y", "y^2/(1 - x*y)"),
+    ],
+)
+def test_verify_implicit_accepts_the_slope(equation: str, answer: str) -> None:
+    """A right dy/dx (equal to sympy's idiff) is judged equivalent, exit 0."""
+    from chainsolve.parsing import parse_expression
+
+    assert sympy.simplify(parse_expression(answer) - _independent_slope(equation)) == 0
+    result = CliRunner().invoke(main, ["verify", equation, "--implicit", "y", "--answer", answer])
+    assert result.exit_code == 0, result.output
+    assert "Correct" in result.output
+
+
+def test_verify_implicit_accepts_an_equal_form_modulo_the_curve() -> None:
+    """On x² + y² = 25, -x/y and -x·y/(25 - x²) differ as functions but agree wherever the curve holds."""
+    verdict = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-x*y/(25 - x^2)")
+    assert verdict.verdict == "equivalent"
+
+
+def test_verify_implicit_names_the_branch_of_an_answer_in_x_alone() -> None:
+    """-x/√(25 − x²) is right on the upper branch only: equivalent_on_part, naming y = √(25 − x²)."""
+    verdict = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-x/sqrt(25 - x^2)")
+    assert verdict.verdict == "equivalent_on_part"
+    assert "y = √(25 - x²)" in verdict.message
+    upper = sympy.sqrt(25 - x**2)
+    assert sympy.simplify(-x / upper - _independent_slope("x^2 + y^2 = 25").subs(y, upper)) == 0
+    lower = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "x/sqrt(25 - x^2)")
+    assert "y = -√(25 - x²)" in lower.message
+
+
+@pytest.mark.parametrize(
+    ("equation", "answer", "mistake"),
+    [
+        ("x^3 + y^3 = 6*x*y", "(2*y + 2*x - x^2)/y^2", "implicit_forgot_dydx"),
+        ("x^3 + y^3 = 6*x*y", "(2*y - x^2)/y^2", "implicit_y_as_constant"),
+        ("x^3 + y^3 = 6*x*y", "x^2/(2 - y^2)", "implicit_product_rule"),
+        ("x^2 + y^2 = 25", "x/y", "implicit_sign_moving_terms"),
+    ],
+)
+def test_verify_implicit_names_the_classic_slips(equation: str, answer: str, mistake: str) -> None:
+    """A wrong dy/dx (differing from sympy's idiff) that one classic slip produces is named."""
+    from chainsolve.parsing import parse_expression
+
+    slope = _independent_slope(equation)
+    assert sympy.simplify(parse_expression(answer) - slope) != 0
+    result = CliRunner().invoke(
+        main, ["verify", equation, "--implicit", "y", "--answer", answer, "--format", "json"]
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["verdict"] == "not_equivalent"
+    assert mistake in data["mistakes"]
+
+
+def test_verify_implicit_with_a_derivation_is_a_usage_error() -> None:
+    """--implicit checks an --answer; with --derivation it is refused with exit 2, no traceback."""
+    result = CliRunner().invoke(
+        main, ["verify", "x^2 + y^2 = 25", "--implicit", "y", "--derivation", "-"], input="x\n"
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
