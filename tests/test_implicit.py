@@ -290,6 +290,10 @@ def test_verify_implicit_names_the_branch_of_an_answer_in_x_alone() -> None:
         ("x^3 + y^3 = 6*x*y", "(2*y - x^2)/y^2", "implicit_y_as_constant"),
         ("x^3 + y^3 = 6*x*y", "x^2/(2 - y^2)", "implicit_product_rule"),
         ("x^2 + y^2 = 25", "x/y", "implicit_sign_moving_terms"),
+        ("x^2*y + y^3 = 2", "-(2*x*y + 3*y^2)/x^2", "implicit_forgot_dydx"),
+        ("x^2*y + y^3 = 2", "-2*y/x", "implicit_y_as_constant"),
+        ("x^2 + x*y + y^2 = 7", "-2*x/(1 + 2*y)", "implicit_product_rule"),
+        ("x^3 + y^3 = 6*x*y", "(x^2 + 2*y)/(y^2 - 2*x)", "implicit_sign_moving_terms"),
     ],
 )
 def test_verify_implicit_names_the_classic_slips(equation: str, answer: str, mistake: str) -> None:
