@@ -291,6 +291,7 @@ def verify(
     derivation: None = None,
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    order: int = 1,
 ) -> AnswerVerdict: ...
 
 
@@ -302,6 +303,7 @@ def verify(
     derivation: str,
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    order: int = 1,
 ) -> DerivationReport: ...
 
 
@@ -312,6 +314,7 @@ def verify(
     derivation: str | None = None,
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    order: int = 1,
 ) -> AnswerVerdict | DerivationReport:
     """Check a final ``answer`` or a line-by-line ``derivation`` against the problem's derivative.
 
@@ -325,6 +328,7 @@ def verify(
         wrt: the variable the derivative is taken by, when the problem has several inputs.
         timeout: seconds the whole call may take, or ``None``; a check that runs out of it
             gives the verdict ``undecided``.
+        order: the order of the derivative the ``answer`` is (2: the second derivative).
 
     Returns:
         An :class:`~chainsolve.verification.AnswerVerdict` for an ``answer``, a
@@ -345,7 +349,7 @@ def verify(
     _check_type(name, given, str, "text")
     with _api_wording(), deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, timeout=None)
-        return check_parsed(parsed, answer=answer, derivation=derivation)
+        return check_parsed(parsed, answer=answer, derivation=derivation, order=order)
 
 
 def check_curve(
@@ -361,7 +365,7 @@ def check_curve(
 
 
 def check_parsed(
-    problem: Problem, *, answer: str | None, derivation: str | None
+    problem: Problem, *, answer: str | None, derivation: str | None, order: int = 1
 ) -> AnswerVerdict | DerivationReport:
     """Check an answer or a derivation of a parsed problem within the deadline in force.
 
@@ -373,5 +377,5 @@ def check_parsed(
     left = remaining()
     share = None if left is None else max(left * VERIFY_SHARE, 1e-3)
     if answer is not None:
-        return verify_answer(problem, answer, timeout=share)
+        return verify_answer(problem, answer, timeout=share, order=order)
     return verify_derivation(problem, derivation or "", timeout=share)

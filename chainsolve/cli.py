@@ -429,6 +429,13 @@ def solve(
     metavar="NAME",
     help="PROBLEM is an equation and the answer dNAME/dx, checked modulo the equation.",
 )
+@click.option(
+    "--order",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="The answer is the derivative of this order (2: the second derivative).",
+)
 @timeout_option
 @friendly_errors
 @whole_command
@@ -442,6 +449,7 @@ def verify(
     template_dir: str | None,
     fragment: bool,
     implicit: str | None,
+    order: int,
     timeout: float,
 ) -> None:
     """Check an answer or a line-by-line derivation; exit 0 if correct, 1 if not.
@@ -468,7 +476,9 @@ def verify(
         parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
         _echo_reading(parsed)
         lines = None if derivation is None else _read_derivation(derivation)
-        report = check_parsed(parsed, answer=answer, derivation=lines)
+        if order > 1 and derivation is not None:
+            raise click.UsageError("--order checks an --answer, not a --derivation")
+        report = check_parsed(parsed, answer=answer, derivation=lines, order=order)
     chosen = _choose_format(fmt, output)
     with stage("rendering"):
         _write(render_verdict(report, chosen, template_dir=template_dir, fragment=fragment), output)

@@ -46,6 +46,12 @@ MISTAKES: Mapping[str, Mistake] = {
     m.id: m
     for m in (
         Mistake(
+            "previous_order",
+            "the derivative of the order below",
+            "The answer is the derivative one order lower: differentiate it once more "
+            "(the second derivative is the derivative of the first).",
+        ),
+        Mistake(
             "implicit_forgot_dydx",
             "dy/dx forgotten on a y term",
             "A term in y was differentiated as if y were the variable: y is a function of x, "

@@ -277,6 +277,11 @@ def implicit_branches(dependent: str, branches: Sequence[sympy.Expr]) -> str:
     return f"{named} ({which} of the curve)"
 
 
+def mistake_previous_order(order: int) -> str:
+    """Where the wrong-order mistake happened: which derivative the answer is."""
+    return f"your answer is the derivative of order {order}"
+
+
 def note_mixed_one_layer() -> str:
     """Why a mixed partial of a deeper graph is refused."""
     return (
@@ -491,9 +496,9 @@ DERIVATIVES_TOO_DEEP = "derivatives nested too deeply to read"
 NO_PLACEHOLDER = "too many names of a letter and digits (Q0, Z1, …) on one line to read it"
 
 
-def derivative_name(target: str, wrt: str) -> str:
-    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d)."""
-    return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt)))
+def derivative_name(target: str, wrt: str, order: int = 1) -> str:
+    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d), d²y/dx²."""
+    return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt), order=order))
 
 
 def _mistake_titles(matched: Sequence[MistakeMatch]) -> str:
@@ -522,7 +527,7 @@ def _verdict_sentences(
 ) -> list[str]:
     """The verdict of an answer (or of a derivation's last line) as sentences."""
     verdict, grounds, wrt = report.verdict, report.grounds, report.wrt
-    derivative = derivative_name(report.problem.target, wrt)
+    derivative = derivative_name(report.problem.target, wrt, getattr(report, "order", 1))
     if verdict == "equivalent":
         return [f"Correct: {subject} equals {derivative} (proved symbolically)."]
     if verdict == "wrong_step":

@@ -255,3 +255,47 @@ def test_cli_mixed_partial_exits_zero() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Result: ∂²z/∂y∂x" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "build"),
+    [
+        ("sin(x^2)", lambda: sympy.sin(x**2)),
+        ("exp(x^2)", lambda: sympy.exp(x**2)),
+        ("x*ln(x)", lambda: x * sympy.log(x)),
+    ],
+)
+@pytest.mark.parametrize("order", [2, 3])
+def test_verify_order_accepts_sympy_nth_derivative(
+    text: str, build: Callable[[], sympy.Expr], order: int
+) -> None:
+    """verify --order n accepts sympy.diff(f, x, n) written out, and rejects the order below."""
+    from chainsolve.verification import verify_answer
+
+    problem = chainsolve.load_problem(text)
+    right = verify_answer(problem, str(sympy.diff(build(), x, order)), order=order)
+    assert right.verdict == "equivalent"
+    lower = verify_answer(problem, str(sympy.diff(build(), x, order - 1)), order=order)
+    assert lower.verdict == "not_equivalent"
+    assert lower.mistake_ids[0] == "previous_order"
+
+
+def test_verify_order_two_names_a_slip_in_the_second_differentiation() -> None:
+    """2cos(x²) − 2x·sin(x²) for sin(x²)″: the inner derivative of cos(x²) missing, named."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "verify",
+            "sin(x^2)",
+            "--order",
+            "2",
+            "--answer",
+            "2cos(x^2) - 2x*sin(x^2)",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert "missing_inner_derivative" in data["mistakes"]
+    assert "d²y/dx²" in data["message"]
