@@ -364,6 +364,16 @@ def check_curve(
         return verify_implicit(curve, answer)
 
 
+def check_rates(
+    equation: str, rates: str, answer: str, *, at: str | Mapping[str, Any] | None = None
+) -> AnswerVerdict:
+    """A student's value of the one unknown rate of ``equation``, checked; slips named."""
+    from chainsolve.rates import parse_rates, verify_rates
+
+    with _api_wording():
+        return verify_rates(equation, parse_rates(rates), _point(at) or {}, answer)
+
+
 def check_parsed(
     problem: Problem, *, answer: str | None, derivation: str | None, order: int = 1
 ) -> AnswerVerdict | DerivationReport:

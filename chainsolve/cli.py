@@ -436,6 +436,13 @@ def solve(
     show_default=True,
     help="The answer is the derivative of this order (2: the second derivative).",
 )
+@click.option(
+    "--rates",
+    metavar="'dr/dt = 2, ...'",
+    help="PROBLEM is an equation between quantities changing in time: the answer is the "
+    "unknown rate (with --at: at that moment).",
+)
+@click.option("--at", metavar="NAME=VALUE,...", help="With --rates: the values at that moment.")
 @timeout_option
 @friendly_errors
 @whole_command
@@ -450,6 +457,8 @@ def verify(
     fragment: bool,
     implicit: str | None,
     order: int,
+    rates: str | None,
+    at: str | None,
     timeout: float,
 ) -> None:
     """Check an answer or a line-by-line derivation; exit 0 if correct, 1 if not.
@@ -460,15 +469,21 @@ def verify(
       chainsolve verify "sin(x^2)" --answer "2x*cos(x^2)"
       chainsolve verify "sin(x^2)" --derivation work.txt
       chainsolve verify "x^2 + y^2 = 25" --implicit y --answer "-x/y"
+      chainsolve verify "sin(x^2)" --order 2 --answer "2cos(x^2) - 4x^2*sin(x^2)"
+      chainsolve verify "V = 4/3*pi*r^3" --rates "dr/dt = 2" --at r=5 --answer "200pi"
     """
-    from chainsolve.api import check_curve, check_parsed, load_problem
+    from chainsolve.api import check_curve, check_parsed, check_rates, load_problem
     from chainsolve.budget import stage
     from chainsolve.verification import AnswerVerdict, DerivationReport, render_verdict
 
     if (answer is None) == (derivation is None):
         raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")
     report: AnswerVerdict | DerivationReport
-    if implicit is not None:
+    if rates is not None:
+        if answer is None:
+            raise click.UsageError("--rates checks an --answer, not a --derivation")
+        report = check_rates(_read_problem(problem), rates, answer, at=at)
+    elif implicit is not None:
         if answer is None:
             raise click.UsageError("--implicit checks an --answer, not a --derivation")
         report = check_curve(_read_problem(problem), implicit, answer, wrt=wrt)

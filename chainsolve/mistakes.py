@@ -52,6 +52,18 @@ MISTAKES: Mapping[str, Mistake] = {
             "(the second derivative is the derivative of the first).",
         ),
         Mistake(
+            "rates_not_substituted",
+            "values not put in",
+            "The rate is right in general but the values at that moment were not put in: "
+            "substitute the given values to get a number.",
+        ),
+        Mistake(
+            "rates_wrong_rate",
+            "a given rate used wrongly",
+            "A given rate was left out or replaced by the quantity's value: the chain rule "
+            "multiplies each term by its own rate dv/dt, the given one.",
+        ),
+        Mistake(
             "implicit_forgot_dydx",
             "dy/dx forgotten on a y term",
             "A term in y was differentiated as if y were the variable: y is a function of x, "

@@ -6,15 +6,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import sympy
 
-from chainsolve import wording
+from chainsolve import mistakes, wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
 from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact
 from chainsolve.problem import Problem, make_symbol
+from chainsolve.mistakes import MistakeMatch
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
+
+if TYPE_CHECKING:
+    from chainsolve.verification import AnswerVerdict
 
 #: One known rate: an optional "name:" label, then dNAME/dTIME = VALUE.
 _RATE = re.compile(r"^\s*(?:\w+\s*:)?\s*d\s*(\w+)\s*/\s*d\s*(\w+)\s*=\s*(\S.*?)\s*$")
@@ -278,11 +283,81 @@ def _check(
     result: sympy.Expr,
 ) -> None:
     """The unknown rate against −Σ F_v·v′ / F_u from the equation's partial derivatives alone."""
-    f = setting.lhs - setting.rhs
-    known = sum(
-        (sympy.diff(f, v) * rates.known[v.name] for v in setting.variables if v != unknown),
-        sympy.Integer(0),
-    )
-    reference = (-known / sympy.diff(f, unknown)).subs(values)
+    reference = _reference(setting, rates.known, unknown).subs(values)
     if sympy.simplify(result - reference) != 0:
         raise WrongStepError(f"d{unknown}/dt = {result} differs from {reference}")
+
+
+def _reference(
+    setting: _Setting, known: Mapping[str, sympy.Expr], unknown: sympy.Symbol
+) -> sympy.Expr:
+    """du/dt = −Σ F_v·v′ / F_u in the variables, from the equation's partial derivatives alone."""
+    f = setting.lhs - setting.rhs
+    given = sum(
+        (sympy.diff(f, v) * known[v.name] for v in setting.variables if v != unknown),
+        sympy.Integer(0),
+    )
+    return -given / sympy.diff(f, unknown)
+
+
+def verify_rates(
+    text: str, rates: Rates, point: Mapping[str, sympy.Expr], answer_text: str
+) -> AnswerVerdict:
+    """A student's value of the unknown rate, checked; the classic slips named.
+
+    The truth is −Σ F_v·v′ / F_u at the moment (the equation's partial derivatives, not the
+    worked solution). A wrong answer is matched against: the rate left in the variables
+    (values not put in), and each given rate used wrongly (left out, or the variable's
+    value used as its rate).
+    """
+    from chainsolve.parsing import parse_equation, parse_expression
+    from chainsolve.verification import AnswerVerdict, Grounds
+
+    solution = solve_rates(text, rates, point)
+    truth = solution.derivations[0].result
+    lhs, rhs = parse_equation(text)
+    variables = tuple(sorted((lhs - rhs).free_symbols, key=lambda s: s.name))
+    setting = _Setting(text, lhs, rhs, rates.time, variables)
+    unknown = _unknown(setting, rates)
+    values = {make_symbol(name): value for name, value in solution.problem.point.items()}
+    answer = exact(parse_expression(answer_text.rsplit("=", 1)[-1]))
+    right = sympy.simplify(answer - truth) == 0
+    matched: tuple[MistakeMatch, ...] = ()
+    if not right:
+        matched = tuple(
+            mistakes.match(mistake_id, detail)
+            for mistake_id, detail, wrong in _rate_slips(setting, rates, unknown, values)
+            if sympy.simplify(answer - wrong) == 0
+        )
+    return AnswerVerdict(
+        solution.problem,
+        rates.time.name,
+        answer_text,
+        answer,
+        truth,
+        "equivalent" if right else "not_equivalent",
+        Grounds(),
+        None,
+        "",
+        matched,
+        "symbolic",
+    )
+
+
+def _rate_slips(
+    setting: _Setting,
+    rates: Rates,
+    unknown: sympy.Symbol,
+    values: Mapping[sympy.Symbol, sympy.Expr],
+) -> list[tuple[str, str, sympy.Expr]]:
+    """The unknown rate as each classic slip gives it: (mistake id, where, value)."""
+    slips = [("rates_not_substituted", "", _reference(setting, rates.known, unknown))]
+    for name in rates.known:
+        variable = make_symbol(name)
+        for wrong in (sympy.Integer(1), values.get(variable)):
+            if wrong is None or wrong == rates.known[name]:
+                continue
+            known = {**rates.known, name: wrong}
+            value = _reference(setting, known, unknown).subs(values)
+            slips.append(("rates_wrong_rate", wording.rates_wrong_rate_detail(name, wrong), value))
+    return slips

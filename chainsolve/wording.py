@@ -282,6 +282,11 @@ def mistake_previous_order(order: int) -> str:
     return f"your answer is the derivative of order {order}"
 
 
+def rates_wrong_rate_detail(name: str, used: sympy.Expr) -> str:
+    """Where the wrong-rate slip happened: which rate, and what was used for it."""
+    return f"d{name}/dt taken as {used}"
+
+
 def note_mixed_one_layer() -> str:
     """Why a mixed partial of a deeper graph is refused."""
     return (

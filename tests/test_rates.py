@@ -103,3 +103,49 @@ def test_cli_bad_rate_is_one_line_exit_two() -> None:
     result = CliRunner().invoke(main, ["solve", "V = 4/3*pi*r^3", "--rates", "r is 2"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+# -- verify --rates --answer -------------------------------------------------------------------
+
+
+def _sphere_rate() -> sympy.Expr:
+    """dV/dt for V = 4/3·π·r³, dr/dt = 2, r = 5, by sympy with r a function of t (the oracle)."""
+    t = sympy.Symbol("t")
+    radius = sympy.Function("r")(t)
+    volume = sympy.Rational(4, 3) * sympy.pi * radius**3
+    rate = sympy.diff(volume, t).subs(sympy.Derivative(radius, t), 2)
+    return rate.subs(radius, 5)
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "mistake"),
+    [
+        ("200*pi", "equivalent", None),
+        ("8*pi*r^2", "not_equivalent", "rates_not_substituted"),
+        ("100*pi", "not_equivalent", "rates_wrong_rate"),
+        ("500*pi", "not_equivalent", "rates_wrong_rate"),
+    ],
+)
+def test_verify_rates_judges_the_sphere(answer: str, verdict: str, mistake: str | None) -> None:
+    """verify --rates: 200π (sympy's dV/dt) is right; values not put in, or dr/dt wrong, named."""
+    from chainsolve.parsing import parse_expression
+
+    right = sympy.simplify(parse_expression(answer) - _sphere_rate()) == 0
+    assert right == (verdict == "equivalent")
+    result = CliRunner().invoke(
+        main,
+        ["verify", "V = 4/3*pi*r^3", "--rates", "dr/dt = 2", "--at", "r=5", "--answer", answer]
+        + ["--format", "json"],
+    )
+    assert result.exit_code == (0 if right else 1), result.output
+    data = json.loads(result.output)
+    assert data["verdict"] == verdict
+    assert data["mistakes"] == ([] if mistake is None else [mistake])
+
+
+def test_verify_rates_ladder_value_found_from_the_equation() -> None:
+    """The ladder: -3/4 right (y = 8 found from the equation), -x/y named as values not put in."""
+    right = chainsolve.api.check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-3/4", at="x=6")
+    assert right.verdict == "equivalent"
+    general = chainsolve.api.check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-x/y", at="x=6")
+    assert general.mistake_ids == ["rates_not_substituted"]
