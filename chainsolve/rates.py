@@ -14,8 +14,8 @@ from chainsolve import mistakes, wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
 from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact
-from chainsolve.problem import Problem, make_symbol
 from chainsolve.mistakes import MistakeMatch
+from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
 
 if TYPE_CHECKING:

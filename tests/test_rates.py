@@ -134,8 +134,10 @@ def test_verify_rates_judges_the_sphere(answer: str, verdict: str, mistake: str 
     assert right == (verdict == "equivalent")
     result = CliRunner().invoke(
         main,
-        ["verify", "V = 4/3*pi*r^3", "--rates", "dr/dt = 2", "--at", "r=5", "--answer", answer]
-        + ["--format", "json"],
+        [
+            *("verify", "V = 4/3*pi*r^3", "--rates", "dr/dt = 2", "--at", "r=5"),
+            *("--answer", answer, "--format", "json"),
+        ],
     )
     assert result.exit_code == (0 if right else 1), result.output
     data = json.loads(result.output)
