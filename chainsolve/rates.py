@@ -31,6 +31,8 @@ class Rates:
 
     time: sympy.Symbol
     known: Mapping[str, sympy.Expr]
+    #: The rate asked for when written ``dh/dt = ?`` (else the one rate not given).
+    asked: str | None = None
 
 
 def parse_rates(text: str) -> Rates:
@@ -41,6 +43,7 @@ def parse_rates(text: str) -> Rates:
     from chainsolve.parsing import parse_point
 
     known: dict[str, sympy.Expr] = {}
+    asked: list[str] = []
     times: set[str] = set()
     for item in re.split(r"[;,]", text):
         if not item.strip():
@@ -54,10 +57,13 @@ def parse_rates(text: str) -> Rates:
                 hint=wording.rates_hint_syntax(),
             )
         name, time, value = match.groups()
-        if name in known:
+        if name in known or name in asked:
             raise ProblemError("bad_rates", wording.rates_error_twice(name), source=text)
-        known[name] = exact(parse_point(f"{name}={value}")[name])
         times.add(time)
+        if value == "?":
+            asked.append(name)
+            continue
+        known[name] = exact(parse_point(f"{name}={value}")[name])
     if len(times) != 1:
         raise ProblemError(
             "bad_rates",
@@ -65,7 +71,9 @@ def parse_rates(text: str) -> Rates:
             source=text,
             hint=wording.rates_hint_syntax(),
         )
-    return Rates(make_symbol(times.pop()), MappingProxyType(known))
+    if len(asked) > 1:
+        raise ProblemError("bad_rates", wording.rates_error_unknowns(asked), source=text)
+    return Rates(make_symbol(times.pop()), MappingProxyType(known), asked[0] if asked else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +102,20 @@ def solve_rates(
     text: str, rates: Rates, point: Mapping[str, sympy.Expr], *, detail: str = "normal"
 ) -> Solution:
     """The unknown rate, step by step: differentiate by time, put in the known rates and values, solve."""
-    from chainsolve.parsing import parse_equation
-
-    lhs, rhs = parse_equation(text)
+    system = read_system(text)
+    lhs, rhs = system.lhs, system.rhs
     variables = tuple(sorted((lhs - rhs).free_symbols, key=lambda s: s.name))
     setting = _Setting(text, lhs, rhs, rates.time, variables)
     unknown = _unknown(setting, rates)
-    steps: list[Step] = [
+    steps: list[Step] = [*system.steps]
+    steps.append(
         Step(
             "rule",
             "rates_both_sides",
             (Leibniz(setting.in_time(lhs), rates.time), Leibniz(setting.in_time(rhs), rates.time)),
             words=(("time", rates.time.name),),
         )
-    ]
+    )
     derivatives = []
     reserved: frozenset[str] = frozenset()
     for name, side in zip(SIDE_NAMES, (lhs, rhs), strict=True):
@@ -124,6 +132,8 @@ def solve_rates(
     steps.append(substituted)
     result = _solved(setting, unknown, coefficient, rest)
     _check(setting, rates, values, unknown, result)
+    if system.constraints:
+        _check_by_differentiating(system, rates, values, unknown, result)
     total = Leibniz(unknown, rates.time)
     steps.append(
         Step(
@@ -161,6 +171,12 @@ def _unknown(setting: _Setting, rates: Rates) -> sympy.Symbol:
             "bad_rates", wording.rates_error_not_in_equation(strangers), source=setting.source
         )
     unknown = [v for v in setting.variables if v.name not in rates.known]
+    if rates.asked is not None and [v.name for v in unknown] != [rates.asked]:
+        raise ProblemError(
+            "rates_unknowns",
+            wording.rates_error_asked(rates.asked, [v.name for v in unknown]),
+            source=setting.source,
+        )
     if len(unknown) != 1:
         raise ProblemError(
             "rates_unknowns",
@@ -310,12 +326,13 @@ def verify_rates(
     (values not put in), and each given rate used wrongly (left out, or the variable's
     value used as its rate).
     """
-    from chainsolve.parsing import parse_equation, parse_expression
+    from chainsolve.parsing import parse_expression
     from chainsolve.verification import AnswerVerdict, Grounds
 
     solution = solve_rates(text, rates, point)
     truth = solution.derivations[0].result
-    lhs, rhs = parse_equation(text)
+    system = read_system(text)
+    lhs, rhs = system.lhs, system.rhs
     variables = tuple(sorted((lhs - rhs).free_symbols, key=lambda s: s.name))
     setting = _Setting(text, lhs, rhs, rates.time, variables)
     unknown = _unknown(setting, rates)
@@ -361,3 +378,95 @@ def _rate_slips(
             value = _reference(setting, known, unknown).subs(values)
             slips.append(("rates_wrong_rate", wording.rates_wrong_rate_detail(name, wrong), value))
     return slips
+
+
+@dataclass(frozen=True, slots=True)
+class _System:
+    """The equation to differentiate, after each constraint ``r = h/2`` was put into it."""
+
+    lhs: sympy.Expr
+    rhs: sympy.Expr
+    #: The equation as typed, before the constraints were put in.
+    original: tuple[sympy.Expr, sympy.Expr]
+    constraints: tuple[tuple[sympy.Symbol, sympy.Expr], ...]
+    steps: tuple[Step, ...]
+
+
+def read_system(text: str) -> _System:
+    """``V = pi/3*r^2*h; r = h/2``: the first equation, each later one a constraint put into it.
+
+    A constraint names one quantity (``r``) by the others; substituting it leaves an equation
+    in fewer quantities, whose rates the chain rule then relates (the cone: V in h alone).
+    """
+    from chainsolve.parsing import parse_equation
+
+    first, *rest = [piece for piece in text.split(";") if piece.strip()] or [text]
+    lhs, rhs = parse_equation(first)
+    original = (lhs, rhs)
+    constraints: list[tuple[sympy.Symbol, sympy.Expr]] = []
+    steps: list[Step] = []
+    for piece in rest:
+        name, value = parse_equation(piece)
+        if not isinstance(name, sympy.Symbol) or value.has(name):
+            raise ProblemError(
+                "rates_constraint", wording.rates_error_constraint(piece.strip()), source=text
+            )
+        if not (lhs - rhs).has(name):
+            raise ProblemError(
+                "rates_constraint",
+                wording.rates_error_not_in_equation([name.name]),
+                source=text,
+            )
+        lhs, rhs = lhs.xreplace({name: value}), rhs.xreplace({name: value})
+        constraints.append((name, value))
+        steps.append(
+            Step(
+                "substitute",
+                "rates_constraint",
+                (_shown_side(lhs), _shown_side(rhs)),
+                check=Check("symbolic", wording.rates_check_constraint()),
+                words=(("name", name.name), ("value", _plain(value))),
+            )
+        )
+    return _System(lhs, rhs, original, tuple(constraints), tuple(steps))
+
+
+def _shown_side(side: sympy.Expr) -> sympy.Expr:
+    """A side after substitution in its expanded polynomial form when that is shorter (πh³/12)."""
+    expanded = sympy.expand(side)
+    return expanded if sympy.count_ops(expanded) < sympy.count_ops(side) else side
+
+
+def _plain(value: sympy.Expr) -> str:
+    from chainsolve.filters import unicode_expr
+
+    return unicode_expr(value)
+
+
+def _check_by_differentiating(
+    system: _System,
+    rates: Rates,
+    values: Mapping[sympy.Symbol, sympy.Expr],
+    unknown: sympy.Symbol,
+    result: sympy.Expr,
+) -> None:
+    """The unknown rate again by the other route: the equation as typed and each constraint
+    differentiated (r′ = g′(h)·h′), the linear system in the rates solved."""
+    lhs, rhs = system.original
+    quantities = sorted((lhs - rhs).free_symbols, key=lambda s: s.name)
+    rate = {q: sympy.Dummy(f"d{q.name}") for q in quantities}
+    equations = [sum((sympy.diff(lhs - rhs, q) * rate[q] for q in quantities), sympy.Integer(0))]
+    moment = dict(values)
+    for name, value in system.constraints:
+        inside = sorted(value.free_symbols, key=lambda s: s.name)
+        moment[name] = value.subs(moment)
+        equations.append(
+            rate[name] - sum((sympy.diff(value, q) * rate[q] for q in inside), sympy.Integer(0))
+        )
+    for name, known in rates.known.items():
+        equations.append(rate[make_symbol(name)] - known)
+    unknowns = list(rate.values())
+    solved = sympy.solve([e.subs(moment) for e in equations], unknowns, dict=True)
+    found = [s[rate[unknown]] for s in solved if rate[unknown] in s]
+    if len(found) != 1 or sympy.simplify(found[0] - result.subs(moment)) != 0:
+        raise WrongStepError(f"d{unknown}/dt = {result} differs from the constraint route {found}")

@@ -61,6 +61,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         ),
         "rates_value_from_equation": "The value of {name} at that moment, from the equation",
         "rates_substitute": "Put in the known rates and the values at that moment",
+        "rates_constraint": "Put {name} = {value} into the equation",
         "rates_solve": "Solve for d{unknown}/d{time}",
         "implicit_higher": (
             "Derivative of order {order}: differentiate the result of order {previous} "
@@ -285,6 +286,22 @@ def mistake_previous_order(order: int) -> str:
 def rates_wrong_rate_detail(name: str, used: sympy.Expr) -> str:
     """Where the wrong-rate slip happened: which rate, and what was used for it."""
     return f"d{name}/dt taken as {used}"
+
+
+def rates_error_constraint(piece: str) -> str:
+    """Why a second equation of a related-rates problem is refused."""
+    return f"cannot use '{piece}' as a constraint: write one quantity by the others, e.g. r = h/2"
+
+
+def rates_error_asked(asked: str, unknown: Sequence[str]) -> str:
+    """Why the rate asked for (dh/dt = ?) is not the one the given rates leave unknown."""
+    left = ", ".join(unknown) or "none"
+    return f"d{asked}/dt is asked for, but the rates given leave unknown: {left}"
+
+
+def rates_check_constraint() -> str:
+    """How a constraint's substitution was confirmed."""
+    return "the answer is checked again by differentiating the constraint instead"
 
 
 def note_mixed_one_layer() -> str:

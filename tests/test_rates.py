@@ -11,6 +11,7 @@ from click.testing import CliRunner
 import chainsolve
 from chainsolve.cli import main
 from chainsolve.errors import ProblemError
+from chainsolve.problem import make_symbol
 
 t = sympy.Symbol("t", real=True)
 
@@ -151,3 +152,50 @@ def test_verify_rates_ladder_value_found_from_the_equation() -> None:
     assert right.verdict == "equivalent"
     general = chainsolve.api.check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-x/y", at="x=6")
     assert general.mistake_ids == ["rates_not_substituted"]
+
+
+# -- a constraint given as a second equation (the cone, r = h/2) -------------------------------
+
+
+def test_cone_with_a_constraint_equals_the_explicit_height() -> None:
+    """V = π/3·r²·h with r = h/2, dV/dt = 9, h = 6: dh/dt = sympy.diff of h(t) written explicitly."""
+    height = sympy.cbrt(12 * (18 * sympy.pi + 9 * t) / sympy.pi)  # V(0) = π·6³/12 = 18π
+    assert sympy.simplify(height.subs(t, 0) - 6) == 0
+    oracle = sympy.diff(height, t).subs(t, 0)
+    solution = chainsolve.solve(
+        "V = pi/3*r^2*h; r = h/2", rates="h: dh/dt = ?; V: dV/dt = 9", at="h=6"
+    )
+    assert solution.verified
+    assert sympy.simplify(solution.derivatives["t"] - oracle) == 0
+    first = solution.derivations[0].steps[0]
+    assert first.phrase == "rates_constraint"
+    assert sympy.simplify(first.sides[1] - sympy.pi * make_symbol("h") ** 3 / 12) == 0
+
+
+def test_cone_constraint_in_every_format() -> None:
+    """The constraint step is worded in text, Markdown, LaTeX, HTML and JSON."""
+    solution = chainsolve.solve("V = pi/3*r^2*h; r = h/2", rates="dV/dt = 9", at="h=6")
+    assert "Put r = h/2 into the equation" in solution.to_text()
+    assert "Put r = h/2 into the equation" in solution.to_markdown()
+    assert "Put r = h/2 into the equation" in solution.to_html()
+    assert r"\frac{\pi h^{3}}{12}" in solution.to_latex()
+    data = json.loads(solution.to_json())
+    assert data["derivatives"]["t"] == "1/pi"
+
+
+@pytest.mark.parametrize(
+    ("problem", "rates", "code"),
+    [
+        ("V = pi/3*r^2*h; r^2 = h", "dV/dt = 9", "rates_constraint"),
+        ("V = pi/3*r^2*h; w = h/2", "dV/dt = 9", "rates_constraint"),
+        ("V = pi/3*r^2*h; r = h/2", "dh/dt = ?; dV/dt = 9; dr/dt = 1", "bad_rates"),
+        ("V = pi/3*r^2*h; r = h/2", "h: dh/dt = ?", "rates_unknowns"),
+    ],
+)
+def test_bad_constraints_and_asked_rates_are_one_clear_error(
+    problem: str, rates: str, code: str
+) -> None:
+    """A constraint that names no quantity, or a rate asked that is given: a ProblemError, one line."""
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve(problem, rates=rates, at="h=6")
+    assert raised.value.code == code
