@@ -240,14 +240,15 @@ def solve_related_rates(
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
     """The one unknown rate of ``equation`` given the other ``rates`` (``"dr/dt = 2"``), every step checked."""
-    from chainsolve.rates import parse_rates, solve_rates
+    from chainsolve.rates import parse_rates, read_moment, solve_rates
 
     with deadline(timeout):
         with stage("parse"):
             known = parse_rates(rates)
-            point = _point(at) or {}
+            # A moment typed as text may carry units (r=5cm); a mapping is plain numbers.
+            point, units = read_moment(at) if isinstance(at, str) else (_point(at) or {}, {})
         with stage("derivation"):
-            return solve_rates(equation, known, point, detail=detail)
+            return solve_rates(equation, known, point, detail=detail, point_units=units)
 
 
 def _check_options(detail: object, mode: object, numeric: object) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
+from chainsolve.units import Units, infer, merged, split_unit, unit_text, with_unit
 
 if TYPE_CHECKING:
     from chainsolve.verification import AnswerVerdict
@@ -33,6 +34,8 @@ class Rates:
     known: Mapping[str, sympy.Expr]
     #: The rate asked for when written ``dh/dt = ?`` (else the one rate not given).
     asked: str | None = None
+    #: The units the rates were given in (``dr/dt = 2 cm/s``: r's rate in cm/s), if any.
+    units: Mapping[str, sympy.Expr] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def parse_rates(text: str) -> Rates:
@@ -43,6 +46,7 @@ def parse_rates(text: str) -> Rates:
     from chainsolve.parsing import parse_point
 
     known: dict[str, sympy.Expr] = {}
+    units: dict[str, sympy.Expr] = {}
     asked: list[str] = []
     times: set[str] = set()
     for item in re.split(r"[;,]", text):
@@ -63,7 +67,10 @@ def parse_rates(text: str) -> Rates:
         if value == "?":
             asked.append(name)
             continue
-        known[name] = exact(parse_point(f"{name}={value}")[name])
+        number, unit = split_unit(value)
+        known[name] = exact(parse_point(f"{name}={number}")[name])
+        if unit is not None:
+            units[name] = unit
     if len(times) != 1:
         raise ProblemError(
             "bad_rates",
@@ -73,7 +80,27 @@ def parse_rates(text: str) -> Rates:
         )
     if len(asked) > 1:
         raise ProblemError("bad_rates", wording.rates_error_unknowns(asked), source=text)
-    return Rates(make_symbol(times.pop()), MappingProxyType(known), asked[0] if asked else None)
+    return Rates(
+        make_symbol(times.pop()),
+        MappingProxyType(known),
+        asked[0] if asked else None,
+        MappingProxyType(units),
+    )
+
+
+def read_moment(text: str) -> tuple[dict[str, sympy.Expr], dict[str, sympy.Expr]]:
+    """``--at "r=5cm, h=2"``: the values (read by the point reader) and the units given with them."""
+    from chainsolve.parsing import parse_point
+
+    values: dict[str, sympy.Expr] = {}
+    units: dict[str, sympy.Expr] = {}
+    for item in text.split(","):
+        name, equals, value = item.partition("=")
+        number, unit = split_unit(value) if equals else (value, None)
+        values.update(parse_point(f"{name}{equals}{number}"))
+        if unit is not None:
+            units[name.strip()] = unit
+    return values, units
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +126,12 @@ class _Setting:
 
 
 def solve_rates(
-    text: str, rates: Rates, point: Mapping[str, sympy.Expr], *, detail: str = "normal"
+    text: str,
+    rates: Rates,
+    point: Mapping[str, sympy.Expr],
+    *,
+    detail: str = "normal",
+    point_units: Mapping[str, sympy.Expr] | None = None,
 ) -> Solution:
     """The unknown rate, step by step: differentiate by time, put in the known rates and values, solve."""
     system = read_system(text)
@@ -144,6 +176,9 @@ def solve_rates(
             words=(("unknown", unknown.name), ("time", rates.time.name)),
         )
     )
+    given = merged(rates.units, point_units or {}, text)
+    unit_steps = _with_units(system, given, unknown, total, result, text) if given else []
+    steps.extend(unit_steps)
     problem = Problem(
         source=text,
         definitions=(),
@@ -153,7 +188,11 @@ def solve_rates(
         point=MappingProxyType({v.name: values[v] for v in values}),
     )
     derivation = Derivation(rates.time.name, total, tuple(steps), result)
-    return Solution(problem=problem, derivations=(derivation,), detail=detail)
+    notes = tuple(
+        wording.rates_note_units(f"d{unknown.name}/d{rates.time.name}", dict(step.words)["unit"])
+        for step in unit_steps
+    )
+    return Solution(problem=problem, derivations=(derivation,), notes=notes, detail=detail)
 
 
 def _unknown(setting: _Setting, rates: Rates) -> sympy.Symbol:
@@ -470,3 +509,29 @@ def _check_by_differentiating(
     found = [s[rate[unknown]] for s in solved if rate[unknown] in s]
     if len(found) != 1 or sympy.simplify(found[0] - result.subs(moment)) != 0:
         raise WrongStepError(f"d{unknown}/dt = {result} differs from the constraint route {found}")
+
+
+def _with_units(
+    system: _System,
+    given: Units,
+    unknown: sympy.Symbol,
+    total: Leibniz,
+    result: sympy.Expr,
+    source: str,
+) -> list[Step]:
+    """The rate with its unit (dV/dt = 200π cm³/s): the unknown's unit from the equation's
+    terms, divided by the time unit; nothing when the units given do not decide it."""
+    terms = (*sympy.Add.make_args(system.lhs), *sympy.Add.make_args(-system.rhs))
+    unit = infer(terms, given, unknown, source)
+    if unit is None or given.time is None:
+        return []
+    rate_unit = unit / given.time
+    return [
+        Step(
+            "simplify",
+            "rates_units",
+            (total, with_unit(result, rate_unit)),
+            check=Check("symbolic", wording.rates_check_units()),
+            words=(("unit", unit_text(rate_unit)),),
+        )
+    ]

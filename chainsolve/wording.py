@@ -62,6 +62,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "rates_value_from_equation": "The value of {name} at that moment, from the equation",
         "rates_substitute": "Put in the known rates and the values at that moment",
         "rates_constraint": "Put {name} = {value} into the equation",
+        "rates_units": "With units",
         "rates_solve": "Solve for d{unknown}/d{time}",
         "implicit_higher": (
             "Derivative of order {order}: differentiate the result of order {previous} "
@@ -302,6 +303,32 @@ def rates_error_asked(asked: str, unknown: Sequence[str]) -> str:
 def rates_check_constraint() -> str:
     """How a constraint's substitution was confirmed."""
     return "the answer is checked again by differentiating the constraint instead"
+
+
+def rates_note_units(rate: str, unit: str) -> str:
+    """The unit of the rate found, from the units given."""
+    return f"{rate} is in {unit} (from the units given)."
+
+
+def rates_check_units() -> str:
+    """How the unit of a rate was found."""
+    return "every term of the equation carries the same unit"
+
+
+def units_error_time(units: Sequence[str]) -> str:
+    """Why the rates' units are refused: not one time unit."""
+    return f"the rates' units must all be per the same time unit: {', '.join(units)}"
+
+
+def units_error_clash(name: str, units: Sequence[sympy.Expr]) -> str:
+    """Why a quantity's units are refused: two different ones."""
+    shown = " and ".join(str(u) for u in units)
+    return f"'{name}' is given in {shown} (chainsolve does not convert units)"
+
+
+def units_error_terms(units: Sequence[str]) -> str:
+    """Why an equation's units are refused: its terms carry different units."""
+    return f"the units do not match: the equation's terms are in {' and '.join(units)}"
 
 
 def note_mixed_one_layer() -> str:

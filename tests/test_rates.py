@@ -199,3 +199,100 @@ def test_bad_constraints_and_asked_rates_are_one_clear_error(
     with pytest.raises(ProblemError) as raised:
         chainsolve.solve(problem, rates=rates, at="h=6")
     assert raised.value.code == code
+
+
+# -- units -------------------------------------------------------------------------------------
+
+
+def _unit_step(solution: chainsolve.Solution) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """The value and the unit of the "With units" step, or None when there is none."""
+    from chainsolve.steps import Product
+
+    for step in solution.derivations[0].steps:
+        if step.phrase == "rates_units":
+            shown = step.sides[1]
+            assert isinstance(shown, Product)
+            value, unit = shown.factors
+            return value, unit.unit  # type: ignore[union-attr]
+    return None
+
+
+cm, s_, ft, minute = (sympy.Symbol(n, positive=True) for n in ("cm", "s", "ft", "min"))
+
+
+@pytest.mark.parametrize(
+    ("problem", "rates", "at", "value", "unit"),
+    [
+        ("V = 4/3*pi*r^3", "r: dr/dt = 2 cm/s", "r=5cm", 200 * sympy.pi, cm**3 / s_),
+        ("x^2 + y^2 = 10^2", "dx/dt = 1 ft/s", "x=6 ft", sympy.Rational(-3, 4), ft / s_),
+        ("V = pi/3*r^2*h; r = h/2", "dV/dt = 9 cm^3/min", "h=6cm", 1 / sympy.pi, cm / minute),
+        ("A = pi*r^2", "dr/dt = 3 cm/s", "r=10", 60 * sympy.pi, cm**2 / s_),
+    ],
+)
+def test_units_are_carried_to_the_answer(
+    problem: str, rates: str, at: str, value: sympy.Expr, unit: sympy.Expr
+) -> None:
+    """The rate found carries its unit: the unknown's unit from the equation over the time unit."""
+    solution = chainsolve.solve(problem, rates=rates, at=at)
+    assert solution.verified
+    found = _unit_step(solution)
+    assert found is not None
+    assert sympy.simplify(found[0] - value) == 0
+    assert sympy.simplify(found[1] - unit) == 0
+    assert any("is in" in note for note in solution.notes)
+
+
+def test_sphere_with_units_reads_200_pi_cm3_per_s_in_every_format() -> None:
+    """dV/dt = 200π · cm³/s in text and HTML, \\mathrm{cm}^{3}/\\mathrm{s} in LaTeX, a note in JSON."""
+    solution = chainsolve.solve("V = 4/3*pi*r^3", rates="r: dr/dt = 2 cm/s", at="r=5cm")
+    assert "dV/dt = 200π · cm³/s" in solution.to_text()
+    assert "cm³/s" in solution.to_markdown()
+    assert r"\mathrm{cm}^{3}/\mathrm{s}" in solution.to_latex()
+    assert "cm³/s" in solution.to_html()
+    assert "dV/dt is in cm³/s (from the units given)." in json.loads(solution.to_json())["notes"]
+
+
+def test_without_units_there_is_no_unit_step() -> None:
+    """Rates and values given as plain numbers: no unit step, no note (units are absent)."""
+    solution = chainsolve.solve("V = 4/3*pi*r^3", rates="dr/dt = 2", at="r=5")
+    assert _unit_step(solution) is None
+    assert solution.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("problem", "rates", "at"),
+    [
+        ("V = 4/3*pi*r^3", "dr/dt = 2 cm/s", "r=5m"),
+        ("x^2 + y = 10", "dx/dt = 1 ft/s", "x=3 ft, y=1 ft"),
+        ("s^2 = x^2 + y^2", "dx/dt = 1 m/s, dy/dt = 2 m/min", "x=3,y=4"),
+    ],
+)
+def test_unit_mismatch_is_one_clear_error(problem: str, rates: str, at: str) -> None:
+    """Two units for one quantity, terms in different units, two time units: exit 2, one line."""
+    result = CliRunner().invoke(main, ["solve", problem, "--rates", rates, "--at", at])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve(problem, rates=rates, at=at)
+    assert raised.value.code == "units_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [
+        ("5cm", "5", cm),
+        ("2 cm/s", "2", cm / s_),
+        ("9 cm^3/min", "9", cm**3 / minute),
+        ("9 cm³/min", "9", cm**3 / minute),
+        ("2pi", "2pi", None),
+        ("3*x", "3*x", None),
+        ("-3/4 ft/s", "-3/4", ft / s_),
+    ],
+)
+def test_unit_grammar_reads_known_units_only(
+    text: str, value: str, unit: sympy.Expr | None
+) -> None:
+    """The unit grammar splits a trailing known unit off a value and leaves anything else alone."""
+    from chainsolve.units import split_unit
+
+    assert split_unit(text) == (value, unit)
