@@ -318,3 +318,33 @@ def test_verify_implicit_with_a_derivation_is_a_usage_error() -> None:
     )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_grade_with_a_sheet_grades_implicit_and_second_order_rows(tmp_path: Path) -> None:
+    """A sheet row with implicit = "y" is graded modulo the curve; order = 2 as the second derivative."""
+    import csv
+
+    from chainsolve.grade import grade_file
+    from chainsolve.sheet import load_sheet
+
+    sheet_file = tmp_path / "sheet.toml"
+    sheet_file.write_text(
+        "title = 'Implicit'\n[[problems]]\nid = 'circle'\nproblem = 'x^2 + y^2 = 25'\nimplicit = 'y'\n"
+        "[[problems]]\nid = 'second'\nproblem = 'sin(x^2)'\norder = 2\n",
+        encoding="utf-8",
+    )
+    second = sympy.diff(sympy.sin(x**2), x, 2)
+    rows = [
+        {"student": "ana", "problem": "circle", "answer": "-x/y"},
+        {"student": "ana", "problem": "second", "answer": str(second)},
+        {"student": "ben", "problem": "circle", "answer": "x/y"},
+        {"student": "ben", "problem": "second", "answer": "2*x*cos(x**2)"},
+    ]
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = tmp_path / "report.csv"
+    grade_file(answers, jobs=1, output=report, progress=False, sheet=load_sheet(sheet_file))
+    got = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert [r["correct"] for r in got] == ["true", "true", "false", "false"]
+    assert "sign error" in got[2]["message"]
+    assert "order below" in got[3]["message"]
