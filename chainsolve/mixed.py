@@ -137,9 +137,10 @@ def _with_subscripts(problem: Problem, derivation: Derivation, mixed: Leibniz) -
     """With an unknown f: the result collected by f's partials, written f_uu(u, v), f_uv(u, v), …."""
     result = _canonical(derivation.result)
     partials = sorted(result.atoms(sympy.Subs) | _partials(result), key=sympy.default_sort_key)
-    if not partials:
-        return derivation
     slots = _slot_names(problem)
+    # f′′(x·y) is already the textbook's notation for a function of one argument.
+    if not partials or len(slots) < 2:
+        return derivation
     collected = sympy.collect(sympy.expand(result), partials, evaluate=True)
     named = {p: _subscripted(p, slots) for p in partials}
     shown = collected.xreplace(named)
@@ -153,9 +154,22 @@ def _with_subscripts(problem: Problem, derivation: Derivation, mixed: Leibniz) -
         (mixed, shown),
         check=check,
         definitions=at,
-        words=(("function", ", ".join(sorted({_function_of(p).func.__name__ for p in partials}))),),
+        words=_collect_words(partials, slots),
     )
     return dataclasses.replace(derivation, steps=(*derivation.steps, step), result=collected)
+
+
+def _collect_words(
+    partials: list[sympy.Expr], slots: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """The words of the collecting step: the function, and its mixed partials both ways round."""
+    name = _function_of(partials[0]).func.__name__
+    first, second = slots[:2]
+    return (
+        ("function", name),
+        ("swapped", f"{name}_{second}{first}"),
+        ("ordered", f"{name}_{first}{second}"),
+    )
 
 
 def _partials(expr: sympy.Expr) -> set[sympy.Expr]:

@@ -75,7 +75,7 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "mixed_partial": "Mixed partial: differentiate ∂{target}/∂{first} found above with respect to {then}",
         "mixed_subscripts": (
             "Collect by the partial derivatives of {function} (equal mixed partials: "
-            "f_vu = f_uv) and write them with subscripts"
+            "{swapped} = {ordered}) and write them with subscripts"
         ),
         "sum_terms": "Differentiate term by term",
         "sum_open": "The derivative of a sum is the sum of the derivatives",
