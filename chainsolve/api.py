@@ -354,25 +354,31 @@ def verify(
 
 
 def check_curve(
-    equation: str, dependent: str, answer: str, *, wrt: str | Sequence[str] | None = None
+    equation: str,
+    dependent: str,
+    answer: str,
+    *,
+    wrt: str | Sequence[str] | None = None,
+    order: int = 1,
 ) -> AnswerVerdict:
-    """A student's d(dependent)/dx on the curve ``equation``, checked modulo the equation."""
+    """A student's d(dependent)/dx (of ``order``) on the curve ``equation``, modulo the equation."""
     from chainsolve.implicit import read_curve
     from chainsolve.implicit_verify import verify_implicit
 
     with _api_wording():
         curve = read_curve(equation, dependent, _wrt_names(wrt), {})
-        return verify_implicit(curve, answer)
+        return verify_implicit(curve, answer, order)
 
 
 def check_rates(
     equation: str, rates: str, answer: str, *, at: str | Mapping[str, Any] | None = None
 ) -> AnswerVerdict:
     """A student's value of the one unknown rate of ``equation``, checked; slips named."""
-    from chainsolve.rates import parse_rates, verify_rates
+    from chainsolve.rates import parse_rates, read_moment, verify_rates
 
     with _api_wording():
-        return verify_rates(equation, parse_rates(rates), _point(at) or {}, answer)
+        point, units = read_moment(at) if isinstance(at, str) else (_point(at) or {}, {})
+        return verify_rates(equation, parse_rates(rates), point, answer, point_units=units)
 
 
 def check_parsed(

@@ -486,7 +486,7 @@ def verify(
     elif implicit is not None:
         if answer is None:
             raise click.UsageError("--implicit checks an --answer, not a --derivation")
-        report = check_curve(_read_problem(problem), implicit, answer, wrt=wrt)
+        report = check_curve(_read_problem(problem), implicit, answer, wrt=wrt, order=order)
     else:
         parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
         _echo_reading(parsed)

@@ -605,7 +605,11 @@ def _check_implicit(submission: Submission) -> Any:
             "implicit_answer_only", "an implicit problem is graded from its answer column"
         )
     return check_curve(
-        submission.problem, submission.implicit, submission.answer, wrt=submission.wrt or None
+        submission.problem,
+        submission.implicit,
+        submission.answer,
+        wrt=submission.wrt or None,
+        order=submission.order,
     )
 
 

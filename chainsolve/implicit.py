@@ -202,7 +202,7 @@ def _higher(
     steps.append(
         Step("substitute", "implicit_substitute_slope", (total, value), check=check, words=words)
     )
-    shorter = _on_the_curve(curve, value)
+    shorter = on_the_curve(curve, value)
     if shorter is not None:
         on_curve = Check("symbolic", wording.implicit_check_on_curve())
         steps.append(
@@ -212,7 +212,7 @@ def _higher(
     return Derivation(x.name, total, tuple(steps), value), names
 
 
-def _on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
+def on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
     """A shorter form of ``value`` equal to it wherever the (polynomial) curve's equation holds."""
     f = curve.implicit_function
     x, y = curve.wrt, curve.dependent

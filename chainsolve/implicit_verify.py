@@ -8,7 +8,7 @@ from types import MappingProxyType
 import sympy
 
 from chainsolve import mistakes, wording
-from chainsolve.implicit import Curve, equal_on_curve
+from chainsolve.implicit import Curve, equal_on_curve, on_the_curve
 from chainsolve.problem import Problem
 from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
 
@@ -16,26 +16,35 @@ from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
 MAX_BRANCHES = 4
 
 
-def verify_implicit(curve: Curve, answer_text: str) -> AnswerVerdict:
+def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVerdict:
     """The verdict on ``answer_text`` as dy/dx on ``curve``: right, right on some branches, or wrong.
 
     An answer in x and y is right when it equals −F_x/F_y wherever F = 0 (its difference's
     numerator a multiple of F, for a polynomial curve); an answer in x alone
     (−x/√(25 − x²)) is right on each branch y = g(x) of the curve where it equals −F_x/F_y.
-    A wrong answer is matched against the classic slips, each solved on its own.
+    A wrong answer is matched against the classic slips, each solved on its own. With
+    ``order`` n > 1 the answer is dⁿy/dxⁿ, compared with sympy's ``idiff`` of order n; the
+    derivative of order n − 1 given instead is named.
     """
     from chainsolve.parsing import parse_expression
 
     answer = parse_expression(answer_text.rsplit("=", 1)[-1])
-    truth = slope(curve, curve.implicit_function)
+    f, y, x = curve.implicit_function, curve.dependent, curve.wrt
+    truth = slope(curve, f) if order == 1 else sympy.idiff(f, y, x, order)
+    truth = on_the_curve(curve, truth) or truth  # -25/y³ rather than -(x²/y² + 1)/y
     verdict, where = _judge(curve, answer, truth)
     matched: tuple[mistakes.MistakeMatch, ...] = ()
-    if verdict == "not_equivalent":
+    if verdict == "not_equivalent" and order == 1:
         matched = tuple(
             mistakes.match(mistake_id)
             for mistake_id, candidates in slips(curve).items()
             if any(_judge(curve, answer, c)[0] == "equivalent" for c in candidates)
         )
+    elif verdict == "not_equivalent":
+        lower = slope(curve, f) if order == 2 else sympy.idiff(f, y, x, order - 1)
+        if _judge(curve, answer, lower)[0] == "equivalent":
+            detail = wording.mistake_previous_order(order - 1)
+            matched = (mistakes.match("previous_order", detail),)
     problem = Problem(
         source=curve.source,
         definitions=(),
@@ -56,6 +65,7 @@ def verify_implicit(curve: Curve, answer_text: str) -> AnswerVerdict:
         where,
         matched,
         "modulo the curve's equation",
+        order=order,
     )
 
 

@@ -64,6 +64,12 @@ MISTAKES: Mapping[str, Mistake] = {
             "multiplies each term by its own rate dv/dt, the given one.",
         ),
         Mistake(
+            "rates_wrong_unit",
+            "the wrong unit",
+            "The number is right but the unit is not: a rate is in the quantity's unit "
+            "per the time unit.",
+        ),
+        Mistake(
             "implicit_forgot_dydx",
             "dy/dx forgotten on a y term",
             "A term in y was differentiated as if y were the variable: y is a function of x, "

@@ -17,7 +17,7 @@ from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
-from chainsolve.units import Units, infer, merged, split_unit, unit_text, with_unit
+from chainsolve.units import Unit, Units, infer, merged, split_unit, unit_text, with_unit
 
 if TYPE_CHECKING:
     from chainsolve.verification import AnswerVerdict
@@ -356,7 +356,12 @@ def _reference(
 
 
 def verify_rates(
-    text: str, rates: Rates, point: Mapping[str, sympy.Expr], answer_text: str
+    text: str,
+    rates: Rates,
+    point: Mapping[str, sympy.Expr],
+    answer_text: str,
+    *,
+    point_units: Mapping[str, sympy.Expr] | None = None,
 ) -> AnswerVerdict:
     """A student's value of the unknown rate, checked; the classic slips named.
 
@@ -368,18 +373,26 @@ def verify_rates(
     from chainsolve.parsing import parse_expression
     from chainsolve.verification import AnswerVerdict, Grounds
 
-    solution = solve_rates(text, rates, point)
+    solution = solve_rates(text, rates, point, point_units=point_units)
     truth = solution.derivations[0].result
+    # An answer may carry a unit (200pi cm^3/s): it must be the rate's own unit.
+    number_text, answer_unit = split_unit(answer_text.rsplit("=", 1)[-1])
+    expected_unit = _unit_found(solution)
     system = read_system(text)
     lhs, rhs = system.lhs, system.rhs
     variables = tuple(sorted((lhs - rhs).free_symbols, key=lambda s: s.name))
     setting = _Setting(text, lhs, rhs, rates.time, variables)
     unknown = _unknown(setting, rates)
     values = {make_symbol(name): value for name, value in solution.problem.point.items()}
-    answer = exact(parse_expression(answer_text.rsplit("=", 1)[-1]))
+    answer = exact(parse_expression(number_text))
     right = sympy.simplify(answer - truth) == 0
     matched: tuple[MistakeMatch, ...] = ()
-    if not right:
+    if right and answer_unit is not None and expected_unit is not None:
+        if sympy.simplify(answer_unit - expected_unit) != 0:
+            right = False
+            detail = wording.rates_wrong_unit_detail(unit_text(expected_unit))
+            matched = (mistakes.match("rates_wrong_unit", detail),)
+    elif not right:
         matched = tuple(
             mistakes.match(mistake_id, detail)
             for mistake_id, detail, wrong in _rate_slips(setting, rates, unknown, values)
@@ -398,6 +411,18 @@ def verify_rates(
         matched,
         "symbolic",
     )
+
+
+def _unit_found(solution: Solution) -> sympy.Expr | None:
+    """The unit the worked solution gave the rate (its "With units" step), if any."""
+    for step in solution.derivations[0].steps:
+        if step.phrase == "rates_units":
+            shown = step.sides[1]
+            assert isinstance(shown, Product)
+            unit = shown.factors[1]
+            assert isinstance(unit, Unit)
+            return unit.unit
+    return None
 
 
 def _rate_slips(

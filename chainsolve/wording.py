@@ -305,6 +305,11 @@ def rates_check_constraint() -> str:
     return "the answer is checked again by differentiating the constraint instead"
 
 
+def rates_wrong_unit_detail(unit: str) -> str:
+    """Where the wrong-unit slip is: the unit the rate is in."""
+    return f"the rate is in {unit}"
+
+
 def rates_note_units(rate: str, unit: str) -> str:
     """The unit of the rate found, from the units given."""
     return f"{rate} is in {unit} (from the units given)."

@@ -348,3 +348,18 @@ def test_grade_with_a_sheet_grades_implicit_and_second_order_rows(tmp_path: Path
     assert [r["correct"] for r in got] == ["true", "true", "false", "false"]
     assert "sign error" in got[2]["message"]
     assert "order below" in got[3]["message"]
+
+
+def test_verify_implicit_second_derivative_modulo_the_curve() -> None:
+    """--implicit y --order 2: -25/y³ (sympy's idiff of order 2 on the circle) is right; -x/y is order 1."""
+    from chainsolve.parsing import parse_expression
+
+    lhs, rhs = parse_equation("x^2 + y^2 = 25")
+    oracle = sympy.idiff(lhs - rhs, y, x, 2)
+    difference = sympy.cancel(parse_expression("-25/y^3") - oracle)
+    assert sympy.simplify(difference.subs(y, sympy.sqrt(25 - x**2))) == 0
+    right = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-25/y^3", order=2)
+    assert right.verdict == "equivalent"
+    lower = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-x/y", order=2)
+    assert lower.mistake_ids == ["previous_order"]
+    assert "d²y/dx²" in lower.message

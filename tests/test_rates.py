@@ -296,3 +296,19 @@ def test_unit_grammar_reads_known_units_only(
     from chainsolve.units import split_unit
 
     assert split_unit(text) == (value, unit)
+
+
+@pytest.mark.parametrize(
+    ("answer", "correct", "mistakes"),
+    [
+        ("200pi cm^3/s", True, []),
+        ("200pi", True, []),
+        ("200pi cm^2/s", False, ["rates_wrong_unit"]),
+    ],
+)
+def test_verify_rates_answer_with_a_unit(answer: str, correct: bool, mistakes: list[str]) -> None:
+    """An answer may carry its unit: the right one (cm³/s) passes, another is named the wrong unit."""
+    verdict = chainsolve.api.check_rates("V = 4/3*pi*r^3", "dr/dt = 2 cm/s", answer, at="r=5cm")
+    assert verdict.correct == correct
+    assert verdict.mistake_ids == mistakes
+    assert sympy.simplify(verdict.answer - _sphere_rate()) == 0
