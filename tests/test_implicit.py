@@ -363,3 +363,28 @@ def test_verify_implicit_second_derivative_modulo_the_curve() -> None:
     lower = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-x/y", order=2)
     assert lower.mistake_ids == ["previous_order"]
     assert "d²y/dx²" in lower.message
+
+
+@pytest.mark.parametrize(
+    ("problem", "options"),
+    [
+        ("z = f(u, v); u = x*y; v = x + y", {"wrt": "x,y", "order": 2}),
+        ("V = pi/3*r^2*h; r = h/2", {"rates": "dV/dt = 9 cm^3/min", "at": "h=6cm"}),
+    ],
+)
+def test_mixed_partial_and_cone_latex_compile(
+    tmp_path: Path, problem: str, options: dict[str, object]
+) -> None:
+    """The mixed partial (f_{uv}, ∂²z/∂y∂x) and the cone with units compile with pdflatex."""
+    pdflatex = require_tool("pdflatex")
+    source = chainsolve.solve(problem, **options).to_latex()  # type: ignore[arg-type]
+    (tmp_path / "new.tex").write_text(source, encoding="utf-8")
+    done = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "new.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
