@@ -189,24 +189,15 @@ def _known(*args: sympy.Expr) -> sympy.Expr:
 
 
 def _concrete(expr: sympy.Expr) -> sympy.Expr:
-    """``expr`` with every unknown function made :func:`_known`, every derivative done."""
+    """``expr`` with every unknown function made :func:`_known`, every derivative and Subs done.
+
+    Inside ``Subs(Derivative(f(ξ, …), ξ), ξ, a)`` the arguments are plain (dummy) symbols,
+    so f(ξ, …) can be replaced by a concrete expression before ``doit`` differentiates it.
+    """
     from sympy.core.function import AppliedUndef
 
-    def derivative(d: sympy.Expr) -> sympy.Expr:
-        return sympy.diff(_known(*d.expr.args), *d.variables)
-
-    def at_point(s: sympy.Expr) -> sympy.Expr:
-        inner, old, new = s.args
-        return derivative(inner).subs(dict(zip(old, new, strict=True)), simultaneous=True)
-
-    def of_unknown(e: sympy.Basic) -> bool:
-        return isinstance(e, sympy.Derivative) and isinstance(e.expr, AppliedUndef)
-
-    evaluated = expr.replace(
-        lambda e: isinstance(e, sympy.Subs) and of_unknown(e.args[0]), at_point
-    )
-    evaluated = evaluated.replace(of_unknown, derivative)
-    return evaluated.replace(lambda e: isinstance(e, AppliedUndef), lambda e: _known(*e.args))
+    known = expr.replace(lambda e: isinstance(e, AppliedUndef), lambda e: _known(*e.args))
+    return known.doit()
 
 
 def test_abstract_mixed_partial_equals_sympy_diff_of_f_of_xy_and_x_plus_y() -> None:

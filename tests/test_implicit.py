@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import require_tool
 
 import chainsolve
+from chainsolve.api import check_curve
 from chainsolve.cli import main
 from chainsolve.errors import ChainsolveError, ParseError, ProblemError
 from chainsolve.parsing import parse_equation
@@ -268,18 +269,18 @@ def test_verify_implicit_accepts_the_slope(equation: str, answer: str) -> None:
 
 def test_verify_implicit_accepts_an_equal_form_modulo_the_curve() -> None:
     """On x² + y² = 25, -x/y and -x·y/(25 - x²) differ as functions but agree wherever the curve holds."""
-    verdict = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-x*y/(25 - x^2)")
+    verdict = check_curve("x^2 + y^2 = 25", "y", "-x*y/(25 - x^2)")
     assert verdict.verdict == "equivalent"
 
 
 def test_verify_implicit_names_the_branch_of_an_answer_in_x_alone() -> None:
     """-x/√(25 − x²) is right on the upper branch only: equivalent_on_part, naming y = √(25 − x²)."""
-    verdict = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-x/sqrt(25 - x^2)")
+    verdict = check_curve("x^2 + y^2 = 25", "y", "-x/sqrt(25 - x^2)")
     assert verdict.verdict == "equivalent_on_part"
     assert "y = √(25 - x²)" in verdict.message
     upper = sympy.sqrt(25 - x**2)
     assert sympy.simplify(-x / upper - _independent_slope("x^2 + y^2 = 25").subs(y, upper)) == 0
-    lower = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "x/sqrt(25 - x^2)")
+    lower = check_curve("x^2 + y^2 = 25", "y", "x/sqrt(25 - x^2)")
     assert "y = -√(25 - x²)" in lower.message
 
 
@@ -358,9 +359,9 @@ def test_verify_implicit_second_derivative_modulo_the_curve() -> None:
     oracle = sympy.idiff(lhs - rhs, y, x, 2)
     difference = sympy.cancel(parse_expression("-25/y^3") - oracle)
     assert sympy.simplify(difference.subs(y, sympy.sqrt(25 - x**2))) == 0
-    right = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-25/y^3", order=2)
+    right = check_curve("x^2 + y^2 = 25", "y", "-25/y^3", order=2)
     assert right.verdict == "equivalent"
-    lower = chainsolve.api.check_curve("x^2 + y^2 = 25", "y", "-x/y", order=2)
+    lower = check_curve("x^2 + y^2 = 25", "y", "-x/y", order=2)
     assert lower.mistake_ids == ["previous_order"]
     assert "d²y/dx²" in lower.message
 

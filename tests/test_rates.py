@@ -9,6 +9,7 @@ import sympy
 from click.testing import CliRunner
 
 import chainsolve
+from chainsolve.api import check_rates
 from chainsolve.cli import main
 from chainsolve.errors import ProblemError
 from chainsolve.problem import make_symbol
@@ -148,9 +149,9 @@ def test_verify_rates_judges_the_sphere(answer: str, verdict: str, mistake: str 
 
 def test_verify_rates_ladder_value_found_from_the_equation() -> None:
     """The ladder: -3/4 right (y = 8 found from the equation), -x/y named as values not put in."""
-    right = chainsolve.api.check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-3/4", at="x=6")
+    right = check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-3/4", at="x=6")
     assert right.verdict == "equivalent"
-    general = chainsolve.api.check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-x/y", at="x=6")
+    general = check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-x/y", at="x=6")
     assert general.mistake_ids == ["rates_not_substituted"]
 
 
@@ -308,7 +309,20 @@ def test_unit_grammar_reads_known_units_only(
 )
 def test_verify_rates_answer_with_a_unit(answer: str, correct: bool, mistakes: list[str]) -> None:
     """An answer may carry its unit: the right one (cm³/s) passes, another is named the wrong unit."""
-    verdict = chainsolve.api.check_rates("V = 4/3*pi*r^3", "dr/dt = 2 cm/s", answer, at="r=5cm")
+    verdict = check_rates("V = 4/3*pi*r^3", "dr/dt = 2 cm/s", answer, at="r=5cm")
     assert verdict.correct == correct
     assert verdict.mistake_ids == mistakes
     assert sympy.simplify(verdict.answer - _sphere_rate()) == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "mistake"),
+    [("-9/2", "rates_wrong_rate"), ("-3/4 ft^2/s", "rates_wrong_unit")],
+)
+def test_verify_rates_ladder_slips(answer: str, mistake: str) -> None:
+    """The ladder (dy/dt = -3/4 ft/s by sympy): dx/dt taken as x = 6, or the unit ft²/s, named."""
+    t_ = sympy.Symbol("t")
+    height = sympy.sqrt(100 - (6 + t_) ** 2)
+    assert sympy.diff(height, t_).subs(t_, 0) == sympy.Rational(-3, 4)
+    verdict = check_rates("x^2 + y^2 = 10^2", "dx/dt = 1 ft/s", answer, at="x=6 ft")
+    assert verdict.mistake_ids == [mistake]
