@@ -54,7 +54,7 @@ def solve_mixed(problem: Problem, *, detail: str = "normal") -> Solution:
         Leibniz(inner, y, partial=True),
         whole=problem.is_single_expression,
     )
-    derivation = _with_subscripts(problem, derivation, mixed)
+    derivation = _with_subscripts(problem, derivation, mixed, inner)
     _check_against_oracle(problem, x, y, derivation.result)
     notes = list(first.notes)
     notes.extend(note for note in solved.notes if note not in notes)
@@ -133,30 +133,44 @@ def _relabelled(
     return dataclasses.replace(derivation, wrt=wrt, derivative=mixed, steps=(opening, *steps))
 
 
-def _with_subscripts(problem: Problem, derivation: Derivation, mixed: Leibniz) -> Derivation:
-    """With an unknown f: the result collected by f's partials, written f_uu(u, v), f_uv(u, v), …."""
-    result = _canonical(derivation.result)
-    partials = sorted(result.atoms(sympy.Subs) | _partials(result), key=sympy.default_sort_key)
+def _with_subscripts(
+    problem: Problem, derivation: Derivation, mixed: Leibniz, inner: sympy.Expr
+) -> Derivation:
+    """With an unknown f: the result collected by f's partials, written f_uu(u, v), f_uv(u, v), ….
+
+    The collecting is done in the intermediates, where every partial of f is a plain
+    ``Derivative(f(u, v), u, v)`` (sympy writes the substituted form in several equal ways),
+    and the collected form is then substituted, so that the result reads the same every time.
+    """
     slots = _slot_names(problem)
+    defined = {make_symbol(d.name): d.expr for d in problem.definitions[1:]}
+    y = mixed.wrt
+    in_intermediates = _canonical(
+        sympy.diff(inner, y)
+        + sum(
+            (sympy.diff(inner, u) * sympy.diff(expr, y) for u, expr in defined.items()),
+            sympy.Integer(0),
+        )
+    )
+    partials = sorted(_partials(in_intermediates), key=sympy.default_sort_key)
     # f′′(x·y) is already the textbook's notation for a function of one argument.
     if not partials or len(slots) < 2:
         return derivation
-    collected = sympy.collect(sympy.expand(result), partials, evaluate=True)
-    named = {p: _subscripted(p, slots) for p in partials}
-    shown = collected.xreplace(named)
-    if sympy.expand(collected - result) != 0:
-        raise WrongStepError(f"{collected} is not {result} collected")
+    collected = sympy.collect(sympy.expand(in_intermediates), partials, evaluate=True)
+    if sympy.expand(collected - in_intermediates) != 0:
+        raise WrongStepError(f"{collected} is not {in_intermediates} collected")
+    shown = collected.xreplace({p: _subscripted(p, slots) for p in partials})
     at = tuple((make_symbol(n), problem.definition(n).expr) for n in slots if _defines(problem, n))
-    check = Check("symbolic", wording.mixed_check_collected())
     step = Step(
         "simplify",
         "mixed_subscripts",
         (mixed, shown),
-        check=check,
+        check=Check("symbolic", wording.mixed_check_collected()),
         definitions=at,
         words=_collect_words(partials, slots),
     )
-    return dataclasses.replace(derivation, steps=(*derivation.steps, step), result=collected)
+    result = substitute(collected, defined)
+    return dataclasses.replace(derivation, steps=(*derivation.steps, step), result=result)
 
 
 def _collect_words(
@@ -177,8 +191,7 @@ def _partials(expr: sympy.Expr) -> set[sympy.Expr]:
 
 
 def _function_of(partial: sympy.Expr) -> AppliedUndef:
-    inner = partial.args[0] if isinstance(partial, sympy.Subs) else partial
-    function = inner.expr
+    function = partial.expr
     assert isinstance(function, AppliedUndef)
     return function
 
@@ -217,17 +230,10 @@ def _defines(problem: Problem, name: str) -> bool:
 
 
 def _subscripted(partial: sympy.Expr, slots: tuple[str, ...]) -> sympy.Expr:
-    """f_uv(u, v) for ∂²f/∂u∂v at (u, v): named by the slots' names (by number without them)."""
+    """f_uv(u, v) for ∂²f/∂u∂v(u, v): the partial named by the letters of its slots."""
     function = _function_of(partial)
-    inner = partial.args[0] if isinstance(partial, sympy.Subs) else partial
-    names = (
-        slots
-        if len(slots) == len(function.args)
-        else tuple(str(i + 1) for i in range(len(function.args)))
-    )
-    letters = "".join(names[function.args.index(v)] * count for v, count in inner.variable_count)
-    shown_args = tuple(make_symbol(n) for n in names) if slots else function.args
-    return sympy.Function(f"{function.func.__name__}_{letters}", real=True)(*shown_args)
+    letters = "".join(slots[function.args.index(v)] * n for v, n in partial.variable_count)
+    return sympy.Function(f"{function.func.__name__}_{letters}", real=True)(*function.args)
 
 
 def _check_against_oracle(
