@@ -305,14 +305,15 @@ def solve_related_rates(
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
     """The one unknown rate of ``equation`` given the other ``rates`` (``"dr/dt = 2"``), every step checked."""
-    from chainsolve.rates import parse_rates, solve_rates
+    from chainsolve.rates import parse_rates, read_moment, solve_rates
 
     with deadline(timeout):
         with stage("parse"):
             known = parse_rates(rates)
-            point = _point(at) or {}
+            # A moment typed as text may carry units (r=5cm); a mapping is plain numbers.
+            point, units = read_moment(at) if isinstance(at, str) else (_point(at) or {}, {})
         with stage("derivation"):
-            return solve_rates(equation, known, point, detail=detail)
+            return solve_rates(equation, known, point, detail=detail, point_units=units)
 
 
 def _check_options(detail: object, mode: object, numeric: object) -> None:
@@ -356,6 +357,7 @@ def verify(
     derivation: None = None,
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    order: int = 1,
 ) -> AnswerVerdict: ...
 
 
@@ -367,6 +369,7 @@ def verify(
     derivation: str,
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    order: int = 1,
 ) -> DerivationReport: ...
 
 
@@ -377,6 +380,7 @@ def verify(
     derivation: str | None = None,
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    order: int = 1,
 ) -> AnswerVerdict | DerivationReport:
     """Check a final ``answer`` or a line-by-line ``derivation`` against the problem's derivative.
 
@@ -390,6 +394,7 @@ def verify(
         wrt: the variable the derivative is taken by, when the problem has several inputs.
         timeout: seconds the whole call may take, or ``None``; a check that runs out of it
             gives the verdict ``undecided``.
+        order: the order of the derivative the ``answer`` is (2: the second derivative).
 
     Returns:
         An :class:`~chainsolve.verification.AnswerVerdict` for an ``answer``, a
@@ -410,11 +415,39 @@ def verify(
     _check_type(name, given, str, "text")
     with _api_wording(), deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, timeout=None)
-        return check_parsed(parsed, answer=answer, derivation=derivation)
+        return check_parsed(parsed, answer=answer, derivation=derivation, order=order)
+
+
+def check_curve(
+    equation: str,
+    dependent: str,
+    answer: str,
+    *,
+    wrt: str | Sequence[str] | None = None,
+    order: int = 1,
+) -> AnswerVerdict:
+    """A student's d(dependent)/dx (of ``order``) on the curve ``equation``, modulo the equation."""
+    from chainsolve.implicit import read_curve
+    from chainsolve.implicit_verify import verify_implicit
+
+    with _api_wording():
+        curve = read_curve(equation, dependent, _wrt_names(wrt), {})
+        return verify_implicit(curve, answer, order)
+
+
+def check_rates(
+    equation: str, rates: str, answer: str, *, at: str | Mapping[str, Any] | None = None
+) -> AnswerVerdict:
+    """A student's value of the one unknown rate of ``equation``, checked; slips named."""
+    from chainsolve.rates import parse_rates, read_moment, verify_rates
+
+    with _api_wording():
+        point, units = read_moment(at) if isinstance(at, str) else (_point(at) or {}, {})
+        return verify_rates(equation, parse_rates(rates), point, answer, point_units=units)
 
 
 def check_parsed(
-    problem: Problem, *, answer: str | None, derivation: str | None
+    problem: Problem, *, answer: str | None, derivation: str | None, order: int = 1
 ) -> AnswerVerdict | DerivationReport:
     """Check an answer or a derivation of a parsed problem within the deadline in force.
 
@@ -426,5 +459,5 @@ def check_parsed(
     left = remaining()
     share = None if left is None else max(left * VERIFY_SHARE, 1e-3)
     if answer is not None:
-        return verify_answer(problem, answer, timeout=share)
+        return verify_answer(problem, answer, timeout=share, order=order)
     return verify_derivation(problem, derivation or "", timeout=share)

@@ -482,6 +482,25 @@ def _solve_matrix(
 @output_option
 @template_option
 @click.option("--fragment", is_flag=True, help="LaTeX, HTML: only the body, to include elsewhere.")
+@click.option(
+    "--implicit",
+    metavar="NAME",
+    help="PROBLEM is an equation and the answer dNAME/dx, checked modulo the equation.",
+)
+@click.option(
+    "--order",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="The answer is the derivative of this order (2: the second derivative).",
+)
+@click.option(
+    "--rates",
+    metavar="'dr/dt = 2, ...'",
+    help="PROBLEM is an equation between quantities changing in time: the answer is the "
+    "unknown rate (with --at: at that moment).",
+)
+@click.option("--at", metavar="NAME=VALUE,...", help="With --rates: the values at that moment.")
 @timeout_option
 @friendly_errors
 @whole_command
@@ -494,6 +513,10 @@ def verify(
     output: str | None,
     template_dir: str | None,
     fragment: bool,
+    implicit: str | None,
+    order: int,
+    rates: str | None,
+    at: str | None,
     timeout: float,
 ) -> None:
     """Check an answer or a line-by-line derivation; exit 0 if correct, 1 if not.
@@ -503,17 +526,32 @@ def verify(
       chainsolve verify "sin(x^2)" --answer "cos(x^2)"
       chainsolve verify "sin(x^2)" --answer "2x*cos(x^2)"
       chainsolve verify "sin(x^2)" --derivation work.txt
+      chainsolve verify "x^2 + y^2 = 25" --implicit y --answer "-x/y"
+      chainsolve verify "sin(x^2)" --order 2 --answer "2cos(x^2) - 4x^2*sin(x^2)"
+      chainsolve verify "V = 4/3*pi*r^3" --rates "dr/dt = 2" --at r=5 --answer "200pi"
     """
-    from chainsolve.api import check_parsed, load_problem
+    from chainsolve.api import check_curve, check_parsed, check_rates, load_problem
     from chainsolve.budget import stage
-    from chainsolve.verification import render_verdict
+    from chainsolve.verification import AnswerVerdict, DerivationReport, render_verdict
 
     if (answer is None) == (derivation is None):
         raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")
-    parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
-    _echo_reading(parsed)
-    lines = None if derivation is None else _read_derivation(derivation)
-    report = check_parsed(parsed, answer=answer, derivation=lines)
+    report: AnswerVerdict | DerivationReport
+    if rates is not None:
+        if answer is None:
+            raise click.UsageError("--rates checks an --answer, not a --derivation")
+        report = check_rates(_read_problem(problem), rates, answer, at=at)
+    elif implicit is not None:
+        if answer is None:
+            raise click.UsageError("--implicit checks an --answer, not a --derivation")
+        report = check_curve(_read_problem(problem), implicit, answer, wrt=wrt, order=order)
+    else:
+        parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
+        _echo_reading(parsed)
+        lines = None if derivation is None else _read_derivation(derivation)
+        if order > 1 and derivation is not None:
+            raise click.UsageError("--order checks an --answer, not a --derivation")
+        report = check_parsed(parsed, answer=answer, derivation=lines, order=order)
     chosen = _choose_format(fmt, output)
     with stage("rendering"):
         _write(render_verdict(report, chosen, template_dir=template_dir, fragment=fragment), output)

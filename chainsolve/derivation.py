@@ -614,7 +614,7 @@ def _flatten(graph: Graph, name: str) -> sympy.Expr:
     full: dict[sympy.Symbol, sympy.Expr] = {}
     for node in graph.nodes:
         if node.expr is not None:
-            full[make_symbol(node.name)] = node.expr.xreplace(full)
+            full[make_symbol(node.name)] = substitute(node.expr, full)
     return full.get(make_symbol(name), make_symbol(name))
 
 

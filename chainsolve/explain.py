@@ -83,7 +83,9 @@ def rule_refs(rule: Rule) -> tuple[RuleRef, ...]:
     if isinstance(rule, VariableRule):
         return (RuleRef("variable", (rule.var.name,)),)
     if isinstance(rule, (AbstractRule, AbstractPartialRule)):
-        return (RuleRef(rule.rule_id, (rule.expr.func.__name__,)),)
+        # ∂/∂v of ∂f/∂u(u, v) is still a partial derivative of f.
+        function = rule.expr.expr if isinstance(rule.expr, sympy.Derivative) else rule.expr
+        return (RuleRef(rule.rule_id, (function.func.__name__,)),)
     if isinstance(rule, ConstantMultipleRule):
         held = tuple(sorted(s.name for s in rule.constant.free_symbols))
         return (RuleRef("held_constant", held),) if held else (RuleRef("constant_multiple"),)

@@ -658,6 +658,12 @@ class ChainsolveMathMLPrinter(_FactorOrder, _StructuralOrder, MathMLPresentation
         name = str(expr.func.__name__)
         args = expr.args[:1] if name == "Heaviside" else expr.args
         mi = self.dom.createElement("mi")
+        if isinstance(expr, AppliedUndef) and "_" in name:
+            # f_uv(u, v), a partial derivative in subscript notation: the name as a symbol's.
+            mrow = self.dom.createElement("mrow")
+            mrow.appendChild(self._print(sympy.Symbol(name)))
+            mrow.appendChild(self._paren_comma_separated(*args))
+            return mrow
         if isinstance(expr, AppliedUndef):
             return super()._print_Function(expr)
         mi.appendChild(self.dom.createTextNode(printed_name(expr.func)))
@@ -918,6 +924,10 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
             return name if argument is None else f"{name}({unicode_expr(argument)})"
         d = "∂" if formula.partial else "d"
         wrt = _after_d(d, unicode_expr(formula.wrt), "({})")
+        if formula.mixed:
+            n = str(1 + len(formula.mixed)).translate(_SUPERSCRIPTS)
+            below = "".join(f"∂{unicode_expr(v)}" for v in (formula.wrt, *formula.mixed))
+            return f"∂{n}{unicode_expr(formula.of)}/{below}"
         if isinstance(formula.of, sympy.Symbol):
             n = "" if formula.order == 1 else str(formula.order).translate(_SUPERSCRIPTS)
             return f"{d}{n}{_after_d(d, unicode_expr(formula.of), '({})')}/{d}{wrt}{n}"
@@ -988,6 +998,10 @@ def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
             return name if argument is None else rf"{name}\left({latex_expr(argument)}\right)"
         d = r"\partial " if formula.partial else "d"
         wrt = _after_d(d, latex_expr(formula.wrt), r"\left({}\right)")
+        if formula.mixed:
+            n = 1 + len(formula.mixed)
+            below = " ".join(rf"\partial {latex_expr(v)}" for v in (formula.wrt, *formula.mixed))
+            return rf"\frac{{\partial^{{{n}}} {latex_expr(formula.of)}}}{{{below}}}"
         if isinstance(formula.of, sympy.Symbol):
             of = _after_d(d, latex_expr(formula.of), r"\left({}\right)")
             if formula.order > 1:
@@ -1049,6 +1063,11 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         d = "∂" if formula.partial else "d"
         d_tag = f'<mi mathvariant="normal">{d}</mi>'
         wrt = _mathml_after_d(d, formula.wrt)
+        if formula.mixed:
+            power = f"<msup>{d_tag}<mn>{1 + len(formula.mixed)}</mn></msup>"
+            below = "".join(f"{d_tag}{mathml_expr(v)}" for v in (formula.wrt, *formula.mixed))
+            top = f"<mrow>{power}{mathml_expr(formula.of)}</mrow>"
+            return f"<mfrac>{top}<mrow>{below}</mrow></mfrac>"
         if isinstance(formula.of, sympy.Symbol):
             top_d = d_tag
             if formula.order > 1:

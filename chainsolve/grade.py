@@ -94,6 +94,10 @@ class Submission:
 
     #: How the row is scored (``grade --sheet``): its row gains the rubric's columns.
     rubric: Rubric | None = None
+    #: From the sheet: the problem is an equation and the answer d(implicit)/dx.
+    implicit: str = ""
+    #: From the sheet: the order of the derivative the answer is.
+    order: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,6 +595,24 @@ def _identity(submission: Submission) -> dict[str, Any]:
     }
 
 
+def _check_implicit(submission: Submission) -> Any:
+    """A sheet's implicit problem (implicit = "y"): the answer checked modulo the equation."""
+    from chainsolve.api import check_curve
+    from chainsolve.errors import ProblemError
+
+    if submission.answer is None:
+        raise ProblemError(
+            "implicit_answer_only", "an implicit problem is graded from its answer column"
+        )
+    return check_curve(
+        submission.problem,
+        submission.implicit,
+        submission.answer,
+        wrt=submission.wrt or None,
+        order=submission.order,
+    )
+
+
 def grade_submission(submission: Submission, timeout: float | None) -> dict[str, Any]:
     """The report row of one submission; never raises (bad input is an ``invalid`` row)."""
     from chainsolve.api import check_parsed
@@ -605,10 +627,18 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
         with stage("grading", timeout):
             from chainsolve.parsing import parse_problem
 
-            problem = parse_problem(submission.problem, wrt=_wrt_names(submission.wrt))
-            report: Any = check_parsed(
-                problem, answer=submission.answer, derivation=submission.derivation
-            )
+            report: Any
+            problem: Any = None  # an implicit problem has no parsed Problem for the rubric
+            if submission.implicit:
+                report = _check_implicit(submission)
+            else:
+                problem = parse_problem(submission.problem, wrt=_wrt_names(submission.wrt))
+                report = check_parsed(
+                    problem,
+                    answer=submission.answer,
+                    derivation=submission.derivation,
+                    order=submission.order,
+                )
             data = verdict_to_dict(report)
     except BudgetExceeded:
         return _row(

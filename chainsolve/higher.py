@@ -33,6 +33,14 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
         raise ProblemError(
             "order_out_of_range", wording.note_order_out_of_range(MAX_ORDER), source=problem.source
         )
+    if order == 2 and len(problem.wrt) == 2:
+        from chainsolve.mixed import solve_mixed
+
+        if problem.point:
+            raise ProblemError(
+                "higher_order_at_point", wording.note_higher_order_at_point(), source=problem.source
+            )
+        return solve_mixed(problem, detail=detail)
     first = solve_problem(problem, detail=detail)
     if order == 1:
         return first

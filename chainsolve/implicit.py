@@ -195,14 +195,14 @@ def _higher(
     substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
     value = sympy.cancel(curve.as_symbol(substituted))
     oracle = sympy.idiff(curve.implicit_function, y, x, order)
-    if not _equal_on_curve(curve, value, oracle):
+    if not equal_on_curve(curve, value, oracle):
         raise WrongStepError(f"d^{order}y/dx^{order} = {value} differs from idiff: {oracle}")
     check = Check("symbolic", wording.implicit_check_higher())
     steps = [opening, *side_steps]
     steps.append(
         Step("substitute", "implicit_substitute_slope", (total, value), check=check, words=words)
     )
-    shorter = _on_the_curve(curve, value)
+    shorter = on_the_curve(curve, value)
     if shorter is not None:
         on_curve = Check("symbolic", wording.implicit_check_on_curve())
         steps.append(
@@ -212,7 +212,7 @@ def _higher(
     return Derivation(x.name, total, tuple(steps), value), names
 
 
-def _on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
+def on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
     """A shorter form of ``value`` equal to it wherever the (polynomial) curve's equation holds."""
     f = curve.implicit_function
     x, y = curve.wrt, curve.dependent
@@ -223,12 +223,12 @@ def _on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
     shorter = sympy.factor(remainder / denominator)
     if sympy.count_ops(shorter) >= sympy.count_ops(value):
         return None
-    if not _equal_on_curve(curve, shorter, value):
+    if not equal_on_curve(curve, shorter, value):
         raise WrongStepError(f"{shorter} does not equal {value} on the curve")
     return shorter
 
 
-def _equal_on_curve(curve: Curve, value: sympy.Expr, reference: sympy.Expr) -> bool:
+def equal_on_curve(curve: Curve, value: sympy.Expr, reference: sympy.Expr) -> bool:
     """True when the two are equal, or (polynomial curve) their difference's numerator is a multiple of F."""
     if sympy.simplify(value - reference) == 0:
         return True

@@ -46,6 +46,54 @@ MISTAKES: Mapping[str, Mistake] = {
     m.id: m
     for m in (
         Mistake(
+            "previous_order",
+            "the derivative of the order below",
+            "The answer is the derivative one order lower: differentiate it once more "
+            "(the second derivative is the derivative of the first).",
+        ),
+        Mistake(
+            "rates_not_substituted",
+            "values not put in",
+            "The rate is right in general but the values at that moment were not put in: "
+            "substitute the given values to get a number.",
+        ),
+        Mistake(
+            "rates_wrong_rate",
+            "a given rate used wrongly",
+            "A given rate was left out or replaced by the quantity's value: the chain rule "
+            "multiplies each term by its own rate dv/dt, the given one.",
+        ),
+        Mistake(
+            "rates_wrong_unit",
+            "the wrong unit",
+            "The number is right but the unit is not: a rate is in the quantity's unit "
+            "per the time unit.",
+        ),
+        Mistake(
+            "implicit_forgot_dydx",
+            "dy/dx forgotten on a y term",
+            "A term in y was differentiated as if y were the variable: y is a function of x, "
+            "so the chain rule adds a factor dy/dx (d/dx y² = 2y·dy/dx, not 2y).",
+        ),
+        Mistake(
+            "implicit_y_as_constant",
+            "y differentiated as a constant",
+            "A term in y was differentiated as if y were a constant; y changes with x, so "
+            "d/dx of that term has a dy/dx part (d/dx y² = 2y·dy/dx, not 0).",
+        ),
+        Mistake(
+            "implicit_product_rule",
+            "product rule forgotten on a product of x and y",
+            "A product of a term in x and a term in y needs the product rule: "
+            "d/dx(x·y) = y + x·dy/dx, not the product of the two derivatives.",
+        ),
+        Mistake(
+            "implicit_sign_moving_terms",
+            "sign error moving a term across",
+            "A term moved to the other side of the equation kept its sign; "
+            "moving it across changes its sign.",
+        ),
+        Mistake(
             "missing_inner_derivative",
             "inner derivative missing",
             "The chain rule was not finished: after differentiating the outer function f at g(x), "

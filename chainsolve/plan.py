@@ -171,9 +171,13 @@ class _Planner:
 
     def _abstract_partial(self, expr: sympy.Expr) -> Rule:
         # ∂f/∂x only when x fills exactly one slot: f(x, x) is ∂₁f + ∂₂f, no single partial.
-        if isinstance(expr, AppliedUndef) and expr.args.count(self.var) == 1:
-            others = [a for a in expr.args if a != self.var]
-            if not any(self.varies(a) for a in others):
+        # A partial derivative of f (∂f/∂u, from an earlier order) is itself differentiated
+        # the same way: ∂/∂v ∂f/∂u(u, v) = ∂²f/∂u∂v(u, v).
+        function = expr.expr if isinstance(expr, sympy.Derivative) else expr
+        if isinstance(function, AppliedUndef) and function.args.count(self.var) == 1:
+            others = [a for a in function.args if a != self.var]
+            plain = all(v.is_Symbol for v in getattr(expr, "variables", ()))
+            if plain and not any(self.varies(a) for a in others):
                 return AbstractPartialRule(expr, self.var)
         return NoRule(expr, self.var)
 
@@ -213,4 +217,5 @@ _CHOOSERS: dict[type, Callable[[_Planner, sympy.Expr], Rule]] = {
     sympy.Pow: _Planner._power,
     AppliedUndef: _Planner._composition,
     sympy.Function: _Planner._composition,
+    sympy.Derivative: _Planner._abstract_partial,
 }

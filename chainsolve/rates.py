@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import sympy
 
-from chainsolve import wording
+from chainsolve import mistakes, wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
 from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact
+from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
+from chainsolve.units import Unit, Units, infer, merged, split_unit, unit_text, with_unit
+
+if TYPE_CHECKING:
+    from chainsolve.verification import AnswerVerdict
 
 #: One known rate: an optional "name:" label, then dNAME/dTIME = VALUE.
 _RATE = re.compile(r"^\s*(?:\w+\s*:)?\s*d\s*(\w+)\s*/\s*d\s*(\w+)\s*=\s*(\S.*?)\s*$")
@@ -26,6 +32,10 @@ class Rates:
 
     time: sympy.Symbol
     known: Mapping[str, sympy.Expr]
+    #: The rate asked for when written ``dh/dt = ?`` (else the one rate not given).
+    asked: str | None = None
+    #: The units the rates were given in (``dr/dt = 2 cm/s``: r's rate in cm/s), if any.
+    units: Mapping[str, sympy.Expr] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def parse_rates(text: str) -> Rates:
@@ -36,6 +46,8 @@ def parse_rates(text: str) -> Rates:
     from chainsolve.parsing import parse_point
 
     known: dict[str, sympy.Expr] = {}
+    units: dict[str, sympy.Expr] = {}
+    asked: list[str] = []
     times: set[str] = set()
     for item in re.split(r"[;,]", text):
         if not item.strip():
@@ -49,10 +61,16 @@ def parse_rates(text: str) -> Rates:
                 hint=wording.rates_hint_syntax(),
             )
         name, time, value = match.groups()
-        if name in known:
+        if name in known or name in asked:
             raise ProblemError("bad_rates", wording.rates_error_twice(name), source=text)
-        known[name] = exact(parse_point(f"{name}={value}")[name])
         times.add(time)
+        if value == "?":
+            asked.append(name)
+            continue
+        number, unit = split_unit(value)
+        known[name] = exact(parse_point(f"{name}={number}")[name])
+        if unit is not None:
+            units[name] = unit
     if len(times) != 1:
         raise ProblemError(
             "bad_rates",
@@ -60,7 +78,29 @@ def parse_rates(text: str) -> Rates:
             source=text,
             hint=wording.rates_hint_syntax(),
         )
-    return Rates(make_symbol(times.pop()), MappingProxyType(known))
+    if len(asked) > 1:
+        raise ProblemError("bad_rates", wording.rates_error_unknowns(asked), source=text)
+    return Rates(
+        make_symbol(times.pop()),
+        MappingProxyType(known),
+        asked[0] if asked else None,
+        MappingProxyType(units),
+    )
+
+
+def read_moment(text: str) -> tuple[dict[str, sympy.Expr], dict[str, sympy.Expr]]:
+    """``--at "r=5cm, h=2"``: the values (read by the point reader) and the units given with them."""
+    from chainsolve.parsing import parse_point
+
+    values: dict[str, sympy.Expr] = {}
+    units: dict[str, sympy.Expr] = {}
+    for item in text.split(","):
+        name, equals, value = item.partition("=")
+        number, unit = split_unit(value) if equals else (value, None)
+        values.update(parse_point(f"{name}{equals}{number}"))
+        if unit is not None:
+            units[name.strip()] = unit
+    return values, units
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +126,28 @@ class _Setting:
 
 
 def solve_rates(
-    text: str, rates: Rates, point: Mapping[str, sympy.Expr], *, detail: str = "normal"
+    text: str,
+    rates: Rates,
+    point: Mapping[str, sympy.Expr],
+    *,
+    detail: str = "normal",
+    point_units: Mapping[str, sympy.Expr] | None = None,
 ) -> Solution:
     """The unknown rate, step by step: differentiate by time, put in the known rates and values, solve."""
-    from chainsolve.parsing import parse_equation
-
-    lhs, rhs = parse_equation(text)
+    system = read_system(text)
+    lhs, rhs = system.lhs, system.rhs
     variables = tuple(sorted((lhs - rhs).free_symbols, key=lambda s: s.name))
     setting = _Setting(text, lhs, rhs, rates.time, variables)
     unknown = _unknown(setting, rates)
-    steps: list[Step] = [
+    steps: list[Step] = [*system.steps]
+    steps.append(
         Step(
             "rule",
             "rates_both_sides",
             (Leibniz(setting.in_time(lhs), rates.time), Leibniz(setting.in_time(rhs), rates.time)),
             words=(("time", rates.time.name),),
         )
-    ]
+    )
     derivatives = []
     reserved: frozenset[str] = frozenset()
     for name, side in zip(SIDE_NAMES, (lhs, rhs), strict=True):
@@ -119,6 +164,8 @@ def solve_rates(
     steps.append(substituted)
     result = _solved(setting, unknown, coefficient, rest)
     _check(setting, rates, values, unknown, result)
+    if system.constraints:
+        _check_by_differentiating(system, rates, values, unknown, result)
     total = Leibniz(unknown, rates.time)
     steps.append(
         Step(
@@ -129,6 +176,9 @@ def solve_rates(
             words=(("unknown", unknown.name), ("time", rates.time.name)),
         )
     )
+    given = merged(rates.units, point_units or {}, text)
+    unit_steps = _with_units(system, given, unknown, total, result, text) if given else []
+    steps.extend(unit_steps)
     problem = Problem(
         source=text,
         definitions=(),
@@ -138,7 +188,11 @@ def solve_rates(
         point=MappingProxyType({v.name: values[v] for v in values}),
     )
     derivation = Derivation(rates.time.name, total, tuple(steps), result)
-    return Solution(problem=problem, derivations=(derivation,), detail=detail)
+    notes = tuple(
+        wording.rates_note_units(f"d{unknown.name}/d{rates.time.name}", dict(step.words)["unit"])
+        for step in unit_steps
+    )
+    return Solution(problem=problem, derivations=(derivation,), notes=notes, detail=detail)
 
 
 def _unknown(setting: _Setting, rates: Rates) -> sympy.Symbol:
@@ -156,6 +210,12 @@ def _unknown(setting: _Setting, rates: Rates) -> sympy.Symbol:
             "bad_rates", wording.rates_error_not_in_equation(strangers), source=setting.source
         )
     unknown = [v for v in setting.variables if v.name not in rates.known]
+    if rates.asked is not None and [v.name for v in unknown] != [rates.asked]:
+        raise ProblemError(
+            "rates_unknowns",
+            wording.rates_error_asked(rates.asked, [v.name for v in unknown]),
+            source=setting.source,
+        )
     if len(unknown) != 1:
         raise ProblemError(
             "rates_unknowns",
@@ -278,11 +338,225 @@ def _check(
     result: sympy.Expr,
 ) -> None:
     """The unknown rate against −Σ F_v·v′ / F_u from the equation's partial derivatives alone."""
-    f = setting.lhs - setting.rhs
-    known = sum(
-        (sympy.diff(f, v) * rates.known[v.name] for v in setting.variables if v != unknown),
-        sympy.Integer(0),
-    )
-    reference = (-known / sympy.diff(f, unknown)).subs(values)
+    reference = _reference(setting, rates.known, unknown).subs(values)
     if sympy.simplify(result - reference) != 0:
         raise WrongStepError(f"d{unknown}/dt = {result} differs from {reference}")
+
+
+def _reference(
+    setting: _Setting, known: Mapping[str, sympy.Expr], unknown: sympy.Symbol
+) -> sympy.Expr:
+    """du/dt = −Σ F_v·v′ / F_u in the variables, from the equation's partial derivatives alone."""
+    f = setting.lhs - setting.rhs
+    given = sum(
+        (sympy.diff(f, v) * known[v.name] for v in setting.variables if v != unknown),
+        sympy.Integer(0),
+    )
+    return -given / sympy.diff(f, unknown)
+
+
+def verify_rates(
+    text: str,
+    rates: Rates,
+    point: Mapping[str, sympy.Expr],
+    answer_text: str,
+    *,
+    point_units: Mapping[str, sympy.Expr] | None = None,
+) -> AnswerVerdict:
+    """A student's value of the unknown rate, checked; the classic slips named.
+
+    The truth is −Σ F_v·v′ / F_u at the moment (the equation's partial derivatives, not the
+    worked solution). A wrong answer is matched against: the rate left in the variables
+    (values not put in), and each given rate used wrongly (left out, or the variable's
+    value used as its rate).
+    """
+    from chainsolve.parsing import parse_expression
+    from chainsolve.verification import AnswerVerdict, Grounds
+
+    solution = solve_rates(text, rates, point, point_units=point_units)
+    truth = solution.derivations[0].result
+    # An answer may carry a unit (200pi cm^3/s): it must be the rate's own unit.
+    number_text, answer_unit = split_unit(answer_text.rsplit("=", 1)[-1])
+    expected_unit = _unit_found(solution)
+    system = read_system(text)
+    lhs, rhs = system.lhs, system.rhs
+    variables = tuple(sorted((lhs - rhs).free_symbols, key=lambda s: s.name))
+    setting = _Setting(text, lhs, rhs, rates.time, variables)
+    unknown = _unknown(setting, rates)
+    values = {make_symbol(name): value for name, value in solution.problem.point.items()}
+    answer = exact(parse_expression(number_text))
+    right = sympy.simplify(answer - truth) == 0
+    matched: tuple[MistakeMatch, ...] = ()
+    if right and answer_unit is not None and expected_unit is not None:
+        if sympy.simplify(answer_unit - expected_unit) != 0:
+            right = False
+            detail = wording.rates_wrong_unit_detail(unit_text(expected_unit))
+            matched = (mistakes.match("rates_wrong_unit", detail),)
+    elif not right:
+        matched = tuple(
+            mistakes.match(mistake_id, detail)
+            for mistake_id, detail, wrong in _rate_slips(setting, rates, unknown, values)
+            if sympy.simplify(answer - wrong) == 0
+        )
+    return AnswerVerdict(
+        solution.problem,
+        rates.time.name,
+        answer_text,
+        answer,
+        truth,
+        "equivalent" if right else "not_equivalent",
+        Grounds(),
+        None,
+        "",
+        matched,
+        "symbolic",
+    )
+
+
+def _unit_found(solution: Solution) -> sympy.Expr | None:
+    """The unit the worked solution gave the rate (its "With units" step), if any."""
+    for step in solution.derivations[0].steps:
+        if step.phrase == "rates_units":
+            shown = step.sides[1]
+            assert isinstance(shown, Product)
+            unit = shown.factors[1]
+            assert isinstance(unit, Unit)
+            return unit.unit
+    return None
+
+
+def _rate_slips(
+    setting: _Setting,
+    rates: Rates,
+    unknown: sympy.Symbol,
+    values: Mapping[sympy.Symbol, sympy.Expr],
+) -> list[tuple[str, str, sympy.Expr]]:
+    """The unknown rate as each classic slip gives it: (mistake id, where, value)."""
+    slips = [("rates_not_substituted", "", _reference(setting, rates.known, unknown))]
+    for name in rates.known:
+        variable = make_symbol(name)
+        for wrong in (sympy.Integer(1), values.get(variable)):
+            if wrong is None or wrong == rates.known[name]:
+                continue
+            known = {**rates.known, name: wrong}
+            value = _reference(setting, known, unknown).subs(values)
+            slips.append(("rates_wrong_rate", wording.rates_wrong_rate_detail(name, wrong), value))
+    return slips
+
+
+@dataclass(frozen=True, slots=True)
+class _System:
+    """The equation to differentiate, after each constraint ``r = h/2`` was put into it."""
+
+    lhs: sympy.Expr
+    rhs: sympy.Expr
+    #: The equation as typed, before the constraints were put in.
+    original: tuple[sympy.Expr, sympy.Expr]
+    constraints: tuple[tuple[sympy.Symbol, sympy.Expr], ...]
+    steps: tuple[Step, ...]
+
+
+def read_system(text: str) -> _System:
+    """``V = pi/3*r^2*h; r = h/2``: the first equation, each later one a constraint put into it.
+
+    A constraint names one quantity (``r``) by the others; substituting it leaves an equation
+    in fewer quantities, whose rates the chain rule then relates (the cone: V in h alone).
+    """
+    from chainsolve.parsing import parse_equation
+
+    first, *rest = [piece for piece in text.split(";") if piece.strip()] or [text]
+    lhs, rhs = parse_equation(first)
+    original = (lhs, rhs)
+    constraints: list[tuple[sympy.Symbol, sympy.Expr]] = []
+    steps: list[Step] = []
+    for piece in rest:
+        name, value = parse_equation(piece)
+        if not isinstance(name, sympy.Symbol) or value.has(name):
+            raise ProblemError(
+                "rates_constraint", wording.rates_error_constraint(piece.strip()), source=text
+            )
+        if not (lhs - rhs).has(name):
+            raise ProblemError(
+                "rates_constraint",
+                wording.rates_error_not_in_equation([name.name]),
+                source=text,
+            )
+        lhs, rhs = lhs.xreplace({name: value}), rhs.xreplace({name: value})
+        constraints.append((name, value))
+        steps.append(
+            Step(
+                "substitute",
+                "rates_constraint",
+                (_shown_side(lhs), _shown_side(rhs)),
+                check=Check("symbolic", wording.rates_check_constraint()),
+                words=(("name", name.name), ("value", _plain(value))),
+            )
+        )
+    return _System(lhs, rhs, original, tuple(constraints), tuple(steps))
+
+
+def _shown_side(side: sympy.Expr) -> sympy.Expr:
+    """A side after substitution in its expanded polynomial form when that is shorter (πh³/12)."""
+    expanded = sympy.expand(side)
+    return expanded if sympy.count_ops(expanded) < sympy.count_ops(side) else side
+
+
+def _plain(value: sympy.Expr) -> str:
+    from chainsolve.filters import unicode_expr
+
+    return unicode_expr(value)
+
+
+def _check_by_differentiating(
+    system: _System,
+    rates: Rates,
+    values: Mapping[sympy.Symbol, sympy.Expr],
+    unknown: sympy.Symbol,
+    result: sympy.Expr,
+) -> None:
+    """The unknown rate again by the other route: the equation as typed and each constraint
+    differentiated (r′ = g′(h)·h′), the linear system in the rates solved."""
+    lhs, rhs = system.original
+    quantities = sorted((lhs - rhs).free_symbols, key=lambda s: s.name)
+    rate = {q: sympy.Dummy(f"d{q.name}") for q in quantities}
+    equations = [sum((sympy.diff(lhs - rhs, q) * rate[q] for q in quantities), sympy.Integer(0))]
+    moment = dict(values)
+    for name, value in system.constraints:
+        inside = sorted(value.free_symbols, key=lambda s: s.name)
+        moment[name] = value.subs(moment)
+        equations.append(
+            rate[name] - sum((sympy.diff(value, q) * rate[q] for q in inside), sympy.Integer(0))
+        )
+    for name, known in rates.known.items():
+        equations.append(rate[make_symbol(name)] - known)
+    unknowns = list(rate.values())
+    solved = sympy.solve([e.subs(moment) for e in equations], unknowns, dict=True)
+    found = [s[rate[unknown]] for s in solved if rate[unknown] in s]
+    if len(found) != 1 or sympy.simplify(found[0] - result.subs(moment)) != 0:
+        raise WrongStepError(f"d{unknown}/dt = {result} differs from the constraint route {found}")
+
+
+def _with_units(
+    system: _System,
+    given: Units,
+    unknown: sympy.Symbol,
+    total: Leibniz,
+    result: sympy.Expr,
+    source: str,
+) -> list[Step]:
+    """The rate with its unit (dV/dt = 200π cm³/s): the unknown's unit from the equation's
+    terms, divided by the time unit; nothing when the units given do not decide it."""
+    terms = (*sympy.Add.make_args(system.lhs), *sympy.Add.make_args(-system.rhs))
+    unit = infer(terms, given, unknown, source)
+    if unit is None or given.time is None:
+        return []
+    rate_unit = unit / given.time
+    return [
+        Step(
+            "simplify",
+            "rates_units",
+            (total, with_unit(result, rate_unit)),
+            check=Check("symbolic", wording.rates_check_units()),
+            words=(("unit", unit_text(rate_unit)),),
+        )
+    ]

@@ -43,7 +43,7 @@ SOLUTION_TEMPLATES: dict[str, str] = {
 
 #: The keys a sheet and each of its problems may have (anything else is a typo, reported).
 SHEET_KEYS = ("title", "author", "date", "instructions", "seed", "problems")
-PROBLEM_KEYS = ("id", "problem", "wrt", "at", "instructions", "vary", "rubric")
+PROBLEM_KEYS = ("id", "problem", "wrt", "at", "instructions", "vary", "rubric", "implicit", "order")
 
 #: Most problems one sheet may hold.
 MAX_PROBLEMS = 200
@@ -69,6 +69,10 @@ class SheetProblem:
     id: str = ""
     vary: Vary = ()
     rubric: Rubric | None = None
+    #: The dependent variable of an equation (implicit = "y": the answer is dy/dx).
+    implicit: str | None = None
+    #: The order of the derivative asked for (2: the second derivative).
+    order: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +197,15 @@ def _problem(table: Any, number: int) -> SheetProblem:
         id=_optional_text(table, "id", number) or str(number),
         vary=_vary(table, number),
         rubric=_rubric(table, number),
+        implicit=_optional_text(table, "implicit", number),
+        order=_order(table.get("order", 1), number),
     )
+
+
+def _order(value: Any, number: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise _fail("'order' must be a whole number from 1 (the first derivative)", number)
 
 
 def _vary(table: Mapping[str, Any], number: int) -> Vary:
@@ -318,7 +330,15 @@ def solve_sheet_problem(
     from chainsolve.api import solve
 
     try:
-        return solve(spec.problem, wrt=spec.wrt, at=spec.at, detail=detail, timeout=timeout)  # type: ignore[arg-type]
+        return solve(
+            spec.problem,
+            wrt=spec.wrt,
+            at=spec.at,
+            detail=detail,  # type: ignore[arg-type]
+            timeout=timeout,
+            implicit=spec.implicit,
+            order=spec.order,
+        )
     except ChainsolveError as error:
         raise SheetError(
             error.code,

@@ -27,6 +27,8 @@ class Leibniz:
     any expression, shown as d/dx(…). ``lagrange`` is the same derivative in Lagrange
     notation, as (function letter, argument): ("f", g(x)) is shown f′(g(x)), and
     ("y", None) is shown y′. ``order`` n > 1 is the n-th derivative: d²y/dx², y″.
+    ``mixed`` names the variables differentiated by before ``wrt``, innermost last: ∂²z/∂y∂x
+    is ``Leibniz(z, y, partial=True, mixed=(x,))``, ∂/∂y of ∂z/∂x.
     """
 
     of: sympy.Expr
@@ -34,6 +36,7 @@ class Leibniz:
     partial: bool = False
     lagrange: tuple[str, sympy.Expr | None] | None = None
     order: int = 1
+    mixed: tuple[sympy.Symbol, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,4 +127,6 @@ def sheet_submissions(submissions: Iterable[Submission], sheet: Sheet) -> Iterat
             problem=mine.problem,
             wrt=mine.wrt or "",
             rubric=rubric,
+            implicit=mine.implicit or "",
+            order=mine.order,
         )

@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import sympy
@@ -23,7 +24,7 @@ from chainsolve.filters import unicode_name
 from chainsolve.jsonout import validated
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS
-from chainsolve.problem import Problem, make_symbol
+from chainsolve.problem import Definition, Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
 
 VerdictId = Literal[
@@ -110,6 +111,8 @@ class AnswerVerdict(ReportDisplay):
     method: str = ""
     seconds: float = 0.0
     kind: str = field(default="answer", init=False)
+    #: The order of the derivative checked (2: the answer is d²y/dx²).
+    order: int = 1
 
     @property
     def correct(self) -> bool:
@@ -521,8 +524,13 @@ def verify_answer(
     *,
     timeout: float | None = None,
     wrt: str | None = None,
+    order: int = 1,
 ) -> AnswerVerdict:
     """Check one answer for the derivative of ``problem`` (by ``wrt``, or the problem's variable).
+
+    With ``order`` n > 1 the answer is the n-th derivative: checked against sympy's n-th
+    derivative, the (n − 1)-th derivative's own slips named, and the (n − 1)-th derivative
+    itself named as the answer to the wrong order.
 
     Raises :class:`ParseError` when the answer cannot be read and :class:`ProblemError` when
     the variable is ambiguous; running out of ``timeout`` gives an ``undecided`` verdict.
@@ -531,6 +539,8 @@ def verify_answer(
     name = _choose_wrt(problem, wrt)
     try:
         with stage("verify", timeout):
+            if order > 1:
+                return _judge_higher(problem, name, order, answer_text, clock)
             ctx = _context(problem, name)
             return _judge_answer(ctx, answer_text, _read_answer(ctx, answer_text, clock), clock)
     except BudgetExceeded:
@@ -545,6 +555,44 @@ def verify_answer(
             method="timeout",
             seconds=clock.elapsed(),
         )
+
+
+def _judge_higher(
+    problem: Problem, name: str, order: int, text: str, clock: _Clock
+) -> AnswerVerdict:
+    """The answer as the ``order``-th derivative: the (order − 1)-th, by sympy, differentiated once."""
+    from chainsolve.higher import MAX_ORDER
+
+    if not problem.is_single_expression or not 1 < order <= MAX_ORDER:
+        raise ProblemError(
+            "higher_order_unsupported",
+            wording.note_higher_order_needs_one_expression(),
+            source=problem.source,
+        )
+    x = make_symbol(name)
+    flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]
+    previous = sympy.diff(flat, x, order - 1)
+    lower = dataclasses.replace(
+        problem,
+        definitions=(Definition(problem.target, previous),),
+        wrt=(name,),
+        point=MappingProxyType({}),
+    )
+    ctx = _context(lower, name)
+    verdict = _judge_answer(ctx, text, _read_answer(ctx, text, clock), clock)
+    verdict = dataclasses.replace(verdict, problem=problem, order=order)
+    answer = verdict.answer
+    wrong_order = (
+        verdict.verdict == "not_equivalent"
+        and answer is not None
+        and sympy.simplify(answer - previous) == 0
+    )
+    if wrong_order:
+        found = mistakes.match("previous_order", wording.mistake_previous_order(order - 1))
+        # The answer is the lower order's function itself: "not differentiated" says it again.
+        others = tuple(m for m in verdict.mistakes if m.id != "not_differentiated")
+        verdict = dataclasses.replace(verdict, mistakes=(found, *others))
+    return verdict
 
 
 def _read_answer(ctx: _Context, text: str, clock: _Clock) -> tuple[sympy.Expr, sympy.Expr, bool]:
@@ -1263,7 +1311,9 @@ def render_verdict(
     template = env.get_template(VERDICT_TEMPLATES[fmt])
     return template.render(
         report=report,
-        derivative=wording.derivative_name(report.problem.target, report.wrt),
+        derivative=wording.derivative_name(
+            report.problem.target, report.wrt, getattr(report, "order", 1)
+        ),
         target_name=report.problem.target,
         wrt=report.wrt,
         problem_text=report.problem.source,

@@ -12,6 +12,8 @@ from chainsolve.problem import make_symbol
 from chainsolve.steps import Leibniz, RuleRef, Step
 
 if TYPE_CHECKING:
+    import sympy
+
     from chainsolve.mistakes import MistakeMatch
     from chainsolve.verification import (
         AnswerVerdict,
@@ -59,6 +61,8 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         ),
         "rates_value_from_equation": "The value of {name} at that moment, from the equation",
         "rates_substitute": "Put in the known rates and the values at that moment",
+        "rates_constraint": "Put {name} = {value} into the equation",
+        "rates_units": "With units",
         "rates_solve": "Solve for d{unknown}/d{time}",
         "implicit_higher": (
             "Derivative of order {order}: differentiate the result of order {previous} "
@@ -68,6 +72,11 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "implicit_use_curve": "Shorten with the curve's equation",
         "implicit_value_at": "The value at the point ({point})",
         "higher_order": "Derivative of order {order}: differentiate the result of order {previous}",
+        "mixed_partial": "Mixed partial: differentiate ∂{target}/∂{first} found above with respect to {then}",
+        "mixed_subscripts": (
+            "Collect by the partial derivatives of {function} (equal mixed partials: "
+            "{swapped} = {ordered}) and write them with subscripts"
+        ),
         "sum_terms": "Differentiate term by term",
         "sum_open": "The derivative of a sum is the sum of the derivatives",
         "sum_add": "Add the parts",
@@ -255,7 +264,89 @@ def note_wrong_step(variables: list[str]) -> str:
 
 def note_higher_order_needs_one_expression() -> str:
     """Why --order above 1 is refused for a problem it does not cover."""
-    return "--order above 1 needs one expression and one variable (--wrt)"
+    return (
+        "--order above 1 needs one expression and one variable (--wrt), "
+        "or --order 2 with two variables (--wrt x,y: the mixed partial)"
+    )
+
+
+def implicit_branches(dependent: str, branches: Sequence[sympy.Expr]) -> str:
+    """Where an answer without y holds: on the curve's branches y = g(x) named."""
+    from chainsolve.filters import unicode_expr
+
+    named = " or ".join(f"{dependent} = {unicode_expr(g)}" for g in branches)
+    which = "that branch" if len(branches) == 1 else "those branches"
+    return f"{named} ({which} of the curve)"
+
+
+def mistake_previous_order(order: int) -> str:
+    """Where the wrong-order mistake happened: which derivative the answer is."""
+    return f"your answer is the derivative of order {order}"
+
+
+def rates_wrong_rate_detail(name: str, used: sympy.Expr) -> str:
+    """Where the wrong-rate slip happened: which rate, and what was used for it."""
+    return f"d{name}/dt taken as {used}"
+
+
+def rates_error_constraint(piece: str) -> str:
+    """Why a second equation of a related-rates problem is refused."""
+    return f"cannot use '{piece}' as a constraint: write one quantity by the others, e.g. r = h/2"
+
+
+def rates_error_asked(asked: str, unknown: Sequence[str]) -> str:
+    """Why the rate asked for (dh/dt = ?) is not the one the given rates leave unknown."""
+    left = ", ".join(unknown) or "none"
+    return f"d{asked}/dt is asked for, but the rates given leave unknown: {left}"
+
+
+def rates_check_constraint() -> str:
+    """How a constraint's substitution was confirmed."""
+    return "the answer is checked again by differentiating the constraint instead"
+
+
+def rates_wrong_unit_detail(unit: str) -> str:
+    """Where the wrong-unit slip is: the unit the rate is in."""
+    return f"the rate is in {unit}"
+
+
+def rates_note_units(rate: str, unit: str) -> str:
+    """The unit of the rate found, from the units given."""
+    return f"{rate} is in {unit} (from the units given)."
+
+
+def rates_check_units() -> str:
+    """How the unit of a rate was found."""
+    return "every term of the equation carries the same unit"
+
+
+def units_error_time(units: Sequence[str]) -> str:
+    """Why the rates' units are refused: not one time unit."""
+    return f"the rates' units must all be per the same time unit: {', '.join(units)}"
+
+
+def units_error_clash(name: str, units: Sequence[sympy.Expr]) -> str:
+    """Why a quantity's units are refused: two different ones."""
+    shown = " and ".join(str(u) for u in units)
+    return f"'{name}' is given in {shown} (chainsolve does not convert units)"
+
+
+def units_error_terms(units: Sequence[str]) -> str:
+    """Why an equation's units are refused: its terms carry different units."""
+    return f"the units do not match: the equation's terms are in {' and '.join(units)}"
+
+
+def note_mixed_one_layer() -> str:
+    """Why a mixed partial of a deeper graph is refused."""
+    return (
+        "the mixed partial (--wrt x,y --order 2) needs intermediates defined directly by the "
+        "inputs (z = f(u, v); u = x*y; v = x + y)"
+    )
+
+
+def mixed_check_collected() -> str:
+    """How the collected mixed partial was confirmed."""
+    return "equals the sum above, term by term"
 
 
 def note_order_out_of_range(highest: int) -> str:
@@ -528,9 +619,9 @@ DERIVATIVES_TOO_DEEP = "derivatives nested too deeply to read"
 NO_PLACEHOLDER = "too many names of a letter and digits (Q0, Z1, …) on one line to read it"
 
 
-def derivative_name(target: str, wrt: str) -> str:
-    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d)."""
-    return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt)))
+def derivative_name(target: str, wrt: str, order: int = 1) -> str:
+    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d), d²y/dx²."""
+    return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt), order=order))
 
 
 def _mistake_titles(matched: Sequence[MistakeMatch]) -> str:
@@ -559,7 +650,7 @@ def _verdict_sentences(
 ) -> list[str]:
     """The verdict of an answer (or of a derivation's last line) as sentences."""
     verdict, grounds, wrt = report.verdict, report.grounds, report.wrt
-    derivative = derivative_name(report.problem.target, wrt)
+    derivative = derivative_name(report.problem.target, wrt, getattr(report, "order", 1))
     if verdict == "equivalent":
         return [f"Correct: {subject} equals {derivative} (proved symbolically)."]
     if verdict == "wrong_step":

@@ -100,7 +100,8 @@ def test_multivariable_with_wrt_gives_the_pure_partial() -> None:
     ("kwargs", "code"),
     [
         ({"at": "x=1"}, "higher_order_at_point"),
-        ({"wrt": "x,y", "problem": "z = x*y"}, "higher_order_unsupported"),
+        ({"wrt": "x,y", "problem": "z = x*y", "order": 3}, "higher_order_unsupported"),
+        ({"wrt": "x,y", "problem": "z = f(u); u = g(w); w = x*y"}, "mixed_unsupported"),
         ({"problem": "z = u^2; u = x + 1"}, "higher_order_unsupported"),
         ({"order": 0}, "order_out_of_range"),
         ({"order": MAX_ORDER + 1}, "order_out_of_range"),
@@ -152,3 +153,171 @@ def test_top_level_chain_of_order_two_names_the_first_derivative() -> None:
     assert "y' = 1/√u₁" in text
     assert "d²y/dx² = dy'/du₁ · du₁/dx" in text
     assert "y = 1/√u₁" not in text
+
+
+f = sympy.Function("f")
+u_, v_ = make_symbol("u"), make_symbol("v")
+
+#: Mixed partials: the problem as typed, and the flattened function built directly in sympy.
+MIXED: list[tuple[str, Callable[[], sympy.Expr]]] = [
+    ("z = x^2*y^3 + sin(x*y)", lambda: x**2 * y**3 + sympy.sin(x * y)),
+    ("z = exp(x*y^2)", lambda: sympy.exp(x * y**2)),
+    ("z = x/(x + y)", lambda: x / (x + y)),
+    ("z = ln(x^2 + y^2)", lambda: sympy.log(x**2 + y**2)),
+    ("z = u^2*v; u = x*y; v = x + y", lambda: (x * y) ** 2 * (x + y)),
+    ("z = sin(u)*cos(v); u = x - y; v = x*y", lambda: sympy.sin(x - y) * sympy.cos(x * y)),
+]
+
+
+@pytest.mark.parametrize(("text", "build"), MIXED, ids=[p[0] for p in MIXED])
+def test_mixed_partial_equals_sympy_diff(text: str, build: Callable[[], sympy.Expr]) -> None:
+    """--wrt x,y --order 2: ∂²z/∂y∂x equals sympy.diff(z, x, y) of the function built directly."""
+    solution = chainsolve.solve(text, wrt="x,y", order=2)
+    assert solution.verified
+    assert sympy.simplify(solution.derivatives["x,y"] - sympy.diff(build(), x, y)) == 0
+    mixed = solution.derivations[-1].derivative
+    assert (mixed.wrt, mixed.mixed) == (y, (x,))
+
+
+def _known(*args: sympy.Expr) -> sympy.Expr:
+    """The concrete function every unknown function becomes: one of one or of two arguments."""
+    if len(args) == 1:
+        (a,) = args
+        return sympy.sin(a) * sympy.exp(a) + a**3
+    a, b = args
+    return sympy.sin(a) * sympy.exp(2 * b) + a**3 * b**2
+
+
+def _concrete(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with every unknown function made :func:`_known`, every derivative and Subs done.
+
+    Inside ``Subs(Derivative(f(ξ, …), ξ), ξ, a)`` the arguments are plain (dummy) symbols,
+    so f(ξ, …) can be replaced by a concrete expression before ``doit`` differentiates it.
+    """
+    from sympy.core.function import AppliedUndef
+
+    known = expr.replace(lambda e: isinstance(e, AppliedUndef), lambda e: _known(*e.args))
+    return known.doit()
+
+
+def test_abstract_mixed_partial_equals_sympy_diff_of_f_of_xy_and_x_plus_y() -> None:
+    """z = f(u, v), u = xy, v = x + y: ∂²z/∂y∂x equals sympy.diff(f(xy, x + y), x, y) for a concrete f."""
+    solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+    assert solution.verified
+    result = solution.derivatives["x,y"]
+    oracle = sympy.diff(_known(x * y, x + y), x, y)
+    assert not _concrete(result).has(f)
+    assert sympy.simplify(_concrete(result) - oracle) == 0
+
+
+def test_abstract_mixed_partial_is_written_with_f_uu_f_uv_f_vv() -> None:
+    """The last step collects by f's partials: x·y·f_uu + (x + y)·f_uv + f_u + f_vv at (u, v)."""
+    solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+    last = solution.derivations[-1].steps[-1]
+    assert last.phrase == "mixed_subscripts"
+    named = {
+        name: sympy.Function(name, real=True)(u_, v_) for name in ("f_uu", "f_uv", "f_vv", "f_u")
+    }
+    expected = x * y * named["f_uu"] + (x + y) * named["f_uv"] + named["f_u"] + named["f_vv"]
+    assert sympy.expand(last.sides[1] - expected) == 0
+    text = solution.to_text()
+    assert "∂²z/∂y∂x = x·y·fᵤᵤ(u, v)" in text
+    assert "f_{uv}" in solution.to_latex()
+    assert "<msub><mi>f</mi><mi>uv</mi></msub>" in solution.to_html()
+
+
+def test_abstract_mixed_partial_steps_apply_the_chain_rule_to_f_u() -> None:
+    """∂/∂u of ∂f/∂u(u, v) is a partial derivative of f (an edge of the second graph), not sympy's."""
+    solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+    rules = {ref.id for step in solution.derivations[-1].steps for ref in step.rules}
+    assert "abstract_partial" in rules
+    assert "no_rule" not in rules
+
+
+def test_mixed_partial_symbol_in_every_format() -> None:
+    """∂²z/∂y∂x in text, LaTeX (\\partial y \\partial x), MathML and JSON (derivatives["x,y"])."""
+    mixed = Leibniz(make_symbol("z"), y, partial=True, mixed=(x,))
+    assert formula_unicode(mixed) == "∂²z/∂y∂x"
+    assert formula_latex(mixed) == r"\frac{\partial^{2} z}{\partial y \partial x}"
+    assert "<mn>2</mn>" in formula_mathml(mixed)
+    data = json.loads(chainsolve.solve("z = x^2*y^3", wrt="x,y", order=2).to_json())
+    assert data["derivatives"]["x,y"] == "6*x*y**2"
+
+
+def test_cli_mixed_partial_exits_zero() -> None:
+    """`solve "z = f(u, v); u = x*y; v = x + y" --wrt x,y --order 2` prints ∂²z/∂y∂x and exits 0."""
+    result = CliRunner().invoke(
+        main, ["solve", "z = f(u, v); u = x*y; v = x + y", "--wrt", "x,y", "--order", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Result: ∂²z/∂y∂x" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "build"),
+    [
+        ("sin(x^2)", lambda: sympy.sin(x**2)),
+        ("exp(x^2)", lambda: sympy.exp(x**2)),
+        ("x*ln(x)", lambda: x * sympy.log(x)),
+    ],
+)
+@pytest.mark.parametrize("order", [2, 3])
+def test_verify_order_accepts_sympy_nth_derivative(
+    text: str, build: Callable[[], sympy.Expr], order: int
+) -> None:
+    """verify --order n accepts sympy.diff(f, x, n) written out, and rejects the order below."""
+    from chainsolve.verification import verify_answer
+
+    problem = chainsolve.load_problem(text)
+    right = verify_answer(problem, str(sympy.diff(build(), x, order)), order=order)
+    assert right.verdict == "equivalent"
+    lower = verify_answer(problem, str(sympy.diff(build(), x, order - 1)), order=order)
+    assert lower.verdict == "not_equivalent"
+    assert lower.mistake_ids[0] == "previous_order"
+
+
+def test_verify_order_two_names_a_slip_in_the_second_differentiation() -> None:
+    """2cos(x²) − 2x·sin(x²) for sin(x²)″: the inner derivative of cos(x²) missing, named."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "verify",
+            "sin(x^2)",
+            "--order",
+            "2",
+            "--answer",
+            "2cos(x^2) - 2x*sin(x^2)",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert "missing_inner_derivative" in data["mistakes"]
+    assert "d²y/dx²" in data["message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "build"),
+    [
+        ("z = f(x*y)", lambda: f(x * y)),
+        ("z = f(u); u = x*y", lambda: f(x * y)),
+        ("z = g(x)*h(y)", lambda: sympy.Function("g")(x) * sympy.Function("h")(y)),
+    ],
+)
+def test_abstract_mixed_partials_of_one_argument_functions(
+    text: str, build: Callable[[], sympy.Expr]
+) -> None:
+    """f(xy): ∂²z/∂y∂x = xy·f″(xy) + f′(xy), equal to sympy.diff; no subscript step for f′′."""
+    solution = chainsolve.solve(text, wrt="x,y", order=2)
+    assert solution.verified
+    oracle = sympy.diff(_concrete(build()), x, y)
+    assert sympy.simplify(_concrete(solution.derivatives["x,y"]) - oracle) == 0
+    assert all(s.phrase != "mixed_subscripts" for s in solution.derivations[-1].steps)
+
+
+def test_mixed_partial_at_a_point_is_refused_clearly() -> None:
+    """--wrt x,y --order 2 with --at: one ProblemError (higher_order_at_point), never a wrong value."""
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve("z = x*y", wrt="x,y", order=2, at="x=1,y=2")
+    assert raised.value.code == "higher_order_at_point"

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import require_tool
 
 import chainsolve
+from chainsolve.api import check_curve
 from chainsolve.cli import main
 from chainsolve.errors import ChainsolveError, ParseError, ProblemError
 from chainsolve.parsing import parse_equation
@@ -236,3 +237,155 @@ def test_non_polynomial_curve_is_not_shortened() -> None:
     solution = chainsolve.solve("sin(x*y) = x + y", implicit="y", order=2)
     phrases = [step.phrase for step in solution.derivations[1].steps]
     assert "implicit_use_curve" not in phrases
+
+
+# -- verify --answer on a curve: modulo the curve's equation, branch by branch -------------------
+
+
+def _independent_slope(equation: str) -> sympy.Expr:
+    """dy/dx from sympy's idiff of the equation (the oracle, not chainsolve's derivation)."""
+    lhs, rhs = parse_equation(equation)
+    return sympy.idiff(lhs - rhs, y, x)
+
+
+@pytest.mark.parametrize(
+    ("equation", "answer"),
+    [
+        ("x^2 + y^2 = 25", "-x/y"),
+        ("x^3 + y^3 = 6*x*y", "(2*y - x^2)/(y^2 - 2*x)"),
+        ("x^2*y + y^3 = 2", "-2*x*y/(x^2 + 3*y^2)"),
+        ("ln(y) = x*y", "y^2/(1 - x*y)"),
+    ],
+)
+def test_verify_implicit_accepts_the_slope(equation: str, answer: str) -> None:
+    """A right dy/dx (equal to sympy's idiff) is judged equivalent, exit 0."""
+    from chainsolve.parsing import parse_expression
+
+    assert sympy.simplify(parse_expression(answer) - _independent_slope(equation)) == 0
+    result = CliRunner().invoke(main, ["verify", equation, "--implicit", "y", "--answer", answer])
+    assert result.exit_code == 0, result.output
+    assert "Correct" in result.output
+
+
+def test_verify_implicit_accepts_an_equal_form_modulo_the_curve() -> None:
+    """On x² + y² = 25, -x/y and -x·y/(25 - x²) differ as functions but agree wherever the curve holds."""
+    verdict = check_curve("x^2 + y^2 = 25", "y", "-x*y/(25 - x^2)")
+    assert verdict.verdict == "equivalent"
+
+
+def test_verify_implicit_names_the_branch_of_an_answer_in_x_alone() -> None:
+    """-x/√(25 − x²) is right on the upper branch only: equivalent_on_part, naming y = √(25 − x²)."""
+    verdict = check_curve("x^2 + y^2 = 25", "y", "-x/sqrt(25 - x^2)")
+    assert verdict.verdict == "equivalent_on_part"
+    assert "y = √(25 - x²)" in verdict.message
+    upper = sympy.sqrt(25 - x**2)
+    assert sympy.simplify(-x / upper - _independent_slope("x^2 + y^2 = 25").subs(y, upper)) == 0
+    lower = check_curve("x^2 + y^2 = 25", "y", "x/sqrt(25 - x^2)")
+    assert "y = -√(25 - x²)" in lower.message
+
+
+@pytest.mark.parametrize(
+    ("equation", "answer", "mistake"),
+    [
+        ("x^3 + y^3 = 6*x*y", "(2*y + 2*x - x^2)/y^2", "implicit_forgot_dydx"),
+        ("x^3 + y^3 = 6*x*y", "(2*y - x^2)/y^2", "implicit_y_as_constant"),
+        ("x^3 + y^3 = 6*x*y", "x^2/(2 - y^2)", "implicit_product_rule"),
+        ("x^2 + y^2 = 25", "x/y", "implicit_sign_moving_terms"),
+        ("x^2*y + y^3 = 2", "-(2*x*y + 3*y^2)/x^2", "implicit_forgot_dydx"),
+        ("x^2*y + y^3 = 2", "-2*y/x", "implicit_y_as_constant"),
+        ("x^2 + x*y + y^2 = 7", "-2*x/(1 + 2*y)", "implicit_product_rule"),
+        ("x^3 + y^3 = 6*x*y", "(x^2 + 2*y)/(y^2 - 2*x)", "implicit_sign_moving_terms"),
+    ],
+)
+def test_verify_implicit_names_the_classic_slips(equation: str, answer: str, mistake: str) -> None:
+    """A wrong dy/dx (differing from sympy's idiff) that one classic slip produces is named."""
+    from chainsolve.parsing import parse_expression
+
+    slope = _independent_slope(equation)
+    assert sympy.simplify(parse_expression(answer) - slope) != 0
+    result = CliRunner().invoke(
+        main, ["verify", equation, "--implicit", "y", "--answer", answer, "--format", "json"]
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["verdict"] == "not_equivalent"
+    assert mistake in data["mistakes"]
+
+
+def test_verify_implicit_with_a_derivation_is_a_usage_error() -> None:
+    """--implicit checks an --answer; with --derivation it is refused with exit 2, no traceback."""
+    result = CliRunner().invoke(
+        main, ["verify", "x^2 + y^2 = 25", "--implicit", "y", "--derivation", "-"], input="x\n"
+    )
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_grade_with_a_sheet_grades_implicit_and_second_order_rows(tmp_path: Path) -> None:
+    """A sheet row with implicit = "y" is graded modulo the curve; order = 2 as the second derivative."""
+    import csv
+
+    from chainsolve.grade import grade_file
+    from chainsolve.sheet import load_sheet
+
+    sheet_file = tmp_path / "sheet.toml"
+    sheet_file.write_text(
+        "title = 'Implicit'\n[[problems]]\nid = 'circle'\nproblem = 'x^2 + y^2 = 25'\nimplicit = 'y'\n"
+        "[[problems]]\nid = 'second'\nproblem = 'sin(x^2)'\norder = 2\n",
+        encoding="utf-8",
+    )
+    second = sympy.diff(sympy.sin(x**2), x, 2)
+    rows = [
+        {"student": "ana", "problem": "circle", "answer": "-x/y"},
+        {"student": "ana", "problem": "second", "answer": str(second)},
+        {"student": "ben", "problem": "circle", "answer": "x/y"},
+        {"student": "ben", "problem": "second", "answer": "2*x*cos(x**2)"},
+    ]
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = tmp_path / "report.csv"
+    grade_file(answers, jobs=1, output=report, progress=False, sheet=load_sheet(sheet_file))
+    got = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert [r["correct"] for r in got] == ["true", "true", "false", "false"]
+    assert "sign error" in got[2]["message"]
+    assert "order below" in got[3]["message"]
+
+
+def test_verify_implicit_second_derivative_modulo_the_curve() -> None:
+    """--implicit y --order 2: -25/y³ (sympy's idiff of order 2 on the circle) is right; -x/y is order 1."""
+    from chainsolve.parsing import parse_expression
+
+    lhs, rhs = parse_equation("x^2 + y^2 = 25")
+    oracle = sympy.idiff(lhs - rhs, y, x, 2)
+    difference = sympy.cancel(parse_expression("-25/y^3") - oracle)
+    assert sympy.simplify(difference.subs(y, sympy.sqrt(25 - x**2))) == 0
+    right = check_curve("x^2 + y^2 = 25", "y", "-25/y^3", order=2)
+    assert right.verdict == "equivalent"
+    lower = check_curve("x^2 + y^2 = 25", "y", "-x/y", order=2)
+    assert lower.mistake_ids == ["previous_order"]
+    assert "d²y/dx²" in lower.message
+
+
+@pytest.mark.parametrize(
+    ("problem", "options"),
+    [
+        ("z = f(u, v); u = x*y; v = x + y", {"wrt": "x,y", "order": 2}),
+        ("V = pi/3*r^2*h; r = h/2", {"rates": "dV/dt = 9 cm^3/min", "at": "h=6cm"}),
+    ],
+)
+def test_mixed_partial_and_cone_latex_compile(
+    tmp_path: Path, problem: str, options: dict[str, object]
+) -> None:
+    """The mixed partial (f_{uv}, ∂²z/∂y∂x) and the cone with units compile with pdflatex."""
+    pdflatex = require_tool("pdflatex")
+    source = chainsolve.solve(problem, **options).to_latex()  # type: ignore[arg-type]
+    (tmp_path / "new.tex").write_text(source, encoding="utf-8")
+    done = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "new.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]

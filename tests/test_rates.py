@@ -9,8 +9,10 @@ import sympy
 from click.testing import CliRunner
 
 import chainsolve
+from chainsolve.api import check_rates
 from chainsolve.cli import main
 from chainsolve.errors import ProblemError
+from chainsolve.problem import make_symbol
 
 t = sympy.Symbol("t", real=True)
 
@@ -103,3 +105,224 @@ def test_cli_bad_rate_is_one_line_exit_two() -> None:
     result = CliRunner().invoke(main, ["solve", "V = 4/3*pi*r^3", "--rates", "r is 2"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+# -- verify --rates --answer -------------------------------------------------------------------
+
+
+def _sphere_rate() -> sympy.Expr:
+    """dV/dt for V = 4/3·π·r³, dr/dt = 2, r = 5, by sympy with r a function of t (the oracle)."""
+    t = sympy.Symbol("t")
+    radius = sympy.Function("r")(t)
+    volume = sympy.Rational(4, 3) * sympy.pi * radius**3
+    rate = sympy.diff(volume, t).subs(sympy.Derivative(radius, t), 2)
+    return rate.subs(radius, 5)
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict", "mistake"),
+    [
+        ("200*pi", "equivalent", None),
+        ("8*pi*r^2", "not_equivalent", "rates_not_substituted"),
+        ("100*pi", "not_equivalent", "rates_wrong_rate"),
+        ("500*pi", "not_equivalent", "rates_wrong_rate"),
+    ],
+)
+def test_verify_rates_judges_the_sphere(answer: str, verdict: str, mistake: str | None) -> None:
+    """verify --rates: 200π (sympy's dV/dt) is right; values not put in, or dr/dt wrong, named."""
+    from chainsolve.parsing import parse_expression
+
+    right = sympy.simplify(parse_expression(answer) - _sphere_rate()) == 0
+    assert right == (verdict == "equivalent")
+    result = CliRunner().invoke(
+        main,
+        [
+            *("verify", "V = 4/3*pi*r^3", "--rates", "dr/dt = 2", "--at", "r=5"),
+            *("--answer", answer, "--format", "json"),
+        ],
+    )
+    assert result.exit_code == (0 if right else 1), result.output
+    data = json.loads(result.output)
+    assert data["verdict"] == verdict
+    assert data["mistakes"] == ([] if mistake is None else [mistake])
+
+
+def test_verify_rates_ladder_value_found_from_the_equation() -> None:
+    """The ladder: -3/4 right (y = 8 found from the equation), -x/y named as values not put in."""
+    right = check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-3/4", at="x=6")
+    assert right.verdict == "equivalent"
+    general = check_rates("x^2 + y^2 = 10^2", "dx/dt = 1", "-x/y", at="x=6")
+    assert general.mistake_ids == ["rates_not_substituted"]
+
+
+# -- a constraint given as a second equation (the cone, r = h/2) -------------------------------
+
+
+def test_cone_with_a_constraint_equals_the_explicit_height() -> None:
+    """V = π/3·r²·h with r = h/2, dV/dt = 9, h = 6: dh/dt = sympy.diff of h(t) written explicitly."""
+    height = sympy.cbrt(12 * (18 * sympy.pi + 9 * t) / sympy.pi)  # V(0) = π·6³/12 = 18π
+    assert sympy.simplify(height.subs(t, 0) - 6) == 0
+    oracle = sympy.diff(height, t).subs(t, 0)
+    solution = chainsolve.solve(
+        "V = pi/3*r^2*h; r = h/2", rates="h: dh/dt = ?; V: dV/dt = 9", at="h=6"
+    )
+    assert solution.verified
+    assert sympy.simplify(solution.derivatives["t"] - oracle) == 0
+    first = solution.derivations[0].steps[0]
+    assert first.phrase == "rates_constraint"
+    assert sympy.simplify(first.sides[1] - sympy.pi * make_symbol("h") ** 3 / 12) == 0
+
+
+def test_cone_constraint_in_every_format() -> None:
+    """The constraint step is worded in text, Markdown, LaTeX, HTML and JSON."""
+    solution = chainsolve.solve("V = pi/3*r^2*h; r = h/2", rates="dV/dt = 9", at="h=6")
+    assert "Put r = h/2 into the equation" in solution.to_text()
+    assert "Put r = h/2 into the equation" in solution.to_markdown()
+    assert "Put r = h/2 into the equation" in solution.to_html()
+    assert r"\frac{\pi h^{3}}{12}" in solution.to_latex()
+    data = json.loads(solution.to_json())
+    assert data["derivatives"]["t"] == "1/pi"
+
+
+@pytest.mark.parametrize(
+    ("problem", "rates", "code"),
+    [
+        ("V = pi/3*r^2*h; r^2 = h", "dV/dt = 9", "rates_constraint"),
+        ("V = pi/3*r^2*h; w = h/2", "dV/dt = 9", "rates_constraint"),
+        ("V = pi/3*r^2*h; r = h/2", "dh/dt = ?; dV/dt = 9; dr/dt = 1", "bad_rates"),
+        ("V = pi/3*r^2*h; r = h/2", "h: dh/dt = ?", "rates_unknowns"),
+    ],
+)
+def test_bad_constraints_and_asked_rates_are_one_clear_error(
+    problem: str, rates: str, code: str
+) -> None:
+    """A constraint that names no quantity, or a rate asked that is given: a ProblemError, one line."""
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve(problem, rates=rates, at="h=6")
+    assert raised.value.code == code
+
+
+# -- units -------------------------------------------------------------------------------------
+
+
+def _unit_step(solution: chainsolve.Solution) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """The value and the unit of the "With units" step, or None when there is none."""
+    from chainsolve.steps import Product
+
+    for step in solution.derivations[0].steps:
+        if step.phrase == "rates_units":
+            shown = step.sides[1]
+            assert isinstance(shown, Product)
+            value, unit = shown.factors
+            return value, unit.unit  # type: ignore[union-attr]
+    return None
+
+
+cm, s_, ft, minute = (sympy.Symbol(n, positive=True) for n in ("cm", "s", "ft", "min"))
+
+
+@pytest.mark.parametrize(
+    ("problem", "rates", "at", "value", "unit"),
+    [
+        ("V = 4/3*pi*r^3", "r: dr/dt = 2 cm/s", "r=5cm", 200 * sympy.pi, cm**3 / s_),
+        ("x^2 + y^2 = 10^2", "dx/dt = 1 ft/s", "x=6 ft", sympy.Rational(-3, 4), ft / s_),
+        ("V = pi/3*r^2*h; r = h/2", "dV/dt = 9 cm^3/min", "h=6cm", 1 / sympy.pi, cm / minute),
+        ("A = pi*r^2", "dr/dt = 3 cm/s", "r=10", 60 * sympy.pi, cm**2 / s_),
+    ],
+)
+def test_units_are_carried_to_the_answer(
+    problem: str, rates: str, at: str, value: sympy.Expr, unit: sympy.Expr
+) -> None:
+    """The rate found carries its unit: the unknown's unit from the equation over the time unit."""
+    solution = chainsolve.solve(problem, rates=rates, at=at)
+    assert solution.verified
+    found = _unit_step(solution)
+    assert found is not None
+    assert sympy.simplify(found[0] - value) == 0
+    assert sympy.simplify(found[1] - unit) == 0
+    assert any("is in" in note for note in solution.notes)
+
+
+def test_sphere_with_units_reads_200_pi_cm3_per_s_in_every_format() -> None:
+    """dV/dt = 200π · cm³/s in text and HTML, \\mathrm{cm}^{3}/\\mathrm{s} in LaTeX, a note in JSON."""
+    solution = chainsolve.solve("V = 4/3*pi*r^3", rates="r: dr/dt = 2 cm/s", at="r=5cm")
+    assert "dV/dt = 200π · cm³/s" in solution.to_text()
+    assert "cm³/s" in solution.to_markdown()
+    assert r"\mathrm{cm}^{3}/\mathrm{s}" in solution.to_latex()
+    assert "cm³/s" in solution.to_html()
+    assert "dV/dt is in cm³/s (from the units given)." in json.loads(solution.to_json())["notes"]
+
+
+def test_without_units_there_is_no_unit_step() -> None:
+    """Rates and values given as plain numbers: no unit step, no note (units are absent)."""
+    solution = chainsolve.solve("V = 4/3*pi*r^3", rates="dr/dt = 2", at="r=5")
+    assert _unit_step(solution) is None
+    assert solution.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("problem", "rates", "at"),
+    [
+        ("V = 4/3*pi*r^3", "dr/dt = 2 cm/s", "r=5m"),
+        ("x^2 + y = 10", "dx/dt = 1 ft/s", "x=3 ft, y=1 ft"),
+        ("s^2 = x^2 + y^2", "dx/dt = 1 m/s, dy/dt = 2 m/min", "x=3,y=4"),
+    ],
+)
+def test_unit_mismatch_is_one_clear_error(problem: str, rates: str, at: str) -> None:
+    """Two units for one quantity, terms in different units, two time units: exit 2, one line."""
+    result = CliRunner().invoke(main, ["solve", problem, "--rates", rates, "--at", at])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve(problem, rates=rates, at=at)
+    assert raised.value.code == "units_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [
+        ("5cm", "5", cm),
+        ("2 cm/s", "2", cm / s_),
+        ("9 cm^3/min", "9", cm**3 / minute),
+        ("9 cm³/min", "9", cm**3 / minute),
+        ("2pi", "2pi", None),
+        ("3*x", "3*x", None),
+        ("-3/4 ft/s", "-3/4", ft / s_),
+    ],
+)
+def test_unit_grammar_reads_known_units_only(
+    text: str, value: str, unit: sympy.Expr | None
+) -> None:
+    """The unit grammar splits a trailing known unit off a value and leaves anything else alone."""
+    from chainsolve.units import split_unit
+
+    assert split_unit(text) == (value, unit)
+
+
+@pytest.mark.parametrize(
+    ("answer", "correct", "mistakes"),
+    [
+        ("200pi cm^3/s", True, []),
+        ("200pi", True, []),
+        ("200pi cm^2/s", False, ["rates_wrong_unit"]),
+    ],
+)
+def test_verify_rates_answer_with_a_unit(answer: str, correct: bool, mistakes: list[str]) -> None:
+    """An answer may carry its unit: the right one (cm³/s) passes, another is named the wrong unit."""
+    verdict = check_rates("V = 4/3*pi*r^3", "dr/dt = 2 cm/s", answer, at="r=5cm")
+    assert verdict.correct == correct
+    assert verdict.mistake_ids == mistakes
+    assert sympy.simplify(verdict.answer - _sphere_rate()) == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "mistake"),
+    [("-9/2", "rates_wrong_rate"), ("-3/4 ft^2/s", "rates_wrong_unit")],
+)
+def test_verify_rates_ladder_slips(answer: str, mistake: str) -> None:
+    """The ladder (dy/dt = -3/4 ft/s by sympy): dx/dt taken as x = 6, or the unit ft²/s, named."""
+    t_ = sympy.Symbol("t")
+    height = sympy.sqrt(100 - (6 + t_) ** 2)
+    assert sympy.diff(height, t_).subs(t_, 0) == sympy.Rational(-3, 4)
+    verdict = check_rates("x^2 + y^2 = 10^2", "dx/dt = 1 ft/s", answer, at="x=6 ft")
+    assert verdict.mistake_ids == [mistake]

@@ -1,0 +1,161 @@
+"""A student's dy/dx on a curve, checked modulo the curve's equation, branch by branch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import MappingProxyType
+
+import sympy
+
+from chainsolve import mistakes, wording
+from chainsolve.implicit import Curve, equal_on_curve, on_the_curve
+from chainsolve.problem import Problem
+from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
+
+#: Branches y = g(x) tried for an answer written without y (bounded: a quadratic gives two).
+MAX_BRANCHES = 4
+
+
+def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVerdict:
+    """The verdict on ``answer_text`` as dy/dx on ``curve``: right, right on some branches, or wrong.
+
+    An answer in x and y is right when it equals −F_x/F_y wherever F = 0 (its difference's
+    numerator a multiple of F, for a polynomial curve); an answer in x alone
+    (−x/√(25 − x²)) is right on each branch y = g(x) of the curve where it equals −F_x/F_y.
+    A wrong answer is matched against the classic slips, each solved on its own. With
+    ``order`` n > 1 the answer is dⁿy/dxⁿ, compared with sympy's ``idiff`` of order n; the
+    derivative of order n − 1 given instead is named.
+    """
+    from chainsolve.parsing import parse_expression
+
+    answer = parse_expression(answer_text.rsplit("=", 1)[-1])
+    f, y, x = curve.implicit_function, curve.dependent, curve.wrt
+    truth = slope(curve, f) if order == 1 else sympy.idiff(f, y, x, order)
+    truth = on_the_curve(curve, truth) or truth  # -25/y³ rather than -(x²/y² + 1)/y
+    verdict, where = _judge(curve, answer, truth)
+    matched: tuple[mistakes.MistakeMatch, ...] = ()
+    if verdict == "not_equivalent" and order == 1:
+        matched = tuple(
+            mistakes.match(mistake_id)
+            for mistake_id, candidates in slips(curve).items()
+            if any(_judge(curve, answer, c)[0] == "equivalent" for c in candidates)
+        )
+    elif verdict == "not_equivalent":
+        lower = slope(curve, f) if order == 2 else sympy.idiff(f, y, x, order - 1)
+        if _judge(curve, answer, lower)[0] == "equivalent":
+            detail = wording.mistake_previous_order(order - 1)
+            matched = (mistakes.match("previous_order", detail),)
+    problem = Problem(
+        source=curve.source,
+        definitions=(),
+        target=curve.dependent.name,
+        inputs=(curve.wrt.name, curve.dependent.name),
+        wrt=(curve.wrt.name,),
+        point=MappingProxyType({}),
+    )
+    return AnswerVerdict(
+        problem,
+        curve.wrt.name,
+        answer_text,
+        answer,
+        truth,
+        verdict,
+        Grounds(agree_where=where),
+        None,
+        where,
+        matched,
+        "modulo the curve's equation",
+        order=order,
+    )
+
+
+def slope(curve: Curve, f: sympy.Expr) -> sympy.Expr:
+    """−F_x/F_y: dy/dx on F = 0, from the partial derivatives alone."""
+    return sympy.cancel(-sympy.diff(f, curve.wrt) / sympy.diff(f, curve.dependent))
+
+
+def _judge(curve: Curve, answer: sympy.Expr, truth: sympy.Expr) -> tuple[VerdictId, str]:
+    """("equivalent", ""), ("equivalent_on_part", the branches where it holds) or ("not_equivalent", "")."""
+    if equal_on_curve(curve, answer, truth):
+        return "equivalent", ""
+    if answer.has(curve.dependent):
+        return "not_equivalent", ""
+    branches = _branches(curve)
+    right = [g for g in branches if _zero(answer - truth.xreplace({curve.dependent: g}))]
+    if not right:
+        return "not_equivalent", ""
+    if len(right) == len(branches):
+        return "equivalent", ""
+    return "equivalent_on_part", wording.implicit_branches(curve.dependent.name, right)
+
+
+def _branches(curve: Curve) -> list[sympy.Expr]:
+    """The curve solved for y, when sympy finds a few explicit branches (else none)."""
+    try:
+        found = sympy.solve(curve.implicit_function, curve.dependent)
+    except NotImplementedError:
+        return []
+    return list(found)[:MAX_BRANCHES]
+
+
+def _zero(expr: sympy.Expr) -> bool:
+    return bool(sympy.simplify(expr) == 0)
+
+
+def slips(curve: Curve) -> dict[str, list[sympy.Expr]]:
+    """The classic slips of implicit differentiation, each as the dy/dx it leads to.
+
+    Each is the derivative of F = lhs − rhs, term by term with y = y(x), done wrong in one
+    term, then solved for dy/dx as in the worked solution.
+    """
+    x, y = curve.wrt, curve.dependent
+    prime = sympy.Symbol("yprime")
+    terms = sympy.Add.make_args(sympy.expand(curve.lhs)) + tuple(
+        -t for t in sympy.Add.make_args(sympy.expand(curve.rhs))
+    )
+
+    def total(term: sympy.Expr) -> sympy.Expr:
+        return sympy.diff(term, x) + sympy.diff(term, y) * prime
+
+    def with_one(wrong: Callable[[sympy.Expr], sympy.Expr | None]) -> list[sympy.Expr]:
+        results = []
+        for index, term in enumerate(terms):
+            slipped = wrong(term)
+            if slipped is None:
+                continue
+            derived = [slipped if i == index else total(t) for i, t in enumerate(terms)]
+            solved = _solve_for(sympy.Add(*derived), prime)
+            if solved is not None:
+                results.append(solved)
+        return results
+
+    def forgot_prime(term: sympy.Expr) -> sympy.Expr | None:
+        return sympy.diff(term, x) + sympy.diff(term, y) if term.has(y) else None
+
+    def y_constant(term: sympy.Expr) -> sympy.Expr | None:
+        return sympy.diff(term, x) if term.has(y) else None
+
+    def product_as_product(term: sympy.Expr) -> sympy.Expr | None:
+        in_x, in_y = term.as_independent(y, as_Add=False)
+        if not (in_x.has(x) and in_y.has(y)):
+            return None
+        return sympy.diff(in_x, x) * sympy.diff(in_y, y) * prime
+
+    def sign_moved(term: sympy.Expr) -> sympy.Expr | None:
+        return -total(term) if term.has(x) and not term.has(y) else None
+
+    return {
+        "implicit_forgot_dydx": with_one(forgot_prime),
+        "implicit_y_as_constant": with_one(y_constant),
+        "implicit_product_rule": with_one(product_as_product),
+        "implicit_sign_moving_terms": with_one(sign_moved),
+    }
+
+
+def _solve_for(equation: sympy.Expr, prime: sympy.Symbol) -> sympy.Expr | None:
+    """``equation`` = 0 solved for the linear unknown ``prime``; None when it drops out."""
+    expanded = sympy.expand(equation)
+    coefficient = expanded.coeff(prime)
+    if coefficient == 0:
+        return None
+    return sympy.cancel(-(expanded - coefficient * prime) / coefficient)

@@ -1,0 +1,253 @@
+"""Mixed partials ∂²z/∂y∂x: the first partial ∂z/∂x differentiated again, by y, with the same trees."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import sympy
+from sympy.core.function import AppliedUndef
+
+from chainsolve import wording
+from chainsolve.check import Checker
+from chainsolve.derivation import WrongStepError, solve_problem, substitute
+from chainsolve.errors import ProblemError
+from chainsolve.problem import Definition, make_symbol
+from chainsolve.steps import Check, Claim, Derivation, Leibniz, Solution, Step, map_formula
+
+if TYPE_CHECKING:
+    from chainsolve.problem import Problem
+    from chainsolve.steps import Formula
+
+
+def solve_mixed(problem: Problem, *, detail: str = "normal") -> Solution:
+    """∂z/∂x, ∂z/∂y and ∂²z/∂y∂x = ∂/∂y(∂z/∂x), every step checked, the last against sympy.
+
+    The first partial is written in the problem's own intermediates (y·∂f/∂u(u, v) + …) and
+    differentiated by y as a new problem with the same intermediates, so every f_u(u, v)
+    term gets its own chain rule through u and v. With an unknown f the result is collected
+    by the second partials of f and written f_uu, f_uv, f_vv (f is taken twice continuously
+    differentiable, so f_vu = f_uv).
+    """
+    first = solve_problem(problem, detail=detail)
+    x, y = (make_symbol(name) for name in problem.wrt)
+    target = make_symbol(problem.target)
+    inner = _in_intermediates(problem, x, first.derivations[0].result)
+    stand_in = _stand_in(problem)
+    again = dataclasses.replace(
+        problem,
+        definitions=(Definition(stand_in.name, inner), *problem.definitions[1:]),
+        target=stand_in.name,
+        wrt=(y.name,),
+        point=MappingProxyType({}),
+    )
+    solved = solve_problem(again, detail=detail, reserved=frozenset(first.intermediates))
+    mixed = Leibniz(target, y, partial=True, mixed=(x,))
+    # A graph's local derivatives are shared steps: here they belong to this derivation.
+    own = dataclasses.replace(
+        solved.derivations[0], steps=(*solved.shared_steps, *solved.derivations[0].steps)
+    )
+    derivation = _relabelled(
+        own,
+        mixed,
+        Leibniz(inner, y, partial=True),
+        whole=problem.is_single_expression,
+    )
+    derivation = _with_subscripts(problem, derivation, mixed, inner)
+    _check_against_oracle(problem, x, y, derivation.result)
+    notes = list(first.notes)
+    notes.extend(note for note in solved.notes if note not in notes)
+    return dataclasses.replace(
+        first,
+        derivations=(*first.derivations, derivation),
+        notes=tuple(notes),
+        intermediates=MappingProxyType({**first.intermediates, **solved.intermediates}),
+    )
+
+
+def _stand_in(problem: Problem) -> sympy.Symbol:
+    """The name of ∂z/∂x in the second problem, z_x (the subscript notation), unused by the problem."""
+    name = f"{problem.target}_{problem.wrt[0]}"
+    while name in problem.names:
+        name += "_"
+    return make_symbol(name)
+
+
+def _in_intermediates(problem: Problem, x: sympy.Symbol, result: sympy.Expr) -> sympy.Expr:
+    """∂z/∂x written in the intermediates: Σ ∂z/∂u·∂u/∂x over the target's intermediates u.
+
+    Only for intermediates defined directly by the inputs (one layer), the classic exam
+    shape; a single expression is its own first result.
+    """
+    if problem.is_single_expression:
+        return result
+    top, *others = problem.definitions
+    defined = {make_symbol(d.name): d.expr for d in others}
+    inputs = {make_symbol(name) for name in problem.inputs}
+    if any(not expr.free_symbols <= inputs for expr in defined.values()):
+        raise ProblemError(
+            "mixed_unsupported", wording.note_mixed_one_layer(), source=problem.source
+        )
+    inner = sympy.diff(top.expr, x) + sum(
+        (sympy.diff(top.expr, u) * sympy.diff(expr, x) for u, expr in defined.items()),
+        sympy.Integer(0),
+    )
+    if sympy.simplify(substitute(inner, dict(defined)) - result) != 0:
+        raise WrongStepError(f"{inner} is not the first partial {result}")
+    return inner
+
+
+def _relabelled(
+    derivation: Derivation, mixed: Leibniz, opened: Leibniz, *, whole: bool
+) -> Derivation:
+    """The second problem's derivation read as ∂²z/∂y∂x, opened by ∂²z/∂y∂x = ∂/∂y(∂z/∂x).
+
+    Its ``wrt`` is "x,y": the variables in the order differentiated by. In a graph the
+    edge y → z_x keeps its own ∂z_x/∂y (the local derivative); in a single expression
+    every ∂z_x/∂y is the whole derivative.
+    """
+    total = derivation.derivative
+
+    def is_total(d: Leibniz) -> bool:
+        return d == total or (whole and (d.of, d.wrt) == (total.of, total.wrt))
+
+    def relabel(formula: Formula) -> Formula:
+        return map_formula(formula, lambda d: mixed if is_total(d) else d, lambda e: e)
+
+    opening = Step(
+        "rule",
+        "mixed_partial",
+        (mixed, opened),
+        words=(
+            ("target", str(mixed.of)),
+            ("first", mixed.mixed[0].name),
+            ("then", mixed.wrt.name),
+        ),
+    )
+    steps = tuple(
+        dataclasses.replace(step, sides=tuple(relabel(side) for side in step.sides))
+        for step in derivation.steps
+    )
+    wrt = ",".join(v.name for v in (*reversed(mixed.mixed), mixed.wrt))
+    return dataclasses.replace(derivation, wrt=wrt, derivative=mixed, steps=(opening, *steps))
+
+
+def _with_subscripts(
+    problem: Problem, derivation: Derivation, mixed: Leibniz, inner: sympy.Expr
+) -> Derivation:
+    """With an unknown f: the result collected by f's partials, written f_uu(u, v), f_uv(u, v), ….
+
+    The collecting is done in the intermediates, where every partial of f is a plain
+    ``Derivative(f(u, v), u, v)`` (sympy writes the substituted form in several equal ways),
+    and the collected form is then substituted, so that the result reads the same every time.
+    """
+    slots = _slot_names(problem)
+    defined = {make_symbol(d.name): d.expr for d in problem.definitions[1:]}
+    y = mixed.wrt
+    in_intermediates = _canonical(
+        sympy.diff(inner, y)
+        + sum(
+            (sympy.diff(inner, u) * sympy.diff(expr, y) for u, expr in defined.items()),
+            sympy.Integer(0),
+        )
+    )
+    partials = sorted(_partials(in_intermediates), key=sympy.default_sort_key)
+    # f′′(x·y) is already the textbook's notation for a function of one argument.
+    if not partials or len(slots) < 2:
+        return derivation
+    collected = sympy.collect(sympy.expand(in_intermediates), partials, evaluate=True)
+    if sympy.expand(collected - in_intermediates) != 0:
+        raise WrongStepError(f"{collected} is not {in_intermediates} collected")
+    shown = collected.xreplace({p: _subscripted(p, slots) for p in partials})
+    at = tuple((make_symbol(n), problem.definition(n).expr) for n in slots if _defines(problem, n))
+    step = Step(
+        "simplify",
+        "mixed_subscripts",
+        (mixed, shown),
+        check=Check("symbolic", wording.mixed_check_collected()),
+        definitions=at,
+        words=_collect_words(partials, slots),
+    )
+    result = substitute(collected, defined)
+    return dataclasses.replace(derivation, steps=(*derivation.steps, step), result=result)
+
+
+def _collect_words(
+    partials: list[sympy.Expr], slots: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """The words of the collecting step: the function, and its mixed partials both ways round."""
+    name = _function_of(partials[0]).func.__name__
+    first, second = slots[:2]
+    return (
+        ("function", name),
+        ("swapped", f"{name}_{second}{first}"),
+        ("ordered", f"{name}_{first}{second}"),
+    )
+
+
+def _partials(expr: sympy.Expr) -> set[sympy.Expr]:
+    return {d for d in expr.atoms(sympy.Derivative) if isinstance(d.expr, AppliedUndef)}
+
+
+def _function_of(partial: sympy.Expr) -> AppliedUndef:
+    function = partial.expr
+    assert isinstance(function, AppliedUndef)
+    return function
+
+
+def _canonical(expr: sympy.Expr) -> sympy.Expr:
+    """Mixed partials of an unknown function with their variables in slot order: f_vu as f_uv.
+
+    Equal for a twice continuously differentiable f (Schwarz), which the exam question assumes.
+    """
+
+    def is_mixed(e: sympy.Basic) -> bool:
+        return isinstance(e, sympy.Derivative) and isinstance(e.expr, AppliedUndef)
+
+    def in_slot_order(e: sympy.Derivative) -> sympy.Expr:
+        args = e.expr.args
+        counts = sorted(e.variable_count, key=lambda vc: args.index(vc[0]) if vc[0] in args else -1)
+        return sympy.Derivative(e.expr, *counts)
+
+    return expr.replace(is_mixed, in_slot_order)
+
+
+def _slot_names(problem: Problem) -> tuple[str, ...]:
+    """The names of f's slots as the target's definition fills them: (u, v) in z = f(u, v)."""
+    top = problem.definitions[0].expr
+    functions = top.atoms(AppliedUndef)
+    if len(functions) != 1:
+        return ()
+    (function,) = functions
+    if not all(a.is_Symbol for a in function.args):
+        return ()
+    return tuple(a.name for a in function.args)
+
+
+def _defines(problem: Problem, name: str) -> bool:
+    return any(d.name == name for d in problem.definitions)
+
+
+def _subscripted(partial: sympy.Expr, slots: tuple[str, ...]) -> sympy.Expr:
+    """f_uv(u, v) for ∂²f/∂u∂v(u, v): the partial named by the letters of its slots."""
+    function = _function_of(partial)
+    letters = "".join(slots[function.args.index(v)] * n for v, n in partial.variable_count)
+    return sympy.Function(f"{function.func.__name__}_{letters}", real=True)(*function.args)
+
+
+def _check_against_oracle(
+    problem: Problem, x: sympy.Symbol, y: sympy.Symbol, result: sympy.Expr
+) -> None:
+    """Raise when ``result`` is not sympy's own ∂²/∂y∂x of the flattened problem."""
+    flat = _flattened(problem)
+    reference = sympy.diff(flat, x)
+    step = Step("simplify", "result", (result,), claim=Claim(reference, y, (result,)))
+    if Checker().check(step).check.differs:
+        raise WrongStepError(f"mixed partial differs from sympy.diff: {result}")
+
+
+def _flattened(problem: Problem) -> sympy.Expr:
+    """The target with every intermediate substituted (a one-layer problem: one pass)."""
+    top, *others = problem.definitions
+    return substitute(top.expr, {make_symbol(d.name): d.expr for d in others})
