@@ -258,7 +258,7 @@ class _Context:
 
 def _choose_wrt(problem: Problem, wrt: str | None) -> str:
     if wrt is not None:
-        if wrt not in problem.inputs:
+        if wrt not in problem.inputs and wrt not in problem.wrt:
             raise ProblemError(
                 "unknown_wrt",
                 f"--wrt {wrt}: the problem has no input '{wrt}'",

@@ -1082,3 +1082,48 @@ def test_latex_errors_point_into_the_latex() -> None:
     err = parse_error(r"\frac{1}{x} + \sin(x")
     source = r"\frac{1}{x} + \sin(x"
     assert err.span is not None and source[err.span.start] == "("
+
+
+# --- constant problems: the derivative 0 ---------------------------------------------------
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("problem", "wrt"), [("x - x", None), ("5", "x"), ("y^2 + 1", "x"), ("d/dt sin(x)", None)]
+)
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html", "json"])
+def test_constant_problems_have_the_derivative_zero(problem: str, wrt: str | None, fmt: str) -> None:
+    """x - x, 5 --wrt x, y^2 + 1 --wrt x: the derivative 0 and why, in every format."""
+    options = ["--wrt", wrt] if wrt else []
+    code, out, err = _cli("solve", problem, *options, "--format", fmt)
+    assert code == 0, err
+    if fmt == "json":
+        data = json.loads(out)
+        (value,) = data["derivatives"].values()
+        assert parse_expression(value) == 0
+        assert any("constant with respect to" in note for note in data["notes"])
+    else:
+        assert "constant with respect to" in out
+
+
+@pytest.mark.parametrize(
+    ("problem", "answer", "code"),
+    [("y^2 + 1", "0", 0), ("y^2 + 1", "2y", 1), ("x - x", "0", 0), ("x - x", "1", 1)],
+)
+def test_constant_problems_verify_the_answer_zero(problem: str, answer: str, code: int) -> None:
+    """verify "y^2 + 1" --wrt x and "x - x": 0 is right, anything else is not."""
+    assert _cli("verify", problem, "--wrt", "x", "--answer", answer)[0] == code
+
+
+def test_a_constant_without_a_variable_asks_for_one() -> None:
+    """`5` alone names no variable: exit 2, the hint suggests --wrt."""
+    code, _, err = _cli("solve", "5")
+    assert code == 2 and "--wrt" in err
