@@ -8,7 +8,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
 import sympy
@@ -2087,7 +2087,7 @@ def parse_problem(
         typed = typed_builder.build(statement.expr)
         span = prepared.span(statement.start, statement.end)
         definitions.append(Definition(name, expr, span, typed))
-    return build_problem(
+    problem = build_problem(
         definitions,
         source=text,
         wrt=wrt,
@@ -2095,6 +2095,16 @@ def parse_problem(
         implicit_target=implicit,
         normalized_source=normalized,
     )
+    head = statements[0]
+    if head.wrt is not None and _called(head, prepared) and problem.wrt == (head.wrt,):
+        problem = replace(problem, function_notation=True)
+    return problem
+
+
+def _called(statement: _Statement, text: _Text) -> bool:
+    """Whether a statement was written ``f(x) = …``: its name followed by a bracket."""
+    name = statement.name
+    return name is not None and text.normalized[name.end : name.end + 1] == "("
 
 
 def parse_equation(text: str) -> tuple[sympy.Expr, sympy.Expr]:

@@ -58,6 +58,8 @@ class Problem:
     point: Mapping[str, sympy.Expr] = field(default_factory=lambda: MappingProxyType({}))
     implicit_target: bool = False
     normalized_source: str | None = None
+    #: Written as a function of one variable, ``f(x) = …``: its derivative is named f′(x).
+    function_notation: bool = False
 
     @property
     def names(self) -> frozenset[str]:

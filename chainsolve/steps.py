@@ -27,6 +27,7 @@ class Leibniz:
     any expression, shown as d/dx(…). ``lagrange`` is the same derivative in Lagrange
     notation, as (function letter, argument): ("f", g(x)) is shown f′(g(x)), and
     ("y", None) is shown y′. ``order`` n > 1 is the n-th derivative: d²y/dx², y″.
+    ``named``: shown in Lagrange notation whatever the notation (f′(x) for ``f(x) = …``).
     """
 
     of: sympy.Expr
@@ -34,6 +35,7 @@ class Leibniz:
     partial: bool = False
     lagrange: tuple[str, sympy.Expr | None] | None = None
     order: int = 1
+    named: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1100,7 +1100,9 @@ def _cli(*args: str) -> tuple[int, str, str]:
     ("problem", "wrt"), [("x - x", None), ("5", "x"), ("y^2 + 1", "x"), ("d/dt sin(x)", None)]
 )
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html", "json"])
-def test_constant_problems_have_the_derivative_zero(problem: str, wrt: str | None, fmt: str) -> None:
+def test_constant_problems_have_the_derivative_zero(
+    problem: str, wrt: str | None, fmt: str
+) -> None:
     """x - x, 5 --wrt x, y^2 + 1 --wrt x: the derivative 0 and why, in every format."""
     options = ["--wrt", wrt] if wrt else []
     code, out, err = _cli("solve", problem, *options, "--format", fmt)
@@ -1127,3 +1129,32 @@ def test_a_constant_without_a_variable_asks_for_one() -> None:
     """`5` alone names no variable: exit 2, the hint suggests --wrt."""
     code, _, err = _cli("solve", "5")
     assert code == 2 and "--wrt" in err
+
+
+# --- function notation: f′(x) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "find", "result"),
+    [
+        ("text", "Find f′(x)", "Result: f′(x) = 2x·cos(x²)"),
+        ("markdown", r"# Find $f'\left(x\right)$", r"f'\left(x\right) = 2 x"),
+        ("latex", r"\section*{Find $f'\left(x\right)$}", r"f'\left(x\right) = 2 x"),
+        ("html", '<mi>f</mi><mo lspace="0" rspace="0">′</mo>', "<h1>Find <math"),
+    ],
+)
+def test_function_notation_asks_for_f_prime_of_x(fmt: str, find: str, result: str) -> None:
+    """f(x) = sin(x^2) asks for f′(x) and gives the result as f′(x) = …, in every format."""
+    code, out, _ = _cli("solve", "f(x) = sin(x^2)", "--format", fmt)
+    assert code == 0
+    assert find in out and result in out
+
+
+@pytest.mark.parametrize(
+    ("problem", "wrt", "find"),
+    [("dy/dx = sin(x^2)", [], "Find dy/dx"), ("f(x, y) = x*y", ["--wrt", "x"], "Find ∂f/∂x")],
+)
+def test_other_definitions_keep_leibniz(problem: str, wrt: list[str], find: str) -> None:
+    """dy/dx = … and f(x, y) = … keep the Leibniz symbol: only f(x) = … names f′(x)."""
+    code, out, _ = _cli("solve", problem, *wrt)
+    assert code == 0 and out.startswith(find + "\n")
