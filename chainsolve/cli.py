@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import functools
 import gc
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -140,6 +141,38 @@ def whole_command(command: F) -> F:
             return command(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: The environment variable the parser reads the syntax from (chainsolve.parsing.INPUT_ENV).
+INPUT_ENV = "CHAINSOLVE_INPUT"
+
+
+def input_option(command: F) -> F:
+    """Add ``--input auto|plain|latex``: how the problem, answers and derivation lines are read.
+
+    It is set in the environment, so that grading worker processes read the same way.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, input_syntax: str, **kwargs: Any) -> Any:
+        saved = os.environ.get(INPUT_ENV)
+        os.environ[INPUT_ENV] = input_syntax
+        try:
+            return command(*args, **kwargs)
+        finally:
+            if saved is None:
+                os.environ.pop(INPUT_ENV, None)
+            else:
+                os.environ[INPUT_ENV] = saved
+
+    return click.option(
+        "--input",
+        "input_syntax",
+        type=click.Choice(["auto", "plain", "latex"]),
+        default="auto",
+        show_default=True,
+        help="Read the problem and answers as LaTeX, as plain text, or as whichever they look like.",
+    )(wrapper)  # type: ignore[return-value]
 
 
 def _choose_format(fmt: str | None, output: str | None) -> str:
@@ -327,6 +360,7 @@ def main() -> None:
 @timeout_option
 @friendly_errors
 @whole_command
+@input_option
 def solve(
     problem: str,
     wrt: str | None,
@@ -427,6 +461,7 @@ def solve(
 @timeout_option
 @friendly_errors
 @whole_command
+@input_option
 def verify(
     problem: str,
     answer: str | None,
@@ -576,6 +611,7 @@ def graph(
     "variant and scored by the problem's rubric.",
 )
 @friendly_errors
+@input_option
 def grade(
     submissions: str,
     jobs: int | None,

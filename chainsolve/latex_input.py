@@ -83,6 +83,11 @@ _FUNCTION_COMMANDS = frozenset(
 _FRACTIONS = frozenset({"frac", "dfrac", "tfrac"})
 _NAMED = frozenset({"operatorname", "mathrm", "text"})
 _SPACES = frozenset(",;:! ")
+#: What a factor ends with: a letter after it multiplies (``x^2 y``, ``\frac{1}{2} x``).
+_FACTOR_ENDS = frozenset("0123456789)")
+_FUNCTION_POWER = re.compile(r"([A-Za-z]+)\^\(?[0-9]+\)?$")
+#: How far back a factor's end is looked for: past a function name and its power.
+_LOOK_BACK = 40
 
 
 def is_latex(text: str) -> bool:
@@ -179,12 +184,24 @@ class _Translator:
         if run in FUNCTIONS:
             self.emit(f" {run}", i, j)
             return j
+        after_factor = self.after_factor()
         for k, letter in enumerate(run):
-            # In LaTeX, letters set side by side multiply: 2xy is 2·x·y.
-            glue = "*" if self.previous_letter else " "
+            # In LaTeX, letters set side by side multiply: 2xy is 2·x·y, x^2 y is x²·y.
+            glue = "*" if self.previous_letter or (k == 0 and after_factor) else " "
             self.emit(glue + letter, i + k, i + k + 1)
             self.previous_letter = True
         return j
+
+    def after_factor(self) -> bool:
+        """Whether what is written so far ends a factor: a number or a ')'.
+
+        ``\\sin^2 x`` is not a factor before x: the power of a function name is its own form.
+        """
+        text = "".join(self.out.chars[-_LOOK_BACK:]).rstrip(" ")
+        if not text or text[-1] not in _FACTOR_ENDS:
+            return False
+        power = _FUNCTION_POWER.search(text)
+        return power is None or power.group(1) not in FUNCTIONS
 
     def subscript(self, i: int) -> int:
         match = _SUBSCRIPT.match(self.text, i)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import keyword
 import math
+import os
 import re
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
@@ -27,8 +30,13 @@ from chainsolve.problem import (
 )
 
 __all__ = [
+    "INPUT_ENV",
     "LIMITS",
+    "SYNTAXES",
     "Limits",
+    "Syntax",
+    "input_syntax",
+    "reads_latex",
     "normalize",
     "parse_expression",
     "parse_point",
@@ -316,9 +324,45 @@ def _check_length(text: str) -> None:
         )
 
 
-def _prepare(text: str, source: str, offset: int) -> _Text:
-    """Normalise ``text`` and keep the map from each normalised character to ``source``."""
-    if is_latex(text):
+#: How text is read: LaTeX when it looks like LaTeX (``auto``), or always one of the two.
+Syntax = Literal["auto", "plain", "latex"]
+SYNTAXES: tuple[Syntax, ...] = ("auto", "plain", "latex")
+#: The environment variable that sets the syntax where no :func:`input_syntax` is in force
+#: (``grade --input`` sets it for its worker processes).
+INPUT_ENV = "CHAINSOLVE_INPUT"
+_SYNTAX: ContextVar[Syntax | None] = ContextVar("chainsolve_input_syntax", default=None)
+
+
+@contextmanager
+def input_syntax(syntax: Syntax) -> Iterator[None]:
+    """Read problems and answers parsed inside the block as ``syntax`` (``--input``)."""
+    token = _SYNTAX.set(syntax)
+    try:
+        yield
+    finally:
+        _SYNTAX.reset(token)
+
+
+def _syntax() -> Syntax:
+    chosen = _SYNTAX.get()
+    if chosen is not None:
+        return chosen
+    wanted = os.environ.get(INPUT_ENV, "auto")
+    return next((s for s in SYNTAXES if s == wanted), "auto")
+
+
+def reads_latex(text: str) -> bool:
+    """Whether ``text`` is read as LaTeX: forced by the syntax in force, or when it looks like it."""
+    syntax = _syntax()
+    return syntax == "latex" or (syntax == "auto" and is_latex(text))
+
+
+def _prepare(text: str, source: str, offset: int, *, options: bool = False) -> _Text:
+    """Normalise ``text`` and keep the map from each normalised character to ``source``.
+
+    ``options`` (``--wrt``, ``--at``) are plain text whatever the syntax of the problem.
+    """
+    if is_latex(text) if options else reads_latex(text):
         return _prepare_latex(text, source, offset)
     out: list[str] = []
     starts: list[int] = []
@@ -2068,10 +2112,11 @@ def parse_problem(
     if wrt is None:
         wrt = next(((s.wrt,) for s in statements if s.wrt is not None), None)
     normalized = prepared.normalized if prepared.normalized != text else None
-    if parser.guessed or is_latex(text) or any(s.wrapped for s in statements):
+    if parser.guessed or reads_latex(text) or any(s.wrapped for s in statements):
         spelled = [_spelled_statement(s) for s in statements]
-        if None not in spelled and "; ".join(map(str, spelled)) != text:
-            normalized = "; ".join(map(str, spelled))
+        if None not in spelled:
+            joined = "; ".join(map(str, spelled))
+            normalized = joined if joined != text else None
     builder = _Builder(prepared)
     typed_builder = _TypedBuilder(prepared, builder.functions)
     definitions: list[Definition] = []
@@ -2139,7 +2184,7 @@ def parse_point(text: str) -> dict[str, sympy.Expr]:
     {'x': 1/2, 'y': -1.50000000000000000000000000000}
     """
     _check_length(text)
-    prepared = _prepare(text, text, 0)
+    prepared = _prepare(text, text, 0, options=True)
     tokens = _tokenize(prepared, exact_decimals=False, newline_is_space=True)
     parser = _Parser(prepared, tokens, allow_names=False)
     builder = _Builder(prepared)
@@ -2188,7 +2233,7 @@ def parse_wrt(text: str) -> tuple[str, ...]:
     ('s', 't', 'theta')
     """
     _check_length(text)
-    prepared = _prepare(text, text, 0)
+    prepared = _prepare(text, text, 0, options=True)
     tokens = _tokenize(prepared, exact_decimals=True, newline_is_space=True)
     names: list[str] = []
     for token in tokens:

@@ -1158,3 +1158,66 @@ def test_other_definitions_keep_leibniz(problem: str, wrt: list[str], find: str)
     """dy/dx = … and f(x, y) = … keep the Leibniz symbol: only f(x) = … names f′(x)."""
     code, out, _ = _cli("solve", problem, *wrt)
     assert code == 0 and out.startswith(find + "\n")
+
+
+# --- --input: which reader --------------------------------------------------------------------
+
+
+def test_input_latex_reads_letters_side_by_side_as_a_product() -> None:
+    """--input latex reads `xy` as LaTeX sets it, x·y (plain text reads the name xy)."""
+    code, out, err = _cli("solve", "xy", "--wrt", "x", "--input", "latex", "--format", "json")
+    assert code == 0 and "read as: x·y" in err
+    assert parse_expression(json.loads(out)["derivatives"]["x"]) == y
+    code, out, _ = _cli("solve", "xy", "--wrt", "x", "--input", "plain", "--format", "json")
+    assert code == 0 and parse_expression(json.loads(out)["derivatives"]["x"]) == 0
+
+
+def test_input_plain_refuses_latex_with_a_caret() -> None:
+    """--input plain never reads LaTeX: e^{2x} is an error pointing at the brace."""
+    code, _, err = _cli("solve", "e^{2x}", "--input", "plain")
+    assert code == 2
+    assert "  e^{2x}\n    ^\n" in err
+
+
+def test_input_latex_errors_point_into_the_latex_typed() -> None:
+    """--input latex: an unclosed bracket is shown with a caret under it in the LaTeX typed."""
+    code, _, err = _cli("solve", r"\frac{1}{x} + \sin(x", "--input", "latex")
+    assert code == 2
+    assert "  \\frac{1}{x} + \\sin(x\n" + " " * 20 + "^\n" in err
+
+
+def test_verify_input_latex_reads_the_answer_as_latex() -> None:
+    """verify --input latex reads the answer as LaTeX: 2xy\\cos(x^2y) by x is right."""
+    code, out, _ = _cli(
+        "verify", "sin(x^2*y)", "--wrt", "x", "--answer", "2xy cos(x^2 y)", "--input", "latex"
+    )
+    assert code == 0, out
+
+
+def test_grade_input_latex_reaches_the_workers(tmp_path: Path) -> None:
+    """grade --input latex reads each row's problem and answer as LaTeX in the worker processes."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    source = tmp_path / "subs.csv"
+    source.write_text("id,problem,wrt,answer\ns1,xy,x,y\n", encoding="utf-8")
+    verdicts = {}
+    for syntax in ("latex", "plain"):
+        report = tmp_path / f"{syntax}.jsonl"
+        result = CliRunner().invoke(
+            main, ["grade", str(source), "-o", str(report), "--jobs", "1", "--input", syntax]
+        )
+        assert result.exit_code == 0, result.output
+        verdicts[syntax] = json.loads(report.read_text(encoding="utf-8"))["correct"]
+    assert verdicts == {"latex": True, "plain": False}
+
+
+def test_api_input_syntax_is_checked_and_forces_the_reader() -> None:
+    """solve(..., input_syntax="latex") reads LaTeX; an unknown choice is an OptionError."""
+    import chainsolve
+    from chainsolve.errors import OptionError
+
+    assert chainsolve.solve("xy", wrt="x", input_syntax="latex").derivatives == {"x": y}
+    with pytest.raises(OptionError):
+        chainsolve.solve("x", input_syntax="tex")  # type: ignore[arg-type]
