@@ -36,12 +36,12 @@ __all__ = [
     "Limits",
     "Syntax",
     "input_syntax",
-    "reads_latex",
     "normalize",
     "parse_expression",
     "parse_point",
     "parse_problem",
     "parse_wrt",
+    "reads_latex",
 ]
 
 
