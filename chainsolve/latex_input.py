@@ -13,8 +13,15 @@ __all__ = ["is_latex", "translate"]
 _COMMAND = re.compile(r"\\([a-zA-Z]+)")
 # A command, a LaTeX space or brace, or a group: the text grammar has none of them.
 _LATEX = re.compile(r"\\[a-zA-Z,;:! {}]|[{}$]")
-# \frac{d}{dx} and \frac{dy}{dx}: Leibniz's operator, read as d/dx and dy/dx.
-_LEIBNIZ = re.compile(r"\{\s*d\s*([a-zA-Z]?)\s*\}\s*\{\s*d\s*([a-zA-Z])\s*\}")
+# \frac{d}{dx} and \frac{dy}{dx}: Leibniz's operator, read as d/dx and dy/dx; with \partial
+# for d, as ∂/∂x and ∂f/∂x.
+_LEIBNIZ = re.compile(
+    r"\{\s*(d|\\partial\b)\s*([a-zA-Z]?)\s*\}\s*\{\s*(?:d|\\partial\b)\s*([a-zA-Z])\s*\}"
+)
+# \partial_x f, \partial_{x}(…), \partial_1 f(u, v): the variable or slot in the subscript.
+_PARTIAL_BY = re.compile(
+    r"_(?:\{\s*([a-zA-Z]|[0-9]+)\s*\}|([a-zA-Z]|[0-9]+))\s*(?:([a-zA-Z])(?=\s*\())?"
+)
 _GROUP_NAME = re.compile(r"\{\s*([a-zA-Z]+)\s*\}")
 _ROOT_INDEX = re.compile(r"\s*\[\s*([0-9]+)\s*\]\s*\{")
 _SUBSCRIPT = re.compile(r"_(?:\{\s*([a-zA-Z0-9]+)\s*\}|([a-zA-Z0-9]))")
@@ -226,6 +233,8 @@ class _Translator:
                 f"unexpected '\\{following}'", i, i + 2, "LaTeX maths commands only: \\frac, \\sin"
             )
         name, end = match.group(1), match.end()
+        if name == "partial" and self.text.startswith("_", end):
+            return self.partial_by(i, end)
         if name in ("left", "right"):
             if self.text.startswith(".", end):
                 return end + 1
@@ -256,11 +265,26 @@ class _Translator:
             "chainsolve reads maths only: \\frac, \\sqrt, \\sin, \\cdot, Greek letters, …",
         )
 
+    def partial_by(self, i: int, end: int) -> int:
+        """``\\partial_x f`` is ∂f/∂x, ``\\partial_x`` alone the operator ∂/∂x, ``\\partial_1 f`` ∂₁f."""
+        match = _PARTIAL_BY.match(self.text, end)
+        if match is None:
+            raise self.error("\\partial_ needs a variable", i, end + 1, "write \\partial_x f")
+        by, function = match.group(1) or match.group(2), match.group(3)
+        if by.isdigit():
+            self.emit(f" ∂{by}" + (function or ""), i, match.end())
+        elif function:
+            self.emit(f" ∂{function}/∂{by}", i, match.end())
+        else:
+            self.emit(f" ∂/∂{by} ", i, match.end())
+        return match.end()
+
     def fraction(self, i: int, end: int) -> int:
         leibniz = _LEIBNIZ.match(self.text, end)
-        if leibniz:  # \frac{d}{dx} is d/dx; \frac{dy}{dx} is dy/dx
-            top, bottom = leibniz.group(1), leibniz.group(2)
-            self.emit(f" d{top}/d{bottom} ", i, leibniz.end())
+        if leibniz:  # \frac{d}{dx} is d/dx; \frac{dy}{dx} is dy/dx; \partial for ∂
+            d = "d" if leibniz.group(1) == "d" else "∂"
+            top, bottom = leibniz.group(2), leibniz.group(3)
+            self.emit(f" {d}{top}/{d}{bottom} ", i, leibniz.end())
             return leibniz.end()
         self.emit("(", i, end)
         depth = len(self.closers)

@@ -782,6 +782,8 @@ class _Statement(NamedTuple):
     wrt: str | None = None
     #: Whether the statement was written around its expression (d/dx, diff(…), f(x) =).
     wrapped: bool = False
+    #: The operator written before it: ``d`` (d/dx) or ``∂`` (∂/∂x).
+    operator: str = "d"
 
 
 _CLOSING = {"(": ")", "[": "]"}
@@ -1432,7 +1434,8 @@ class _Parser:
                 raise self.error("unexpected_token", "unexpected '='", after, hint)
             if after.kind not in ("sep", "end"):
                 raise self.unexpected(after)
-            found.append(_Statement(name, expr, start.start, expr.end, wrt, wrapped))
+            operator = "∂" if wrapped and start.kind == "partial" else "d"
+            found.append(_Statement(name, expr, start.start, expr.end, wrt, wrapped, operator))
 
     def wrapper(self) -> tuple[_Token | None, str | None, bool]:
         """Read what is written around an expression: ``d/dx``, ``dy/dx =``, ``f(x) =``,
@@ -1443,6 +1446,9 @@ class _Parser:
         if first.text == "d" and over and variable and self.peek(3).kind in ("(", "name", "num"):
             self.pos += 3
             return None, variable.group(1), True
+        partial = self.partial_wrapper()
+        if partial is not None:
+            return partial
         target = _DIFFERENTIAL.fullmatch(first.text) if first.kind == "name" else None
         if target and over and variable and self.peek(3).kind == "=":
             self.pos += 4
@@ -1466,6 +1472,30 @@ class _Parser:
             self.pos += 1
             return None, None, True
         return None, None, False
+
+    def partial_wrapper(self) -> tuple[_Token | None, str | None, bool] | None:
+        """``∂/∂x E`` (the operator before a problem) and ``∂z/∂x = E`` (a named one)."""
+
+        def operator(k: int) -> bool:  # ∂ with no slot digits, as in ∂/∂x
+            return self.peek(k).kind == "partial" and not self.peek(k).text
+
+        def over(k: int) -> bool:
+            return self.peek(k).kind == "op" and self.peek(k).text == "/"
+
+        if not operator(0):
+            return None
+        if over(1) and operator(2) and self.peek(3).kind == "name":
+            if self.peek(4).kind in ("(", "name", "num", "root"):
+                variable = self.peek(3).text
+                self.pos += 4
+                return None, variable, True
+        named = self.peek(1)
+        if named.kind == "name" and over(2) and operator(3) and self.peek(4).kind == "name":
+            if self.peek(5).kind == "=":
+                variable = self.peek(4).text
+                self.pos += 6
+                return named, variable, True
+        return None
 
     def command(self) -> tuple[_Node, str | None] | None:
         """``diff(sin(x^2), x)``: a command of SymPy or Wolfram style around the whole problem."""
@@ -1609,7 +1639,7 @@ def _spelled_statement(statement: _Statement) -> str | None:
     if statement.name is not None:
         return f"{statement.name.text} = {expr}"
     if statement.wrt:
-        return f"d/d{statement.wrt} {expr}"
+        return f"{statement.operator}/{statement.operator}{statement.wrt} {expr}"
     return f"the derivative of {expr}" if statement.wrapped else expr
 
 

@@ -1221,3 +1221,63 @@ def test_api_input_syntax_is_checked_and_forces_the_reader() -> None:
     assert chainsolve.solve("xy", wrt="x", input_syntax="latex").derivatives == {"x": y}
     with pytest.raises(OptionError):
         chainsolve.solve("x", input_syntax="tex")  # type: ignore[arg-type]
+
+
+# --- ∂ in LaTeX and plain input ------------------------------------------------------------------
+
+_FXY = sympy.diff(_F(x, y), x)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"\frac{\partial f}{\partial x}(x, y)", _FXY),
+        (r"\dfrac{\partial f}{\partial x}(x, y)", _FXY),
+        (r"\partial_x f(x, y)", _FXY),
+        (r"\partial_{x} f(x, y)", _FXY),
+        (r"\partial_1 f(x, y)", _FXY),
+        ("∂f/∂x(x, y)", _FXY),
+        (r"\partial_1 f(g(t), h(t)) g'(t) + \partial_2 f(g(t), h(t)) h'(t)", _CHAIN_2),
+    ],
+)
+def test_partial_derivatives_of_unknown_functions_read_in_latex(
+    text: str, expected: sympy.Expr
+) -> None:
+    """\\frac{\\partial f}{\\partial x}, \\partial_x f, \\partial_1 f read as ∂f/∂x, as printed."""
+    assert sympy.simplify(parse_expression(text).doit() - expected.doit()) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        ("∂/∂x (x^2*y)", "∂/∂x x^2·y"),
+        ("∂/∂x x^2*y", "∂/∂x x^2·y"),
+        (r"\frac{\partial}{\partial x}\left(x^2 y\right)", "∂/∂x x^2·y"),
+        (r"\partial_x (x^2 y)", "∂/∂x x^2·y"),
+        ("∂z/∂x = x^2*y", "z = x^2·y"),
+        (r"\frac{\partial z}{\partial x} = x^2 y", "z = x^2·y"),
+    ],
+)
+def test_partial_operator_before_a_problem_says_what_to_differentiate_by(
+    text: str, echo: str
+) -> None:
+    """∂/∂x E and ∂z/∂x = E (plain or LaTeX) are the problem E with respect to x, echoed."""
+    problem = parse_problem(text)
+    assert problem.wrt == ("x",)
+    assert problem.normalized_source == echo
+    expr = flatten_definitions(problem)[make_symbol(problem.target)]
+    assert sympy.diff(expr, x) == 2 * x * y
+
+
+def test_partial_answer_verifies_in_latex() -> None:
+    """verify "f(x, y)" --wrt x --answer '\\frac{\\partial f}{\\partial x}(x, y)' is correct."""
+    code, out, _ = _cli(
+        "verify", "f(x, y)", "--wrt", "x", "--answer", r"\frac{\partial f}{\partial x}(x, y)"
+    )
+    assert code == 0, out
+
+
+def test_partial_subscript_is_not_a_function_before_a_power() -> None:
+    """\\partial_x x^2 is the operator on x², never ∂x/∂x."""
+    problem = parse_problem(r"\partial_x x^2 y")
+    assert problem.wrt == ("x",)
