@@ -1484,17 +1484,25 @@ class _Parser:
 
         if not operator(0):
             return None
-        if over(1) and operator(2) and self.peek(3).kind == "name":
-            if self.peek(4).kind in ("(", "name", "num", "root"):
-                variable = self.peek(3).text
-                self.pos += 4
-                return None, variable, True
-        named = self.peek(1)
-        if named.kind == "name" and over(2) and operator(3) and self.peek(4).kind == "name":
-            if self.peek(5).kind == "=":
-                variable = self.peek(4).text
-                self.pos += 6
-                return named, variable, True
+        variable, named = self.peek(3), self.peek(1)
+        if (
+            over(1)
+            and operator(2)
+            and variable.kind == "name"
+            and self.peek(4).kind in ("(", "name", "num", "root")
+        ):
+            self.pos += 4
+            return None, variable.text, True
+        variable = self.peek(4)
+        if (
+            named.kind == "name"
+            and over(2)
+            and operator(3)
+            and variable.kind == "name"
+            and self.peek(5).kind == "="
+        ):
+            self.pos += 6
+            return named, variable.text, True
         return None
 
     def command(self) -> tuple[_Node, str | None] | None:
