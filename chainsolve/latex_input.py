@@ -24,6 +24,7 @@ _PARTIAL_BY = re.compile(
 )
 _GROUP_NAME = re.compile(r"\{\s*([a-zA-Z]+)\s*\}")
 _ROOT_INDEX = re.compile(r"\s*\[\s*([0-9]+)\s*\]\s*\{")
+_CALL = re.compile(r"\s*(?:\\left\s*)?\(")
 _SUBSCRIPT = re.compile(r"_(?:\{\s*([a-zA-Z0-9]+)\s*\}|([a-zA-Z0-9]))")
 
 _GREEK = frozenset(
@@ -241,6 +242,10 @@ class _Translator:
             return end
         if name in _FUNCTION_COMMANDS:
             self.emit(f" {name}", i, end)
+            return end
+        if name == "sigma" and _CALL.match(self.text, end):
+            # σ(x) is how chainsolve prints the sigmoid, as in plain input.
+            self.emit(" sigmoid", i, end)
             return end
         if name in _GREEK or name in _SPELLED:
             spelled = _SPELLED.get(name, name)

@@ -1281,3 +1281,37 @@ def test_partial_subscript_is_not_a_function_before_a_power() -> None:
     """\\partial_x x^2 is the operator on x², never ∂x/∂x."""
     problem = parse_problem(r"\partial_x x^2 y")
     assert problem.wrt == ("x",)
+
+
+# --- the corpus: inputs as students and textbooks write them ---------------------------------
+
+STUDENT_INPUTS = Path(__file__).parent / "data" / "student_inputs.jsonl"
+
+
+def _student_inputs() -> list[dict[str, str]]:
+    lines = STUDENT_INPUTS.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _oracle(text: str) -> sympy.Expr:
+    """The expected reading, written by the test in sympy's own syntax (trusted test data)."""
+    names = {
+        name: make_symbol(name)
+        for name in ("x", "y", "t", "r", "w", "b", "alpha", "beta", "theta", "x_1", "x_2")
+    }
+    return sympy.parse_expr(text, local_dict={**names, "sigmoid": sigmoid, "relu": relu})
+
+
+def test_student_corpus_has_a_hundred_inputs_plain_and_latex() -> None:
+    """The corpus holds 100+ inputs, plain and LaTeX alike (issue 15's done-when)."""
+    rows = _student_inputs()
+    latex = [row for row in rows if "\\" in row["input"] or "$" in row["input"]]
+    assert len(rows) >= 100 and len(latex) >= 40 and len(rows) - len(latex) >= 40
+
+
+@pytest.mark.parametrize("row", _student_inputs(), ids=lambda row: row["input"])
+def test_student_corpus_reads_as_written(row: dict[str, str]) -> None:
+    """Each input of the corpus reads as the expression it must, compared by sympy."""
+    problem = parse_problem(row["input"], wrt=(row["wrt"],))
+    read = flatten_definitions(problem)[make_symbol(problem.target)]
+    assert sympy.simplify(read - _oracle(row["reads_as"])) == 0
