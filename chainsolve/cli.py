@@ -393,6 +393,9 @@ def solve(
       chainsolve solve "L = (w*x + b - y)^2" --graph elementary --at w=2,x=3,b=1,y=10
       chainsolve solve "d/dx (x^2+1)^5"         (also diff(…, x), f(x) = …, dy/dx = …)
       chainsolve solve "2x cos(x)"              (read as: 2·x·cos(x); see docs/input.md)
+      chainsolve solve "f(x) = sin(x^2)"        (Find f′(x); ∂/∂x (x^2*y) for a partial)
+      chainsolve solve "\\frac{d}{dx}\\sin(x^2)"  (LaTeX; --input latex|plain forces the reader)
+      chainsolve solve "y^2 + 1" --wrt x        (constant in x: the derivative 0, with a note)
     """
     from chainsolve.api import (
         Detail,
@@ -480,6 +483,7 @@ def verify(
       chainsolve verify "sin(x^2)" --answer "cos(x^2)"
       chainsolve verify "sin(x^2)" --answer "2x*cos(x^2)"
       chainsolve verify "sin(x^2)" --derivation work.txt
+      chainsolve verify "sin(x^2)" --answer "2x\\cos(x^2)"   (LaTeX, as in --derivation lines)
     """
     from chainsolve.api import check_parsed, load_problem
     from chainsolve.budget import stage

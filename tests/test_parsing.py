@@ -1315,3 +1315,22 @@ def test_student_corpus_reads_as_written(row: dict[str, str]) -> None:
     problem = parse_problem(row["input"], wrt=(row["wrt"],))
     read = flatten_definitions(problem)[make_symbol(problem.target)]
     assert sympy.simplify(read - _oracle(row["reads_as"])) == 0
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        'chainsolve solve "f(x) = sin(x^2)"',
+        'chainsolve solve "\\frac{d}{dx}\\sin(x^2)"',
+        'chainsolve solve "y^2 + 1" --wrt x',
+        'chainsolve verify "sin(x^2)" --answer "2x\\cos(x^2)"',
+    ],
+)
+def test_help_shows_the_new_forms_and_they_run(example: str) -> None:
+    """solve/verify --help show f(x) = …, LaTeX and constant problems, and each example works."""
+    import shlex
+
+    _, command, *args = shlex.split(example, posix=False)
+    assert example in _cli(command, "--help")[1]
+    code, _, err = _cli(command, *(arg.strip('"') for arg in args))
+    assert code == 0, err
