@@ -555,18 +555,23 @@ def _read_answer(ctx: _Context, text: str, clock: _Clock) -> tuple[sympy.Expr, s
     derivation; the last side of ``a = b`` is the answer.
     """
     reader = _Reader(ctx)
-    line = _Line(1, text, text.strip(), len(text) - len(text.lstrip()))
-    reading = _read(reader, line, clock, prose=False)
-    if reading.kind != "chain":
-        raise ParseError(
-            "not_an_answer",
-            wording.NOT_AN_ANSWER,
-            source=text,
-            span=Span(0, len(text)),
-            hint=wording.NOT_AN_ANSWER_HINT,
-        )
-    column, side = reading.sides[-1]
-    read = reader.expression(side, text, column)
+    plain = _plain_line(_Line(1, text, text.strip(), len(text) - len(text.lstrip())))
+    try:
+        with input_syntax("plain"):  # a LaTeX answer is translated already
+            reading = _read(reader, plain.line, clock, prose=False)
+            if reading.kind != "chain":
+                raise ParseError(
+                    "not_an_answer",
+                    wording.NOT_AN_ANSWER,
+                    source=text,
+                    span=Span(0, len(text)),
+                    hint=wording.NOT_AN_ANSWER_HINT,
+                )
+            column, side = reading.sides[-1]
+            read = reader.expression(side, plain.line.raw, column)
+    except ChainsolveError as error:
+        plain.locate(error, text)
+        raise
     return read.shown, reader.in_inputs(read.value), read.unevaluated
 
 
@@ -966,15 +971,21 @@ class _Plain:
     starts: tuple[int, ...] = ()
     ends: tuple[int, ...] = ()
 
-    def typed(self, error: ChainsolveError) -> ChainsolveError:
-        """``error`` located in the line as typed: a span in the translation mapped back."""
+    def locate(self, error: ChainsolveError, typed: str) -> None:
+        """Point ``error`` into the line as ``typed``: a span in the translation mapped back."""
         span = error.span
         if not self.starts or span is None or error.source != self.line.raw:
-            return error
+            return
         last = len(self.starts) - 1
         start = self.starts[min(span.start, last)]
         end = max(self.ends[min(max(span.end - 1, span.start), last)], start + 1)
-        return ChainsolveError(error.code, error.message, span=Span(start, end), hint=error.hint)
+        column = start - (typed.rfind("\n", 0, start) + 1) + 1
+        error.message = _AT_COLUMN.sub(f" at column {column}", error.message)
+        error.args = (error.message,)
+        error.source, error.span = typed, Span(start, end)
+
+
+_AT_COLUMN = re.compile(r" at column \d+$")
 
 
 def _plain_line(line: _Line) -> _Plain:
@@ -1009,6 +1020,8 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                         for column, side in reading.sides
                     ]
         except ChainsolveError as error:
+            if plain is not None:
+                plain.locate(error, line.raw)
             checks.append(
                 LineCheck(
                     line.number,
@@ -1016,7 +1029,7 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                     None,
                     "unreadable",
                     error=error.message_with_hint(),
-                    caret=_caret(plain.typed(error) if plain else error, line),
+                    caret=_caret(error, line),
                 )
             )
             continue

@@ -704,3 +704,26 @@ def test_caret_of_a_latex_line_points_into_the_latex_typed() -> None:
     assert first.status == "unreadable" and first.caret is not None
     line, caret = first.caret
     assert line[caret.index("^")] == "("
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        (r"\frac{dy}{dx} = 2x\cos(x^2)", "equivalent"),
+        (r"y' = 2x \cos(x^2)", "equivalent"),
+        (r"\frac{d}{dx}\left(\sin(x^2)\right) = \cos(x^2)\cdot 2x", "equivalent"),
+        (r"\frac{d}{dx}(x^2) \cos(x^2)", "incomplete"),
+        (r"\frac{dy}{dx} = \cos(x^2)", "not_equivalent"),
+    ],
+)
+def test_latex_answers_read_their_prefixes_like_plain_ones(answer: str, verdict: str) -> None:
+    """--answer in LaTeX: \\frac{dy}{dx} = …, y' = …, and a \\frac{d}{dx}(…) left is incomplete."""
+    assert check(SIN, answer).verdict == verdict
+
+
+def test_latex_answer_error_points_into_the_latex_typed() -> None:
+    """An unreadable LaTeX answer raises a ParseError whose caret and column are in the LaTeX."""
+    with pytest.raises(ParseError) as caught:
+        check(SIN, r"\frac{dy}{dx} = 2x\cos(x^2")
+    line, caret = caught.value.caret_lines() or ("", "")
+    assert line[caret.index("^")] == "(" and "at column 23" in caught.value.message
