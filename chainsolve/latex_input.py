@@ -93,6 +93,9 @@ _NAMED = frozenset({"operatorname", "mathrm", "text"})
 _SPACES = frozenset(",;:! ")
 #: What a factor ends with: a letter after it multiplies (``x^2 y``, ``\frac{1}{2} x``).
 _FACTOR_ENDS = frozenset("0123456789)")
+#: ``e^2x``: LaTeX sets e²·x, but a student often means e^{2x}, so it is refused.
+_GLUED_POWER = re.compile(r"\^[0-9]+$")
+_BASE_NAME = re.compile(r"([A-Za-z]+)\s*$")
 _FUNCTION_POWER = re.compile(r"([A-Za-z]+)\^\(?[0-9]+\)?$")
 #: How far back a factor's end is looked for: past a function name and its power.
 _LOOK_BACK = 40
@@ -192,6 +195,19 @@ class _Translator:
         if run in FUNCTIONS:
             self.emit(f" {run}", i, j)
             return j
+        glued = _GLUED_POWER.search(self.text, max(0, i - _LOOK_BACK), i)
+        base = glued and _BASE_NAME.search(
+            self.text, max(0, glued.start() - _LOOK_BACK), glued.start()
+        )
+        # \sin^2x is sin²(x) as written: the power of a function name is its own form.
+        if glued is not None and not (base and base.group(1) in FUNCTIONS):
+            raise self.error(
+                f"'{glued.group(0)}{run[0]}' can be read two ways",
+                glued.start(),
+                i + 1,
+                f"write ^{{{glued.group(0)[1:]}{run[0]}}} for one exponent, or "
+                f"^{{{glued.group(0)[1:]}}} {run[0]} for a product",
+            )
         after_factor = self.after_factor()
         for k, letter in enumerate(run):
             # In LaTeX, letters set side by side multiply: 2xy is 2·x·y, x^2 y is x²·y.
@@ -289,7 +305,9 @@ class _Translator:
         if leibniz:  # \frac{d}{dx} is d/dx; \frac{dy}{dx} is dy/dx; \partial for ∂
             d = "d" if leibniz.group(1) == "d" else "∂"
             top, bottom = leibniz.group(2), leibniz.group(3)
-            self.emit(f" {d}{top}/{d}{bottom} ", i, leibniz.end())
+            # ∂f/∂x(x, y) keeps its arguments attached; otherwise a space ends the operator.
+            space = "" if top and _CALL.match(self.text, leibniz.end()) else " "
+            self.emit(f" {d}{top}/{d}{bottom}{space}", i, leibniz.end())
             return leibniz.end()
         self.emit("(", i, end)
         depth = len(self.closers)

@@ -1334,3 +1334,11 @@ def test_help_shows_the_new_forms_and_they_run(example: str) -> None:
     assert example in _cli(command, "--help")[1]
     code, _, err = _cli(command, *(arg.strip('"') for arg in args))
     assert code == 0, err
+
+
+@pytest.mark.parametrize("text", [r"$e^2x$", r"$x^2y$", r"e^{x}\cdot 3^2x"])
+def test_latex_power_glued_to_a_letter_is_refused(text: str) -> None:
+    """$e^2x$ could mean e^{2x} or e²·x: refused with a caret on ^2x and both spellings."""
+    err = parse_error(text)
+    assert err.code == "latex_error" and "can be read two ways" in err.message
+    assert err.hint is not None and "for one exponent" in err.hint
