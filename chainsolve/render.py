@@ -317,6 +317,14 @@ def variable_names(solution: Solution) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*names, *solution.intermediates]))
 
 
+def results_of(solution: Solution) -> tuple[Result, ...]:
+    """A solution's final answers, each derivative named as the problem was written (f′(x))."""
+    return tuple(
+        Result(d.wrt, _named(d.derivative, solution.problem), d.result, d.in_terms_of_inputs)
+        for d in solution.derivations
+    )
+
+
 def _named(derivative: Leibniz, problem: Problem) -> Leibniz:
     """The derivative of ``f(x) = …`` as the student named the function: f′(x), in any notation."""
     if not problem.function_notation or derivative.partial or derivative.order != 1:
@@ -339,10 +347,7 @@ def template_context(
     ``reveal`` (HTML) puts each step's maths behind a ``<details>`` a student opens.
     """
     shown: Detail = detail if detail is not None else solution.detail  # type: ignore[assignment]
-    results = tuple(
-        Result(d.wrt, _named(d.derivative, solution.problem), d.result, d.in_terms_of_inputs)
-        for d in solution.derivations
-    )
+    results = results_of(solution)
     return {
         "solution": solution,
         "problem": solution.problem,

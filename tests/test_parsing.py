@@ -1342,3 +1342,12 @@ def test_latex_power_glued_to_a_letter_is_refused(text: str) -> None:
     err = parse_error(text)
     assert err.code == "latex_error" and "can be read two ways" in err.message
     assert err.hint is not None and "for one exponent" in err.hint
+
+
+def test_sheet_asks_for_f_prime_of_x(tmp_path: Path) -> None:
+    """A sheet problem written f(x) = … is stated "Find f′(x) for f = …", like solve."""
+    sheet = tmp_path / "s.toml"
+    sheet.write_text('title = "T"\n[[problems]]\nproblem = "f(x) = sin(x^2)"\n', encoding="utf-8")
+    code, out, err = _cli("sheet", str(sheet), "--no-solutions")
+    assert code == 0, err
+    assert "Find f′(x) for f = sin(x²)." in out
