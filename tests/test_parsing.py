@@ -1351,3 +1351,10 @@ def test_sheet_asks_for_f_prime_of_x(tmp_path: Path) -> None:
     code, out, err = _cli("sheet", str(sheet), "--no-solutions")
     assert code == 0, err
     assert "Find f′(x) for f = sin(x²)." in out
+
+
+def test_cli_and_parser_agree_on_the_input_variable() -> None:
+    """The CLI sets the environment variable the parser reads (kept apart so --help loads no sympy)."""
+    from chainsolve import cli, parsing
+
+    assert cli.INPUT_ENV == parsing.INPUT_ENV
