@@ -30,6 +30,8 @@ Detail = Literal["brief", "normal", "full"]
 GraphStyle = Literal["definitions", "elementary"]
 #: At a point: reverse mode (backpropagation) or forward mode (tangents).
 Mode = Literal["reverse", "forward"]
+#: How problems and answers are read: as whichever they look like, as plain text, as LaTeX.
+InputSyntax = Literal["auto", "plain", "latex"]
 
 
 def _check_choice(option: str, value: object, allowed: Any) -> None:
@@ -37,6 +39,16 @@ def _check_choice(option: str, value: object, allowed: Any) -> None:
     choices = get_args(allowed)
     if value not in choices:
         raise OptionError(option, value, choices)
+
+
+@contextmanager
+def _reading(syntax: object) -> Iterator[None]:
+    """Parse inside the block as ``syntax`` (``input_syntax=``), refused if not a choice."""
+    from chainsolve.parsing import input_syntax
+
+    _check_choice("input_syntax", syntax, InputSyntax)
+    with input_syntax(syntax):  # type: ignore[arg-type]
+        yield
 
 
 def _check_type(option: str, value: object, expected: type | tuple[type, ...], wanted: str) -> None:
@@ -152,6 +164,7 @@ def solve(
     implicit: str | None = None,
     rates: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    input_syntax: InputSyntax = "auto",
 ) -> Solution:
     """Solve a problem step by step, every step checked (``order`` > 1: up to that derivative).
 
@@ -186,6 +199,8 @@ def solve(
         timeout: seconds the whole call may take, or ``None``; it only ever aborts the call
             (:class:`~chainsolve.errors.BudgetExceeded`): the derivative and its form are the
             same whatever the timeout and the machine's load.
+        input_syntax: ``"latex"`` or ``"plain"`` reads ``problem`` as that; ``"auto"`` (the
+            default) reads text with a LaTeX command, group or ``$`` as LaTeX.
 
     Raises:
         ParseError, ProblemError: the problem cannot be read or is not a valid problem.
@@ -202,14 +217,14 @@ def solve(
         from chainsolve.errors import ProblemError
 
         raise ProblemError("rates_options", wording.rates_error_options(), source=problem)
-    with _api_wording():
+    with _api_wording(), _reading(input_syntax):
         if rates is not None:
             return solve_related_rates(problem, rates, at=at, detail=detail, timeout=timeout)
         if implicit is not None:
             return solve_curve(
                 problem, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=timeout
             )
-    with _api_wording(), deadline(timeout):
+    with _api_wording(), _reading(input_syntax), deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=None)
         return solve_parsed(
             parsed, detail=detail, mode=mode, numeric=numeric, order=order, timeout=None
@@ -358,6 +373,7 @@ def verify(
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     order: int = 1,
+    input_syntax: InputSyntax = "auto",
 ) -> AnswerVerdict: ...
 
 
@@ -370,6 +386,7 @@ def verify(
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     order: int = 1,
+    input_syntax: InputSyntax = "auto",
 ) -> DerivationReport: ...
 
 
@@ -381,6 +398,7 @@ def verify(
     wrt: str | Sequence[str] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     order: int = 1,
+    input_syntax: InputSyntax = "auto",
 ) -> AnswerVerdict | DerivationReport:
     """Check a final ``answer`` or a line-by-line ``derivation`` against the problem's derivative.
 
@@ -395,6 +413,8 @@ def verify(
         timeout: seconds the whole call may take, or ``None``; a check that runs out of it
             gives the verdict ``undecided``.
         order: the order of the derivative the ``answer`` is (2: the second derivative).
+        input_syntax: ``"latex"``, ``"plain"`` or ``"auto"``: how the problem, the answer and
+            each line of the derivation are read, as for :func:`solve`.
 
     Returns:
         An :class:`~chainsolve.verification.AnswerVerdict` for an ``answer``, a
@@ -413,7 +433,7 @@ def verify(
         raise ValueError("give exactly one of answer= or derivation=")
     given, name = (answer, "answer") if answer is not None else (derivation, "derivation")
     _check_type(name, given, str, "text")
-    with _api_wording(), deadline(timeout):
+    with _api_wording(), _reading(input_syntax), deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, timeout=None)
         return check_parsed(parsed, answer=answer, derivation=derivation, order=order)
 

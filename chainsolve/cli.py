@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import functools
 import gc
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -140,6 +141,38 @@ def whole_command(command: F) -> F:
             return command(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+#: The environment variable the parser reads the syntax from (chainsolve.parsing.INPUT_ENV).
+INPUT_ENV = "CHAINSOLVE_INPUT"
+
+
+def input_option(command: F) -> F:
+    """Add ``--input auto|plain|latex``: how the problem, answers and derivation lines are read.
+
+    It is set in the environment, so that grading worker processes read the same way.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, input_syntax: str, **kwargs: Any) -> Any:
+        saved = os.environ.get(INPUT_ENV)
+        os.environ[INPUT_ENV] = input_syntax
+        try:
+            return command(*args, **kwargs)
+        finally:
+            if saved is None:
+                os.environ.pop(INPUT_ENV, None)
+            else:
+                os.environ[INPUT_ENV] = saved
+
+    return click.option(
+        "--input",
+        "input_syntax",
+        type=click.Choice(["auto", "plain", "latex"]),
+        default="auto",
+        show_default=True,
+        help="Read the problem and answers as LaTeX, as plain text, or as whichever they look like.",
+    )(wrapper)  # type: ignore[return-value]
 
 
 def _choose_format(fmt: str | None, output: str | None) -> str:
@@ -336,6 +369,7 @@ def main() -> None:
 @timeout_option
 @friendly_errors
 @whole_command
+@input_option
 def solve(
     problem: str,
     wrt: str | None,
@@ -370,6 +404,9 @@ def solve(
       chainsolve solve "d/dx (x^2+1)^5"         (also diff(…, x), f(x) = …, dy/dx = …)
       chainsolve solve "2x cos(x)"              (read as: 2·x·cos(x); see docs/input.md)
       chainsolve solve "a = W*x + b; L = sum(relu(a))" --shapes "x: 2, W: 3x2, b: 3" --wrt W
+      chainsolve solve "f(x) = sin(x^2)"        (Find f′(x); ∂/∂x (x^2*y) for a partial)
+      chainsolve solve "\\frac{d}{dx}\\sin(x^2)"  (LaTeX; --input latex|plain forces the reader)
+      chainsolve solve "y^2 + 1" --wrt x        (constant in x: the derivative 0, with a note)
     """
     from chainsolve.api import (
         Detail,
@@ -504,6 +541,7 @@ def _solve_matrix(
 @timeout_option
 @friendly_errors
 @whole_command
+@input_option
 def verify(
     problem: str,
     answer: str | None,
@@ -529,6 +567,7 @@ def verify(
       chainsolve verify "x^2 + y^2 = 25" --implicit y --answer "-x/y"
       chainsolve verify "sin(x^2)" --order 2 --answer "2cos(x^2) - 4x^2*sin(x^2)"
       chainsolve verify "V = 4/3*pi*r^3" --rates "dr/dt = 2" --at r=5 --answer "200pi"
+      chainsolve verify "sin(x^2)" --answer "2x\\cos(x^2)"   (LaTeX, as in --derivation lines)
     """
     from chainsolve.api import check_curve, check_parsed, check_rates, load_problem
     from chainsolve.budget import stage
@@ -672,6 +711,7 @@ def graph(
     "variant and scored by the problem's rubric.",
 )
 @friendly_errors
+@input_option
 def grade(
     submissions: str,
     jobs: int | None,

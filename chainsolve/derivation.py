@@ -335,8 +335,13 @@ def solve_problem(
     solution = _without_wrong_steps(solution)
     _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
-    if misspelled:
-        solution = replace(solution, notes=(*misspelled, *solution.notes))
+    constant = [
+        wording.note_constant_wrt(problem.target, name)
+        for name in problem.wrt
+        if name not in problem.inputs
+    ]
+    if misspelled or constant:
+        solution = replace(solution, notes=(*constant, *misspelled, *solution.notes))
     return replace(solution, detail=detail)
 
 

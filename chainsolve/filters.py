@@ -889,7 +889,7 @@ def _is_sum_like(formula: Formula) -> bool:
 
 
 def _lagrange_of(formula: Leibniz, notation: Notation) -> tuple[str, sympy.Expr | None] | None:
-    return formula.lagrange if notation == "lagrange" else None
+    return formula.lagrange if notation == "lagrange" or formula.named else None
 
 
 def _after_d(d: str, name: str, parens: str) -> str:

@@ -13,10 +13,18 @@ __all__ = ["is_latex", "translate"]
 _COMMAND = re.compile(r"\\([a-zA-Z]+)")
 # A command, a LaTeX space or brace, or a group: the text grammar has none of them.
 _LATEX = re.compile(r"\\[a-zA-Z,;:! {}]|[{}$]")
-# \frac{d}{dx} and \frac{dy}{dx}: Leibniz's operator, read as d/dx and dy/dx.
-_LEIBNIZ = re.compile(r"\{\s*d\s*([a-zA-Z]?)\s*\}\s*\{\s*d\s*([a-zA-Z])\s*\}")
+# \frac{d}{dx} and \frac{dy}{dx}: Leibniz's operator, read as d/dx and dy/dx; with \partial
+# for d, as ∂/∂x and ∂f/∂x.
+_LEIBNIZ = re.compile(
+    r"\{\s*(d|\\partial\b)\s*([a-zA-Z]?)\s*\}\s*\{\s*(?:d|\\partial\b)\s*([a-zA-Z])\s*\}"
+)
+# \partial_x f, \partial_{x}(…), \partial_1 f(u, v): the variable or slot in the subscript.
+_PARTIAL_BY = re.compile(
+    r"_(?:\{\s*([a-zA-Z]|[0-9]+)\s*\}|([a-zA-Z]|[0-9]+))\s*(?:([a-zA-Z])(?=\s*\())?"
+)
 _GROUP_NAME = re.compile(r"\{\s*([a-zA-Z]+)\s*\}")
 _ROOT_INDEX = re.compile(r"\s*\[\s*([0-9]+)\s*\]\s*\{")
+_CALL = re.compile(r"\s*(?:\\left\s*)?\(")
 _SUBSCRIPT = re.compile(r"_(?:\{\s*([a-zA-Z0-9]+)\s*\}|([a-zA-Z0-9]))")
 
 _GREEK = frozenset(
@@ -83,6 +91,14 @@ _FUNCTION_COMMANDS = frozenset(
 _FRACTIONS = frozenset({"frac", "dfrac", "tfrac"})
 _NAMED = frozenset({"operatorname", "mathrm", "text"})
 _SPACES = frozenset(",;:! ")
+#: What a factor ends with: a letter after it multiplies (``x^2 y``, ``\frac{1}{2} x``).
+_FACTOR_ENDS = frozenset("0123456789)")
+#: ``e^2x``: LaTeX sets e²·x, but a student often means e^{2x}, so it is refused.
+_GLUED_POWER = re.compile(r"\^[0-9]+$")
+_BASE_NAME = re.compile(r"([A-Za-z]+)\s*$")
+_FUNCTION_POWER = re.compile(r"([A-Za-z]+)\^\(?[0-9]+\)?$")
+#: How far back a factor's end is looked for: past a function name and its power.
+_LOOK_BACK = 40
 
 
 def is_latex(text: str) -> bool:
@@ -179,12 +195,37 @@ class _Translator:
         if run in FUNCTIONS:
             self.emit(f" {run}", i, j)
             return j
+        glued = _GLUED_POWER.search(self.text, max(0, i - _LOOK_BACK), i)
+        base = glued and _BASE_NAME.search(
+            self.text, max(0, glued.start() - _LOOK_BACK), glued.start()
+        )
+        # \sin^2x is sin²(x) as written: the power of a function name is its own form.
+        if glued is not None and not (base and base.group(1) in FUNCTIONS):
+            raise self.error(
+                f"'{glued.group(0)}{run[0]}' can be read two ways",
+                glued.start(),
+                i + 1,
+                f"write ^{{{glued.group(0)[1:]}{run[0]}}} for one exponent, or "
+                f"^{{{glued.group(0)[1:]}}} {run[0]} for a product",
+            )
+        after_factor = self.after_factor()
         for k, letter in enumerate(run):
-            # In LaTeX, letters set side by side multiply: 2xy is 2·x·y.
-            glue = "*" if self.previous_letter else " "
+            # In LaTeX, letters set side by side multiply: 2xy is 2·x·y, x^2 y is x²·y.
+            glue = "*" if self.previous_letter or (k == 0 and after_factor) else " "
             self.emit(glue + letter, i + k, i + k + 1)
             self.previous_letter = True
         return j
+
+    def after_factor(self) -> bool:
+        """Whether what is written so far ends a factor: a number or a ')'.
+
+        ``\\sin^2 x`` is not a factor before x: the power of a function name is its own form.
+        """
+        text = "".join(self.out.chars[-_LOOK_BACK:]).rstrip(" ")
+        if not text or text[-1] not in _FACTOR_ENDS:
+            return False
+        power = _FUNCTION_POWER.search(text)
+        return power is None or power.group(1) not in FUNCTIONS
 
     def subscript(self, i: int) -> int:
         match = _SUBSCRIPT.match(self.text, i)
@@ -209,12 +250,18 @@ class _Translator:
                 f"unexpected '\\{following}'", i, i + 2, "LaTeX maths commands only: \\frac, \\sin"
             )
         name, end = match.group(1), match.end()
+        if name == "partial" and self.text.startswith("_", end):
+            return self.partial_by(i, end)
         if name in ("left", "right"):
             if self.text.startswith(".", end):
                 return end + 1
             return end
         if name in _FUNCTION_COMMANDS:
             self.emit(f" {name}", i, end)
+            return end
+        if name == "sigma" and _CALL.match(self.text, end):
+            # σ(x) is how chainsolve prints the sigmoid, as in plain input.
+            self.emit(" sigmoid", i, end)
             return end
         if name in _GREEK or name in _SPELLED:
             spelled = _SPELLED.get(name, name)
@@ -239,11 +286,28 @@ class _Translator:
             "chainsolve reads maths only: \\frac, \\sqrt, \\sin, \\cdot, Greek letters, …",
         )
 
+    def partial_by(self, i: int, end: int) -> int:
+        """``\\partial_x f`` is ∂f/∂x, ``\\partial_x`` alone the operator ∂/∂x, ``\\partial_1 f`` ∂₁f."""
+        match = _PARTIAL_BY.match(self.text, end)
+        if match is None:
+            raise self.error("\\partial_ needs a variable", i, end + 1, "write \\partial_x f")
+        by, function = match.group(1) or match.group(2), match.group(3)
+        if by.isdigit():
+            self.emit(f" ∂{by}" + (function or ""), i, match.end())
+        elif function:
+            self.emit(f" ∂{function}/∂{by}", i, match.end())
+        else:
+            self.emit(f" ∂/∂{by} ", i, match.end())
+        return match.end()
+
     def fraction(self, i: int, end: int) -> int:
         leibniz = _LEIBNIZ.match(self.text, end)
-        if leibniz:  # \frac{d}{dx} is d/dx; \frac{dy}{dx} is dy/dx
-            top, bottom = leibniz.group(1), leibniz.group(2)
-            self.emit(f" d{top}/d{bottom} ", i, leibniz.end())
+        if leibniz:  # \frac{d}{dx} is d/dx; \frac{dy}{dx} is dy/dx; \partial for ∂
+            d = "d" if leibniz.group(1) == "d" else "∂"
+            top, bottom = leibniz.group(2), leibniz.group(3)
+            # ∂f/∂x(x, y) keeps its arguments attached; otherwise a space ends the operator.
+            space = "" if top and _CALL.match(self.text, leibniz.end()) else " "
+            self.emit(f" {d}{top}/{d}{bottom}{space}", i, leibniz.end())
             return leibniz.end()
         self.emit("(", i, end)
         depth = len(self.closers)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import keyword
 import math
+import os
 import re
 import time
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
 import sympy
@@ -27,13 +30,18 @@ from chainsolve.problem import (
 )
 
 __all__ = [
+    "INPUT_ENV",
     "LIMITS",
+    "SYNTAXES",
     "Limits",
+    "Syntax",
+    "input_syntax",
     "normalize",
     "parse_expression",
     "parse_point",
     "parse_problem",
     "parse_wrt",
+    "reads_latex",
 ]
 
 
@@ -316,9 +324,45 @@ def _check_length(text: str) -> None:
         )
 
 
-def _prepare(text: str, source: str, offset: int) -> _Text:
-    """Normalise ``text`` and keep the map from each normalised character to ``source``."""
-    if is_latex(text):
+#: How text is read: LaTeX when it looks like LaTeX (``auto``), or always one of the two.
+Syntax = Literal["auto", "plain", "latex"]
+SYNTAXES: tuple[Syntax, ...] = ("auto", "plain", "latex")
+#: The environment variable that sets the syntax where no :func:`input_syntax` is in force
+#: (``grade --input`` sets it for its worker processes).
+INPUT_ENV = "CHAINSOLVE_INPUT"
+_SYNTAX: ContextVar[Syntax | None] = ContextVar("chainsolve_input_syntax", default=None)
+
+
+@contextmanager
+def input_syntax(syntax: Syntax) -> Iterator[None]:
+    """Read problems and answers parsed inside the block as ``syntax`` (``--input``)."""
+    token = _SYNTAX.set(syntax)
+    try:
+        yield
+    finally:
+        _SYNTAX.reset(token)
+
+
+def _syntax() -> Syntax:
+    chosen = _SYNTAX.get()
+    if chosen is not None:
+        return chosen
+    wanted = os.environ.get(INPUT_ENV, "auto")
+    return next((s for s in SYNTAXES if s == wanted), "auto")
+
+
+def reads_latex(text: str) -> bool:
+    """Whether ``text`` is read as LaTeX: forced by the syntax in force, or when it looks like it."""
+    syntax = _syntax()
+    return syntax == "latex" or (syntax == "auto" and is_latex(text))
+
+
+def _prepare(text: str, source: str, offset: int, *, options: bool = False) -> _Text:
+    """Normalise ``text`` and keep the map from each normalised character to ``source``.
+
+    ``options`` (``--wrt``, ``--at``) are plain text whatever the syntax of the problem.
+    """
+    if is_latex(text) if options else reads_latex(text):
         return _prepare_latex(text, source, offset)
     out: list[str] = []
     starts: list[int] = []
@@ -738,6 +782,8 @@ class _Statement(NamedTuple):
     wrt: str | None = None
     #: Whether the statement was written around its expression (d/dx, diff(…), f(x) =).
     wrapped: bool = False
+    #: The operator written before it: ``d`` (d/dx) or ``∂`` (∂/∂x).
+    operator: str = "d"
 
 
 _CLOSING = {"(": ")", "[": "]"}
@@ -1388,7 +1434,8 @@ class _Parser:
                 raise self.error("unexpected_token", "unexpected '='", after, hint)
             if after.kind not in ("sep", "end"):
                 raise self.unexpected(after)
-            found.append(_Statement(name, expr, start.start, expr.end, wrt, wrapped))
+            operator = "∂" if wrapped and start.kind == "partial" else "d"
+            found.append(_Statement(name, expr, start.start, expr.end, wrt, wrapped, operator))
 
     def wrapper(self) -> tuple[_Token | None, str | None, bool]:
         """Read what is written around an expression: ``d/dx``, ``dy/dx =``, ``f(x) =``,
@@ -1399,6 +1446,9 @@ class _Parser:
         if first.text == "d" and over and variable and self.peek(3).kind in ("(", "name", "num"):
             self.pos += 3
             return None, variable.group(1), True
+        partial = self.partial_wrapper()
+        if partial is not None:
+            return partial
         target = _DIFFERENTIAL.fullmatch(first.text) if first.kind == "name" else None
         if target and over and variable and self.peek(3).kind == "=":
             self.pos += 4
@@ -1422,6 +1472,38 @@ class _Parser:
             self.pos += 1
             return None, None, True
         return None, None, False
+
+    def partial_wrapper(self) -> tuple[_Token | None, str | None, bool] | None:
+        """``∂/∂x E`` (the operator before a problem) and ``∂z/∂x = E`` (a named one)."""
+
+        def operator(k: int) -> bool:  # ∂ with no slot digits, as in ∂/∂x
+            return self.peek(k).kind == "partial" and not self.peek(k).text
+
+        def over(k: int) -> bool:
+            return self.peek(k).kind == "op" and self.peek(k).text == "/"
+
+        if not operator(0):
+            return None
+        variable, named = self.peek(3), self.peek(1)
+        if (
+            over(1)
+            and operator(2)
+            and variable.kind == "name"
+            and self.peek(4).kind in ("(", "name", "num", "root")
+        ):
+            self.pos += 4
+            return None, variable.text, True
+        variable = self.peek(4)
+        if (
+            named.kind == "name"
+            and over(2)
+            and operator(3)
+            and variable.kind == "name"
+            and self.peek(5).kind == "="
+        ):
+            self.pos += 6
+            return named, variable.text, True
+        return None
 
     def command(self) -> tuple[_Node, str | None] | None:
         """``diff(sin(x^2), x)``: a command of SymPy or Wolfram style around the whole problem."""
@@ -1565,7 +1647,7 @@ def _spelled_statement(statement: _Statement) -> str | None:
     if statement.name is not None:
         return f"{statement.name.text} = {expr}"
     if statement.wrt:
-        return f"d/d{statement.wrt} {expr}"
+        return f"{statement.operator}/{statement.operator}{statement.wrt} {expr}"
     return f"the derivative of {expr}" if statement.wrapped else expr
 
 
@@ -2068,10 +2150,11 @@ def parse_problem(
     if wrt is None:
         wrt = next(((s.wrt,) for s in statements if s.wrt is not None), None)
     normalized = prepared.normalized if prepared.normalized != text else None
-    if parser.guessed or is_latex(text) or any(s.wrapped for s in statements):
+    if parser.guessed or reads_latex(text) or any(s.wrapped for s in statements):
         spelled = [_spelled_statement(s) for s in statements]
-        if None not in spelled and "; ".join(map(str, spelled)) != text:
-            normalized = "; ".join(map(str, spelled))
+        if None not in spelled:
+            joined = "; ".join(map(str, spelled))
+            normalized = joined if joined != text else None
     builder = _Builder(prepared)
     typed_builder = _TypedBuilder(prepared, builder.functions)
     definitions: list[Definition] = []
@@ -2087,7 +2170,7 @@ def parse_problem(
         typed = typed_builder.build(statement.expr)
         span = prepared.span(statement.start, statement.end)
         definitions.append(Definition(name, expr, span, typed))
-    return build_problem(
+    problem = build_problem(
         definitions,
         source=text,
         wrt=wrt,
@@ -2095,6 +2178,16 @@ def parse_problem(
         implicit_target=implicit,
         normalized_source=normalized,
     )
+    head = statements[0]
+    if head.wrt is not None and _called(head, prepared) and problem.wrt == (head.wrt,):
+        problem = replace(problem, function_notation=True)
+    return problem
+
+
+def _called(statement: _Statement, text: _Text) -> bool:
+    """Whether a statement was written ``f(x) = …``: its name followed by a bracket."""
+    name = statement.name
+    return name is not None and text.normalized[name.end : name.end + 1] == "("
 
 
 def parse_equation(text: str) -> tuple[sympy.Expr, sympy.Expr]:
@@ -2129,7 +2222,7 @@ def parse_point(text: str) -> dict[str, sympy.Expr]:
     {'x': 1/2, 'y': -1.50000000000000000000000000000}
     """
     _check_length(text)
-    prepared = _prepare(text, text, 0)
+    prepared = _prepare(text, text, 0, options=True)
     tokens = _tokenize(prepared, exact_decimals=False, newline_is_space=True)
     parser = _Parser(prepared, tokens, allow_names=False)
     builder = _Builder(prepared)
@@ -2178,7 +2271,7 @@ def parse_wrt(text: str) -> tuple[str, ...]:
     ('s', 't', 'theta')
     """
     _check_length(text)
-    prepared = _prepare(text, text, 0)
+    prepared = _prepare(text, text, 0, options=True)
     tokens = _tokenize(prepared, exact_decimals=True, newline_is_space=True)
     names: list[str] = []
     for token in tokens:

@@ -58,6 +58,8 @@ class Problem:
     point: Mapping[str, sympy.Expr] = field(default_factory=lambda: MappingProxyType({}))
     implicit_target: bool = False
     normalized_source: str | None = None
+    #: Written as a function of one variable, ``f(x) = …``: its derivative is named f′(x).
+    function_notation: bool = False
 
     @property
     def names(self) -> frozenset[str]:
@@ -174,7 +176,8 @@ def build_problem(
                 source=source,
                 hint="inputs: " + ", ".join(ordered_inputs) if ordered_inputs else None,
             )
-    chosen_wrt = _choose_wrt(wrt, ordered_inputs, seen, point_map, source)
+    constant_in = _typed_names(definitions) if len(definitions) == 1 else None
+    chosen_wrt = _choose_wrt(wrt, ordered_inputs, seen, point_map, source, constant_in)
     return Problem(
         source=source,
         definitions=tuple(definitions),
@@ -241,13 +244,26 @@ def _check_acyclic(definitions: Mapping[str, Definition], source: str) -> None:
             stack.append((child, _free_names(definitions[child].expr)))
 
 
+def _typed_names(definitions: Sequence[Definition]) -> tuple[str, ...]:
+    """The names a single expression is written in, even where they cancel (``x - x``)."""
+    typed = definitions[0].typed
+    functions = {a.func.__name__ for a in typed.atoms(AppliedUndef)}
+    return tuple(n for n in _free_names(typed) if n not in functions)
+
+
 def _choose_wrt(
     wrt: Sequence[str] | None,
     inputs: tuple[str, ...],
     definitions: Mapping[str, Definition],
     point: Mapping[str, sympy.Expr],
     source: str,
+    constant_in: tuple[str, ...] | None = None,
 ) -> tuple[str, ...]:
+    """What to differentiate by: ``wrt``, or the one input.
+
+    ``constant_in`` (a single expression's typed names) allows a variable the expression
+    does not depend on (``y^2 + 1`` by x, ``x - x``): its derivative is 0.
+    """
     if wrt:
         chosen: list[str] = []
         for name in wrt:
@@ -258,7 +274,7 @@ def _choose_wrt(
                     source=source,
                     hint="differentiate with respect to an input: " + ", ".join(inputs),
                 )
-            if name not in inputs:
+            if name not in inputs and (constant_in is None or point):
                 raise ProblemError(
                     "unknown_wrt",
                     f"--wrt {name}: the problem has no variable '{name}'",
@@ -270,12 +286,14 @@ def _choose_wrt(
         return tuple(chosen)
     if len(inputs) == 1:
         return inputs
+    if not inputs and constant_in is not None and len(constant_in) == 1:
+        return constant_in
     if not inputs:
         raise ProblemError(
             "no_variables",
             "the problem has no variables, so there is nothing to differentiate (its derivative is 0)",
             source=source,
-            hint="write an expression in a variable, for example sin(x^2)",
+            hint="say which variable with --wrt, e.g. --wrt x (the derivative is then 0)",
         )
     if point:
         # At a point the natural question is the whole gradient.

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +22,8 @@ from chainsolve.steps import Leibniz, Solution, Step
 if TYPE_CHECKING:  # jinja2 is imported by the template formats only, never for JSON
     import jinja2
     from markupsafe import Markup
+
+    from chainsolve.problem import Problem
 
 Format = Literal["text", "markdown", "latex", "html", "json"]
 TemplateFormat = Literal["text", "markdown", "latex", "html"]
@@ -315,6 +317,21 @@ def variable_names(solution: Solution) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*names, *solution.intermediates]))
 
 
+def results_of(solution: Solution) -> tuple[Result, ...]:
+    """A solution's final answers, each derivative named as the problem was written (f′(x))."""
+    return tuple(
+        Result(d.wrt, _named(d.derivative, solution.problem), d.result, d.in_terms_of_inputs)
+        for d in solution.derivations
+    )
+
+
+def _named(derivative: Leibniz, problem: Problem) -> Leibniz:
+    """The derivative of ``f(x) = …`` as the student named the function: f′(x), in any notation."""
+    if not problem.function_notation or derivative.partial or derivative.order != 1:
+        return derivative
+    return replace(derivative, lagrange=(problem.target, derivative.wrt), named=True)
+
+
 def template_context(
     solution: Solution,
     fmt: str,
@@ -330,9 +347,7 @@ def template_context(
     ``reveal`` (HTML) puts each step's maths behind a ``<details>`` a student opens.
     """
     shown: Detail = detail if detail is not None else solution.detail  # type: ignore[assignment]
-    results = tuple(
-        Result(d.wrt, d.derivative, d.result, d.in_terms_of_inputs) for d in solution.derivations
-    )
+    results = results_of(solution)
     return {
         "solution": solution,
         "problem": solution.problem,

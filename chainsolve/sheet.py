@@ -382,7 +382,7 @@ def _render_sheet(
     """
     from markupsafe import Markup
 
-    from chainsolve.render import Result, make_environment, template_context
+    from chainsolve.render import make_environment, results_of, template_context
 
     if fmt not in SHEET_TEMPLATES:
         raise ValueError(f"no sheet template for format {fmt!r}")
@@ -397,10 +397,7 @@ def _render_sheet(
                 solution, fmt, notation=notation, detail=detail, fragment=True
             )
             body = solution_template.render({**context, "number": spec.number, "spec": spec})
-        results = tuple(
-            Result(d.wrt, d.derivative, d.result, d.in_terms_of_inputs)
-            for d in solution.derivations
-        )
+        results = results_of(solution)
         items.append(
             SheetItem(
                 number=spec.number,

@@ -29,6 +29,7 @@ class Leibniz:
     ("y", None) is shown y′. ``order`` n > 1 is the n-th derivative: d²y/dx², y″.
     ``mixed`` names the variables differentiated by before ``wrt``, innermost last: ∂²z/∂y∂x
     is ``Leibniz(z, y, partial=True, mixed=(x,))``, ∂/∂y of ∂z/∂x.
+    ``named``: shown in Lagrange notation whatever the notation (f′(x) for ``f(x) = …``).
     """
 
     of: sympy.Expr
@@ -37,6 +38,7 @@ class Leibniz:
     lagrange: tuple[str, sympy.Expr | None] | None = None
     order: int = 1
     mixed: tuple[sympy.Symbol, ...] = ()
+    named: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,9 @@ from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.filters import unicode_name
 from chainsolve.jsonout import validated
+from chainsolve.latex_input import translate
 from chainsolve.mistakes import MistakeMatch
-from chainsolve.parsing import LIMITS
+from chainsolve.parsing import LIMITS, input_syntax, reads_latex
 from chainsolve.problem import Definition, Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
 
@@ -261,7 +262,7 @@ class _Context:
 
 def _choose_wrt(problem: Problem, wrt: str | None) -> str:
     if wrt is not None:
-        if wrt not in problem.inputs:
+        if wrt not in problem.inputs and wrt not in problem.wrt:
             raise ProblemError(
                 "unknown_wrt",
                 f"--wrt {wrt}: the problem has no input '{wrt}'",
@@ -602,18 +603,23 @@ def _read_answer(ctx: _Context, text: str, clock: _Clock) -> tuple[sympy.Expr, s
     derivation; the last side of ``a = b`` is the answer.
     """
     reader = _Reader(ctx)
-    line = _Line(1, text, text.strip(), len(text) - len(text.lstrip()))
-    reading = _read(reader, line, clock, prose=False)
-    if reading.kind != "chain":
-        raise ParseError(
-            "not_an_answer",
-            wording.NOT_AN_ANSWER,
-            source=text,
-            span=Span(0, len(text)),
-            hint=wording.NOT_AN_ANSWER_HINT,
-        )
-    column, side = reading.sides[-1]
-    read = reader.expression(side, text, column)
+    plain = _plain_line(_Line(1, text, text.strip(), len(text) - len(text.lstrip())))
+    try:
+        with input_syntax("plain"):  # a LaTeX answer is translated already
+            reading = _read(reader, plain.line, clock, prose=False)
+            if reading.kind != "chain":
+                raise ParseError(
+                    "not_an_answer",
+                    wording.NOT_AN_ANSWER,
+                    source=text,
+                    span=Span(0, len(text)),
+                    hint=wording.NOT_AN_ANSWER_HINT,
+                )
+            column, side = reading.sides[-1]
+            read = reader.expression(side, plain.line.raw, column)
+    except ChainsolveError as error:
+        plain.locate(error, text)
+        raise
     return read.shown, reader.in_inputs(read.value), read.unevaluated
 
 
@@ -694,6 +700,8 @@ _PROSE = re.compile(r"^[A-Za-z][A-Za-z\s,;:.!?'()-]*$")
 _EQUALS = re.compile(r"=>|⇒|=")
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s*\(")
+#: ``d/dx sin(x^2)``: the operator without a bracket applies to the rest of the side.
+_BARE_OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s+(?=[^\s(=])")
 _LEIBNIZ = re.compile(rf"(?<![\w'])([d∂])\s*({_NAME})\s*/\s*\1\s*({_NAME})(?![\w(])")
 _PRIME = re.compile(rf"(?<![\w'])({_NAME})\s*('+)(?:\s*\(\s*({_NAME})\s*\))?")
 #: ``(x²+1)′`` or ``sin(x)′``: a bracket, perhaps a call, then a prime.
@@ -793,6 +801,10 @@ class _Reader:
     def token_at(
         self, text: str, index: int, pairs: dict[int, int], source: str, offset: int
     ) -> _Token | None:
+        bare = _BARE_OPERATOR.match(text, index)
+        if bare:
+            inner = self.expression(text[bare.end() :], source, offset + bare.end())
+            return self.applied(index, len(text), inner, bare.group(2))
         operator = _OPERATOR.match(text, index)
         if operator:
             close = pairs.get(operator.end() - 1)
@@ -999,6 +1011,40 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
     return _Reading("chain", tuple(sides))
 
 
+@dataclass(frozen=True, slots=True)
+class _Plain:
+    """A line in the text grammar: a LaTeX line translated, each character mapped to the typed one."""
+
+    line: _Line
+    starts: tuple[int, ...] = ()
+    ends: tuple[int, ...] = ()
+
+    def locate(self, error: ChainsolveError, typed: str) -> None:
+        """Point ``error`` into the line as ``typed``: a span in the translation mapped back."""
+        span = error.span
+        if not self.starts or span is None or error.source != self.line.raw:
+            return
+        last = len(self.starts) - 1
+        start = self.starts[min(span.start, last)]
+        end = max(self.ends[min(max(span.end - 1, span.start), last)], start + 1)
+        column = start - (typed.rfind("\n", 0, start) + 1) + 1
+        error.message = _AT_COLUMN.sub(f" at column {column}", error.message)
+        error.args = (error.message,)
+        error.source, error.span = typed, Span(start, end)
+
+
+_AT_COLUMN = re.compile(r" at column \d+$")
+
+
+def _plain_line(line: _Line) -> _Plain:
+    """``line`` itself, or a LaTeX line (``\\frac{d}{dx}``, ``\\cdot``) in the text grammar."""
+    if not reads_latex(line.text):
+        return _Plain(line)
+    text, starts, ends = translate(line.text, line.raw, line.offset)
+    plain = _Line(line.number, text, text.strip(), len(text) - len(text.lstrip()))
+    return _Plain(plain, tuple(starts), tuple(ends))
+
+
 def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> DerivationReport:
     reader = _Reader(ctx)
     checks: list[LineCheck] = []
@@ -1011,13 +1057,19 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
         if remaining is not None and remaining <= 0:
             checks.append(LineCheck(line.number, line.raw, None, "undecided", reason="out_of_time"))
             continue
+        plain: _Plain | None = None
         try:
             with stage("verify", remaining):
-                reading = _read(reader, line, clock)
-                sides = [
-                    reader.expression(side, line.raw, column) for column, side in reading.sides
-                ]
+                plain = _plain_line(line)
+                with input_syntax("plain"):  # a LaTeX line is translated already
+                    reading = _read(reader, plain.line, clock)
+                    sides = [
+                        reader.expression(side, plain.line.raw, column)
+                        for column, side in reading.sides
+                    ]
         except ChainsolveError as error:
+            if plain is not None:
+                plain.locate(error, line.raw)
             checks.append(
                 LineCheck(
                     line.number,

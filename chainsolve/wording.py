@@ -222,6 +222,14 @@ def note_indicator(argument: str) -> str:
     )
 
 
+def note_constant_wrt(target: str, wrt: str) -> str:
+    """A problem that does not depend on the variable it is differentiated by."""
+    return (
+        f"{target} does not depend on {wrt}: it is constant with respect to {wrt}, "
+        f"so d{target}/d{wrt} = 0."
+    )
+
+
 def note_misspelled(name: str, meant: str) -> str:
     """An unknown function whose name looks like a known one."""
     return (

@@ -151,6 +151,15 @@ SUBPROCESS_CASES = [
     ["solve", "sin(x)", "--at", "x=__import__('os').system('touch {CANARY}')"],
     ["solve", "sin(x)", "--wrt", "x.__class__"],
     ["solve", "-"],
+    # LaTeX: every command outside the maths whitelist is refused before anything is read
+    ["solve", r"\input{/etc/passwd}"],
+    ["solve", r"\def\x{1} x", "--input", "latex"],
+    ["solve", r"\catcode`\^=11 x"],
+    ["solve", r"\write18{touch {CANARY}} x"],
+    ["verify", "sin(x)", "--answer", r"\immediate\write18{touch {CANARY}}"],
+    ["solve", r"\frac{1}{" * 500 + "x" + "}" * 500],
+    ["solve", r"\sin" * 25_000, "--input", "latex"],
+    ["solve", "x" * 100_000, "--input", "latex"],
 ]
 
 

@@ -1082,3 +1082,279 @@ def test_latex_errors_point_into_the_latex() -> None:
     err = parse_error(r"\frac{1}{x} + \sin(x")
     source = r"\frac{1}{x} + \sin(x"
     assert err.span is not None and source[err.span.start] == "("
+
+
+# --- constant problems: the derivative 0 ---------------------------------------------------
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("problem", "wrt"), [("x - x", None), ("5", "x"), ("y^2 + 1", "x"), ("d/dt sin(x)", None)]
+)
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html", "json"])
+def test_constant_problems_have_the_derivative_zero(
+    problem: str, wrt: str | None, fmt: str
+) -> None:
+    """x - x, 5 --wrt x, y^2 + 1 --wrt x: the derivative 0 and why, in every format."""
+    options = ["--wrt", wrt] if wrt else []
+    code, out, err = _cli("solve", problem, *options, "--format", fmt)
+    assert code == 0, err
+    if fmt == "json":
+        data = json.loads(out)
+        (value,) = data["derivatives"].values()
+        assert parse_expression(value) == 0
+        assert any("constant with respect to" in note for note in data["notes"])
+    else:
+        assert "constant with respect to" in out
+
+
+@pytest.mark.parametrize(
+    ("problem", "answer", "code"),
+    [("y^2 + 1", "0", 0), ("y^2 + 1", "2y", 1), ("x - x", "0", 0), ("x - x", "1", 1)],
+)
+def test_constant_problems_verify_the_answer_zero(problem: str, answer: str, code: int) -> None:
+    """verify "y^2 + 1" --wrt x and "x - x": 0 is right, anything else is not."""
+    assert _cli("verify", problem, "--wrt", "x", "--answer", answer)[0] == code
+
+
+def test_a_constant_without_a_variable_asks_for_one() -> None:
+    """`5` alone names no variable: exit 2, the hint suggests --wrt."""
+    code, _, err = _cli("solve", "5")
+    assert code == 2 and "--wrt" in err
+
+
+# --- function notation: f′(x) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "find", "result"),
+    [
+        ("text", "Find f′(x)", "Result: f′(x) = 2x·cos(x²)"),
+        ("markdown", r"# Find $f'\left(x\right)$", r"f'\left(x\right) = 2 x"),
+        ("latex", r"\section*{Find $f'\left(x\right)$}", r"f'\left(x\right) = 2 x"),
+        ("html", '<mi>f</mi><mo lspace="0" rspace="0">′</mo>', "<h1>Find <math"),
+    ],
+)
+def test_function_notation_asks_for_f_prime_of_x(fmt: str, find: str, result: str) -> None:
+    """f(x) = sin(x^2) asks for f′(x) and gives the result as f′(x) = …, in every format."""
+    code, out, _ = _cli("solve", "f(x) = sin(x^2)", "--format", fmt)
+    assert code == 0
+    assert find in out and result in out
+
+
+@pytest.mark.parametrize(
+    ("problem", "wrt", "find"),
+    [("dy/dx = sin(x^2)", [], "Find dy/dx"), ("f(x, y) = x*y", ["--wrt", "x"], "Find ∂f/∂x")],
+)
+def test_other_definitions_keep_leibniz(problem: str, wrt: list[str], find: str) -> None:
+    """dy/dx = … and f(x, y) = … keep the Leibniz symbol: only f(x) = … names f′(x)."""
+    code, out, _ = _cli("solve", problem, *wrt)
+    assert code == 0 and out.startswith(find + "\n")
+
+
+# --- --input: which reader --------------------------------------------------------------------
+
+
+def test_input_latex_reads_letters_side_by_side_as_a_product() -> None:
+    """--input latex reads `xy` as LaTeX sets it, x·y (plain text reads the name xy)."""
+    code, out, err = _cli("solve", "xy", "--wrt", "x", "--input", "latex", "--format", "json")
+    assert code == 0 and "read as: x·y" in err
+    assert parse_expression(json.loads(out)["derivatives"]["x"]) == y
+    code, out, _ = _cli("solve", "xy", "--wrt", "x", "--input", "plain", "--format", "json")
+    assert code == 0 and parse_expression(json.loads(out)["derivatives"]["x"]) == 0
+
+
+def test_input_plain_refuses_latex_with_a_caret() -> None:
+    """--input plain never reads LaTeX: e^{2x} is an error pointing at the brace."""
+    code, _, err = _cli("solve", "e^{2x}", "--input", "plain")
+    assert code == 2
+    assert "  e^{2x}\n    ^\n" in err
+
+
+def test_input_latex_errors_point_into_the_latex_typed() -> None:
+    """--input latex: an unclosed bracket is shown with a caret under it in the LaTeX typed."""
+    code, _, err = _cli("solve", r"\frac{1}{x} + \sin(x", "--input", "latex")
+    assert code == 2
+    assert "  \\frac{1}{x} + \\sin(x\n" + " " * 20 + "^\n" in err
+
+
+def test_verify_input_latex_reads_the_answer_as_latex() -> None:
+    """verify --input latex reads the answer as LaTeX: 2xy\\cos(x^2y) by x is right."""
+    code, out, _ = _cli(
+        "verify", "sin(x^2*y)", "--wrt", "x", "--answer", "2xy cos(x^2 y)", "--input", "latex"
+    )
+    assert code == 0, out
+
+
+def test_grade_input_latex_reaches_the_workers(tmp_path: Path) -> None:
+    """grade --input latex reads each row's problem and answer as LaTeX in the worker processes."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    source = tmp_path / "subs.csv"
+    source.write_text("id,problem,wrt,answer\ns1,xy,x,y\n", encoding="utf-8")
+    verdicts = {}
+    for syntax in ("latex", "plain"):
+        report = tmp_path / f"{syntax}.jsonl"
+        result = CliRunner().invoke(
+            main, ["grade", str(source), "-o", str(report), "--jobs", "1", "--input", syntax]
+        )
+        assert result.exit_code == 0, result.output
+        verdicts[syntax] = json.loads(report.read_text(encoding="utf-8"))["correct"]
+    assert verdicts == {"latex": True, "plain": False}
+
+
+def test_api_input_syntax_is_checked_and_forces_the_reader() -> None:
+    """solve(..., input_syntax="latex") reads LaTeX; an unknown choice is an OptionError."""
+    import chainsolve
+    from chainsolve.errors import OptionError
+
+    assert chainsolve.solve("xy", wrt="x", input_syntax="latex").derivatives == {"x": y}
+    with pytest.raises(OptionError):
+        chainsolve.solve("x", input_syntax="tex")  # type: ignore[arg-type]
+
+
+# --- ∂ in LaTeX and plain input ------------------------------------------------------------------
+
+_FXY = sympy.diff(_F(x, y), x)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"\frac{\partial f}{\partial x}(x, y)", _FXY),
+        (r"\dfrac{\partial f}{\partial x}(x, y)", _FXY),
+        (r"\partial_x f(x, y)", _FXY),
+        (r"\partial_{x} f(x, y)", _FXY),
+        (r"\partial_1 f(x, y)", _FXY),
+        ("∂f/∂x(x, y)", _FXY),
+        (r"\partial_1 f(g(t), h(t)) g'(t) + \partial_2 f(g(t), h(t)) h'(t)", _CHAIN_2),
+    ],
+)
+def test_partial_derivatives_of_unknown_functions_read_in_latex(
+    text: str, expected: sympy.Expr
+) -> None:
+    """\\frac{\\partial f}{\\partial x}, \\partial_x f, \\partial_1 f read as ∂f/∂x, as printed."""
+    assert sympy.simplify(parse_expression(text).doit() - expected.doit()) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "echo"),
+    [
+        ("∂/∂x (x^2*y)", "∂/∂x x^2·y"),
+        ("∂/∂x x^2*y", "∂/∂x x^2·y"),
+        (r"\frac{\partial}{\partial x}\left(x^2 y\right)", "∂/∂x x^2·y"),
+        (r"\partial_x (x^2 y)", "∂/∂x x^2·y"),
+        ("∂z/∂x = x^2*y", "z = x^2·y"),
+        (r"\frac{\partial z}{\partial x} = x^2 y", "z = x^2·y"),
+    ],
+)
+def test_partial_operator_before_a_problem_says_what_to_differentiate_by(
+    text: str, echo: str
+) -> None:
+    """∂/∂x E and ∂z/∂x = E (plain or LaTeX) are the problem E with respect to x, echoed."""
+    problem = parse_problem(text)
+    assert problem.wrt == ("x",)
+    assert problem.normalized_source == echo
+    expr = flatten_definitions(problem)[make_symbol(problem.target)]
+    assert sympy.diff(expr, x) == 2 * x * y
+
+
+def test_partial_answer_verifies_in_latex() -> None:
+    """verify "f(x, y)" --wrt x --answer '\\frac{\\partial f}{\\partial x}(x, y)' is correct."""
+    code, out, _ = _cli(
+        "verify", "f(x, y)", "--wrt", "x", "--answer", r"\frac{\partial f}{\partial x}(x, y)"
+    )
+    assert code == 0, out
+
+
+def test_partial_subscript_is_not_a_function_before_a_power() -> None:
+    """\\partial_x x^2 is the operator on x², never ∂x/∂x."""
+    problem = parse_problem(r"\partial_x x^2 y")
+    assert problem.wrt == ("x",)
+
+
+# --- the corpus: inputs as students and textbooks write them ---------------------------------
+
+STUDENT_INPUTS = Path(__file__).parent / "data" / "student_inputs.jsonl"
+
+
+def _student_inputs() -> list[dict[str, str]]:
+    lines = STUDENT_INPUTS.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _oracle(text: str) -> sympy.Expr:
+    """The expected reading, written by the test in sympy's own syntax (trusted test data)."""
+    names = {
+        name: make_symbol(name)
+        for name in ("x", "y", "t", "r", "w", "b", "alpha", "beta", "theta", "x_1", "x_2")
+    }
+    return sympy.parse_expr(text, local_dict={**names, "sigmoid": sigmoid, "relu": relu})
+
+
+def test_student_corpus_has_a_hundred_inputs_plain_and_latex() -> None:
+    """The corpus holds 100+ inputs, plain and LaTeX alike (issue 15's done-when)."""
+    rows = _student_inputs()
+    latex = [row for row in rows if "\\" in row["input"] or "$" in row["input"]]
+    assert len(rows) >= 100 and len(latex) >= 40 and len(rows) - len(latex) >= 40
+
+
+@pytest.mark.parametrize("row", _student_inputs(), ids=lambda row: row["input"])
+def test_student_corpus_reads_as_written(row: dict[str, str]) -> None:
+    """Each input of the corpus reads as the expression it must, compared by sympy."""
+    problem = parse_problem(row["input"], wrt=(row["wrt"],))
+    read = flatten_definitions(problem)[make_symbol(problem.target)]
+    assert sympy.simplify(read - _oracle(row["reads_as"])) == 0
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        'chainsolve solve "f(x) = sin(x^2)"',
+        'chainsolve solve "\\frac{d}{dx}\\sin(x^2)"',
+        'chainsolve solve "y^2 + 1" --wrt x',
+        'chainsolve verify "sin(x^2)" --answer "2x\\cos(x^2)"',
+    ],
+)
+def test_help_shows_the_new_forms_and_they_run(example: str) -> None:
+    """solve/verify --help show f(x) = …, LaTeX and constant problems, and each example works."""
+    import shlex
+
+    _, command, *args = shlex.split(example, posix=False)
+    assert example in _cli(command, "--help")[1]
+    code, _, err = _cli(command, *(arg.strip('"') for arg in args))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("text", [r"$e^2x$", r"$x^2y$", r"e^{x}\cdot 3^2x"])
+def test_latex_power_glued_to_a_letter_is_refused(text: str) -> None:
+    """$e^2x$ could mean e^{2x} or e²·x: refused with a caret on ^2x and both spellings."""
+    err = parse_error(text)
+    assert err.code == "latex_error" and "can be read two ways" in err.message
+    assert err.hint is not None and "for one exponent" in err.hint
+
+
+def test_sheet_asks_for_f_prime_of_x(tmp_path: Path) -> None:
+    """A sheet problem written f(x) = … is stated "Find f′(x) for f = …", like solve."""
+    sheet = tmp_path / "s.toml"
+    sheet.write_text('title = "T"\n[[problems]]\nproblem = "f(x) = sin(x^2)"\n', encoding="utf-8")
+    code, out, err = _cli("sheet", str(sheet), "--no-solutions")
+    assert code == 0, err
+    assert "Find f′(x) for f = sin(x²)." in out
+
+
+def test_cli_and_parser_agree_on_the_input_variable() -> None:
+    """The CLI sets the environment variable the parser reads (kept apart so --help loads no sympy)."""
+    from chainsolve import cli, parsing
+
+    assert cli.INPUT_ENV == parsing.INPUT_ENV

@@ -91,10 +91,23 @@ def test_unused_definition() -> None:
 
 
 def test_unknown_wrt() -> None:
-    """A wrt naming no variable is `unknown_wrt`; the hint lists the inputs."""
-    error = error_of([Definition("y", sympy.sin(x))], wrt=["q"])
+    """A wrt naming no variable of a graph problem is `unknown_wrt`; the hint lists the inputs."""
+    error = error_of([Definition("z", a * x), Definition("a", x)], wrt=["q"])
     assert error.code == "unknown_wrt"
     assert error.hint == "inputs: x"
+
+
+def test_wrt_a_single_expression_does_not_use_is_allowed() -> None:
+    """A single expression may be differentiated by a variable it does not use (derivative 0)."""
+    problem = build_problem([Definition("z", y**2 + 1)], source="y^2 + 1", wrt=["x"])
+    assert (problem.inputs, problem.wrt) == (("y",), ("x",))
+
+
+def test_variables_that_cancel_are_what_to_differentiate_by() -> None:
+    """x - x has no input, but it is written in x: its wrt is x."""
+    typed = sympy.Add(x, -x, evaluate=False)
+    problem = build_problem([Definition("y", sympy.Integer(0), None, typed)], source="x - x")
+    assert (problem.inputs, problem.wrt) == ((), ("x",))
 
 
 def test_defined_wrt() -> None:
@@ -137,8 +150,10 @@ def test_point_naming_a_non_input(name: str, defined: bool) -> None:
 
 
 def test_no_variables() -> None:
-    """A constant problem has nothing to differentiate: `no_variables`."""
-    assert error_of([Definition("y", sympy.Integer(5))]).code == "no_variables"
+    """A constant written without a variable, and no wrt, is `no_variables`; the hint says --wrt."""
+    error = error_of([Definition("y", sympy.Integer(5))])
+    assert error.code == "no_variables"
+    assert "--wrt" in (error.hint or "")
 
 
 def test_inputs_in_order_of_first_use_across_definitions() -> None:

@@ -602,3 +602,128 @@ def test_substitution_derivations_of_several_problems_are_correct(
     assert all(c.status in ("follows", "defines") for c in report.lines)
     assert report.expected is not None
     assert sympy.simplify(report.expected - _truth(flat)) == 0
+
+
+# --- derivation lines as students write them (issue 14): juxtaposition and LaTeX ---------------
+
+
+def _derivation(problem: str, lines: str) -> verify_module.DerivationReport:
+    return verify_derivation(parse_problem(problem), lines, timeout=20)
+
+
+@pytest.mark.parametrize(
+    ("problem", "lines"),
+    [
+        (SIN, "dy/dx = cos(x^2) * 2x\n= 2x cos(x^2)"),
+        ("(x^2+1)^3", "dy/dx = 3(x^2+1)^2 * 2x\n= 6x(x^2+1)^2"),
+        ("sin(x)^2/2", "dy/dx = sin(x) * cos(x)\n= cos(x)sin(x)"),
+        ("sin(x)^2", "y = sin^2 x\ndy/dx = 2 sin x cos x"),
+        ("sin(x)^2", "y = sin^2(x)\ndy/dx = 2sin(x)cos(x)"),
+        ("cos(x)^2", "dy/dx = -2cos x sin x\n= -sin(2x)"),
+        ("x*sin(x)", "dy/dx = sin x + x cos x"),
+        (SIN, "d/dx sin(x^2) = cos(x^2) * d/dx(x^2)\n= 2x cos(x^2)"),
+    ],
+)
+def test_juxtaposed_lines_are_read_and_judged(problem: str, lines: str) -> None:
+    """2x cos(x^2), 6x(x^2+1)^2, cos(x)sin(x), sin x, sin^2(x), sin^2 x, d/dx E: each line read."""
+    report = _derivation(problem, lines)
+    assert report.verdict == "equivalent", report.to_text()
+    assert all(line.status in ("follows", "defines") for line in report.lines)
+
+
+@pytest.mark.parametrize(
+    ("problem", "lines"),
+    [
+        (SIN, r"\frac{d}{dx}\sin(x^2) = \cos(x^2)\cdot 2x"),
+        (
+            SIN,
+            "\\frac{d}{dx}\\left(\\sin(x^2)\\right) = \\cos(x^2) \\cdot \\frac{d}{dx}(x^2)\n"
+            "= \\cos(x^2)\\cdot 2x",
+        ),
+        ("tan(x^2)", r"\frac{dy}{dx} = \sec^2(x^2) \cdot 2x"),
+        ("tan(x^2)", r"y' = \sec^{2}(x^2)\cdot 2x"),
+        (
+            "sqrt(x^2+1)",
+            r"\frac{dy}{dx} = \frac{1}{2\sqrt{x^2+1}} \cdot 2x = \frac{x}{\sqrt{x^2+1}}",
+        ),
+        (
+            SIN,
+            "$y = \\sin(x^2)$\n$u = x^2$\n$\\frac{du}{dx} = 2x$\n$\\frac{dy}{dx} = \\cos(u)\\cdot 2x$",
+        ),
+    ],
+)
+def test_latex_lines_are_read_and_judged(problem: str, lines: str) -> None:
+    """LaTeX lines (\\frac{d}{dx}, \\cdot, \\sec^2, $…$, side definitions) are read and judged."""
+    report = _derivation(problem, lines)
+    assert report.verdict == "equivalent", report.to_text()
+    assert all(line.status in ("follows", "defines") for line in report.lines)
+
+
+@pytest.mark.parametrize(
+    ("problem", "lines"),
+    [
+        (SIN, "dy/dx = 2x cos(x)"),
+        (SIN, r"\frac{dy}{dx} = \cos(x^2)"),
+        ("tan(x^2)", r"\frac{d}{dx}\tan(x^2) = \sec^2(x^2)"),
+    ],
+)
+def test_wrong_juxtaposed_and_latex_lines_do_not_follow(problem: str, lines: str) -> None:
+    """A wrong line written with juxtaposition or in LaTeX is judged wrong, not skipped."""
+    report = _derivation(problem, lines)
+    assert report.verdict == "not_equivalent", report.to_text()
+    assert report.lines[-1].status == "does_not_follow"
+
+
+def test_unreadable_latex_line_gives_one_verdict_everywhere(tmp_path: Path) -> None:
+    """A refused LaTeX line (\\input) and a correct last line: one verdict in text, JSON, grade."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main as cli
+    from chainsolve.grade import Submission, grade_submission
+
+    lines = "\\frac{d}{dx}\\sin(x^2) = \\input{x}\n= 2x \\cos(x^2)\n"
+    derivation = tmp_path / "work.txt"
+    derivation.write_text(lines, encoding="utf-8")
+    runs = [
+        CliRunner().invoke(cli, ["verify", SIN, "--derivation", str(derivation), "--format", fmt])
+        for fmt in ("text", "json")
+    ]
+    assert [run.exit_code for run in runs] == [0, 0]
+    assert "Line 1 could not be read and was skipped." in runs[0].output
+    assert "\\input{x}\n" + " " * 30 + "^^^^^^" in runs[0].output
+    data = json.loads(runs[1].output)
+    assert (data["verdict"], data["lines"][0]["status"]) == ("equivalent", "unreadable")
+    row = grade_submission(Submission(0, "s1", SIN, derivation=lines), timeout=20)
+    assert (row["verdict"], row["correct"]) == ("equivalent", True)
+
+
+def test_caret_of_a_latex_line_points_into_the_latex_typed() -> None:
+    """An error found after translating a LaTeX line is shown under the LaTeX the student typed."""
+    report = _derivation(SIN, "\\frac{d}{dx}\\sin(x^2) = \\cos(x^2 \\cdot 2x\n= 2x cos(x^2)")
+    first = report.lines[0]
+    assert first.status == "unreadable" and first.caret is not None
+    line, caret = first.caret
+    assert line[caret.index("^")] == "("
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        (r"\frac{dy}{dx} = 2x\cos(x^2)", "equivalent"),
+        (r"y' = 2x \cos(x^2)", "equivalent"),
+        (r"\frac{d}{dx}\left(\sin(x^2)\right) = \cos(x^2)\cdot 2x", "equivalent"),
+        (r"\frac{d}{dx}(x^2) \cos(x^2)", "incomplete"),
+        (r"\frac{dy}{dx} = \cos(x^2)", "not_equivalent"),
+    ],
+)
+def test_latex_answers_read_their_prefixes_like_plain_ones(answer: str, verdict: str) -> None:
+    """--answer in LaTeX: \\frac{dy}{dx} = …, y' = …, and a \\frac{d}{dx}(…) left is incomplete."""
+    assert check(SIN, answer).verdict == verdict
+
+
+def test_latex_answer_error_points_into_the_latex_typed() -> None:
+    """An unreadable LaTeX answer raises a ParseError whose caret and column are in the LaTeX."""
+    with pytest.raises(ParseError) as caught:
+        check(SIN, r"\frac{dy}{dx} = 2x\cos(x^2")
+    line, caret = caught.value.caret_lines() or ("", "")
+    assert line[caret.index("^")] == "(" and "at column 23" in caught.value.message
