@@ -6,7 +6,7 @@ import codecs
 import functools
 import gc
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -154,15 +154,15 @@ def _choose_format(fmt: str | None, output: str | None) -> str:
     return "text"
 
 
-def _write_pdf(text: str, output: str) -> None:
-    """``--output FILE.pdf``: the LaTeX document compiled by pdflatex, or a clear refusal."""
+def _write_pdf(text: str, output: str, files: Mapping[str, bytes] | None = None) -> None:
+    """``--output FILE.pdf``: the LaTeX document (with ``files`` beside it) compiled, or a clear refusal."""
     from chainsolve.render import latex_to_pdf
 
     if not text.lstrip().startswith("\\documentclass"):
         raise click.UsageError(
             "only a whole LaTeX document compiles to PDF: use --format latex without --fragment"
         )
-    Path(output).write_bytes(latex_to_pdf(text))
+    Path(output).write_bytes(latex_to_pdf(text, files or {}))
     click.echo(f"wrote {output}", err=True)
 
 
@@ -525,6 +525,84 @@ def graph(
         values = dict(parsed.point) if parsed.point else None
         emit = emitters.emitter(fmt, tree=tree)  # type: ignore[arg-type]
         _write(emit(dependency_graph, values=values), output)
+
+
+@main.command()
+@click.option(
+    "--depth",
+    # The upper bound is vanishing.MAX_DEPTH, checked there (importing it here would load sympy).
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Layers of the chain h_k = act(w*h_(k-1) + b) (at most 200).",
+)
+@click.option(
+    "--activation",
+    metavar="NAMES",
+    default="sigmoid,tanh,relu",
+    show_default=True,
+    help="Activations side by side: sigmoid, tanh, relu, softplus.",
+)
+@click.option(
+    "--at",
+    metavar="x=…,w=…,b=…",
+    help="The input x, weight w and bias b (defaults x=1/2, w=1, b=0).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: text).")
+@output_option
+@template_option
+@click.option("--fragment", is_flag=True, help="LaTeX, HTML: only the body, to include elsewhere.")
+@timeout_option
+@friendly_errors
+@whole_command
+def gradients(
+    depth: int,
+    activation: str,
+    at: str | None,
+    fmt: str | None,
+    output: str | None,
+    template_dir: str | None,
+    fragment: bool,
+    timeout: float,
+) -> None:
+    """Vanishing and exploding gradients: |dL/dh_k| layer by layer in a deep chain.
+
+    The chain is h_0 = x, h_k = act(w*h_(k-1) + b) for k = 1..depth, L = h_depth; each
+    activation gets a table of each layer's factor act'(a_k)*w and of |dL/dh_k|, a note on
+    its bound (sigmoid' <= 1/4, tanh' <= 1, relu' in {0, 1}) and, in HTML, an SVG plot (in
+    LaTeX a PDF plot beside --output FILE.tex, drawn by matplotlib when it is installed).
+
+    \b
+    Examples:
+      chainsolve gradients
+      chainsolve gradients --depth 50 --activation sigmoid,relu --at w=2
+      chainsolve gradients --format html --output gradients.html
+      chainsolve gradients --output gradients.tex      (and gradients-plot.pdf)
+    """
+    from chainsolve.budget import stage
+    from chainsolve.gradview import plot_file_name, render_gradients
+    from chainsolve.parsing import parse_point
+    from chainsolve.vanishing import gradient_study
+
+    with stage("gradients"):
+        study = gradient_study(depth, activation, None if at is None else parse_point(at))
+    chosen = _choose_format(fmt, output)
+    to_file = output is not None and output != "-"
+    with stage("rendering"):
+        rendered = render_gradients(
+            study,
+            chosen,  # type: ignore[arg-type]
+            template_dir=template_dir,
+            fragment=fragment,
+            plot_name=plot_file_name(output) if to_file and output else None,
+        )
+        if output and Path(output).suffix.lower() == ".pdf":
+            _write_pdf(rendered.text, output, rendered.files)
+            return
+        for name, data in rendered.files.items():
+            (Path(output or ".").parent / name).write_bytes(data)
+            click.echo(f"wrote {Path(output or '.').parent / name}", err=True)
+        _write(rendered.text, output)
 
 
 @main.command()

@@ -649,3 +649,111 @@ RUBRIC_FORM = "right, but not in the required form: {forms}"
 RUBRIC_MISTAKE = "partial credit for the mistake: {mistake}"
 #: The feedback of a derivation given credit for the lines that follow after its first slip.
 RUBRIC_AFTER_SLIP = "partial credit for the correct lines after the first wrong one"
+
+
+# -- vanishing and exploding gradients (chainsolve.vanishing, `chainsolve gradients`) ------------
+
+#: Each activation's bound on its slope, the reason its gradient vanishes, explodes or not.
+GRADIENT_BOUNDS: Mapping[str, str] = MappingProxyType(
+    {
+        "sigmoid": "σ′(a) = σ(a)(1 − σ(a)) ≤ ¼ (equal at a = 0): each factor is at most |w|/4, "
+        "so with |w| < 4 the product of n factors shrinks at least like (|w|/4)ⁿ.",
+        "tanh": "tanh′(a) = 1 − tanh²(a) ≤ 1 (equal at a = 0): each factor is at most |w|; "
+        "it falls below 1 as |a| grows, so with |w| ≤ 1 the product can only shrink.",
+        "relu": "relu′(a) ∈ {0, 1} (1 for a > 0, 0 for a ≤ 0: chainsolve takes relu′(0) = 0, "
+        "as PyTorch does): each factor is w or 0, so the product is wⁿ while every unit is "
+        "active (it explodes for |w| > 1, vanishes for |w| < 1) and 0 once one is not.",
+        "softplus": "softplus′(a) = σ(a) lies in (0, 1): each factor is less than |w|.",
+    }
+)
+#: The same bounds for LaTeX.
+GRADIENT_BOUNDS_LATEX: Mapping[str, str] = MappingProxyType(
+    {
+        "sigmoid": r"$\sigma'(a) = \sigma(a)\,(1 - \sigma(a)) \le \frac14$ (equal at $a = 0$): "
+        r"each factor is at most $|w|/4$, so with $|w| < 4$ the product of $n$ factors shrinks "
+        r"at least like $(|w|/4)^n$.",
+        "tanh": r"$\tanh'(a) = 1 - \tanh^2(a) \le 1$ (equal at $a = 0$): each factor is at most "
+        r"$|w|$; it falls below 1 as $|a|$ grows, so with $|w| \le 1$ the product can only shrink.",
+        "relu": r"$\operatorname{relu}'(a) \in \{0, 1\}$ (1 for $a > 0$, 0 for $a \le 0$: "
+        r"chainsolve takes $\operatorname{relu}'(0) = 0$, as PyTorch does): each factor is $w$ "
+        r"or 0, so the product is $w^n$ while every unit is active (it explodes for $|w| > 1$, "
+        r"vanishes for $|w| < 1$) and 0 once one is not.",
+        "softplus": r"$\operatorname{softplus}'(a) = \sigma(a) \in (0, 1)$: each factor is less "
+        r"than $|w|$.",
+    }
+)
+#: What the product of the factors did, from δₙ = 1 back to δ₀ = ∂L/∂x.
+GRADIENT_TRENDS: Mapping[str, str] = MappingProxyType(
+    {
+        "shrinks": "vanishes",
+        "grows": "explodes",
+        "stays": "keeps its size",
+        "dies": "is 0 (a unit is inactive)",
+    }
+)
+
+
+def gradients_error_activation(name: str) -> str:
+    """The message of an activation chainsolve does not chain."""
+    return f"--activation: '{name}' is not an activation chainsolve chains"
+
+
+def gradients_hint_activations(known: Sequence[str]) -> str:
+    """The hint listing the activations."""
+    return f"choose from {', '.join(known)}, separated by commas (e.g. sigmoid,tanh,relu)"
+
+
+def gradients_error_activation_list() -> str:
+    """The message of an empty list of activations, or one naming an activation twice."""
+    return "--activation names each activation once"
+
+
+def gradients_error_point_name(name: str, names: Sequence[str]) -> str:
+    """The message of a value given for a name the chain does not have."""
+    return f"--at gives '{name}', but the chain's values are {', '.join(names)}"
+
+
+def gradients_error_point_value(name: str) -> str:
+    """The message of a value that is not a finite real number."""
+    return f"--at {name} must be a finite real number"
+
+
+def gradients_error_depth(depth: int, most: int) -> str:
+    """The message of a depth out of range."""
+    return f"--depth {depth} is out of range: a chain has 1 to {most} layers"
+
+
+#: Why the LaTeX document has no plot, by reason.
+GRADIENT_PLOT_ABSENT: Mapping[str, str] = MappingProxyType(
+    {
+        "no_matplotlib": "The plot is absent: drawing it for LaTeX needs matplotlib, which is "
+        "not installed (pip install matplotlib).",
+        "no_file": "The plot is absent: a LaTeX document written to standard output has no "
+        "file beside it for the picture (write it with --output FILE.tex, and the plot goes to "
+        "FILE-plot.pdf).",
+    }
+)
+
+
+def gradients_zero_note(activations: Sequence[str]) -> str:
+    """The note under a log-scale plot on which some |δ| is 0 and cannot be drawn."""
+    return (
+        f"|δ| = 0 has no place on a log scale: the line of {', '.join(activations)} "
+        "stops at the last layer where |δ| is not 0."
+    )
+
+
+#: The axes of the plot of |δ| by layer.
+GRADIENT_PLOT_X_LABEL = "layer k (0 = the input x)"
+GRADIENT_PLOT_Y_LABEL = "|δₖ| = |∂L/∂hₖ| (log scale)"
+
+
+def gradients_plot_title(depth: int) -> str:
+    """The plot's title."""
+    return f"|∂L/∂hₖ| by layer in a chain of {depth} layers"
+
+
+def gradients_plot_description(input_gradients: Sequence[tuple[str, str]]) -> str:
+    """The plot's description for a screen reader: each line's value at the input."""
+    each = "; ".join(f"{name}: |∂L/∂x| = {value}" for name, value in input_gradients)
+    return f"One line per activation, from |δ| = 1 at the output back to the input. {each}."
