@@ -15,6 +15,7 @@ from chainsolve.steps import Solution
 if TYPE_CHECKING:
     import sympy
 
+    from chainsolve.matrix.solve import MatrixSolution
     from chainsolve.problem import Problem
     from chainsolve.vanishing import GradientStudy
     from chainsolve.verification import AnswerVerdict, DerivationReport
@@ -209,6 +210,38 @@ def solve(
         return solve_parsed(
             parsed, detail=detail, mode=mode, numeric=numeric, order=order, timeout=None
         )
+
+
+def solve_matrix(
+    problem: str,
+    *,
+    shapes: str = "",
+    wrt: str | Sequence[str] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> MatrixSolution:
+    """Solve a problem in vectors and matrices: the backward pass, each step checked entry by entry.
+
+    >>> sol = solve_matrix("a = W*x; L = sum(sigmoid(a))", shapes="x: 2, W: 3x2", wrt="W")
+    >>> sol.verified, [step.name for step, _ in sol.steps]
+    (True, ['a', 'W'])
+
+    Parameters:
+        problem: definitions, the loss last (``"a = W1*x + b1; …; L = 1/2*norm2(z - y)^2"``),
+            with shapes declared in it (``"x: 2; W1: 3x2; …"``) or in ``shapes``.
+        shapes: ``"x: 2, W1: 3x2, b1: 3"``: a vector of n is n×1, a matrix rows×cols.
+        wrt: the inputs to differentiate by (default: every input).
+        timeout: seconds the whole call may take, or ``None``.
+
+    Raises:
+        ParseError, ProblemError: the problem cannot be read, a shape does not fit, a name
+            has no shape.
+    """
+    _check_problem(problem)
+    _check_common(wrt, None, timeout)
+    from chainsolve.matrix.solve import solve_matrix as solve_in_matrices
+
+    with _api_wording(), deadline(timeout):
+        return solve_in_matrices(problem, shapes, _wrt_names(wrt))
 
 
 def solve_curve(

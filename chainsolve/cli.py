@@ -324,6 +324,12 @@ def main() -> None:
     show_default=True,
     help="Derivatives up to this order, each differentiating the previous result.",
 )
+@click.option(
+    "--shapes",
+    metavar="'x: 2, W: 3x2, ...'",
+    help="Declare the shapes of vectors and matrices: PROBLEM is then in matrices, solved by "
+    "backpropagation in matrix form, every step checked entry by entry (docs/matrices.md).",
+)
 @timeout_option
 @friendly_errors
 @whole_command
@@ -344,6 +350,7 @@ def solve(
     order: int,
     implicit: str | None,
     rates: str | None,
+    shapes: str | None,
     timeout: float,
 ) -> None:
     """Solve PROBLEM step by step; PROBLEM is an expression or definitions, target first ('-': stdin).
@@ -359,6 +366,7 @@ def solve(
       chainsolve solve "L = (w*x + b - y)^2" --graph elementary --at w=2,x=3,b=1,y=10
       chainsolve solve "d/dx (x^2+1)^5"         (also diff(…, x), f(x) = …, dy/dx = …)
       chainsolve solve "2x cos(x)"              (read as: 2·x·cos(x); see docs/input.md)
+      chainsolve solve "a = W*x + b; L = sum(relu(a))" --shapes "x: 2, W: 3x2, b: 3" --wrt W
     """
     from chainsolve.api import (
         Detail,
@@ -372,6 +380,11 @@ def solve(
     from chainsolve.render import render_solution
 
     text = _read_problem(problem)
+    from chainsolve.matrix.parse import has_declarations
+
+    if shapes is not None or has_declarations(text):
+        _solve_matrix(text, shapes or "", wrt, fmt, output, template_dir, at or implicit or rates)
+        return
     if rates is not None:
         if implicit is not None or order != 1:
             from chainsolve import wording
@@ -408,6 +421,39 @@ def solve(
             fragment=fragment,
             reveal=reveal,
         )
+        _write(rendered, output)
+
+
+def _solve_matrix(
+    text: str,
+    shapes: str,
+    wrt: str | None,
+    fmt: str | None,
+    output: str | None,
+    template_dir: str | None,
+    scalar_only: str | None,
+) -> None:
+    """``solve`` for a problem in matrices: text or JSON."""
+    from chainsolve.api import solve_matrix
+    from chainsolve.budget import stage
+    from chainsolve.errors import ProblemError
+    from chainsolve.matrix.report import matrix_to_dict, render_matrix
+
+    chosen = _choose_format(fmt, output)
+    if chosen not in ("text", "json") or scalar_only:
+        raise ProblemError(
+            "matrix_options",
+            "a matrix problem is solved as text or JSON, without --at, --implicit or --rates",
+            hint="drop the option, or use --format text / --format json",
+        )
+    solution = solve_matrix(text, shapes=shapes, wrt=wrt, timeout=None)
+    with stage("rendering"):
+        if chosen == "json":
+            import json
+
+            rendered = json.dumps(matrix_to_dict(solution), ensure_ascii=False, indent=2)
+        else:
+            rendered = render_matrix(solution, template_dir)
         _write(rendered, output)
 
 

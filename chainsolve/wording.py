@@ -425,6 +425,72 @@ def note_left_in_intermediates(wrt: str) -> str:
     )
 
 
+# -- matrices (chainsolve.matrix) ---------------------------------------------------------------
+
+#: The name of each gate of the matrix backward pass, by rule id (a function's own derivative
+#: rule, ``derivative_of_sigmoid``, is named by the registry).
+MATRIX_RULE_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "add_gate": "sum gate: A + B passes δ to both",
+        "subtract_gate": "difference gate: A − B passes δ and −δ",
+        "matrix_multiply_gate": "matrix-multiply gate: ∂/∂A of A·B is δ·Bᵀ, ∂/∂B is Aᵀ·δ",
+        "scalar_multiple_gate": "scalar multiple: c·M passes c·δ",
+        "divide_gate": "division by a scalar",
+        "elementwise_gate": "elementwise gate: F(A) entry by entry passes δ ⊙ F′(A)",
+        "transpose_gate": "transpose gate: Aᵀ passes δᵀ",
+        "sum_gate": "sum of entries: passes δ·𝟙",
+        "dot_gate": "dot product: dot(u, v) passes δ·v to u",
+        "norm2": "∂‖v‖/∂v = v/‖v‖",
+        "norm2_squared": "∂‖v‖²/∂v = 2v",
+        "trace_gate": "∂ tr(A)/∂A = I",
+        "power": "power rule",
+        "square_root": "square root rule",
+        "softmax_gate": "softmax gate: p ⊙ (δ − dot(p, δ)·𝟙)",
+        "cross_entropy_gate": "cross-entropy: ∂/∂p of −Σ yᵢ ln pᵢ is −y ⊘ p",
+        "softmax_cross_entropy": "softmax with cross-entropy: ∂L/∂z = p − y",
+        "multivariable_chain": "multivariable chain rule: the sum over every use",
+    }
+)
+#: The layout convention, stated once at the top of a matrix solution.
+MATRIX_LAYOUT = (
+    "Layout: denominator — ∂L/∂W has the shape of W, so a gradient step is read entry by "
+    "entry as ∂L/∂Wᵢⱼ. (Numerator layout writes the transpose.)"
+)
+#: What the check of a matrix solution compares with.
+MATRIX_VERIFIED = (
+    "Verified: every step agrees, entry by entry, with sympy.diff of the problem expanded "
+    "into scalar entries."
+)
+
+
+def matrix_rule_name(rule_id: str) -> str:
+    """The human name of a gate or a function's derivative rule in the matrix backward pass."""
+    spec = BY_RULE_ID.get(rule_id)
+    return spec.human_rule_name if spec is not None else MATRIX_RULE_NAMES[rule_id]
+
+
+def matrix_step_sentence(kind: str, name: str, target: str) -> str:
+    """The sentence that opens a step of the matrix backward pass."""
+    if kind == "delta":
+        return f"δ for {name}: how {target} changes with {name}"
+    return f"The gradient of {target} by {name}"
+
+
+def matrix_condition(rule: str, name: str) -> str:
+    """The condition a matrix step holds under."""
+    assert rule == "sums_to_one", rule
+    return f"for {name} whose entries sum to 1 (a one-hot label or a distribution)"
+
+
+def matrix_check(method: str, checked: int, entries: int, points: int) -> str:
+    """How a matrix step was checked, in words."""
+    how = "exactly" if method == "exact" else f"at {points} random points (30 digits)"
+    if checked < entries:
+        return f"checked {how} at {checked} of its {entries} entries, chosen at random"
+    every = "its entry" if entries == 1 else f"all {entries} entries"
+    return f"checked {how}, {every}"
+
+
 # -- verdicts ------------------------------------------------------------------------------------
 
 #: How each verdict reads in prose (the JSON uses the ids).

@@ -1,0 +1,1 @@
+"""Vectors and matrices: declared shapes, the backward pass in matrix form, checked entry by entry."""
