@@ -583,6 +583,12 @@ def graph(
     help="Layers of the chain h_k = act(w*h_(k-1) + b) (at most 200).",
 )
 @click.option(
+    "--width",
+    # The upper bound is matrix.vanishing.MAX_WIDTH, checked there.
+    type=click.IntRange(min=1),
+    help="Matrix form: every h_k a vector of this many units, h_k = act(W*h_(k-1) + b).",
+)
+@click.option(
     "--activation",
     metavar="NAMES",
     default="sigmoid,tanh,relu",
@@ -603,6 +609,7 @@ def graph(
 @whole_command
 def gradients(
     depth: int,
+    width: int | None,
     activation: str,
     at: str | None,
     fmt: str | None,
@@ -622,6 +629,7 @@ def gradients(
     Examples:
       chainsolve gradients
       chainsolve gradients --depth 50 --activation sigmoid,relu --at w=2
+      chainsolve gradients --width 4      (W a 4x4 matrix: the norm of dL/dh_k)
       chainsolve gradients --format html --output gradients.html
       chainsolve gradients --output gradients.tex      (and gradients-plot.pdf)
     """
@@ -631,7 +639,8 @@ def gradients(
     from chainsolve.vanishing import gradient_study
 
     with stage("gradients"):
-        study = gradient_study(depth, activation, None if at is None else parse_point(at))
+        point = None if at is None else parse_point(at)
+        study = gradient_study(depth, activation, point, width)
     chosen = _choose_format(fmt, output)
     to_file = output is not None and output != "-"
     with stage("rendering"):

@@ -138,7 +138,7 @@ def plot_svg(study: GradientStudy) -> str:
     def py(log: float) -> float:
         return MARGIN_TOP + inner_h * (high - log) / (high - low)
 
-    title = wording.gradients_plot_title(study.depth)
+    title = wording.gradients_plot_title(study.depth, study.width)
     description = wording.gradients_plot_description(
         [
             (line.activation, number_text(p.input_delta))
@@ -177,7 +177,7 @@ def plot_svg(study: GradientStudy) -> str:
     parts.append(
         f'<text x="16" y="{MARGIN_TOP + inner_h / 2:.1f}" text-anchor="middle" font-size="13" '
         f'transform="rotate(-90 16 {MARGIN_TOP + inner_h / 2:.1f})">'
-        f"{escape(wording.GRADIENT_PLOT_Y_LABEL)}</text>"
+        f"{escape(wording.gradients_plot_y_label(study.width is not None))}</text>"
     )
     for number, line in enumerate(series):
         colour, dashes = STROKES[number % len(STROKES)]
@@ -231,8 +231,8 @@ def plot_matplotlib(study: GradientStudy, fmt: PlotFormat) -> bytes:
     axes.set_yticks(list(_ticks(low, high)))
     axes.set_yticklabels([f"$10^{{{tick}}}$" for tick in _ticks(low, high)])
     axes.set_xlabel(wording.GRADIENT_PLOT_X_LABEL)
-    axes.set_ylabel(wording.GRADIENT_PLOT_Y_LABEL)
-    axes.set_title(wording.gradients_plot_title(study.depth))
+    axes.set_ylabel(wording.gradients_plot_y_label(study.width is not None))
+    axes.set_title(wording.gradients_plot_title(study.depth, study.width))
     axes.grid(True, color="#dddddd")
     axes.legend()
     figure.tight_layout()
@@ -267,6 +267,41 @@ def _setting(study: GradientStudy) -> list[tuple[str, sympy.Expr, bool]]:
     return [(name, value, value == DEFAULT_POINT[name]) for name, value in study.point.items()]
 
 
+def _bounds(study: GradientStudy, fmt: str) -> Mapping[str, str]:
+    """Each activation's bound in words: with its consequence (scalar), or the slope's alone."""
+    if study.width is None:
+        return wording.GRADIENT_BOUNDS_LATEX if fmt == "latex" else wording.GRADIENT_BOUNDS
+    return wording.GRADIENT_SLOPE_BOUNDS_LATEX if fmt == "latex" else wording.GRADIENT_SLOPE_BOUNDS
+
+
+def _factor_bounds(study: GradientStudy) -> dict[str, Real]:
+    """Matrix form: no layer's factor exceeds ‖W‖₂ times the largest slope of its activation."""
+    if study.weight_norm is None:
+        return {}
+    with mpmath.workdps(30):
+        return {
+            name: study.weight_norm
+            * mpmath.mpf(ACTIVATIONS[name].slope_bound.p)
+            / ACTIVATIONS[name].slope_bound.q
+            for name in study.activations
+        }
+
+
+#: The widest W the text formats print (wider ones are in the JSON only).
+SHOWN_WIDTH = 6
+
+
+def _weight_rows(study: GradientStudy) -> list[list[Value]] | None:
+    """W's entries as decimals, row by row, when W is small enough to print."""
+    if study.weights is None or study.weights.cols > SHOWN_WIDTH:
+        return None
+    with mpmath.workdps(30):
+        return [
+            [Value(mpmath.mpf(entry.p) / entry.q, entry) for entry in study.weights.row(i)]
+            for i in range(study.weights.rows)
+        ]
+
+
 def template_context(study: GradientStudy, fmt: str, *, fragment: bool) -> dict[str, Any]:
     """Everything a gradients template receives: the study, its rows and notes, and the plot."""
     zero_lines = [s.activation for s in map(delta_series, study.profiles) if s.has_zero]
@@ -276,12 +311,22 @@ def template_context(study: GradientStudy, fmt: str, *, fragment: bool) -> dict[
         "profiles": study.profiles,
         "rows": tuple(zip(*(profile.layers for profile in study.profiles), strict=True)),
         "setting": _setting(study),
-        "bounds": wording.GRADIENT_BOUNDS_LATEX if fmt == "latex" else wording.GRADIENT_BOUNDS,
+        "bounds": _bounds(study, fmt),
+        "factor_bounds": _factor_bounds(study),
+        "slope_bounds": {name: ACTIVATIONS[name].slope_bound for name in study.activations},
+        "weight_rows": _weight_rows(study),
         "trends": wording.GRADIENT_TRENDS,
         "kink_notes": {p.activation: ACTIVATIONS[p.activation].spec.kink for p in study.profiles},
         "all_defaults": all(default for _, _, default in _setting(study)),
         "zero_note": wording.gradients_zero_note(zero_lines) if zero_lines else None,
         "layer_names": study.activations,
+        "width": study.width,
+        "weights": None if study.weights is None else study.weights.tolist(),
+        "weight_norm": study.weight_norm,
+        "size": "‖δ‖" if study.width is not None else "|δ|",
+        "matrix_note": (
+            wording.GRADIENT_MATRIX_NOTE_LATEX if fmt == "latex" else wording.GRADIENT_MATRIX_NOTE
+        ),
         "fragment": fragment,
     }
 
@@ -349,15 +394,27 @@ def gradients_to_dict(study: GradientStudy) -> dict[str, Any]:
         "kind": "gradients",
         "depth": study.depth,
         "point": {name: expression_text(value) for name, value in study.point.items()},
-        "chain": "h_0 = x; h_k = act(w*h_(k-1) + b) for k = 1..depth; L = h_depth",
+        "chain": (
+            "h_0 = x*ones; h_k = act(W*h_(k-1) + b*ones) for k = 1..depth; L = sum(h_depth)"
+            if study.width is not None
+            else "h_0 = x; h_k = act(w*h_(k-1) + b) for k = 1..depth; L = h_depth"
+        ),
+        "width": study.width,
+        "weights": None
+        if study.weights is None
+        else [[expression_text(entry) for entry in row] for row in study.weights.tolist()],
+        "weight_norm": None
+        if study.weight_norm is None
+        else mpmath.nstr(study.weight_norm, JSON_DIGITS),
         "activations": [
             {
                 "name": profile.activation,
-                "bound": wording.GRADIENT_BOUNDS[profile.activation],
+                "bound": _bounds(study, "json")[profile.activation],
                 "trend": profile.trend,
                 "input_gradient": _value_dict(profile.input_delta),
                 "mean_factor": mpmath.nstr(profile.mean_factor, JSON_DIGITS),
                 "kinks": list(profile.kinks),
+                "steps": list(profile.steps),
                 "layers": [
                     {
                         "layer": layer.index,

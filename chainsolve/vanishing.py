@@ -38,6 +38,8 @@ class Activation:
 
     name: str
     slope: Callable[[Real, Real], Real]  # act′(a) from a and act(a)
+    #: The largest act′ can be (a least upper bound).
+    slope_bound: sympy.Rational
 
     @property
     def spec(self) -> functions.FunctionSpec:
@@ -52,10 +54,10 @@ def _relu_slope(a: Real, value: Real) -> Real:
 #: The activations, in the order they are shown side by side.
 ACTIVATIONS: Mapping[str, Activation] = MappingProxyType(
     {
-        "sigmoid": Activation("sigmoid", lambda a, s: s * (1 - s)),
-        "tanh": Activation("tanh", lambda a, t: 1 - t**2),
-        "relu": Activation("relu", _relu_slope),
-        "softplus": Activation("softplus", lambda a, v: 1 / (1 + mpmath.exp(-a))),
+        "sigmoid": Activation("sigmoid", lambda a, s: s * (1 - s), sympy.Rational(1, 4)),
+        "tanh": Activation("tanh", lambda a, t: 1 - t**2, sympy.Integer(1)),
+        "relu": Activation("relu", _relu_slope, sympy.Integer(1)),
+        "softplus": Activation("softplus", lambda a, v: 1 / (1 + mpmath.exp(-a)), sympy.Integer(1)),
     }
 )
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -98,30 +100,41 @@ class Layer:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """One activation's chain: its layers 0..n, from the input to the output L = hₙ."""
+    """One activation's chain: its layers 0..n, from the input to the output L.
+
+    In matrix form ``delta`` is ‖δₖ‖, ``factor`` is ‖δₖ₋₁‖/‖δₖ‖, ``slope`` the largest entry
+    of act′(aₖ), ``output`` ‖hₖ‖, and ``steps`` the core's backward steps of the last layer.
+    """
 
     activation: str
     layers: tuple[Layer, ...]
+    steps: tuple[str, ...] = ()
 
     @property
     def input_delta(self) -> Value:
-        """δ₀ = ∂L/∂x, the product of every layer's factor."""
+        """δ₀ = ∂L/∂x (its norm in matrix form)."""
         return self.layers[0].delta
 
     @property
+    def change(self) -> Real:
+        """|δ₀|/|δₙ|: how much the gradient grew or shrank over the whole chain."""
+        with mpmath.workdps(WORKING_DIGITS):
+            return abs(self.input_delta.decimal) / abs(self.layers[-1].delta.decimal)
+
+    @property
     def trend(self) -> Trend:
-        """How |δ| changes from δₙ = 1 back to δ₀: the product of the factors against 1."""
-        size = abs(self.input_delta.decimal)
-        if size == 0:
+        """How |δ| changes from the output δₙ back to δ₀: the product of the factors against 1."""
+        change = self.change
+        if change == 0:
             return "dies"
-        return "shrinks" if size < 1 else "grows" if size > 1 else "stays"
+        return "shrinks" if change < 1 else "grows" if change > 1 else "stays"
 
     @property
     def mean_factor(self) -> Real:
-        """The geometric mean of |factor| over the layers: |δ₀|^(1/n)."""
+        """The geometric mean of |factor| over the layers: (|δ₀|/|δₙ|)^(1/n)."""
         depth = len(self.layers) - 1
         with mpmath.workdps(WORKING_DIGITS):
-            return mpmath.root(abs(self.input_delta.decimal), depth)
+            return mpmath.root(self.change, depth)
 
     @property
     def largest_factor(self) -> Real:
@@ -141,6 +154,10 @@ class GradientStudy:
     depth: int
     point: Mapping[str, sympy.Expr]
     profiles: tuple[Profile, ...]
+    #: Matrix form: the width of every layer, W, and ‖W‖₂; None for the scalar chain.
+    width: int | None = None
+    weights: sympy.Matrix | None = None
+    weight_norm: Real | None = None
 
     @property
     def activations(self) -> tuple[str, ...]:
@@ -243,8 +260,12 @@ def gradient_study(
     depth: int = DEFAULT_DEPTH,
     activations: str | Sequence[str] | None = None,
     point: Mapping[str, sympy.Expr] | None = None,
+    width: int | None = None,
 ) -> GradientStudy:
     """The chain of ``depth`` layers with each activation at ``point`` (x, w, b; defaults filled in).
+
+    With a ``width`` the chain is in matrix form (:mod:`chainsolve.matrix.vanishing`): x and b
+    are x·𝟙 and b·𝟙, W is w times a fixed matrix, L = sum(hₙ), and each δ is a vector.
 
     >>> study = gradient_study(3, "relu", {"w": sympy.Integer(2)})
     >>> [str(layer.delta.exact) for layer in study.profiles[0].layers]
@@ -253,6 +274,14 @@ def gradient_study(
     check_depth(depth)
     chosen = read_activations(activations)
     values = read_point(point)
+    if width is not None:
+        from chainsolve.matrix import vanishing as matrix_form
+
+        matrix_form.check_width(width, depth)
+        matrices = tuple(matrix_form.matrix_profile(name, depth, width, values) for name in chosen)
+        weights = matrix_form.weights(width, values["w"])
+        norm = matrix_form.spectral_norm(weights)
+        return GradientStudy(depth, MappingProxyType(values), matrices, width, weights, norm)
     profiles = tuple(chain_profile(ACTIVATIONS[name], depth, values) for name in chosen)
     return GradientStudy(depth, MappingProxyType(values), profiles)
 

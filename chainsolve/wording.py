@@ -809,17 +809,70 @@ def gradients_zero_note(activations: Sequence[str]) -> str:
     )
 
 
-#: The axes of the plot of |δ| by layer.
+#: The horizontal axis of the plot of |δ| by layer.
 GRADIENT_PLOT_X_LABEL = "layer k (0 = the input x)"
-GRADIENT_PLOT_Y_LABEL = "|δₖ| = |∂L/∂hₖ| (log scale)"
 
 
-def gradients_plot_title(depth: int) -> str:
+def gradients_plot_y_label(matrix: bool) -> str:
+    """The vertical axis: |δₖ| of the scalar chain, ‖δₖ‖ of the matrix form."""
+    return "‖δₖ‖ = ‖∂L/∂hₖ‖ (log scale)" if matrix else "|δₖ| = |∂L/∂hₖ| (log scale)"
+
+
+def gradients_plot_title(depth: int, width: int | None = None) -> str:
     """The plot's title."""
+    if width is not None:
+        return f"‖∂L/∂hₖ‖ by layer in a chain of {depth} layers of width {width}"
     return f"|∂L/∂hₖ| by layer in a chain of {depth} layers"
 
 
 def gradients_plot_description(input_gradients: Sequence[tuple[str, str]]) -> str:
     """The plot's description for a screen reader: each line's value at the input."""
-    each = "; ".join(f"{name}: |∂L/∂x| = {value}" for name, value in input_gradients)
-    return f"One line per activation, from |δ| = 1 at the output back to the input. {each}."
+    each = "; ".join(f"{name}: ∂L/∂x has size {value}" for name, value in input_gradients)
+    return f"One line per activation, from the output back to the input. {each}."
+
+
+def gradients_error_width(width: int, most: int) -> str:
+    """The message of a width out of range."""
+    return f"--width {width} is out of range: a layer has 1 to {most} units"
+
+
+def gradients_error_work(depth: int, width: int, most: int) -> str:
+    """The message of a matrix chain too large to evaluate."""
+    return (
+        f"--depth {depth} with --width {width} is too much work: depth × width² is "
+        f"{depth * width * width}, at most {most} (fewer layers or narrower ones)"
+    )
+
+
+#: Each activation's bound on its slope, for the matrix form (whose factor bound follows).
+GRADIENT_SLOPE_BOUNDS: Mapping[str, str] = MappingProxyType(
+    {
+        "sigmoid": "σ′(a) = σ(a)(1 − σ(a)) ≤ ¼",
+        "tanh": "tanh′(a) = 1 − tanh²(a) ≤ 1",
+        "relu": "relu′(a) ∈ {0, 1} (relu′(0) = 0)",
+        "softplus": "softplus′(a) = σ(a) < 1",
+    }
+)
+GRADIENT_SLOPE_BOUNDS_LATEX: Mapping[str, str] = MappingProxyType(
+    {
+        "sigmoid": r"$\sigma'(a) = \sigma(a)\,(1 - \sigma(a)) \le \frac14$",
+        "tanh": r"$\tanh'(a) = 1 - \tanh^2(a) \le 1$",
+        "relu": r"$\operatorname{relu}'(a) \in \{0, 1\}$ ($\operatorname{relu}'(0) = 0$)",
+        "softplus": r"$\operatorname{softplus}'(a) = \sigma(a) < 1$",
+    }
+)
+
+
+#: The matrix form's chain and its bound, for the text formats and for LaTeX.
+GRADIENT_MATRIX_NOTE = (
+    "In matrix form each layer passes δ back as δₖ₋₁ = Wᵀ·(δₖ ⊙ act′(aₖ)), so "
+    "‖δₖ₋₁‖ ≤ ‖W‖₂ · max act′(aₖ) · ‖δₖ‖: the factor of a layer is at most ‖W‖₂ times the "
+    "activation's bound."
+)
+GRADIENT_MATRIX_NOTE_LATEX = (
+    r"In matrix form each layer passes $\delta$ back as "
+    r"$\delta_{k-1} = W^{\top}(\delta_k \odot \operatorname{act}'(a_k))$, so "
+    r"$\lVert\delta_{k-1}\rVert \le \lVert W\rVert_2 \cdot \max \operatorname{act}'(a_k) \cdot "
+    r"\lVert\delta_k\rVert$: the factor of a layer is at most $\lVert W\rVert_2$ times the "
+    r"activation's bound."
+)

@@ -354,3 +354,124 @@ def test_gradients_schema_is_a_draft_2020_12_schema() -> None:
     schema = json_schema("gradients")
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+# --- matrix form (--width): the matrix core's backward pass at the point -----------------
+
+
+def matrix_chain(
+    activation: str, width: int, point: dict[str, sympy.Expr]
+) -> Callable[..., object]:
+    """``layers(start, count)``: the matrix chain written out with sympy Matrices, nothing else."""
+    from chainsolve.matrix.vanishing import weights
+
+    weight = weights(width, point["w"])
+    bias = sympy.ones(width, 1) * point["b"]
+    act = ORACLE[activation]
+
+    def layers(start: sympy.Matrix, count: int) -> sympy.Matrix:
+        h = start
+        for _ in range(count):
+            h = (weight * h + bias).applyfunc(act)
+        return h
+
+    return layers
+
+
+def test_matrix_form_norms_equal_sympy_diff_of_the_expanded_chain() -> None:
+    """--width 2: ‖δₖ‖ of every layer equals the norm of sympy.diff of L = sum(hₙ) entry by entry."""
+    point = {"x": sympy.Rational(1, 2), "w": sympy.Rational(3, 2), "b": sympy.Rational(1, 5)}
+    depth, width = 3, 2
+    study = gradient_study(depth, "sigmoid", point, width=width)
+    layers = matrix_chain("sigmoid", width, point)
+    entries = sympy.Matrix(sympy.symbols(f"t1:{width + 1}", real=True))
+    for layer in study.profiles[0].layers:
+        k = layer.index
+        h_k = layers(sympy.ones(width, 1) * point["x"], k).evalf(50)
+        loss = sum(layers(entries, depth - k))
+        values = dict(zip(entries, h_k, strict=True))
+        gradient = [sympy.diff(loss, entry).evalf(45, subs=values) for entry in entries]
+        assert close(layer.delta.decimal, sympy.sqrt(sum(g**2 for g in gradient)).evalf(40), 25)
+
+
+#: The activations for mpmath, written here (not the registry's): the finite differences' forward pass.
+MPMATH_ORACLE: dict[str, Callable[[object], object]] = {
+    "sigmoid": lambda u: 1 / (1 + mpmath.exp(-u)),
+    "tanh": mpmath.tanh,
+    "relu": lambda u: max(mpmath.mpf(0), u),
+    "softplus": lambda u: mpmath.log(1 + mpmath.exp(u)),
+}
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "softplus"])
+def test_matrix_form_norms_match_finite_differences(activation: str) -> None:
+    """--width 3, 6 layers: ‖δₖ‖ equals the norm of the central-difference gradient of L at hₖ."""
+    from chainsolve.matrix.vanishing import weights
+
+    point = {"x": sympy.Rational(1, 2), "w": sympy.Rational(3, 2), "b": sympy.Rational(1, 5)}
+    depth, width = 6, 3
+    study = gradient_study(depth, activation, point, width=width)
+    act = MPMATH_ORACLE[activation]
+    with mpmath.workdps(90):
+        weight = mpmath.matrix(weights(width, point["w"]).tolist())
+        bias = mpmath.matrix([mpmath.mpf(1) / 5] * width)
+
+        def layers(h: object, count: int) -> object:
+            for _ in range(count):
+                a = weight * h + bias
+                h = mpmath.matrix([act(a[i]) for i in range(width)])
+            return h
+
+        step = mpmath.mpf(10) ** -25
+        for layer in study.profiles[0].layers:
+            k = layer.index
+            h_k = layers(mpmath.matrix([mpmath.mpf(1) / 2] * width), k)
+            gradient = []
+            for i in range(width):
+                nudge = mpmath.matrix([step if j == i else 0 for j in range(width)])
+                up = mpmath.fsum(layers(h_k + nudge, depth - k))
+                down = mpmath.fsum(layers(h_k - nudge, depth - k))
+                # The central difference: its error is of the order of step², 1e-50.
+                gradient.append((up - down) / (2 * step))
+            expected = mpmath.sqrt(mpmath.fsum(g**2 for g in gradient))
+            assert close(layer.delta.decimal, sympy.Float(mpmath.nstr(expected, 45), 45), 20)
+
+
+def test_matrix_form_factors_keep_to_the_norm_bound() -> None:
+    """Each matrix factor ‖δₖ₋₁‖/‖δₖ‖ is at most ‖W‖₂ times the activation's largest slope."""
+    study = gradient_study(30, "sigmoid,tanh,softplus", {"w": sympy.Integer(2)}, width=5)
+    assert study.weight_norm is not None
+    for profile in study.profiles:
+        bound = study.weight_norm * {"sigmoid": 0.25}.get(profile.activation, 1)
+        for layer in profile.layers[1:]:
+            assert layer.factor is not None and layer.factor.decimal <= bound
+
+
+def test_matrix_form_shows_the_cores_backward_steps() -> None:
+    """The text names the matrix core's steps of the last layer: δ_a6 = δ_h6 ⊙ σ′(a6), δ_h5 = Wᵀ·δ_a6."""
+    text = render_gradients(gradient_study(6, "sigmoid", None, width=2), "text").text
+    assert "(δ_a6 = δ_h6 ⊙ σ′(a6), δ_h5 = Wᵀ·δ_a6)" in text
+    assert "‖W‖₂ = " in text and "each factor is at most ‖W‖₂ × 1/4" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--width", "17"], "--width 17 is out of range: a layer has 1 to 16 units"),
+        (["--width", "16", "--depth", "100"], "too much work"),
+    ],
+)
+def test_matrix_form_bounds_are_one_clear_line(args: list[str], message: str) -> None:
+    """A width beyond 16, or depth × width² beyond the bound: one error line, exit 2."""
+    result = CliRunner().invoke(main, ["gradients", *args])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_matrix_form_latex_compiles_and_json_has_the_weights(tmp_path: Path) -> None:
+    """--width 4: the LaTeX (bmatrix of W) compiles; the JSON holds W, ‖W‖₂ and each ‖δ‖."""
+    study = gradient_study(8, None, None, width=4)
+    (tmp_path / "m.tex").write_text(render_gradients(study, "latex").text, encoding="utf-8")
+    _compile(tmp_path, "m.tex")
+    data = json.loads(render_gradients(study, "json").text)
+    assert data["width"] == 4 and len(data["weights"]) == 4
+    assert [len(a["layers"]) for a in data["activations"]] == [9, 9, 9]
