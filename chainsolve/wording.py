@@ -448,7 +448,10 @@ MATRIX_RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "softmax_gate": "softmax gate: p ⊙ (δ − dot(p, δ)·𝟙)",
         "cross_entropy_gate": "cross-entropy: ∂/∂p of −Σ yᵢ ln pᵢ is −y ⊘ p",
         "softmax_cross_entropy": "softmax with cross-entropy: ∂L/∂z = p − y",
+        "binary_cross_entropy_gate": "binary cross-entropy: ∂/∂p is (p − y) ⊘ (p ⊙ (1 − p))",
+        "sigmoid_binary_cross_entropy": "sigmoid with binary cross-entropy: ∂L/∂z = p − y",
         "multivariable_chain": "multivariable chain rule: the sum over every use",
+        "no_dependence": "the loss does not depend on it: every entry is 0",
     }
 )
 #: The layout convention, stated once at the top of a matrix solution.

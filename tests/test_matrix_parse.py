@@ -9,6 +9,7 @@ from chainsolve.errors import ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.matrix.model import (
     Add,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Dot,
@@ -93,6 +94,7 @@ def test_declarations_inside_the_problem_equal_the_option() -> None:
         ("trace(W)", Trace),
         ("softmax(u)", Softmax),
         ("cross_entropy(u, v)", CrossEntropy),
+        ("binary_cross_entropy(u, v)", BinaryCrossEntropy),
         ("relu(u)", Apply),
         ("u − v", Sub),
         ("norm2(u)^2", Power),
@@ -141,12 +143,14 @@ def test_syntax_errors_point_at_the_token() -> None:
     assert error("L = sigmoid").code == "function_without_argument"
     assert error("L = x $ 2").code == "unexpected_character"
     assert error("L = import + x").code == "reserved_name"
+    assert error("lambda: 1").code == "reserved_name"
 
 
 def test_shape_errors_in_the_option_point_into_it() -> None:
     """A malformed or empty --shapes entry is refused with a caret in the option's text."""
     bad = error("L = sum(x)", "x: 2y")
     assert bad.code == "bad_shape" and bad.source == "x: 2y"
+    assert bad.message.startswith("--shapes: ")
     assert error("L = sum(x)", "x: 0").code == "bad_shape"
     assert error("L = sum(x)", "x: 2, x: 3").code == "conflicting_shapes"
 

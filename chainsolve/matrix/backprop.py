@@ -22,6 +22,8 @@ softmax(z)                    p ⊙ (G − dot(p, G)·𝟙), p = softmax(z)     
 cross_entropy(p, y)           −G·(y ⊘ p) to p, −G·ln(p) to y              ``cross_entropy_gate``
 cross_entropy(softmax(z), y)  G·(p − y) to z, when the entries of y sum   ``softmax_cross_entropy``
                               to 1
+binary_cross_entropy(p, y)    G·(p − y) ⊘ (p ⊙ (𝟙 − p)) to p              ``binary_cross_entropy_gate``
+binary_cross_entropy(σ(z), y) G·(p − y) to z                              ``sigmoid_binary_cross_entropy``
 ============================  ==========================================  =========================
 
 A name used in several places collects the sum of what each use passes back
@@ -43,6 +45,7 @@ from chainsolve.matrix.model import (
     Add,
     Adjoint,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Divide,
@@ -145,10 +148,10 @@ def scale(factor: Node, term: Node) -> Node:
 
 
 def _matmul(left: Node, right: Node) -> Node:
-    """``left·right``, a number factor of either side taken to the front (2·Aᵀ·v)."""
-    if _is_constant(left, 1):
+    """``left·right``, a number factor of either side taken to the front (2·Aᵀ·v), I·A = A."""
+    if _is_constant(left, 1) or isinstance(left, Identity):
         return right
-    if _is_constant(right, 1):
+    if _is_constant(right, 1) or isinstance(right, Identity):
         return left
     for side in (left, right):
         if isinstance(side, ScalarMul) and isinstance(side.scalar, Constant):
@@ -158,19 +161,27 @@ def _matmul(left: Node, right: Node) -> Node:
 
 
 def _hadamard(upstream: Node, local: Node, shape: Shape) -> Node:
-    """``G ⊙ local``; a 1×1 is a plain product."""
-    if _is_constant(upstream, 1):
+    """``G ⊙ local``; a 1×1 is a plain product, and 𝟙 ⊙ F = F."""
+    if _is_constant(upstream, 1) or isinstance(upstream, Ones):
         return local
     if shape.is_scalar:
         return scale(upstream, local)
     return Hadamard(upstream, local, NO_SPAN, NO_SPAN)
 
 
-def _transpose(node: Node, shape: Shape) -> Node:
-    if shape.is_scalar:
+def _transpose(node: Node, shaped: ShapedProblem) -> Node:
+    """``nodeᵀ``, taken inside where it reads better: (A·B)ᵀ = Bᵀ·Aᵀ, (c·M)ᵀ = c·Mᵀ, Aᵀᵀ = A,
+    𝟙ᵀ = 𝟙, Iᵀ = I; a 1×1 is its own transpose."""
+    if term_shape(node, shaped).is_scalar or isinstance(node, Identity):
         return node
     if isinstance(node, Transpose):
         return node.operand
+    if isinstance(node, Ones):
+        return Ones(node.shape.transposed())
+    if isinstance(node, MatMul):
+        return _matmul(_transpose(node.right, shaped), _transpose(node.left, shaped))
+    if isinstance(node, ScalarMul):
+        return scale(node.scalar, _transpose(node.operand, shaped))
     return Transpose(node, NO_SPAN)
 
 
@@ -199,7 +210,7 @@ def term_shape(node: Node, shaped: ShapedProblem) -> Shape:
         return term_shape(node.operand, shaped)
     if isinstance(node, Divide):
         return term_shape(node.operand, shaped)
-    if isinstance(node, SumAll | Dot | Norm2 | Trace | CrossEntropy | Power):
+    if isinstance(node, SumAll | Dot | Norm2 | Trace | CrossEntropy | BinaryCrossEntropy | Power):
         return SCALAR
     return term_shape(children(node)[0], shaped)
 
@@ -245,8 +256,8 @@ class _Walker:
             yield node.left, g, ("subtract_gate",), None
             yield node.right, scale(_constant(-1), g), ("subtract_gate",), None
         elif isinstance(node, MatMul):
-            left_t = _transpose(node.left, self.shape(node.left))
-            right_t = _transpose(node.right, self.shape(node.right))
+            left_t = _transpose(node.left, self.shaped)
+            right_t = _transpose(node.right, self.shaped)
             yield node.left, _matmul(g, right_t), ("matrix_multiply_gate",), None
             yield node.right, _matmul(left_t, g), ("matrix_multiply_gate",), None
         elif isinstance(node, ScalarMul):
@@ -263,7 +274,7 @@ class _Walker:
             yield node.left, _hadamard(g, node.right, shape), ("elementwise_gate",), None
             yield node.right, _hadamard(g, node.left, shape), ("elementwise_gate",), None
         elif isinstance(node, Transpose):
-            yield node.operand, _transpose(g, self.shape(node)), ("transpose_gate",), None
+            yield node.operand, _transpose(g, self.shaped), ("transpose_gate",), None
         elif isinstance(node, Apply):
             local = Prime(node.function, node.operand)
             spec = BY_NAME.get(node.function)
@@ -295,6 +306,8 @@ class _Walker:
             shape = self.shape(node)
             centred = _sub(g, scale(self.dot(p, g), Ones(shape)))
             yield node.operand, Hadamard(p, centred, NO_SPAN, NO_SPAN), ("softmax_gate",), None
+        elif isinstance(node, BinaryCrossEntropy):
+            yield from self.binary_cross_entropy(node, g)
         else:
             assert isinstance(node, CrossEntropy), node
             yield from self.cross_entropy(node, g)
@@ -342,6 +355,39 @@ class _Walker:
         logs = Apply("log", node.predicted, NO_SPAN)
         yield target, scale(_constant(-1), scale(g, logs)), ("cross_entropy_gate",), None
 
+    def binary_cross_entropy(
+        self, node: BinaryCrossEntropy, g: Node
+    ) -> Iterator[tuple[Node, Node, tuple[str, ...], tuple[str, str] | None]]:
+        p, y = node.predicted, node.target
+        sigmoid = self.sigmoid_of(p)
+        if sigmoid is not None:
+            if isinstance(p, Symbol):
+                self.fused.add(p.name)
+            term = scale(g, _sub(p, y))
+            yield sigmoid.operand, term, ("sigmoid_binary_cross_entropy",), None
+        else:
+            spread = Hadamard(p, self.one_minus(p), NO_SPAN, NO_SPAN)
+            ratio = ElementDivide(_sub(p, y), spread)
+            yield p, scale(g, ratio), ("binary_cross_entropy_gate",), None
+        logs = _sub(Apply("log", self.one_minus(p), NO_SPAN), Apply("log", p, NO_SPAN))
+        yield y, scale(g, logs), ("binary_cross_entropy_gate",), None
+
+    def one_minus(self, node: Node) -> Node:
+        """1 − node, entry by entry (𝟙 − p; a plain 1 − p for a 1×1)."""
+        shape = self.shape(node)
+        one: Node = _constant(1) if shape.is_scalar else Ones(shape)
+        return _sub(one, node)
+
+    def sigmoid_of(self, node: Node) -> Apply | None:
+        """The σ(z) ``node`` is: inline, or a name used once whose definition is σ(z)."""
+        if isinstance(node, Apply) and node.function == "sigmoid":
+            return node
+        if isinstance(node, Symbol) and self.uses.get(node.name) == 1:
+            definition = self.shaped.problem.definition(node.name)
+            if isinstance(definition, Apply) and definition.function == "sigmoid":
+                return definition
+        return None
+
     def softmax_of(self, node: Node) -> Softmax | None:
         """The softmax ``node`` is: inline, or a name used once whose definition is a softmax."""
         if isinstance(node, Softmax):
@@ -375,18 +421,22 @@ def _use_counts(shaped: ShapedProblem) -> dict[str, int]:
     return counts
 
 
+def _names_in(node: Node) -> set[str]:
+    return {current.name for current in _nodes(node) if isinstance(current, Symbol)}
+
+
 def _relevant(shaped: ShapedProblem) -> frozenset[str]:
-    """The wrt inputs and every definition that depends on one of them."""
-    relevant = set(shaped.problem.wrt)
-    for name, node in shaped.problem.definitions:
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if isinstance(current, Symbol) and current.name in relevant:
-                relevant.add(name)
-                break
-            stack.extend(children(current))
-    return frozenset(relevant)
+    """The wrt inputs and every definition on a path from one of them to the target."""
+    problem = shaped.problem
+    depends = set(problem.wrt)
+    for name, node in problem.definitions:
+        if _names_in(node) & depends:
+            depends.add(name)
+    used = {problem.target}
+    for name, node in reversed(problem.definitions):
+        if name in used:
+            used |= _names_in(node)
+    return frozenset(depends & used)
 
 
 _PRODUCTS = (MatMul, Hadamard, ScalarMul, ElementDivide)
@@ -434,6 +484,13 @@ def _step(
     )
 
 
+def _zero(name: str, shaped: ShapedProblem) -> MatrixStep:
+    """∂L/∂name = 0 for an input the target does not depend on."""
+    shape = shaped.shapes[name]
+    claim = ScalarMul(_constant(0), Ones(shape), NO_SPAN, NO_SPAN)
+    return MatrixStep("gradient", name, shape, claim, ("no_dependence",), ())
+
+
 def _inherit(step: MatrixStep, earlier: list[MatrixStep]) -> MatrixStep:
     """``step`` with the condition of any δ its claim uses (p − y holds when y sums to 1, and
     so does every gradient built from it)."""
@@ -459,7 +516,7 @@ def backprop(shaped: ShapedProblem) -> Backprop:
     walker = _Walker(shaped, _relevant(shaped))
     found: dict[str, list[Contribution]] = {}
     for name, node in reversed(problem.definitions):
-        if name in walker.fused:
+        if name in walker.fused or name not in walker.relevant:
             continue
         upstream: Node = _constant(1) if name == problem.target else Adjoint(name)
         for contribution in walker.walk(node, upstream, ()):
@@ -469,5 +526,7 @@ def backprop(shaped: ShapedProblem) -> Backprop:
         for name in names:
             if name in found and name not in walker.fused:
                 steps.append(_inherit(_step(kind, name, found[name], shaped), steps))  # type: ignore[arg-type]
+            elif kind == "gradient":
+                steps.append(_zero(name, shaped))
     forward = tuple((name, node, shaped.shapes[name]) for name, node in problem.definitions)
     return Backprop(shaped, forward, tuple(steps), skipped=tuple(sorted(walker.fused)))

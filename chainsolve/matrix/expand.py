@@ -12,6 +12,7 @@ from chainsolve.matrix.model import (
     Add,
     Adjoint,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Divide,
@@ -166,6 +167,17 @@ class _Entries:
         if isinstance(node, CrossEntropy):
             logs = self.of(node.predicted).applyfunc(sympy.log)
             return _one(-_total(self.of(node.target).multiply_elementwise(logs)))
+        if isinstance(node, BinaryCrossEntropy):
+            predicted, target = self.of(node.predicted), self.of(node.target)
+            return _one(
+                -sum(
+                    (
+                        y * sympy.log(p) + (1 - y) * sympy.log(1 - p)
+                        for p, y in zip(predicted, target, strict=True)
+                    ),
+                    sympy.S.Zero,
+                )
+            )
         assert isinstance(node, Power), node
         return _one(_scalar(self.of(node.base)) ** node.exponent)
 

@@ -16,6 +16,7 @@ __all__ = [
     "Add",
     "Adjoint",
     "Apply",
+    "BinaryCrossEntropy",
     "Constant",
     "CrossEntropy",
     "Declaration",
@@ -233,6 +234,15 @@ class CrossEntropy:
 
 
 @dataclass(frozen=True, slots=True)
+class BinaryCrossEntropy:
+    """``binary_cross_entropy(p, y)`` of two column vectors: −Σᵢ (yᵢ·ln(pᵢ) + (1 − yᵢ)·ln(1 − pᵢ)), 1×1."""
+
+    predicted: Node
+    target: Node
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Power:
     """``base^exponent`` of a 1×1 ``base`` and a number ``exponent``."""
 
@@ -306,6 +316,7 @@ Node = Union[  # noqa: UP007 (a runtime alias: isinstance checks and older Pytho
     Trace,
     Softmax,
     CrossEntropy,
+    BinaryCrossEntropy,
     Power,
     Adjoint,
     Ones,
@@ -325,7 +336,7 @@ def children(node: Node) -> tuple[Node, ...]:
         return (node.scalar, node.operand)
     if isinstance(node, Divide):
         return (node.operand, node.scalar)
-    if isinstance(node, CrossEntropy):
+    if isinstance(node, CrossEntropy | BinaryCrossEntropy):
         return (node.predicted, node.target)
     if isinstance(node, Power):
         return (node.base,)

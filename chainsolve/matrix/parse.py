@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 import sympy
 
-from chainsolve.errors import ParseError, ProblemError, Span
+from chainsolve.errors import ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.functions import BY_NAME, FUNCTION_ARITIES
 from chainsolve.matrix.lexer import Token, error_at, problem_error_at, tokenize
 from chainsolve.matrix.model import (
     Add,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Declaration,
@@ -36,7 +37,7 @@ from chainsolve.matrix.model import (
     Transpose,
     children,
 )
-from chainsolve.parsing import LIMITS
+from chainsolve.parsing import LIMITS, RESERVED_NAMES
 
 __all__ = [
     "MATRIX_LIMITS",
@@ -83,6 +84,7 @@ _UNARY: dict[str, Callable[[Node, Span], Node]] = {
 _BINARY: dict[str, Callable[[Node, Node, Span], Node]] = {
     "dot": Dot,
     "cross_entropy": CrossEntropy,
+    "binary_cross_entropy": BinaryCrossEntropy,
 }
 #: The functions of matrices, by name, with how many arguments each takes.
 MATRIX_FUNCTIONS = {**dict.fromkeys(_UNARY, 1), **dict.fromkeys(_BINARY, 2)}
@@ -128,6 +130,13 @@ def _declarations(source: str, start: int, end: int) -> list[Declaration]:
 
 def _declaration(source: str, match: re.Match[str]) -> Declaration:
     span = Span(match.start("name"), match.end())
+    if match.group("name") in RESERVED_NAMES:
+        raise error_at(
+            "reserved_name",
+            f"'{match.group('name')}' cannot be used as a name",
+            source,
+            Span(match.start("name"), match.end("name")),
+        )
     rows_text, cols_text = match.group("rows"), match.group("cols") or "1"
     if max(len(rows_text), len(cols_text)) > 6:
         raise problem_error_at("shape_too_large", "this shape is too large", source, span)
@@ -391,7 +400,8 @@ class _Parser:
                 f"unknown function '{name.text}'",
                 self.source,
                 name.span,
-                "matrix problems know sum, dot, norm2, trace, softmax, cross_entropy "
+                "matrix problems know sum, dot, norm2, trace, softmax, cross_entropy, "
+                "binary_cross_entropy "
                 "and the functions of the language applied to each entry (sigmoid, relu, exp, …)",
             )
         if len(arguments) != wanted:
@@ -464,7 +474,7 @@ def parse_matrix_problem(
     """
     _check_length(text)
     statements = _read(text)
-    option = parse_shapes(shapes) if isinstance(shapes, str) else tuple(shapes)
+    option = _option_shapes(shapes) if isinstance(shapes, str) else tuple(shapes)
     declared = _declared([*option, *statements.declarations], text)
     definitions = _definitions(text, statements.definitions)
     if not definitions:
@@ -479,6 +489,20 @@ def parse_matrix_problem(
         target=definitions[-1][0],
         wrt=_wrt(wrt, inputs, definitions),
     )
+
+
+def _option_shapes(text: str) -> tuple[Declaration, ...]:
+    """The declarations of ``--shapes``; an error in them says it is in the option."""
+    try:
+        return parse_shapes(text)
+    except ChainsolveError as error:
+        raise type(error)(
+            error.code,
+            f"--shapes: {error.message}",
+            source=error.source,
+            span=error.span,
+            hint=error.hint,
+        ) from None
 
 
 def _declared(declarations: Sequence[Declaration], source: str) -> dict[str, Shape]:

@@ -12,6 +12,7 @@ from chainsolve.matrix.model import (
     Add,
     Adjoint,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Divide,
@@ -39,6 +40,7 @@ __all__ = ["adjoint_text", "gradient_text", "latex", "show"]
 Style = Literal["text", "latex"]
 
 _SUM, _PRODUCT, _NEGATION, _POWER, _ATOM = range(1, 6)
+_AS_CALLS = {"exp": r"\exp", "abs": r"\operatorname{abs}"}
 _SUPERSCRIPTS = dict(zip("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻", strict=True))
 
 
@@ -126,10 +128,14 @@ class _Printer:
         return rf"{sign}\frac{{{abs(value.p)}}}{{{value.q}}}"
 
     def function(self, name: str) -> str:
+        # e^u and |u| are written around their argument in scalar solutions; applied to every
+        # entry of a matrix (and primed) they are written as calls: exp(a), abs′(a).
         spec = BY_NAME.get(name)
-        if self.style == "text":
-            return spec.printed_name if spec is not None else name
-        return spec.latex_name if spec is not None else rf"\operatorname{{{name}}}"
+        if spec is None or name in _AS_CALLS:
+            return (
+                name if self.style == "text" else _AS_CALLS.get(name, rf"\operatorname{{{name}}}")
+            )
+        return spec.printed_name if self.style == "text" else spec.latex_name
 
     def call(self, name: str, *arguments: Node) -> str:
         inside = ", ".join(self.show(argument) for argument in arguments)
@@ -159,6 +165,8 @@ class _Printer:
         if isinstance(node, Add | Sub):
             return self.sum(node)
         if isinstance(node, ScalarMul):
+            if isinstance(node.scalar, Constant) and node.scalar.value == 0:
+                return "0"
             if _is_minus_one(node.scalar):
                 return "-" + self.wrapped(node.operand, _PRODUCT + 1)
             times = "·" if self.style == "text" else r" \cdot "
@@ -221,6 +229,8 @@ class _Printer:
             return self.call("softmax", node.operand)
         if isinstance(node, Dot):
             return self.call("dot", node.left, node.right)
+        if isinstance(node, BinaryCrossEntropy):
+            return self.call("binary_cross_entropy", node.predicted, node.target)
         assert isinstance(node, CrossEntropy), node
         return self.call("cross_entropy", node.predicted, node.target)
 

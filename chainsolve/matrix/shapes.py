@@ -12,6 +12,7 @@ from chainsolve.matrix.model import (
     SCALAR,
     Add,
     Apply,
+    BinaryCrossEntropy,
     Constant,
     CrossEntropy,
     Divide,
@@ -98,7 +99,7 @@ class _Inference:
             return self.unary_same(node)
         if isinstance(node, SumAll | Norm2 | Trace):
             return self.reduction(node)
-        if isinstance(node, Dot | CrossEntropy):
+        if isinstance(node, Dot | CrossEntropy | BinaryCrossEntropy):
             return self.pairing(node)
         # The backward-pass nodes (Adjoint, Ones, …) are never in a problem as read.
         assert isinstance(node, Power), node
@@ -188,13 +189,13 @@ class _Inference:
             )
         return dataclasses.replace(node, operand=operand), SCALAR
 
-    def pairing(self, node: Dot | CrossEntropy) -> tuple[Node, Shape]:
+    def pairing(self, node: Dot | CrossEntropy | BinaryCrossEntropy) -> tuple[Node, Shape]:
         first, second = (
             (node.left, node.right) if isinstance(node, Dot) else (node.predicted, node.target)
         )
         first, first_shape = self.visit(first)
         second, second_shape = self.visit(second)
-        name = "dot" if isinstance(node, Dot) else "cross_entropy"
+        name = {Dot: "dot", CrossEntropy: "cross_entropy"}.get(type(node), "binary_cross_entropy")
         if first_shape != second_shape:
             raise self.error(
                 "shape_mismatch",
@@ -208,7 +209,7 @@ class _Inference:
         if not first_shape.is_column:
             raise self.error(
                 "shape_mismatch",
-                f"cross_entropy of a {first_shape}: it takes column vectors",
+                f"{name} of a {first_shape}: it takes column vectors",
                 node.span,
             )
         return dataclasses.replace(node, predicted=first, target=second), SCALAR

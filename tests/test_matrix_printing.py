@@ -1,0 +1,87 @@
+"""Tests for chainsolve.matrix.printing: text and LaTeX of matrix expressions, brackets as taught."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+
+from chainsolve.matrix.model import (
+    NO_SPAN,
+    Add,
+    Adjoint,
+    Constant,
+    Hadamard,
+    MatMul,
+    Node,
+    Ones,
+    Prime,
+    ScalarMul,
+    Shape,
+    Symbol,
+    Transpose,
+)
+from chainsolve.matrix.parse import parse_matrix_problem
+from chainsolve.matrix.printing import latex, show
+from chainsolve.matrix.shapes import infer_shapes
+
+S = NO_SPAN
+
+
+def parsed(text: str, shapes: str = "u: 2, v: 2, W: 2x2, c: 1") -> Node:
+    """The problem's loss as read and shaped (``*`` by a 1×1 is a scalar multiple)."""
+    shaped = infer_shapes(parse_matrix_problem(f"L = {text}", shapes))
+    node = shaped.problem.definition("L")
+    assert node is not None
+    return node
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("sum(W*u + v)", "sum(W·u + v)"),
+        ("sum(W'*(u - v))", "sum(Wᵀ·(u - v))"),
+        ("sum((W*u)')", "sum((W·u)ᵀ)"),
+        ("sum(u .* (v - u))", "sum(u ⊙ (v - u))"),
+        ("1/2*norm2(u - v)^2", "1/2·‖u - v‖²"),
+        ("c^(1/2)", "c^(1/2)"),
+        ("-c - (c - c)", "-c - (c - c)"),
+        ("sum(sigmoid(u))", "sum(σ(u))"),
+        ("cross_entropy(softmax(u), v)", "cross_entropy(softmax(u), v)"),
+        ("sum(exp(u) .* abs(v))", "sum(exp(u) ⊙ abs(v))"),
+        ("sum(ln(u))", "sum(ln(u))"),
+    ],
+)
+def test_text_keeps_the_meaning_with_few_brackets(text: str, shown: str) -> None:
+    """What a problem is echoed as: the operators as taught (·, ᵀ, ⊙, ‖‖, ²)."""
+    assert show(parsed(text)) == shown
+
+
+def test_a_product_of_one_kind_inside_the_other_is_bracketed() -> None:
+    """(W2ᵀ·δ_z) ⊙ σ′(a) and (δ ⊙ σ′(a))·xᵀ: · and ⊙ have no agreed order between them."""
+    back = MatMul(Transpose(Symbol("W2", S), S), Adjoint("z"), S, S)
+    delta = Hadamard(back, Prime("sigmoid", Symbol("a", S)), S, S)
+    assert show(delta) == "(W2ᵀ·δ_z) ⊙ σ′(a)"
+    outer = MatMul(delta, Transpose(Symbol("x", S), S), S, S)
+    assert show(outer) == "((W2ᵀ·δ_z) ⊙ σ′(a))·xᵀ"
+
+
+def test_a_negative_term_is_subtracted() -> None:
+    """a + (−1)·b is written a - b, and 2·(A·B) as 2·A·B."""
+    minus = ScalarMul(Constant(sympy.Integer(-1), S), Symbol("b", S), S, S)
+    assert show(Add(Symbol("a", S), minus, S, S)) == "a - b"
+    product = MatMul(Symbol("A", S), Symbol("B", S), S, S)
+    assert show(ScalarMul(Constant(sympy.Integer(2), S), product, S, S)) == "2·A·B"
+
+
+def test_latex_uses_top_odot_and_subscripts() -> None:
+    """LaTeX: W_{1}^{\\top}, \\odot, \\sigma', \\delta_{a}, \\mathbf{1}, \\frac."""
+    node = Hadamard(
+        MatMul(Transpose(Symbol("W1", S), S), Adjoint("a"), S, S),
+        Prime("sigmoid", Ones(Shape(2, 1))),
+        S,
+        S,
+    )
+    assert (
+        latex(node) == r"\left(W_{1}^{\top} \delta_{a}\right) \odot \sigma'\left(\mathbf{1}\right)"
+    )
+    assert latex(parsed("1/2*norm2(u)^2")) == r"\frac{1}{2} \cdot \lVert u \rVert^{2}"
