@@ -470,6 +470,12 @@ def _solve_matrix(
 @output_option
 @template_option
 @click.option("--fragment", is_flag=True, help="LaTeX, HTML: only the body, to include elsewhere.")
+@click.option(
+    "--shapes",
+    metavar="'x: 2, W: 3x2, ...'",
+    help="PROBLEM is in matrices (as for solve): check a matrix answer (delta_a names δ of a) "
+    "entry by entry and name the matrix mistakes (wrong order x·δᵀ, missing ⊙σ′, …).",
+)
 @timeout_option
 @friendly_errors
 @whole_command
@@ -482,6 +488,7 @@ def verify(
     output: str | None,
     template_dir: str | None,
     fragment: bool,
+    shapes: str | None,
     timeout: float,
 ) -> None:
     """Check an answer or a line-by-line derivation; exit 0 if correct, 1 if not.
@@ -491,6 +498,7 @@ def verify(
       chainsolve verify "sin(x^2)" --answer "cos(x^2)"
       chainsolve verify "sin(x^2)" --answer "2x*cos(x^2)"
       chainsolve verify "sin(x^2)" --derivation work.txt
+      chainsolve verify "a = W*x; h = sigmoid(a); L = sum(h)" --shapes "x: 2, W: 3x2" --wrt W --answer "x*delta_a'"
     """
     from chainsolve.api import check_parsed, load_problem
     from chainsolve.budget import stage
@@ -498,13 +506,33 @@ def verify(
 
     if (answer is None) == (derivation is None):
         raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")
-    parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
+    text = _read_problem(problem)
+    from chainsolve.matrix.parse import has_declarations
+
+    if shapes is not None or has_declarations(text):
+        _verify_matrix(text, shapes or "", wrt, answer, _choose_format(fmt, output), output)
+    parsed = load_problem(text, wrt=wrt, timeout=None)
     _echo_reading(parsed)
     lines = None if derivation is None else _read_derivation(derivation)
     report = check_parsed(parsed, answer=answer, derivation=lines)
     chosen = _choose_format(fmt, output)
     with stage("rendering"):
         _write(render_verdict(report, chosen, template_dir=template_dir, fragment=fragment), output)
+    sys.exit(0 if report.correct else 1)
+
+
+def _verify_matrix(
+    text: str, shapes: str, wrt: str | None, answer: str | None, chosen: str, output: str | None
+) -> None:
+    """``verify`` of a matrix answer: text or JSON, exit 0 when right and 1 when not."""
+    from chainsolve.budget import stage
+    from chainsolve.verification import render_matrix_verdict, verify_matrix
+
+    if answer is None:
+        raise click.UsageError("a matrix problem checks a final --answer, not a --derivation")
+    report = verify_matrix(text, shapes, wrt, answer)
+    with stage("rendering"):
+        _write(render_matrix_verdict(report, chosen), output)
     sys.exit(0 if report.correct else 1)
 
 

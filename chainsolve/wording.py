@@ -879,3 +879,88 @@ GRADIENT_MATRIX_NOTE_LATEX = (
     r"\lVert\delta_k\rVert$: the factor of a layer is at most $\lVert W\rVert_2$ times the "
     r"activation's bound."
 )
+
+
+# -- matrix-level mistakes (chainsolve.matrix.mistakes, `verify --shapes`) ------------------
+
+#: Each matrix mistake: its short title and what went wrong.
+MATRIX_MISTAKES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "matrix_wrong_order": (
+            "wrong order or transpose (x·δᵀ instead of δ·xᵀ)",
+            "A matrix-multiply gate was applied in the wrong order: for a = W·x the gradient "
+            "by W is δ_a·xᵀ (it has W's shape), and x·δ_aᵀ is its transpose; δ passed back to "
+            "x is Wᵀ·δ_a, not δ_aᵀ·W.",
+        ),
+        "matrix_missing_transpose": (
+            "missing transpose (W·δ instead of Wᵀ·δ)",
+            "A transpose was left out: δ passes back through a = W·x as Wᵀ·δ_a, and the "
+            "gradient by W is δ_a·xᵀ.",
+        ),
+        "matrix_missing_elementwise_derivative": (
+            "missing ⊙σ′ (the activation's derivative)",
+            "Through h = σ(a), applied entry by entry, δ_a = δ_h ⊙ σ′(a): every entry of δ_h "
+            "is multiplied by σ′ at its entry of a. That factor was left out.",
+        ),
+        "matrix_product_for_elementwise": (
+            "matrix product where the elementwise product is meant",
+            "δ_h ⊙ σ′(a) multiplies entry by entry (two vectors of one shape give a vector of "
+            "that shape); a matrix product of the two (δ_hᵀ·σ′(a), a number, or δ_h·σ′(a)ᵀ, a "
+            "matrix) is something else.",
+        ),
+        "matrix_shape_mismatch": (
+            "the answer's shape is not the gradient's",
+            "In denominator layout ∂L/∂W has the shape of W, entry (i, j) being ∂L/∂Wᵢⱼ; "
+            "an answer of another shape cannot be it.",
+        ),
+    }
+)
+
+
+def matrix_mistake_detail(site: str) -> str:
+    """Where a matrix mistake was made: the step whose gate went wrong."""
+    return f"in the step {site}"
+
+
+def matrix_shape_detail(answer: str, expected: str, name: str) -> str:
+    """The shape mismatch: the answer's shape against the gradient's."""
+    return f"the answer is {answer}; ∂L/∂{name} has {name}'s shape, {expected}"
+
+
+def matrix_verdict_message(report: object) -> str:
+    """A matrix verdict in prose: right, or wrong and which mistakes reproduce the answer."""
+    correct = getattr(report, "correct", False)
+    derivative = getattr(report, "derivative", "the gradient")
+    if correct:
+        return (
+            f"Correct: the answer equals {derivative} entry by entry (checked against sympy.diff "
+            "of the problem expanded into scalar entries)."
+        )
+    mistakes = getattr(report, "mistakes", ())
+    if not mistakes:
+        return f"Not equal to {derivative} entry by entry, and no common matrix mistake gives it."
+    titles = "; ".join(f"{m.title} ({m.detail})" if m.detail else m.title for m in mistakes)
+    return f"Not equal to {derivative} entry by entry. It matches: {titles}."
+
+
+def matrix_verify_wrt(names: Sequence[str]) -> str:
+    """The message of a matrix answer checked without saying by which input."""
+    return f"say which gradient the answer is: the problem has inputs {', '.join(names)}"
+
+
+def matrix_verify_wrt_hint() -> str:
+    """The hint: give --wrt."""
+    return "add --wrt NAME (e.g. --wrt W1)"
+
+
+def matrix_verify_formats() -> str:
+    """The message of a matrix verdict asked for in a format it does not have."""
+    return "a matrix answer is checked as text or JSON: use --format text or --format json"
+
+
+def matrix_answer_names_hint(names: Sequence[str], deltas: Sequence[str]) -> str:
+    """The hint for a name a matrix answer uses that the problem does not have."""
+    return (
+        f"an answer uses the problem's names ({', '.join(names)}) and δ of an intermediate as "
+        f"{', '.join(deltas) or 'delta_NAME'}"
+    )
