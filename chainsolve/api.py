@@ -404,6 +404,7 @@ def gradients(
     depth: int = 20,
     activations: str | Sequence[str] | None = None,
     at: str | Mapping[str, Any] | None = None,
+    width: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> GradientStudy:
     """The deep chain h₀ = x, hₖ = act(w·hₖ₋₁ + b), L = h_depth, with each activation, layer by layer.
@@ -416,6 +417,8 @@ def gradients(
         depth: the number of layers, 1 to 200.
         activations: ``"sigmoid,tanh,relu"`` (the default), any of these and ``softplus``.
         at: the input x, weight w and bias b (``"x=1/2,w=2"``; defaults x = 1/2, w = 1, b = 0).
+        width: the matrix form, every layer a vector of this many units (1 to 16), W = w
+            times a fixed matrix; ``None`` (the default) for the scalar chain.
         timeout: seconds the call may take, or ``None``.
 
     Returns a :class:`~chainsolve.vanishing.GradientStudy`; :func:`chainsolve.gradview.render_gradients`
@@ -429,6 +432,8 @@ def gradients(
     from chainsolve.vanishing import gradient_study
 
     _check_type("depth", depth, int, "a whole number of layers")
+    if width is not None:
+        _check_type("width", width, int, "a whole number of units")
     _check_common(None, at, timeout)
     with _api_wording(), deadline(timeout), stage("gradients"):
-        return gradient_study(depth, activations, _point(at))
+        return gradient_study(depth, activations, _point(at), width)

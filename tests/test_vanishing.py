@@ -201,6 +201,7 @@ def test_api_gradients_takes_the_cli_values_and_refuses_wrong_types() -> None:
         api.gradients(depth="4")  # type: ignore[arg-type]
     with pytest.raises(ChainsolveError, match="out of range"):
         api.gradients(depth=MAX_DEPTH + 1)
+    assert api.gradients(depth=3, width=2).width == 2
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html", "json"])
