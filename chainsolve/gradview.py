@@ -318,7 +318,9 @@ def template_context(study: GradientStudy, fmt: str, *, fragment: bool) -> dict[
         "trends": wording.GRADIENT_TRENDS,
         "kink_notes": {p.activation: ACTIVATIONS[p.activation].spec.kink for p in study.profiles},
         "all_defaults": all(default for _, _, default in _setting(study)),
-        "zero_note": wording.gradients_zero_note(zero_lines) if zero_lines else None,
+        "zero_note": (
+            wording.gradients_zero_note(zero_lines, study.width is not None) if zero_lines else None
+        ),
         "layer_names": study.activations,
         "width": study.width,
         "weights": None if study.weights is None else study.weights.tolist(),

@@ -804,11 +804,12 @@ GRADIENT_PLOT_ABSENT: Mapping[str, str] = MappingProxyType(
 )
 
 
-def gradients_zero_note(activations: Sequence[str]) -> str:
-    """The note under a log-scale plot on which some |δ| is 0 and cannot be drawn."""
+def gradients_zero_note(activations: Sequence[str], matrix: bool = False) -> str:
+    """The note under a log-scale plot on which some |δ| (‖δ‖) is 0 and cannot be drawn."""
+    size = "‖δ‖" if matrix else "|δ|"
     return (
-        f"|δ| = 0 has no place on a log scale: the line of {', '.join(activations)} "
-        "stops at the last layer where |δ| is not 0."
+        f"{size} = 0 has no place on a log scale: the line of {', '.join(activations)} "
+        f"stops at the last layer where {size} is not 0."
     )
 
 
