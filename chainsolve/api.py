@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from chainsolve.matrix.numeric import MatrixEvaluation
     from chainsolve.matrix.solve import MatrixSolution
     from chainsolve.problem import Problem
+    from chainsolve.vanishing import GradientStudy
     from chainsolve.verification import AnswerVerdict, DerivationReport
 
 #: Share of the time left that a verify check may use: past it the verdict is undecided, and
@@ -481,3 +482,43 @@ def check_parsed(
     if answer is not None:
         return verify_answer(problem, answer, timeout=share, order=order)
     return verify_derivation(problem, derivation or "", timeout=share)
+
+
+def gradients(
+    *,
+    depth: int = 20,
+    activations: str | Sequence[str] | None = None,
+    at: str | Mapping[str, Any] | None = None,
+    width: int | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> GradientStudy:
+    """The deep chain h₀ = x, hₖ = act(w·hₖ₋₁ + b), L = h_depth, with each activation, layer by layer.
+
+    >>> study = gradients(depth=20, activations="sigmoid,relu")
+    >>> [profile.trend for profile in study.profiles]
+    ['shrinks', 'stays']
+
+    Parameters:
+        depth: the number of layers, 1 to 200.
+        activations: ``"sigmoid,tanh,relu"`` (the default), any of these and ``softplus``.
+        at: the input x, weight w and bias b (``"x=1/2,w=2"``; defaults x = 1/2, w = 1, b = 0).
+        width: the matrix form, every layer a vector of this many units (1 to 16), W = w
+            times a fixed matrix; ``None`` (the default) for the scalar chain.
+        timeout: seconds the call may take, or ``None``.
+
+    Returns a :class:`~chainsolve.vanishing.GradientStudy`; :func:`chainsolve.gradview.render_gradients`
+    renders it.
+
+    Raises:
+        ChainsolveError: a depth out of range, an unknown activation or a value that is not a
+            real number (``ParseError`` for one that cannot be read).
+        TypeError: an argument of the wrong type.
+    """
+    from chainsolve.vanishing import gradient_study
+
+    _check_type("depth", depth, int, "a whole number of layers")
+    if width is not None:
+        _check_type("width", width, int, "a whole number of units")
+    _check_common(None, at, timeout)
+    with _api_wording(), deadline(timeout), stage("gradients"):
+        return gradient_study(depth, activations, _point(at), width)

@@ -7,7 +7,7 @@ import functools
 import gc
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -187,15 +187,15 @@ def _choose_format(fmt: str | None, output: str | None) -> str:
     return "text"
 
 
-def _write_pdf(text: str, output: str) -> None:
-    """``--output FILE.pdf``: the LaTeX document compiled by pdflatex, or a clear refusal."""
+def _write_pdf(text: str, output: str, files: Mapping[str, bytes] | None = None) -> None:
+    """``--output FILE.pdf``: the LaTeX document (with ``files`` beside it) compiled, or a clear refusal."""
     from chainsolve.render import latex_to_pdf
 
     if not text.lstrip().startswith("\\documentclass"):
         raise click.UsageError(
             "only a whole LaTeX document compiles to PDF: use --format latex without --fragment"
         )
-    Path(output).write_bytes(latex_to_pdf(text))
+    Path(output).write_bytes(latex_to_pdf(text, files or {}))
     click.echo(f"wrote {output}", err=True)
 
 
@@ -538,6 +538,12 @@ def _solve_matrix(
     "unknown rate (with --at: at that moment).",
 )
 @click.option("--at", metavar="NAME=VALUE,...", help="With --rates: the values at that moment.")
+@click.option(
+    "--shapes",
+    metavar="'x: 2, W: 3x2, ...'",
+    help="PROBLEM is in matrices (as for solve): check a matrix answer (delta_a names δ of a) "
+    "entry by entry and name the matrix mistakes (wrong order x·δᵀ, missing ⊙σ′, …).",
+)
 @timeout_option
 @friendly_errors
 @whole_command
@@ -555,6 +561,7 @@ def verify(
     order: int,
     rates: str | None,
     at: str | None,
+    shapes: str | None,
     timeout: float,
 ) -> None:
     """Check an answer or a line-by-line derivation; exit 0 if correct, 1 if not.
@@ -568,6 +575,7 @@ def verify(
       chainsolve verify "sin(x^2)" --order 2 --answer "2cos(x^2) - 4x^2*sin(x^2)"
       chainsolve verify "V = 4/3*pi*r^3" --rates "dr/dt = 2" --at r=5 --answer "200pi"
       chainsolve verify "sin(x^2)" --answer "2x\\cos(x^2)"   (LaTeX, as in --derivation lines)
+      chainsolve verify "a = W*x; h = sigmoid(a); L = sum(h)" --shapes "x: 2, W: 3x2" --wrt W --answer "x*delta_a'"
     """
     from chainsolve.api import check_curve, check_parsed, check_rates, load_problem
     from chainsolve.budget import stage
@@ -575,17 +583,22 @@ def verify(
 
     if (answer is None) == (derivation is None):
         raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")
+    text = _read_problem(problem)
+    from chainsolve.matrix.parse import has_declarations
+
+    if shapes is not None or has_declarations(text):
+        _verify_matrix(text, shapes or "", wrt, answer, _choose_format(fmt, output), output)
     report: AnswerVerdict | DerivationReport
     if rates is not None:
         if answer is None:
             raise click.UsageError("--rates checks an --answer, not a --derivation")
-        report = check_rates(_read_problem(problem), rates, answer, at=at)
+        report = check_rates(text, rates, answer, at=at)
     elif implicit is not None:
         if answer is None:
             raise click.UsageError("--implicit checks an --answer, not a --derivation")
-        report = check_curve(_read_problem(problem), implicit, answer, wrt=wrt, order=order)
+        report = check_curve(text, implicit, answer, wrt=wrt, order=order)
     else:
-        parsed = load_problem(_read_problem(problem), wrt=wrt, timeout=None)
+        parsed = load_problem(text, wrt=wrt, timeout=None)
         _echo_reading(parsed)
         lines = None if derivation is None else _read_derivation(derivation)
         if order > 1 and derivation is not None:
@@ -594,6 +607,21 @@ def verify(
     chosen = _choose_format(fmt, output)
     with stage("rendering"):
         _write(render_verdict(report, chosen, template_dir=template_dir, fragment=fragment), output)
+    sys.exit(0 if report.correct else 1)
+
+
+def _verify_matrix(
+    text: str, shapes: str, wrt: str | None, answer: str | None, chosen: str, output: str | None
+) -> None:
+    """``verify`` of a matrix answer: text or JSON, exit 0 when right and 1 when not."""
+    from chainsolve.budget import stage
+    from chainsolve.verification import render_matrix_verdict, verify_matrix
+
+    if answer is None:
+        raise click.UsageError("a matrix problem checks a final --answer, not a --derivation")
+    report = verify_matrix(text, shapes, wrt, answer)
+    with stage("rendering"):
+        _write(render_matrix_verdict(report, chosen), output)
     sys.exit(0 if report.correct else 1)
 
 
@@ -660,6 +688,93 @@ def graph(
         values = dict(parsed.point) if parsed.point else None
         emit = emitters.emitter(fmt, tree=tree)  # type: ignore[arg-type]
         _write(emit(dependency_graph, values=values), output)
+
+
+@main.command()
+@click.option(
+    "--depth",
+    # The upper bound is vanishing.MAX_DEPTH, checked there (importing it here would load sympy).
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Layers of the chain h_k = act(w*h_(k-1) + b) (at most 200).",
+)
+@click.option(
+    "--width",
+    # The upper bound is matrix.vanishing.MAX_WIDTH, checked there.
+    type=click.IntRange(min=1),
+    help="Matrix form: every h_k a vector of this many units, h_k = act(W*h_(k-1) + b).",
+)
+@click.option(
+    "--activation",
+    metavar="NAMES",
+    default="sigmoid,tanh,relu",
+    show_default=True,
+    help="Activations side by side: sigmoid, tanh, relu, softplus.",
+)
+@click.option(
+    "--at",
+    metavar="x=…,w=…,b=…",
+    help="The input x, weight w and bias b (defaults x=1/2, w=1, b=0).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: text).")
+@output_option
+@template_option
+@click.option("--fragment", is_flag=True, help="LaTeX, HTML: only the body, to include elsewhere.")
+@timeout_option
+@friendly_errors
+@whole_command
+def gradients(
+    depth: int,
+    width: int | None,
+    activation: str,
+    at: str | None,
+    fmt: str | None,
+    output: str | None,
+    template_dir: str | None,
+    fragment: bool,
+    timeout: float,
+) -> None:
+    """Vanishing and exploding gradients: |dL/dh_k| layer by layer in a deep chain.
+
+    The chain is h_0 = x, h_k = act(w*h_(k-1) + b) for k = 1..depth, L = h_depth; each
+    activation gets a table of each layer's factor act'(a_k)*w and of |dL/dh_k|, a note on
+    its bound (sigmoid' <= 1/4, tanh' <= 1, relu' in {0, 1}) and, in HTML, an SVG plot (in
+    LaTeX a PDF plot beside --output FILE.tex, drawn by matplotlib when it is installed).
+
+    \b
+    Examples:
+      chainsolve gradients
+      chainsolve gradients --depth 50 --activation sigmoid,relu --at w=2
+      chainsolve gradients --width 4      (W a 4x4 matrix: the norm of dL/dh_k)
+      chainsolve gradients --format html --output gradients.html
+      chainsolve gradients --output gradients.tex      (and gradients-plot.pdf)
+    """
+    from chainsolve.budget import stage
+    from chainsolve.gradview import plot_file_name, render_gradients
+    from chainsolve.parsing import parse_point
+    from chainsolve.vanishing import gradient_study
+
+    with stage("gradients"):
+        point = None if at is None else parse_point(at)
+        study = gradient_study(depth, activation, point, width)
+    chosen = _choose_format(fmt, output)
+    to_file = output is not None and output != "-"
+    with stage("rendering"):
+        rendered = render_gradients(
+            study,
+            chosen,  # type: ignore[arg-type]
+            template_dir=template_dir,
+            fragment=fragment,
+            plot_name=plot_file_name(output) if to_file and output else None,
+        )
+        if output and Path(output).suffix.lower() == ".pdf":
+            _write_pdf(rendered.text, output, rendered.files)
+            return
+        for name, data in rendered.files.items():
+            (Path(output or ".").parent / name).write_bytes(data)
+            click.echo(f"wrote {Path(output or '.').parent / name}", err=True)
+        _write(rendered.text, output)
 
 
 @main.command()

@@ -30,7 +30,7 @@ SCHEMA_VERSION = 1
 #: Set (the test suite sets it) to validate every JSON document chainsolve builds against its schema.
 VALIDATE_JSON_ENV = "CHAINSOLVE_VALIDATE_JSON"
 
-SchemaName = Literal["solution", "verdict"]
+SchemaName = Literal["solution", "verdict", "gradients"]
 
 
 @functools.cache

@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -266,8 +266,10 @@ def graph_svg(solution: Solution) -> str | None:
 PDFLATEX_SECONDS = 300.0
 
 
-def latex_to_pdf(document: str) -> bytes:
+def latex_to_pdf(document: str, files: Mapping[str, bytes] | None = None) -> bytes:
     """A whole LaTeX document compiled by ``pdflatex`` (no shell escape) into the PDF's bytes.
+
+    ``files`` go beside the document (a plot it includes), by name.
 
     Raises :class:`~chainsolve.errors.ChainsolveError` (exit 2) when pdflatex is not installed
     or cannot compile the document, saying which.
@@ -284,6 +286,8 @@ def latex_to_pdf(document: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="chainsolve-pdf-") as directory:
         source = Path(directory) / "document.tex"
         source.write_text(document, encoding="utf-8")
+        for name, data in (files or {}).items():
+            (Path(directory) / Path(name).name).write_bytes(data)
         command = [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "-no-shell-escape"]
         try:
             run = subprocess.run(

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -27,6 +27,9 @@ from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS, input_syntax, reads_latex
 from chainsolve.problem import Definition, Problem, make_symbol
 from chainsolve.steps import Derivation, Solution
+
+if TYPE_CHECKING:
+    from chainsolve.matrix.mistakes import MatrixVerdict
 
 VerdictId = Literal[
     "equivalent", "not_equivalent", "equivalent_on_part", "undecided", "incomplete", "wrong_step"
@@ -1372,3 +1375,29 @@ def render_verdict(
         values=report.counterexample.values_text() if report.counterexample else None,
         fragment=fragment,
     )
+
+
+def verify_matrix(text: str, shapes: str, wrt: str | None, answer: str) -> MatrixVerdict:
+    """A matrix answer: the problem solved in matrices, the answer judged entry by entry."""
+    from chainsolve.matrix.mistakes import verify_matrix_answer
+    from chainsolve.matrix.solve import solve_matrix
+
+    solution = solve_matrix(text, shapes, None if wrt is None else [wrt])
+    names = list(solution.backprop.gradients)
+    if wrt is None and len(names) != 1:
+        raise ProblemError(
+            "matrix_wrt", wording.matrix_verify_wrt(names), hint=wording.matrix_verify_wrt_hint()
+        )
+    with stage("verify"):
+        return verify_matrix_answer(solution, wrt or names[0], answer)
+
+
+def render_matrix_verdict(report: MatrixVerdict, fmt: str) -> str:
+    """A matrix verdict as text or JSON (the formats a matrix problem has)."""
+    if fmt == "json":
+        from chainsolve.matrix.mistakes import matrix_verdict_to_dict
+
+        return json.dumps(matrix_verdict_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    if fmt != "text":
+        raise ProblemError("matrix_options", wording.matrix_verify_formats())
+    return report.to_text()

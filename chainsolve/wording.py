@@ -817,3 +817,250 @@ RUBRIC_FORM = "right, but not in the required form: {forms}"
 RUBRIC_MISTAKE = "partial credit for the mistake: {mistake}"
 #: The feedback of a derivation given credit for the lines that follow after its first slip.
 RUBRIC_AFTER_SLIP = "partial credit for the correct lines after the first wrong one"
+
+
+# -- vanishing and exploding gradients (chainsolve.vanishing, `chainsolve gradients`) ------------
+
+#: Each activation's bound on its slope, the reason its gradient vanishes, explodes or not.
+GRADIENT_BOUNDS: Mapping[str, str] = MappingProxyType(
+    {
+        "sigmoid": "σ′(a) = σ(a)(1 − σ(a)) ≤ ¼ (equal at a = 0): each factor is at most |w|/4, "
+        "so with |w| < 4 the product of n factors shrinks at least like (|w|/4)ⁿ.",
+        "tanh": "tanh′(a) = 1 − tanh²(a) ≤ 1 (equal at a = 0): each factor is at most |w|; "
+        "it falls below 1 as |a| grows, so with |w| ≤ 1 the product can only shrink.",
+        "relu": "relu′(a) ∈ {0, 1} (1 for a > 0, 0 for a ≤ 0: chainsolve takes relu′(0) = 0, "
+        "as PyTorch does): each factor is w or 0, so the product is wⁿ while every unit is "
+        "active (it explodes for |w| > 1, vanishes for |w| < 1) and 0 once one is not.",
+        "softplus": "softplus′(a) = σ(a) lies in (0, 1): each factor is less than |w|.",
+    }
+)
+#: The same bounds for LaTeX.
+GRADIENT_BOUNDS_LATEX: Mapping[str, str] = MappingProxyType(
+    {
+        "sigmoid": r"$\sigma'(a) = \sigma(a)\,(1 - \sigma(a)) \le \frac14$ (equal at $a = 0$): "
+        r"each factor is at most $|w|/4$, so with $|w| < 4$ the product of $n$ factors shrinks "
+        r"at least like $(|w|/4)^n$.",
+        "tanh": r"$\tanh'(a) = 1 - \tanh^2(a) \le 1$ (equal at $a = 0$): each factor is at most "
+        r"$|w|$; it falls below 1 as $|a|$ grows, so with $|w| \le 1$ the product can only shrink.",
+        "relu": r"$\operatorname{relu}'(a) \in \{0, 1\}$ (1 for $a > 0$, 0 for $a \le 0$: "
+        r"chainsolve takes $\operatorname{relu}'(0) = 0$, as PyTorch does): each factor is $w$ "
+        r"or 0, so the product is $w^n$ while every unit is active (it explodes for $|w| > 1$, "
+        r"vanishes for $|w| < 1$) and 0 once one is not.",
+        "softplus": r"$\operatorname{softplus}'(a) = \sigma(a) \in (0, 1)$: each factor is less "
+        r"than $|w|$.",
+    }
+)
+#: What the product of the factors did, from δₙ = 1 back to δ₀ = ∂L/∂x.
+GRADIENT_TRENDS: Mapping[str, str] = MappingProxyType(
+    {
+        "shrinks": "vanishes",
+        "grows": "explodes",
+        "stays": "keeps its size",
+        "dies": "is 0 (a unit is inactive)",
+    }
+)
+
+
+def gradients_error_activation(name: str) -> str:
+    """The message of an activation chainsolve does not chain."""
+    return f"--activation: '{name}' is not an activation chainsolve chains"
+
+
+def gradients_hint_activations(known: Sequence[str]) -> str:
+    """The hint listing the activations."""
+    return f"choose from {', '.join(known)}, separated by commas (e.g. sigmoid,tanh,relu)"
+
+
+def gradients_error_activation_list() -> str:
+    """The message of an empty list of activations, or one naming an activation twice."""
+    return "--activation names each activation once"
+
+
+def gradients_error_point_name(name: str, names: Sequence[str]) -> str:
+    """The message of a value given for a name the chain does not have."""
+    return f"--at gives '{name}', but the chain's values are {', '.join(names)}"
+
+
+def gradients_error_point_value(name: str) -> str:
+    """The message of a value that is not a finite real number."""
+    return f"--at {name} must be a finite real number"
+
+
+def gradients_error_depth(depth: int, most: int) -> str:
+    """The message of a depth out of range."""
+    return f"--depth {depth} is out of range: a chain has 1 to {most} layers"
+
+
+#: Why the LaTeX document has no plot, by reason.
+GRADIENT_PLOT_ABSENT: Mapping[str, str] = MappingProxyType(
+    {
+        "no_matplotlib": "The plot is absent: drawing it for LaTeX needs matplotlib, which is "
+        "not installed (pip install matplotlib).",
+        "no_file": "The plot is absent: a LaTeX document written to standard output has no "
+        "file beside it for the picture (write it with --output FILE.tex, and the plot goes to "
+        "FILE-plot.pdf).",
+    }
+)
+
+
+def gradients_zero_note(activations: Sequence[str], matrix: bool = False) -> str:
+    """The note under a log-scale plot on which some |δ| (‖δ‖) is 0 and cannot be drawn."""
+    size = "‖δ‖" if matrix else "|δ|"
+    return (
+        f"{size} = 0 has no place on a log scale: the line of {', '.join(activations)} "
+        f"stops at the last layer where {size} is not 0."
+    )
+
+
+#: The horizontal axis of the plot of |δ| by layer.
+GRADIENT_PLOT_X_LABEL = "layer k (0 = the input x)"
+
+
+def gradients_plot_y_label(matrix: bool) -> str:
+    """The vertical axis: |δₖ| of the scalar chain, ‖δₖ‖ of the matrix form."""
+    return "‖δₖ‖ = ‖∂L/∂hₖ‖ (log scale)" if matrix else "|δₖ| = |∂L/∂hₖ| (log scale)"
+
+
+def gradients_plot_title(depth: int, width: int | None = None) -> str:
+    """The plot's title."""
+    if width is not None:
+        return f"‖∂L/∂hₖ‖ by layer in a chain of {depth} layers of width {width}"
+    return f"|∂L/∂hₖ| by layer in a chain of {depth} layers"
+
+
+def gradients_plot_description(input_gradients: Sequence[tuple[str, str]]) -> str:
+    """The plot's description for a screen reader: each line's value at the input."""
+    each = "; ".join(f"{name}: ∂L/∂x has size {value}" for name, value in input_gradients)
+    return f"One line per activation, from the output back to the input. {each}."
+
+
+def gradients_error_width(width: int, most: int) -> str:
+    """The message of a width out of range."""
+    return f"--width {width} is out of range: a layer has 1 to {most} units"
+
+
+def gradients_error_work(depth: int, width: int, most: int) -> str:
+    """The message of a matrix chain too large to evaluate."""
+    return (
+        f"--depth {depth} with --width {width} is too much work: depth × width² is "
+        f"{depth * width * width}, at most {most} (fewer layers or narrower ones)"
+    )
+
+
+#: Each activation's bound on its slope, for the matrix form (whose factor bound follows).
+GRADIENT_SLOPE_BOUNDS: Mapping[str, str] = MappingProxyType(
+    {
+        "sigmoid": "σ′(a) = σ(a)(1 − σ(a)) ≤ ¼",
+        "tanh": "tanh′(a) = 1 − tanh²(a) ≤ 1",
+        "relu": "relu′(a) ∈ {0, 1} (relu′(0) = 0)",
+        "softplus": "softplus′(a) = σ(a) < 1",
+    }
+)
+GRADIENT_SLOPE_BOUNDS_LATEX: Mapping[str, str] = MappingProxyType(
+    {
+        "sigmoid": r"$\sigma'(a) = \sigma(a)\,(1 - \sigma(a)) \le \frac14$",
+        "tanh": r"$\tanh'(a) = 1 - \tanh^2(a) \le 1$",
+        "relu": r"$\operatorname{relu}'(a) \in \{0, 1\}$ ($\operatorname{relu}'(0) = 0$)",
+        "softplus": r"$\operatorname{softplus}'(a) = \sigma(a) < 1$",
+    }
+)
+
+
+#: The matrix form's chain and its bound, for the text formats and for LaTeX.
+GRADIENT_MATRIX_NOTE = (
+    "In matrix form each layer passes δ back as δₖ₋₁ = Wᵀ·(δₖ ⊙ act′(aₖ)), so "
+    "‖δₖ₋₁‖ ≤ ‖W‖₂ · max act′(aₖ) · ‖δₖ‖: the factor of a layer is at most ‖W‖₂ times the "
+    "activation's bound."
+)
+GRADIENT_MATRIX_NOTE_LATEX = (
+    r"In matrix form each layer passes $\delta$ back as "
+    r"$\delta_{k-1} = W^{\top}(\delta_k \odot \operatorname{act}'(a_k))$, so "
+    r"$\lVert\delta_{k-1}\rVert \le \lVert W\rVert_2 \cdot \max \operatorname{act}'(a_k) \cdot "
+    r"\lVert\delta_k\rVert$: the factor of a layer is at most $\lVert W\rVert_2$ times the "
+    r"activation's bound."
+)
+
+
+# -- matrix-level mistakes (chainsolve.matrix.mistakes, `verify --shapes`) ------------------
+
+#: Each matrix mistake: its short title and what went wrong.
+MATRIX_MISTAKES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "matrix_wrong_order": (
+            "wrong order or transpose (x·δᵀ instead of δ·xᵀ)",
+            "A matrix-multiply gate was applied in the wrong order: for a = W·x the gradient "
+            "by W is δ_a·xᵀ (it has W's shape), and x·δ_aᵀ is its transpose; δ passed back to "
+            "x is Wᵀ·δ_a, not δ_aᵀ·W.",
+        ),
+        "matrix_missing_transpose": (
+            "missing transpose (W·δ instead of Wᵀ·δ)",
+            "A transpose was left out: δ passes back through a = W·x as Wᵀ·δ_a, and the "
+            "gradient by W is δ_a·xᵀ.",
+        ),
+        "matrix_missing_elementwise_derivative": (
+            "missing ⊙σ′ (the activation's derivative)",
+            "Through h = σ(a), applied entry by entry, δ_a = δ_h ⊙ σ′(a): every entry of δ_h "
+            "is multiplied by σ′ at its entry of a. That factor was left out.",
+        ),
+        "matrix_product_for_elementwise": (
+            "matrix product where the elementwise product is meant",
+            "δ_h ⊙ σ′(a) multiplies entry by entry (two vectors of one shape give a vector of "
+            "that shape); a matrix product of the two (δ_hᵀ·σ′(a), a number, or δ_h·σ′(a)ᵀ, a "
+            "matrix) is something else.",
+        ),
+        "matrix_shape_mismatch": (
+            "the answer's shape is not the gradient's",
+            "In denominator layout ∂L/∂W has the shape of W, entry (i, j) being ∂L/∂Wᵢⱼ; "
+            "an answer of another shape cannot be it.",
+        ),
+    }
+)
+
+
+def matrix_mistake_detail(site: str) -> str:
+    """Where a matrix mistake was made: the step whose gate went wrong."""
+    return f"in the step {site}"
+
+
+def matrix_shape_detail(answer: str, expected: str, name: str) -> str:
+    """The shape mismatch: the answer's shape against the gradient's."""
+    return f"the answer is {answer}; ∂L/∂{name} has {name}'s shape, {expected}"
+
+
+def matrix_verdict_message(report: object) -> str:
+    """A matrix verdict in prose: right, or wrong and which mistakes reproduce the answer."""
+    correct = getattr(report, "correct", False)
+    derivative = getattr(report, "derivative", "the gradient")
+    if correct:
+        return (
+            f"Correct: the answer equals {derivative} entry by entry (checked against sympy.diff "
+            "of the problem expanded into scalar entries)."
+        )
+    mistakes = getattr(report, "mistakes", ())
+    if not mistakes:
+        return f"Not equal to {derivative} entry by entry, and no common matrix mistake gives it."
+    titles = "; ".join(f"{m.title} ({m.detail})" if m.detail else m.title for m in mistakes)
+    return f"Not equal to {derivative} entry by entry. It matches: {titles}."
+
+
+def matrix_verify_wrt(names: Sequence[str]) -> str:
+    """The message of a matrix answer checked without saying by which input."""
+    return f"say which gradient the answer is: the problem has inputs {', '.join(names)}"
+
+
+def matrix_verify_wrt_hint() -> str:
+    """The hint: give --wrt."""
+    return "add --wrt NAME (e.g. --wrt W1)"
+
+
+def matrix_verify_formats() -> str:
+    """The message of a matrix verdict asked for in a format it does not have."""
+    return "a matrix answer is checked as text or JSON: use --format text or --format json"
+
+
+def matrix_answer_names_hint(names: Sequence[str], deltas: Sequence[str]) -> str:
+    """The hint for a name a matrix answer uses that the problem does not have."""
+    return (
+        f"an answer uses the problem's names ({', '.join(names)}) and δ of an intermediate as "
+        f"{', '.join(deltas) or 'delta_NAME'}"
+    )
