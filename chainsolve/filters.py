@@ -477,7 +477,7 @@ class UnicodePrinter(_StructuralOrder, StrPrinter):
         if differentiates_slots(expr):
             args = f"({self.stringify(function.args, ', ')})"
             if len(function.args) == 1 and len(variables) <= 3:
-                return _applied_name(function) + "′" * len(variables) + args
+                return _applied_name(function) + unicode_primes(len(variables)) + args
             order = len(variables)
             top = "∂" if order == 1 else f"∂{str(order).translate(_SUPERSCRIPTS)}"
             bottom = "".join(
@@ -888,6 +888,13 @@ def _is_sum_like(formula: Formula) -> bool:
     return isinstance(formula, Sum) or (isinstance(formula, sympy.Expr) and formula.is_Add)
 
 
+def unicode_primes(order: int) -> str:
+    """The primes of an order-n derivative as printed: ′ ″ ‴, then a raised (n) as in f⁽⁴⁾."""
+    if order <= 3:
+        return "′″‴"[order - 1]
+    return "⁽" + str(order).translate(_SUPERSCRIPTS) + "⁾"
+
+
 def _lagrange_of(formula: Leibniz, notation: Notation) -> tuple[str, sympy.Expr | None] | None:
     return formula.lagrange if notation == "lagrange" or formula.named else None
 
@@ -920,7 +927,7 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
             letter, argument = lagrange
             if argument is None and formula.partial:
                 return f"{unicode_name(letter)}_{unicode_expr(formula.wrt)}"
-            name = unicode_name(letter) + "′" * formula.order
+            name = unicode_name(letter) + unicode_primes(formula.order)
             return name if argument is None else f"{name}({unicode_expr(argument)})"
         d = "∂" if formula.partial else "d"
         wrt = _after_d(d, unicode_expr(formula.wrt), "({})")
@@ -1294,6 +1301,7 @@ _LATEX_UNICODE = MappingProxyType(
         "∂": r"\ensuremath{\partial}",
         "′": r"\ensuremath{'}",
         "″": r"\ensuremath{''}",
+        "‴": r"\ensuremath{'''}",
         "√": r"\ensuremath{\surd}",
         "−": "-",
         "×": r"\ensuremath{\times}",
@@ -1377,6 +1385,7 @@ _MATH_SYMBOLS = MappingProxyType(
     {
         "′": "'",
         "″": "''",
+        "‴": "'''",
         "·": r"\cdot ",
         "−": "-",
         "→": r"\to ",

@@ -1639,13 +1639,14 @@ def _spelled(node: _Node, outer: int = 0) -> str | None:
     return text
 
 
-def _spelled_statement(statement: _Statement) -> str | None:
-    """A statement as read, with what was written around it: ``d/dx sin(x^2)``."""
+def _spelled_statement(statement: _Statement, called: bool = False) -> str | None:
+    """A statement as read, with what was written around it: ``d/dx sin(x^2)``, ``f(x) = …``."""
     expr = _spelled(statement.expr, 2 if statement.wrt and statement.name is None else 0)
     if expr is None:
         return None
     if statement.name is not None:
-        return f"{statement.name.text} = {expr}"
+        name = statement.name.text
+        return f"{name}({statement.wrt}) = {expr}" if called else f"{name} = {expr}"
     if statement.wrt:
         return f"{statement.operator}/{statement.operator}{statement.wrt} {expr}"
     return f"the derivative of {expr}" if statement.wrapped else expr
@@ -2151,7 +2152,7 @@ def parse_problem(
         wrt = next(((s.wrt,) for s in statements if s.wrt is not None), None)
     normalized = prepared.normalized if prepared.normalized != text else None
     if parser.guessed or reads_latex(text) or any(s.wrapped for s in statements):
-        spelled = [_spelled_statement(s) for s in statements]
+        spelled = [_spelled_statement(s, _called(s, prepared)) for s in statements]
         if None not in spelled:
             joined = "; ".join(map(str, spelled))
             normalized = joined if joined != text else None

@@ -331,7 +331,7 @@ def results_of(solution: Solution) -> tuple[Result, ...]:
 
 def _named(derivative: Leibniz, problem: Problem) -> Leibniz:
     """The derivative of ``f(x) = …`` as the student named the function: f′(x), in any notation."""
-    if not problem.function_notation or derivative.partial or derivative.order != 1:
+    if not problem.function_notation or derivative.partial:
         return derivative
     return replace(derivative, lagrange=(problem.target, derivative.wrt), named=True)
 

@@ -144,7 +144,7 @@ def test_second_derivative_symbol_in_every_notation() -> None:
     assert formula_unicode(second) == "d²y/dx²"
     assert formula_latex(second) == r"\frac{d^{2} y}{dx^{2}}"
     assert "<msup>" in formula_mathml(second)
-    assert formula_unicode(second, "lagrange") == "y′′"
+    assert formula_unicode(second, "lagrange") == "y″"
 
 
 def test_top_level_chain_of_order_two_names_the_first_derivative() -> None:
