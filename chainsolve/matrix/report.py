@@ -11,7 +11,7 @@ from chainsolve.matrix.model import Shape
 from chainsolve.matrix.printing import adjoint_text, gradient_text, latex, show
 from chainsolve.matrix.solve import MatrixSolution
 
-__all__ = ["matrix_context", "matrix_to_dict", "render_matrix"]
+__all__ = ["matrix_context", "matrix_to_dict"]
 
 
 def _shape(shape: Shape) -> list[int]:
@@ -66,14 +66,6 @@ def matrix_context(solution: MatrixSolution) -> dict[str, Any]:
         "verified": solution.verified,
         "verified_text": wording.MATRIX_VERIFIED,
     }
-
-
-def render_matrix(solution: MatrixSolution, template_dir: str | None = None) -> str:
-    """The plain-text worked solution (``templates/text/matrix.txt.jinja``)."""
-    from chainsolve.render import make_environment
-
-    environment = make_environment("text", template_dir)
-    return environment.get_template("matrix.txt.jinja").render(**matrix_context(solution))
 
 
 def _step_dict(step: MatrixStep, check: MatrixCheck, target: str) -> dict[str, Any]:
