@@ -424,7 +424,7 @@ def test_gradebook_carries_the_rubric_scores_and_overrides(tmp_path: Path) -> No
         "overrides_path": overrides,
         "gradebook_path": book,
     }
-    grade_file(answers, **options)  # type: ignore[arg-type]
+    summary = grade_file(answers, **options)  # type: ignore[arg-type]
     expected = {
         "ana": {"p1": 4.0, "p2": 1.0, "Final Points": 5.0},
         "ben": {"p1": 4.0, "p2": 2.0, "Final Points": 6.0},
@@ -437,6 +437,9 @@ def test_gradebook_carries_the_rubric_scores_and_overrides(tmp_path: Path) -> No
     assert (graded["ben/p1"]["limit"], graded["ben/p1"]["score"]) == ("override", "4.0")
     assert graded["cy/p2"]["feedback"] == "Typo accepted for most of the points"
     assert graded["dee/p1"]["score"] == "" and graded["dee/p1"]["verdict"] == "invalid"
+    # The summary's per-problem breakdown counts the rows after the overrides.
+    assert "| p2 | 4 | 2 | 1.125 / 2 |" in summary.to_markdown()
+    assert (summary.by_problem["p1"].rows, summary.by_problem["p1"].scored) == (4, 3)
     first = book.read_text(encoding="utf-8")
     grade_file(answers, resume=True, **options)  # type: ignore[arg-type]
     assert book.read_text(encoding="utf-8") == first
