@@ -583,10 +583,12 @@ def graph(
     "--overrides",
     metavar="FILE",
     type=click.Path(exists=True, dir_okay=False),
-    help="CSV of the instructor's decisions (id, problem, verdict, correct, feedback).",
+    help="CSV of the instructor's decisions (id, problem, verdict, correct, score, feedback).",
 )
 @click.option(
-    "--gradebook", metavar="FILE", help="Write a gradebook CSV (one row per student) to FILE."
+    "--gradebook",
+    metavar="FILE",
+    help="Write a gradebook CSV (one row per student, each problem's score) to FILE.",
 )
 @click.option(
     "--sheet",
