@@ -325,11 +325,15 @@ def test_an_expiry_puts_sympys_switches_back() -> None:
     skipped) leaves it on again, and the next solve equals sympy.diff."""
     from sympy.core.parameters import global_parameters
 
-    with pytest.raises(BudgetExceeded), budget.deadline(0.05):
-        global_parameters.evaluate = False  # as an evaluate(False) block whose exit was cut
-        while True:
-            time.sleep(0.001)
-    assert global_parameters.evaluate is True
+    try:
+        with pytest.raises(BudgetExceeded), budget.deadline(0.05):
+            global_parameters.evaluate = False  # as an evaluate(False) block whose exit was cut
+            end = time.monotonic() + STUCK
+            while time.monotonic() < end:
+                time.sleep(0.001)
+        assert global_parameters.evaluate is True
+    finally:
+        global_parameters.evaluate = True  # whatever happened, later tests get sympy as usual
     x = make_symbol("x")
     assert api.solve("sin(x^2)", timeout=20).derivatives["x"] == sympy.diff(sympy.sin(x**2), x)
 
