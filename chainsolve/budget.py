@@ -123,18 +123,21 @@ _watchdog: threading.Thread | None = None
 
 
 _BOOK_KEEPING = {__file__, contextlib.__file__}
-#: Where sympy sets its process-wide switches (``evaluate``, ``distribute``), clearing its
-#: cache on the way: an expiry there would leave a switch flipped for every later call.
-_SYMPY_SWITCHES = sympy_parameters.__file__
+#: Code below which an expiry is never raised: where sympy sets its process-wide switches
+#: (``evaluate``, ``distribute``; an expiry there would leave one flipped for every later
+#: call), and ``signal``'s Python wrappers (``pthread_sigmask`` turns its result into enums
+#: in Python after the mask is set: an expiry there would leave SIGALRM blocked for good).
+_DEFERRED_BELOW = {sympy_parameters.__file__, signal.__file__}
 
 
 def _in_book_keeping(frame: FrameType | None) -> bool:
     """Is ``frame`` opening or closing a budget (or a ``with`` block's exit), or below it is
-    sympy setting one of its global switches?
+    sympy setting one of its global switches or ``signal`` changing the mask?
 
     An expiry raised there would skip the closing, leave the ``with`` statement before its
-    budget can catch it, or leave sympy evaluating nothing ("Cannot convert symbols to int"
-    in every later call): it is raised again a moment later instead.
+    budget can catch it, leave sympy evaluating nothing ("Cannot convert symbols to int"
+    in every later call) or SIGALRM blocked (no deadline would fire again in the process):
+    it is raised again a moment later instead.
     """
     if frame is None:
         return False
@@ -142,7 +145,7 @@ def _in_book_keeping(frame: FrameType | None) -> bool:
         return True
     caller: FrameType | None = frame
     while caller is not None:
-        if caller.f_code.co_filename == _SYMPY_SWITCHES:
+        if caller.f_code.co_filename in _DEFERRED_BELOW:
             return True
         caller = caller.f_back
     return False
