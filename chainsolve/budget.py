@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TypeVar
 
+from sympy.core import parameters as sympy_parameters
 from sympy.polys.polyerrors import BasePolynomialError
 
 from chainsolve.errors import BudgetExceeded, ChainsolveError
@@ -122,15 +123,49 @@ _watchdog: threading.Thread | None = None
 
 
 _BOOK_KEEPING = {__file__, contextlib.__file__}
+#: Code below which an expiry is never raised: where sympy sets its process-wide switches
+#: (``evaluate``, ``distribute``; an expiry there would leave one flipped for every later
+#: call), and ``signal``'s Python wrappers (``pthread_sigmask`` turns its result into enums
+#: in Python after the mask is set: an expiry there would leave SIGALRM blocked for good).
+_DEFERRED_BELOW = {sympy_parameters.__file__, signal.__file__}
 
 
 def _in_book_keeping(frame: FrameType | None) -> bool:
-    """Is ``frame`` opening or closing a budget (or a ``with`` block's exit)?
+    """Is ``frame`` opening or closing a budget (or a ``with`` block's exit), or below it is
+    sympy setting one of its global switches or ``signal`` changing the mask?
 
-    An expiry raised there would skip the closing or leave the ``with`` statement before
-    its budget can catch it: it is raised again a moment later instead.
+    An expiry raised there would skip the closing, leave the ``with`` statement before its
+    budget can catch it, leave sympy evaluating nothing ("Cannot convert symbols to int"
+    in every later call) or SIGALRM blocked (no deadline would fire again in the process):
+    it is raised again a moment later instead.
     """
-    return frame is not None and frame.f_code.co_filename in _BOOK_KEEPING
+    if frame is None:
+        return False
+    if frame.f_code.co_filename in _BOOK_KEEPING:
+        return True
+    caller: FrameType | None = frame
+    while caller is not None:
+        if caller.f_code.co_filename in _DEFERRED_BELOW:
+            return True
+        caller = caller.f_back
+    return False
+
+
+def _sympy_switches() -> dict[str, bool]:
+    """sympy's process-wide switches as they are now (``evaluate``, ``distribute``, ...)."""
+    return dict(vars(sympy_parameters.global_parameters))
+
+
+def _restore_sympy_switches(switches: dict[str, bool]) -> None:
+    """Put sympy's switches back as a budget found them, after an expiry interrupted the work.
+
+    An ``evaluate(False)`` block left by the expiry restores its switch itself; this is the
+    net under it, should the expiry have landed where the block could not (a safe point
+    missed by a raise repeated while the first was still on its way out).
+    """
+    for name, value in switches.items():
+        if getattr(sympy_parameters.global_parameters, name) != value:
+            setattr(sympy_parameters.global_parameters, name, value)
 
 
 def _set_async(thread: int, token: type[_Expired] | None) -> None:
@@ -333,6 +368,7 @@ def deadline(seconds: float | None, *, hard_exit: bool = False) -> Iterator[None
         return
     token = _new_token()
     thread = threading.get_ident()
+    switches = _sympy_switches()
     _ends.setdefault(thread, {})[token] = time.monotonic() + seconds
     guard: list[threading.Timer] = []
     main = _in_main_thread()
@@ -360,6 +396,7 @@ def deadline(seconds: float | None, *, hard_exit: bool = False) -> Iterator[None
         _forget_end(thread, token)
         if not isinstance(expired, token):
             raise
+        _restore_sympy_switches(switches)
         running = getattr(expired, "stage", None) or _current_stage(thread)
         raise BudgetExceeded(running, seconds) from None
 
@@ -426,6 +463,7 @@ def attempt(cpu_seconds: float, work: Callable[[], T]) -> T | None:
     the call sites, and CPU time does not grow with the machine's load as wall time does.
     """
     token = _new_token()
+    switches = _sympy_switches()
     try:
         try:
             _start_watch(cpu_seconds, token, cpu=True)
@@ -436,6 +474,7 @@ def attempt(cpu_seconds: float, work: Callable[[], T]) -> T | None:
         _stop_watch(token)  # again: an expiry landing in the ``finally`` skips the rest of it
         if not isinstance(expired, token):
             raise
+        _restore_sympy_switches(switches)
         _local.cut_ins = cut_ins() + 1
         return None
     except RecursionError:

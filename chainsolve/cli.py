@@ -94,7 +94,11 @@ def friendly_errors(command: F) -> F:
         from chainsolve.errors import ChainsolveError
 
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
+            sys.stdout.flush()  # a reader gone (`| head -1`) is found here, not at exit
+            return result
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except ChainsolveError as error:
             _report_error(error)
             sys.exit(2)
@@ -118,6 +122,22 @@ def friendly_errors(command: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _quiet_broken_pipe() -> None:
+    """Exit 141 in silence (as a tool ended by SIGPIPE) when the reader of stdout has gone.
+
+    Standard output is pointed at /dev/null first: the interpreter flushes it at exit, and
+    the output still buffered would raise the same error again there.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (an in-process runner): nothing is flushed to a pipe at exit
+    sys.exit(141)
 
 
 #: Set by :func:`run`: the command owns its process, which may be ended when stuck (never when
@@ -813,10 +833,12 @@ def gradients(
     "--overrides",
     metavar="FILE",
     type=click.Path(exists=True, dir_okay=False),
-    help="CSV of the instructor's decisions (id, problem, verdict, correct, feedback).",
+    help="CSV of the instructor's decisions (id, problem, verdict, correct, score, feedback).",
 )
 @click.option(
-    "--gradebook", metavar="FILE", help="Write a gradebook CSV (one row per student) to FILE."
+    "--gradebook",
+    metavar="FILE",
+    help="Write a gradebook CSV (one row per student, each problem's score) to FILE.",
 )
 @click.option(
     "--sheet",

@@ -10,6 +10,7 @@ import heapq
 import io
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import stat
@@ -114,9 +115,11 @@ class GradeSummary:
     output: str | None = None
     jobs: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Per problem (in the order first met): its rows, correct rows, scores and mistakes.
+    by_problem: Mapping[str, ProblemTally] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        """A Markdown summary: totals, counts per verdict and per mistake."""
+        """A Markdown summary: totals, counts per verdict, per mistake and per problem."""
         lines = [
             "# Grading summary",
             "",
@@ -141,7 +144,50 @@ class GradeSummary:
                 ),
                 "",
             ]
+        if self.by_problem:
+            lines += [
+                "| problem | rows | correct | mean score | mistakes |",
+                "|---|---:|---:|---:|---|",
+                *(tally.markdown_row(name) for name, tally in self.by_problem.items()),
+                "",
+            ]
         return "\n".join(lines)
+
+
+@dataclass
+class ProblemTally:
+    """One problem's part of a run: rows, correct rows, rubric scores and named mistakes."""
+
+    rows: int = 0
+    correct: int = 0
+    #: Rows scored by a rubric, the sum of their scores and of their points.
+    scored: int = 0
+    score: float = 0.0
+    points: float = 0.0
+    mistakes: Counter[str] = field(default_factory=Counter)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Count ``row`` (after any override)."""
+        self.rows += 1
+        self.correct += _truthy(row.get("correct"))
+        self.mistakes.update(row.get("mistakes") or [])
+        score, points = _points(row.get("score")), _points(row.get("points"))
+        if score is not None and points is not None:
+            self.scored += 1
+            self.score += score
+            self.points += points
+
+    def markdown_row(self, name: str) -> str:
+        """``| name | rows | correct | mean score / mean points | mistakes by count |``."""
+        mean = (
+            f"{_cell_number(self.score / self.scored)} / {_cell_number(self.points / self.scored)}"
+            if self.scored
+            else "–"
+        )
+        ranked = sorted(self.mistakes.items(), key=lambda item: (-item[1], item[0]))
+        mistakes = ", ".join(f"`{mistake}` {count}" for mistake, count in ranked) or "–"
+        label = name.replace("|", "\\|") or "(none)"
+        return f"| {label} | {self.rows} | {self.correct} | {mean} | {mistakes} |"
 
 
 # -- reading submissions ------------------------------------------------------------------------
@@ -1093,7 +1139,7 @@ def needs_review(row: Mapping[str, Any]) -> bool:
 
 
 #: The columns of an overrides file: which row, and what the instructor decided.
-OVERRIDE_COLUMNS = ("id", "problem", "verdict", "correct", "feedback")
+OVERRIDE_COLUMNS = ("id", "problem", "verdict", "correct", "score", "feedback")
 
 
 def read_overrides(path: str | Path) -> dict[tuple[str, str], dict[str, str]]:
@@ -1109,21 +1155,56 @@ def read_overrides(path: str | Path) -> dict[tuple[str, str], dict[str, str]]:
             raise BatchInputError(
                 f"{file} has no column id; expected columns: {', '.join(OVERRIDE_COLUMNS)}"
             )
-        for _, cells, _ in records:
+        for line, cells, _ in records:
             cell = dict(zip(header, cells, strict=False))
             decision = {
                 key: cell[key].strip() for key in OVERRIDE_COLUMNS[2:] if cell.get(key, "").strip()
             }
+            if "score" in decision and _points(decision["score"]) is None:
+                raise BatchInputError(
+                    f"{file} line {line}: the score {decision['score']!r} is not a number of "
+                    "points (0 or more)"
+                )
             decisions[(cell["id"].strip(), _collapsed(cell.get("problem", "")))] = decision
     return decisions
+
+
+def _points(value: Any) -> float | None:
+    """``value`` as a number of points (0 or more), or None (blank, or not such a number)."""
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _decision(
+    row: Mapping[str, Any], decisions: Mapping[tuple[str, str], Mapping[str, str]]
+) -> Mapping[str, str] | None:
+    """The instructor's decision for ``row``: by its id, or (``grade --sheet``) its student."""
+    problem = _collapsed(str(row.get("problem") or ""))
+    names = [str(row["id"])]
+    if row.get("student"):
+        names.append(str(row["student"]))
+    for name in names:
+        for key in ((name, problem), (name, "")):
+            if key in decisions:
+                return decisions[key]
+    return None
 
 
 def overridden(
     row: Mapping[str, Any], decisions: Mapping[tuple[str, str], Mapping[str, str]]
 ) -> Mapping[str, Any]:
-    """``row`` with the instructor's decision for it applied (``limit`` ``override`` says so)."""
-    problem = _collapsed(str(row.get("problem") or ""))
-    decision = decisions.get((row["id"], problem)) or decisions.get((row["id"], ""))
+    """``row`` with the instructor's decision for it applied (``limit`` ``override`` says so).
+
+    A row scored by a rubric (``grade --sheet``) takes the decision's ``score``; without one,
+    a decision on the verdict gives all its points when it makes the row correct, none when
+    not, and a decision on the feedback alone keeps the score.
+    """
+    decision = _decision(row, decisions)
     if decision is None:
         return row
     changed = dict(row)
@@ -1135,16 +1216,34 @@ def overridden(
         changed["correct"] = decision["verdict"] == "equivalent"
     if "feedback" in decision:
         changed["message"] = decision["feedback"]
+    if "points" in changed:
+        changed.update(_decided_score(changed, decision))
     changed["limit"] = "override"
     return changed
 
 
-class Gradebook:
-    """One row per student, one column per problem (1 correct, 0 not), and the points.
+def _decided_score(row: Mapping[str, Any], decision: Mapping[str, str]) -> dict[str, Any]:
+    """A rubric row's ``score`` and ``feedback`` after the instructor's decision."""
+    decided: dict[str, Any] = {}
+    if "score" in decision:
+        decided["score"] = _points(decision["score"])
+    elif "verdict" in decision or "correct" in decision:
+        decided["score"] = (_points(row.get("points")) or 0.0) if _truthy(row["correct"]) else 0.0
+    if "feedback" in decision:
+        decided["feedback"] = decision["feedback"]
+    return decided
 
-    The leading columns are those of a Canvas gradebook export (Canvas matches students on
-    ``SIS User ID`` or ``SIS Login ID`` and takes every other column as an assignment, except
-    its read-only ``Final Points``); Moodle's CSV import maps any of them to a user.
+
+class Gradebook:
+    """One row per student, one column per problem (its score), and the total.
+
+    A problem's cell is the row's score: with ``grade --sheet`` the rubric's score in points
+    (partial credit, anticipated answers, required form and overrides included; blank while
+    the row waits for hand review), otherwise 1 correct and 0 not; of repeated rows the best
+    counts. The leading columns are those of a Canvas gradebook export (Canvas matches
+    students on ``SIS User ID`` or ``SIS Login ID`` and takes every other column as an
+    assignment, except its read-only ``Final Points``); Moodle's CSV import maps any of them
+    to a user.
     """
 
     HEAD = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -1156,24 +1255,27 @@ class Gradebook:
 
     def add(self, row: Mapping[str, Any]) -> None:
         """Credit ``row``'s student for its problem (the best of repeated rows counts)."""
-        if not row.get("id") or not str(row.get("problem") or "").strip():
+        student_id = _student_of(row)
+        column = _collapsed(str(row.get("problem") or ""))
+        if not student_id or not column:
             return  # no student or no problem to credit: the review queue lists the row
         extra = {_normal_header(k): v for k, v in (row.get("extra") or {}).items()}
         student = self.students.setdefault(
-            row["id"],
+            student_id,
             {
-                "Student": extra.get("name") or row["id"],
+                "Student": extra.get("name") or student_id,
                 "ID": "",
-                "SIS User ID": row["id"],
-                "SIS Login ID": extra.get("email") or row["id"],
+                "SIS User ID": student_id,
+                "SIS Login ID": extra.get("email") or student_id,
                 "Section": extra.get("section", ""),
                 "scores": {},
             },
         )
-        column = _collapsed(str(row.get("problem") or ""))
         self.problems.setdefault(column, None)
-        score = 1 if _truthy(row.get("correct")) else 0
-        student["scores"][column] = max(score, student["scores"].get(column, 0))
+        score = _gradebook_score(row)
+        best = student["scores"].get(column)
+        if best is None or (score is not None and score > best):
+            student["scores"][column] = score
 
     def write(self, path: str | Path) -> None:
         """The gradebook as CSV (cells neutralised like the report's)."""
@@ -1183,11 +1285,31 @@ class Gradebook:
             writer.writerow([neutralised(c) for c in (*self.HEAD, *problems, self.TOTAL)])
             for student in self.students.values():
                 scores = student["scores"]
+                total = sum(score for score in scores.values() if score is not None)
                 writer.writerow(
                     [neutralised(student[c]) for c in self.HEAD]
-                    + [scores.get(p, "") for p in problems]
-                    + [sum(scores.values())]
+                    + [_cell_number(scores.get(p)) for p in problems]
+                    + [_cell_number(total)]
                 )
+
+
+def _student_of(row: Mapping[str, Any]) -> str:
+    """The student a row credits: a rubric's student (``grade --sheet``), else the row's id."""
+    return str(row["student"] if "student" in row else row.get("id") or "")
+
+
+def _gradebook_score(row: Mapping[str, Any]) -> float | None:
+    """A row's points: its rubric score (None: not scored yet), else 1 correct and 0 not."""
+    if "points" in row:
+        return _points(row.get("score"))
+    return 1.0 if _truthy(row.get("correct")) else 0.0
+
+
+def _cell_number(value: float | None) -> str:
+    """A number of points as a gradebook cell: ``2``, ``1.5``, or blank for none."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(round(value, 4))
 
 
 class _Progress:
@@ -1235,6 +1357,7 @@ class _Report:
         self.correct = 0
         self.by_verdict: Counter[str] = Counter()
         self.by_mistake: Counter[str] = Counter()
+        self.by_problem: dict[str, ProblemTally] = {}
 
     def add(self, index: int, row: Mapping[str, Any]) -> None:
         self.waiting[index] = row
@@ -1248,6 +1371,8 @@ class _Report:
                 self.gradebook.add(done)
             self.by_verdict[str(done.get("verdict"))] += 1
             self.by_mistake.update(done.get("mistakes") or [])
+            problem = _collapsed(str(done.get("problem") or ""))
+            self.by_problem.setdefault(problem, ProblemTally()).add(done)
             self.correct += _truthy(done.get("correct"))
             self.written += 1
 
@@ -1537,6 +1662,7 @@ def grade_file(
             None if output is None else str(output),
             workers,
             {"judged": batch.judged_rows, "retried": batch.retried},
+            report.by_problem,
         )
         if report_format == "markdown":
             stream.write(summary.to_markdown())

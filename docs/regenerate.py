@@ -5,6 +5,8 @@
 - every output excerpt in ``README.md`` and ``examples/README.md``: a block after a marker
   ``<!-- output: ARGS [| keep A-B,C] [| grep REGEX] [| width N] [| fence LANG] -->`` is what
   ``chainsolve ARGS`` prints, cut only where a line says ``…``;
+- the README's grading walk-through, between ``<!-- walkthrough: grading -->`` and
+  ``<!-- /walkthrough -->`` (``docs/walkthrough.py``: several commands in a scratch folder);
 - the pictures: a PDF page of the two-path problem (pdflatex, pdftoppm) and the HTML
   solution at 1200 px and at 375 px, light and dark (headless Chromium,
   ``docs/html_screenshots.py``), when those tools are installed.
@@ -123,7 +125,11 @@ def regenerated_page(text: str) -> str:
         spec = match["spec"]
         return f"<!-- output: {spec} -->\n" + Excerpt.parse(spec).block()
 
-    return MARKER.sub(replace, text)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from docs import walkthrough  # the README's grading walk-through (several commands)
+
+    return walkthrough.regenerated(MARKER.sub(replace, text))
 
 
 def write_pdf_picture() -> None:

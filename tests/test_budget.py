@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -310,3 +311,48 @@ def test_swallowed_expiries_are_not_printed(monkeypatch: pytest.MonkeyPatch) -> 
     sys.unraisablehook(SimpleNamespace(exc_value=budget._Expired()))  # type: ignore[arg-type]
     sys.unraisablehook(SimpleNamespace(exc_value=ValueError("real")))  # type: ignore[arg-type]
     assert [type(u.exc_value) for u in seen] == [ValueError]  # type: ignore[attr-defined]
+
+
+def _frame_inside(monkeypatch: pytest.MonkeyPatch, module: object, name: str, run: object) -> Any:
+    """The frame of ``module.name`` (patched to record it) as ``run()`` calls it from below."""
+    seen: list[Any] = []
+    original = getattr(module, name)
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.append(sys._getframe())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, recording)
+    run()  # type: ignore[operator]
+    monkeypatch.undo()
+    return seen[0]
+
+
+def test_no_expiry_while_signal_sets_the_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug: an expiry raised in pthread_sigmask's Python wrapper (after the mask was set) left
+    SIGALRM blocked, and no deadline of the process fired again; it is deferred there now."""
+    frame = _frame_inside(
+        monkeypatch,
+        signal,
+        "_int_to_enum",
+        lambda: (
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2}),
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR2}),  # returns SIGUSR2
+        ),
+    )
+    assert budget._in_book_keeping(frame)
+
+
+def test_no_expiry_while_sympy_sets_a_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug: an expiry raised while sympy flipped its evaluate switch (clearing its cache) left
+    it flipped for every later call; it is deferred there now."""
+    from sympy.core import parameters
+
+    def flip() -> None:
+        parameters.global_parameters.evaluate = False
+        parameters.global_parameters.evaluate = True
+
+    frame = _frame_inside(monkeypatch, parameters, "clear_cache", flip)
+    assert budget._in_book_keeping(frame)
+    assert parameters.global_parameters.evaluate is True
+    assert not budget._in_book_keeping(sys._getframe())  # ordinary code is not deferred

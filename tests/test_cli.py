@@ -475,3 +475,25 @@ def test_carriage_returns_in_user_text_never_reach_the_terminal() -> None:
     assert caret.index("^") == line.index(")", line.index("+"))
     two_lines = run("solve", "-", "--wrt", "t", stdin="z = x^2*y\r\nx = cos(t)\n")
     assert "Problem: z = x^2*y; x = cos(t)\n" in two_lines.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["solve", "sin(x^2)", "--format", "html"],
+        ["solve", "sin(x^2)"],
+        ["verify", "sin(x^2)", "--answer", "cos(x^2)"],
+    ],
+)
+def test_a_reader_gone_ends_the_command_quietly(args: list[str]) -> None:
+    """Bug: `solve … | head -1` printed "internal error: BrokenPipeError"; now exit 141, no stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chainsolve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line is written
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert stderr == b""

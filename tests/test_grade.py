@@ -863,64 +863,28 @@ def test_review_queue_overrides_and_gradebook(tmp_path: Path) -> None:
     ]
 
 
-def _mixed_batch(path: Path, count: int) -> None:
-    """``count`` rows: distinct answers (so that each is graded), derivations, repeated and
-    blank ids, malformed and hostile rows."""
-    rows: list[list[str]] = []
-    for index in range(count):
-        kind = index % 10
-        if kind == 9:
-            hostile = HOSTILE[(index // 10) % len(HOSTILE)]
-            answer = hostile.get("answer", "")
-            rows.append([f"s{index}", hostile["problem"], answer, ""])
-        elif kind == 8:
-            rows.append(["", "sin(x^2)", "", f"= cos(x^2)*2*x\n= {index}*x*cos(x^2)"])
-        elif kind == 7:
-            rows.append([f"s{index - 1}", "exp(3*x)", f"{index}*exp(3*x", ""])
-        else:
-            rows.append([f"s{index}", f"sin({kind + 1}*x^2)", f"{index}*x*cos(x^2)", ""])
-    _write_csv(path, ["id", "problem", "answer", "derivation"], rows)
-
-
-def _run_until(args: list[str], report: Path, rows: int) -> int:
-    """Run ``chainsolve grade`` and SIGKILL it once ``report`` holds ``rows`` lines (or it ends)."""
-    import os
-    import signal
-    import subprocess
+def _bench_resume() -> Any:
+    """benchmarks/bench_resume.py as a module (benchmarks/ is not a package)."""
+    import importlib.util
     import sys
-    import time
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chainsolve", "grade", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    end = time.monotonic() + 600  # only stops a hang
-    while process.poll() is None and time.monotonic() < end:
-        if report.exists() and report.read_bytes().count(b"\n") >= rows:
-            os.kill(process.pid, signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    return process.wait()
+    if "bench_resume" in sys.modules:
+        return sys.modules["bench_resume"]
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_resume.py"
+    spec = importlib.util.spec_from_file_location("bench_resume", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_resume"] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_killed_twice_and_resumed_gives_the_uninterrupted_report(tmp_path: Path) -> None:
-    """A mixed batch killed (SIGKILL) twice at random rows and resumed ends with exactly the
-    report of an uninterrupted run, the seconds column aside."""
-    import random
-
+    """A mixed batch (answers, derivations, repeated and blank ids, malformed and hostile rows)
+    killed twice at random rows (SIGKILL of the process group) and resumed ends with the
+    uninterrupted run's report, cell for cell but the seconds, and the same gradebook bytes."""
+    bench = _bench_resume()
     source = tmp_path / "subs.csv"
-    _mixed_batch(source, 120)
-    options = ["--jobs", "1", "--timeout", "30", "--memory-mb", "600"]
-    whole = tmp_path / "whole.csv"
-    assert _run_until([str(source), "-o", str(whole), *options], whole, 10**9) == 0
-    expected = _without_seconds(whole)
-    assert len(expected) == 120 and not any(r["limit"] in ("crashed", "timeout") for r in expected)
-    report = tmp_path / "report.csv"
-    chosen = random.Random(14)
-    first, second = chosen.randint(5, 60), chosen.randint(10, 100)
-    assert _run_until([str(source), "-o", str(report), *options], report, first) == -9
-    resume = [str(source), "-o", str(report), "--resume", *options]
-    assert _run_until(resume, report, second) in (-9, 0)  # -9 unless it finished first
-    assert _run_until(resume, report, 10**9) == 0
-    assert _without_seconds(report) == expected
+    bench.write_batch(source, 120)
+    outcome = bench.kill_twice_and_resume(tmp_path, source, 120, 1, 14)
+    assert outcome.rows == 120

@@ -344,3 +344,151 @@ def test_anticipated_answers_are_instantiated_for_each_students_variant() -> Non
         assert missing["feedback"] == spec.rubric.feedback[1].text
         assert missing["score"] == 2.0
         assert graded(spec.problem, spec.rubric, answer=oracle(spec.problem))["score"] == 4.0
+
+
+GRADEBOOK_SHEET = """
+title = "Gradebook check"
+seed = 7
+
+[[problems]]
+id = "p1"
+problem = "sin(a*x^2)"
+vary = { a = [2, 9] }
+[problems.rubric]
+points = 4
+credit = { missing_inner_derivative = 0.5 }
+[[problems.rubric.feedback]]
+answer = "2*a*x"
+text = "Only the inner derivative."
+credit = 0.25
+
+[[problems]]
+id = "p2"
+problem = "x^2*exp(x)"
+[problems.rubric]
+points = 2
+form = "factored"
+form_credit = 0.5
+"""
+
+
+def _import_as_canvas(path: Path) -> dict[str, dict[str, float | None]]:
+    """The gradebook as Canvas reads it: students by SIS User ID, every column after the five
+    leading ones an assignment (but the read-only Final Points), a blank cell no grade."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    book: dict[str, dict[str, float | None]] = {}
+    for row in rows:
+        assignments = list(row)[5:]
+        assert list(row)[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+        book[row["SIS User ID"]] = {
+            name: float(row[name]) if row[name] else None for name in assignments
+        }
+    return book
+
+
+def test_gradebook_carries_the_rubric_scores_and_overrides(tmp_path: Path) -> None:
+    """--gradebook with --sheet: one row per student, each problem's cell its rubric score
+    (points, partial credit, anticipated answer, required form, overrides; blank for hand
+    review), the total of them, the same after --resume."""
+    sheet_file = tmp_path / "sheet.toml"
+    sheet_file.write_text(GRADEBOOK_SHEET, encoding="utf-8")
+    sheet = load_sheet(sheet_file)
+    p1 = {s: student_sheet(sheet, s).problems[0].problem for s in ("ana", "ben", "cy", "dee")}
+    a_of = {s: p1[s].removeprefix("sin(").split("*")[0] for s in p1}
+    rows = [
+        ("ana", "p1", oracle(p1["ana"])),  # right: all 4 points
+        ("ana", "p2", "2x*exp(x) + x^2*exp(x)"),  # right, not factored: half of 2
+        ("ben", "p1", f"cos({a_of['ben']}*x^2)"),  # missing inner derivative: 50 %, overridden
+        ("ben", "p2", "x*(x+2)*exp(x)"),  # right and factored
+        ("cy", "p1", f"2*{a_of['cy']}*x"),  # the anticipated answer: 25 %
+        ("cy", "p2", "x^2*exp(x"),  # unreadable: hand review, then a scored override
+        ("dee", "p1", "x^2*exp(x"),  # unreadable: hand review, left blank
+        ("dee", "p2", "0"),  # wrong, no credit
+    ]
+    answers = tmp_path / "answers.csv"
+    _write_rows(answers, rows)
+    overrides = tmp_path / "overrides.csv"
+    overrides.write_text(
+        "id,problem,verdict,score,feedback\n"
+        "ben,p1,equivalent,,\n"
+        "cy,p2,,1.5,Typo accepted for most of the points\n",
+        encoding="utf-8",
+    )
+    report, book = tmp_path / "report.csv", tmp_path / "book.csv"
+    options: dict[str, object] = {
+        "jobs": 1,
+        "output": report,
+        "progress": False,
+        "sheet": sheet,
+        "overrides_path": overrides,
+        "gradebook_path": book,
+    }
+    summary = grade_file(answers, **options)  # type: ignore[arg-type]
+    expected = {
+        "ana": {"p1": 4.0, "p2": 1.0, "Final Points": 5.0},
+        "ben": {"p1": 4.0, "p2": 2.0, "Final Points": 6.0},
+        "cy": {"p1": 1.0, "p2": 1.5, "Final Points": 2.5},
+        "dee": {"p1": None, "p2": 0.0, "Final Points": 0.0},
+    }
+    assert _import_as_canvas(book) == expected
+    graded = {r["id"]: r for r in csv.DictReader(report.open(encoding="utf-8"))}
+    assert graded["cy/p1"]["feedback"] == "Only the inner derivative."
+    assert (graded["ben/p1"]["limit"], graded["ben/p1"]["score"]) == ("override", "4.0")
+    assert graded["cy/p2"]["feedback"] == "Typo accepted for most of the points"
+    assert graded["dee/p1"]["score"] == "" and graded["dee/p1"]["verdict"] == "invalid"
+    # The summary's per-problem breakdown counts the rows after the overrides.
+    assert "| p2 | 4 | 2 | 1.125 / 2 |" in summary.to_markdown()
+    assert (summary.by_problem["p1"].rows, summary.by_problem["p1"].scored) == (4, 3)
+    first = book.read_text(encoding="utf-8")
+    grade_file(answers, resume=True, **options)  # type: ignore[arg-type]
+    assert book.read_text(encoding="utf-8") == first
+
+
+def test_gradebook_names_email_and_section_come_from_the_input(tmp_path: Path) -> None:
+    """With --sheet the gradebook's Student, SIS Login ID and Section are the input's columns."""
+    answers = tmp_path / "answers.csv"
+    answers.write_text(
+        "student,name,email,section,problem,answer\n"
+        "ana,Ana Lima,ana@example.org,A,p3,x*exp(x)*(x+2)\n",
+        encoding="utf-8",
+    )
+    book = tmp_path / "book.csv"
+    grade_file(
+        answers,
+        jobs=1,
+        output=tmp_path / "r.csv",
+        progress=False,
+        sheet=load_sheet(SHEET),
+        gradebook_path=book,
+    )
+    (row,) = list(csv.DictReader(book.open(encoding="utf-8")))
+    assert (row["Student"], row["SIS User ID"], row["SIS Login ID"], row["Section"]) == (
+        "Ana Lima",
+        "ana",
+        "ana@example.org",
+        "A",
+    )
+    assert (row["p3"], row["Final Points"]) == ("2", "2")
+
+
+def test_override_score_must_be_a_number(tmp_path: Path) -> None:
+    """An overrides file whose score is not a number of points stops the run with one line."""
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,problem,answer\nana,p3,1\n", encoding="utf-8")
+    overrides = tmp_path / "o.csv"
+    overrides.write_text("id,problem,score\nana,p3,lots\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["grade", str(answers), "--sheet", str(SHEET), "--overrides", str(overrides), "-j", "1"],
+    )
+    assert result.exit_code == 2
+    assert "line 2: the score 'lots' is not a number of points" in result.output
+
+
+def _write_rows(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    """A submissions CSV of (student, problem, answer) rows."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "problem", "answer"])
+        writer.writerows(rows)

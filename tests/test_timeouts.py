@@ -257,10 +257,10 @@ print("ok")
 def test_api_tiny_timeout_is_budget_exceeded() -> None:
     """Bug: timeout=1e-9 leaked a private BaseException; now BudgetExceeded, caught by `except Exception`.
 
-    In a child process: a deadline interrupting sympy mid-computation can leave sympy's
-    shared state (cached objects' assumptions) inconsistent, and twenty of them in the test
-    process broke later tests ("Cannot convert symbols to int"). That risk is open in
-    budget.py; here it must not decide other tests' outcomes.
+    In a child process: a deadline interrupting sympy mid-computation once left its
+    evaluate switch off, and twenty of them in the test process broke later tests ("Cannot
+    convert symbols to int"). budget.py now defers an expiry while sympy sets a switch and
+    puts the switches back after one (see the tests below); the child keeps it isolated.
     """
     import subprocess
     import sys
@@ -273,6 +273,69 @@ def test_api_tiny_timeout_is_budget_exceeded() -> None:
         check=False,
     )
     assert child.returncode == 0 and child.stdout.strip() == "ok", child.stderr[-2000:]
+
+
+#: Many in-process timeouts cutting sympy at random points, then every problem solved again
+#: and compared with sympy.diff (the oracle); prints the failures, then "ok".
+_MANY_TIMEOUTS_SCRIPT = """
+import random
+import sympy
+from chainsolve import api
+from chainsolve.errors import BudgetExceeded
+from chainsolve.parsing import parse_expression
+from chainsolve.problem import make_symbol
+
+PROBLEMS = ["sin(x^2)", "exp(3*x)*cos(x)", "(x^2+1)^3*log(x)", "atan(1/x)",
+            "sqrt(1+sin(x))/x", "sigmoid(2*x)", "x^x", "tan(x)^2*sec(x)"]
+chosen = random.Random(7)
+for _ in range(300):
+    try:  # 1 ms to 0.5 s: the deadline lands anywhere in parsing, solving and checking
+        api.solve(chosen.choice(PROBLEMS), timeout=10 ** chosen.uniform(-3, -0.3))
+    except BudgetExceeded:
+        pass
+x = make_symbol("x")
+for text in PROBLEMS:
+    got = api.solve(text, timeout=60).derivatives["x"]
+    if sympy.simplify(got - sympy.diff(parse_expression(text), x)) != 0:
+        print("wrong:", text, got)
+print("ok")
+"""
+
+
+def test_many_in_process_timeouts_leave_the_api_working() -> None:
+    """Bug: a deadline interrupting sympy could leave its evaluate switch off ("Cannot convert
+    symbols to int" in every later call); after 300 random timeouts every solve equals sympy.diff.
+
+    In a child process, so that a failure here cannot break the other tests.
+    """
+    child = subprocess.run(
+        [sys.executable, "-c", _MANY_TIMEOUTS_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert child.returncode == 0 and child.stdout.strip() == "ok", (
+        child.stdout[-2000:] + child.stderr[-2000:]
+    )
+
+
+def test_an_expiry_puts_sympys_switches_back() -> None:
+    """A deadline that interrupts work which had turned sympy's evaluation off (its own restore
+    skipped) leaves it on again, and the next solve equals sympy.diff."""
+    from sympy.core.parameters import global_parameters
+
+    try:
+        with pytest.raises(BudgetExceeded), budget.deadline(0.05):
+            global_parameters.evaluate = False  # as an evaluate(False) block whose exit was cut
+            end = time.monotonic() + STUCK
+            while time.monotonic() < end:
+                time.sleep(0.001)
+        assert global_parameters.evaluate is True
+    finally:
+        global_parameters.evaluate = True  # whatever happened, later tests get sympy as usual
+    x = make_symbol("x")
+    assert api.solve("sin(x^2)", timeout=20).derivatives["x"] == sympy.diff(sympy.sin(x**2), x)
 
 
 def test_api_timeout_works_in_a_worker_thread() -> None:
