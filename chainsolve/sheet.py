@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     import sympy
 
     from chainsolve.evaluation import Value
+    from chainsolve.matrix.numeric import MatrixEvaluation
+    from chainsolve.matrix.solve import MatrixSolution
     from chainsolve.problem import Problem
     from chainsolve.render import Detail, Notation, Result
     from chainsolve.rubric import Rubric
@@ -39,6 +42,13 @@ SOLUTION_TEMPLATES: dict[str, str] = {
     "markdown": "sheet.solution.md.jinja",
     "latex": "sheet.solution.tex.jinja",
     "html": "sheet.solution.html.jinja",
+}
+#: The template that renders a worked matrix solution inside a sheet.
+MATRIX_SOLUTION_TEMPLATES: dict[str, str] = {
+    "text": "sheet.matrix.txt.jinja",
+    "markdown": "sheet.matrix.md.jinja",
+    "latex": "sheet.matrix.tex.jinja",
+    "html": "sheet.matrix.html.jinja",
 }
 
 #: The keys a sheet and each of its problems may have (anything else is a typo, reported).
@@ -101,6 +111,8 @@ class SheetItem:
     solution: Solution
     results: tuple[Result, ...]
     body: str
+    #: A scalar problem (the templates ask, as :class:`MatrixSheetItem` answers True).
+    matrix: bool = False
 
     @property
     def problem(self) -> Problem:
@@ -129,6 +141,29 @@ class SheetItem:
             return ()
         found = evaluation.gradient_values
         return tuple((r, found[r.wrt]) for r in self.results if r.wrt in found)
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixSheetItem:
+    """A matrix problem of the sheet with its checked backward pass, as the templates receive it.
+
+    ``maths`` holds the statement and the answers written in the sheet's format: ``find`` (each
+    gradient asked for), ``given`` (each input with its shape), ``definitions`` ((name, formula)
+    pairs) and ``answers`` ((gradient, formula) pairs); ``body`` is the worked solution.
+    """
+
+    number: int
+    spec: SheetProblem
+    solution: MatrixSolution
+    evaluation: MatrixEvaluation | None
+    maths: Mapping[str, Any]
+    body: str
+    matrix: bool = True
+
+    @property
+    def instructions(self) -> str | None:
+        """The problem's own instructions, if the sheet gives any."""
+        return self.spec.instructions
 
 
 def _fail(message: str, number: int | None = None, hint: str | None = None) -> SheetError:
@@ -165,6 +200,16 @@ def _wrt(value: Any, number: int) -> str | None:
     raise _fail("'wrt' must be a name, 'w,b', or a list of names such as [\"w\", \"b\"]", number)
 
 
+def _is_numbers(value: Any) -> bool:
+    """Is ``value`` a non-empty list of numbers, or of such lists (a vector or a matrix)?"""
+    if not isinstance(value, list) or not value:
+        return False
+    return all(
+        _is_numbers(part) or (isinstance(part, int | float) and not isinstance(part, bool))
+        for part in value
+    )
+
+
 def _at(value: Any, number: int) -> str | None:
     if value is None:
         return None
@@ -173,6 +218,10 @@ def _at(value: Any, number: int) -> str | None:
     if isinstance(value, dict) and value:
         items = []
         for name, number_value in value.items():
+            if _is_numbers(number_value):
+                # A vector or matrix of a matrix problem, as --at writes it: [1, 2], [[1, 2]].
+                items.append(f"{name}={json.dumps(number_value)}")
+                continue
             ok = isinstance(number_value, int | float | str) and not isinstance(number_value, bool)
             if not ok:
                 raise _fail(f"'at': the value of {name!r} must be a number", number)
@@ -349,6 +398,112 @@ def solve_sheet_problem(
         ) from error
 
 
+def is_matrix_problem(spec: SheetProblem) -> bool:
+    """Is this a problem in vectors and matrices (shapes declared in its text)?"""
+    from chainsolve.matrix.parse import has_declarations
+
+    return has_declarations(spec.problem)
+
+
+def _matrix_options(spec: SheetProblem) -> None:
+    """Refuse, in one line, what a matrix problem of a sheet cannot have."""
+    from chainsolve import wording
+
+    unsupported = [
+        key
+        for key, given in (("vary", bool(spec.vary)), ("implicit", spec.implicit is not None))
+        if given
+    ] + (["order"] if spec.order != 1 else [])
+    if unsupported:
+        raise _fail(wording.sheet_matrix_options(unsupported), spec.number)
+
+
+def solve_sheet_matrix(
+    spec: SheetProblem, *, timeout: float | None = DEFAULT_TIMEOUT
+) -> tuple[MatrixSolution, MatrixEvaluation | None]:
+    """Solve one matrix problem of a sheet (and evaluate it at its point); errors name it."""
+    from chainsolve.api import evaluate_matrix, solve_matrix
+
+    _matrix_options(spec)
+    try:
+        solution = solve_matrix(spec.problem, wrt=spec.wrt, timeout=timeout)
+        at = None if spec.at is None else evaluate_matrix(solution, spec.at, timeout=timeout)
+    except ChainsolveError as error:
+        raise SheetError(
+            error.code,
+            f"problem {spec.number}: {error.message}",
+            source=error.source,
+            span=error.span,
+            hint=error.hint,
+        ) from error
+    return solution, at
+
+
+def _matrix_maths(solution: MatrixSolution, fmt: str) -> dict[str, Any]:
+    """The statement and answers of a matrix problem written in ``fmt`` (see MatrixSheetItem)."""
+    from chainsolve.matrix.formats import format_context
+
+    context = format_context(solution, fmt)
+    maths = context["maths"]
+    given = maths["shapes"]
+    if fmt == "text":
+        # Plain text cannot write a shape under its symbol: it follows in brackets.
+        given = [f"{name} ({shape})" for name, shape in context["shapes"]]
+        definitions = [(name, expr) for name, expr, _ in context["forward"]]
+    else:
+        definitions = list(maths["forward"])
+    found = {
+        "find": list(maths["title"]),
+        "given": list(given),
+        "definitions": definitions,
+        "answers": list(maths["results"]),
+    }
+    if fmt == "html":
+        from markupsafe import Markup
+
+        # MathML that chainsolve wrote from escaped pieces, as matrix.formats marks it.
+        return {key: _marked(value, Markup) for key, value in found.items()}
+    return found
+
+
+def _marked(value: Any, markup: Any) -> Any:
+    if isinstance(value, str):
+        return markup(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_marked(part, markup) for part in value)
+    return value
+
+
+def _matrix_item(
+    spec: SheetProblem, fmt: SheetFormat, mode: SheetMode, template_dir: str | Path | None
+) -> MatrixSheetItem:
+    from chainsolve.matrix.formats import render_matrix_solution
+
+    solution, evaluation = solve_sheet_matrix(spec, timeout=None)
+    body = ""
+    if mode == "solutions":
+        body = render_matrix_solution(
+            solution,
+            fmt,
+            evaluation,
+            None if template_dir is None else str(template_dir),
+            template=MATRIX_SOLUTION_TEMPLATES[fmt],
+            extra={"number": spec.number, "spec": spec, "fragment": True},
+        )
+    if fmt == "html":
+        from markupsafe import Markup
+
+        body = Markup(body)
+    return MatrixSheetItem(
+        number=spec.number,
+        spec=spec,
+        solution=solution,
+        evaluation=evaluation,
+        maths=_matrix_maths(solution, fmt),
+        body=body,
+    )
+
+
 def render_sheet(
     sheet: Sheet,
     fmt: SheetFormat,
@@ -388,8 +543,11 @@ def _render_sheet(
         raise ValueError(f"no sheet template for format {fmt!r}")
     env = make_environment(fmt, template_dir)
     solution_template = env.get_template(SOLUTION_TEMPLATES[fmt])
-    items = []
+    items: list[SheetItem | MatrixSheetItem] = []
     for spec in sheet.problems:
+        if is_matrix_problem(spec):
+            items.append(_matrix_item(spec, fmt, mode, template_dir))
+            continue
         solution = solve_sheet_problem(spec, detail=detail, timeout=None)
         body = ""
         if mode == "solutions":

@@ -1058,6 +1058,11 @@ def matrix_verify_formats() -> str:
     return "a matrix answer is checked as text or JSON: use --format text or --format json"
 
 
+def sheet_matrix_options(keys: Sequence[str]) -> str:
+    """The message of a matrix problem in a sheet with keys only a scalar problem has."""
+    return f"a matrix problem (shapes declared) cannot have {', '.join(map(repr, keys))}"
+
+
 def matrix_answer_names_hint(names: Sequence[str], deltas: Sequence[str]) -> str:
     """The hint for a name a matrix answer uses that the problem does not have."""
     return (

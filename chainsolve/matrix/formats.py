@@ -17,7 +17,7 @@ from chainsolve.matrix.numeric import MatrixEvaluation, MatrixValue, matrix_eval
 from chainsolve.matrix.report import matrix_context, matrix_to_dict
 from chainsolve.matrix.solve import MatrixSolution
 
-__all__ = ["MATRIX_TEMPLATES", "matrix_json", "render_matrix_solution"]
+__all__ = ["MATRIX_TEMPLATES", "format_context", "matrix_json", "render_matrix_solution"]
 
 MatrixFormat = Literal["text", "markdown", "latex", "html", "json"]
 
@@ -188,6 +188,14 @@ def _format_context(
     return context
 
 
+def format_context(
+    solution: MatrixSolution, fmt: str, evaluation: MatrixEvaluation | None = None
+) -> dict[str, Any]:
+    """What the matrix templates of ``fmt`` receive: the words and the maths written in ``fmt``
+    (for HTML, MathML strings not yet marked safe)."""
+    return _format_context(solution, fmt, evaluation)
+
+
 def matrix_json(solution: MatrixSolution, evaluation: MatrixEvaluation | None) -> dict[str, Any]:
     """The JSON of a matrix solution; with a point, ``evaluation`` and the top-level
     ``values``, ``forward_pass``, ``gradient`` and ``backward_pass`` as for a scalar problem at a point."""
@@ -209,15 +217,18 @@ def render_matrix_solution(
     fmt: MatrixFormat,
     evaluation: MatrixEvaluation | None = None,
     template_dir: str | None = None,
+    template: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """A matrix solution (and its numbers at a point, when given) in one output format."""
+    """A matrix solution (and its numbers at a point, when given) in one output format;
+    ``template`` and ``extra`` (more context) render it another way, e.g. inside a sheet."""
     if fmt == "json":
         return json.dumps(matrix_json(solution, evaluation), ensure_ascii=False, indent=2) + "\n"
     from chainsolve.render import make_environment
 
     environment = make_environment(fmt, template_dir)
     environment.filters["matrix_prose"] = matrix_prose
-    context = _format_context(solution, fmt, evaluation)
+    context = {"fragment": False, **_format_context(solution, fmt, evaluation), **(extra or {})}
     if fmt == "html":
         from markupsafe import Markup
 
@@ -227,7 +238,7 @@ def render_matrix_solution(
         context["maths"] = _marked(context["maths"], Markup)
         if context["point"] is not None:
             context["point"] = _marked(context["point"], Markup)
-    return environment.get_template(MATRIX_TEMPLATES[fmt]).render(**context)
+    return environment.get_template(template or MATRIX_TEMPLATES[fmt]).render(**context)
 
 
 #: Matrix signs in the words of a step, and what LaTeX writes for them (``latex_prose`` would

@@ -1,0 +1,156 @@
+"""Matrix problems in problem sheets: solved in matrices, rendered in every format, refused in one line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import sympy
+from click.testing import CliRunner
+
+from chainsolve.cli import main
+from chainsolve.sheet import (
+    MatrixSheetItem,
+    SheetError,
+    is_matrix_problem,
+    parse_sheet,
+    render_sheet,
+)
+from tests.conftest import require_tool
+
+#: A scalar problem, a matrix problem without a point and one with a point given as a TOML table.
+SHEET = """
+title = "Backprop"
+
+[[problems]]
+problem = "sin(x^2)"
+
+[[problems]]
+problem = "x: 2; W: 3x2; a = W*x; h = sigmoid(a); L = sum(h)"
+wrt = "W"
+
+[[problems]]
+problem = "x: 2; W: 2x2; a = W*x; L = sum(tanh(a))"
+wrt = ["W"]
+at = { x = [1, 2], W = [[0.5, -1], [0.25, 2]] }
+"""
+
+#: The point of problem 3, exactly.
+POINT = {"x": [[1], [2]], "W": [[sympy.Rational(1, 2), -1], [sympy.Rational(1, 4), 2]]}
+
+
+@functools.cache
+def rendered(fmt: str, mode: str) -> str:
+    """The sheet above rendered once per format and mode."""
+    return render_sheet(parse_sheet(SHEET), fmt, mode=mode)  # type: ignore[arg-type]
+
+
+def tanh_layer_gradient() -> sympy.Matrix:
+    """∂L/∂W of L = Σ tanh(W·x) at POINT by sympy.diff of the entries; nothing of chainsolve."""
+    w = sympy.Matrix(2, 2, lambda i, j: sympy.Symbol(f"W{i}{j}"))
+    x = sympy.Matrix(2, 1, lambda i, _: sympy.Symbol(f"x{i}"))
+    loss = sum(sympy.tanh(entry) for entry in w * x)
+    values = {x[i]: POINT["x"][i][0] for i in range(2)}
+    values.update({w[i, j]: POINT["W"][i][j] for i in range(2) for j in range(2)})
+    return w.applyfunc(lambda entry: sympy.diff(loss, entry).subs(values))
+
+
+def test_a_problem_with_declarations_is_a_matrix_problem() -> None:
+    """Declarations in the text (x: 2; W: 3x2; …) make a problem a matrix problem; others are scalar."""
+    problems = parse_sheet(SHEET).problems
+    assert [is_matrix_problem(spec) for spec in problems] == [False, True, True]
+
+
+def test_the_gradient_at_the_point_equals_sympy_diff_of_the_entries() -> None:
+    """The sheet's ∂L/∂W at the TOML table's point equals sympy.diff of the layer written out."""
+    text = rendered("text", "solutions")
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("∂L/∂W = δ_a·xᵀ = [["))
+    shown = json.loads(re.search(r"(\[\[.*\]\])", line).group(1))  # type: ignore[union-attr]
+    expected = tanh_layer_gradient()
+    for i in range(2):
+        for j in range(2):
+            assert abs(shown[i][j] - float(expected[i, j])) <= 1e-5 * abs(float(expected[i, j]))
+
+
+def test_each_matrix_solution_agrees_with_the_oracle_entry_by_entry() -> None:
+    """Every step of each matrix problem in the sheet was checked against sympy.diff and passed."""
+    from chainsolve.sheet import _matrix_item
+
+    for spec in parse_sheet(SHEET).problems[1:]:
+        item = _matrix_item(spec, "text", "solutions", None)
+        assert isinstance(item, MatrixSheetItem)
+        assert item.solution.verified
+        assert item.evaluation is None or item.evaluation.verified
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html"])
+@pytest.mark.parametrize("mode", ["solutions", "answers", "handout"])
+def test_every_format_and_mode_states_the_matrix_problems(fmt: str, mode: str) -> None:
+    """Each format and mode states both matrix problems; solutions show their backward passes."""
+    text = rendered(fmt, mode)
+    assert text.count("Find") >= 3
+    shows_solution = "Backward pass" in text
+    assert shows_solution == (mode == "solutions")
+    if mode == "solutions":
+        assert "Solution to problem 2" in text and "Solution to problem 3" in text
+    if mode == "answers":
+        assert text.count("Answer:") == 3
+
+
+@pytest.mark.parametrize("mode", ["solutions", "answers", "handout"])
+def test_the_latex_sheet_with_matrix_problems_compiles(tmp_path: Path, mode: str) -> None:
+    """The LaTeX sheet with matrix problems (bmatrix values, shapes under names) compiles."""
+    pdflatex = require_tool("pdflatex")
+    (tmp_path / "sheet.tex").write_text(rendered("latex", mode), encoding="utf-8")
+    run = subprocess.run(
+        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "sheet.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_the_html_sheet_has_one_document() -> None:
+    """The HTML sheet embeds the matrix solutions as sections, not as documents of their own."""
+    text = rendered("html", "solutions")
+    assert text.count("<!DOCTYPE html>") == 1 and text.count("</html>") == 1
+    assert 'id="solution-2"' in text and 'id="solution-3"' in text
+
+
+def test_the_point_as_a_table_reads_as_the_point_as_text() -> None:
+    """A TOML table of nested lists gives the same --at text as writing it out."""
+    spec = parse_sheet(SHEET).problems[2]
+    assert spec.at == "x=[1, 2],W=[[0.5, -1], [0.25, 2]]"
+
+
+@pytest.mark.parametrize(
+    ("extra", "word"),
+    [
+        ('implicit = "y"', "'implicit'"),
+        ("order = 2", "'order'"),
+        ("vary = { c = [1, 2] }", "'vary'"),
+    ],
+)
+def test_scalar_only_keys_on_a_matrix_problem_are_refused(extra: str, word: str) -> None:
+    """implicit, order and vary on a matrix problem are refused in one line naming the problem."""
+    text = f'title = "T"\n[[problems]]\nproblem = "x: 2; L = sum(c*x)"\n{extra}\n'
+    with pytest.raises(SheetError) as info:
+        render_sheet(parse_sheet(text), "text")
+    assert "problem 1" in info.value.message and word in info.value.message
+
+
+def test_cli_reports_a_shape_mismatch_in_a_sheet_with_exit_2(tmp_path: Path) -> None:
+    """A matrix problem whose shapes do not fit: one line, exit 2, no traceback."""
+    path = tmp_path / "bad.toml"
+    path.write_text('title = "T"\n[[problems]]\nproblem = "x: 2; W: 3x3; L = sum(W*x)"\n')
+    result = CliRunner().invoke(main, ["sheet", str(path)])
+    assert result.exit_code == 2
+    assert "problem 1" in result.output and "Traceback" not in result.output
