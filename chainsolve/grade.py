@@ -659,12 +659,39 @@ def _check_implicit(submission: Submission) -> Any:
     )
 
 
+def _is_matrix(submission: Submission) -> bool:
+    """A problem with declared shapes (``x: 2; W: 3x2; …``) is graded in matrices."""
+    from chainsolve.matrix.parse import has_declarations
+
+    return has_declarations(submission.problem)
+
+
+def _check_matrix(submission: Submission) -> Any:
+    """A matrix answer (``delta_a*x'``) judged entry by entry, its matrix mistakes named."""
+    from chainsolve import wording
+    from chainsolve.errors import ProblemError
+    from chainsolve.verification import verify_matrix
+
+    if submission.answer is None:
+        raise ProblemError("matrix_answer_only", wording.grade_matrix_answer_only())
+    return verify_matrix(submission.problem, "", submission.wrt or None, submission.answer)
+
+
+def _verdict_data(report: Any) -> dict[str, Any]:
+    """The JSON of a verdict, scalar or matrix (a matrix verdict has its own dict)."""
+    from chainsolve.matrix.mistakes import MatrixVerdict, matrix_verdict_to_dict
+    from chainsolve.verification import verdict_to_dict
+
+    if isinstance(report, MatrixVerdict):
+        return matrix_verdict_to_dict(report)
+    return verdict_to_dict(report)
+
+
 def grade_submission(submission: Submission, timeout: float | None) -> dict[str, Any]:
     """The report row of one submission; never raises (bad input is an ``invalid`` row)."""
     from chainsolve.api import check_parsed
     from chainsolve.budget import stage
     from chainsolve.errors import BudgetExceeded, ChainsolveError
-    from chainsolve.verification import verdict_to_dict
 
     start = time.monotonic()
     if submission.error is not None:
@@ -677,6 +704,8 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
             problem: Any = None  # an implicit problem has no parsed Problem for the rubric
             if submission.implicit:
                 report = _check_implicit(submission)
+            elif _is_matrix(submission):
+                report = _check_matrix(submission)
             else:
                 problem = parse_problem(submission.problem, wrt=_wrt_names(submission.wrt))
                 report = check_parsed(
@@ -685,7 +714,7 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
                     derivation=submission.derivation,
                     order=submission.order,
                 )
-            data = verdict_to_dict(report)
+            data = _verdict_data(report)
     except BudgetExceeded:
         return _row(
             submission,

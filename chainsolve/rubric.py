@@ -88,7 +88,8 @@ def _credit(value: Any) -> tuple[tuple[str, float], ...]:
     if not isinstance(value, dict):
         raise ValueError("'credit' must be a table such as {missing_inner_derivative = 0.5}")
     for mistake in value:
-        if mistake not in MISTAKES:
+        # A matrix problem's mistakes (matrix_wrong_order, …) earn credit as a scalar one's do.
+        if mistake not in MISTAKES and mistake not in wording.MATRIX_MISTAKES:
             raise ValueError(f"'credit': unknown mistake {mistake!r} (see chainsolve mistakes)")
     return tuple((mistake, _share(value, mistake, 0.0)) for mistake in sorted(value))
 
@@ -306,7 +307,10 @@ def _credit_of(
     if best[1] == "after_slip":
         return _Outcome(best[0], wording.RUBRIC_AFTER_SLIP)
     if best[1]:
-        return _Outcome(best[0], wording.RUBRIC_MISTAKE.format(mistake=MISTAKES[best[1]].title))
+        title = (
+            MISTAKES[best[1]].title if best[1] in MISTAKES else wording.MATRIX_MISTAKES[best[1]][0]
+        )
+        return _Outcome(best[0], wording.RUBRIC_MISTAKE.format(mistake=title))
     return _Outcome(0.0, "")
 
 

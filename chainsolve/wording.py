@@ -1063,6 +1063,11 @@ def sheet_matrix_options(keys: Sequence[str]) -> str:
     return f"a matrix problem (shapes declared) cannot have {', '.join(map(repr, keys))}"
 
 
+def grade_matrix_answer_only() -> str:
+    """The message of a matrix problem's row graded from a derivation."""
+    return "a matrix problem is graded from its answer column (delta_a*x' style), not a derivation"
+
+
 def matrix_answer_names_hint(names: Sequence[str], deltas: Sequence[str]) -> str:
     """The hint for a name a matrix answer uses that the problem does not have."""
     return (

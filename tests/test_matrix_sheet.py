@@ -154,3 +154,98 @@ def test_cli_reports_a_shape_mismatch_in_a_sheet_with_exit_2(tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["sheet", str(path)])
     assert result.exit_code == 2
     assert "problem 1" in result.output and "Traceback" not in result.output
+
+
+# --- grading matrix answers ------------------------------------------------------------------
+
+#: A one-layer σ problem graded with a rubric that gives half the points for the wrong order.
+GRADE_SHEET = """
+title = "Quiz"
+[[problems]]
+id = "p1"
+problem = "x: 2; W: 3x2; a = W*x; h = sigmoid(a); L = sum(h)"
+wrt = "W"
+rubric = { points = 4, credit = { matrix_wrong_order = 0.5 } }
+"""
+
+
+def sigmoid_layer() -> tuple[sympy.Matrix, sympy.Matrix, sympy.Matrix, dict[str, sympy.Matrix]]:
+    """W, x, ∂L/∂W by sympy.diff of L = Σ σ(W·x) written out, and what each answer means."""
+    w = sympy.Matrix(3, 2, lambda i, j: sympy.Symbol(f"W{i}{j}"))
+    x = sympy.Matrix(2, 1, lambda i, _: sympy.Symbol(f"x{i}"))
+    sigma = (w * x).applyfunc(lambda u: 1 / (1 + sympy.exp(-u)))
+    loss = sum(sigma)
+    gradient = w.applyfunc(lambda entry: sympy.diff(loss, entry))
+    prime = sigma.applyfunc(lambda s: s * (1 - s))
+    meanings = {
+        "(sigmoid(a) .* sigmoid(-a))*x'": prime * x.T,
+        "x*(sigmoid(a) .* sigmoid(-a))'": x * prime.T,
+        "sigmoid(a)*x'": sigma * x.T,
+    }
+    return w, x, gradient, meanings
+
+
+def _equal_to_oracle(answer: sympy.Matrix, oracle: sympy.Matrix, names: sympy.Matrix) -> bool:
+    """Equal entry by entry at seeded random points (a different shape is never equal)."""
+    if answer.shape != oracle.shape:
+        return False
+    import random
+
+    draw = random.Random(5)
+    for _ in range(3):
+        point = {s: sympy.Rational(draw.randint(-50, 50), 17) for s in names}
+        gap = (answer - oracle).xreplace(point)
+        if any(abs(sympy.N(entry, 30)) > 1e-20 for entry in gap):
+            return False
+    return True
+
+
+def test_grade_with_a_sheet_judges_matrix_answers_like_the_oracle(tmp_path: Path) -> None:
+    """Each row's correct column is what sympy.diff of the entries says; wrong order gets its credit."""
+    from chainsolve.grade import grade_file
+    from chainsolve.sheet import parse_sheet
+    from chainsolve.wording import MATRIX_MISTAKES
+
+    w, x, gradient, meanings = sigmoid_layer()
+    symbols = sympy.Matrix([*w, *x])
+    answers = tmp_path / "answers.csv"
+    lines = ["student,problem,answer"] + [f'{n},p1,"{answer}"' for n, answer in enumerate(meanings)]
+    answers.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = tmp_path / "report.csv"
+    grade_file(answers, jobs=1, output=report, progress=False, sheet=parse_sheet(GRADE_SHEET))
+    import csv
+
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert [r["answer"] for r in rows] == list(meanings)
+    for row, meaning in zip(rows, meanings.values(), strict=True):
+        right = _equal_to_oracle(meaning, gradient, symbols)
+        assert row["correct"] == ("true" if right else "false"), row
+        assert row["verdict"] == ("equivalent" if right else "not_equivalent")
+        assert float(row["score"]) == (4.0 if right else 2.0 if row["mistakes"] else 0.0)
+        assert all(m in MATRIX_MISTAKES for m in row["mistakes"].split(";") if m)
+    # The transposed gradient is named as the wrong order (and earns the rubric's half).
+    assert rows[1]["mistakes"] == "matrix_wrong_order" and rows[1]["score"] == "2.0"
+    assert "wrong order" in rows[1]["feedback"]
+
+
+def test_grade_without_a_sheet_reads_declarations_in_the_problem_column(tmp_path: Path) -> None:
+    """A submissions file whose problem declares shapes is graded in matrices; a derivation is refused."""
+    from chainsolve.grade import grade_file, read_report
+
+    problem = "x: 2; W: 3x2; a = W*x; h = sigmoid(a); L = sum(h)"
+    rows = [
+        {"id": "right", "problem": problem, "wrt": "W", "answer": "delta_a*x'"},
+        {"id": "order", "problem": problem, "wrt": "W", "answer": "x*delta_a'"},
+        {"id": "steps", "problem": problem, "wrt": "W", "derivation": "dL/dW = 1"},
+    ]
+    source = tmp_path / "subs.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    grade_file(source, jobs=1, output=tmp_path / "r.jsonl", progress=False)
+    got = list(read_report(tmp_path / "r.jsonl").values())
+    w, x, gradient, meanings = sigmoid_layer()
+    symbols = sympy.Matrix([*w, *x])
+    # delta_a is σ′(a) here (L = Σ σ(a)): the answers mean the first two meanings.
+    for row, meaning in zip(got[:2], list(meanings.values())[:2], strict=True):
+        assert row["correct"] is _equal_to_oracle(meaning, gradient, symbols)
+    assert got[1]["mistakes"] == ["matrix_wrong_order"]
+    assert got[2]["verdict"] == "invalid" and "answer column" in got[2]["message"]
