@@ -607,7 +607,9 @@ def verify(
     from chainsolve.matrix.parse import has_declarations
 
     if shapes is not None or has_declarations(text):
-        _verify_matrix(text, shapes or "", wrt, answer, _choose_format(fmt, output), output)
+        _verify_matrix(
+            text, shapes or "", wrt, answer, _choose_format(fmt, output), output, template_dir
+        )
     report: AnswerVerdict | DerivationReport
     if rates is not None:
         if answer is None:
@@ -631,9 +633,15 @@ def verify(
 
 
 def _verify_matrix(
-    text: str, shapes: str, wrt: str | None, answer: str | None, chosen: str, output: str | None
+    text: str,
+    shapes: str,
+    wrt: str | None,
+    answer: str | None,
+    chosen: str,
+    output: str | None,
+    template_dir: str | None,
 ) -> None:
-    """``verify`` of a matrix answer: text or JSON, exit 0 when right and 1 when not."""
+    """``verify`` of a matrix answer in any format, exit 0 when right and 1 when not."""
     from chainsolve.budget import stage
     from chainsolve.verification import render_matrix_verdict, verify_matrix
 
@@ -641,7 +649,7 @@ def _verify_matrix(
         raise click.UsageError("a matrix problem checks a final --answer, not a --derivation")
     report = verify_matrix(text, shapes, wrt, answer)
     with stage("rendering"):
-        _write(render_matrix_verdict(report, chosen), output)
+        _write(render_matrix_verdict(report, chosen, template_dir), output)
     sys.exit(0 if report.correct else 1)
 
 

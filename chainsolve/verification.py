@@ -1392,12 +1392,41 @@ def verify_matrix(text: str, shapes: str, wrt: str | None, answer: str) -> Matri
         return verify_matrix_answer(solution, wrt or names[0], answer)
 
 
-def render_matrix_verdict(report: MatrixVerdict, fmt: str) -> str:
-    """A matrix verdict as text or JSON (the formats a matrix problem has)."""
+#: The template of a matrix verdict in each format.
+MATRIX_VERDICT_TEMPLATES = {
+    "text": "matrix_verdict.txt.jinja",
+    "markdown": "matrix_verdict.md.jinja",
+    "latex": "matrix_verdict.tex.jinja",
+    "html": "matrix_verdict.html.jinja",
+}
+
+
+def render_matrix_verdict(
+    report: MatrixVerdict, fmt: str, template_dir: str | Path | None = None
+) -> str:
+    """A matrix verdict as text, Markdown, LaTeX, HTML (whole documents) or JSON."""
     if fmt == "json":
         from chainsolve.matrix.mistakes import matrix_verdict_to_dict
 
         return json.dumps(matrix_verdict_to_dict(report), indent=2, ensure_ascii=False) + "\n"
-    if fmt != "text":
-        raise ProblemError("matrix_options", wording.matrix_verify_formats())
-    return report.to_text()
+    if fmt not in MATRIX_VERDICT_TEMPLATES:
+        raise ValueError(
+            f"unknown format {fmt!r}; choose one of json, {', '.join(MATRIX_VERDICT_TEMPLATES)}"
+        )
+    from chainsolve.matrix import printing, typeset
+    from chainsolve.matrix.formats import matrix_prose
+    from chainsolve.render import make_environment
+
+    env = make_environment(fmt, template_dir)
+    env.filters["matrix_prose"] = matrix_prose
+    derivative: str = report.derivative
+    if fmt in ("markdown", "latex"):
+        derivative = printing.gradient_text(report.target, report.wrt, "latex")
+    elif fmt == "html":
+        from markupsafe import Markup
+
+        # MathML that chainsolve writes from the problem's names, escaped piece by piece.
+        derivative = Markup(typeset.gradient_mathml(report.target, report.wrt))
+    return env.get_template(MATRIX_VERDICT_TEMPLATES[fmt]).render(
+        report=report, derivative=derivative
+    )

@@ -1053,11 +1053,6 @@ def matrix_verify_wrt_hint() -> str:
     return "add --wrt NAME (e.g. --wrt W1)"
 
 
-def matrix_verify_formats() -> str:
-    """The message of a matrix verdict asked for in a format it does not have."""
-    return "a matrix answer is checked as text or JSON: use --format text or --format json"
-
-
 def sheet_matrix_options(keys: Sequence[str]) -> str:
     """The message of a matrix problem in a sheet with keys only a scalar problem has."""
     return f"a matrix problem (shapes declared) cannot have {', '.join(map(repr, keys))}"

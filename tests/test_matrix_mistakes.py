@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 import sympy
@@ -263,12 +264,65 @@ def test_cli_json_is_a_verdict_with_shapes() -> None:
     assert data["expected"] == "((W2ᵀ·(z - y)) ⊙ σ′(a))·xᵀ"
 
 
-def test_cli_refuses_a_matrix_derivation_and_other_formats(tmp_path: object) -> None:
-    """A matrix problem checks an --answer as text or JSON: a derivation or LaTeX is one clear error."""
-    code, output = _verify("--wrt", "W1", "--answer", "delta_a*x'", "--format", "latex")
-    assert code == 2 and "text or JSON" in output
+def test_cli_refuses_a_matrix_derivation() -> None:
+    """A matrix problem checks an --answer: a --derivation is one clear error, exit 2."""
     code, output = _verify("--wrt", "W1", "--derivation", "-")
     assert code == 2 and "not a --derivation" in output
+
+
+#: Answers for ∂L/∂W1 of the seed: right (δ form), transposed, and without ⊙σ′.
+FORMAT_ANSWERS = ("delta_a*x'", "x*delta_a'", "(W2'*(z - y))*x'")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "html"])
+@pytest.mark.parametrize("answer", FORMAT_ANSWERS)
+def test_verdicts_in_every_format_follow_the_oracle(
+    seed: MatrixSolution,
+    oracle: tuple[dict[str, sympy.Matrix], sympy.Matrix, sympy.Matrix],
+    fmt: str,
+    answer: str,
+) -> None:
+    """Markdown, LaTeX and HTML say correct exactly when sympy.diff agrees, naming each mistake."""
+    names, _, gradient = oracle
+    point = random_point(names)
+    given = answer_at_point(seed, answer, point)
+    right = close(given, gradient.xreplace(values_of(names, point)))
+    code, output = _verify("--wrt", "W1", "--answer", answer, "--format", fmt)
+    assert code == (0 if right else 1)
+    assert ("Verdict: correct" in output) is right
+    assert ("Verdict: not equivalent" in output) is not right
+    for mistake in verify_matrix_answer(seed, "W1", answer).mistakes:
+        assert mistake.id in output.replace("\\_", "_")
+    assert right or "Expected" in output
+
+
+@pytest.mark.parametrize("answer", FORMAT_ANSWERS)
+def test_matrix_verdict_latex_compiles(tmp_path: Path, answer: str) -> None:
+    """The LaTeX verdict of each answer (its mistakes' words in LaTeX) compiles with pdflatex."""
+    import subprocess
+
+    from tests.conftest import require_tool
+
+    pdflatex = require_tool("pdflatex")
+    _, output = _verify("--wrt", "W1", "--answer", answer, "--format", "latex")
+    (tmp_path / "verdict.tex").write_text(output, encoding="utf-8")
+    run = subprocess.run(
+        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "verdict.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_html_verdict_is_one_document_with_mathml() -> None:
+    """The HTML verdict is a whole document whose derivative is MathML, the student's text escaped."""
+    _, output = _verify("--wrt", "W1", "--answer", "x*delta_a'", "--format", "html")
+    assert output.count("<!DOCTYPE html>") == 1 and "<math" in output
+    assert "<code>x*delta_a&#39;</code>" in output
 
 
 def test_verdict_type(seed: MatrixSolution) -> None:
