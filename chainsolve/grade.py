@@ -674,7 +674,10 @@ def _check_matrix(submission: Submission) -> Any:
 
     if submission.answer is None:
         raise ProblemError("matrix_answer_only", wording.grade_matrix_answer_only())
-    return verify_matrix(submission.problem, "", submission.wrt or None, submission.answer)
+    names = _wrt_names(submission.wrt) or ()
+    if len(names) > 1:
+        raise ProblemError("matrix_wrt", wording.grade_matrix_one_gradient(names))
+    return verify_matrix(submission.problem, "", names[0] if names else None, submission.answer)
 
 
 def _verdict_data(report: Any) -> dict[str, Any]:

@@ -1063,6 +1063,14 @@ def grade_matrix_answer_only() -> str:
     return "a matrix problem is graded from its answer column (delta_a*x' style), not a derivation"
 
 
+def grade_matrix_one_gradient(names: Sequence[str]) -> str:
+    """The message of a matrix row whose problem asks for several gradients."""
+    return (
+        f"a matrix answer is one gradient, and the problem asks for {', '.join(names)}: "
+        "give each its own problem (wrt = one name)"
+    )
+
+
 def matrix_answer_names_hint(names: Sequence[str], deltas: Sequence[str]) -> str:
     """The hint for a name a matrix answer uses that the problem does not have."""
     return (

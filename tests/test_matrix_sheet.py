@@ -249,3 +249,16 @@ def test_grade_without_a_sheet_reads_declarations_in_the_problem_column(tmp_path
         assert row["correct"] is _equal_to_oracle(meaning, gradient, symbols)
     assert got[1]["mistakes"] == ["matrix_wrong_order"]
     assert got[2]["verdict"] == "invalid" and "answer column" in got[2]["message"]
+
+
+def test_a_matrix_row_asking_for_two_gradients_is_invalid_in_one_line(tmp_path: Path) -> None:
+    """A matrix problem graded by two gradients at once is an invalid row naming both, not a crash."""
+    from chainsolve.grade import grade_file, read_report
+
+    problem = "x: 2; W: 3x2; b: 3; a = W*x + b; L = sum(tanh(a))"
+    row = {"id": "two", "problem": problem, "wrt": "W, b", "answer": "delta_a*x'"}
+    source = tmp_path / "subs.jsonl"
+    source.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    grade_file(source, jobs=1, output=tmp_path / "r.jsonl", progress=False)
+    (got,) = read_report(tmp_path / "r.jsonl").values()
+    assert got["verdict"] == "invalid" and "W, b" in got["message"]
