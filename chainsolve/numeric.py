@@ -68,23 +68,25 @@ def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, MpFloat]) -> MpFloa
     >>> float(evaluate(sympy.sin(x) ** 2 + sympy.cos(x) ** 2, {x: mpmath.mpf("0.3")}))
     1.0
     """
-    cache: dict[sympy.Basic, MpFloat] = {}
+    cache: dict[int, MpFloat] = {}
     return _eval(expr, values, cache)
 
 
 def _eval(
-    expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]
+    expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[int, MpFloat]
 ) -> MpFloat:
-    hit = cache.get(expr)
+    # Keyed by identity: a lookup by value compares equal parts written out (2ᵏ steps on a
+    # flattened chain of k diamonds); the parts stay alive inside ``expr`` meanwhile.
+    hit = cache.get(id(expr))
     if hit is not None:
         return hit
     result = _real(_compute(expr, values, cache))
-    cache[expr] = result
+    cache[id(expr)] = result
     return result
 
 
 def _compute(
-    expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]
+    expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[int, MpFloat]
 ) -> MpFloat:
     if isinstance(expr, sympy.Symbol):
         return values[expr]
