@@ -17,7 +17,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve.budget import attempt, cut_ins
 from chainsolve.dag import atoms_of, free_symbols, same, tree_size
 from chainsolve.functions import EXP_REWRITABLE, KINKED, SinCosForm, family_forms
-from chainsolve.numeric import Undefined, evaluate
+from chainsolve.numeric import Known, Undefined, evaluate
 from chainsolve.steps import Check
 
 Verdict = Literal["equal", "not_equal", "equal_on_part", "undecided"]
@@ -110,9 +110,27 @@ def _sample(
     return point
 
 
+#: Values of parts at the points sampled, one table per (point, precision): the steps of one
+#: solution are sampled at the same points and share parts (a flattened chain of diamonds
+#: repeats every layer below in each step above), so each part is evaluated once per point.
+_known_at: dict[tuple[object, ...], Known] = {}
+#: Most part values the tables hold together before they start again.
+KNOWN_VALUES = 200_000
+
+
+def _known(point: Mapping[sympy.Symbol, mpmath.mpf]) -> Known:
+    key = (tuple(point.items()), mpmath.mp.dps)
+    table = _known_at.get(key)
+    if table is None:
+        if sum(len(t) for t in _known_at.values()) > KNOWN_VALUES:
+            _known_at.clear()
+        table = _known_at[key] = {}
+    return table
+
+
 def _value(expr: sympy.Expr, point: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath.mpf | None:
     try:
-        return evaluate(expr, point)
+        return evaluate(expr, point, _known(point))
     except (Undefined, OverflowError, ZeroDivisionError, ValueError):
         return None
 
@@ -145,16 +163,18 @@ def kink_arguments(exprs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
     """
     found: set[sympy.Expr] = set()
     for expr in exprs:
-        for node in atoms_of(expr, *KINKED):
-            found.add(node.args[0])
-        for node in atoms_of(expr, sympy.Max, sympy.Min):
-            found.update(p - q for p, q in itertools.combinations(node.args, 2))
-        for node in atoms_of(expr, sympy.Piecewise):
-            found.update(
-                c.lhs - c.rhs
-                for _, c in node.args
-                if isinstance(c, sympy.core.relational.Relational)
-            )
+        # One walk for every kind (each walk costs the expression's DAG size).
+        for node in atoms_of(expr, *KINKED, sympy.Max, sympy.Min, sympy.Piecewise):
+            if isinstance(node, (sympy.Max, sympy.Min)):
+                found.update(p - q for p, q in itertools.combinations(node.args, 2))
+            elif isinstance(node, sympy.Piecewise):
+                found.update(
+                    c.lhs - c.rhs
+                    for _, c in node.args
+                    if isinstance(c, sympy.core.relational.Relational)
+                )
+            else:
+                found.add(node.args[0])
     return sorted((g for g in found if g.free_symbols), key=sympy.default_sort_key)
 
 
