@@ -2,29 +2,31 @@
 
 sympy's own walks (``atoms``, ``count_ops``, ``preorder_traversal``) visit a part once per
 occurrence, so on a flattened chain of k diamonds (2ᵏ leaves written out) they take 2ᵏ steps.
+The walks here remember parts by identity: comparing two equal parts that are different
+objects walks both written out (sympy's ``==`` recurses), which is what they avoid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import sympy
 
 
 def tree_size(expr: sympy.Basic, limit: int) -> int:
     """The number of nodes of ``expr`` written out as a tree, counted on its DAG (stops past ``limit``)."""
-    sizes: dict[sympy.Basic, int] = {}
+    sizes: dict[int, int] = {}
     stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
     while stack:
         node, expanded = stack.pop()
-        if node in sizes:
+        if id(node) in sizes:
             continue
         if expanded or not node.args:
-            sizes[node] = min(limit + 1, 1 + sum(sizes[arg] for arg in node.args))
+            sizes[id(node)] = min(limit + 1, 1 + sum(sizes[id(arg)] for arg in node.args))
             continue
         stack.append((node, True))
-        stack.extend((arg, False) for arg in node.args if arg not in sizes)
-    return sizes[expr]
+        stack.extend((arg, False) for arg in node.args if id(arg) not in sizes)
+    return sizes[id(expr)]
 
 
 def atoms_of(expr: sympy.Basic, *types: type) -> set[sympy.Basic]:
@@ -34,18 +36,18 @@ def atoms_of(expr: sympy.Basic, *types: type) -> set[sympy.Basic]:
     >>> sorted(atoms_of(sympy.sin(x) + sympy.cos(sympy.sin(x)), sympy.sin), key=str)
     [sin(x)]
     """
-    found: set[sympy.Basic] = set()
-    seen: set[sympy.Basic] = set()
+    found: dict[int, sympy.Basic] = {}
+    seen: set[int] = set()
     stack = [expr]
     while stack:
         node = stack.pop()
-        if node in seen:
+        if id(node) in seen:
             continue
-        seen.add(node)
+        seen.add(id(node))
         if isinstance(node, types):
-            found.add(node)
-        stack.extend(arg for arg in node.args if arg not in seen)
-    return found
+            found[id(node)] = node
+        stack.extend(arg for arg in node.args if id(arg) not in seen)
+    return _interned(found.values())
 
 
 def bottom_up(
@@ -63,20 +65,152 @@ def bottom_up(
     >>> bottom_up(sympy.sin(x) + x, lambda node, args: node.func(*args), two)
     sin(2) + 2
     """
-    done: dict[sympy.Basic, sympy.Basic] = {}
+    done: dict[int, sympy.Basic] = {}
+    interned: dict[sympy.Basic, sympy.Basic] = {}
     stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
     while stack:
         node, expanded = stack.pop()
-        if node in done:
+        if id(node) in done:
             continue
         given = stop(node)
         if given is not None:
-            done[node] = given
+            done[id(node)] = given
         elif not node.args:
-            done[node] = node
+            done[id(node)] = node
         elif not expanded:
             stack.append((node, True))
-            stack.extend((arg, False) for arg in node.args if arg not in done)
+            stack.extend((arg, False) for arg in node.args if id(arg) not in done)
         else:
-            done[node] = build(node, tuple(done[arg] for arg in node.args))
-    return done[expr]
+            built = build(node, tuple(done[id(arg)] for arg in node.args))
+            # Equal results become one object, so that comparing them later is cheap.
+            done[id(node)] = interned.setdefault(built, built)
+    return done[id(expr)]
+
+
+def _interned(nodes: Iterable[sympy.Basic]) -> set[sympy.Basic]:
+    """A set of parts, smallest first, so that equal parts are compared on small ones only."""
+    return set(sorted(nodes, key=lambda node: tree_size(node, 64)))
+
+
+def free_symbols(expr: sympy.Basic) -> set[sympy.Basic]:
+    """``expr.free_symbols``, each shared part visited once.
+
+    Where something binds a symbol (a derivative's variable, a ``Subs`` or ``Lambda``), sympy's
+    own walk, which knows which symbols are bound, is used.
+    """
+    if atoms_of(expr, *_BINDING):
+        return set(expr.free_symbols)
+    return atoms_of(expr, sympy.Symbol)
+
+
+def has_any(expr: sympy.Basic, *types: type) -> bool:
+    """``expr.has(*types)`` for types, each shared part visited once."""
+    return bool(atoms_of(expr, *types))
+
+
+def replace_nodes(expr: sympy.Basic, mapping: Mapping[sympy.Basic, sympy.Basic]) -> sympy.Basic:
+    """``expr.xreplace(mapping)``, each shared part rebuilt once."""
+    if not mapping:
+        return expr
+
+    def build(node: sympy.Basic, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
+        return node if args == node.args else node.func(*args)
+
+    return bottom_up(expr, build, mapping.get)
+
+
+def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
+    """sympy's derivative of ``expr`` by ``var``, each shared part differentiated once.
+
+    ``sympy.diff`` differentiates a shared part once per occurrence (2ᵏ times for a chain of
+    k diamonds written out). This applies sympy's own rules node by node — a sum's terms, a
+    product's factors, a power's base and exponent, a function's ``fdiff`` for each argument
+    — remembering each part's derivative; any other kind of node is handed to ``sympy.diff``
+    whole. The result is what ``sympy.diff`` returns, up to the order of terms.
+    """
+    free: dict[int, bool] = {}
+    done: dict[int, sympy.Expr] = {}
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in done:
+            continue
+        if node is var:
+            done[id(node)] = sympy.S.One
+            free[id(node)] = False
+        elif not node.args or not _differentiable_by_parts(node):
+            depends = var in free_symbols(node)
+            done[id(node)] = sympy.diff(node, var) if depends else sympy.S.Zero
+            free[id(node)] = not depends
+        elif not expanded:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if id(arg) not in done)
+        else:
+            free[id(node)] = all(free[id(arg)] for arg in node.args)
+            done[id(node)] = sympy.S.Zero if free[id(node)] else _by_parts(node, done)
+    return done[id(expr)]
+
+
+#: Nodes that bind a symbol: sympy's free_symbols leaves their variables out.
+_BINDING = (sympy.Derivative, sympy.Subs, sympy.Lambda, sympy.Integral, sympy.Sum, sympy.Product)
+
+
+def _differentiable_by_parts(node: sympy.Basic) -> bool:
+    """Does :func:`_by_parts` apply sympy's own rule for this kind of node?"""
+    from sympy.core.function import AppliedUndef, Function
+
+    if isinstance(node, (sympy.Add, sympy.Mul, sympy.Pow)):
+        return True
+    return (
+        isinstance(node, Function)
+        and not isinstance(node, AppliedUndef)
+        and type(node)._eval_derivative is Function._eval_derivative
+    )
+
+
+def _by_parts(node: sympy.Basic, done: dict[int, sympy.Expr]) -> sympy.Expr:
+    """The derivative of ``node`` from its parts' (``done``), as sympy's ``_eval_derivative`` does."""
+    args = list(node.args)
+    parts = [done[id(arg)] for arg in args]
+    if isinstance(node, sympy.Add):
+        return sympy.Add(*parts)
+    if isinstance(node, sympy.Mul):
+        terms = [
+            sympy.Mul(*args[:index], part, *args[index + 1 :])
+            for index, part in enumerate(parts)
+            if part != 0
+        ]
+        return sympy.Add(*terms)
+    if isinstance(node, sympy.Pow):
+        (base, exponent), (d_base, d_exponent) = args, parts
+        return node * (d_exponent * sympy.log(base) + d_base * exponent / base)
+    terms = [node.fdiff(index) * part for index, part in enumerate(parts, start=1) if part != 0]
+    return sympy.Add(*terms)
+
+
+def same(a: sympy.Basic, b: sympy.Basic) -> bool:
+    """``a == b`` structurally, each pair of shared parts compared once.
+
+    sympy's ``==`` compares two equal parts that are different objects written out.
+    """
+    agreed: set[tuple[int, int]] = set()
+    stack: list[tuple[sympy.Basic, sympy.Basic]] = [(a, b)]
+    while stack:
+        left, right = stack.pop()
+        if left is right or (id(left), id(right)) in agreed:
+            continue
+        if type(left) is not type(right) or hash(left) != hash(right):
+            return False
+        if not left.args or not right.args:
+            if left != right:
+                return False
+        elif (
+            len(left.args) != len(right.args)
+            or left._hashable_content()[len(left.args) :]
+            != right._hashable_content()[len(right.args) :]
+        ):
+            return False
+        else:
+            stack.extend(zip(left.args, right.args, strict=True))
+        agreed.add((id(left), id(right)))
+    return True

@@ -15,7 +15,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker
-from chainsolve.dag import tree_size
+from chainsolve.dag import has_any, replace_nodes, tree_size
 from chainsolve.equivalence import (
     CIRCULAR,
     EXPAND_TERMS_LIMIT,
@@ -164,9 +164,10 @@ def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sym
         body = e.xreplace(dict(zip(variables, dummies, strict=True)))
         return sympy.Subs(body, dummies, [mapping.get(v, v) for v in variables])
 
-    if expr.has(sympy.Derivative):
+    if has_any(expr, sympy.Derivative):
         expr = expr.replace(is_bound, rebind)
-    return expr.xreplace(mapping)
+    # A DAG walk: a flattened expression repeats its shared parts (2ᵏ times for k diamonds).
+    return replace_nodes(expr, mapping)
 
 
 def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
@@ -347,13 +348,14 @@ def solve_problem(
 
 #: sympy's values for "no finite number": never part of a printed result.
 NON_FINITE = (sympy.zoo, sympy.nan, sympy.oo, sympy.S.NegativeInfinity)
+_NON_FINITE_TYPES = tuple(type(value) for value in NON_FINITE)
 
 
 def _refuse_non_finite(solution: Solution) -> None:
     """Raise a one-line error when a derivative holds ∞ or an undefined value (0^x gives 0^x·zoo)."""
     for derivation in solution.derivations:
         shown = [derivation.result, *(s for step in derivation.steps for s in step.sides)]
-        if not any(isinstance(s, sympy.Expr) and s.has(*NON_FINITE) for s in shown):
+        if not any(isinstance(s, sympy.Expr) and has_any(s, *_NON_FINITE_TYPES) for s in shown):
             continue
         problem = solution.problem
         raise undefined_derivative(
@@ -541,7 +543,11 @@ def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) 
         total = Leibniz(target, wrt, partial, (problem.target, None))
         steps = list(checker.check_all(explained.steps))
         # The steps follow the typed form; the result is sympy's evaluated form of their value.
-        value = evaluate_typed(explained.result)
+        value = explained.result
+        if tree_size(value, PRINT_COMPARE_NODES) <= PRINT_COMPARE_NODES:
+            # A larger one is left as it is: sympy's evaluation asks assumptions of every
+            # shared part written out (its free symbols, 2ᵏ steps for k diamonds).
+            value = evaluate_typed(value)
         if not explained.in_terms_of_inputs:
             notes.append(wording.note_long_chain(len(namer.definitions)))
             derivations.append(Derivation(name, total, tuple(steps), value, False, rules=rules))

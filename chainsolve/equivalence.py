@@ -15,9 +15,9 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.budget import attempt, cut_ins
-from chainsolve.dag import atoms_of, tree_size
+from chainsolve.dag import atoms_of, free_symbols, same, tree_size
 from chainsolve.functions import EXP_REWRITABLE, KINKED, SinCosForm, family_forms
-from chainsolve.numeric import Undefined, evaluate
+from chainsolve.numeric import Known, Undefined, evaluate
 from chainsolve.steps import Check
 
 Verdict = Literal["equal", "not_equal", "equal_on_part", "undecided"]
@@ -95,7 +95,7 @@ def concrete_all(exprs: Sequence[sympy.Expr], variant: int) -> tuple[sympy.Expr,
 def _variables(*exprs: sympy.Expr) -> list[sympy.Symbol]:
     found: set[sympy.Symbol] = set()
     for expr in exprs:
-        found |= expr.free_symbols
+        found |= free_symbols(expr)
     return sorted(found, key=lambda s: s.name)
 
 
@@ -110,9 +110,27 @@ def _sample(
     return point
 
 
+#: Values of parts at the points sampled, one table per (point, precision): the steps of one
+#: solution are sampled at the same points and share parts (a flattened chain of diamonds
+#: repeats every layer below in each step above), so each part is evaluated once per point.
+_known_at: dict[tuple[object, ...], Known] = {}
+#: Most part values the tables hold together before they start again.
+KNOWN_VALUES = 200_000
+
+
+def _known(point: Mapping[sympy.Symbol, mpmath.mpf]) -> Known:
+    key = (tuple(point.items()), mpmath.mp.dps)
+    table = _known_at.get(key)
+    if table is None:
+        if sum(len(t) for t in _known_at.values()) > KNOWN_VALUES:
+            _known_at.clear()
+        table = _known_at[key] = {}
+    return table
+
+
 def _value(expr: sympy.Expr, point: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath.mpf | None:
     try:
-        return evaluate(expr, point)
+        return evaluate(expr, point, _known(point))
     except (Undefined, OverflowError, ZeroDivisionError, ValueError):
         return None
 
@@ -145,16 +163,18 @@ def kink_arguments(exprs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
     """
     found: set[sympy.Expr] = set()
     for expr in exprs:
-        for node in atoms_of(expr, *KINKED):
-            found.add(node.args[0])
-        for node in atoms_of(expr, sympy.Max, sympy.Min):
-            found.update(p - q for p, q in itertools.combinations(node.args, 2))
-        for node in atoms_of(expr, sympy.Piecewise):
-            found.update(
-                c.lhs - c.rhs
-                for _, c in node.args
-                if isinstance(c, sympy.core.relational.Relational)
-            )
+        # One walk for every kind (each walk costs the expression's DAG size).
+        for node in atoms_of(expr, *KINKED, sympy.Max, sympy.Min, sympy.Piecewise):
+            if isinstance(node, (sympy.Max, sympy.Min)):
+                found.update(p - q for p, q in itertools.combinations(node.args, 2))
+            elif isinstance(node, sympy.Piecewise):
+                found.update(
+                    c.lhs - c.rhs
+                    for _, c in node.args
+                    if isinstance(c, sympy.core.relational.Relational)
+                )
+            else:
+                found.add(node.args[0])
     return sorted((g for g in found if g.free_symbols), key=sympy.default_sort_key)
 
 
@@ -534,7 +554,7 @@ def rational_identity(expr: sympy.Expr) -> bool | None:
     or, at the first non-zero value, proves it is not. This is how a quotient-rule step
     is confirmed in about a millisecond where ``cancel`` takes 10–50 ms.
     """
-    free = expr.free_symbols
+    free = free_symbols(expr)
     if len(free) > 1:
         return None
     x = next(iter(free)) if free else sympy.Dummy()
@@ -757,7 +777,7 @@ CLAIM_CACHE_SIZE = 4096
 EXPAND_TERMS_LIMIT = 5_000
 #: Nodes written out above which an expression is never "small" (see :func:`_small`).
 SMALL_NODES = 600
-_claims: dict[tuple[sympy.Expr, sympy.Expr], Check] = {}
+_claims: dict[tuple[int, int], list[tuple[sympy.Expr, sympy.Expr, Check]]] = {}
 
 
 def check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
@@ -769,17 +789,25 @@ def check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
     the substitution), and the check is deterministic (fixed seed, size gates) — unless a
     CPU-time net cut in, and such an outcome is not kept.
     """
-    key = (claimed, reference)
-    known = _claims.get(key)
-    if known is not None:
-        return known
+    # Looked up by hash, then compared on the DAG: a dict lookup by value would compare
+    # equal parts that are different objects written out (2ᵏ steps for k diamonds).
+    key = (hash(claimed), hash(reference))
+    for known_claimed, known_reference, known in _claims.get(key, ()):
+        if same(known_claimed, claimed) and same(known_reference, reference):
+            return known
     before = cut_ins()
     check = _check_claim(claimed, reference)
     if cut_ins() == before:
         if len(_claims) >= CLAIM_CACHE_SIZE:
             del _claims[next(iter(_claims))]
-        _claims[key] = check
+        _claims.setdefault(key, []).append((claimed, reference, check))
     return check
+
+
+def remembered(claimed: sympy.Expr, reference: sympy.Expr) -> bool:
+    """Is the check of ``claimed == reference`` remembered (see :func:`check_claim`)?"""
+    known = _claims.get((hash(claimed), hash(reference)), ())
+    return any(same(c, claimed) and same(r, reference) for c, r, _ in known)
 
 
 def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:

@@ -10,6 +10,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.check import chain_check
+from chainsolve.dag import tree_size
 from chainsolve.rules import (
     AbstractPartialRule,
     AbstractRule,
@@ -44,6 +45,8 @@ LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
 LONG_CHAIN = 8
 #: A sum of at most this many one-line terms is differentiated in one line.
 ONE_LINE_TERMS = 4
+#: Nodes (written out) past which a factor is substituted back evaluated (over 60 operations).
+UNEXPANDED_NODES = 600
 
 
 class Names(Protocol):
@@ -628,8 +631,12 @@ class Explainer:
         with sympy.evaluate(False):
             shown = self.full(factor)
         value = self.full(factor)
-        # An unevaluated form that does not even print like its value is worse than the value.
-        return shown if shown == value or sympy.count_ops(shown) < 60 else value
+        # An unevaluated form that does not even print like its value is worse than the value
+        # (a large one is not counted: count_ops walks a shared part once per occurrence).
+        if shown == value:
+            return shown
+        small = tree_size(shown, UNEXPANDED_NODES) <= UNEXPANDED_NODES
+        return shown if small and sympy.count_ops(shown) < 60 else value
 
 
 __all__ = [

@@ -58,34 +58,38 @@ _SYMPY_INTERNAL: dict[type, Callable[..., Any]] = {
 }
 
 
-def evaluate(expr: sympy.Expr, values: Mapping[sympy.Symbol, MpFloat]) -> MpFloat:
+#: Values of parts at one point, by identity; each entry holds its part, so that no id is reused.
+Known = dict[int, tuple[sympy.Basic, MpFloat]]
+
+
+def evaluate(
+    expr: sympy.Expr, values: Mapping[sympy.Symbol, MpFloat], known: Known | None = None
+) -> MpFloat:
     """The real value of ``expr`` with symbols replaced by ``values``, at mpmath's precision.
 
     Raises :class:`Undefined` where the expression has no finite real value, and
-    ``KeyError`` for a symbol without a value.
+    ``KeyError`` for a symbol without a value. ``known`` (values at this same point and
+    precision) is read and filled, so that parts shared by several expressions are evaluated once.
 
     >>> x = sympy.Symbol("x", real=True)
     >>> float(evaluate(sympy.sin(x) ** 2 + sympy.cos(x) ** 2, {x: mpmath.mpf("0.3")}))
     1.0
     """
-    cache: dict[sympy.Basic, MpFloat] = {}
-    return _eval(expr, values, cache)
+    return _eval(expr, values, {} if known is None else known)
 
 
-def _eval(
-    expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]
-) -> MpFloat:
-    hit = cache.get(expr)
+def _eval(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: Known) -> MpFloat:
+    # Keyed by identity: a lookup by value compares equal parts written out (2ᵏ steps on a
+    # flattened chain of k diamonds); the parts stay alive inside ``expr`` meanwhile.
+    hit = cache.get(id(expr))
     if hit is not None:
-        return hit
+        return hit[1]
     result = _real(_compute(expr, values, cache))
-    cache[expr] = result
+    cache[id(expr)] = (expr, result)
     return result
 
 
-def _compute(
-    expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: dict[sympy.Basic, MpFloat]
-) -> MpFloat:
+def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: Known) -> MpFloat:
     if isinstance(expr, sympy.Symbol):
         return values[expr]
     if isinstance(expr, sympy.Integer):

@@ -10,7 +10,7 @@ from types import MappingProxyType
 import sympy
 from sympy.core.function import AppliedUndef
 
-from chainsolve.dag import bottom_up
+from chainsolve.dag import atoms_of, bottom_up
 from chainsolve.errors import ProblemError, Span
 
 #: Names tried, in order, for the target of a bare expression such as ``sin(x^2)``.
@@ -77,7 +77,7 @@ class Problem:
     def function_names(self) -> frozenset[str]:
         """The names of the problem's unknown functions (``f`` in ``f(x, y)``)."""
         return frozenset(
-            a.func.__name__ for d in self.definitions for a in d.expr.atoms(AppliedUndef)
+            a.func.__name__ for d in self.definitions for a in atoms_of(d.expr, AppliedUndef)
         )
 
     @property

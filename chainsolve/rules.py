@@ -14,12 +14,16 @@ from typing import Any, ClassVar
 
 import sympy
 
-from chainsolve import functions
+from chainsolve import dag, functions
+from chainsolve.dag import tree_size
 from chainsolve.problem import evaluate_typed, make_symbol
 
 #: The argument slot of an outer function: a chain link F(u) is planned as F(HOLE) by HOLE.
 #: Its name cannot be typed (the input language has no '·'), so it never meets a user's name.
 HOLE = make_symbol("u·")
+#: Nodes (written out) past which sympy's derivative is computed once per shared part
+#: (:func:`chainsolve.dag.derivative`): ``sympy.diff`` walks a flattened DAG written out.
+DAG_NODES = 300
 
 
 def sympy_derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
@@ -28,9 +32,15 @@ def sympy_derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
     A typed expression is evaluated first: sympy differentiates it as it would the evaluated
     form, but leaves unevaluated pieces (x/x) in the answer.
     """
-    derivative = sympy.diff(evaluate_typed(expr), var)
-    if derivative.has(sympy.DiracDelta):
-        derivative = derivative.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    if tree_size(expr, DAG_NODES) <= DAG_NODES:
+        derivative = sympy.diff(evaluate_typed(expr), var)
+    else:
+        # Differentiated as typed: evaluating a large expression first costs sympy's
+        # assumption queries on every shared part written out; the derivative is the same.
+        derivative = dag.derivative(expr, var)
+    if dag.has_any(derivative, sympy.DiracDelta):
+        deltas = {d: sympy.S.Zero for d in dag.atoms_of(derivative, sympy.DiracDelta)}
+        derivative = dag.replace_nodes(derivative, deltas)
     return derivative
 
 

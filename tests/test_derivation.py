@@ -578,3 +578,28 @@ def test_graph_edges_are_planned_from_the_typed_definitions() -> None:
     assert [link.outer.rule_id for link in tree.links] == ["power"]  # type: ignore[attr-defined]
     definitions = dict(solution.shared_steps[0].definitions)
     assert definitions[make_symbol("z")] == problem.definition("z").typed
+
+
+def test_a_flattened_chain_of_12_diamonds_is_solved_and_every_step_checked() -> None:
+    """One expression of 12 diamonds (2^12 leaves written out) is solved, each step checked by sympy."""
+    import mpmath
+
+    from chainsolve.numeric import evaluate
+    from chainsolve.problem import Definition, build_problem
+
+    x = make_symbol("x")
+    expr: sympy.Expr = x
+    for _ in range(12):
+        expr = sympy.sin(expr**2) + sympy.cos(2 * expr)
+    solution = solve_problem(build_problem([Definition("y", expr)], source=""))
+    checked = [s.check for s in solution.steps if s.claim is not None]
+    assert checked and all(c.status in ("symbolic", "numeric") for c in checked)
+    with mpmath.workdps(30):
+        value, slope = mpmath.mpf("0.3"), mpmath.mpf(1)
+        for _ in range(12):  # the chain rule layer by layer, in numbers
+            value, slope = (
+                mpmath.sin(value**2) + mpmath.cos(2 * value),
+                (2 * value * mpmath.cos(value**2) - 2 * mpmath.sin(2 * value)) * slope,
+            )
+        result = evaluate(solution.derivations[0].result, {x: mpmath.mpf("0.3")})
+        assert abs(result - slope) < mpmath.mpf(10) ** -20 * max(1, abs(slope))

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
 
+import mpmath
 import pytest
 import sympy
 
@@ -19,6 +20,7 @@ from chainsolve.errors import ProblemError
 from chainsolve.evaluation import Evaluation, evaluate_at, evaluation_to_dict
 from chainsolve.functions import relu, sigmoid
 from chainsolve.graph import Graph, build_graph
+from chainsolve.numeric import evaluate
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
 from chainsolve.render import make_environment
 
@@ -544,3 +546,21 @@ def test_passes_write_local_derivatives_as_the_graph_labels_them() -> None:
         d = "∂" if edge.partial else "d"
         local = f"{d}{edge.target}/{d}{edge.source}"
         assert local in picture and f"· {local} =" in output
+
+
+def test_a_deep_chain_is_checked_against_the_flattened_problems_derivative() -> None:
+    """A composition 12 layers deep is checked at --at against the flattened problem's derivative."""
+    x = make_symbol("x")
+    expr: sympy.Expr = x
+    for level in range(12):
+        expr = (sympy.sin, sympy.cos, sympy.exp)[level % 3](expr)
+    problem, graph = _build([Definition("y", expr)], {"x": sympy.Rational(3, 10)})
+    assert graph.layers[graph.target] > 8
+    evaluation = evaluate_at(problem, graph, None)
+    (entry,) = evaluation.gradient
+    assert entry.symbolic is not None
+    assert entry.checks[0].method in ("symbolic", "exact")
+    assert entry.checks[0].status == "passed" and evaluation.verified
+    point = {x: mpmath.mpf("0.3")}
+    with mpmath.workdps(40):
+        assert abs(evaluate(entry.symbolic, point) - evaluate(sympy.diff(expr, x), point)) < 1e-30
