@@ -708,8 +708,7 @@ def _gradient(
     # nodes, however deep (sympy's products of n nested factors cost n² past that); beyond,
     # the reference is graphcheck's reverse pass over sympy's local partials, in numbers.
     small = (
-        _flattened_size(graph)[graph.target] <= FLATTEN_LIMIT
-        and len(graph.nodes) <= ORACLE_NODES
+        _flattened_size(graph)[graph.target] <= FLATTEN_LIMIT and len(graph.nodes) <= ORACLE_NODES
     )
     flattened = _flatten(graph, graph.target) if small else None
     mp_env = {make_symbol(k): v for k, v in mp_point.items()}
