@@ -313,7 +313,8 @@ def _visible(text: str) -> str:
     )
 
 
-def _check_length(text: str) -> None:
+def check_length(text: str) -> None:
+    """Refuse an input longer than the limit, before anything is read from it."""
     if len(text) > LIMITS.max_input_chars:
         raise ParseError(
             "input_too_long",
@@ -493,7 +494,7 @@ def normalize(text: str) -> tuple[str, list[str]]:
     >>> normalize("3x² − θ")
     ('3x^2 - theta', ["read '²' as '^2'", "read '−' as '-'", "read 'θ' as 'theta'"])
     """
-    _check_length(text)
+    check_length(text)
     prepared = _prepare(text, text, 0)
     return prepared.normalized, list(prepared.notes)
 
@@ -2083,7 +2084,7 @@ def _plain_node(node: sympy.Expr, args: tuple[sympy.Expr, ...]) -> sympy.Expr:
 def _parse_one(
     text: str, source: str, offset: int, exact_decimals: bool, allow_names: bool
 ) -> tuple[sympy.Expr, _Text]:
-    _check_length(text)
+    check_length(text)
     prepared = _prepare(text, source, offset)
     tokens = _tokenize(prepared, exact_decimals=exact_decimals, newline_is_space=True)
     if tokens[0].kind == "end":
@@ -2129,7 +2130,7 @@ def parse_problem(
     >>> p.target, p.inputs
     ('z', ('t',))
     """
-    _check_length(text)
+    check_length(text)
     prepared = _prepare(text, text, 0)
     tokens = _tokenize(prepared, exact_decimals=True, newline_is_space=False)
     parser = _Parser(prepared, tokens)
@@ -2197,7 +2198,7 @@ def parse_equation(text: str) -> tuple[sympy.Expr, sympy.Expr]:
     >>> parse_equation("x^2 + y^2 = 25")
     (x**2 + y**2, 25)
     """
-    _check_length(text)
+    check_length(text)
     equals = [index for index, char in enumerate(text) if char == "="]
     if len(equals) != 1:
         what = "has no '='" if not equals else "has more than one '='"
@@ -2222,7 +2223,7 @@ def parse_point(text: str) -> dict[str, sympy.Expr]:
     >>> parse_point("x=1/2, y=-1.5")
     {'x': 1/2, 'y': -1.50000000000000000000000000000}
     """
-    _check_length(text)
+    check_length(text)
     prepared = _prepare(text, text, 0, options=True)
     tokens = _tokenize(prepared, exact_decimals=False, newline_is_space=True)
     parser = _Parser(prepared, tokens, allow_names=False)
@@ -2271,7 +2272,7 @@ def parse_wrt(text: str) -> tuple[str, ...]:
     >>> parse_wrt("s, t θ")
     ('s', 't', 'theta')
     """
-    _check_length(text)
+    check_length(text)
     prepared = _prepare(text, text, 0, options=True)
     tokens = _tokenize(prepared, exact_decimals=True, newline_is_space=True)
     names: list[str] = []

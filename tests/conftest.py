@@ -32,6 +32,24 @@ def require_tool(name: str) -> str:
     return path
 
 
+def compile_latex(directory: Path, document: str, name: str = "document") -> str:
+    """pdflatex -halt-on-error on ``document`` in ``directory``; its log. Fails when it does not compile."""
+    pdflatex = require_tool("pdflatex")
+    (directory / f"{name}.tex").write_text(document, encoding="utf-8")
+    run = subprocess.run(
+        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", f"{name}.tex"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (directory / f"{name}.pdf").exists()
+    return run.stdout
+
+
 def run_timed(
     args: list[str], *, limit: float = 60
 ) -> tuple[subprocess.CompletedProcess[str], float]:

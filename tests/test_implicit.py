@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import sympy
 from click.testing import CliRunner
-from conftest import require_tool
 
 import chainsolve
 from chainsolve.api import check_curve
@@ -17,6 +15,7 @@ from chainsolve.cli import main
 from chainsolve.errors import ChainsolveError, ParseError, ProblemError
 from chainsolve.parsing import parse_equation
 from chainsolve.problem import make_symbol
+from tests.conftest import compile_latex
 
 x, y, r = (make_symbol(name) for name in "xyr")
 
@@ -178,18 +177,8 @@ def test_other_formats_show_the_result(fmt: str) -> None:
 
 def test_latex_compiles(tmp_path: Path) -> None:
     """The LaTeX of an implicit solution with a tangent line compiles with pdflatex."""
-    pdflatex = require_tool("pdflatex")
     source = chainsolve.solve("e^(x*y) = x - y", implicit="y", at="x=1,y=0").to_latex()
-    (tmp_path / "implicit.tex").write_text(source, encoding="utf-8")
-    done = subprocess.run(
-        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "implicit.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:]
+    compile_latex(tmp_path, source, "implicit")
 
 
 def _equal_on_curve(value: sympy.Expr, reference: sympy.Expr, f: sympy.Expr) -> bool:
@@ -377,15 +366,5 @@ def test_mixed_partial_and_cone_latex_compile(
     tmp_path: Path, problem: str, options: dict[str, object]
 ) -> None:
     """The mixed partial (f_{uv}, ∂²z/∂y∂x) and the cone with units compile with pdflatex."""
-    pdflatex = require_tool("pdflatex")
     source = chainsolve.solve(problem, **options).to_latex()  # type: ignore[arg-type]
-    (tmp_path / "new.tex").write_text(source, encoding="utf-8")
-    done = subprocess.run(
-        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "new.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-2000:]
+    compile_latex(tmp_path, source, "new")

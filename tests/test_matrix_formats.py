@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 from matrix_networks import NETWORKS, RELU_2_3_1, TWO_LAYER_SIGMOID, Network
 
 from chainsolve.cli import main
-from tests.conftest import require_tool
+from tests.conftest import compile_latex, require_tool
 
 
 def _at(network: Network) -> str:
@@ -34,24 +33,6 @@ def seed_outputs() -> dict[str, str]:
     return {fmt: _solve(TWO_LAYER_SIGMOID, fmt) for fmt in ("text", "markdown", "latex", "html")}
 
 
-def _compile(tmp_path: Path, document: str) -> str:
-    """pdflatex -halt-on-error on ``document``; its log (the test fails when it does not compile)."""
-    pdflatex = require_tool("pdflatex")
-    (tmp_path / "matrix.tex").write_text(document, encoding="utf-8")
-    run = subprocess.run(
-        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "matrix.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert (tmp_path / "matrix.pdf").exists()
-    return run.stdout
-
-
 @pytest.mark.parametrize("network", NETWORKS, ids=lambda n: n.name)
 def test_latex_at_a_point_compiles_with_bmatrix_and_shapes_under_the_symbols(
     tmp_path: Path, network: Network
@@ -61,13 +42,13 @@ def test_latex_at_a_point_compiles_with_bmatrix_and_shapes_under_the_symbols(
     assert r"\begin{bmatrix}" in document
     assert r"\underset{2\times 1}{x}" in document
     assert "u+" not in document  # no sign spelled as a code point
-    log = _compile(tmp_path, document)
+    log = compile_latex(tmp_path, document)
     assert "Undefined control sequence" not in log
 
 
 def test_latex_without_a_point_compiles(tmp_path: Path) -> None:
     """Without --at the worked backward pass alone compiles too."""
-    _compile(tmp_path, _solve(RELU_2_3_1, "latex", point=False))
+    compile_latex(tmp_path, _solve(RELU_2_3_1, "latex", point=False))
 
 
 def test_html_writes_matrices_as_mathml_tables(seed_outputs: dict[str, str]) -> None:

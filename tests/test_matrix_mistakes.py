@@ -22,6 +22,7 @@ from chainsolve.matrix.mistakes import (
 )
 from chainsolve.matrix.printing import show
 from chainsolve.matrix.solve import MatrixSolution, solve_matrix
+from tests.conftest import compile_latex
 
 #: The seed's two-layer network.
 SEED = "a = W1*x + b1; h = sigmoid(a); z = W2*h + b2; L = 1/2*norm2(z - y)^2"
@@ -299,23 +300,9 @@ def test_verdicts_in_every_format_follow_the_oracle(
 @pytest.mark.parametrize("answer", FORMAT_ANSWERS)
 def test_matrix_verdict_latex_compiles(tmp_path: Path, answer: str) -> None:
     """The LaTeX verdict of each answer (its mistakes' words in LaTeX) compiles with pdflatex."""
-    import subprocess
 
-    from tests.conftest import require_tool
-
-    pdflatex = require_tool("pdflatex")
     _, output = _verify("--wrt", "W1", "--answer", answer, "--format", "latex")
-    (tmp_path / "verdict.tex").write_text(output, encoding="utf-8")
-    run = subprocess.run(
-        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "verdict.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:]
+    compile_latex(tmp_path, output, "verdict")
 
 
 def test_html_verdict_is_one_document_with_mathml() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from chainsolve.sheet import (
     parse_sheet,
     render_sheet,
 )
-from tests.conftest import require_tool
+from tests.conftest import compile_latex
 
 #: A scalar problem, a matrix problem without a point and one with a point given as a TOML table.
 SHEET = """
@@ -104,18 +103,7 @@ def test_every_format_and_mode_states_the_matrix_problems(fmt: str, mode: str) -
 @pytest.mark.parametrize("mode", ["solutions", "answers", "handout"])
 def test_the_latex_sheet_with_matrix_problems_compiles(tmp_path: Path, mode: str) -> None:
     """The LaTeX sheet with matrix problems (bmatrix values, shapes under names) compiles."""
-    pdflatex = require_tool("pdflatex")
-    (tmp_path / "sheet.tex").write_text(rendered("latex", mode), encoding="utf-8")
-    run = subprocess.run(
-        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "sheet.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:]
+    compile_latex(tmp_path, rendered("latex", mode), "sheet")
 
 
 def test_the_html_sheet_has_one_document() -> None:

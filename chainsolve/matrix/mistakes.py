@@ -48,11 +48,11 @@ from chainsolve.matrix.model import (
     Transpose,
     children,
 )
-from chainsolve.matrix.parse import _check_length, _Parser
+from chainsolve.matrix.parse import _Parser
 from chainsolve.matrix.printing import adjoint_text, gradient_text, show
 from chainsolve.matrix.shapes import _Inference
 from chainsolve.matrix.solve import MatrixSolution, inline
-from chainsolve.parsing import LIMITS
+from chainsolve.parsing import LIMITS, check_length
 
 __all__ = [
     "DELTA_PREFIX",
@@ -221,7 +221,7 @@ def _read_answer(solution: MatrixSolution, text: str) -> tuple[Node | None, Shap
 
     An answer that cannot be read, or that uses a name the problem does not have, raises.
     """
-    _check_length(text)
+    check_length(text)
     node = _Parser(text, tokenize(text, 0, len(text)), [LIMITS.max_nodes]).whole()
     shaped = solution.backprop.shaped
     problem = dataclasses.replace(shaped.problem, source=text)

@@ -37,7 +37,7 @@ from chainsolve.matrix.model import (
     Transpose,
     children,
 )
-from chainsolve.parsing import LIMITS, RESERVED_NAMES
+from chainsolve.parsing import LIMITS, RESERVED_NAMES, check_length
 
 __all__ = [
     "MATRIX_LIMITS",
@@ -160,22 +160,11 @@ def _declaration(source: str, match: re.Match[str]) -> Declaration:
 
 def parse_shapes(text: str) -> tuple[Declaration, ...]:
     """The declarations of a ``--shapes`` option: ``"x: 2, W1: 3x2"`` (``;`` separates too)."""
-    _check_length(text)
+    check_length(text)
     found: list[Declaration] = []
     for start, end in _statements(text):
         found.extend(_declarations(text, start, end))
     return tuple(found)
-
-
-def _check_length(text: str) -> None:
-    if len(text) > LIMITS.max_input_chars:
-        raise ParseError(
-            "input_too_long",
-            f"the input has {len(text)} characters; the limit is {LIMITS.max_input_chars}",
-            source=text,
-            span=Span(LIMITS.max_input_chars, len(text)),
-            hint="split the problem into smaller definitions",
-        )
 
 
 class _Parser:
@@ -472,7 +461,7 @@ def parse_matrix_problem(
     ``wrt`` names the inputs to differentiate by (default: every input, in order of use).
     Raises :class:`ParseError` or :class:`ProblemError` with a caret position.
     """
-    _check_length(text)
+    check_length(text)
     statements = _read(text)
     option = _option_shapes(shapes) if isinstance(shapes, str) else tuple(shapes)
     declared = _declared([*option, *statements.declarations], text)
