@@ -389,13 +389,18 @@ def solve_sheet_problem(
             order=spec.order,
         )
     except ChainsolveError as error:
-        raise SheetError(
-            error.code,
-            f"problem {spec.number}: {error.message}",
-            source=error.source,
-            span=error.span,
-            hint=error.hint,
-        ) from error
+        raise _in_problem(error, spec.number) from error
+
+
+def _in_problem(error: ChainsolveError, number: int) -> SheetError:
+    """A solver's error as the sheet's, naming the problem it came from."""
+    return SheetError(
+        error.code,
+        f"problem {number}: {error.message}",
+        source=error.source,
+        span=error.span,
+        hint=error.hint,
+    )
 
 
 def is_matrix_problem(spec: SheetProblem) -> bool:
@@ -429,13 +434,7 @@ def solve_sheet_matrix(
         solution = solve_matrix(spec.problem, wrt=spec.wrt, timeout=timeout)
         at = None if spec.at is None else evaluate_matrix(solution, spec.at, timeout=timeout)
     except ChainsolveError as error:
-        raise SheetError(
-            error.code,
-            f"problem {spec.number}: {error.message}",
-            source=error.source,
-            span=error.span,
-            hint=error.hint,
-        ) from error
+        raise _in_problem(error, spec.number) from error
     return solution, at
 
 
