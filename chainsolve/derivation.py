@@ -81,6 +81,7 @@ class Namer:
         self._prefix = _free_prefix(prefix, self._used, self._printed)
         self._by_expr: dict[sympy.Expr, sympy.Symbol] = {}
         self._counter = 0
+        self._letters: dict[sympy.Expr, str] = {}
         #: Each generated symbol mapped to what it stands for, in terms of the inputs.
         self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
 
@@ -110,9 +111,18 @@ class Namer:
         self._take(name)
         return name
 
-    def is_free(self, name: str) -> bool:
-        """True when no variable or function uses ``name`` or prints like it (a letter for f′)."""
-        return self._is_free(name)
+    def letter_for(self, function: sympy.Expr, candidates: Iterable[str]) -> str:
+        """The Lagrange letter of ``function`` for the whole solution: the same each time it recurs.
+
+        A new function takes the first candidate no variable, function or earlier letter uses
+        (or prints like), so one letter means one function throughout.
+        """
+        known = self._letters.get(function)
+        if known is None:
+            known = next(name for name in candidates if self._is_free(name))
+            self._take(known)
+            self._letters[function] = known
+        return known
 
     def _is_free(self, name: str) -> bool:
         return name not in self._used and printed_key(name) not in self._printed
