@@ -585,6 +585,8 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
     kept: list[Step] = []
     # Which kinds of step were folded, and the variable they were shown for.
     folded: dict[str, str] = {}
+    # Lagrange letters of a folded decomposition not yet defined (g(y) = xy after g(x) = xy).
+    undefined: list[tuple[sympy.Expr, sympy.Expr]] = []
     for step in steps:
         shareable = step.kind == "decompose" or (
             step.kind == "local_derivative"
@@ -595,9 +597,14 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
         key = (step.kind, step.sides, step.definitions, step.depth)
         if shareable and shown.get(key, wrt) != wrt:
             folded.setdefault(step.kind, shown[key])
+            undefined.extend(d for d in step.lagrange_definitions if ("letter", d) not in shown)
             continue
         if shareable:
             shown.setdefault(key, wrt)
+        if undefined and step.kind != "decompose":
+            step = replace(step, lagrange_definitions=(*step.lagrange_definitions, *undefined))
+            undefined.clear()
+        shown.update({("letter", d): wrt for d in step.lagrange_definitions})
         kept.append(step)
     # The outer-derivatives note has the kind of the steps it stands for, so a detail level
     # that hides local derivatives (brief) hides the note too: it never points at nothing.

@@ -242,13 +242,12 @@ class Explainer:
     def lettered(self, parts: Iterable[sympy.Expr]) -> tuple[tuple[sympy.Expr, sympy.Expr], ...]:
         """Give the parts a rule names their Lagrange letters (f′(x), g′(x)); their definitions.
 
-        A part with inputs besides the variable keeps its Leibniz form (∂/∂x(x²y)), and a part
-        lettered before is not defined again.
+        A part with other inputs is a function of the variable with them held constant, as the
+        inner part of a chain is (f(x) = sin(xy) for ∂/∂x); each part is defined where the rule
+        names it, even when an earlier rule named it too (the reader need not look back).
         """
         definitions: list[tuple[sympy.Expr, sympy.Expr]] = []
         for part in dict.fromkeys(parts):
-            if not self._inputs(part) <= {self.var}:
-                continue
             letter = self.letter(self.var, part)
             self._lagrange[part] = (letter, self.var)
             if _own_name(self.var, part) is None:

@@ -204,6 +204,22 @@ def test_lagrange_letters_mean_one_function_throughout_the_solution() -> None:
     assert len(inner) == 1
 
 
+def test_every_lagrange_letter_is_defined_before_the_end_of_its_derivation() -> None:
+    """Each f′ printed is defined by then, g(y) = xy too after a decomposition folded for y."""
+    from chainsolve.render import render_solution as render
+
+    for text, wrt in (("x^2*sin(y*x)", ["x", "y"]), ("sin(x^2)/(x + cos(x))", ["x"])):
+        shown = render(solve_problem(parse_problem(text, wrt=wrt)), "text", notation="lagrange")
+        ends = [m.start() for m in re.finditer(r"^\w_\w:$", shown, flags=re.MULTILINE)][1:]
+        for end in [*ends, len(shown)]:
+            so_far = shown[:end]
+            defined = set(re.findall(r"^\s+([a-z])\((\w+)\) = ", so_far, flags=re.MULTILINE))
+            used = set(re.findall(r"\b([a-z])′\((\w+)\)", so_far))
+            letters = {letter for letter, _ in defined}
+            assert used and {letter for letter, _ in used} <= letters, (text, used, defined)
+            assert {(f, v) for f, v in used if v in wrt} <= defined, (text, used, defined)
+
+
 def test_lagrange_letters_skip_every_name_of_the_problem() -> None:
     """With f, g, h and k all taken by the problem, a chain's letters are still fresh and distinct."""
     steps = _steps("f(x) + g(x) + h(x) + k(sin(cos(m*x)))", ["x"])
