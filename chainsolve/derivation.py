@@ -547,7 +547,8 @@ def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) 
     shown: dict[tuple[object, ...], str] = {}
     for name in problem.wrt:
         wrt = make_symbol(name)
-        tree = plan(definition.typed, wrt)
+        # A definition built from sympy's form (a second derivative's) has no typed order.
+        tree = plan(definition.typed, wrt, typed=definition.typed is not definition.expr)
         rules = MappingProxyType({(problem.target, name): tree})
         explained = explain(tree, namer, label=target, partial=partial)
         total = Leibniz(target, wrt, partial, (problem.target, None))
@@ -684,8 +685,9 @@ def _solve_graph(problem: Problem) -> Solution:
                 continue
             source = make_symbol(edge.source)
             # Planned from the definition as typed; the graph and the checks use sympy's form.
-            typed = problem.definition(node.name).typed
-            tree = plan(typed, source)
+            definition = problem.definition(node.name)
+            typed = definition.typed
+            tree = plan(typed, source, typed=typed is not definition.expr)
             explained = explain(tree, scratch, label=typed, partial=edge.partial, depth=1)
             shown = common_factor(evaluate_typed(explained.result))
             label = Leibniz(make_symbol(node.name), source, edge.partial)

@@ -220,6 +220,15 @@ def test_every_lagrange_letter_is_defined_before_the_end_of_its_derivation() -> 
             assert {(f, v) for f, v in used if v in wrt} <= defined, (text, used, defined)
 
 
+def test_the_sum_rule_lists_the_terms_as_typed() -> None:
+    """cos(x²) + x³·sin(x): the sum rule opens with cos first and explains the parts in that order."""
+    from chainsolve.render import render_solution as render
+
+    text = render(solve_problem(parse_problem("cos(x^2) + x^3*sin(x)")), "text")
+    assert "dy/dx = d/dx(cos(x²)) + d/dx(x³·sin(x))" in text
+    assert text.index("cos(x²) = cos(u₁)") < text.index("d/dx(x³·sin(x)) = d/dx(x³)")
+
+
 def test_lagrange_letters_skip_every_name_of_the_problem() -> None:
     """With f, g, h and k all taken by the problem, a chain's letters are still fresh and distinct."""
     steps = _steps("f(x) + g(x) + h(x) + k(sin(cos(m*x)))", ["x"])
