@@ -81,6 +81,7 @@ class Namer:
         self._prefix = _free_prefix(prefix, self._used, self._printed)
         self._by_expr: dict[sympy.Expr, sympy.Symbol] = {}
         self._counter = 0
+        self._letters: dict[sympy.Expr, str] = {}
         #: Each generated symbol mapped to what it stands for, in terms of the inputs.
         self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
 
@@ -110,9 +111,18 @@ class Namer:
         self._take(name)
         return name
 
-    def is_free(self, name: str) -> bool:
-        """True when no variable or function uses ``name`` or prints like it (a letter for f′)."""
-        return self._is_free(name)
+    def letter_for(self, function: sympy.Expr, candidates: Iterable[str]) -> str:
+        """The Lagrange letter of ``function`` for the whole solution: the same each time it recurs.
+
+        A new function takes the first candidate no variable, function or earlier letter uses
+        (or prints like), so one letter means one function throughout.
+        """
+        known = self._letters.get(function)
+        if known is None:
+            known = next(name for name in candidates if self._is_free(name))
+            self._take(known)
+            self._letters[function] = known
+        return known
 
     def _is_free(self, name: str) -> bool:
         return name not in self._used and printed_key(name) not in self._printed
@@ -537,7 +547,8 @@ def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) 
     shown: dict[tuple[object, ...], str] = {}
     for name in problem.wrt:
         wrt = make_symbol(name)
-        tree = plan(definition.typed, wrt)
+        # A definition built from sympy's form (a second derivative's) has no typed order.
+        tree = plan(definition.typed, wrt, typed=definition.typed is not definition.expr)
         rules = MappingProxyType({(problem.target, name): tree})
         explained = explain(tree, namer, label=target, partial=partial)
         total = Leibniz(target, wrt, partial, (problem.target, None))
@@ -575,6 +586,8 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
     kept: list[Step] = []
     # Which kinds of step were folded, and the variable they were shown for.
     folded: dict[str, str] = {}
+    # Lagrange letters of a folded decomposition not yet defined (g(y) = xy after g(x) = xy).
+    undefined: list[tuple[sympy.Expr, sympy.Expr]] = []
     for step in steps:
         shareable = step.kind == "decompose" or (
             step.kind == "local_derivative"
@@ -585,9 +598,14 @@ def _shared_once(steps: list[Step], shown: dict[tuple[object, ...], str], wrt: s
         key = (step.kind, step.sides, step.definitions, step.depth)
         if shareable and shown.get(key, wrt) != wrt:
             folded.setdefault(step.kind, shown[key])
+            undefined.extend(d for d in step.lagrange_definitions if ("letter", d) not in shown)
             continue
         if shareable:
             shown.setdefault(key, wrt)
+        if undefined and step.kind != "decompose":
+            step = replace(step, lagrange_definitions=(*step.lagrange_definitions, *undefined))
+            undefined.clear()
+        shown.update({("letter", d): wrt for d in step.lagrange_definitions})
         kept.append(step)
     # The outer-derivatives note has the kind of the steps it stands for, so a detail level
     # that hides local derivatives (brief) hides the note too: it never points at nothing.
@@ -667,8 +685,9 @@ def _solve_graph(problem: Problem) -> Solution:
                 continue
             source = make_symbol(edge.source)
             # Planned from the definition as typed; the graph and the checks use sympy's form.
-            typed = problem.definition(node.name).typed
-            tree = plan(typed, source)
+            definition = problem.definition(node.name)
+            typed = definition.typed
+            tree = plan(typed, source, typed=typed is not definition.expr)
             explained = explain(tree, scratch, label=typed, partial=edge.partial, depth=1)
             shown = common_factor(evaluate_typed(explained.result))
             label = Leibniz(make_symbol(node.name), source, edge.partial)

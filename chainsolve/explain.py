@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from itertools import count
 from typing import Protocol
 
 import sympy
@@ -39,8 +40,10 @@ from chainsolve.steps import (
     Sum,
 )
 
-#: Letters used for the functions of a chain in Lagrange notation, outermost first.
+#: Letters used for the functions of a solution in Lagrange notation, in order of first use.
 LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
+#: The argument of a function as a letter stands for it: sin(u₁) and sin(u₂) are one function.
+_ARGUMENT = sympy.Dummy("t")
 #: A top-level chain with more links than this is checked numerically and not substituted back.
 LONG_CHAIN = 8
 #: A sum of at most this many one-line terms is differentiated in one line.
@@ -56,7 +59,7 @@ class Names(Protocol):
 
     def name_for(self, expr: sympy.Expr) -> sympy.Symbol: ...
 
-    def is_free(self, name: str) -> bool: ...
+    def letter_for(self, function: sympy.Expr, candidates: Iterable[str]) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,11 @@ def explain(
     rule: Rule, names: Names, *, label: sympy.Expr, partial: bool, depth: int = 0
 ) -> Explained:
     """The steps of d(rule.expr)/d(rule.var), labelled d(label)/d(var) (``label`` a name or the expr)."""
-    return Explainer(rule.var, names, partial=partial).explain(rule, label, depth)
+    explainer = Explainer(rule.var, names, partial=partial)
+    if isinstance(label, sympy.Symbol):
+        explainer.name_target(label)
+    explained = explainer.explain(rule, label, depth)
+    return replace(explained, steps=explainer.lettered_steps(explained.steps))
 
 
 def rule_refs(rule: Rule) -> tuple[RuleRef, ...]:
@@ -163,18 +170,10 @@ def _says_same(a: Formula, b: Formula) -> bool:
     return type(a) is type(b) and a == b
 
 
-def lagrange_letters(names: Names, count: int) -> tuple[str, ...]:
-    """``count`` function letters no variable or function of the problem uses (g·h(x²) skips g, h).
-
-    After the single letters run out, f_1, f_2, … (also skipping the problem's names).
-    """
-    letters = [letter for letter in LAGRANGE_LETTERS if names.is_free(letter)][:count]
-    index = 0
-    while len(letters) < count:
-        index += 1
-        if names.is_free(f"f_{index}"):
-            letters.append(f"f_{index}")
-    return tuple(letters)
+def letter_candidates() -> Iterator[str]:
+    """Function letters in order of preference: f, g, h, …, then f_1, f_2, …"""
+    yield from LAGRANGE_LETTERS
+    yield from (f"f_{index}" for index in count(1))
 
 
 def _own_name(argument: sympy.Expr, function: sympy.Expr) -> str | None:
@@ -184,10 +183,24 @@ def _own_name(argument: sympy.Expr, function: sympy.Expr) -> str | None:
     return None
 
 
-def _chain_letters(names: Names, pieces: list[tuple[sympy.Symbol, sympy.Expr]]) -> list[str]:
-    """The Lagrange letter of each link of a chain: the user's own name, else a fresh letter."""
-    fresh = iter(lagrange_letters(names, len(pieces)))
-    return [_own_name(argument, function) or next(fresh) for argument, function in pieces]
+#: Marks a placeholder letter: the letters are handed out in reading order once all is explained.
+_PENDING = "?"
+
+
+def _map_leibniz(formula: Formula, change: Callable[[Leibniz], Leibniz]) -> Formula:
+    """``formula`` with ``change`` applied to every derivative symbol in it."""
+    if isinstance(formula, Leibniz):
+        return change(formula)
+    if isinstance(formula, Product):
+        return Product(tuple(_map_leibniz(f, change) for f in formula.factors))
+    if isinstance(formula, Sum):
+        return Sum(tuple(_map_leibniz(f, change) for f in formula.terms))
+    if isinstance(formula, Quotient):
+        numerator = _map_leibniz(formula.numerator, change)
+        return Quotient(numerator, _map_leibniz(formula.denominator, change))
+    if isinstance(formula, Neg):
+        return Neg(_map_leibniz(formula.operand, change))
+    return formula
 
 
 class Explainer:
@@ -199,6 +212,11 @@ class Explainer:
         self.partial = partial
         self._shown: dict[int, sympy.Expr] = {}
         self._free: dict[sympy.Expr, frozenset[sympy.Symbol]] = {}
+        #: The Lagrange form of each derivative given one: y′ for the target, f′(x) for a part.
+        self._lagrange: dict[sympy.Expr, tuple[str, sympy.Expr | None]] = {}
+        #: What each placeholder letter stands for (the function with its argument as _ARGUMENT).
+        self._pending: dict[str, sympy.Expr] = {}
+        self._placeholders: dict[sympy.Expr, str] = {}
         self._handlers: dict[type, Callable[[Rule, sympy.Expr, int], Explained]] = {
             SumRule: self._sum,
             ConstantMultipleRule: self._constant_multiple,
@@ -214,8 +232,71 @@ class Explainer:
     def leibniz(
         self, of: sympy.Expr, lagrange: tuple[str, sympy.Expr | None] | None = None
     ) -> Leibniz:
-        """d(of)/d(var), with ∂ when ``of`` has several inputs."""
+        """d(of)/d(var), with ∂ when ``of`` has several inputs (y′ or f′(x) when it has a letter)."""
         return Leibniz(of, self.var, self.several_inputs(of), lagrange)
+
+    def name_target(self, target: sympy.Symbol) -> None:
+        """The problem's target reads y′ (y_x with several inputs) in Lagrange notation."""
+        self._lagrange[target] = (target.name, None)
+
+    def lettered(self, parts: Iterable[sympy.Expr]) -> tuple[tuple[sympy.Expr, sympy.Expr], ...]:
+        """Give the parts a rule names their Lagrange letters (f′(x), g′(x)); their definitions.
+
+        A part with other inputs is a function of the variable with them held constant, as the
+        inner part of a chain is (f(x) = sin(xy) for ∂/∂x); each part is defined where the rule
+        names it, even when an earlier rule named it too (the reader need not look back).
+        """
+        definitions: list[tuple[sympy.Expr, sympy.Expr]] = []
+        for part in dict.fromkeys(parts):
+            letter = self.letter(self.var, part)
+            self._lagrange[part] = (letter, self.var)
+            if _own_name(self.var, part) is None:
+                definitions.append((sympy.Function(letter)(self.var), part))
+        return tuple(definitions)
+
+    def letter(self, argument: sympy.Expr, function: sympy.Expr) -> str:
+        """The letter of the function ``argument ↦ function``: the user's own name (h in h(u₁)),
+        else a placeholder that :meth:`lettered_steps` turns into the solution's letter for it."""
+        own = _own_name(argument, function)
+        if own is not None:
+            return own
+        key = function.xreplace({argument: _ARGUMENT})
+        placeholder = self._placeholders.get(key)
+        if placeholder is None:
+            placeholder = f"{_PENDING}{len(self._placeholders)}"
+            self._placeholders[key] = placeholder
+            self._pending[placeholder] = key
+        return placeholder
+
+    def lettered_steps(self, steps: Iterable[Step]) -> tuple[Step, ...]:
+        """The steps with every part's derivative in its Lagrange form and the letters handed
+        out in reading order (f first), one letter per function for the whole solution."""
+
+        def resolved(letter: str) -> str:
+            key = self._pending.get(letter)
+            if key is None:
+                return letter
+            return self.names.letter_for(key, letter_candidates())
+
+        def change(leibniz: Leibniz) -> Leibniz:
+            lagrange = leibniz.lagrange
+            if lagrange is None and leibniz.wrt == self.var:
+                lagrange = self._lagrange.get(leibniz.of)
+            if lagrange is None:
+                return leibniz
+            return replace(leibniz, lagrange=(resolved(lagrange[0]), lagrange[1]))
+
+        return tuple(
+            replace(
+                step,
+                sides=tuple(_map_leibniz(side, change) for side in step.sides),
+                lagrange_definitions=tuple(
+                    (sympy.Function(resolved(name.func.__name__))(*name.args), function)
+                    for name, function in step.lagrange_definitions
+                ),
+            )
+            for step in steps
+        )
 
     def several_inputs(self, of: sympy.Expr) -> bool:
         """Does ``of`` depend on more than one input (∂ rather than d)?
@@ -258,10 +339,16 @@ class Explainer:
         depth: int,
         subject: sympy.Expr,
         known: Mapping[tuple[sympy.Expr, sympy.Symbol], sympy.Expr],
+        lettered: tuple[tuple[sympy.Expr, sympy.Expr], ...] = (),
     ) -> Step:
-        """A step about d(subject)/d(var) whose claim is what ``sides`` evaluate to."""
+        """A step about d(subject)/d(var) whose claim is what ``sides`` evaluate to.
+
+        ``lettered``: the Lagrange letters its parts take (``f(x) = x²``), shown with it.
+        """
         claim = self.claim(subject, sides, known)
-        return Step(kind, phrase, sides, rules, depth=depth, claim=claim)
+        return Step(
+            kind, phrase, sides, rules, depth=depth, claim=claim, lagrange_definitions=lettered
+        )
 
     def claim(
         self,
@@ -344,7 +431,12 @@ class Explainer:
             Sum(tuple(self.leibniz(t.expr) for t, _ in varying)),
         )
         opening_refs = (RuleRef("sum"), RuleRef("constant")) if dropped else (RuleRef("sum"),)
-        steps = [self.stated("rule", "sum_open", opening, opening_refs, depth, rule.expr, known)]
+        lettered = self.lettered(t.expr for t, _ in varying)
+        steps = [
+            self.stated(
+                "rule", "sum_open", opening, opening_refs, depth, rule.expr, known, lettered
+            )
+        ]
         for _, part in varying:
             steps.extend(part.steps)
         closing = dedupe((self.leibniz(label), Sum(results), combined))
@@ -360,6 +452,7 @@ class Explainer:
         result = constant * part.result
         multiple = rule_refs(rule)
         known = {(rest, self.var): part.result}
+        lettered = self.lettered((rest,))
         if part.trivial:
             refs = merge_refs([*multiple, *part.rules])
             sides = dedupe(
@@ -370,7 +463,9 @@ class Explainer:
                     result,
                 )
             )
-            step = self.stated("rule", "constant_out", sides, refs, depth, rule.expr, known)
+            step = self.stated(
+                "rule", "constant_out", sides, refs, depth, rule.expr, known, lettered
+            )
             return Explained(result, (step,), refs, True)
         opening: tuple[Formula, ...] = (
             self.leibniz(label),
@@ -378,7 +473,9 @@ class Explainer:
         )
         closing = dedupe((self.leibniz(label), Product((constant, part.result)), result))
         steps = [
-            self.stated("rule", "constant_out", opening, multiple, depth, rule.expr, known),
+            self.stated(
+                "rule", "constant_out", opening, multiple, depth, rule.expr, known, lettered
+            ),
             *part.steps,
             self.stated(
                 "product",
@@ -416,8 +513,9 @@ class Explainer:
         opening_sides: tuple[Formula, ...] = (self.leibniz(label), opening)
         assembled = assemble(values[id(rule.parts()[0])], values[id(rule.parts()[1])])
         closing = dedupe((self.leibniz(label), assembled, result))
+        lettered = self.lettered(part.expr for part in rule.parts())
         steps = [
-            self.stated("rule", phrases[0], opening_sides, refs, depth, rule.expr, known),
+            self.stated("rule", phrases[0], opening_sides, refs, depth, rule.expr, known, lettered),
             *first_part.steps,
             *second_part.steps,
             self.stated("product", phrases[1], closing, refs, depth, rule.expr, known),
@@ -500,7 +598,7 @@ class Explainer:
         following = [*functions[1:], innermost]
         definitions = ((label, functions[0]), *zip(symbols, following, strict=True))
         pieces = [*zip(symbols, functions, strict=True), (x, innermost)]
-        letters = _chain_letters(self.names, pieces)
+        letters = [self.letter(argument, function) for argument, function in pieces]
         steps = [
             Step(
                 "decompose",
@@ -524,8 +622,7 @@ class Explainer:
             link_leibniz.append(Leibniz(of, symbols[index], partial, lagrange))
         last_letter = letters[len(links)]
         last = Leibniz(names[-1], x, len(self._inputs(innermost)) > 1, (last_letter, x))
-        whole_label = (str(label), None) if isinstance(label, sympy.Symbol) else None
-        total = self.leibniz(label, whole_label)
+        total = self.leibniz(label)
 
         local_steps: list[Step] = []
         factors: list[sympy.Expr] = []
@@ -645,7 +742,7 @@ __all__ = [
     "dedupe",
     "explain",
     "formula_value",
-    "lagrange_letters",
+    "letter_candidates",
     "merge_refs",
     "rule_refs",
     "same_formula",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -1116,21 +1116,33 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
 # --- equality chains and definitions --------------------------------------------------------
 
 
+def _distinct(texts: Iterable[str]) -> list[str]:
+    """Printed sides without one that repeats the side before it.
+
+    In Lagrange notation d/dx(g(x)) = g′(x) prints g′(x) = g′(x); the repeat says nothing.
+    """
+    kept: list[str] = []
+    for text in texts:
+        if not kept or kept[-1] != text:
+            kept.append(text)
+    return kept
+
+
 def chain_unicode(sides: Sequence[Formula], notation: Notation = "leibniz") -> str:
     """An equality chain ``a = b = c`` in one line of Unicode."""
-    return " = ".join(formula_unicode(side, notation) for side in sides)
+    return " = ".join(_distinct(formula_unicode(side, notation) for side in sides))
 
 
 def chain_latex(sides: Sequence[Formula], notation: Notation = "leibniz") -> str:
     """An equality chain ``a = b = c`` in LaTeX (inline, no alignment marks)."""
-    return " = ".join(formula_latex(side, notation) for side in sides)
+    return " = ".join(_distinct(formula_latex(side, notation) for side in sides))
 
 
 def chain_latex_aligned(sides: Sequence[Formula], notation: Notation = "leibniz") -> str:
     r"""An equality chain for ``align*``: the first side, then ``&= …`` one per line."""
     if not sides:
         return ""
-    first, *rest = (formula_latex(side, notation) for side in sides)
+    first, *rest = _distinct(formula_latex(side, notation) for side in sides)
     if not rest:
         return first
     return first + " &= " + (" \\\\\n  &= ".join(rest))
@@ -1138,7 +1150,8 @@ def chain_latex_aligned(sides: Sequence[Formula], notation: Notation = "leibniz"
 
 def chain_mathml(sides: Sequence[Formula], notation: Notation = "leibniz") -> str:
     """An equality chain as MathML content."""
-    return "<mrow>" + _mo("=").join(formula_mathml(side, notation) for side in sides) + "</mrow>"
+    texts = _distinct(formula_mathml(side, notation) for side in sides)
+    return "<mrow>" + _mo("=").join(texts) + "</mrow>"
 
 
 def math_element(content: str, display: bool = False) -> str:

@@ -32,8 +32,11 @@ from chainsolve.rules import (
 )
 
 
-def plan(expr: sympy.Expr, var: sympy.Symbol) -> Rule:
+def plan(expr: sympy.Expr, var: sympy.Symbol, *, typed: bool = False) -> Rule:
     """The rule tree for d(expr)/d(var); equal sub-expressions share one node.
+
+    ``typed``: ``expr`` is a form as typed (unevaluated), whose sums keep the order the terms
+    were typed in (an evaluated sum's order is sympy's printing order).
 
     >>> from chainsolve.problem import make_symbol
     >>> x = make_symbol("x")
@@ -41,7 +44,7 @@ def plan(expr: sympy.Expr, var: sympy.Symbol) -> Rule:
     >>> tree.rule_id, tree.eval()
     ('chain', 2*x*cos(x**2))
     """
-    return _Planner(var).plan(expr)
+    return _Planner(var, typed=typed).plan(expr)
 
 
 def plan_paths(
@@ -99,8 +102,9 @@ def split_outer(expr: sympy.Expr, varies: Callable[[sympy.Expr], bool]) -> Outer
 class _Planner:
     """One planning pass by one variable, remembering the rule of each sub-expression."""
 
-    def __init__(self, var: sympy.Symbol) -> None:
+    def __init__(self, var: sympy.Symbol, *, typed: bool = False) -> None:
         self.var = var
+        self.typed = typed
         self._known: dict[sympy.Expr, Rule] = {}
         self._varies: dict[sympy.Expr, bool] = {var: True}
 
@@ -132,7 +136,8 @@ class _Planner:
         return NoRule(expr, var)
 
     def _sum(self, expr: sympy.Expr) -> Rule:
-        return SumRule(expr, self.var, tuple(self.plan(t) for t in expr.as_ordered_terms()))
+        terms = expr.args if self.typed else expr.as_ordered_terms()
+        return SumRule(expr, self.var, tuple(self.plan(t) for t in terms))
 
     def _product(self, expr: sympy.Expr) -> Rule:
         var = self.var

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sympy
 
 from chainsolve import wording
@@ -140,9 +142,11 @@ def test_lagrange_letters_never_clash_with_the_users_functions() -> None:
     from chainsolve.render import render_solution as render
 
     text = render(solve_problem(parse_problem("g(x)*h(x^2)")), "text", notation="lagrange")
-    assert "h′(x²) · f′(x)" in text
-    assert "f(x) = x²" in text
-    assert "g′(x²)" not in text and "f′(x²)" not in text
+    assert "y′ = g′(x) · h(x²) + g(x) · f′(x)" in text
+    assert "f(x) = h(x²)" in text
+    assert "f′(x) = h′(x²) · k′(x)" in text
+    assert "k(x) = x²" in text
+    assert "g(x) =" not in text and "h(x) =" not in text and "g′(x²)" not in text
 
 
 def test_lagrange_letters_are_defined_in_the_decomposition() -> None:
@@ -155,6 +159,74 @@ def test_lagrange_letters_are_defined_in_the_decomposition() -> None:
         assert line in lagrange
     assert "y′ = f′(cos(x²)) · g′(x²) · h′(x)" in lagrange
     assert "f(u₁)" not in render(solution, "text")
+
+
+def test_lagrange_product_quotient_and_constant_multiple_name_their_parts() -> None:
+    """Lagrange notation outside chains: (fg)′, (f/g)′ and c·f′ with f, g defined for the parts."""
+    from chainsolve.render import render_solution as render
+
+    def lagrange(text: str) -> str:
+        return render(solve_problem(parse_problem(text)), "text", notation="lagrange")
+
+    product = lagrange("x^2*sin(x)")
+    assert "y′ = f′(x) · sin(x) + x² · g′(x)" in product
+    assert "f(x) = x²" in product and "g(x) = sin(x)" in product
+    assert "f′(x) = 2x" in product and "g′(x) = cos(x)" in product
+    quotient = lagrange("sin(x)/x")
+    assert "y′ = (f′(x) · x - sin(x) · g′(x))/x²" in quotient
+    assert "f(x) = sin(x)" in quotient and "g(x) = x" in quotient
+    multiple = lagrange("3*cos(x) + x^3*exp(x)")
+    letter = re.search(r"= 3 · (\w)′\(x\) = 3 · \(-sin\(x\)\)", multiple)
+    assert letter is not None and f"{letter[1]}(x) = cos(x)" in multiple
+    assert "d/dx" not in product + quotient + multiple and "dy/dx" not in multiple
+
+
+def test_lagrange_letters_mean_one_function_throughout_the_solution() -> None:
+    """sin(x²) + cos(x³): each chain takes letters of its own; a recurring function keeps its letter."""
+    from chainsolve.render import render_solution as render
+
+    text = render(solve_problem(parse_problem("sin(x^2) + cos(x^3)")), "text", notation="lagrange")
+    definitions = re.findall(r"^\s+(\w)\((\w+)\) = (.+)$", text, flags=re.MULTILINE)
+    meaning: dict[str, set[str]] = {}
+    for letter, argument, function in definitions:
+        meaning.setdefault(letter, set()).add(function.replace(argument, "·"))
+    assert len(meaning) == 6 and all(len(functions) == 1 for functions in meaning.values())
+    shared = render(
+        solve_problem(parse_problem("sin(x^2) * cos(x^2)")), "text", notation="lagrange"
+    )
+    inner = {
+        letter
+        for letter, _, function in re.findall(
+            r"^\s+(\w)\((\w+)\) = (.+)$", shared, flags=re.MULTILINE
+        )
+        if function == "x²"
+    }
+    assert len(inner) == 1
+
+
+def test_every_lagrange_letter_is_defined_before_the_end_of_its_derivation() -> None:
+    """Each f′ printed is defined by then, g(y) = xy too after a decomposition folded for y."""
+    from chainsolve.render import render_solution as render
+
+    for text, wrt in (("x^2*sin(y*x)", ["x", "y"]), ("sin(x^2)/(x + cos(x))", ["x"])):
+        shown = render(solve_problem(parse_problem(text, wrt=wrt)), "text", notation="lagrange")
+        ends = [m.start() for m in re.finditer(r"^\w_\w:$", shown, flags=re.MULTILINE)][1:]
+        for end in [*ends, len(shown)]:
+            so_far = shown[:end]
+            defined = set(re.findall(r"^\s+([a-z])\((\w+)\) = ", so_far, flags=re.MULTILINE))
+            used = set(re.findall(r"\b([a-z])′\((\w+)\)", so_far))
+            letters = {letter for letter, _ in defined}
+            assert used and {letter for letter, _ in used} <= letters, (text, used, defined)
+            assert {(f, v) for f, v in used if v in wrt} <= defined, (text, used, defined)
+
+
+def test_the_sum_rule_lists_the_terms_as_typed() -> None:
+    """cos(x²) + x³·sin(x): the sum rule opens with cos first and explains the parts in that order."""
+    from chainsolve.render import render_solution as render
+
+    text = render(solve_problem(parse_problem("cos(x^2) + x^3*sin(x)")), "text")
+    assert "dy/dx = d/dx(cos(x²)) + d/dx(x³·sin(x))" in text
+    assert text.index("cos(x²) = cos(u₁)") < text.index("d/dx(x³·sin(x)) = d/dx(x³)")
 
 
 def test_lagrange_letters_skip_every_name_of_the_problem() -> None:

@@ -160,8 +160,8 @@ def test_sum_neg_and_quotient() -> None:
 
 def test_chains() -> None:
     """Equality chains join sides with = (and &= lines for align*)."""
-    sides = (Leibniz(y, x), sympy.cos(x**2) * 2 * x, 2 * x * sympy.cos(x**2))
-    assert chain_unicode(sides) == "dy/dx = 2x·cos(x²) = 2x·cos(x²)"
+    sides = (Leibniz(y, x), 2 * x * sympy.cos(x**2), 2 * x * sympy.cos(x**2) + x)
+    assert chain_unicode(sides) == "dy/dx = 2x·cos(x²) = 2x·cos(x²) + x"
     aligned = chain_latex_aligned(sides)
     assert aligned.startswith(r"\frac{dy}{dx} &= ")
     assert aligned.count("&=") == 2
@@ -398,3 +398,12 @@ def test_a_fraction_orders_its_numerator_like_any_product() -> None:
     assert mathml.startswith("<mfrac>")
     assert mathml.index("&#963;") < mathml.index("<mn>1</mn>")
     assert latex_expr(-sigmoid(x) * (1 - sigmoid(x)) / y).startswith(r"- \frac{\sigma")
+
+
+def test_a_side_printed_like_the_one_before_is_dropped() -> None:
+    """d/dx(g(x)) = g′(x) in Lagrange notation is g′(x) once, not g′(x) = g′(x); Leibniz keeps both."""
+    g_x = sympy.Function("g")(x)
+    sides = (Leibniz(g_x, x, lagrange=("g", x)), sympy.Derivative(g_x, x))
+    assert chain_unicode(sides, "lagrange") == "g′(x)"
+    assert chain_unicode(sides) == "d/dx(g(x)) = g′(x)"
+    assert chain_latex_aligned(sides, "lagrange") == formula_latex(sides[0], "lagrange")

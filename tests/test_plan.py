@@ -144,3 +144,16 @@ def test_typed_division_by_a_constant_is_a_constant_multiple() -> None:
     assert (quotient.numerator.expr, quotient.denominator.expr) == (sympy.exp(-x), x)
     negated = plan(_typed("-sin(x)"), x)
     assert isinstance(negated, ConstantMultipleRule) and negated.constant == -1
+
+
+def test_a_typed_sum_keeps_the_order_it_was_typed_in() -> None:
+    """cos(x) + x² - 3x·sin(x) as typed: the sum rule's terms stay cos first, sympy's form sorts."""
+    typed = parse_problem("cos(x) + x^2 - 3*x*sin(x)").definitions[0].typed
+    x = make_symbol("x")
+    terms = [term.expr for term in plan(typed, x, typed=True).terms]  # type: ignore[attr-defined]
+    assert terms == [sympy.cos(x), x**2, -3 * x * sympy.sin(x)]
+    assert sympy.Add(*(t.eval() for t in plan(typed, x, typed=True).terms)) == sympy.diff(  # type: ignore[attr-defined]
+        typed.doit(), x
+    )
+    evaluated = [term.expr for term in plan(typed.doit(), x).terms]  # type: ignore[attr-defined]
+    assert evaluated == list(typed.doit().as_ordered_terms())
