@@ -831,6 +831,8 @@ def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
         and _proved(difference, CLAIM_PROOF_SECONDS)
     ):
         return Check("symbolic")
+    if atoms_of(difference, AppliedUndef) and abstract_zero(difference):
+        return Check("symbolic")
     numeric = numeric_comparison(claimed, reference, samples=8)
     if numeric.verdict == "equal_on_part" and numeric.values is None:
         # No point where both are defined disagrees; one side is only defined at more points
@@ -856,6 +858,75 @@ def _proved(difference: sympy.Expr, seconds: float) -> bool:
     else:
         cancelled = attempt(seconds, lambda: sympy.cancel(difference))
     return bool(cancelled == 0)
+
+
+#: A partial derivative of an abstract function: the function, the argument positions
+#: differentiated (sorted: the abstract functions are taken smooth, so mixed partials commute,
+#: as with the concrete functions of :func:`concrete_all`), the point of evaluation.
+PartialKey = tuple[type, tuple[int, ...], tuple[sympy.Expr, ...]]
+
+
+def partial_key(node: sympy.Expr) -> PartialKey | None:
+    """``node`` (a Derivative of ``f(…)``, or a Subs of one) as the partial it stands for.
+
+    None unless each differentiation variable is exactly one argument of ``f`` and occurs in
+    no other (then sympy's derivative by that variable is the partial by that argument).
+    """
+    point: dict[sympy.Basic, sympy.Basic] = {}
+    if isinstance(node, sympy.Subs):
+        point = dict(zip(node.variables, node.point, strict=True))
+        node = node.expr
+    if not isinstance(node, sympy.Derivative) or not isinstance(node.expr, AppliedUndef):
+        return None
+    arguments = node.expr.args
+    positions: list[int] = []
+    for variable, count in node.variable_count:
+        places = [i for i, argument in enumerate(arguments) if argument == variable]
+        if len(places) != 1 or any(
+            argument.has(variable) for i, argument in enumerate(arguments) if i != places[0]
+        ):
+            return None
+        positions += [places[0]] * int(count)
+    evaluated = tuple(argument.xreplace(point) for argument in arguments)
+    return (node.expr.func, tuple(sorted(positions)), evaluated)
+
+
+def abstract_zero(difference: sympy.Expr) -> bool:
+    """``difference`` is 0 once each partial of an abstract function is one symbol per partial.
+
+    A structural proof: the same partials at the same points on both sides (whatever order
+    sympy wrote the variables in, Derivative by g(t) or Subs at g(t)), then the remainder is
+    a polynomial identity in them. Size-gated like the other cheap proofs; False: not proved.
+    """
+    if tree_size(difference, SMALL_NODES) > SMALL_NODES:
+        return False
+    replaced = _with_placeholders(difference, {}, {})
+    if expanded_terms(replaced) > EXPAND_TERMS_LIMIT:
+        return False
+    return bool(attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(replaced)) == 0)
+
+
+def _with_placeholders(
+    expr: sympy.Basic, symbols: dict[PartialKey, sympy.Dummy], done: dict[int, sympy.Basic]
+) -> sympy.Basic:
+    """``expr`` with each partial of :func:`partial_key` replaced by its symbol, outermost first.
+
+    Any other Derivative or Subs is left whole: a placeholder inside it would be a constant to
+    its differentiation, or escape its substitution.
+    """
+    if id(expr) in done:
+        return done[id(expr)]
+    if isinstance(expr, (sympy.Subs, sympy.Derivative)):
+        key = partial_key(expr)
+        result: sympy.Basic = expr if key is None else symbols.setdefault(key, sympy.Dummy("d"))
+    elif expr.args:
+        args = [_with_placeholders(arg, symbols, done) for arg in expr.args]
+        changed = any(new is not old for new, old in zip(args, expr.args, strict=True))
+        result = expr.func(*args) if changed else expr
+    else:
+        result = expr
+    done[id(expr)] = result
+    return result
 
 
 def expanded_terms(expr: sympy.Expr) -> int:
