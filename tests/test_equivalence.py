@@ -262,3 +262,31 @@ def test_check_claim_of_abstract_chain_rule_is_symbolic_and_a_wrong_one_differs(
     assert check_claim(_chain_rule_by_hand(), reference).status == "symbolic"
     dropped = check_claim(_chain_rule_by_hand().args[0], reference)
     assert (dropped.status, dropped.differs) == ("unconfirmed", True)
+
+
+def _second_order_by_hand(mixed_order: tuple[int, int]) -> sympy.Expr:
+    """d²f(xy, x + y)/dxdy written with Subs, the mixed partial's variables in ``mixed_order``."""
+    u, v = sympy.Dummy("u", real=True), sympy.Dummy("v", real=True)
+    at = (x * y, x + y)
+    mixed = sympy.Derivative(F(u, v), *[(u, v)[i] for i in mixed_order])
+    f_uv = sympy.Subs(mixed, (u, v), at)
+    f_uu = sympy.Subs(sympy.Derivative(F(u, v), u, u), (u, v), at)
+    f_vv = sympy.Subs(sympy.Derivative(F(u, v), v, v), (u, v), at)
+    f_u = sympy.Subs(sympy.Derivative(F(u, v), u), (u, v), at)
+    return x * (y * f_uu + f_uv) + y * f_uv + f_u + f_vv
+
+
+def test_abstract_zero_matches_sympy_diff_second_order_in_either_variable_order() -> None:
+    """sympy.diff's mixed second derivative of f(xy, x + y) is proved against f_vu and f_uv forms."""
+    oracle = sympy.diff(F(x * y, x + y), x, y)
+    assert abstract_zero(_second_order_by_hand((1, 0)) - oracle)
+    assert abstract_zero(_second_order_by_hand((0, 1)) - oracle)
+    assert check_claim(_second_order_by_hand((1, 0)), oracle).status == "symbolic"
+
+
+def test_abstract_zero_rejects_a_wrong_second_order_term() -> None:
+    """f_uv replaced by f_uu in the second derivative of f(xy, x + y) is not proved, and differs."""
+    oracle = sympy.diff(F(x * y, x + y), x, y)
+    wrong = _second_order_by_hand((0, 0))
+    assert not abstract_zero(wrong - oracle)
+    assert check_claim(wrong, oracle).differs
