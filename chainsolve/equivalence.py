@@ -922,7 +922,8 @@ def _in_argument_order(node: sympy.Expr) -> sympy.Expr:
     """
     derivative, point = _split(node)
     places = None if derivative is None else _places(derivative)
-    assert derivative is not None and places is not None  # only nodes with a partial_key
+    if derivative is None or places is None:
+        return node
     ordered = [pair for _, pair in sorted(zip(places, derivative.variable_count, strict=True))]
     rebuilt = sympy.Derivative(derivative.expr, *ordered, evaluate=False)
     if isinstance(node, sympy.Subs):
