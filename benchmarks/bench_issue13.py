@@ -227,7 +227,8 @@ def before_after(
 ) -> list[bench_cli.LatencyRow]:
     """Every worked example at ``revision`` and in this checkout, interleaved with the floor.
 
-    Both run as ``python -m chainsolve`` with their tree first on ``PYTHONPATH``; CPU time.
+    Both run as ``python -P -m chainsolve`` with their tree on ``PYTHONPATH`` (``-P``: not
+    the current folder first, which may be this checkout); CPU time.
     """
     chosen = example_commands()[:limit] if limit is not None else example_commands()
     with tempfile.TemporaryDirectory() as scratch:
@@ -235,7 +236,8 @@ def before_after(
         runs = []
         for label, args in chosen:
             for name, tree in ((revision, base), ("now", REPO)):
-                command = ["env", f"PYTHONPATH={tree}", sys.executable, "-m", "chainsolve", *args]
+                python = [sys.executable, "-P", "-m", "chainsolve"]
+                command = ["env", f"PYTHONPATH={tree}", *python, *args]
                 runs.append((f"{name} {label}", command, EXAMPLE_TARGET))
         return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu)
 
