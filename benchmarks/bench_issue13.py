@@ -10,6 +10,10 @@ expression, linear in k (fitted log-log exponent near 1); ``--at`` on a deep com
 linear in its depth; every worked example of ``examples/single`` and
 ``examples/multivariable`` at most 1.2× the floor.
 
+``--against REV`` measures only the worked examples, each as it runs at git revision ``REV``
+(exported to a temporary folder) and as it runs in this checkout, interleaved with the
+floor: the before/after ratios of a change.
+
 Also a subprocess entry point: ``--child at-depth DEPTH AT`` (a deep composition needs a
 raised recursion limit past depth ~150).
 """
@@ -22,6 +26,8 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -202,6 +208,40 @@ def example_latency(repeat: int, limit: int | None = None) -> list[bench_cli.Lat
     return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu)
 
 
+def export_revision(revision: str, folder: Path) -> Path:
+    """The tree of git ``revision`` written into ``folder`` (``git archive``, no checkout)."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True
+    )
+    path = folder / "archive.tar"
+    path.write_bytes(archive.stdout)
+    with tarfile.open(path) as tar:
+        tar.extractall(folder / "tree", filter="data")
+    # Compiled once here, as bench_cli compiles this checkout: no run pays for bytecode.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(folder / "tree")], check=True)
+    return folder / "tree"
+
+
+def before_after(
+    revision: str, repeat: int, limit: int | None = None
+) -> list[bench_cli.LatencyRow]:
+    """Every worked example at ``revision`` and in this checkout, interleaved with the floor.
+
+    Both run as ``python -P -m chainsolve`` with their tree on ``PYTHONPATH`` (``-P``: not
+    the current folder first, which may be this checkout); CPU time.
+    """
+    chosen = example_commands()[:limit] if limit is not None else example_commands()
+    with tempfile.TemporaryDirectory() as scratch:
+        base = export_revision(revision, Path(scratch))
+        runs = []
+        for label, args in chosen:
+            for name, tree in ((revision, base), ("now", REPO)):
+                python = [sys.executable, "-P", "-m", "chainsolve"]
+                command = ["env", f"PYTHONPATH={tree}", *python, *args]
+                runs.append((f"{name} {label}", command, EXAMPLE_TARGET))
+        return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu)
+
+
 def report(
     repeat: int,
     cli_repeat: int,
@@ -253,7 +293,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--child", nargs=4, metavar=("KIND", "DEPTH", "AT", "REPEAT"))
+    parser.add_argument("--against", metavar="REV", help="before/after of the examples only")
     args = parser.parse_args()
+    if args.against:
+        print(bench_cli.latency_table(before_after(args.against, max(5, args.repeat))))
+        return
     if args.child:
         _, depth, at, repeat = args.child
         _child_at_depth(int(depth), at == "at", int(repeat))

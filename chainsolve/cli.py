@@ -440,7 +440,7 @@ def solve(
     from chainsolve.render import render_solution
 
     text = _read_problem(problem)
-    from chainsolve.matrix.parse import has_declarations
+    from chainsolve.matrix.statements import has_declarations
 
     if shapes is not None or has_declarations(text):
         _solve_matrix(text, shapes or "", wrt, fmt, output, template_dir, at, implicit or rates)
@@ -604,7 +604,7 @@ def verify(
     if (answer is None) == (derivation is None):
         raise click.UsageError("give exactly one of --answer EXPR or --derivation FILE")
     text = _read_problem(problem)
-    from chainsolve.matrix.parse import has_declarations
+    from chainsolve.matrix.statements import has_declarations
 
     if shapes is not None or has_declarations(text):
         _verify_matrix(

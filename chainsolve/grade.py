@@ -661,7 +661,7 @@ def _check_implicit(submission: Submission) -> Any:
 
 def _is_matrix(submission: Submission) -> bool:
     """A problem with declared shapes (``x: 2; W: 3x2; …``) is graded in matrices."""
-    from chainsolve.matrix.parse import has_declarations
+    from chainsolve.matrix.statements import has_declarations
 
     return has_declarations(submission.problem)
 

@@ -405,7 +405,7 @@ def _in_problem(error: ChainsolveError, number: int) -> SheetError:
 
 def is_matrix_problem(spec: SheetProblem) -> bool:
     """Is this a problem in vectors and matrices (shapes declared in its text)?"""
-    from chainsolve.matrix.parse import has_declarations
+    from chainsolve.matrix.statements import has_declarations
 
     return has_declarations(spec.problem)
 

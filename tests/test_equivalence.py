@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy
 
 from chainsolve.equivalence import (
+    abstract_zero,
     check_claim,
     compare,
     concrete_all,
@@ -207,3 +208,85 @@ def test_kink_argument_of_one_sign_on_the_domain_is_resolved_for_the_proof() -> 
     result = compare(1 / sympy.Abs(x - 5), truth, domain=(sympy.log(x - 5), truth))
     assert (result.verdict, result.method) == ("equal", "symbolic")
     assert result.signs[x - 5] == 1
+
+
+F, G, H = sympy.Function("f"), sympy.Function("g"), sympy.Function("h")
+
+
+def _chain_rule_by_hand() -> sympy.Expr:
+    """df(g(t), h(t))/dt written the way the derivation writes it: Subs at g(t) and h(t)."""
+    a, b = sympy.Dummy("a", real=True), sympy.Dummy("b", real=True)
+    return sympy.diff(G(t), t) * sympy.Subs(sympy.diff(F(a, H(t)), a), a, G(t)) + sympy.diff(
+        H(t), t
+    ) * sympy.Subs(sympy.diff(F(G(t), b), b), b, H(t))
+
+
+def test_abstract_zero_proves_chain_rule_against_sympy_diff() -> None:
+    """The Subs form of the two-path chain rule is proved equal to sympy.diff's Derivative-by-g(t) form."""
+    assert abstract_zero(_chain_rule_by_hand() - sympy.diff(F(G(t), H(t)), t))
+
+
+def test_abstract_zero_proves_mixed_partials_in_either_order() -> None:
+    """f_xy and f_yx are the same partial of a smooth f."""
+    assert abstract_zero(sympy.Derivative(F(x, y), x, y) - sympy.Derivative(F(x, y), y, x))
+
+
+def test_abstract_zero_rejects_swapped_partials() -> None:
+    """Partials by the first and second argument are different: the swapped chain rule is not proved."""
+    a = sympy.Dummy("a", real=True)
+    swapped = sympy.diff(G(t), t) * sympy.Subs(sympy.diff(F(G(t), a), a), a, H(t))
+    swapped += sympy.diff(H(t), t) * sympy.Subs(sympy.diff(F(a, H(t)), a), a, G(t))
+    assert not abstract_zero(swapped - sympy.diff(F(G(t), H(t)), t))
+
+
+def test_abstract_zero_rejects_wrong_point_or_order() -> None:
+    """A partial at another point, or of another order, or a dropped path, is not proved."""
+    a = sympy.Dummy("a", real=True)
+    at_g = sympy.Subs(sympy.diff(F(a, t), a), a, G(t))
+    assert not abstract_zero(at_g - sympy.Subs(sympy.diff(F(a, t), a), a, H(t)))
+    assert not abstract_zero(sympy.Derivative(F(x, y), x, x) - sympy.Derivative(F(x, y), x))
+    assert not abstract_zero(_chain_rule_by_hand().args[0] - sympy.diff(F(G(t), H(t)), t))
+
+
+def test_abstract_zero_refuses_a_variable_in_two_arguments() -> None:
+    """d/dx f(x, x) is not the partial by the first argument: no structural proof is claimed."""
+    a = sympy.Dummy("a", real=True)
+    assert not abstract_zero(
+        sympy.Derivative(F(x, x), x) - sympy.Subs(sympy.diff(F(a, x), a), a, x)
+    )
+
+
+def test_check_claim_of_abstract_chain_rule_is_symbolic_and_a_wrong_one_differs() -> None:
+    """A true abstract chain-rule step is proved symbolically; one path dropped is unconfirmed."""
+    reference = sympy.diff(F(G(t), H(t)), t)
+    assert check_claim(_chain_rule_by_hand(), reference).status == "symbolic"
+    dropped = check_claim(_chain_rule_by_hand().args[0], reference)
+    assert (dropped.status, dropped.differs) == ("unconfirmed", True)
+
+
+def _second_order_by_hand(mixed_order: tuple[int, int]) -> sympy.Expr:
+    """d²f(xy, x + y)/dxdy written with Subs, the mixed partial's variables in ``mixed_order``."""
+    u, v = sympy.Dummy("u", real=True), sympy.Dummy("v", real=True)
+    at = (x * y, x + y)
+    mixed = sympy.Derivative(F(u, v), *[(u, v)[i] for i in mixed_order])
+    f_uv = sympy.Subs(mixed, (u, v), at)
+    f_uu = sympy.Subs(sympy.Derivative(F(u, v), u, u), (u, v), at)
+    f_vv = sympy.Subs(sympy.Derivative(F(u, v), v, v), (u, v), at)
+    f_u = sympy.Subs(sympy.Derivative(F(u, v), u), (u, v), at)
+    return x * (y * f_uu + f_uv) + y * f_uv + f_u + f_vv
+
+
+def test_abstract_zero_matches_sympy_diff_second_order_in_either_variable_order() -> None:
+    """sympy.diff's mixed second derivative of f(xy, x + y) is proved against f_vu and f_uv forms."""
+    oracle = sympy.diff(F(x * y, x + y), x, y)
+    assert abstract_zero(_second_order_by_hand((1, 0)) - oracle)
+    assert abstract_zero(_second_order_by_hand((0, 1)) - oracle)
+    assert check_claim(_second_order_by_hand((1, 0)), oracle).status == "symbolic"
+
+
+def test_abstract_zero_rejects_a_wrong_second_order_term() -> None:
+    """f_uv replaced by f_uu in the second derivative of f(xy, x + y) is not proved, and differs."""
+    oracle = sympy.diff(F(x * y, x + y), x, y)
+    wrong = _second_order_by_hand((0, 0))
+    assert not abstract_zero(wrong - oracle)
+    assert check_claim(wrong, oracle).differs

@@ -37,6 +37,7 @@ from chainsolve.matrix.model import (
     Transpose,
     children,
 )
+from chainsolve.matrix.statements import DECLARATION_START, has_declarations, statement_bounds
 from chainsolve.parsing import LIMITS, RESERVED_NAMES, check_length
 
 __all__ = [
@@ -71,7 +72,6 @@ BARE_TARGET = "f"
 _DECLARATION = re.compile(
     r"\s*(?P<name>[A-Za-z][A-Za-z0-9_]*)\s*:\s*(?P<rows>[0-9]+)(?:\s*[x×]\s*(?P<cols>[0-9]+))?\s*"
 )
-_DECLARATION_START = re.compile(r"\s*[A-Za-z][A-Za-z0-9_]*\s*:")
 _DEFINITION_START = re.compile(r"\s*(?P<name>[A-Za-z][A-Za-z0-9_]*)\s*=(?!=)")
 
 _UNARY: dict[str, Callable[[Node, Span], Node]] = {
@@ -88,23 +88,6 @@ _BINARY: dict[str, Callable[[Node, Node, Span], Node]] = {
 }
 #: The functions of matrices, by name, with how many arguments each takes.
 MATRIX_FUNCTIONS = {**dict.fromkeys(_UNARY, 1), **dict.fromkeys(_BINARY, 2)}
-
-
-def _statements(source: str) -> list[tuple[int, int]]:
-    """The ``(start, end)`` of each non-blank statement: separated by ``;`` or a newline."""
-    bounds = []
-    start = 0
-    for i, char in enumerate([*source, ";"]):
-        if char in ";\n":
-            if source[start:i].strip():
-                bounds.append((start, i))
-            start = i + 1
-    return bounds
-
-
-def has_declarations(text: str) -> bool:
-    """Does ``text`` declare a shape (``x: 2``)? Then it is a matrix problem."""
-    return any(_DECLARATION_START.match(text, start, end) for start, end in _statements(text))
 
 
 def _declarations(source: str, start: int, end: int) -> list[Declaration]:
@@ -162,7 +145,7 @@ def parse_shapes(text: str) -> tuple[Declaration, ...]:
     """The declarations of a ``--shapes`` option: ``"x: 2, W1: 3x2"`` (``;`` separates too)."""
     check_length(text)
     found: list[Declaration] = []
-    for start, end in _statements(text):
+    for start, end in statement_bounds(text):
         found.extend(_declarations(text, start, end))
     return tuple(found)
 
@@ -429,9 +412,9 @@ def _read(source: str) -> _Statements:
     declarations: list[Declaration] = []
     definitions: list[tuple[Token, Node]] = []
     budget = [LIMITS.max_nodes]
-    bounds = _statements(source)
+    bounds = statement_bounds(source)
     for index, (start, end) in enumerate(bounds):
-        if _DECLARATION_START.match(source, start, end):
+        if DECLARATION_START.match(source, start, end):
             declarations.extend(_declarations(source, start, end))
             continue
         match = _DEFINITION_START.match(source, start, end)
