@@ -32,22 +32,24 @@ def require_tool(name: str) -> str:
     return path
 
 
-def compile_latex(directory: Path, document: str, name: str = "document") -> str:
-    """pdflatex -halt-on-error on ``document`` in ``directory``; its log. Fails when it does not compile."""
+def compile_latex(
+    document: str, directory: Path, name: str = "document", *, timeout: float = 300
+) -> str:
+    """Compile with pdflatex -halt-on-error in ``directory``; its log (the test fails otherwise)."""
     pdflatex = require_tool("pdflatex")
     (directory / f"{name}.tex").write_text(document, encoding="utf-8")
-    run = subprocess.run(
+    result = subprocess.run(
         [pdflatex, "-halt-on-error", "-interaction=nonstopmode", f"{name}.tex"],
         cwd=directory,
         capture_output=True,
         text=True,
         errors="replace",
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert (directory / f"{name}.pdf").exists()
-    return run.stdout
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert (directory / f"{name}.pdf").stat().st_size > 0
+    return (directory / f"{name}.log").read_text(encoding="utf-8", errors="replace")
 
 
 def run_timed(

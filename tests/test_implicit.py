@@ -178,7 +178,7 @@ def test_other_formats_show_the_result(fmt: str) -> None:
 def test_latex_compiles(tmp_path: Path) -> None:
     """The LaTeX of an implicit solution with a tangent line compiles with pdflatex."""
     source = chainsolve.solve("e^(x*y) = x - y", implicit="y", at="x=1,y=0").to_latex()
-    compile_latex(tmp_path, source, "implicit")
+    compile_latex(source, tmp_path, "implicit", timeout=120)
 
 
 def _equal_on_curve(value: sympy.Expr, reference: sympy.Expr, f: sympy.Expr) -> bool:
@@ -367,4 +367,4 @@ def test_mixed_partial_and_cone_latex_compile(
 ) -> None:
     """The mixed partial (f_{uv}, ∂²z/∂y∂x) and the cone with units compile with pdflatex."""
     source = chainsolve.solve(problem, **options).to_latex()  # type: ignore[arg-type]
-    compile_latex(tmp_path, source, "new")
+    compile_latex(source, tmp_path, "new", timeout=120)

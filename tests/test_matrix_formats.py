@@ -42,13 +42,13 @@ def test_latex_at_a_point_compiles_with_bmatrix_and_shapes_under_the_symbols(
     assert r"\begin{bmatrix}" in document
     assert r"\underset{2\times 1}{x}" in document
     assert "u+" not in document  # no sign spelled as a code point
-    log = compile_latex(tmp_path, document)
+    log = compile_latex(document, tmp_path)
     assert "Undefined control sequence" not in log
 
 
 def test_latex_without_a_point_compiles(tmp_path: Path) -> None:
     """Without --at the worked backward pass alone compiles too."""
-    compile_latex(tmp_path, _solve(RELU_2_3_1, "latex", point=False))
+    compile_latex(_solve(RELU_2_3_1, "latex", point=False), tmp_path)
 
 
 def test_html_writes_matrices_as_mathml_tables(seed_outputs: dict[str, str]) -> None:

@@ -302,7 +302,7 @@ def test_matrix_verdict_latex_compiles(tmp_path: Path, answer: str) -> None:
     """The LaTeX verdict of each answer (its mistakes' words in LaTeX) compiles with pdflatex."""
 
     _, output = _verify("--wrt", "W1", "--answer", answer, "--format", "latex")
-    compile_latex(tmp_path, output, "verdict")
+    compile_latex(output, tmp_path, "verdict")
 
 
 def test_html_verdict_is_one_document_with_mathml() -> None:

@@ -103,7 +103,7 @@ def test_every_format_and_mode_states_the_matrix_problems(fmt: str, mode: str) -
 @pytest.mark.parametrize("mode", ["solutions", "answers", "handout"])
 def test_the_latex_sheet_with_matrix_problems_compiles(tmp_path: Path, mode: str) -> None:
     """The LaTeX sheet with matrix problems (bmatrix values, shapes under names) compiles."""
-    compile_latex(tmp_path, rendered("latex", mode), "sheet")
+    compile_latex(rendered("latex", mode), tmp_path, "sheet")
 
 
 def test_the_html_sheet_has_one_document() -> None:

@@ -18,7 +18,7 @@ from chainsolve.derivation import solve_problem
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
 from chainsolve.render import builtin_template_dirs, make_environment, render_solution, sections_of
 from chainsolve.steps import Check, Derivation, Leibniz, RuleRef, Solution, Step
-from tests.conftest import require_tool
+from tests.conftest import compile_latex, require_tool
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
 UPDATE_COMMAND = (
@@ -245,18 +245,7 @@ def test_json_format_is_the_schema() -> None:
 @pytest.mark.parametrize("key", list(PROBLEMS))
 def test_latex_golden_compiles(key: str, tmp_path: Path) -> None:
     """Each LaTeX golden compiles with pdflatex -halt-on-error."""
-    pdflatex = require_tool("pdflatex")
-    source = tmp_path / f"{key}.tex"
-    source.write_text(render_solution(real_solution(key), "latex"), encoding="utf-8")
-    result = subprocess.run(
-        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", source.name],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert (tmp_path / f"{key}.pdf").stat().st_size > 0
+    compile_latex(render_solution(real_solution(key), "latex"), tmp_path, key, timeout=180)
 
 
 _MEASURE = """

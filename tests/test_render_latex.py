@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from chainsolve.problem import Definition, build_problem, make_symbol
 from chainsolve.render import render_solution
 from chainsolve.sheet import parse_sheet, render_sheet
 from chainsolve.verification import render_verdict
-from tests.conftest import require_tool
+from tests.conftest import compile_latex, require_tool
 
 LONG_NAME = "a" * 3000
 
@@ -34,24 +33,6 @@ HOSTILE_PROBLEMS = {
 
 #: A sheet title with guillemets, Icelandic letters, control characters and letters beyond Latin-1.
 HOSTILE_TITLE = "«Heimavinna» Ð Þ ð þ\ttab\x01bell č ő 中"
-
-
-def compile_latex(document: str, directory: Path, name: str = "document") -> str:
-    """Compile with pdflatex -halt-on-error; the log on success (the test fails otherwise)."""
-    pdflatex = require_tool("pdflatex")
-    (directory / f"{name}.tex").write_text(document, encoding="utf-8")
-    result = subprocess.run(
-        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", f"{name}.tex"],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert (directory / f"{name}.pdf").stat().st_size > 0
-    return (directory / f"{name}.log").read_text(encoding="utf-8", errors="replace")
 
 
 def run(*args: str) -> Result:

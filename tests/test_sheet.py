@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 from chainsolve.cli import main
 from chainsolve.errors import ChainsolveError
 from chainsolve.sheet import Sheet, SheetError, load_sheet, parse_sheet, render_sheet
-from tests.conftest import require_tool
+from tests.conftest import compile_latex
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sheet" / "chain_rule_homework.toml"
 
@@ -253,18 +252,8 @@ def test_template_dir_overrides_sheet_and_solution(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["solutions", "answers", "handout"])
 def test_latex_sheet_compiles_with_pdflatex(mode: str, tmp_path: Path) -> None:
     """Every LaTeX mode of the sample sheet compiles with pdflatex -halt-on-error."""
-    pdflatex = require_tool("pdflatex")
     source = render_sheet(load_sheet(SAMPLE), "latex", mode=mode)  # type: ignore[arg-type]
-    (tmp_path / "sheet.tex").write_text(source, encoding="utf-8")
-    run = subprocess.run(
-        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", "sheet.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert (tmp_path / "sheet.pdf").stat().st_size > 0
+    compile_latex(source, tmp_path, "sheet", timeout=120)
 
 
 def test_rubric_and_variant_keys_are_read() -> None:

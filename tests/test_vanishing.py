@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ from chainsolve.cli import main
 from chainsolve.errors import ChainsolveError
 from chainsolve.gradview import delta_series, plot_matplotlib, plot_svg, render_gradients
 from chainsolve.vanishing import MAX_DEPTH, GradientStudy, gradient_study
-from tests.conftest import require_tool
+from tests.conftest import compile_latex
 
 #: The activations written with sympy's own functions only: the oracle knows nothing of chainsolve's.
 ORACLE: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
@@ -287,16 +286,9 @@ def test_latex_on_standard_output_says_the_plot_has_no_file() -> None:
 
 
 def _compile(directory: Path, name: str) -> None:
-    pdflatex = require_tool("pdflatex")
-    run = subprocess.run(
-        [pdflatex, "-halt-on-error", "-interaction=nonstopmode", name],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-2000:]
+    """Compile the document the command wrote to ``directory/name`` (its plot beside it)."""
+    document = (directory / name).read_text(encoding="utf-8")
+    compile_latex(document, directory, name.removesuffix(".tex"), timeout=240)
 
 
 def test_latex_with_its_plot_compiles(tmp_path: Path) -> None:
