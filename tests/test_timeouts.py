@@ -265,9 +265,6 @@ def test_api_tiny_timeout_is_budget_exceeded() -> None:
     convert symbols to int"). budget.py now defers an expiry while sympy sets a switch and
     puts the switches back after one (see the tests below); the child keeps it isolated.
     """
-    import subprocess
-    import sys
-
     child = subprocess.run(
         [sys.executable, "-c", _TINY_TIMEOUT_SCRIPT],
         capture_output=True,
