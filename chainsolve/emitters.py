@@ -23,6 +23,7 @@ from chainsolve.graph import Edge, Graph, symbol_of
 from chainsolve.layout import Point, TreeDiagram, TreeNode, layout
 from chainsolve.layout import tree as tree_diagram
 from chainsolve.steps import Leibniz
+from chainsolve.textbook import common_factor
 
 GraphFormat = Literal["mermaid", "dot", "tikz", "text"]
 
@@ -162,7 +163,8 @@ class _Labels:
             )
         if sympy.count_ops(partial) > LABEL_OPS:
             return f"{derivative} = {ELIDED_LATEX if self.latex else ELIDED}"
-        return f"{derivative} = {self._text(partial)}"
+        # The form the edge's step shows (2(z − y), not sympy's 2z − 2y), so picture and steps agree.
+        return f"{derivative} = {self._text(common_factor(partial))}"
 
     def _definition_size(self, name: str) -> int:
         size = self._definition_sizes.get(name)

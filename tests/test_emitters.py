@@ -108,6 +108,18 @@ def test_partial_or_total_derivative_follows_the_edge() -> None:
     assert r"\frac{dx}{dt}" in to_tikz(two_path())
 
 
+def test_edge_labels_show_the_form_the_steps_show() -> None:
+    """A label keeps the common number out, as the edge's step does: ∂L/∂z = 2(z − y), not 2z − 2y."""
+    from chainsolve.api import load_problem, solve_parsed
+    from chainsolve.render import render_solution
+
+    solution = solve_parsed(load_problem("L = (z - y)^2; z = w*h; h = sigmoid(a); a = v*x", wrt="v"))
+    text = render_solution(solution, "text")
+    assert "L ← z   [∂L/∂z = 2(z - y)]" in text
+    assert "∂L/∂z = 2(z - y)   [chain rule] ✓" in text
+    assert "2z - 2y" not in text
+
+
 def test_text_lists_layers_top_to_bottom() -> None:
     """The target's layer comes first, the inputs' layer last."""
     lines = to_text(three_level()).splitlines()
