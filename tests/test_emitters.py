@@ -113,7 +113,9 @@ def test_edge_labels_show_the_form_the_steps_show() -> None:
     from chainsolve.api import load_problem, solve_parsed
     from chainsolve.render import render_solution
 
-    solution = solve_parsed(load_problem("L = (z - y)^2; z = w*h; h = sigmoid(a); a = v*x", wrt="v"))
+    solution = solve_parsed(
+        load_problem("L = (z - y)^2; z = w*h; h = sigmoid(a); a = v*x", wrt="v")
+    )
     text = render_solution(solution, "text")
     assert "L ← z   [∂L/∂z = 2(z - y)]" in text
     assert "∂L/∂z = 2(z - y)   [chain rule] ✓" in text
