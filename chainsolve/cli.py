@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import functools
 import gc
-import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -163,27 +162,19 @@ def whole_command(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-#: The environment variable the parser reads the syntax from (chainsolve.parsing.INPUT_ENV).
-INPUT_ENV = "CHAINSOLVE_INPUT"
-
-
 def input_option(command: F) -> F:
     """Add ``--input auto|plain|latex``: how the problem, answers and derivation lines are read.
 
-    It is set in the environment, so that grading worker processes read the same way.
+    In force for the whole command; ``grade`` also hands it to every row it sends to a
+    worker (:attr:`chainsolve.grade.Submission.input_syntax`), local or on a Dask cluster.
     """
 
     @functools.wraps(command)
     def wrapper(*args: Any, input_syntax: str, **kwargs: Any) -> Any:
-        saved = os.environ.get(INPUT_ENV)
-        os.environ[INPUT_ENV] = input_syntax
-        try:
+        from chainsolve.parsing import input_syntax as reading
+
+        with reading(input_syntax):  # type: ignore[arg-type]
             return command(*args, **kwargs)
-        finally:
-            if saved is None:
-                os.environ.pop(INPUT_ENV, None)
-            else:
-                os.environ[INPUT_ENV] = saved
 
     return click.option(
         "--input",
@@ -884,6 +875,7 @@ def grade(
     import os
 
     from chainsolve.grade import grade_file
+    from chainsolve.parsing import syntax_in_force
     from chainsolve.sheet import load_sheet
 
     summary = grade_file(
@@ -901,6 +893,7 @@ def grade(
         overrides_path=overrides,
         gradebook_path=gradebook,
         sheet=None if sheet_path is None else load_sheet(sheet_path),
+        input_syntax=syntax_in_force(),
     )
     # The report itself goes to --output or, without one, to stdout: the summary then goes
     # to stderr, so that `chainsolve grade subs.csv > report.csv` stays a clean report.

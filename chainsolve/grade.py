@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
 if TYPE_CHECKING:
+    from chainsolve.parsing import Syntax
     from chainsolve.rubric import Rubric
     from chainsolve.sheet import Sheet
 
@@ -99,6 +100,9 @@ class Submission:
     implicit: str = ""
     #: From the sheet: the order of the derivative the answer is.
     order: int = 1
+    #: How the row's text is read (``grade --input``): it travels with the row, so that every
+    #: worker reads it the same way, in a local process or on a Dask cluster's machine.
+    input_syntax: Syntax = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -699,10 +703,10 @@ def grade_submission(submission: Submission, timeout: float | None) -> dict[str,
     start = time.monotonic()
     if submission.error is not None:
         return _row(submission, "invalid", submission.error)
-    try:
-        with stage("grading", timeout):
-            from chainsolve.parsing import parse_problem
+    from chainsolve.parsing import input_syntax, parse_problem
 
+    try:
+        with stage("grading", timeout), input_syntax(submission.input_syntax):
             report: Any
             problem: Any = None  # an implicit problem has no parsed Problem for the rubric
             if submission.implicit:
@@ -1594,6 +1598,7 @@ def grade_file(
     overrides_path: str | Path | None = None,
     gradebook_path: str | Path | None = None,
     sheet: Sheet | None = None,
+    input_syntax: Syntax = "auto",
 ) -> GradeSummary:
     """Grade every submission of ``path`` and write the report to ``output`` (stdout when None).
 
@@ -1613,6 +1618,7 @@ def grade_file(
     ``review_path`` gets the rows a person should look at (:func:`needs_review`),
     ``overrides_path`` (CSV: :data:`OVERRIDE_COLUMNS`) an instructor's decisions applied to
     the report, ``gradebook_path`` one row per student (:class:`Gradebook`).
+    ``input_syntax`` (``--input``) is how every row's text is read, on whichever worker.
     With ``sheet``, each row's ``problem`` is a problem id of the sheet, graded in the row's
     student's variant and scored by the problem's rubric (its columns follow
     :data:`COLUMNS`).
@@ -1638,6 +1644,8 @@ def grade_file(
     enabled = progress and sys.stderr.isatty()
     bar = _Progress(_count_rows(path, found) if enabled else 0, enabled)
     submissions = _submissions(iter_submissions(path, found), sheet)
+    if input_syntax != "auto":
+        submissions = (dataclasses.replace(s, input_syntax=input_syntax) for s in submissions)
     first = next(submissions, None)
     extra_names = (
         [*_rubric_columns(sheet), *(name for name, _ in first.extra)] if first is not None else []

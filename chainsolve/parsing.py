@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import keyword
 import math
-import os
 import re
 import time
 import unicodedata
@@ -30,7 +29,6 @@ from chainsolve.problem import (
 )
 
 __all__ = [
-    "INPUT_ENV",
     "LIMITS",
     "SYNTAXES",
     "Limits",
@@ -42,6 +40,7 @@ __all__ = [
     "parse_problem",
     "parse_wrt",
     "reads_latex",
+    "syntax_in_force",
 ]
 
 
@@ -328,10 +327,7 @@ def check_length(text: str) -> None:
 #: How text is read: LaTeX when it looks like LaTeX (``auto``), or always one of the two.
 Syntax = Literal["auto", "plain", "latex"]
 SYNTAXES: tuple[Syntax, ...] = ("auto", "plain", "latex")
-#: The environment variable that sets the syntax where no :func:`input_syntax` is in force
-#: (``grade --input`` sets it for its worker processes).
-INPUT_ENV = "CHAINSOLVE_INPUT"
-_SYNTAX: ContextVar[Syntax | None] = ContextVar("chainsolve_input_syntax", default=None)
+_SYNTAX: ContextVar[Syntax] = ContextVar("chainsolve_input_syntax", default="auto")
 
 
 @contextmanager
@@ -344,17 +340,14 @@ def input_syntax(syntax: Syntax) -> Iterator[None]:
         _SYNTAX.reset(token)
 
 
-def _syntax() -> Syntax:
-    chosen = _SYNTAX.get()
-    if chosen is not None:
-        return chosen
-    wanted = os.environ.get(INPUT_ENV, "auto")
-    return next((s for s in SYNTAXES if s == wanted), "auto")
+def syntax_in_force() -> Syntax:
+    """The syntax text is read in here: the innermost :func:`input_syntax`, else ``auto``."""
+    return _SYNTAX.get()
 
 
 def reads_latex(text: str) -> bool:
     """Whether ``text`` is read as LaTeX: forced by the syntax in force, or when it looks like it."""
-    syntax = _syntax()
+    syntax = syntax_in_force()
     return syntax == "latex" or (syntax == "auto" and is_latex(text))
 
 

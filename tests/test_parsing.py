@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -1356,8 +1357,16 @@ def test_sheet_asks_for_f_prime_of_x(tmp_path: Path) -> None:
     assert "Find f′(x) for f = sin(x²)." in out
 
 
-def test_cli_and_parser_agree_on_the_input_variable() -> None:
-    """The CLI sets the environment variable the parser reads (kept apart so --help loads no sympy)."""
-    from chainsolve import cli, parsing
+def test_a_row_carries_its_input_syntax_to_any_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """grade --input reaches a worker with the row itself, not through the environment or a context."""
+    from chainsolve.dask_grading import grade_chunk
+    from chainsolve.grade import Submission, grade_submission
 
-    assert cli.INPUT_ENV == parsing.INPUT_ENV
+    monkeypatch.delenv("CHAINSOLVE_INPUT", raising=False)
+    row = Submission(index=0, id="s1", problem="xy", wrt="x", answer="y", input_syntax="latex")
+    assert grade_submission(row, None)["correct"] is True  # xy read as x·y
+    plain = dataclasses.replace(row, input_syntax="plain")
+    assert grade_submission(plain, None)["correct"] is False  # xy read as one name
+    # The task a Dask worker runs on another machine gets nothing else but the rows.
+    rows = grade_chunk([row, plain], None, None, True)
+    assert [r["correct"] for _, r in rows] == [True, False]
