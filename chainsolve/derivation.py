@@ -346,8 +346,11 @@ def solve_problem(
     solution = _without_wrong_steps(solution)
     _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
+    # A name that appears nowhere in the problem may be a typo: the note names the variables.
     constant = [
-        wording.note_constant_wrt(problem.target, name)
+        wording.note_constant_wrt(
+            problem.target, name, () if name in problem.names else problem.inputs
+        )
         for name in problem.wrt
         if name not in problem.inputs
     ]

@@ -222,10 +222,18 @@ def note_indicator(argument: str) -> str:
     )
 
 
-def note_constant_wrt(target: str, wrt: str) -> str:
-    """A problem that does not depend on the variable it is differentiated by."""
+def note_constant_wrt(target: str, wrt: str, variables: Sequence[str] = ()) -> str:
+    """A problem that does not depend on the variable it is differentiated by.
+
+    ``variables`` (given when ``wrt`` appears nowhere in the problem, perhaps a typo) are the
+    ones it does depend on.
+    """
+    which = ""
+    if variables:
+        noun = "variable is" if len(variables) == 1 else "variables are"
+        which = f" (its {noun} {', '.join(variables)})"
     return (
-        f"{target} does not depend on {wrt}: it is constant with respect to {wrt}, "
+        f"{target} does not depend on {wrt}{which}: it is constant with respect to {wrt}, "
         f"so d{target}/d{wrt} = 0."
     )
 

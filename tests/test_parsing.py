@@ -1129,6 +1129,16 @@ def test_constant_problems_verify_the_answer_zero(problem: str, answer: str, cod
     assert _cli("verify", problem, "--wrt", "x", "--answer", answer)[0] == code
 
 
+def test_a_wrt_name_the_problem_never_uses_is_answered_with_its_variables() -> None:
+    """sin(x^2) --wrt z (a typo?) is 0 by z, and the note names x; x - x by x names nothing more."""
+    code, out, _ = _cli("solve", "sin(x^2)", "--wrt", "z")
+    assert code == 0
+    assert "y does not depend on z (its variable is x)" in out
+    code, out, _ = _cli("solve", "x - x")
+    assert code == 0
+    assert "y does not depend on x: it is constant" in out
+
+
 def test_a_constant_without_a_variable_asks_for_one() -> None:
     """`5` alone names no variable: exit 2, the hint suggests --wrt."""
     code, _, err = _cli("solve", "5")
