@@ -158,22 +158,33 @@ def interleaved(
     commands: Sequence[tuple[str, list[str], float]],
     repeat: int,
     measure: Callable[[Sequence[str]], float] = _run,
+    *,
+    paired: bool = False,
 ) -> list[LatencyRow]:
     """Round-robin runs: the floor, then each command, ``repeat`` rounds; medians and ratios.
 
-    ``measure`` gives the seconds of one run: wall clock by default, or ``run_cpu``.
+    ``measure`` gives the seconds of one run: wall clock by default, or ``run_cpu``. With
+    ``paired``, the floor runs again just before every command and each command is compared
+    with the median of its own floors: a slow spell of the machine then weighs on both sides
+    of its ratio, not on one command's runs only.
     """
     _run(floor_command())  # warm the file cache once, unmeasured
     floor: list[float] = []
+    own_floor: list[list[float]] = [[] for _ in commands]
     times: list[list[float]] = [[] for _ in commands]
     for _ in range(max(1, repeat)):
         floor.append(measure(floor_command()))
         for i, (_, command, _) in enumerate(commands):
+            if paired:
+                own_floor[i].append(measure(floor_command()))
             times[i].append(measure(command))
     base = statistics.median(floor)
     rows = [LatencyRow('floor: python -c "import sympy"', base, base, 1.0, len(floor))]
-    for (label, _, target), measured in zip(commands, times, strict=True):
-        rows.append(LatencyRow(label, statistics.median(measured), base, target, len(measured)))
+    for i, ((label, _, target), measured) in enumerate(zip(commands, times, strict=True)):
+        reference = statistics.median(own_floor[i]) if paired else base
+        rows.append(
+            LatencyRow(label, statistics.median(measured), reference, target, len(measured))
+        )
     return rows
 
 

@@ -3,7 +3,8 @@
 Run: ``python benchmarks/bench_issue13.py [--repeat N]``. In-process figures are CPU time
 (``time.process_time``), medians of cold runs (sympy's cache cleared before each, as in a
 fresh CLI process), so that other processes on the machine do not count. The CLI figures are
-interleaved wall-clock medians against the ``python -c "import sympy"`` floor.
+CPU-time medians of each process, every run paired with a run of the ``python -c "import
+sympy"`` floor just before it.
 
 Targets: the ML loss at most 0.3 s of work; a chain of k diamonds, written as one flattened
 expression, linear in k (fitted log-log exponent near 1); ``--at`` on a deep composition
@@ -195,17 +196,18 @@ def example_commands(root: Path = REPO / "examples") -> list[tuple[str, list[str
 
 
 def example_latency(repeat: int, limit: int | None = None) -> list[bench_cli.LatencyRow]:
-    """Every worked example as a CLI subprocess, interleaved with the import floor, in CPU time.
+    """Every worked example as a CLI subprocess, each run paired with a floor run, in CPU time.
 
     CPU seconds (user + system) of each process: on a machine shared with other work, wall
     time adds the waits of both the floor and the command and squeezes their ratio towards 1.
+    Each command's ratio is against the floor runs made just before its own runs.
     """
     bench_cli.compile_bytecode()
     chosen = example_commands()[:limit] if limit is not None else example_commands()
     runs = [
         (label, [*bench_cli.chainsolve_command(), *args], EXAMPLE_TARGET) for label, args in chosen
     ]
-    return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu)
+    return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu, paired=True)
 
 
 def export_revision(revision: str, folder: Path) -> Path:
@@ -281,6 +283,9 @@ def report(
             at_depth_table(depths, repeat, 10 * limit),
             "",
             "### Worked examples end to end on the CLI (CPU time of each process)",
+            "",
+            "Each ratio is against the median of the floor runs made just before that command's"
+            " own runs (the floor row shows the median of all rounds).",
             "",
             bench_cli.latency_table(latency),
             "",
