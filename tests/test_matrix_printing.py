@@ -1,6 +1,8 @@
-"""Tests for chainsolve.matrix.printing: text and LaTeX of matrix expressions, brackets as taught."""
+"""Tests for chainsolve.matrix.printing: text, LaTeX and MathML of matrix expressions, brackets as taught."""
 
 from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
 
 import pytest
 import sympy
@@ -21,7 +23,7 @@ from chainsolve.matrix.model import (
     Transpose,
 )
 from chainsolve.matrix.parse import parse_matrix_problem
-from chainsolve.matrix.printing import latex, show
+from chainsolve.matrix.printing import latex, mathml, show
 from chainsolve.matrix.shapes import infer_shapes
 
 S = NO_SPAN
@@ -85,3 +87,32 @@ def test_latex_uses_top_odot_and_subscripts() -> None:
         latex(node) == r"\left(W_{1}^{\top} \delta_{a}\right) \odot \sigma'\left(\mathbf{1}\right)"
     )
     assert latex(parsed("1/2*norm2(u)^2")) == r"\frac{1}{2} \cdot \lVert u \rVert^{2}"
+
+
+_SAME_WALK = [
+    "sum(W'*(u - v))",
+    "sum((W*u)')",
+    "sum(u .* (v - u))",
+    "-c - (c - c)",
+    "1/2*norm2(u - v)^2",
+    "sum((W*u .* v)' * W)",
+    "sum(W*(u .* v)) - c*(c + c)",
+    "-2*c + (c + c)^2",
+]
+
+
+@pytest.mark.parametrize("text", _SAME_WALK)
+def test_every_format_brackets_the_same(text: str) -> None:
+    """Text, LaTeX and MathML come from one walk: each puts the same brackets in the same places."""
+    node = parsed(text)
+    brackets = show(node).count("(") - show(node).count("sum(")  # a call's brackets aside
+    assert latex(node).count(r"\left(") - latex(node).count(r"\operatorname{sum}") == brackets
+    written = mathml(node)
+    assert written.count('<mo stretchy="false">(</mo>') - written.count("<mi>sum</mi>") == brackets
+    ElementTree.fromstring(f"<math>{written}</math>")  # well-formed
+
+
+def test_a_multiple_by_zero_is_zero_in_every_format() -> None:
+    """0·A is written 0 in text, LaTeX and MathML alike (MathML used to write 0·A)."""
+    zero = ScalarMul(Constant(sympy.Integer(0), S), Symbol("A", S), S, S)
+    assert (show(zero), latex(zero), mathml(zero)) == ("0", "0", "<mn>0</mn>")

@@ -79,9 +79,9 @@ _LATEX = _Maths(
 )
 
 _MATHML = _Maths(
-    node=typeset.node_mathml,
-    gradient=typeset.gradient_mathml,
-    adjoint=typeset.adjoint_mathml,
+    node=printing.mathml,
+    gradient=lambda target, name: printing.gradient_text(target, name, "mathml"),
+    adjoint=lambda name: printing.adjoint_text(name, "mathml"),
     shaped=typeset.shaped_mathml,
     value=lambda value: typeset.matrix_mathml(_entries(value, _number_mathml)),
     equals="<mo>=</mo>",
