@@ -565,6 +565,33 @@ MATRIX_VERIFIED = (
 )
 
 
+def matrix_delta_means(target: str) -> str:
+    """What δ_v stands for, said once before steps that write only δ (``--notation delta``), as
+    the scalar backward pass says once what x̄ stands for."""
+    return f"δ_v means ∂{target}/∂v for every intermediate v; each step gives one δ."
+
+
+def matrix_notation_note(notation: str) -> str:
+    """The stderr line for a ``--notation`` a matrix solution cannot be written in."""
+    return (
+        f"note: --notation {notation} has no meaning for a gradient by a matrix; "
+        "the matrix solution is written in Leibniz notation (δ_v = ∂L/∂v)"
+    )
+
+
+def scalar_delta_note() -> str:
+    """The stderr line for ``--notation delta`` on a problem without shapes."""
+    return (
+        "note: --notation delta writes the backward pass of a problem in matrices (δ for each "
+        "layer); this problem has no shapes, so it is written in Leibniz notation"
+    )
+
+
+def matrix_product_shapes(left: str, sign: str, right: str, result: str) -> str:
+    """The shapes of one product of a step, as ``--detail full`` lists them."""
+    return f"({left}){sign}({right}) → {result}"
+
+
 def matrix_rule_name(rule_id: str) -> str:
     """The human name of a gate or a function's derivative rule in the matrix backward pass."""
     spec = BY_RULE_ID.get(rule_id)
