@@ -565,10 +565,9 @@ MATRIX_VERIFIED = (
 )
 
 
-def matrix_delta_means(target: str) -> str:
-    """What δ_v stands for, said once before steps that write only δ (``--notation delta``), as
-    the scalar backward pass says once what x̄ stands for."""
-    return f"δ_v means ∂{target}/∂v for every intermediate v; each step gives one δ."
+#: Said once before steps that write only δ (``--notation delta``), after "δ_v means ∂L/∂v",
+#: as the scalar backward pass says once what x̄ stands for.
+MATRIX_DELTA_MEANS = "for every intermediate v; each step gives one δ."
 
 
 def matrix_notation_note(notation: str) -> str:

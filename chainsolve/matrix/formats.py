@@ -208,6 +208,8 @@ def _format_context(
             (maths.gradient(target, name), maths.node(value))
             for name, value in solution.results.items()
         ],
+        # δ_v and ∂L/∂v, before the words of context["delta_means"] (the delta notation).
+        "delta_v": (maths.adjoint("v"), maths.gradient(target, "v")),
     }
     context["point"] = (
         None if evaluation is None else _point_context(evaluation, maths, target, notation)

@@ -135,7 +135,7 @@ def matrix_context(
         ],
         "detail": detail,
         "notation": notation,
-        "delta_means": wording.matrix_delta_means(target) if notation == "delta" else None,
+        "delta_means": wording.MATRIX_DELTA_MEANS if notation == "delta" else None,
         "steps": [
             _step_context(number, step, check, target, shaped, notation)
             for number, (step, check) in enumerate(solution.steps, start=1)
