@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import ClassVar, Literal
 
 import sympy
@@ -289,13 +290,31 @@ def _is_minus_one(node: Node) -> bool:
 
 
 def _negated(node: Node) -> Node | None:
-    """``b`` when ``node`` is −b (a negative number times b), else None."""
+    """``b`` when ``node`` is −b and is written with a leading minus (a negative number times b,
+    or a product whose first factor is such a −u: (−u)·v = −(u·v)), else None."""
+    if isinstance(node, Constant) and node.value < 0:
+        return Constant(-node.value, node.span)
     if isinstance(node, ScalarMul) and isinstance(node.scalar, Constant) and node.scalar.value < 0:
         if node.scalar.value == -1:
             return node.operand
         positive = Constant(-node.scalar.value, node.scalar.span)
         return ScalarMul(positive, node.operand, node.span, node.op)
+    if isinstance(node, ScalarMul):
+        scalar = _negated(node.scalar)
+        return None if scalar is None else ScalarMul(scalar, node.operand, node.span, node.op)
+    if isinstance(node, MatMul | Hadamard | ElementDivide):
+        left = _negated(node.left)
+        return None if left is None else replace(node, left=left)
     return None
+
+
+def _magnitude(node: Node) -> tuple[bool, Node]:
+    """Whether ``node`` is written with a leading minus an odd number of times, and ``node``
+    without those minus signs: −(−b) is (False, b)."""
+    negative = False
+    while (inner := _negated(node)) is not None:
+        negative, node = not negative, inner
+    return negative, node
 
 
 def _precedence(node: Node) -> int:
@@ -356,13 +375,11 @@ class _Printer:
         return self.applied(node)
 
     def sum(self, node: Add | Sub) -> str:
-        negated = _negated(node.right) if isinstance(node, Add) else None
-        if negated is not None:
-            # a + (−b) is written a − b, never "+ -".
-            return self.infix(self.wrapped(node.left, _SUM), "-", self.wrapped(negated, _SUM + 1))
-        right = _SUM + 1 if isinstance(node, Sub) else _SUM
-        sign: Sign = "+" if isinstance(node, Add) else "-"
-        return self.infix(self.wrapped(node.left, _SUM), sign, self.wrapped(node.right, right))
+        # a + (−b) is written a − b and a − (−b) is a + b: never "+ -" or "- -".
+        negative, right = _magnitude(node.right)
+        subtract = isinstance(node, Sub) != negative
+        shown = self.wrapped(right, _SUM + 1 if subtract else _SUM)
+        return self.infix(self.wrapped(node.left, _SUM), "-" if subtract else "+", shown)
 
     def scalar_multiple(self, node: ScalarMul) -> str:
         if isinstance(node.scalar, Constant) and node.scalar.value == 0:
