@@ -996,6 +996,7 @@ def sheet(
         raise click.UsageError("sheets render as text, markdown, latex or html")
     mode: SheetMode = "answers" if answers_only else "handout" if no_solutions else "solutions"
     loaded = load_sheet(problems)
+    _sheet_notation_notes(loaded, notation)
     rendered = render_sheet(
         loaded if student is None else student_sheet(loaded, student),
         chosen,  # type: ignore[arg-type]
@@ -1007,6 +1008,18 @@ def sheet(
     )
     with stage("rendering"):
         _write(rendered, output)
+
+
+def _sheet_notation_notes(loaded: Any, notation: str) -> None:
+    """One stderr note when ``--notation`` has no meaning for some problems of the sheet."""
+    from chainsolve import wording
+    from chainsolve.sheet import is_matrix_problem
+
+    kinds = {is_matrix_problem(spec) for spec in loaded.problems}
+    if notation == "lagrange" and True in kinds:
+        click.echo(wording.matrix_notation_note(notation, in_sheet=True), err=True)
+    if notation == "delta" and False in kinds:
+        click.echo(wording.scalar_delta_note(in_sheet=True), err=True)
 
 
 def run() -> None:

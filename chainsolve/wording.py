@@ -570,19 +570,25 @@ MATRIX_VERIFIED = (
 MATRIX_DELTA_MEANS = "for every intermediate v; each step gives one δ."
 
 
-def matrix_notation_note(notation: str) -> str:
+def matrix_notation_note(notation: str, in_sheet: bool = False) -> str:
     """The stderr line for a ``--notation`` a matrix solution cannot be written in."""
+    which = "the sheet's matrix problems are" if in_sheet else "the matrix solution is"
     return (
         f"note: --notation {notation} has no meaning for a gradient by a matrix; "
-        "the matrix solution is written in Leibniz notation (δ_v = ∂L/∂v)"
+        f"{which} written in Leibniz notation (δ_v = ∂L/∂v)"
     )
 
 
-def scalar_delta_note() -> str:
-    """The stderr line for ``--notation delta`` on a problem without shapes."""
+def scalar_delta_note(in_sheet: bool = False) -> str:
+    """The stderr line for ``--notation delta`` on a problem (or sheet problems) without shapes."""
+    which = (
+        "the sheet's problems without shapes are"
+        if in_sheet
+        else "this problem has no shapes, so it is"
+    )
     return (
         "note: --notation delta writes the backward pass of a problem in matrices (δ for each "
-        "layer); this problem has no shapes, so it is written in Leibniz notation"
+        f"layer); {which} written in Leibniz notation"
     )
 
 
