@@ -200,7 +200,9 @@ def _format_context(
                 "products": [
                     (maths.node(node), shapes)
                     for node, shapes in products(step.claim, solution.backprop.shaped)
-                ],
+                ]
+                if detail == "full"
+                else [],
             }
             for step, _ in solution.steps
         ],

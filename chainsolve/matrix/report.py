@@ -89,6 +89,7 @@ def _step_context(
     check: MatrixCheck,
     target: str,
     shaped: ShapedProblem,
+    detail: MatrixDetail,
     notation: MatrixNotation,
 ) -> dict[str, Any]:
     condition = step.condition
@@ -109,7 +110,9 @@ def _step_context(
         "shape": str(step.shape),
         "rules": [wording.matrix_rule_name(rule) for rule in step.rules],
         "factors": [f"{show(node)} ({shape})" for node, shape in step.factors],
-        "products": [f"{show(node)}: {shapes}" for node, shapes in products(step.claim, shaped)],
+        "products": [f"{show(node)}: {shapes}" for node, shapes in products(step.claim, shaped)]
+        if detail == "full"
+        else [],
         "condition": None if condition is None else wording.matrix_condition(*condition),
         "check": wording.matrix_check(check.method, check.checked, check.entries, check.points),
     }
@@ -137,7 +140,7 @@ def matrix_context(
         "notation": notation,
         "delta_means": wording.MATRIX_DELTA_MEANS if notation == "delta" else None,
         "steps": [
-            _step_context(number, step, check, target, shaped, notation)
+            _step_context(number, step, check, target, shaped, detail, notation)
             for number, (step, check) in enumerate(solution.steps, start=1)
         ],
         "results": [
