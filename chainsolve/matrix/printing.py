@@ -74,9 +74,11 @@ class _Spelling(ABC):
     def gradient(self, target: str, name: str) -> str: ...
 
     @abstractmethod
-    def fenced(self, inner: str) -> str: ...
+    def fenced(self, inner: str) -> str:
+        """``inner`` in round brackets."""
 
     def row(self, *parts: str) -> str:
+        """Pieces side by side as one piece (MathML groups them in an ``mrow``)."""
         return "".join(parts)
 
     def fraction(self, top: str, bottom: str) -> str:
@@ -89,13 +91,15 @@ class _Spelling(ABC):
     def power(self, base: str, exponent: sympy.Rational) -> str: ...
 
     @abstractmethod
-    def applied(self, function: str, primed: bool, inside: str) -> str: ...
+    def applied(self, function: str, primed: bool, inside: str) -> str:
+        """A function of the language (or its derivative) applied entry by entry: σ′(a)."""
 
     @abstractmethod
     def norm(self, inside: str) -> str: ...
 
     @abstractmethod
-    def call(self, name: str, arguments: list[str]) -> str: ...
+    def call(self, name: str, arguments: list[str]) -> str:
+        """A matrix operation written as a call: sum(A), dot(u, v)."""
 
 
 class _Text(_Spelling):
