@@ -290,7 +290,11 @@ class ExpressionFirst(click.Command):
 
 
 notation_option = click.option(
-    "--notation", type=click.Choice(["leibniz", "lagrange"]), default="leibniz", show_default=True
+    "--notation",
+    type=click.Choice(["leibniz", "lagrange", "delta"]),
+    default="leibniz",
+    show_default=True,
+    help="leibniz: dy/dx; lagrange: f′(x); delta: a matrix backward pass in δs (docs/matrices.md).",
 )
 detail_option = click.option(
     "--detail", type=click.Choice(["brief", "normal", "full"]), default="normal", show_default=True
@@ -434,8 +438,16 @@ def solve(
     from chainsolve.matrix.statements import has_declarations
 
     if shapes is not None or has_declarations(text):
-        _solve_matrix(text, shapes or "", wrt, fmt, output, template_dir, at, implicit or rates)
+        scalar_only = implicit or rates
+        _solve_matrix(
+            text, shapes or "", wrt, fmt, output, template_dir, at, scalar_only, detail, notation
+        )
         return
+    if notation == "delta":
+        from chainsolve import wording
+
+        click.echo(wording.scalar_delta_note(), err=True)
+        notation = "leibniz"
     if rates is not None:
         if implicit is not None or order != 1:
             from chainsolve import wording
@@ -484,14 +496,20 @@ def _solve_matrix(
     template_dir: str | None,
     at: str | None,
     scalar_only: str | None,
+    detail: str = "normal",
+    notation: str = "leibniz",
 ) -> None:
-    """``solve`` for a problem in matrices, in any format, at a point (``--at``, ``@file``) or not."""
+    """``solve`` for a problem in matrices, in any format, at a point (``--at``, ``@file``) or not;
+    ``--detail`` and ``--notation`` as a matrix solution has them (a note on stderr otherwise)."""
     from chainsolve.api import solve_matrix
     from chainsolve.budget import stage
     from chainsolve.errors import ProblemError
-    from chainsolve.matrix.formats import render_matrix_solution
+    from chainsolve.matrix.formats import matrix_notation, render_matrix_solution
 
     chosen = _choose_format(fmt, output)
+    written, note = matrix_notation(notation)
+    if note is not None:
+        click.echo(note, err=True)
     if scalar_only:
         raise ProblemError(
             "matrix_options",
@@ -513,7 +531,14 @@ def _solve_matrix(
             check_point(point, solution.backprop.shaped.shapes, solution.problem.inputs)
             evaluation = evaluate_at_point(solution.checked, point)
     with stage("rendering"):
-        rendered = render_matrix_solution(solution, chosen, evaluation, template_dir)  # type: ignore[arg-type]
+        rendered = render_matrix_solution(
+            solution,
+            chosen,  # type: ignore[arg-type]
+            evaluation,
+            template_dir,
+            detail=detail,  # type: ignore[arg-type]
+            notation=written,
+        )
         _write(rendered, output)
 
 
@@ -964,6 +989,7 @@ def sheet(
         raise click.UsageError("sheets render as text, markdown, latex or html")
     mode: SheetMode = "answers" if answers_only else "handout" if no_solutions else "solutions"
     loaded = load_sheet(problems)
+    _sheet_notation_notes(loaded, notation)
     rendered = render_sheet(
         loaded if student is None else student_sheet(loaded, student),
         chosen,  # type: ignore[arg-type]
@@ -975,6 +1001,18 @@ def sheet(
     )
     with stage("rendering"):
         _write(rendered, output)
+
+
+def _sheet_notation_notes(loaded: Any, notation: str) -> None:
+    """One stderr note when ``--notation`` has no meaning for some problems of the sheet."""
+    from chainsolve import wording
+    from chainsolve.sheet import is_matrix_problem
+
+    kinds = {is_matrix_problem(spec) for spec in loaded.problems}
+    if notation == "lagrange" and True in kinds:
+        click.echo(wording.matrix_notation_note(notation, in_sheet=True), err=True)
+    if notation == "delta" and False in kinds:
+        click.echo(wording.scalar_delta_note(in_sheet=True), err=True)
 
 
 def run() -> None:

@@ -474,9 +474,14 @@ def _marked(value: Any, markup: Any) -> Any:
 
 
 def _matrix_item(
-    spec: SheetProblem, fmt: SheetFormat, mode: SheetMode, template_dir: str | Path | None
+    spec: SheetProblem,
+    fmt: SheetFormat,
+    mode: SheetMode,
+    template_dir: str | Path | None,
+    detail: Detail = "normal",
+    notation: str = "leibniz",
 ) -> MatrixSheetItem:
-    from chainsolve.matrix.formats import render_matrix_solution
+    from chainsolve.matrix.formats import matrix_notation, render_matrix_solution
 
     solution, evaluation = solve_sheet_matrix(spec, timeout=None)
     body = ""
@@ -488,6 +493,9 @@ def _matrix_item(
             None if template_dir is None else str(template_dir),
             template=MATRIX_SOLUTION_TEMPLATES[fmt],
             extra={"number": spec.number, "spec": spec, "fragment": True},
+            detail=detail,
+            # A sheet's scalar problems take Lagrange's primes; its matrix ones stay in Leibniz.
+            notation=matrix_notation(notation)[0],
         )
     if fmt == "html":
         from markupsafe import Markup
@@ -545,7 +553,7 @@ def _render_sheet(
     items: list[SheetItem | MatrixSheetItem] = []
     for spec in sheet.problems:
         if is_matrix_problem(spec):
-            items.append(_matrix_item(spec, fmt, mode, template_dir))
+            items.append(_matrix_item(spec, fmt, mode, template_dir, detail, notation))
             continue
         solution = solve_sheet_problem(spec, detail=detail, timeout=None)
         body = ""

@@ -1413,7 +1413,7 @@ def render_matrix_verdict(
         raise ValueError(
             f"unknown format {fmt!r}; choose one of json, {', '.join(MATRIX_VERDICT_TEMPLATES)}"
         )
-    from chainsolve.matrix import printing, typeset
+    from chainsolve.matrix import printing
     from chainsolve.matrix.formats import matrix_prose
     from chainsolve.render import make_environment
 
@@ -1426,7 +1426,7 @@ def render_matrix_verdict(
         from markupsafe import Markup
 
         # MathML that chainsolve writes from the problem's names, escaped piece by piece.
-        derivative = Markup(typeset.gradient_mathml(report.target, report.wrt))
+        derivative = Markup(printing.gradient_text(report.target, report.wrt, "mathml"))
     return env.get_template(MATRIX_VERDICT_TEMPLATES[fmt]).render(
         report=report, derivative=derivative
     )

@@ -573,6 +573,38 @@ MATRIX_VERIFIED = (
 )
 
 
+#: Said once before steps that write only δ (``--notation delta``), after "δ_v means ∂L/∂v",
+#: as the scalar backward pass says once what x̄ stands for.
+MATRIX_DELTA_MEANS = "for every intermediate v; each step gives one δ."
+
+
+def matrix_notation_note(notation: str, in_sheet: bool = False) -> str:
+    """The stderr line for a ``--notation`` a matrix solution cannot be written in."""
+    which = "the sheet's matrix problems are" if in_sheet else "the matrix solution is"
+    return (
+        f"note: --notation {notation} has no meaning for a gradient by a matrix; "
+        f"{which} written in Leibniz notation (δ_v = ∂L/∂v)"
+    )
+
+
+def scalar_delta_note(in_sheet: bool = False) -> str:
+    """The stderr line for ``--notation delta`` on a problem (or sheet problems) without shapes."""
+    which = (
+        "the sheet's problems without shapes are"
+        if in_sheet
+        else "this problem has no shapes, so it is"
+    )
+    return (
+        "note: --notation delta writes the backward pass of a problem in matrices (δ for each "
+        f"layer); {which} written in Leibniz notation"
+    )
+
+
+def matrix_product_shapes(left: str, sign: str, right: str, result: str) -> str:
+    """The shapes of one product of a step, as ``--detail full`` lists them."""
+    return f"({left}){sign}({right}) → {result}"
+
+
 def matrix_rule_name(rule_id: str) -> str:
     """The human name of a gate or a function's derivative rule in the matrix backward pass."""
     spec = BY_RULE_ID.get(rule_id)

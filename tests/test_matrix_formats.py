@@ -85,6 +85,57 @@ def test_html_matrices_fit_the_page_in_chromium(html_pages: dict[str, Path], wid
             assert layout["scrollWidth"] <= width, (name, width)
 
 
+#: The page's horizontal scroll, the boxes that scroll inside it, and every element that passes
+#: the right edge outside a scroll box (inside one it is clipped, reached by scrolling the box).
+_SCROLL_SCRIPT = """
+(() => {
+  const width = document.documentElement.clientWidth;
+  const over = [];
+  for (const element of document.querySelectorAll("body *")) {
+    if (element.parentElement.closest(".scroll-x")) continue;
+    const box = element.getBoundingClientRect();
+    if (box.width > 0 && (box.right > width + 0.5 || box.left < -0.5)) {
+      over.push(`${element.tagName.toLowerCase()}.${element.className} ${Math.round(box.right)}`);
+    }
+  }
+  const scrolling = [...document.querySelectorAll(".scroll-x")]
+    .filter((box) => box.scrollWidth > box.clientWidth + 1).length;
+  return {width, scrollWidth: document.documentElement.scrollWidth, over, scrolling};
+})()
+"""
+
+
+def _wide_point() -> str:
+    weights = [
+        [round((3 * row + column) % 7 / 10 - 0.3, 1) for column in range(10)] for row in range(3)
+    ]
+    inputs = [round((column % 5) / 2 - 1, 1) for column in range(10)]
+    return f"W={json.dumps(weights)}, x={json.dumps(inputs)}, b=[0.1, -0.2, 0.3]"
+
+
+@pytest.mark.parametrize("width", [375, 1200])
+def test_a_3_by_10_matrix_scrolls_in_its_box_not_the_page(tmp_path: Path, width: int) -> None:
+    """A 3×10 W at a point on a 375 px phone: each matrix scrolls sideways in its own box, the
+    page never does, and nothing outside a scroll box passes the right edge (1200 px too)."""
+    from tests.chromium import browser
+
+    chromium_path = require_tool("chromium")
+    args = ["solve", "a = W*x + b; h = tanh(a); L = sum(h)", "--shapes", "x: 10, W: 3x10, b: 3"]
+    result = CliRunner().invoke(
+        main, [*args, "--wrt", "W", "--at", _wide_point(), "--format", "html"]
+    )
+    assert result.exit_code == 0, result.output
+    page = tmp_path / "wide.html"
+    page.write_text(result.output, encoding="utf-8")
+    with browser(chromium_path) as chromium:
+        chromium.open(page.as_uri(), width=width)
+        layout = chromium.evaluate(_SCROLL_SCRIPT)
+    assert layout["width"] == width
+    assert layout["scrollWidth"] <= width, layout
+    assert layout["over"] == [], layout["over"][:10]
+    assert layout["scrolling"] >= 1  # the matrix is wider than the screen: a box does scroll
+
+
 def test_markdown_has_github_maths_and_tables(seed_outputs: dict[str, str]) -> None:
     """Markdown: displayed maths in $$, bmatrix values in the tables at the point, δ steps."""
     page = seed_outputs["markdown"]

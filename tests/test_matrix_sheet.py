@@ -250,3 +250,34 @@ def test_a_matrix_row_asking_for_two_gradients_is_invalid_in_one_line(tmp_path: 
     grade_file(source, jobs=1, output=tmp_path / "r.jsonl", progress=False)
     (got,) = read_report(tmp_path / "r.jsonl").values()
     assert got["verdict"] == "invalid" and "W, b" in got["message"]
+
+
+def test_a_sheet_passes_detail_and_notation_to_its_matrix_solutions() -> None:
+    """`sheet --detail brief --notation delta`: the matrix solutions drop their gate rules and write δ alone."""
+    sheet = parse_sheet(SHEET)
+    brief = render_sheet(sheet, "text", detail="brief", notation="delta")  # type: ignore[arg-type]
+    normal = rendered("text", "solutions")
+    assert "Rules:" in normal and "Rules:" not in brief
+    assert "δ_a = ∂L/∂a = " in normal and "δ_a = ∂L/∂a" not in brief
+    assert "δ_v means ∂L/∂v for every intermediate v" in brief
+    assert "   δ_a = " in brief
+
+
+@pytest.mark.parametrize(
+    ("notation", "note"),
+    [
+        ("lagrange", "the sheet's matrix problems are written in Leibniz notation"),
+        ("delta", "the sheet's problems without shapes are written in Leibniz notation"),
+    ],
+)
+def test_a_notation_without_meaning_for_some_sheet_problems_says_so(
+    tmp_path: Path, notation: str, note: str
+) -> None:
+    """`sheet --notation lagrange|delta` on a sheet of both kinds: one note on stderr, exit 0."""
+    sheet = tmp_path / "sheet.toml"
+    sheet.write_text(SHEET, encoding="utf-8")
+    result = CliRunner().invoke(main, ["sheet", str(sheet), "--notation", notation])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("\n") == 1 and note in result.stderr
+    plain = CliRunner().invoke(main, ["sheet", str(sheet)])
+    assert plain.stderr == ""

@@ -9,15 +9,29 @@ from typing import Any, Literal
 
 import mpmath
 
-from chainsolve import filters
+from chainsolve import filters, wording
 from chainsolve.evaluation import SHORT_DIGITS, Value
 from chainsolve.matrix import printing, typeset
+from chainsolve.matrix.backprop import MatrixStep
 from chainsolve.matrix.model import Node, Shape
 from chainsolve.matrix.numeric import MatrixEvaluation, MatrixValue, matrix_evaluation_to_dict
-from chainsolve.matrix.report import matrix_context, matrix_to_dict
+from chainsolve.matrix.report import (
+    MatrixDetail,
+    MatrixNotation,
+    delta_lhs,
+    matrix_context,
+    matrix_to_dict,
+    products,
+)
 from chainsolve.matrix.solve import MatrixSolution
 
-__all__ = ["MATRIX_TEMPLATES", "format_context", "matrix_json", "render_matrix_solution"]
+__all__ = [
+    "MATRIX_TEMPLATES",
+    "format_context",
+    "matrix_json",
+    "matrix_notation",
+    "render_matrix_solution",
+]
 
 MatrixFormat = Literal["text", "markdown", "latex", "html", "json"]
 
@@ -79,27 +93,34 @@ _LATEX = _Maths(
 )
 
 _MATHML = _Maths(
-    node=typeset.node_mathml,
-    gradient=typeset.gradient_mathml,
-    adjoint=typeset.adjoint_mathml,
+    node=printing.mathml,
+    gradient=lambda target, name: printing.gradient_text(target, name, "mathml"),
+    adjoint=lambda name: printing.adjoint_text(name, "mathml"),
     shaped=typeset.shaped_mathml,
     value=lambda value: typeset.matrix_mathml(_entries(value, _number_mathml)),
     equals="<mo>=</mo>",
 )
 
 
-def _point_context(evaluation: MatrixEvaluation, maths: _Maths, target: str) -> dict[str, Any]:
+def _step_lhs(step: MatrixStep, maths: _Maths, target: str, notation: MatrixNotation) -> str:
+    """δ_a = ∂L/∂a (Leibniz), δ_a (delta notation) or ∂L/∂W (a gradient), written by ``maths``."""
+    if delta_lhs(step, notation):
+        return maths.adjoint(step.name)
+    lhs = maths.gradient(target, step.name)
+    return maths.adjoint(step.name) + maths.equals + lhs if step.kind == "delta" else lhs
+
+
+def _point_context(
+    evaluation: MatrixEvaluation, maths: _Maths, target: str, notation: MatrixNotation
+) -> dict[str, Any]:
     """The forward and backward tables and the central-difference checks, maths written."""
     backward = []
     for row in evaluation.backward:
         step = row.step
-        lhs = maths.gradient(target, step.name)
-        if step.kind == "delta":
-            lhs = maths.adjoint(step.name) + maths.equals + lhs
         backward.append(
             {
                 "kind": step.kind,
-                "lhs": lhs,
+                "lhs": _step_lhs(step, maths, target, notation),
                 "formula": maths.node(step.claim),
                 "value": maths.value(row.value),
                 "text": value_text(row.value),
@@ -151,10 +172,14 @@ def _text_maths() -> _Maths:
 
 
 def _format_context(
-    solution: MatrixSolution, fmt: str, evaluation: MatrixEvaluation | None
+    solution: MatrixSolution,
+    fmt: str,
+    evaluation: MatrixEvaluation | None,
+    detail: MatrixDetail = "normal",
+    notation: MatrixNotation = "leibniz",
 ) -> dict[str, Any]:
     """:func:`~chainsolve.matrix.report.matrix_context` (the words) with the maths of ``fmt``."""
-    context = matrix_context(solution)
+    context = matrix_context(solution, detail, notation)
     maths = {"html": _MATHML, "text": _text_maths()}.get(fmt, _LATEX)
     problem = solution.problem
     shapes = solution.backprop.shaped.shapes
@@ -169,10 +194,15 @@ def _format_context(
         ],
         "steps": [
             {
-                "lhs": (maths.adjoint(step.name) + maths.equals if step.kind == "delta" else "")
-                + maths.gradient(target, step.name),
+                "lhs": _step_lhs(step, maths, target, notation),
                 "rhs": maths.node(step.claim),
                 "factors": [(maths.node(node), str(shape)) for node, shape in step.factors],
+                "products": [
+                    (maths.node(node), shapes)
+                    for node, shapes in products(step.claim, solution.backprop.shaped)
+                ]
+                if detail == "full"
+                else [],
             }
             for step, _ in solution.steps
         ],
@@ -180,8 +210,12 @@ def _format_context(
             (maths.gradient(target, name), maths.node(value))
             for name, value in solution.results.items()
         ],
+        # δ_v and ∂L/∂v, before the words of context["delta_means"] (the delta notation).
+        "delta_v": (maths.adjoint("v"), maths.gradient(target, "v")),
     }
-    context["point"] = None if evaluation is None else _point_context(evaluation, maths, target)
+    context["point"] = (
+        None if evaluation is None else _point_context(evaluation, maths, target, notation)
+    )
     # Verified only when the steps agree with the oracle and, at a point, the gradients with
     # the central differences.
     context["verified"] = solution.verified and (evaluation is None or evaluation.verified)
@@ -189,11 +223,25 @@ def _format_context(
 
 
 def format_context(
-    solution: MatrixSolution, fmt: str, evaluation: MatrixEvaluation | None = None
+    solution: MatrixSolution,
+    fmt: str,
+    evaluation: MatrixEvaluation | None = None,
+    detail: MatrixDetail = "normal",
+    notation: MatrixNotation = "leibniz",
 ) -> dict[str, Any]:
     """What the matrix templates of ``fmt`` receive: the words and the maths written in ``fmt``
     (for HTML, MathML strings not yet marked safe)."""
-    return _format_context(solution, fmt, evaluation)
+    return _format_context(solution, fmt, evaluation, detail, notation)
+
+
+def matrix_notation(notation: str) -> tuple[MatrixNotation, str | None]:
+    """The notation a matrix solution is written in for ``--notation``, and the stderr note when
+    the option has no meaning for matrices (Lagrange's primes: a gradient by a matrix has none)."""
+    if notation == "delta":
+        return "delta", None
+    if notation == "leibniz":
+        return "leibniz", None
+    return "leibniz", wording.matrix_notation_note(notation)
 
 
 def matrix_json(solution: MatrixSolution, evaluation: MatrixEvaluation | None) -> dict[str, Any]:
@@ -219,16 +267,23 @@ def render_matrix_solution(
     template_dir: str | None = None,
     template: str | None = None,
     extra: dict[str, Any] | None = None,
+    detail: MatrixDetail = "normal",
+    notation: MatrixNotation = "leibniz",
 ) -> str:
     """A matrix solution (and its numbers at a point, when given) in one output format;
-    ``template`` and ``extra`` (more context) render it another way, e.g. inside a sheet."""
+    ``template`` and ``extra`` (more context) render it another way, e.g. inside a sheet;
+    ``detail`` and ``notation`` as for a scalar solution (JSON always has everything)."""
     if fmt == "json":
         return json.dumps(matrix_json(solution, evaluation), ensure_ascii=False, indent=2) + "\n"
     from chainsolve.render import make_environment
 
     environment = make_environment(fmt, template_dir)
     environment.filters["matrix_prose"] = matrix_prose
-    context = {"fragment": False, **_format_context(solution, fmt, evaluation), **(extra or {})}
+    context = {
+        "fragment": False,
+        **_format_context(solution, fmt, evaluation, detail, notation),
+        **(extra or {}),
+    }
     if fmt == "html":
         from markupsafe import Markup
 

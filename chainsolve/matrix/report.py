@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from chainsolve import wording
-from chainsolve.matrix.backprop import MatrixStep
+from chainsolve.matrix.backprop import MatrixStep, term_shape
 from chainsolve.matrix.check import MatrixCheck
-from chainsolve.matrix.model import Shape
+from chainsolve.matrix.model import (
+    Constant,
+    ElementDivide,
+    Hadamard,
+    MatMul,
+    Node,
+    ScalarMul,
+    Shape,
+    children,
+)
 from chainsolve.matrix.printing import adjoint_text, gradient_text, latex, show
+from chainsolve.matrix.shapes import ShapedProblem
 from chainsolve.matrix.solve import MatrixSolution
 
-__all__ = ["matrix_context", "matrix_to_dict"]
+__all__ = [
+    "MatrixDetail",
+    "MatrixNotation",
+    "delta_lhs",
+    "matrix_context",
+    "matrix_to_dict",
+    "products",
+]
+
+#: How much of each step a matrix solution shows: ``brief`` the formulas only, ``normal`` with
+#: each step's rules, factor shapes and check, ``full`` also the shapes of every product.
+MatrixDetail = Literal["brief", "normal", "full"]
+#: ``leibniz`` writes each δ as δ_a = ∂L/∂a = …; ``delta`` says once what δ_v means and writes
+#: δ_a = … (as the scalar backward pass writes x̄ = …).
+MatrixNotation = Literal["leibniz", "delta"]
+
+_PRODUCT_SIGNS = {MatMul: "·", ScalarMul: "·", Hadamard: " ⊙ ", ElementDivide: " ⊘ "}
 
 
 def _shape(shape: Shape) -> list[int]:
@@ -22,11 +48,59 @@ def _lhs(step: MatrixStep, target: str, style: str = "text") -> str:
     return gradient_text(target, step.name, style)  # type: ignore[arg-type]
 
 
-def _step_context(number: int, step: MatrixStep, check: MatrixCheck, target: str) -> dict[str, Any]:
+def delta_lhs(step: MatrixStep, notation: MatrixNotation) -> bool:
+    """Whether the step's left side is its δ alone (the delta notation), not ∂L/∂v."""
+    return notation == "delta" and step.kind == "delta"
+
+
+def products(claim: Node, shaped: ShapedProblem) -> list[tuple[Node, str]]:
+    """Every product in ``claim``, innermost first, with its operands' shapes and its own:
+    ``δ_a·xᵀ`` and ``(3×1)·(1×2) → 3×2`` (a number times a matrix is left out)."""
+    found: list[tuple[Node, str]] = []
+
+    def visit(node: Node) -> None:
+        for child in children(node):
+            visit(child)
+        left: Node
+        right: Node
+        if isinstance(node, ScalarMul):
+            if isinstance(node.scalar, Constant):
+                return
+            left, right = node.scalar, node.operand
+        elif isinstance(node, MatMul | Hadamard | ElementDivide):
+            left, right = node.left, node.right
+        else:
+            return
+        shapes = wording.matrix_product_shapes(
+            str(term_shape(left, shaped)),
+            _PRODUCT_SIGNS[type(node)],
+            str(term_shape(right, shaped)),
+            str(term_shape(node, shaped)),
+        )
+        found.append((node, shapes))
+
+    visit(claim)
+    return list(dict.fromkeys(found))
+
+
+def _step_context(
+    number: int,
+    step: MatrixStep,
+    check: MatrixCheck,
+    target: str,
+    shaped: ShapedProblem,
+    detail: MatrixDetail,
+    notation: MatrixNotation,
+) -> dict[str, Any]:
     condition = step.condition
-    symbol = f"{adjoint_text(step.name)} = " if step.kind == "delta" else ""
+    if delta_lhs(step, notation):
+        left = adjoint_text(step.name)
+    elif step.kind == "delta":
+        left = f"{adjoint_text(step.name)} = {_lhs(step, target)}"
+    else:
+        left = _lhs(step, target)
     return {
-        "equation": f"{symbol}{_lhs(step, target)} = {show(step.claim)}",
+        "equation": f"{left} = {show(step.claim)}",
         "number": number,
         "kind": step.kind,
         "sentence": wording.matrix_step_sentence(step.kind, step.name, target),
@@ -36,12 +110,19 @@ def _step_context(number: int, step: MatrixStep, check: MatrixCheck, target: str
         "shape": str(step.shape),
         "rules": [wording.matrix_rule_name(rule) for rule in step.rules],
         "factors": [f"{show(node)} ({shape})" for node, shape in step.factors],
+        "products": [f"{show(node)}: {shapes}" for node, shapes in products(step.claim, shaped)]
+        if detail == "full"
+        else [],
         "condition": None if condition is None else wording.matrix_condition(*condition),
         "check": wording.matrix_check(check.method, check.checked, check.entries, check.points),
     }
 
 
-def matrix_context(solution: MatrixSolution) -> dict[str, Any]:
+def matrix_context(
+    solution: MatrixSolution,
+    detail: MatrixDetail = "normal",
+    notation: MatrixNotation = "leibniz",
+) -> dict[str, Any]:
     """What the matrix templates show, every word and formula already a string."""
     problem = solution.problem
     shaped = solution.backprop.shaped
@@ -55,8 +136,11 @@ def matrix_context(solution: MatrixSolution) -> dict[str, Any]:
         "forward": [
             (name, show(node), str(shape)) for name, node, shape in solution.backprop.forward
         ],
+        "detail": detail,
+        "notation": notation,
+        "delta_means": wording.MATRIX_DELTA_MEANS if notation == "delta" else None,
         "steps": [
-            _step_context(number, step, check, target)
+            _step_context(number, step, check, target, shaped, detail, notation)
             for number, (step, check) in enumerate(solution.steps, start=1)
         ],
         "results": [
