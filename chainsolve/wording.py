@@ -546,6 +546,9 @@ MATRIX_RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "elementwise_gate": "elementwise gate: F(A) entry by entry passes δ ⊙ F′(A)",
         "transpose_gate": "transpose gate: Aᵀ passes δᵀ",
         "sum_gate": "sum of entries: passes δ·𝟙",
+        "broadcast": (
+            "broadcast gate: a 1×1 copied to every entry gets the sum of their δ, sum(δ) = 𝟙ᵀ·δ"
+        ),
         "dot_gate": "dot product: dot(u, v) passes δ·v to u",
         "norm2": "∂‖v‖/∂v = v/‖v‖",
         "norm2_squared": "∂‖v‖²/∂v = 2v",
@@ -1047,6 +1050,13 @@ MATRIX_MISTAKES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "δ_h ⊙ σ′(a) multiplies entry by entry (two vectors of one shape give a vector of "
             "that shape); a matrix product of the two (δ_hᵀ·σ′(a), a number, or δ_h·σ′(a)ᵀ, a "
             "matrix) is something else.",
+        ),
+        "matrix_missing_broadcast_sum": (
+            "forgot to sum over the broadcast entries",
+            "A 1×1 added to (or multiplying) every entry of a vector or matrix, as b in "
+            "W·x + b, is copied to each entry, and each copy passes its own δ back: the "
+            "gradient by b is the sum of those δ, sum(δ) = 𝟙ᵀ·δ, one number. δ itself (a "
+            "vector) is the gradient of the copies, not of b.",
         ),
         "matrix_shape_mismatch": (
             "the answer's shape is not the gradient's",

@@ -134,6 +134,26 @@ def _least_squares_gradients(p: Point) -> dict[str, Array]:
     return {"x": 2 * p["A"].T @ residual, "A": 2 * residual @ p["x"].T}
 
 
+def _broadcast_bias_loss(p: Point) -> float:
+    # b is 1×1: NumPy broadcasts it over the 3 entries of W @ x, as chainsolve does.
+    return float(np.sum((p["W"] @ p["x"] + p["b"] - p["y"]) ** 2))
+
+
+def _broadcast_bias_gradients(p: Point) -> dict[str, Array]:
+    residual = p["W"] @ p["x"] + p["b"] - p["y"]
+    return {"W": 2 * residual @ p["x"].T, "b": np.array([[2 * np.sum(residual)]])}
+
+
+def _shifted_sigmoid_loss(p: Point) -> float:
+    return float(np.sum(sigmoid(p["x"] + p["c"])))
+
+
+def _shifted_sigmoid_gradients(p: Point) -> dict[str, Array]:
+    h = sigmoid(p["x"] + p["c"])
+    slope = h * (1 - h)
+    return {"x": slope, "c": np.array([[np.sum(slope)]])}
+
+
 TWO_LAYER_SIGMOID = Network(
     name="two_layer_sigmoid",
     problem="a = W1*x + b1; h = sigmoid(a); z = W2*h + b2; L = 1/2*norm2(z - y)^2",
@@ -220,6 +240,33 @@ LEAST_SQUARES = Network(
     analytic=_least_squares_gradients,
 )
 
+#: A scalar bias broadcast over a layer's outputs: ∂L/∂b is the sum of δ over its copies.
+BROADCAST_BIAS = Network(
+    name="broadcast_bias",
+    problem="a = W*x + b; L = norm2(a - y)^2",
+    shapes="x: 2, W: 3x2, b: 1, y: 3",
+    wrt=("W", "b"),
+    point={
+        "x": [1.0, 2.0],
+        "W": [[0.1, 0.2], [0.3, -0.4], [0.5, 0.6]],
+        "b": [0.25],
+        "y": [0.5, -1.0, 2.0],
+    },
+    loss=_broadcast_bias_loss,
+    analytic=_broadcast_bias_gradients,
+)
+
+#: A declared 1×1 shift c broadcast inside an elementwise σ.
+SHIFTED_SIGMOID = Network(
+    name="shifted_sigmoid",
+    problem="L = sum(sigmoid(x + c))",
+    shapes="x: 2, c: 1",
+    wrt=("x", "c"),
+    point={"x": [1.0, -2.0], "c": [0.5]},
+    loss=_shifted_sigmoid_loss,
+    analytic=_shifted_sigmoid_gradients,
+)
+
 NETWORKS = (
     TWO_LAYER_SIGMOID,
     RELU_2_3_1,
@@ -227,4 +274,6 @@ NETWORKS = (
     SOFTMAX_CLASSIFIER,
     LOGISTIC_REGRESSION,
     LEAST_SQUARES,
+    BROADCAST_BIAS,
+    SHIFTED_SIGMOID,
 )

@@ -254,3 +254,49 @@ def test_only_names_on_a_path_to_wrt_get_a_delta() -> None:
         infer_shapes(parse_matrix_problem(NETWORK.format(f="relu"), NETWORK_SHAPES, ["W2"]))
     )
     assert [step.name for step in worked.steps] == ["z", "W2"]
+
+
+BROADCAST = "a = W*x + b; L = norm2(a - y)^2"
+BROADCAST_SHAPES = "W: 3x2, x: 2, b: 1, y: 3"
+
+
+def test_a_broadcast_bias_gets_the_sum_of_delta() -> None:
+    """W·x + b with a 1×1 b: ∂L/∂b = sum(δ_a) by the broadcast gate, equal to sympy.diff."""
+    solution = solve_matrix(BROADCAST, BROADCAST_SHAPES, ["W", "b"])
+    assert solution.verified
+    step = solution.backprop.gradients["b"]
+    assert (show(step.claim), step.shape, step.rules) == (
+        "sum(δ_a)",
+        Shape(1, 1),
+        ("add_gate", "broadcast"),
+    )
+    assert [(show(node), shape) for node, shape in step.factors] == [("δ_a", Shape(3, 1))]
+    forward = {name: show(node) for name, node, _ in solution.backprop.forward}
+    assert forward["a"] == "W·x + b"  # written as typed
+    names = {"W": matrix("W", 3, 2), "x": matrix("x", 2), "b": matrix("b", 1, 1)}
+    names["y"] = matrix("y", 3)
+    names["a"] = names["W"] * names["x"] + names["b"][0, 0] * sympy.ones(3, 1)
+    loss = sum(entry**2 for entry in names["a"] - names["y"])
+    for name in ("W", "b"):
+        difference = claimed(solution, name, names) - gradient(loss, names[name])
+        assert difference.applyfunc(sympy.expand) == sympy.zeros(*difference.shape), name
+
+
+@pytest.mark.parametrize(
+    ("text", "shapes", "wrt", "result"),
+    [
+        ("L = sum(sigmoid(x + c))", "x: 3, c: 1", "c", "sum(σ′(x + c))"),
+        ("L = sum(c .* x)", "x: 3, c: 1", "c", "sum(x)"),
+        ("L = sum(c .* x)", "x: 3, c: 1", "x", "c·𝟙"),
+        ("L = sum(tanh(x - c))", "x: 2, c: 1", "c", "-sum(tanh′(x - c))"),
+        ("L = sum(x + c)", "x: 3, c: 1", "c", "3"),
+        ("L = sum(relu(W - 2*c) ⊙ W)", "W: 2x2, c: 1", "c", "-2·sum(W ⊙ relu′(W - 2·c))"),
+    ],
+)
+def test_every_broadcast_checks_against_the_scalar_expansion(
+    text: str, shapes: str, wrt: str, result: str
+) -> None:
+    """Broadcasting in +, −, .* and ⊙ (vectors and matrices): the sum rule, every step checked."""
+    solution = solve_matrix(text, shapes, [wrt])
+    assert solution.verified
+    assert show(solution.results[wrt]) == result

@@ -6,12 +6,27 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import sympy
 
 from chainsolve.derivation import WrongStepError
 from chainsolve.errors import ChainsolveError
 from chainsolve.matrix.backprop import Backprop, backprop
 from chainsolve.matrix.check import CHECK_LIMITS, check_backprop
-from chainsolve.matrix.model import NO_SPAN, Adjoint, Hadamard, MatMul, Node, Symbol, Transpose
+from chainsolve.matrix.model import (
+    NO_SPAN,
+    Adjoint,
+    Constant,
+    Hadamard,
+    MatMul,
+    Node,
+    Ones,
+    ScalarMul,
+    Shape,
+    Sub,
+    SumAll,
+    Symbol,
+    Transpose,
+)
 from chainsolve.matrix.parse import parse_matrix_problem
 from chainsolve.matrix.shapes import infer_shapes
 
@@ -103,3 +118,31 @@ def test_the_sample_is_the_same_every_time() -> None:
     first = check_backprop(worked("L = sum(tanh(W*x))", "W: 7x7, x: 7", ("W",)))
     second = check_backprop(worked("L = sum(tanh(W*x))", "W: 7x7, x: 7", ("W",)))
     assert first.checks == second.checks
+
+
+BROADCAST = "a = W*x + b; L = norm2(a - y)^2"
+BROADCAST_SHAPES = "W: 3x2, x: 2, b: 1, y: 3"
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        # the sum over the broadcast copies forgotten: ∂L/∂b = δ_a, a 3×1 for a 1×1
+        Adjoint("a"),
+        # a sum of the wrong thing: ∂L/∂b = sum(a − y), the factor 2 of δ_a lost
+        SumAll(Sub(symbol("a"), symbol("y"), NO_SPAN, NO_SPAN), NO_SPAN),
+    ],
+)
+def test_a_wrong_broadcast_gradient_is_caught(wrong: Node) -> None:
+    """A broadcast 1×1's gradient without its sum (another shape) or of the wrong sum raises."""
+    with pytest.raises(WrongStepError):
+        check_backprop(with_claim(worked(BROADCAST, BROADCAST_SHAPES, ("b",)), "b", wrong))
+
+
+def test_a_claim_of_another_shape_fails_even_when_its_first_entry_agrees() -> None:
+    """A 2×1 claim for a 1×1 gradient whose first entry is right is still wrong: shapes first."""
+    text, shapes = "L = sum(x + c)", "x: 2, c: 1"
+    # ∂L/∂c = 2; the claim 2·𝟙 = (2, 2) starts with it but is a 2×1, not a 1×1.
+    two = ScalarMul(Constant(sympy.Integer(2), NO_SPAN), Ones(Shape(2, 1)), NO_SPAN, NO_SPAN)
+    with pytest.raises(WrongStepError, match="differs at entries"):
+        check_backprop(with_claim(worked(text, shapes, ("c",)), "c", two))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import sympy
 from matrix_networks import (
+    BROADCAST_BIAS,
     DOT_NEURON,
     LEAST_SQUARES,
     NETWORKS,
@@ -69,6 +70,12 @@ def test_least_squares_worked_by_hand() -> None:
     np.testing.assert_allclose(gradients["x"], [[-75.0], [-96.0]], atol=1e-6)
 
 
+def test_broadcast_bias_worked_by_hand() -> None:
+    """W·x + b with a 1×1 b: the residual is (0.25, 0.75, −0.05), so ∂L/∂b = 2·sum(r) = 1.9."""
+    gradients = _differences(BROADCAST_BIAS)
+    np.testing.assert_allclose(gradients["b"], [[1.9]], atol=1e-7)
+
+
 def test_softmax_gradient_of_the_bias_sums_to_zero() -> None:
     """Softmax with cross-entropy and a one-hot y: ∂L/∂b = p − y sums to 0 and is negative only at the true class."""
     gradient = _differences(SOFTMAX_CLASSIFIER)["b"].ravel()
@@ -89,15 +96,21 @@ def _torch_gradients(network: Network) -> dict[str, np.ndarray]:
         loss = torch.nn.MSELoss()(t["W2"] @ hidden + t["b2"], t["y"])
     elif network is DOT_NEURON:
         loss = (torch.dot(t["w"].ravel(), t["x"].ravel()) + t["b"]).sum()
+    elif network is BROADCAST_BIAS:
+        # t["b"] is 1×1: PyTorch broadcasts it over the column W @ x.
+        loss = ((t["W"] @ t["x"] + t["b"] - t["y"]) ** 2).sum()
     else:
         raise AssertionError(network.name)
     loss.backward()
     return {name: t[name].grad.numpy() for name in network.wrt}
 
 
-@pytest.mark.parametrize("network", [RELU_2_3_1, DOT_NEURON], ids=lambda network: network.name)
+@pytest.mark.parametrize(
+    "network", [RELU_2_3_1, DOT_NEURON, BROADCAST_BIAS], ids=lambda network: network.name
+)
 def test_references_equal_what_pytorch_prints(network: Network) -> None:
-    """The seeds' PyTorch programs (2→3→1 ReLU with MSELoss, the dot-product neuron) give the reference gradients."""
+    """The seeds' PyTorch programs (2→3→1 ReLU with MSELoss, the dot-product neuron) and a
+    broadcast 1×1 bias give the reference gradients."""
     for name, gradient in _torch_gradients(network).items():
         np.testing.assert_allclose(gradient, _differences(network)[name], atol=1e-7, err_msg=name)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chainsolve.errors import ChainsolveError, ProblemError, Span
-from chainsolve.matrix.model import MatMul, ScalarMul, Shape, Symbol
+from chainsolve.matrix.model import Broadcast, MatMul, ScalarMul, Shape, Symbol
 from chainsolve.matrix.parse import parse_matrix_problem
 from chainsolve.matrix.shapes import ShapedProblem, infer_shapes
 
@@ -110,3 +110,30 @@ def test_a_declared_intermediate_is_checked_against_its_definition() -> None:
     """Declaring `a: 2` for an a that is 3×1 is refused; declaring its true shape is fine."""
     assert shape_error("a = W*x; L = sum(a)", "W: 3x2, x: 2, a: 2").code == "shape_mismatch"
     assert shaped("a = W*x; L = sum(a)", "W: 3x2, x: 2, a: 3").shapes["a"] == Shape(3, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "shapes"),
+    [
+        ("L = sum(x + 1)", "x: 3"),
+        ("L = sum(2 .* x)", "x: 3"),
+        ("L = sum(x - c)", "x: 3, c: 1"),
+        ("L = sum(c ⊙ W)", "W: 2x3, c: 1"),
+        ("a = W*x + b; L = sum(a)", "W: 3x2, x: 2, b: 1"),
+    ],
+)
+def test_a_scalar_is_broadcast_over_the_other_side(text: str, shapes: str) -> None:
+    """A 1×1 side of +, −, .* or ⊙ is copied to the other side's shape (a Broadcast node)."""
+    problem = shaped(text, shapes)
+    broadcasts = [node for node in problem.node_shapes if isinstance(node, Broadcast)]
+    assert len(broadcasts) == 1
+    assert problem.shape(broadcasts[0]) == broadcasts[0].shape != Shape(1, 1)
+    assert problem.shape(broadcasts[0].operand) == Shape(1, 1)
+
+
+def test_a_row_and_a_column_are_not_broadcast() -> None:
+    """Only a scalar broadcasts: a 3×1 plus a 1×3 stays a shape error whose hint says so."""
+    err = shape_error("L = sum(x + r)", "x: 3, r: 1x3")
+    assert err.code == "shape_mismatch" and "(3×1) + (1×3)" in err.message
+    assert caret_under(err) == "+"
+    assert "only a 1×1 is broadcast" in (err.hint or "")

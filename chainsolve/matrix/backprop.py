@@ -14,6 +14,7 @@ A ⊙ B                         G ⊙ B to A, G ⊙ A to B                      
 F(A) entry by entry           G ⊙ F′(A)                                   ``elementwise_gate`` + F's rule
 Aᵀ                            Gᵀ                                          ``transpose_gate``
 sum(A)                        G·𝟙                                         ``sum_gate``
+c broadcast (x + c, c ⊙ x)    sum(G) = 𝟙ᵀ·G to the 1×1 c                  ``broadcast``
 dot(u, v)                     G·v to u, G·u to v                          ``dot_gate``
 ‖v‖, ‖v‖²                     G·v/‖v‖, 2G·v                               ``norm2``, ``norm2_squared``
 tr(A)                         G·I                                         ``trace_gate``
@@ -46,6 +47,7 @@ from chainsolve.matrix.model import (
     Adjoint,
     Apply,
     BinaryCrossEntropy,
+    Broadcast,
     Constant,
     CrossEntropy,
     Divide,
@@ -161,12 +163,23 @@ def _matmul(left: Node, right: Node) -> Node:
 
 
 def _hadamard(upstream: Node, local: Node, shape: Shape) -> Node:
-    """``G ⊙ local``; a 1×1 is a plain product, and 𝟙 ⊙ F = F."""
+    """``G ⊙ local``; a 1×1 is a plain product, and 𝟙 ⊙ F = F; G ⊙ c for a broadcast c is c·G."""
+    if isinstance(local, Broadcast):
+        return scale(local.operand, upstream)
     if _is_constant(upstream, 1) or isinstance(upstream, Ones):
         return local
     if shape.is_scalar:
         return scale(upstream, local)
     return Hadamard(upstream, local, NO_SPAN, NO_SPAN)
+
+
+def _summed(upstream: Node) -> Node:
+    """sum(G), what a broadcast 1×1 gets: numbers taken out (sum(−δ) = −sum(δ)), sum(𝟙) = n."""
+    if isinstance(upstream, ScalarMul) and isinstance(upstream.scalar, Constant):
+        return scale(upstream.scalar, _summed(upstream.operand))
+    if isinstance(upstream, Ones):
+        return _constant(upstream.shape.size)
+    return SumAll(upstream, NO_SPAN)
 
 
 def _transpose(node: Node, shaped: ShapedProblem) -> Node:
@@ -197,7 +210,7 @@ def term_shape(node: Node, shaped: ShapedProblem) -> Shape:
         return shaped.shapes[node.name]
     if isinstance(node, Constant):
         return SCALAR
-    if isinstance(node, Ones):
+    if isinstance(node, Ones | Broadcast):
         return node.shape
     if isinstance(node, Identity):
         return Shape(node.size, node.size)
@@ -275,6 +288,8 @@ class _Walker:
             yield node.right, _hadamard(g, node.left, shape), ("elementwise_gate",), None
         elif isinstance(node, Transpose):
             yield node.operand, _transpose(g, self.shaped), ("transpose_gate",), None
+        elif isinstance(node, Broadcast):
+            yield node.operand, _summed(g), ("broadcast",), None
         elif isinstance(node, Apply):
             local = Prime(node.function, node.operand)
             spec = BY_NAME.get(node.function)
@@ -454,6 +469,9 @@ def _factors(node: Node, shaped: ShapedProblem) -> tuple[tuple[Node, Shape], ...
         elif isinstance(current, Add | Sub) and not in_product:
             for operand in children(current):
                 visit(operand, False)
+        elif isinstance(current, SumAll) and not in_product:
+            # sum(δ_a) of a broadcast 1×1: the shape of δ_a says how many copies are summed.
+            visit(current.operand, True)
         elif in_product and not isinstance(current, Constant):
             found.append((current, term_shape(current, shaped)))
 

@@ -201,6 +201,10 @@ def _check_step(
     points: _Points,
 ) -> MatrixCheck:
     limits = points.limits
+    if claimed.shape != (step.shape.rows, step.shape.cols):
+        # A claim of another shape (δ_a, 3×1, for a broadcast 1×1 b) is wrong whatever its
+        # entries: comparing its first entries alone could pass it.
+        return MatrixCheck("exact", 0, step.shape.size, 0, ((1, 1),))
     target = expansion.flattened_from(step.name)
     symbols = expansion.symbols[step.name]
     condition = step.condition[1] if step.condition is not None else None

@@ -13,6 +13,7 @@ from chainsolve.matrix.model import (
     Adjoint,
     Apply,
     BinaryCrossEntropy,
+    Broadcast,
     Constant,
     CrossEntropy,
     Divide,
@@ -134,6 +135,9 @@ class _Entries:
             return self.of(node.left) - self.of(node.right)
         if isinstance(node, Transpose):
             return self.of(node.operand).T
+        if isinstance(node, Broadcast):
+            value = _scalar(self.of(node.operand))
+            return sympy.Matrix(node.shape.rows, node.shape.cols, lambda i, j: value)
         if isinstance(node, Apply):
             return self.of(node.operand).applyfunc(function_of(node.function))
         if isinstance(node, Prime):

@@ -17,6 +17,7 @@ __all__ = [
     "Adjoint",
     "Apply",
     "BinaryCrossEntropy",
+    "Broadcast",
     "Constant",
     "CrossEntropy",
     "Declaration",
@@ -167,6 +168,17 @@ class Sub:
 
 
 @dataclass(frozen=True, slots=True)
+class Broadcast:
+    """A 1×1 ``operand`` copied to every entry of ``shape``: the scalar side of ``x + 1``,
+    ``2 .* x`` or ``W*x + b`` (b a 1×1), as NumPy and PyTorch broadcast it. Shape inference
+    puts it in; it is written as its operand."""
+
+    operand: Node
+    shape: Shape
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Transpose:
     """``A'`` or ``A^T``."""
 
@@ -308,6 +320,7 @@ Node = Union[  # noqa: UP007 (a runtime alias: isinstance checks and older Pytho
     Hadamard,
     Add,
     Sub,
+    Broadcast,
     Transpose,
     Apply,
     SumAll,

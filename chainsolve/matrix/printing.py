@@ -16,6 +16,7 @@ from chainsolve.matrix.model import (
     Adjoint,
     Apply,
     BinaryCrossEntropy,
+    Broadcast,
     Constant,
     CrossEntropy,
     Divide,
@@ -296,6 +297,8 @@ def _is_minus_one(node: Node) -> bool:
 def _negated(node: Node) -> Node | None:
     """``b`` when ``node`` is −b and is written with a leading minus (a negative number times b,
     or a product whose first factor is such a −u: (−u)·v = −(u·v)), else None."""
+    if isinstance(node, Broadcast):
+        return _negated(node.operand)
     if isinstance(node, Constant) and node.value < 0:
         return Constant(-node.value, node.span)
     if isinstance(node, ScalarMul) and isinstance(node.scalar, Constant) and node.scalar.value < 0:
@@ -319,6 +322,13 @@ def _magnitude(node: Node) -> tuple[bool, Node]:
     while (inner := _negated(node)) is not None:
         negative, node = not negative, inner
     return negative, node
+
+
+def _as_written(node: Node) -> Node:
+    """A broadcast scalar is written as the scalar itself (x + 1, W·x + b), as typed."""
+    while isinstance(node, Broadcast):
+        node = node.operand
+    return node
 
 
 def _precedence(node: Node) -> int:
@@ -349,6 +359,7 @@ class _Printer:
         self.spell = _STYLES[style]
 
     def wrapped(self, node: Node, at_least: int) -> str:
+        node = _as_written(node)
         text = self.show(node)
         return text if _precedence(node) >= at_least else self.spell.fenced(text)
 
@@ -356,6 +367,7 @@ class _Printer:
         return self.spell.row(left, self.spell.signs[sign], right)
 
     def show(self, node: Node) -> str:
+        node = _as_written(node)
         if isinstance(node, Symbol):
             return self.spell.name(node.name)
         if isinstance(node, Constant):

@@ -13,6 +13,7 @@ from chainsolve.matrix.model import (
     Add,
     Apply,
     BinaryCrossEntropy,
+    Broadcast,
     Constant,
     CrossEntropy,
     Divide,
@@ -158,6 +159,11 @@ class _Inference:
     def elementwise(self, node: Hadamard | Add | Sub) -> tuple[Node, Shape]:
         left, left_shape = self.visit(node.left)
         right, right_shape = self.visit(node.right)
+        # A 1×1 side is copied to every entry of the other (NumPy's broadcasting, scalars only).
+        if left_shape.is_scalar and not right_shape.is_scalar:
+            left, left_shape = self.broadcast(left, right_shape), right_shape
+        elif right_shape.is_scalar and not left_shape.is_scalar:
+            right, right_shape = self.broadcast(right, left_shape), left_shape
         if left_shape != right_shape:
             sign = {Hadamard: "⊙", Add: " + ", Sub: " - "}[type(node)]
             raise self.mismatch(
@@ -165,9 +171,16 @@ class _Inference:
                 left_shape,
                 right_shape,
                 sign,
-                "both sides of an elementwise operation have the same shape",
+                "both sides of an elementwise operation have the same shape "
+                "(only a 1×1 is broadcast to the other side's shape)",
             )
         return dataclasses.replace(node, left=left, right=right), left_shape
+
+    def broadcast(self, scalar: Node, shape: Shape) -> Broadcast:
+        """The 1×1 ``scalar`` copied to every entry of ``shape``."""
+        node = Broadcast(scalar, shape, scalar.span)
+        self.nodes[node] = shape
+        return node
 
     def unary_same(self, node: Apply | Softmax) -> tuple[Node, Shape]:
         operand, shape = self.visit(node.operand)
