@@ -316,3 +316,70 @@ def test_verdict_type(seed: MatrixSolution) -> None:
     """The verdict is a MatrixVerdict whose message names the derivative."""
     report = verify_matrix_answer(seed, "W2", "delta_z*h'")
     assert isinstance(report, MatrixVerdict) and "∂L/∂W2" in report.message
+
+
+#: A 1×1 bias broadcast over a layer of 3.
+BROADCAST = "a = W*x + b; L = norm2(a - y)^2"
+BROADCAST_SHAPES = "x: 2, W: 3x2, b: 1, y: 3"
+
+
+@pytest.fixture(scope="module")
+def broadcast() -> MatrixSolution:
+    return solve_matrix(BROADCAST, BROADCAST_SHAPES, ["b"])
+
+
+def broadcast_oracle() -> tuple[dict[str, sympy.Matrix], sympy.Expr, sympy.Matrix]:
+    """The broadcast layer in plain sympy: b copied to 3 entries, L and ∂L/∂b by sympy.diff."""
+
+    def entries(name: str, rows: int, cols: int) -> sympy.Matrix:
+        return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}{j}", real=True))
+
+    names = {"x": entries("x", 2, 1), "W": entries("W", 3, 2), "b": entries("b", 1, 1)}
+    names["y"] = entries("y", 3, 1)
+    residual = names["W"] * names["x"] + sympy.ones(3, 1) * names["b"][0, 0] - names["y"]
+    loss = sum(entry**2 for entry in residual)
+    copies = residual.applyfunc(lambda entry: 2 * entry)  # ∂L/∂(each copy of b)
+    return names, loss, copies
+
+
+def test_a_forgotten_broadcast_sum_is_named(broadcast: MatrixSolution) -> None:
+    """δ_a (the copies' gradients, by sympy.diff summing to ∂L/∂b) for ∂L/∂b: 'forgot to sum'."""
+    names, loss, copies = broadcast_oracle()
+    point = random_point(names)
+    values = values_of(names, point)
+    by_b = sympy.diff(loss, names["b"][0, 0]).xreplace(values)
+    assert close(answer_at_point(broadcast, "sum(delta_a)", point), sympy.Matrix([[by_b]]))
+    assert verify_matrix_answer(broadcast, "b", "sum(delta_a)").correct
+    for answer in ("delta_a", "2*(W*x + b - y)"):
+        given = answer_at_point(broadcast, answer, point)
+        assert close(given, copies.xreplace(values))
+        assert abs(sympy.N(sum(given) - by_b, 30)) < sympy.Float(10) ** -20
+        report = verify_matrix_answer(broadcast, "b", answer)
+        assert [m.id for m in report.mistakes] == ["matrix_missing_broadcast_sum"], answer
+        assert report.mistakes[0].detail == "in the step ∂L/∂b = sum(δ_a)"
+        assert str(report.answer_shape) == "3×1" and str(report.expected_shape) == "1×1"
+
+
+def test_the_broadcast_mistake_is_not_named_for_other_slips(broadcast: MatrixSolution) -> None:
+    """A wrong scalar (sum(a − y), the 2 lost) names no mistake; a vector bias has no broadcast sum."""
+    report = verify_matrix_answer(broadcast, "b", "sum(a - y)")
+    assert not report.correct and report.mistakes == ()
+    vector = solve_matrix(BROADCAST, "x: 2, W: 3x2, b: 3, y: 3", ["b"])
+    report = verify_matrix_answer(vector, "b", "sum(delta_a)")
+    assert [m.id for m in report.mistakes] == ["matrix_shape_mismatch"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "latex", "html"])
+def test_the_broadcast_verdict_in_every_format(tmp_path: Path, fmt: str) -> None:
+    """`verify --shapes … --answer delta_a` for a broadcast b names the mistake in each format (LaTeX compiles)."""
+    args = ["verify", BROADCAST, "--shapes", BROADCAST_SHAPES, "--wrt", "b"]
+    result = CliRunner().invoke(main, [*args, "--answer", "delta_a", "--format", fmt])
+    assert result.exit_code == 1, result.output
+    if fmt == "json":
+        data = json.loads(result.output)
+        assert data["mistakes"] == ["matrix_missing_broadcast_sum"]
+        assert data["shapes"] == {"expected": [1, 1], "answer": [3, 1]}
+        return
+    assert "forgot to sum over the broadcast entries" in result.output
+    if fmt == "latex":
+        compile_latex(result.output, tmp_path, "verdict")

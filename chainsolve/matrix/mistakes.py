@@ -8,7 +8,9 @@ gradient) done the way students get it wrong, carried through the later steps un
 - ``matrix_missing_transpose``: Wᵀ·δ written W·δ (or δ·xᵀ written δ·x);
 - ``matrix_missing_elementwise_derivative``: δ_h ⊙ σ′(a) without its ⊙ σ′(a);
 - ``matrix_product_for_elementwise``: δ_h ⊙ σ′(a) written as a matrix product (δ_hᵀ·σ′(a),
-  δ_h·σ′(a)ᵀ).
+  δ_h·σ′(a)ᵀ);
+- ``matrix_missing_broadcast_sum``: sum(δ_a) of a broadcast 1×1 (b in W·x + b) written δ_a,
+  the copies' gradient for the scalar's.
 
 A student's answer is compared with the gradient and with each variant entry by entry,
 through the same expansion the core checks its steps with (``chainsolve.matrix.check``);
@@ -45,6 +47,7 @@ from chainsolve.matrix.model import (
     Node,
     Prime,
     Shape,
+    SumAll,
     Transpose,
     children,
 )
@@ -144,9 +147,12 @@ class MatrixVerdict:
 # -- the wrong variants --------------------------------------------------------------------
 
 
-def _own_wrongs(node: Node) -> Iterator[tuple[str, Node]]:
-    """The wrong ways of doing the gate ``node`` is itself."""
-    if isinstance(node, MatMul):
+def _own_wrongs(node: Node, broadcast: bool) -> Iterator[tuple[str, Node]]:
+    """The wrong ways of doing the gate ``node`` is itself (``broadcast``: the step passes
+    through a broadcast gate, whose sum(G) may be left out)."""
+    if isinstance(node, SumAll) and broadcast:
+        yield "matrix_missing_broadcast_sum", node.operand
+    elif isinstance(node, MatMul):
         left, right = node.left, node.right
         if isinstance(right, Transpose):  # G·Xᵀ, the gradient of a weight
             yield "matrix_wrong_order", _matmul(right.operand, Transpose(left, NO_SPAN))
@@ -169,14 +175,14 @@ def _matmul(left: Node, right: Node) -> MatMul:
     return MatMul(left, right, NO_SPAN, NO_SPAN)
 
 
-def _one_gate_wrong(node: Node) -> Iterator[tuple[str, Node]]:
+def _one_gate_wrong(node: Node, broadcast: bool) -> Iterator[tuple[str, Node]]:
     """``node`` with one of its gates done wrong, each way in turn (the rest kept)."""
-    yield from _own_wrongs(node)
+    yield from _own_wrongs(node, broadcast)
     for item in dataclasses.fields(node):
         child = getattr(node, item.name)
         if child is None or isinstance(child, str | int) or child not in children(node):
             continue
-        for mistake, wrong in _one_gate_wrong(child):
+        for mistake, wrong in _one_gate_wrong(child, broadcast):
             changed: dict[str, Any] = {item.name: wrong}
             yield mistake, dataclasses.replace(node, **changed)
 
@@ -197,7 +203,7 @@ def wrong_variants(solution: MatrixSolution, name: str) -> tuple[Variant, ...]:
     for step in [*steps[: steps.index(gradient)], gradient]:
         if step.kind == "gradient" and step is not gradient:
             continue
-        for mistake, wrong in _one_gate_wrong(step.claim):
+        for mistake, wrong in _one_gate_wrong(step.claim, "broadcast" in step.rules):
             # A wrong δ is used by the later steps as it is: the slip carried to the result.
             claim, known = (
                 (wrong, deltas)
