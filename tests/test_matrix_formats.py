@@ -237,3 +237,41 @@ def test_a_large_gradient_is_checked_at_a_random_sample_and_says_so() -> None:
     assert result.exit_code == 0, result.output
     assert "∂L/∂W: 36 of 49 entries, chosen at random" in result.output
     assert result.output.count("✓") == 1
+
+
+#: An answer key whose matrix answers are wider than a phone: a three-layer network's ∂L/∂W1
+#: written out, and a 3×6 layer at a point.
+WIDE_SHEET = """
+title = "Deep answers"
+
+[[problems]]
+problem = "x: 2; W1: 3x2; W2: 3x3; W3: 1x3; b1: 1; b2: 1; y: 1; a1 = W1*x + b1; h1 = sigmoid(a1); a2 = W2*h1 + b2; h2 = sigmoid(a2); z = W3*h2; L = 1/2*norm2(z - y)^2"
+wrt = ["W1", "b1"]
+
+[[problems]]
+problem = "x: 6; W: 3x6; bias: 1; a = W*x + bias; L = sum(softplus(a) .* softplus(a))"
+wrt = "W"
+"""
+
+
+@pytest.mark.parametrize("width", [375, 1200])
+def test_a_sheet_answer_key_scrolls_matrix_answers_in_their_box(tmp_path: Path, width: int) -> None:
+    """The HTML answer key puts each matrix answer in a scroll-x box: at 375 px the page never
+    scrolls sideways and nothing outside a box passes the right edge (1200 px too)."""
+    from tests.chromium import browser
+
+    from chainsolve.sheet import parse_sheet, render_sheet
+
+    chromium_path = require_tool("chromium")
+    page = tmp_path / "answers.html"
+    document = render_sheet(parse_sheet(WIDE_SHEET), "html", mode="answers")
+    assert document.count('<div class="scroll-x">') >= 3
+    page.write_text(document, encoding="utf-8")
+    with browser(chromium_path) as chromium:
+        chromium.open(page.as_uri(), width=width)
+        layout = chromium.evaluate(_SCROLL_SCRIPT)
+    assert layout["width"] == width
+    assert layout["scrollWidth"] <= width, layout
+    assert layout["over"] == [], layout["over"][:10]
+    if width == 375:
+        assert layout["scrolling"] >= 1  # an answer is wider than the phone: its box scrolls
