@@ -544,6 +544,7 @@ MATRIX_RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "scalar_multiple_gate": "scalar multiple: c·M passes c·δ",
         "divide_gate": "division by a scalar",
         "elementwise_gate": "elementwise gate: F(A) entry by entry passes δ ⊙ F′(A)",
+        "elementwise_divide_gate": "elementwise quotient: A ⊘ B passes δ ⊘ B and −(δ ⊙ A) ⊘ (B ⊙ B)",
         "transpose_gate": "transpose gate: Aᵀ passes δᵀ",
         "sum_gate": "sum of entries: passes δ·𝟙",
         "broadcast": (

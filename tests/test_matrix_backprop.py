@@ -220,10 +220,12 @@ def test_a_name_used_twice_collects_both_uses() -> None:
         ("p = sigmoid(W*x); L = cross_entropy(p, y)", "W: 2x2, x: 2, y: 2", ["W"]),
         ("L = sum(exp(x)/sum(x)) + sum(sqrt(x .* x + v))^(3/2)", "x: 3, v: 3", ["x"]),
         ("a = W*x; L = (2*sum(a) - 3)^-1 + sum(-a)", "W: 2x2, x: 2", ["W"]),
+        ("L = sum(log(u ./ (v .* v + 1)))", "u: 3, v: 3", ["u", "v"]),
+        ("L = sum(log(2 ./ (1 + exp(-x ./ c))))", "x: 3, c: 1", ["x", "c"]),
     ],
 )
 def test_every_gate_passes_its_check(text: str, shapes: str, wrt: list[str]) -> None:
-    """Each gate (trace, transpose, dot, softmax, cross-entropy, division, powers, √) checks out."""
+    """Each gate (trace, transpose, dot, softmax, cross-entropy, division, ./, powers, √) checks out."""
     assert solve_matrix(text, shapes, wrt).verified
 
 
@@ -291,12 +293,16 @@ def test_a_broadcast_bias_gets_the_sum_of_delta() -> None:
         ("L = sum(tanh(x - c))", "x: 2, c: 1", "c", "-sum(tanh′(x - c))"),
         ("L = sum(x + c)", "x: 3, c: 1", "c", "3"),
         ("L = sum(relu(W - 2*c) ⊙ W)", "W: 2x2, c: 1", "c", "-2·sum(W ⊙ relu′(W - 2·c))"),
+        ("L = sum(x ./ c)", "x: 3, c: 1", "c", "-sum(x/(c²))"),
+        ("L = sum(x ./ c)", "x: 3, c: 1", "x", "𝟙/c"),
+        ("L = sum(c ./ x)", "x: 3, c: 1", "c", "sum(𝟙 ⊘ x)"),
+        ("L = sum(c ./ x)", "x: 3, c: 1", "x", "-(c·𝟙 ⊘ (x ⊙ x))"),
     ],
 )
 def test_every_broadcast_checks_against_the_scalar_expansion(
     text: str, shapes: str, wrt: str, result: str
 ) -> None:
-    """Broadcasting in +, −, .* and ⊙ (vectors and matrices): the sum rule, every step checked."""
+    """Broadcasting in +, −, .*, ⊙ and ./ (vectors and matrices): the sum rule, every step checked."""
     solution = solve_matrix(text, shapes, [wrt])
     assert solution.verified
     assert show(solution.results[wrt]) == result

@@ -241,11 +241,15 @@ def test_a_large_gradient_is_checked_at_a_random_sample_and_says_so() -> None:
 
 #: An answer key whose matrix answers are wider than a phone: a three-layer network's ∂L/∂W1
 #: written out, and a 3×6 layer at a point.
-WIDE_SHEET = """
+_DEEP = (
+    "x: 2; W1: 3x2; W2: 3x3; W3: 1x3; b1: 1; b2: 1; y: 1; a1 = W1*x + b1; h1 = sigmoid(a1); "
+    "a2 = W2*h1 + b2; h2 = sigmoid(a2); z = W3*h2; L = 1/2*norm2(z - y)^2"
+)
+WIDE_SHEET = f"""
 title = "Deep answers"
 
 [[problems]]
-problem = "x: 2; W1: 3x2; W2: 3x3; W3: 1x3; b1: 1; b2: 1; y: 1; a1 = W1*x + b1; h1 = sigmoid(a1); a2 = W2*h1 + b2; h2 = sigmoid(a2); z = W3*h2; L = 1/2*norm2(z - y)^2"
+problem = "{_DEEP}"
 wrt = ["W1", "b1"]
 
 [[problems]]
@@ -258,9 +262,8 @@ wrt = "W"
 def test_a_sheet_answer_key_scrolls_matrix_answers_in_their_box(tmp_path: Path, width: int) -> None:
     """The HTML answer key puts each matrix answer in a scroll-x box: at 375 px the page never
     scrolls sideways and nothing outside a box passes the right edge (1200 px too)."""
-    from tests.chromium import browser
-
     from chainsolve.sheet import parse_sheet, render_sheet
+    from tests.chromium import browser
 
     chromium_path = require_tool("chromium")
     page = tmp_path / "answers.html"

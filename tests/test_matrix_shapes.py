@@ -69,6 +69,7 @@ def test_a_product_mismatch_names_both_shapes_under_the_operator() -> None:
         ("L = sum(u + v)", "u: 2, v: 3", "(2×1) + (3×1)", "+"),
         ("L = sum(u - W)", "u: 2, W: 2x2", "(2×1) - (2×2)", "-"),
         ("L = sum(u .* v)", "u: 2, v: 3", "(2×1)⊙(3×1)", ".*"),
+        ("L = sum(u ./ v)", "u: 2, v: 3", "(2×1)⊘(3×1)", "./"),
         ("L = dot(u, v)", "u: 2, v: 3", "dot of (2×1) and (3×1)", "dot(u, v)"),
         ("L = cross_entropy(u, v)", "u: 2, v: 3", "(2×1) and (3×1)", "cross_entropy(u, v)"),
         ("L = trace(W)", "W: 2x3", "2×3", "trace(W)"),
@@ -119,11 +120,13 @@ def test_a_declared_intermediate_is_checked_against_its_definition() -> None:
         ("L = sum(2 .* x)", "x: 3"),
         ("L = sum(x - c)", "x: 3, c: 1"),
         ("L = sum(c ⊙ W)", "W: 2x3, c: 1"),
+        ("L = sum(c ./ W)", "W: 2x3, c: 1"),
+        ("L = sum(W ⊘ 2)", "W: 2x3"),
         ("a = W*x + b; L = sum(a)", "W: 3x2, x: 2, b: 1"),
     ],
 )
 def test_a_scalar_is_broadcast_over_the_other_side(text: str, shapes: str) -> None:
-    """A 1×1 side of +, −, .* or ⊙ is copied to the other side's shape (a Broadcast node)."""
+    """A 1×1 side of +, −, .*, ⊙ or ./ is copied to the other side's shape (a Broadcast node)."""
     problem = shaped(text, shapes)
     broadcasts = [node for node in problem.node_shapes if isinstance(node, Broadcast)]
     assert len(broadcasts) == 1
@@ -137,3 +140,10 @@ def test_a_row_and_a_column_are_not_broadcast() -> None:
     assert err.code == "shape_mismatch" and "(3×1) + (1×3)" in err.message
     assert caret_under(err) == "+"
     assert "only a 1×1 is broadcast" in (err.hint or "")
+
+
+def test_dividing_by_a_vector_with_slash_points_to_the_elementwise_quotient() -> None:
+    """u/v with a vector v is refused, and the hint names ./ (entry-by-entry division)."""
+    err = shape_error("L = sum(u/v)", "u: 2, v: 2")
+    assert "u ./ v" in (err.hint or "")
+    assert shaped("L = sum(u ./ v)", "u: 2, v: 2").shapes["L"] == Shape(1, 1)

@@ -11,6 +11,7 @@ A·B                           G·Bᵀ to A, Aᵀ·G to B                       
 c·M (c a 1×1)                 c·G to M, dot(G, M) to c                    ``scalar_multiple_gate``
 M/c                           G/c to M, −dot(G, M)/c² to c                ``divide_gate``
 A ⊙ B                         G ⊙ B to A, G ⊙ A to B                      ``elementwise_gate``
+A ⊘ B                         G ⊘ B to A, −(G ⊙ A) ⊘ (B ⊙ B) to B         ``elementwise_divide_gate``
 F(A) entry by entry           G ⊙ F′(A)                                   ``elementwise_gate`` + F's rule
 Aᵀ                            Gᵀ                                          ``transpose_gate``
 sum(A)                        G·𝟙                                         ``sum_gate``
@@ -286,6 +287,8 @@ class _Walker:
             shape = self.shape(node)
             yield node.left, _hadamard(g, node.right, shape), ("elementwise_gate",), None
             yield node.right, _hadamard(g, node.left, shape), ("elementwise_gate",), None
+        elif isinstance(node, ElementDivide):
+            yield from self.element_divide(node, g)
         elif isinstance(node, Transpose):
             yield node.operand, _transpose(g, self.shaped), ("transpose_gate",), None
         elif isinstance(node, Broadcast):
@@ -297,6 +300,26 @@ class _Walker:
             yield node.operand, _hadamard(g, local, self.shape(node)), rule, None
         else:
             yield from self.reductions(node, g)
+
+    def element_divide(
+        self, node: ElementDivide, g: Node
+    ) -> Iterator[tuple[Node, Node, tuple[str, ...], tuple[str, str] | None]]:
+        """A ⊘ B passes G ⊘ B to A and −(G ⊙ A) ⊘ (B ⊙ B) to B; a broadcast 1×1 B divides as
+        a scalar (G/c, −(G ⊙ A)/c²)."""
+        top, bottom = node.left, node.right
+        rule = ("elementwise_divide_gate",)
+        upstream_times_top = _hadamard(g, top, self.shape(node))
+        if isinstance(bottom, Broadcast):
+            scalar = bottom.operand
+            yield top, Divide(g, scalar, NO_SPAN, NO_SPAN), rule, None
+            square: Node = Power(scalar, sympy.Integer(2), NO_SPAN, NO_SPAN)
+        else:
+            yield top, ElementDivide(g, bottom), rule, None
+            square = Hadamard(bottom, bottom, NO_SPAN, NO_SPAN)
+        over = (Divide if isinstance(bottom, Broadcast) else ElementDivide)(
+            upstream_times_top, square, NO_SPAN, NO_SPAN
+        )
+        yield bottom, scale(_constant(-1), over), rule, None
 
     def reductions(
         self, node: Node, g: Node

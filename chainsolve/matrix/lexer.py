@@ -24,10 +24,11 @@ _SPELLINGS = {
     "∗": "*",
     "×": "*",
     "⊙": ".*",
+    "⊘": "./",
     "ᵀ": "'",
     "÷": "/",
 }
-_OPERATORS = (".*", "+", "-", "*", "/", "^", "(", ")", ",", "'")
+_OPERATORS = (".*", "./", "+", "-", "*", "/", "^", "(", ")", ",", "'")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
@@ -119,7 +120,7 @@ def tokenize(source: str, start: int, end: int) -> list[Token]:
                 f"unexpected {char!r}",
                 source,
                 Span(i, i + 1),
-                "matrix problems use names, numbers, + - * / .* ⊙ ^ ' ( ) and commas",
+                "matrix problems use names, numbers, + - * / .* ./ ⊙ ^ ' ( ) and commas",
             )
         tokens.append(Token("op", operator, Span(i, i + len(operator))))
         i += len(operator)

@@ -304,11 +304,13 @@ class Prime:
 
 @dataclass(frozen=True, slots=True)
 class ElementDivide:
-    """``left ⊘ right``: each entry of ``left`` divided by the same entry of ``right``."""
+    """``left ./ right`` (also ``⊘``): each entry of ``left`` divided by the same entry of
+    ``right``. Typed in a problem, or written by the backward pass (its spans then NO_SPAN)."""
 
     left: Node
     right: Node
     span: Span = NO_SPAN
+    op: Span = NO_SPAN
 
 
 Node = Union[  # noqa: UP007 (a runtime alias: isinstance checks and older Pythons)

@@ -21,6 +21,7 @@ from chainsolve.matrix.model import (
     Declaration,
     Divide,
     Dot,
+    ElementDivide,
     Hadamard,
     MatMul,
     MatrixProblem,
@@ -229,7 +230,7 @@ class _Parser:
 
     def term(self, depth: int) -> Node:
         node = self.unary(depth)
-        while self.at("*") or self.at("/") or self.at(".*"):
+        while self.at("*") or self.at("/") or self.at(".*") or self.at("./"):
             op = self.advance()
             right = self.unary(depth)
             node = self.product(node, op, right)
@@ -245,6 +246,8 @@ class _Parser:
             return Hadamard(left, right, span, op.span)
         if isinstance(right, Constant) and right.value == 0:
             raise problem_error_at("division_by_zero", "division by 0", self.source, op.span)
+        if op.text == "./":
+            return ElementDivide(left, right, span, op.span)
         return Divide(left, right, span, op.span)
 
     def fold(self, left: Constant, op: Token, right: Constant) -> sympy.Rational:

@@ -18,6 +18,7 @@ from chainsolve.matrix.model import (
     CrossEntropy,
     Divide,
     Dot,
+    ElementDivide,
     Hadamard,
     MatMul,
     MatrixProblem,
@@ -91,7 +92,7 @@ class _Inference:
             return self.matmul(node)
         if isinstance(node, ScalarMul | Divide):
             return self.scaled(node)
-        if isinstance(node, Hadamard | Add | Sub):
+        if isinstance(node, Hadamard | ElementDivide | Add | Sub):
             return self.elementwise(node)
         if isinstance(node, Transpose):
             operand, shape = self.visit(node.operand)
@@ -152,11 +153,11 @@ class _Inference:
                 "shape_mismatch",
                 f"{self.text(node.scalar)} is {scalar_shape}; only a 1×1 can divide",
                 node.op,
-                "divide each entry with ./ is not supported: multiply by a 1×1 instead",
+                "to divide entry by entry write u ./ v",
             )
         return dataclasses.replace(node, scalar=scalar, operand=operand), shape
 
-    def elementwise(self, node: Hadamard | Add | Sub) -> tuple[Node, Shape]:
+    def elementwise(self, node: Hadamard | ElementDivide | Add | Sub) -> tuple[Node, Shape]:
         left, left_shape = self.visit(node.left)
         right, right_shape = self.visit(node.right)
         # A 1×1 side is copied to every entry of the other (NumPy's broadcasting, scalars only).
@@ -165,7 +166,7 @@ class _Inference:
         elif right_shape.is_scalar and not left_shape.is_scalar:
             right, right_shape = self.broadcast(right, left_shape), left_shape
         if left_shape != right_shape:
-            sign = {Hadamard: "⊙", Add: " + ", Sub: " - "}[type(node)]
+            sign = {Hadamard: "⊙", ElementDivide: "⊘", Add: " + ", Sub: " - "}[type(node)]
             raise self.mismatch(
                 node,
                 left_shape,
