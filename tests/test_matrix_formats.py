@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from matrix_networks import NETWORKS, RELU_2_3_1, TWO_LAYER_SIGMOID, Network
+from matrix_networks import BROADCAST_BIAS, NETWORKS, RELU_2_3_1, TWO_LAYER_SIGMOID, Network
 
 from chainsolve.cli import main
 from tests.conftest import compile_latex, require_tool
@@ -166,6 +166,36 @@ def test_json_gradient_has_nested_lists_in_each_shape() -> None:
     assert data["evaluation"]["gradient_checks"]["W1"]["status"] == "passed"
     assert [row["name"] for row in data["forward_pass"]][-4:] == ["a", "h", "z", "L"]
     assert data["values"]["L"]["exact"] == "1024/625"
+
+
+def test_json_of_a_broadcast_bias_names_the_gate_and_sums_to_a_number() -> None:
+    """JSON: ∂L/∂b of a 1×1 b is sum(δ_a) by `broadcast`, a 1×1 at the point equal to NumPy's 2·Σr."""
+    data = json.loads(_solve(BROADCAST_BIAS, "json"))
+    step = next(step for step in data["matrix"]["steps"] if step["name"] == "b")
+    assert (step["rhs"], step["shape"], step["rule_ids"]) == (
+        "sum(δ_a)",
+        [1, 1],
+        ["add_gate", "broadcast"],
+    )
+    assert step["check"]["agrees"]
+    point = BROADCAST_BIAS.arrays()
+    expected = BROADCAST_BIAS.analytic(point)["b"][0, 0]
+    assert data["gradient"]["b"]["shape"] == [1, 1]
+    assert float(data["gradient"]["b"]["decimal"]) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "html"])
+def test_a_broadcast_bias_reads_as_typed_and_as_a_sum_in_every_format(fmt: str) -> None:
+    """Markdown, LaTeX and HTML write the forward pass as typed (W·x + b) and ∂L/∂b as a sum of δ_a."""
+    page = _solve(BROADCAST_BIAS, fmt)
+    sums = {
+        "markdown": r"\operatorname{sum}",
+        "latex": r"\operatorname{sum}",
+        "html": "<mi>sum</mi>",
+    }
+    assert sums[fmt] in page
+    assert "broadcast gate" in page
+    assert fmt == "html" or "= W x + b" in page  # HTML breaks the line into several <math>
 
 
 def test_a_point_on_the_relu_kink_is_said_not_hidden() -> None:
