@@ -221,6 +221,7 @@ def test_a_name_used_twice_collects_both_uses() -> None:
         ("L = sum(exp(x)/sum(x)) + sum(sqrt(x .* x + v))^(3/2)", "x: 3, v: 3", ["x"]),
         ("a = W*x; L = (2*sum(a) - 3)^-1 + sum(-a)", "W: 2x2, x: 2", ["W"]),
         ("L = sum(log(u ./ (v .* v + 1)))", "u: 3, v: 3", ["u", "v"]),
+        ("L = a ./ b + sum(x) ./ (2*a)", "a: 1, b: 1, x: 2", ["a", "b", "x"]),
         ("L = sum(log(2 ./ (1 + exp(-x ./ c))))", "x: 3, c: 1", ["x", "c"]),
     ],
 )

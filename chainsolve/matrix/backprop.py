@@ -304,21 +304,19 @@ class _Walker:
     def element_divide(
         self, node: ElementDivide, g: Node
     ) -> Iterator[tuple[Node, Node, tuple[str, ...], tuple[str, str] | None]]:
-        """A ⊘ B passes G ⊘ B to A and −(G ⊙ A) ⊘ (B ⊙ B) to B; a broadcast 1×1 B divides as
-        a scalar (G/c, −(G ⊙ A)/c²)."""
+        """A ⊘ B passes G ⊘ B to A and −(G ⊙ A) ⊘ (B ⊙ B) to B; a 1×1 B (broadcast or not)
+        divides as a scalar c: G/c and −(G ⊙ A)/c²."""
         top, bottom = node.left, node.right
         rule = ("elementwise_divide_gate",)
         upstream_times_top = _hadamard(g, top, self.shape(node))
-        if isinstance(bottom, Broadcast):
-            scalar = bottom.operand
+        scalar = bottom.operand if isinstance(bottom, Broadcast) else bottom
+        if self.shape(scalar).is_scalar:
             yield top, Divide(g, scalar, NO_SPAN, NO_SPAN), rule, None
-            square: Node = Power(scalar, sympy.Integer(2), NO_SPAN, NO_SPAN)
+            square = Power(scalar, sympy.Integer(2), NO_SPAN, NO_SPAN)
+            over: Node = Divide(upstream_times_top, square, NO_SPAN, NO_SPAN)
         else:
             yield top, ElementDivide(g, bottom), rule, None
-            square = Hadamard(bottom, bottom, NO_SPAN, NO_SPAN)
-        over = (Divide if isinstance(bottom, Broadcast) else ElementDivide)(
-            upstream_times_top, square, NO_SPAN, NO_SPAN
-        )
+            over = ElementDivide(upstream_times_top, Hadamard(bottom, bottom, NO_SPAN, NO_SPAN))
         yield bottom, scale(_constant(-1), over), rule, None
 
     def reductions(
