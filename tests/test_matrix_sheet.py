@@ -281,3 +281,25 @@ def test_a_notation_without_meaning_for_some_sheet_problems_says_so(
     assert result.stderr.count("\n") == 1 and note in result.stderr
     plain = CliRunner().invoke(main, ["sheet", str(sheet)])
     assert plain.stderr == ""
+
+
+def test_grade_credits_a_forgotten_broadcast_sum_by_the_rubric(tmp_path: Path) -> None:
+    """A rubric may credit `matrix_missing_broadcast_sum`: δ_a for a 1×1 b earns it, sum(δ_a) is full marks."""
+    from chainsolve.grade import grade_file
+    from chainsolve.sheet import parse_sheet
+
+    sheet = parse_sheet(
+        'title = "Bias"\n[[problems]]\nid = "p1"\n'
+        'problem = "x: 2; W: 3x2; b: 1; a = W*x + b; L = sum(tanh(a))"\nwrt = "b"\n'
+        "rubric = { points = 2, credit = { matrix_missing_broadcast_sum = 0.5 } }\n"
+    )
+    answers = tmp_path / "answers.csv"
+    answers.write_text('student,problem,answer\n0,p1,"sum(delta_a)"\n1,p1,"delta_a"\n')
+    report = tmp_path / "report.csv"
+    grade_file(answers, jobs=1, output=report, progress=False, sheet=sheet)
+    import csv
+
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert [(r["correct"], r["score"]) for r in rows] == [("true", "2.0"), ("false", "1.0")]
+    assert rows[1]["mistakes"] == "matrix_missing_broadcast_sum"
+    assert "forgot to sum over the broadcast entries" in rows[1]["feedback"]
