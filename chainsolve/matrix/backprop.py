@@ -74,7 +74,7 @@ from chainsolve.matrix.model import (
 )
 from chainsolve.matrix.shapes import ShapedProblem
 
-__all__ = ["Backprop", "Contribution", "MatrixStep", "backprop", "term_shape"]
+__all__ = ["Backprop", "Contribution", "MatrixStep", "backprop", "summed", "term_shape"]
 
 #: The condition of ∂L/∂z = p − y: the target's entries sum to 1 (one-hot or a distribution).
 SUMS_TO_ONE = "sums_to_one"
@@ -174,10 +174,10 @@ def _hadamard(upstream: Node, local: Node, shape: Shape) -> Node:
     return Hadamard(upstream, local, NO_SPAN, NO_SPAN)
 
 
-def _summed(upstream: Node) -> Node:
+def summed(upstream: Node) -> Node:
     """sum(G), what a broadcast 1×1 gets: numbers taken out (sum(−δ) = −sum(δ)), sum(𝟙) = n."""
     if isinstance(upstream, ScalarMul) and isinstance(upstream.scalar, Constant):
-        return scale(upstream.scalar, _summed(upstream.operand))
+        return scale(upstream.scalar, summed(upstream.operand))
     if isinstance(upstream, Ones):
         return _constant(upstream.shape.size)
     return SumAll(upstream, NO_SPAN)
@@ -292,7 +292,7 @@ class _Walker:
         elif isinstance(node, Transpose):
             yield node.operand, _transpose(g, self.shaped), ("transpose_gate",), None
         elif isinstance(node, Broadcast):
-            yield node.operand, _summed(g), ("broadcast",), None
+            yield node.operand, summed(g), ("broadcast",), None
         elif isinstance(node, Apply):
             local = Prime(node.function, node.operand)
             spec = BY_NAME.get(node.function)

@@ -7,9 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from chainsolve.budget import stage
-from chainsolve.matrix.backprop import Backprop, MatrixStep, backprop
+from chainsolve.matrix.backprop import Backprop, MatrixStep, backprop, summed
 from chainsolve.matrix.check import CheckedBackprop, MatrixCheck, check_backprop
-from chainsolve.matrix.model import Adjoint, Declaration, MatrixProblem, Node, children
+from chainsolve.matrix.model import (
+    NO_SPAN,
+    Adjoint,
+    Declaration,
+    MatrixProblem,
+    Node,
+    SumAll,
+    children,
+)
 from chainsolve.matrix.parse import parse_matrix_problem
 from chainsolve.matrix.shapes import infer_shapes
 
@@ -53,6 +61,9 @@ def inline(node: Node, deltas: Mapping[str, Node]) -> Node:
     """``node`` with each δ replaced by what it equals (the δs it uses written out in turn)."""
     if isinstance(node, Adjoint) and node.name in deltas:
         return inline(deltas[node.name], deltas)
+    if isinstance(node, SumAll) and node.span == NO_SPAN:
+        # A broadcast's sum(δ) with δ written out: numbers taken out, sum(2·r) = 2·sum(r).
+        return summed(inline(node.operand, deltas))
     if not children(node):
         return node
     changes = {
