@@ -349,8 +349,11 @@ def solve_parsed(
 ) -> Solution:
     """Solve an already parsed :class:`~chainsolve.problem.Problem` (options as :func:`solve`)."""
     from chainsolve.higher import solve_higher
+    from chainsolve.parsing import asked_order
 
     _check_options(detail, mode, numeric)
+    # order 1 is the default: the order written in the problem (d²/dx²) stands.
+    order = asked_order(problem, None if order == 1 else order)
     with deadline(timeout):
         with stage("derivation"):
             solution = solve_higher(problem, order, detail=detail)
@@ -475,8 +478,10 @@ def check_parsed(
     The check gets :data:`VERIFY_SHARE` of the time left: running out of it gives an
     ``undecided`` verdict, and the rest is left to report that verdict.
     """
+    from chainsolve.parsing import asked_order
     from chainsolve.verification import verify_answer, verify_derivation
 
+    order = asked_order(problem, None if order == 1 else order)
     left = remaining()
     share = None if left is None else max(left * VERIFY_SHARE, 1e-3)
     if answer is not None:
