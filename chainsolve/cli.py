@@ -249,6 +249,8 @@ timeout_option = click.option(
     show_default=True,
     help="Seconds the whole command may take; the message names the stage that ran out.",
 )
+
+
 def _asked_order(problem: Any, order: int) -> int:
     """The order to solve: written in the problem (d²/dx²) unless --order was given too."""
     from chainsolve.parsing import asked_order

@@ -1500,9 +1500,7 @@ class _Parser:
         below, k = self.differentials(mark, k + 1)
         follows = self.peek(k)
         if not below or not (
-            follows.kind == "="
-            if named
-            else follows.kind in ("(", "name", "num", "root")
+            follows.kind == "=" if named else follows.kind in ("(", "name", "num", "root")
         ):
             return None
         operator = _Token("op", "", first.start, self.peek(k - 1).end)
