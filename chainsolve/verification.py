@@ -30,6 +30,7 @@ from chainsolve.steps import Derivation, Solution
 
 if TYPE_CHECKING:
     from chainsolve.matrix.mistakes import MatrixVerdict
+    from chainsolve.units import Unit
 
 VerdictId = Literal[
     "equivalent", "not_equivalent", "equivalent_on_part", "undecided", "incomplete", "wrong_step"
@@ -117,11 +118,20 @@ class AnswerVerdict(ReportDisplay):
     kind: str = field(default="answer", init=False)
     #: The order of the derivative checked (2: the answer is d²y/dx²).
     order: int = 1
+    #: A related rate's unit as the problem implies it (cm³/s), None without units given.
+    unit: Unit | None = None
+    #: The unit the answer was written with (200π cm³/s), None for a bare number.
+    answer_unit: Unit | None = None
 
     @property
     def correct(self) -> bool:
         """True only for a proved-equivalent answer with no derivative left to evaluate."""
         return self.verdict == "equivalent"
+
+    @property
+    def unit_note(self) -> str:
+        """What the answer's unit, or its lack of one, is taken to mean (worded by wording)."""
+        return wording.answer_unit_note(self.unit is not None, self.answer_unit is not None)
 
     @property
     def verdict_label(self) -> str:
@@ -1330,6 +1340,12 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
     if isinstance(report, AnswerVerdict):
         data["answer"] = report.answer_text
         data["agree_where"] = report.agree_where or None
+        if report.unit is not None or report.answer_unit is not None:
+            data["unit"] = {
+                "expected": _unit_text(report.unit),
+                "answer": _unit_text(report.answer_unit),
+                "note": report.unit_note or None,
+            }
     else:
         data["first_wrong_line"] = report.first_wrong_line
         data["lines"] = [
@@ -1345,6 +1361,11 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
             for c in report.lines
         ]
     return validated(data, "verdict")
+
+
+def _unit_text(unit: Unit | None) -> str | None:
+    """A unit in the input language (cm^3/s), as ``--rates`` and ``--answer`` take it."""
+    return None if unit is None else str(unit).replace("**", "^")
 
 
 def render_verdict(

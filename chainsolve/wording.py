@@ -318,6 +318,15 @@ def rates_wrong_unit_detail(unit: str) -> str:
     return f"the rate is in {unit}"
 
 
+def answer_unit_note(expected: bool, given: bool) -> str:
+    """How a related rate's answer is read with units: the words before its value and unit."""
+    if expected and not given:
+        return "no unit given, read as"
+    if given and not expected:
+        return "the problem gives no units: this unit is not checked"
+    return ""
+
+
 def rates_note_units(rate: str, unit: str) -> str:
     """The unit of the rate found, from the units given."""
     return f"{rate} is in {unit} (from the units given)."
