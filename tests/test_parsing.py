@@ -1286,6 +1286,110 @@ def test_partial_subscript_is_not_a_function_before_a_power() -> None:
     assert problem.wrt == ("x",)
 
 
+# --- second derivatives written before a problem ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expr", "wrt"),
+    [
+        ("d^2/dx^2 x^3*sin(x)", x**3 * sympy.sin(x), ("x",)),
+        ("d^2/dx^2 (x^2 + 1)^5", (x**2 + 1) ** 5, ("x",)),
+        ("d²/dx² e^(2x)", sympy.exp(2 * x), ("x",)),
+        ("∂²/∂x² x^3*y", x**3 * y, ("x",)),
+        ("∂^2/∂y^2 (x*y^3)", x * y**3, ("y",)),
+        ("d^2y/dx^2 = sin(x^2)", sympy.sin(x**2), ("x",)),
+        ("d^2 s/dt^2 = t^3 - 2t", t**3 - 2 * t, ("t",)),
+        ("∂²z/∂x² = x^2*y", x**2 * y, ("x",)),
+        ("∂²z/∂y∂x = x^2*y^3", x**2 * y**3, ("x", "y")),
+        ("∂^2 z/∂x ∂y = x^2*y^3", x**2 * y**3, ("y", "x")),
+        ("∂²/∂y∂x sin(x*y)", sympy.sin(x * y), ("x", "y")),
+    ],
+)
+def test_plain_second_derivatives_read_as_order_two(
+    text: str, expr: sympy.Expr, wrt: tuple[str, ...]
+) -> None:
+    """d^2/dx^2 E, ∂²/∂x² E, d^2y/dx^2 = E, ∂²z/∂y∂x = E: order 2, the variables as written."""
+    problem = parse_problem(text)
+    assert (problem.wrt, problem.order) == (wrt, 2)
+    read = flatten_definitions(problem)[make_symbol(problem.target)]
+    assert sympy.simplify(read - expr) == 0
+
+
+@pytest.mark.parametrize(
+    "text", ["d^2/dx^2 x^3*sin(x)", "∂²/∂y∂x sin(x*y)", r"\frac{d^2}{dx^2}\left(x^2 e^x\right)"]
+)
+def test_second_derivative_echo_reads_back_as_the_same_problem(text: str) -> None:
+    """The "read as" echo of a second derivative is input that reads as the same problem."""
+    problem = parse_problem(text)
+    again = parse_problem(problem.normalized_source or text)
+    assert (again.wrt, again.order) == (problem.wrt, problem.order)
+    assert again.definitions[0].expr == problem.definitions[0].expr
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "order", "result"),
+    [
+        ("d^2/dx^2 x^3*sin(x)", "x", 2, sympy.diff(x**3 * sympy.sin(x), x, 2)),
+        ("∂²z/∂y∂x = x^2*y^3", "x,y", 2, sympy.diff(x**2 * y**3, x, y)),
+        ("dy/dx = x^3", "x", 1, 3 * x**2),
+    ],
+)
+def test_an_agreeing_order_and_wrt_are_accepted(
+    text: str, wrt: str, order: int, result: sympy.Expr
+) -> None:
+    """--order 2 --wrt x with d²/dx², as the input says: solved as usual, sympy's derivative."""
+    code, out, err = _cli("solve", text, "--wrt", wrt, "--order", str(order), "--format", "json")
+    assert code == 0, err
+    last = list(json.loads(out)["derivatives"].values())[-1]
+    assert sympy.simplify(parse_expression(last) - result) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("d^2/dx^2 x^3", "--order", "3"), "order 2 but --order is 3"),
+        (("d^2/dx^2 x^3", "--order", "1"), "order 2 but --order is 1"),
+        (("∂²z/∂y∂x = x^2*y^3", "--order", "3"), "order 2 but --order is 3"),
+        (("d^2/dx^2 x^3*y", "--wrt", "y"), "says d^2/dx^2 but --wrt says y"),
+        (("∂²z/∂y∂x = x^2*y^3", "--wrt", "y,x"), "says ∂^2/∂y∂x but --wrt says y, x"),
+        (("d/dx x*y", "--wrt", "y"), "says d/dx but --wrt says y"),
+        ((r"\frac{\partial z}{\partial x} = x y", "--wrt", "y"), "says ∂/∂x but --wrt says y"),
+    ],
+)
+@pytest.mark.parametrize("command", ["solve", "verify"])
+def test_a_conflicting_order_or_wrt_is_one_error_line(
+    command: str, args: tuple[str, ...], message: str
+) -> None:
+    """d²/dx² with --order 3, or d/dx with --wrt y: exit 2, one error line saying both."""
+    answer = ("--answer", "0") if command == "verify" else ()
+    code, out, err = _cli(command, *args, *answer)
+    assert code == 2 and not out
+    assert err.count("error:") == 1 and message in err
+
+
+def test_a_conflicting_wrt_has_a_caret_under_the_operator() -> None:
+    """--wrt y for d^2/dx^2 E: the caret is under the operator the option contradicts."""
+    with pytest.raises(ParseError) as raised:
+        parse_problem("d^2/dx^2 x^3*y", wrt=("y",))
+    assert raised.value.code == "wrt_conflict"
+    assert raised.value.caret_lines() == ("d^2/dx^2 x^3*y", "^^^^^^^^^")
+
+
+def test_verify_checks_an_answer_against_the_order_written() -> None:
+    """verify "d^2/dx^2 sin(x^2)": the answer is the second derivative; the first is named."""
+    second = "2cos(x^2) - 4x^2*sin(x^2)"
+    assert parse_expression(second).equals(sympy.diff(sympy.sin(x**2), x, 2))
+    assert _cli("verify", "d^2/dx^2 sin(x^2)", "--answer", second)[0] == 0
+    first = ("--answer", "2x*cos(x^2)", "--format", "json")
+    code, out, _ = _cli("verify", "d^2/dx^2 sin(x^2)", *first)
+    assert code == 1 and "previous_order" in json.loads(out)["mistakes"]
+
+
+def test_function_of_two_arguments_is_echoed_with_its_arguments() -> None:
+    """f(x, y) = x*y is read back as f(x, y) = x·y (it was echoed as f(None) = x·y)."""
+    assert parse_problem("f(x, y) = x*y", wrt=("x",)).normalized_source == "f(x, y) = x·y"
+
+
 # --- the corpus: inputs as students and textbooks write them ---------------------------------
 
 STUDENT_INPUTS = Path(__file__).parent / "data" / "student_inputs.jsonl"
