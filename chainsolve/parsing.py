@@ -1710,20 +1710,23 @@ def _spelled_statement(statement: _Statement, called: str | None = None) -> str 
         return None
     if statement.name is not None:
         name = statement.name.text
+        if (statement.order or 1) > 1:  # d^2y/dx^2 = …: the order is part of the problem
+            return f"{_spelled_operator(statement, name)} = {expr}"
         return f"{name}{called} = {expr}" if called else f"{name} = {expr}"
     if statement.wrt:
         return f"{_spelled_operator(statement)} {expr}"
     return f"the derivative of {expr}" if statement.wrapped else expr
 
 
-def _spelled_operator(statement: _Statement) -> str:
-    """The operator before a problem as read: d/dx, d^2/dx^2, ∂^2/∂y∂x."""
+def _spelled_operator(statement: _Statement, name: str = "") -> str:
+    """The operator before a problem as read: d/dx, d^2/dx^2, ∂^2 z/∂y∂x (with ``name``)."""
     mark, order = statement.operator, statement.order or 1
     if order == 1:
-        return f"{mark}/{mark}{statement.wrt[0]}"
+        return f"{mark}{name}/{mark}{statement.wrt[0]}"
+    top = f"{mark}^{order}{' ' + name if name else ''}"
     if len(statement.wrt) == 1:
-        return f"{mark}^{order}/{mark}{statement.wrt[0]}^{order}"
-    return f"{mark}^{order}/" + "".join(mark + name for name in reversed(statement.wrt))
+        return f"{top}/{mark}{statement.wrt[0]}^{order}"
+    return f"{top}/" + "".join(mark + variable for variable in reversed(statement.wrt))
 
 
 # --- building sympy -----------------------------------------------------------------

@@ -1316,7 +1316,14 @@ def test_plain_second_derivatives_read_as_order_two(
 
 
 @pytest.mark.parametrize(
-    "text", ["d^2/dx^2 x^3*sin(x)", "∂²/∂y∂x sin(x*y)", r"\frac{d^2}{dx^2}\left(x^2 e^x\right)"]
+    "text",
+    [
+        "d^2/dx^2 x^3*sin(x)",
+        "∂²/∂y∂x sin(x*y)",
+        r"\frac{d^2}{dx^2}\left(x^2 e^x\right)",
+        "∂²z/∂y∂x = x^2*y^3",
+        r"\frac{d^2 y}{dt^2} = t^3",
+    ],
 )
 def test_second_derivative_echo_reads_back_as_the_same_problem(text: str) -> None:
     """The "read as" echo of a second derivative is input that reads as the same problem."""
@@ -1324,6 +1331,7 @@ def test_second_derivative_echo_reads_back_as_the_same_problem(text: str) -> Non
     again = parse_problem(problem.normalized_source or text)
     assert (again.wrt, again.order) == (problem.wrt, problem.order)
     assert again.definitions[0].expr == problem.definitions[0].expr
+    assert again.target == problem.target
 
 
 @pytest.mark.parametrize(
