@@ -469,8 +469,8 @@ def solve(
         )
     else:
         parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
-        _echo_reading(parsed)
         order = _asked_order(parsed, order)
+        _echo_reading(parsed)
         # click has checked the choices: the strings are the Literals.
         solution = solve_parsed(
             parsed,
@@ -633,8 +633,8 @@ def verify(
         report = check_curve(text, implicit, answer, wrt=wrt, order=order)
     else:
         parsed = load_problem(text, wrt=wrt, timeout=None)
-        _echo_reading(parsed)
         order = _asked_order(parsed, order)
+        _echo_reading(parsed)
         lines = None if derivation is None else _read_derivation(derivation)
         if order > 1 and derivation is not None:
             raise click.UsageError("--order checks an --answer, not a --derivation")

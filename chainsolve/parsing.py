@@ -2263,7 +2263,8 @@ def parse_problem(
     if head.wrt and _called(head, prepared) and problem.wrt == head.wrt:
         problem = replace(problem, function_notation=True)
     if written is not None and written.order is not None and written.order > 1:
-        problem = replace(problem, order=written.order)
+        span = prepared.span(written.start, _operator_end(written, prepared))
+        problem = replace(problem, order=written.order, order_span=span)
     return problem
 
 
@@ -2271,11 +2272,18 @@ def _wrt_conflict(written: _Statement, wrt: tuple[str, ...], text: _Text) -> Par
     """``--wrt y`` given for ``d/dx E``: the operator and the option disagree."""
     return text.error(
         "wrt_conflict",
-        f"the problem says {_spelled_operator(written)} but --wrt says {', '.join(wrt)}",
+        f"the problem says {_spelled_operator(written, written.name.text if written.name else '')}"
+        f" but --wrt says {', '.join(wrt)}",
         written.start,
-        written.expr.start,
+        _operator_end(written, text),
         f"leave out --wrt, or write the operator by {', '.join(wrt)}",
     )
+
+
+def _operator_end(written: _Statement, text: _Text) -> int:
+    """Where the operator written before a statement ends (before the '=' of d^2y/dx^2 =)."""
+    operator = text.normalized[written.start : written.expr.start].rstrip(" =")
+    return written.start + len(operator)
 
 
 def asked_order(problem: Problem, option: int | None) -> int:
@@ -2290,6 +2298,7 @@ def asked_order(problem: Problem, option: int | None) -> int:
         "order_conflict",
         f"the problem asks for the derivative of order {problem.order} but --order is {option}",
         source=problem.source,
+        span=problem.order_span,
         hint="leave out --order: the order written in the problem is used",
     )
 

@@ -1359,9 +1359,9 @@ def test_an_agreeing_order_and_wrt_are_accepted(
         (("d^2/dx^2 x^3", "--order", "1"), "order 2 but --order is 1"),
         (("∂²z/∂y∂x = x^2*y^3", "--order", "3"), "order 2 but --order is 3"),
         (("d^2/dx^2 x^3*y", "--wrt", "y"), "says d^2/dx^2 but --wrt says y"),
-        (("∂²z/∂y∂x = x^2*y^3", "--wrt", "y,x"), "says ∂^2/∂y∂x but --wrt says y, x"),
+        (("∂²z/∂y∂x = x^2*y^3", "--wrt", "y,x"), "says ∂^2 z/∂y∂x but --wrt says y, x"),
         (("d/dx x*y", "--wrt", "y"), "says d/dx but --wrt says y"),
-        ((r"\frac{\partial z}{\partial x} = x y", "--wrt", "y"), "says ∂/∂x but --wrt says y"),
+        ((r"\frac{\partial z}{\partial x} = x y", "--wrt", "y"), "says ∂z/∂x but --wrt says y"),
     ],
 )
 @pytest.mark.parametrize("command", ["solve", "verify"])
@@ -1380,7 +1380,26 @@ def test_a_conflicting_wrt_has_a_caret_under_the_operator() -> None:
     with pytest.raises(ParseError) as raised:
         parse_problem("d^2/dx^2 x^3*y", wrt=("y",))
     assert raised.value.code == "wrt_conflict"
-    assert raised.value.caret_lines() == ("d^2/dx^2 x^3*y", "^^^^^^^^^")
+    assert raised.value.caret_lines() == ("d^2/dx^2 x^3*y", "^" * 8)
+
+
+@pytest.mark.parametrize(
+    ("text", "caret"),
+    [
+        ("d^2/dx^2 x^3", "^" * 8),
+        (r"\frac{d^2 y}{dx^2} = x^3", "^" * 18),
+        ("∂²z/∂y∂x = x*y", "^" * 8),
+    ],
+)
+def test_a_conflicting_order_has_a_caret_under_the_operator(text: str, caret: str) -> None:
+    """--order 3 for d²/dx² (plain or LaTeX): one error line, the caret under the operator only."""
+    code, _, err = _cli("solve", text, "--order", "3")
+    assert code == 2
+    assert err.splitlines()[:3] == [
+        "error: the problem asks for the derivative of order 2 but --order is 3",
+        f"  {text}",
+        f"  {caret}",
+    ]
 
 
 def test_verify_checks_an_answer_against_the_order_written() -> None:
