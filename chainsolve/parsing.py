@@ -2307,8 +2307,9 @@ def _arguments(statement: _Statement, text: _Text) -> str | None:
     """The ``(x, y)`` of a statement written ``f(x, y) = …``, as read; None for ``z = …``."""
     if statement.name is None or not _called(statement, text):
         return None
-    written = text.normalized[statement.name.end : text.normalized.index(")", statement.name.end)]
-    return "(" + ", ".join(name.strip() for name in written[1:].split(",")) + ")"
+    closing = text.normalized.find(")", statement.name.end)
+    written = text.normalized[statement.name.end + 1 : closing]
+    return "(" + ", ".join(name.strip() for name in written.split(",")) + ")"
 
 
 def _called(statement: _Statement, text: _Text) -> bool:
