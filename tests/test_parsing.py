@@ -1402,6 +1402,19 @@ def test_a_conflicting_order_has_a_caret_under_the_operator(text: str, caret: st
     ]
 
 
+def test_the_api_takes_the_order_written_and_names_its_own_argument() -> None:
+    """chainsolve.solve("d^2/dx^2 …") is the second derivative; order=3 is refused as order, not --order."""
+    import chainsolve
+
+    solution = chainsolve.solve(r"\frac{d^2}{dx^2} x^4 \sin(x)")
+    expected = sympy.diff(x**4 * sympy.sin(x), x, 2)
+    assert sympy.simplify(solution.derivations[-1].result - expected) == 0
+    assert chainsolve.verify("d^2/dx^2 x^4", answer="12x^2").correct
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve("d^2/dx^2 x^4", order=3)
+    assert raised.value.message.endswith("but order is 3") and "--" not in str(raised.value.hint)
+
+
 def test_verify_checks_an_answer_against_the_order_written() -> None:
     """verify "d^2/dx^2 sin(x^2)": the answer is the second derivative; the first is named."""
     second = "2cos(x^2) - 4x^2*sin(x^2)"
