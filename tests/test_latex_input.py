@@ -163,3 +163,30 @@ def test_leibniz_orders_that_disagree_are_one_error_with_a_caret(text: str, mess
     code, _, err = _cli("solve", text, "--input", "latex")
     assert code == 2
     assert err.count("error:") == 1 and "^" in err
+
+
+_F = sympy.Function("f", real=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"\frac{\partial^2 f}{\partial x^2}(x, y)", sympy.Derivative(_F(x, y), x, x)),
+        (r"\frac{\partial^2 f}{\partial x \partial y}(x, y)", sympy.Derivative(_F(x, y), x, y)),
+        (r"\frac{\partial^{2} f}{\partial y^{2}}(x, y)", sympy.Derivative(_F(x, y), y, y)),
+    ],
+)
+def test_second_partials_of_unknown_functions_read_in_latex(
+    text: str, expected: sympy.Expr
+) -> None:
+    """\\frac{\\partial^2 f}{\\partial x^2}(x, y) is ∂²f/∂x²(x, y), as printed (it was an error)."""
+    read = parse_expression(text).doit()
+    assert read.func == sympy.Derivative and sympy.simplify(read - expected.doit()) == 0
+
+
+def test_second_partial_of_an_unknown_function_verifies_in_latex() -> None:
+    """verify "f(x, y)" --wrt x --order 2 --answer '\\frac{\\partial^2 f}{\\partial x^2}(x, y)'."""
+    answer = r"\frac{\partial^2 f}{\partial x^2}(x, y)"
+    assert _cli("verify", "f(x, y)", "--wrt", "x", "--order", "2", "--answer", answer)[0] == 0
+    mixed = r"\frac{\partial^2 f}{\partial x \partial y}(x, y)"
+    assert _cli("verify", "f(x, y)", "--wrt", "x", "--order", "2", "--answer", mixed)[0] == 1
