@@ -1516,7 +1516,7 @@ class _Parser:
         power, number = self.peek(k), self.peek(k + 1)
         if power.kind != "op" or power.text != "^" or number.kind != "num":
             return None, k
-        if not (number.value is not None and number.value.is_Integer and number.value >= 1):
+        if not (number.value is not None and number.value.is_Integer and number.value >= 0):
             return None, k
         return int(number.value), k + 2
 
@@ -1537,27 +1537,29 @@ class _Parser:
             else:
                 return below, k
             power, k = self.order_ahead(k)
-            below.append((variable, power or 1))
+            below.append((variable, 1 if power is None else power))
 
     def differentiated(
         self, below: list[tuple[_Token, int]], written: int | None, operator: _Token
     ) -> tuple[tuple[str, ...], int]:
         """The variables in the order they differentiate (∂²/∂y∂x: x, then y) and the order."""
         # ∂²z/∂y∂x is ∂/∂y(∂z/∂x): the variable written last is differentiated first.
-        sequence = [variable.text for variable, power in reversed(below) for _ in range(power)]
-        order = len(sequence)
-        if order != (written or 1):
-            raise self.error(
-                "unexpected_token",
-                f"the order above is {written or 1} and the order below is {order}",
-                operator,
-                "write d^2/dx^2, ∂^2/∂x^2 or ∂^2/∂y∂x",
-            )
-        if order > _MAX_DERIVATIVE_ORDER:
+        above = 1 if written is None else written
+        powers = [above] + [power for _, power in below]
+        if not all(1 <= power <= _MAX_DERIVATIVE_ORDER for power in powers):
             raise self.error(
                 "unexpected_token",
                 f"the order of a derivative is a whole number from 1 to {_MAX_DERIVATIVE_ORDER}",
                 operator,
+            )
+        sequence = [variable.text for variable, power in reversed(below) for _ in range(power)]
+        order = len(sequence)
+        if order != above:
+            raise self.error(
+                "unexpected_token",
+                f"the order above is {above} and the order below is {order}",
+                operator,
+                "write d^2/dx^2, ∂^2/∂x^2 or ∂^2/∂y∂x",
             )
         wrt = tuple(dict.fromkeys(sequence))
         if len(wrt) > 1 and order != 2:

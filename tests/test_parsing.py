@@ -1375,6 +1375,24 @@ def test_a_conflicting_order_or_wrt_is_one_error_line(
     assert err.count("error:") == 1 and message in err
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "d^0/dx^0 x",
+        "d^11/dx^11 x",
+        "d^2/dx^0 x",
+        "d^2/dx^99999999999 x",
+        "∂^2/∂x^0∂y x*y",
+        r"\frac{d^2}{dx^{99999999999999}} x",
+    ],
+)
+def test_an_order_out_of_range_is_refused_before_anything_is_built(text: str) -> None:
+    """d^0/dx^0, d^11/dx^11, dx^99999999999: the order's range, one error, no list of that size."""
+    with pytest.raises(ParseError) as raised:
+        parse_problem(text)
+    assert "the order of a derivative is a whole number from 1 to 10" in raised.value.message
+
+
 def test_a_conflicting_wrt_has_a_caret_under_the_operator() -> None:
     """--wrt y for d^2/dx^2 E: the caret is under the operator the option contradicts."""
     with pytest.raises(ParseError) as raised:
