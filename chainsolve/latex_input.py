@@ -319,7 +319,14 @@ class _Translator:
     def fraction(self, i: int, end: int) -> int:
         leibniz = _leibniz(self.text, end)
         if leibniz:  # \frac{d}{dx} is d/dx; \frac{dy}{dx} is dy/dx; \partial for ∂
-            plain, after, named = leibniz
+            plain, after, named, variables = leibniz
+            if plain.startswith("d") and variables > 1:
+                raise self.error(
+                    "an ordinary derivative is taken by one variable",
+                    i,
+                    after,
+                    "write \\partial for a mixed partial: \\frac{\\partial^2 z}{\\partial y \\partial x}",
+                )
             # ∂f/∂x(x, y) keeps its arguments attached; otherwise a space ends the operator.
             space = "" if named and _CALL.match(self.text, after) else " "
             self.emit(f" {plain}{space}", i, after)
@@ -341,18 +348,18 @@ class _Translator:
         return brace + 1
 
 
-def _leibniz(text: str, start: int) -> tuple[str, int, bool] | None:
+def _leibniz(text: str, start: int) -> tuple[str, int, bool, int] | None:
     """The two groups of ``\\frac`` at ``start`` as Leibniz's notation in the text grammar.
 
     Returns the plain text (``d^2 y/dx^2``, ``∂^2 z/∂y ∂x``, ``∂loss/∂w_1``), where the
-    groups end and whether the numerator names what is differentiated; None when the
-    groups are not a derivative (``\\frac{d}{x}`` is a quotient).
+    groups end, whether the numerator names what is differentiated and how many variables
+    are below; None when the groups are not a derivative (``\\frac{d}{x}`` is a quotient).
     """
     opened = _LEIBNIZ_OPEN.match(text, start)
     operator = opened and _LEIBNIZ_OPERATOR.match(text, opened.end())
     if operator is None:
         return None
-    at, (order, at) = operator.end(), _leibniz_order(text, operator.end())
+    order, at = _leibniz_order(text, operator.end())
     name, at = _leibniz_name(text, at)
     between = _LEIBNIZ_BETWEEN.match(text, at)
     if between is None:
@@ -372,7 +379,7 @@ def _leibniz(text: str, start: int) -> tuple[str, int, bool] | None:
     mark = "d" if operator.group(1) == "d" else "∂"
     numerator = f"{mark}^{order} {name or ''}".rstrip() if order else f"{mark}{name or ''}"
     denominator = " ".join(mark + variable for variable in bottom)
-    return f"{numerator}/{denominator}", closed.end(), name is not None
+    return f"{numerator}/{denominator}", closed.end(), name is not None, len(bottom)
 
 
 def _leibniz_order(text: str, at: int) -> tuple[str | None, int]:

@@ -151,10 +151,11 @@ def test_leibniz_translation_leaves_quotients_alone(text: str, plain: str) -> No
         (r"\frac{\partial^2}{\partial x} (x y)", "the order above is 2 and the order below is 1"),
         (r"\frac{\partial^3 z}{\partial x \partial y^2} = x y", "two variables, of order 2"),
         (r"\frac{\partial^2 z}{\partial x \partial y \partial t} = x y t", "order above is 2"),
+        (r"\frac{d^2}{dx\,dy} x y", "an ordinary derivative is taken by one variable"),
     ],
 )
 def test_leibniz_orders_that_disagree_are_one_error_with_a_caret(text: str, message: str) -> None:
-    """d³ over dx², or a mixed partial of order 3: one error, its caret inside the \\frac."""
+    """d³ over dx², a mixed partial of order 3, d over dx dy: one error, its caret on the \\frac."""
     with pytest.raises(ParseError) as raised:
         parse_problem(text)
     assert message in raised.value.message
