@@ -273,7 +273,7 @@ class _Context:
         return self._candidates
 
 
-def _choose_wrt(problem: Problem, wrt: str | None) -> str:
+def _choose_wrt(problem: Problem, wrt: str | None, order: int = 1) -> str:
     if wrt is not None:
         if wrt not in problem.inputs and wrt not in problem.wrt:
             raise ProblemError(
@@ -283,6 +283,14 @@ def _choose_wrt(problem: Problem, wrt: str | None) -> str:
                 hint="inputs: " + ", ".join(problem.inputs),
             )
         return wrt
+    if wrt is None and len(problem.wrt) == 2 and order == 2:  # ∂²z/∂y∂x, --wrt x,y --order 2
+        raise ProblemError(
+            "mixed_partial_answer",
+            wording.verify_mixed_partial(),
+            source=problem.source,
+            span=problem.order_span,
+            hint=wording.verify_mixed_partial_hint(),
+        )
     if len(problem.wrt) != 1:
         raise ProblemError(
             "ambiguous_wrt",
@@ -550,7 +558,7 @@ def verify_answer(
     the variable is ambiguous; running out of ``timeout`` gives an ``undecided`` verdict.
     """
     clock = _Clock(timeout)
-    name = _choose_wrt(problem, wrt)
+    name = _choose_wrt(problem, wrt, order)
     try:
         with stage("verify", timeout):
             if order > 1:

@@ -318,6 +318,16 @@ def rates_wrong_unit_detail(unit: str) -> str:
     return f"the rate is in {unit}"
 
 
+def verify_mixed_partial() -> str:
+    """Why verify refuses an answer to a mixed partial written in the problem (∂²z/∂y∂x)."""
+    return "an answer to a mixed partial derivative (∂²z/∂y∂x) is not checked yet"
+
+
+def verify_mixed_partial_hint() -> str:
+    """What to do instead of verifying a mixed partial's answer."""
+    return "chainsolve solve shows it step by step; verify checks ∂²z/∂x² or ∂z/∂x"
+
+
 def answer_unit_note(expected: bool, given: bool) -> str:
     """How a related rate's answer is read with units: the words before its value and unit."""
     if expected and not given:

@@ -727,3 +727,23 @@ def test_latex_answer_error_points_into_the_latex_typed() -> None:
         check(SIN, r"\frac{dy}{dx} = 2x\cos(x^2")
     line, caret = caught.value.caret_lines() or ("", "")
     assert line[caret.index("^")] == "(" and "at column 23" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("∂²z/∂y∂x = x^2*y^3",),
+        (r"\frac{\partial^2 z}{\partial y \partial x} = x^2 y^3",),
+        ("z = x^2*y^3", "--wrt", "x,y", "--order", "2"),
+    ],
+)
+def test_an_answer_to_a_mixed_partial_is_refused_in_one_clear_line(args: tuple[str, ...]) -> None:
+    """verify of ∂²z/∂y∂x (written or --wrt x,y --order 2): exit 2, one line, not "say --wrt"."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    result = CliRunner().invoke(main, ["verify", *args, "--answer", "6x*y^2"])
+    assert result.exit_code == 2 and not result.stdout
+    assert result.stderr.count("error:") == 1
+    assert "mixed partial derivative (∂²z/∂y∂x) is not checked yet" in result.stderr
