@@ -318,14 +318,14 @@ def rates_wrong_unit_detail(unit: str) -> str:
     return f"the rate is in {unit}"
 
 
-def verify_mixed_partial() -> str:
-    """Why verify refuses an answer to a mixed partial written in the problem (∂²z/∂y∂x)."""
-    return "an answer to a mixed partial derivative (∂²z/∂y∂x) is not checked yet"
+def verify_mixed_partial_abstract() -> str:
+    """Why verify refuses an answer to a mixed partial of an unknown function (f(u, v))."""
+    return "an answer to a mixed partial of an unknown function (∂²z/∂y∂x of f(u, v)) is not checked yet"
 
 
-def verify_mixed_partial_hint() -> str:
-    """What to do instead of verifying a mixed partial's answer."""
-    return "chainsolve solve shows it step by step; verify checks ∂²z/∂x² or ∂z/∂x"
+def verify_mixed_partial_abstract_hint() -> str:
+    """What to do instead of verifying that answer."""
+    return "chainsolve solve shows it step by step, collected by f_uu, f_uv and f_vv"
 
 
 def answer_unit_note(expected: bool, given: bool) -> str:
@@ -646,8 +646,14 @@ DERIVATIVES_TOO_DEEP = "derivatives nested too deeply to read"
 NO_PLACEHOLDER = "too many names of a letter and digits (Q0, Z1, …) on one line to read it"
 
 
-def derivative_name(target: str, wrt: str, order: int = 1) -> str:
-    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d), d²y/dx²."""
+def derivative_name(target: str, wrt: str, order: int = 1, mixed: Sequence[str] = ()) -> str:
+    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d), d²y/dx², ∂²z/∂y∂x.
+
+    ``mixed`` names the variables differentiated by before ``wrt`` (x in ∂²z/∂y∂x).
+    """
+    if mixed:
+        by = tuple(make_symbol(name) for name in mixed)
+        return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt), True, mixed=by))
     return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt), order=order))
 
 
@@ -677,7 +683,9 @@ def _verdict_sentences(
 ) -> list[str]:
     """The verdict of an answer (or of a derivation's last line) as sentences."""
     verdict, grounds, wrt = report.verdict, report.grounds, report.wrt
-    derivative = derivative_name(report.problem.target, wrt, getattr(report, "order", 1))
+    derivative = derivative_name(
+        report.problem.target, wrt, getattr(report, "order", 1), getattr(report, "mixed", ())
+    )
     if verdict == "equivalent":
         return [f"Correct: {subject} equals {derivative} (proved symbolically)."]
     if verdict == "wrong_step":
