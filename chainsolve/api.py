@@ -76,7 +76,7 @@ def _check_common(wrt: object, at: object, timeout: object) -> None:
 #: A command-line option in a message of shared code, with its value when one follows
 #: (``--wrt s,t``, ``--wrt u: …``, ``--at w=1,x=2``); without one it is the word itself.
 _CLI_OPTION = re.compile(
-    r"--(?P<name>wrt|at|timeout|graph|detail|mode)\b(?: (?P<value>[^\s:]+?)(?=:|, | for |$))?"
+    r"--(?P<name>wrt|at|timeout|graph|detail|mode|order)\b(?: (?P<value>[^\s:]+?)(?=:|, | for |$))?"
 )
 
 
@@ -192,7 +192,8 @@ def solve(
         graph: ``"definitions"`` (the problem's own) or ``"elementary"`` (one node per operation).
         mode: at a point, ``"reverse"`` (backpropagation) or ``"forward"`` (tangents).
         numeric: at a point, show the values as decimals.
-        order: derivatives up to this order (1 to 6), each differentiating the previous result.
+        order: derivatives up to this order (1 to 6), each differentiating the previous result;
+            left at 1, the order written in the problem (``d^2/dx^2 …``), another one an error.
         implicit: the name of the dependent variable when ``problem`` is an equation
             (``"x^2 + y^2 = 25"``, ``implicit="y"``): dy/dx by implicit differentiation.
         rates: the known rates (``"dr/dt = 2"``) when ``problem`` is an equation between
@@ -349,8 +350,11 @@ def solve_parsed(
 ) -> Solution:
     """Solve an already parsed :class:`~chainsolve.problem.Problem` (options as :func:`solve`)."""
     from chainsolve.higher import solve_higher
+    from chainsolve.parsing import asked_order
 
     _check_options(detail, mode, numeric)
+    # order 1 is the default: the order written in the problem (d²/dx²) stands.
+    order = asked_order(problem, None if order == 1 else order)
     with deadline(timeout):
         with stage("derivation"):
             solution = solve_higher(problem, order, detail=detail)
@@ -413,7 +417,8 @@ def verify(
         wrt: the variable the derivative is taken by, when the problem has several inputs.
         timeout: seconds the whole call may take, or ``None``; a check that runs out of it
             gives the verdict ``undecided``.
-        order: the order of the derivative the ``answer`` is (2: the second derivative).
+        order: the order of the derivative the ``answer`` is (2: the second derivative);
+            left at 1, the order written in the problem (``d^2/dx^2 …``).
         input_syntax: ``"latex"``, ``"plain"`` or ``"auto"``: how the problem, the answer and
             each line of the derivation are read, as for :func:`solve`.
 
@@ -475,8 +480,10 @@ def check_parsed(
     The check gets :data:`VERIFY_SHARE` of the time left: running out of it gives an
     ``undecided`` verdict, and the rest is left to report that verdict.
     """
+    from chainsolve.parsing import asked_order
     from chainsolve.verification import verify_answer, verify_derivation
 
+    order = asked_order(problem, None if order == 1 else order)
     left = remaining()
     share = None if left is None else max(left * VERIFY_SHARE, 1e-3)
     if answer is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
+from click.core import ParameterSource
 
 from chainsolve import __version__
 
@@ -239,6 +240,16 @@ timeout_option = click.option(
     show_default=True,
     help="Seconds the whole command may take; the message names the stage that ran out.",
 )
+
+
+def _asked_order(problem: Any, order: int) -> int:
+    """The order to solve: written in the problem (d²/dx²) unless --order was given too."""
+    from chainsolve.parsing import asked_order
+
+    given = click.get_current_context().get_parameter_source("order")
+    return asked_order(problem, None if given is ParameterSource.DEFAULT else order)
+
+
 wrt_option = click.option(
     "--wrt",
     metavar="NAMES",
@@ -461,6 +472,7 @@ def solve(
         )
     else:
         parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
+        order = _asked_order(parsed, order)
         _echo_reading(parsed)
         # click has checked the choices: the strings are the Literals.
         solution = solve_parsed(
@@ -637,6 +649,7 @@ def verify(
         report = check_curve(text, implicit, answer, wrt=wrt, order=order)
     else:
         parsed = load_problem(text, wrt=wrt, timeout=None)
+        order = _asked_order(parsed, order)
         _echo_reading(parsed)
         lines = None if derivation is None else _read_derivation(derivation)
         if order > 1 and derivation is not None:

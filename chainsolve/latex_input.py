@@ -13,10 +13,19 @@ __all__ = ["is_latex", "translate"]
 _COMMAND = re.compile(r"\\([a-zA-Z]+)")
 # A command, a LaTeX space or brace, or a group: the text grammar has none of them.
 _LATEX = re.compile(r"\\[a-zA-Z,;:! {}]|[{}$]")
-# \frac{d}{dx} and \frac{dy}{dx}: Leibniz's operator, read as d/dx and dy/dx; with \partial
-# for d, as ∂/∂x and ∂f/∂x.
-_LEIBNIZ = re.compile(
-    r"\{\s*(d|\\partial\b)\s*([a-zA-Z]?)\s*\}\s*\{\s*(?:d|\\partial\b)\s*([a-zA-Z])\s*\}"
+# \frac{d}{dx}, \frac{dy}{dx}, \frac{d^2 y}{dx^2}: Leibniz's operator, read as d/dx, dy/dx and
+# d^2 y/dx^2; with \partial for d, as ∂/∂x, ∂f/∂x and ∂^2 z/∂y ∂x. The parser checks the orders.
+_LEIBNIZ_OPEN = re.compile(r"\{\s*")
+_LEIBNIZ_OPERATOR = re.compile(r"(d|\\partial(?![a-zA-Z]))\s*")
+_LEIBNIZ_ORDER = re.compile(r"\^\s*(?:\{\s*([0-9]+)\s*\}|([0-9]))\s*")
+_LEIBNIZ_BETWEEN = re.compile(r"\s*\}\s*\{\s*")
+_LEIBNIZ_GAP = re.compile(r"(?:\s|\\[,;:! ])*")
+_LEIBNIZ_CLOSE = re.compile(r"\s*\}")
+# A name inside a Leibniz fraction: x, w_1, L_{12}, \theta, \mathrm{loss}.
+_LEIBNIZ_NAME = re.compile(
+    r"(?:\\(?:mathrm|operatorname|text)\s*\{\s*([a-zA-Z]+)\s*\}"
+    r"|\\([a-zA-Z]+)(?![a-zA-Z])|([a-zA-Z]))"
+    r"(?:\s*_\s*(?:\{\s*([a-zA-Z0-9]+)\s*\}|([a-zA-Z0-9])))?\s*"
 )
 # \partial_x f, \partial_{x}(…), \partial_1 f(u, v): the variable or slot in the subscript.
 _PARTIAL_BY = re.compile(
@@ -133,6 +142,8 @@ class _Translator:
         # Closers waiting for a '{' opened at a nesting depth (\frac's two groups).
         self.pending: list[tuple[str, int]] = []
         self.previous_letter = False
+        # Where the last Leibniz operator ends: d/dx^2 is no factor, x after it is not multiplied.
+        self.operator_end: int | None = None
 
     def error(self, what: str, start: int, end: int, hint: str | None = None) -> ParseError:
         span = Span(self.offset + start, self.offset + end)
@@ -221,6 +232,11 @@ class _Translator:
 
         ``\\sin^2 x`` is not a factor before x: the power of a function name is its own form.
         """
+        after_operator = self.operator_end is not None and not (
+            "".join(self.out.chars[self.operator_end :]).strip()
+        )
+        if after_operator:
+            return False
         text = "".join(self.out.chars[-_LOOK_BACK:]).rstrip(" ")
         if not text or text[-1] not in _FACTOR_ENDS:
             return False
@@ -301,14 +317,21 @@ class _Translator:
         return match.end()
 
     def fraction(self, i: int, end: int) -> int:
-        leibniz = _LEIBNIZ.match(self.text, end)
+        leibniz = _leibniz(self.text, end)
         if leibniz:  # \frac{d}{dx} is d/dx; \frac{dy}{dx} is dy/dx; \partial for ∂
-            d = "d" if leibniz.group(1) == "d" else "∂"
-            top, bottom = leibniz.group(2), leibniz.group(3)
+            plain, after, named, variables = leibniz
+            if plain.startswith("d") and variables > 1:
+                raise self.error(
+                    "an ordinary derivative is taken by one variable",
+                    i,
+                    after,
+                    "write \\partial for a mixed partial: \\frac{\\partial^2 z}{\\partial y \\partial x}",
+                )
             # ∂f/∂x(x, y) keeps its arguments attached; otherwise a space ends the operator.
-            space = "" if top and _CALL.match(self.text, leibniz.end()) else " "
-            self.emit(f" {d}{top}/{d}{bottom}{space}", i, leibniz.end())
-            return leibniz.end()
+            space = "" if named and _CALL.match(self.text, after) else " "
+            self.emit(f" {plain}{space}", i, after)
+            self.operator_end = len(self.out.chars)
+            return after
         self.emit("(", i, end)
         depth = len(self.closers)
         self.pending += [("))", depth), (")/", depth)]  # a stack: the numerator's on top
@@ -323,3 +346,60 @@ class _Translator:
         self.emit("((", i, brace + 1)
         self.closers.append((f")^(1/{index.group(1)}))", brace))
         return brace + 1
+
+
+def _leibniz(text: str, start: int) -> tuple[str, int, bool, int] | None:
+    """The two groups of ``\\frac`` at ``start`` as Leibniz's notation in the text grammar.
+
+    Returns the plain text (``d^2 y/dx^2``, ``∂^2 z/∂y ∂x``, ``∂loss/∂w_1``), where the
+    groups end, whether the numerator names what is differentiated and how many variables
+    are below; None when the groups are not a derivative (``\\frac{d}{x}`` is a quotient).
+    """
+    opened = _LEIBNIZ_OPEN.match(text, start)
+    operator = opened and _LEIBNIZ_OPERATOR.match(text, opened.end())
+    if operator is None:
+        return None
+    order, at = _leibniz_order(text, operator.end())
+    name, at = _leibniz_name(text, at)
+    between = _LEIBNIZ_BETWEEN.match(text, at)
+    if between is None:
+        return None
+    at, bottom = between.end(), []
+    while (by := _LEIBNIZ_OPERATOR.match(text, at)) and by.group(1) == operator.group(1):
+        variable, at = _leibniz_name(text, by.end())
+        if variable is None:
+            return None
+        power, at = _leibniz_order(text, at)
+        bottom.append(f"{variable}^{power}" if power else variable)
+        at = _LEIBNIZ_GAP.match(text, at).end()  # type: ignore[union-attr]
+    closed = _LEIBNIZ_CLOSE.match(text, at)
+    if not bottom or closed is None:
+        return None
+    # dy/dx: d and the name are one token, as typed in plain text; ∂ is a token of its own.
+    mark = "d" if operator.group(1) == "d" else "∂"
+    numerator = f"{mark}^{order} {name or ''}".rstrip() if order else f"{mark}{name or ''}"
+    denominator = " ".join(mark + variable for variable in bottom)
+    return f"{numerator}/{denominator}", closed.end(), name is not None, len(bottom)
+
+
+def _leibniz_order(text: str, at: int) -> tuple[str | None, int]:
+    """The ``^2`` or ``^{2}`` at ``at`` (its digits, or None) and where it ends."""
+    power = _LEIBNIZ_ORDER.match(text, at)
+    if power is None:
+        return None, at
+    return power.group(1) or power.group(2), power.end()
+
+
+def _leibniz_name(text: str, at: int) -> tuple[str | None, int]:
+    """The text grammar's name for the name at ``at`` (w_1, theta_1, loss, or None), and its end."""
+    match = _LEIBNIZ_NAME.match(text, at)
+    if match is None:
+        return None, at
+    written, command, letter, index, digit = match.groups()
+    if command is not None:
+        if command not in _GREEK and command != "lambda":
+            return None, at
+        written = _SPELLED.get(command, command)
+    base = written or letter
+    subscript = index or digit
+    return (f"{base}_{subscript}" if subscript else base), match.end()

@@ -17,7 +17,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.dag import bottom_up
-from chainsolve.errors import ParseError, Span
+from chainsolve.errors import ParseError, ProblemError, Span
 from chainsolve.functions import CONSTANTS, FUNCTION_ARITIES, FUNCTIONS
 from chainsolve.latex_input import is_latex, translate
 from chainsolve.problem import (
@@ -772,12 +772,25 @@ class _Statement(NamedTuple):
     expr: _Node
     start: int
     end: int
-    #: The variable of a d/dx, dy/dx =, diff(…, x) or f(x) = written around the expression.
-    wrt: str | None = None
+    #: The variables of a d/dx, dy/dx =, diff(…, x) or f(x) = written around the expression,
+    #: in the order they differentiate (x, y for ∂²z/∂y∂x = ∂/∂y(∂z/∂x)).
+    wrt: tuple[str, ...] = ()
     #: Whether the statement was written around its expression (d/dx, diff(…), f(x) =).
     wrapped: bool = False
     #: The operator written before it: ``d`` (d/dx) or ``∂`` (∂/∂x).
     operator: str = "d"
+    #: The order of a Leibniz operator written before it (2 for d²/dx²); None without one.
+    order: int | None = None
+
+
+class _Around(NamedTuple):
+    """What is written around an expression: d²y/dx² =, ∂/∂x, f(x) =, derivative of."""
+
+    name: _Token | None = None
+    wrt: tuple[str, ...] = ()
+    wrapped: bool = False
+    operator: str = "d"
+    order: int | None = None
 
 
 _CLOSING = {"(": ")", "[": "]"}
@@ -1393,11 +1406,10 @@ class _Parser:
             start = self.peek()
             if start.kind == "end":
                 return found
-            name: _Token | None = None
-            wrt: str | None = None
-            wrapped = False
+            around = _Around()
             if start.kind != "name" or self.peek(1).kind != "=":
-                name, wrt, wrapped = self.wrapper()
+                around = self.wrapper()
+            name, wrt, wrapped = around.name, around.wrt, around.wrapped
             if name is not None:
                 self.define(name)
             elif start.kind == "name" and self.peek(1).kind == "=":
@@ -1414,8 +1426,8 @@ class _Parser:
                     )
             command = self.command() if name is None and not wrapped else None
             if command is not None:
-                expr, wrt = command
-                wrapped = True
+                expr, variable = command
+                wrt, wrapped = (() if variable is None else (variable,)), True
             else:
                 expr = self.expression(0)
             after = self.peek()
@@ -1428,26 +1440,19 @@ class _Parser:
                 raise self.error("unexpected_token", "unexpected '='", after, hint)
             if after.kind not in ("sep", "end"):
                 raise self.unexpected(after)
-            operator = "∂" if wrapped and start.kind == "partial" else "d"
-            found.append(_Statement(name, expr, start.start, expr.end, wrt, wrapped, operator))
+            found.append(
+                _Statement(
+                    name, expr, start.start, expr.end, wrt, wrapped, around.operator, around.order
+                )
+            )
 
-    def wrapper(self) -> tuple[_Token | None, str | None, bool]:
-        """Read what is written around an expression: ``d/dx``, ``dy/dx =``, ``f(x) =``,
-        ``derivative of``; returns the target's name, the variable and whether one was read."""
-        first, second, third = self.peek(), self.peek(1), self.peek(2)
-        over = second.kind == "op" and second.text == "/"
-        variable = _DIFFERENTIAL.fullmatch(third.text) if third.kind == "name" else None
-        if first.text == "d" and over and variable and self.peek(3).kind in ("(", "name", "num"):
-            self.pos += 3
-            return None, variable.group(1), True
-        partial = self.partial_wrapper()
-        if partial is not None:
-            return partial
-        target = _DIFFERENTIAL.fullmatch(first.text) if first.kind == "name" else None
-        if target and over and variable and self.peek(3).kind == "=":
-            self.pos += 4
-            name = _Token("name", target.group(1), first.start, first.end)
-            return name, variable.group(1), True
+    def wrapper(self) -> _Around:
+        """Read what is written around an expression: ``d/dx``, ``dy/dx =``, ``∂²/∂x²``,
+        ``f(x) =``, ``derivative of``: the target's name, the variables, the order."""
+        first, second = self.peek(), self.peek(1)
+        leibniz = self.leibniz()
+        if leibniz is not None:
+            return leibniz
         if first.kind == "name" and second.text == "(":
             k = 2
             arguments: list[str] = []
@@ -1458,46 +1463,106 @@ class _Parser:
                     break
             if arguments and self.peek(k - 1).kind == ")" and self.peek(k).kind == "=":
                 self.pos += k + 1
-                return first, arguments[0] if len(arguments) == 1 else None, True
+                return _Around(first, tuple(arguments[:1]) if len(arguments) == 1 else (), True)
         if first.text == "derivative" and second.text == "of":
             self.pos += 2
-            return None, None, True
+            return _Around(wrapped=True)
         if first.text == "differentiate" and second.text not in ("(", "["):
             self.pos += 1
-            return None, None, True
-        return None, None, False
+            return _Around(wrapped=True)
+        return _Around()
 
-    def partial_wrapper(self) -> tuple[_Token | None, str | None, bool] | None:
-        """``∂/∂x E`` (the operator before a problem) and ``∂z/∂x = E`` (a named one)."""
-
-        def operator(k: int) -> bool:  # ∂ with no slot digits, as in ∂/∂x
-            return self.peek(k).kind == "partial" and not self.peek(k).text
-
-        def over(k: int) -> bool:
-            return self.peek(k).kind == "op" and self.peek(k).text == "/"
-
-        if not operator(0):
+    def leibniz(self) -> _Around | None:
+        """Leibniz's operator before a problem: ``d/dx E``, ``d^2/dx^2 E``, ``dy/dx = E``,
+        ``d^2 y/dx^2 = E``, ``∂/∂x E``, ``∂z/∂x = E``, ``∂^2 z/∂y ∂x = E``; None for none."""
+        first = self.peek()
+        glued = _DIFFERENTIAL.fullmatch(first.text) if first.kind == "name" else None
+        if first.kind == "partial" and not first.text:
+            mark = "∂"
+        elif first.kind == "name" and (first.text == "d" or glued):
+            mark = "d"
+        else:
             return None
-        variable, named = self.peek(3), self.peek(1)
-        if (
-            over(1)
-            and operator(2)
-            and variable.kind == "name"
-            and self.peek(4).kind in ("(", "name", "num", "root")
+        # dy/dx: the name is glued to its d; otherwise d^2 y, ∂z, ∂^2 z.
+        named = _Token("name", glued.group(1), first.start, first.end) if glued else None
+        written, k = (None, 1) if glued else self.order_ahead(1)
+        if named is None and self.peek(k).kind == "name" and self.is_over(k + 1):
+            named, k = self.peek(k), k + 1
+        if not self.is_over(k):
+            return None
+        below, k = self.differentials(mark, k + 1)
+        follows = self.peek(k)
+        if not below or not (
+            follows.kind == "=" if named else follows.kind in ("(", "name", "num", "root")
         ):
-            self.pos += 4
-            return None, variable.text, True
-        variable = self.peek(4)
-        if (
-            named.kind == "name"
-            and over(2)
-            and operator(3)
-            and variable.kind == "name"
-            and self.peek(5).kind == "="
-        ):
-            self.pos += 6
-            return named, variable.text, True
-        return None
+            return None
+        operator = _Token("op", "", first.start, self.peek(k - 1).end)
+        wrt, order = self.differentiated(below, written, operator)
+        self.pos += k + (named is not None)
+        return _Around(named, wrt, True, mark, order)
+
+    def is_over(self, k: int) -> bool:
+        return self.peek(k).kind == "op" and self.peek(k).text == "/"
+
+    def order_ahead(self, k: int) -> tuple[int | None, int]:
+        """The order written as ``^2`` at ``k`` tokens ahead (None when absent), and what follows."""
+        power, number = self.peek(k), self.peek(k + 1)
+        if power.kind != "op" or power.text != "^" or number.kind != "num":
+            return None, k
+        if not (number.value is not None and number.value.is_Integer and number.value >= 0):
+            return None, k
+        return int(number.value), k + 2
+
+    def differentials(self, mark: str, k: int) -> tuple[list[tuple[_Token, int]], int]:
+        """The ``dx^2`` or ``∂y ∂x`` below a Leibniz operator: each variable with its power."""
+        below: list[tuple[_Token, int]] = []
+        while True:
+            token = self.peek(k)
+            if mark == "∂" and token.kind == "partial" and not token.text:
+                variable, k = self.peek(k + 1), k + 2
+                if variable.kind != "name":
+                    return [], k
+            elif mark == "d" and not below and token.kind == "name":
+                glued = _DIFFERENTIAL.fullmatch(token.text)
+                if glued is None:
+                    return [], k
+                variable, k = token._replace(text=glued.group(1)), k + 1
+            else:
+                return below, k
+            power, k = self.order_ahead(k)
+            below.append((variable, 1 if power is None else power))
+
+    def differentiated(
+        self, below: list[tuple[_Token, int]], written: int | None, operator: _Token
+    ) -> tuple[tuple[str, ...], int]:
+        """The variables in the order they differentiate (∂²/∂y∂x: x, then y) and the order."""
+        # ∂²z/∂y∂x is ∂/∂y(∂z/∂x): the variable written last is differentiated first.
+        above = 1 if written is None else written
+        powers = [above] + [power for _, power in below]
+        if not all(1 <= power <= _MAX_DERIVATIVE_ORDER for power in powers):
+            raise self.error(
+                "unexpected_token",
+                f"the order of a derivative is a whole number from 1 to {_MAX_DERIVATIVE_ORDER}",
+                operator,
+            )
+        sequence = [variable.text for variable, power in reversed(below) for _ in range(power)]
+        order = len(sequence)
+        if order != above:
+            raise self.error(
+                "unexpected_token",
+                f"the order above is {above} and the order below is {order}",
+                operator,
+                "write d^2/dx^2, ∂^2/∂x^2 or ∂^2/∂y∂x",
+            )
+        wrt = tuple(dict.fromkeys(sequence))
+        if len(wrt) > 1 and order != 2:
+            raise self.error(
+                "unexpected_token",
+                "a mixed partial derivative is read for two variables, of order 2",
+                operator,
+                "write ∂^2/∂y∂x, or differentiate step by step",
+            )
+        return wrt, order
 
     def command(self) -> tuple[_Node, str | None] | None:
         """``diff(sin(x^2), x)``: a command of SymPy or Wolfram style around the whole problem."""
@@ -1633,17 +1698,30 @@ def _spelled(node: _Node, outer: int = 0) -> str | None:
     return text
 
 
-def _spelled_statement(statement: _Statement, called: bool = False) -> str | None:
+def _spelled_statement(statement: _Statement, called: str | None = None) -> str | None:
     """A statement as read, with what was written around it: ``d/dx sin(x^2)``, ``f(x) = …``."""
     expr = _spelled(statement.expr, 2 if statement.wrt and statement.name is None else 0)
     if expr is None:
         return None
     if statement.name is not None:
         name = statement.name.text
-        return f"{name}({statement.wrt}) = {expr}" if called else f"{name} = {expr}"
+        if (statement.order or 1) > 1:  # d^2y/dx^2 = …: the order is part of the problem
+            return f"{_spelled_operator(statement, name)} = {expr}"
+        return f"{name}{called} = {expr}" if called else f"{name} = {expr}"
     if statement.wrt:
-        return f"{statement.operator}/{statement.operator}{statement.wrt} {expr}"
+        return f"{_spelled_operator(statement)} {expr}"
     return f"the derivative of {expr}" if statement.wrapped else expr
+
+
+def _spelled_operator(statement: _Statement, name: str = "") -> str:
+    """The operator before a problem as read: d/dx, d^2/dx^2, ∂^2 z/∂y∂x (with ``name``)."""
+    mark, order = statement.operator, statement.order or 1
+    if order == 1:
+        return f"{mark}{name}/{mark}{statement.wrt[0]}"
+    top = f"{mark}^{order}{' ' + name if name else ''}"
+    if len(statement.wrt) == 1:
+        return f"{top}/{mark}{statement.wrt[0]}^{order}"
+    return f"{top}/" + "".join(mark + variable for variable in reversed(statement.wrt))
 
 
 # --- building sympy -----------------------------------------------------------------
@@ -2142,11 +2220,14 @@ def parse_problem(
             first.end,
             "with several lines, write each as name = expression (target first)",
         )
+    written = next((s for s in statements if s.wrt), None)
     if wrt is None:
-        wrt = next(((s.wrt,) for s in statements if s.wrt is not None), None)
+        wrt = written.wrt if written else None
+    elif written is not None and written.order is not None and tuple(wrt) != written.wrt:
+        raise _wrt_conflict(written, tuple(wrt), prepared)
     normalized = prepared.normalized if prepared.normalized != text else None
     if parser.guessed or reads_latex(text) or any(s.wrapped for s in statements):
-        spelled = [_spelled_statement(s, _called(s, prepared)) for s in statements]
+        spelled = [_spelled_statement(s, _arguments(s, prepared)) for s in statements]
         if None not in spelled:
             joined = "; ".join(map(str, spelled))
             normalized = joined if joined != text else None
@@ -2174,9 +2255,56 @@ def parse_problem(
         normalized_source=normalized,
     )
     head = statements[0]
-    if head.wrt is not None and _called(head, prepared) and problem.wrt == (head.wrt,):
+    if head.wrt and _called(head, prepared) and problem.wrt == head.wrt:
         problem = replace(problem, function_notation=True)
+    if written is not None and written.order is not None and written.order > 1:
+        span = prepared.span(written.start, _operator_end(written, prepared))
+        problem = replace(problem, order=written.order, order_span=span)
     return problem
+
+
+def _wrt_conflict(written: _Statement, wrt: tuple[str, ...], text: _Text) -> ParseError:
+    """``--wrt y`` given for ``d/dx E``: the operator and the option disagree."""
+    return text.error(
+        "wrt_conflict",
+        f"the problem says {_spelled_operator(written, written.name.text if written.name else '')}"
+        f" but --wrt says {', '.join(wrt)}",
+        written.start,
+        _operator_end(written, text),
+        f"leave out --wrt, or write the operator by {', '.join(wrt)}",
+    )
+
+
+def _operator_end(written: _Statement, text: _Text) -> int:
+    """Where the operator written before a statement ends (before the '=' of d^2y/dx^2 =)."""
+    operator = text.normalized[written.start : written.expr.start].rstrip(" =")
+    return written.start + len(operator)
+
+
+def asked_order(problem: Problem, option: int | None) -> int:
+    """The order of the derivative asked for: the one written in the problem (d²/dx²) or ``option``.
+
+    ``option`` is ``--order`` when it was given; an order that disagrees with the one written
+    is a :class:`ProblemError`.
+    """
+    if option is None or problem.order == 1 or option == problem.order:
+        return problem.order if option is None else option
+    raise ProblemError(
+        "order_conflict",
+        f"the problem asks for the derivative of order {problem.order} but --order is {option}",
+        source=problem.source,
+        span=problem.order_span,
+        hint="leave out --order: the order written in the problem is used",
+    )
+
+
+def _arguments(statement: _Statement, text: _Text) -> str | None:
+    """The ``(x, y)`` of a statement written ``f(x, y) = …``, as read; None for ``z = …``."""
+    if statement.name is None or not _called(statement, text):
+        return None
+    closing = text.normalized.find(")", statement.name.end)
+    written = text.normalized[statement.name.end + 1 : closing]
+    return "(" + ", ".join(name.strip() for name in written.split(",")) + ")"
 
 
 def _called(statement: _Statement, text: _Text) -> bool:

@@ -60,6 +60,10 @@ class Problem:
     normalized_source: str | None = None
     #: Written as a function of one variable, ``f(x) = …``: its derivative is named f′(x).
     function_notation: bool = False
+    #: The order written in the input (2 for d²y/dx² or ∂²z/∂y∂x), as if ``--order`` were given,
+    #: and where its operator is in ``source``.
+    order: int = 1
+    order_span: Span | None = None
 
     @property
     def names(self) -> frozenset[str]:

@@ -410,6 +410,8 @@ def verify_rates(
         "",
         matched,
         "symbolic",
+        unit=None if expected_unit is None else Unit(expected_unit),
+        answer_unit=None if answer_unit is None else Unit(answer_unit),
     )
 
 

@@ -30,6 +30,7 @@ from chainsolve.steps import Derivation, Solution
 
 if TYPE_CHECKING:
     from chainsolve.matrix.mistakes import MatrixVerdict
+    from chainsolve.units import Unit
 
 VerdictId = Literal[
     "equivalent", "not_equivalent", "equivalent_on_part", "undecided", "incomplete", "wrong_step"
@@ -117,11 +118,22 @@ class AnswerVerdict(ReportDisplay):
     kind: str = field(default="answer", init=False)
     #: The order of the derivative checked (2: the answer is d²y/dx²).
     order: int = 1
+    #: The variables differentiated by before ``wrt``: (x,) for the mixed partial ∂²z/∂y∂x.
+    mixed: tuple[str, ...] = ()
+    #: A related rate's unit as the problem implies it (cm³/s), None without units given.
+    unit: Unit | None = None
+    #: The unit the answer was written with (200π cm³/s), None for a bare number.
+    answer_unit: Unit | None = None
 
     @property
     def correct(self) -> bool:
         """True only for a proved-equivalent answer with no derivative left to evaluate."""
         return self.verdict == "equivalent"
+
+    @property
+    def unit_note(self) -> str:
+        """What the answer's unit, or its lack of one, is taken to mean (worded by wording)."""
+        return wording.answer_unit_note(self.unit is not None, self.answer_unit is not None)
 
     @property
     def verdict_label(self) -> str:
@@ -540,9 +552,22 @@ def verify_answer(
     the variable is ambiguous; running out of ``timeout`` gives an ``undecided`` verdict.
     """
     clock = _Clock(timeout)
-    name = _choose_wrt(problem, wrt)
+    # ∂²z/∂y∂x (written, or --wrt x,y --order 2): ∂/∂y of ∂z/∂x.
+    mixed = wrt is None and order == 2 and len(problem.wrt) == 2
+    if mixed and problem.function_names:
+        raise ProblemError(
+            "mixed_partial_answer",
+            wording.verify_mixed_partial_abstract(),
+            source=problem.source,
+            span=problem.order_span,
+            hint=wording.verify_mixed_partial_abstract_hint(),
+        )
+    name = problem.wrt[1] if mixed else _choose_wrt(problem, wrt)
     try:
         with stage("verify", timeout):
+            if mixed:
+                first = problem.wrt[0]
+                return _judge_higher(problem, name, order, answer_text, clock, first=first)
             if order > 1:
                 return _judge_higher(problem, name, order, answer_text, clock)
             ctx = _context(problem, name)
@@ -562,18 +587,22 @@ def verify_answer(
 
 
 def _judge_higher(
-    problem: Problem, name: str, order: int, text: str, clock: _Clock
+    problem: Problem, name: str, order: int, text: str, clock: _Clock, first: str | None = None
 ) -> AnswerVerdict:
-    """The answer as the ``order``-th derivative: the (order − 1)-th, by sympy, differentiated once."""
+    """The answer as the ``order``-th derivative: the (order − 1)-th, by sympy, differentiated once.
+
+    With ``first`` the answer is the mixed partial ∂²z/∂(name)∂(first): ∂z/∂(first), by
+    sympy, differentiated by ``name``.
+    """
     from chainsolve.higher import MAX_ORDER
 
-    if not problem.is_single_expression or not 1 < order <= MAX_ORDER:
+    if first is None and (not problem.is_single_expression or not 1 < order <= MAX_ORDER):
         raise ProblemError(
             "higher_order_unsupported",
             wording.note_higher_order_needs_one_expression(),
             source=problem.source,
         )
-    x = make_symbol(name)
+    x = make_symbol(first or name)
     flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]
     previous = sympy.diff(flat, x, order - 1)
     lower = dataclasses.replace(
@@ -584,12 +613,15 @@ def _judge_higher(
     )
     ctx = _context(lower, name)
     verdict = _judge_answer(ctx, text, _read_answer(ctx, text, clock), clock)
-    verdict = dataclasses.replace(verdict, problem=problem, order=order)
+    mixed = () if first is None else (first,)
+    verdict = dataclasses.replace(verdict, problem=problem, order=order, mixed=mixed)
     answer = verdict.answer
+    # Of a mixed partial, either first partial is the order below (∂z/∂x or ∂z/∂y).
+    below = (previous,) if first is None else (previous, sympy.diff(flat, make_symbol(name)))
     wrong_order = (
         verdict.verdict == "not_equivalent"
         and answer is not None
-        and sympy.simplify(answer - previous) == 0
+        and any(sympy.simplify(answer - lower_one) == 0 for lower_one in below)
     )
     if wrong_order:
         found = mistakes.match("previous_order", wording.mistake_previous_order(order - 1))
@@ -1324,12 +1356,18 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
             {"id": m.id, "title": m.title, "message": m.message, "detail": m.detail}
             for m in report.mistakes
         ],
-        "wrt": report.wrt,
+        "wrt": ",".join((*getattr(report, "mixed", ()), report.wrt)),
         "expected": _expr_text(report.expected),
     }
     if isinstance(report, AnswerVerdict):
         data["answer"] = report.answer_text
         data["agree_where"] = report.agree_where or None
+        if report.unit is not None or report.answer_unit is not None:
+            data["unit"] = {
+                "expected": _unit_text(report.unit),
+                "answer": _unit_text(report.answer_unit),
+                "note": report.unit_note or None,
+            }
     else:
         data["first_wrong_line"] = report.first_wrong_line
         data["lines"] = [
@@ -1345,6 +1383,11 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
             for c in report.lines
         ]
     return validated(data, "verdict")
+
+
+def _unit_text(unit: Unit | None) -> str | None:
+    """A unit in the input language (cm^3/s), as ``--rates`` and ``--answer`` take it."""
+    return None if unit is None else str(unit).replace("**", "^")
 
 
 def render_verdict(
@@ -1367,7 +1410,10 @@ def render_verdict(
     return template.render(
         report=report,
         derivative=wording.derivative_name(
-            report.problem.target, report.wrt, getattr(report, "order", 1)
+            report.problem.target,
+            report.wrt,
+            getattr(report, "order", 1),
+            getattr(report, "mixed", ()),
         ),
         target_name=report.problem.target,
         wrt=report.wrt,

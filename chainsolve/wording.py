@@ -326,6 +326,25 @@ def rates_wrong_unit_detail(unit: str) -> str:
     return f"the rate is in {unit}"
 
 
+def verify_mixed_partial_abstract() -> str:
+    """Why verify refuses an answer to a mixed partial of an unknown function (f(u, v))."""
+    return "an answer to a mixed partial of an unknown function (∂²z/∂y∂x of f(u, v)) is not checked yet"
+
+
+def verify_mixed_partial_abstract_hint() -> str:
+    """What to do instead of verifying that answer."""
+    return "chainsolve solve shows it step by step, collected by f_uu, f_uv and f_vv"
+
+
+def answer_unit_note(expected: bool, given: bool) -> str:
+    """How a related rate's answer is read with units: the words before its value and unit."""
+    if expected and not given:
+        return "no unit given, read as"
+    if given and not expected:
+        return "the problem gives no units: this unit is not checked"
+    return ""
+
+
 def rates_note_units(rate: str, unit: str) -> str:
     """The unit of the rate found, from the units given."""
     return f"{rate} is in {unit} (from the units given)."
@@ -671,8 +690,14 @@ DERIVATIVES_TOO_DEEP = "derivatives nested too deeply to read"
 NO_PLACEHOLDER = "too many names of a letter and digits (Q0, Z1, …) on one line to read it"
 
 
-def derivative_name(target: str, wrt: str, order: int = 1) -> str:
-    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d), d²y/dx²."""
+def derivative_name(target: str, wrt: str, order: int = 1, mixed: Sequence[str] = ()) -> str:
+    """The derivative a verdict is about, as printed everywhere: dy/dθ, dy/d(d), d²y/dx², ∂²z/∂y∂x.
+
+    ``mixed`` names the variables differentiated by before ``wrt`` (x in ∂²z/∂y∂x).
+    """
+    if mixed:
+        by = tuple(make_symbol(name) for name in mixed)
+        return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt), True, mixed=by))
     return formula_unicode(Leibniz(make_symbol(target), make_symbol(wrt), order=order))
 
 
@@ -702,7 +727,9 @@ def _verdict_sentences(
 ) -> list[str]:
     """The verdict of an answer (or of a derivation's last line) as sentences."""
     verdict, grounds, wrt = report.verdict, report.grounds, report.wrt
-    derivative = derivative_name(report.problem.target, wrt, getattr(report, "order", 1))
+    derivative = derivative_name(
+        report.problem.target, wrt, getattr(report, "order", 1), getattr(report, "mixed", ())
+    )
     if verdict == "equivalent":
         return [f"Correct: {subject} equals {derivative} (proved symbolically)."]
     if verdict == "wrong_step":

@@ -1297,6 +1297,168 @@ def test_partial_subscript_is_not_a_function_before_a_power() -> None:
     assert problem.wrt == ("x",)
 
 
+# --- second derivatives written before a problem ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expr", "wrt"),
+    [
+        ("d^2/dx^2 x^3*sin(x)", x**3 * sympy.sin(x), ("x",)),
+        ("d^2/dx^2 (x^2 + 1)^5", (x**2 + 1) ** 5, ("x",)),
+        ("d²/dx² e^(2x)", sympy.exp(2 * x), ("x",)),
+        ("∂²/∂x² x^3*y", x**3 * y, ("x",)),
+        ("∂^2/∂y^2 (x*y^3)", x * y**3, ("y",)),
+        ("d^2y/dx^2 = sin(x^2)", sympy.sin(x**2), ("x",)),
+        ("d^2 s/dt^2 = t^3 - 2t", t**3 - 2 * t, ("t",)),
+        ("∂²z/∂x² = x^2*y", x**2 * y, ("x",)),
+        ("∂²z/∂y∂x = x^2*y^3", x**2 * y**3, ("x", "y")),
+        ("∂^2 z/∂x ∂y = x^2*y^3", x**2 * y**3, ("y", "x")),
+        ("∂²/∂y∂x sin(x*y)", sympy.sin(x * y), ("x", "y")),
+    ],
+)
+def test_plain_second_derivatives_read_as_order_two(
+    text: str, expr: sympy.Expr, wrt: tuple[str, ...]
+) -> None:
+    """d^2/dx^2 E, ∂²/∂x² E, d^2y/dx^2 = E, ∂²z/∂y∂x = E: order 2, the variables as written."""
+    problem = parse_problem(text)
+    assert (problem.wrt, problem.order) == (wrt, 2)
+    read = flatten_definitions(problem)[make_symbol(problem.target)]
+    assert sympy.simplify(read - expr) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "d^2/dx^2 x^3*sin(x)",
+        "∂²/∂y∂x sin(x*y)",
+        r"\frac{d^2}{dx^2}\left(x^2 e^x\right)",
+        "∂²z/∂y∂x = x^2*y^3",
+        r"\frac{d^2 y}{dt^2} = t^3",
+    ],
+)
+def test_second_derivative_echo_reads_back_as_the_same_problem(text: str) -> None:
+    """The "read as" echo of a second derivative is input that reads as the same problem."""
+    problem = parse_problem(text)
+    again = parse_problem(problem.normalized_source or text)
+    assert (again.wrt, again.order) == (problem.wrt, problem.order)
+    assert again.definitions[0].expr == problem.definitions[0].expr
+    assert again.target == problem.target
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "order", "result"),
+    [
+        ("d^2/dx^2 x^3*sin(x)", "x", 2, sympy.diff(x**3 * sympy.sin(x), x, 2)),
+        ("∂²z/∂y∂x = x^2*y^3", "x,y", 2, sympy.diff(x**2 * y**3, x, y)),
+        ("dy/dx = x^3", "x", 1, 3 * x**2),
+    ],
+)
+def test_an_agreeing_order_and_wrt_are_accepted(
+    text: str, wrt: str, order: int, result: sympy.Expr
+) -> None:
+    """--order 2 --wrt x with d²/dx², as the input says: solved as usual, sympy's derivative."""
+    code, out, err = _cli("solve", text, "--wrt", wrt, "--order", str(order), "--format", "json")
+    assert code == 0, err
+    last = list(json.loads(out)["derivatives"].values())[-1]
+    assert sympy.simplify(parse_expression(last) - result) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("d^2/dx^2 x^3", "--order", "3"), "order 2 but --order is 3"),
+        (("d^2/dx^2 x^3", "--order", "1"), "order 2 but --order is 1"),
+        (("∂²z/∂y∂x = x^2*y^3", "--order", "3"), "order 2 but --order is 3"),
+        (("d^2/dx^2 x^3*y", "--wrt", "y"), "says d^2/dx^2 but --wrt says y"),
+        (("∂²z/∂y∂x = x^2*y^3", "--wrt", "y,x"), "says ∂^2 z/∂y∂x but --wrt says y, x"),
+        (("d/dx x*y", "--wrt", "y"), "says d/dx but --wrt says y"),
+        ((r"\frac{\partial z}{\partial x} = x y", "--wrt", "y"), "says ∂z/∂x but --wrt says y"),
+    ],
+)
+@pytest.mark.parametrize("command", ["solve", "verify"])
+def test_a_conflicting_order_or_wrt_is_one_error_line(
+    command: str, args: tuple[str, ...], message: str
+) -> None:
+    """d²/dx² with --order 3, or d/dx with --wrt y: exit 2, one error line saying both."""
+    answer = ("--answer", "0") if command == "verify" else ()
+    code, out, err = _cli(command, *args, *answer)
+    assert code == 2 and not out
+    assert err.count("error:") == 1 and message in err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "d^0/dx^0 x",
+        "d^11/dx^11 x",
+        "d^2/dx^0 x",
+        "d^2/dx^99999999999 x",
+        "∂^2/∂x^0∂y x*y",
+        r"\frac{d^2}{dx^{99999999999999}} x",
+    ],
+)
+def test_an_order_out_of_range_is_refused_before_anything_is_built(text: str) -> None:
+    """d^0/dx^0, d^11/dx^11, dx^99999999999: the order's range, one error, no list of that size."""
+    with pytest.raises(ParseError) as raised:
+        parse_problem(text)
+    assert "the order of a derivative is a whole number from 1 to 10" in raised.value.message
+
+
+def test_a_conflicting_wrt_has_a_caret_under_the_operator() -> None:
+    """--wrt y for d^2/dx^2 E: the caret is under the operator the option contradicts."""
+    with pytest.raises(ParseError) as raised:
+        parse_problem("d^2/dx^2 x^3*y", wrt=("y",))
+    assert raised.value.code == "wrt_conflict"
+    assert raised.value.caret_lines() == ("d^2/dx^2 x^3*y", "^" * 8)
+
+
+@pytest.mark.parametrize(
+    ("text", "caret"),
+    [
+        ("d^2/dx^2 x^3", "^" * 8),
+        (r"\frac{d^2 y}{dx^2} = x^3", "^" * 18),
+        ("∂²z/∂y∂x = x*y", "^" * 8),
+    ],
+)
+def test_a_conflicting_order_has_a_caret_under_the_operator(text: str, caret: str) -> None:
+    """--order 3 for d²/dx² (plain or LaTeX): one error line, the caret under the operator only."""
+    code, _, err = _cli("solve", text, "--order", "3")
+    assert code == 2
+    assert err.splitlines()[:3] == [
+        "error: the problem asks for the derivative of order 2 but --order is 3",
+        f"  {text}",
+        f"  {caret}",
+    ]
+
+
+def test_the_api_takes_the_order_written_and_names_its_own_argument() -> None:
+    """chainsolve.solve("d^2/dx^2 …") is the second derivative; order=3 is refused as order, not --order."""
+    import chainsolve
+
+    solution = chainsolve.solve(r"\frac{d^2}{dx^2} x^4 \sin(x)")
+    expected = sympy.diff(x**4 * sympy.sin(x), x, 2)
+    assert sympy.simplify(solution.derivations[-1].result - expected) == 0
+    assert chainsolve.verify("d^2/dx^2 x^4", answer="12x^2").correct
+    with pytest.raises(ProblemError) as raised:
+        chainsolve.solve("d^2/dx^2 x^4", order=3)
+    assert raised.value.message.endswith("but order is 3") and "--" not in str(raised.value.hint)
+
+
+def test_verify_checks_an_answer_against_the_order_written() -> None:
+    """verify "d^2/dx^2 sin(x^2)": the answer is the second derivative; the first is named."""
+    second = "2cos(x^2) - 4x^2*sin(x^2)"
+    assert parse_expression(second).equals(sympy.diff(sympy.sin(x**2), x, 2))
+    assert _cli("verify", "d^2/dx^2 sin(x^2)", "--answer", second)[0] == 0
+    first = ("--answer", "2x*cos(x^2)", "--format", "json")
+    code, out, _ = _cli("verify", "d^2/dx^2 sin(x^2)", *first)
+    assert code == 1 and "previous_order" in json.loads(out)["mistakes"]
+
+
+def test_function_of_two_arguments_is_echoed_with_its_arguments() -> None:
+    """f(x, y) = x*y is read back as f(x, y) = x·y (it was echoed as f(None) = x·y)."""
+    assert parse_problem("f(x, y) = x*y", wrt=("x",)).normalized_source == "f(x, y) = x·y"
+
+
 # --- the corpus: inputs as students and textbooks write them ---------------------------------
 
 STUDENT_INPUTS = Path(__file__).parent / "data" / "student_inputs.jsonl"

@@ -315,6 +315,81 @@ def test_verify_rates_answer_with_a_unit(answer: str, correct: bool, mistakes: l
     assert sympy.simplify(verdict.answer - _sphere_rate()) == 0
 
 
+_SPHERE = ("V = 4/3*pi*r^3", "--rates", "r: dr/dt = 2 cm/s", "--at", "r=5cm")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "answer", "shown"),
+    [
+        ("text", "200*pi", "Answer: 200π (no unit given, read as 200π cm³/s)"),
+        ("text", "200*pi cm^3/s", "Answer: 200π cm³/s\n"),
+        ("text", "200*pi cm^2/s", "Answer: 200π cm²/s\n"),
+        (
+            "markdown",
+            "200*pi",
+            r"Answer: $200 \pi$ (no unit given, read as $200 \pi\,\mathrm{cm}^{3}/\mathrm{s}$)",
+        ),
+        ("markdown", "200*pi cm^3/s", r"Answer: $200 \pi\,\mathrm{cm}^{3}/\mathrm{s}$"),
+        (
+            "latex",
+            "200*pi",
+            r"Answer: $200 \pi$ (no unit given, read as $200 \pi\,\mathrm{cm}^{3}/\mathrm{s}$)",
+        ),
+        ("latex", "200*pi cm^2/s", r"Answer: $200 \pi\,\mathrm{cm}^{2}/\mathrm{s}$"),
+        ("html", "200*pi", "(no unit given, read as <math"),
+        ("html", "200*pi cm^3/s", "<mtext> cm&#179;/s</mtext></math></p>"),
+    ],
+)
+def test_verify_rates_answer_line_shows_the_unit_in_every_format(
+    fmt: str, answer: str, shown: str
+) -> None:
+    """The Answer line shows the answer's unit, or how a bare number is read (cm³/s)."""
+    result = CliRunner().invoke(main, ["verify", *_SPHERE, "--answer", answer, "--format", fmt])
+    assert shown in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html"])
+def test_verify_rates_expected_rate_carries_its_unit(fmt: str) -> None:
+    """A wrong unit: the expected rate is shown with the rate's own unit (200π cm³/s)."""
+    result = CliRunner().invoke(
+        main, ["verify", *_SPHERE, "--answer", "200pi cm^2/s", "--format", fmt]
+    )
+    assert result.exit_code == 1
+    expected = result.stdout.split("Expected: ", 1)[1].splitlines()[0]
+    unit = {"text": "cm³/s", "html": "cm&#179;/s"}.get(fmt, r"\mathrm{cm}^{3}/\mathrm{s}")
+    assert unit in expected
+
+
+@pytest.mark.parametrize(
+    ("rates", "at", "answer", "unit"),
+    [
+        ("r: dr/dt = 2 cm/s", "r=5cm", "200pi", {"expected": "cm^3/s", "answer": None}),
+        ("r: dr/dt = 2 cm/s", "r=5cm", "200pi cm^2/s", {"expected": "cm^3/s", "answer": "cm^2/s"}),
+        ("dr/dt = 2", "r=5", "200pi cm^3/s", {"expected": None, "answer": "cm^3/s"}),
+        ("dr/dt = 2", "r=5", "200pi", None),
+    ],
+)
+def test_verify_rates_json_has_both_units(
+    rates: str, at: str, answer: str, unit: dict[str, str | None] | None
+) -> None:
+    """JSON `unit`: the problem's unit and the answer's, in the input language (absent: none)."""
+    args = ["verify", "V = 4/3*pi*r^3", "--rates", rates, "--at", at, "--answer", answer]
+    data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert {k: v for k, v in data.get("unit", {}).items() if k != "note"} == (unit or {})
+    verdict = check_rates("V = 4/3*pi*r^3", rates, answer, at=at)
+    assert sympy.simplify(verdict.answer - _sphere_rate()) == 0
+
+
+def test_verify_rates_unit_without_units_in_the_problem_is_not_checked() -> None:
+    """Units on the answer only: the number is checked, and the line says the unit is not."""
+    args = ["verify", "V = 4/3*pi*r^3", "--rates", "dr/dt = 2", "--at", "r=5"]
+    result = CliRunner().invoke(main, [*args, "--answer", "200pi cm^3/s"])
+    assert result.exit_code == 0
+    assert "Answer: 200π cm³/s (the problem gives no units: this unit is not checked)" in (
+        result.stdout
+    )
+
+
 @pytest.mark.parametrize(
     ("answer", "mistake"),
     [("-9/2", "rates_wrong_rate"), ("-3/4 ft^2/s", "rates_wrong_unit")],

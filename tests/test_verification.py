@@ -727,3 +727,78 @@ def test_latex_answer_error_points_into_the_latex_typed() -> None:
         check(SIN, r"\frac{dy}{dx} = 2x\cos(x^2")
     line, caret = caught.value.caret_lines() or ("", "")
     assert line[caret.index("^")] == "(" and "at column 23" in caught.value.message
+
+
+def _verify_json(*args: str) -> tuple[int, dict[str, object]]:
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    result = CliRunner().invoke(main, ["verify", *args, "--format", "json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _input_text(expr: sympy.Expr) -> str:
+    """A sympy expression (the test's own oracle) as the input language."""
+    return str(expr).replace("**", "^")
+
+
+_MIXED_E = "x^2*y^3 + sin(x*y)"
+_X, _Y = sympy.symbols("x y")
+_MIXED_SYMPY = _X**2 * _Y**3 + sympy.sin(_X * _Y)
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        (f"∂²z/∂y∂x = {_MIXED_E}",),
+        (r"\frac{\partial^2 z}{\partial y \partial x} = x^2 y^3 + \sin(x y)",),
+        (f"z = {_MIXED_E}", "--wrt", "x,y", "--order", "2"),
+    ],
+)
+def test_an_answer_to_a_mixed_partial_is_checked_against_sympy(problem: tuple[str, ...]) -> None:
+    """verify ∂²z/∂y∂x (written, or --wrt x,y --order 2): sympy's diff(E, x, y) is right, ∂z/∂x named."""
+    right = _input_text(sympy.diff(_MIXED_SYMPY, _X, _Y))
+    code, data = _verify_json(*problem, "--answer", right)
+    assert code == 0 and data["correct"] and data["wrt"] == "x,y"
+    first = _input_text(sympy.diff(_MIXED_SYMPY, _X))
+    code, data = _verify_json(*problem, "--answer", first)
+    assert code == 1 and data["mistakes"] == ["previous_order"]
+    wrong = _input_text(sympy.diff(_MIXED_SYMPY, _X, _Y) + _X)
+    code, data = _verify_json(*problem, "--answer", wrong)
+    assert code == 1 and data["verdict"] == "not_equivalent"
+
+
+def test_a_mixed_partial_verdict_is_labelled_as_the_mixed_partial() -> None:
+    """The verdict names ∂²z/∂y∂x (not ∂²z/∂y²) and its Expected line is sympy's derivative."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    args = ["verify", "∂²z/∂y∂x = u^2*v; u = x*y; v = x + y", "--answer", "x*y"]
+    out = CliRunner().invoke(main, args).stdout
+    assert "Check of ∂²z/∂y∂x for" in out and "Not equivalent to ∂²z/∂y∂x." in out
+    from chainsolve.parsing import parse_expression
+
+    expected = parse_expression(out.split("Expected: ∂²z/∂y∂x = ", 1)[1].splitlines()[0])
+    oracle = sympy.diff((_X * _Y) ** 2 * (_X + _Y), _X, _Y)
+    assert sympy.simplify(expected.subs(_named_symbols()) - oracle) == 0
+
+
+def _named_symbols() -> dict[sympy.Symbol, sympy.Symbol]:
+    from chainsolve.problem import make_symbol
+
+    return {make_symbol("x"): _X, make_symbol("y"): _Y}
+
+
+def test_an_answer_to_a_mixed_partial_of_an_unknown_function_is_refused_in_one_line() -> None:
+    """∂²z/∂y∂x of f(u, v): one error line with a caret (its first partial holds Subs forms)."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    problem = "∂²z/∂y∂x = f(u, v); u = x*y; v = x + y"
+    result = CliRunner().invoke(main, ["verify", problem, "--answer", "D[12]f(x*y, x + y)"])
+    assert result.exit_code == 2 and not result.stdout
+    assert result.stderr.count("error:") == 1 and "^^^^^^^^" in result.stderr
+    assert "mixed partial of an unknown function" in result.stderr
