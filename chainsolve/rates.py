@@ -13,7 +13,7 @@ import sympy
 from chainsolve import mistakes, wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
-from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact
+from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact, is_zero
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
@@ -249,7 +249,7 @@ def _values_at(
     missing = [v for v in setting.variables if v not in values]
     f = setting.lhs - setting.rhs
     if not missing:
-        if sympy.simplify(f.subs(values)) != 0:
+        if not is_zero(f.subs(values)):
             raise ProblemError(
                 "point_not_on_curve", wording.rates_error_inconsistent(), source=setting.source
             )
@@ -320,7 +320,7 @@ def _solved(
     setting: _Setting, unknown: sympy.Symbol, coefficient: sympy.Expr, rest: sympy.Expr
 ) -> sympy.Expr:
     plain = {setting.function(v): v for v in setting.variables}
-    if sympy.simplify(coefficient) == 0:
+    if is_zero(coefficient):
         raise ProblemError(
             "rates_no_solution",
             wording.rates_error_no_solution(unknown.name),
@@ -339,7 +339,7 @@ def _check(
 ) -> None:
     """The unknown rate against −Σ F_v·v′ / F_u from the equation's partial derivatives alone."""
     reference = _reference(setting, rates.known, unknown).subs(values)
-    if sympy.simplify(result - reference) != 0:
+    if not is_zero(result - reference):
         raise WrongStepError(f"d{unknown}/dt = {result} differs from {reference}")
 
 
@@ -385,10 +385,10 @@ def verify_rates(
     unknown = _unknown(setting, rates)
     values = {make_symbol(name): value for name, value in solution.problem.point.items()}
     answer = exact(parse_expression(number_text))
-    right = sympy.simplify(answer - truth) == 0
+    right = is_zero(answer - truth)
     matched: tuple[MistakeMatch, ...] = ()
     if right and answer_unit is not None and expected_unit is not None:
-        if sympy.simplify(answer_unit - expected_unit) != 0:
+        if not is_zero(answer_unit - expected_unit):
             right = False
             detail = wording.rates_wrong_unit_detail(unit_text(expected_unit))
             matched = (mistakes.match("rates_wrong_unit", detail),)
@@ -396,7 +396,7 @@ def verify_rates(
         matched = tuple(
             mistakes.match(mistake_id, detail)
             for mistake_id, detail, wrong in _rate_slips(setting, rates, unknown, values)
-            if sympy.simplify(answer - wrong) == 0
+            if is_zero(answer - wrong)
         )
     return AnswerVerdict(
         solution.problem,
@@ -532,7 +532,7 @@ def _check_by_differentiating(
     unknowns = list(rate.values())
     solved = sympy.solve([e.subs(moment) for e in equations], unknowns, dict=True)
     found = [s[rate[unknown]] for s in solved if rate[unknown] in s]
-    if len(found) != 1 or sympy.simplify(found[0] - result.subs(moment)) != 0:
+    if len(found) != 1 or not is_zero(found[0] - result.subs(moment)):
         raise WrongStepError(f"d{unknown}/dt = {result} differs from the constraint route {found}")
 
 
