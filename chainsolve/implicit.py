@@ -180,6 +180,8 @@ def solve_implicit(
     polynomial curve, shortens with the curve's equation (x² + y² = 25 gives −25/y³).
     """
     x, y = curve.wrt, curve.dependent
+    # F_x and F_y, computed once: the slope's oracle and the point's tests all use them.
+    partials = (sympy.diff(curve.implicit_function, x), sympy.diff(curve.implicit_function, y))
     dy = Leibniz(y, x, lagrange=(y.name, None))
     opening = Step(
         "rule",
@@ -205,16 +207,17 @@ def solve_implicit(
             "simplify",
             "implicit_solve",
             (dy, result),
-            check=_check_result(curve, result),
+            check=_check_result(curve, result, partials),
             words=_words(curve),
         )
     )
     if point:
-        steps.extend(_at_point(curve, result, point, dy))
+        steps.extend(_at_point(curve, result, point, dy, partials))
     derivations = [Derivation(x.name, dy, tuple(steps), result)]
     for k in range(2, order + 1):
-        derivation, names = _higher(curve, k, derivations[-1].result, result, reserved)
-        derivations.append(_with_value_at(curve, derivation, point))
+        oracle = sympy.idiff(curve.implicit_function, y, x, k)
+        derivation, names = _higher(curve, k, derivations[-1].result, result, reserved, oracle)
+        derivations.append(_with_value_at(curve, derivation, point, oracle))
         reserved |= names
     problem = Problem(
         source=curve.source,
@@ -228,9 +231,15 @@ def solve_implicit(
 
 
 def _higher(
-    curve: Curve, order: int, previous: sympy.Expr, slope: sympy.Expr, reserved: frozenset[str]
+    curve: Curve,
+    order: int,
+    previous: sympy.Expr,
+    slope: sympy.Expr,
+    reserved: frozenset[str],
+    oracle: sympy.Expr,
 ) -> tuple[Derivation, frozenset[str]]:
-    """dⁿy/dxⁿ: the result of order n − 1 differentiated implicitly, dy/dx substituted, checked."""
+    """dⁿy/dxⁿ: the result of order n − 1 differentiated implicitly, dy/dx substituted, checked
+    against ``oracle``, sympy's idiff of order n."""
     x, y = curve.wrt, curve.dependent
     total = Leibniz(y, x, lagrange=(y.name, None), order=order)
     words = (*_words(curve), ("order", str(order)), ("previous", str(order - 1)))
@@ -242,7 +251,6 @@ def _higher(
     function_slope = sympy.Derivative(curve.function, x)
     substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
     value = sympy.cancel(curve.as_symbol(substituted))
-    oracle = sympy.idiff(curve.implicit_function, y, x, order)
     if not equal_on_curve(curve, value, oracle):
         raise WrongStepError(f"d^{order}y/dx^{order} = {value} differs from idiff: {oracle}")
     check = Check("symbolic", wording.implicit_check_higher())
@@ -291,18 +299,19 @@ def equal_on_curve(curve: Curve, value: sympy.Expr, reference: sympy.Expr) -> bo
 
 
 def _with_value_at(
-    curve: Curve, derivation: Derivation, point: Mapping[str, sympy.Expr] | None
+    curve: Curve,
+    derivation: Derivation,
+    point: Mapping[str, sympy.Expr] | None,
+    oracle: sympy.Expr,
 ) -> Derivation:
-    """The derivation with, at a point, one more step: the derivative's value there."""
+    """The derivation with, at a point, one more step: the derivative's value there, checked
+    against ``oracle`` (sympy's idiff of the derivation's order) there."""
     if not point:
         return derivation
     values = _values(curve, point)
     value = sympy.simplify(derivation.result.subs(values))
     words = (*_words(curve), ("point", _point_text(curve, point)))
     check = Check("symbolic", wording.implicit_check_higher())
-    oracle = sympy.idiff(
-        curve.implicit_function, curve.dependent, curve.wrt, derivation.derivative.order
-    )
     if not is_zero(oracle.subs(values) - value):
         raise WrongStepError(f"value {value} at the point differs from idiff's")
     step = Step(
@@ -390,26 +399,32 @@ def _solved(curve: Curve, coefficient: sympy.Expr, rest: sympy.Expr) -> sympy.Ex
     return tidied
 
 
-def _check_result(curve: Curve, result: sympy.Expr) -> Check:
-    """dy/dx against −F_x/F_y and sympy's idiff, both computed from the equation alone."""
-    f = curve.implicit_function
-    x, y = curve.wrt, curve.dependent
-    by_partials = -sympy.diff(f, x) / sympy.diff(f, y)
-    by_idiff = sympy.idiff(f, y, x)
-    for reference in (by_partials, by_idiff):
-        if not is_zero(result - reference):
-            raise WrongStepError(f"dy/dx = {result} differs from {reference}")
+def _check_result(
+    curve: Curve, result: sympy.Expr, partials: tuple[sympy.Expr, sympy.Expr]
+) -> Check:
+    """dy/dx against −F_x/F_y (``partials``: F_x, F_y), computed from the equation alone.
+
+    sympy's idiff of order 1 is this same quotient (it solves F_x + F_y·y′ = 0 for y′), so
+    asking it too would prove nothing more; it is the oracle of the higher orders.
+    """
+    reference = -partials[0] / partials[1]
+    if not is_zero(result - reference):
+        raise WrongStepError(f"dy/dx = {result} differs from {reference}")
     return Check("symbolic", wording.implicit_check_result())
 
 
 def _at_point(
-    curve: Curve, result: sympy.Expr, point: Mapping[str, sympy.Expr], dy: Leibniz
+    curve: Curve,
+    result: sympy.Expr,
+    point: Mapping[str, sympy.Expr],
+    dy: Leibniz,
+    partials: tuple[sympy.Expr, sympy.Expr],
 ) -> list[Step]:
-    """The slope at the point and the tangent line there."""
+    """The slope at the point and the tangent line there (``partials``: F_x, F_y)."""
     values = _values(curve, point)
-    denominator = sympy.diff(curve.implicit_function, curve.dependent).subs(values)
+    denominator = partials[1].subs(values)
     if is_zero(denominator):
-        numerator = sympy.diff(curve.implicit_function, curve.wrt).subs(values)
+        numerator = partials[0].subs(values)
         singular = is_zero(numerator)
         raise ProblemError(
             "implicit_singular_point" if singular else "implicit_vertical_tangent",
@@ -419,8 +434,7 @@ def _at_point(
             source=curve.source,
         )
     slope = sympy.simplify(result.subs(values))
-    f = curve.implicit_function
-    reference = (-sympy.diff(f, curve.wrt) / sympy.diff(f, curve.dependent)).subs(values)
+    reference = (-partials[0] / partials[1]).subs(values)
     if not is_zero(slope - reference):
         raise WrongStepError(f"slope {slope} differs from {reference}")
     x0, y0 = values[curve.wrt], values[curve.dependent]

@@ -433,3 +433,17 @@ def test_curve_and_rates_examples_do_not_import_sympy_physics() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
     assert done.stdout.strip().endswith("physics imported: False"), done.stdout[-500:]
+
+
+def test_slope_check_refuses_a_wrong_dy_dx() -> None:
+    """The slope's check (−F_x/F_y from sympy's partial derivatives) raises on a wrong dy/dx."""
+    from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import _check_result, read_curve
+
+    curve = read_curve("x^3 + y^3 = 6*x*y", "y", None, {})
+    f = x**3 + y**3 - 6 * x * y
+    partials = (sympy.diff(f, x), sympy.diff(f, y))
+    right = sympy.idiff(f, y, x)
+    assert _check_result(curve, right, partials).status == "symbolic"
+    with pytest.raises(WrongStepError):
+        _check_result(curve, (x**2 - 2 * y) / (2 * x + y**2), partials)
