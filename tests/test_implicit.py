@@ -375,6 +375,9 @@ def test_mixed_partial_and_cone_latex_compile(
 #: Identities and non-identities, each judged by is_zero and (the oracle) by sympy.simplify.
 ZERO_CASES = [
     (x**2 - 25) / (x - 5) - (x + 5),
+    1 / (1 / x + 1 / y) - x * y / (x + y),
+    1 / (x - 1) - 1 / (x + 1) - 2 / (x**2 - 1),
+    (x**2 / y**2 + 1) / y - (x**2 + y**2) / y**3 + 1 / (x * y),
     (x**2 - 2) / (x - sympy.sqrt(2)) - (x + sympy.sqrt(2)),
     sympy.sin(x) ** 2 + sympy.cos(x) ** 2 - 1,
     sympy.exp(x) * sympy.exp(y) - sympy.exp(x + y),
