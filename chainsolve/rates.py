@@ -250,7 +250,7 @@ def _values_at(
     missing = [v for v in setting.variables if v not in values]
     f = setting.lhs - setting.rhs
     if not missing:
-        if not is_zero(f.subs(values)):
+        if not is_zero(f.xreplace(values)):
             raise ProblemError(
                 "point_not_on_curve", wording.rates_error_inconsistent(), source=setting.source
             )
@@ -264,7 +264,7 @@ def _values_at(
             source=setting.source,
         )
     variable = missing[0]
-    roots = [r for r in _roots(f.subs(values), variable) if r.is_real]
+    roots = [r for r in _roots(f.xreplace(values), variable) if r.is_real]
     positive = [r for r in roots if r.is_positive]
     chosen = positive if positive else roots
     if len(chosen) != 1:
@@ -350,7 +350,7 @@ def _check(
     result: sympy.Expr,
 ) -> None:
     """The unknown rate against −Σ F_v·v′ / F_u from the equation's partial derivatives alone."""
-    reference = _reference(setting, rates.known, unknown).subs(values)
+    reference = _reference(setting, rates.known, unknown).xreplace(values)
     if not is_zero(result - reference):
         raise WrongStepError(f"d{unknown}/dt = {result} differs from {reference}")
 
@@ -535,7 +535,7 @@ def _check_by_differentiating(
     moment = dict(values)
     for name, value in system.constraints:
         inside = sorted(value.free_symbols, key=lambda s: s.name)
-        moment[name] = value.subs(moment)
+        moment[name] = value.xreplace(moment)
         equations.append(
             rate[name] - sum((sympy.diff(value, q) * rate[q] for q in inside), sympy.Integer(0))
         )
@@ -543,10 +543,10 @@ def _check_by_differentiating(
         equations.append(rate[make_symbol(name)] - known)
     unknowns = list(rate.values())
     # The system is linear in the rates: linsolve (a fifth of sympy.solve's cost) solves it.
-    solved = sympy.linsolve([e.subs(moment) for e in equations], unknowns)
+    solved = sympy.linsolve([e.xreplace(moment) for e in equations], unknowns)
     place = unknowns.index(rate[unknown])
     found = [s[place] for s in solved if not s[place].has(*unknowns)]
-    if len(found) != 1 or not is_zero(found[0] - result.subs(moment)):
+    if len(found) != 1 or not is_zero(found[0] - result.xreplace(moment)):
         raise WrongStepError(f"d{unknown}/dt = {result} differs from the constraint route {found}")
 
 
