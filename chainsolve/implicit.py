@@ -90,11 +90,17 @@ def is_zero(expr: sympy.Expr) -> bool:
 
 
 def _rational_with_exact_constants(expr: sympy.Expr) -> bool:
-    """A rational function of its symbols whose constants are rationals, π or e (no √2:
-    ``cancel`` takes those for independent generators, so only then is its answer final)."""
-    constants = expr.atoms(sympy.Number, sympy.NumberSymbol)
-    exact_constants = all(c.is_Rational or c in (sympy.pi, sympy.E) for c in constants)
-    return exact_constants and bool(expr.is_rational_function(*expr.free_symbols))
+    """Built from symbols, rationals, π and e by sums, products and integer powers alone?
+
+    Then the expanded numerator is 0 exactly when ``expr`` is. A radical such as √2 (or
+    √(3 + 2√2) = 1 + √2) has an algebra of its own that expanding does not know.
+    """
+    return all(
+        isinstance(node, (sympy.Symbol, sympy.Rational, sympy.Add, sympy.Mul))
+        or node in (sympy.pi, sympy.E)
+        or (isinstance(node, sympy.Pow) and node.exp.is_Integer)
+        for node in sympy.preorder_traversal(expr)
+    )
 
 
 def _nonzero_somewhere(expr: sympy.Expr) -> bool:
