@@ -8,7 +8,7 @@ from types import MappingProxyType
 import sympy
 
 from chainsolve import mistakes, wording
-from chainsolve.implicit import Curve, equal_on_curve, on_the_curve
+from chainsolve.implicit import Curve, equal_on_curve, is_zero, on_the_curve
 from chainsolve.problem import Problem
 from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
 
@@ -81,7 +81,7 @@ def _judge(curve: Curve, answer: sympy.Expr, truth: sympy.Expr) -> tuple[Verdict
     if answer.has(curve.dependent):
         return "not_equivalent", ""
     branches = _branches(curve)
-    right = [g for g in branches if _zero(answer - truth.xreplace({curve.dependent: g}))]
+    right = [g for g in branches if is_zero(answer - truth.xreplace({curve.dependent: g}))]
     if not right:
         return "not_equivalent", ""
     if len(right) == len(branches):
@@ -92,14 +92,20 @@ def _judge(curve: Curve, answer: sympy.Expr, truth: sympy.Expr) -> tuple[Verdict
 def _branches(curve: Curve) -> list[sympy.Expr]:
     """The curve solved for y, when sympy finds a few explicit branches (else none)."""
     try:
-        found = sympy.solve(curve.implicit_function, curve.dependent)
+        # simplify=False: sympy.solve's own simplify of each root costs 10× the solving (and
+        # imports sympy.physics); expanding the radicands gives the form a person writes.
+        found = sympy.solve(curve.implicit_function, curve.dependent, simplify=False)
     except NotImplementedError:
         return []
-    return list(found)[:MAX_BRANCHES]
+    return [_expanded_radicands(g) for g in list(found)[:MAX_BRANCHES]]
 
 
-def _zero(expr: sympy.Expr) -> bool:
-    return bool(sympy.simplify(expr) == 0)
+def _expanded_radicands(root: sympy.Expr) -> sympy.Expr:
+    """``root`` with each radicand expanded, common factors out: √(25 − x²), not √(−(x − 5)(x + 5))."""
+    return root.replace(
+        lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer,
+        lambda e: sympy.Pow(sympy.factor_terms(sympy.expand(e.base)), e.exp),
+    )
 
 
 def slips(curve: Curve) -> dict[str, list[sympy.Expr]]:

@@ -455,7 +455,7 @@ def implicit_check_collect() -> str:
 
 def implicit_check_result() -> str:
     """How dy/dx was confirmed (independently of the steps)."""
-    return "equals −F_x/F_y and sympy's idiff"
+    return "equals −F_x/F_y from the equation's partial derivatives"
 
 
 def implicit_check_slope() -> str:

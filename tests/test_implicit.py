@@ -368,3 +368,88 @@ def test_mixed_partial_and_cone_latex_compile(
     """The mixed partial (f_{uv}, ∂²z/∂y∂x) and the cone with units compile with pdflatex."""
     source = chainsolve.solve(problem, **options).to_latex()  # type: ignore[arg-type]
     compile_latex(source, tmp_path, "new", timeout=120)
+
+
+# -- is_zero: the zero test of the curve and rates checks, without sympy.simplify where it can -----
+
+#: Identities and non-identities, each judged by is_zero and (the oracle) by sympy.simplify.
+ZERO_CASES = [
+    (x**2 - 25) / (x - 5) - (x + 5),
+    1 / (1 / x + 1 / y) - x * y / (x + y),
+    1 / (x - 1) - 1 / (x + 1) - 2 / (x**2 - 1),
+    (x**2 / y**2 + 1) / y - (x**2 + y**2) / y**3 + 1 / (x * y),
+    (x**2 - 2) / (x - sympy.sqrt(2)) - (x + sympy.sqrt(2)),
+    sympy.sqrt(3 + 2 * sympy.sqrt(2)) - 1 - sympy.sqrt(2),
+    sympy.sqrt(3 + 2 * sympy.sqrt(2)) * x - x - sympy.sqrt(2) * x,
+    sympy.sqrt(2) * sympy.pi - 200 * sympy.pi,
+    sympy.sin(x) ** 2 + sympy.cos(x) ** 2 - 1,
+    sympy.exp(x) * sympy.exp(y) - sympy.exp(x + y),
+    sympy.sqrt(25 - x**2) ** 2 + x**2 - 25,
+    sympy.pi * x / 3 - x,
+    x / y - y / x,
+    -x / sympy.sqrt(25 - x**2) - x / sympy.sqrt(25 - x**2),
+    sympy.sin(x) ** 2 - sympy.cos(x) ** 2,
+    sympy.log(x * y) - sympy.log(x) - sympy.log(y),
+]
+
+
+@pytest.mark.parametrize("expr", ZERO_CASES)
+def test_is_zero_agrees_with_simplify(expr: sympy.Expr) -> None:
+    """is_zero (cancel, a numeric look, simplify last) gives sympy.simplify's verdict on each case."""
+    from chainsolve.implicit import is_zero
+
+    assert is_zero(expr) == (sympy.simplify(expr) == 0)
+
+
+def test_branches_are_the_roots_with_radicands_expanded() -> None:
+    """x² + y² = r² (wrt x) has the branches ±√(r² − x²), the roots sympy.solve finds, radicands expanded."""
+    from chainsolve.implicit import read_curve
+    from chainsolve.implicit_verify import _branches
+
+    branches = _branches(read_curve("x^2 + y^2 = r^2", "y", ("x",), {}))
+    assert branches == [-sympy.sqrt(r**2 - x**2), sympy.sqrt(r**2 - x**2)]
+    for found, solved in zip(branches, sympy.solve(x**2 + y**2 - r**2, y), strict=True):
+        assert sympy.simplify(found - solved) == 0
+
+
+def test_curve_and_rates_examples_do_not_import_sympy_physics() -> None:
+    """The implicit and rates examples prove every step without sympy.simplify's sympy.physics import (0.2 s)."""
+    import subprocess
+    import sys
+
+    commands = [
+        'solve "x^2 + y^2 = 25" --implicit y --at x=3,y=4',
+        'verify "x^2 + y^2 = 25" --implicit y --answer "-x/sqrt(25 - x^2)"',
+        'solve "x^2 + y^2 = 25" --implicit y --order 2',
+        'solve "x^3 + y^3 = 6*x*y" --implicit y --at x=3,y=3',
+        'solve "V = pi/3*r^2*h; r = h/2" --rates "h: dh/dt = ?; V: dV/dt = 9 cm^3/min" --at h=6cm',
+        'solve "V = 4/3*pi*r^3" --rates "r: dr/dt = 2 cm/s" --at r=5cm',
+    ]
+    code = (
+        "import shlex, sys\n"
+        "from chainsolve.cli import main\n"
+        f"for command in {commands!r}:\n"
+        "    try:\n"
+        "        main(shlex.split(command))\n"
+        "    except SystemExit:\n"  # a verdict other than "equivalent" exits 1
+        "        pass\n"
+        "print('physics imported:', 'sympy.physics' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.strip().endswith("physics imported: False"), done.stdout[-500:]
+
+
+def test_slope_check_refuses_a_wrong_dy_dx() -> None:
+    """The slope's check (−F_x/F_y from sympy's partial derivatives) raises on a wrong dy/dx."""
+    from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import _check_result, read_curve
+
+    curve = read_curve("x^3 + y^3 = 6*x*y", "y", None, {})
+    f = x**3 + y**3 - 6 * x * y
+    partials = (sympy.diff(f, x), sympy.diff(f, y))
+    right = sympy.idiff(f, y, x)
+    assert _check_result(curve, right, partials).status == "symbolic"
+    with pytest.raises(WrongStepError):
+        _check_result(curve, (x**2 - 2 * y) / (2 * x + y**2), partials)

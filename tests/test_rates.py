@@ -401,3 +401,38 @@ def test_verify_rates_ladder_slips(answer: str, mistake: str) -> None:
     assert sympy.diff(height, t_).subs(t_, 0) == sympy.Rational(-3, 4)
     verdict = check_rates("x^2 + y^2 = 10^2", "dx/dt = 1 ft/s", answer, at="x=6 ft")
     assert verdict.mistake_ids == [mistake]
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        make_symbol("y") ** 2 - 64,
+        make_symbol("y") ** 3 - 6 * make_symbol("y") ** 2 + 11 * make_symbol("y") - 6,
+        4 * make_symbol("y") ** 2 - 3,
+        sympy.pi * make_symbol("y") ** 2 / 3 - 9,
+        make_symbol("y") ** 2 + 1,
+        make_symbol("y") ** 3 - 2,
+        sympy.sqrt(make_symbol("y")) - 3,
+    ],
+)
+def test_values_from_the_equation_are_sympy_solves_roots_in_its_order(expr: sympy.Expr) -> None:
+    """The roots a missing value is chosen from are sympy.solve's, in sympy.solve's order."""
+    from chainsolve.rates import _roots
+
+    y = make_symbol("y")
+    assert [r for r in _roots(expr, y) if r.is_real] == [
+        r for r in sympy.solve(expr, y) if r.is_real
+    ]
+
+
+def test_constraint_route_refuses_a_wrong_rate() -> None:
+    """The second route (the cone's constraint differentiated, the linear system solved) catches a wrong dh/dt."""
+    from chainsolve.derivation import WrongStepError
+    from chainsolve.rates import _check_by_differentiating, parse_rates, read_system
+
+    h = make_symbol("h")
+    system = read_system("V = pi/3*r^2*h; r = h/2")
+    rates = parse_rates("h: dh/dt = ?; V: dV/dt = 9")
+    _check_by_differentiating(system, rates, {h: sympy.Integer(6)}, h, 1 / sympy.pi)
+    with pytest.raises(WrongStepError):
+        _check_by_differentiating(system, rates, {h: sympy.Integer(6)}, h, 2 / sympy.pi)
