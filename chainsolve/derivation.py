@@ -499,12 +499,13 @@ def _final_steps(
 
 
 def _tidied(terms: list[sympy.Expr]) -> list[sympy.Expr]:
-    """Each term of a result as derived tidied on its own; a polynomial is left as derived.
+    """Each term of a result as derived with its fractions tidied (a quotient rule's, 1/cos²x).
 
-    Tidying a polynomial term only takes a factor out (2t − 2t² → 2t(1 − t)), which hides
-    the factor it shares with the other terms; textbook.as_derived takes that out instead.
+    A term without a fraction is left as derived: tidying it only takes a factor out
+    (2t − 2t² → 2t(1 − t)), which hides the factor it shares with the other terms;
+    textbook.as_derived takes that out instead.
     """
-    return [term if term.is_polynomial() else tidy(term)[0] for term in terms]
+    return [tidy(term)[0] if _has_fraction(term) else term for term in terms]
 
 
 def _closing_step(

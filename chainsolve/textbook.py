@@ -153,8 +153,23 @@ REWRITES = (
 #: (cos²u − sin²u), not a rewrite of one term (2sin u·cos u next to cos²u stays).
 _WHOLE_ONLY = frozenset({"common_factor", "double_angle"})
 
-#: The rewrites tried on each term of a result as derived.
-TERM_REWRITES = tuple(move for move in REWRITES if move.id not in _WHOLE_ONLY)
+
+def _has_repeated_base(expr: sympy.Expr) -> bool:
+    """Does a product in ``expr`` hold two powers of one base (t·t^(t − 1)): powers to merge?"""
+    for product in expr.atoms(sympy.Mul):
+        bases = [factor.as_base_exp()[0] for factor in product.args]
+        if len(set(bases)) < len(bases):
+            return True
+    return False
+
+
+#: The rewrites tried on each term of a result as derived (powers merged only where a
+#: product holds one base twice: a term is small, the general test costs more than it finds).
+TERM_REWRITES = tuple(
+    Rewrite(move.id, move.apply, _has_repeated_base) if move.id == "merge_powers" else move
+    for move in REWRITES
+    if move.id not in _WHOLE_ONLY
+)
 
 
 def textbook_form(
@@ -362,25 +377,35 @@ def derived_terms(rule: Rule) -> list[sympy.Expr]:
     A sum's parts in the order typed, a product's f′g before fg′, a constant multiple's
     terms each times the constant (of a sum: one term, 3(2x + 1)); any other part's
     derivative is one term (sympy's evaluated form, with a number common to its terms
-    kept in front, 2(x − 3)).
+    kept in front, 2(x − 3), and a difference the problem has written its way round:
+    (3 − x)² gives −2(3 − x)).
     """
+    typed = frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
+    return _derived(rule, typed)
+
+
+def _derived(rule: Rule, typed: frozenset[sympy.Expr]) -> list[sympy.Expr]:
     if isinstance(rule, SumRule):
-        return [term for part in rule.terms for term in derived_terms(part)]
+        return [term for part in rule.terms for term in _derived(part, typed)]
     if isinstance(rule, ProductRule):
         first = rule.first.eval() * rule.second.expr
-        return [*_terms_of(first), *_terms_of(rule.first.expr * rule.second.eval())]
+        second = rule.first.expr * rule.second.eval()
+        return [*_terms_of(first, typed), *_terms_of(second, typed)]
     if isinstance(rule, ConstantMultipleRule) and not isinstance(rule.rest, SumRule):
-        return [t for term in derived_terms(rule.rest) for t in _terms_of(rule.constant * term)]
-    return _terms_of(rule.eval())
+        parts = _derived(rule.rest, typed)
+        return [t for term in parts for t in _terms_of(rule.constant * term, typed)]
+    return _terms_of(rule.eval(), typed)
 
 
-def _terms_of(value: sympy.Expr) -> list[sympy.Expr]:
+def _terms_of(value: sympy.Expr, typed: frozenset[sympy.Expr] = frozenset()) -> list[sympy.Expr]:
     """One part's derivative as terms: a sum with a common number stays one term, 2(x − 3)."""
     evaluated = evaluate_typed(value)
     if evaluated == 0:
         return []
     if isinstance(evaluated, sympy.Add):
         number, rest = evaluated.as_content_primitive()
+        if -rest in typed:
+            number, rest = -number, -rest
         return [_keep_coeff(number, rest)] if number != 1 else ordered_terms(evaluated)
     if isinstance(evaluated, sympy.Mul) and any(isinstance(f, sympy.Add) for f in evaluated.args):
         # x·(2x + 2) as 2x(x + 1): the number a sum factor holds goes in front.
@@ -425,7 +450,9 @@ def as_derived(terms: Iterable[sympy.Expr]) -> AsDerived | None:
 def _like_terms_combined(terms: Iterable[sympy.Expr]) -> list[tuple[sympy.Expr, sympy.Expr]]:
     """(coefficient, rest) of each term, like terms added in the place of the first, zeros left out."""
     combined: dict[sympy.Expr, sympy.Expr] = {}
-    for term in (t for part in terms for t in _terms_of(part)):
+    # A sum is split into its terms; a product is kept as it is (−2(3 − x) stays so).
+    split = (_terms_of(part) if isinstance(part, sympy.Add) else [part] for part in terms)
+    for term in (t for part in split for t in part):
         coefficient, rest = term.as_coeff_Mul()
         combined[rest] = combined.get(rest, sympy.S.Zero) + coefficient
     return [(c, rest) for rest, c in combined.items() if c != 0]

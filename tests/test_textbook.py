@@ -161,6 +161,7 @@ def _flat_derivative(text: str, wrt: str) -> sympy.Expr:
     [
         ("cos(x^2) + x^3*sin(x)", "x", "-2x·sin(x²) + 3x²·sin(x) + x³·cos(x)"),
         ("(x - 3)^2 + exp(x)", "x", "2(x - 3) + e^x"),
+        ("(3 - x)^2 + x", "x", "-2(3 - x) + 1"),
         ("x^3 - 2*x + sin(x)", "x", "3x² - 2 + cos(x)"),
         ("cos(x) + x^2", "x", "-sin(x) + 2x"),
         ("3*(x^2 + x) + sin(x)", "x", "3(2x + 1) + cos(x)"),
