@@ -163,10 +163,18 @@ def _has_repeated_base(expr: sympy.Expr) -> bool:
     return False
 
 
-#: The rewrites tried on each term of a result as derived (powers merged only where a
-#: product holds one base twice: a term is small, the general test costs more than it finds).
+def _has_fraction(expr: sympy.Expr) -> bool:
+    """Does ``expr`` divide by something other than a number?"""
+    return any(p.exp.is_negative and not p.base.is_number for p in expr.atoms(sympy.Pow))
+
+
+#: Narrower tests of whether a rewrite can change one term (a term is small: the general
+#: test costs more than it finds): a fraction to cancel, one base twice in a product.
+_TERM_APPLIES = {"cancel": _has_fraction, "merge_powers": _has_repeated_base}
+
+#: The rewrites tried on each term of a result as derived.
 TERM_REWRITES = tuple(
-    Rewrite(move.id, move.apply, _has_repeated_base) if move.id == "merge_powers" else move
+    Rewrite(move.id, move.apply, _TERM_APPLIES.get(move.id, move.applies))
     for move in REWRITES
     if move.id not in _WHOLE_ONLY
 )
