@@ -48,6 +48,7 @@ from chainsolve.steps import (
 from chainsolve.textbook import (
     TextbookForm,
     common_factor,
+    derived_terms,
     lost_denominators,
     textbook_form,
     unique_exprs,
@@ -475,8 +476,8 @@ def _identity_refs(before: sympy.Expr, after: sympy.Expr) -> tuple[RuleRef, ...]
 
 
 def _final_steps(
-    checker: Checker, expr: sympy.Expr, total: Leibniz, result: sympy.Expr
-) -> tuple[list[Step], sympy.Expr, list[str]]:
+    checker: Checker, expr: sympy.Expr, total: Leibniz, result: sympy.Expr, tree: Rule
+) -> tuple[list[Step], TextbookForm, list[str]]:
     """The closing 'simplify' step of a derivation, and notes when simplifying ran out of time."""
     simplified, timed_out = result, False
     small = tree_size(result, FLATTEN_LIMIT) <= FLATTEN_LIMIT
@@ -485,15 +486,29 @@ def _final_steps(
         # than held: simplifying walks it written out, so it is left as it is.
         simplified, timed_out = tidy(result)
     notes = [wording.note_simplify_ran_out()] if timed_out else []
-    form = textbook_form(simplified, expr, rewrite=small)
-    if small and simplified != result:
+    # The result as derived, each term tidied on its own: the form unless tidying the whole
+    # is clearly simpler (chainsolve.textbook states the rule).
+    derived = _tidied(derived_terms(tree)) if small else None
+    form = textbook_form(simplified, expr, rewrite=small, derived=derived)
+    written = simplified if form.shown is None else form.expr
+    if small and written != result:
         # Simplifying may already have cancelled a factor (1/x² in atan(1/x)′): where the
         # result holds says so, as for a cancellation among the textbook rewrites.
-        lost = lost_denominators(result, simplified)
+        lost = lost_denominators(result, written)
         form = dataclasses.replace(form, conditions=unique_exprs((*form.conditions, *lost)))
     step = _closing_step(result, simplified, form, Claim(expr, total.wrt, (form.expr,)), total)
     notes.extend(_textbook_notes(form))
-    return [checker.check(step)], form.expr, notes
+    return [checker.check(step)], form, notes
+
+
+def _tidied(terms: list[sympy.Expr]) -> list[sympy.Expr]:
+    """Each term of a result as derived with its fractions tidied (a quotient rule's, 1/cos²x).
+
+    A term without a fraction is left as derived: tidying it only takes a factor out
+    (2t − 2t² → 2t(1 − t)), which hides the factor it shares with the other terms;
+    textbook.as_derived takes that out instead.
+    """
+    return [tidy(term)[0] if _has_fraction(term) else term for term in terms]
 
 
 def _closing_step(
@@ -507,11 +522,16 @@ def _closing_step(
     """The last step: ``result`` simplified and put in textbook form, with where it holds."""
     phrase = "simplify" if form.expr != result else "result"
     rules = (*_identity_refs(result, simplified), *(RuleRef(r) for r in form.rewrites))
+    if form.shown is not None:
+        # A sum as derived: its terms' own rewrites, if any, are what simplifying did.
+        phrase = "simplify" if form.rewrites or isinstance(form.shown, Product) else "result"
+        rules = tuple(RuleRef(r) for r in form.rewrites)
     words: tuple[tuple[str, str], ...] = ()
     if form.conditions:
         phrase += "_for"
         words = (("condition", _condition(form)),)
-    return Step("simplify", phrase, (total, form.expr), rules, check, claim=claim, words=words)
+    shown = form.expr if form.shown is None else form.shown
+    return Step("simplify", phrase, (total, shown), rules, check, claim=claim, words=words)
 
 
 def _condition(form: TextbookForm) -> str:
@@ -525,7 +545,7 @@ def _textbook_notes(form: TextbookForm) -> list[str]:
     return notes
 
 
-def _prints_alike(shown: Formula, result: sympy.Expr) -> bool:
+def _prints_alike(shown: Formula, result: Formula) -> bool:
     """Does the last line already show ``result``? Compared as printed: a typed 3x² − 2 is one.
 
     Printing is compared only for results of at most :data:`PRINT_COMPARE_NODES` nodes written
@@ -533,7 +553,10 @@ def _prints_alike(shown: Formula, result: sympy.Expr) -> bool:
     """
     if same_formula(shown, result):
         return True
-    if tree_size(result, PRINT_COMPARE_NODES) > PRINT_COMPARE_NODES:
+    if (
+        isinstance(result, sympy.Expr)
+        and tree_size(result, PRINT_COMPARE_NODES) > PRINT_COMPARE_NODES
+    ):
         return False
     return formula_unicode(shown) == formula_unicode(result)
 
@@ -566,12 +589,14 @@ def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) 
             notes.append(wording.note_long_chain(len(namer.definitions)))
             derivations.append(Derivation(name, total, tuple(steps), value, False, rules=rules))
             continue
-        closing, result, more_notes = _final_steps(checker, definition.expr, total, value)
+        closing, form, more_notes = _final_steps(checker, definition.expr, total, value, tree)
         notes.extend(n for n in more_notes if n not in notes)
-        if not (steps and steps[-1].sides and _prints_alike(steps[-1].sides[-1], result)):
+        written = form.expr if form.shown is None else form.shown
+        if not (steps and steps[-1].sides and _prints_alike(steps[-1].sides[-1], written)):
             steps.extend(closing)
         kept = tuple(_shared_once(steps, shown, name))
-        derivations.append(Derivation(name, total, kept, result, rules=rules))
+        derivation = Derivation(name, total, kept, form.expr, rules=rules, shown=form.shown)
+        derivations.append(derivation)
     return Solution(
         problem=problem,
         derivations=tuple(derivations),
@@ -893,16 +918,33 @@ def _graph_derivation(
         simplified, timed_out = tidy(substituted)
         if timed_out:
             notes.append(wording.note_simplify_ran_out())
-        form = textbook_form(simplified, flat)
+        derived = None
+        if paths is not None and named is None and not has_abstract(substituted):
+            # Each path's product with the definitions put in: the result as derived. (An
+            # unknown function's partials are collected by chainsolve.mixed instead.)
+            derived = _tidied([_substitute_graph(graph, _path_product(local, p)) for p in paths])
+        form = textbook_form(simplified, flat, derived=derived)
         notes.extend(n for n in _textbook_notes(form) if n not in notes)
-        if form.expr != substituted or substituted == result:
+        closes = form.expr != substituted or substituted == result
+        if form.shown is not None:
+            # A result as derived is shown unless the last line already reads so.
+            last = steps[-1].sides[-1] if steps and steps[-1].sides else None
+            closes = last is None or not _prints_alike(last, form.shown)
+        if closes:
             closing = claim(form.expr)
             steps.append(
                 _closing_step(substituted, simplified, form, closing, total, check(form.expr))
             )
-        return Derivation(name, total, tuple(steps), form.expr, True, paths or (), count)
+        return Derivation(
+            name, total, tuple(steps), form.expr, True, paths or (), count, shown=form.shown
+        )
     notes.append(wording.note_left_in_intermediates(name))
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
+
+
+def _path_product(local: dict[tuple[str, str], sympy.Expr], path: tuple[str, ...]) -> sympy.Expr:
+    """The product of the local partials along one path."""
+    return sympy.Mul(*(local[(path[i], path[i + 1])] for i in range(len(path) - 1)))
 
 
 #: Most operations of an inserted product for simplifying it in the intermediate variables.

@@ -285,7 +285,7 @@ def _negate_the_sum(product: sympy.Expr) -> sympy.Expr:
     return sympy.Mul(*factors, evaluate=False)
 
 
-class _StructuralOrder:
+class StructuralOrder:
     """Printer mixin: sums print their terms in :func:`ordered_terms` order."""
 
     def _as_ordered_terms(self, expr: sympy.Expr, order: str | None = None) -> list[sympy.Expr]:
@@ -332,7 +332,7 @@ class _FactorOrder:
             self._settings["order"] = sorting
 
 
-class UnicodePrinter(_StructuralOrder, StrPrinter):
+class UnicodePrinter(StructuralOrder, StrPrinter):
     """One-line terminal maths: ``2x·cos(x²)``, ``√(1 - x²)``, ``σ(x)``, ``|x|``, ``f′(g(x))``."""
 
     printmethod = "_chainsolve_unicode"
@@ -540,7 +540,7 @@ def _shortened_name(name: str) -> str:
     return rf"{name[:16]}\ldots{{}}{name[-8:]}\langle\mathrm{{{len(name)}\,{digest}}}\rangle"
 
 
-class ChainsolveLatexPrinter(_FactorOrder, _StructuralOrder, LatexPrinter):
+class ChainsolveLatexPrinter(_FactorOrder, StructuralOrder, LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
 
     keep = "none"
@@ -608,7 +608,7 @@ class ChainsolveLatexPrinter(_FactorOrder, _StructuralOrder, LatexPrinter):
         return str(super()._print_Subs(expr))
 
 
-class ChainsolveMathMLPrinter(_FactorOrder, _StructuralOrder, MathMLPresentationPrinter):
+class ChainsolveMathMLPrinter(_FactorOrder, StructuralOrder, MathMLPresentationPrinter):
     """sympy's presentation MathML with ``ln``, ``σ`` and ``H`` names like the other formats."""
 
     keep = "old"
@@ -944,7 +944,7 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
         for index, factor in enumerate(formula.factors):
             text = formula_unicode(factor, notation)
             parts.append(f"({text})" if _needs_parens_in_product(factor, index == 0) else text)
-        return " · ".join(parts)
+        return ("·" if formula.tight else " · ").join(parts)
     if isinstance(formula, Sum):
         return _signed_terms(formula, lambda f: formula_unicode(f, notation), "({})")
     if isinstance(formula, Quotient):
@@ -961,22 +961,10 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
     return unicode_expr(formula)
 
 
-def _written_order(terms: tuple[Formula, ...]) -> tuple[Formula, ...]:
-    """A step's sum of plain terms in :func:`ordered_terms`'s rule: no opening minus sign.
-
-    A sum of shown products (the product rule's f′g + fg′, one product per path) keeps the
-    order of the rule it spells out.
-    """
-    if not all(isinstance(t, sympy.Expr) for t in terms) or not _split_sign(terms[0])[0]:
-        return terms
-    positive = tuple(t for t in terms if not _split_sign(t)[0])
-    return positive + tuple(t for t in terms if _split_sign(t)[0])
-
-
 def _signed_terms(formula: Sum, render: Callable[[Formula], str], parens: str) -> str:
     """A sum's terms joined with + and −, a subtracted sum wrapped by ``parens`` (text and LaTeX alike)."""
     pieces: list[str] = []
-    for index, term in enumerate(_written_order(formula.terms)):
+    for index, term in enumerate(formula.terms):
         negative, operand = _split_sign(term)
         if negative:
             text = render(operand)
@@ -1023,7 +1011,7 @@ def formula_latex(formula: Formula, notation: Notation = "leibniz") -> str:
             if _needs_parens_in_product(factor, index == 0):
                 text = rf"\left({text}\right)"
             parts.append(text)
-        return r" \cdot ".join(parts)
+        return (" " if formula.tight else r" \cdot ").join(parts)
     if isinstance(formula, Sum):
         return _signed_terms(formula, lambda f: formula_latex(f, notation), r"\left({}\right)")
     if isinstance(formula, Quotient):
@@ -1089,10 +1077,11 @@ def formula_mathml(formula: Formula, notation: Notation = "leibniz") -> str:
         for index, factor in enumerate(formula.factors):
             text = formula_mathml(factor, notation)
             parts.append(_fenced(text) if _needs_parens_in_product(factor, index == 0) else text)
-        return "<mrow>" + _mo("·").join(parts) + "</mrow>"
+        times = "" if formula.tight else _mo("·")
+        return "<mrow>" + times.join(parts) + "</mrow>"
     if isinstance(formula, Sum):
         pieces: list[str] = []
-        for index, term in enumerate(_written_order(formula.terms)):
+        for index, term in enumerate(formula.terms):
             negative, operand = _split_sign(term)
             if negative:
                 text = formula_mathml(operand, notation)
@@ -1701,9 +1690,9 @@ def printed_key(name: str) -> str:
 #: Every filter, by the name templates use.
 FILTERS: MappingProxyType[str, Callable[..., Any]] = MappingProxyType(
     {
-        "unicode": unicode_expr,
-        "latex": latex_expr,
-        "mathml": mathml_expr,
+        "unicode": formula_unicode,
+        "latex": formula_latex,
+        "mathml": formula_mathml,
         "formula_unicode": formula_unicode,
         "formula_latex": formula_latex,
         "formula_mathml": formula_mathml,

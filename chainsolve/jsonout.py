@@ -12,16 +12,18 @@ import sympy
 from sympy.printing.str import StrPrinter
 
 from chainsolve.filters import (
+    StructuralOrder,
     chain_latex,
     chain_unicode,
     definition_latex,
     definition_unicode,
+    formula_latex,
     latex_expr,
     slot_form_of,
 )
 from chainsolve.graph import Graph
-from chainsolve.problem import make_symbol
-from chainsolve.steps import Claim, Derivation, Solution, Step
+from chainsolve.problem import Problem, make_symbol
+from chainsolve.steps import Claim, Derivation, Formula, Neg, Product, Solution, Step, Sum
 from chainsolve.wording import rule_label, sentence
 
 #: Bumped whenever a field is removed or changes meaning (adding a field keeps the version).
@@ -154,7 +156,7 @@ def _paths_dict(derivation: Derivation) -> dict[str, Any]:
     return {"count": derivation.path_count, "paths": paths}
 
 
-class _ReadableStrPrinter(StrPrinter):
+class _ReadableStrPrinter(StructuralOrder, StrPrinter):
     """sympy's ``str()`` in the notation both sympy and chainsolve's parser read back.
 
     Euler's number is ``exp(1)`` (``E`` would read back as a variable). A derivative of an
@@ -206,6 +208,53 @@ def expression_text(expr: sympy.Expr) -> str:
     return str(_ReadableStrPrinter().doprint(expr))
 
 
+def _in_inputs(formula: Formula, inputs: frozenset[str]) -> bool:
+    """Is ``formula`` (a result as written) plain expressions in the problem's inputs only?"""
+    if isinstance(formula, sympy.Expr):
+        return {s.name for s in formula.free_symbols} <= inputs
+    if isinstance(formula, Neg):
+        return _in_inputs(formula.operand, inputs)
+    if isinstance(formula, (Sum, Product)):
+        parts = formula.terms if isinstance(formula, Sum) else formula.factors
+        return all(_in_inputs(part, inputs) for part in parts)
+    return False
+
+
+def _formula_text(formula: Formula) -> str:
+    """A result as written (sums in the order typed), in the input language."""
+    if isinstance(formula, Neg):
+        return f"-({_formula_text(formula.operand)})"
+    if isinstance(formula, Product):
+        return "*".join(_factor_text(f) for f in formula.factors)
+    if isinstance(formula, Sum):
+        pieces = []
+        for index, term in enumerate(formula.terms):
+            negative = isinstance(term, Neg)
+            text = _formula_text(term.operand if isinstance(term, Neg) else term)
+            if isinstance(term, Neg) and isinstance(term.operand, Sum):
+                text = f"({text})"
+            sign = ("-" if negative else "") if index == 0 else (" - " if negative else " + ")
+            pieces.append(sign + text)
+        return "".join(pieces)
+    return expression_text(formula)
+
+
+def _factor_text(factor: Formula) -> str:
+    """One factor of a product, in parentheses when it is a sum or has a sign."""
+    text = _formula_text(factor)
+    plain = isinstance(factor, sympy.Expr) and not (
+        factor.is_Add or factor.could_extract_minus_sign()
+    )
+    return text if plain else f"({text})"
+
+
+def _written(derivation: Derivation, problem: Problem) -> Formula:
+    """The result as the Result line writes it, when that is in the inputs; else sympy's form."""
+    if _in_inputs(derivation.written, frozenset(problem.inputs)):
+        return derivation.written
+    return derivation.result
+
+
 def solution_to_dict(solution: Solution) -> dict[str, Any]:
     """The documented JSON schema (version 1) of a solution.
 
@@ -230,8 +279,10 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
             "wrt": list(problem.wrt),
             "point": {name: expression_text(value) for name, value in problem.point.items()},
         },
-        "derivatives": {d.wrt: expression_text(d.result) for d in solution.derivations},
-        "derivatives_latex": {d.wrt: latex_expr(d.result) for d in solution.derivations},
+        "derivatives": {d.wrt: _formula_text(_written(d, problem)) for d in solution.derivations},
+        "derivatives_latex": {
+            d.wrt: formula_latex(_written(d, problem)) for d in solution.derivations
+        },
         "steps": steps,
         "verified": solution.verified,
         "graph": None if solution.graph is None else graph_to_dict(solution.graph),

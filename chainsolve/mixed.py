@@ -13,8 +13,20 @@ from chainsolve import wording
 from chainsolve.check import Checker
 from chainsolve.derivation import WrongStepError, solve_problem, substitute
 from chainsolve.errors import ProblemError
+from chainsolve.filters import definition_unicode, ordered_terms
 from chainsolve.problem import Definition, make_symbol
-from chainsolve.steps import Check, Claim, Derivation, Leibniz, Solution, Step, map_formula
+from chainsolve.steps import (
+    Check,
+    Claim,
+    Derivation,
+    Leibniz,
+    Neg,
+    Product,
+    Solution,
+    Step,
+    Sum,
+    map_formula,
+)
 
 if TYPE_CHECKING:
     from chainsolve.problem import Problem
@@ -58,6 +70,8 @@ def solve_mixed(problem: Problem, *, detail: str = "normal") -> Solution:
     _check_against_oracle(problem, x, y, derivation.result)
     notes = list(first.notes)
     notes.extend(note for note in solved.notes if note not in notes)
+    if any(step.phrase == "mixed_subscripts" for step in derivation.steps):
+        notes.append(_subscripts_note(problem))
     return dataclasses.replace(
         first,
         derivations=(*first.derivations, derivation),
@@ -159,7 +173,7 @@ def _with_subscripts(
     collected = sympy.collect(sympy.expand(in_intermediates), partials, evaluate=True)
     if sympy.expand(collected - in_intermediates) != 0:
         raise WrongStepError(f"{collected} is not {in_intermediates} collected")
-    shown = collected.xreplace({p: _subscripted(p, slots) for p in partials})
+    shown = _coefficients_first(collected.xreplace({p: _subscripted(p, slots) for p in partials}))
     at = tuple((make_symbol(n), problem.definition(n).expr) for n in slots if _defines(problem, n))
     step = Step(
         "simplify",
@@ -170,7 +184,33 @@ def _with_subscripts(
         words=_collect_words(partials, slots),
     )
     result = substitute(collected, defined)
-    return dataclasses.replace(derivation, steps=(*derivation.steps, step), result=result)
+    return dataclasses.replace(
+        derivation, steps=(*derivation.steps, step), result=result, shown=shown
+    )
+
+
+def _coefficients_first(collected: sympy.Expr) -> Sum:
+    """x·y·f_uu + (x + y)·f_uv + f_u + f_vv: each term its coefficient, then f's partial."""
+    terms: list[Formula] = []
+    for term in ordered_terms(collected):
+        partial = [f for f in sympy.Mul.make_args(term) if isinstance(f, AppliedUndef)]
+        coefficient = sympy.Mul(*(f for f in sympy.Mul.make_args(term) if f not in partial))
+        negative = coefficient.could_extract_minus_sign()
+        size = -coefficient if negative else coefficient
+        function = sympy.Mul(*partial)
+        shown: Formula = function if size == 1 else Product((size, function), tight=True)
+        terms.append(Neg(shown) if negative else shown)
+    return Sum(tuple(terms))
+
+
+def _subscripts_note(problem: Problem) -> str:
+    """What f_u, f_uv, … in the collected result stand for, and where u, v are defined."""
+    slots = _slot_names(problem)
+    (function,) = problem.definitions[0].expr.atoms(AppliedUndef)
+    defined = [
+        definition_unicode(n, problem.definition(n).expr) for n in slots if _defines(problem, n)
+    ]
+    return wording.note_subscripts(function.func.__name__, list(slots), defined)
 
 
 def _collect_words(

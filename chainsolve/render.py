@@ -14,10 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import sympy
-
 from chainsolve import filters, wording
-from chainsolve.steps import Leibniz, Solution, Step
+from chainsolve.steps import Formula, Leibniz, Solution, Step
 
 if TYPE_CHECKING:  # jinja2 is imported by the template formats only, never for JSON
     import jinja2
@@ -76,7 +74,7 @@ class Result:
 
     wrt: str
     derivative: Leibniz
-    value: sympy.Expr
+    value: Formula
     in_terms_of_inputs: bool
 
 
@@ -324,7 +322,7 @@ def variable_names(solution: Solution) -> tuple[str, ...]:
 def results_of(solution: Solution) -> tuple[Result, ...]:
     """A solution's final answers, each derivative named as the problem was written (f′(x))."""
     return tuple(
-        Result(d.wrt, _named(d.derivative, solution.problem), d.result, d.in_terms_of_inputs)
+        Result(d.wrt, _named(d.derivative, solution.problem), d.written, d.in_terms_of_inputs)
         for d in solution.derivations
     )
 

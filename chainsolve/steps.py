@@ -43,9 +43,14 @@ class Leibniz:
 
 @dataclass(frozen=True, slots=True)
 class Product:
-    """Factors shown in the order given, joined by ·, never reordered (one factor per link)."""
+    """Factors shown in the order given, joined by ·, never reordered (one factor per link).
+
+    ``tight`` joins them as one product is written (2(t − t²)·(1 − 2t)), not as a chain of
+    separate factors (dy/du · du/dx).
+    """
 
     factors: tuple[Formula, ...]
+    tight: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +215,14 @@ class Derivation:
     #: The rule trees the steps were explained from, kept for the other walkers (mistakes):
     #: (target, wrt) for a single expression, (node, input) for each edge of a graph.
     rules: Mapping[tuple[str, str], Rule] = field(default_factory=lambda: MappingProxyType({}))
+    #: The result as it is written when that is not sympy's form of ``result``: a sum in the
+    #: order typed (chainsolve.textbook), the mixed partial by f's partials (chainsolve.mixed).
+    shown: Formula | None = None
+
+    @property
+    def written(self) -> Formula:
+        """The result as the Result line writes it."""
+        return self.result if self.shown is None else self.shown
 
     @property
     def verified(self) -> bool:

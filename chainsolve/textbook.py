@@ -1,25 +1,44 @@
 """Results in textbook form: the equal simpler forms a teacher writes, each with its domain condition.
 
-The one place where chainsolve chooses between equal forms of a result. The candidates are
-made by a fixed sequence of rewrites (:data:`REWRITES`), each tried on the best form so far;
-a rewrite is kept when its form scores lower (:func:`score`: fewer kinks, then fewer
-operations) and the existing equivalence code finds it equal to the form before it. A
-rewrite that is only equal where something is non-zero (sign(x)/|x| = 1/x for x ≠ 0) records
-that condition, and so does a problem with a kink (|x|, sign x): its derivative exists only
-away from it.
+The one place where chainsolve chooses between equal forms of a result. The rule:
+
+1. **As derived, in the order typed.** A result that is a sum is written as the sum of its
+   parts' derivatives in the order the parts were typed (a product's f′g before fg′), each
+   part's derivative as derived: ``cos(x) + x^2`` gives ``-sin(x) + 2x`` (an opening minus is
+   fine), ``(x - 3)^2 + exp(x)`` gives ``2(x - 3) + e^x`` (the chain rule's number stays
+   outside its sum). The only tidying is what a student does without thinking: like terms
+   combined, a number common to a part's terms kept in front; never ``+ -`` (a subtracted
+   term prints with ``-``). A difference inside a term prints by :func:`filters.ordered_terms`
+   (``(z - y)``: positive terms first).
+2. **A textbook rewrite when it is a clear simplification.** A fixed sequence of rewrites
+   (:data:`REWRITES`) is tried on the simplified result, each on the best form so far; a
+   rewrite is kept when its form scores lower (:func:`score`: fewer kinks, then fewer
+   operations) and the equivalence code finds it equal to the form before it. The rewritten
+   form replaces the form as derived only when it has fewer terms written out (log|x| → 1/x,
+   tᵗ + tᵗ·ln t, sin/cos → tan, cos²u − sin²u → cos 2u): pulling a factor out of a sum
+   alone is not one.
+
+A rewrite that is only equal where something is non-zero (sign(x)/|x| = 1/x for x ≠ 0)
+records that condition, and so does a problem with a kink (|x|, sign x): its derivative
+exists only away from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import sympy
+from sympy.core.mul import _keep_coeff as keep_coeff
 from sympy.simplify.fu import TR8, TR2i
 
 from chainsolve.budget import attempt
 from chainsolve.equivalence import numeric_comparison
+from chainsolve.filters import ordered_terms
 from chainsolve.functions import relu
+from chainsolve.problem import evaluate_typed
+from chainsolve.rules import ConstantMultipleRule, ProductRule, Rule, SumRule
+from chainsolve.steps import Formula, Neg, Product, Sum
 
 #: Most operations a result may have for the rewrites to be tried (as ``tidy``'s own gate).
 TEXTBOOK_OPS = 300
@@ -36,13 +55,16 @@ class TextbookForm:
 
     ``conditions`` are the expressions that must be non-zero (x for x ≠ 0); ``rewrites``
     the ids of the rewrites applied, in order; ``indicator`` the arguments of the Heaviside
-    steps (relu′) whose meaning, 1 where the argument is positive, else 0, must be stated.
+    steps (relu′) whose meaning, 1 where the argument is positive, else 0, must be stated;
+    ``shown`` the sum as derived, in the order typed, when that is the form (``expr`` is
+    then its value).
     """
 
     expr: sympy.Expr
     conditions: tuple[sympy.Expr, ...] = ()
     rewrites: tuple[str, ...] = ()
     indicator: tuple[sympy.Expr, ...] = ()
+    shown: Sum | Product | None = None
 
 
 def score(expr: sympy.Expr) -> tuple[int, int]:
@@ -126,9 +148,44 @@ REWRITES = (
     Rewrite("double_angle", _double_angle, _has_sin_and_cos),
 )
 
+#: Rewrites tried on the whole result only: a common factor is taken out of the terms
+#: together (:func:`as_derived`), and a double angle is an identity between terms
+#: (cos²u − sin²u), not a rewrite of one term (2sin u·cos u next to cos²u stays).
+_WHOLE_ONLY = frozenset({"common_factor", "double_angle"})
+
+
+def _has_repeated_base(expr: sympy.Expr) -> bool:
+    """Does a product in ``expr`` hold two powers of one base (t·t^(t − 1)): powers to merge?"""
+    for product in expr.atoms(sympy.Mul):
+        bases = [factor.as_base_exp()[0] for factor in product.args]
+        if len(set(bases)) < len(bases):
+            return True
+    return False
+
+
+def _has_fraction(expr: sympy.Expr) -> bool:
+    """Does ``expr`` divide by something other than a number?"""
+    return any(p.exp.is_negative and not p.base.is_number for p in expr.atoms(sympy.Pow))
+
+
+#: Narrower tests of whether a rewrite can change one term (a term is small: the general
+#: test costs more than it finds): a fraction to cancel, one base twice in a product.
+_TERM_APPLIES = {"cancel": _has_fraction, "merge_powers": _has_repeated_base}
+
+#: The rewrites tried on each term of a result as derived.
+TERM_REWRITES = tuple(
+    Rewrite(move.id, move.apply, _TERM_APPLIES.get(move.id, move.applies))
+    for move in REWRITES
+    if move.id not in _WHOLE_ONLY
+)
+
 
 def textbook_form(
-    result: sympy.Expr, problem: sympy.Expr | None = None, *, rewrite: bool = True
+    result: sympy.Expr,
+    problem: sympy.Expr | None = None,
+    *,
+    rewrite: bool = True,
+    derived: Sequence[sympy.Expr] | None = None,
 ) -> TextbookForm:
     """``result`` in textbook form, with the conditions it holds under.
 
@@ -136,13 +193,70 @@ def textbook_form(
     of every derivative of it. A rewrite is applied only where it lowers the :func:`score`
     and is confirmed equal to the form before it (where both are defined); none is tried
     when ``rewrite`` is false (a result far larger written out than held, which every
-    rewrite would walk written out).
+    rewrite would walk written out). ``derived`` are the result's terms as derived
+    (:func:`derived_terms`): each is put in textbook form on its own, and their sum in the
+    order typed is the form unless ``result`` rewritten as a whole is clearly simpler.
     """
+    whole = _rewritten(result, problem, rewrite=rewrite)
+    if derived is None or not rewrite or not all(_expandable(term) for term in derived):
+        # A power of a sum above EXPAND_POWER: its terms are not worth writing out one by one.
+        return whole
+    parts = [_rewritten(term, None, rewrite=True, moves=TERM_REWRITES) for term in derived]
+    summed = as_derived(part.expr for part in parts)
+    if summed is None or _simpler(whole.expr, summed.value):
+        return whole
+    kinks = kink_conditions(problem) if problem is not None else ()
+    conditions = [*kinks, *(c for part in parts for c in part.conditions)]
+    return TextbookForm(
+        summed.value,
+        unique_exprs(conditions),
+        tuple(dict.fromkeys(r for part in parts for r in part.rewrites)),
+        unique_exprs(_indicator_arguments(summed.value, problem)),
+        summed.shown,
+    )
+
+
+def _simpler(rewritten: sympy.Expr, derived: sympy.Expr) -> bool:
+    """Is the rewritten form a clear simplification: fewer kinks, or fewer terms written out?"""
+    kinks = len(rewritten.atoms(*_KINKED)), len(derived.atoms(*_KINKED))
+    return kinks[0] < kinks[1] or _term_count(rewritten) < _term_count(derived)
+
+
+def _term_count(expr: sympy.Expr) -> int:
+    """How many terms ``expr`` has written out (a factored sum counts its terms).
+
+    A power of a sum above :data:`EXPAND_POWER` is not written out (its terms grow with
+    the power): it counts as one term.
+    """
+    return len(sympy.Add.make_args(sympy.expand(expr) if _expandable(expr) else expr))
+
+
+#: Highest power of a sum that is written out to count or combine terms.
+EXPAND_POWER = 12
+
+
+def _expandable(expr: sympy.Expr) -> bool:
+    """Can ``expr`` be written out cheaply: no power of a sum above :data:`EXPAND_POWER`?"""
+    return not any(
+        isinstance(p.base, sympy.Add) and abs(p.exp) > EXPAND_POWER
+        for p in expr.atoms(sympy.Pow)
+        if p.exp.is_Integer
+    )
+
+
+def _rewritten(
+    result: sympy.Expr,
+    problem: sympy.Expr | None,
+    *,
+    rewrite: bool,
+    moves: tuple[Rewrite, ...] = (),
+) -> TextbookForm:
+    """``result`` with every rewrite of ``moves`` (:data:`REWRITES`) that lowers its score applied."""
     form = result
     applied: list[str] = []
     conditions = list(kink_conditions(problem)) if problem is not None else []
     if rewrite and sympy.count_ops(result) <= TEXTBOOK_OPS:
-        for move in REWRITES:
+        for move in moves or REWRITES:
             if not move.applies(form):
                 continue
             candidate = attempt(REWRITE_SECONDS, lambda: move.apply(form))  # noqa: B023
@@ -248,3 +362,180 @@ def _indicator_arguments(form: sympy.Expr, problem: sympy.Expr | None) -> list[s
 def unique_exprs(items: Iterable[sympy.Expr]) -> tuple[sympy.Expr, ...]:
     """``items`` without repeats, in their first order."""
     return tuple(dict.fromkeys(items))
+
+
+@dataclass(frozen=True, slots=True)
+class AsDerived:
+    """A derivative as derived: its terms in the order typed (``shown``) and their sum.
+
+    ``shown`` is a product when the terms share a factor a teacher takes out.
+    """
+
+    shown: Sum | Product
+    value: sympy.Expr
+
+
+#: Most terms a result as derived may have: past it, sympy's tidied form is shown.
+AS_DERIVED_TERMS = 12
+
+
+def derived_terms(rule: Rule) -> list[sympy.Expr]:
+    """The terms of the derivative of ``rule`` as derived, in the order typed.
+
+    A sum's parts in the order typed, a product's f′g before fg′, a constant multiple's
+    terms each times the constant (of a sum: one term, 3(2x + 1)); any other part's
+    derivative is one term (sympy's evaluated form, with a number common to its terms
+    kept in front, 2(x − 3), and a difference the problem has written its way round:
+    (3 − x)² gives −2(3 − x)).
+    """
+    typed = frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
+    return _derived(rule, typed)
+
+
+def _derived(rule: Rule, typed: frozenset[sympy.Expr]) -> list[sympy.Expr]:
+    if isinstance(rule, SumRule):
+        return [term for part in rule.terms for term in _derived(part, typed)]
+    if isinstance(rule, ProductRule):
+        first = rule.first.eval() * rule.second.expr
+        second = rule.first.expr * rule.second.eval()
+        return [*_terms_of(first, typed), *_terms_of(second, typed)]
+    if isinstance(rule, ConstantMultipleRule) and not isinstance(rule.rest, SumRule):
+        parts = _derived(rule.rest, typed)
+        return [t for term in parts for t in _terms_of(rule.constant * term, typed)]
+    return _terms_of(rule.eval(), typed)
+
+
+def _terms_of(value: sympy.Expr, typed: frozenset[sympy.Expr] = frozenset()) -> list[sympy.Expr]:
+    """One part's derivative as terms: a sum with a common number stays one term, 2(x − 3)."""
+    evaluated = evaluate_typed(value)
+    if evaluated == 0:
+        return []
+    if isinstance(evaluated, sympy.Add):
+        number, rest = evaluated.as_content_primitive()
+        if -rest in typed:
+            number, rest = -number, -rest
+        return [_keep_coeff(number, rest)] if number != 1 else ordered_terms(evaluated)
+    if isinstance(evaluated, sympy.Mul) and any(isinstance(f, sympy.Add) for f in evaluated.args):
+        # x·(2x + 2) as 2x(x + 1): the number a sum factor holds goes in front.
+        return [sympy.Mul(*(part for f in evaluated.args for part in _primitive(f)))]
+    return [evaluated]
+
+
+def _primitive(factor: sympy.Expr) -> tuple[sympy.Expr, ...]:
+    """A sum factor as its common number and the rest (2x + 2 → 2, x + 1); others as they are."""
+    if not isinstance(factor, sympy.Add):
+        return (factor,)
+    number, rest = factor.as_content_primitive()
+    return (number, rest)
+
+
+def as_derived(terms: Iterable[sympy.Expr]) -> AsDerived | None:
+    """``terms`` as one sum in their order, like terms combined in the place of the first.
+
+    ``None`` unless at least two terms remain (one term is no sum to order).
+    """
+    kept = _like_terms_combined(terms)
+    if not 2 <= len(kept) <= AS_DERIVED_TERMS:
+        return None
+    factors: list[sympy.Expr] = []
+    rests = [_keep_coeff(c, rest) for c, rest in kept]
+    while (factored := _common_factor_out(rests)) is not None:
+        factor, rests = factored
+        factors.append(factor)
+    if not factors:
+        return AsDerived(_sum_of(kept), sympy.Add(*(c * rest for c, rest in kept)))
+    number, _ = sympy.Add(*rests).as_content_primitive()
+    inner = [rest / number for rest in rests]
+    if _expandable(sympy.Add(*inner)) and sympy.Add(*inner).is_polynomial():
+        # What is left in the bracket is a polynomial: its like terms are combined.
+        inner = [sympy.expand(sympy.Add(*inner))]
+    bracket = _like_terms_combined(inner)
+    shown = Product((_keep_coeff(number, sympy.Mul(*factors)), _sum_of(bracket)), tight=True)
+    value = number * sympy.Mul(*factors) * sympy.Add(*(c * rest for c, rest in bracket))
+    return AsDerived(shown, value)
+
+
+def _like_terms_combined(terms: Iterable[sympy.Expr]) -> list[tuple[sympy.Expr, sympy.Expr]]:
+    """(coefficient, rest) of each term, like terms added in the place of the first, zeros left out."""
+    combined: dict[sympy.Expr, sympy.Expr] = {}
+    # A sum is split into its terms; a product is kept as it is (−2(3 − x) stays so).
+    split = (_terms_of(part) if isinstance(part, sympy.Add) else [part] for part in terms)
+    for term in (t for part in split for t in part):
+        coefficient, rest = term.as_coeff_Mul()
+        combined[rest] = combined.get(rest, sympy.S.Zero) + coefficient
+    return [(c, rest) for rest, c in combined.items() if c != 0]
+
+
+def _sum_of(terms: Sequence[tuple[sympy.Expr, sympy.Expr]]) -> Sum:
+    """(coefficient, rest) terms shown in their order, a subtracted one with a minus sign."""
+    return Sum(tuple(_signed(c, rest) for c, rest in terms))
+
+
+def _common_factor_out(terms: Sequence[sympy.Expr]) -> tuple[sympy.Expr, list[sympy.Expr]] | None:
+    """A factor of every term (up to sign) that a teacher takes out, and what each term leaves.
+
+    The factor is a sum or its power, taken to the lowest power it has in the terms
+    (2(t − t²) − 4t(t − t²) = 2(t − t²)(1 − 2t), (x + 1)² + 2x(x + 1) = (x + 1)(x + 1 + 2x)),
+    or a function value (tᵗ + tᵗ·ln t = tᵗ(1 + ln t)); never a number or a power of a
+    variable: x³·cos x + 3x²·sin x stays as derived.
+    """
+    for base in _powers(terms[0]):
+        if not _taken_out(base):
+            continue
+        found = [_power_of(term, base) for term in terms]
+        signed = [f for f in found if f is not None]
+        if len(signed) == len(terms):
+            lowest = min(exponent for _, exponent in signed)
+            pairs = zip(terms, signed, strict=True)
+            return base**lowest, [_divided(term, base, lowest, sign) for term, (sign, _) in pairs]
+    return None
+
+
+def _powers(term: sympy.Expr) -> dict[sympy.Expr, int]:
+    """The factors of ``term`` by base, with their whole positive exponents (x + 1 for (x + 1)²)."""
+    powers: dict[sympy.Expr, int] = {}
+    for factor in sympy.Mul.make_args(term):
+        if isinstance(factor, sympy.Pow) and factor.exp.is_Integer and factor.exp > 0:
+            powers[factor.base] = int(factor.exp)
+        else:
+            powers[factor] = 1
+    return powers
+
+
+def _taken_out(base: sympy.Expr) -> bool:
+    return not (base.is_number or base.is_Symbol)
+
+
+def _power_of(term: sympy.Expr, base: sympy.Expr) -> tuple[int, int] | None:
+    """(sign, exponent) of ``base`` in ``term``: found as itself (sign 1) or as −base (sign −1)."""
+    powers = _powers(term)
+    for sign, wanted in ((1, base), (-1, -base)):
+        if wanted in powers:
+            return sign, powers[wanted]
+    return None
+
+
+def _divided(term: sympy.Expr, base: sympy.Expr, exponent: int, sign: int) -> sympy.Expr:
+    """``term`` / base^exponent, where ``term`` holds (sign·base)^k with k ≥ exponent."""
+    wanted = base if sign == 1 else -base
+    factors = []
+    for factor in sympy.Mul.make_args(term):
+        power = _powers(factor).get(wanted)
+        if power is not None:
+            factors.append(sympy.Integer(sign) ** exponent * wanted ** (power - exponent))
+        else:
+            factors.append(factor)
+    return sympy.Mul(*factors)
+
+
+def _signed(coefficient: sympy.Expr, rest: sympy.Expr) -> Formula:
+    """One shown term: the number kept in front of a sum (2(x − 3)), a minus sign as ``Neg``."""
+    if coefficient.is_negative:
+        return Neg(_keep_coeff(-coefficient, rest))
+    return _keep_coeff(coefficient, rest)
+
+
+def _keep_coeff(coefficient: sympy.Expr, rest: sympy.Expr) -> sympy.Expr:
+    """coefficient·rest without sympy spreading the number over a sum (2(x − 3), not 2x − 6)."""
+    kept: sympy.Expr = keep_coeff(coefficient, rest)
+    return kept

@@ -256,6 +256,18 @@ def note_partial_slots(functions: list[str]) -> str:
     )
 
 
+def note_subscripts(function: str, slots: list[str], definitions: list[str]) -> str:
+    """What f_u, f_uv, … mean in a result collected by an unknown function's partials."""
+    f = unicode_name(function)
+    u = unicode_name(f"{function}_{slots[0]}")
+    first, second = (unicode_name(slot) for slot in slots[:2])
+    mixed = unicode_name(f"{function}_{slots[0]}{slots[1]}")
+    return (
+        f"{u} = ∂{f}/∂{first}, {mixed} = ∂²{f}/∂{first}∂{second} and so on, each evaluated "
+        f"at ({', '.join(unicode_name(s) for s in slots)}), where {'; '.join(definitions)}."
+    )
+
+
 def note_partial_versus_total(target: str, name: str, others: list[str]) -> str:
     """Why ∂z/∂t and dz/dt differ when t reaches z directly and through intermediates."""
     z, t = unicode_name(target), unicode_name(name)

@@ -230,11 +230,10 @@ def test_polar_gradient_uses_pythagorean_identity() -> None:
     [
         ("tanh(x^3)", "3*x**2/cosh(x**3)**2"),
         ("(x^2 + 1)^10 * (x - 1)^3", "(x - 1)**2*(x**2 + 1)**9*(23*x**2 - 20*x + 3)"),
-        ("x^2*exp(x) * (x^2 + exp(x))", "x*(x**3 + 4*x**2 + 2*x*exp(x) + 2*exp(x))*exp(x)"),
     ],
 )
 def test_tidy_moves_that_shorten_are_kept(text: str, simplified: str) -> None:
-    """Where trigsimp, powsimp or factoring shortens the result, the shorter form is the answer."""
+    """A shorter form is the answer: tanh′ as 1/cosh², a product rule's common factors taken out."""
     solution = solve_problem(parse_problem(text))
     assert str(solution.derivatives["x"]) == simplified
 

@@ -379,12 +379,15 @@ def test_a_subtracted_product_in_a_step_sum_reads_minus_not_plus_minus() -> None
     assert formula_unicode(Sum((x, Product((sympy.S.NegativeOne, y))))) == "x - y"
 
 
-def test_a_step_sum_of_plain_terms_follows_the_term_order_rule() -> None:
-    """Term by term, -2x + cos(x) is written cos(x) - 2x; a sum of shown products keeps its order."""
+def test_a_step_sum_keeps_the_order_typed_and_may_open_with_a_minus() -> None:
+    """A shown sum keeps its terms' order (typed order), an opening minus included, in every format."""
     plain = Sum((-2 * x, sympy.cos(x)))
-    assert formula_unicode(plain) == "cos(x) - 2x"
-    assert formula_latex(plain).startswith(r"\cos")
-    assert formula_mathml(plain).index("cos") < formula_mathml(plain).index("<mn>2</mn>")
+    assert formula_unicode(plain) == "-2x + cos(x)"
+    assert formula_latex(plain).startswith(r"-2 x + \cos")
+    assert formula_mathml(plain).index("<mn>2</mn>") < formula_mathml(plain).index("cos")
+    subtracted = Sum((sympy.cos(x), -2 * x))
+    assert formula_unicode(subtracted) == "cos(x) - 2x"
+    assert "+ -" not in formula_latex(subtracted)
     products = Sum((Product((-sympy.sin(x), x)), Product((sympy.cos(x), sympy.S.One))))
     assert formula_unicode(products).startswith("-sin(x) · x")
 

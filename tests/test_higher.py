@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import chainsolve
 from chainsolve.cli import main
 from chainsolve.errors import ProblemError
+from chainsolve.explain import formula_value
 from chainsolve.filters import formula_latex, formula_mathml, formula_unicode
 from chainsolve.higher import MAX_ORDER
 from chainsolve.problem import make_symbol
@@ -219,9 +220,9 @@ def test_abstract_mixed_partial_is_written_with_f_uu_f_uv_f_vv() -> None:
         name: sympy.Function(name, real=True)(u_, v_) for name in ("f_uu", "f_uv", "f_vv", "f_u")
     }
     expected = x * y * named["f_uu"] + (x + y) * named["f_uv"] + named["f_u"] + named["f_vv"]
-    assert sympy.expand(last.sides[1] - expected) == 0
+    assert sympy.expand(formula_value(last.sides[1], {}) - expected) == 0
     text = solution.to_text()
-    assert "∂²z/∂y∂x = x·y·fᵤᵤ(u, v)" in text
+    assert "∂²z/∂y∂x = x·y·fᵤᵤ(u, v) + (x + y)·fᵤᵥ(u, v)" in text
     assert "f_{uv}" in solution.to_latex()
     assert "<msub><mi>f</mi><mi>uv</mi></msub>" in solution.to_html()
 
@@ -295,6 +296,21 @@ def test_verify_order_two_names_a_slip_in_the_second_differentiation() -> None:
     data = json.loads(result.output)
     assert "missing_inner_derivative" in data["mistakes"]
     assert "d²y/dx²" in data["message"]
+
+
+def test_the_mixed_result_line_reads_by_fs_partials_coefficient_first() -> None:
+    """Result: ∂²z/∂y∂x = x·y·f_uu + (x + y)·f_uv + f_u + f_vv, with f_u and u, v defined."""
+    solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+    text = solution.to_text()
+    line = "Result: ∂²z/∂y∂x = x·y·fᵤᵤ(u, v) + (x + y)·fᵤᵥ(u, v) + fᵤ(u, v) + fᵥᵥ(u, v)"
+    assert line in text
+    assert "fᵤ = ∂f/∂u, fᵤᵥ = ∂²f/∂u∂v" in text and "u = x·y; v = x + y" in text
+    mixed = solution.derivations[-1]
+    assert (
+        "Subs(Derivative(f(xi_1, xi_2), xi_1, xi_2)"
+        in json.loads(solution.to_json())["derivatives"]["x,y"]
+    )
+    assert mixed.written != mixed.result
 
 
 @pytest.mark.parametrize(

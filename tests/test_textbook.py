@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sympy
 
 from chainsolve.derivation import solve_problem
 from chainsolve.equivalence import compare
-from chainsolve.filters import unicode_expr
+from chainsolve.explain import formula_value
+from chainsolve.filters import formula_latex, formula_mathml, formula_unicode, unicode_expr
 from chainsolve.functions import relu
 from chainsolve.parsing import parse_problem
 from chainsolve.problem import make_symbol
@@ -141,3 +144,69 @@ def test_a_local_derivative_keeps_its_common_number_outside() -> None:
     w, b = make_symbol("w"), make_symbol("b")
     oracle = sympy.diff((w * x + b - y) ** 2, w)
     assert compare(derivation.result, oracle).verdict == "equal"
+
+
+def _flat_derivative(text: str, wrt: str) -> sympy.Expr:
+    """The oracle: sympy.diff of the problem with every definition put in."""
+    problem = parse_problem(text, wrt=[wrt])
+    top, *others = problem.definitions
+    flat = top.expr
+    for definition in others:
+        flat = flat.subs(make_symbol(definition.name), definition.expr)
+    return sympy.diff(flat, make_symbol(wrt))
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "written"),
+    [
+        ("cos(x^2) + x^3*sin(x)", "x", "-2x·sin(x²) + 3x²·sin(x) + x³·cos(x)"),
+        ("(x - 3)^2 + exp(x)", "x", "2(x - 3) + e^x"),
+        ("(3 - x)^2 + x", "x", "-2(3 - x) + 1"),
+        ("x^3 - 2*x + sin(x)", "x", "3x² - 2 + cos(x)"),
+        ("cos(x) + x^2", "x", "-sin(x) + 2x"),
+        ("3*(x^2 + x) + sin(x)", "x", "3(2x + 1) + cos(x)"),
+        ("z = (x - y)^2; x = t; y = t^2", "t", "2(t - t²)·(1 - 2t)"),
+        ("x*(x + 1)^2", "x", "(x + 1)·(3x + 1)"),
+        ("log(abs(x)) + x", "x", "1/x + 1"),
+    ],
+)
+def test_results_are_written_as_derived_in_the_order_typed(
+    text: str, wrt: str, written: str
+) -> None:
+    """A sum's result keeps the parts' order and each part as derived; it equals sympy.diff."""
+    solution = solve_problem(parse_problem(text, wrt=[wrt]))
+    derivation = solution.derivations[0]
+    assert formula_unicode(derivation.written) == written
+    assert f"Result: {formula_unicode(derivation.derivative)} = {written}" in solution.to_text()
+    oracle = _flat_derivative(text, wrt)
+    assert compare(formula_value(derivation.written, {}), oracle).verdict == "equal"
+    assert compare(derivation.result, oracle).verdict == "equal"
+
+
+def test_every_format_writes_the_result_in_the_same_order() -> None:
+    """Text, LaTeX, MathML and JSON all write cos(x) + x²'s derivative as -sin(x) + 2x."""
+    solution = solve_problem(parse_problem("cos(x) + x^2"))
+    written = solution.derivations[0].written
+    assert formula_latex(written).startswith(r"-\sin")
+    mathml = formula_mathml(written)
+    assert mathml.index("sin") < mathml.index("<mn>2</mn>")
+    data = json.loads(solution.to_json())
+    assert data["derivatives"]["x"] == "-sin(x) + 2*x"
+    assert data["derivatives_latex"]["x"].startswith(r"-\sin")
+    assert sympy.sympify(data["derivatives"]["x"], locals={"x": x}) == -sympy.sin(x) + 2 * x
+
+
+def test_a_clearly_simpler_whole_form_replaces_the_form_as_derived() -> None:
+    """Fewer terms written out wins: the polar x² − y² gives 2r·cos(2θ), not two derived terms."""
+    solution = solve_problem(
+        parse_problem("z = x^2 - y^2; x = r*cos(theta); y = r*sin(theta)", wrt=["r"])
+    )
+    derivation = solution.derivations[0]
+    assert derivation.shown is None
+    assert unicode_expr(derivation.result) == "2r·cos(2θ)"
+
+
+def test_a_power_of_a_variable_is_not_taken_out_of_the_terms() -> None:
+    """x³·cos x + 3x²·sin x share x², but a teacher leaves the product rule's terms as they are."""
+    solution = solve_problem(parse_problem("x^3*sin(x)"))
+    assert formula_unicode(solution.derivations[0].written) == "3x²·sin(x) + x³·cos(x)"
