@@ -216,10 +216,20 @@ def textbook_form(
     )
 
 
+#: The whole result, tidied, replaces the sum as derived when it needs at most this share of
+#: its operations: several paths through shared nodes add up to far more than they say.
+SHORTER_SHARE = 0.6
+
+
 def _simpler(rewritten: sympy.Expr, derived: sympy.Expr) -> bool:
-    """Is the rewritten form a clear simplification: fewer kinks, or fewer terms written out?"""
+    """Is the rewritten form a clear simplification: fewer kinks, fewer terms written out, or
+    at most :data:`SHORTER_SHARE` of the operations?"""
     kinks = len(rewritten.atoms(*_KINKED)), len(derived.atoms(*_KINKED))
-    return kinks[0] < kinks[1] or _term_count(rewritten) < _term_count(derived)
+    if kinks[0] != kinks[1]:
+        return kinks[0] < kinks[1]
+    if _term_count(rewritten) < _term_count(derived):
+        return True
+    return sympy.count_ops(rewritten) <= SHORTER_SHARE * sympy.count_ops(derived)
 
 
 def _term_count(expr: sympy.Expr) -> int:
