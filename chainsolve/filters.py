@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -17,6 +19,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from chainsolve.functions import printed_name
+from chainsolve.problem import evaluate_typed
 from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Step, Sum
 
 Notation = Literal["leibniz", "lagrange"]
@@ -207,14 +210,51 @@ def _power_parts(factor: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     return base, sympy.Integer(exponent)
 
 
+#: The sums the user typed, as typed and as sympy evaluates them: each with its terms in the
+#: order typed (set by :func:`typed_order` while a solution is rendered).
+_TYPED_ORDER: ContextVar[Mapping[sympy.Expr, tuple[sympy.Expr, ...]]] = ContextVar(
+    "chainsolve_typed_order", default=MappingProxyType({})
+)
+
+
+@contextmanager
+def typed_order(typed: Iterable[sympy.Expr]) -> Iterator[None]:
+    """Inside the block, a sum typed in one of the ``typed`` expressions prints in the order typed.
+
+    ``w*x + b - y`` stays ``w·x + b - y`` wherever that sum appears (the echo, an intermediate,
+    a result's factor), not sympy's ``b + w·x - y``. Only a sum whose evaluated terms are the
+    typed terms themselves qualifies (``x + x`` evaluates to ``2x``: no typed order is left).
+    """
+    orders: dict[sympy.Expr, tuple[sympy.Expr, ...]] = {}
+    for expr in typed:
+        # In reading order (deterministic): the user's text bounds its size.
+        for node in sympy.preorder_traversal(expr):
+            if not isinstance(node, sympy.Add) or node in orders:
+                continue
+            terms = tuple(evaluate_typed(arg) for arg in node.args)
+            evaluated = sympy.Add(*terms)
+            if len(set(terms)) == len(terms) and set(sympy.Add.make_args(evaluated)) == set(terms):
+                orders[node] = tuple(node.args)
+                orders.setdefault(evaluated, terms)
+    token = _TYPED_ORDER.set(MappingProxyType(orders))
+    try:
+        yield
+    finally:
+        _TYPED_ORDER.reset(token)
+
+
 def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
     """The terms of a sum in the order people write them, without evaluating any costly constant.
 
-    The one rule of term order: sympy's order (higher powers first, then by name), except
-    that a sum with a positive term never opens with a minus sign: its positive terms come
-    first, then its negative ones, each group in sympy's order. So ``z - y``, ``x - m``,
-    ``1 - x²`` and ``σ(b + w·x) - y``, but still ``x³ + 2x² - x + 5``.
+    The one rule of term order: a sum the user typed keeps the order typed (:func:`typed_order`);
+    any other follows sympy's order (higher powers first, then by name), except that a sum
+    with a positive term never opens with a minus sign: its positive terms come first, then
+    its negative ones, each group in sympy's order. So ``z - y``, ``x - m``, ``1 - x²`` and
+    ``σ(b + w·x) - y``, but still ``x³ + 2x² - x + 5``.
     """
+    typed = _TYPED_ORDER.get().get(expr)
+    if typed is not None:
+        return list(typed)
     terms = list(sympy.Add.make_args(expr))
     bases = {
         _power_parts(factor)[0]

@@ -387,16 +387,17 @@ def render_solution(
     element (no JavaScript), so a student can try the step before opening it.
     JSON ignores templates and follows the documented schema (``docs/json-schema.md``).
     """
-    if fmt == "json":
-        from chainsolve.jsonout import solution_to_dict
+    with filters.typed_order(d.typed for d in solution.problem.definitions):
+        if fmt == "json":
+            from chainsolve.jsonout import solution_to_dict
 
-        return json.dumps(solution_to_dict(solution), indent=2, ensure_ascii=False) + "\n"
-    env = make_environment(fmt, template_dir)
-    template = env.get_template(TEMPLATE_NAMES[fmt])
-    context = template_context(
-        solution, fmt, notation=notation, detail=detail, fragment=fragment, reveal=reveal
-    )
-    return template.render(context)
+            return json.dumps(solution_to_dict(solution), indent=2, ensure_ascii=False) + "\n"
+        env = make_environment(fmt, template_dir)
+        template = env.get_template(TEMPLATE_NAMES[fmt])
+        context = template_context(
+            solution, fmt, notation=notation, detail=detail, fragment=fragment, reveal=reveal
+        )
+        return template.render(context)
 
 
 def html_body(solution: Solution, *, notation: Notation = "leibniz", reveal: bool = False) -> str:

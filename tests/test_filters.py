@@ -410,3 +410,37 @@ def test_a_side_printed_like_the_one_before_is_dropped() -> None:
     assert chain_unicode(sides, "lagrange") == "g′(x)"
     assert chain_unicode(sides) == "d/dx(g(x)) = g′(x)"
     assert chain_latex_aligned(sides, "lagrange") == formula_latex(sides[0], "lagrange")
+
+
+def test_a_sum_the_user_typed_prints_in_the_order_typed_everywhere() -> None:
+    """w*x + b - y stays w·x + b - y in the echo, the intermediate, the substitution and the result."""
+    from chainsolve.api import load_problem, solve_parsed
+    from chainsolve.render import render_solution
+
+    solution = solve_parsed(load_problem("L = (w*x + b - y)^2", wrt="w"))
+    for fmt in ("text", "markdown", "json"):
+        out = render_solution(solution, fmt)  # type: ignore[arg-type]
+        assert "b + w" not in out  # never sympy's order
+    text = render_solution(solution, "text")
+    assert "L = (w·x + b - y)²" in text
+    assert "u₁ = w·x + b - y" in text
+    assert "Result: ∂L/∂w = 2x·(w·x + b - y)" in text
+    assert '"w": "2*x*(w*x + b - y)"' in render_solution(solution, "json")
+
+
+def test_typed_order_holds_only_where_a_typed_sum_survives_evaluation() -> None:
+    """x + x + y evaluates to 2x + y: no typed order; outside the block sums print as before."""
+    from chainsolve.filters import ordered_terms, typed_order
+    from chainsolve.problem import make_symbol
+
+    b, w, x, y = (make_symbol(n) for n in "bwxy")
+    typed = sympy.Add(w * x, b, -y, evaluate=False)
+    evaluated = w * x + b - y
+    assert ordered_terms(evaluated) == [b, w * x, -y]
+    with typed_order([typed]):
+        assert ordered_terms(evaluated) == [w * x, b, -y]
+        assert ordered_terms(typed) == [w * x, b, -y]
+    doubled = sympy.Add(x, x, y, evaluate=False)
+    with typed_order([doubled]):
+        assert ordered_terms(2 * x + y) == [2 * x, y]
+    assert ordered_terms(evaluated) == [b, w * x, -y]
