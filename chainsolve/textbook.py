@@ -229,7 +229,7 @@ def _simpler(rewritten: sympy.Expr, derived: sympy.Expr) -> bool:
         return kinks[0] < kinks[1]
     if _term_count(rewritten) < _term_count(derived):
         return True
-    return sympy.count_ops(rewritten) <= SHORTER_SHARE * sympy.count_ops(derived)
+    return bool(sympy.count_ops(rewritten) <= SHORTER_SHARE * sympy.count_ops(derived))
 
 
 def _term_count(expr: sympy.Expr) -> int:
