@@ -15,7 +15,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker
-from chainsolve.dag import has_any, replace_nodes, tree_size
+from chainsolve.dag import Shapes, has_any, replace_nodes, tree_size
 from chainsolve.equivalence import (
     CIRCULAR,
     EXPAND_TERMS_LIMIT,
@@ -81,7 +81,8 @@ class Namer:
         self._prefix = _free_prefix(prefix, self._used, self._printed)
         self._by_expr: dict[sympy.Expr, sympy.Symbol] = {}
         self._counter = 0
-        self._letters: dict[sympy.Expr, str] = {}
+        self._letters: dict[int, str] = {}
+        self.shapes = Shapes()
         #: Each generated symbol mapped to what it stands for, in terms of the inputs.
         self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
 
@@ -111,17 +112,21 @@ class Namer:
         self._take(name)
         return name
 
-    def letter_for(self, function: sympy.Expr, candidates: Iterable[str]) -> str:
-        """The Lagrange letter of ``function`` for the whole solution: the same each time it recurs.
+    def letter_for(
+        self, argument: sympy.Expr, function: sympy.Expr, candidates: Iterable[str]
+    ) -> str:
+        """The Lagrange letter of ``argument ↦ function`` for the whole solution: the same each
+        time it recurs (sin(u₁) by u₁ and sin(u₂) by u₂ are one function).
 
         A new function takes the first candidate no variable, function or earlier letter uses
         (or prints like), so one letter means one function throughout.
         """
-        known = self._letters.get(function)
+        shape = self.shapes.of(function, argument)
+        known = self._letters.get(shape)
         if known is None:
             known = next(name for name in candidates if self._is_free(name))
             self._take(known)
-            self._letters[function] = known
+            self._letters[shape] = known
         return known
 
     def _is_free(self, name: str) -> bool:
