@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -153,7 +153,7 @@ def _free_prefix(preferred: str, used: set[str], printed: set[str]) -> str:
     return preferred  # every letter taken: indices the user's names print as are skipped
 
 
-def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+def substitute(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
     """``expr`` with symbols replaced, keeping derivatives of unknown functions meaningful.
 
     ``Derivative(f(u), u)`` with ``u → g(x)`` becomes ``Subs(Derivative(f(d), d), d, g(x))``:
@@ -966,12 +966,21 @@ def _resolve_gradients(expr: sympy.Expr, gradients: dict[sympy.Symbol, sympy.Exp
     return expr.xreplace(resolved)
 
 
+@functools.lru_cache(maxsize=256)
 def _substitute_graph(graph: Graph, expr: sympy.Expr) -> sympy.Expr:
+    # Cached: the same sum is substituted back for its step, its check and its factors.
+    return substitute(expr, _graph_mapping(graph))
+
+
+@functools.lru_cache(maxsize=4)
+def _graph_mapping(graph: Graph) -> Mapping[sympy.Symbol, sympy.Expr]:
+    """Each intermediate of ``graph`` in terms of the inputs (worked out once per graph: a
+    solution substitutes back into every step and factor)."""
     mapping: dict[sympy.Symbol, sympy.Expr] = {}
     for node in graph.nodes:
         if node.expr is not None and node.kind != "target":
             mapping[make_symbol(node.name)] = substitute(node.expr, mapping)
-    return substitute(expr, mapping)
+    return MappingProxyType(mapping)
 
 
 def _accumulate(
