@@ -22,6 +22,13 @@ is main at 8decf05 with ``--source /work/main --limit 10``, "after" the branch `
 | 20 | 452   | skipped | 1.53 |
 
 Fitted log-log exponent against k: before 4.3 (exponential: about ×2 per diamond), after 0.9.
+
+Session 6 (``--source`` main at 4af17d6 against the branch ``perfcore``, one run each,
+interleaved, medians of 3 but k = 20 (one); the machine was loaded about 2×): k = 5 / 8 /
+10 / 15 / 20 took 0.78 / 1.35 / 1.86 / 7.08 / 138 s before and 0.55 / 0.82 / 0.73 / 1.57 /
+2.36 s after (exponent 3.5 → 1.1). The regression came with the Lagrange letters: each part
+a rule named was rebuilt with its argument replaced (``xreplace``), which made sympy
+evaluate every deep part again; parts are now numbered by shape (``dag.Shapes``).
 """
 
 from __future__ import annotations

@@ -119,6 +119,58 @@ def replace_nodes(expr: sympy.Basic, mapping: Mapping[sympy.Basic, sympy.Basic])
     return bottom_up(expr, build, mapping.get)
 
 
+class Shapes:
+    """Numbers for the shapes of functions, the same number for the same shape (a solution's)."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[tuple[object, ...], int] = {}
+        self._known: dict[tuple[sympy.Basic, sympy.Basic], int] = {}
+
+    def of(self, function: sympy.Basic, argument: sympy.Basic) -> int:
+        """The number of the function ``argument ↦ function``: sin(u₁) by u₁ and sin(u₂) by u₂
+        share one; the order of a sum's terms or a product's factors does not count.
+
+        Each shared part is visited once: rebuilding ``function`` with a blank for ``argument``
+        (``xreplace``) would make sympy evaluate, and ask assumptions of, every new part.
+
+        >>> x, y = sympy.symbols("x y")
+        >>> shapes = Shapes()
+        >>> shapes.of(sympy.sin(x) + 1, x) == shapes.of(sympy.sin(y) + 1, y)
+        True
+        >>> shapes.of(sympy.sin(x) + y, x) == shapes.of(sympy.sin(y) + x, x)
+        False
+        """
+        known = self._known.get((function, argument))
+        if known is None:
+            known = self._known[function, argument] = self._walk(function, argument)
+        return known
+
+    def _walk(self, function: sympy.Basic, argument: sympy.Basic) -> int:
+        numbers: dict[int, int] = {}
+        stack: list[tuple[sympy.Basic, bool]] = [(function, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in numbers:
+                continue
+            if node is argument or node == argument:
+                numbers[id(node)] = self._number(("argument",))
+            elif not node.args:
+                numbers[id(node)] = self._number(("atom", node))
+            elif not expanded:
+                stack.append((node, True))
+                stack.extend((arg, False) for arg in node.args if id(arg) not in numbers)
+            else:
+                parts = tuple(numbers[id(arg)] for arg in node.args)
+                if isinstance(node, (sympy.Add, sympy.Mul)):
+                    parts = tuple(sorted(parts))
+                rest = node._hashable_content()[len(node.args) :]
+                numbers[id(node)] = self._number((type(node), rest, parts))
+        return numbers[id(function)]
+
+    def _number(self, shape: tuple[object, ...]) -> int:
+        return self._numbers.setdefault(shape, len(self._numbers))
+
+
 def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
     """sympy's derivative of ``expr`` by ``var``, each shared part differentiated once.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -15,7 +15,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker
-from chainsolve.dag import has_any, replace_nodes, tree_size
+from chainsolve.dag import Shapes, has_any, replace_nodes, tree_size
 from chainsolve.equivalence import (
     CIRCULAR,
     EXPAND_TERMS_LIMIT,
@@ -82,7 +82,8 @@ class Namer:
         self._prefix = _free_prefix(prefix, self._used, self._printed)
         self._by_expr: dict[sympy.Expr, sympy.Symbol] = {}
         self._counter = 0
-        self._letters: dict[sympy.Expr, str] = {}
+        self._letters: dict[int, str] = {}
+        self.shapes = Shapes()
         #: Each generated symbol mapped to what it stands for, in terms of the inputs.
         self.definitions: dict[sympy.Symbol, sympy.Expr] = {}
 
@@ -112,17 +113,21 @@ class Namer:
         self._take(name)
         return name
 
-    def letter_for(self, function: sympy.Expr, candidates: Iterable[str]) -> str:
-        """The Lagrange letter of ``function`` for the whole solution: the same each time it recurs.
+    def letter_for(
+        self, argument: sympy.Expr, function: sympy.Expr, candidates: Iterable[str]
+    ) -> str:
+        """The Lagrange letter of ``argument ↦ function`` for the whole solution: the same each
+        time it recurs (sin(u₁) by u₁ and sin(u₂) by u₂ are one function).
 
         A new function takes the first candidate no variable, function or earlier letter uses
         (or prints like), so one letter means one function throughout.
         """
-        known = self._letters.get(function)
+        shape = self.shapes.of(function, argument)
+        known = self._letters.get(shape)
         if known is None:
             known = next(name for name in candidates if self._is_free(name))
             self._take(known)
-            self._letters[function] = known
+            self._letters[shape] = known
         return known
 
     def _is_free(self, name: str) -> bool:
@@ -149,7 +154,7 @@ def _free_prefix(preferred: str, used: set[str], printed: set[str]) -> str:
     return preferred  # every letter taken: indices the user's names print as are skipped
 
 
-def substitute(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+def substitute(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
     """``expr`` with symbols replaced, keeping derivatives of unknown functions meaningful.
 
     ``Derivative(f(u), u)`` with ``u → g(x)`` becomes ``Subs(Derivative(f(d), d), d, g(x))``:
@@ -1006,12 +1011,21 @@ def _resolve_gradients(expr: sympy.Expr, gradients: dict[sympy.Symbol, sympy.Exp
     return expr.xreplace(resolved)
 
 
+@functools.lru_cache(maxsize=256)
 def _substitute_graph(graph: Graph, expr: sympy.Expr) -> sympy.Expr:
+    # Cached: the same sum is substituted back for its step, its check and its factors.
+    return substitute(expr, _graph_mapping(graph))
+
+
+@functools.lru_cache(maxsize=4)
+def _graph_mapping(graph: Graph) -> Mapping[sympy.Symbol, sympy.Expr]:
+    """Each intermediate of ``graph`` in terms of the inputs (worked out once per graph: a
+    solution substitutes back into every step and factor)."""
     mapping: dict[sympy.Symbol, sympy.Expr] = {}
     for node in graph.nodes:
         if node.expr is not None and node.kind != "target":
             mapping[make_symbol(node.name)] = substitute(node.expr, mapping)
-    return substitute(expr, mapping)
+    return MappingProxyType(mapping)
 
 
 def _accumulate(

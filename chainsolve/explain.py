@@ -11,7 +11,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.check import chain_check
-from chainsolve.dag import tree_size
+from chainsolve.dag import Shapes, tree_size
 from chainsolve.rules import (
     AbstractPartialRule,
     AbstractRule,
@@ -42,8 +42,6 @@ from chainsolve.steps import (
 
 #: Letters used for the functions of a solution in Lagrange notation, in order of first use.
 LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
-#: The argument of a function as a letter stands for it: sin(u₁) and sin(u₂) are one function.
-_ARGUMENT = sympy.Dummy("t")
 #: A top-level chain with more links than this is checked numerically and not substituted back.
 LONG_CHAIN = 8
 #: A sum of at most this many one-line terms is differentiated in one line.
@@ -56,10 +54,14 @@ class Names(Protocol):
     """Fresh intermediate variables: the same one each time an expression recurs."""
 
     definitions: dict[sympy.Symbol, sympy.Expr]
+    #: The shapes of the functions given letters, numbered for the whole solution.
+    shapes: Shapes
 
     def name_for(self, expr: sympy.Expr) -> sympy.Symbol: ...
 
-    def letter_for(self, function: sympy.Expr, candidates: Iterable[str]) -> str: ...
+    def letter_for(
+        self, argument: sympy.Expr, function: sympy.Expr, candidates: Iterable[str]
+    ) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +216,9 @@ class Explainer:
         self._free: dict[sympy.Expr, frozenset[sympy.Symbol]] = {}
         #: The Lagrange form of each derivative given one: y′ for the target, f′(x) for a part.
         self._lagrange: dict[sympy.Expr, tuple[str, sympy.Expr | None]] = {}
-        #: What each placeholder letter stands for (the function with its argument as _ARGUMENT).
-        self._pending: dict[str, sympy.Expr] = {}
-        self._placeholders: dict[sympy.Expr, str] = {}
+        #: What each placeholder letter stands for: the function and its argument.
+        self._pending: dict[str, tuple[sympy.Expr, sympy.Expr]] = {}
+        self._placeholders: dict[int, str] = {}
         self._handlers: dict[type, Callable[[Rule, sympy.Expr, int], Explained]] = {
             SumRule: self._sum,
             ConstantMultipleRule: self._constant_multiple,
@@ -260,12 +262,12 @@ class Explainer:
         own = _own_name(argument, function)
         if own is not None:
             return own
-        key = function.xreplace({argument: _ARGUMENT})
+        key = self.names.shapes.of(function, argument)
         placeholder = self._placeholders.get(key)
         if placeholder is None:
             placeholder = f"{_PENDING}{len(self._placeholders)}"
             self._placeholders[key] = placeholder
-            self._pending[placeholder] = key
+            self._pending[placeholder] = (argument, function)
         return placeholder
 
     def lettered_steps(self, steps: Iterable[Step]) -> tuple[Step, ...]:
@@ -273,10 +275,10 @@ class Explainer:
         out in reading order (f first), one letter per function for the whole solution."""
 
         def resolved(letter: str) -> str:
-            key = self._pending.get(letter)
-            if key is None:
+            pending = self._pending.get(letter)
+            if pending is None:
                 return letter
-            return self.names.letter_for(key, letter_candidates())
+            return self.names.letter_for(*pending, letter_candidates())
 
         def change(leibniz: Leibniz) -> Leibniz:
             lagrange = leibniz.lagrange

@@ -6,6 +6,7 @@ import mpmath
 import sympy
 
 from chainsolve.dag import (
+    Shapes,
     atoms_of,
     derivative,
     free_symbols,
@@ -105,3 +106,36 @@ def test_same_is_structural_equality() -> None:
     pairs += [(x + 1, x + 2), (sympy.sin(x), sympy.cos(x)), (x, sympy.Symbol("x", real=True))]
     for a, b in pairs:
         assert same(a, b) == (a == b)
+
+
+def test_shapes_number_a_function_by_its_shape_whatever_its_argument_is_called() -> None:
+    """Shapes.of agrees with comparing xreplace(argument → one blank): sin(u)·2 by u is sin(v)·2 by v."""
+    u, v, blank = sympy.symbols("u v blank")
+    functions = [
+        (sympy.sin(u) * 2, u),
+        (2 * sympy.sin(v), v),
+        (sympy.sin(u) * 2, v),
+        (sympy.cos(u) + y, u),
+        (y + sympy.cos(v), v),
+        (sympy.cos(u) + u, u),
+        (sympy.cos(y) + u, u),
+        (sympy.Function("h")(u, y), u),
+        (sympy.Function("h")(y, v), v),
+    ]
+    shapes = Shapes()
+    for left, left_argument in functions:
+        for right, right_argument in functions:
+            alike = left.xreplace({left_argument: blank}) == right.xreplace({right_argument: blank})
+            same_number = shapes.of(left, left_argument) == shapes.of(right, right_argument)
+            assert same_number == alike, (left, right)
+
+
+def test_shapes_of_a_huge_dag_number_each_shared_part_once() -> None:
+    """Shapes.of a chain of 60 diamonds (2^60 leaves written out) visits its 181 parts, no more."""
+    in_y: sympy.Expr = y
+    for _ in range(60):
+        in_y = sympy.sin(in_y) + sympy.cos(in_y)
+    shapes = Shapes()
+    first = shapes.of(_diamonds(60), x)
+    assert shapes.of(in_y, y) == first
+    assert len(shapes._numbers) == 1 + 3 * 60

@@ -602,3 +602,29 @@ def test_a_flattened_chain_of_12_diamonds_is_solved_and_every_step_checked() -> 
             )
         result = evaluate(solution.derivations[0].result, {x: mpmath.mpf("0.3")})
         assert abs(result - slope) < mpmath.mpf(10) ** -20 * max(1, abs(slope))
+
+
+def test_a_graph_solution_substitutes_each_expression_back_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each expression of a graph solution is substituted back into the inputs once, not per use."""
+    from types import MappingProxyType
+
+    import chainsolve.derivation as derivation
+
+    derivation._substitute_graph.cache_clear()
+    derivation._graph_mapping.cache_clear()
+    substituted: list[tuple[int, sympy.Expr]] = []
+    original = derivation.substitute
+
+    def counting(expr: sympy.Expr, mapping: object) -> sympy.Expr:
+        if isinstance(mapping, MappingProxyType):  # the whole graph's, not one definition's
+            substituted.append((id(mapping), expr))
+        return original(expr, mapping)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(derivation, "substitute", counting)
+    problem = parse_problem("z = f(u, v); u = x*y; v = x + y", wrt=["x", "y"])
+    solution = solve_problem(problem)
+    assert substituted
+    assert len(substituted) == len(set(substituted))
+    assert [d.wrt for d in solution.derivations] == ["x", "y"]

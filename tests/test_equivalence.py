@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sympy
 
 from chainsolve.equivalence import (
@@ -290,3 +291,21 @@ def test_abstract_zero_rejects_a_wrong_second_order_term() -> None:
     wrong = _second_order_by_hand((0, 0))
     assert not abstract_zero(wrong - oracle)
     assert check_claim(wrong, oracle).differs
+
+
+def test_a_typed_claim_is_proved_by_cancelling_against_the_evaluated_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A claim as typed (tanh(w·x + b), sum unsorted) cancels against sympy's evaluated form: no proof run."""
+    import chainsolve.equivalence as equivalence
+
+    w, b = make_symbol("w"), make_symbol("b")
+    typed = sympy.tanh(sympy.Add(w * x, b, evaluate=False))
+    claimed = sympy.Mul(x, 1 - typed**2, evaluate=False)
+    reference = sympy.diff(sympy.tanh(w * x + b), w)
+    assert claimed - reference != 0  # as typed, the difference does not vanish by itself
+    monkeypatch.setattr(equivalence, "_proved", lambda *args: pytest.fail("proof attempted"))
+    assert check_claim(claimed, reference).status == "symbolic"
+    monkeypatch.undo()
+    wrong = sympy.Mul(x, 1 + typed**2, evaluate=False)
+    assert check_claim(wrong, reference).differs
