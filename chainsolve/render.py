@@ -387,7 +387,9 @@ def render_solution(
     element (no JavaScript), so a student can try the step before opening it.
     JSON ignores templates and follows the documented schema (``docs/json-schema.md``).
     """
-    with filters.typed_order(d.typed for d in solution.problem.definitions):
+    # Only text the user typed has an order (a definition built from sympy objects has none).
+    typed = (d.typed for d in solution.problem.definitions if d.typed is not d.expr)
+    with filters.typed_order(typed):
         if fmt == "json":
             from chainsolve.jsonout import solution_to_dict
 
