@@ -596,11 +596,9 @@ def _judge_higher(
     """
     from chainsolve.higher import MAX_ORDER
 
-    if first is None and (not problem.is_single_expression or not 1 < order <= MAX_ORDER):
+    if first is None and not 1 < order <= MAX_ORDER:
         raise ProblemError(
-            "higher_order_unsupported",
-            wording.note_higher_order_needs_one_expression(),
-            source=problem.source,
+            "order_out_of_range", wording.note_order_out_of_range(MAX_ORDER), source=problem.source
         )
     x = make_symbol(first or name)
     flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]

@@ -278,11 +278,11 @@ def note_wrong_step(variables: list[str]) -> str:
     )
 
 
-def note_higher_order_needs_one_expression() -> str:
-    """Why --order above 1 is refused for a problem it does not cover."""
+def note_higher_order_needs_one_variable(asked: str, names: Sequence[str]) -> str:
+    """Why an order above 1 is refused with several variables; ``asked`` is what the user typed."""
     return (
-        "--order above 1 needs one expression and one variable (--wrt), "
-        "or --order 2 with two variables (--wrt x,y: the mixed partial)"
+        f"{asked} needs one variable to differentiate by, not {len(names)} ({', '.join(names)}): "
+        "give one with --wrt, or two for the mixed partial of order 2 (--wrt x,y)"
     )
 
 
