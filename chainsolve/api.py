@@ -488,7 +488,7 @@ def check_parsed(
     share = None if left is None else max(left * VERIFY_SHARE, 1e-3)
     if answer is not None:
         return verify_answer(problem, answer, timeout=share, order=order)
-    return verify_derivation(problem, derivation or "", timeout=share)
+    return verify_derivation(problem, derivation or "", timeout=share, order=order)
 
 
 def gradients(

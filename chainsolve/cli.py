@@ -652,8 +652,6 @@ def verify(
         order = _asked_order(parsed, order)
         _echo_reading(parsed)
         lines = None if derivation is None else _read_derivation(derivation)
-        if order > 1 and derivation is not None:
-            raise click.UsageError("--order checks an --answer, not a --derivation")
         report = check_parsed(parsed, answer=answer, derivation=lines, order=order)
     chosen = _choose_format(fmt, output)
     with stage("rendering"):

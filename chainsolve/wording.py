@@ -746,6 +746,9 @@ def _verdict_sentences(
                 "random points to 40 digits, but no symbolic proof came within the time budget."
             ]
         return ["Undecided: neither a proof nor a counterexample came within the time budget."]
+    if verdict == "incomplete" and any(m.id == "previous_order" for m in report.mistakes):
+        # a derivation that stops at a lower order (y′ = … when y″ is asked)
+        return [f"Incomplete: {subject} is a derivative of lower order; {derivative} is asked."]
     if verdict == "incomplete":
         return [
             f"Incomplete: {subject} still contains a derivative d/d{wrt}(…); "

@@ -802,3 +802,67 @@ def test_an_answer_to_a_mixed_partial_of_an_unknown_function_is_refused_in_one_l
     assert result.exit_code == 2 and not result.stdout
     assert result.stderr.count("error:") == 1 and "^^^^^^^^" in result.stderr
     assert "mixed partial of an unknown function" in result.stderr
+
+
+# -- derivations of order 2 and more --------------------------------------------------------------
+
+
+def _oracle(expr: str, order: int) -> str:
+    """sympy's own derivative of ``expr`` (in x) of ``order``, as text the checker reads."""
+    x = sympy.Symbol("x", real=True)
+    flat = sympy.sympify(expr.replace("^", "**"), locals={"x": x})
+    return str(sympy.diff(flat, x, order)).replace("**", "^")
+
+
+@pytest.mark.parametrize(
+    ("problem", "left", "flat", "order"),
+    [
+        (SIN, "d^2/dx^2 sin(x^2)", SIN, 2),
+        (SIN, "y''", SIN, 2),
+        (SIN, "f''(x)", SIN, 2),
+        (SIN, "d²y/dx²", SIN, 2),
+        ("exp(x)*cos(x)", "d^3/dx^3 (exp(x)*cos(x))", "exp(x)*cos(x)", 3),
+        ("z = u^2; u = sin(x)", "z''", "sin(x)^2", 2),
+    ],
+)
+def test_derivation_lines_of_higher_order_are_judged_against_their_order(
+    problem: str, left: str, flat: str, order: int
+) -> None:
+    """A line `<order n> = …` is right when it equals sympy.diff n times, wrong (and named) if not."""
+    first = f"{'z' if problem.startswith('z') else 'y'}' = {_oracle(flat, 1)}"
+    right = f"{first}\n{left} = {_oracle(flat, order)}"
+    report = verify_derivation(parse_problem(problem), right, timeout=20)
+    assert (report.verdict, report.order) == ("equivalent", order)
+    assert [line.equals_derivative for line in report.lines] == [True, True]
+    wrong = f"{first}\n{left} = {_oracle(flat, order)} + x"
+    report = verify_derivation(parse_problem(problem), wrong, timeout=20)
+    assert (report.verdict, report.first_wrong_line) == ("not_equivalent", 2)
+
+
+def test_derivation_of_order_two_steps_follow_within_their_order() -> None:
+    """After d²/dx² sin(x²) = d/dx(2x·cos(x²)), the next line follows from it, not from y′."""
+    lines = "y' = 2x*cos(x^2)\nd^2/dx^2 sin(x^2) = d/dx(2x*cos(x^2))\n= 2cos(x^2) - 4x^2*sin(x^2)"
+    report = verify_derivation(parse_problem(SIN), lines, timeout=20)
+    assert report.verdict == "equivalent"
+    assert report.lines[2].follows_from == 2
+
+
+def test_derivation_stopping_below_the_asked_order_is_incomplete() -> None:
+    """--order 2 with a derivation ending at y′ is incomplete, naming the order below."""
+    report = verify_derivation(parse_problem(SIN), "y' = 2x*cos(x^2)", timeout=20, order=2)
+    assert report.verdict == "incomplete"
+    assert report.mistake_ids[0] == "previous_order"
+    assert "lower order" in report.message
+
+
+def test_cli_verify_derivation_with_order_two(tmp_path: Path) -> None:
+    """`verify "sin(x^2)" --order 2 --derivation lines.txt` checks the lines: exit 0 when right."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text(f"y' = 2x*cos(x^2)\ny'' = {_oracle(SIN, 2)}\n")
+    result = CliRunner().invoke(main, ["verify", SIN, "--order", "2", "--derivation", str(lines)])
+    assert result.exit_code == 0, result.output
+    assert "Check of d²y/dx²" in result.output
