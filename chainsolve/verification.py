@@ -1033,6 +1033,16 @@ def verify_derivation(
     lines are compared with the wrong line, so correct algebra that follows is recognised.
     Raises :class:`ParseError` for a derivation with no lines.
     """
+    if order == 2 and wrt is None and len(problem.wrt) == 2:
+        span = problem.order_span
+        typed = problem.source[span.start : span.end] if span else ""
+        asked = typed or f"--wrt {','.join(problem.wrt)} --order 2"
+        raise ProblemError(
+            "mixed_partial_derivation",
+            wording.verify_mixed_partial_derivation(asked),
+            source=problem.source,
+            span=span,
+        )
     clock = _Clock(timeout)
     lines = split_lines(lines_text)
     if not lines:

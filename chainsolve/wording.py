@@ -286,6 +286,22 @@ def note_higher_order_needs_one_variable(asked: str, names: Sequence[str]) -> st
     )
 
 
+def note_higher_order_matrix(order: int) -> str:
+    """Why --order above 1 is refused for a problem with vectors and matrices."""
+    return (
+        f"--order {order} is not available for vectors and matrices: "
+        "chainsolve derives their gradients of order 1 only"
+    )
+
+
+def verify_mixed_partial_derivation(asked: str) -> str:
+    """Why a derivation of the mixed partial is refused; ``asked`` is what the user typed."""
+    return (
+        f"a derivation of the mixed partial ({asked}) is not checked line by line yet: "
+        "check the result with --answer"
+    )
+
+
 def implicit_branches(dependent: str, branches: Sequence[sympy.Expr]) -> str:
     """Where an answer without y holds: on the curve's branches y = g(x) named."""
     from chainsolve.filters import unicode_expr

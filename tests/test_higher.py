@@ -403,3 +403,12 @@ def test_verify_answer_of_order_two_with_intermediates() -> None:
     wrong = chainsolve.verify("z = u^2; u = sin(x)", answer="sin(2x)", order=2)
     assert wrong.verdict == "not_equivalent"
     assert wrong.mistakes[0].id == "previous_order"
+
+
+@pytest.mark.parametrize("command", ["solve", "verify"])
+def test_order_of_a_matrix_problem_is_refused_in_one_line(command: str) -> None:
+    """--order 2 of a problem with shapes is refused (exit 2), not silently solved at order 1."""
+    extra = ["--answer", "2*x"] if command == "verify" else []
+    result = CliRunner().invoke(main, [command, "x: 2; L = sum(x.*x)", "--order", "2", *extra])
+    assert result.exit_code == 2
+    assert "error: --order 2 is not available for vectors and matrices" in result.output

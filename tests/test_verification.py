@@ -11,7 +11,7 @@ import pytest
 import sympy
 
 from chainsolve import equivalence, wording
-from chainsolve.errors import ParseError
+from chainsolve.errors import ParseError, ProblemError
 from chainsolve.parsing import parse_problem
 from chainsolve.verification import (
     AnswerVerdict,
@@ -866,3 +866,22 @@ def test_cli_verify_derivation_with_order_two(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["verify", SIN, "--order", "2", "--derivation", str(lines)])
     assert result.exit_code == 0, result.output
     assert "Check of d²y/dx²" in result.output
+
+
+@pytest.mark.parametrize(
+    ("problem", "options", "named"),
+    [
+        ("z = x*y^2", {"wrt": "x,y", "order": 2}, "x,y order 2"),
+        ("∂^2z/∂y∂x = x*y^2", {}, "∂^2z/∂y∂x"),
+    ],
+)
+def test_derivation_of_the_mixed_partial_is_refused_naming_what_was_typed(
+    problem: str, options: dict[str, object], named: str
+) -> None:
+    """verify --derivation of ∂²z/∂y∂x: one clear error naming --order or the written operator."""
+    from chainsolve import verify
+
+    with pytest.raises(ProblemError) as raised:
+        verify(problem, derivation="z_x = y^2\n", **options)  # type: ignore[call-overload]
+    assert raised.value.code == "mixed_partial_derivation"
+    assert named in raised.value.message
