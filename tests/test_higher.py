@@ -412,3 +412,18 @@ def test_order_of_a_matrix_problem_is_refused_in_one_line(command: str) -> None:
     result = CliRunner().invoke(main, [command, "x: 2; L = sum(x.*x)", "--order", "2", *extra])
     assert result.exit_code == 2
     assert "error: --order 2 is not available for vectors and matrices" in result.output
+
+
+def test_refusal_of_a_written_order_names_the_operator_with_its_span() -> None:
+    """An order written in the problem (d^2z/dx^2) is what the refusal names, with its caret span."""
+    import dataclasses
+
+    from chainsolve.higher import solve_higher
+    from chainsolve.parsing import parse_problem
+
+    written = parse_problem("d^2z/dx^2 = x*y*w")
+    problem = dataclasses.replace(written, wrt=("x", "y", "w"))
+    with pytest.raises(ProblemError) as raised:
+        solve_higher(problem, 2)
+    assert raised.value.message.startswith("d^2z/dx^2 needs one variable")
+    assert raised.value.span == written.order_span
