@@ -744,7 +744,9 @@ _OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s*\(")
 #: ``d/dx sin(x^2)``: the operator without a bracket applies to the rest of the side.
 _BARE_OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s+(?=[^\s(=])")
 _LEIBNIZ = re.compile(rf"(?<![\w'])([d∂])\s*({_NAME})\s*/\s*\1\s*({_NAME})(?![\w(])")
-_PRIME = re.compile(rf"(?<![\w'])({_NAME})\s*('+)(?:\s*\(\s*({_NAME})\s*\))?")
+_PRIME = re.compile(rf"(?<![\w'′])({_NAME})\s*(['′″‴]+)(?:\s*\(\s*({_NAME})\s*\))?")
+#: How many derivatives each prime mark writes (y″ is y′′).
+_PRIMES = {"'": 1, "′": 1, "″": 2, "‴": 3}
 #: ``d^2y/dx^2``, ``d²/dx²(…)``, ``d^3/dx^3 sin(x)``: an order on the d and on the variable.
 _HIGHER = re.compile(
     rf"(?<![\w'])([d∂])\s*(?:\^\s*(\d)|([²³⁴⁵⁶]))\s*({_NAME})?\s*/\s*\1\s*({_NAME})"
@@ -886,7 +888,8 @@ class _Reader:
         prime = _PRIME.match(text, index)
         if prime and prime.group(1) not in self.ctx.problem.function_names:
             by = prime.group(3) or self.ctx.wrt
-            return self.named(index, prime.end(), prime.group(1), by, len(prime.group(2)))
+            order = sum(_PRIMES[mark] for mark in prime.group(2))
+            return self.named(index, prime.end(), prime.group(1), by, order)
         call = _CALL_PRIME.match(text, index)
         close = pairs.get(call.end() - 1) if call else None
         if close is not None and text[close + 1 : close + 2] == "'":

@@ -821,6 +821,9 @@ def _oracle(expr: str, order: int) -> str:
         (SIN, "y''", SIN, 2),
         (SIN, "f''(x)", SIN, 2),
         (SIN, "d²y/dx²", SIN, 2),
+        (SIN, "y″", SIN, 2),
+        (SIN, "f′′(x)", SIN, 2),
+        ("x^5", "y‴", "x^5", 3),
         ("exp(x)*cos(x)", "d^3/dx^3 (exp(x)*cos(x))", "exp(x)*cos(x)", 3),
         ("z = u^2; u = sin(x)", "z''", "sin(x)^2", 2),
     ],
@@ -885,3 +888,10 @@ def test_derivation_of_the_mixed_partial_is_refused_naming_what_was_typed(
         verify(problem, derivation="z_x = y^2\n", **options)  # type: ignore[call-overload]
     assert raised.value.code == "mixed_partial_derivation"
     assert named in raised.value.message
+
+
+def test_derivation_reads_unicode_primes_as_chainsolve_prints_them() -> None:
+    """`y′ = …` (the prime chainsolve prints) is read as dy/dx, not refused as unreadable."""
+    report = verify_derivation(parse_problem(SIN), "y′ = 2x*cos(x^2)", timeout=20)
+    assert report.verdict == "equivalent"
+    assert report.lines[0].status == "follows"
