@@ -895,3 +895,13 @@ def test_derivation_reads_unicode_primes_as_chainsolve_prints_them() -> None:
     report = verify_derivation(parse_problem(SIN), "y′ = 2x*cos(x^2)", timeout=20)
     assert report.verdict == "equivalent"
     assert report.lines[0].status == "follows"
+
+
+def test_api_verify_passes_the_order_to_a_derivation() -> None:
+    """chainsolve.verify(…, derivation=…, order=2) checks against d²y/dx², not silently dy/dx."""
+    from chainsolve import verify
+
+    report = verify(SIN, derivation="y' = 2x*cos(x^2)\n", order=2)
+    assert (report.verdict, report.order) == ("incomplete", 2)
+    right = verify(SIN, derivation=f"y'' = {_oracle(SIN, 2)}\n", order=2)
+    assert right.verdict == "equivalent"
