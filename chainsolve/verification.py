@@ -1108,7 +1108,7 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
         return _Reading("prose", ())
     sides = [(offset + column, side) for column, side in _sides(text)]
     if len(sides) == 1:
-        return _Reading("chain", tuple(sides))
+        return _Reading("chain", tuple(sides), order=_written_alone(reader, line, *sides[0]))
     (left_column, left), rest = sides[0], tuple(sides[1:])
     if not left:
         return _Reading("chain", rest)
@@ -1122,6 +1122,15 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
             return _Reading("chain", rest, order=tokens[0].order)
         return _Reading("claim", rest, "".join(left.split()), value)
     return _Reading("chain", tuple(sides))
+
+
+def _written_alone(reader: _Reader, line: _Line, column: int, side: str) -> int | None:
+    """The order of a line that is one derivative of order 2 or more (``d^2/dx^2 sin(x^2)``)."""
+    if not _HIGHER.match(side.lstrip()):
+        return None  # a line of order 1, or an expression: it keeps the order above
+    tokens = reader.tokens(side, line.raw, column)
+    whole = len(tokens) == 1 and (tokens[0].start, tokens[0].end) == (0, len(side.rstrip()))
+    return tokens[0].order if whole else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -407,3 +407,10 @@ def test_a_side_printed_like_the_one_before_is_dropped() -> None:
     assert chain_unicode(sides, "lagrange") == "g′(x)"
     assert chain_unicode(sides) == "d/dx(g(x)) = g′(x)"
     assert chain_latex_aligned(sides, "lagrange") == formula_latex(sides[0], "lagrange")
+
+
+def test_unicode_derivative_of_order_two_writes_its_order() -> None:
+    """An unevaluated d²/dx²(sin x²) prints as d²/dx²(…), never d/dxdx(…)."""
+    x = make_symbol("x")
+    assert unicode_expr(sympy.Derivative(sympy.sin(x**2), (x, 2))) == "d²/dx²(sin(x²))"
+    assert unicode_expr(sympy.Derivative(sympy.sin(x**2), x)) == "d/dx(sin(x²))"

@@ -905,3 +905,12 @@ def test_api_verify_passes_the_order_to_a_derivation() -> None:
     assert (report.verdict, report.order) == ("incomplete", 2)
     right = verify(SIN, derivation=f"y'' = {_oracle(SIN, 2)}\n", order=2)
     assert right.verdict == "equivalent"
+
+
+def test_derivation_opening_with_a_second_derivative_alone_is_of_order_two() -> None:
+    """A first line `d^2/dx^2 sin(x^2)` alone sets order 2; the lines after it follow from it."""
+    lines = f"d^2/dx^2 sin(x^2)\n= d/dx(2x*cos(x^2))\n= {_oracle(SIN, 2)}"
+    report = verify_derivation(parse_problem(SIN), lines, timeout=20)
+    assert (report.verdict, report.order) == ("equivalent", 2)
+    assert [line.status for line in report.lines] == ["follows"] * 3
+    assert render_verdict(report, "text").count("d²/dx²(sin(x²))") == 1
