@@ -28,7 +28,8 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
     """The worked solution of the ``order``-th derivative, one derivation per order, all checked.
 
     Order k differentiates the result of order k − 1 (planned and explained like any
-    expression) and its result is checked against ``sympy.diff(expr, x, k)``.
+    expression; a problem's intermediates substituted back, so it is written in x) and its
+    result is checked against ``sympy.diff(flattened, x, k)``.
     """
     if not 1 <= order <= MAX_ORDER:
         raise ProblemError(
