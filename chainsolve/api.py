@@ -417,7 +417,8 @@ def verify(
         wrt: the variable the derivative is taken by, when the problem has several inputs.
         timeout: seconds the whole call may take, or ``None``; a check that runs out of it
             gives the verdict ``undecided``.
-        order: the order of the derivative the ``answer`` is (2: the second derivative);
+        order: the order of the derivative the ``answer`` is (2: the second derivative), or
+            the order a ``derivation`` must reach (its lines may name theirs: ``y'' = …``);
             left at 1, the order written in the problem (``d^2/dx^2 …``).
         input_syntax: ``"latex"``, ``"plain"`` or ``"auto"``: how the problem, the answer and
             each line of the derivation are read, as for :func:`solve`.
@@ -488,7 +489,7 @@ def check_parsed(
     share = None if left is None else max(left * VERIFY_SHARE, 1e-3)
     if answer is not None:
         return verify_answer(problem, answer, timeout=share, order=order)
-    return verify_derivation(problem, derivation or "", timeout=share)
+    return verify_derivation(problem, derivation or "", timeout=share, order=order)
 
 
 def gradients(

@@ -449,6 +449,7 @@ def solve(
     from chainsolve.matrix.statements import has_declarations
 
     if shapes is not None or has_declarations(text):
+        _refuse_matrix_order(text, order)
         scalar_only = implicit or rates
         _solve_matrix(
             text, shapes or "", wrt, fmt, output, template_dir, at, scalar_only, detail, notation
@@ -497,6 +498,17 @@ def solve(
             reveal=reveal,
         )
         _write(rendered, output)
+
+
+def _refuse_matrix_order(text: str, order: int) -> None:
+    """--order above 1 of a matrix problem: refused in one line (the gradient is of order 1)."""
+    if order != 1:
+        from chainsolve import wording
+        from chainsolve.errors import ProblemError
+
+        raise ProblemError(
+            "higher_order_matrix", wording.note_higher_order_matrix(order), source=text
+        )
 
 
 def _solve_matrix(
@@ -635,6 +647,7 @@ def verify(
     from chainsolve.matrix.statements import has_declarations
 
     if shapes is not None or has_declarations(text):
+        _refuse_matrix_order(text, order)
         _verify_matrix(
             text, shapes or "", wrt, answer, _choose_format(fmt, output), output, template_dir
         )
@@ -652,8 +665,6 @@ def verify(
         order = _asked_order(parsed, order)
         _echo_reading(parsed)
         lines = None if derivation is None else _read_derivation(derivation)
-        if order > 1 and derivation is not None:
-            raise click.UsageError("--order checks an --answer, not a --derivation")
         report = check_parsed(parsed, answer=answer, derivation=lines, order=order)
     chosen = _choose_format(fmt, output)
     with stage("rendering"):

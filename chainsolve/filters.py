@@ -526,8 +526,14 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
             )
             return f"{top}{_applied_name(function)}/{bottom}{args}"
         d = "∂" if len(expr.expr.free_symbols) > 1 else "d"
-        bottom = "".join(f"{d}{self._print(v)}" for v in variables)
-        return f"{d}/{bottom}({self._print(function)})"
+        # d²/dx²(…), not d/dxdx(…): the order on the d and on each variable's power
+        order = len(variables)
+        top = d if order == 1 else f"{d}{str(order).translate(_SUPERSCRIPTS)}"
+        bottom = "".join(
+            f"{d}{self._print(v)}{str(n).translate(_SUPERSCRIPTS) if n > 1 else ''}"
+            for v, n in expr.variable_count
+        )
+        return f"{top}/{bottom}({self._print(function)})"
 
     def _print_Subs(self, expr: sympy.Expr) -> str:
         inner, old, new = expr.args

@@ -12,7 +12,8 @@ from chainsolve import wording
 from chainsolve.check import Checker
 from chainsolve.derivation import WrongStepError, solve_problem
 from chainsolve.errors import ProblemError
-from chainsolve.problem import Definition
+from chainsolve.mistakes import flatten_definitions
+from chainsolve.problem import Definition, make_symbol
 from chainsolve.steps import Claim, Derivation, Leibniz, Solution, Step, map_formula
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
     """The worked solution of the ``order``-th derivative, one derivation per order, all checked.
 
     Order k differentiates the result of order k − 1 (planned and explained like any
-    expression) and its result is checked against ``sympy.diff(expr, x, k)``.
+    expression; a problem's intermediates substituted back, so it is written in x) and its
+    result is checked against ``sympy.diff(flattened, x, k)``.
     """
     if not 1 <= order <= MAX_ORDER:
         raise ProblemError(
@@ -44,16 +46,20 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
     first = solve_problem(problem, detail=detail)
     if order == 1:
         return first
-    _refuse_unsupported(problem)
+    _refuse_unsupported(problem, order)
     wrt = problem.symbol(problem.wrt[0])
-    expr = problem.definitions[0].expr
+    flat = flatten_definitions(problem)
+    expr = flat[make_symbol(problem.target)]
     derivations = [first.derivations[0]]
     intermediates = dict(first.intermediates)
     notes = list(first.notes)
     for k in range(2, order + 1):
-        previous = derivations[-1].result
+        # Order 1 of a problem with intermediates may end in them: order 2 starts from x alone.
+        previous = derivations[-1].result.xreplace(flat)
         again = dataclasses.replace(problem, definitions=(Definition(problem.target, previous),))
-        solved = solve_problem(again, detail=detail, reserved=frozenset(intermediates))
+        # the problem's own names (u of u = sin x) stay its own in every order
+        reserved = frozenset(intermediates) | problem.names
+        solved = solve_problem(again, detail=detail, reserved=reserved)
         derivation = _of_order(solved.derivations[0], k, previous)
         _check_against_oracle(expr, wrt, k, derivation.result)
         derivations.append(derivation)
@@ -68,17 +74,26 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
     )
 
 
-def _refuse_unsupported(problem: Problem) -> None:
-    if not problem.is_single_expression or len(problem.wrt) != 1:
+def _refuse_unsupported(problem: Problem, order: int) -> None:
+    if len(problem.wrt) != 1:
         raise ProblemError(
             "higher_order_unsupported",
-            wording.note_higher_order_needs_one_expression(),
+            wording.note_higher_order_needs_one_variable(_asked_as(problem, order), problem.wrt),
             source=problem.source,
+            span=problem.order_span,
         )
     if problem.point:
         raise ProblemError(
             "higher_order_at_point", wording.note_higher_order_at_point(), source=problem.source
         )
+
+
+def _asked_as(problem: Problem, order: int) -> str:
+    """How the user asked for the order: the operator written in the problem, or ``--order n``."""
+    span = problem.order_span
+    if span is None:
+        return f"--order {order}"
+    return problem.source[span.start : span.end]
 
 
 def _of_order(derivation: Derivation, order: int, previous: sympy.Expr) -> Derivation:

@@ -209,6 +209,8 @@ class DerivationReport(ReportDisplay):
     mistakes: tuple[MistakeMatch, ...] = ()
     counterexample: Counterexample | None = None
     seconds: float = 0.0
+    #: The order of the derivative checked (2: the lines end in d²y/dx²).
+    order: int = 1
     kind: str = field(default="derivation", init=False)
 
     @property
@@ -596,21 +598,13 @@ def _judge_higher(
     """
     from chainsolve.higher import MAX_ORDER
 
-    if first is None and (not problem.is_single_expression or not 1 < order <= MAX_ORDER):
+    if first is None and not 1 < order <= MAX_ORDER:
         raise ProblemError(
-            "higher_order_unsupported",
-            wording.note_higher_order_needs_one_expression(),
-            source=problem.source,
+            "order_out_of_range", wording.note_order_out_of_range(MAX_ORDER), source=problem.source
         )
-    x = make_symbol(first or name)
     flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]
-    previous = sympy.diff(flat, x, order - 1)
-    lower = dataclasses.replace(
-        problem,
-        definitions=(Definition(problem.target, previous),),
-        wrt=(name,),
-        point=MappingProxyType({}),
-    )
+    lower = _order_below(problem, first or name, order, name)
+    previous = lower.definitions[0].expr
     ctx = _context(lower, name)
     verdict = _judge_answer(ctx, text, _read_answer(ctx, text, clock), clock)
     mixed = () if first is None else (first,)
@@ -629,6 +623,18 @@ def _judge_higher(
         others = tuple(m for m in verdict.mistakes if m.id != "not_differentiated")
         verdict = dataclasses.replace(verdict, mistakes=(found, *others))
     return verdict
+
+
+def _order_below(problem: Problem, by: str, order: int, wrt: str) -> Problem:
+    """The problem whose first derivative by ``wrt`` is the ``order``-th: sympy's (order − 1)-th by ``by``."""
+    flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]
+    previous = sympy.diff(flat, make_symbol(by), order - 1)
+    return dataclasses.replace(
+        problem,
+        definitions=(Definition(problem.target, previous),),
+        wrt=(wrt,),
+        point=MappingProxyType({}),
+    )
 
 
 def _read_answer(ctx: _Context, text: str, clock: _Clock) -> tuple[sympy.Expr, sympy.Expr, bool]:
@@ -738,9 +744,25 @@ _OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s*\(")
 #: ``d/dx sin(x^2)``: the operator without a bracket applies to the rest of the side.
 _BARE_OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s+(?=[^\s(=])")
 _LEIBNIZ = re.compile(rf"(?<![\w'])([d∂])\s*({_NAME})\s*/\s*\1\s*({_NAME})(?![\w(])")
-_PRIME = re.compile(rf"(?<![\w'])({_NAME})\s*('+)(?:\s*\(\s*({_NAME})\s*\))?")
+_PRIME = re.compile(rf"(?<![\w'′])({_NAME})\s*(['′″‴]+)(?:\s*\(\s*({_NAME})\s*\))?")
+#: How many derivatives each prime mark writes (y″ is y′′).
+_PRIMES = {"'": 1, "′": 1, "″": 2, "‴": 3}
+#: ``d^2y/dx^2``, ``d²/dx²(…)``, ``d^3/dx^3 sin(x)``: an order on the d and on the variable.
+_HIGHER = re.compile(
+    rf"(?<![\w'])([d∂])\s*(?:\^\s*(\d)|([²³⁴⁵⁶]))\s*({_NAME})?\s*/\s*\1\s*({_NAME})"
+    r"\s*(?:\^\s*(\d)|([²³⁴⁵⁶]))"
+)
+_SUPERSCRIPT_DIGITS = {"²": 2, "³": 3, "⁴": 4, "⁵": 5, "⁶": 6}
 #: ``(x²+1)′`` or ``sin(x)′``: a bracket, perhaps a call, then a prime.
 _CALL_PRIME = re.compile(rf"(?<![\w'])(?:{_NAME})?\s*\(")
+
+
+def _written_order(digit: str) -> int:
+    """The order a superscript or a digit after ^ gives (0: none the checker handles)."""
+    from chainsolve.higher import MAX_ORDER
+
+    order = _SUPERSCRIPT_DIGITS.get(digit) or int(digit)
+    return order if 1 < order <= MAX_ORDER else 0
 
 
 def _is_prose(text: str, problem: Problem) -> bool:
@@ -784,6 +806,7 @@ class _Token:
     end: int
     shown: sympy.Expr
     value: sympy.Expr
+    order: int = 1
 
 
 @dataclass
@@ -805,6 +828,13 @@ class _Reader:
         if name == "f" and name not in problem.function_names:
             return self.ctx.flat[make_symbol(problem.target)]
         return None
+
+    def context(self, order: int) -> _Context:
+        """The truth for lines of ``order``: sympy.diff of the problem ``order`` times."""
+        if order == 1:
+            return self.ctx
+        name = self.ctx.wrt
+        return _context(_order_below(self.ctx.problem, name, order, name), name)
 
     def derivative(self, of: sympy.Expr | None, by: str) -> sympy.Expr | None:
         """d(of)/d(by) in the inputs; by a name other than an input, by the chain rule through x."""
@@ -836,6 +866,9 @@ class _Reader:
     def token_at(
         self, text: str, index: int, pairs: dict[int, int], source: str, offset: int
     ) -> _Token | None:
+        higher = _HIGHER.match(text, index)
+        if higher:
+            return self.higher(text, higher, pairs, source, offset)
         bare = _BARE_OPERATOR.match(text, index)
         if bare:
             inner = self.expression(text[bare.end() :], source, offset + bare.end())
@@ -855,7 +888,8 @@ class _Reader:
         prime = _PRIME.match(text, index)
         if prime and prime.group(1) not in self.ctx.problem.function_names:
             by = prime.group(3) or self.ctx.wrt
-            return self.named(index, prime.end(), prime.group(1), by, len(prime.group(2)))
+            order = sum(_PRIMES[mark] for mark in prime.group(2))
+            return self.named(index, prime.end(), prime.group(1), by, order)
         call = _CALL_PRIME.match(text, index)
         close = pairs.get(call.end() - 1) if call else None
         if close is not None and text[close + 1 : close + 2] == "'":
@@ -863,11 +897,37 @@ class _Reader:
             return self.applied(index, close + 2, inner, self.ctx.wrt)
         return None
 
-    def applied(self, start: int, end: int, inner: _Side, by: str) -> _Token:
+    def higher(
+        self, text: str, match: re.Match[str], pairs: dict[int, int], source: str, offset: int
+    ) -> _Token | None:
+        """``d²y/dx²``, ``d^2/dx^2(…)`` or ``d^2/dx^2 sin(x)``: a derivative of order 2 or more."""
+        order = _written_order(match.group(2) or match.group(3))
+        if not order or order != _written_order(match.group(6) or match.group(7)):
+            return None
+        of, by, end = match.group(4), match.group(5), match.end()
+        if of is not None:
+            if self.name_value(by) is None or re.match(r"[\w(]", text[end : end + 1]):
+                return None
+            return self.named(match.start(), end, of, by, order)
+        opening = end + len(text[end:]) - len(text[end:].lstrip())
+        if text[opening : opening + 1] == "(":
+            close = pairs.get(opening)
+            if close is None:
+                return None
+            inner = self.expression(text[opening + 1 : close], source, offset + opening + 1)
+            return self.applied(match.start(), close + 1, inner, by, order)
+        if opening == len(text):
+            return None
+        inner = self.expression(text[end:], source, offset + end)
+        return self.applied(match.start(), len(text), inner, by, order)
+
+    def applied(self, start: int, end: int, inner: _Side, by: str, order: int = 1) -> _Token:
         """``d/dx(…)`` or ``(…)′``: the derivative of an expression, evaluated where it can be."""
-        shown = sympy.Derivative(inner.shown, make_symbol(by))
-        value = self.derivative(self.in_inputs(inner.value), by)
-        return _Token(start, end, shown, value if value is not None else shown)
+        shown = sympy.Derivative(inner.shown, (make_symbol(by), order))
+        value: sympy.Expr | None = self.in_inputs(inner.value)
+        for _ in range(order):
+            value = self.derivative(value, by)
+        return _Token(start, end, shown, value if value is not None else shown, order)
 
     def named(self, start: int, end: int, of: str, by: str, order: int = 1) -> _Token:
         """``dy/du`` or ``y′``: the derivative of a name; of an unknown name it stays unevaluated."""
@@ -877,7 +937,7 @@ class _Reader:
         for _ in range(order):
             value = self.derivative(value, by)
         unknown = sympy.Symbol(f"d{of}/d{by}")
-        return _Token(start, end, shown, value if value is not None else unknown)
+        return _Token(start, end, shown, value if value is not None else unknown, order)
 
     def expression(self, text: str, source: str, offset: int) -> _Side:
         """A side as shown (derivatives kept) and its value (derivatives evaluated).
@@ -964,13 +1024,28 @@ def verify_derivation(
     *,
     timeout: float | None = None,
     wrt: str | None = None,
+    order: int = 1,
 ) -> DerivationReport:
     """Check a derivation line by line against the previous line and the true derivative.
+
+    A line whose left side names an order (``y″ = …``, ``d^2/dx^2 sin(x^2) = …``) and the
+    lines after it are judged against sympy's derivative of that order; the report is about
+    ``order`` or the highest order written, whichever is higher.
 
     A line that cannot be read is marked (with a caret) and skipped; after a slip, later
     lines are compared with the wrong line, so correct algebra that follows is recognised.
     Raises :class:`ParseError` for a derivation with no lines.
     """
+    if order == 2 and wrt is None and len(problem.wrt) == 2:
+        span = problem.order_span
+        typed = problem.source[span.start : span.end] if span else ""
+        asked = typed or f"--wrt {','.join(problem.wrt)} --order 2"
+        raise ProblemError(
+            "mixed_partial_derivation",
+            wording.verify_mixed_partial_derivation(asked),
+            source=problem.source,
+            span=span,
+        )
     clock = _Clock(timeout)
     lines = split_lines(lines_text)
     if not lines:
@@ -998,7 +1073,7 @@ def verify_derivation(
             Grounds(timeout=0.0),
             seconds=clock.elapsed(),
         )
-    return _judge_derivation(ctx, lines, clock)
+    return _judge_derivation(ctx, lines, clock, order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1013,6 +1088,8 @@ class _Reading:
     sides: tuple[tuple[int, str], ...]
     claim: str = ""
     against: sympy.Expr | None = None
+    #: The order a chain's left side names (y″ = …: 2); None when the line does not say.
+    order: int | None = None
 
 
 def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) -> _Reading:
@@ -1031,7 +1108,7 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
         return _Reading("prose", ())
     sides = [(offset + column, side) for column, side in _sides(text)]
     if len(sides) == 1:
-        return _Reading("chain", tuple(sides))
+        return _Reading("chain", tuple(sides), order=_written_alone(reader, line, *sides[0]))
     (left_column, left), rest = sides[0], tuple(sides[1:])
     if not left:
         return _Reading("chain", rest)
@@ -1040,10 +1117,20 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
     tokens = reader.tokens(left, line.raw, left_column)
     if len(tokens) == 1 and (tokens[0].start, tokens[0].end) == (0, len(left)):
         value = reader.in_inputs(tokens[0].value)
-        if _compare(reader.ctx, value, reader.ctx.expected, clock).verdict == "equivalent":
-            return _Reading("chain", rest)
+        truth = reader.context(tokens[0].order)
+        if _compare(truth, value, truth.expected, clock).verdict == "equivalent":
+            return _Reading("chain", rest, order=tokens[0].order)
         return _Reading("claim", rest, "".join(left.split()), value)
     return _Reading("chain", tuple(sides))
+
+
+def _written_alone(reader: _Reader, line: _Line, column: int, side: str) -> int | None:
+    """The order of a line that is one derivative of order 2 or more (``d^2/dx^2 sin(x^2)``)."""
+    if not _HIGHER.match(side.lstrip()):
+        return None  # a line of order 1, or an expression: it keeps the order above
+    tokens = reader.tokens(side, line.raw, column)
+    whole = len(tokens) == 1 and (tokens[0].start, tokens[0].end) == (0, len(side.rstrip()))
+    return tokens[0].order if whole else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1080,8 +1167,11 @@ def _plain_line(line: _Line) -> _Plain:
     return _Plain(plain, tuple(starts), tuple(ends))
 
 
-def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> DerivationReport:
+def _judge_derivation(
+    ctx: _Context, lines: list[_Line], clock: _Clock, asked: int = 1
+) -> DerivationReport:
     reader = _Reader(ctx)
+    order, highest, truth_ctx = 1, asked, ctx  # the order of the lines being read, and its truth
     checks: list[LineCheck] = []
     previous: tuple[int, sympy.Expr, bool] | None = None  # (line number, value, equals derivative)
     first_wrong: int | None = None
@@ -1128,6 +1218,10 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
             if check.status == "does_not_follow" and first_wrong is None:
                 first_wrong = line.number
             continue
+        if reading.order is not None and reading.order != order:
+            # a line of another order starts afresh: it follows from the problem, not the line above
+            order, truth_ctx, previous = reading.order, reader.context(reading.order), None
+            highest = max(highest, order)
         outcome: LineCheck | None = None
         for side in sides:
             shown, unevaluated = side.shown, side.unevaluated
@@ -1136,13 +1230,14 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
             try:
                 with stage("verify", clock.remaining()):
                     value = reader.in_inputs(side.value)
-                    truth = _compare(ctx, value, ctx.expected, clock)
+                    truth = _compare(truth_ctx, value, truth_ctx.expected, clock)
                     if previous is None:
                         against, source = truth, 0
                     elif previous[2] and truth.verdict == "equivalent":
                         against, source = truth, previous[0]  # both equal the derivative
                     else:
-                        against, source = _compare(ctx, value, previous[1], clock), previous[0]
+                        compared = _compare(truth_ctx, value, previous[1], clock)
+                        against, source = compared, previous[0]
             except BudgetExceeded:
                 outcome = LineCheck(line.number, line.raw, shown, "undecided", reason="out_of_time")
                 break
@@ -1151,7 +1246,9 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
             if status == "does_not_follow" and first_wrong is None:
                 first_wrong = line.number
                 if truth.verdict != "equivalent":
-                    first_wrong_mistakes = mistakes.identify(value, ctx.expected, ctx.candidates())
+                    first_wrong_mistakes = mistakes.identify(
+                        value, truth_ctx.expected, truth_ctx.candidates()
+                    )
             check = LineCheck(
                 line.number,
                 line.raw,
@@ -1172,11 +1269,19 @@ def _judge_derivation(ctx: _Context, lines: list[_Line], clock: _Clock) -> Deriv
                 outcome = dataclasses.replace(check, follows_from=source_line)
             previous = (line.number, value, truth.verdict == "equivalent")
             last = _Last(
-                truth, _counterexample(truth.comparison, ctx.has_abstract), unevaluated, restates
+                truth,
+                _counterexample(truth.comparison, ctx.has_abstract),
+                unevaluated,
+                restates,
+                order,
             )
         if outcome is not None:
             checks.append(outcome)
-    return _summarise(ctx, tuple(checks), first_wrong, first_wrong_mistakes, last, clock)
+    report_ctx = reader.context(highest)
+    summary = _summarise(
+        report_ctx, tuple(checks), first_wrong, first_wrong_mistakes, last, clock, highest
+    )
+    return dataclasses.replace(summary, problem=ctx.problem, order=highest)
 
 
 def _status(outcome: _Outcome) -> LineStatus:
@@ -1234,16 +1339,19 @@ class _Last:
     counterexample: Counterexample | None
     unevaluated: bool
     restates: bool
+    #: The order of the derivative the line is about (2 after a line y″ = …).
+    order: int = 1
 
 
-def _derivation_verdict(last: _Last, checks: tuple[LineCheck, ...]) -> VerdictId:
+def _derivation_verdict(last: _Last, checks: tuple[LineCheck, ...], order: int) -> VerdictId:
     """One verdict for the whole derivation; unreadable lines are skipped, not judged.
 
     The last readable line decides, except that a derivative left to evaluate (or the problem
-    merely restated) is incomplete, and a right last line after a step that does not follow
-    (or could not be decided) is not a correct derivation.
+    merely restated, or a derivation that stops below ``order``) is incomplete, and a right
+    last line after a step that does not follow (or could not be decided) is not a correct
+    derivation.
     """
-    if last.unevaluated or last.restates:
+    if last.unevaluated or last.restates or last.order < order:
         return "incomplete"
     if last.outcome.verdict != "equivalent":
         return last.outcome.verdict
@@ -1262,6 +1370,7 @@ def _summarise(
     first_wrong_mistakes: tuple[MistakeMatch, ...],
     last: _Last | None,
     clock: _Clock,
+    order: int = 1,
 ) -> DerivationReport:
     unreadable = tuple(c.number for c in checks if c.status == "unreadable")
     prose = tuple(c.number for c in checks if c.status == "prose")
@@ -1275,10 +1384,13 @@ def _summarise(
             Grounds(unreadable=unreadable, no_line=True, prose=prose),
             seconds=clock.elapsed(),
         )
-    verdict = _derivation_verdict(last, checks)
+    verdict = _derivation_verdict(last, checks, order)
     matched = first_wrong_mistakes
     if last.unevaluated or last.restates:
         matched = (mistakes.match("unevaluated_derivative"), *matched)
+    elif last.order < order:
+        stopped = mistakes.match("previous_order", wording.mistake_previous_order(last.order))
+        matched = (stopped, *matched)
     grounds = Grounds(
         sampled_points=_sampled_points(verdict, last.outcome),
         agree_where=last.outcome.comparison.agree_where,

@@ -290,11 +290,27 @@ def note_wrong_step(variables: list[str]) -> str:
     )
 
 
-def note_higher_order_needs_one_expression() -> str:
-    """Why --order above 1 is refused for a problem it does not cover."""
+def note_higher_order_needs_one_variable(asked: str, names: Sequence[str]) -> str:
+    """Why an order above 1 is refused with several variables; ``asked`` is what the user typed."""
     return (
-        "--order above 1 needs one expression and one variable (--wrt), "
-        "or --order 2 with two variables (--wrt x,y: the mixed partial)"
+        f"{asked} needs one variable to differentiate by, not {len(names)} ({', '.join(names)}): "
+        "give one with --wrt, or two for the mixed partial of order 2 (--wrt x,y)"
+    )
+
+
+def note_higher_order_matrix(order: int) -> str:
+    """Why --order above 1 is refused for a problem with vectors and matrices."""
+    return (
+        f"--order {order} is not available for vectors and matrices: "
+        "chainsolve derives their gradients of order 1 only"
+    )
+
+
+def verify_mixed_partial_derivation(asked: str) -> str:
+    """Why a derivation of the mixed partial is refused; ``asked`` is what the user typed."""
+    return (
+        f"a derivation of the mixed partial ({asked}) is not checked line by line yet: "
+        "check the result with --answer"
     )
 
 
@@ -758,6 +774,9 @@ def _verdict_sentences(
                 "random points to 40 digits, but no symbolic proof came within the time budget."
             ]
         return ["Undecided: neither a proof nor a counterexample came within the time budget."]
+    if verdict == "incomplete" and any(m.id == "previous_order" for m in report.mistakes):
+        # a derivation that stops at a lower order (y′ = … when y″ is asked)
+        return [f"Incomplete: {subject} is a derivative of lower order; {derivative} is asked."]
     if verdict == "incomplete":
         return [
             f"Incomplete: {subject} still contains a derivative d/d{wrt}(…); "

@@ -444,3 +444,10 @@ def test_typed_order_holds_only_where_a_typed_sum_survives_evaluation() -> None:
     with typed_order([doubled]):
         assert ordered_terms(2 * x + y) == [2 * x, y]
     assert ordered_terms(evaluated) == [b, w * x, -y]
+
+
+def test_unicode_derivative_of_order_two_writes_its_order() -> None:
+    """An unevaluated d²/dx²(sin x²) prints as d²/dx²(…), never d/dxdx(…)."""
+    x = make_symbol("x")
+    assert unicode_expr(sympy.Derivative(sympy.sin(x**2), (x, 2))) == "d²/dx²(sin(x²))"
+    assert unicode_expr(sympy.Derivative(sympy.sin(x**2), x)) == "d/dx(sin(x²))"

@@ -103,13 +103,12 @@ def test_multivariable_with_wrt_gives_the_pure_partial() -> None:
         ({"at": "x=1"}, "higher_order_at_point"),
         ({"wrt": "x,y", "problem": "z = x*y", "order": 3}, "higher_order_unsupported"),
         ({"wrt": "x,y", "problem": "z = f(u); u = g(w); w = x*y"}, "mixed_unsupported"),
-        ({"problem": "z = u^2; u = x + 1"}, "higher_order_unsupported"),
         ({"order": 0}, "order_out_of_range"),
         ({"order": MAX_ORDER + 1}, "order_out_of_range"),
     ],
 )
 def test_unsupported_requests_are_refused_clearly(kwargs: dict[str, object], code: str) -> None:
-    """--order above 1 with --at, several variables, definitions, or out of range: a ProblemError."""
+    """--order above 1 with --at, several variables, or out of range: a ProblemError."""
     options: dict[str, object] = {"problem": "sin(x^2)", "order": 2, **kwargs}
     problem = str(options.pop("problem"))
     with pytest.raises(ProblemError) as raised:
@@ -337,3 +336,110 @@ def test_mixed_partial_at_a_point_is_refused_clearly() -> None:
     with pytest.raises(ProblemError) as raised:
         chainsolve.solve("z = x*y", wrt="x,y", order=2, at="x=1,y=2")
     assert raised.value.code == "higher_order_at_point"
+
+
+#: Problems with intermediate variables, and the same function flattened in sympy (the oracle).
+GRAPHS: list[tuple[str, dict[str, str], Callable[[], sympy.Expr]]] = [
+    ("z = u^2; u = sin(x)", {}, lambda: sympy.sin(x) ** 2),
+    ("y = exp(u)*v; u = x^2; v = cos(x)", {}, lambda: sympy.exp(x**2) * sympy.cos(x)),
+    ("z = u*y + u^2; u = x*y", {"wrt": "x"}, lambda: x * y**2 + (x * y) ** 2),
+    (
+        "y = u_1^2*v_1; u_1 = sin(x^2); v_1 = exp(x)",
+        {},
+        lambda: sympy.sin(x**2) ** 2 * sympy.exp(x),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "options", "build"), GRAPHS, ids=[g[0] for g in GRAPHS])
+@pytest.mark.parametrize("order", [2, 3])
+def test_intermediates_each_order_equals_sympy_diff_of_flattened(
+    text: str, options: dict[str, str], build: Callable[[], sympy.Expr], order: int
+) -> None:
+    """With intermediate variables, order k equals sympy.diff of the flattened problem k times."""
+    solution = chainsolve.solve(text, order=order, **options)  # type: ignore[arg-type]
+    assert solution.verified
+    assert [d.derivative.order for d in solution.derivations] == list(range(1, order + 1))
+    for k, derivation in enumerate(solution.derivations, start=1):
+        assert sympy.simplify(derivation.result - sympy.diff(build(), x, k)) == 0
+
+
+def test_intermediates_order_two_starts_from_order_one_in_the_input() -> None:
+    """Order 2 of z = u²; u = sin x differentiates order 1 written in x (u substituted back)."""
+    solution = chainsolve.solve("z = u^2; u = sin(x)", order=2)
+    opening = solution.derivations[1].steps[0]
+    assert opening.sides[1] == Leibniz(solution.derivations[0].result, x)
+    assert solution.derivations[0].result.free_symbols == {x}
+
+
+def test_intermediates_of_later_orders_never_take_the_problems_names() -> None:
+    """A later order's intermediates never reuse a name the problem defines (u_1 stays sin x²)."""
+    solution = chainsolve.solve("y = u_1^2*v_1; u_1 = sin(x^2); v_1 = exp(x)", order=2)
+    assert not {"u_1", "v_1"} & {str(name) for name in solution.intermediates}
+
+
+def test_written_second_derivative_of_a_graph_problem_is_solved() -> None:
+    """`solve "d^2y/dx^2 = u^2; u = sin(x)"` prints d²y/dx² = 2cos(2x) (sympy.diff of sin²x twice)."""
+    result = CliRunner().invoke(main, ["solve", "d^2y/dx^2 = u^2; u = sin(x)"])
+    assert result.exit_code == 0, result.output
+    assert sympy.simplify(sympy.diff(sympy.sin(x) ** 2, x, 2) - 2 * sympy.cos(2 * x)) == 0
+    assert "Result: d²y/dx² = 2cos(2x)" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "latex", "markdown", "html"])
+def test_intermediates_higher_order_renders_in_every_format(fmt: str) -> None:
+    """Order 2 of a problem with intermediates renders in every format, exit 0."""
+    result = CliRunner().invoke(
+        main, ["solve", "z = u^2; u = sin(x)", "--order", "2", "--format", fmt]
+    )
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        payload = json.loads(result.output)
+        assert (
+            sympy.simplify(
+                sympy.sympify(payload["derivatives"]["x"], locals={"x": x})
+                - sympy.diff(sympy.sin(x) ** 2, x, 2)
+            )
+            == 0
+        )
+
+
+def test_several_variables_refusal_names_the_option_typed() -> None:
+    """--order 3 with --wrt x,y is refused in one line that names --order 3 and both variables."""
+    result = CliRunner().invoke(main, ["solve", "z = u*y; u = x^2", "--wrt", "x,y", "--order", "3"])
+    assert result.exit_code == 2
+    assert "error: --order 3 needs one variable to differentiate by, not 2 (x, y)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_verify_answer_of_order_two_with_intermediates() -> None:
+    """verify --order 2 of z = u²; u = sin x: 2cos(2x) is right, sin(2x) is the order below."""
+    right = chainsolve.verify("z = u^2; u = sin(x)", answer="2cos(2x)", order=2)
+    assert right.verdict == "equivalent"
+    wrong = chainsolve.verify("z = u^2; u = sin(x)", answer="sin(2x)", order=2)
+    assert wrong.verdict == "not_equivalent"
+    assert wrong.mistakes[0].id == "previous_order"
+
+
+@pytest.mark.parametrize("command", ["solve", "verify"])
+def test_order_of_a_matrix_problem_is_refused_in_one_line(command: str) -> None:
+    """--order 2 of a problem with shapes is refused (exit 2), not silently solved at order 1."""
+    extra = ["--answer", "2*x"] if command == "verify" else []
+    result = CliRunner().invoke(main, [command, "x: 2; L = sum(x.*x)", "--order", "2", *extra])
+    assert result.exit_code == 2
+    assert "error: --order 2 is not available for vectors and matrices" in result.output
+
+
+def test_refusal_of_a_written_order_names_the_operator_with_its_span() -> None:
+    """An order written in the problem (d^2z/dx^2) is what the refusal names, with its caret span."""
+    import dataclasses
+
+    from chainsolve.higher import solve_higher
+    from chainsolve.parsing import parse_problem
+
+    written = parse_problem("d^2z/dx^2 = x*y*w")
+    problem = dataclasses.replace(written, wrt=("x", "y", "w"))
+    with pytest.raises(ProblemError) as raised:
+        solve_higher(problem, 2)
+    assert raised.value.message.startswith("d^2z/dx^2 needs one variable")
+    assert raised.value.span == written.order_span

@@ -11,7 +11,7 @@ import pytest
 import sympy
 
 from chainsolve import equivalence, wording
-from chainsolve.errors import ParseError
+from chainsolve.errors import ParseError, ProblemError
 from chainsolve.parsing import parse_problem
 from chainsolve.verification import (
     AnswerVerdict,
@@ -802,3 +802,115 @@ def test_an_answer_to_a_mixed_partial_of_an_unknown_function_is_refused_in_one_l
     assert result.exit_code == 2 and not result.stdout
     assert result.stderr.count("error:") == 1 and "^^^^^^^^" in result.stderr
     assert "mixed partial of an unknown function" in result.stderr
+
+
+# -- derivations of order 2 and more --------------------------------------------------------------
+
+
+def _oracle(expr: str, order: int) -> str:
+    """sympy's own derivative of ``expr`` (in x) of ``order``, as text the checker reads."""
+    x = sympy.Symbol("x", real=True)
+    flat = sympy.sympify(expr.replace("^", "**"), locals={"x": x})
+    return str(sympy.diff(flat, x, order)).replace("**", "^")
+
+
+@pytest.mark.parametrize(
+    ("problem", "left", "flat", "order"),
+    [
+        (SIN, "d^2/dx^2 sin(x^2)", SIN, 2),
+        (SIN, "y''", SIN, 2),
+        (SIN, "f''(x)", SIN, 2),
+        (SIN, "d²y/dx²", SIN, 2),
+        (SIN, "y″", SIN, 2),
+        (SIN, "f′′(x)", SIN, 2),
+        ("x^5", "y‴", "x^5", 3),
+        ("exp(x)*cos(x)", "d^3/dx^3 (exp(x)*cos(x))", "exp(x)*cos(x)", 3),
+        ("z = u^2; u = sin(x)", "z''", "sin(x)^2", 2),
+    ],
+)
+def test_derivation_lines_of_higher_order_are_judged_against_their_order(
+    problem: str, left: str, flat: str, order: int
+) -> None:
+    """A line `<order n> = …` is right when it equals sympy.diff n times, wrong (and named) if not."""
+    first = f"{'z' if problem.startswith('z') else 'y'}' = {_oracle(flat, 1)}"
+    right = f"{first}\n{left} = {_oracle(flat, order)}"
+    report = verify_derivation(parse_problem(problem), right, timeout=20)
+    assert (report.verdict, report.order) == ("equivalent", order)
+    assert [line.equals_derivative for line in report.lines] == [True, True]
+    wrong = f"{first}\n{left} = {_oracle(flat, order)} + x"
+    report = verify_derivation(parse_problem(problem), wrong, timeout=20)
+    assert (report.verdict, report.first_wrong_line) == ("not_equivalent", 2)
+
+
+def test_derivation_of_order_two_steps_follow_within_their_order() -> None:
+    """After d²/dx² sin(x²) = d/dx(2x·cos(x²)), the next line follows from it, not from y′."""
+    lines = "y' = 2x*cos(x^2)\nd^2/dx^2 sin(x^2) = d/dx(2x*cos(x^2))\n= 2cos(x^2) - 4x^2*sin(x^2)"
+    report = verify_derivation(parse_problem(SIN), lines, timeout=20)
+    assert report.verdict == "equivalent"
+    assert report.lines[2].follows_from == 2
+
+
+def test_derivation_stopping_below_the_asked_order_is_incomplete() -> None:
+    """--order 2 with a derivation ending at y′ is incomplete, naming the order below."""
+    report = verify_derivation(parse_problem(SIN), "y' = 2x*cos(x^2)", timeout=20, order=2)
+    assert report.verdict == "incomplete"
+    assert report.mistake_ids[0] == "previous_order"
+    assert "lower order" in report.message
+
+
+def test_cli_verify_derivation_with_order_two(tmp_path: Path) -> None:
+    """`verify "sin(x^2)" --order 2 --derivation lines.txt` checks the lines: exit 0 when right."""
+    from click.testing import CliRunner
+
+    from chainsolve.cli import main
+
+    lines = tmp_path / "lines.txt"
+    lines.write_text(f"y' = 2x*cos(x^2)\ny'' = {_oracle(SIN, 2)}\n")
+    result = CliRunner().invoke(main, ["verify", SIN, "--order", "2", "--derivation", str(lines)])
+    assert result.exit_code == 0, result.output
+    assert "Check of d²y/dx²" in result.output
+
+
+@pytest.mark.parametrize(
+    ("problem", "options", "named"),
+    [
+        ("z = x*y^2", {"wrt": "x,y", "order": 2}, "x,y order 2"),
+        ("∂^2z/∂y∂x = x*y^2", {}, "∂^2z/∂y∂x"),
+    ],
+)
+def test_derivation_of_the_mixed_partial_is_refused_naming_what_was_typed(
+    problem: str, options: dict[str, object], named: str
+) -> None:
+    """verify --derivation of ∂²z/∂y∂x: one clear error naming --order or the written operator."""
+    from chainsolve import verify
+
+    with pytest.raises(ProblemError) as raised:
+        verify(problem, derivation="z_x = y^2\n", **options)  # type: ignore[call-overload]
+    assert raised.value.code == "mixed_partial_derivation"
+    assert named in raised.value.message
+
+
+def test_derivation_reads_unicode_primes_as_chainsolve_prints_them() -> None:
+    """`y′ = …` (the prime chainsolve prints) is read as dy/dx, not refused as unreadable."""
+    report = verify_derivation(parse_problem(SIN), "y′ = 2x*cos(x^2)", timeout=20)
+    assert report.verdict == "equivalent"
+    assert report.lines[0].status == "follows"
+
+
+def test_api_verify_passes_the_order_to_a_derivation() -> None:
+    """chainsolve.verify(…, derivation=…, order=2) checks against d²y/dx², not silently dy/dx."""
+    from chainsolve import verify
+
+    report = verify(SIN, derivation="y' = 2x*cos(x^2)\n", order=2)
+    assert (report.verdict, report.order) == ("incomplete", 2)
+    right = verify(SIN, derivation=f"y'' = {_oracle(SIN, 2)}\n", order=2)
+    assert right.verdict == "equivalent"
+
+
+def test_derivation_opening_with_a_second_derivative_alone_is_of_order_two() -> None:
+    """A first line `d^2/dx^2 sin(x^2)` alone sets order 2; the lines after it follow from it."""
+    lines = f"d^2/dx^2 sin(x^2)\n= d/dx(2x*cos(x^2))\n= {_oracle(SIN, 2)}"
+    report = verify_derivation(parse_problem(SIN), lines, timeout=20)
+    assert (report.verdict, report.order) == ("equivalent", 2)
+    assert [line.status for line in report.lines] == ["follows"] * 3
+    assert render_verdict(report, "text").count("d²/dx²(sin(x²))") == 1
