@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -105,6 +106,20 @@ _SCROLL_SCRIPT = """
 """
 
 
+def _fitted_layout(page: Path, width: int) -> dict[str, Any]:
+    """``page`` at ``width`` px in Chromium: the page never scrolls sideways and nothing outside
+    a scroll-x box passes the right edge; the layout, for what each test asks more."""
+    from tests.chromium import browser
+
+    with browser(require_tool("chromium")) as chromium:
+        chromium.open(page.as_uri(), width=width)
+        layout: dict[str, Any] = chromium.evaluate(_SCROLL_SCRIPT)
+    assert layout["width"] == width
+    assert layout["scrollWidth"] <= width, layout
+    assert layout["over"] == [], layout["over"][:10]
+    return layout
+
+
 def _wide_point() -> str:
     weights = [
         [round((3 * row + column) % 7 / 10 - 0.3, 1) for column in range(10)] for row in range(3)
@@ -117,9 +132,6 @@ def _wide_point() -> str:
 def test_a_3_by_10_matrix_scrolls_in_its_box_not_the_page(tmp_path: Path, width: int) -> None:
     """A 3×10 W at a point on a 375 px phone: each matrix scrolls sideways in its own box, the
     page never does, and nothing outside a scroll box passes the right edge (1200 px too)."""
-    from tests.chromium import browser
-
-    chromium_path = require_tool("chromium")
     args = ["solve", "a = W*x + b; h = tanh(a); L = sum(h)", "--shapes", "x: 10, W: 3x10, b: 3"]
     result = CliRunner().invoke(
         main, [*args, "--wrt", "W", "--at", _wide_point(), "--format", "html"]
@@ -127,12 +139,7 @@ def test_a_3_by_10_matrix_scrolls_in_its_box_not_the_page(tmp_path: Path, width:
     assert result.exit_code == 0, result.output
     page = tmp_path / "wide.html"
     page.write_text(result.output, encoding="utf-8")
-    with browser(chromium_path) as chromium:
-        chromium.open(page.as_uri(), width=width)
-        layout = chromium.evaluate(_SCROLL_SCRIPT)
-    assert layout["width"] == width
-    assert layout["scrollWidth"] <= width, layout
-    assert layout["over"] == [], layout["over"][:10]
+    layout = _fitted_layout(page, width)
     assert layout["scrolling"] >= 1  # the matrix is wider than the screen: a box does scroll
 
 
@@ -293,18 +300,11 @@ def test_a_sheet_answer_key_scrolls_matrix_answers_in_their_box(tmp_path: Path, 
     """The HTML answer key puts each matrix answer in a scroll-x box: at 375 px the page never
     scrolls sideways and nothing outside a box passes the right edge (1200 px too)."""
     from chainsolve.sheet import parse_sheet, render_sheet
-    from tests.chromium import browser
 
-    chromium_path = require_tool("chromium")
     page = tmp_path / "answers.html"
     document = render_sheet(parse_sheet(WIDE_SHEET), "html", mode="answers")
     assert document.count('<div class="scroll-x">') >= 3
     page.write_text(document, encoding="utf-8")
-    with browser(chromium_path) as chromium:
-        chromium.open(page.as_uri(), width=width)
-        layout = chromium.evaluate(_SCROLL_SCRIPT)
-    assert layout["width"] == width
-    assert layout["scrollWidth"] <= width, layout
-    assert layout["over"] == [], layout["over"][:10]
+    layout = _fitted_layout(page, width)
     if width == 375:
         assert layout["scrolling"] >= 1  # an answer is wider than the phone: its box scrolls
