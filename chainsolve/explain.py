@@ -40,7 +40,7 @@ from chainsolve.steps import (
     StepKind,
     Sum,
 )
-from chainsolve.textbook import as_derived, derived_terms
+from chainsolve.textbook import as_derived, derived_terms, numerator_terms
 
 #: Letters used for the functions of a solution in Lagrange notation, in order of first use.
 LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
@@ -151,15 +151,26 @@ def in_order(rule: Rule, value: sympy.Expr) -> Formula:
     f′g before fg′ and the parts in the order typed (chainsolve.textbook states the rule);
     ``value`` itself when the terms as derived add up to another expression (a part left in
     its intermediate variables) or are no sum.
+    A quotient's value is its numerator so written over g².
     """
+    if isinstance(rule, QuotientRule):
+        square = rule.denominator.expr**2
+        numerator = _ordered_sum(numerator_terms(rule), value * square)
+        return value if numerator is None else Quotient(numerator, square)
     if not isinstance(value, sympy.Add):
         return value
-    ordered = as_derived(derived_terms(rule))
+    ordered = _ordered_sum(derived_terms(rule), value)
+    return value if ordered is None else ordered
+
+
+def _ordered_sum(terms: list[sympy.Expr], value: sympy.Expr) -> Sum | None:
+    """``terms`` as a sum in their order, when it is one and adds up to ``value``."""
+    ordered = as_derived(terms)
     if ordered is None or not isinstance(ordered.shown, Sum):
-        return value
+        return None
     # The same sum may be held in two ways (−1/(x + 1)² as −1·(x + 1)⁻² or not).
     if ordered.value != value and sympy.expand(ordered.value - value) != 0:
-        return value
+        return None
     return ordered.shown
 
 
@@ -171,9 +182,19 @@ def closing_sides(
     ``keep_before``: the line before shows a rule at work (f′ · g + f · g′), so it is the one
     kept; else (the parts' results side by side) the terms in the order derived are.
     """
-    if isinstance(tidied, Sum) and not _has_unit(before) and _terms(before) == _terms(tidied):
+    if _reordered(before, tidied):
         return (label, before if keep_before else tidied)
     return dedupe((label, before, tidied))
+
+
+def _reordered(before: Formula, tidied: Formula) -> bool:
+    """Is ``tidied`` ``before``'s terms (over the same denominator) in another order?"""
+    if isinstance(before, Quotient) and isinstance(tidied, Quotient):
+        same_denominator = before.denominator == tidied.denominator
+        return same_denominator and _reordered(before.numerator, tidied.numerator)
+    if not isinstance(tidied, (Sum, sympy.Add)):
+        return False
+    return not _has_unit(before) and _terms(before) == _terms(tidied)
 
 
 def _has_unit(formula: Formula) -> bool:

@@ -43,7 +43,7 @@ from chainsolve.equivalence import numeric_comparison
 from chainsolve.filters import formula_unicode, ordered_terms
 from chainsolve.functions import relu
 from chainsolve.problem import evaluate_typed
-from chainsolve.rules import ConstantMultipleRule, ProductRule, Rule, SumRule
+from chainsolve.rules import ConstantMultipleRule, ProductRule, QuotientRule, Rule, SumRule
 from chainsolve.steps import Formula, Neg, Product, Quotient, Sum
 
 #: Most operations a result may have for the rewrites to be tried (as ``tidy``'s own gate).
@@ -439,6 +439,13 @@ def derived_terms(rule: Rule) -> list[sympy.Expr]:
     """
     typed = frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
     return _derived(rule, typed)
+
+
+def numerator_terms(rule: QuotientRule) -> list[sympy.Expr]:
+    """The terms of the numerator f′g − fg′ of a quotient rule as derived, f′g first."""
+    typed = frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
+    f, g = rule.numerator, rule.denominator
+    return [*_terms_of(f.eval() * g.expr, typed), *_terms_of(-f.expr * g.eval(), typed)]
 
 
 def _derived(rule: Rule, typed: frozenset[sympy.Expr]) -> list[sympy.Expr]:

@@ -335,3 +335,20 @@ def test_sum_closing_keeps_the_order_with_a_product_and_a_quotient() -> None:
     assert printed[0] == "2x·e^x·sin(x)" and printed[-1] == "-1/(x + 1)²"
     expr = x**2 * sympy.sin(x) * sympy.exp(x) - x / (x + 1)
     assert sympy.simplify(closing.claim.values[-1] - sympy_derivative(expr, x)) == 0
+
+
+def test_quotient_closing_writes_the_numerator_in_the_order_derived() -> None:
+    """x/(cos(x) + 2): the tidied numerator keeps f′g first, cos(x) + 2 + x·sin(x), checked."""
+    from chainsolve.filters import formula_unicode
+
+    (quotient,) = _closing("x/(cos(x)+2)", "quotient_close")
+    assert formula_unicode(quotient.sides[-1]) == "(cos(x) + 2 + x·sin(x))/(cos(x) + 2)²"
+    reference = sympy_derivative(x / (sympy.cos(x) + 2), x)
+    for value in quotient.claim.values:
+        assert sympy.simplify(value - reference) == 0
+
+
+def test_quotient_closing_drops_a_tidied_side_that_only_reorders() -> None:
+    """x²/sin(x): (2x · sin(x) - x² · cos(x))/sin(x)² is the last side, not written twice."""
+    (quotient,) = _closing("x^2/sin(x)", "quotient_close")
+    assert len(quotient.sides) == 2
