@@ -52,6 +52,7 @@ from chainsolve.textbook import (
     lost_denominators,
     textbook_form,
     unique_exprs,
+    with_typed_constant,
 )
 
 #: A fully substituted result larger than this many operations is left in intermediate variables.
@@ -495,6 +496,8 @@ def _final_steps(
     # is clearly simpler (chainsolve.textbook states the rule).
     derived = _tidied(derived_terms(tree)) if small else None
     form = textbook_form(simplified, expr, rewrite=small, derived=derived)
+    if small:
+        form = with_typed_constant(tree, form)
     written = simplified if form.shown is None else form.expr
     if small and written != result:
         # Simplifying may already have cancelled a factor (1/x² in atan(1/x)′): where the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import count
@@ -39,6 +40,7 @@ from chainsolve.steps import (
     StepKind,
     Sum,
 )
+from chainsolve.textbook import as_derived, derived_terms, numerator_terms
 
 #: Letters used for the functions of a solution in Lagrange notation, in order of first use.
 LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
@@ -141,6 +143,80 @@ def dedupe(sides: tuple[Formula, ...]) -> tuple[Formula, ...]:
             continue
         kept.append(side)
     return tuple(kept)
+
+
+def in_order(rule: Rule, value: sympy.Expr) -> Formula:
+    """``value``, the derivative of ``rule``, as a sum in the order derived when it is one.
+
+    f′g before fg′ and the parts in the order typed (chainsolve.textbook states the rule);
+    ``value`` itself when the terms as derived add up to another expression (a part left in
+    its intermediate variables) or are no sum.
+    A quotient's value is its numerator so written over g².
+    """
+    if isinstance(rule, QuotientRule):
+        square = rule.denominator.expr**2
+        numerator = _ordered_sum(numerator_terms(rule), value * square)
+        return value if numerator is None else Quotient(numerator, square)
+    if not isinstance(value, sympy.Add):
+        return value
+    ordered = _ordered_sum(derived_terms(rule), value)
+    return value if ordered is None else ordered
+
+
+def _ordered_sum(terms: list[sympy.Expr], value: sympy.Expr) -> Sum | None:
+    """``terms`` as a sum in their order, when it is one and adds up to ``value``."""
+    ordered = as_derived(terms)
+    if ordered is None or not isinstance(ordered.shown, Sum):
+        return None
+    # The same sum may be held in two ways (−1/(x + 1)² as −1·(x + 1)⁻² or not).
+    if ordered.value != value and sympy.expand(ordered.value - value) != 0:
+        return None
+    return ordered.shown
+
+
+def closing_sides(
+    label: Formula, before: Formula, tidied: Formula, *, keep_before: bool
+) -> tuple[Formula, ...]:
+    """``label = before = tidied``, one of the two when ``tidied`` is ``before``'s terms reordered.
+
+    ``keep_before``: the line before shows a rule at work (f′ · g + f · g′), so it is the one
+    kept; else (the parts' results side by side) the terms in the order derived are.
+    """
+    if _reordered(before, tidied):
+        return (label, before if keep_before else tidied)
+    return dedupe((label, before, tidied))
+
+
+def _reordered(before: Formula, tidied: Formula) -> bool:
+    """Is ``tidied`` ``before``'s terms (over the same denominator) in another order?"""
+    if isinstance(before, Quotient) and isinstance(tidied, Quotient):
+        same_denominator = before.denominator == tidied.denominator
+        return same_denominator and _reordered(before.numerator, tidied.numerator)
+    if not isinstance(tidied, (Sum, sympy.Add)):
+        return False
+    return not _has_unit(before) and _terms(before) == _terms(tidied)
+
+
+def _has_unit(formula: Formula) -> bool:
+    """Does a term of a shown sum multiply by 1 or −1 (1 · sin(x)), which its tidied form drops?"""
+    parts = formula.terms if isinstance(formula, Sum) else (formula,)
+    for part in parts:
+        term = part.operand if isinstance(part, Neg) else part
+        if isinstance(term, Product) and any(_is_unit(f) for f in term.factors):
+            return True
+    return False
+
+
+def _is_unit(factor: Formula) -> bool:
+    return isinstance(factor, sympy.Expr) and factor in (sympy.S.One, sympy.S.NegativeOne)
+
+
+def _terms(formula: Formula) -> Counter[str]:
+    """The terms a shown sum adds up, each by its value, in any order."""
+    parts = formula.terms if isinstance(formula, Sum) else (formula,)
+    values = (formula_value(part, {}) for part in parts)
+    # By structure: a term may be held unevaluated on one side (−1·(x + 1)⁻²), alike in print.
+    return Counter(sympy.srepr(term) for value in values for term in sympy.Add.make_args(value))
 
 
 def _plain(formula: Formula) -> Formula:
@@ -425,7 +501,8 @@ class Explainer:
         known = {(t.expr, self.var): p.result for t, p in varying}
         if all(p.trivial for _, p in varying) and len(varying) <= ONE_LINE_TERMS:
             refs = merge_refs([RuleRef("sum"), *(r for _, p in varying for r in p.rules)])
-            sides = dedupe((self.leibniz(label), Sum(results), combined))
+            tidied = in_order(rule, combined)
+            sides = closing_sides(self.leibniz(label), Sum(results), tidied, keep_before=False)
             step = self.stated("rule", "sum_terms", sides, refs, depth, rule.expr, known)
             return Explained(combined, (step,), refs, True)
         opening: tuple[Formula, ...] = (
@@ -441,7 +518,8 @@ class Explainer:
         ]
         for _, part in varying:
             steps.extend(part.steps)
-        closing = dedupe((self.leibniz(label), Sum(results), combined))
+        tidied = in_order(rule, combined)
+        closing = closing_sides(self.leibniz(label), Sum(results), tidied, keep_before=False)
         steps.append(
             self.stated("product", "sum_add", closing, (RuleRef("sum"),), depth, rule.expr, known)
         )
@@ -514,7 +592,8 @@ class Explainer:
         refs = (RuleRef(rule.rule_id),)
         opening_sides: tuple[Formula, ...] = (self.leibniz(label), opening)
         assembled = assemble(values[id(rule.parts()[0])], values[id(rule.parts()[1])])
-        closing = dedupe((self.leibniz(label), assembled, result))
+        tidied = in_order(rule, result)
+        closing = closing_sides(self.leibniz(label), assembled, tidied, keep_before=True)
         lettered = self.lettered(part.expr for part in rule.parts())
         steps = [
             self.stated("rule", phrases[0], opening_sides, refs, depth, rule.expr, known, lettered),

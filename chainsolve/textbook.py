@@ -17,6 +17,11 @@ The one place where chainsolve chooses between equal forms of a result. The rule
    form replaces the form as derived only when it has fewer terms written out (log|x| → 1/x,
    tᵗ + tᵗ·ln t, sin/cos → tan, cos²u − sin²u → cos 2u): pulling a factor out of a sum
    alone is not one.
+3. **A constant factor as typed.** A problem that is a constant times a part, the constant
+   not a plain number, has its derivative written as that constant, as typed, in front of
+   the part's derivative as derived when that prints shorter than sympy's form:
+   ``exp(-0.5*x^2)/sqrt(2*pi)`` gives ``-(x·e^(-x²/2))/√(2π)``, not
+   ``-(√2·x·e^(-x²/2))/(2√(π))`` (:func:`with_typed_constant`).
 
 A rewrite that is only equal where something is non-zero (sign(x)/|x| = 1/x for x ≠ 0)
 records that condition, and so does a problem with a kink (|x|, sign x): its derivative
@@ -25,6 +30,7 @@ exists only away from it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -34,11 +40,11 @@ from sympy.simplify.fu import TR8, TR2i
 
 from chainsolve.budget import attempt
 from chainsolve.equivalence import numeric_comparison
-from chainsolve.filters import ordered_terms
+from chainsolve.filters import formula_unicode, ordered_terms
 from chainsolve.functions import relu
 from chainsolve.problem import evaluate_typed
-from chainsolve.rules import ConstantMultipleRule, ProductRule, Rule, SumRule
-from chainsolve.steps import Formula, Neg, Product, Sum
+from chainsolve.rules import ConstantMultipleRule, ProductRule, QuotientRule, Rule, SumRule
+from chainsolve.steps import Formula, Neg, Product, Quotient, Sum
 
 #: Most operations a result may have for the rewrites to be tried (as ``tidy``'s own gate).
 TEXTBOOK_OPS = 300
@@ -64,7 +70,7 @@ class TextbookForm:
     conditions: tuple[sympy.Expr, ...] = ()
     rewrites: tuple[str, ...] = ()
     indicator: tuple[sympy.Expr, ...] = ()
-    shown: Sum | Product | None = None
+    shown: Formula | None = None
 
 
 def score(expr: sympy.Expr) -> tuple[int, int]:
@@ -214,6 +220,39 @@ def textbook_form(
         unique_exprs(_indicator_arguments(summed.value, problem)),
         summed.shown,
     )
+
+
+def with_typed_constant(rule: Rule, form: TextbookForm) -> TextbookForm:
+    """``form`` written as the typed constant of ``rule`` times its part's derivative as derived.
+
+    Only for a constant times one part whose derivative is one term, the constant not a plain
+    number (sympy writes 3·f′ as typed already), and only when it prints shorter than
+    ``form``; ``form`` as it is otherwise (or when it is a sum as derived or rewritten).
+    """
+    if not isinstance(rule, ConstantMultipleRule) or form.shown is not None or form.rewrites:
+        return form
+    if rule.constant.is_Rational:
+        return form
+    derived = derived_terms(rule.rest)
+    if len(derived) != 1:
+        return form
+    shown = _constant_times(rule.constant, derived[0])
+    if len(formula_unicode(shown)) >= len(formula_unicode(form.expr)):
+        return form
+    # The value held is the product evaluated: the closing step checks it against sympy.diff.
+    value = evaluate_typed(rule.constant) * derived[0]
+    return dataclasses.replace(form, expr=value, shown=shown)
+
+
+def _constant_times(constant: sympy.Expr, part: sympy.Expr) -> Formula:
+    """constant·part as a teacher writes it: over k for a constant 1/k, a minus sign in front."""
+    negative = part.could_extract_minus_sign()
+    magnitude = -part if negative else part
+    if isinstance(constant, sympy.Pow) and constant.exp == -1:
+        formula: Formula = Quotient(magnitude, constant.base)
+    else:
+        formula = Product((constant, magnitude))
+    return Neg(formula) if negative else formula
 
 
 #: The whole result, tidied, replaces the sum as derived when it needs at most this share of
@@ -400,6 +439,13 @@ def derived_terms(rule: Rule) -> list[sympy.Expr]:
     """
     typed = frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
     return _derived(rule, typed)
+
+
+def numerator_terms(rule: QuotientRule) -> list[sympy.Expr]:
+    """The terms of the numerator f′g − fg′ of a quotient rule as derived, f′g first."""
+    typed = frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
+    f, g = rule.numerator, rule.denominator
+    return [*_terms_of(f.eval() * g.expr, typed), *_terms_of(-f.expr * g.eval(), typed)]
 
 
 def _derived(rule: Rule, typed: frozenset[sympy.Expr]) -> list[sympy.Expr]:

@@ -286,3 +286,69 @@ def test_rule_labels_never_repeat_a_rule() -> None:
             names = [ref.id for ref in step.rules]
             assert len(names) == len(set(names)), (text, label)
             assert label.count("held constant") <= 1 and label.count("= 1") <= 1, (text, label)
+
+
+def _closing(text: str, phrase: str) -> list:  # type: ignore[type-arg]
+    return [s for s in _steps(text) if s.phrase == phrase]
+
+
+def _terms_printed(side: object) -> list[str]:
+    from chainsolve.filters import formula_unicode
+    from chainsolve.steps import Sum
+
+    assert isinstance(side, Sum)
+    return [formula_unicode(term) for term in side.terms]
+
+
+def test_product_closing_drops_a_tidied_side_that_only_reorders() -> None:
+    """x²·sin(x) + cos(x): the product rule ends at 2x · sin(x) + x² · cos(x), no reordered copy."""
+    (product,) = _closing("x^2*sin(x) + cos(x)", "product_close")
+    assert len(product.sides) == 2
+    assert _terms_printed(product.sides[1]) == ["2x · sin(x)", "x² · cos(x)"]
+    reference = sympy_derivative(x**2 * sympy.sin(x), x)
+    assert sympy.simplify(product.claim.values[-1] - reference) == 0
+
+
+def test_sum_closing_adds_the_parts_in_the_order_derived() -> None:
+    """x²·sin(x) + cos(x): 'Add the parts' reads 2x·sin(x) + x²·cos(x) - sin(x), checked by sympy."""
+    (closing,) = _closing("x^2*sin(x) + cos(x)", "sum_add")
+    assert len(closing.sides) == 2
+    assert _terms_printed(closing.sides[1]) == ["2x·sin(x)", "x²·cos(x)", "-sin(x)"]
+    reference = sympy_derivative(x**2 * sympy.sin(x) + sympy.cos(x), x)
+    assert sympy.simplify(closing.claim.values[-1] - reference) == 0
+
+
+def test_product_closing_tidies_a_unit_factor_in_the_order_derived() -> None:
+    """x·sin(x): 1 · sin(x) + x · cos(x) is tidied to sin(x) + x·cos(x) (f′g first), checked."""
+    (product,) = _closing("x*sin(x)", "product_close")
+    assert _terms_printed(product.sides[-1]) == ["sin(x)", "x·cos(x)"]
+    reference = sympy_derivative(x * sympy.sin(x), x)
+    for value in product.claim.values:
+        assert sympy.simplify(value - reference) == 0
+
+
+def test_sum_closing_keeps_the_order_with_a_product_and_a_quotient() -> None:
+    """x²·sin(x)·e^x − x/(x + 1): the sum's closing has the parts in the order derived, one side."""
+    (closing,) = _closing("x^2*sin(x)*exp(x) - x/(x+1)", "sum_add")
+    assert len(closing.sides) == 2
+    printed = _terms_printed(closing.sides[1])
+    assert printed[0] == "2x·e^x·sin(x)" and printed[-1] == "-1/(x + 1)²"
+    expr = x**2 * sympy.sin(x) * sympy.exp(x) - x / (x + 1)
+    assert sympy.simplify(closing.claim.values[-1] - sympy_derivative(expr, x)) == 0
+
+
+def test_quotient_closing_writes_the_numerator_in_the_order_derived() -> None:
+    """x/(cos(x) + 2): the tidied numerator keeps f′g first, cos(x) + 2 + x·sin(x), checked."""
+    from chainsolve.filters import formula_unicode
+
+    (quotient,) = _closing("x/(cos(x)+2)", "quotient_close")
+    assert formula_unicode(quotient.sides[-1]) == "(cos(x) + 2 + x·sin(x))/(cos(x) + 2)²"
+    reference = sympy_derivative(x / (sympy.cos(x) + 2), x)
+    for value in quotient.claim.values:
+        assert sympy.simplify(value - reference) == 0
+
+
+def test_quotient_closing_drops_a_tidied_side_that_only_reorders() -> None:
+    """x²/sin(x): (2x · sin(x) - x² · cos(x))/sin(x)² is the last side, not written twice."""
+    (quotient,) = _closing("x^2/sin(x)", "quotient_close")
+    assert len(quotient.sides) == 2

@@ -216,3 +216,24 @@ def test_a_power_of_a_variable_is_not_taken_out_of_the_terms() -> None:
     """x³·cos x + 3x²·sin x share x², but a teacher leaves the product rule's terms as they are."""
     solution = solve_problem(parse_problem("x^3*sin(x)"))
     assert formula_unicode(solution.derivations[0].written) == "3x²·sin(x) + x³·cos(x)"
+
+
+def _written(text: str) -> tuple[str, sympy.Expr]:
+    (derivation,) = solve_problem(parse_problem(text)).derivations
+    return formula_unicode(derivation.written), derivation.result
+
+
+def test_a_typed_constant_stays_in_front_of_the_derivative() -> None:
+    """exp(-0.5x²)/√(2π) is written -(x·e^(-x²/2))/√(2π), equal to sympy.diff of the problem."""
+    written, result = _written("exp(-0.5*x^2)/sqrt(2*pi)")
+    assert written == "-(x·e^(-x²/2))/√(2π)"
+    expected = sympy.diff(sympy.exp(-(x**2) / 2) / sympy.sqrt(2 * sympy.pi), x)
+    assert sympy.simplify(result - expected) == 0
+
+
+def test_a_typed_constant_is_kept_only_when_it_prints_shorter() -> None:
+    """π·x² and 3sin(x): sympy's form prints no longer than constant · derivative, so it stays."""
+    for text, form in (("pi*x^2", "2π·x"), ("3*sin(x)", "3cos(x)")):
+        written, result = _written(text)
+        assert written == form
+        assert unicode_expr(result) == form
