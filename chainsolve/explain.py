@@ -145,14 +145,21 @@ def dedupe(sides: tuple[Formula, ...]) -> tuple[Formula, ...]:
     return tuple(kept)
 
 
+#: Largest value (nodes written out) a closing line is put in the order derived for: ordering
+#: tidies and expands each term, which a flattened DAG (k diamonds: 2ᵏ leaves) cannot afford.
+IN_ORDER_NODES = 400
+
+
 def in_order(rule: Rule, value: sympy.Expr) -> Formula:
     """``value``, the derivative of ``rule``, as a sum in the order derived when it is one.
 
     f′g before fg′ and the parts in the order typed (chainsolve.textbook states the rule);
     ``value`` itself when the terms as derived add up to another expression (a part left in
-    its intermediate variables) or are no sum.
+    its intermediate variables), are no sum, or are larger than :data:`IN_ORDER_NODES`.
     A quotient's value is its numerator so written over g².
     """
+    if tree_size(value, IN_ORDER_NODES) > IN_ORDER_NODES:
+        return value
     if isinstance(rule, QuotientRule):
         square = rule.denominator.expr**2
         numerator = _ordered_sum(numerator_terms(rule), value * square)
@@ -194,6 +201,8 @@ def _reordered(before: Formula, tidied: Formula) -> bool:
         return same_denominator and _reordered(before.numerator, tidied.numerator)
     if not isinstance(tidied, (Sum, sympy.Add)):
         return False
+    if isinstance(tidied, sympy.Add) and tree_size(tidied, IN_ORDER_NODES) > IN_ORDER_NODES:
+        return False  # too large to compare term by term (in_order left it as it was)
     return not _has_unit(before) and _terms(before) == _terms(tidied)
 
 

@@ -352,3 +352,24 @@ def test_quotient_closing_drops_a_tidied_side_that_only_reorders() -> None:
     """x²/sin(x): (2x · sin(x) - x² · cos(x))/sin(x)² is the last side, not written twice."""
     (quotient,) = _closing("x^2/sin(x)", "quotient_close")
     assert len(quotient.sides) == 2
+
+
+def test_a_closing_line_too_large_to_reorder_is_left_as_sympy_holds_it() -> None:
+    """Ordering tidies and expands each term: past IN_ORDER_NODES (a flattened DAG of 2ᵏ leaves)
+    the value is kept as it is, so the cost of a closing line does not grow with it written out."""
+    from chainsolve.dag import tree_size
+    from chainsolve.explain import IN_ORDER_NODES, in_order
+    from chainsolve.plan import plan
+    from chainsolve.steps import Sum
+
+    x = make_symbol("x")
+    inner = x
+    for _ in range(9):  # each layer uses the one below twice: 2⁹ leaves written out
+        inner = sympy.sin(inner**2) + sympy.cos(2 * inner)
+    expr = x**2 * inner
+    rule = plan(expr, x)
+    value = sympy.diff(expr, x)
+    assert in_order(rule, value) is value
+    small = plan(x**2 * sympy.sin(x), x)
+    assert isinstance(in_order(small, sympy.diff(x**2 * sympy.sin(x), x)), Sum)  # f′g + fg′
+    assert tree_size(value, IN_ORDER_NODES) > IN_ORDER_NODES
