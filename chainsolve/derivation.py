@@ -14,7 +14,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve import wording
 from chainsolve.budget import attempt
-from chainsolve.check import Checker
+from chainsolve.check import Checker, combine_checks
 from chainsolve.dag import Shapes, has_any, replace_nodes, tree_size
 from chainsolve.equivalence import (
     CIRCULAR,
@@ -25,7 +25,7 @@ from chainsolve.equivalence import (
     pythagorean_zero,
 )
 from chainsolve.errors import ProblemError
-from chainsolve.explain import dedupe, explain, same_formula
+from chainsolve.explain import dedupe, explain, formula_value, same_formula
 from chainsolve.filters import formula_unicode, printed_key, unicode_expr
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
@@ -504,9 +504,16 @@ def _final_steps(
         # result holds says so, as for a cancellation among the textbook rewrites.
         lost = lost_denominators(result, written)
         form = dataclasses.replace(form, conditions=unique_exprs((*form.conditions, *lost)))
-    step = _closing_step(result, simplified, form, Claim(expr, total.wrt, (form.expr,)), total)
+    step = _closing_step(result, simplified, form, Claim(expr, total.wrt, _claimed(form)), total)
     notes.extend(_textbook_notes(form))
     return [checker.check(step)], form, notes
+
+
+def _claimed(form: TextbookForm) -> tuple[sympy.Expr, ...]:
+    """What the closing step claims: the form, and the value of the formula it prints when that
+    is a sum or product as derived (checked too, so what is printed is what is proved)."""
+    printed = None if form.shown is None else formula_value(form.shown, {})
+    return (form.expr,) if printed is None or printed == form.expr else (form.expr, printed)
 
 
 def _tidied(terms: list[sympy.Expr]) -> list[sympy.Expr]:
@@ -939,10 +946,10 @@ def _graph_derivation(
             last = steps[-1].sides[-1] if steps and steps[-1].sides else None
             closes = last is None or not _prints_alike(last, form.shown)
         if closes:
-            closing = claim(form.expr)
-            steps.append(
-                _closing_step(substituted, simplified, form, closing, total, check(form.expr))
-            )
+            values = _claimed(form)
+            closing = claim(*values)
+            verdict = combine_checks([check(value) for value in values])
+            steps.append(_closing_step(substituted, simplified, form, closing, total, verdict))
         return Derivation(
             name, total, tuple(steps), form.expr, True, paths or (), count, shown=form.shown
         )

@@ -628,3 +628,17 @@ def test_a_graph_solution_substitutes_each_expression_back_once(
     assert substituted
     assert len(substituted) == len(set(substituted))
     assert [d.wrt for d in solution.derivations] == ["x", "y"]
+
+
+def test_the_closing_step_claims_the_formula_it_prints() -> None:
+    """A result printed as derived (a Sum) is claimed, and so checked, beside its sympy value:
+    a printed form that did not add up to the value would be caught, not shown with a ✓."""
+    from chainsolve.derivation import _claimed
+    from chainsolve.steps import Sum
+    from chainsolve.textbook import TextbookForm
+
+    x = make_symbol("x")
+    same = TextbookForm(2 * x + 1, shown=Sum((2 * x, sympy.S.One)))
+    assert _claimed(same) == (2 * x + 1,)
+    wrong = TextbookForm(2 * x + 1, shown=Sum((2 * x, sympy.S(2))))
+    assert _claimed(wrong) == (2 * x + 1, 2 * x + 2)
