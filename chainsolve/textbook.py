@@ -437,15 +437,19 @@ def derived_terms(rule: Rule) -> list[sympy.Expr]:
     kept in front, 2(x − 3), and a difference the problem has written its way round:
     (3 − x)² gives −2(3 − x)).
     """
-    typed = frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
-    return _derived(rule, typed)
+    return _derived(rule, _typed_sums(rule))
 
 
 def numerator_terms(rule: QuotientRule) -> list[sympy.Expr]:
     """The terms of the numerator f′g − fg′ of a quotient rule as derived, f′g first."""
-    typed = frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
+    typed = _typed_sums(rule)
     f, g = rule.numerator, rule.denominator
     return [*_terms_of(f.eval() * g.expr, typed), *_terms_of(-f.expr * g.eval(), typed)]
+
+
+def _typed_sums(rule: Rule) -> frozenset[sympy.Expr]:
+    """The sums written in the rule's expression, evaluated: a difference kept its way round."""
+    return frozenset(evaluate_typed(rule.expr).atoms(sympy.Add))
 
 
 def _derived(rule: Rule, typed: frozenset[sympy.Expr]) -> list[sympy.Expr]:
