@@ -497,3 +497,25 @@ def test_a_reader_gone_ends_the_command_quietly(args: list[str]) -> None:
     stderr = process.stderr.read()
     assert process.wait(timeout=120) == 141
     assert stderr == b""
+
+
+def test_own_process_collects_garbage_in_the_work_but_not_the_imports() -> None:
+    """`chainsolve` in its own process imports with the collector off, then freezes and resumes it."""
+    probe = (
+        "import gc, sys\n"
+        "import chainsolve.cli as cli\n"
+        "real = cli._imports_done\n"
+        "def spy():\n"
+        "    before = (gc.isenabled(), 'sympy' in sys.modules)\n"
+        "    real()\n"
+        "    print(before, gc.isenabled(), gc.get_freeze_count() > 100_000, file=sys.stderr)\n"
+        "cli._imports_done = spy\n"
+        "sys.argv = ['chainsolve', 'solve', 'sin(x^2)']\n"
+        "cli.run()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cos(x²)" in done.stdout
+    assert done.stderr.strip() == "(False, True) True True"
