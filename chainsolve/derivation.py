@@ -482,7 +482,12 @@ def _identity_refs(before: sympy.Expr, after: sympy.Expr) -> tuple[RuleRef, ...]
 
 
 def _final_steps(
-    checker: Checker, expr: sympy.Expr, total: Leibniz, result: sympy.Expr, tree: Rule
+    checker: Checker,
+    expr: sympy.Expr,
+    total: Leibniz,
+    result: sympy.Expr,
+    tree: Rule,
+    typed: sympy.Expr,
 ) -> tuple[list[Step], TextbookForm, list[str]]:
     """The closing 'simplify' step of a derivation, and notes when simplifying ran out of time."""
     simplified, timed_out = result, False
@@ -495,7 +500,7 @@ def _final_steps(
     # The result as derived, each term tidied on its own: the form unless tidying the whole
     # is clearly simpler (chainsolve.textbook states the rule).
     derived = _tidied(derived_terms(tree)) if small else None
-    form = textbook_form(simplified, expr, rewrite=small, derived=derived)
+    form = textbook_form(simplified, expr, rewrite=small, derived=derived, typed=typed)
     if small:
         form = with_typed_constant(tree, form)
     written = simplified if form.shown is None else form.expr
@@ -542,7 +547,7 @@ def _closing_step(
         phrase = "simplify" if form.rewrites or isinstance(form.shown, Product) else "result"
         rules = tuple(RuleRef(r) for r in form.rewrites)
     words: tuple[tuple[str, str], ...] = ()
-    if form.conditions:
+    if form.conditions or form.domain:
         phrase += "_for"
         words = (("condition", _condition(form)),)
     shown = form.expr if form.shown is None else form.shown
@@ -550,12 +555,14 @@ def _closing_step(
 
 
 def _condition(form: TextbookForm) -> str:
-    return wording.condition_text([unicode_expr(g) for g in form.conditions])
+    signed = [(unicode_expr(u), strict) for u, strict in form.domain]
+    return wording.condition_text([unicode_expr(g) for g in form.conditions], signed)
 
 
 def _textbook_notes(form: TextbookForm) -> list[str]:
     """The notes a textbook form needs: where it holds, what a relu′ indicator means."""
-    notes = [wording.note_holds_for(_condition(form))] if form.conditions else []
+    holds = form.conditions or form.domain
+    notes = [wording.note_holds_for(_condition(form))] if holds else []
     notes.extend(wording.note_indicator(unicode_expr(g)) for g in form.indicator)
     return notes
 
@@ -604,7 +611,9 @@ def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) 
             notes.append(wording.note_long_chain(len(namer.definitions)))
             derivations.append(Derivation(name, total, tuple(steps), value, False, rules=rules))
             continue
-        closing, form, more_notes = _final_steps(checker, definition.expr, total, value, tree)
+        closing, form, more_notes = _final_steps(
+            checker, definition.expr, total, value, tree, definition.typed
+        )
         notes.extend(n for n in more_notes if n not in notes)
         written = form.expr if form.shown is None else form.shown
         if not (steps and steps[-1].sides and _prints_alike(steps[-1].sides[-1], written)):

@@ -27,6 +27,7 @@ from chainsolve.rules import (
     SumRule,
     VariableRule,
     lost_conditions,
+    split_conditions,
 )
 from chainsolve.steps import (
     Claim,
@@ -805,9 +806,13 @@ class Explainer:
         lost = lost_conditions(rule.expr, value)
         if not lost:
             return ()
+        from chainsolve import wording
         from chainsolve.filters import unicode_expr
 
-        condition = ", ".join(f"{unicode_expr(u)} {'>' if strict else '≥'} 0" for u, strict in lost)
+        nonzero, signed = split_conditions(lost)
+        condition = wording.condition_text(
+            [unicode_expr(g) for g in nonzero], [(unicode_expr(u), s) for u, s in signed]
+        )
         claim = Claim(rule.expr, self.var, (value,))
         sides: tuple[Formula, ...] = (total, value)
         words = (("condition", condition),)

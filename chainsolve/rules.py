@@ -8,7 +8,7 @@ A rule knows its maths only: no wording, no checking. Shared sub-expressions are
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -376,6 +376,36 @@ def domain_conditions(expr: sympy.Expr) -> set[tuple[sympy.Expr, bool]]:
 def _always(argument: sympy.Expr, strict: bool) -> bool:
     holds = sympy.Gt(argument, 0) if strict else sympy.Ge(argument, 0)
     return holds is sympy.true
+
+
+def as_nonzero(argument: sympy.Expr, strict: bool) -> sympy.Expr | None:
+    """The g of "g ≠ 0" that a strict ``argument`` > 0 amounts to, when ``argument`` is never negative.
+
+    ln(x²) needs x² > 0 and ln|x| needs |x| > 0, each of which is x ≠ 0; None when the
+    condition is a real sign condition.
+    """
+    if not strict or not argument.is_nonnegative:
+        return None
+    if isinstance(argument, sympy.Pow) and argument.exp.is_even:
+        return as_nonzero(argument.base, True) or argument.base
+    if isinstance(argument, sympy.Abs):
+        return as_nonzero(argument.args[0], True) or argument.args[0]
+    return argument
+
+
+def split_conditions(
+    conditions: Iterable[tuple[sympy.Expr, bool]],
+) -> tuple[list[sympy.Expr], list[tuple[sympy.Expr, bool]]]:
+    """Domain conditions as (the g of each g ≠ 0, the remaining sign conditions), in order."""
+    nonzero: list[sympy.Expr] = []
+    signed: list[tuple[sympy.Expr, bool]] = []
+    for argument, strict in conditions:
+        base = as_nonzero(argument, strict)
+        if base is None:
+            signed.append((argument, strict))
+        elif base not in nonzero:
+            nonzero.append(base)
+    return nonzero, signed
 
 
 def lost_conditions(typed: sympy.Expr, value: sympy.Expr) -> list[tuple[sympy.Expr, bool]]:

@@ -43,7 +43,15 @@ from chainsolve.equivalence import numeric_comparison
 from chainsolve.filters import formula_unicode, ordered_terms
 from chainsolve.functions import relu
 from chainsolve.problem import evaluate_typed
-from chainsolve.rules import ConstantMultipleRule, ProductRule, QuotientRule, Rule, SumRule
+from chainsolve.rules import (
+    ConstantMultipleRule,
+    ProductRule,
+    QuotientRule,
+    Rule,
+    SumRule,
+    lost_conditions,
+    split_conditions,
+)
 from chainsolve.steps import Formula, Neg, Product, Quotient, Sum
 
 #: Most operations a result may have for the rewrites to be tried (as ``tidy``'s own gate).
@@ -63,7 +71,8 @@ class TextbookForm:
     the ids of the rewrites applied, in order; ``indicator`` the arguments of the Heaviside
     steps (relu′) whose meaning, 1 where the argument is positive, else 0, must be stated;
     ``shown`` the sum as derived, in the order typed, when that is the form (``expr`` is
-    then its value).
+    then its value); ``domain`` the (argument, strict) pairs of the problem's own domain that
+    the form no longer says (x > 0 for e^(ln x), whose derivative simplifies to 1).
     """
 
     expr: sympy.Expr
@@ -71,6 +80,7 @@ class TextbookForm:
     rewrites: tuple[str, ...] = ()
     indicator: tuple[sympy.Expr, ...] = ()
     shown: Formula | None = None
+    domain: tuple[tuple[sympy.Expr, bool], ...] = ()
 
 
 def score(expr: sympy.Expr) -> tuple[int, int]:
@@ -192,6 +202,7 @@ def textbook_form(
     *,
     rewrite: bool = True,
     derived: Sequence[sympy.Expr] | None = None,
+    typed: sympy.Expr | None = None,
 ) -> TextbookForm:
     """``result`` in textbook form, with the conditions it holds under.
 
@@ -202,24 +213,43 @@ def textbook_form(
     rewrite would walk written out). ``derived`` are the result's terms as derived
     (:func:`derived_terms`): each is put in textbook form on its own, and their sum in the
     order typed is the form unless ``result`` rewritten as a whole is clearly simpler.
+    ``typed`` is the problem as typed (default ``problem``): where it is defined, the form
+    holds, and a condition the form no longer says is kept (:func:`_with_domain`).
     """
+    typed = problem if typed is None else typed
     whole = _rewritten(result, problem, rewrite=rewrite)
     if derived is None or not rewrite or not all(_expandable(term) for term in derived):
         # A power of a sum above EXPAND_POWER: its terms are not worth writing out one by one.
-        return whole
+        return _with_domain(whole, typed)
     parts = [_rewritten(term, None, rewrite=True, moves=TERM_REWRITES) for term in derived]
     summed = as_derived(part.expr for part in parts)
     if summed is None or _simpler(whole.expr, summed.value):
-        return whole
+        return _with_domain(whole, typed)
     kinks = kink_conditions(problem) if problem is not None else ()
     conditions = [*kinks, *(c for part in parts for c in part.conditions)]
-    return TextbookForm(
+    form = TextbookForm(
         summed.value,
         unique_exprs(conditions),
         tuple(dict.fromkeys(r for part in parts for r in part.rewrites)),
         unique_exprs(_indicator_arguments(summed.value, problem)),
         summed.shown,
     )
+    return _with_domain(form, typed)
+
+
+def _with_domain(form: TextbookForm, problem: sympy.Expr | None) -> TextbookForm:
+    """``form`` with the problem's domain conditions it no longer says, as a step says them.
+
+    d/dx(ln(eˣ) + e^(ln x)) = 2 holds for x > 0 only; ln(x²) needs x² > 0, which is x ≠ 0
+    (:func:`rules.as_nonzero`) and joins :attr:`TextbookForm.conditions`.
+    """
+    if problem is None:
+        return form
+    nonzero, signed = split_conditions(lost_conditions(problem, form.expr))
+    if not nonzero and not signed:
+        return form
+    conditions = unique_exprs((*form.conditions, *nonzero))
+    return dataclasses.replace(form, conditions=conditions, domain=tuple(signed))
 
 
 def with_typed_constant(rule: Rule, form: TextbookForm) -> TextbookForm:

@@ -203,9 +203,11 @@ def note_simplify_ran_out() -> str:
     return "Simplifying took too long; the result is shown unsimplified (it is still correct)."
 
 
-def condition_text(nonzero: list[str]) -> str:
-    """``x ≠ 0 and cos(x) ≠ 0``: where a result holds, from the expressions that must not be 0."""
-    return " and ".join(f"{g} ≠ 0" for g in nonzero)
+def condition_text(nonzero: list[str], signed: Sequence[tuple[str, bool]] = ()) -> str:
+    """``x ≠ 0 and y > 0``: where a result holds, from the expressions that must not be 0 and
+    the (expression, strict) pairs that must be positive (strict) or not negative."""
+    signs = [f"{u} {'>' if strict else '≥'} 0" for u, strict in signed]
+    return " and ".join([*(f"{g} ≠ 0" for g in nonzero), *signs])
 
 
 def note_holds_for(condition: str) -> str:

@@ -13,9 +13,11 @@ from chainsolve.functions import BY_CLASS, FUNCTIONS
 from chainsolve.numeric import Undefined, evaluate
 from chainsolve.plan import plan
 from chainsolve.problem import make_symbol
-from chainsolve.rules import HOLE, ChainRule, Rule, walk
+from chainsolve.rules import HOLE, ChainRule, Rule, as_nonzero, walk
 from chainsolve.steps import RuleRef
 from chainsolve.wording import rule_name
+
+X = make_symbol("x")
 
 x, y, u = make_symbol("x"), make_symbol("y"), make_symbol("u")
 f, g = sympy.Function("f"), sympy.Function("g")
@@ -197,3 +199,21 @@ def test_path_sum_rule_is_the_multivariable_chain_rule() -> None:
     flat = {make_symbol("x"): sympy.cos(t), make_symbol("y"): sympy.exp(t)}
     expected = sympy.diff(sympy.cos(t) ** 2 * sympy.exp(t), t)
     assert sympy.simplify(tree.eval().xreplace(flat) - expected) == 0
+
+
+@pytest.mark.parametrize(
+    ("argument", "strict", "nonzero"),
+    [
+        (X**2, True, X),
+        (sympy.Abs(X), True, X),
+        (sympy.Abs(X) ** 4, True, X),
+        (X**2, False, None),
+        (X, True, None),
+        (sympy.exp(X) + X**2, True, sympy.exp(X) + X**2),
+    ],
+)
+def test_a_positive_condition_on_a_never_negative_argument_is_a_nonzero_one(
+    argument: sympy.Expr, strict: bool, nonzero: sympy.Expr | None
+) -> None:
+    """x² > 0 and |x| > 0 are x ≠ 0; x > 0 and x² ≥ 0 are not non-zero conditions."""
+    assert as_nonzero(argument, strict) == nonzero

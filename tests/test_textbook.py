@@ -75,6 +75,22 @@ def test_results_state_where_they_hold(text: str, condition: str) -> None:
     assert any(f"holds for {condition}," in note for note in notes)
 
 
+@pytest.mark.parametrize(
+    ("text", "condition"),
+    [
+        ("log(exp(x)) + exp(log(x))", "x > 0"),
+        ("sqrt(x)^2", "x ≥ 0"),
+        ("log(x^2)", "x ≠ 0"),
+    ],
+)
+def test_a_result_simplified_past_the_domain_keeps_its_condition(text: str, condition: str) -> None:
+    """A result that no longer shows where the problem is defined (2 from e^(ln x)) says it."""
+    solution = solve_problem(parse_problem(text))
+    assert any(f"holds for {condition}," in note for note in solution.notes)
+    closing = solution.derivations[0].steps[-1]
+    assert dict(closing.words)["condition"] == condition
+
+
 def test_a_result_without_a_condition_states_none() -> None:
     """sin(x²) needs no condition: no note and a plain closing step."""
     assert not any("holds for" in note for note in _notes("sin(x^2)"))
