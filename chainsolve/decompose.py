@@ -9,6 +9,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve import functions
+from chainsolve.errors import Span
 from chainsolve.filters import printed_key
 from chainsolve.graph import topological_definitions
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
@@ -179,13 +180,19 @@ class _Decomposer:
     def __init__(self, used: set[str]) -> None:
         self._fresh = _names(used)
         self._nodes: dict[sympy.Expr, sympy.Symbol] = {}
+        #: Each sum built, as written: its terms in the order chosen (p + b, not sympy's b + p).
+        self._written: dict[sympy.Expr, sympy.Expr] = {}
         self.definitions: list[Definition] = []
+
+    def _define(self, name: str, expr: sympy.Expr, span: Span | None = None) -> None:
+        # A sum keeps its written order as the definition's typed form (printed so).
+        self.definitions.append(Definition(name, expr, span, self._written.get(expr, expr)))
 
     def define_user(self, definition: Definition) -> None:
         # Broken down as typed: exp(x)^3 is a cube of e^x, not sympy's e^(3x).
         typed = definition.typed
         top = self._top(typed)
-        self.definitions.append(Definition(definition.name, top, definition.span))
+        self._define(definition.name, top, definition.span)
         # A later definition using the same expression reuses the user's name.
         if not _is_atom(typed):
             self._nodes.setdefault(typed, make_symbol(definition.name))
@@ -199,7 +206,7 @@ class _Decomposer:
             return known
         top = self._top(expr)
         symbol = make_symbol(next(self._fresh))
-        self.definitions.append(Definition(symbol.name, top))
+        self._define(symbol.name, top)
         self._nodes[expr] = symbol
         return symbol
 
@@ -211,7 +218,7 @@ class _Decomposer:
         if known is not None:
             return known
         symbol = make_symbol(next(self._fresh))
-        self.definitions.append(Definition(symbol.name, expr))
+        self._define(symbol.name, expr)
         self._nodes[expr] = symbol
         return symbol
 
@@ -250,10 +257,17 @@ class _Decomposer:
         signed = [(1, t) for t in positive] + [(-1, t) for t in negative]
         result = signed[0][0] * self._atom(signed[0][1])
         for index, (sign, term) in enumerate(signed[1:], start=1):
-            result = result + sign * self._atom(term)
+            result = self._added(result, sign * self._atom(term))
             if index < len(signed) - 1 or constant != 0:
                 result = self._node(result)
-        return result + constant
+        return self._added(result, constant) if constant != 0 else result
+
+    def _added(self, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
+        """left + right, remembered as written in this order."""
+        total = left + right
+        if isinstance(total, sympy.Add) and len(total.args) == 2:
+            self._written.setdefault(total, sympy.Add(left, right, evaluate=False))
+        return total
 
     def _product(self, expr: sympy.Expr) -> sympy.Expr:
         coefficient, rest = expr.as_coeff_Mul()

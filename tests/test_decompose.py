@@ -116,3 +116,18 @@ def test_elementary_graph_follows_the_typed_definition() -> None:
     elementary = elementary_problem(parse_problem("exp(x)^3"))
     drawn = {d.name: d.expr for d in elementary.definitions}
     assert drawn == {"y": p**3, "p": sympy.exp(x)}
+
+
+def test_generated_sums_print_in_the_order_they_were_built() -> None:
+    """q = p + b (the product w·x first, as typed), not sympy's b + p, in the rendered solution."""
+    from chainsolve.api import solve
+    from chainsolve.render import render_solution
+
+    solution = solve("(w*x + b - y)^2 + cos(x)", wrt=["w"], graph="elementary")
+    text = render_solution(solution, "text")
+    assert "q = p + b" in text
+    assert "r = q - y" in text
+    typed = (W * X + B - Y) ** 2 + sympy.cos(X)
+    flat = _flatten(build_graph(solution.problem), solution.problem.target)
+    assert sympy.expand(flat - typed) == 0
+    assert sympy.expand(solution.derivations[0].result - sympy.diff(typed, W)) == 0
