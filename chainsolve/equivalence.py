@@ -869,8 +869,12 @@ def _evaluated(claimed: sympy.Expr) -> sympy.Expr:
 
 
 def _proved(difference: sympy.Expr, seconds: float) -> bool:
-    """``difference`` is 0 by the Pythagorean identities, or once cancelled (angles expanded first)."""
+    """``difference`` is 0 by the Pythagorean identities, or once cancelled (angles expanded first,
+    sign(u) written u/|u|: 3x²·sign(x) = x²·sign(x) + 2x·|x|)."""
     if attempt(seconds, lambda: pythagorean_zero(difference)):
+        return True
+    signs = difference.has(sympy.sign, sympy.Heaviside)
+    if signs and attempt(seconds, lambda: _sign_form(difference)) == 0:
         return True
     if difference.has(*_CIRCULAR, *_HYPERBOLIC):
         cancelled = attempt(seconds, lambda: sympy.cancel(sympy.expand_trig(difference)))

@@ -309,3 +309,13 @@ def test_a_typed_claim_is_proved_by_cancelling_against_the_evaluated_reference(
     monkeypatch.undo()
     wrong = sympy.Mul(x, 1 + typed**2, evaluate=False)
     assert check_claim(wrong, reference).differs
+
+
+def test_a_claim_with_sign_and_abs_is_proved_not_only_sampled() -> None:
+    """3x²·sign(x) = d/dx |x|³ (sympy: x²·sign(x) + 2x·|x|) is proved; 2x²·sign(x) still differs."""
+    x = make_symbol("x")
+    reference = sympy.diff(sympy.Abs(x) ** 3, x)
+    assert check_claim(3 * x**2 * sympy.sign(x), reference).status == "symbolic"
+    wrong = check_claim(2 * x**2 * sympy.sign(x), reference)
+    assert wrong.status != "symbolic"
+    assert wrong.differs
