@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -370,6 +371,15 @@ def template_context(
     }
 
 
+def in_typed_order(problem: Problem) -> AbstractContextManager[None]:
+    """A block in which the sums of ``problem``'s definitions print in their typed order.
+
+    Only text the user typed has an order (a definition built from sympy objects has none;
+    a generated one of ``--graph elementary`` has the order it was built in).
+    """
+    return filters.typed_order(d.typed for d in problem.definitions if d.typed is not d.expr)
+
+
 def render_solution(
     solution: Solution,
     fmt: Format,
@@ -387,9 +397,7 @@ def render_solution(
     element (no JavaScript), so a student can try the step before opening it.
     JSON ignores templates and follows the documented schema (``docs/json-schema.md``).
     """
-    # Only text the user typed has an order (a definition built from sympy objects has none).
-    typed = (d.typed for d in solution.problem.definitions if d.typed is not d.expr)
-    with filters.typed_order(typed):
+    with in_typed_order(solution.problem):
         if fmt == "json":
             from chainsolve.jsonout import solution_to_dict
 

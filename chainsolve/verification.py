@@ -211,6 +211,8 @@ class DerivationReport(ReportDisplay):
     seconds: float = 0.0
     #: The order of the derivative checked (2: the lines end in d²y/dx²).
     order: int = 1
+    #: The variables differentiated by before ``wrt``: (x,) for the mixed partial ∂²z/∂y∂x.
+    mixed: tuple[str, ...] = ()
     kind: str = field(default="derivation", init=False)
 
     @property
@@ -753,6 +755,12 @@ _HIGHER = re.compile(
     r"\s*(?:\^\s*(\d)|([²³⁴⁵⁶]))"
 )
 _SUPERSCRIPT_DIGITS = {"²": 2, "³": 3, "⁴": 4, "⁵": 5, "⁶": 6}
+#: ``∂²z/∂y∂x``, ``∂^2/∂y ∂x(…)``: the mixed partial ∂/∂y(∂z/∂x), the variables right to left.
+_MIXED = re.compile(
+    rf"(?<![\w'])∂\s*(?:\^\s*2|²)\s*({_NAME})?\s*/\s*∂\s*({_NAME})\s*∂\s*({_NAME})(?![\w])"
+)
+#: ``z_x``, ``z_xy``, ``z_{xy}``: partials in subscript notation, the variables left to right.
+_SUBSCRIPT = re.compile(r"(?<![\w'])([A-Za-z]\w*?)_(?:\{([A-Za-z]{1,3})\}|([A-Za-z]{1,3}))(?![\w])")
 #: ``(x²+1)′`` or ``sin(x)′``: a bracket, perhaps a call, then a prime.
 _CALL_PRIME = re.compile(rf"(?<![\w'])(?:{_NAME})?\s*\(")
 
@@ -817,6 +825,8 @@ class _Reader:
     defined: dict[str, sympy.Expr] = field(default_factory=dict)
     #: How deep derivatives are nested in the side being read (``d/dx(d/dx(…))``).
     depth: int = 0
+    #: Of a mixed partial ∂²z/∂y∂x: y, differentiated by after ``ctx.wrt`` (x) for order 2.
+    second: str | None = None
 
     def name_value(self, name: str) -> sympy.Expr | None:
         """A name in the problem's inputs: a side definition, a problem name, or f for the target."""
@@ -834,6 +844,8 @@ class _Reader:
         if order == 1:
             return self.ctx
         name = self.ctx.wrt
+        if self.second is not None:  # ∂/∂(second) of ∂z/∂(name)
+            return _context(_order_below(self.ctx.problem, name, 2, self.second), self.second)
         return _context(_order_below(self.ctx.problem, name, order, name), name)
 
     def derivative(self, of: sympy.Expr | None, by: str) -> sympy.Expr | None:
@@ -869,6 +881,14 @@ class _Reader:
         higher = _HIGHER.match(text, index)
         if higher:
             return self.higher(text, higher, pairs, source, offset)
+        mixed = _MIXED.match(text, index)
+        if mixed:
+            return self.mixed(text, mixed, pairs, source, offset)
+        subscript = _SUBSCRIPT.match(text, index)
+        if subscript:
+            token = self.subscripted(subscript)
+            if token is not None:
+                return token
         bare = _BARE_OPERATOR.match(text, index)
         if bare:
             inner = self.expression(text[bare.end() :], source, offset + bare.end())
@@ -920,6 +940,63 @@ class _Reader:
             return None
         inner = self.expression(text[end:], source, offset + end)
         return self.applied(match.start(), len(text), inner, by, order)
+
+    def mixed(
+        self, text: str, match: re.Match[str], pairs: dict[int, int], source: str, offset: int
+    ) -> _Token | None:
+        """``∂²z/∂y∂x`` or ``∂^2/∂y∂x(…)``: ∂/∂y of ∂/∂x, each variable an input."""
+        of, outer, inner_by, end = match.group(1), match.group(2), match.group(3), match.end()
+        if self.name_value(outer) is None or self.name_value(inner_by) is None:
+            return None
+        order = (inner_by, outer)
+        if of is not None:
+            if re.match(r"\s*\(", text[end:]):
+                return None  # ∂²f/∂x∂y(x, y): a partial of an unknown function, for the parser
+            return self.named_partials(match.start(), end, of, order)
+        opening = end + len(text[end:]) - len(text[end:].lstrip())
+        if text[opening : opening + 1] == "(":
+            close = pairs.get(opening)
+            if close is None:
+                return None
+            inner = self.expression(text[opening + 1 : close], source, offset + opening + 1)
+            return self.applied_partials(match.start(), close + 1, inner, order)
+        if opening == len(text):
+            return None
+        inner = self.expression(text[end:], source, offset + end)
+        return self.applied_partials(match.start(), len(text), inner, order)
+
+    def subscripted(self, match: re.Match[str]) -> _Token | None:
+        """``z_x``, ``z_xy``: partials of a defined name by one-letter inputs, left to right.
+
+        Only where the whole (``z_xy``) is no name of the problem or of a side definition.
+        """
+        of, letters = match.group(1), match.group(2) or match.group(3)
+        whole = match.group(0)
+        if self.name_value(whole) is not None or of in self.ctx.problem.inputs:
+            return None
+        if self.name_value(of) is None:
+            return None
+        if any(letter not in self.ctx.problem.inputs for letter in letters):
+            return None
+        return self.named_partials(match.start(), match.end(), of, tuple(letters))
+
+    def named_partials(self, start: int, end: int, of: str, by: tuple[str, ...]) -> _Token:
+        """The partials of a name by ``by`` in turn (``z_xy``: by x, then by y)."""
+        function = sympy.Function(of)(*(make_symbol(name) for name in dict.fromkeys(by)))
+        shown = sympy.Derivative(function, *(make_symbol(name) for name in by))
+        value = self.name_value(of)
+        for name in by:
+            value = self.derivative(value, name)
+        unknown = sympy.Symbol(f"{of}_{''.join(by)}")
+        return _Token(start, end, shown, value if value is not None else unknown, len(by))
+
+    def applied_partials(self, start: int, end: int, inner: _Side, by: tuple[str, ...]) -> _Token:
+        """``∂^2/∂y∂x(…)``: the partials of an expression by ``by`` in turn."""
+        shown = sympy.Derivative(inner.shown, *(make_symbol(name) for name in by))
+        value: sympy.Expr | None = self.in_inputs(inner.value)
+        for name in by:
+            value = self.derivative(value, name)
+        return _Token(start, end, shown, value if value is not None else shown, len(by))
 
     def applied(self, start: int, end: int, inner: _Side, by: str, order: int = 1) -> _Token:
         """``d/dx(…)`` or ``(…)′``: the derivative of an expression, evaluated where it can be."""
@@ -1036,15 +1113,16 @@ def verify_derivation(
     lines are compared with the wrong line, so correct algebra that follows is recognised.
     Raises :class:`ParseError` for a derivation with no lines.
     """
-    if order == 2 and wrt is None and len(problem.wrt) == 2:
-        span = problem.order_span
-        typed = problem.source[span.start : span.end] if span else ""
-        asked = typed or f"--wrt {','.join(problem.wrt)} --order 2"
+    # ∂²z/∂y∂x (written, or --wrt x,y --order 2): lines of order 1 are about ∂z/∂x, of order 2
+    # about ∂/∂y of it.
+    mixed = order == 2 and wrt is None and len(problem.wrt) == 2
+    if mixed and problem.function_names:
         raise ProblemError(
-            "mixed_partial_derivation",
-            wording.verify_mixed_partial_derivation(asked),
+            "mixed_partial_answer",
+            wording.verify_mixed_partial_abstract(),
             source=problem.source,
-            span=span,
+            span=problem.order_span,
+            hint=wording.verify_mixed_partial_abstract_hint(),
         )
     clock = _Clock(timeout)
     lines = split_lines(lines_text)
@@ -1055,7 +1133,7 @@ def verify_derivation(
             source=lines_text,
             hint="write one expression per line",
         )
-    name = _choose_wrt(problem, wrt)
+    name = problem.wrt[0] if mixed else _choose_wrt(problem, wrt)
     try:
         with stage("verify", timeout):
             ctx = _context(problem, name)
@@ -1073,7 +1151,7 @@ def verify_derivation(
             Grounds(timeout=0.0),
             seconds=clock.elapsed(),
         )
-    return _judge_derivation(ctx, lines, clock, order)
+    return _judge_derivation(ctx, lines, clock, order, problem.wrt[1] if mixed else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1112,7 +1190,7 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
     (left_column, left), rest = sides[0], tuple(sides[1:])
     if not left:
         return _Reading("chain", rest)
-    if re.fullmatch(_NAME, left):
+    if re.fullmatch(_NAME, left) and not _is_partial_name(reader, left):
         return _Reading("claim", rest, left, reader.name_value(left))
     tokens = reader.tokens(left, line.raw, left_column)
     if len(tokens) == 1 and (tokens[0].start, tokens[0].end) == (0, len(left)):
@@ -1124,9 +1202,15 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
     return _Reading("chain", tuple(sides))
 
 
+def _is_partial_name(reader: _Reader, text: str) -> bool:
+    """Is ``text`` (one name) a partial in subscript notation, ``z_x`` or ``z_xy``?"""
+    match = _SUBSCRIPT.fullmatch(text)
+    return match is not None and reader.subscripted(match) is not None
+
+
 def _written_alone(reader: _Reader, line: _Line, column: int, side: str) -> int | None:
     """The order of a line that is one derivative of order 2 or more (``d^2/dx^2 sin(x^2)``)."""
-    if not _HIGHER.match(side.lstrip()):
+    if not _HIGHER.match(side.lstrip()) and not _MIXED.match(side.lstrip()):
         return None  # a line of order 1, or an expression: it keeps the order above
     tokens = reader.tokens(side, line.raw, column)
     whole = len(tokens) == 1 and (tokens[0].start, tokens[0].end) == (0, len(side.rstrip()))
@@ -1168,9 +1252,9 @@ def _plain_line(line: _Line) -> _Plain:
 
 
 def _judge_derivation(
-    ctx: _Context, lines: list[_Line], clock: _Clock, asked: int = 1
+    ctx: _Context, lines: list[_Line], clock: _Clock, asked: int = 1, second: str | None = None
 ) -> DerivationReport:
-    reader = _Reader(ctx)
+    reader = _Reader(ctx, second=second)
     order, highest, truth_ctx = 1, asked, ctx  # the order of the lines being read, and its truth
     checks: list[LineCheck] = []
     previous: tuple[int, sympy.Expr, bool] | None = None  # (line number, value, equals derivative)
@@ -1281,7 +1365,8 @@ def _judge_derivation(
     summary = _summarise(
         report_ctx, tuple(checks), first_wrong, first_wrong_mistakes, last, clock, highest
     )
-    return dataclasses.replace(summary, problem=ctx.problem, order=highest)
+    mixed = (ctx.wrt,) if second is not None and highest == 2 else ()
+    return dataclasses.replace(summary, problem=ctx.problem, order=highest, mixed=mixed)
 
 
 def _status(outcome: _Outcome) -> LineStatus:

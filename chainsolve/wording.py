@@ -308,14 +308,6 @@ def note_higher_order_matrix(order: int) -> str:
     )
 
 
-def verify_mixed_partial_derivation(asked: str) -> str:
-    """Why a derivation of the mixed partial is refused; ``asked`` is what the user typed."""
-    return (
-        f"a derivation of the mixed partial ({asked}) is not checked line by line yet: "
-        "check the result with --answer"
-    )
-
-
 def implicit_branches(dependent: str, branches: Sequence[sympy.Expr]) -> str:
     """Where an answer without y holds: on the curve's branches y = g(x) named."""
     from chainsolve.filters import unicode_expr

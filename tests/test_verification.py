@@ -13,6 +13,7 @@ import sympy
 from chainsolve import equivalence, wording
 from chainsolve.errors import ParseError, ProblemError
 from chainsolve.parsing import parse_problem
+from chainsolve.problem import make_symbol
 from chainsolve.verification import (
     AnswerVerdict,
     render_verdict,
@@ -871,23 +872,64 @@ def test_cli_verify_derivation_with_order_two(tmp_path: Path) -> None:
     assert "Check of d²y/dx²" in result.output
 
 
+MIXED_PROBLEM = "z = x^2*y^3 + sin(x*y)"
+
+
 @pytest.mark.parametrize(
-    ("problem", "options", "named"),
+    "lines",
     [
-        ("z = x*y^2", {"wrt": "x,y", "order": 2}, "x,y order 2"),
-        ("∂^2z/∂y∂x = x*y^2", {}, "∂^2z/∂y∂x"),
+        "∂z/∂x = 2x*y^3 + y*cos(x*y)\n∂^2z/∂y∂x = ∂/∂y(2x*y^3 + y*cos(x*y))\n"
+        "= 6x*y^2 + cos(x*y) - x*y*sin(x*y)",
+        "z_x = 2x*y^3 + y*cos(x*y)\nz_xy = 6x*y^2 + cos(x*y) - x*y*sin(x*y)",
+        "z_{xy} = 6x*y^2 + cos(x*y) - x*y*sin(x*y)",
+        "∂²/∂y∂x(x^2*y^3 + sin(x*y)) = 6x*y^2 + cos(x*y) - x*y*sin(x*y)",
+        "\\frac{\\partial z}{\\partial x} = 2xy^3 + y\\cos(xy)\n"
+        "\\frac{\\partial^2 z}{\\partial y \\partial x} = 6xy^2 + \\cos(xy) - xy\\sin(xy)",
     ],
 )
-def test_derivation_of_the_mixed_partial_is_refused_naming_what_was_typed(
-    problem: str, options: dict[str, object], named: str
-) -> None:
-    """verify --derivation of ∂²z/∂y∂x: one clear error naming --order or the written operator."""
+def test_a_derivation_of_the_mixed_partial_is_checked_line_by_line(lines: str) -> None:
+    """∂z/∂x, then ∂²z/∂y∂x (Leibniz, subscripts, an operator or LaTeX): each line against sympy."""
+    x, y = make_symbol("x"), make_symbol("y")
+    flat = x**2 * y**3 + sympy.sin(x * y)
+    report = verify_derivation(parse_problem(MIXED_PROBLEM, wrt=["x", "y"]), lines, order=2)
+    assert report.verdict == "equivalent", [(c.status, c.raw) for c in report.lines]
+    assert (report.order, report.mixed, report.wrt) == (2, ("x",), "y")
+    assert sympy.simplify(report.expected - sympy.diff(flat, x, y)) == 0
+    assert all(check.status == "follows" for check in report.lines)
+
+
+def test_a_wrong_mixed_partial_line_is_the_first_wrong_one_with_its_mistake() -> None:
+    """z_xy with +x·y·sin(x·y): line 2 is the first wrong line, a sign error; line 1 follows."""
+    lines = "z_x = 2x*y^3 + y*cos(x*y)\nz_xy = 6x*y^2 + cos(x*y) + x*y*sin(x*y)"
+    report = verify_derivation(parse_problem(MIXED_PROBLEM, wrt=["x", "y"]), lines, order=2)
+    assert report.verdict == "not_equivalent"
+    assert [c.status for c in report.lines] == ["follows", "does_not_follow"]
+    assert report.first_wrong_line == 2
+    assert "sign_error" in report.mistake_ids
+
+
+def test_the_mixed_partial_written_in_the_problem_is_checked_from_the_cli() -> None:
+    """`verify "∂^2z/∂y∂x = x*y^2" --derivation` judges z_xy = 2y; JSON names both variables."""
+    from chainsolve import verify
+
+    report = verify("∂^2z/∂y∂x = x*y^2", derivation="z_xy = 2y\n")
+    assert report.correct
+    assert json.loads(render_verdict(report, "json"))["wrt"] == "x,y"
+
+
+def test_a_subscript_on_an_input_is_a_name_not_a_partial() -> None:
+    """In z = w_x*x, w_x is the user's name: z_x = w_x is ∂z/∂x, and w_x itself no derivative."""
+    report = verify_derivation(parse_problem("z = w_x*x", wrt=["x"]), "z_x = w_x")
+    assert report.verdict == "equivalent"
+
+
+def test_a_derivation_of_the_mixed_partial_of_an_unknown_function_is_refused() -> None:
+    """∂²z/∂y∂x of f(x·y): one clear error, as for an answer (not checked yet)."""
     from chainsolve import verify
 
     with pytest.raises(ProblemError) as raised:
-        verify(problem, derivation="z_x = y^2\n", **options)  # type: ignore[call-overload]
-    assert raised.value.code == "mixed_partial_derivation"
-    assert named in raised.value.message
+        verify("z = f(x*y)", wrt="x,y", order=2, derivation="z_xy = 1\n")
+    assert raised.value.code == "mixed_partial_answer"
 
 
 def test_derivation_reads_unicode_primes_as_chainsolve_prints_them() -> None:

@@ -147,19 +147,25 @@ def problem_of(example: Example) -> Problem:
 
 
 def render(example: Example) -> str:
-    """The text tables of an example: the graph's definitions, then the evaluation partial."""
-    from chainsolve.render import make_environment
+    """The text tables of an example: the graph's definitions, then the evaluation partial.
+
+    Sums print in the order the command prints them (as typed, or as ``--graph elementary``
+    built them).
+    """
+    from chainsolve.render import in_typed_order, make_environment
 
     problem = problem_of(example)
     graph = build_graph(problem)
     evaluation = evaluate_at(problem, graph, mode=example.mode)
     lines = [f"Problem: {example.text}", "", "Computational graph (evaluation order):"]
-    for node in graph.nodes:
-        if node.expr is not None:
-            lines.append(f"  {unicode_name(node.name)} = {unicode_expr(node.expr)}")
     template = make_environment("text").get_template("evaluation.txt.jinja")
     context: dict[str, Any] = {"evaluation": evaluation}
-    return "\n".join(lines) + "\n" + template.render(context)
+    with in_typed_order(problem):
+        for node in graph.nodes:
+            if node.expr is not None:
+                lines.append(f"  {unicode_name(node.name)} = {unicode_expr(node.expr)}")
+        return "\n".join(lines) + "\n" + template.render(context)
+
 
 
 def main(argv: list[str]) -> int:
