@@ -892,7 +892,7 @@ class _Reader:
         bare = _BARE_OPERATOR.match(text, index)
         if bare:
             inner = self.expression(text[bare.end() :], source, offset + bare.end())
-            return self.applied(index, len(text), inner, bare.group(2))
+            return self.applied(index, len(text), inner, (bare.group(2),))
         operator = _OPERATOR.match(text, index)
         if operator:
             close = pairs.get(operator.end() - 1)
@@ -900,21 +900,21 @@ class _Reader:
                 return None
             by = operator.group(2)
             inner = self.expression(text[operator.end() : close], source, offset + operator.end())
-            return self.applied(index, close + 1, inner, by)
+            return self.applied(index, close + 1, inner, (by,))
         leibniz = _LEIBNIZ.match(text, index)
         if leibniz and self.name_value(leibniz.group(3)) is not None:
             of, by = leibniz.group(2), leibniz.group(3)
-            return self.named(index, leibniz.end(), of, by)
+            return self.named(index, leibniz.end(), of, (by,))
         prime = _PRIME.match(text, index)
         if prime and prime.group(1) not in self.ctx.problem.function_names:
             by = prime.group(3) or self.ctx.wrt
             order = sum(_PRIMES[mark] for mark in prime.group(2))
-            return self.named(index, prime.end(), prime.group(1), by, order)
+            return self.named(index, prime.end(), prime.group(1), (by,) * order)
         call = _CALL_PRIME.match(text, index)
         close = pairs.get(call.end() - 1) if call else None
         if close is not None and text[close + 1 : close + 2] == "'":
             inner = self.expression(text[index : close + 1], source, offset + index)
-            return self.applied(index, close + 2, inner, self.ctx.wrt)
+            return self.applied(index, close + 2, inner, (self.ctx.wrt,))
         return None
 
     def higher(
@@ -928,18 +928,8 @@ class _Reader:
         if of is not None:
             if self.name_value(by) is None or re.match(r"[\w(]", text[end : end + 1]):
                 return None
-            return self.named(match.start(), end, of, by, order)
-        opening = end + len(text[end:]) - len(text[end:].lstrip())
-        if text[opening : opening + 1] == "(":
-            close = pairs.get(opening)
-            if close is None:
-                return None
-            inner = self.expression(text[opening + 1 : close], source, offset + opening + 1)
-            return self.applied(match.start(), close + 1, inner, by, order)
-        if opening == len(text):
-            return None
-        inner = self.expression(text[end:], source, offset + end)
-        return self.applied(match.start(), len(text), inner, by, order)
+            return self.named(match.start(), end, of, (by,) * order)
+        return self.operated(text, match, pairs, source, offset, (by,) * order)
 
     def mixed(
         self, text: str, match: re.Match[str], pairs: dict[int, int], source: str, offset: int
@@ -948,22 +938,34 @@ class _Reader:
         of, outer, inner_by, end = match.group(1), match.group(2), match.group(3), match.end()
         if self.name_value(outer) is None or self.name_value(inner_by) is None:
             return None
-        order = (inner_by, outer)
         if of is not None:
             if re.match(r"\s*\(", text[end:]):
                 return None  # ∂²f/∂x∂y(x, y): a partial of an unknown function, for the parser
-            return self.named_partials(match.start(), end, of, order)
+            return self.named(match.start(), end, of, (inner_by, outer))
+        return self.operated(text, match, pairs, source, offset, (inner_by, outer))
+
+    def operated(
+        self,
+        text: str,
+        match: re.Match[str],
+        pairs: dict[int, int],
+        source: str,
+        offset: int,
+        by: tuple[str, ...],
+    ) -> _Token | None:
+        """An operator ``match`` applied to the bracket after it, or else to the rest of the side."""
+        end = match.end()
         opening = end + len(text[end:]) - len(text[end:].lstrip())
         if text[opening : opening + 1] == "(":
             close = pairs.get(opening)
             if close is None:
                 return None
             inner = self.expression(text[opening + 1 : close], source, offset + opening + 1)
-            return self.applied_partials(match.start(), close + 1, inner, order)
+            return self.applied(match.start(), close + 1, inner, by)
         if opening == len(text):
             return None
         inner = self.expression(text[end:], source, offset + end)
-        return self.applied_partials(match.start(), len(text), inner, order)
+        return self.applied(match.start(), len(text), inner, by)
 
     def subscripted(self, match: re.Match[str]) -> _Token | None:
         """``z_x``, ``z_xy``: partials of a defined name by one-letter inputs, left to right.
@@ -978,43 +980,29 @@ class _Reader:
             return None
         if any(letter not in self.ctx.problem.inputs for letter in letters):
             return None
-        return self.named_partials(match.start(), match.end(), of, tuple(letters))
+        return self.named(match.start(), match.end(), of, tuple(letters))
 
-    def named_partials(self, start: int, end: int, of: str, by: tuple[str, ...]) -> _Token:
-        """The partials of a name by ``by`` in turn (``z_xy``: by x, then by y)."""
-        function = sympy.Function(of)(*(make_symbol(name) for name in dict.fromkeys(by)))
-        shown = sympy.Derivative(function, *(make_symbol(name) for name in by))
-        value = self.name_value(of)
-        for name in by:
-            value = self.derivative(value, name)
-        unknown = sympy.Symbol(f"{of}_{''.join(by)}")
-        return _Token(start, end, shown, value if value is not None else unknown, len(by))
-
-    def applied_partials(self, start: int, end: int, inner: _Side, by: tuple[str, ...]) -> _Token:
-        """``∂^2/∂y∂x(…)``: the partials of an expression by ``by`` in turn."""
+    def applied(self, start: int, end: int, inner: _Side, by: tuple[str, ...]) -> _Token:
+        """``d/dx(…)``, ``∂²/∂y∂x(…)`` or ``(…)′``: the derivative of an expression by ``by`` in
+        turn, evaluated where it can be."""
         shown = sympy.Derivative(inner.shown, *(make_symbol(name) for name in by))
         value: sympy.Expr | None = self.in_inputs(inner.value)
         for name in by:
             value = self.derivative(value, name)
         return _Token(start, end, shown, value if value is not None else shown, len(by))
 
-    def applied(self, start: int, end: int, inner: _Side, by: str, order: int = 1) -> _Token:
-        """``d/dx(…)`` or ``(…)′``: the derivative of an expression, evaluated where it can be."""
-        shown = sympy.Derivative(inner.shown, (make_symbol(by), order))
-        value: sympy.Expr | None = self.in_inputs(inner.value)
-        for _ in range(order):
-            value = self.derivative(value, by)
-        return _Token(start, end, shown, value if value is not None else shown, order)
-
-    def named(self, start: int, end: int, of: str, by: str, order: int = 1) -> _Token:
-        """``dy/du`` or ``y′``: the derivative of a name; of an unknown name it stays unevaluated."""
-        function = sympy.Function(of)(make_symbol(by))
-        shown = sympy.Derivative(function, (make_symbol(by), order))
+    def named(self, start: int, end: int, of: str, by: tuple[str, ...]) -> _Token:
+        """``dy/du``, ``y′`` or ``z_xy``: the derivative of a name by ``by`` in turn; of an
+        unknown name it stays unevaluated."""
+        variables = [make_symbol(name) for name in by]
+        function = sympy.Function(of)(*dict.fromkeys(variables))
+        shown = sympy.Derivative(function, *variables)
         value = self.name_value(of)
-        for _ in range(order):
-            value = self.derivative(value, by)
-        unknown = sympy.Symbol(f"d{of}/d{by}")
-        return _Token(start, end, shown, value if value is not None else unknown, order)
+        for name in by:
+            value = self.derivative(value, name)
+        written = f"d{of}/d{by[0]}" if len(set(by)) == 1 else f"{of}_{''.join(by)}"
+        unknown = sympy.Symbol(written)
+        return _Token(start, end, shown, value if value is not None else unknown, len(by))
 
     def expression(self, text: str, source: str, offset: int) -> _Side:
         """A side as shown (derivatives kept) and its value (derivatives evaluated).
