@@ -374,6 +374,17 @@ def domain_conditions(expr: sympy.Expr) -> set[tuple[sympy.Expr, bool]]:
 
 
 def _always(argument: sympy.Expr, strict: bool) -> bool:
+    if _sign_known(argument, strict):
+        return True
+    # σ and its kin are bounded, which sympy sees only with exponentials: 1 − σ(z) = 1/(1 + eᶻ).
+    bounded = argument.atoms(*functions.EXP_REWRITABLE)
+    if not bounded:
+        return False
+    written = argument.xreplace({f: f.rewrite(sympy.exp) for f in bounded})
+    return _sign_known(sympy.together(written), strict)
+
+
+def _sign_known(argument: sympy.Expr, strict: bool) -> bool:
     holds = sympy.Gt(argument, 0) if strict else sympy.Ge(argument, 0)
     return holds is sympy.true
 

@@ -91,6 +91,12 @@ def test_a_result_simplified_past_the_domain_keeps_its_condition(text: str, cond
     assert dict(closing.words)["condition"] == condition
 
 
+def test_a_domain_condition_that_always_holds_is_not_stated() -> None:
+    """The logistic loss needs 1 − σ(z) > 0, which always holds: its result states no condition."""
+    text = "L = -(y*log(p) + (1 - y)*log(1 - p)); p = sigmoid(z); z = w*x + b"
+    assert not any("holds for" in note for note in _notes(text, ["w"]))
+
+
 def test_a_result_without_a_condition_states_none() -> None:
     """sin(x²) needs no condition: no note and a plain closing step."""
     assert not any("holds for" in note for note in _notes("sin(x^2)"))
