@@ -210,8 +210,8 @@ def _power_parts(factor: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     return base, sympy.Integer(exponent)
 
 
-#: The sums the user typed, as typed and as sympy evaluates them: each with its terms in the
-#: order typed (set by :func:`typed_order` while a solution is rendered).
+#: The sums and products the user typed, as typed and as sympy evaluates them: each with its
+#: terms or factors in the order typed (set by :func:`typed_order` while a solution is rendered).
 _TYPED_ORDER: ContextVar[Mapping[sympy.Expr, tuple[sympy.Expr, ...]]] = ContextVar(
     "chainsolve_typed_order", default=MappingProxyType({})
 )
@@ -219,23 +219,27 @@ _TYPED_ORDER: ContextVar[Mapping[sympy.Expr, tuple[sympy.Expr, ...]]] = ContextV
 
 @contextmanager
 def typed_order(typed: Iterable[sympy.Expr]) -> Iterator[None]:
-    """Inside the block, a sum typed in one of the ``typed`` expressions prints in the order typed.
+    """Inside the block, a sum or product typed in one of the ``typed`` expressions prints in
+    the order typed.
 
     ``w*x + b - y`` stays ``w·x + b - y`` wherever that sum appears (the echo, an intermediate,
-    a result's factor), not sympy's ``b + w·x - y``. Only a sum whose evaluated terms are the
-    typed terms themselves qualifies (``x + x`` evaluates to ``2x``: no typed order is left).
+    a result's factor), not sympy's ``b + w·x - y``; ``(1 - y)*log(1 - p)`` stays
+    ``(1 - y)·ln(1 - p)``. Only a sum (product) whose evaluated terms (factors) are the typed
+    ones themselves qualifies (``x + x`` evaluates to ``2x``: no typed order is left).
     """
     orders: dict[sympy.Expr, tuple[sympy.Expr, ...]] = {}
     for expr in typed:
         # In reading order (deterministic): the user's text bounds its size.
         for node in sympy.preorder_traversal(expr):
-            if not isinstance(node, sympy.Add) or node in orders:
+            if not isinstance(node, (sympy.Add, sympy.Mul)) or node in orders:
                 continue
-            terms = tuple(evaluate_typed(arg) for arg in node.args)
-            evaluated = sympy.Add(*terms)
-            if len(set(terms)) == len(terms) and set(sympy.Add.make_args(evaluated)) == set(terms):
+            kind = type(node)
+            parts = tuple(evaluate_typed(arg) for arg in node.args)
+            evaluated = kind(*parts)
+            distinct = isinstance(evaluated, kind) and len(set(parts)) == len(parts)
+            if distinct and set(kind.make_args(evaluated)) == set(parts):
                 orders[node] = tuple(node.args)
-                orders.setdefault(evaluated, terms)
+                orders.setdefault(evaluated, parts)
     token = _TYPED_ORDER.set(MappingProxyType(orders))
     try:
         yield
@@ -284,9 +288,13 @@ def ordered_factors(product: sympy.Expr) -> list[sympy.Expr]:
     sympy's order (symbols and their powers, then function values), except that sums and
     their powers, which print in parentheses, come after every other factor: ``σ(u)·(1 - σ(u))``
     as the derivative of sigmoid is stated, ``2x·σ(u)·(σ(u) - y)``. The number in front stays
-    in front.
+    in front. A product the user typed keeps the order typed (:func:`typed_order`), after its
+    number.
     """
     factors = list(sympy.Mul.make_args(product))
+    typed = _TYPED_ORDER.get().get(product) if len(factors) > 1 else None
+    if typed is not None:
+        return sorted(typed, key=lambda factor: not factor.is_Number)
     if len(factors) > 1:
         factors = list(product.as_ordered_factors())
     return sorted(factors, key=_is_parenthesised_factor)

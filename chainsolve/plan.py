@@ -149,8 +149,9 @@ class _Planner:
         numerator, denominator = _numerator_denominator(expr)
         if denominator != 1 and self.varies(numerator):
             return QuotientRule(expr, var, self.plan(numerator), self.plan(denominator))
-        factors = expr.as_ordered_factors()
-        first, second = factors[0], sympy.Mul(*factors[1:])
+        # The factors as typed (f·g for f*g, even where sympy would sort g first).
+        factors = expr.args if self.typed else expr.as_ordered_factors()
+        first, second = factors[0], sympy.Mul(*factors[1:], evaluate=not self.typed)
         return ProductRule(expr, var, self.plan(first), self.plan(second))
 
     def _power(self, expr: sympy.Expr) -> Rule:

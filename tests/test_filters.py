@@ -446,6 +446,22 @@ def test_typed_order_holds_only_where_a_typed_sum_survives_evaluation() -> None:
     assert ordered_terms(evaluated) == [b, w * x, -y]
 
 
+def test_a_typed_product_prints_its_factors_in_the_order_typed() -> None:
+    """(1 - y)*log(1 - p) stays (1 - y)·ln(1 - p) (sympy: ln(1 - p)·(1 - y)); x*x*y does not."""
+    from chainsolve.filters import typed_order, unicode_expr
+    from chainsolve.problem import make_symbol
+
+    p, x, y = (make_symbol(n) for n in "pxy")
+    typed = sympy.Mul(1 - y, sympy.log(1 - p), evaluate=False)
+    evaluated = (1 - y) * sympy.log(1 - p)
+    assert unicode_expr(evaluated) == "ln(1 - p)·(1 - y)"
+    with typed_order([typed]):
+        assert unicode_expr(evaluated) == "(1 - y)·ln(1 - p)"
+        assert unicode_expr(3 * evaluated) == "3(1 - y)·ln(1 - p)"
+    with typed_order([sympy.Mul(y, x, x, evaluate=False)]):
+        assert unicode_expr(x**2 * y) == "x²·y"
+
+
 def test_unicode_derivative_of_order_two_writes_its_order() -> None:
     """An unevaluated d²/dx²(sin x²) prints as d²/dx²(…), never d/dxdx(…)."""
     x = make_symbol("x")

@@ -59,6 +59,16 @@ def test_product_and_quotient_follow_the_written_structure() -> None:
     assert (quotient.numerator.expr, quotient.denominator.expr) == (sympy.sin(x), x)
 
 
+def test_a_typed_product_is_differentiated_in_the_order_typed() -> None:
+    """cos(x)^2*sin(3x): f = cos(x)², g = sin(3x), as typed (sympy sorts sin(3x) first)."""
+    typed = parse_problem("cos(x)^2*sin(3x)").definitions[0].typed
+    tree = plan(typed, x, typed=True)
+    assert isinstance(tree, ProductRule)
+    assert (tree.first.expr, tree.second.expr) == (sympy.cos(x) ** 2, sympy.sin(3 * x))
+    truth = sympy.diff(sympy.cos(x) ** 2 * sympy.sin(3 * x), x)
+    assert check_claim(tree.eval(), truth).status == "symbolic"
+
+
 def test_sum_keeps_every_term_in_order() -> None:
     """A sum plans one part per term, in sympy's printing order."""
     expr = x**2 + sympy.sin(x) + 7
