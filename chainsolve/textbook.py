@@ -31,6 +31,7 @@ exists only away from it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -245,11 +246,59 @@ def _with_domain(form: TextbookForm, problem: sympy.Expr | None) -> TextbookForm
     """
     if problem is None:
         return form
+    # The kinks as typed: sympy writes |x - 1|² as (x - 1)², whose derivative still came through
+    # sign(x - 1) and records x - 1 ≠ 0.
+    kinks = unique_exprs(evaluate_typed(g) for g in kink_conditions(problem))
+    smooth = smooth_kinks(evaluate_typed(problem), form.expr, kinks)
+    if smooth:
+        kept = tuple(g for g in form.conditions if g not in smooth)
+        form = dataclasses.replace(form, conditions=kept)
     nonzero, signed = split_conditions(lost_conditions(problem, form.expr))
     if not nonzero and not signed:
         return form
     conditions = unique_exprs((*form.conditions, *nonzero))
     return dataclasses.replace(form, conditions=conditions, domain=tuple(signed))
+
+
+#: CPU seconds the one-sided limits at one kink may take (a safety net: they are small).
+KINK_LIMIT_SECONDS = 0.5
+
+
+def smooth_kinks(
+    problem: sympy.Expr, result: sympy.Expr, kinks: Sequence[sympy.Expr]
+) -> tuple[sympy.Expr, ...]:
+    """The kink arguments g (of |g|, sign g) at whose one zero ``result`` is the derivative all
+    the same.
+
+    |x|³ has a kink argument x, yet its derivative exists at 0 and 3x²·sign(x) gives it (0):
+    no condition is needed. Decided only for a problem in one variable and a g linear in it,
+    where the zero is one point r: the problem is continuous at r and ``result`` has equal
+    one-sided limits there, equal to its value at r (then, by the mean value theorem, the
+    derivative at r exists and is that value). Any doubt keeps the condition.
+    """
+    variables = problem.free_symbols
+    if len(variables) != 1:
+        return ()
+    (var,) = variables
+    smooth = []
+    for g in kinks:
+        if g.free_symbols != {var} or not g.is_polynomial(var) or sympy.degree(g, var) != 1:
+            continue
+        root = sympy.solve(g, var)[0]
+        if all(
+            attempt(KINK_LIMIT_SECONDS, functools.partial(_continuous_at, expr, var, root))
+            for expr in (problem, result)
+        ):
+            smooth.append(g)
+    return tuple(smooth)
+
+
+def _continuous_at(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr) -> bool:
+    """Is ``expr`` finite at ``point`` and equal there to both its one-sided limits?"""
+    value = expr.subs(var, point)
+    if not value.is_finite or value.has(sympy.nan, sympy.zoo):
+        return False
+    return all(sympy.limit(expr, var, point, side) == value for side in ("+", "-"))
 
 
 def with_typed_constant(rule: Rule, form: TextbookForm) -> TextbookForm:

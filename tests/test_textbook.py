@@ -91,6 +91,26 @@ def test_a_result_simplified_past_the_domain_keeps_its_condition(text: str, cond
     assert dict(closing.words)["condition"] == condition
 
 
+@pytest.mark.parametrize(
+    ("text", "kink"),
+    [("abs(x)^3", 0), ("sign(x)*x^2", 0), ("abs(x - 1)^2", 1)],
+)
+def test_a_kink_where_the_derivative_exists_states_no_condition(text: str, kink: int) -> None:
+    """|x|³ is differentiable at 0: no "holds for x ≠ 0", and the result there is the limit of
+    the difference quotient (an independent oracle)."""
+    solution = solve_problem(parse_problem(text))
+    assert not any("holds for" in note for note in solution.notes)
+    f = solution.problem.definitions[0].expr
+    quotient = (f - f.subs(x, kink)) / (x - kink)
+    assert solution.derivations[0].result.subs(x, kink) == sympy.limit(quotient, x, kink)
+
+
+@pytest.mark.parametrize("text", ["abs(x)", "x*abs(x)", "abs(sin(x))", "sign(x)*x"])
+def test_a_kink_where_the_result_fails_keeps_its_condition(text: str) -> None:
+    """|x| has no derivative at 0, x²/|x| + |x| is undefined there, |sin x| has many kinks."""
+    assert any("holds for" in note for note in _notes(text))
+
+
 def test_a_domain_condition_that_always_holds_is_not_stated() -> None:
     """The logistic loss needs 1 − σ(z) > 0, which always holds: its result states no condition."""
     text = "L = -(y*log(p) + (1 - y)*log(1 - p)); p = sigmoid(z); z = w*x + b"
