@@ -15,8 +15,8 @@ The one place where chainsolve chooses between equal forms of a result. The rule
    rewrite is kept when its form scores lower (:func:`score`: fewer kinks, then fewer
    operations) and the equivalence code finds it equal to the form before it. The rewritten
    form replaces the form as derived only when it has fewer terms written out (log|x| → 1/x,
-   tᵗ + tᵗ·ln t, sin/cos → tan, cos²u − sin²u → cos 2u): pulling a factor out of a sum
-   alone is not one.
+   tᵗ + tᵗ·ln t, sin/cos → tan, cos²u − sin²u → cos 2u, 3x²·sign(x) → 3x·|x|): pulling a
+   factor out of a sum alone is not one.
 3. **A constant factor as typed.** A problem that is a constant times a part, the constant
    not a plain number, has its derivative written as that constant, as typed, in front of
    the part's derivative as derived when that prints shorter than sympy's form:
@@ -25,7 +25,9 @@ The one place where chainsolve chooses between equal forms of a result. The rule
 
 A rewrite that is only equal where something is non-zero (sign(x)/|x| = 1/x for x ≠ 0)
 records that condition, and so does a problem with a kink (|x|, sign x): its derivative
-exists only away from it.
+exists only away from it, unless the problem and the result are both continuous at the kink
+(|x|³: 3x·|x| holds at 0 too; :func:`smooth_kinks`). A condition of the problem's own domain
+that the result no longer shows is stated too (x > 0 for e^(ln x)).
 """
 
 from __future__ import annotations
@@ -94,6 +96,22 @@ def _sign_as_ratio(expr: sympy.Expr) -> sympy.Expr:
     return expr.replace(sympy.sign, lambda g: g / sympy.Abs(g))
 
 
+def _abs_products(expr: sympy.Expr) -> sympy.Expr:
+    """|g| and sign g multiplied out: x²/|x| + |x| → 2|x| and 3x²·sign(x) → 3x·|x|.
+
+    Each |g| is written g·sign(g), 1/sign(g) as sign(g), then each sign(g) as |g|/g, which
+    sympy cancels against the powers of g around it (equal wherever g ≠ 0).
+    """
+    absolute = {a: a.args[0] * sympy.sign(a.args[0]) for a in expr.atoms(sympy.Abs)}
+    written = expr.xreplace(absolute).replace(
+        lambda e: e.is_Pow and isinstance(e.base, sympy.sign) and e.exp == -1,
+        lambda e: e.base,
+    )
+    return written.xreplace(
+        {s: sympy.Abs(s.args[0]) / s.args[0] for s in written.atoms(sympy.sign)}
+    )
+
+
 def _cancel_rational(expr: sympy.Expr) -> sympy.Expr:
     """One fraction in lowest terms, for a rational function: −1/(x²(1 + 1/x²)) → −1/(x² + 1)."""
     symbols = expr.free_symbols
@@ -158,6 +176,7 @@ class Rewrite:
 #: The rewrites, in the order they are tried: the rule of textbook form lives here.
 REWRITES = (
     Rewrite("sign_over_abs", _sign_as_ratio, lambda e: bool(e.has(sympy.sign))),
+    Rewrite("abs_products", _abs_products, lambda e: bool(e.has(sympy.Abs, sympy.sign))),
     Rewrite("cancel", _cancel_rational, lambda e: bool(e.has(sympy.Pow))),
     Rewrite("merge_powers", _merge_powers, _has_powers),
     Rewrite("common_factor", _common_factor, lambda e: bool(e.is_Add or e.is_Mul)),

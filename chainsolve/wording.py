@@ -142,6 +142,7 @@ _RULE_NAMES: Mapping[str, str] = MappingProxyType(
         "pythagorean": "sin² + cos² = 1",
         "pythagorean_hyperbolic": "cosh² − sinh² = 1",
         "sign_over_abs": "sign(u)/|u| = 1/u",
+        "abs_products": "u·sign(u) = |u|",
         "cancel": "fraction in lowest terms",
         "merge_powers": "a^m·a^n = a^(m+n)",
         "common_factor": "common factor taken out",

@@ -93,7 +93,7 @@ def test_a_result_simplified_past_the_domain_keeps_its_condition(text: str, cond
 
 @pytest.mark.parametrize(
     ("text", "kink"),
-    [("abs(x)^3", 0), ("sign(x)*x^2", 0), ("abs(x - 1)^2", 1)],
+    [("abs(x)^3", 0), ("sign(x)*x^2", 0), ("abs(x - 1)^2", 1), ("x*abs(x)", 0)],
 )
 def test_a_kink_where_the_derivative_exists_states_no_condition(text: str, kink: int) -> None:
     """|x|³ is differentiable at 0: no "holds for x ≠ 0", and the result there is the limit of
@@ -105,10 +105,24 @@ def test_a_kink_where_the_derivative_exists_states_no_condition(text: str, kink:
     assert solution.derivations[0].result.subs(x, kink) == sympy.limit(quotient, x, kink)
 
 
-@pytest.mark.parametrize("text", ["abs(x)", "x*abs(x)", "abs(sin(x))", "sign(x)*x"])
+@pytest.mark.parametrize("text", ["abs(x)", "abs(x)*sin(x)", "abs(sin(x))", "sign(x)*x"])
 def test_a_kink_where_the_result_fails_keeps_its_condition(text: str) -> None:
-    """|x| has no derivative at 0, x²/|x| + |x| is undefined there, |sin x| has many kinks."""
+    """|x| has no derivative at 0, x·sin(x)/|x| + cos(x)·|x| is undefined there, |sin x| has
+    many kinks."""
     assert any("holds for" in note for note in _notes(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("abs(x)^3", "3x·|x|"), ("x*abs(x)", "2·|x|"), ("sign(x)*x^2", "2·|x|")],
+)
+def test_abs_and_sign_are_multiplied_out(text: str, expected: str) -> None:
+    """3x²·sign(x) is written 3x·|x|, x²/|x| + |x| is 2|x|: equal to sympy's derivative."""
+    solution = solve_problem(parse_problem(text))
+    result = solution.derivations[0].result
+    assert unicode_expr(result) == expected
+    flat = solution.problem.definitions[0].expr
+    assert compare(result, sympy.diff(flat, x)).verdict == "equal"
 
 
 def test_a_domain_condition_that_always_holds_is_not_stated() -> None:
