@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Generic, TypeVar
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -68,6 +69,7 @@ SIMPLIFY_SECONDS = 2.0
 IDENTITY_SECONDS = 0.5
 
 Detail = str  # "brief" | "normal" | "full"
+_Value = TypeVar("_Value")
 
 
 class Namer:
@@ -196,11 +198,15 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     if seconds is None:
         # Read at call time, so that a changed SIMPLIFY_SECONDS (tests, tuning) takes effect.
         seconds = SIMPLIFY_SECONDS
-    size = sympy.count_ops(expr)
+    # The moves below often hand back what they were given (an unknown function's partials,
+    # 5–15 ms a call to walk): each form is counted and factored once.
+    ops = _Memo(sympy.count_ops)
+    factor_terms = _Memo(sympy.factor_terms)
+    size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
-    factored = sympy.factor_terms(expr)
-    if sympy.count_ops(factored) < size:
-        expr, size = factored, sympy.count_ops(factored)
+    factored = factor_terms(expr)
+    if ops(factored) < size:
+        expr, size = factored, ops(factored)
     if size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
         return expr, False
     pythagorean = _pythagorean_candidate(expr)
@@ -224,17 +230,32 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
         forms = [expr]
         moves = (_trigsimp_sums, sympy.powsimp, sympy.cancel)
         for move in moves if pythagorean else moves[1:]:
-            forms.append(sympy.factor_terms(move(forms[-1])))
-        return min(forms, key=sympy.count_ops)
+            forms.append(factor_terms(move(forms[-1])))
+        return min(forms, key=ops)
 
     simplified = attempt(seconds, candidates)
     if simplified is None:
         return expr, True
     if _trig_arguments(simplified) - _trig_arguments(expr):
         return expr, False
-    if sympy.count_ops(simplified) < size:
+    if ops(simplified) < size:
         return simplified, False
     return expr, False
+
+
+class _Memo(Generic[_Value]):
+    """A sympy function of one expression, computed once per distinct argument (within one tidy)."""
+
+    def __init__(self, function: Callable[[sympy.Expr], _Value]) -> None:
+        self._function = function
+        self._known: dict[sympy.Expr, _Value] = {}
+
+    def __call__(self, expr: sympy.Expr) -> _Value:
+        known = self._known.get(expr)
+        if known is None:
+            known = self._function(expr)
+            self._known[expr] = known
+        return known
 
 
 _PAIRED = (*CIRCULAR, *HYPERBOLIC)

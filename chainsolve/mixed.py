@@ -157,6 +157,9 @@ def _with_subscripts(
     and the collected form is then substituted, so that the result reads the same every time.
     """
     slots = _slot_names(problem)
+    # f′′(x·y) is already the textbook's notation for a function of one argument.
+    if len(slots) < 2:
+        return derivation
     defined = {make_symbol(d.name): d.expr for d in problem.definitions[1:]}
     y = mixed.wrt
     in_intermediates = _canonical(
@@ -167,8 +170,7 @@ def _with_subscripts(
         )
     )
     partials = sorted(_partials(in_intermediates), key=sympy.default_sort_key)
-    # f′′(x·y) is already the textbook's notation for a function of one argument.
-    if not partials or len(slots) < 2:
+    if not partials:
         return derivation
     collected = sympy.collect(sympy.expand(in_intermediates), partials, evaluate=True)
     if sympy.expand(collected - in_intermediates) != 0:
