@@ -257,6 +257,26 @@ def test_tidy_leaves_forms_it_cannot_shorten(expr: str) -> None:
     assert simplified == sympy.factor_terms(value)
 
 
+def test_tidy_factors_and_counts_each_form_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tidy walks each distinct form once: a move that hands back its input is not factored again."""
+    from chainsolve.derivation import tidy
+
+    t = make_symbol("t")
+    f, g, h = (sympy.Function(name, real=True) for name in "fgh")
+    # An unknown function's partials through two paths: every move hands it back unchanged.
+    value = sympy.diff(f(g(t), h(t)), t)
+    factored: list[sympy.Expr] = []
+    counted: list[sympy.Expr] = []
+    factor_terms, count_ops = sympy.factor_terms, sympy.count_ops
+    monkeypatch.setattr(sympy, "factor_terms", lambda e: factored.append(e) or factor_terms(e))
+    monkeypatch.setattr(sympy, "count_ops", lambda e: counted.append(e) or count_ops(e))
+    simplified, timed_out = tidy(value)
+    assert not timed_out
+    assert simplified == value
+    assert len(factored) == len(set(factored)) == 1
+    assert len(counted) == len(set(counted))
+
+
 @pytest.mark.parametrize(
     ("text", "wrt", "identity"),
     [

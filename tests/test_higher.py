@@ -200,6 +200,21 @@ def _concrete(expr: sympy.Expr) -> sympy.Expr:
     return known.doit()
 
 
+def test_mixed_partial_without_an_unknown_function_collects_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without an unknown f of two slots, the f_uu collecting pass (its diffs and collect) is not run."""
+    import chainsolve.mixed
+
+    collected: list[sympy.Expr] = []
+    monkeypatch.setattr(chainsolve.mixed, "_canonical", lambda e: collected.append(e) or e)
+    solution = chainsolve.solve("z = x^2*y^3 + sin(x*y)", wrt="x,y", order=2)
+    assert solution.verified
+    assert not collected
+    oracle = sympy.diff(x**2 * y**3 + sympy.sin(x * y), x, y)
+    assert sympy.expand(solution.derivatives["x,y"] - oracle) == 0
+
+
 def test_abstract_mixed_partial_equals_sympy_diff_of_f_of_xy_and_x_plus_y() -> None:
     """z = f(u, v), u = xy, v = x + y: ∂²z/∂y∂x equals sympy.diff(f(xy, x + y), x, y) for a concrete f."""
     solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
