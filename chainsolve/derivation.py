@@ -363,14 +363,20 @@ def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
 
 
 def solve_problem(
-    problem: Problem, *, detail: Detail = "normal", reserved: frozenset[str] = frozenset()
+    problem: Problem,
+    *,
+    detail: Detail = "normal",
+    reserved: frozenset[str] = frozenset(),
+    tidy_graph: bool = True,
 ) -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise.
 
     ``reserved`` names are not given to intermediates (those of an earlier order, say).
+    ``tidy_graph`` false: a graph's results are not tidied (a caller that collects them in
+    its own closing step, as :mod:`chainsolve.mixed` does by f's partials).
     """
     single = problem.is_single_expression
-    solution = _solve_expression(problem, reserved) if single else _solve_graph(problem)
+    solution = _solve_expression(problem, reserved) if single else _solve_graph(problem, tidy_graph)
     solution = _without_wrong_steps(solution)
     _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
@@ -711,7 +717,7 @@ def _flatten(graph: Graph, name: str) -> sympy.Expr:
     return full.get(make_symbol(name), make_symbol(name))
 
 
-def _solve_graph(problem: Problem) -> Solution:
+def _solve_graph(problem: Problem, tidy_results: bool = True) -> Solution:
     graph = build_graph(problem)
     namer = Namer(problem.names | problem.function_names | {"e", "pi"})
     sizes = _flattened_size(graph)
@@ -774,7 +780,16 @@ def _solve_graph(problem: Problem) -> Solution:
     for name in problem.wrt:
         derivations.append(
             _graph_derivation(
-                problem, graph, name, local, small, target_symbol, several_inputs, notes, namer
+                problem,
+                graph,
+                name,
+                local,
+                small,
+                target_symbol,
+                several_inputs,
+                notes,
+                namer,
+                tidy_result=tidy_results,
             )
         )
     # Functions of several arguments whose partial derivatives the results write ∂ᵢf(…);
@@ -832,6 +847,8 @@ def _graph_derivation(
     several_inputs: bool,
     notes: list[str],
     namer: Namer,
+    *,
+    tidy_result: bool = True,
 ) -> Derivation:
     wrt = make_symbol(name)
     total = Leibniz(target_symbol, wrt, several_inputs, (problem.target, None))
@@ -951,7 +968,7 @@ def _graph_derivation(
                     claim=claim(substituted),
                 )
             )
-        simplified, timed_out = tidy(substituted)
+        simplified, timed_out = tidy(substituted) if tidy_result else (substituted, False)
         if timed_out:
             notes.append(wording.note_simplify_ran_out())
         derived = None

@@ -241,6 +241,27 @@ def test_abstract_mixed_partial_is_written_with_f_uu_f_uv_f_vv() -> None:
     assert "<msub><mi>f</mi><mi>uv</mi></msub>" in solution.to_html()
 
 
+def test_abstract_mixed_partial_is_simplified_by_its_collecting_step_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With f's partials collected, the second graph's result is not tidied first (only ∂z/∂x, ∂z/∂y are)."""
+    import chainsolve.derivation
+
+    tidied: list[sympy.Expr] = []
+    tidy = chainsolve.derivation.tidy
+
+    def counted(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
+        tidied.append(expr)
+        return tidy(expr, seconds)
+
+    monkeypatch.setattr(chainsolve.derivation, "tidy", counted)
+    solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+    assert solution.verified
+    assert solution.derivations[-1].steps[-1].phrase == "mixed_subscripts"
+    assert len(tidied) == 2
+    assert not any(d.derivative_count > 1 for e in tidied for d in e.atoms(sympy.Derivative))
+
+
 def test_abstract_mixed_partial_steps_apply_the_chain_rule_to_f_u() -> None:
     """∂/∂u of ∂f/∂u(u, v) is a partial derivative of f (an edge of the second graph), not sympy's."""
     solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
