@@ -368,15 +368,20 @@ def solve_problem(
     detail: Detail = "normal",
     reserved: frozenset[str] = frozenset(),
     tidy_graph: bool = True,
+    checker: Checker | None = None,
 ) -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise.
 
     ``reserved`` names are not given to intermediates (those of an earlier order, say).
     ``tidy_graph`` false: a graph's results are not tidied (a caller that collects them in
-    its own closing step, as :mod:`chainsolve.mixed` does by f's partials).
+    its own closing step, as :mod:`chainsolve.mixed` does by f's partials). ``checker``: one
+    shared with the caller's other problems (each sympy.diff of the same subject done once).
     """
     single = problem.is_single_expression
-    solution = _solve_expression(problem, reserved) if single else _solve_graph(problem, tidy_graph)
+    if single:
+        solution = _solve_expression(problem, reserved, checker or Checker())
+    else:
+        solution = _solve_graph(problem, tidy_graph)
     solution = _without_wrong_steps(solution)
     _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
@@ -603,12 +608,11 @@ def _prints_alike(shown: Formula, result: Formula) -> bool:
     return formula_unicode(shown) == formula_unicode(result)
 
 
-def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) -> Solution:
+def _solve_expression(problem: Problem, reserved: frozenset[str], checker: Checker) -> Solution:
     definition = problem.definitions[0]
     target = make_symbol(problem.target)
     namer = Namer(problem.names | problem.function_names | {"e", "pi"} | reserved)
     partial = len(problem.inputs) > 1
-    checker = Checker()
     derivations = []
     notes: list[str] = []
     # Decompositions and outer derivatives already shown for an earlier variable.

@@ -215,6 +215,29 @@ def test_mixed_partial_without_an_unknown_function_collects_nothing(
     assert sympy.expand(solution.derivatives["x,y"] - oracle) == 0
 
 
+@pytest.mark.parametrize(
+    ("text", "wrt", "order"),
+    [("z = x^2*y^3 + sin(x*y)", "x,y", 2), ("sin(x^2)", None, 3)],
+)
+def test_each_order_and_the_oracle_differentiate_a_subject_once(
+    monkeypatch: pytest.MonkeyPatch, text: str, wrt: str | None, order: int
+) -> None:
+    """One checker serves every order and the oracle: no sympy.diff of the same subject twice."""
+    import chainsolve.check
+
+    differentiated: list[tuple[sympy.Expr, sympy.Symbol]] = []
+    derivative = chainsolve.check.sympy_derivative
+
+    def counted(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
+        differentiated.append((expr, var))
+        return derivative(expr, var)
+
+    monkeypatch.setattr(chainsolve.check, "sympy_derivative", counted)
+    solution = chainsolve.solve(text, wrt=wrt, order=order)
+    assert solution.verified
+    assert len(differentiated) == len(set(differentiated))
+
+
 def test_abstract_mixed_partial_equals_sympy_diff_of_f_of_xy_and_x_plus_y() -> None:
     """z = f(u, v), u = xy, v = x + y: ∂²z/∂y∂x equals sympy.diff(f(xy, x + y), x, y) for a concrete f."""
     solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
