@@ -1065,7 +1065,12 @@ def _resolve_gradients(expr: sympy.Expr, gradients: dict[sympy.Symbol, sympy.Exp
 
 @functools.lru_cache(maxsize=256)
 def _substitute_graph(graph: Graph, expr: sympy.Expr) -> sympy.Expr:
-    # Cached: the same sum is substituted back for its step, its check and its factors.
+    # Cached, and a sum or product term by term: the same sum is substituted back for its
+    # step, its check and its factors, and a path's factors recur in the sum of the paths
+    # (an unknown function's partial is rebound as a Subs once, not once per line).
+    if isinstance(expr, (sympy.Add, sympy.Mul)):
+        args = tuple(_substitute_graph(graph, arg) for arg in expr.args)
+        return expr if args == expr.args else expr.func(*args)
     return substitute(expr, _graph_mapping(graph))
 
 

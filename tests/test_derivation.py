@@ -277,6 +277,31 @@ def test_tidy_factors_and_counts_each_form_once(monkeypatch: pytest.MonkeyPatch)
     assert len(counted) == len(set(counted))
 
 
+def test_a_graph_rebinds_each_partial_of_an_unknown_function_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A path's factors and the sum of the paths share one Subs per partial of f: each is rebound once."""
+    import chainsolve.derivation as derivation
+
+    rebound: list[sympy.Expr] = []
+    substitute = derivation.substitute
+
+    def counted(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+        rebound.extend(expr.atoms(sympy.Derivative))
+        return substitute(expr, mapping)
+
+    monkeypatch.setattr(derivation, "substitute", counted)
+    derivation._substitute_graph.cache_clear()
+    solution = solve_problem(parse_problem("z = f(x, y); x = g(t); y = h(t)"))
+    assert solution.verified
+    assert rebound
+    assert len(rebound) == len(set(rebound))
+    t = make_symbol("t")
+    g, h = (sympy.Function(name, real=True)(t) for name in "gh")
+    f = sympy.Function("f", real=True)
+    assert check_claim(solution.derivatives["t"], sympy.diff(f(g, h), t)).status == "symbolic"
+
+
 @pytest.mark.parametrize(
     ("text", "wrt", "identity"),
     [
