@@ -285,6 +285,22 @@ def test_abstract_mixed_partial_is_simplified_by_its_collecting_step_alone(
     assert not any(d.derivative_count > 1 for e in tidied for d in e.atoms(sympy.Derivative))
 
 
+def test_abstract_mixed_partial_of_the_polar_exam_shape_needs_no_simplify(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """f(x² − y², 2xy): ∂z/∂x in the intermediates is proved equal by expanding, not sympy.simplify."""
+    import chainsolve.mixed
+
+    def refused(expr: sympy.Expr) -> sympy.Expr:
+        raise AssertionError(f"simplify({expr})")
+
+    monkeypatch.setattr(chainsolve.mixed.sympy, "simplify", refused)
+    solution = chainsolve.solve("z = f(u, v); u = x^2 - y^2; v = 2*x*y", wrt="x,y", order=2)
+    assert solution.verified
+    oracle = sympy.diff(_known(x**2 - y**2, 2 * x * y), x, y)
+    assert sympy.expand(_concrete(solution.derivatives["x,y"]) - oracle) == 0
+
+
 def test_abstract_mixed_partial_steps_apply_the_chain_rule_to_f_u() -> None:
     """∂/∂u of ∂f/∂u(u, v) is a partial derivative of f (an edge of the second graph), not sympy's."""
     solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
