@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from typing import Generic, TypeVar
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -68,6 +69,7 @@ SIMPLIFY_SECONDS = 2.0
 IDENTITY_SECONDS = 0.5
 
 Detail = str  # "brief" | "normal" | "full"
+_Value = TypeVar("_Value")
 
 
 class Namer:
@@ -196,11 +198,15 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     if seconds is None:
         # Read at call time, so that a changed SIMPLIFY_SECONDS (tests, tuning) takes effect.
         seconds = SIMPLIFY_SECONDS
-    size = sympy.count_ops(expr)
+    # The moves below often hand back what they were given (an unknown function's partials,
+    # 5–15 ms a call to walk): each form is counted and factored once.
+    ops = _Memo(sympy.count_ops)
+    factor_terms = _Memo(sympy.factor_terms)
+    size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
-    factored = sympy.factor_terms(expr)
-    if sympy.count_ops(factored) < size:
-        expr, size = factored, sympy.count_ops(factored)
+    factored = factor_terms(expr)
+    if ops(factored) < size:
+        expr, size = factored, ops(factored)
     if size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
         return expr, False
     pythagorean = _pythagorean_candidate(expr)
@@ -224,17 +230,32 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
         forms = [expr]
         moves = (_trigsimp_sums, sympy.powsimp, sympy.cancel)
         for move in moves if pythagorean else moves[1:]:
-            forms.append(sympy.factor_terms(move(forms[-1])))
-        return min(forms, key=sympy.count_ops)
+            forms.append(factor_terms(move(forms[-1])))
+        return min(forms, key=ops)
 
     simplified = attempt(seconds, candidates)
     if simplified is None:
         return expr, True
     if _trig_arguments(simplified) - _trig_arguments(expr):
         return expr, False
-    if sympy.count_ops(simplified) < size:
+    if ops(simplified) < size:
         return simplified, False
     return expr, False
+
+
+class _Memo(Generic[_Value]):
+    """A sympy function of one expression, computed once per distinct argument (within one tidy)."""
+
+    def __init__(self, function: Callable[[sympy.Expr], _Value]) -> None:
+        self._function = function
+        self._known: dict[sympy.Expr, _Value] = {}
+
+    def __call__(self, expr: sympy.Expr) -> _Value:
+        known = self._known.get(expr)
+        if known is None:
+            known = self._function(expr)
+            self._known[expr] = known
+        return known
 
 
 _PAIRED = (*CIRCULAR, *HYPERBOLIC)
@@ -342,14 +363,25 @@ def _trig_arguments(expr: sympy.Expr) -> set[sympy.Expr]:
 
 
 def solve_problem(
-    problem: Problem, *, detail: Detail = "normal", reserved: frozenset[str] = frozenset()
+    problem: Problem,
+    *,
+    detail: Detail = "normal",
+    reserved: frozenset[str] = frozenset(),
+    tidy_graph: bool = True,
+    checker: Checker | None = None,
 ) -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise.
 
     ``reserved`` names are not given to intermediates (those of an earlier order, say).
+    ``tidy_graph`` false: a graph's results are not tidied (a caller that collects them in
+    its own closing step, as :mod:`chainsolve.mixed` does by f's partials). ``checker``: one
+    shared with the caller's other problems (each sympy.diff of the same subject done once).
     """
     single = problem.is_single_expression
-    solution = _solve_expression(problem, reserved) if single else _solve_graph(problem)
+    if single:
+        solution = _solve_expression(problem, reserved, checker or Checker())
+    else:
+        solution = _solve_graph(problem, tidy_graph)
     solution = _without_wrong_steps(solution)
     _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
@@ -583,12 +615,11 @@ def _prints_alike(shown: Formula, result: Formula) -> bool:
     return formula_unicode(shown) == formula_unicode(result)
 
 
-def _solve_expression(problem: Problem, reserved: frozenset[str] = frozenset()) -> Solution:
+def _solve_expression(problem: Problem, reserved: frozenset[str], checker: Checker) -> Solution:
     definition = problem.definitions[0]
     target = make_symbol(problem.target)
     namer = Namer(problem.names | problem.function_names | {"e", "pi"} | reserved)
     partial = len(problem.inputs) > 1
-    checker = Checker()
     derivations = []
     notes: list[str] = []
     # Decompositions and outer derivatives already shown for an earlier variable.
@@ -699,7 +730,7 @@ def _flatten(graph: Graph, name: str) -> sympy.Expr:
     return full.get(make_symbol(name), make_symbol(name))
 
 
-def _solve_graph(problem: Problem) -> Solution:
+def _solve_graph(problem: Problem, tidy_results: bool = True) -> Solution:
     graph = build_graph(problem)
     namer = Namer(problem.names | problem.function_names | {"e", "pi"})
     sizes = _flattened_size(graph)
@@ -762,7 +793,16 @@ def _solve_graph(problem: Problem) -> Solution:
     for name in problem.wrt:
         derivations.append(
             _graph_derivation(
-                problem, graph, name, local, small, target_symbol, several_inputs, notes, namer
+                problem,
+                graph,
+                name,
+                local,
+                small,
+                target_symbol,
+                several_inputs,
+                notes,
+                namer,
+                tidy_result=tidy_results,
             )
         )
     # Functions of several arguments whose partial derivatives the results write ∂ᵢf(…);
@@ -820,6 +860,8 @@ def _graph_derivation(
     several_inputs: bool,
     notes: list[str],
     namer: Namer,
+    *,
+    tidy_result: bool = True,
 ) -> Derivation:
     wrt = make_symbol(name)
     total = Leibniz(target_symbol, wrt, several_inputs, (problem.target, None))
@@ -939,7 +981,7 @@ def _graph_derivation(
                     claim=claim(substituted),
                 )
             )
-        simplified, timed_out = tidy(substituted)
+        simplified, timed_out = tidy(substituted) if tidy_result else (substituted, False)
         if timed_out:
             notes.append(wording.note_simplify_ran_out())
         derived = None
@@ -1032,7 +1074,12 @@ def _resolve_gradients(expr: sympy.Expr, gradients: dict[sympy.Symbol, sympy.Exp
 
 @functools.lru_cache(maxsize=256)
 def _substitute_graph(graph: Graph, expr: sympy.Expr) -> sympy.Expr:
-    # Cached: the same sum is substituted back for its step, its check and its factors.
+    # Cached, and a sum or product term by term: the same sum is substituted back for its
+    # step, its check and its factors, and a path's factors recur in the sum of the paths
+    # (an unknown function's partial is rebound as a Subs once, not once per line).
+    if isinstance(expr, (sympy.Add, sympy.Mul)):
+        args = tuple(_substitute_graph(graph, arg) for arg in expr.args)
+        return expr if args == expr.args else expr.func(*args)
     return substitute(expr, _graph_mapping(graph))
 
 

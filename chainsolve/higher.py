@@ -43,7 +43,9 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
                 "higher_order_at_point", wording.note_higher_order_at_point(), source=problem.source
             )
         return solve_mixed(problem, detail=detail)
-    first = solve_problem(problem, detail=detail)
+    # One checker for every order and the oracle: each sympy.diff of a subject is done once.
+    checker = Checker()
+    first = solve_problem(problem, detail=detail, checker=checker)
     if order == 1:
         return first
     _refuse_unsupported(problem, order)
@@ -59,9 +61,9 @@ def solve_higher(problem: Problem, order: int, *, detail: str = "normal") -> Sol
         again = dataclasses.replace(problem, definitions=(Definition(problem.target, previous),))
         # the problem's own names (u of u = sin x) stay its own in every order
         reserved = frozenset(intermediates) | problem.names
-        solved = solve_problem(again, detail=detail, reserved=reserved)
+        solved = solve_problem(again, detail=detail, reserved=reserved, checker=checker)
         derivation = _of_order(solved.derivations[0], k, previous)
-        _check_against_oracle(expr, wrt, k, derivation.result)
+        _check_against_oracle(checker, expr, wrt, k, derivation.result)
         derivations.append(derivation)
         intermediates.update(solved.intermediates)
         notes.extend(note for note in solved.notes if note not in notes)
@@ -142,7 +144,7 @@ def _named(target: sympy.Expr, order: int) -> sympy.Symbol:
 
 
 def _check_against_oracle(
-    expr: sympy.Expr, wrt: sympy.Symbol, order: int, result: sympy.Expr
+    checker: Checker, expr: sympy.Expr, wrt: sympy.Symbol, order: int, result: sympy.Expr
 ) -> None:
     """Raise when ``result`` is not sympy's own ``order``-th derivative of ``expr`` (the independent oracle)."""
     oracle_step = Step(
@@ -151,6 +153,6 @@ def _check_against_oracle(
         (result,),
         claim=Claim(sympy.diff(expr, wrt, order - 1), wrt, (result,)),
     )
-    checked = Checker().check(oracle_step)
+    checked = checker.check(oracle_step)
     if checked.check.differs:
         raise WrongStepError(f"derivative of order {order} differs from sympy.diff: {result}")

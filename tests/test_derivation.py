@@ -257,6 +257,51 @@ def test_tidy_leaves_forms_it_cannot_shorten(expr: str) -> None:
     assert simplified == sympy.factor_terms(value)
 
 
+def test_tidy_factors_and_counts_each_form_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tidy walks each distinct form once: a move that hands back its input is not factored again."""
+    from chainsolve.derivation import tidy
+
+    t = make_symbol("t")
+    f, g, h = (sympy.Function(name, real=True) for name in "fgh")
+    # An unknown function's partials through two paths: every move hands it back unchanged.
+    value = sympy.diff(f(g(t), h(t)), t)
+    factored: list[sympy.Expr] = []
+    counted: list[sympy.Expr] = []
+    factor_terms, count_ops = sympy.factor_terms, sympy.count_ops
+    monkeypatch.setattr(sympy, "factor_terms", lambda e: factored.append(e) or factor_terms(e))
+    monkeypatch.setattr(sympy, "count_ops", lambda e: counted.append(e) or count_ops(e))
+    simplified, timed_out = tidy(value)
+    assert not timed_out
+    assert simplified == value
+    assert len(factored) == len(set(factored)) == 1
+    assert len(counted) == len(set(counted))
+
+
+def test_a_graph_rebinds_each_partial_of_an_unknown_function_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A path's factors and the sum of the paths share one Subs per partial of f: each is rebound once."""
+    import chainsolve.derivation as derivation
+
+    rebound: list[sympy.Expr] = []
+    substitute = derivation.substitute
+
+    def counted(expr: sympy.Expr, mapping: dict[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+        rebound.extend(expr.atoms(sympy.Derivative))
+        return substitute(expr, mapping)
+
+    monkeypatch.setattr(derivation, "substitute", counted)
+    derivation._substitute_graph.cache_clear()
+    solution = solve_problem(parse_problem("z = f(x, y); x = g(t); y = h(t)"))
+    assert solution.verified
+    assert rebound
+    assert len(rebound) == len(set(rebound))
+    t = make_symbol("t")
+    g, h = (sympy.Function(name, real=True)(t) for name in "gh")
+    f = sympy.Function("f", real=True)
+    assert check_claim(solution.derivatives["t"], sympy.diff(f(g, h), t)).status == "symbolic"
+
+
 @pytest.mark.parametrize(
     ("text", "wrt", "identity"),
     [

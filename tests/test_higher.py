@@ -200,6 +200,44 @@ def _concrete(expr: sympy.Expr) -> sympy.Expr:
     return known.doit()
 
 
+def test_mixed_partial_without_an_unknown_function_collects_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without an unknown f of two slots, the f_uu collecting pass (its diffs and collect) is not run."""
+    import chainsolve.mixed
+
+    collected: list[sympy.Expr] = []
+    monkeypatch.setattr(chainsolve.mixed, "_canonical", lambda e: collected.append(e) or e)
+    solution = chainsolve.solve("z = x^2*y^3 + sin(x*y)", wrt="x,y", order=2)
+    assert solution.verified
+    assert not collected
+    oracle = sympy.diff(x**2 * y**3 + sympy.sin(x * y), x, y)
+    assert sympy.expand(solution.derivatives["x,y"] - oracle) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "order"),
+    [("z = x^2*y^3 + sin(x*y)", "x,y", 2), ("sin(x^2)", None, 3)],
+)
+def test_each_order_and_the_oracle_differentiate_a_subject_once(
+    monkeypatch: pytest.MonkeyPatch, text: str, wrt: str | None, order: int
+) -> None:
+    """One checker serves every order and the oracle: no sympy.diff of the same subject twice."""
+    import chainsolve.check
+
+    differentiated: list[tuple[sympy.Expr, sympy.Symbol]] = []
+    derivative = chainsolve.check.sympy_derivative
+
+    def counted(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
+        differentiated.append((expr, var))
+        return derivative(expr, var)
+
+    monkeypatch.setattr(chainsolve.check, "sympy_derivative", counted)
+    solution = chainsolve.solve(text, wrt=wrt, order=order)
+    assert solution.verified
+    assert len(differentiated) == len(set(differentiated))
+
+
 def test_abstract_mixed_partial_equals_sympy_diff_of_f_of_xy_and_x_plus_y() -> None:
     """z = f(u, v), u = xy, v = x + y: ∂²z/∂y∂x equals sympy.diff(f(xy, x + y), x, y) for a concrete f."""
     solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
@@ -224,6 +262,43 @@ def test_abstract_mixed_partial_is_written_with_f_uu_f_uv_f_vv() -> None:
     assert "∂²z/∂y∂x = x·y·fᵤᵤ(u, v) + (x + y)·fᵤᵥ(u, v)" in text
     assert "f_{uv}" in solution.to_latex()
     assert "<msub><mi>f</mi><mi>uv</mi></msub>" in solution.to_html()
+
+
+def test_abstract_mixed_partial_is_simplified_by_its_collecting_step_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With f's partials collected, the second graph's result is not tidied first (only ∂z/∂x, ∂z/∂y are)."""
+    import chainsolve.derivation
+
+    tidied: list[sympy.Expr] = []
+    tidy = chainsolve.derivation.tidy
+
+    def counted(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
+        tidied.append(expr)
+        return tidy(expr, seconds)
+
+    monkeypatch.setattr(chainsolve.derivation, "tidy", counted)
+    solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+    assert solution.verified
+    assert solution.derivations[-1].steps[-1].phrase == "mixed_subscripts"
+    assert len(tidied) == 2
+    assert not any(d.derivative_count > 1 for e in tidied for d in e.atoms(sympy.Derivative))
+
+
+def test_abstract_mixed_partial_of_the_polar_exam_shape_needs_no_simplify(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """f(x² − y², 2xy): ∂z/∂x in the intermediates is proved equal by expanding, not sympy.simplify."""
+    import chainsolve.mixed
+
+    def refused(expr: sympy.Expr) -> sympy.Expr:
+        raise AssertionError(f"simplify({expr})")
+
+    monkeypatch.setattr(chainsolve.mixed.sympy, "simplify", refused)
+    solution = chainsolve.solve("z = f(u, v); u = x^2 - y^2; v = 2*x*y", wrt="x,y", order=2)
+    assert solution.verified
+    oracle = sympy.diff(_known(x**2 - y**2, 2 * x * y), x, y)
+    assert sympy.expand(_concrete(solution.derivatives["x,y"]) - oracle) == 0
 
 
 def test_abstract_mixed_partial_steps_apply_the_chain_rule_to_f_u() -> None:
