@@ -25,7 +25,13 @@ from chainsolve.equivalence import (
     pythagorean_zero,
 )
 from chainsolve.errors import ProblemError
-from chainsolve.explain import dedupe, explain, formula_value, same_formula
+from chainsolve.explain import (
+    closing_sides,
+    explain,
+    formula_value,
+    parts_as_derived,
+    same_formula,
+)
 from chainsolve.filters import formula_unicode, printed_key, unicode_expr
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
@@ -904,10 +910,12 @@ def _graph_derivation(
         )
     if small:
         substituted = _substitute_graph(graph, _resolve_gradients(result, gradients))
+        products = [_substitute_graph(graph, _path_product(local, p)) for p in paths or ()]
         if substituted != result:
             sides: tuple[Formula, ...] = (total, substituted)
             if paths is not None and named is None:
-                # Show each path's product with the definitions put in, before sympy tidies it.
+                # Show each path's product with the definitions put in, then tidied in the
+                # order of the paths (chainsolve.textbook's order, not sympy's).
                 shown = Sum(
                     tuple(
                         Product(
@@ -919,15 +927,18 @@ def _graph_derivation(
                         for p in paths
                     )
                 )
-                sides = dedupe((total, shown, substituted))
+                tidied = parts_as_derived(products, substituted)
+                sides = closing_sides(total, shown, tidied, keep_before=True, signs_shown=True)
+            # Each side as printed is claimed and checked (the same value, held two ways).
+            printed = unique_exprs(formula_value(side, {}) for side in sides[1:])
             steps.append(
                 Step(
                     "substitute",
                     "graph_substitute",
                     sides,
                     (),
-                    check(substituted),
-                    claim=claim(substituted),
+                    combine_checks([check(value) for value in printed]),
+                    claim=claim(*printed),
                 )
             )
         simplified, timed_out = tidy(substituted)
@@ -937,7 +948,7 @@ def _graph_derivation(
         if paths is not None and named is None and not has_abstract(substituted):
             # Each path's product with the definitions put in: the result as derived. (An
             # unknown function's partials are collected by chainsolve.mixed instead.)
-            derived = _tidied([_substitute_graph(graph, _path_product(local, p)) for p in paths])
+            derived = _tidied(products)
         form = textbook_form(simplified, flat, derived=derived)
         notes.extend(n for n in _textbook_notes(form) if n not in notes)
         closes = form.expr != substituted or substituted == result

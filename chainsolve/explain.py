@@ -40,7 +40,13 @@ from chainsolve.steps import (
     StepKind,
     Sum,
 )
-from chainsolve.textbook import as_derived, derived_terms, numerator_terms
+from chainsolve.textbook import (
+    as_derived,
+    clearly_simpler,
+    derived_terms,
+    numerator_terms,
+    written,
+)
 
 #: Letters used for the functions of a solution in Lagrange notation, in order of first use.
 LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
@@ -170,9 +176,33 @@ def in_order(rule: Rule, value: sympy.Expr) -> Formula:
     return value if ordered is None else ordered
 
 
-def _ordered_sum(terms: list[sympy.Expr], value: sympy.Expr) -> Sum | None:
+def parts_as_derived(terms: list[sympy.Expr], value: sympy.Expr) -> Formula:
+    """``terms`` side by side in their order (like terms combined, no factor taken out), when
+    they are a sum adding up to ``value``; else ``value`` (a graph's paths, a sum's parts)."""
+    if tree_size(value, IN_ORDER_NODES) > IN_ORDER_NODES:
+        return value
+    ordered = _ordered_sum(terms, value, factor=False)
+    return value if ordered is None else ordered
+
+
+def parts_sides(label: Formula, parts: Formula, value: sympy.Expr) -> tuple[Formula, ...]:
+    """``label = parts``, then ``= value`` only when that is clearly simpler than the parts.
+
+    The rule of a result (chainsolve.textbook): fewer kinks, fewer terms or at most 60 % of
+    the operations; ``2(x - 3) + e^x`` stays one side, ``2(x - 3) - 2x = -6`` does not.
+    """
+    if not isinstance(parts, Sum):
+        return dedupe((label, parts))
+    if clearly_simpler(value, written(parts)):
+        return dedupe((label, parts, value))
+    return (label, parts)
+
+
+def _ordered_sum(
+    terms: list[sympy.Expr], value: sympy.Expr, *, factor: bool = True
+) -> Sum | None:
     """``terms`` as a sum in their order, when it is one and adds up to ``value``."""
-    ordered = as_derived(terms)
+    ordered = as_derived(terms, factor=factor)
     if ordered is None or not isinstance(ordered.shown, Sum):
         return None
     # The same sum may be held in two ways (−1/(x + 1)² as −1·(x + 1)⁻² or not).
@@ -182,16 +212,36 @@ def _ordered_sum(terms: list[sympy.Expr], value: sympy.Expr) -> Sum | None:
 
 
 def closing_sides(
-    label: Formula, before: Formula, tidied: Formula, *, keep_before: bool
+    label: Formula,
+    before: Formula,
+    tidied: Formula,
+    *,
+    keep_before: bool,
+    signs_shown: bool = False,
 ) -> tuple[Formula, ...]:
     """``label = before = tidied``, one of the two when ``tidied`` is ``before``'s terms reordered.
 
     ``keep_before``: the line before shows a rule at work (f′ · g + f · g′), so it is the one
     kept; else (the parts' results side by side) the terms in the order derived are.
+    ``signs_shown``: a minus sign taken out of a factor (``2x·y · (-sin(t))`` as
+    ``-2x·y·sin(t)``) is tidying, not reordering, so ``tidied`` is kept for it.
     """
-    if _reordered(before, tidied):
+    moved = signs_shown and _has_negative_factor(before)
+    if not moved and _reordered(before, tidied):
         return (label, before if keep_before else tidied)
     return dedupe((label, before, tidied))
+
+
+def _has_negative_factor(formula: Formula) -> bool:
+    """Does a product in a shown sum hold a factor with a minus sign after its first (a · (-b))?"""
+    parts = formula.terms if isinstance(formula, Sum) else (formula,)
+    return any(
+        isinstance(part, Product)
+        and any(
+            isinstance(f, sympy.Expr) and f.could_extract_minus_sign() for f in part.factors[1:]
+        )
+        for part in parts
+    )
 
 
 def _reordered(before: Formula, tidied: Formula) -> bool:
@@ -510,8 +560,7 @@ class Explainer:
         known = {(t.expr, self.var): p.result for t, p in varying}
         if all(p.trivial for _, p in varying) and len(varying) <= ONE_LINE_TERMS:
             refs = merge_refs([RuleRef("sum"), *(r for _, p in varying for r in p.rules)])
-            tidied = in_order(rule, combined)
-            sides = closing_sides(self.leibniz(label), Sum(results), tidied, keep_before=False)
+            sides = self._added(rule, label, results, combined)
             step = self.stated("rule", "sum_terms", sides, refs, depth, rule.expr, known)
             return Explained(combined, (step,), refs, True)
         opening: tuple[Formula, ...] = (
@@ -527,12 +576,22 @@ class Explainer:
         ]
         for _, part in varying:
             steps.extend(part.steps)
-        tidied = in_order(rule, combined)
-        closing = closing_sides(self.leibniz(label), Sum(results), tidied, keep_before=False)
+        closing = self._added(rule, label, results, combined)
         steps.append(
             self.stated("product", "sum_add", closing, (RuleRef("sum"),), depth, rule.expr, known)
         )
         return Explained(combined, tuple(steps), (RuleRef("sum"),), False)
+
+    def _added(
+        self, rule: SumRule, label: sympy.Expr, results: tuple[sympy.Expr, ...], value: sympy.Expr
+    ) -> tuple[Formula, ...]:
+        """The parts added: each as derived, in the order typed (a second side only when it is
+        clearly simpler); the parts' values side by side when they have no such form."""
+        parts = parts_as_derived(derived_terms(rule), value)
+        if isinstance(parts, Sum):
+            return parts_sides(self.leibniz(label), parts, value)
+        tidied = in_order(rule, value)
+        return closing_sides(self.leibniz(label), Sum(results), tidied, keep_before=False)
 
     def _constant_multiple(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
         assert isinstance(rule, ConstantMultipleRule)

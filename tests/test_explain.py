@@ -373,3 +373,74 @@ def test_a_closing_line_too_large_to_reorder_is_left_as_sympy_holds_it() -> None
     small = plan(x**2 * sympy.sin(x), x)
     assert isinstance(in_order(small, sympy.diff(x**2 * sympy.sin(x), x)), Sum)  # f′g + fg′
     assert tree_size(value, IN_ORDER_NODES) > IN_ORDER_NODES
+
+
+def _flat_reference(text: str, wrt: str) -> sympy.Expr:
+    """sympy.diff of the problem with every definition substituted: the independent oracle."""
+    problem = parse_problem(text, wrt=[wrt])
+    target = problem.definition(problem.target).expr
+    mapping = {make_symbol(d.name): d.expr for d in problem.definitions[1:]}
+    while target.free_symbols & mapping.keys():
+        target = target.subs(mapping)
+    return sympy.diff(target, make_symbol(wrt))
+
+
+def test_add_the_parts_shows_each_part_as_derived_in_one_side() -> None:
+    """(x − 3)² + eˣ: 'Add the parts' reads 2(x − 3) + eˣ, each part as derived, no sympy copy."""
+    (closing,) = _closing("(x - 3)^2 + exp(x)", "sum_add")
+    assert len(closing.sides) == 2
+    assert _terms_printed(closing.sides[1]) == ["2(x - 3)", "e^x"]
+    reference = sympy.diff((x - 3) ** 2 + sympy.exp(x), x)
+    for value in closing.claim.values:
+        assert sympy.simplify(value - reference) == 0
+
+
+def test_add_the_parts_gives_a_second_side_only_when_clearly_simpler() -> None:
+    """(x + 1)² − 2x: the parts 2(x + 1) − 2 then = 2x (fewer terms), and the result agrees."""
+    from chainsolve.filters import formula_unicode
+
+    (closing,) = _closing("(x+1)^2 - 2*x", "sum_add")
+    assert _terms_printed(closing.sides[1]) == ["2(x + 1)", "-2"]
+    assert formula_unicode(closing.sides[2]) == "2x"
+    reference = sympy.diff((x + 1) ** 2 - 2 * x, x)
+    assert all(sympy.simplify(v - reference) == 0 for v in closing.claim.values)
+    solution = solve_problem(parse_problem("(x+1)^2 - 2*x"))
+    assert solution.derivations[0].result == 2 * x
+
+
+def test_graph_substitution_is_tidied_in_the_order_of_the_paths() -> None:
+    """two_paths: the substituted side reads -2e^t·sin(t)·cos(t) + e^t·cos(t)², the paths' order."""
+    from chainsolve.filters import formula_unicode
+
+    text = "z = x^2*y; x = cos(t); y = exp(t)"
+    (step,) = _closing(text, "graph_substitute")
+    assert len(step.sides) == 3
+    assert formula_unicode(step.sides[2]) == "-2e^t·sin(t)·cos(t) + e^t·cos(t)²"
+    reference = _flat_reference(text, "t")
+    from chainsolve.explain import formula_value
+
+    assert formula_value(step.sides[2], {}) in step.claim.values  # the side as printed is claimed
+    assert all(sympy.simplify(v - reference) == 0 for v in step.claim.values)
+
+
+def test_graph_substitution_drops_a_side_that_only_reorders() -> None:
+    """shared_node: the four path products are the terms; sympy's reordering of them is not shown."""
+    text = "z = p*q; p = u + v; q = u*v; u = x^2; v = exp(x)"
+    (step,) = _closing(text, "graph_substitute")
+    assert len(step.sides) == 2
+    reference = _flat_reference(text, "x")
+    assert all(sympy.simplify(v - reference) == 0 for v in step.claim.values)
+
+
+def test_graph_substitution_with_several_variables_never_prints_plus_minus() -> None:
+    """--wrt s,t: each substitution and result writes −2(s + t), never + -2(s + t), checked."""
+    from chainsolve.render import render_solution
+
+    text = "z = x^2 - y^2; x = s*t; y = s + t"
+    solution = solve_problem(parse_problem(text, wrt=["s", "t"]))
+    printed = render_solution(solution, "text")
+    assert "+ -" not in printed
+    assert "∂z/∂s = 2s·t² - 2(s + t)" in printed
+    for derivation in solution.derivations:
+        reference = _flat_reference(text, derivation.wrt)
+        assert sympy.simplify(derivation.result - reference) == 0
