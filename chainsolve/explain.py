@@ -47,6 +47,7 @@ from chainsolve.textbook import (
     numerator_terms,
     written,
 )
+from chainsolve.wording import STATEMENT_LETTERS
 
 #: Letters used for the functions of a solution in Lagrange notation, in order of first use.
 LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
@@ -70,6 +71,8 @@ class Names(Protocol):
     def letter_for(
         self, argument: sympy.Expr, function: sympy.Expr, candidates: Iterable[str]
     ) -> str: ...
+
+    def spare_letters(self, candidates: Iterable[str], count: int) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +201,7 @@ def parts_sides(label: Formula, parts: Formula, value: sympy.Expr) -> tuple[Form
     return (label, parts)
 
 
-def _ordered_sum(
-    terms: list[sympy.Expr], value: sympy.Expr, *, factor: bool = True
-) -> Sum | None:
+def _ordered_sum(terms: list[sympy.Expr], value: sympy.Expr, *, factor: bool = True) -> Sum | None:
     """``terms`` as a sum in their order, when it is one and adds up to ``value``."""
     ordered = as_derived(terms, factor=factor)
     if ordered is None or not isinstance(ordered.shown, Sum):
@@ -431,8 +432,23 @@ class Explainer:
                     (sympy.Function(resolved(name.func.__name__))(*name.args), function)
                     for name, function in step.lagrange_definitions
                 ),
+                words=tuple(
+                    (key, resolved(value) if key in STATEMENT_LETTERS else value)
+                    for key, value in step.words
+                ),
             )
             for step in steps
+        )
+
+    def statement_words(self, f: sympy.Expr, g: sympy.Expr) -> tuple[tuple[str, str], ...]:
+        """The letters a rule's statement (fg)′ = f′g + fg′ names its parts ``f`` and ``g`` by:
+        their own (placeholders until :meth:`lettered_steps`, h for the user's h), and for
+        Leibniz notation two letters the problem does not use."""
+        spare = self.names.spare_letters(letter_candidates(), 2)
+        own = (self._lagrange[f][0], self._lagrange[g][0])
+        return (
+            *zip(STATEMENT_LETTERS, own, strict=True),
+            *zip(STATEMENT_LETTERS.values(), spare, strict=True),
         )
 
     def several_inputs(self, of: sympy.Expr) -> bool:
@@ -646,8 +662,12 @@ class Explainer:
         ordered: tuple[Rule, Rule],
         opening: Formula,
         assemble: Callable[[sympy.Expr, sympy.Expr], Formula],
+        stated: tuple[Rule, Rule],
     ) -> Explained:
-        """A rule with two sub-derivatives: the formula, both parts' steps, the parts put together."""
+        """A rule with two sub-derivatives: the formula, both parts' steps, the parts put together.
+
+        ``stated``: the parts the rule's statement calls f and g (the base is f in fᵍ).
+        """
         first, second = ordered
         first_part = self.explain(first, first.expr, depth + 1)
         second_part = self.explain(second, second.expr, depth + 1)
@@ -663,11 +683,20 @@ class Explainer:
         tidied = in_order(rule, result)
         closing = closing_sides(self.leibniz(label), assembled, tidied, keep_before=True)
         lettered = self.lettered(part.expr for part in rule.parts())
+        words = self.statement_words(stated[0].expr, stated[1].expr)
         steps = [
-            self.stated("rule", phrases[0], opening_sides, refs, depth, rule.expr, known, lettered),
+            replace(
+                self.stated(
+                    "rule", phrases[0], opening_sides, refs, depth, rule.expr, known, lettered
+                ),
+                words=words,
+            ),
             *first_part.steps,
             *second_part.steps,
-            self.stated("product", phrases[1], closing, refs, depth, rule.expr, known),
+            replace(
+                self.stated("product", phrases[1], closing, refs, depth, rule.expr, known),
+                words=words,
+            ),
         ]
         return Explained(result, tuple(steps), refs, False)
 
@@ -683,6 +712,7 @@ class Explainer:
             (rule.first, rule.second),
             opening,
             lambda df, dg: Sum((Product((df, g)), Product((f, dg)))),
+            (rule.first, rule.second),
         )
 
     def _quotient(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
@@ -699,6 +729,7 @@ class Explainer:
             (rule.numerator, rule.denominator),
             opening,
             lambda df, dg: Quotient(Sum((Product((df, g)), Neg(Product((f, dg))))), g**2),
+            (rule.numerator, rule.denominator),
         )
 
     def _logarithmic(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
@@ -733,6 +764,7 @@ class Explainer:
                     ),
                 )
             ),
+            (rule.base, rule.exponent),
         )
 
     def _chain(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:

@@ -444,3 +444,48 @@ def test_graph_substitution_with_several_variables_never_prints_plus_minus() -> 
     for derivation in solution.derivations:
         reference = _flat_reference(text, derivation.wrt)
         assert sympy.simplify(derivation.result - reference) == 0
+
+
+def _rendered(text: str, fmt: str, notation: str) -> str:
+    from chainsolve.render import render_solution
+
+    return render_solution(solve_problem(parse_problem(text)), fmt, notation=notation)  # type: ignore[arg-type]
+
+
+def test_lagrange_product_statement_uses_the_steps_own_letters() -> None:
+    """g(x)·h(x²): the statement reads (gf)′ = g′f + gf′ with f(x) = h(x²), as the line under it."""
+    text = _rendered("g(x)*h(x^2)", "text", "lagrange")
+    assert "Product rule: (gf)′ = g′f + gf′" in text
+    assert "y′ = g′(x) · h(x²) + g(x) · f′(x)" in text and "f(x) = h(x²)" in text
+    assert "(fg)′" not in text
+
+
+def test_leibniz_statements_use_letters_the_problem_does_not_use() -> None:
+    """f(x)·g(x)·h(x) and f(x)/g(x) in Leibniz notation: no statement letter is a user's function."""
+    import re
+
+    for problem, used in (("f(x)*g(x)*h(x)", {"f", "g", "h"}), ("f(x)/g(x)", {"f", "g"})):
+        text = _rendered(problem, "text", "leibniz")
+        statements = re.findall(r"(?:Product|Quotient) rule: \((\w)/?(\w)\)′", text)
+        assert statements, text
+        assert all(not {a, b} & used for a, b in statements), statements
+
+
+def test_lagrange_statements_in_every_format() -> None:
+    """f(x)/g(x) and g(x)·h(x²) in Lagrange notation: the statement's letters in LaTeX, Markdown
+    and HTML are the step's own (the user's f and g; g and the defined f)."""
+    for fmt, quotient, product in (
+        ("latex", "$(f/g)' = (f'g - fg')/g^{2}$", "$(gf)' = g'f + gf'$"),
+        ("markdown", "(f/g)′ = (f′g − fg′)/g²", "(gf)′ = g′f + gf′"),
+        ("html", "(f/g)′ = (f′g − fg′)/g²", "(gf)′ = g′f + gf′"),
+    ):
+        assert quotient in _rendered("f(x)/g(x)", fmt, "lagrange"), fmt
+        assert product in _rendered("g(x)*h(x^2)", fmt, "lagrange"), fmt
+
+
+def test_logarithmic_statement_names_base_and_exponent_by_their_letters() -> None:
+    """x^sin(x) in Lagrange: g(x) = x is the base and f(x) = sin(x) the exponent, so ln y = f·ln g."""
+    text = _rendered("x^sin(x)", "text", "lagrange")
+    assert "ln y = f·ln g" in text and "Multiply back by gᶠ" in text
+    assert "g(x) = x" in text and "f(x) = sin(x)" in text
+    assert "ln y = g·ln f" in _rendered("x^sin(x)", "text", "leibniz")
