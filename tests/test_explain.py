@@ -489,3 +489,14 @@ def test_logarithmic_statement_names_base_and_exponent_by_their_letters() -> Non
     assert "ln y = f·ln g" in text and "Multiply back by gᶠ" in text
     assert "g(x) = x" in text and "f(x) = sin(x)" in text
     assert "ln y = g·ln f" in _rendered("x^sin(x)", "text", "leibniz")
+
+
+def test_graph_substitution_of_unknown_functions_drops_a_reordered_copy() -> None:
+    """f(g(t), h(t)): ∂₁f(…) · g′(t) + ∂₂f(…) · h′(t) is not repeated as g′(t)·∂₁f(…) + …"""
+    text = "z = f(x, y); x = g(t); y = h(t)"
+    (step,) = _closing(text, "graph_substitute")
+    assert len(step.sides) == 2
+    t = make_symbol("t")
+    g, h = sympy.Function("g")(t), sympy.Function("h")(t)
+    reference = sympy.diff(sympy.Function("f")(g, h), t)
+    assert all(sympy.simplify(v - reference) == 0 for v in step.claim.values)
