@@ -939,7 +939,7 @@ def _graph_derivation(
                         for p in paths
                     )
                 )
-                tidied = parts_as_derived(path_products, substituted)
+                tidied = parts_as_derived(lambda: path_products, substituted)
                 sides = closing_sides(total, shown, tidied, keep_before=True, signs_shown=True)
             # Each side as printed is claimed and checked (the same value, held two ways).
             printed = unique_exprs(formula_value(side, {}) for side in sides[1:])

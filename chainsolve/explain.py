@@ -179,12 +179,16 @@ def in_order(rule: Rule, value: sympy.Expr) -> Formula:
     return value if ordered is None else ordered
 
 
-def parts_as_derived(terms: list[sympy.Expr], value: sympy.Expr) -> Formula:
-    """``terms`` side by side in their order (like terms combined, no factor taken out), when
-    they are a sum adding up to ``value``; else ``value`` (a graph's paths, a sum's parts)."""
+def parts_as_derived(terms: Callable[[], list[sympy.Expr]], value: sympy.Expr) -> Formula:
+    """The ``terms`` side by side in their order (like terms combined, no factor taken out),
+    when they are a sum adding up to ``value``; else ``value`` (a graph's paths, a sum's parts).
+
+    ``terms`` is called only for a value of at most :data:`IN_ORDER_NODES` nodes: finding the
+    terms as derived evaluates each part written out (a flattened DAG: 2ᵏ leaves).
+    """
     if tree_size(value, IN_ORDER_NODES) > IN_ORDER_NODES:
         return value
-    ordered = _ordered_sum(terms, value, factor=False)
+    ordered = _ordered_sum(terms(), value, factor=False)
     return value if ordered is None else ordered
 
 
@@ -196,7 +200,10 @@ def parts_sides(label: Formula, parts: Formula, value: sympy.Expr) -> tuple[Form
     """
     if not isinstance(parts, Sum):
         return dedupe((label, parts))
-    if clearly_simpler(value, written(parts)):
+    # sympy's sum is shorter only where it combined terms (2(x + 1) - 2 = 2x): with as many
+    # terms it spreads a number at most (2x - 6 for 2(x - 3)), and comparing costs the most.
+    fewer = len(sympy.Add.make_args(value)) < len(parts.terms)
+    if fewer and clearly_simpler(value, written(parts)):
         return dedupe((label, parts, value))
     return (label, parts)
 
@@ -604,7 +611,7 @@ class Explainer:
     ) -> tuple[Formula, ...]:
         """The parts added: each as derived, in the order typed (a second side only when it is
         clearly simpler); the parts' values side by side when they have no such form."""
-        parts = parts_as_derived(derived_terms(rule), value)
+        parts = parts_as_derived(lambda: derived_terms(rule), value)
         if isinstance(parts, Sum):
             return parts_sides(self.leibniz(label), parts, value)
         tidied = in_order(rule, value)
