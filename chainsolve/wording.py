@@ -58,9 +58,10 @@ def _quotient_statement(words: Words) -> str:
 
 
 def _logarithmic_statement(words: Words) -> str:
-    f, g, _ = _letters(words)
+    f, g, times = _letters(words)
+    log_f = f"ln({f})" if times else f"ln {f}"  # ln(loss), not ln loss
     return (
-        f"Base and exponent both vary: take logarithms, ln y = {g}·ln {f}, "
+        f"Base and exponent both vary: take logarithms, ln y = {g}·{log_f}, "
         "and differentiate both sides"
     )
 

@@ -510,3 +510,12 @@ def test_graph_substitution_of_unknown_functions_drops_a_reordered_copy() -> Non
 
     reference = sympy.diff((t**3) ** 2 * sympy.sin(sympy.exp(t)), t)
     assert all(sympy.simplify(concrete(v) - reference) == 0 for v in step.claim.values)
+
+
+def test_statements_with_a_users_multi_letter_function_keep_the_letters_apart() -> None:
+    """loss(x)·g(x) and loss(x)^g(x) in Lagrange: (g·loss)′ = g′·loss + g·loss′, ln y = g·ln(loss)."""
+    assert "Product rule: (g·loss)′ = g′·loss + g·loss′" in _rendered(
+        "loss(x)*g(x)", "text", "lagrange"
+    )
+    text = _rendered("loss(x)^g(x)", "text", "lagrange")
+    assert "ln y = g·ln(loss)" in text and "Multiply back by lossᵍ" in text
