@@ -922,7 +922,9 @@ def _graph_derivation(
         )
     if small:
         substituted = _substitute_graph(graph, _resolve_gradients(result, gradients))
-        path_products = [_substitute_graph(graph, _path_product(local, p)) for p in paths or ()]
+        # Each path's product with the definitions put in: the result as derived.
+        along = paths if named is None else None
+        path_products = [_substitute_graph(graph, _path_product(local, p)) for p in along or ()]
         if substituted != result:
             sides: tuple[Formula, ...] = (total, substituted)
             if paths is not None and named is None:
