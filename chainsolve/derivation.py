@@ -26,7 +26,13 @@ from chainsolve.equivalence import (
     pythagorean_zero,
 )
 from chainsolve.errors import ProblemError
-from chainsolve.explain import dedupe, explain, formula_value, same_formula
+from chainsolve.explain import (
+    closing_sides,
+    explain,
+    formula_value,
+    parts_as_derived,
+    same_formula,
+)
 from chainsolve.filters import formula_unicode, printed_key, unicode_expr
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
@@ -82,6 +88,8 @@ class Namer:
     def __init__(self, used: Iterable[str], prefix: str = "u") -> None:
         self._used = set(used)
         self._printed = {printed_key(name) for name in self._used}
+        self._problem = frozenset(self._used)
+        self._problem_printed = frozenset(self._printed)
         self._prefix = _free_prefix(prefix, self._used, self._printed)
         self._by_expr: dict[sympy.Expr, sympy.Symbol] = {}
         self._counter = 0
@@ -132,6 +140,16 @@ class Namer:
             self._take(known)
             self._letters[shape] = known
         return known
+
+    def spare_letters(self, candidates: Iterable[str], count: int) -> tuple[str, ...]:
+        """The first ``count`` candidates no name of the problem uses (or prints like): letters
+        for a rule's statement where the solution names no part (Leibniz notation)."""
+        spare = (
+            name
+            for name in candidates
+            if name not in self._problem and printed_key(name) not in self._problem_printed
+        )
+        return tuple(next(spare) for _ in range(count))
 
     def _is_free(self, name: str) -> bool:
         return name not in self._used and printed_key(name) not in self._printed
@@ -955,10 +973,14 @@ def _graph_derivation(
         )
     if small:
         substituted = _substitute_graph(graph, _resolve_gradients(result, gradients))
+        # Each path's product with the definitions put in: the result as derived.
+        along = paths if named is None else None
+        path_products = [_substitute_graph(graph, _path_product(local, p)) for p in along or ()]
         if substituted != result:
             sides: tuple[Formula, ...] = (total, substituted)
             if paths is not None and named is None:
-                # Show each path's product with the definitions put in, before sympy tidies it.
+                # Show each path's product with the definitions put in, then tidied in the
+                # order of the paths (chainsolve.textbook's order, not sympy's).
                 shown = Sum(
                     tuple(
                         Product(
@@ -970,15 +992,18 @@ def _graph_derivation(
                         for p in paths
                     )
                 )
-                sides = dedupe((total, shown, substituted))
+                tidied = parts_as_derived(lambda: path_products, substituted)
+                sides = closing_sides(total, shown, tidied, keep_before=True, signs_shown=True)
+            # Each side as printed is claimed and checked (the same value, held two ways).
+            printed = unique_exprs(formula_value(side, {}) for side in sides[1:])
             steps.append(
                 Step(
                     "substitute",
                     "graph_substitute",
                     sides,
                     (),
-                    check(substituted),
-                    claim=claim(substituted),
+                    combine_checks([check(value) for value in printed]),
+                    claim=claim(*printed),
                 )
             )
         simplified, timed_out = tidy(substituted) if tidy_result else (substituted, False)
@@ -988,7 +1013,7 @@ def _graph_derivation(
         if paths is not None and named is None and not has_abstract(substituted):
             # Each path's product with the definitions put in: the result as derived. (An
             # unknown function's partials are collected by chainsolve.mixed instead.)
-            derived = _tidied([_substitute_graph(graph, _path_product(local, p)) for p in paths])
+            derived = _tidied(path_products)
         form = textbook_form(simplified, flat, derived=derived)
         notes.extend(n for n in _textbook_notes(form) if n not in notes)
         closes = form.expr != substituted or substituted == result

@@ -41,7 +41,14 @@ from chainsolve.steps import (
     StepKind,
     Sum,
 )
-from chainsolve.textbook import as_derived, derived_terms, numerator_terms
+from chainsolve.textbook import (
+    as_derived,
+    clearly_simpler,
+    derived_terms,
+    numerator_terms,
+    written,
+)
+from chainsolve.wording import STATEMENT_LETTERS
 
 #: Letters used for the functions of a solution in Lagrange notation, in order of first use.
 LAGRANGE_LETTERS = ("f", "g", "h", "k", "m", "p", "q", "r", "s", "v", "w")
@@ -65,6 +72,8 @@ class Names(Protocol):
     def letter_for(
         self, argument: sympy.Expr, function: sympy.Expr, candidates: Iterable[str]
     ) -> str: ...
+
+    def spare_letters(self, candidates: Iterable[str], count: int) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +180,38 @@ def in_order(rule: Rule, value: sympy.Expr) -> Formula:
     return value if ordered is None else ordered
 
 
-def _ordered_sum(terms: list[sympy.Expr], value: sympy.Expr) -> Sum | None:
+def parts_as_derived(terms: Callable[[], list[sympy.Expr]], value: sympy.Expr) -> Formula:
+    """The ``terms`` side by side in their order (like terms combined, no factor taken out),
+    when they are a sum adding up to ``value``; else ``value`` (a graph's paths, a sum's parts).
+
+    ``terms`` is called only for a value of at most :data:`IN_ORDER_NODES` nodes: finding the
+    terms as derived evaluates each part written out (a flattened DAG: 2ᵏ leaves).
+    """
+    if tree_size(value, IN_ORDER_NODES) > IN_ORDER_NODES:
+        return value
+    ordered = _ordered_sum(terms(), value, factor=False)
+    return value if ordered is None else ordered
+
+
+def parts_sides(label: Formula, parts: Formula, value: sympy.Expr) -> tuple[Formula, ...]:
+    """``label = parts``, then ``= value`` only when that is clearly simpler than the parts.
+
+    The rule of a result (chainsolve.textbook): fewer kinks, fewer terms or at most 60 % of
+    the operations; ``2(x - 3) + e^x`` stays one side, ``2(x - 3) - 2x = -6`` does not.
+    """
+    if not isinstance(parts, Sum):
+        return dedupe((label, parts))
+    # sympy's sum is shorter only where it combined terms (2(x + 1) - 2 = 2x): with as many
+    # terms it spreads a number at most (2x - 6 for 2(x - 3)), and comparing costs the most.
+    fewer = len(sympy.Add.make_args(value)) < len(parts.terms)
+    if fewer and clearly_simpler(value, written(parts)):
+        return dedupe((label, parts, value))
+    return (label, parts)
+
+
+def _ordered_sum(terms: list[sympy.Expr], value: sympy.Expr, *, factor: bool = True) -> Sum | None:
     """``terms`` as a sum in their order, when it is one and adds up to ``value``."""
-    ordered = as_derived(terms)
+    ordered = as_derived(terms, factor=factor)
     if ordered is None or not isinstance(ordered.shown, Sum):
         return None
     # The same sum may be held in two ways (−1/(x + 1)² as −1·(x + 1)⁻² or not).
@@ -183,16 +221,36 @@ def _ordered_sum(terms: list[sympy.Expr], value: sympy.Expr) -> Sum | None:
 
 
 def closing_sides(
-    label: Formula, before: Formula, tidied: Formula, *, keep_before: bool
+    label: Formula,
+    before: Formula,
+    tidied: Formula,
+    *,
+    keep_before: bool,
+    signs_shown: bool = False,
 ) -> tuple[Formula, ...]:
     """``label = before = tidied``, one of the two when ``tidied`` is ``before``'s terms reordered.
 
     ``keep_before``: the line before shows a rule at work (f′ · g + f · g′), so it is the one
     kept; else (the parts' results side by side) the terms in the order derived are.
+    ``signs_shown``: a minus sign taken out of a factor (``2x·y · (-sin(t))`` as
+    ``-2x·y·sin(t)``) is tidying, not reordering, so ``tidied`` is kept for it.
     """
-    if _reordered(before, tidied):
+    moved = signs_shown and _has_negative_factor(before)
+    if not moved and _reordered(before, tidied):
         return (label, before if keep_before else tidied)
     return dedupe((label, before, tidied))
+
+
+def _has_negative_factor(formula: Formula) -> bool:
+    """Does a product in a shown sum hold a factor with a minus sign after its first (a · (-b))?"""
+    parts = formula.terms if isinstance(formula, Sum) else (formula,)
+    return any(
+        isinstance(part, Product)
+        and any(
+            isinstance(f, sympy.Expr) and f.could_extract_minus_sign() for f in part.factors[1:]
+        )
+        for part in parts
+    )
 
 
 def _reordered(before: Formula, tidied: Formula) -> bool:
@@ -221,12 +279,13 @@ def _is_unit(factor: Formula) -> bool:
     return isinstance(factor, sympy.Expr) and factor in (sympy.S.One, sympy.S.NegativeOne)
 
 
-def _terms(formula: Formula) -> Counter[str]:
+def _terms(formula: Formula) -> Counter[sympy.Expr]:
     """The terms a shown sum adds up, each by its value, in any order."""
     parts = formula.terms if isinstance(formula, Sum) else (formula,)
     values = (formula_value(part, {}) for part in parts)
-    # By structure: a term may be held unevaluated on one side (−1·(x + 1)⁻²), alike in print.
-    return Counter(sympy.srepr(term) for value in values for term in sympy.Add.make_args(value))
+    # By structure (sympy's ==): a term held unevaluated on one side (−1·(x + 1)⁻²) is alike
+    # in print, and ∂₁f(g(t), h(t)) is one term whatever dummy its Subs was built with.
+    return Counter(term for value in values for term in sympy.Add.make_args(value))
 
 
 def _plain(formula: Formula) -> Formula:
@@ -382,8 +441,23 @@ class Explainer:
                     (sympy.Function(resolved(name.func.__name__))(*name.args), function)
                     for name, function in step.lagrange_definitions
                 ),
+                words=tuple(
+                    (key, resolved(value) if key in STATEMENT_LETTERS else value)
+                    for key, value in step.words
+                ),
             )
             for step in steps
+        )
+
+    def statement_words(self, f: sympy.Expr, g: sympy.Expr) -> tuple[tuple[str, str], ...]:
+        """The letters a rule's statement (fg)′ = f′g + fg′ names its parts ``f`` and ``g`` by:
+        their own (placeholders until :meth:`lettered_steps`, h for the user's h), and for
+        Leibniz notation two letters the problem does not use."""
+        spare = self.names.spare_letters(letter_candidates(), 2)
+        own = (self._lagrange[f][0], self._lagrange[g][0])
+        return (
+            *zip(STATEMENT_LETTERS, own, strict=True),
+            *zip(STATEMENT_LETTERS.values(), spare, strict=True),
         )
 
     def several_inputs(self, of: sympy.Expr) -> bool:
@@ -511,8 +585,7 @@ class Explainer:
         known = {(t.expr, self.var): p.result for t, p in varying}
         if all(p.trivial for _, p in varying) and len(varying) <= ONE_LINE_TERMS:
             refs = merge_refs([RuleRef("sum"), *(r for _, p in varying for r in p.rules)])
-            tidied = in_order(rule, combined)
-            sides = closing_sides(self.leibniz(label), Sum(results), tidied, keep_before=False)
+            sides = self._added(rule, label, results, combined)
             step = self.stated("rule", "sum_terms", sides, refs, depth, rule.expr, known)
             return Explained(combined, (step,), refs, True)
         opening: tuple[Formula, ...] = (
@@ -528,12 +601,22 @@ class Explainer:
         ]
         for _, part in varying:
             steps.extend(part.steps)
-        tidied = in_order(rule, combined)
-        closing = closing_sides(self.leibniz(label), Sum(results), tidied, keep_before=False)
+        closing = self._added(rule, label, results, combined)
         steps.append(
             self.stated("product", "sum_add", closing, (RuleRef("sum"),), depth, rule.expr, known)
         )
         return Explained(combined, tuple(steps), (RuleRef("sum"),), False)
+
+    def _added(
+        self, rule: SumRule, label: sympy.Expr, results: tuple[sympy.Expr, ...], value: sympy.Expr
+    ) -> tuple[Formula, ...]:
+        """The parts added: each as derived, in the order typed (a second side only when it is
+        clearly simpler); the parts' values side by side when they have no such form."""
+        parts = parts_as_derived(lambda: derived_terms(rule), value)
+        if isinstance(parts, Sum):
+            return parts_sides(self.leibniz(label), parts, value)
+        tidied = in_order(rule, value)
+        return closing_sides(self.leibniz(label), Sum(results), tidied, keep_before=False)
 
     def _constant_multiple(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
         assert isinstance(rule, ConstantMultipleRule)
@@ -588,8 +671,12 @@ class Explainer:
         ordered: tuple[Rule, Rule],
         opening: Formula,
         assemble: Callable[[sympy.Expr, sympy.Expr], Formula],
+        stated: tuple[Rule, Rule],
     ) -> Explained:
-        """A rule with two sub-derivatives: the formula, both parts' steps, the parts put together."""
+        """A rule with two sub-derivatives: the formula, both parts' steps, the parts put together.
+
+        ``stated``: the parts the rule's statement calls f and g (the base is f in fᵍ).
+        """
         first, second = ordered
         first_part = self.explain(first, first.expr, depth + 1)
         second_part = self.explain(second, second.expr, depth + 1)
@@ -605,11 +692,20 @@ class Explainer:
         tidied = in_order(rule, result)
         closing = closing_sides(self.leibniz(label), assembled, tidied, keep_before=True)
         lettered = self.lettered(part.expr for part in rule.parts())
+        words = self.statement_words(stated[0].expr, stated[1].expr)
         steps = [
-            self.stated("rule", phrases[0], opening_sides, refs, depth, rule.expr, known, lettered),
+            replace(
+                self.stated(
+                    "rule", phrases[0], opening_sides, refs, depth, rule.expr, known, lettered
+                ),
+                words=words,
+            ),
             *first_part.steps,
             *second_part.steps,
-            self.stated("product", phrases[1], closing, refs, depth, rule.expr, known),
+            replace(
+                self.stated("product", phrases[1], closing, refs, depth, rule.expr, known),
+                words=words,
+            ),
         ]
         return Explained(result, tuple(steps), refs, False)
 
@@ -625,6 +721,7 @@ class Explainer:
             (rule.first, rule.second),
             opening,
             lambda df, dg: Sum((Product((df, g)), Product((f, dg)))),
+            (rule.first, rule.second),
         )
 
     def _quotient(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
@@ -641,6 +738,7 @@ class Explainer:
             (rule.numerator, rule.denominator),
             opening,
             lambda df, dg: Quotient(Sum((Product((df, g)), Neg(Product((f, dg))))), g**2),
+            (rule.numerator, rule.denominator),
         )
 
     def _logarithmic(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:
@@ -675,6 +773,7 @@ class Explainer:
                     ),
                 )
             ),
+            (rule.base, rule.exponent),
         )
 
     def _chain(self, rule: Rule, label: sympy.Expr, depth: int) -> Explained:

@@ -243,7 +243,7 @@ def textbook_form(
         return _with_domain(whole, typed)
     parts = [_rewritten(term, None, rewrite=True, moves=TERM_REWRITES) for term in derived]
     summed = as_derived(part.expr for part in parts)
-    if summed is None or _simpler(whole.expr, summed.value):
+    if summed is None or clearly_simpler(whole.expr, written(summed.shown)):
         return _with_domain(whole, typed)
     kinks = kink_conditions(problem) if problem is not None else ()
     conditions = [*kinks, *(c for part in parts for c in part.conditions)]
@@ -261,7 +261,7 @@ def _with_domain(form: TextbookForm, problem: sympy.Expr | None) -> TextbookForm
     """``form`` with the problem's domain conditions it no longer says, as a step says them.
 
     d/dx(ln(eˣ) + e^(ln x)) = 2 holds for x > 0 only; ln(x²) needs x² > 0, which is x ≠ 0
-    (:func:`rules.as_nonzero`) and joins :attr:`TextbookForm.conditions`.
+    (:func:`rules.split_conditions`) and joins :attr:`TextbookForm.conditions`.
     """
     if problem is None:
         return form
@@ -358,7 +358,7 @@ def _constant_times(constant: sympy.Expr, part: sympy.Expr) -> Formula:
 SHORTER_SHARE = 0.6
 
 
-def _simpler(rewritten: sympy.Expr, derived: sympy.Expr) -> bool:
+def clearly_simpler(rewritten: sympy.Expr, derived: sympy.Expr) -> bool:
     """Is the rewritten form a clear simplification: fewer kinks, fewer terms written out, or
     at most :data:`SHORTER_SHARE` of the operations?"""
     kinks = len(rewritten.atoms(*_KINKED)), len(derived.atoms(*_KINKED))
@@ -570,13 +570,19 @@ def _terms_of(value: sympy.Expr, typed: frozenset[sympy.Expr] = frozenset()) -> 
         return []
     if isinstance(evaluated, sympy.Add):
         number, rest = evaluated.as_content_primitive()
-        if -rest in typed:
+        if -rest in typed or _all_negative(rest):
+            # −2(s + t), not 2(−s − t) (which prints as "+ -2(s + t)" in a sum).
             number, rest = -number, -rest
         return [_keep_coeff(number, rest)] if number != 1 else ordered_terms(evaluated)
     if isinstance(evaluated, sympy.Mul) and any(isinstance(f, sympy.Add) for f in evaluated.args):
         # x·(2x + 2) as 2x(x + 1): the number a sum factor holds goes in front.
         return [sympy.Mul(*(part for f in evaluated.args for part in _primitive(f)))]
     return [evaluated]
+
+
+def _all_negative(terms: sympy.Expr) -> bool:
+    """Is every term of the sum ``terms`` subtracted (−s − t)?"""
+    return all(term.could_extract_minus_sign() for term in sympy.Add.make_args(terms))
 
 
 def _primitive(factor: sympy.Expr) -> tuple[sympy.Expr, ...]:
@@ -587,17 +593,19 @@ def _primitive(factor: sympy.Expr) -> tuple[sympy.Expr, ...]:
     return (number, rest)
 
 
-def as_derived(terms: Iterable[sympy.Expr]) -> AsDerived | None:
+def as_derived(terms: Iterable[sympy.Expr], *, factor: bool = True) -> AsDerived | None:
     """``terms`` as one sum in their order, like terms combined in the place of the first.
 
-    ``None`` unless at least two terms remain (one term is no sum to order).
+    ``None`` unless at least two terms remain (one term is no sum to order). ``factor``: a
+    factor every term shares is taken out (a result); else the terms stay side by side (a
+    step that shows the parts before the result is tidied).
     """
     kept = _like_terms_combined(terms)
     if not 2 <= len(kept) <= AS_DERIVED_TERMS:
         return None
     factors: list[sympy.Expr] = []
     rests = [_keep_coeff(c, rest) for c, rest in kept]
-    while (factored := _common_factor_out(rests)) is not None:
+    while factor and (factored := _common_factor_out(rests)) is not None:
         factor, rests = factored
         factors.append(factor)
     if not factors:
@@ -611,6 +619,25 @@ def as_derived(terms: Iterable[sympy.Expr]) -> AsDerived | None:
     shown = Product((_keep_coeff(number, sympy.Mul(*factors)), _sum_of(bracket)), tight=True)
     value = number * sympy.Mul(*factors) * sympy.Add(*(c * rest for c, rest in bracket))
     return AsDerived(shown, value)
+
+
+def written(formula: Formula) -> sympy.Expr:
+    """A shown sum or product as one expression held as it prints: 2(x + 1) - 2, not 2x.
+
+    sympy's value of ``2(x + 1) - 2`` is ``2x``; comparing forms by it would find the form as
+    derived no longer than its own tidied value.
+    """
+    if isinstance(formula, Sum):
+        return sympy.Add(*(written(term) for term in formula.terms), evaluate=False)
+    if isinstance(formula, Product):
+        return sympy.Mul(*(written(factor) for factor in formula.factors), evaluate=False)
+    if isinstance(formula, Neg):
+        return sympy.Mul(sympy.S.NegativeOne, written(formula.operand), evaluate=False)
+    if isinstance(formula, Quotient):
+        denominator = sympy.Pow(written(formula.denominator), -1, evaluate=False)
+        return sympy.Mul(written(formula.numerator), denominator, evaluate=False)
+    assert isinstance(formula, sympy.Expr), formula
+    return formula
 
 
 def _like_terms_combined(terms: Iterable[sympy.Expr]) -> list[tuple[sympy.Expr, sympy.Expr]]:

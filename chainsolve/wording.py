@@ -30,6 +30,47 @@ def _paths(words: Words) -> str:
     return f"{count} path{'s' if count != 1 else ''} from {words['target']} to {words['wrt']}"
 
 
+#: Superscript letters, for a rule's statement fᵍ (a letter without one is raised as ^(…)).
+_SUPERSCRIPTS = str.maketrans("abcdefghijklmnoprstuvwxyz", "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ")
+
+
+def _letters(words: Words) -> tuple[str, str, str]:
+    """A rule statement's two letters (the step's ``f`` and ``g`` words, else f and g) and what
+    joins them in a product: nothing between single letters (fg), else a dot (loss·g)."""
+    f, g = unicode_name(words.get("f", "f")), unicode_name(words.get("g", "g"))
+    single = all(len(letter.rstrip("₀₁₂₃₄₅₆₇₈₉")) == 1 for letter in (f, g))
+    return f, g, "" if single else "·"
+
+
+def _raised(letter: str) -> str:
+    raised = letter.translate(_SUPERSCRIPTS)
+    return raised if len(letter) == 1 and raised != letter else f"^({letter})"
+
+
+def _product_statement(words: Words) -> str:
+    f, g, times = _letters(words)
+    return f"Product rule: ({f}{times}{g})′ = {f}′{times}{g} + {f}{times}{g}′"
+
+
+def _quotient_statement(words: Words) -> str:
+    f, g, times = _letters(words)
+    return f"Quotient rule: ({f}/{g})′ = ({f}′{times}{g} − {f}{times}{g}′)/{g}²"
+
+
+def _logarithmic_statement(words: Words) -> str:
+    f, g, times = _letters(words)
+    log_f = f"ln({f})" if times else f"ln {f}"  # ln(loss), not ln loss
+    return (
+        f"Base and exponent both vary: take logarithms, ln y = {g}·{log_f}, "
+        "and differentiate both sides"
+    )
+
+
+def _logarithmic_close(words: Words) -> str:
+    f, g, _ = _letters(words)
+    return f"Multiply back by {f}{_raised(g)}"
+
+
 #: Each step's sentence, keyed by the step's ``phrase``; ``{name}`` is filled from its words.
 PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
     {
@@ -82,15 +123,12 @@ PHRASES: Mapping[str, str | Callable[[Words], str]] = MappingProxyType(
         "sum_add": "Add the parts",
         "constant_out": "Take the constant factor out",
         "constant_multiply": "Multiply by the constant",
-        "product_open": "Product rule: (fg)′ = f′g + fg′",
+        "product_open": _product_statement,
         "product_close": "Put the product rule together",
-        "quotient_open": "Quotient rule: (f/g)′ = (f′g − fg′)/g²",
+        "quotient_open": _quotient_statement,
         "quotient_close": "Put the quotient rule together",
-        "logarithmic_open": (
-            "Base and exponent both vary: take logarithms, ln y = g·ln f, "
-            "and differentiate both sides"
-        ),
-        "logarithmic_close": "Multiply back by fᵍ",
+        "logarithmic_open": _logarithmic_statement,
+        "logarithmic_close": _logarithmic_close,
         "simplify": "Simplify",
         "simplify_where": "Simplify, where {condition}",
         "result": "Result",
@@ -164,10 +202,23 @@ def rule_name(rule: RuleRef) -> str:
     return template.format(name=name, names=", ".join(rule.names))
 
 
-def sentence(step: Step) -> str:
-    """The sentence that opens a step."""
+#: Words of a rule's statement (f and g in (fg)′ = f′g + fg′) and the ones Leibniz notation uses.
+STATEMENT_LETTERS = MappingProxyType({"f": "f_spare", "g": "g_spare"})
+
+
+def sentence(step: Step, notation: str = "leibniz") -> str:
+    """The sentence that opens a step.
+
+    A rule's statement names the parts by the step's own letters in Lagrange notation (the
+    letters its lines use, h for the user's h); Leibniz notation names no part by a letter,
+    so the statement takes letters the problem does not use.
+    """
     phrase = PHRASES[step.phrase]
     words = dict(step.words)
+    if notation != "lagrange":
+        words.update(
+            {key: words[spare] for key, spare in STATEMENT_LETTERS.items() if spare in words}
+        )
     return phrase(words) if callable(phrase) else phrase.format(**words)
 
 

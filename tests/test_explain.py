@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import sympy
+from sympy.core.function import AppliedUndef
 
 from chainsolve import wording
 from chainsolve.check import Checker
@@ -373,3 +374,148 @@ def test_a_closing_line_too_large_to_reorder_is_left_as_sympy_holds_it() -> None
     small = plan(x**2 * sympy.sin(x), x)
     assert isinstance(in_order(small, sympy.diff(x**2 * sympy.sin(x), x)), Sum)  # f′g + fg′
     assert tree_size(value, IN_ORDER_NODES) > IN_ORDER_NODES
+
+
+def _flat_reference(text: str, wrt: str) -> sympy.Expr:
+    """sympy.diff of the problem with every definition substituted: the independent oracle."""
+    problem = parse_problem(text, wrt=[wrt])
+    target = problem.definition(problem.target).expr
+    mapping = {make_symbol(d.name): d.expr for d in problem.definitions[1:]}
+    while target.free_symbols & mapping.keys():
+        target = target.subs(mapping)
+    return sympy.diff(target, make_symbol(wrt))
+
+
+def test_add_the_parts_shows_each_part_as_derived_in_one_side() -> None:
+    """(x − 3)² + eˣ: 'Add the parts' reads 2(x − 3) + eˣ, each part as derived, no sympy copy."""
+    (closing,) = _closing("(x - 3)^2 + exp(x)", "sum_add")
+    assert len(closing.sides) == 2
+    assert _terms_printed(closing.sides[1]) == ["2(x - 3)", "e^x"]
+    reference = sympy.diff((x - 3) ** 2 + sympy.exp(x), x)
+    for value in closing.claim.values:
+        assert sympy.simplify(value - reference) == 0
+
+
+def test_add_the_parts_gives_a_second_side_only_when_clearly_simpler() -> None:
+    """(x + 1)² − 2x: the parts 2(x + 1) − 2 then = 2x (fewer terms), and the result agrees."""
+    from chainsolve.filters import formula_unicode
+
+    (closing,) = _closing("(x+1)^2 - 2*x", "sum_add")
+    assert _terms_printed(closing.sides[1]) == ["2(x + 1)", "-2"]
+    assert formula_unicode(closing.sides[2]) == "2x"
+    reference = sympy.diff((x + 1) ** 2 - 2 * x, x)
+    assert all(sympy.simplify(v - reference) == 0 for v in closing.claim.values)
+    solution = solve_problem(parse_problem("(x+1)^2 - 2*x"))
+    assert solution.derivations[0].result == 2 * x
+
+
+def test_graph_substitution_is_tidied_in_the_order_of_the_paths() -> None:
+    """two_paths: the substituted side reads -2e^t·sin(t)·cos(t) + e^t·cos(t)², the paths' order."""
+    from chainsolve.filters import formula_unicode
+
+    text = "z = x^2*y; x = cos(t); y = exp(t)"
+    (step,) = _closing(text, "graph_substitute")
+    assert len(step.sides) == 3
+    assert formula_unicode(step.sides[2]) == "-2e^t·sin(t)·cos(t) + e^t·cos(t)²"
+    reference = _flat_reference(text, "t")
+    from chainsolve.explain import formula_value
+
+    assert formula_value(step.sides[2], {}) in step.claim.values  # the side as printed is claimed
+    assert all(sympy.simplify(v - reference) == 0 for v in step.claim.values)
+
+
+def test_graph_substitution_drops_a_side_that_only_reorders() -> None:
+    """shared_node: the four path products are the terms; sympy's reordering of them is not shown."""
+    text = "z = p*q; p = u + v; q = u*v; u = x^2; v = exp(x)"
+    (step,) = _closing(text, "graph_substitute")
+    assert len(step.sides) == 2
+    reference = _flat_reference(text, "x")
+    assert all(sympy.simplify(v - reference) == 0 for v in step.claim.values)
+
+
+def test_graph_substitution_with_several_variables_never_prints_plus_minus() -> None:
+    """--wrt s,t: each substitution and result writes −2(s + t), never + -2(s + t), checked."""
+    from chainsolve.render import render_solution
+
+    text = "z = x^2 - y^2; x = s*t; y = s + t"
+    solution = solve_problem(parse_problem(text, wrt=["s", "t"]))
+    printed = render_solution(solution, "text")
+    assert "+ -" not in printed
+    assert "∂z/∂s = 2s·t² - 2(s + t)" in printed
+    for derivation in solution.derivations:
+        reference = _flat_reference(text, derivation.wrt)
+        assert sympy.simplify(derivation.result - reference) == 0
+
+
+def _rendered(text: str, fmt: str, notation: str) -> str:
+    from chainsolve.render import render_solution
+
+    return render_solution(solve_problem(parse_problem(text)), fmt, notation=notation)  # type: ignore[arg-type]
+
+
+def test_lagrange_product_statement_uses_the_steps_own_letters() -> None:
+    """g(x)·h(x²): the statement reads (gf)′ = g′f + gf′ with f(x) = h(x²), as the line under it."""
+    text = _rendered("g(x)*h(x^2)", "text", "lagrange")
+    assert "Product rule: (gf)′ = g′f + gf′" in text
+    assert "y′ = g′(x) · h(x²) + g(x) · f′(x)" in text and "f(x) = h(x²)" in text
+    assert "(fg)′" not in text
+
+
+def test_leibniz_statements_use_letters_the_problem_does_not_use() -> None:
+    """f(x)·g(x)·h(x) and f(x)/g(x) in Leibniz notation: no statement letter is a user's function."""
+    import re
+
+    for problem, used in (("f(x)*g(x)*h(x)", {"f", "g", "h"}), ("f(x)/g(x)", {"f", "g"})):
+        text = _rendered(problem, "text", "leibniz")
+        statements = re.findall(r"(?:Product|Quotient) rule: \((\w)/?(\w)\)′", text)
+        assert statements, text
+        assert all(not {a, b} & used for a, b in statements), statements
+
+
+def test_lagrange_statements_in_every_format() -> None:
+    """f(x)/g(x) and g(x)·h(x²) in Lagrange notation: the statement's letters in LaTeX, Markdown
+    and HTML are the step's own (the user's f and g; g and the defined f)."""
+    for fmt, quotient, product in (
+        ("latex", "$(f/g)' = (f'g - fg')/g^{2}$", "$(gf)' = g'f + gf'$"),
+        ("markdown", "(f/g)′ = (f′g − fg′)/g²", "(gf)′ = g′f + gf′"),
+        ("html", "(f/g)′ = (f′g − fg′)/g²", "(gf)′ = g′f + gf′"),
+    ):
+        assert quotient in _rendered("f(x)/g(x)", fmt, "lagrange"), fmt
+        assert product in _rendered("g(x)*h(x^2)", fmt, "lagrange"), fmt
+
+
+def test_logarithmic_statement_names_base_and_exponent_by_their_letters() -> None:
+    """x^sin(x) in Lagrange: g(x) = x is the base and f(x) = sin(x) the exponent, so ln y = f·ln g."""
+    text = _rendered("x^sin(x)", "text", "lagrange")
+    assert "ln y = f·ln g" in text and "Multiply back by gᶠ" in text
+    assert "g(x) = x" in text and "f(x) = sin(x)" in text
+    assert "ln y = g·ln f" in _rendered("x^sin(x)", "text", "leibniz")
+
+
+def test_graph_substitution_of_unknown_functions_drops_a_reordered_copy() -> None:
+    """f(g(t), h(t)): ∂₁f(…) · g′(t) + ∂₂f(…) · h′(t) is not repeated as g′(t)·∂₁f(…) + …"""
+    text = "z = f(x, y); x = g(t); y = h(t)"
+    (step,) = _closing(text, "graph_substitute")
+    assert len(step.sides) == 2
+    t, a, b = make_symbol("t"), sympy.Dummy("a"), sympy.Dummy("b")
+    choices = {"f": sympy.Lambda((a, b), a**2 * sympy.sin(b)), "g": sympy.Lambda(a, a**3)}
+    choices["h"] = sympy.Lambda(a, sympy.exp(a))
+
+    def concrete(expr: sympy.Expr) -> sympy.Expr:
+        """The expression with f, g, h chosen, so that sympy can compare the partials."""
+        functions = {applied.func for applied in expr.atoms(AppliedUndef)}
+        for function in functions:
+            expr = expr.replace(function, choices[function.__name__])
+        return expr.doit()
+
+    reference = sympy.diff((t**3) ** 2 * sympy.sin(sympy.exp(t)), t)
+    assert all(sympy.simplify(concrete(v) - reference) == 0 for v in step.claim.values)
+
+
+def test_statements_with_a_users_multi_letter_function_keep_the_letters_apart() -> None:
+    """loss(x)·g(x) and loss(x)^g(x) in Lagrange: (g·loss)′ = g′·loss + g·loss′, ln y = g·ln(loss)."""
+    assert "Product rule: (g·loss)′ = g′·loss + g·loss′" in _rendered(
+        "loss(x)*g(x)", "text", "lagrange"
+    )
+    text = _rendered("loss(x)^g(x)", "text", "lagrange")
+    assert "ln y = g·ln(loss)" in text and "Multiply back by lossᵍ" in text

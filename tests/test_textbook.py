@@ -293,3 +293,23 @@ def test_a_typed_constant_is_kept_only_when_it_prints_shorter() -> None:
         written, result = _written(text)
         assert written == form
         assert unicode_expr(result) == form
+
+
+def test_a_part_whose_terms_are_all_subtracted_is_written_minus_a_number_times_a_sum() -> None:
+    """A path product −2s − 2t is the term −2(s + t): a sum prints '- 2(s + t)', never '+ -2(…)'."""
+    from chainsolve.textbook import as_derived
+
+    s, t = sympy.symbols("s t")
+    summed = as_derived([2 * s * t**2, -2 * s - 2 * t])
+    assert summed is not None
+    assert formula_unicode(summed.shown) == "2s·t² - 2(s + t)"
+    assert sympy.expand(formula_value(summed.shown, {}) - (2 * s * t**2 - 2 * s - 2 * t)) == 0
+
+
+def test_the_form_as_derived_is_compared_as_printed() -> None:
+    """(x + 1)² − 2x: as derived 2(x + 1) − 2 is longer than 2x as printed, so 2x is the result."""
+    solution = solve_problem(parse_problem("(x+1)^2 - 2*x"))
+    x = sympy.Symbol("x", real=True)
+    (derivation,) = solution.derivations
+    assert formula_unicode(derivation.shown or derivation.result) == "2x"
+    assert sympy.simplify(derivation.result - sympy.diff((x + 1) ** 2 - 2 * x, x)) == 0
