@@ -820,7 +820,7 @@ def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
     if identity:
         return Check("symbolic")
     small = identity is None and _small(claimed, reference)
-    if small and expanded_terms(difference) <= EXPAND_TERMS_LIMIT:
+    if identity is None and _worth_expanding(difference, small, claimed, reference):
         expanded = attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(difference))
         if expanded is not None:
             difference = expanded
@@ -1023,6 +1023,24 @@ def expanded_terms(expr: sympy.Expr) -> int:
             return 1
         return math.comb(int(expr.exp) + terms - 1, terms - 1)
     return 1
+
+
+#: Most terms an expansion may give to be tried on a claim that is not small: a chain of
+#: activations (the ML loss) has many operations but expands to a few terms, which prove it
+#: for less than the numeric comparison costs.
+FEW_TERMS = 64
+
+
+def _worth_expanding(
+    difference: sympy.Expr, small: bool, claimed: sympy.Expr, reference: sympy.Expr
+) -> bool:
+    """Is expanding ``difference`` a cheap proof? Its terms are counted on a bounded tree only."""
+    if not small and tree_size(claimed, SMALL_NODES) + tree_size(reference, SMALL_NODES) > (
+        SMALL_NODES
+    ):
+        return False
+    terms = expanded_terms(difference)
+    return terms <= (EXPAND_TERMS_LIMIT if small else FEW_TERMS)
 
 
 def _small(*exprs: sympy.Expr) -> bool:

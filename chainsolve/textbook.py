@@ -42,6 +42,7 @@ from sympy.core.mul import _keep_coeff as keep_coeff
 from sympy.simplify.fu import TR8, TR2i
 
 from chainsolve.budget import attempt
+from chainsolve.dag import tree_size
 from chainsolve.equivalence import numeric_comparison
 from chainsolve.filters import formula_unicode, ordered_terms
 from chainsolve.functions import relu
@@ -268,7 +269,9 @@ def _with_domain(form: TextbookForm, problem: sympy.Expr | None) -> TextbookForm
     # The kinks as typed: sympy writes |x - 1|² as (x - 1)², whose derivative still came through
     # sign(x - 1) and records x - 1 ≠ 0.
     kinks = unique_exprs(evaluate_typed(g) for g in kink_conditions(problem))
-    smooth = smooth_kinks(evaluate_typed(problem), form.expr, kinks)
+    # Only a small problem is evaluated and taken to its limits (a flattened DAG is not).
+    small = bool(kinks) and tree_size(problem, KINK_NODES) <= KINK_NODES
+    smooth = smooth_kinks(evaluate_typed(problem), form.expr, kinks) if small else ()
     if smooth:
         kept = tuple(g for g in form.conditions if g not in smooth)
         form = dataclasses.replace(form, conditions=kept)
@@ -279,6 +282,8 @@ def _with_domain(form: TextbookForm, problem: sympy.Expr | None) -> TextbookForm
     return dataclasses.replace(form, conditions=conditions, domain=tuple(signed))
 
 
+#: Most nodes of a problem whose kinks are looked at for a derivative that exists anyway.
+KINK_NODES = 300
 #: CPU seconds the one-sided limits at one kink may take (a safety net: they are small).
 KINK_LIMIT_SECONDS = 0.5
 

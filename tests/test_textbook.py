@@ -313,3 +313,16 @@ def test_the_form_as_derived_is_compared_as_printed() -> None:
     (derivation,) = solution.derivations
     assert formula_unicode(derivation.shown or derivation.result) == "2x"
     assert sympy.simplify(derivation.result - sympy.diff((x + 1) ** 2 - 2 * x, x)) == 0
+
+
+def test_a_problem_without_kinks_is_not_evaluated_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a problem with |g| or sign g is taken to its limits (k = 20 flattened diamonds took
+    45 s when every problem was evaluated written out for them)."""
+    import chainsolve.textbook as textbook
+
+    calls: list[sympy.Expr] = []
+    monkeypatch.setattr(textbook, "smooth_kinks", lambda *args: calls.append(args[0]) or ())
+    solve_problem(parse_problem("sin(x)^2*exp(x)"))
+    assert calls == []
+    solve_problem(parse_problem("abs(x)^3"))
+    assert len(calls) == 1
