@@ -8,7 +8,7 @@ from types import MappingProxyType
 import sympy
 
 from chainsolve import mistakes, wording
-from chainsolve.implicit import Curve, equal_on_curve, implicit_derivatives, is_zero, on_the_curve
+from chainsolve.implicit import Curve, equal_on_curve, is_zero, on_the_curve
 from chainsolve.problem import Problem
 from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
 
@@ -23,19 +23,14 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
     numerator a multiple of F, for a polynomial curve); an answer in x alone
     (−x/√(25 − x²)) is right on each branch y = g(x) of the curve where it equals −F_x/F_y.
     A wrong answer is matched against the classic slips, each solved on its own. With
-    ``order`` n > 1 the answer is dⁿy/dxⁿ, compared with the derivative of order n from F's
-    partial derivatives (what sympy's ``idiff`` computes); the
+    ``order`` n > 1 the answer is dⁿy/dxⁿ, compared with sympy's ``idiff`` of order n; the
     derivative of order n − 1 given instead is named.
     """
     from chainsolve.parsing import parse_expression
 
     answer = parse_expression(answer_text.rsplit("=", 1)[-1])
-    f = curve.implicit_function
-    # dy/dx, d²y/dx², … from F's partial derivatives alone (sympy's idiff, more cheaply).
-    derivatives = implicit_derivatives(
-        curve, (sympy.diff(f, curve.wrt), sympy.diff(f, curve.dependent)), order
-    )
-    truth = slope(curve, f) if order == 1 else idiff_form(derivatives[order - 1])
+    f, y, x = curve.implicit_function, curve.dependent, curve.wrt
+    truth = slope(curve, f) if order == 1 else sympy.idiff(f, y, x, order)
     truth = on_the_curve(curve, truth) or truth  # -25/y³ rather than -(x²/y² + 1)/y
     verdict, where = _judge(curve, answer, truth)
     matched: tuple[mistakes.MistakeMatch, ...] = ()
@@ -46,7 +41,7 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
             if any(_judge(curve, answer, c)[0] == "equivalent" for c in candidates)
         )
     elif verdict == "not_equivalent":
-        lower = slope(curve, f) if order == 2 else derivatives[order - 2]
+        lower = slope(curve, f) if order == 2 else sympy.idiff(f, y, x, order - 1)
         if _judge(curve, answer, lower)[0] == "equivalent":
             detail = wording.mistake_previous_order(order - 1)
             matched = (mistakes.match("previous_order", detail),)
@@ -72,12 +67,6 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
         "modulo the curve's equation",
         order=order,
     )
-
-
-def idiff_form(derivative: sympy.Expr) -> sympy.Expr:
-    """A higher derivative written as sympy's idiff writes it: cancelled, products expanded,
-    common factors out."""
-    return sympy.factor_terms(sympy.expand_mul(sympy.cancel(derivative), deep=False))
 
 
 def slope(curve: Curve, f: sympy.Expr) -> sympy.Expr:

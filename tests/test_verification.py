@@ -914,3 +914,26 @@ def test_derivation_opening_with_a_second_derivative_alone_is_of_order_two() -> 
     assert (report.verdict, report.order) == ("equivalent", 2)
     assert [line.status for line in report.lines] == ["follows"] * 3
     assert render_verdict(report, "text").count("d²/dx²(sin(x²))") == 1
+
+
+def test_wrong_second_derivative_is_judged_without_sympy_simplify() -> None:
+    """A wrong d²y/dx² that is not dy/dx is told apart from the order below without
+    sympy.simplify (whose first call imports sympy.physics: 0.25 s); the order below is named."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import chainsolve\n"
+        "wrong = chainsolve.verify('sin(x^2)', answer='2x*cos(x)', order=2)\n"
+        "lower = chainsolve.verify('sin(x^2)', answer='2x*cos(x^2)', order=2)\n"
+        "print(wrong.verdict, wrong.mistake_ids, lower.verdict, lower.mistake_ids)\n"
+        "print('physics imported:', 'sympy.physics' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    verdicts, physics = done.stdout.strip().splitlines()[-2:]
+    assert "previous_order" not in verdicts.split("]")[0]
+    assert verdicts.endswith("not_equivalent ['previous_order']")
+    assert physics == "physics imported: False"
