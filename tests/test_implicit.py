@@ -552,3 +552,20 @@ def test_a_curve_with_a_comma_of_its_own_is_read_as_before() -> None:
     )
     with pytest.raises(ChainsolveError, match="unexpected ','"):
         read_curve("y, x^2 + y^2 = 25", "y", None, {})
+
+
+def test_each_result_is_tidied_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A side's result of one term is tidied once, not again as its only derived term."""
+    from chainsolve import derivation
+
+    seen: list[sympy.Expr] = []
+    tidy = derivation.tidy
+
+    def counted(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
+        seen.append(expr)
+        return tidy(expr, seconds)
+
+    monkeypatch.setattr(derivation, "tidy", counted)
+    solution = chainsolve.solve("x^2 + y^2 = 25", implicit="y", order=2)
+    assert solution.derivations[1].result == -25 / y**3
+    assert len(seen) == len(set(seen)) and len(seen) >= 2
