@@ -917,8 +917,7 @@ def test_derivation_opening_with_a_second_derivative_alone_is_of_order_two() -> 
 
 
 def test_wrong_second_derivative_is_judged_without_sympy_simplify() -> None:
-    """A wrong d²y/dx² that is not dy/dx is told apart from the order below without
-    sympy.simplify (whose first call imports sympy.physics: 0.25 s); the order below is named."""
+    """A wrong d²y/dx² is told from the order below without simplify (no sympy.physics import)."""
     import subprocess
     import sys
 
