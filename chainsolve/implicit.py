@@ -317,16 +317,15 @@ def implicit_derivatives(
     """dy/dx, d²y/dx², … up to ``order`` on the curve, from sympy's partial derivatives of F alone.
 
     dy/dx = −F_x/F_y (``partials``: F_x, F_y); each next order is the total derivative of the
-    one before, ∂/∂x + y′·∂/∂y. This is what sympy's idiff computes (tests compare the two),
-    without its ``cancel`` and ``factor_terms`` at every order: a fifth of its cost.
+    one before, ∂/∂x + y′·∂/∂y, in lowest terms. This is what sympy's idiff computes (tests
+    compare the two), without its ``factor_terms`` and its unknown function y(x).
     """
     x, y = curve.wrt, curve.dependent
     slope = -partials[0] / partials[1]
     found = [slope]
     for _ in range(1, order):
-        # Cancelled only when differentiated again: its derivative stays small.
-        previous = sympy.cancel(found[-1]) if len(found) > 1 else found[-1]
-        found.append(sympy.diff(previous, x) + sympy.diff(previous, y) * slope)
+        # In lowest terms: the next order, and the comparison with a result, stay small.
+        found.append(sympy.cancel(sympy.diff(found[-1], x) + sympy.diff(found[-1], y) * slope))
     return found
 
 
