@@ -22,7 +22,6 @@ from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.filters import unicode_name
 from chainsolve.implicit import is_zero
-from chainsolve.jsonout import validated
 from chainsolve.latex_input import translate
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS, input_syntax, reads_latex
@@ -1497,6 +1496,8 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
             }
             for c in report.lines
         ]
+    from chainsolve.jsonout import validated  # JSON output only: its schema loads on first use
+
     return validated(data, "verdict")
 
 
