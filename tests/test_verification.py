@@ -936,3 +936,24 @@ def test_wrong_second_derivative_is_judged_without_sympy_simplify() -> None:
     assert "previous_order" not in verdicts.split("]")[0]
     assert verdicts.endswith("not_equivalent ['previous_order']")
     assert physics == "physics imported: False"
+
+
+def test_text_verdict_does_not_load_the_json_writer() -> None:
+    """verify with text output never imports chainsolve.jsonout (its schema loading is JSON's cost)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from chainsolve.cli import main\n"
+        "try:\n"
+        "    main(['verify', 'sin(x^2)', '--answer', 'cos(x^2)'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('jsonout imported:', 'chainsolve.jsonout' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert "Verdict: not equivalent" in done.stdout
+    assert done.stdout.strip().endswith("jsonout imported: False")
