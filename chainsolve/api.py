@@ -224,7 +224,13 @@ def solve(
             return solve_related_rates(problem, rates, at=at, detail=detail, timeout=timeout)
         if implicit is not None:
             return solve_curve(
-                problem, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=timeout
+                problem,
+                implicit,
+                wrt=wrt,
+                at=at,
+                detail=detail,
+                order=None if order == 1 else order,
+                timeout=timeout,
             )
     with _api_wording(), _reading(input_syntax), deadline(timeout):
         parsed = load_problem(problem, wrt=wrt, at=at, graph=graph, timeout=None)
@@ -299,16 +305,20 @@ def solve_curve(
     wrt: str | Sequence[str] | None = None,
     at: str | Mapping[str, Any] | None = None,
     detail: str = "normal",
-    order: int = 1,
+    order: int | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Solution:
-    """d(dependent)/dx on the curve ``equation`` by implicit differentiation, every step checked."""
-    from chainsolve.implicit import exact, read_curve, solve_implicit
+    """d(dependent)/dx on the curve ``equation`` by implicit differentiation, every step checked.
+
+    ``order`` None: the order written before the curve (``d^2y/dx^2, x^2 + y^2 = 25``), else 1.
+    """
+    from chainsolve.implicit import asked_order, exact, read_curve, solve_implicit
 
     with deadline(timeout):
         with stage("parse"):
             point = {name: exact(value) for name, value in (_point(at) or {}).items()}
             curve = read_curve(equation, dependent, _wrt_names(wrt), point)
+            order = asked_order(curve, order)
         with stage("derivation"):
             return solve_implicit(curve, point=point, detail=detail, order=order)
 
@@ -451,15 +461,18 @@ def check_curve(
     answer: str,
     *,
     wrt: str | Sequence[str] | None = None,
-    order: int = 1,
+    order: int | None = None,
 ) -> AnswerVerdict:
-    """A student's d(dependent)/dx (of ``order``) on the curve ``equation``, modulo the equation."""
-    from chainsolve.implicit import read_curve
+    """A student's d(dependent)/dx (of ``order``) on the curve ``equation``, modulo the equation.
+
+    ``order`` None: the order written before the curve (``d^2y/dx^2, x^2 + y^2 = 25``), else 1.
+    """
+    from chainsolve.implicit import asked_order, read_curve
     from chainsolve.implicit_verify import verify_implicit
 
     with _api_wording():
         curve = read_curve(equation, dependent, _wrt_names(wrt), {})
-        return verify_implicit(curve, answer, order)
+        return verify_implicit(curve, answer, asked_order(curve, order))
 
 
 def check_rates(

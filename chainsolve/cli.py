@@ -260,6 +260,12 @@ timeout_option = click.option(
 )
 
 
+def _given_order(order: int) -> int | None:
+    """--order when it was given, None when left at its default (the problem's own order)."""
+    given = click.get_current_context().get_parameter_source("order")
+    return None if given is ParameterSource.DEFAULT else order
+
+
 def _asked_order(problem: Any, order: int) -> int:
     """The order to solve: written in the problem (d²/dx²) unless --order was given too."""
     from chainsolve.parsing import asked_order
@@ -487,7 +493,7 @@ def solve(
         solution = solve_related_rates(text, rates, at=at, detail=detail, timeout=None)
     elif implicit is not None:
         solution = solve_curve(
-            text, implicit, wrt=wrt, at=at, detail=detail, order=order, timeout=None
+            text, implicit, wrt=wrt, at=at, detail=detail, order=_given_order(order), timeout=None
         )
     else:
         parsed = load_problem(text, wrt=wrt, at=at, graph=graph_style, timeout=None)  # type: ignore[arg-type]
@@ -677,7 +683,7 @@ def verify(
     elif implicit is not None:
         if answer is None:
             raise click.UsageError("--implicit checks an --answer, not a --derivation")
-        report = check_curve(text, implicit, answer, wrt=wrt, order=order)
+        report = check_curve(text, implicit, answer, wrt=wrt, order=_given_order(order))
     else:
         parsed = load_problem(text, wrt=wrt, timeout=None)
         order = _asked_order(parsed, order)

@@ -569,7 +569,7 @@ def _final_steps(
     notes = [wording.note_simplify_ran_out()] if timed_out else []
     # The result as derived, each term tidied on its own: the form unless tidying the whole
     # is clearly simpler (chainsolve.textbook states the rule).
-    derived = _tidied(derived_terms(tree)) if small else None
+    derived = _tidied(derived_terms(tree), {result: simplified}) if small else None
     form = textbook_form(simplified, expr, rewrite=small, derived=derived, typed=typed)
     if small:
         form = with_typed_constant(tree, form)
@@ -591,14 +591,20 @@ def _claimed(form: TextbookForm) -> tuple[sympy.Expr, ...]:
     return (form.expr,) if printed is None or printed == form.expr else (form.expr, printed)
 
 
-def _tidied(terms: list[sympy.Expr]) -> list[sympy.Expr]:
-    """Each term of a result as derived with its fractions tidied (a quotient rule's, 1/cos²x).
+def _tidied(
+    terms: list[sympy.Expr], known: Mapping[sympy.Expr, sympy.Expr] = MappingProxyType({})
+) -> list[sympy.Expr]:
+    """Each term of a result as derived with its fractions tidied (a quotient rule's, 1/cos²x);
+    ``known`` holds terms tidied already (a result of one term is its only term).
 
     A term without a fraction is left as derived: tidying it only takes a factor out
     (2t − 2t² → 2t(1 − t)), which hides the factor it shares with the other terms;
     textbook.as_derived takes that out instead.
     """
-    return [tidy(term)[0] if _has_fraction(term) else term for term in terms]
+    return [
+        (known[term] if term in known else tidy(term)[0]) if _has_fraction(term) else term
+        for term in terms
+    ]
 
 
 def _closing_step(

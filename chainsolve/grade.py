@@ -659,7 +659,7 @@ def _check_implicit(submission: Submission) -> Any:
         submission.implicit,
         submission.answer,
         wrt=submission.wrt or None,
-        order=submission.order,
+        order=None if submission.order == 1 else submission.order,
     )
 
 

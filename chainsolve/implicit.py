@@ -13,7 +13,7 @@ import sympy
 
 from chainsolve import wording
 from chainsolve.derivation import WrongStepError, solve_problem, tidy
-from chainsolve.errors import ProblemError
+from chainsolve.errors import ChainsolveError, ProblemError, Span
 from chainsolve.problem import Definition, Problem, make_symbol
 from chainsolve.steps import (
     Check,
@@ -41,6 +41,10 @@ class Curve:
     rhs: sympy.Expr
     dependent: sympy.Symbol
     wrt: sympy.Symbol
+    #: The order of a Leibniz operator written before the equation (2 for
+    #: ``\frac{d^2y}{dx^2}, x^2 + y^2 = 25``), as if ``--order`` were given, and where it is.
+    order: int = 1
+    order_span: Span | None = None
 
     @property
     def function(self) -> sympy.Expr:
@@ -124,10 +128,17 @@ def _nonzero_somewhere(expr: sympy.Expr) -> bool:
 def read_curve(
     text: str, dependent: str, wrt: tuple[str, ...] | None, point: Mapping[str, sympy.Expr]
 ) -> Curve:
-    """The curve of ``text``, with ``dependent`` a function of the one other variable (or ``wrt``)."""
+    """The curve of ``text``, with ``dependent`` a function of the one other variable (or ``wrt``).
+
+    ``text`` may open with the derivative asked for, then a comma: ``d^2y/dx^2, x^2 + y^2 = 25``
+    (``\frac{d^2y}{dx^2}, …`` in LaTeX) asks for the order and variable it names.
+    """
     from chainsolve.parsing import parse_equation
 
-    lhs, rhs = parse_equation(text)
+    operator, equation = _written_operator(text)
+    if operator is not None:
+        wrt = _operator_variable(text, operator, dependent, wrt)
+    lhs, rhs = parse_equation(equation)
     y = make_symbol(dependent)
     names = sorted(s.name for s in (lhs - rhs).free_symbols if s != y)
     if y not in (lhs - rhs).free_symbols:
@@ -143,8 +154,68 @@ def read_curve(
             "implicit_variables", wording.implicit_error_variables(dependent, names), source=text
         )
     curve = Curve(text, lhs, rhs, y, make_symbol(chosen[0]))
+    if operator is not None:
+        curve = dataclasses.replace(curve, order=operator.order, order_span=operator.order_span)
     _check_point(curve, point)
     return curve
+
+
+def _written_operator(text: str) -> tuple[Problem | None, str]:
+    """The derivative written before the curve and a comma (``d^2y/dx^2, x^2 + y^2 = 25``), and
+    the equation after it; (None, ``text``) when ``text`` does not open with one.
+
+    The operator is read by the problem reader as the left side of ``d^2y/dx^2 = 0``: with
+    nothing to differentiate, a variable it names can only come from the operator.
+    """
+    from chainsolve.parsing import parse_problem
+
+    head, comma, equation = text.partition(",")
+    if not comma or "=" in head:
+        return None, text
+    try:
+        written = parse_problem(f"{head} = 0")
+    except ChainsolveError:
+        return None, text
+    if written.inputs or len(written.wrt) != 1:
+        return None, text
+    return written, equation
+
+
+def _operator_variable(
+    text: str, operator: Problem, dependent: str, wrt: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """The variable the written derivative is by: its name must be ``dependent``, its variable
+    the one ``--wrt`` gives (if given)."""
+    if operator.target != dependent:
+        raise ProblemError(
+            "implicit_operator",
+            wording.implicit_error_operator(operator.target, dependent),
+            source=text,
+        )
+    if wrt and tuple(wrt) != operator.wrt:
+        raise ProblemError(
+            "wrt_conflict",
+            wording.implicit_error_operator_wrt(operator.wrt[0], ", ".join(wrt)),
+            source=text,
+        )
+    return operator.wrt
+
+
+def asked_order(curve: Curve, option: int | None) -> int:
+    """The order asked for: the one written before the curve (``d^2y/dx^2, …``) or ``option``
+    (``--order``, when given); the two disagreeing is the error it is for any problem."""
+    from chainsolve.parsing import asked_order as problem_order
+
+    written = Problem(
+        source=curve.source,
+        definitions=(),
+        target=curve.dependent.name,
+        inputs=(curve.wrt.name, curve.dependent.name),
+        wrt=(curve.wrt.name,),
+        order=curve.order,
+        order_span=curve.order_span,
+    )
+    return problem_order(written, option)
 
 
 def _check_point(curve: Curve, point: Mapping[str, sympy.Expr]) -> None:
@@ -223,8 +294,9 @@ def solve_implicit(
     if point:
         steps.extend(_at_point(curve, result, point, dy, partials))
     derivations = [Derivation(x.name, dy, tuple(steps), result)]
+    oracles = implicit_derivatives(curve, partials, order)
     for k in range(2, order + 1):
-        oracle = sympy.idiff(curve.implicit_function, y, x, k)
+        oracle = oracles[k - 1]
         derivation, names = _higher(curve, k, derivations[-1].result, result, reserved, oracle)
         derivations.append(_with_value_at(curve, derivation, point, oracle))
         reserved |= names
@@ -239,6 +311,24 @@ def solve_implicit(
     return Solution(problem=problem, derivations=tuple(derivations), detail=detail)
 
 
+def implicit_derivatives(
+    curve: Curve, partials: tuple[sympy.Expr, sympy.Expr], order: int
+) -> list[sympy.Expr]:
+    """dy/dx, d²y/dx², … up to ``order`` on the curve, from sympy's partial derivatives of F alone.
+
+    dy/dx = −F_x/F_y (``partials``: F_x, F_y); each next order is the total derivative of the
+    one before, ∂/∂x + y′·∂/∂y, in lowest terms. This is what sympy's idiff computes (tests
+    compare the two), without its ``factor_terms`` and its unknown function y(x).
+    """
+    x, y = curve.wrt, curve.dependent
+    slope = -partials[0] / partials[1]
+    found = [slope]
+    for _ in range(1, order):
+        # In lowest terms: the next order, and the comparison with a result, stay small.
+        found.append(sympy.cancel(sympy.diff(found[-1], x) + sympy.diff(found[-1], y) * slope))
+    return found
+
+
 def _higher(
     curve: Curve,
     order: int,
@@ -248,7 +338,7 @@ def _higher(
     oracle: sympy.Expr,
 ) -> tuple[Derivation, frozenset[str]]:
     """dⁿy/dxⁿ: the result of order n − 1 differentiated implicitly, dy/dx substituted, checked
-    against ``oracle``, sympy's idiff of order n."""
+    against ``oracle``, the derivative of order n from F's partials (:func:`implicit_derivatives`)."""
     x, y = curve.wrt, curve.dependent
     total = Leibniz(y, x, lagrange=(y.name, None), order=order)
     words = (*_words(curve), ("order", str(order)), ("previous", str(order - 1)))
@@ -261,7 +351,7 @@ def _higher(
     substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
     value = sympy.cancel(curve.as_symbol(substituted))
     if not equal_on_curve(curve, value, oracle):
-        raise WrongStepError(f"d^{order}y/dx^{order} = {value} differs from idiff: {oracle}")
+        raise WrongStepError(f"d^{order}y/dx^{order} = {value} differs from {oracle}")
     check = Check("symbolic", wording.implicit_check_higher())
     steps = [opening, *side_steps]
     steps.append(
@@ -314,7 +404,7 @@ def _with_value_at(
     oracle: sympy.Expr,
 ) -> Derivation:
     """The derivation with, at a point, one more step: the derivative's value there, checked
-    against ``oracle`` (sympy's idiff of the derivation's order) there."""
+    against ``oracle`` (the derivative of the derivation's order from F's partials) there."""
     if not point:
         return derivation
     values = _values(curve, point)
@@ -322,7 +412,7 @@ def _with_value_at(
     words = (*_words(curve), ("point", _point_text(curve, point)))
     check = Check("symbolic", wording.implicit_check_higher())
     if not is_zero(oracle.xreplace(values) - value):
-        raise WrongStepError(f"value {value} at the point differs from idiff's")
+        raise WrongStepError(f"value {value} at the point differs from the oracle's")
     step = Step(
         "simplify", "implicit_value_at", (derivation.derivative, value), check=check, words=words
     )
@@ -414,7 +504,8 @@ def _check_result(
     """dy/dx against −F_x/F_y (``partials``: F_x, F_y), computed from the equation alone.
 
     sympy's idiff of order 1 is this same quotient (it solves F_x + F_y·y′ = 0 for y′), so
-    asking it too would prove nothing more; it is the oracle of the higher orders.
+    asking it too would prove nothing more; the higher orders are its total derivatives
+    (:func:`implicit_derivatives`).
     """
     reference = -partials[0] / partials[1]
     if not is_zero(result - reference):

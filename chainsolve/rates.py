@@ -164,9 +164,13 @@ def solve_rates(
     substituted, coefficient, rest = _substitute(setting, rates, values, unknown, derivatives)
     steps.append(substituted)
     result = _solved(setting, unknown, coefficient, rest)
-    _check(setting, rates, values, unknown, result)
     if system.constraints:
+        # From the equation as typed, each constraint differentiated too: this proves the
+        # result from the problem itself, which the substituted equation's partials would
+        # only prove again.
         _check_by_differentiating(system, rates, values, unknown, result)
+    else:
+        _check(setting, rates, values, unknown, result)
     total = Leibniz(unknown, rates.time)
     steps.append(
         Step(

@@ -21,7 +21,7 @@ from chainsolve.derivation import solve_problem, substitute
 from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.filters import unicode_name
-from chainsolve.jsonout import validated
+from chainsolve.implicit import is_zero
 from chainsolve.latex_input import translate
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS, input_syntax, reads_latex
@@ -358,6 +358,8 @@ def _shown(
     if not derivation.in_terms_of_inputs:
         return expected  # a huge graph: its result is written with intermediate names
     derived = substitute(derivation.result, flat)
+    if derived == expected:
+        return derived  # the same expression: nothing to compare
     comparison = equivalence.numeric_comparison(derived, expected, domain=(target, expected))
     return derived if comparison.verdict == "equal" else expected
 
@@ -617,7 +619,7 @@ def _judge_higher(
     wrong_order = (
         verdict.verdict == "not_equivalent"
         and answer is not None
-        and any(sympy.simplify(answer - lower_one) == 0 for lower_one in below)
+        and any(is_zero(answer - lower_one) for lower_one in below)
     )
     if wrong_order:
         found = mistakes.match("previous_order", wording.mistake_previous_order(order - 1))
@@ -1567,6 +1569,8 @@ def verdict_to_dict(report: Report) -> dict[str, Any]:
             }
             for c in report.lines
         ]
+    from chainsolve.jsonout import validated  # JSON output only: its schema loads on first use
+
     return validated(data, "verdict")
 
 

@@ -487,6 +487,16 @@ def implicit_error_point_names(names: list[str]) -> str:
     return f"--at must give exactly {' and '.join(names)}"
 
 
+def implicit_error_operator(written: str, dependent: str) -> str:
+    """Why a derivative written before the curve of another name than --implicit is refused."""
+    return f"the problem asks for a derivative of {written} but --implicit says {dependent}"
+
+
+def implicit_error_operator_wrt(written: str, given: str) -> str:
+    """Why a derivative written before the curve by another variable than --wrt is refused."""
+    return f"the problem asks for a derivative by {written} but --wrt says {given}"
+
+
 def implicit_error_off_curve(point: str, gap: object) -> str:
     """Why a point off the curve is refused."""
     return f"the point ({point}) is not on the curve: lhs − rhs = {gap} there, not 0"
@@ -514,7 +524,7 @@ def implicit_error_no_slope() -> str:
 
 def implicit_check_higher() -> str:
     """How a higher implicit derivative was confirmed."""
-    return "equals sympy's idiff (on the curve)"
+    return "equals the derivative of that order from F's partial derivatives (on the curve)"
 
 
 def implicit_check_on_curve() -> str:

@@ -453,3 +453,119 @@ def test_slope_check_refuses_a_wrong_dy_dx() -> None:
     assert _check_result(curve, right, partials).status == "symbolic"
     with pytest.raises(WrongStepError):
         _check_result(curve, (x**2 - 2 * y) / (2 * x + y**2), partials)
+
+
+# -- the oracle of the higher orders, and the order written before the curve ---------------------
+
+
+@pytest.mark.parametrize(("text", "f"), SECOND_ORDER, ids=[c[0] for c in SECOND_ORDER])
+def test_implicit_derivatives_equal_sympys_idiff(text: str, f: sympy.Expr) -> None:
+    """The oracle of orders 2 and 3 (total derivatives of −F_x/F_y) equals sympy.idiff's."""
+    from chainsolve.implicit import implicit_derivatives, read_curve
+
+    curve = read_curve(text, "y", None, {})
+    found = implicit_derivatives(curve, (sympy.diff(f, x), sympy.diff(f, y)), 3)
+    for order in (2, 3):
+        assert sympy.simplify(found[order - 1] - sympy.idiff(f, y, x, order)) == 0
+
+
+def test_higher_order_check_refuses_a_wrong_second_derivative() -> None:
+    """d²y/dx² is checked against the oracle: a wrong one (its sign flipped) raises."""
+    from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import _higher, implicit_derivatives, read_curve
+
+    curve = read_curve("x^2 + y^2 = 25", "y", None, {})
+    f = curve.implicit_function
+    oracle = implicit_derivatives(curve, (sympy.diff(f, x), sympy.diff(f, y)), 2)[1]
+    _higher(curve, 2, -x / y, -x / y, frozenset(), oracle)  # the right one passes
+    with pytest.raises(WrongStepError):
+        _higher(curve, 2, -x / y, -x / y, frozenset(), -oracle)
+
+
+WRITTEN_ORDER = [
+    r"\frac{d^2y}{dx^2}, x^2 + y^2 = 25",
+    r"\frac{d^2 y}{dx^2}, x^2 + y^2 = 25",
+    "d^2y/dx^2, x^2 + y^2 = 25",
+    "d²y/dx², x^2 + y^2 = 25",
+]
+
+
+@pytest.mark.parametrize("text", WRITTEN_ORDER)
+def test_order_written_before_the_curve_is_solved(text: str) -> None:
+    """d²y/dx² written before the curve and a comma: solved to order 2, = sympy.idiff on the curve."""
+    f = x**2 + y**2 - 25
+    result = CliRunner().invoke(main, ["solve", text, "--implicit", "y"])
+    assert result.exit_code == 0, result.output
+    assert "Find dy/dx and d²y/dx²" in result.output
+    solution = chainsolve.solve(text, implicit="y")
+    assert [d.derivative.order for d in solution.derivations] == [1, 2]
+    assert _equal_on_curve(solution.derivations[1].result, sympy.idiff(f, y, x, 2), f)
+    agreeing = CliRunner().invoke(main, ["solve", text, "--implicit", "y", "--order", "2"])
+    assert agreeing.output == result.output
+
+
+def test_order_written_before_the_curve_conflicts_with_order_option() -> None:
+    """d²y/dx², <curve> with --order 3 (or an explicit --order 1) is the usual order conflict, exit 2."""
+    plain = CliRunner().invoke(main, ["solve", r"\frac{d^2 y}{dx^2} = \sin(x^2)", "--order", "3"])
+    message = "the problem asks for the derivative of order 2 but --order is 3"
+    assert plain.exit_code == 2 and message in plain.output
+    text = r"\frac{d^2y}{dx^2}, x^2 + y^2 = 25"
+    for order, wrong in (("3", "3"), ("1", "1")):
+        result = CliRunner().invoke(main, ["solve", text, "--implicit", "y", "--order", order])
+        assert result.exit_code == 2
+        assert f"the problem asks for the derivative of order 2 but --order is {wrong}" in (
+            result.output
+        )
+        assert "Traceback" not in result.output
+    with pytest.raises(ProblemError, match="order 2 but order is 3"):
+        chainsolve.solve(text, implicit="y", order=3)
+
+
+def test_order_written_before_the_curve_names_the_dependent_and_variable() -> None:
+    """A derivative of another name than --implicit, or by another variable than --wrt, is refused."""
+    other = CliRunner().invoke(main, ["solve", "d^2z/dx^2, x^2 + y^2 = 25", "--implicit", "y"])
+    assert other.exit_code == 2
+    assert "a derivative of z but --implicit says y" in other.output
+    wrt = ["solve", "d^2y/dx^2, x^2 + y^2 = 25", "--implicit", "y", "--wrt", "t"]
+    by = CliRunner().invoke(main, wrt)
+    assert by.exit_code == 2 and "a derivative by x but --wrt says t" in by.output
+
+
+def test_verify_reads_the_order_written_before_the_curve() -> None:
+    """verify --implicit: an answer to d²y/dx², <curve> is the second derivative (−25/y³ right)."""
+    text = r"\frac{d^2y}{dx^2}, x^2 + y^2 = 25"
+    assert check_curve(text, "y", "-25/y^3").verdict == "equivalent"
+    assert check_curve(text, "y", "-x/y").mistake_ids == ["previous_order"]
+    result = CliRunner().invoke(main, ["verify", text, "--implicit", "y", "--answer", "-25/y^3"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_curve_with_a_comma_of_its_own_is_read_as_before() -> None:
+    """A comma that does not follow a derivative (log(x, 2) + y² = 25) leaves the equation as typed."""
+    from chainsolve.implicit import read_curve
+
+    curve = read_curve("log(x, 2) + y^2 = 25", "y", None, {})
+    assert (curve.lhs, curve.order, curve.order_span) == (
+        sympy.log(x) / sympy.log(2) + y**2,
+        1,
+        None,
+    )
+    with pytest.raises(ChainsolveError, match="unexpected ','"):
+        read_curve("y, x^2 + y^2 = 25", "y", None, {})
+
+
+def test_each_result_is_tidied_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A side's result of one term is tidied once, not again as its only derived term."""
+    from chainsolve import derivation
+
+    seen: list[sympy.Expr] = []
+    tidy = derivation.tidy
+
+    def counted(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
+        seen.append(expr)
+        return tidy(expr, seconds)
+
+    monkeypatch.setattr(derivation, "tidy", counted)
+    solution = chainsolve.solve("x^2 + y^2 = 25", implicit="y", order=2)
+    assert solution.derivations[1].result == -25 / y**3
+    assert len(seen) == len(set(seen)) and len(seen) >= 2

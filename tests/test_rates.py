@@ -436,3 +436,22 @@ def test_constraint_route_refuses_a_wrong_rate() -> None:
     _check_by_differentiating(system, rates, {h: sympy.Integer(6)}, h, 1 / sympy.pi)
     with pytest.raises(WrongStepError):
         _check_by_differentiating(system, rates, {h: sympy.Integer(6)}, h, 2 / sympy.pi)
+
+
+def test_constrained_rate_is_checked_once_from_the_equation_as_typed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A constrained problem's rate is checked by the constraint route alone; a wrong one raises."""
+    from chainsolve import rates
+    from chainsolve.derivation import WrongStepError
+
+    def substituted_route(*args: object) -> None:
+        raise AssertionError("the substituted equation's partials prove nothing more")
+
+    monkeypatch.setattr(rates, "_check", substituted_route)
+    cone = ("V = pi/3*r^2*h; r = h/2", rates.parse_rates("h: dh/dt = ?; V: dV/dt = 9"))
+    moment = {"h": sympy.Integer(6)}
+    assert rates.solve_rates(*cone, moment).derivations[0].result == 1 / sympy.pi
+    monkeypatch.setattr(rates, "_solved", lambda *args: 2 / sympy.pi)
+    with pytest.raises(WrongStepError):
+        rates.solve_rates(*cone, moment)

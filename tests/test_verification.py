@@ -956,3 +956,46 @@ def test_derivation_opening_with_a_second_derivative_alone_is_of_order_two() -> 
     assert (report.verdict, report.order) == ("equivalent", 2)
     assert [line.status for line in report.lines] == ["follows"] * 3
     assert render_verdict(report, "text").count("d²/dx²(sin(x²))") == 1
+
+
+def test_wrong_second_derivative_is_judged_without_sympy_simplify() -> None:
+    """A wrong d²y/dx² is told from the order below without simplify (no sympy.physics import)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import chainsolve\n"
+        "wrong = chainsolve.verify('sin(x^2)', answer='2x*cos(x)', order=2)\n"
+        "lower = chainsolve.verify('sin(x^2)', answer='2x*cos(x^2)', order=2)\n"
+        "print(wrong.verdict, wrong.mistake_ids, lower.verdict, lower.mistake_ids)\n"
+        "print('physics imported:', 'sympy.physics' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    verdicts, physics = done.stdout.strip().splitlines()[-2:]
+    assert "previous_order" not in verdicts.split("]")[0]
+    assert verdicts.endswith("not_equivalent ['previous_order']")
+    assert physics == "physics imported: False"
+
+
+def test_text_verdict_does_not_load_the_json_writer() -> None:
+    """verify with text output never imports chainsolve.jsonout (its schema loading is JSON's cost)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from chainsolve.cli import main\n"
+        "try:\n"
+        "    main(['verify', 'sin(x^2)', '--answer', 'cos(x^2)'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('jsonout imported:', 'chainsolve.jsonout' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert "Verdict: not equivalent" in done.stdout
+    assert done.stdout.strip().endswith("jsonout imported: False")
