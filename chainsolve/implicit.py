@@ -206,16 +206,22 @@ def asked_order(curve: Curve, option: int | None) -> int:
     (``--order``, when given); the two disagreeing is the error it is for any problem."""
     from chainsolve.parsing import asked_order as problem_order
 
-    written = Problem(
+    written = dataclasses.replace(
+        curve_problem(curve), order=curve.order, order_span=curve.order_span
+    )
+    return problem_order(written, option)
+
+
+def curve_problem(curve: Curve, point: Mapping[str, sympy.Expr] | None = None) -> Problem:
+    """The problem a solution or verdict about ``curve`` reports: y of x, at ``point`` if given."""
+    return Problem(
         source=curve.source,
         definitions=(),
         target=curve.dependent.name,
         inputs=(curve.wrt.name, curve.dependent.name),
         wrt=(curve.wrt.name,),
-        order=curve.order,
-        order_span=curve.order_span,
+        point=MappingProxyType(dict(point or {})),
     )
-    return problem_order(written, option)
 
 
 def _check_point(curve: Curve, point: Mapping[str, sympy.Expr]) -> None:
@@ -300,14 +306,7 @@ def solve_implicit(
         derivation, names = _higher(curve, k, derivations[-1].result, result, reserved, oracle)
         derivations.append(_with_value_at(curve, derivation, point, oracle))
         reserved |= names
-    problem = Problem(
-        source=curve.source,
-        definitions=(),
-        target=y.name,
-        inputs=(x.name, y.name),
-        wrt=(x.name,),
-        point=MappingProxyType(dict(point or {})),
-    )
+    problem = curve_problem(curve, point)
     return Solution(problem=problem, derivations=tuple(derivations), detail=detail)
 
 

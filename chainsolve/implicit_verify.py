@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import MappingProxyType
 
 import sympy
 
 from chainsolve import mistakes, wording
-from chainsolve.implicit import Curve, equal_on_curve, is_zero, on_the_curve
-from chainsolve.problem import Problem
+from chainsolve.implicit import Curve, curve_problem, equal_on_curve, is_zero, on_the_curve
 from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
 
 #: Branches y = g(x) tried for an answer written without y (bounded: a quadratic gives two).
@@ -45,14 +43,7 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
         if _judge(curve, answer, lower)[0] == "equivalent":
             detail = wording.mistake_previous_order(order - 1)
             matched = (mistakes.match("previous_order", detail),)
-    problem = Problem(
-        source=curve.source,
-        definitions=(),
-        target=curve.dependent.name,
-        inputs=(curve.wrt.name, curve.dependent.name),
-        wrt=(curve.wrt.name,),
-        point=MappingProxyType({}),
-    )
+    problem = curve_problem(curve)
     return AnswerVerdict(
         problem,
         curve.wrt.name,

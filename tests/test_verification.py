@@ -960,9 +960,6 @@ def test_derivation_opening_with_a_second_derivative_alone_is_of_order_two() -> 
 
 def test_wrong_second_derivative_is_judged_without_sympy_simplify() -> None:
     """A wrong d²y/dx² is told from the order below without simplify (no sympy.physics import)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "import chainsolve\n"
@@ -971,10 +968,7 @@ def test_wrong_second_derivative_is_judged_without_sympy_simplify() -> None:
         "print(wrong.verdict, wrong.mistake_ids, lower.verdict, lower.mistake_ids)\n"
         "print('physics imported:', 'sympy.physics' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
-    )
-    verdicts, physics = done.stdout.strip().splitlines()[-2:]
+    verdicts, physics = _in_a_child(code).strip().splitlines()[-2:]
     assert "previous_order" not in verdicts.split("]")[0]
     assert verdicts.endswith("not_equivalent ['previous_order']")
     assert physics == "physics imported: False"
@@ -982,9 +976,6 @@ def test_wrong_second_derivative_is_judged_without_sympy_simplify() -> None:
 
 def test_text_verdict_does_not_load_the_json_writer() -> None:
     """verify with text output never imports chainsolve.jsonout (its schema loading is JSON's cost)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from chainsolve.cli import main\n"
@@ -994,8 +985,17 @@ def test_text_verdict_does_not_load_the_json_writer() -> None:
         "    pass\n"
         "print('jsonout imported:', 'chainsolve.jsonout' in sys.modules)\n"
     )
+    printed = _in_a_child(code)
+    assert "Verdict: not equivalent" in printed
+    assert printed.strip().endswith("jsonout imported: False")
+
+
+def _in_a_child(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (so that its imports are its own)."""
+    import subprocess
+    import sys
+
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
-    assert "Verdict: not equivalent" in done.stdout
-    assert done.stdout.strip().endswith("jsonout imported: False")
+    return done.stdout
