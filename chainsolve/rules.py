@@ -398,10 +398,13 @@ def as_nonzero(argument: sympy.Expr, strict: bool) -> sympy.Expr | None:
     if not strict or not argument.is_nonnegative:
         return None
     if isinstance(argument, sympy.Pow) and argument.exp.is_even:
-        return as_nonzero(argument.base, True) or argument.base
-    if isinstance(argument, sympy.Abs):
-        return as_nonzero(argument.args[0], True) or argument.args[0]
-    return argument
+        inner = argument.base
+    elif isinstance(argument, sympy.Abs):
+        inner = argument.args[0]
+    else:
+        return argument
+    deeper = as_nonzero(inner, True)  # |x|² > 0 is x ≠ 0 too
+    return inner if deeper is None else deeper
 
 
 def split_conditions(
