@@ -235,17 +235,17 @@ def textbook_form(
     (:func:`derived_terms`): each is put in textbook form on its own, and their sum in the
     order typed is the form unless ``result`` rewritten as a whole is clearly simpler.
     ``typed`` is the problem as typed (default ``problem``): where it is defined, the form
-    holds, and a condition the form no longer says is kept (:func:`_with_domain`).
+    holds, and a condition the form no longer says is kept (:func:`_where_it_holds`).
     """
     typed = problem if typed is None else typed
     whole = _rewritten(result, problem, rewrite=rewrite)
     if derived is None or not rewrite or not all(_expandable(term) for term in derived):
         # A power of a sum above EXPAND_POWER: its terms are not worth writing out one by one.
-        return _with_domain(whole, typed)
+        return _where_it_holds(whole, typed)
     parts = [_rewritten(term, None, rewrite=True, moves=TERM_REWRITES) for term in derived]
     summed = as_derived(part.expr for part in parts)
     if summed is None or clearly_simpler(whole.expr, written(summed.shown)):
-        return _with_domain(whole, typed)
+        return _where_it_holds(whole, typed)
     kinks = kink_conditions(problem) if problem is not None else ()
     conditions = [*kinks, *(c for part in parts for c in part.conditions)]
     form = TextbookForm(
@@ -255,14 +255,16 @@ def textbook_form(
         unique_exprs(_indicator_arguments(summed.value, problem)),
         summed.shown,
     )
-    return _with_domain(form, typed)
+    return _where_it_holds(form, typed)
 
 
-def _with_domain(form: TextbookForm, problem: sympy.Expr | None) -> TextbookForm:
-    """``form`` with the problem's domain conditions it no longer says, as a step says them.
+def _where_it_holds(form: TextbookForm, problem: sympy.Expr | None) -> TextbookForm:
+    """``form`` with exactly the conditions where it holds, for the problem as typed.
 
-    d/dx(ln(eˣ) + e^(ln x)) = 2 holds for x > 0 only; ln(x²) needs x² > 0, which is x ≠ 0
-    (:func:`rules.split_conditions`) and joins :attr:`TextbookForm.conditions`.
+    A kink where the derivative exists all the same is no condition (|x|³ at 0:
+    :func:`smooth_kinks`). A condition of the problem's own domain that the form no longer
+    says is added: d/dx(ln(eˣ) + e^(ln x)) = 2 holds for x > 0 only; ln(x²) needs x² > 0,
+    which is x ≠ 0 (:func:`rules.split_conditions`) and joins :attr:`TextbookForm.conditions`.
     """
     if problem is None:
         return form
