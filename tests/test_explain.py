@@ -513,9 +513,13 @@ def test_graph_substitution_of_unknown_functions_drops_a_reordered_copy() -> Non
 
 
 def test_statements_with_a_users_multi_letter_function_keep_the_letters_apart() -> None:
-    """loss(x)·g(x) and loss(x)^g(x) in Lagrange: (g·loss)′ = g′·loss + g·loss′, ln y = g·ln(loss)."""
-    assert "Product rule: (g·loss)′ = g′·loss + g·loss′" in _rendered(
+    """loss(x)·g(x) and loss(x)^g(x) in Lagrange: (loss·g)′ = loss′·g + loss·g′ (the factors as
+    typed), ln y = g·ln(loss)."""
+    assert "Product rule: (loss·g)′ = loss′·g + loss·g′" in _rendered(
         "loss(x)*g(x)", "text", "lagrange"
+    )
+    assert "Product rule: (g·loss)′ = g′·loss + g·loss′" in _rendered(
+        "g(x)*loss(x)", "text", "lagrange"
     )
     text = _rendered("loss(x)^g(x)", "text", "lagrange")
     assert "ln y = g·ln(loss)" in text and "Multiply back by lossᵍ" in text
