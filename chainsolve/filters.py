@@ -362,7 +362,12 @@ class _FactorOrder:
     def _print_Mul(self, expr: sympy.Expr) -> Any:
         factors = ordered_factors(expr)
         if factors[0].is_Number and factors[0].is_negative:
-            return self._with_minus(self._print(-expr))  # type: ignore[attr-defined]
+            negated = -expr
+            if isinstance(negated, sympy.Add):
+                # -(a + b) typed: the sum keeps its brackets (-a + b would be another number).
+                bracketed = self.parenthesize(negated, PRECEDENCE["Mul"], strict=False)  # type: ignore[attr-defined]
+                return self._with_minus(bracketed)
+            return self._with_minus(self._print(negated))  # type: ignore[attr-defined]
         if any(f.is_Pow and f.exp.is_Rational and f.exp.is_negative for f in factors):
             numerator, denominator = sympy.fraction(expr)
             if isinstance(numerator, sympy.Mul) and ordered_factors(numerator) != list(

@@ -222,3 +222,20 @@ def test_generated_names_differ_from_the_users_as_printed(user_name: str) -> Non
     latex = render_solution(solution, "latex")
     assert rf"{name_latex(user)} &= \cos" not in latex
     _check_text_reads_back(solution)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["-(y*log(p) + (1 - y)*log(1 - p))", "-(x + sin(x))*2", "-(x^2 - 3x)", "-(x - 1)/(x + 1)"],
+)
+def test_a_typed_minus_before_a_sum_reads_back_from_latex(text: str) -> None:
+    """-(a + b) as typed prints -\\left(a + b\\right) in LaTeX (it printed -a + b, another number)."""
+    from chainsolve.filters import latex_expr
+    from chainsolve.parsing import input_syntax
+
+    problem = parse_problem(f"L = {text}", wrt=["x"] if "x" in text else ["y"])
+    typed, expr = problem.definitions[0].typed, problem.definitions[0].expr
+    printed = latex_expr(typed).replace(r"\mathopen{}", "")
+    with input_syntax("latex"):
+        read = parse_expression(printed)
+    assert sympy.expand(read - expr) == 0
