@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
-from typing import Generic, TypeVar
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -75,7 +74,6 @@ SIMPLIFY_SECONDS = 2.0
 IDENTITY_SECONDS = 0.5
 
 Detail = str  # "brief" | "normal" | "full"
-_Value = TypeVar("_Value")
 
 
 class Namer:
@@ -218,8 +216,8 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
         seconds = SIMPLIFY_SECONDS
     # The moves below often hand back what they were given (an unknown function's partials,
     # 5–15 ms a call to walk): each form is counted and factored once.
-    ops = _Memo(sympy.count_ops)
-    factor_terms = _Memo(sympy.factor_terms)
+    ops = functools.cache(sympy.count_ops)
+    factor_terms = functools.cache(sympy.factor_terms)
     size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
     factored = factor_terms(expr)
@@ -259,21 +257,6 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     if ops(simplified) < size:
         return simplified, False
     return expr, False
-
-
-class _Memo(Generic[_Value]):
-    """A sympy function of one expression, computed once per distinct argument (within one tidy)."""
-
-    def __init__(self, function: Callable[[sympy.Expr], _Value]) -> None:
-        self._function = function
-        self._known: dict[sympy.Expr, _Value] = {}
-
-    def __call__(self, expr: sympy.Expr) -> _Value:
-        known = self._known.get(expr)
-        if known is None:
-            known = self._function(expr)
-            self._known[expr] = known
-        return known
 
 
 _PAIRED = (*CIRCULAR, *HYPERBOLIC)
