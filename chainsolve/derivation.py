@@ -614,8 +614,7 @@ def _closing_step(
 
 
 def _condition(form: TextbookForm) -> str:
-    signed = [(unicode_expr(u), strict) for u, strict in form.domain]
-    return wording.condition_text([unicode_expr(g) for g in form.conditions], signed)
+    return wording.condition_text(form.conditions, form.domain)
 
 
 def _textbook_notes(form: TextbookForm) -> list[str]:

@@ -906,12 +906,8 @@ class Explainer:
         if not lost:
             return ()
         from chainsolve import wording
-        from chainsolve.filters import unicode_expr
 
-        nonzero, signed = split_conditions(lost)
-        condition = wording.condition_text(
-            [unicode_expr(g) for g in nonzero], [(unicode_expr(u), s) for u, s in signed]
-        )
+        condition = wording.condition_text(*split_conditions(lost))
         claim = Claim(rule.expr, self.var, (value,))
         sides: tuple[Formula, ...] = (total, value)
         words = (("condition", condition),)

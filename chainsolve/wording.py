@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from chainsolve.filters import formula_unicode, unicode_name
+from chainsolve.filters import formula_unicode, unicode_expr, unicode_name
 from chainsolve.functions import BY_RULE_ID
 from chainsolve.problem import make_symbol
 from chainsolve.steps import Leibniz, RuleRef, Step
@@ -255,11 +255,14 @@ def note_simplify_ran_out() -> str:
     return "Simplifying took too long; the result is shown unsimplified (it is still correct)."
 
 
-def condition_text(nonzero: list[str], signed: Sequence[tuple[str, bool]] = ()) -> str:
+def condition_text(
+    nonzero: Iterable[sympy.Expr], signed: Iterable[tuple[sympy.Expr, bool]] = ()
+) -> str:
     """``x ≠ 0 and y > 0``: where a result holds, from the expressions that must not be 0 and
     the (expression, strict) pairs that must be positive (strict) or not negative."""
-    signs = [f"{u} {'>' if strict else '≥'} 0" for u, strict in signed]
-    return " and ".join([*(f"{g} ≠ 0" for g in nonzero), *signs])
+    zeros = [f"{unicode_expr(g)} ≠ 0" for g in nonzero]
+    signs = [f"{unicode_expr(u)} {'>' if strict else '≥'} 0" for u, strict in signed]
+    return " and ".join([*zeros, *signs])
 
 
 def note_holds_for(condition: str) -> str:
