@@ -9,24 +9,47 @@ objects walks both written out (sympy's ``==`` recurses), which is what they avo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import sympy
+
+_Value = TypeVar("_Value")
+
+
+def fold(
+    expr: sympy.Basic,
+    combine: Callable[[sympy.Basic, tuple[_Value, ...]], _Value],
+    stop: Callable[[sympy.Basic], _Value | None] = lambda node: None,
+) -> _Value:
+    """The value of ``expr`` computed innermost first, each shared part once, without recursion.
+
+    ``stop(node)`` may give a node's value outright (its parts are then not visited); any
+    other node's value is ``combine(node, its parts' values)`` (a node without parts: ``()``).
+
+    >>> x = sympy.Symbol("x")
+    >>> fold(sympy.sin(x) + x, lambda node, sizes: 1 + sum(sizes))
+    4
+    """
+    done: dict[int, _Value] = {}
+    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in done:
+            continue
+        given = stop(node)
+        if given is not None:
+            done[id(node)] = given
+        elif expanded or not node.args:
+            done[id(node)] = combine(node, tuple(done[id(arg)] for arg in node.args))
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if id(arg) not in done)
+    return done[id(expr)]
 
 
 def tree_size(expr: sympy.Basic, limit: int) -> int:
     """The number of nodes of ``expr`` written out as a tree, counted on its DAG (stops past ``limit``)."""
-    sizes: dict[int, int] = {}
-    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in sizes:
-            continue
-        if expanded or not node.args:
-            sizes[id(node)] = min(limit + 1, 1 + sum(sizes[id(arg)] for arg in node.args))
-            continue
-        stack.append((node, True))
-        stack.extend((arg, False) for arg in node.args if id(arg) not in sizes)
-    return sizes[id(expr)]
+    return fold(expr, lambda node, sizes: min(limit + 1, 1 + sum(sizes)))
 
 
 def atoms_of(expr: sympy.Basic, *types: type) -> set[sympy.Basic]:
@@ -65,26 +88,16 @@ def bottom_up(
     >>> bottom_up(sympy.sin(x) + x, lambda node, args: node.func(*args), two)
     sin(2) + 2
     """
-    done: dict[int, sympy.Basic] = {}
     interned: dict[sympy.Basic, sympy.Basic] = {}
-    stack: list[tuple[sympy.Basic, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in done:
-            continue
-        given = stop(node)
-        if given is not None:
-            done[id(node)] = given
-        elif not node.args:
-            done[id(node)] = node
-        elif not expanded:
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in node.args if id(arg) not in done)
-        else:
-            built = build(node, tuple(done[id(arg)] for arg in node.args))
-            # Equal results become one object, so that comparing them later is cheap.
-            done[id(node)] = interned.setdefault(built, built)
-    return done[id(expr)]
+
+    def rebuilt(node: sympy.Basic, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
+        if not node.args:
+            return node
+        built = build(node, args)
+        # Equal results become one object, so that comparing them later is cheap.
+        return interned.setdefault(built, built)
+
+    return fold(expr, rebuilt, stop)
 
 
 def _interned(nodes: Iterable[sympy.Basic]) -> set[sympy.Basic]:
@@ -146,26 +159,18 @@ class Shapes:
         return known
 
     def _walk(self, function: sympy.Basic, argument: sympy.Basic) -> int:
-        numbers: dict[int, int] = {}
-        stack: list[tuple[sympy.Basic, bool]] = [(function, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if id(node) in numbers:
-                continue
-            if node is argument or node == argument:
-                numbers[id(node)] = self._number(("argument",))
-            elif not node.args:
-                numbers[id(node)] = self._number(("atom", node))
-            elif not expanded:
-                stack.append((node, True))
-                stack.extend((arg, False) for arg in node.args if id(arg) not in numbers)
-            else:
-                parts = tuple(numbers[id(arg)] for arg in node.args)
-                if isinstance(node, (sympy.Add, sympy.Mul)):
-                    parts = tuple(sorted(parts))
-                rest = node._hashable_content()[len(node.args) :]
-                numbers[id(node)] = self._number((type(node), rest, parts))
-        return numbers[id(function)]
+        def at_argument(node: sympy.Basic) -> int | None:
+            return self._number(("argument",)) if node is argument or node == argument else None
+
+        def number(node: sympy.Basic, parts: tuple[int, ...]) -> int:
+            if not node.args:
+                return self._number(("atom", node))
+            if isinstance(node, (sympy.Add, sympy.Mul)):
+                parts = tuple(sorted(parts))
+            rest = node._hashable_content()[len(node.args) :]
+            return self._number((type(node), rest, parts))
+
+        return fold(function, number, at_argument)
 
     def _number(self, shape: tuple[object, ...]) -> int:
         return self._numbers.setdefault(shape, len(self._numbers))
