@@ -970,7 +970,12 @@ class _Reader:
         return self.applied(match.start(), len(text), inner, by)
 
     def subscripted(self, match: re.Match[str]) -> _Token | None:
-        """``z_x``, ``z_xy``: partials of a defined name by one-letter inputs, left to right.
+        """``z_x``, ``z_xy``: partials of a defined name by one-letter inputs, left to right."""
+        partial = self.subscript_partial(match)
+        return None if partial is None else self.named(match.start(), match.end(), *partial)
+
+    def subscript_partial(self, match: re.Match[str]) -> tuple[str, tuple[str, ...]] | None:
+        """The name and variables of a partial in subscript notation (z, (x, y) for ``z_xy``).
 
         Only where the whole (``z_xy``) is no name of the problem or of a side definition.
         """
@@ -982,7 +987,7 @@ class _Reader:
             return None
         if any(letter not in self.ctx.problem.inputs for letter in letters):
             return None
-        return self.named(match.start(), match.end(), of, tuple(letters))
+        return of, tuple(letters)
 
     def applied(self, start: int, end: int, inner: _Side, by: tuple[str, ...]) -> _Token:
         """``d/dx(…)``, ``∂²/∂y∂x(…)`` or ``(…)′``: the derivative of an expression by ``by`` in
@@ -1195,7 +1200,7 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
 def _is_partial_name(reader: _Reader, text: str) -> bool:
     """Is ``text`` (one name) a partial in subscript notation, ``z_x`` or ``z_xy``?"""
     match = _SUBSCRIPT.fullmatch(text)
-    return match is not None and reader.subscripted(match) is not None
+    return match is not None and reader.subscript_partial(match) is not None
 
 
 def _written_alone(reader: _Reader, line: _Line, column: int, side: str) -> int | None:
