@@ -377,11 +377,11 @@ def _always(argument: sympy.Expr, strict: bool) -> bool:
     if _sign_known(argument, strict):
         return True
     # σ and its kin are bounded, which sympy sees only with exponentials: 1 − σ(z) = 1/(1 + eᶻ).
-    bounded = argument.atoms(*functions.EXP_REWRITABLE)
-    if not bounded:
+    if not argument.has(*functions.EXP_REWRITABLE):
         return False
-    written = argument.xreplace({f: f.rewrite(sympy.exp) for f in bounded})
-    return _sign_known(sympy.together(written), strict)
+    from chainsolve.equivalence import rewrite_activations
+
+    return _sign_known(sympy.together(rewrite_activations(argument)), strict)
 
 
 def _sign_known(argument: sympy.Expr, strict: bool) -> bool:
