@@ -7,7 +7,7 @@ import math
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -799,7 +799,14 @@ _CLOSING = {"(": ")", "[": "]"}
 class _Parser:
     """Precedence climbing over the tokens, counting depth as it descends and nodes as it goes."""
 
-    def __init__(self, text: _Text, tokens: list[_Token], *, allow_names: bool = True) -> None:
+    def __init__(
+        self,
+        text: _Text,
+        tokens: list[_Token],
+        *,
+        allow_names: bool = True,
+        variables: Collection[str] = (),
+    ) -> None:
         self.text = text
         self.tokens = tokens
         self.pos = 0
@@ -810,8 +817,9 @@ class _Parser:
         #: Whether a reading beyond the plain grammar was made (juxtaposition, sin x, log_2):
         #: then the problem is echoed as read.
         self.guessed = False
-        #: Names used as variables somewhere (not called, not defined): x(x+1) multiplies.
-        self.plain_names = _plain_names(tokens)
+        #: Names used as variables somewhere (not called, not defined), here or in the problem
+        #: an answer is about: x(x+1) multiplies.
+        self.plain_names = _plain_names(tokens) | set(variables)
         self.sums = _sums(tokens)
 
     # helpers
@@ -2153,33 +2161,50 @@ def _plain_node(node: sympy.Expr, args: tuple[sympy.Expr, ...]) -> sympy.Expr:
 
 
 def _parse_one(
-    text: str, source: str, offset: int, exact_decimals: bool, allow_names: bool
+    text: str,
+    source: str,
+    offset: int,
+    exact_decimals: bool,
+    allow_names: bool,
+    variables: Collection[str] = (),
 ) -> tuple[sympy.Expr, _Text]:
     check_length(text)
     prepared = _prepare(text, source, offset)
     tokens = _tokenize(prepared, exact_decimals=exact_decimals, newline_is_space=True)
     if tokens[0].kind == "end":
         raise prepared.error("empty_input", "the expression is empty", 0, 0, "type an expression")
-    parser = _Parser(prepared, tokens, allow_names=allow_names)
+    parser = _Parser(prepared, tokens, allow_names=allow_names, variables=variables)
     tree = parser.expression(0)
     parser.expect_end()
     return _Builder(prepared).build(tree), prepared
 
 
 def parse_expression(
-    text: str, *, source: str | None = None, offset: int = 0, exact_decimals: bool = True
+    text: str,
+    *,
+    source: str | None = None,
+    offset: int = 0,
+    exact_decimals: bool = True,
+    variables: Collection[str] = (),
 ) -> sympy.Expr:
     """Parse one expression such as ``3x^2 + sin(x)`` into sympy.
 
     ``source`` is the whole text ``text`` was cut from and ``offset`` where it starts
     there, so error spans point into ``source``. Decimals become exact rationals unless
-    ``exact_decimals`` is false, when they become 30-digit ``Float``s.
+    ``exact_decimals`` is false, when they become 30-digit ``Float``s. ``variables`` are
+    names known to be variables (those of the problem an answer is about): ``y(x + 1)``
+    multiplies for a variable y, as it does when y appears on its own elsewhere.
 
     >>> parse_expression("-x^2 + 0.5")
     1/2 - x**2
     """
     expr, _ = _parse_one(
-        text, text if source is None else source, offset, exact_decimals, allow_names=True
+        text,
+        text if source is None else source,
+        offset,
+        exact_decimals,
+        allow_names=True,
+        variables=variables,
     )
     return expr
 

@@ -373,7 +373,9 @@ def _parse(
     """The student's text as an expression; functions the problem does not have are refused."""
     from chainsolve.parsing import parse_expression  # written alongside; imported when needed
 
-    parsed = parse_expression(text, source=source, offset=offset)
+    # The problem's variables multiply a parenthesis, y(x + 1) = y·(x + 1), as in the problem.
+    variables = problem.names - problem.function_names
+    parsed = parse_expression(text, source=source, offset=offset, variables=variables)
     _refuse_foreign_functions(parsed, problem, text, source=source, offset=offset)
     return parsed
 

@@ -1542,3 +1542,22 @@ def test_a_row_carries_its_input_syntax_to_any_worker(monkeypatch: pytest.Monkey
     # The task a Dask worker runs on another machine gets nothing else but the rows.
     rows = grade_chunk([row, plain], None, None, True)
     assert [r["correct"] for _, r in rows] == [True, False]
+
+
+def test_a_variable_of_the_problem_multiplies_a_parenthesis() -> None:
+    """parse_expression(variables=...): y(x + 1) is y·(x + 1) for a variable y, a call otherwise.
+
+    An answer is parsed on its own, so without the problem's names y(x + 1) read as a made-up
+    function; chainsolve's own LaTeX, y \\left(x + 1\\right), then did not read back.
+    """
+    from chainsolve.parsing import parse_expression
+
+    x, y = make_symbol("x"), make_symbol("y")
+    assert parse_expression("y(x + 1)", variables={"x", "y"}) == y * (x + 1)
+    def called(text: str, variables: set[str]) -> set[str]:
+        parsed = parse_expression(text, variables=variables)
+        return {a.func.__name__ for a in parsed.atoms(sympy.core.function.AppliedUndef)}
+
+    assert called("y(x + 1)", set()) == {"y"}
+    assert called("f(x + 1)", {"x", "y"}) == {"f"}
+    assert called("y(2)", {"y"}) == {"y"}

@@ -356,3 +356,20 @@ def test_power_of_a_constant_exponential_is_planned_as_typed() -> None:
     expected = sympy.diff(problem.definitions[0].expr, x)
     assert sympy.simplify(solution.derivatives["x"] - expected) == 0
     assert solution.verified
+
+
+@pytest.mark.parametrize(
+    ("answer", "correct"),
+    [("y(2x + 1)", True), ("$y \\left(2x+1\\right)$", True), ("y(x + 1)", False)],
+)
+def test_verify_reads_a_variable_before_a_parenthesis_as_a_product(
+    answer: str, correct: bool
+) -> None:
+    """verify: y(2x + 1) about z = x·y·(x + 1) is y·(2x + 1), as chainsolve's LaTeX prints it.
+
+    It was refused as "'y' is not a function chainsolve knows", although y is the problem's
+    variable and solve reads x(x + 1) as a product.
+    """
+    from chainsolve.api import verify
+
+    assert verify("z = x*y*(x+1)", wrt="x", answer=answer).correct is correct
