@@ -1554,6 +1554,7 @@ def test_a_variable_of_the_problem_multiplies_a_parenthesis() -> None:
 
     x, y = make_symbol("x"), make_symbol("y")
     assert parse_expression("y(x + 1)", variables={"x", "y"}) == y * (x + 1)
+
     def called(text: str, variables: set[str]) -> set[str]:
         parsed = parse_expression(text, variables=variables)
         return {a.func.__name__ for a in parsed.atoms(sympy.core.function.AppliedUndef)}
