@@ -1430,7 +1430,7 @@ def latex_text(text: str) -> str:
 
 
 #: Characters that make a word of a sentence a formula: operators, primes, raised and lowered digits.
-_FORMULA_MARKS = frozenset("′″·−+=/→←×^") | frozenset(
+_FORMULA_MARKS = frozenset("′″·−+=/→←×^∂<>≠≤≥…") | frozenset(
     "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ₀₁₂₃₄₅₆₇₈₉"
 )
 #: Characters a formula word may hold (anything else keeps the word prose).
@@ -1452,6 +1452,11 @@ _MATH_SYMBOLS = MappingProxyType(
         "→": r"\to ",
         "←": r"\leftarrow ",
         "×": r"\times ",
+        "∂": r"\partial ",
+        "≠": r"\neq ",
+        "≤": r"\leq ",
+        "≥": r"\geq ",
+        "…": r"\ldots ",
     }
 )
 

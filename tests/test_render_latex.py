@@ -221,6 +221,7 @@ TRICKY_SENTENCES = [
     "Quotient rule: (f/g)′ = (f′g − fg′)/g², then ln y = g·ln f",
     "edge u₁ → θ₂; 50% of {x} costs $5 & #1 ~ \\ _",
     "a depends on W1, b1; «quoted» Ð þ 中",
+    "holds for x > 0 and x ≠ 1, y ≥ 0 ≤ z < 2; ∂₁f(…) and ∂z/∂x, a -> b",
 ]
 
 
@@ -233,3 +234,14 @@ def test_latex_prose_of_tricky_sentences_compiles(tmp_path: Path) -> None:
     )
     preamble = render_solution(solve("sin(x)"), "latex").split(r"\begin{document}", 1)[0]
     compile_latex(preamble + "\\begin{document}\n" + body + "\n\\end{document}\n", tmp_path)
+
+
+def test_notes_set_their_maths_in_math_mode() -> None:
+    """A note's conditions and derivatives are maths in LaTeX: $x > 0$, $\\partial z/\\partial x$.
+
+    Notes were escaped as plain text (x \\ensuremath{>} 0, \\ensuremath{\\partial}z/...).
+    """
+    latex = render_solution(solve("log(exp(x)) + exp(log(x))"), "latex")
+    assert r"\paragraph{Note.} The result holds for $x > 0$," in latex
+    latex = render_solution(solve("z = x*y; y = x^2"), "latex")
+    assert r"the partial derivative $\partial z/\partial x$ holds $y$ fixed" in latex
