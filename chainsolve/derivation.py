@@ -618,9 +618,17 @@ def _condition(form: TextbookForm) -> str:
 
 
 def _textbook_notes(form: TextbookForm) -> list[str]:
-    """The notes a textbook form needs: where it holds, what a relu′ indicator means."""
-    holds = form.conditions or form.domain
-    notes = [wording.note_holds_for(_condition(form))] if holds else []
+    """The notes a textbook form needs: where it holds, the derivative where only its limit
+    gives it, what a relu′ indicator means."""
+    at_limits = {limit.argument for limit in form.limits}
+    undefined = tuple(g for g in form.conditions if g not in at_limits)
+    notes = []
+    if undefined or form.domain:
+        notes.append(wording.note_holds_for(wording.condition_text(undefined, form.domain)))
+    notes.extend(
+        wording.note_derivative_at_limit(limit.argument, limit.var, limit.point, limit.value)
+        for limit in form.limits
+    )
     notes.extend(wording.note_indicator(unicode_expr(g)) for g in form.indicator)
     return notes
 

@@ -85,14 +85,20 @@ def unicode_name(name: str) -> str:
 
 
 def _is_atomic_text(text: str) -> bool:
-    """True when a printed piece needs no parentheses next to ``/`` (no bare operator)."""
+    """True when a printed piece needs no parentheses next to ``/`` (no bare operator).
+
+    Bars are brackets too: ``|x - 1|`` is one piece (an odd count of bars so far is inside).
+    """
     depth = 0
+    bars = 0
     for char in text:
         if char in "([{":
             depth += 1
         elif char in ")]}":
             depth -= 1
-        elif depth == 0 and char in " ·/-+^":
+        elif char == "|":
+            bars += 1
+        elif depth == 0 and bars % 2 == 0 and char in " ·/-+^":
             return False
     return True
 

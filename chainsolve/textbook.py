@@ -33,7 +33,6 @@ that the result no longer shows is stated too (x > 0 for e^(ln x)).
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -68,6 +67,20 @@ _KINKED = (sympy.Abs, sympy.sign)
 
 
 @dataclass(frozen=True, slots=True)
+class LimitAtKink:
+    """The derivative at the zero of a kink argument where the formula is undefined: its limit.
+
+    |x|·sin x: the argument x, the variable x, the point 0, the value 0 (the limit of
+    x·sin(x)/|x| + cos(x)·|x| at 0, which is the derivative there).
+    """
+
+    argument: sympy.Expr
+    var: sympy.Symbol
+    point: sympy.Expr
+    value: sympy.Expr
+
+
+@dataclass(frozen=True, slots=True)
 class TextbookForm:
     """A result as a teacher writes it: the form, what it rests on, and where it holds.
 
@@ -85,6 +98,8 @@ class TextbookForm:
     indicator: tuple[sympy.Expr, ...] = ()
     shown: Formula | None = None
     domain: tuple[tuple[sympy.Expr, bool], ...] = ()
+    #: Points where the form is undefined (a condition says so) yet the derivative exists.
+    limits: tuple[LimitAtKink, ...] = ()
 
 
 def score(expr: sympy.Expr) -> tuple[int, int]:
@@ -273,10 +288,10 @@ def _where_it_holds(form: TextbookForm, problem: sympy.Expr | None) -> TextbookF
     kinks = unique_exprs(evaluate_typed(g) for g in kink_conditions(problem))
     # Only a small problem is evaluated and taken to its limits (a flattened DAG is not).
     small = bool(kinks) and tree_size(problem, KINK_NODES) <= KINK_NODES
-    smooth = smooth_kinks(evaluate_typed(problem), form.expr, kinks) if small else ()
-    if smooth:
+    smooth, limits = smooth_kinks(evaluate_typed(problem), form.expr, kinks) if small else ((), ())
+    if smooth or limits:
         kept = tuple(g for g in form.conditions if g not in smooth)
-        form = dataclasses.replace(form, conditions=kept)
+        form = dataclasses.replace(form, conditions=kept, limits=limits)
     nonzero, signed = split_conditions(lost_conditions(problem, form.expr))
     if not nonzero and not signed:
         return form
@@ -292,39 +307,48 @@ KINK_LIMIT_SECONDS = 0.5
 
 def smooth_kinks(
     problem: sympy.Expr, result: sympy.Expr, kinks: Sequence[sympy.Expr]
-) -> tuple[sympy.Expr, ...]:
-    """The kink arguments g (of |g|, sign g) at whose one zero ``result`` is the derivative all
-    the same.
+) -> tuple[tuple[sympy.Expr, ...], tuple[LimitAtKink, ...]]:
+    """The kink arguments g (of |g|, sign g) at whose one zero the derivative exists all the
+    same: those where ``result`` gives it, and those where only its limit does.
 
     |x|³ has a kink argument x, yet its derivative exists at 0 and 3x²·sign(x) gives it (0):
-    no condition is needed. Decided only for a problem in one variable and a g linear in it,
-    where the zero is one point r: the problem is continuous at r and ``result`` has equal
-    one-sided limits there, equal to its value at r (then, by the mean value theorem, the
-    derivative at r exists and is that value). Any doubt keeps the condition.
+    no condition is needed. |x|·sin x has one too, and its derivative x·sin(x)/|x| + cos(x)·|x|
+    is undefined at 0, but the derivative there exists: 0, the formula's limit. Decided only
+    for a problem in one variable and a g linear in it, where the zero is one point r: the
+    problem is continuous at r and ``result`` has equal finite one-sided limits there (then, by
+    the mean value theorem, the derivative at r exists and is that limit); ``result`` gives it
+    when its value at r is that limit. Any doubt keeps the condition, with no limit stated.
     """
     variables = problem.free_symbols
     if len(variables) != 1:
-        return ()
+        return (), ()
     (var,) = variables
-    smooth = []
+    smooth: list[sympy.Expr] = []
+    limits: list[LimitAtKink] = []
     for g in kinks:
         if g.free_symbols != {var} or not g.is_polynomial(var) or sympy.degree(g, var) != 1:
             continue
         root = sympy.solve(g, var)[0]
-        if all(
-            attempt(KINK_LIMIT_SECONDS, functools.partial(_continuous_at, expr, var, root))
-            for expr in (problem, result)
-        ):
+        if _limit_at(problem, var, root) != problem.subs(var, root):
+            continue
+        limit = _limit_at(result, var, root)
+        if limit is None:
+            continue
+        if result.subs(var, root) == limit:
             smooth.append(g)
-    return tuple(smooth)
+        else:
+            limits.append(LimitAtKink(g, var, root, limit))
+    return tuple(smooth), tuple(limits)
 
 
-def _continuous_at(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr) -> bool:
-    """Is ``expr`` finite at ``point`` and equal there to both its one-sided limits?"""
-    value = expr.subs(var, point)
-    if not value.is_finite or value.has(sympy.nan, sympy.zoo):
-        return False
-    return all(sympy.limit(expr, var, point, side) == value for side in ("+", "-"))
+def _limit_at(expr: sympy.Expr, var: sympy.Symbol, point: sympy.Expr) -> sympy.Expr | None:
+    """The limit of ``expr`` at ``point`` when both one-sided limits agree and are finite, else None."""
+
+    def both_sides() -> sympy.Expr | None:
+        left, right = (sympy.limit(expr, var, point, side) for side in ("-", "+"))
+        return right if left == right and right.is_finite else None
+
+    return attempt(KINK_LIMIT_SECONDS, both_sides)
 
 
 def with_typed_constant(rule: Rule, form: TextbookForm) -> TextbookForm:

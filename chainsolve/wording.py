@@ -270,6 +270,17 @@ def note_holds_for(condition: str) -> str:
     return f"The result holds for {condition}, where the derivative exists."
 
 
+def note_derivative_at_limit(
+    argument: sympy.Expr, var: sympy.Symbol, point: sympy.Expr, value: sympy.Expr
+) -> str:
+    """A formula undefined at a kink where the derivative exists all the same: its limit there."""
+    at = f"{unicode_expr(var)} = {unicode_expr(point)}"
+    return (
+        f"The formula holds for {unicode_expr(argument)} ≠ 0. At {at} the derivative exists as "
+        f"well: it is {unicode_expr(value)}, the formula's limit there."
+    )
+
+
 def note_indicator(argument: str) -> str:
     """What relu′ = Heaviside(u, 0) is, and the value chosen at the kink."""
     return (

@@ -75,6 +75,24 @@ def test_unicode_denominator_starting_with_a_parenthesis_keeps_its_own() -> None
     assert unicode_expr(-1 / (2 * (x + 1) ** 2)) == "-1/(2(x + 1)²)"
 
 
+def test_unicode_bars_are_brackets_next_to_a_slash() -> None:
+    """x/|x - 1| needs no parentheses (the bars enclose it); x/(|x| - 1) still does.
+
+    Every form reads back through chainsolve's own grammar as the same expression.
+    """
+    from chainsolve.parsing import parse_expression
+
+    cases = {
+        x / sympy.Abs(x - 1): "x/|x - 1|",
+        x / (sympy.Abs(x) - 1): "x/(|x| - 1)",
+        x / (sympy.Abs(x) * sympy.Abs(x - 1)): "x/(|x|·|x - 1|)",
+        (sympy.Abs(x) - 1) / x: "(|x| - 1)/x",
+    }
+    for expr, expected in cases.items():
+        assert unicode_expr(expr) == expected
+        assert sympy.simplify(parse_expression(expected) - expr) == 0
+
+
 def test_unicode_abstract_derivatives() -> None:
     """Abstract derivatives read as ∂f/∂x(x, y), f′(g(x)) and ∂₁f(g(t), h(t))."""
     assert unicode_expr(sympy.Derivative(f(x, y), x)) == "∂f/∂x(x, y)"

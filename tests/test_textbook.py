@@ -107,9 +107,30 @@ def test_a_kink_where_the_derivative_exists_states_no_condition(text: str, kink:
 
 @pytest.mark.parametrize("text", ["abs(x)", "abs(x)*sin(x)", "abs(sin(x))", "sign(x)*x"])
 def test_a_kink_where_the_result_fails_keeps_its_condition(text: str) -> None:
-    """|x| has no derivative at 0, x·sin(x)/|x| + cos(x)·|x| is undefined there, |sin x| has
-    many kinks."""
+    """|x| has no derivative at 0, x·sin(x)/|x| + cos(x)·|x| is undefined there (its limit is
+    stated), |sin x| has many kinks."""
     assert any("holds for" in note for note in _notes(text))
+
+
+@pytest.mark.parametrize(("text", "kink"), [("abs(x)*sin(x)", 0), ("abs(x - 1)*sin(x - 1)", 1)])
+def test_a_formula_undefined_where_the_derivative_exists_states_its_limit(
+    text: str, kink: int
+) -> None:
+    """|x|·sin x: x·sin(x)/|x| + cos(x)·|x| is undefined at 0, but the derivative exists there.
+
+    The note says so, with the value: the limit of the difference quotient (an independent
+    oracle). It used to say only "holds for x ≠ 0, where the derivative exists", which told a
+    student the derivative did not exist at 0.
+    """
+    solution = solve_problem(parse_problem(text))
+    f = solution.problem.definitions[0].expr
+    value = sympy.limit((f - f.subs(x, kink)) / (x - kink), x, kink)
+    assert solution.derivations[0].result.subs(x, kink) is sympy.nan
+    assert not any("where the derivative exists" in note for note in solution.notes)
+    assert (
+        f"At x = {kink} the derivative exists as well: it is {unicode_expr(value)}, the "
+        "formula's limit there." in " ".join(solution.notes)
+    )
 
 
 @pytest.mark.parametrize(
@@ -321,7 +342,7 @@ def test_a_problem_without_kinks_is_not_evaluated_for_them(monkeypatch: pytest.M
     import chainsolve.textbook as textbook
 
     calls: list[sympy.Expr] = []
-    monkeypatch.setattr(textbook, "smooth_kinks", lambda *args: calls.append(args[0]) or ())
+    monkeypatch.setattr(textbook, "smooth_kinks", lambda *args: calls.append(args[0]) or ((), ()))
     solve_problem(parse_problem("sin(x)^2*exp(x)"))
     assert calls == []
     solve_problem(parse_problem("abs(x)^3"))
