@@ -103,6 +103,41 @@ def _is_atomic_text(text: str) -> bool:
     return True
 
 
+def _reads_whole_beside_a_slash(text: str) -> bool:
+    """True when a printed numerator or denominator needs no parentheses next to ``/``.
+
+    Besides an atomic piece, a power whose exponent is in brackets ending the piece:
+    e^(-x)/(1 + e^(-x))² and 1/e^(x²) read one way (^ binds tighter than /, and the brackets
+    show where the exponent ends); e^x/2 keeps them, (e^x)/2, as e^x/2 is read e^(x/2) by some.
+    """
+    if _is_atomic_text(text):
+        return True
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "^" and depth == 0:
+            exponent = text[index + 1 :]
+            return (
+                _is_atomic_text(text[:index])
+                and exponent.startswith("(")
+                and _closing_bracket(exponent) == len(exponent) - 1
+            )
+    return False
+
+
+def _closing_bracket(text: str) -> int:
+    """The index of the bracket that closes the one ``text`` opens with (-1 if none does)."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index
+    return -1
+
+
 def _derivative_at(
     subs: sympy.Expr,
 ) -> tuple[AppliedUndef, list[sympy.Expr], list[int], int] | None:
@@ -449,7 +484,7 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
             return self._root(base)
         if exponent.is_Rational and exponent.is_negative:
             denominator = self._print(_reciprocal(expr))
-            if not _is_atomic_text(denominator):
+            if not _reads_whole_beside_a_slash(denominator):
                 denominator = f"({denominator})"
             return f"1/{denominator}"
         base_text = str(self.parenthesize(base, PRECEDENCE["Pow"], strict=False))
@@ -520,10 +555,10 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
         else:
             # 2√x written next to each other would read as (x/2)·√x after a slash.
             bottom_text = f"({self._join_factors(bottom, denominator)})"
-        if not _is_atomic_text(top_text):
+        if not _reads_whole_beside_a_slash(top_text):
             top_text = f"({top_text})"
         # Not "starts with (": "(x²)² + 1" does, and still needs its parentheses.
-        if not _is_atomic_text(bottom_text):
+        if not _reads_whole_beside_a_slash(bottom_text):
             bottom_text = f"({bottom_text})"
         return f"{sign}{top_text}/{bottom_text}"
 
@@ -1015,8 +1050,8 @@ def formula_unicode(formula: Formula, notation: Notation = "leibniz") -> str:
     if isinstance(formula, Quotient):
         top = formula_unicode(formula.numerator, notation)
         bottom = formula_unicode(formula.denominator, notation)
-        top = top if _is_atomic_text(top) else f"({top})"
-        bottom = bottom if _is_atomic_text(bottom) else f"({bottom})"
+        top = top if _reads_whole_beside_a_slash(top) else f"({top})"
+        bottom = bottom if _reads_whole_beside_a_slash(bottom) else f"({bottom})"
         return f"{top}/{bottom}"
     if isinstance(formula, Neg):
         text = formula_unicode(formula.operand, notation)

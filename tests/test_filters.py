@@ -93,6 +93,26 @@ def test_unicode_bars_are_brackets_next_to_a_slash() -> None:
         assert sympy.simplify(parse_expression(expected) - expr) == 0
 
 
+def test_unicode_a_power_with_a_bracketed_exponent_needs_no_brackets_beside_a_slash() -> None:
+    """e^(-x)/(1 + e^(-x))² and e^(x²)/x, not (e^(-x))/…; e^x/2 keeps them: (e^x)/2.
+
+    Each form reads back through chainsolve's own grammar as the same expression.
+    """
+    from chainsolve.parsing import parse_expression
+
+    e = sympy.exp
+    cases = {
+        e(-x) / (1 + e(-x)) ** 2: "e^(-x)/(1 + e^(-x))²",
+        e(x**2) / x: "e^(x²)/x",
+        e(x) / 2: "(e^x)/2",
+        2**x / x: "(2^x)/x",
+        (x + 1) ** sympy.Rational(1, 3) / x: "(x + 1)^(1/3)/x",
+    }
+    for expr, expected in cases.items():
+        assert unicode_expr(expr) == expected
+        assert sympy.simplify(parse_expression(expected) - expr) == 0
+
+
 def test_unicode_abstract_derivatives() -> None:
     """Abstract derivatives read as ∂f/∂x(x, y), f′(g(x)) and ∂₁f(g(t), h(t))."""
     assert unicode_expr(sympy.Derivative(f(x, y), x)) == "∂f/∂x(x, y)"
