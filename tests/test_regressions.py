@@ -290,7 +290,7 @@ def test_json_output_imports_no_jinja2() -> None:
         ("abs(x)^3", "y = |x|³"),
         ("sqrt(x^2)", "y = √(x²)"),
         ("exp(sin(sqrt(1+x^4)))^3", "y = (e^(sin(√(1 + x⁴))))³"),
-        ("exp(-0.5*x^2)/sqrt(2*pi)", "y = (e^(-x²/2))/√(2π)"),
+        ("exp(-0.5*x^2)/sqrt(2*pi)", "y = e^(-x²/2)/√(2π)"),
         ("z = exp(x)^3; x = sin(t)", "z = (e^x)³"),
     ],
 )
