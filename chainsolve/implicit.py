@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING
 import sympy
 
 from chainsolve import wording
+from chainsolve.check import Checker, combine_checks
 from chainsolve.derivation import WrongStepError, solve_problem, tidy
+from chainsolve.equivalence import check_claim
 from chainsolve.errors import ChainsolveError, ProblemError, Span
 from chainsolve.problem import Definition, Problem, make_symbol
+from chainsolve.rules import sympy_derivative
 from chainsolve.steps import (
+    NO_CLAIM,
     Check,
     Derivation,
     Leibniz,
@@ -58,6 +62,10 @@ class Curve:
     def as_symbol(self, expr: sympy.Expr) -> sympy.Expr:
         """``expr`` (free of y′(x)) with y(x) written y again."""
         return expr.xreplace({self.function: self.dependent})
+
+    def stand_ins(self) -> StandIns:
+        """y standing in for y(x) and p for y′(x) (:class:`StandIns`)."""
+        return StandIns(self.wrt, {self.dependent: self.function})
 
     @property
     def implicit_function(self) -> sympy.Expr:
@@ -278,14 +286,16 @@ def solve_implicit(
     steps: list[Step] = [opening]
     reserved: frozenset[str] = frozenset()
     derivatives = []
+    stand_ins = curve.stand_ins()
+    checker = StandInChecker(stand_ins)
     for name, side in zip(SIDE_NAMES, (curve.lhs, curve.rhs), strict=True):
         side_steps, derivative, names = differentiate_side(
-            curve.source, x, name, curve.as_function(side), reserved
+            curve.source, x, name, curve.as_function(side), reserved, checker
         )
         steps.extend(side_steps)
         derivatives.append(derivative)
         reserved |= names
-    collected, coefficient, rest = _collect(curve, derivatives[0] - derivatives[1])
+    collected, coefficient, rest = _collect(curve, stand_ins, derivatives[0] - derivatives[1])
     steps.append(collected)
     result = _solved(curve, coefficient, rest)
     steps.append(
@@ -303,7 +313,9 @@ def solve_implicit(
     oracles = implicit_derivatives(curve, partials, order)
     for k in range(2, order + 1):
         oracle = oracles[k - 1]
-        derivation, names = _higher(curve, k, derivations[-1].result, result, reserved, oracle)
+        derivation, names = _higher(
+            curve, k, derivations[-1].result, result, reserved, oracle, checker
+        )
         derivations.append(_with_value_at(curve, derivation, point, oracle))
         reserved |= names
     problem = curve_problem(curve, point)
@@ -335,6 +347,7 @@ def _higher(
     slope: sympy.Expr,
     reserved: frozenset[str],
     oracle: sympy.Expr,
+    checker: Checker | None = None,
 ) -> tuple[Derivation, frozenset[str]]:
     """dⁿy/dxⁿ: the result of order n − 1 differentiated implicitly, dy/dx substituted, checked
     against ``oracle``, the derivative of order n from F's partials (:func:`implicit_derivatives`)."""
@@ -344,7 +357,12 @@ def _higher(
     shown = curve.as_function(previous)
     opening = Step("rule", "implicit_higher", (total, Leibniz(shown, x)), words=words)
     side_steps, derivative, names = differentiate_side(
-        curve.source, x, SIDE_NAMES[0], shown, reserved
+        curve.source,
+        x,
+        SIDE_NAMES[0],
+        shown,
+        reserved,
+        checker or StandInChecker(curve.stand_ins()),
     )
     function_slope = sympy.Derivative(curve.function, x)
     substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
@@ -422,13 +440,94 @@ def _words(curve: Curve) -> tuple[tuple[str, str], ...]:
     return (("dependent", curve.dependent.name), ("wrt", curve.wrt.name))
 
 
+class StandIns:
+    """Plain symbols standing in for unknown functions of ``var`` and their first derivatives:
+    y for y(x) and p for y′(x), as sympy's idiff works (V, h for V(t), h(t) in related rates).
+
+    sympy asks its assumptions of every Derivative(y(x), x), and of every product with y(x),
+    that it builds: expanding, factoring and differentiating the plain forms gives the same
+    expressions at a fraction of the cost. An identity of the plain forms holds for every
+    function y (x, y and p take any values independently).
+    """
+
+    def __init__(self, var: sympy.Symbol, functions: Mapping[sympy.Symbol, sympy.Expr]) -> None:
+        self.var = var
+        #: Each symbol's derivative stands for the function's: y → p.
+        self.slopes = {symbol: sympy.Dummy(f"d{symbol.name}") for symbol in functions}
+        self._plain: dict[sympy.Expr, sympy.Expr] = {
+            sympy.Derivative(function, var): self.slopes[symbol]
+            for symbol, function in functions.items()
+        }
+        self._plain.update({function: symbol for symbol, function in functions.items()})
+        self._back = {plain: written for written, plain in self._plain.items()}
+
+    def plain(self, expr: sympy.Expr) -> sympy.Expr | None:
+        """``expr`` with each function a symbol and each first derivative p; None when another
+        derivative (a y″(x), an unknown f′(y(x))) would lose its meaning so."""
+        if any(d not in self._plain for d in expr.atoms(sympy.Derivative, sympy.Subs)):
+            return None
+        return expr.xreplace(self._plain)
+
+    def back(self, plain: sympy.Expr) -> sympy.Expr:
+        """A plain form written with the functions again: y(x) and y′(x)."""
+        return plain.xreplace(self._back)
+
+    def total(self, plain: sympy.Expr) -> sympy.Expr:
+        """d/dvar of a plain form whose symbols stand for functions: ∂/∂var + Σ ∂/∂y·p, each
+        sympy's derivative."""
+        return sympy_derivative(plain, self.var) + sympy.Add(
+            *(
+                sympy_derivative(plain, symbol) * slope
+                for symbol, slope in self.slopes.items()
+                if plain.has(symbol)
+            )
+        )
+
+
+class StandInChecker(Checker):
+    """Checks the steps about unknown functions of one variable on their plain forms
+    (:class:`StandIns`): sympy's derivative of a subject S(x, y(x)) is ∂S/∂x + ∂S/∂y·p there.
+
+    A claim proved so holds for every function y; anything short of a proof is judged on the
+    functions themselves, as any other step.
+    """
+
+    def __init__(self, stand_ins: StandIns) -> None:
+        super().__init__()
+        self.stand_ins = stand_ins
+        self._totals: dict[sympy.Expr, sympy.Expr] = {}
+
+    def check(self, step: Step) -> Step:
+        """``step`` with its claim checked (unchanged when it makes none or was checked already)."""
+        claim = step.claim
+        if claim is None or step.check is not NO_CLAIM or claim.var != self.stand_ins.var:
+            return super().check(step)
+        subject = self.stand_ins.plain(claim.subject)
+        values = [self.stand_ins.plain(value) for value in claim.values]
+        if subject is None or not values or None in values:
+            return super().check(step)
+        reference = self._totals.get(subject)
+        if reference is None:
+            reference = self._totals[subject] = self.stand_ins.total(subject)
+        checked = combine_checks(check_claim(v, reference) for v in values if v is not None)
+        if checked.status != "symbolic":
+            return super().check(step)
+        return dataclasses.replace(step, check=checked)
+
+
 def differentiate_side(
-    source: str, x: sympy.Symbol, name: str, side: sympy.Expr, reserved: frozenset[str]
+    source: str,
+    x: sympy.Symbol,
+    name: str,
+    side: sympy.Expr,
+    reserved: frozenset[str],
+    checker: Checker | None = None,
 ) -> tuple[list[Step], sympy.Expr, frozenset[str]]:
     """The steps differentiating one side of an equation (unknowns written y(x)) by ``x``, nested
     one level, that side's derivative, and the intermediate names they took.
 
-    ``name`` is the side's stand-in target, replaced in the steps by the side itself.
+    ``name`` is the side's stand-in target, replaced in the steps by the side itself;
+    ``checker`` is shared by the sides (a :class:`StandInChecker` for y(x)).
     """
     problem = Problem(
         source=source,
@@ -437,7 +536,7 @@ def differentiate_side(
         inputs=(x.name,),
         wrt=(x.name,),
     )
-    solved = solve_problem(problem, reserved=reserved)
+    solved = solve_problem(problem, reserved=reserved, checker=checker)
     derivation = solved.derivations[0]
     label = derivation.derivative.of
     shown = Leibniz(side, x)
@@ -464,18 +563,29 @@ def _relabel(formula: Formula, label: sympy.Expr, shown: Leibniz) -> Formula:
     return map_formula(formula, derivative, lambda e: e.xreplace({label: shown.of}))
 
 
-def _collect(curve: Curve, difference: sympy.Expr) -> tuple[Step, sympy.Expr, sympy.Expr]:
-    """dy/dx·B = −A from A + B·dy/dx = 0 (both sides' derivatives moved to one side)."""
+def _collect(
+    curve: Curve, stand_ins: StandIns, difference: sympy.Expr
+) -> tuple[Step, sympy.Expr, sympy.Expr]:
+    """dy/dx·B = −A from A + B·dy/dx = 0 (both sides' derivatives moved to one side).
+
+    Collected on the plain form (y and p for y(x) and y′(x)) unless something else of y
+    remains there (f′(y(x)) of an unknown f).
+    """
     derivative = sympy.Derivative(curve.function, curve.wrt)
-    expanded = sympy.expand(difference)
-    coefficient = sympy.factor_terms(expanded.coeff(derivative))
-    rest = sympy.factor_terms(expanded - sympy.expand(coefficient * derivative))
-    proven = (
-        rest.has(derivative) is False
-        and sympy.expand(coefficient * derivative + rest - difference) == 0
+    plain = stand_ins.plain(difference)
+    form, slope = (
+        (difference, derivative) if plain is None else (plain, stand_ins.slopes[curve.dependent])
     )
+    expanded = sympy.expand(form)
+    coefficient = expanded.coeff(slope)
+    rest = expanded - sympy.expand(coefficient * slope)
+    proven = rest.has(slope) is False and sympy.expand(coefficient * slope + rest - form) == 0
     if not proven:
         raise WrongStepError(f"dy/dx does not appear linearly in {difference}")
+    if plain is not None:
+        coefficient, rest = stand_ins.back(coefficient), stand_ins.back(rest)
+    # Factored once written with y(x): writing back would multiply a 3(y² − 2x) out again.
+    coefficient, rest = sympy.factor_terms(coefficient), sympy.factor_terms(rest)
     step = Step(
         "rule",
         "implicit_collect",

@@ -14,7 +14,14 @@ from sympy.core.sorting import default_sort_key
 from chainsolve import mistakes, wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
-from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact, is_zero
+from chainsolve.implicit import (
+    SIDE_NAMES,
+    StandInChecker,
+    StandIns,
+    differentiate_side,
+    exact,
+    is_zero,
+)
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
@@ -151,9 +158,10 @@ def solve_rates(
     )
     derivatives = []
     reserved: frozenset[str] = frozenset()
+    checker = StandInChecker(StandIns(rates.time, {v: setting.function(v) for v in variables}))
     for name, side in zip(SIDE_NAMES, (lhs, rhs), strict=True):
         side_steps, derivative, names = differentiate_side(
-            text, rates.time, name, setting.in_time(side), reserved
+            text, rates.time, name, setting.in_time(side), reserved, checker
         )
         steps.extend(side_steps)
         derivatives.append(derivative)

@@ -569,3 +569,53 @@ def test_each_result_is_tidied_once(monkeypatch: pytest.MonkeyPatch) -> None:
     solution = chainsolve.solve("x^2 + y^2 = 25", implicit="y", order=2)
     assert solution.derivations[1].result == -25 / y**3
     assert len(seen) == len(set(seen)) and len(seen) >= 2
+
+
+def _check_statuses(solution: chainsolve.Solution) -> list[tuple[str, str]]:
+    """Each step's phrase and check, in order (the detail too: "checked numerically at …")."""
+    return [
+        (step.phrase, f"{step.check.status} {step.check.detail}")
+        for derivation in solution.derivations
+        for step in derivation.steps
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [c[0] for c in CURVES[:8]] + ["f(y) + y = x", "x^2 + y^2 = r^2"],
+)
+def test_stand_in_checks_agree_with_sympy_diff_of_the_functions(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking the steps on y and p standing in for y(x), y′(x) gives every step the check that
+    sympy.diff of the y(x) forms gives it, or a proof where that gave a numeric check (orders 1, 2)."""
+    from chainsolve import implicit
+    from chainsolve.check import Checker
+
+    curve = implicit.read_curve(text, "y", ("x",), {})
+    stand_in = _check_statuses(implicit.solve_implicit(curve, order=2))
+    monkeypatch.setattr(implicit, "StandInChecker", lambda stand_ins: Checker())
+    on_functions = _check_statuses(implicit.solve_implicit(curve, order=2))
+    assert [phrase for phrase, _ in stand_in] == [phrase for phrase, _ in on_functions]
+    for (_, mine), (_, sympys) in zip(stand_in, on_functions, strict=True):
+        assert mine == sympys or (mine == "symbolic " and sympys.startswith("numeric"))
+
+
+def test_stand_in_checker_finds_a_wrong_claim_and_leaves_second_derivatives_to_sympy() -> None:
+    """A claim that drops the y′(x) factor differs; a claim about y″(x) is judged on y(x) itself."""
+    from chainsolve.implicit import StandInChecker, StandIns
+    from chainsolve.steps import Claim, Step
+
+    f = sympy.Function("y", real=True)(x)
+    checker = StandInChecker(StandIns(x, {y: f}))
+
+    def checked(subject: sympy.Expr, value: sympy.Expr) -> chainsolve.Check:
+        step = Step("rule", "chain", claim=Claim(subject, x, (value,)))
+        return checker.check(step).check
+
+    slope = sympy.Derivative(f, x)
+    assert checked(f**3, 3 * f**2 * slope).status == "symbolic"
+    assert checked(sympy.sin(x * f), sympy.cos(x * f) * (f + x * slope)).status == "symbolic"
+    assert checked(f**3, 3 * f**2).differs
+    assert checked(slope, sympy.Derivative(f, (x, 2))).status == "symbolic"
+    assert checked(slope, 2 * sympy.Derivative(f, (x, 2))).differs

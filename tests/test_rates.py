@@ -455,3 +455,24 @@ def test_constrained_rate_is_checked_once_from_the_equation_as_typed(
     monkeypatch.setattr(rates, "_solved", lambda *args: 2 / sympy.pi)
     with pytest.raises(WrongStepError):
         rates.solve_rates(*cone, moment)
+
+
+@pytest.mark.parametrize(
+    ("equation", "rates", "at"), [c[:3] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_stand_in_checks_agree_with_sympy_diff_of_the_functions_of_time(
+    equation: str, rates: str, at: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking the steps with V, h standing in for V(t), h(t) gives every step the check that
+    sympy.diff of the functions of t gives it."""
+    from chainsolve import rates as module
+    from chainsolve.check import Checker
+
+    def checks() -> list[tuple[str, str, str]]:
+        solution = chainsolve.solve(equation, rates=rates, at=at)
+        steps = solution.derivations[0].steps
+        return [(s.phrase, s.check.status, s.check.detail) for s in steps]
+
+    stand_in = checks()
+    monkeypatch.setattr(module, "StandInChecker", lambda stand_ins: Checker())
+    assert stand_in == checks()
