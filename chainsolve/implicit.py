@@ -274,8 +274,14 @@ def solve_implicit(
     polynomial curve, shortens with the curve's equation (x² + y² = 25 gives −25/y³).
     """
     x, y = curve.wrt, curve.dependent
-    # F_x and F_y, computed once: the slope's oracle and the point's tests all use them.
-    partials = (sympy.diff(curve.implicit_function, x), sympy.diff(curve.implicit_function, y))
+    stand_ins = curve.stand_ins()
+    # F_x and F_y, computed once: the slope's oracle and the point's tests all use them. Each is
+    # its sides' partials (sympy's derivative of a difference is the difference of theirs),
+    # which the sides' checks ask for too.
+    partials = (
+        stand_ins.derivative(curve.lhs, x) - stand_ins.derivative(curve.rhs, x),
+        stand_ins.derivative(curve.lhs, y) - stand_ins.derivative(curve.rhs, y),
+    )
     dy = Leibniz(y, x, lagrange=(y.name, None))
     opening = Step(
         "rule",
@@ -286,7 +292,6 @@ def solve_implicit(
     steps: list[Step] = [opening]
     reserved: frozenset[str] = frozenset()
     derivatives = []
-    stand_ins = curve.stand_ins()
     checker = StandInChecker(stand_ins)
     for name, side in zip(SIDE_NAMES, (curve.lhs, curve.rhs), strict=True):
         side_steps, derivative, names = differentiate_side(
@@ -460,6 +465,7 @@ class StandIns:
         }
         self._plain.update({function: symbol for symbol, function in functions.items()})
         self._back = {plain: written for written, plain in self._plain.items()}
+        self._derivatives: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
 
     def plain(self, expr: sympy.Expr) -> sympy.Expr | None:
         """``expr`` with each function a symbol and each first derivative p; None when another
@@ -472,12 +478,20 @@ class StandIns:
         """A plain form written with the functions again: y(x) and y′(x)."""
         return plain.xreplace(self._back)
 
+    def derivative(self, plain: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+        """sympy's derivative of a plain form by one symbol, each computed once (a side's
+        partials serve its steps' checks and the curve's F_x, F_y)."""
+        key = (plain, symbol)
+        known = self._derivatives.get(key)
+        if known is None:
+            known = self._derivatives[key] = sympy_derivative(plain, symbol)
+        return known
+
     def total(self, plain: sympy.Expr) -> sympy.Expr:
-        """d/dvar of a plain form whose symbols stand for functions: ∂/∂var + Σ ∂/∂y·p, each
-        sympy's derivative."""
-        return sympy_derivative(plain, self.var) + sympy.Add(
+        """d/dvar of a plain form whose symbols stand for functions: ∂/∂var + Σ ∂/∂y·p."""
+        return self.derivative(plain, self.var) + sympy.Add(
             *(
-                sympy_derivative(plain, symbol) * slope
+                self.derivative(plain, symbol) * slope
                 for symbol, slope in self.slopes.items()
                 if plain.has(symbol)
             )

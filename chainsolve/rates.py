@@ -158,7 +158,8 @@ def solve_rates(
     )
     derivatives = []
     reserved: frozenset[str] = frozenset()
-    checker = StandInChecker(StandIns(rates.time, {v: setting.function(v) for v in variables}))
+    stand_ins = StandIns(rates.time, {v: setting.function(v) for v in variables})
+    checker = StandInChecker(stand_ins)
     for name, side in zip(SIDE_NAMES, (lhs, rhs), strict=True):
         side_steps, derivative, names = differentiate_side(
             text, rates.time, name, setting.in_time(side), reserved, checker
@@ -178,7 +179,11 @@ def solve_rates(
         # only prove again.
         _check_by_differentiating(system, rates, values, unknown, result)
     else:
-        _check(setting, rates, values, unknown, result)
+        # F_v: the sides' partials, which their steps' checks asked sympy for already.
+        partials = {
+            v: stand_ins.derivative(lhs, v) - stand_ins.derivative(rhs, v) for v in variables
+        }
+        _check(partials, rates, values, unknown, result)
     total = Leibniz(unknown, rates.time)
     steps.append(
         Step(
@@ -355,28 +360,35 @@ def _solved(
 
 
 def _check(
-    setting: _Setting,
+    partials: Mapping[sympy.Symbol, sympy.Expr],
     rates: Rates,
     values: Mapping[sympy.Symbol, sympy.Expr],
     unknown: sympy.Symbol,
     result: sympy.Expr,
 ) -> None:
     """The unknown rate against −Σ F_v·v′ / F_u from the equation's partial derivatives alone."""
-    reference = _reference(setting, rates.known, unknown).xreplace(values)
+    reference = _reference(partials, rates.known, unknown).xreplace(values)
     if not is_zero(result - reference):
         raise WrongStepError(f"d{unknown}/dt = {result} differs from {reference}")
 
 
+def _partials(setting: _Setting) -> dict[sympy.Symbol, sympy.Expr]:
+    """F_v for each variable v of the equation F = lhs − rhs = 0 (sympy's derivatives)."""
+    f = setting.lhs - setting.rhs
+    return {v: sympy.diff(f, v) for v in setting.variables}
+
+
 def _reference(
-    setting: _Setting, known: Mapping[str, sympy.Expr], unknown: sympy.Symbol
+    partials: Mapping[sympy.Symbol, sympy.Expr],
+    known: Mapping[str, sympy.Expr],
+    unknown: sympy.Symbol,
 ) -> sympy.Expr:
     """du/dt = −Σ F_v·v′ / F_u in the variables, from the equation's partial derivatives alone."""
-    f = setting.lhs - setting.rhs
     given = sum(
-        (sympy.diff(f, v) * known[v.name] for v in setting.variables if v != unknown),
+        (partial * known[v.name] for v, partial in partials.items() if v != unknown),
         sympy.Integer(0),
     )
-    return -given / sympy.diff(f, unknown)
+    return -given / partials[unknown]
 
 
 def verify_rates(
@@ -458,14 +470,15 @@ def _rate_slips(
     values: Mapping[sympy.Symbol, sympy.Expr],
 ) -> list[tuple[str, str, sympy.Expr]]:
     """The unknown rate as each classic slip gives it: (mistake id, where, value)."""
-    slips = [("rates_not_substituted", "", _reference(setting, rates.known, unknown))]
+    partials = _partials(setting)
+    slips = [("rates_not_substituted", "", _reference(partials, rates.known, unknown))]
     for name in rates.known:
         variable = make_symbol(name)
         for wrong in (sympy.Integer(1), values.get(variable)):
             if wrong is None or wrong == rates.known[name]:
                 continue
             known = {**rates.known, name: wrong}
-            value = _reference(setting, known, unknown).subs(values)
+            value = _reference(partials, known, unknown).subs(values)
             slips.append(("rates_wrong_rate", wording.rates_wrong_rate_detail(name, wrong), value))
     return slips
 

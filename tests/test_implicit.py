@@ -619,3 +619,17 @@ def test_stand_in_checker_finds_a_wrong_claim_and_leaves_second_derivatives_to_s
     assert checked(f**3, 3 * f**2).differs
     assert checked(slope, sympy.Derivative(f, (x, 2))).status == "symbolic"
     assert checked(slope, 2 * sympy.Derivative(f, (x, 2))).differs
+
+
+@pytest.mark.parametrize(("text", "f"), CURVES, ids=[c[0] for c in CURVES])
+def test_partials_from_the_sides_equal_sympys_partials_of_f(text: str, f: sympy.Expr) -> None:
+    """F_x and F_y taken as the sides' partials (shared with their checks) are sympy.diff of F."""
+    from chainsolve.implicit import read_curve
+
+    curve = read_curve(text, "y", None, {})
+    stand_ins = curve.stand_ins()
+    for symbol in (x, y):
+        side_partials = stand_ins.derivative(curve.lhs, symbol) - stand_ins.derivative(
+            curve.rhs, symbol
+        )
+        assert sympy.simplify(side_partials - sympy.diff(f, symbol)) == 0
