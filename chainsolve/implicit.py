@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -315,7 +315,7 @@ def solve_implicit(
     if point:
         steps.extend(_at_point(curve, result, point, dy, partials))
     derivations = [Derivation(x.name, dy, tuple(steps), result)]
-    oracles = implicit_derivatives(curve, partials, order)
+    oracles = implicit_derivatives(curve, partials, order, stand_ins.derivative)
     for k in range(2, order + 1):
         oracle = oracles[k - 1]
         derivation, names = _higher(
@@ -328,20 +328,24 @@ def solve_implicit(
 
 
 def implicit_derivatives(
-    curve: Curve, partials: tuple[sympy.Expr, sympy.Expr], order: int
+    curve: Curve,
+    partials: tuple[sympy.Expr, sympy.Expr],
+    order: int,
+    derivative: Callable[[sympy.Expr, sympy.Symbol], sympy.Expr] = sympy.diff,
 ) -> list[sympy.Expr]:
     """dy/dx, d²y/dx², … up to ``order`` on the curve, from sympy's partial derivatives of F alone.
 
     dy/dx = −F_x/F_y (``partials``: F_x, F_y); each next order is the total derivative of the
     one before, ∂/∂x + y′·∂/∂y, in lowest terms. This is what sympy's idiff computes (tests
     compare the two), without its ``factor_terms`` and its unknown function y(x).
+    ``derivative`` is sympy's (:meth:`StandIns.derivative` remembers those the checks share).
     """
     x, y = curve.wrt, curve.dependent
     slope = -partials[0] / partials[1]
     found = [slope]
     for _ in range(1, order):
         # In lowest terms: the next order, and the comparison with a result, stay small.
-        found.append(sympy.cancel(sympy.diff(found[-1], x) + sympy.diff(found[-1], y) * slope))
+        found.append(sympy.cancel(derivative(found[-1], x) + derivative(found[-1], y) * slope))
     return found
 
 
@@ -396,11 +400,18 @@ def on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
     if not (f.is_polynomial(x, y) and value.is_rational_function(x, y)):
         return None
     numerator, denominator = sympy.fraction(sympy.cancel(value))
-    _, remainder = sympy.reduced(sympy.expand(numerator), [sympy.expand(f)], x, y)
+    polynomial = sympy.expand(f)
+    (quotient,), remainder = sympy.reduced(sympy.expand(numerator), [polynomial], x, y)
     shorter = sympy.factor(remainder / denominator)
     if sympy.count_ops(shorter) >= sympy.count_ops(value):
         return None
-    if not equal_on_curve(curve, shorter, value):
+    # numerator = quotient·F + remainder and shorter·denominator = remainder, each proved by
+    # expanding: then shorter = value − quotient·F/denominator, equal wherever F = 0.
+    certified = (
+        sympy.expand(numerator - quotient * polynomial - remainder) == 0
+        and sympy.expand(shorter * denominator - remainder) == 0
+    )
+    if not (certified or equal_on_curve(curve, shorter, value)):
         raise WrongStepError(f"{shorter} does not equal {value} on the curve")
     return shorter
 

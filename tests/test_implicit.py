@@ -633,3 +633,22 @@ def test_partials_from_the_sides_equal_sympys_partials_of_f(text: str, f: sympy.
             curve.rhs, symbol
         )
         assert sympy.simplify(side_partials - sympy.diff(f, symbol)) == 0
+
+
+def test_shortening_with_the_curve_is_proved_and_a_wrong_one_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """-(x² + y²)/y³ shortens to -25/y³ on x² + y² = 25 (equal on the upper branch); a shortening
+    that is not equal on the curve raises instead of being printed."""
+    from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import on_the_curve, read_curve
+
+    curve = read_curve("x^2 + y^2 = 25", "y", None, {})
+    value = -(x**2 + y**2) / y**3
+    shorter = on_the_curve(curve, value)
+    assert shorter == -25 / y**3
+    branch = {y: sympy.sqrt(25 - x**2)}
+    assert sympy.simplify((shorter - value).xreplace(branch)) == 0
+    monkeypatch.setattr(sympy, "factor", lambda e: 2 * e)
+    with pytest.raises(WrongStepError):
+        on_the_curve(curve, value)
