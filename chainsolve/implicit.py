@@ -16,7 +16,7 @@ from chainsolve.check import Checker, combine_checks
 from chainsolve.derivation import WrongStepError, solve_problem, tidy
 from chainsolve.equivalence import check_claim
 from chainsolve.errors import ChainsolveError, ProblemError, Span
-from chainsolve.problem import Definition, Problem, make_symbol
+from chainsolve.problem import Definition, Problem, evaluate_typed, make_symbol
 from chainsolve.rules import sympy_derivative
 from chainsolve.steps import (
     NO_CLAIM,
@@ -491,11 +491,20 @@ class StandIns:
 
     def derivative(self, plain: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
         """sympy's derivative of a plain form by one symbol, each computed once (a side's
-        partials serve its steps' checks and the curve's F_x, F_y)."""
-        key = (plain, symbol)
+        partials serve its steps' checks and the curve's F_x, F_y).
+
+        A sum is differentiated term by term, as sympy does it (``Add._eval_derivative``): the
+        terms' derivatives are then known for the steps about each term.
+        """
+        evaluated = evaluate_typed(plain)
+        key = (evaluated, symbol)
         known = self._derivatives.get(key)
         if known is None:
-            known = self._derivatives[key] = sympy_derivative(plain, symbol)
+            if isinstance(evaluated, sympy.Add):
+                known = sympy.Add(*(self.derivative(term, symbol) for term in evaluated.args))
+            else:
+                known = sympy_derivative(evaluated, symbol)
+            self._derivatives[key] = known
         return known
 
     def total(self, plain: sympy.Expr) -> sympy.Expr:

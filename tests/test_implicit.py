@@ -652,3 +652,25 @@ def test_shortening_with_the_curve_is_proved_and_a_wrong_one_raises(
     monkeypatch.setattr(sympy, "factor", lambda e: 2 * e)
     with pytest.raises(WrongStepError):
         on_the_curve(curve, value)
+
+
+def test_stand_ins_differentiate_a_sum_term_by_term_as_sympy_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sum's derivative is exactly sympy.diff's, and its terms' are remembered, not recomputed."""
+    from chainsolve import implicit
+
+    stand_ins = implicit.StandIns(x, {y: sympy.Function("y", real=True)(x)})
+    sums = [
+        x**3 + y**3 - 6 * x * y,
+        sympy.sin(x * y) + sympy.exp(y) - x,
+        sympy.log(y) + x**2 * y + sympy.sqrt(x),
+    ]
+    for expr in sums:
+        for symbol in (x, y):
+            assert stand_ins.derivative(expr, symbol) == sympy.diff(expr, symbol)
+    asked: list[sympy.Expr] = []
+    monkeypatch.setattr(implicit, "sympy_derivative", lambda e, s: asked.append(e))
+    assert stand_ins.derivative(x**3, x) == 3 * x**2
+    assert stand_ins.derivative(sympy.sin(x * y), y) == x * sympy.cos(x * y)
+    assert asked == []
