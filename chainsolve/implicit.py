@@ -493,15 +493,20 @@ class StandIns:
         """sympy's derivative of a plain form by one symbol, each computed once (a side's
         partials serve its steps' checks and the curve's F_x, F_y).
 
-        A sum is differentiated term by term, as sympy does it (``Add._eval_derivative``): the
-        terms' derivatives are then known for the steps about each term.
+        A sum is differentiated term by term, as sympy does it (``Add._eval_derivative``), and
+        a rational multiple c·g as c times g's derivative (sympy's product rule skips the
+        constant factor, and c multiplies each term out): the parts' derivatives are then
+        known for the steps about them (the sum rule's terms, the constant multiple's g).
         """
         evaluated = evaluate_typed(plain)
         key = (evaluated, symbol)
         known = self._derivatives.get(key)
         if known is None:
+            coefficient, factor = evaluated.as_coeff_Mul(rational=True)
             if isinstance(evaluated, sympy.Add):
                 known = sympy.Add(*(self.derivative(term, symbol) for term in evaluated.args))
+            elif isinstance(evaluated, sympy.Mul) and coefficient != 1:
+                known = coefficient * self.derivative(factor, symbol)
             else:
                 known = sympy_derivative(evaluated, symbol)
             self._derivatives[key] = known

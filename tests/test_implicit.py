@@ -657,7 +657,8 @@ def test_shortening_with_the_curve_is_proved_and_a_wrong_one_raises(
 def test_stand_ins_differentiate_a_sum_term_by_term_as_sympy_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A sum's derivative is exactly sympy.diff's, and its terms' are remembered, not recomputed."""
+    """A sum's (a rational multiple's) derivative is exactly sympy.diff's, and its terms' (its
+    factor's) are remembered, not recomputed."""
     from chainsolve import implicit
 
     stand_ins = implicit.StandIns(x, {y: sympy.Function("y", real=True)(x)})
@@ -665,6 +666,10 @@ def test_stand_ins_differentiate_a_sum_term_by_term_as_sympy_does(
         x**3 + y**3 - 6 * x * y,
         sympy.sin(x * y) + sympy.exp(y) - x,
         sympy.log(y) + x**2 * y + sympy.sqrt(x),
+        -x / y,
+        -3 * sympy.sin(x * y) * y + sympy.Rational(1, 2) * (x + y) ** 2,
+        sympy.Rational(-2, 3) * (x * y + sympy.exp(x * y)),
+        2 * sympy.pi * x * y,
     ]
     for expr in sums:
         for symbol in (x, y):
@@ -673,4 +678,5 @@ def test_stand_ins_differentiate_a_sum_term_by_term_as_sympy_does(
     monkeypatch.setattr(implicit, "sympy_derivative", lambda e, s: asked.append(e))
     assert stand_ins.derivative(x**3, x) == 3 * x**2
     assert stand_ins.derivative(sympy.sin(x * y), y) == x * sympy.cos(x * y)
+    assert stand_ins.derivative(x / y, y) == -x / y**2
     assert asked == []
