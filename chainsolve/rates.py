@@ -177,7 +177,7 @@ def solve_rates(
         # From the equation as typed, each constraint differentiated too: this proves the
         # result from the problem itself, which the substituted equation's partials would
         # only prove again.
-        _check_by_differentiating(system, rates, values, unknown, result)
+        _check_by_differentiating(system, rates, values, unknown, result, stand_ins)
     else:
         # F_v: the sides' partials, which their steps' checks asked sympy for already.
         partials = {
@@ -552,19 +552,24 @@ def _check_by_differentiating(
     values: Mapping[sympy.Symbol, sympy.Expr],
     unknown: sympy.Symbol,
     result: sympy.Expr,
+    stand_ins: StandIns,
 ) -> None:
     """The unknown rate again by the other route: the equation as typed and each constraint
-    differentiated (r′ = g′(h)·h′), the linear system in the rates solved."""
+    differentiated (r′ = g′(h)·h′), the linear system in the rates solved.
+
+    The partials are sympy's, through ``stand_ins`` (which remembers those the steps asked for).
+    """
+    partial = stand_ins.derivative
     lhs, rhs = system.original
     quantities = sorted((lhs - rhs).free_symbols, key=lambda s: s.name)
     rate = {q: sympy.Dummy(f"d{q.name}") for q in quantities}
-    equations = [sum((sympy.diff(lhs - rhs, q) * rate[q] for q in quantities), sympy.Integer(0))]
+    equations = [sum((partial(lhs - rhs, q) * rate[q] for q in quantities), sympy.Integer(0))]
     moment = dict(values)
     for name, value in system.constraints:
         inside = sorted(value.free_symbols, key=lambda s: s.name)
         moment[name] = value.xreplace(moment)
         equations.append(
-            rate[name] - sum((sympy.diff(value, q) * rate[q] for q in inside), sympy.Integer(0))
+            rate[name] - sum((partial(value, q) * rate[q] for q in inside), sympy.Integer(0))
         )
     for name, known in rates.known.items():
         equations.append(rate[make_symbol(name)] - known)
