@@ -428,14 +428,19 @@ def test_values_from_the_equation_are_sympy_solves_roots_in_its_order(expr: symp
 def test_constraint_route_refuses_a_wrong_rate() -> None:
     """The second route (the cone's constraint differentiated, the linear system solved) catches a wrong dh/dt."""
     from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import StandIns
     from chainsolve.rates import _check_by_differentiating, parse_rates, read_system
 
     h = make_symbol("h")
     system = read_system("V = pi/3*r^2*h; r = h/2")
     rates = parse_rates("h: dh/dt = ?; V: dV/dt = 9")
-    _check_by_differentiating(system, rates, {h: sympy.Integer(6)}, h, 1 / sympy.pi)
+    _check_by_differentiating(
+        system, rates, {h: sympy.Integer(6)}, h, 1 / sympy.pi, StandIns(t, {})
+    )
     with pytest.raises(WrongStepError):
-        _check_by_differentiating(system, rates, {h: sympy.Integer(6)}, h, 2 / sympy.pi)
+        _check_by_differentiating(
+            system, rates, {h: sympy.Integer(6)}, h, 2 / sympy.pi, StandIns(t, {})
+        )
 
 
 def test_constrained_rate_is_checked_once_from_the_equation_as_typed(
