@@ -367,7 +367,9 @@ def _check(
     result: sympy.Expr,
 ) -> None:
     """The unknown rate against −Σ F_v·v′ / F_u from the equation's partial derivatives alone."""
-    reference = _reference(partials, rates.known, unknown).xreplace(values)
+    # subs, not xreplace: F_r of an unknown f is Derivative(f(r), r), whose r a number cannot
+    # replace (subs writes f′(1) as Subs(…)).
+    reference = _reference(partials, rates.known, unknown).subs(values)
     if not is_zero(result - reference):
         raise WrongStepError(f"d{unknown}/dt = {result} differs from {reference}")
 

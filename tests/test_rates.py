@@ -15,6 +15,7 @@ from chainsolve.errors import ProblemError
 from chainsolve.problem import make_symbol
 
 t = sympy.Symbol("t", real=True)
+x = sympy.Symbol("x", real=True)
 
 
 def _cone_height() -> sympy.Expr:
@@ -39,6 +40,14 @@ CASES: list[tuple[str, str, str, sympy.Expr, sympy.Expr]] = [
     ("A = s^2", "dA/dt = 8", "s=2", sympy.sqrt(4 + 8 * t), 2),
     ("y = x^3", "dx/dt = 4", "x=2", (2 + 4 * t) ** 3, 48),
     ("x*y = 12", "dx/dt = 2", "x=3", 12 / (3 + 2 * t), sympy.Rational(-8, 3)),
+    # An unknown function: its derivative at the moment is f′(1), not a crash on d/d1.
+    (
+        "V = f(r)",
+        "dr/dt = 2",
+        "r=1",
+        sympy.Function("f", real=True)(1 + 2 * t),
+        2 * sympy.Subs(sympy.Derivative(sympy.Function("f", real=True)(x), x), x, 1),
+    ),
 ]
 
 
