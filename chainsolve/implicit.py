@@ -283,19 +283,20 @@ def solve_implicit(
         stand_ins.derivative(curve.lhs, y) - stand_ins.derivative(curve.rhs, y),
     )
     dy = Leibniz(y, x, lagrange=(y.name, None))
+    sides = (curve.as_function(curve.lhs), curve.as_function(curve.rhs))
     opening = Step(
         "rule",
         "implicit_both_sides",
-        (Leibniz(curve.as_function(curve.lhs), x), Leibniz(curve.as_function(curve.rhs), x)),
+        (Leibniz(sides[0], x), Leibniz(sides[1], x)),
         words=_words(curve),
     )
     steps: list[Step] = [opening]
     reserved: frozenset[str] = frozenset()
     derivatives = []
     checker = StandInChecker(stand_ins)
-    for name, side in zip(SIDE_NAMES, (curve.lhs, curve.rhs), strict=True):
+    for name, side in zip(SIDE_NAMES, sides, strict=True):
         side_steps, derivative, names = differentiate_side(
-            curve.source, x, name, curve.as_function(side), reserved, checker
+            curve.source, x, name, side, reserved, checker
         )
         steps.extend(side_steps)
         derivatives.append(derivative)

@@ -148,11 +148,12 @@ def solve_rates(
     setting = _Setting(text, lhs, rhs, rates.time, variables)
     unknown = _unknown(setting, rates)
     steps: list[Step] = [*system.steps]
+    sides = (setting.in_time(lhs), setting.in_time(rhs))
     steps.append(
         Step(
             "rule",
             "rates_both_sides",
-            (Leibniz(setting.in_time(lhs), rates.time), Leibniz(setting.in_time(rhs), rates.time)),
+            (Leibniz(sides[0], rates.time), Leibniz(sides[1], rates.time)),
             words=(("time", rates.time.name),),
         )
     )
@@ -160,9 +161,9 @@ def solve_rates(
     reserved: frozenset[str] = frozenset()
     stand_ins = StandIns(rates.time, {v: setting.function(v) for v in variables})
     checker = StandInChecker(stand_ins)
-    for name, side in zip(SIDE_NAMES, (lhs, rhs), strict=True):
+    for name, side in zip(SIDE_NAMES, sides, strict=True):
         side_steps, derivative, names = differentiate_side(
-            text, rates.time, name, setting.in_time(side), reserved, checker
+            text, rates.time, name, side, reserved, checker
         )
         steps.extend(side_steps)
         derivatives.append(derivative)
