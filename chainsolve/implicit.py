@@ -477,12 +477,16 @@ class StandIns:
         }
         self._plain.update({function: symbol for symbol, function in functions.items()})
         self._back = {plain: written for written, plain in self._plain.items()}
+        self._symbols = frozenset(functions)
         self._derivatives: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
 
     def plain(self, expr: sympy.Expr) -> sympy.Expr | None:
         """``expr`` with each function a symbol and each first derivative p; None when another
-        derivative (a y″(x), an unknown f′(y(x))) would lose its meaning so."""
-        if any(d not in self._plain for d in expr.atoms(sympy.Derivative, sympy.Subs)):
+        derivative (a y″(x), an unknown f′(y(x))) would lose its meaning so, or when the symbol
+        y itself is there already (y and y(x) would become one)."""
+        if not self._symbols.isdisjoint(expr.free_symbols) or any(
+            d not in self._plain for d in expr.atoms(sympy.Derivative, sympy.Subs)
+        ):
             return None
         return expr.xreplace(self._plain)
 

@@ -602,7 +602,8 @@ def test_stand_in_checks_agree_with_sympy_diff_of_the_functions(
 
 
 def test_stand_in_checker_finds_a_wrong_claim_and_leaves_second_derivatives_to_sympy() -> None:
-    """A claim that drops the y′(x) factor differs; a claim about y″(x) is judged on y(x) itself."""
+    """A claim that drops the y′(x) factor differs; a claim about y″(x), or one that writes y for
+    y(x), is judged on y(x) itself."""
     from chainsolve.implicit import StandInChecker, StandIns
     from chainsolve.steps import Claim, Step
 
@@ -619,6 +620,8 @@ def test_stand_in_checker_finds_a_wrong_claim_and_leaves_second_derivatives_to_s
     assert checked(f**3, 3 * f**2).differs
     assert checked(slope, sympy.Derivative(f, (x, 2))).status == "symbolic"
     assert checked(slope, 2 * sympy.Derivative(f, (x, 2))).differs
+    # The symbol y beside y(x) is another quantity: y² is constant, so 2y·y′(x) is wrong.
+    assert checked(f**2, 2 * y * slope).differs
 
 
 @pytest.mark.parametrize(("text", "f"), CURVES, ids=[c[0] for c in CURVES])
