@@ -613,23 +613,31 @@ def _collect(
     """dy/dx·B = −A from A + B·dy/dx = 0 (both sides' derivatives moved to one side).
 
     Collected on the plain form (y and p for y(x) and y′(x)) unless something else of y
-    remains there (f′(y(x)) of an unknown f).
+    remains there (f′(y(x)) of an unknown f); the sides as printed are proved on it.
     """
     derivative = sympy.Derivative(curve.function, curve.wrt)
     plain = stand_ins.plain(difference)
+    written: Callable[[sympy.Expr], sympy.Expr] = _as_is if plain is None else stand_ins.back
+    found_in: Callable[[sympy.Expr], sympy.Expr | None] = (
+        _as_is if plain is None else stand_ins.plain
+    )
     form, slope = (
         (difference, derivative) if plain is None else (plain, stand_ins.slopes[curve.dependent])
     )
     expanded = sympy.expand(form)
-    coefficient = expanded.coeff(slope)
-    rest = expanded - sympy.expand(coefficient * slope)
-    proven = rest.has(slope) is False and sympy.expand(coefficient * slope + rest - form) == 0
+    linear = expanded.coeff(slope)
+    # Factored once written with y(x): writing a factored 3(y² − 2x) back would multiply it out.
+    coefficient = sympy.factor_terms(written(linear))
+    rest = sympy.factor_terms(written(expanded - sympy.expand(linear * slope)))
+    shown_coefficient, shown_rest = found_in(coefficient), found_in(rest)
+    proven = (
+        shown_coefficient is not None
+        and shown_rest is not None
+        and shown_rest.has(slope) is False
+        and sympy.expand(shown_coefficient * slope + shown_rest - form) == 0
+    )
     if not proven:
         raise WrongStepError(f"dy/dx does not appear linearly in {difference}")
-    if plain is not None:
-        coefficient, rest = stand_ins.back(coefficient), stand_ins.back(rest)
-    # Factored once written with y(x): writing back would multiply a 3(y² − 2x) out again.
-    coefficient, rest = sympy.factor_terms(coefficient), sympy.factor_terms(rest)
     step = Step(
         "rule",
         "implicit_collect",
@@ -638,6 +646,10 @@ def _collect(
         words=_words(curve),
     )
     return step, coefficient, rest
+
+
+def _as_is(expr: sympy.Expr) -> sympy.Expr:
+    return expr
 
 
 def _solved(curve: Curve, coefficient: sympy.Expr, rest: sympy.Expr) -> sympy.Expr:

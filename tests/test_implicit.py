@@ -683,3 +683,24 @@ def test_stand_ins_differentiate_a_sum_term_by_term_as_sympy_does(
     assert stand_ins.derivative(sympy.sin(x * y), y) == x * sympy.cos(x * y)
     assert stand_ins.derivative(x / y, y) == -x / y**2
     assert asked == []
+
+
+def test_collecting_proves_the_printed_sides_and_refuses_a_nonlinear_slope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The collect step's printed coefficient and rest are proved against the difference of the
+    sides' derivatives: a factoring that changed them raises, as does a squared y′(x)."""
+    from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import _collect, read_curve
+
+    curve = read_curve("x^3 + y^3 = 6*x*y", "y", None, {})
+    f, slope = curve.function, sympy.Derivative(curve.function, x)
+    difference = 3 * x**2 + 3 * f**2 * slope - 6 * f - 6 * x * slope
+    _, coefficient, rest = _collect(curve, curve.stand_ins(), difference)
+    assert sympy.expand(coefficient * slope + rest - difference) == 0
+    assert not rest.has(slope)
+    with pytest.raises(WrongStepError):
+        _collect(curve, curve.stand_ins(), difference + slope**2)
+    monkeypatch.setattr(sympy, "factor_terms", lambda e: 2 * e)
+    with pytest.raises(WrongStepError):
+        _collect(curve, curve.stand_ins(), difference)
