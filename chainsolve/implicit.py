@@ -360,7 +360,10 @@ def _higher(
     checker: Checker | None = None,
 ) -> tuple[Derivation, frozenset[str]]:
     """dⁿy/dxⁿ: the result of order n − 1 differentiated implicitly, dy/dx substituted, checked
-    against ``oracle``, the derivative of order n from F's partials (:func:`implicit_derivatives`)."""
+    against ``oracle``, the derivative of order n from F's partials (:func:`implicit_derivatives`).
+
+    ``checker`` is the solution's (its sympy derivatives shared); a lone call makes its own.
+    """
     x, y = curve.wrt, curve.dependent
     total = Leibniz(y, x, lagrange=(y.name, None), order=order)
     words = (*_words(curve), ("order", str(order)), ("previous", str(order - 1)))
@@ -462,9 +465,9 @@ class StandIns:
     y for y(x) and p for y′(x), as sympy's idiff works (V, h for V(t), h(t) in related rates).
 
     sympy asks its assumptions of every Derivative(y(x), x), and of every product with y(x),
-    that it builds: expanding, factoring and differentiating the plain forms gives the same
-    expressions at a fraction of the cost. An identity of the plain forms holds for every
-    function y (x, y and p take any values independently).
+    that it builds: its derivatives and expansions of the plain forms are the same expressions
+    at about half the cost. An identity of the plain forms holds for every function y (x, y
+    and p take any values independently).
     """
 
     def __init__(self, var: sympy.Symbol, functions: Mapping[sympy.Symbol, sympy.Expr]) -> None:
