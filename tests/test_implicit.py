@@ -704,3 +704,12 @@ def test_collecting_proves_the_printed_sides_and_refuses_a_nonlinear_slope(
     monkeypatch.setattr(sympy, "factor_terms", lambda e: 2 * e)
     with pytest.raises(WrongStepError):
         _collect(curve, curve.stand_ins(), difference)
+
+
+def test_folium_to_order_two_is_proved_step_by_step_not_sampled() -> None:
+    """Every step of the folium's d²y/dx² is proved symbolically: on the stand-ins y and p, the
+    quotient rule's steps need no numeric sampling (they did on y(x) itself)."""
+    solution = chainsolve.api.solve_curve("x^3 + y^3 = 6x*y", "y", order=2)
+    statuses = {step.check.status for d in solution.derivations for step in d.steps}
+    assert statuses <= {"symbolic", "none"}
+    assert "symbolic" in statuses
