@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -12,10 +12,14 @@ from typing import TYPE_CHECKING
 import sympy
 
 from chainsolve import wording
+from chainsolve.check import Checker, combine_checks
 from chainsolve.derivation import WrongStepError, solve_problem, tidy
+from chainsolve.equivalence import check_claim
 from chainsolve.errors import ChainsolveError, ProblemError, Span
-from chainsolve.problem import Definition, Problem, make_symbol
+from chainsolve.problem import Definition, Problem, evaluate_typed, make_symbol
+from chainsolve.rules import sympy_derivative
 from chainsolve.steps import (
+    NO_CLAIM,
     Check,
     Derivation,
     Leibniz,
@@ -58,6 +62,10 @@ class Curve:
     def as_symbol(self, expr: sympy.Expr) -> sympy.Expr:
         """``expr`` (free of y′(x)) with y(x) written y again."""
         return expr.xreplace({self.function: self.dependent})
+
+    def stand_ins(self) -> StandIns:
+        """y standing in for y(x) and p for y′(x) (:class:`StandIns`)."""
+        return StandIns(self.wrt, {self.dependent: self.function})
 
     @property
     def implicit_function(self) -> sympy.Expr:
@@ -266,26 +274,34 @@ def solve_implicit(
     polynomial curve, shortens with the curve's equation (x² + y² = 25 gives −25/y³).
     """
     x, y = curve.wrt, curve.dependent
-    # F_x and F_y, computed once: the slope's oracle and the point's tests all use them.
-    partials = (sympy.diff(curve.implicit_function, x), sympy.diff(curve.implicit_function, y))
+    stand_ins = curve.stand_ins()
+    # F_x and F_y, computed once: the slope's oracle and the point's tests all use them. Each is
+    # its sides' partials (sympy's derivative of a difference is the difference of theirs),
+    # which the sides' checks ask for too.
+    partials = (
+        stand_ins.derivative(curve.lhs, x) - stand_ins.derivative(curve.rhs, x),
+        stand_ins.derivative(curve.lhs, y) - stand_ins.derivative(curve.rhs, y),
+    )
     dy = Leibniz(y, x, lagrange=(y.name, None))
+    sides = (curve.as_function(curve.lhs), curve.as_function(curve.rhs))
     opening = Step(
         "rule",
         "implicit_both_sides",
-        (Leibniz(curve.as_function(curve.lhs), x), Leibniz(curve.as_function(curve.rhs), x)),
+        (Leibniz(sides[0], x), Leibniz(sides[1], x)),
         words=_words(curve),
     )
     steps: list[Step] = [opening]
     reserved: frozenset[str] = frozenset()
     derivatives = []
-    for name, side in zip(SIDE_NAMES, (curve.lhs, curve.rhs), strict=True):
+    checker = StandInChecker(stand_ins)
+    for name, side in zip(SIDE_NAMES, sides, strict=True):
         side_steps, derivative, names = differentiate_side(
-            curve.source, x, name, curve.as_function(side), reserved
+            curve.source, x, name, side, reserved, checker
         )
         steps.extend(side_steps)
         derivatives.append(derivative)
         reserved |= names
-    collected, coefficient, rest = _collect(curve, derivatives[0] - derivatives[1])
+    collected, coefficient, rest = _collect(curve, stand_ins, derivatives[0] - derivatives[1])
     steps.append(collected)
     result = _solved(curve, coefficient, rest)
     steps.append(
@@ -300,10 +316,12 @@ def solve_implicit(
     if point:
         steps.extend(_at_point(curve, result, point, dy, partials))
     derivations = [Derivation(x.name, dy, tuple(steps), result)]
-    oracles = implicit_derivatives(curve, partials, order)
+    oracles = implicit_derivatives(curve, partials, order, stand_ins.derivative)
     for k in range(2, order + 1):
         oracle = oracles[k - 1]
-        derivation, names = _higher(curve, k, derivations[-1].result, result, reserved, oracle)
+        derivation, names = _higher(
+            curve, k, derivations[-1].result, result, reserved, oracle, checker
+        )
         derivations.append(_with_value_at(curve, derivation, point, oracle))
         reserved |= names
     problem = curve_problem(curve, point)
@@ -311,20 +329,24 @@ def solve_implicit(
 
 
 def implicit_derivatives(
-    curve: Curve, partials: tuple[sympy.Expr, sympy.Expr], order: int
+    curve: Curve,
+    partials: tuple[sympy.Expr, sympy.Expr],
+    order: int,
+    derivative: Callable[[sympy.Expr, sympy.Symbol], sympy.Expr] = sympy.diff,
 ) -> list[sympy.Expr]:
     """dy/dx, d²y/dx², … up to ``order`` on the curve, from sympy's partial derivatives of F alone.
 
     dy/dx = −F_x/F_y (``partials``: F_x, F_y); each next order is the total derivative of the
     one before, ∂/∂x + y′·∂/∂y, in lowest terms. This is what sympy's idiff computes (tests
     compare the two), without its ``factor_terms`` and its unknown function y(x).
+    ``derivative`` is sympy's (:meth:`StandIns.derivative` remembers those the checks share).
     """
     x, y = curve.wrt, curve.dependent
     slope = -partials[0] / partials[1]
     found = [slope]
     for _ in range(1, order):
         # In lowest terms: the next order, and the comparison with a result, stay small.
-        found.append(sympy.cancel(sympy.diff(found[-1], x) + sympy.diff(found[-1], y) * slope))
+        found.append(sympy.cancel(derivative(found[-1], x) + derivative(found[-1], y) * slope))
     return found
 
 
@@ -335,16 +357,25 @@ def _higher(
     slope: sympy.Expr,
     reserved: frozenset[str],
     oracle: sympy.Expr,
+    checker: Checker | None = None,
 ) -> tuple[Derivation, frozenset[str]]:
     """dⁿy/dxⁿ: the result of order n − 1 differentiated implicitly, dy/dx substituted, checked
-    against ``oracle``, the derivative of order n from F's partials (:func:`implicit_derivatives`)."""
+    against ``oracle``, the derivative of order n from F's partials (:func:`implicit_derivatives`).
+
+    ``checker`` is the solution's (its sympy derivatives shared); a lone call makes its own.
+    """
     x, y = curve.wrt, curve.dependent
     total = Leibniz(y, x, lagrange=(y.name, None), order=order)
     words = (*_words(curve), ("order", str(order)), ("previous", str(order - 1)))
     shown = curve.as_function(previous)
     opening = Step("rule", "implicit_higher", (total, Leibniz(shown, x)), words=words)
     side_steps, derivative, names = differentiate_side(
-        curve.source, x, SIDE_NAMES[0], shown, reserved
+        curve.source,
+        x,
+        SIDE_NAMES[0],
+        shown,
+        reserved,
+        checker or StandInChecker(curve.stand_ins()),
     )
     function_slope = sympy.Derivative(curve.function, x)
     substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
@@ -373,11 +404,18 @@ def on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
     if not (f.is_polynomial(x, y) and value.is_rational_function(x, y)):
         return None
     numerator, denominator = sympy.fraction(sympy.cancel(value))
-    _, remainder = sympy.reduced(sympy.expand(numerator), [sympy.expand(f)], x, y)
+    polynomial = sympy.expand(f)
+    (quotient,), remainder = sympy.reduced(sympy.expand(numerator), [polynomial], x, y)
     shorter = sympy.factor(remainder / denominator)
     if sympy.count_ops(shorter) >= sympy.count_ops(value):
         return None
-    if not equal_on_curve(curve, shorter, value):
+    # numerator = quotient·F + remainder and shorter·denominator = remainder, each proved by
+    # expanding: then shorter = value − quotient·F/denominator, equal wherever F = 0.
+    certified = (
+        sympy.expand(numerator - quotient * polynomial - remainder) == 0
+        and sympy.expand(shorter * denominator - remainder) == 0
+    )
+    if not (certified or equal_on_curve(curve, shorter, value)):
         raise WrongStepError(f"{shorter} does not equal {value} on the curve")
     return shorter
 
@@ -422,13 +460,121 @@ def _words(curve: Curve) -> tuple[tuple[str, str], ...]:
     return (("dependent", curve.dependent.name), ("wrt", curve.wrt.name))
 
 
+class StandIns:
+    """Plain symbols standing in for unknown functions of ``var`` and their first derivatives:
+    y for y(x) and p for y′(x), as sympy's idiff works (V, h for V(t), h(t) in related rates).
+
+    sympy asks its assumptions of every Derivative(y(x), x), and of every product with y(x),
+    that it builds: its derivatives and expansions of the plain forms are the same expressions
+    at about half the cost. An identity of the plain forms holds for every function y (x, y
+    and p take any values independently).
+    """
+
+    def __init__(self, var: sympy.Symbol, functions: Mapping[sympy.Symbol, sympy.Expr]) -> None:
+        self.var = var
+        #: Each symbol's derivative stands for the function's: y → p.
+        self.slopes = {symbol: sympy.Dummy(f"d{symbol.name}") for symbol in functions}
+        self._plain: dict[sympy.Expr, sympy.Expr] = {
+            sympy.Derivative(function, var): self.slopes[symbol]
+            for symbol, function in functions.items()
+        }
+        self._plain.update({function: symbol for symbol, function in functions.items()})
+        self._back = {plain: written for written, plain in self._plain.items()}
+        self._symbols = frozenset(functions)
+        self._derivatives: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
+
+    def plain(self, expr: sympy.Expr) -> sympy.Expr | None:
+        """``expr`` with each function a symbol and each first derivative p; None when another
+        derivative (a y″(x), an unknown f′(y(x))) would lose its meaning so, or when the symbol
+        y itself is there already (y and y(x) would become one)."""
+        if not self._symbols.isdisjoint(expr.free_symbols) or any(
+            d not in self._plain for d in expr.atoms(sympy.Derivative, sympy.Subs)
+        ):
+            return None
+        return expr.xreplace(self._plain)
+
+    def back(self, plain: sympy.Expr) -> sympy.Expr:
+        """A plain form written with the functions again: y(x) and y′(x)."""
+        return plain.xreplace(self._back)
+
+    def derivative(self, plain: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+        """sympy's derivative of a plain form by one symbol, each computed once (a side's
+        partials serve its steps' checks and the curve's F_x, F_y).
+
+        A sum is differentiated term by term, as sympy does it (``Add._eval_derivative``), and
+        a rational multiple c·g as c times g's derivative (sympy's product rule skips the
+        constant factor, and c multiplies each term out): the parts' derivatives are then
+        known for the steps about them (the sum rule's terms, the constant multiple's g).
+        """
+        evaluated = evaluate_typed(plain)
+        key = (evaluated, symbol)
+        known = self._derivatives.get(key)
+        if known is None:
+            coefficient, factor = evaluated.as_coeff_Mul(rational=True)
+            if isinstance(evaluated, sympy.Add):
+                known = sympy.Add(*(self.derivative(term, symbol) for term in evaluated.args))
+            elif isinstance(evaluated, sympy.Mul) and coefficient != 1:
+                known = coefficient * self.derivative(factor, symbol)
+            else:
+                known = sympy_derivative(evaluated, symbol)
+            self._derivatives[key] = known
+        return known
+
+    def total(self, plain: sympy.Expr) -> sympy.Expr:
+        """d/dvar of a plain form whose symbols stand for functions: ∂/∂var + Σ ∂/∂y·p."""
+        return self.derivative(plain, self.var) + sympy.Add(
+            *(
+                self.derivative(plain, symbol) * slope
+                for symbol, slope in self.slopes.items()
+                if plain.has(symbol)
+            )
+        )
+
+
+class StandInChecker(Checker):
+    """Checks the steps about unknown functions of one variable on their plain forms
+    (:class:`StandIns`): sympy's derivative of a subject S(x, y(x)) is ∂S/∂x + ∂S/∂y·p there.
+
+    A claim proved so holds for every function y; anything short of a proof is judged on the
+    functions themselves, as any other step.
+    """
+
+    def __init__(self, stand_ins: StandIns) -> None:
+        super().__init__()
+        self.stand_ins = stand_ins
+        self._totals: dict[sympy.Expr, sympy.Expr] = {}
+
+    def check(self, step: Step) -> Step:
+        """``step`` with its claim checked (unchanged when it makes none or was checked already)."""
+        claim = step.claim
+        if claim is None or step.check is not NO_CLAIM or claim.var != self.stand_ins.var:
+            return super().check(step)
+        subject = self.stand_ins.plain(claim.subject)
+        values = [self.stand_ins.plain(value) for value in claim.values]
+        if subject is None or not values or None in values:
+            return super().check(step)
+        reference = self._totals.get(subject)
+        if reference is None:
+            reference = self._totals[subject] = self.stand_ins.total(subject)
+        checked = combine_checks(check_claim(v, reference) for v in values if v is not None)
+        if checked.status != "symbolic":
+            return super().check(step)
+        return dataclasses.replace(step, check=checked)
+
+
 def differentiate_side(
-    source: str, x: sympy.Symbol, name: str, side: sympy.Expr, reserved: frozenset[str]
+    source: str,
+    x: sympy.Symbol,
+    name: str,
+    side: sympy.Expr,
+    reserved: frozenset[str],
+    checker: Checker | None = None,
 ) -> tuple[list[Step], sympy.Expr, frozenset[str]]:
     """The steps differentiating one side of an equation (unknowns written y(x)) by ``x``, nested
     one level, that side's derivative, and the intermediate names they took.
 
-    ``name`` is the side's stand-in target, replaced in the steps by the side itself.
+    ``name`` is the side's stand-in target, replaced in the steps by the side itself;
+    ``checker`` is shared by the sides (a :class:`StandInChecker` for y(x)).
     """
     problem = Problem(
         source=source,
@@ -437,7 +583,7 @@ def differentiate_side(
         inputs=(x.name,),
         wrt=(x.name,),
     )
-    solved = solve_problem(problem, reserved=reserved)
+    solved = solve_problem(problem, reserved=reserved, checker=checker)
     derivation = solved.derivations[0]
     label = derivation.derivative.of
     shown = Leibniz(side, x)
@@ -464,15 +610,34 @@ def _relabel(formula: Formula, label: sympy.Expr, shown: Leibniz) -> Formula:
     return map_formula(formula, derivative, lambda e: e.xreplace({label: shown.of}))
 
 
-def _collect(curve: Curve, difference: sympy.Expr) -> tuple[Step, sympy.Expr, sympy.Expr]:
-    """dy/dx·B = −A from A + B·dy/dx = 0 (both sides' derivatives moved to one side)."""
+def _collect(
+    curve: Curve, stand_ins: StandIns, difference: sympy.Expr
+) -> tuple[Step, sympy.Expr, sympy.Expr]:
+    """dy/dx·B = −A from A + B·dy/dx = 0 (both sides' derivatives moved to one side).
+
+    Collected on the plain form (y and p for y(x) and y′(x)) unless something else of y
+    remains there (f′(y(x)) of an unknown f); the sides as printed are proved on it.
+    """
     derivative = sympy.Derivative(curve.function, curve.wrt)
-    expanded = sympy.expand(difference)
-    coefficient = sympy.factor_terms(expanded.coeff(derivative))
-    rest = sympy.factor_terms(expanded - sympy.expand(coefficient * derivative))
+    plain = stand_ins.plain(difference)
+    written: Callable[[sympy.Expr], sympy.Expr] = _as_is if plain is None else stand_ins.back
+    found_in: Callable[[sympy.Expr], sympy.Expr | None] = (
+        _as_is if plain is None else stand_ins.plain
+    )
+    form, slope = (
+        (difference, derivative) if plain is None else (plain, stand_ins.slopes[curve.dependent])
+    )
+    expanded = sympy.expand(form)
+    linear = expanded.coeff(slope)
+    # Factored once written with y(x): writing a factored 3(y² − 2x) back would multiply it out.
+    coefficient = sympy.factor_terms(written(linear))
+    rest = sympy.factor_terms(written(expanded - sympy.expand(linear * slope)))
+    shown_coefficient, shown_rest = found_in(coefficient), found_in(rest)
     proven = (
-        rest.has(derivative) is False
-        and sympy.expand(coefficient * derivative + rest - difference) == 0
+        shown_coefficient is not None
+        and shown_rest is not None
+        and shown_rest.has(slope) is False
+        and sympy.expand(shown_coefficient * slope + shown_rest - form) == 0
     )
     if not proven:
         raise WrongStepError(f"dy/dx does not appear linearly in {difference}")
@@ -484,6 +649,10 @@ def _collect(curve: Curve, difference: sympy.Expr) -> tuple[Step, sympy.Expr, sy
         words=_words(curve),
     )
     return step, coefficient, rest
+
+
+def _as_is(expr: sympy.Expr) -> sympy.Expr:
+    return expr
 
 
 def _solved(curve: Curve, coefficient: sympy.Expr, rest: sympy.Expr) -> sympy.Expr:

@@ -14,7 +14,14 @@ from sympy.core.sorting import default_sort_key
 from chainsolve import mistakes, wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
-from chainsolve.implicit import SIDE_NAMES, differentiate_side, exact, is_zero
+from chainsolve.implicit import (
+    SIDE_NAMES,
+    StandInChecker,
+    StandIns,
+    differentiate_side,
+    exact,
+    is_zero,
+)
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
@@ -141,19 +148,22 @@ def solve_rates(
     setting = _Setting(text, lhs, rhs, rates.time, variables)
     unknown = _unknown(setting, rates)
     steps: list[Step] = [*system.steps]
+    sides = (setting.in_time(lhs), setting.in_time(rhs))
     steps.append(
         Step(
             "rule",
             "rates_both_sides",
-            (Leibniz(setting.in_time(lhs), rates.time), Leibniz(setting.in_time(rhs), rates.time)),
+            (Leibniz(sides[0], rates.time), Leibniz(sides[1], rates.time)),
             words=(("time", rates.time.name),),
         )
     )
     derivatives = []
     reserved: frozenset[str] = frozenset()
-    for name, side in zip(SIDE_NAMES, (lhs, rhs), strict=True):
+    stand_ins = StandIns(rates.time, {v: setting.function(v) for v in variables})
+    checker = StandInChecker(stand_ins)
+    for name, side in zip(SIDE_NAMES, sides, strict=True):
         side_steps, derivative, names = differentiate_side(
-            text, rates.time, name, setting.in_time(side), reserved
+            text, rates.time, name, side, reserved, checker
         )
         steps.extend(side_steps)
         derivatives.append(derivative)
@@ -168,9 +178,13 @@ def solve_rates(
         # From the equation as typed, each constraint differentiated too: this proves the
         # result from the problem itself, which the substituted equation's partials would
         # only prove again.
-        _check_by_differentiating(system, rates, values, unknown, result)
+        _check_by_differentiating(system, rates, values, unknown, result, stand_ins)
     else:
-        _check(setting, rates, values, unknown, result)
+        # F_v: the sides' partials, which their steps' checks asked sympy for already.
+        partials = {
+            v: stand_ins.derivative(lhs, v) - stand_ins.derivative(rhs, v) for v in variables
+        }
+        _check(partials, rates, values, unknown, result)
     total = Leibniz(unknown, rates.time)
     steps.append(
         Step(
@@ -347,28 +361,37 @@ def _solved(
 
 
 def _check(
-    setting: _Setting,
+    partials: Mapping[sympy.Symbol, sympy.Expr],
     rates: Rates,
     values: Mapping[sympy.Symbol, sympy.Expr],
     unknown: sympy.Symbol,
     result: sympy.Expr,
 ) -> None:
     """The unknown rate against −Σ F_v·v′ / F_u from the equation's partial derivatives alone."""
-    reference = _reference(setting, rates.known, unknown).xreplace(values)
+    # subs, not xreplace: F_r of an unknown f is Derivative(f(r), r), whose r a number cannot
+    # replace (subs writes f′(1) as Subs(…)).
+    reference = _reference(partials, rates.known, unknown).subs(values)
     if not is_zero(result - reference):
         raise WrongStepError(f"d{unknown}/dt = {result} differs from {reference}")
 
 
+def _partials(setting: _Setting) -> dict[sympy.Symbol, sympy.Expr]:
+    """F_v for each variable v of the equation F = lhs − rhs = 0 (sympy's derivatives)."""
+    f = setting.lhs - setting.rhs
+    return {v: sympy.diff(f, v) for v in setting.variables}
+
+
 def _reference(
-    setting: _Setting, known: Mapping[str, sympy.Expr], unknown: sympy.Symbol
+    partials: Mapping[sympy.Symbol, sympy.Expr],
+    known: Mapping[str, sympy.Expr],
+    unknown: sympy.Symbol,
 ) -> sympy.Expr:
     """du/dt = −Σ F_v·v′ / F_u in the variables, from the equation's partial derivatives alone."""
-    f = setting.lhs - setting.rhs
     given = sum(
-        (sympy.diff(f, v) * known[v.name] for v in setting.variables if v != unknown),
+        (partial * known[v.name] for v, partial in partials.items() if v != unknown),
         sympy.Integer(0),
     )
-    return -given / sympy.diff(f, unknown)
+    return -given / partials[unknown]
 
 
 def verify_rates(
@@ -450,14 +473,15 @@ def _rate_slips(
     values: Mapping[sympy.Symbol, sympy.Expr],
 ) -> list[tuple[str, str, sympy.Expr]]:
     """The unknown rate as each classic slip gives it: (mistake id, where, value)."""
-    slips = [("rates_not_substituted", "", _reference(setting, rates.known, unknown))]
+    partials = _partials(setting)
+    slips = [("rates_not_substituted", "", _reference(partials, rates.known, unknown))]
     for name in rates.known:
         variable = make_symbol(name)
         for wrong in (sympy.Integer(1), values.get(variable)):
             if wrong is None or wrong == rates.known[name]:
                 continue
             known = {**rates.known, name: wrong}
-            value = _reference(setting, known, unknown).subs(values)
+            value = _reference(partials, known, unknown).subs(values)
             slips.append(("rates_wrong_rate", wording.rates_wrong_rate_detail(name, wrong), value))
     return slips
 
@@ -531,19 +555,24 @@ def _check_by_differentiating(
     values: Mapping[sympy.Symbol, sympy.Expr],
     unknown: sympy.Symbol,
     result: sympy.Expr,
+    stand_ins: StandIns,
 ) -> None:
     """The unknown rate again by the other route: the equation as typed and each constraint
-    differentiated (r′ = g′(h)·h′), the linear system in the rates solved."""
+    differentiated (r′ = g′(h)·h′), the linear system in the rates solved.
+
+    The partials are sympy's, through ``stand_ins`` (which remembers those the steps asked for).
+    """
+    partial = stand_ins.derivative
     lhs, rhs = system.original
     quantities = sorted((lhs - rhs).free_symbols, key=lambda s: s.name)
     rate = {q: sympy.Dummy(f"d{q.name}") for q in quantities}
-    equations = [sum((sympy.diff(lhs - rhs, q) * rate[q] for q in quantities), sympy.Integer(0))]
+    equations = [sum((partial(lhs - rhs, q) * rate[q] for q in quantities), sympy.Integer(0))]
     moment = dict(values)
     for name, value in system.constraints:
         inside = sorted(value.free_symbols, key=lambda s: s.name)
         moment[name] = value.xreplace(moment)
         equations.append(
-            rate[name] - sum((sympy.diff(value, q) * rate[q] for q in inside), sympy.Integer(0))
+            rate[name] - sum((partial(value, q) * rate[q] for q in inside), sympy.Integer(0))
         )
     for name, known in rates.known.items():
         equations.append(rate[make_symbol(name)] - known)

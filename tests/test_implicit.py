@@ -569,3 +569,147 @@ def test_each_result_is_tidied_once(monkeypatch: pytest.MonkeyPatch) -> None:
     solution = chainsolve.solve("x^2 + y^2 = 25", implicit="y", order=2)
     assert solution.derivations[1].result == -25 / y**3
     assert len(seen) == len(set(seen)) and len(seen) >= 2
+
+
+def _check_statuses(solution: chainsolve.Solution) -> list[tuple[str, str]]:
+    """Each step's phrase and check, in order (the detail too: "checked numerically at …")."""
+    return [
+        (step.phrase, f"{step.check.status} {step.check.detail}")
+        for derivation in solution.derivations
+        for step in derivation.steps
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [c[0] for c in CURVES[:8]] + ["f(y) + y = x", "x^2 + y^2 = r^2"],
+)
+def test_stand_in_checks_agree_with_sympy_diff_of_the_functions(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking the steps on y and p standing in for y(x), y′(x) gives every step the check that
+    sympy.diff of the y(x) forms gives it, or a proof where that gave a numeric check (orders 1, 2)."""
+    from chainsolve import implicit
+    from chainsolve.check import Checker
+
+    curve = implicit.read_curve(text, "y", ("x",), {})
+    stand_in = _check_statuses(implicit.solve_implicit(curve, order=2))
+    monkeypatch.setattr(implicit, "StandInChecker", lambda stand_ins: Checker())
+    on_functions = _check_statuses(implicit.solve_implicit(curve, order=2))
+    assert [phrase for phrase, _ in stand_in] == [phrase for phrase, _ in on_functions]
+    for (_, mine), (_, sympys) in zip(stand_in, on_functions, strict=True):
+        assert mine == sympys or (mine == "symbolic " and sympys.startswith("numeric"))
+
+
+def test_stand_in_checker_finds_a_wrong_claim_and_leaves_second_derivatives_to_sympy() -> None:
+    """A claim that drops the y′(x) factor differs; a claim about y″(x), or one that writes y for
+    y(x), is judged on y(x) itself."""
+    from chainsolve.implicit import StandInChecker, StandIns
+    from chainsolve.steps import Claim, Step
+
+    f = sympy.Function("y", real=True)(x)
+    checker = StandInChecker(StandIns(x, {y: f}))
+
+    def checked(subject: sympy.Expr, value: sympy.Expr) -> chainsolve.Check:
+        step = Step("rule", "chain", claim=Claim(subject, x, (value,)))
+        return checker.check(step).check
+
+    slope = sympy.Derivative(f, x)
+    assert checked(f**3, 3 * f**2 * slope).status == "symbolic"
+    assert checked(sympy.sin(x * f), sympy.cos(x * f) * (f + x * slope)).status == "symbolic"
+    assert checked(f**3, 3 * f**2).differs
+    assert checked(slope, sympy.Derivative(f, (x, 2))).status == "symbolic"
+    assert checked(slope, 2 * sympy.Derivative(f, (x, 2))).differs
+    # The symbol y beside y(x) is another quantity: y² is constant, so 2y·y′(x) is wrong.
+    assert checked(f**2, 2 * y * slope).differs
+
+
+@pytest.mark.parametrize(("text", "f"), CURVES, ids=[c[0] for c in CURVES])
+def test_partials_from_the_sides_equal_sympys_partials_of_f(text: str, f: sympy.Expr) -> None:
+    """F_x and F_y taken as the sides' partials (shared with their checks) are sympy.diff of F."""
+    from chainsolve.implicit import read_curve
+
+    curve = read_curve(text, "y", None, {})
+    stand_ins = curve.stand_ins()
+    for symbol in (x, y):
+        side_partials = stand_ins.derivative(curve.lhs, symbol) - stand_ins.derivative(
+            curve.rhs, symbol
+        )
+        assert sympy.simplify(side_partials - sympy.diff(f, symbol)) == 0
+
+
+def test_shortening_with_the_curve_is_proved_and_a_wrong_one_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """-(x² + y²)/y³ shortens to -25/y³ on x² + y² = 25 (equal on the upper branch); a shortening
+    that is not equal on the curve raises instead of being printed."""
+    from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import on_the_curve, read_curve
+
+    curve = read_curve("x^2 + y^2 = 25", "y", None, {})
+    value = -(x**2 + y**2) / y**3
+    shorter = on_the_curve(curve, value)
+    assert shorter == -25 / y**3
+    branch = {y: sympy.sqrt(25 - x**2)}
+    assert sympy.simplify((shorter - value).xreplace(branch)) == 0
+    monkeypatch.setattr(sympy, "factor", lambda e: 2 * e)
+    with pytest.raises(WrongStepError):
+        on_the_curve(curve, value)
+
+
+def test_stand_ins_differentiate_a_sum_term_by_term_as_sympy_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sum's (a rational multiple's) derivative is exactly sympy.diff's, and its terms' (its
+    factor's) are remembered, not recomputed."""
+    from chainsolve import implicit
+
+    stand_ins = implicit.StandIns(x, {y: sympy.Function("y", real=True)(x)})
+    sums = [
+        x**3 + y**3 - 6 * x * y,
+        sympy.sin(x * y) + sympy.exp(y) - x,
+        sympy.log(y) + x**2 * y + sympy.sqrt(x),
+        -x / y,
+        -3 * sympy.sin(x * y) * y + sympy.Rational(1, 2) * (x + y) ** 2,
+        sympy.Rational(-2, 3) * (x * y + sympy.exp(x * y)),
+        2 * sympy.pi * x * y,
+    ]
+    for expr in sums:
+        for symbol in (x, y):
+            assert stand_ins.derivative(expr, symbol) == sympy.diff(expr, symbol)
+    asked: list[sympy.Expr] = []
+    monkeypatch.setattr(implicit, "sympy_derivative", lambda e, s: asked.append(e))
+    assert stand_ins.derivative(x**3, x) == 3 * x**2
+    assert stand_ins.derivative(sympy.sin(x * y), y) == x * sympy.cos(x * y)
+    assert stand_ins.derivative(x / y, y) == -x / y**2
+    assert asked == []
+
+
+def test_collecting_proves_the_printed_sides_and_refuses_a_nonlinear_slope(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The collect step's printed coefficient and rest are proved against the difference of the
+    sides' derivatives: a factoring that changed them raises, as does a squared y′(x)."""
+    from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import _collect, read_curve
+
+    curve = read_curve("x^3 + y^3 = 6*x*y", "y", None, {})
+    f, slope = curve.function, sympy.Derivative(curve.function, x)
+    difference = 3 * x**2 + 3 * f**2 * slope - 6 * f - 6 * x * slope
+    _, coefficient, rest = _collect(curve, curve.stand_ins(), difference)
+    assert sympy.expand(coefficient * slope + rest - difference) == 0
+    assert not rest.has(slope)
+    with pytest.raises(WrongStepError):
+        _collect(curve, curve.stand_ins(), difference + slope**2)
+    monkeypatch.setattr(sympy, "factor_terms", lambda e: 2 * e)
+    with pytest.raises(WrongStepError):
+        _collect(curve, curve.stand_ins(), difference)
+
+
+def test_folium_to_order_two_is_proved_step_by_step_not_sampled() -> None:
+    """Every step of the folium's d²y/dx² is proved symbolically: on the stand-ins y and p, the
+    quotient rule's steps need no numeric sampling (they did on y(x) itself)."""
+    solution = chainsolve.api.solve_curve("x^3 + y^3 = 6x*y", "y", order=2)
+    statuses = {step.check.status for d in solution.derivations for step in d.steps}
+    assert statuses <= {"symbolic", "none"}
+    assert "symbolic" in statuses

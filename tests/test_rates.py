@@ -15,6 +15,7 @@ from chainsolve.errors import ProblemError
 from chainsolve.problem import make_symbol
 
 t = sympy.Symbol("t", real=True)
+x = sympy.Symbol("x", real=True)
 
 
 def _cone_height() -> sympy.Expr:
@@ -39,6 +40,14 @@ CASES: list[tuple[str, str, str, sympy.Expr, sympy.Expr]] = [
     ("A = s^2", "dA/dt = 8", "s=2", sympy.sqrt(4 + 8 * t), 2),
     ("y = x^3", "dx/dt = 4", "x=2", (2 + 4 * t) ** 3, 48),
     ("x*y = 12", "dx/dt = 2", "x=3", 12 / (3 + 2 * t), sympy.Rational(-8, 3)),
+    # An unknown function: its derivative at the moment is f′(1), not a crash on d/d1.
+    (
+        "V = f(r)",
+        "dr/dt = 2",
+        "r=1",
+        sympy.Function("f", real=True)(1 + 2 * t),
+        2 * sympy.Subs(sympy.Derivative(sympy.Function("f", real=True)(x), x), x, 1),
+    ),
 ]
 
 
@@ -428,14 +437,19 @@ def test_values_from_the_equation_are_sympy_solves_roots_in_its_order(expr: symp
 def test_constraint_route_refuses_a_wrong_rate() -> None:
     """The second route (the cone's constraint differentiated, the linear system solved) catches a wrong dh/dt."""
     from chainsolve.derivation import WrongStepError
+    from chainsolve.implicit import StandIns
     from chainsolve.rates import _check_by_differentiating, parse_rates, read_system
 
     h = make_symbol("h")
     system = read_system("V = pi/3*r^2*h; r = h/2")
     rates = parse_rates("h: dh/dt = ?; V: dV/dt = 9")
-    _check_by_differentiating(system, rates, {h: sympy.Integer(6)}, h, 1 / sympy.pi)
+    _check_by_differentiating(
+        system, rates, {h: sympy.Integer(6)}, h, 1 / sympy.pi, StandIns(t, {})
+    )
     with pytest.raises(WrongStepError):
-        _check_by_differentiating(system, rates, {h: sympy.Integer(6)}, h, 2 / sympy.pi)
+        _check_by_differentiating(
+            system, rates, {h: sympy.Integer(6)}, h, 2 / sympy.pi, StandIns(t, {})
+        )
 
 
 def test_constrained_rate_is_checked_once_from_the_equation_as_typed(
@@ -455,3 +469,24 @@ def test_constrained_rate_is_checked_once_from_the_equation_as_typed(
     monkeypatch.setattr(rates, "_solved", lambda *args: 2 / sympy.pi)
     with pytest.raises(WrongStepError):
         rates.solve_rates(*cone, moment)
+
+
+@pytest.mark.parametrize(
+    ("equation", "rates", "at"), [c[:3] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_stand_in_checks_agree_with_sympy_diff_of_the_functions_of_time(
+    equation: str, rates: str, at: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking the steps with V, h standing in for V(t), h(t) gives every step the check that
+    sympy.diff of the functions of t gives it."""
+    from chainsolve import rates as module
+    from chainsolve.check import Checker
+
+    def checks() -> list[tuple[str, str, str]]:
+        solution = chainsolve.solve(equation, rates=rates, at=at)
+        steps = solution.derivations[0].steps
+        return [(s.phrase, s.check.status, s.check.detail) for s in steps]
+
+    stand_in = checks()
+    monkeypatch.setattr(module, "StandInChecker", lambda stand_ins: Checker())
+    assert stand_in == checks()
