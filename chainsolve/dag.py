@@ -121,13 +121,21 @@ def has_any(expr: sympy.Basic, *types: type) -> bool:
     return bool(atoms_of(expr, *types))
 
 
-def replace_nodes(expr: sympy.Basic, mapping: Mapping[sympy.Basic, sympy.Basic]) -> sympy.Basic:
-    """``expr.xreplace(mapping)``, each shared part rebuilt once."""
+def replace_nodes(
+    expr: sympy.Basic, mapping: Mapping[sympy.Basic, sympy.Basic], *, evaluate: bool = True
+) -> sympy.Basic:
+    """``expr.xreplace(mapping)``, each shared part rebuilt once.
+
+    ``evaluate`` false: each rebuilt node is left as built (2·(b + w·x − y) is not multiplied
+    out), node by node: sympy's global ``evaluate(False)`` clears its whole cache at each switch.
+    """
     if not mapping:
         return expr
 
     def build(node: sympy.Basic, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
-        return node if args == node.args else node.func(*args)
+        if args == node.args:
+            return node
+        return node.func(*args) if evaluate else node.func(*args, evaluate=False)
 
     return bottom_up(expr, build, mapping.get)
 
