@@ -301,6 +301,31 @@ def test_abstract_mixed_partial_of_the_polar_exam_shape_needs_no_simplify(
     assert sympy.expand(_concrete(solution.derivatives["x,y"]) - oracle) == 0
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "z = f(u, v); u = x*y; v = x + y",
+        "z = f(u, v); u = x^2 - y^2; v = 2*x*y",
+        "z = f(u, v); u = x/y; v = exp(x*y)",
+    ],
+)
+def test_mixed_collecting_groups_as_sympy_collect_does(text: str) -> None:
+    """The collecting step's grouping by f's partials is exactly sympy.collect's for these sums."""
+    import chainsolve.mixed as mixed
+    from chainsolve.parsing import parse_problem
+
+    problem = parse_problem(text, wrt=("x", "y"))
+    first = chainsolve.solve(text, wrt="x,y").derivations[0].result
+    inner = mixed._in_intermediates(problem, x, first)
+    collecting = mixed._collecting(problem, inner, y)
+    assert collecting is not None
+    in_intermediates, partials = collecting
+    expanded = sympy.expand(in_intermediates)
+    grouped = mixed._collected(expanded, partials)
+    assert grouped == sympy.collect(expanded, partials, evaluate=True)
+    assert sympy.expand(grouped - in_intermediates) == 0
+
+
 def test_abstract_mixed_partial_steps_apply_the_chain_rule_to_f_u() -> None:
     """∂/∂u of ∂f/∂u(u, v) is a partial derivative of f (an edge of the second graph), not sympy's."""
     solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
