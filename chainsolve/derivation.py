@@ -1056,7 +1056,9 @@ def _graph_derivation(
             # Each path's product with the definitions put in: the result as derived. (An
             # unknown function's partials are collected by chainsolve.mixed instead.)
             derived = _tidied(path_products)
-        form = textbook_form(simplified, flat, derived=derived)
+        # Untidied for a caller that closes with its own step (chainsolve.mixed collects f's
+        # partials): no textbook rewrite either, only where the result holds.
+        form = textbook_form(simplified, flat, rewrite=tidy_result, derived=derived)
         notes.extend(n for n in _textbook_notes(form) if n not in notes)
         closes = form.expr != substituted or substituted == result
         if form.shown is not None:

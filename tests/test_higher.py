@@ -285,6 +285,27 @@ def test_abstract_mixed_partial_is_simplified_by_its_collecting_step_alone(
     assert not any(d.derivative_count > 1 for e in tidied for d in e.atoms(sympy.Derivative))
 
 
+def test_abstract_mixed_partial_second_graph_tries_no_textbook_rewrite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With f's partials collected, no textbook rewrite is tried on the second graph's result."""
+    import chainsolve.derivation
+
+    rewritten: list[sympy.Expr] = []
+    textbook_form = chainsolve.derivation.textbook_form
+
+    def recorded(result: sympy.Expr, *args: object, **kwargs: object) -> object:
+        if kwargs.get("rewrite", True):
+            rewritten.append(result)
+        return textbook_form(result, *args, **kwargs)
+
+    monkeypatch.setattr(chainsolve.derivation, "textbook_form", recorded)
+    solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+    assert solution.verified
+    assert len(rewritten) == 2
+    assert not any(d.derivative_count > 1 for e in rewritten for d in e.atoms(sympy.Derivative))
+
+
 def test_abstract_mixed_partial_of_the_polar_exam_shape_needs_no_simplify(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
