@@ -15,7 +15,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker, combine_checks
-from chainsolve.dag import Shapes, has_any, replace_nodes, tree_size
+from chainsolve.dag import Shapes, bottom_up, has_any, replace_nodes, tree_size
 from chainsolve.equivalence import (
     CIRCULAR,
     EXPAND_TERMS_LIMIT,
@@ -214,10 +214,37 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     arguments stay as written, and sympy's moves do not rebuild them (10 ms a sum).
     """
     masked, unknowns = _unknowns_as_symbols(expr)
-    simplified, timed_out = _tidy(masked, seconds)
+    simplified, timed_out = _tidy(masked, seconds, _Parts(unknowns))
     if simplified is masked:
         return expr, timed_out
-    return simplified.xreplace(unknowns), timed_out
+    return _unmasked(simplified, unknowns), timed_out
+
+
+class _Parts:
+    """The unknown-function parts a masked expression stands for, as :func:`_tidy` weighs them:
+    each counts its own operations wherever it occurs, and depends on its own symbols."""
+
+    def __init__(self, unknowns: Mapping[sympy.Symbol, sympy.Expr]) -> None:
+        self._ops = {symbol: int(sympy.count_ops(part)) for symbol, part in unknowns.items()}
+        self._free = {symbol: part.free_symbols for symbol, part in unknowns.items()}
+
+    def ops(self, expr: sympy.Expr) -> int:
+        """sympy.count_ops of ``expr`` with its parts put back."""
+        own = int(sympy.count_ops(expr))
+        if not self._ops:
+            return own
+        held: set[sympy.Symbol] = expr.free_symbols & self._ops.keys()
+        return own + sum(self._ops[s] * int(expr.count(s)) for s in held)
+
+    def free_symbols(self, expr: sympy.Expr) -> set[sympy.Symbol]:
+        """The free symbols of ``expr`` with its parts put back."""
+        own: set[sympy.Symbol] = set(expr.free_symbols)
+        held = own & self._free.keys()
+        return (own - held).union(*(self._free[s] for s in held))
+
+    def depend_on(self, expr: sympy.Expr, symbol: sympy.Symbol) -> bool:
+        """Does a part held in ``expr`` depend on ``symbol`` (f(x) in x, not f(3))?"""
+        return any(symbol in self._free[s] for s in expr.free_symbols & self._free.keys())
 
 
 #: The node types of an unknown function's value or partial (a partial at a point is a Subs).
@@ -244,13 +271,26 @@ def _unknowns_as_symbols(
     return expr.xreplace(parts), {symbol: node for node, symbol in parts.items()}
 
 
-def _tidy(expr: sympy.Expr, seconds: float | None) -> tuple[sympy.Expr, bool]:
+def _unmasked(expr: sympy.Expr, unknowns: Mapping[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+    """``expr`` with the unknown-function parts put back (:func:`_unknowns_as_symbols`)."""
+
+    def build(node: sympy.Basic, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
+        if node.is_Mul and len(args) == 2 and args[0].is_Rational and args[1].is_Add:
+            # 7(u + v)/2 as factor_terms left it: rebuilt plainly, sympy spreads the 7/2 again.
+            return sympy.Mul(*args, evaluate=False)
+        return node.func(*args)
+
+    result: sympy.Expr = bottom_up(expr, build, unknowns.get)
+    return result
+
+
+def _tidy(expr: sympy.Expr, seconds: float | None, parts: _Parts) -> tuple[sympy.Expr, bool]:
     if seconds is None:
         # Read at call time, so that a changed SIMPLIFY_SECONDS (tests, tuning) takes effect.
         seconds = SIMPLIFY_SECONDS
-    # The moves below often hand back what they were given (an unknown function's partials,
-    # 5–15 ms a call to walk): each form is counted and factored once.
-    ops = functools.cache(sympy.count_ops)
+    # The moves below often hand back what they were given: each form is counted and
+    # factored once.
+    ops = functools.cache(parts.ops)
     factor_terms = functools.cache(sympy.factor_terms)
     size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
@@ -262,8 +302,10 @@ def _tidy(expr: sympy.Expr, seconds: float | None) -> tuple[sympy.Expr, bool]:
     pythagorean = _pythagorean_candidate(expr)
     if size <= 8 and not pythagorean and not _has_fraction(expr):
         return expr, False
-    free = sorted(expr.free_symbols, key=lambda s: s.name)
-    rational = len(free) == 1 and expr.is_rational_function(free[0])
+    free = sorted(parts.free_symbols(expr), key=lambda s: s.name)
+    rational = (
+        len(free) == 1 and not parts.depend_on(expr, free[0]) and expr.is_rational_function(free[0])
+    )
     if isinstance(expr, (sympy.Mul, sympy.Pow)) and not (
         pythagorean or rational or _has_mergeable_factors(expr) or _has_fraction(expr)
     ):
