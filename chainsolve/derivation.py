@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -228,9 +228,9 @@ class _Parts:
         self._ops = {symbol: int(sympy.count_ops(part)) for symbol, part in unknowns.items()}
         self._free = {symbol: part.free_symbols for symbol, part in unknowns.items()}
 
-    def ops(self, expr: sympy.Expr) -> int:
-        """sympy.count_ops of ``expr`` with its parts put back."""
-        own = int(sympy.count_ops(expr))
+    def ops(self, expr: sympy.Expr, count: Callable[[sympy.Expr], int]) -> int:
+        """sympy.count_ops of ``expr`` with its parts put back (``count``: of ``expr`` as it is)."""
+        own = count(expr)
         if not self._ops:
             return own
         held: set[sympy.Symbol] = expr.free_symbols & self._ops.keys()
@@ -290,7 +290,8 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: _Parts) -> tuple[sympy
         seconds = SIMPLIFY_SECONDS
     # The moves below often hand back what they were given: each form is counted and
     # factored once.
-    ops = functools.cache(parts.ops)
+    count = functools.cache(lambda e: int(sympy.count_ops(e)))
+    ops = functools.cache(lambda e: parts.ops(e, count))
     factor_terms = functools.cache(sympy.factor_terms)
     size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
@@ -300,7 +301,8 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: _Parts) -> tuple[sympy
     if size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
         return expr, False
     pythagorean = _pythagorean_candidate(expr)
-    if size <= 8 and not pythagorean and not _has_fraction(expr):
+    # Small as written, each unknown-function part one symbol: nothing for the moves to shorten.
+    if count(expr) <= 8 and not pythagorean and not _has_fraction(expr):
         return expr, False
     free = sorted(parts.free_symbols(expr), key=lambda s: s.name)
     rational = (
