@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -15,7 +15,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker, combine_checks
-from chainsolve.dag import Shapes, bottom_up, has_any, replace_nodes, tree_size
+from chainsolve.dag import Shapes, has_any, replace_nodes, tree_size
 from chainsolve.equivalence import (
     CIRCULAR,
     EXPAND_TERMS_LIMIT,
@@ -60,6 +60,7 @@ from chainsolve.textbook import (
     unique_exprs,
     with_typed_constant,
 )
+from chainsolve.unknowns import Masked
 
 #: A fully substituted result larger than this many operations is left in intermediate variables.
 FLATTEN_LIMIT = 400
@@ -213,78 +214,12 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     and partials (f(u), ∂f/∂u, ∂₁f(x·y, x + y)) are simplified as the atoms they are: their
     arguments stay as written, and sympy's moves do not rebuild them (10 ms a sum).
     """
-    masked, unknowns = _unknowns_as_symbols(expr)
-    simplified, timed_out = _tidy(masked, seconds, _Parts(unknowns))
-    if simplified is masked:
-        return expr, timed_out
-    return _unmasked(simplified, unknowns), timed_out
+    masked = Masked(expr)
+    simplified, timed_out = _tidy(masked.expr, seconds, masked)
+    return masked.put_back(simplified), timed_out
 
 
-class _Parts:
-    """The unknown-function parts a masked expression stands for, as :func:`_tidy` weighs them:
-    each counts its own operations wherever it occurs, and depends on its own symbols."""
-
-    def __init__(self, unknowns: Mapping[sympy.Symbol, sympy.Expr]) -> None:
-        self._ops = {symbol: int(sympy.count_ops(part)) for symbol, part in unknowns.items()}
-        self._free = {symbol: part.free_symbols for symbol, part in unknowns.items()}
-
-    def ops(self, expr: sympy.Expr, count: Callable[[sympy.Expr], int]) -> int:
-        """sympy.count_ops of ``expr`` with its parts put back (``count``: of ``expr`` as it is)."""
-        own = count(expr)
-        if not self._ops:
-            return own
-        held: set[sympy.Symbol] = expr.free_symbols & self._ops.keys()
-        return own + sum(self._ops[s] * int(expr.count(s)) for s in held)
-
-    def free_symbols(self, expr: sympy.Expr) -> set[sympy.Symbol]:
-        """The free symbols of ``expr`` with its parts put back."""
-        own: set[sympy.Symbol] = set(expr.free_symbols)
-        held = own & self._free.keys()
-        return (own - held).union(*(self._free[s] for s in held))
-
-    def depend_on(self, expr: sympy.Expr, symbol: sympy.Symbol) -> bool:
-        """Does a part held in ``expr`` depend on ``symbol`` (f(x) in x, not f(3))?"""
-        return any(symbol in self._free[s] for s in expr.free_symbols & self._free.keys())
-
-
-#: The node types of an unknown function's value or partial (a partial at a point is a Subs).
-_UNKNOWN_PARTS = (AppliedUndef, sympy.Derivative, sympy.Subs)
-
-
-def _unknowns_as_symbols(
-    expr: sympy.Expr,
-) -> tuple[sympy.Expr, dict[sympy.Symbol, sympy.Expr]]:
-    """``expr`` with each outermost unknown-function part replaced by a symbol, and the way back."""
-    if not has_any(expr, *_UNKNOWN_PARTS):
-        return expr, {}
-    parts: dict[sympy.Expr, sympy.Symbol] = {}
-    walk = sympy.preorder_traversal(expr)
-    for node in walk:
-        if isinstance(node, _UNKNOWN_PARTS):
-            walk.skip()
-            if node not in parts:
-                # Named by position, so that the same expression is masked the same way every
-                # time (a Dummy's number would depend on what ran before).
-                name = f"<unknown part {len(parts)}>"
-                real = node.is_real is True
-                parts[node] = sympy.Symbol(name, real=True) if real else sympy.Symbol(name)
-    return expr.xreplace(parts), {symbol: node for node, symbol in parts.items()}
-
-
-def _unmasked(expr: sympy.Expr, unknowns: Mapping[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
-    """``expr`` with the unknown-function parts put back (:func:`_unknowns_as_symbols`)."""
-
-    def build(node: sympy.Basic, args: tuple[sympy.Basic, ...]) -> sympy.Basic:
-        if node.is_Mul and len(args) == 2 and args[0].is_Rational and args[1].is_Add:
-            # 7(u + v)/2 as factor_terms left it: rebuilt plainly, sympy spreads the 7/2 again.
-            return sympy.Mul(*args, evaluate=False)
-        return node.func(*args)
-
-    result: sympy.Expr = bottom_up(expr, build, unknowns.get)
-    return result
-
-
-def _tidy(expr: sympy.Expr, seconds: float | None, parts: _Parts) -> tuple[sympy.Expr, bool]:
+def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy.Expr, bool]:
     if seconds is None:
         # Read at call time, so that a changed SIMPLIFY_SECONDS (tests, tuning) takes effect.
         seconds = SIMPLIFY_SECONDS
