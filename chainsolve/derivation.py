@@ -195,15 +195,33 @@ def substitute(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> 
         return any(mapping[s].free_symbols & variables for s in held)
 
     def rebind(e: sympy.Derivative) -> sympy.Expr:
-        variables = list(dict.fromkeys(e.variables))
-        dummies = [sympy.Dummy(v.name, real=True) for v in variables]
-        body = e.xreplace(dict(zip(variables, dummies, strict=True)))
-        return sympy.Subs(body, dummies, [mapping.get(v, v) for v in variables])
+        point = tuple(mapping.get(v, v) for v in dict.fromkeys(e.variables))
+        held = (s for s in e.expr.free_symbols if s in mapping and s not in e.variables)
+        return _rebound(e, point, tuple(sorted(((s, mapping[s]) for s in held), key=str)))
 
     if has_any(expr, sympy.Derivative):
         expr = expr.replace(is_bound, rebind)
     # A DAG walk: a flattened expression repeats its shared parts (2ᵏ times for k diamonds).
     return replace_nodes(expr, mapping)
+
+
+@functools.lru_cache(maxsize=256)
+def _rebound(
+    derivative: sympy.Derivative,
+    point: tuple[sympy.Expr, ...],
+    held: tuple[tuple[sympy.Symbol, sympy.Expr], ...],
+) -> sympy.Expr:
+    """``derivative`` by its variables taken at ``point``, its other symbols replaced as ``held``
+    says: Subs(∂f/∂d(d, x + y), d, x·y) for ∂f/∂u(u, v) with u = x·y, v = x + y.
+
+    Built at once (replacing v inside a built Subs rebuilds it), and cached: one partial is
+    rebound for its step, its check, each path's factors and the caller's closing step
+    (~1 ms a Subs).
+    """
+    variables = list(dict.fromkeys(derivative.variables))
+    dummies = [sympy.Dummy(v.name, real=True) for v in variables]
+    body = derivative.xreplace({**dict(held), **dict(zip(variables, dummies, strict=True))})
+    return sympy.Subs(body, dummies, list(point))
 
 
 def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:

@@ -341,6 +341,21 @@ def test_a_graph_rebinds_each_partial_of_an_unknown_function_once(
     assert check_claim(solution.derivatives["t"], sympy.diff(f(g, h), t)).status == "symbolic"
 
 
+def test_substitute_builds_each_partial_at_its_point_once() -> None:
+    """∂f/∂u(u, v) at u = x·y, v = x + y is one Subs with v put in, built once and reused."""
+    from chainsolve.derivation import substitute
+
+    x, y, u, v = (make_symbol(n) for n in "xyuv")
+    f = sympy.Function("f", real=True)
+    mapping = {u: x * y, v: x + y}
+    first = substitute(sympy.Derivative(f(u, v), u), mapping)
+    again = substitute(y * sympy.Derivative(f(u, v), u), mapping)
+    assert isinstance(first, sympy.Subs)
+    assert again.args[1] is first or again.args[0] is first
+    assert first == sympy.diff(f(x * y, x + y), x).coeff(y)
+    assert not first.has(u, v)
+
+
 @pytest.mark.parametrize(
     ("text", "wrt", "identity"),
     [
