@@ -60,6 +60,7 @@ from chainsolve.textbook import (
     unique_exprs,
     with_typed_constant,
 )
+from chainsolve.unknowns import Masked
 
 #: A fully substituted result larger than this many operations is left in intermediate variables.
 FLATTEN_LIMIT = 400
@@ -194,10 +195,9 @@ def substitute(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> 
         return any(mapping[s].free_symbols & variables for s in held)
 
     def rebind(e: sympy.Derivative) -> sympy.Expr:
-        variables = list(dict.fromkeys(e.variables))
-        dummies = [sympy.Dummy(v.name, real=True) for v in variables]
-        body = e.xreplace(dict(zip(variables, dummies, strict=True)))
-        return sympy.Subs(body, dummies, [mapping.get(v, v) for v in variables])
+        point = tuple(mapping.get(v, v) for v in dict.fromkeys(e.variables))
+        held = (s for s in e.expr.free_symbols if s in mapping and s not in e.variables)
+        return _rebound(e, point, tuple(sorted(((s, mapping[s]) for s in held), key=str)))
 
     if has_any(expr, sympy.Derivative):
         expr = expr.replace(is_bound, rebind)
@@ -205,18 +205,46 @@ def substitute(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> 
     return replace_nodes(expr, mapping)
 
 
+@functools.lru_cache(maxsize=256)
+def _rebound(
+    derivative: sympy.Derivative,
+    point: tuple[sympy.Expr, ...],
+    held: tuple[tuple[sympy.Symbol, sympy.Expr], ...],
+) -> sympy.Expr:
+    """``derivative`` by its variables taken at ``point``, its other symbols replaced as ``held``
+    says: Subs(∂f/∂d(d, x + y), d, x·y) for ∂f/∂u(u, v) with u = x·y, v = x + y.
+
+    Built at once (replacing v inside a built Subs rebuilds it), and cached: one partial is
+    rebound for its step, its check, each path's factors and the caller's closing step
+    (~1 ms a Subs).
+    """
+    variables = list(dict.fromkeys(derivative.variables))
+    dummies = [sympy.Dummy(v.name, real=True) for v in variables]
+    body = derivative.xreplace({**dict(held), **dict(zip(variables, dummies, strict=True))})
+    return sympy.Subs(body, dummies, list(point))
+
+
 def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bool]:
     """A simpler equal form of ``expr`` if sympy finds one within its CPU budget; the flag says whether it ran out.
 
     A form that brings in new trigonometric arguments (cos(2x) where there was only x)
-    is rejected: shorter, but not what a teacher would write.
+    is rejected: shorter, but not what a teacher would write. An unknown function's values
+    and partials (f(u), ∂f/∂u, ∂₁f(x·y, x + y)) are simplified as the atoms they are: their
+    arguments stay as written, and sympy's moves do not rebuild them (10 ms a sum).
     """
+    masked = Masked(expr)
+    simplified, timed_out = _tidy(masked.expr, seconds, masked)
+    return masked.put_back(simplified), timed_out
+
+
+def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy.Expr, bool]:
     if seconds is None:
         # Read at call time, so that a changed SIMPLIFY_SECONDS (tests, tuning) takes effect.
         seconds = SIMPLIFY_SECONDS
-    # The moves below often hand back what they were given (an unknown function's partials,
-    # 5–15 ms a call to walk): each form is counted and factored once.
-    ops = functools.cache(sympy.count_ops)
+    # The moves below often hand back what they were given: each form is counted and
+    # factored once.
+    count = functools.cache(lambda e: int(sympy.count_ops(e)))
+    ops = functools.cache(lambda e: parts.ops(e, count))
     factor_terms = functools.cache(sympy.factor_terms)
     size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
@@ -226,10 +254,13 @@ def tidy(expr: sympy.Expr, seconds: float | None = None) -> tuple[sympy.Expr, bo
     if size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
         return expr, False
     pythagorean = _pythagorean_candidate(expr)
-    if size <= 8 and not pythagorean and not _has_fraction(expr):
+    # Small as written, each unknown-function part one symbol: nothing for the moves to shorten.
+    if count(expr) <= 8 and not pythagorean and not _has_fraction(expr):
         return expr, False
-    free = sorted(expr.free_symbols, key=lambda s: s.name)
-    rational = len(free) == 1 and expr.is_rational_function(free[0])
+    free = sorted(parts.free_symbols(expr), key=lambda s: s.name)
+    rational = (
+        len(free) == 1 and not parts.depend_on(expr, free[0]) and expr.is_rational_function(free[0])
+    )
     if isinstance(expr, (sympy.Mul, sympy.Pow)) and not (
         pythagorean or rational or _has_mergeable_factors(expr) or _has_fraction(expr)
     ):
@@ -1030,7 +1061,9 @@ def _graph_derivation(
             # Each path's product with the definitions put in: the result as derived. (An
             # unknown function's partials are collected by chainsolve.mixed instead.)
             derived = _tidied(path_products)
-        form = textbook_form(simplified, flat, derived=derived)
+        # Untidied for a caller that closes with its own step (chainsolve.mixed collects f's
+        # partials): no textbook rewrite either, only where the result holds.
+        form = textbook_form(simplified, flat, rewrite=tidy_result, derived=derived)
         notes.extend(n for n in _textbook_notes(form) if n not in notes)
         closes = form.expr != substituted or substituted == result
         if form.shown is not None:

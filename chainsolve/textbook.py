@@ -56,6 +56,7 @@ from chainsolve.rules import (
     split_conditions,
 )
 from chainsolve.steps import Formula, Neg, Product, Quotient, Sum
+from chainsolve.unknowns import Masked
 
 #: Most operations a result may have for the rewrites to be tried (as ``tidy``'s own gate).
 TEXTBOOK_OPS = 300
@@ -472,8 +473,10 @@ def common_factor(expr: sympy.Expr) -> sympy.Expr:
     """
     if not isinstance(expr, sympy.Add):
         return expr
-    factored = sympy.factor_terms(expr)
-    return factored if sympy.count_ops(factored) < sympy.count_ops(expr) else expr
+    # An unknown function's partials held as symbols: factor_terms would rebuild each one.
+    masked = Masked(expr)
+    factored = sympy.factor_terms(masked.expr)
+    return masked.put_back(factored) if masked.ops(factored) < masked.ops(masked.expr) else expr
 
 
 def kink_conditions(problem: sympy.Expr) -> tuple[sympy.Expr, ...]:

@@ -285,6 +285,27 @@ def test_abstract_mixed_partial_is_simplified_by_its_collecting_step_alone(
     assert not any(d.derivative_count > 1 for e in tidied for d in e.atoms(sympy.Derivative))
 
 
+def test_abstract_mixed_partial_second_graph_tries_no_textbook_rewrite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With f's partials collected, no textbook rewrite is tried on the second graph's result."""
+    import chainsolve.derivation
+
+    rewritten: list[sympy.Expr] = []
+    textbook_form = chainsolve.derivation.textbook_form
+
+    def recorded(result: sympy.Expr, *args: object, **kwargs: object) -> object:
+        if kwargs.get("rewrite", True):
+            rewritten.append(result)
+        return textbook_form(result, *args, **kwargs)
+
+    monkeypatch.setattr(chainsolve.derivation, "textbook_form", recorded)
+    solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+    assert solution.verified
+    assert len(rewritten) == 2
+    assert not any(d.derivative_count > 1 for e in rewritten for d in e.atoms(sympy.Derivative))
+
+
 def test_abstract_mixed_partial_of_the_polar_exam_shape_needs_no_simplify(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -299,6 +320,31 @@ def test_abstract_mixed_partial_of_the_polar_exam_shape_needs_no_simplify(
     assert solution.verified
     oracle = sympy.diff(_known(x**2 - y**2, 2 * x * y), x, y)
     assert sympy.expand(_concrete(solution.derivatives["x,y"]) - oracle) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "z = f(u, v); u = x*y; v = x + y",
+        "z = f(u, v); u = x^2 - y^2; v = 2*x*y",
+        "z = f(u, v); u = x/y; v = exp(x*y)",
+    ],
+)
+def test_mixed_collecting_groups_as_sympy_collect_does(text: str) -> None:
+    """The collecting step's grouping by f's partials is exactly sympy.collect's for these sums."""
+    import chainsolve.mixed as mixed
+    from chainsolve.parsing import parse_problem
+
+    problem = parse_problem(text, wrt=("x", "y"))
+    first = chainsolve.solve(text, wrt="x,y").derivations[0].result
+    inner = mixed._in_intermediates(problem, x, first)
+    collecting = mixed._collecting(problem, inner, y)
+    assert collecting is not None
+    in_intermediates, partials = collecting
+    expanded = sympy.expand(in_intermediates)
+    grouped = mixed._collected(expanded, partials)
+    assert grouped == sympy.collect(expanded, partials, evaluate=True)
+    assert sympy.expand(grouped - in_intermediates) == 0
 
 
 def test_abstract_mixed_partial_steps_apply_the_chain_rule_to_f_u() -> None:

@@ -347,3 +347,24 @@ def test_a_problem_without_kinks_is_not_evaluated_for_them(monkeypatch: pytest.M
     assert calls == []
     solve_problem(parse_problem("abs(x)^3"))
     assert len(calls) == 1
+
+
+def test_common_factor_takes_a_number_out_of_partials_without_rebuilding_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """2y·∂₁f + 2∂₂f becomes 2(y·∂₁f + ∂₂f); factor_terms never walks into a partial or a Subs."""
+    from chainsolve.textbook import common_factor
+
+    y = make_symbol("y")
+    f = sympy.Function("f", real=True)
+    value = sympy.expand(2 * sympy.diff(f(x * y, x + y), x))
+    seen: list[sympy.Expr] = []
+    factor_terms = sympy.factor_terms
+    monkeypatch.setattr(sympy, "factor_terms", lambda e: seen.append(e) or factor_terms(e))
+    factored = common_factor(value)
+    monkeypatch.undo()
+    assert seen
+    assert not any(e.has(sympy.Subs, sympy.Derivative) for e in seen)
+    assert isinstance(factored, sympy.Mul) and factored.args[0] == 2
+    assert factored.atoms(sympy.Subs) == value.atoms(sympy.Subs)
+    assert sympy.expand(factored - value) == 0
