@@ -6,7 +6,7 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -17,6 +17,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve import equivalence, mistakes, wording
 from chainsolve.budget import stage
+from chainsolve.check import Checker
 from chainsolve.derivation import solve_problem, substitute
 from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
@@ -26,7 +27,7 @@ from chainsolve.latex_input import translate
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS, input_syntax, reads_latex
 from chainsolve.problem import Definition, Problem, make_symbol
-from chainsolve.steps import Derivation, Solution
+from chainsolve.steps import Derivation, Solution, Step
 
 if TYPE_CHECKING:
     from chainsolve.matrix.mistakes import MatrixVerdict
@@ -333,7 +334,7 @@ def _solve_context(problem: Problem, name: str) -> _Context:
             problem.implicit_target,
             problem.normalized_source,
         )
-    solution = solve_problem(problem, detail="normal")
+    solution = solve_problem(problem, detail="normal", checker=_ResultChecker())
     derivation = next(d for d in solution.derivations if d.wrt == name)
     flat = mistakes.flatten_definitions(problem)
     expected = sympy.diff(flat[make_symbol(problem.target)], make_symbol(name))
@@ -348,6 +349,18 @@ def _solve_context(problem: Problem, name: str) -> _Context:
     )
 
 
+class _ResultChecker(Checker):
+    """Checks a solution's closing claim only: a verdict shows the result, never the steps.
+
+    The closing claim (the result in textbook form, the Expected line) is still checked
+    against sympy's derivative, and :func:`_shown` reuses that check.
+    """
+
+    def check_all(self, steps: Sequence[Step]) -> tuple[Step, ...]:
+        """The steps as explained, unchecked: no verdict prints them."""
+        return tuple(steps)
+
+
 def _shown(
     derivation: Derivation,
     flat: dict[sympy.Symbol, sympy.Expr],
@@ -360,6 +373,10 @@ def _shown(
     derived = substitute(derivation.result, flat)
     if derived == expected:
         return derived  # the same expression: nothing to compare
+    if equivalence.remembered(derived, expected):
+        # The solution's closing step claimed this very equality against the same oracle.
+        if equivalence.check_claim(derived, expected).status == "symbolic":
+            return derived
     comparison = equivalence.numeric_comparison(derived, expected, domain=(target, expected))
     return derived if comparison.verdict == "equal" else expected
 
