@@ -342,6 +342,30 @@ def test_expected_is_sympys_derivative_of_the_flattened_problem(
     )
 
 
+def test_verify_checks_only_the_closing_claim_of_its_solution() -> None:
+    """A verdict prints no step, so verify checks only the closing claim (the Expected form)."""
+    solved = verify_module._solve_context(parse_problem("sin(x^3)*exp(x)"), "x")
+    claims = [step for step in solved.derivation.steps if step.claim is not None]
+    assert claims and claims[-1].kind == "simplify"
+    assert claims[-1].check.status == "symbolic"
+    assert {step.check.status for step in claims[:-1]} == {"none"}
+
+
+def test_expected_form_reuses_the_proof_of_the_closing_claim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """chainsolve's form of dz/dt is shown as proved by its closing claim, not sampled again."""
+
+    def no_sampling(*args: object, **options: object) -> object:
+        raise AssertionError("the closing claim's proof should have been reused")
+
+    problem = parse_problem("z = x^2*y; x = cos(t); y = exp(t)")
+    monkeypatch.setattr(equivalence, "numeric_comparison", no_sampling)
+    solved = verify_module._solve_context(problem, "t")
+    assert solved.shown != solved.expected  # chainsolve's form, not sympy's
+    assert sympy.simplify(solved.shown - solved.expected) == 0
+
+
 def test_restating_the_problem_is_not_a_derivation() -> None:
     """A derivation whose only line is d/dx(sin(x²)) is incomplete, not correct (exit 1)."""
     report = verify_derivation(parse_problem(SIN), "d/dx(sin(x^2))\n")
