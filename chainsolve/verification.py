@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -243,7 +243,6 @@ Report = AnswerVerdict | DerivationReport
 # -- the true derivative ------------------------------------------------------------------------
 
 
-@dataclass
 class _Context:
     """What both checks need: the variable, the truth, chainsolve's derivation, the wrong answers.
 
@@ -251,18 +250,42 @@ class _Context:
     target, never chainsolve's own derivation; ``shown`` is the form printed as the expected
     answer (chainsolve's, when it agrees with the truth). ``domain`` holds the problem and
     its derivative: answers are compared only where both are real and defined.
+    ``samples`` holds the truth's and the domain's values at sample points, shared by every
+    answer. (A plain class, as the other records here are named tuples: a dataclass costs a
+    millisecond of every verify's start to create.)
     """
 
-    problem: Problem
-    wrt: str
-    solution: Solution
-    derivation: Derivation
-    expected: sympy.Expr
-    shown: sympy.Expr
-    flat: dict[sympy.Symbol, sympy.Expr]
-    _candidates: list[mistakes.Candidate] | None = None
-    #: The truth's and the domain's values at sample points, shared by every answer.
-    samples: equivalence.ValueMemo = field(default_factory=dict)
+    __slots__ = (
+        "_candidates",
+        "derivation",
+        "expected",
+        "flat",
+        "problem",
+        "samples",
+        "shown",
+        "solution",
+        "wrt",
+    )
+
+    def __init__(
+        self,
+        problem: Problem,
+        wrt: str,
+        solution: Solution,
+        derivation: Derivation,
+        expected: sympy.Expr,
+        shown: sympy.Expr,
+        flat: dict[sympy.Symbol, sympy.Expr],
+    ) -> None:
+        self.problem = problem
+        self.wrt = wrt
+        self.solution = solution
+        self.derivation = derivation
+        self.expected = expected
+        self.shown = shown
+        self.flat = flat
+        self._candidates: list[mistakes.Candidate] | None = None
+        self.samples: equivalence.ValueMemo = {}
 
     @property
     def has_abstract(self) -> bool:
@@ -373,10 +396,10 @@ def _shown(
     derived = substitute(derivation.result, flat)
     if derived == expected:
         return derived  # the same expression: nothing to compare
-    if equivalence.remembered(derived, expected):
-        # The solution's closing step claimed this very equality against the same oracle.
-        if equivalence.check_claim(derived, expected).status == "symbolic":
-            return derived
+    # The solution's closing step claimed this very equality against the same oracle.
+    proved = equivalence.remembered(derived, expected)
+    if proved and equivalence.check_claim(derived, expected).status == "symbolic":
+        return derived
     comparison = equivalence.numeric_comparison(derived, expected, domain=(target, expected))
     return derived if comparison.verdict == "equal" else expected
 
@@ -519,8 +542,7 @@ class _Clock:
         return time.monotonic() - self.start
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
+class _Outcome(NamedTuple):
     verdict: VerdictId
     comparison: equivalence.Comparison
 
@@ -729,8 +751,7 @@ def _sampled_points(verdict: VerdictId, outcome: _Outcome | None) -> int | None:
 # -- a derivation, line by line -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
+class _Line(NamedTuple):
     number: int
     raw: str
     text: str
@@ -825,8 +846,7 @@ def _sides(text: str) -> list[tuple[int, str]]:
     return [(begin + len(side) - len(side.lstrip()), side.strip()) for begin, side in sides]
 
 
-@dataclass
-class _Token:
+class _Token(NamedTuple):
     """A derivative written in a line (``dy/du``, ``d/dx(…)``, ``(…)′``, ``y′``): its value."""
 
     start: int
@@ -836,16 +856,20 @@ class _Token:
     order: int = 1
 
 
-@dataclass
 class _Reader:
-    """Reads a derivation's lines in the problem's terms; side definitions (``u = x²``) add names."""
+    """Reads a derivation's lines in the problem's terms; side definitions (``u = x²``) add names.
 
-    ctx: _Context
-    defined: dict[str, sympy.Expr] = field(default_factory=dict)
-    #: How deep derivatives are nested in the side being read (``d/dx(d/dx(…))``).
-    depth: int = 0
-    #: Of a mixed partial ∂²z/∂y∂x: y, differentiated by after ``ctx.wrt`` (x) for order 2.
-    second: str | None = None
+    ``depth`` is how deep derivatives are nested in the side being read (``d/dx(d/dx(…))``);
+    ``second``, of a mixed partial ∂²z/∂y∂x, is y, differentiated by after ``ctx.wrt`` (x).
+    """
+
+    __slots__ = ("ctx", "defined", "depth", "second")
+
+    def __init__(self, ctx: _Context, *, second: str | None = None) -> None:
+        self.ctx = ctx
+        self.defined: dict[str, sympy.Expr] = {}
+        self.depth = 0
+        self.second = second
 
     def name_value(self, name: str) -> sympy.Expr | None:
         """A name in the problem's inputs: a side definition, a problem name, or f for the target."""
@@ -1067,8 +1091,7 @@ class _Reader:
         return _in_inputs(self.ctx, value.xreplace(defined) if defined else value)
 
 
-@dataclass(frozen=True, slots=True)
-class _Side:
+class _Side(NamedTuple):
     """One side of a line: as shown, its value, how many derivatives it writes, any left."""
 
     shown: sympy.Expr
@@ -1166,8 +1189,7 @@ def verify_derivation(
     return _judge_derivation(ctx, lines, clock, order, problem.wrt[1] if mixed else None)
 
 
-@dataclass(frozen=True, slots=True)
-class _Reading:
+class _Reading(NamedTuple):
     """What a line says: prose, a definition, a side claim, or steps of the derivation itself.
 
     ``claim`` is the left side a side claim or a definition is about (``du/dx``, ``u``) and
@@ -1229,8 +1251,7 @@ def _written_alone(reader: _Reader, line: _Line, column: int, side: str) -> int 
     return tokens[0].order if whole else None
 
 
-@dataclass(frozen=True, slots=True)
-class _Plain:
+class _Plain(NamedTuple):
     """A line in the text grammar: a LaTeX line translated, each character mapped to the typed one."""
 
     line: _Line
@@ -1428,8 +1449,7 @@ def _judge_claim(
     return check
 
 
-@dataclass(frozen=True, slots=True)
-class _Last:
+class _Last(NamedTuple):
     """The last line that could be read: its comparison with the truth and what it still holds."""
 
     outcome: _Outcome
