@@ -6,7 +6,7 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -17,7 +17,6 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve import equivalence, mistakes, wording
 from chainsolve.budget import stage
-from chainsolve.check import Checker
 from chainsolve.derivation import solve_problem, substitute
 from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
@@ -27,7 +26,7 @@ from chainsolve.latex_input import translate
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS, input_syntax, reads_latex
 from chainsolve.problem import Definition, Problem, make_symbol
-from chainsolve.steps import Derivation, Solution, Step
+from chainsolve.steps import Derivation, Solution
 
 if TYPE_CHECKING:
     from chainsolve.matrix.mistakes import MatrixVerdict
@@ -357,7 +356,9 @@ def _solve_context(problem: Problem, name: str) -> _Context:
             problem.implicit_target,
             problem.normalized_source,
         )
-    solution = solve_problem(problem, detail="normal", checker=_ResultChecker())
+    # A verdict prints the result, never the steps: the result alone, its closing claim (the
+    # Expected form) still checked against sympy's derivative, a check _shown reuses.
+    solution = solve_problem(problem, detail="normal", steps=False)
     derivation = next(d for d in solution.derivations if d.wrt == name)
     flat = mistakes.flatten_definitions(problem)
     expected = sympy.diff(flat[make_symbol(problem.target)], make_symbol(name))
@@ -370,18 +371,6 @@ def _solve_context(problem: Problem, name: str) -> _Context:
         _shown(derivation, flat, flat[make_symbol(problem.target)], expected),
         flat,
     )
-
-
-class _ResultChecker(Checker):
-    """Checks a solution's closing claim only: a verdict shows the result, never the steps.
-
-    The closing claim (the result in textbook form, the Expected line) is still checked
-    against sympy's derivative, and :func:`_shown` reuses that check.
-    """
-
-    def check_all(self, steps: Sequence[Step]) -> tuple[Step, ...]:
-        """The steps as explained, unchecked: no verdict prints them."""
-        return tuple(steps)
 
 
 def _shown(
