@@ -250,13 +250,15 @@ class _Context:
     answer (chainsolve's, when it agrees with the truth). ``domain`` holds the problem and
     its derivative: answers are compared only where both are real and defined.
     ``samples`` holds the truth's and the domain's values at sample points, shared by every
-    answer. (A plain class, as the other records here are named tuples: a dataclass costs a
-    millisecond of every verify's start to create.)
+    answer; ``derivatives`` the derivatives a derivation's lines name (dy/du is dy/dx ÷
+    du/dx), each taken once, the truth among them. (A plain class, and the other records
+    here named tuples: a dataclass costs a millisecond of every verify's start to create.)
     """
 
     __slots__ = (
         "_candidates",
         "derivation",
+        "derivatives",
         "expected",
         "flat",
         "problem",
@@ -285,6 +287,10 @@ class _Context:
         self.flat = flat
         self._candidates: list[mistakes.Candidate] | None = None
         self.samples: equivalence.ValueMemo = {}
+        target = flat[make_symbol(problem.target)]
+        self.derivatives: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {
+            (target, make_symbol(wrt)): expected
+        }
 
     @property
     def has_abstract(self) -> bool:
@@ -293,6 +299,13 @@ class _Context:
     @property
     def domain(self) -> tuple[sympy.Expr, sympy.Expr]:
         return (self.flat[make_symbol(self.problem.target)], self.expected)
+
+    def diff(self, expr: sympy.Expr, variable: sympy.Symbol) -> sympy.Expr:
+        """sympy.diff of ``expr`` by ``variable``, taken once per context."""
+        key = (expr, variable)
+        if key not in self.derivatives:
+            self.derivatives[key] = sympy.diff(expr, variable)
+        return self.derivatives[key]
 
     def candidates(self) -> list[mistakes.Candidate]:
         if self._candidates is None:
@@ -886,10 +899,10 @@ class _Reader:
         if of is None or variable is None:
             return None
         if isinstance(variable, sympy.Symbol) and by in self.ctx.problem.inputs:
-            return sympy.diff(of, variable)
+            return self.ctx.diff(of, variable)
         wrt = make_symbol(self.ctx.wrt)
-        rate = sympy.diff(variable, wrt)
-        return None if rate == 0 else sympy.diff(of, wrt) / rate
+        rate = self.ctx.diff(variable, wrt)
+        return None if rate == 0 else self.ctx.diff(of, wrt) / rate
 
     def tokens(self, text: str, source: str, offset: int) -> list[_Token]:
         """The derivatives written in ``text``, left to right, each with its value."""

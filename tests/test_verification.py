@@ -364,6 +364,26 @@ def test_expected_form_reuses_the_proof_of_the_closing_claim(
     assert sympy.simplify(solved.shown - solved.expected) == 0
 
 
+def test_a_lines_dy_du_reuses_the_truth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dy/du in a line is dy/dx ÷ du/dx with dy/dx the truth already taken, not differentiated again."""
+    problem = parse_problem(SIN)
+    verify_module.forget_solved_problems()
+    verify_module._context(problem, "x")  # the truth, as verify_derivation takes it first
+    target, x = sympy.sin(make_symbol("x") ** 2), make_symbol("x")
+    taken = []
+    real_diff = sympy.diff
+
+    def counting_diff(expr: sympy.Expr, *symbols: sympy.Symbol) -> sympy.Expr:
+        taken.append((expr, symbols))
+        return real_diff(expr, *symbols)
+
+    monkeypatch.setattr(sympy, "diff", counting_diff)
+    report = verify_derivation(problem, "u = x^2\ndy/du * du/dx\ndy/du * u'(x)\n")
+    assert [line.status for line in report.lines] == ["defines", "follows", "follows"]
+    assert (target, (x,)) not in taken
+    assert taken.count((x**2, (x,))) == 1  # du/dx, once for both lines
+
+
 def test_restating_the_problem_is_not_a_derivation() -> None:
     """A derivation whose only line is d/dx(sin(x²)) is incomplete, not correct (exit 1)."""
     report = verify_derivation(parse_problem(SIN), "d/dx(sin(x^2))\n")
