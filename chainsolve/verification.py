@@ -457,9 +457,6 @@ def _refuse_foreign_functions(
     )
 
 
-_PARTIAL_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_([A-Za-z0-9]+)$")
-
-
 def abstract_partials(problem: Problem) -> dict[str, sympy.Expr]:
     """The names an answer may use for derivatives of the problem's unknown functions.
 
