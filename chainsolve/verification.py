@@ -21,7 +21,6 @@ from chainsolve.derivation import solve_problem, substitute
 from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.filters import unicode_name
-from chainsolve.implicit import is_zero
 from chainsolve.latex_input import translate
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS, input_syntax, reads_latex
@@ -639,6 +638,7 @@ def _judge_higher(
     sympy, differentiated by ``name``.
     """
     from chainsolve.higher import MAX_ORDER
+    from chainsolve.implicit import is_zero  # a higher order only: a first one never loads it
 
     if first is None and not 1 < order <= MAX_ORDER:
         raise ProblemError(

@@ -1041,3 +1041,28 @@ def _in_a_child(code: str) -> str:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
     return done.stdout
+
+
+def _loads_implicit(*args: str) -> bool:
+    """Does a fresh process running ``chainsolve verify args`` import chainsolve.implicit?"""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from chainsolve.cli import main\n"
+        f"result = CliRunner().invoke(main, ['verify', *{list(args)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print('chainsolve.implicit' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    return completed.stdout.split()[-1] == "True"
+
+
+def test_a_first_derivative_check_does_not_load_the_implicit_module() -> None:
+    """verify of dy/dx never imports implicit.py (its is_zero serves higher orders only)."""
+    assert not _loads_implicit(SIN, "--answer", "2*x*cos(x^2)")
+    assert _loads_implicit(SIN, "--order", "2", "--answer", "2cos(x^2) - 4x^2*sin(x^2)")
