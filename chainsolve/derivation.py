@@ -30,6 +30,7 @@ from chainsolve.explain import (
     explain,
     formula_value,
     parts_as_derived,
+    result_only,
     same_formula,
 )
 from chainsolve.filters import formula_unicode, printed_key, unicode_expr
@@ -421,6 +422,7 @@ def solve_problem(
     reserved: frozenset[str] = frozenset(),
     tidy_graph: bool = True,
     checker: Checker | None = None,
+    steps: bool = True,
 ) -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise.
 
@@ -428,12 +430,14 @@ def solve_problem(
     ``tidy_graph`` false: a graph's results are not tidied (a caller that collects them in
     its own closing step, as :mod:`chainsolve.mixed` does by f's partials). ``checker``: one
     shared with the caller's other problems (each sympy.diff of the same subject done once).
+    ``steps`` false: the results alone (their closing claims still checked), for a caller
+    that prints no step (verify).
     """
     single = problem.is_single_expression
     if single:
-        solution = _solve_expression(problem, reserved, checker or Checker())
+        solution = _solve_expression(problem, reserved, checker or Checker(), steps)
     else:
-        solution = _solve_graph(problem, tidy_graph)
+        solution = _solve_graph(problem, tidy_graph, steps)
     solution = _without_wrong_steps(solution)
     _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
@@ -680,7 +684,9 @@ def _prints_alike(shown: Formula, result: Formula) -> bool:
     return formula_unicode(shown) == formula_unicode(result)
 
 
-def _solve_expression(problem: Problem, reserved: frozenset[str], checker: Checker) -> Solution:
+def _solve_expression(
+    problem: Problem, reserved: frozenset[str], checker: Checker, steps_wanted: bool = True
+) -> Solution:
     definition = problem.definitions[0]
     target = make_symbol(problem.target)
     namer = Namer(problem.names | problem.function_names | {"e", "pi"} | reserved)
@@ -694,7 +700,8 @@ def _solve_expression(problem: Problem, reserved: frozenset[str], checker: Check
         # A definition built from sympy's form (a second derivative's) has no typed order.
         tree = plan(definition.typed, wrt, typed=definition.typed is not definition.expr)
         rules = MappingProxyType({(problem.target, name): tree})
-        explained = explain(tree, namer, label=target, partial=partial)
+        walk = explain if steps_wanted else result_only
+        explained = walk(tree, namer, label=target, partial=partial)
         total = Leibniz(target, wrt, partial, (problem.target, None))
         steps = list(checker.check_all(explained.steps))
         # The steps follow the typed form; the result is sympy's evaluated form of their value.
@@ -795,7 +802,9 @@ def _flatten(graph: Graph, name: str) -> sympy.Expr:
     return full.get(make_symbol(name), make_symbol(name))
 
 
-def _solve_graph(problem: Problem, tidy_results: bool = True) -> Solution:
+def _solve_graph(
+    problem: Problem, tidy_results: bool = True, steps_wanted: bool = True
+) -> Solution:
     graph = build_graph(problem)
     namer = Namer(problem.names | problem.function_names | {"e", "pi"})
     sizes = _flattened_size(graph)
@@ -836,7 +845,8 @@ def _solve_graph(problem: Problem, tidy_results: bool = True) -> Solution:
             definition = problem.definition(node.name)
             typed = definition.typed
             tree = plan(typed, source, typed=typed is not definition.expr)
-            explained = explain(tree, scratch, label=typed, partial=edge.partial, depth=1)
+            walk = explain if steps_wanted else result_only
+            explained = walk(tree, scratch, label=typed, partial=edge.partial, depth=1)
             shown = common_factor(evaluate_typed(explained.result))
             label = Leibniz(make_symbol(node.name), source, edge.partial)
             shared.append(
@@ -845,7 +855,7 @@ def _solve_graph(problem: Problem, tidy_results: bool = True) -> Solution:
                     "graph_edge",
                     (label, shown),
                     explained.rules,
-                    check_claim(shown, edge.local_partial),
+                    check_claim(shown, edge.local_partial) if steps_wanted else NO_CLAIM,
                     claim=Claim(node.expr, source, (shown,)),
                     words=(("source", edge.source), ("target", node.name)),
                 )

@@ -15,7 +15,7 @@ from chainsolve import equivalence
 from chainsolve.derivation import substitute
 from chainsolve.functions import BY_CLASS
 from chainsolve.graph import Graph
-from chainsolve.numeric import MpFloat, Undefined, evaluate
+from chainsolve.numeric import Known, MpFloat, Undefined, evaluate
 from chainsolve.plan import plan, plan_paths
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.rules import (
@@ -412,14 +412,18 @@ def candidates(
 
 
 class _Points:
-    """Random points where the answer and the derivative are defined, shared by all candidates."""
+    """Random points where the answer and the derivative are defined, shared by all candidates.
+
+    Each sample keeps the values of the parts evaluated there, so that a part the candidates
+    share with the answer or the truth (cos t, e^t) is evaluated once per point.
+    """
 
     def __init__(
         self, answer: sympy.Expr, truth: sympy.Expr, *, count: int = 6, seed: int = 7
     ) -> None:
         self.variant_count = 2 if (answer.atoms(AppliedUndef) or truth.atoms(AppliedUndef)) else 1
         rng = random.Random(seed)
-        self.samples: list[tuple[int, dict[sympy.Symbol, MpFloat], MpFloat, MpFloat]] = []
+        self.samples: list[tuple[int, dict[sympy.Symbol, MpFloat], MpFloat, MpFloat, Known]] = []
         with mpmath.workdps(equivalence.PRECISION):
             for variant in range(self.variant_count):
                 a = self.concrete(answer, variant)
@@ -437,10 +441,11 @@ class _Points:
                         )
                         for s in symbols
                     }
-                    va, vt = _value(a, point), _value(t, point)
+                    known: Known = {}
+                    va, vt = _value(a, point, known), _value(t, point, known)
                     if va is None or vt is None:
                         continue
-                    self.samples.append((variant, point, va, vt))
+                    self.samples.append((variant, point, va, vt, known))
                     taken += 1
 
     def concrete(self, expr: sympy.Expr, variant: int) -> sympy.Expr:
@@ -452,8 +457,8 @@ class _Points:
             return False
         concrete = {v: self.concrete(candidate, v) for v in range(self.variant_count)}
         with mpmath.workdps(equivalence.PRECISION):
-            for variant, point, answer_value, _ in self.samples:
-                value = _value(concrete[variant], point)
+            for variant, point, answer_value, _, known in self.samples:
+                value = _value(concrete[variant], point, known)
                 if value is None or not _close(value, answer_value):
                     return False
         return True
@@ -462,7 +467,7 @@ class _Points:
         """answer / truth when it is the same constant at every point (truth nonzero there)."""
         ratios = []
         with mpmath.workdps(equivalence.PRECISION):
-            for _, _, answer_value, truth_value in self.samples:
+            for _, _, answer_value, truth_value, _ in self.samples:
                 if truth_value == 0:
                     continue
                 ratios.append(answer_value / truth_value)
@@ -471,9 +476,11 @@ class _Points:
         return ratios[0]
 
 
-def _value(expr: sympy.Expr, point: Mapping[sympy.Symbol, MpFloat]) -> MpFloat | None:
+def _value(
+    expr: sympy.Expr, point: Mapping[sympy.Symbol, MpFloat], known: Known | None = None
+) -> MpFloat | None:
     try:
-        return evaluate(expr, point)
+        return evaluate(expr, point, known)
     except (Undefined, KeyError, OverflowError, ZeroDivisionError, ValueError, TypeError):
         return None
 

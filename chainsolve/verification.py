@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -21,7 +21,6 @@ from chainsolve.derivation import solve_problem, substitute
 from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.filters import unicode_name
-from chainsolve.implicit import is_zero
 from chainsolve.latex_input import translate
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS, input_syntax, reads_latex
@@ -242,7 +241,6 @@ Report = AnswerVerdict | DerivationReport
 # -- the true derivative ------------------------------------------------------------------------
 
 
-@dataclass
 class _Context:
     """What both checks need: the variable, the truth, chainsolve's derivation, the wrong answers.
 
@@ -250,18 +248,48 @@ class _Context:
     target, never chainsolve's own derivation; ``shown`` is the form printed as the expected
     answer (chainsolve's, when it agrees with the truth). ``domain`` holds the problem and
     its derivative: answers are compared only where both are real and defined.
+    ``samples`` holds the truth's and the domain's values at sample points, shared by every
+    answer; ``derivatives`` the derivatives a derivation's lines name (dy/du is dy/dx ÷
+    du/dx), each taken once, the truth among them. (A plain class, and the other records
+    here named tuples: a dataclass costs a millisecond of every verify's start to create.)
     """
 
-    problem: Problem
-    wrt: str
-    solution: Solution
-    derivation: Derivation
-    expected: sympy.Expr
-    shown: sympy.Expr
-    flat: dict[sympy.Symbol, sympy.Expr]
-    _candidates: list[mistakes.Candidate] | None = None
-    #: The truth's and the domain's values at sample points, shared by every answer.
-    samples: equivalence.ValueMemo = field(default_factory=dict)
+    __slots__ = (
+        "_candidates",
+        "derivation",
+        "derivatives",
+        "expected",
+        "flat",
+        "problem",
+        "samples",
+        "shown",
+        "solution",
+        "wrt",
+    )
+
+    def __init__(
+        self,
+        problem: Problem,
+        wrt: str,
+        solution: Solution,
+        derivation: Derivation,
+        expected: sympy.Expr,
+        shown: sympy.Expr,
+        flat: dict[sympy.Symbol, sympy.Expr],
+    ) -> None:
+        self.problem = problem
+        self.wrt = wrt
+        self.solution = solution
+        self.derivation = derivation
+        self.expected = expected
+        self.shown = shown
+        self.flat = flat
+        self._candidates: list[mistakes.Candidate] | None = None
+        self.samples: equivalence.ValueMemo = {}
+        target = flat[make_symbol(problem.target)]
+        self.derivatives: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {
+            (target, make_symbol(wrt)): expected
+        }
 
     @property
     def has_abstract(self) -> bool:
@@ -270,6 +298,13 @@ class _Context:
     @property
     def domain(self) -> tuple[sympy.Expr, sympy.Expr]:
         return (self.flat[make_symbol(self.problem.target)], self.expected)
+
+    def diff(self, expr: sympy.Expr, variable: sympy.Symbol) -> sympy.Expr:
+        """sympy.diff of ``expr`` by ``variable``, taken once per context."""
+        key = (expr, variable)
+        if key not in self.derivatives:
+            self.derivatives[key] = sympy.diff(expr, variable)
+        return self.derivatives[key]
 
     def candidates(self) -> list[mistakes.Candidate]:
         if self._candidates is None:
@@ -333,7 +368,9 @@ def _solve_context(problem: Problem, name: str) -> _Context:
             problem.implicit_target,
             problem.normalized_source,
         )
-    solution = solve_problem(problem, detail="normal")
+    # A verdict prints the result, never the steps: the result alone, its closing claim (the
+    # Expected form) still checked against sympy's derivative, a check _shown reuses.
+    solution = solve_problem(problem, detail="normal", steps=False)
     derivation = next(d for d in solution.derivations if d.wrt == name)
     flat = mistakes.flatten_definitions(problem)
     expected = sympy.diff(flat[make_symbol(problem.target)], make_symbol(name))
@@ -360,6 +397,10 @@ def _shown(
     derived = substitute(derivation.result, flat)
     if derived == expected:
         return derived  # the same expression: nothing to compare
+    # The solution's closing step claimed this very equality against the same oracle.
+    proved = equivalence.remembered(derived, expected)
+    if proved and equivalence.check_claim(derived, expected).status == "symbolic":
+        return derived
     comparison = equivalence.numeric_comparison(derived, expected, domain=(target, expected))
     return derived if comparison.verdict == "equal" else expected
 
@@ -415,9 +456,6 @@ def _refuse_foreign_functions(
         span=Span(offset + start, offset + start + len(name)),
         hint=hint,
     )
-
-
-_PARTIAL_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_([A-Za-z0-9]+)$")
 
 
 def abstract_partials(problem: Problem) -> dict[str, sympy.Expr]:
@@ -504,8 +542,7 @@ class _Clock:
         return time.monotonic() - self.start
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
+class _Outcome(NamedTuple):
     verdict: VerdictId
     comparison: equivalence.Comparison
 
@@ -603,6 +640,7 @@ def _judge_higher(
     sympy, differentiated by ``name``.
     """
     from chainsolve.higher import MAX_ORDER
+    from chainsolve.implicit import is_zero  # a higher order only: a first one never loads it
 
     if first is None and not 1 < order <= MAX_ORDER:
         raise ProblemError(
@@ -714,8 +752,7 @@ def _sampled_points(verdict: VerdictId, outcome: _Outcome | None) -> int | None:
 # -- a derivation, line by line -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
+class _Line(NamedTuple):
     number: int
     raw: str
     text: str
@@ -810,8 +847,7 @@ def _sides(text: str) -> list[tuple[int, str]]:
     return [(begin + len(side) - len(side.lstrip()), side.strip()) for begin, side in sides]
 
 
-@dataclass
-class _Token:
+class _Token(NamedTuple):
     """A derivative written in a line (``dy/du``, ``d/dx(…)``, ``(…)′``, ``y′``): its value."""
 
     start: int
@@ -821,16 +857,20 @@ class _Token:
     order: int = 1
 
 
-@dataclass
 class _Reader:
-    """Reads a derivation's lines in the problem's terms; side definitions (``u = x²``) add names."""
+    """Reads a derivation's lines in the problem's terms; side definitions (``u = x²``) add names.
 
-    ctx: _Context
-    defined: dict[str, sympy.Expr] = field(default_factory=dict)
-    #: How deep derivatives are nested in the side being read (``d/dx(d/dx(…))``).
-    depth: int = 0
-    #: Of a mixed partial ∂²z/∂y∂x: y, differentiated by after ``ctx.wrt`` (x) for order 2.
-    second: str | None = None
+    ``depth`` is how deep derivatives are nested in the side being read (``d/dx(d/dx(…))``);
+    ``second``, of a mixed partial ∂²z/∂y∂x, is y, differentiated by after ``ctx.wrt`` (x).
+    """
+
+    __slots__ = ("ctx", "defined", "depth", "second")
+
+    def __init__(self, ctx: _Context, *, second: str | None = None) -> None:
+        self.ctx = ctx
+        self.defined: dict[str, sympy.Expr] = {}
+        self.depth = 0
+        self.second = second
 
     def name_value(self, name: str) -> sympy.Expr | None:
         """A name in the problem's inputs: a side definition, a problem name, or f for the target."""
@@ -858,10 +898,10 @@ class _Reader:
         if of is None or variable is None:
             return None
         if isinstance(variable, sympy.Symbol) and by in self.ctx.problem.inputs:
-            return sympy.diff(of, variable)
+            return self.ctx.diff(of, variable)
         wrt = make_symbol(self.ctx.wrt)
-        rate = sympy.diff(variable, wrt)
-        return None if rate == 0 else sympy.diff(of, wrt) / rate
+        rate = self.ctx.diff(variable, wrt)
+        return None if rate == 0 else self.ctx.diff(of, wrt) / rate
 
     def tokens(self, text: str, source: str, offset: int) -> list[_Token]:
         """The derivatives written in ``text``, left to right, each with its value."""
@@ -1052,8 +1092,7 @@ class _Reader:
         return _in_inputs(self.ctx, value.xreplace(defined) if defined else value)
 
 
-@dataclass(frozen=True, slots=True)
-class _Side:
+class _Side(NamedTuple):
     """One side of a line: as shown, its value, how many derivatives it writes, any left."""
 
     shown: sympy.Expr
@@ -1151,8 +1190,7 @@ def verify_derivation(
     return _judge_derivation(ctx, lines, clock, order, problem.wrt[1] if mixed else None)
 
 
-@dataclass(frozen=True, slots=True)
-class _Reading:
+class _Reading(NamedTuple):
     """What a line says: prose, a definition, a side claim, or steps of the derivation itself.
 
     ``claim`` is the left side a side claim or a definition is about (``du/dx``, ``u``) and
@@ -1214,8 +1252,7 @@ def _written_alone(reader: _Reader, line: _Line, column: int, side: str) -> int 
     return tokens[0].order if whole else None
 
 
-@dataclass(frozen=True, slots=True)
-class _Plain:
+class _Plain(NamedTuple):
     """A line in the text grammar: a LaTeX line translated, each character mapped to the typed one."""
 
     line: _Line
@@ -1413,8 +1450,7 @@ def _judge_claim(
     return check
 
 
-@dataclass(frozen=True, slots=True)
-class _Last:
+class _Last(NamedTuple):
     """The last line that could be read: its comparison with the truth and what it still holds."""
 
     outcome: _Outcome

@@ -742,3 +742,29 @@ def test_the_closing_step_claims_the_formula_it_prints() -> None:
     assert _claimed(same) == (2 * x + 1,)
     wrong = TextbookForm(2 * x + 1, shown=Sum((2 * x, sympy.S(2))))
     assert _claimed(wrong) == (2 * x + 1, 2 * x + 2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sin(x^2)",
+        "x^3*exp(x)",
+        "abs(x)^3",
+        "z = x^2*y; x = cos(t); y = exp(t)",
+        "z = f(x, y); x = g(t); y = h(t)",
+        "L = (p - y)^2; p = sigmoid(z); z = w*x + b",
+    ],
+)
+def test_solution_without_steps_has_the_worked_solutions_results(text: str) -> None:
+    """steps=False (verify) gives each derivation the worked solution's result and printed form."""
+    problem = parse_problem(text, wrt=["w", "b"] if text.startswith("L") else None)
+    worked = solve_problem(problem)
+    alone = solve_problem(problem, steps=False)
+    for full, bare in zip(worked.derivations, alone.derivations, strict=True):
+        assert (bare.result, bare.shown, bare.in_terms_of_inputs) == (
+            full.result,
+            full.shown,
+            full.in_terms_of_inputs,
+        )
+        assert all(step.kind not in ("rule", "local_derivative") for step in bare.steps)
+    assert all(step.check.status == "none" for step in alone.shared_steps)

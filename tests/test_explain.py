@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve import wording
 from chainsolve.check import Checker
 from chainsolve.derivation import Namer, solve_problem
-from chainsolve.explain import explain
+from chainsolve.explain import LONG_CHAIN, explain, result_only
 from chainsolve.parsing import parse_problem
 from chainsolve.plan import plan
 from chainsolve.problem import evaluate_typed, make_symbol
-from chainsolve.rules import sympy_derivative
+from chainsolve.rules import ChainRule, sympy_derivative
 from chainsolve.steps import Leibniz
 
 x, y = make_symbol("x"), make_symbol("y")
@@ -523,3 +524,49 @@ def test_statements_with_a_users_multi_letter_function_keep_the_letters_apart() 
     )
     text = _rendered("loss(x)^g(x)", "text", "lagrange")
     assert "ln y = g·ln(loss)" in text and "Multiply back by lossᵍ" in text
+
+
+#: Single expressions of every rule kind, a shared part, an unknown function, a typed form,
+#: each with the variables it is differentiated by.
+RESULT_ONLY_PROBLEMS = (
+    ("sin(x^2)", ["x"]),
+    ("x*exp(-x)", ["x"]),
+    ("exp(-x)/x", ["x"]),
+    ("x^sin(x)", ["x"]),
+    ("abs(x)^3", ["x"]),
+    ("tanh(x^3)", ["x"]),
+    ("sigmoid(w*x + b)", ["w", "x", "b"]),
+    ("exp(sin(sqrt(1+x^4)))^3", ["x"]),
+    ("log(exp(x)) + exp(log(x))", ["x"]),
+    ("sin(sin(x)+cos(x)) + cos(sin(x)+cos(x))", ["x"]),
+    ("exp(-0.5*x^2)/sqrt(2*pi)", ["x"]),
+    ("g(x)*h(x^2)", ["x"]),
+    ("(a - y)^2/2 + 3*a*y", ["a", "y"]),
+)
+
+
+@pytest.mark.parametrize(("text", "wrt"), RESULT_ONLY_PROBLEMS)
+@pytest.mark.parametrize("depth", [0, 1])
+def test_result_only_is_explains_result(text: str, wrt: list[str], depth: int) -> None:
+    """result_only gives the very expression explain derives (top or inner node), with no step."""
+    problem = parse_problem(text, wrt=wrt)
+    definition = problem.definitions[0]
+    for name in wrt:
+        tree = plan(definition.typed, make_symbol(name), typed=True)
+        label = make_symbol(problem.target)
+        names = problem.names | problem.function_names
+        full = explain(tree, Namer(names), label=label, partial=True, depth=depth)
+        alone = result_only(tree, Namer(names), label=label, partial=True, depth=depth)
+        assert (alone.result, alone.in_terms_of_inputs, alone.steps) == (full.result, True, ())
+
+
+def test_result_only_leaves_a_long_chain_in_its_intermediates() -> None:
+    """A long chain at the top stays in its intermediate variables, exactly as explain leaves it."""
+    expr = x
+    for _ in range(LONG_CHAIN + 2):  # the innermost sin(x) is the chain's inner part, not a link
+        expr = sympy.sin(expr)
+    tree = plan(expr, x)
+    assert isinstance(tree, ChainRule) and len(tree.links) > LONG_CHAIN
+    full = explain(tree, Namer({"x", "y"}), label=y, partial=False)
+    alone = result_only(tree, Namer({"x", "y"}), label=y, partial=False)
+    assert not alone.in_terms_of_inputs and alone.result == full.result

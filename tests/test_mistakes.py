@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 import sympy
 
@@ -166,3 +168,29 @@ def test_candidates_reuse_the_solution_rule_trees(monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr(mistakes_module, "plan", no_planning)
         assert candidates(problem, derivation.wrt, derivation, solution.graph)
         monkeypatch.undo()
+
+
+def test_identify_evaluates_a_shared_part_once_per_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cos t, shared by the answer, the truth and the candidates, is computed once per sample point."""
+    from chainsolve import numeric
+
+    problem = build_problem(CHAIN_T, source="")
+    solution = solve_problem(problem)
+    derivation = solution.derivations[0]
+    flat = flatten_definitions(problem)
+    wrong = candidates(problem, derivation.wrt, derivation, solution.graph)
+    computed: list[sympy.Basic] = []
+    real_compute = numeric._compute
+
+    def counting(expr: sympy.Basic, *args: object) -> object:
+        computed.append(expr)
+        return real_compute(expr, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(numeric, "_compute", counting)
+    answer = -2 * exp(t) * sin(t) * cos(t)
+    found = identify(answer, derivation.result.xreplace(flat), wrong)
+    assert [m.id for m in found] == ["missing_path"]
+    # Each cos t object (the truth's, the answer's: sympy may hold two) once at each of
+    # identify's six sample points.
+    per_object = Counter(id(e) for e in computed if e == cos(t))
+    assert per_object and max(per_object.values()) <= 6

@@ -342,6 +342,48 @@ def test_expected_is_sympys_derivative_of_the_flattened_problem(
     )
 
 
+def test_verify_solves_for_the_result_alone() -> None:
+    """A verdict prints no step: verify's solution is its closing claim (Expected), checked."""
+    solved = verify_module._solve_context(parse_problem("sin(x^3)*exp(x)"), "x")
+    steps = [(step.kind, step.check.status) for step in solved.derivation.steps]
+    assert steps == [("simplify", "symbolic")]
+
+
+def test_expected_form_reuses_the_proof_of_the_closing_claim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """chainsolve's form of dz/dt is shown as proved by its closing claim, not sampled again."""
+
+    def no_sampling(*args: object, **options: object) -> object:
+        raise AssertionError("the closing claim's proof should have been reused")
+
+    problem = parse_problem("z = x^2*y; x = cos(t); y = exp(t)")
+    monkeypatch.setattr(equivalence, "numeric_comparison", no_sampling)
+    solved = verify_module._solve_context(problem, "t")
+    assert solved.shown != solved.expected  # chainsolve's form, not sympy's
+    assert sympy.simplify(solved.shown - solved.expected) == 0
+
+
+def test_a_lines_dy_du_reuses_the_truth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dy/du in a line is dy/dx ÷ du/dx with dy/dx the truth already taken, not differentiated again."""
+    problem = parse_problem(SIN)
+    verify_module.forget_solved_problems()
+    verify_module._context(problem, "x")  # the truth, as verify_derivation takes it first
+    target, x = sympy.sin(make_symbol("x") ** 2), make_symbol("x")
+    taken = []
+    real_diff = sympy.diff
+
+    def counting_diff(expr: sympy.Expr, *symbols: sympy.Symbol) -> sympy.Expr:
+        taken.append((expr, symbols))
+        return real_diff(expr, *symbols)
+
+    monkeypatch.setattr(sympy, "diff", counting_diff)
+    report = verify_derivation(problem, "u = x^2\ndy/du * du/dx\ndy/du * u'(x)\n")
+    assert [line.status for line in report.lines] == ["defines", "follows", "follows"]
+    assert (target, (x,)) not in taken
+    assert taken.count((x**2, (x,))) == 1  # du/dx, once for both lines
+
+
 def test_restating_the_problem_is_not_a_derivation() -> None:
     """A derivation whose only line is d/dx(sin(x²)) is incomplete, not correct (exit 1)."""
     report = verify_derivation(parse_problem(SIN), "d/dx(sin(x^2))\n")
@@ -999,3 +1041,28 @@ def _in_a_child(code: str) -> str:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
     return done.stdout
+
+
+def _loads_implicit(*args: str) -> bool:
+    """Does a fresh process running ``chainsolve verify args`` import chainsolve.implicit?"""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from chainsolve.cli import main\n"
+        f"result = CliRunner().invoke(main, ['verify', *{list(args)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print('chainsolve.implicit' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    return completed.stdout.split()[-1] == "True"
+
+
+def test_a_first_derivative_check_does_not_load_the_implicit_module() -> None:
+    """verify of dy/dx never imports implicit.py (its is_zero serves higher orders only)."""
+    assert not _loads_implicit(SIN, "--answer", "2*x*cos(x^2)")
+    assert _loads_implicit(SIN, "--order", "2", "--answer", "2cos(x^2) - 4x^2*sin(x^2)")
