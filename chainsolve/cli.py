@@ -155,6 +155,11 @@ def _imports_done() -> None:
     """
     if not OWN_PROCESS or gc.isenabled():
         return
+    # sympy imports sympy.tensor (and sympy.combinatorics' polyhedra) on its first addition
+    # anywhere: imported here it is part of the start-up, with the collector off, instead of
+    # being paid inside the first parse's CPU budget.
+    import sympy.tensor.tensor  # noqa: F401
+
     import chainsolve.api
     import chainsolve.render  # noqa: F401  (every command renders or checks through these)
 
