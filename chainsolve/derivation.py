@@ -46,6 +46,7 @@ from chainsolve.steps import (
     Derivation,
     Formula,
     Leibniz,
+    Note,
     Product,
     RuleRef,
     Solution,
@@ -443,8 +444,9 @@ def solve_problem(
     misspelled = _misspelling_notes(problem)
     # A name that appears nowhere in the problem may be a typo: the note names the variables.
     constant = [
-        wording.note_constant_wrt(
-            problem.target, name, () if name in problem.names else problem.inputs
+        Note(
+            "constant_wrt",
+            (problem.target, name, () if name in problem.names else tuple(problem.inputs)),
         )
         for name in problem.wrt
         if name not in problem.inputs
@@ -523,7 +525,7 @@ def _without_wrong_steps(solution: Solution) -> Solution:
         solution,
         derivations=tuple(derivations),
         shared_steps=tuple(s for s in solution.shared_steps if not s.check.differs),
-        notes=(*solution.notes, wording.note_wrong_step(replaced)),
+        notes=(*solution.notes, Note("wrong_step", (tuple(replaced),))),
     )
 
 
@@ -552,7 +554,7 @@ def _flattened_target(problem: Problem) -> sympy.Expr:
     return expr
 
 
-def _misspelling_notes(problem: Problem) -> list[str]:
+def _misspelling_notes(problem: Problem) -> list[Note]:
     """A note for each unknown function whose name looks like a known one (sine, cosin, sqr)."""
     from chainsolve.functions import closest_function
 
@@ -560,7 +562,7 @@ def _misspelling_notes(problem: Problem) -> list[str]:
     for name in sorted(problem.function_names):
         meant = closest_function(name)
         if meant is not None:
-            notes.append(wording.note_misspelled(name, meant))
+            notes.append(Note("misspelled", (name, meant)))
     return notes
 
 
@@ -576,7 +578,7 @@ def _final_steps(
     result: sympy.Expr,
     tree: Rule,
     typed: sympy.Expr,
-) -> tuple[list[Step], TextbookForm, list[str]]:
+) -> tuple[list[Step], TextbookForm, list[Note]]:
     """The closing 'simplify' step of a derivation, and notes when simplifying ran out of time."""
     simplified, timed_out = result, False
     small = tree_size(result, FLATTEN_LIMIT) <= FLATTEN_LIMIT
@@ -584,7 +586,7 @@ def _final_steps(
         # A result that repeats a shared part (a chain of diamonds) is far larger written out
         # than held: simplifying walks it written out, so it is left as it is.
         simplified, timed_out = tidy(result)
-    notes = [wording.note_simplify_ran_out()] if timed_out else []
+    notes = [Note("simplify_ran_out")] if timed_out else []
     # The result as derived, each term tidied on its own: the form unless tidying the whole
     # is clearly simpler (chainsolve.textbook states the rule).
     derived = _tidied(derived_terms(tree), {result: simplified}) if small else None
@@ -652,19 +654,19 @@ def _condition(form: TextbookForm) -> str:
     return wording.condition_text(form.conditions, form.domain)
 
 
-def _textbook_notes(form: TextbookForm) -> list[str]:
+def _textbook_notes(form: TextbookForm) -> list[Note]:
     """The notes a textbook form needs: where it holds, the derivative where only its limit
     gives it, what a relu′ indicator means."""
     at_limits = {limit.argument for limit in form.limits}
     undefined = tuple(g for g in form.conditions if g not in at_limits)
     notes = []
     if undefined or form.domain:
-        notes.append(wording.note_holds_for(wording.condition_text(undefined, form.domain)))
+        notes.append(Note("holds_for", (undefined, form.domain)))
     notes.extend(
-        wording.note_derivative_at_limit(limit.argument, limit.var, limit.point, limit.value)
+        Note("derivative_at_limit", (limit.argument, limit.var, limit.point, limit.value))
         for limit in form.limits
     )
-    notes.extend(wording.note_indicator(unicode_expr(g)) for g in form.indicator)
+    notes.extend(Note("indicator", (g,)) for g in form.indicator)
     return notes
 
 
@@ -692,7 +694,7 @@ def _solve_expression(
     namer = Namer(problem.names | problem.function_names | {"e", "pi"} | reserved)
     partial = len(problem.inputs) > 1
     derivations = []
-    notes: list[str] = []
+    notes: list[Note] = []
     # Decompositions and outer derivatives already shown for an earlier variable.
     shown: dict[tuple[object, ...], str] = {}
     for name in problem.wrt:
@@ -711,7 +713,7 @@ def _solve_expression(
             # shared part written out (its free symbols, 2ᵏ steps for k diamonds).
             value = evaluate_typed(value)
         if not explained.in_terms_of_inputs:
-            notes.append(wording.note_long_chain(len(namer.definitions)))
+            notes.append(Note("long_chain", (len(namer.definitions),)))
             derivations.append(Derivation(name, total, tuple(steps), value, False, rules=rules))
             continue
         closing, form, more_notes = _final_steps(
@@ -864,7 +866,7 @@ def _solve_graph(
             edge_rules[(node.name, edge.source)] = tree
 
     derivations = []
-    notes: list[str] = []
+    notes: list[Note] = []
     for name in problem.wrt:
         derivations.append(
             _graph_derivation(
@@ -893,10 +895,10 @@ def _solve_graph(
         }
     )
     if evaluated:
-        notes.append(wording.note_partial_slots(evaluated))
+        notes.append(Note("partial_slots", (tuple(evaluated),)))
     for name in _direct_and_indirect(graph, problem):
         through = [e.source for e in graph.inputs_of(problem.target) if e.source != name]
-        notes.append(wording.note_partial_versus_total(problem.target, name, through))
+        notes.append(Note("partial_versus_total", (problem.target, name, tuple(through))))
     return Solution(
         problem=problem,
         derivations=tuple(_with_rules(d, problem.target, edge_rules) for d in derivations),
@@ -933,7 +935,7 @@ def _graph_derivation(
     small: bool,
     target_symbol: sympy.Symbol,
     several_inputs: bool,
-    notes: list[str],
+    notes: list[Note],
     namer: Namer,
     *,
     tidy_result: bool = True,
@@ -1065,7 +1067,7 @@ def _graph_derivation(
             )
         simplified, timed_out = tidy(substituted) if tidy_result else (substituted, False)
         if timed_out:
-            notes.append(wording.note_simplify_ran_out())
+            notes.append(Note("simplify_ran_out"))
         derived = None
         if paths is not None and named is None and not has_abstract(substituted):
             # Each path's product with the definitions put in: the result as derived. (An
@@ -1088,7 +1090,7 @@ def _graph_derivation(
         return Derivation(
             name, total, tuple(steps), form.expr, True, paths or (), count, shown=form.shown
         )
-    notes.append(wording.note_left_in_intermediates(name))
+    notes.append(Note("left_in_intermediates", (name,)))
     return Derivation(name, total, tuple(steps), result, False, paths or (), count)
 
 

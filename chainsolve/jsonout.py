@@ -24,7 +24,7 @@ from chainsolve.filters import (
 from chainsolve.graph import Graph
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.steps import Claim, Derivation, Formula, Neg, Product, Solution, Step, Sum
-from chainsolve.wording import rule_label, sentence
+from chainsolve.wording import note_text, rule_label, sentence
 
 #: Bumped whenever a field is removed or changes meaning (adding a field keeps the version).
 SCHEMA_VERSION = 1
@@ -287,7 +287,7 @@ def solution_to_dict(solution: Solution) -> dict[str, Any]:
         "verified": solution.verified,
         "graph": None if solution.graph is None else graph_to_dict(solution.graph),
         "paths": {d.wrt: _paths_dict(d) for d in solution.derivations},
-        "notes": list(solution.notes),
+        "notes": [note_text(note) for note in solution.notes],
         "evaluation": None,
     }
     if len(solution.derivations) > len({d.wrt for d in solution.derivations}):

@@ -13,7 +13,7 @@ from chainsolve import wording
 from chainsolve.check import Checker
 from chainsolve.derivation import WrongStepError, solve_problem, substitute
 from chainsolve.errors import ProblemError
-from chainsolve.filters import definition_unicode, ordered_terms
+from chainsolve.filters import ordered_terms
 from chainsolve.problem import Definition, make_symbol
 from chainsolve.steps import (
     Check,
@@ -21,6 +21,7 @@ from chainsolve.steps import (
     Derivation,
     Leibniz,
     Neg,
+    Note,
     Product,
     Solution,
     Step,
@@ -254,14 +255,12 @@ def _coefficients_first(collected: sympy.Expr) -> Sum:
     return Sum(tuple(terms))
 
 
-def _subscripts_note(problem: Problem) -> str:
+def _subscripts_note(problem: Problem) -> Note:
     """What f_u, f_uv, … in the collected result stand for, and where u, v are defined."""
     slots = _slot_names(problem)
     (function,) = problem.definitions[0].expr.atoms(AppliedUndef)
-    defined = [
-        definition_unicode(n, problem.definition(n).expr) for n in slots if _defines(problem, n)
-    ]
-    return wording.note_subscripts(function.func.__name__, list(slots), defined)
+    defined = tuple((n, problem.definition(n).expr) for n in slots if _defines(problem, n))
+    return Note("subscripts", (function.func.__name__, tuple(slots), defined))
 
 
 def _collect_words(

@@ -24,7 +24,7 @@ from chainsolve.implicit import (
 )
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
-from chainsolve.steps import Check, Derivation, Leibniz, Product, Solution, Step
+from chainsolve.steps import Check, Derivation, Leibniz, Note, Product, Solution, Step
 from chainsolve.units import Unit, Units, infer, merged, split_unit, unit_text, with_unit
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def solve_rates(
     )
     derivation = Derivation(rates.time.name, total, tuple(steps), result)
     notes = tuple(
-        wording.rates_note_units(f"d{unknown.name}/d{rates.time.name}", dict(step.words)["unit"])
+        Note("rates_units", (f"d{unknown.name}/d{rates.time.name}", dict(step.words)["unit"]))
         for step in unit_steps
     )
     return Solution(problem=problem, derivations=(derivation,), notes=notes, detail=detail)

@@ -356,7 +356,7 @@ def template_context(
         "problem": solution.problem,
         "sections": sections_of(solution, shown),
         "results": results,
-        "notes": solution.notes,
+        "notes": [wording.note_text(note) for note in solution.notes],
         "verified": solution.verified,
         "graph": solution.graph,
         "graph_picture": graph_picture(solution, fmt),

@@ -231,6 +231,18 @@ class Derivation:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A remark under a solution, as data: ``kind`` keys its sentence in :mod:`chainsolve.wording`
+    (``wording.note_text``), ``values`` fill it: names, numbers and expressions, never text.
+
+    ``Note("holds_for", ((x,), ()))`` is "The result holds for x ≠ 0, …" in every format.
+    """
+
+    kind: str
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Solution:
     """A complete worked solution: shared steps, one derivation per ``wrt`` variable, notes."""
 
@@ -238,7 +250,7 @@ class Solution:
     derivations: tuple[Derivation, ...]
     shared_steps: tuple[Step, ...] = ()
     graph: Graph | None = None
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
     evaluation: Evaluation | None = None
     intermediates: Mapping[str, sympy.Expr] = field(default_factory=lambda: MappingProxyType({}))
     #: How much of the solution its renderings show by default (``brief``, ``normal``, ``full``);

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from chainsolve.filters import formula_unicode, unicode_expr, unicode_name
 from chainsolve.functions import BY_RULE_ID
 from chainsolve.problem import make_symbol
-from chainsolve.steps import Leibniz, RuleRef, Step
+from chainsolve.steps import Leibniz, Note, RuleRef, Step
 
 if TYPE_CHECKING:
     import sympy
@@ -265,9 +265,11 @@ def condition_text(
     return " and ".join([*zeros, *signs])
 
 
-def note_holds_for(condition: str) -> str:
+def note_holds_for(
+    nonzero: Iterable[sympy.Expr], signed: Iterable[tuple[sympy.Expr, bool]] = ()
+) -> str:
     """A result that holds only under a condition (a kink, a division rewritten away)."""
-    return f"The result holds for {condition}, where the derivative exists."
+    return f"The result holds for {condition_text(nonzero, signed)}, where the derivative exists."
 
 
 def note_derivative_at_limit(
@@ -281,8 +283,9 @@ def note_derivative_at_limit(
     )
 
 
-def note_indicator(argument: str) -> str:
+def note_indicator(expr: sympy.Expr) -> str:
     """What relu′ = Heaviside(u, 0) is, and the value chosen at the kink."""
+    argument = unicode_expr(expr)
     return (
         f"Heaviside({argument}, 0) is the indicator of {argument} > 0: 1 if {argument} > 0, "
         f"else 0; at the kink {argument} = 0, where relu has no derivative, it is taken as 0 "
@@ -324,15 +327,21 @@ def note_partial_slots(functions: list[str]) -> str:
     )
 
 
-def note_subscripts(function: str, slots: list[str], definitions: list[str]) -> str:
-    """What f_u, f_uv, … mean in a result collected by an unknown function's partials."""
+def note_subscripts(
+    function: str, slots: Sequence[str], definitions: Sequence[tuple[str, sympy.Expr]]
+) -> str:
+    """What f_u, f_uv, … mean in a result collected by an unknown function's partials, and
+    ``definitions`` (name, expression) of the slots that are defined."""
+    from chainsolve.filters import definition_unicode
+
+    defined = [definition_unicode(name, expr) for name, expr in definitions]
     f = unicode_name(function)
     u = unicode_name(f"{function}_{slots[0]}")
     first, second = (unicode_name(slot) for slot in slots[:2])
     mixed = unicode_name(f"{function}_{slots[0]}{slots[1]}")
     return (
         f"{u} = ∂{f}/∂{first}, {mixed} = ∂²{f}/∂{first}∂{second} and so on, each evaluated "
-        f"at ({', '.join(unicode_name(s) for s in slots)}), where {'; '.join(definitions)}."
+        f"at ({', '.join(unicode_name(s) for s in slots)}), where {'; '.join(defined)}."
     )
 
 
@@ -647,6 +656,31 @@ def note_left_in_intermediates(wrt: str) -> str:
         f"The fully substituted derivative with respect to {wrt} would be enormous, so it is "
         "given in terms of the intermediate variables."
     )
+
+
+#: Each note's sentence by its kind (:class:`~chainsolve.steps.Note`), filled with its values.
+NOTES: Mapping[str, Callable[..., str]] = MappingProxyType(
+    {
+        "long_chain": note_long_chain,
+        "simplify_ran_out": note_simplify_ran_out,
+        "holds_for": note_holds_for,
+        "derivative_at_limit": note_derivative_at_limit,
+        "indicator": note_indicator,
+        "constant_wrt": note_constant_wrt,
+        "misspelled": note_misspelled,
+        "partial_slots": note_partial_slots,
+        "subscripts": note_subscripts,
+        "partial_versus_total": note_partial_versus_total,
+        "wrong_step": note_wrong_step,
+        "left_in_intermediates": note_left_in_intermediates,
+        "rates_units": rates_note_units,
+    }
+)
+
+
+def note_text(note: Note) -> str:
+    """A note's sentence (the same in every format: renderers typeset its maths themselves)."""
+    return NOTES[note.kind](*note.values)
 
 
 # -- matrices (chainsolve.matrix) ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from chainsolve.derivation import STRICT_CHECKS_ENV, Namer, WrongStepError, solv
 from chainsolve.equivalence import check_claim, compare, concrete_functions
 from chainsolve.parsing import parse_problem
 from chainsolve.problem import make_symbol
+from chainsolve.wording import note_text
 
 #: A textbook set of single-variable problems: chains, products and quotients of chains,
 #: inverse trig, hyperbolic, exponentials of any base, x^x, abs, activations.
@@ -199,7 +200,7 @@ def test_no_rule_part_is_honest() -> None:
 def test_partial_versus_total_is_explained() -> None:
     """z = x*y; y = x^2 explains the partial versus total derivative."""
     solution = solve_problem(parse_problem("z = x*y; y = x^2"))
-    assert any("total derivative" in note for note in solution.notes)
+    assert any("total derivative" in note for note in map(note_text, solution.notes))
 
 
 def test_diamond_chain_is_accumulated_not_enumerated() -> None:
@@ -377,17 +378,20 @@ def test_simplify_step_names_the_identity_it_uses(
 
 def test_misspelled_function_gets_a_note_and_real_unknown_functions_do_not() -> None:
     """sine(x²) is solved as an unknown function with a note 'if you meant sin'; f(x²) gets none."""
-    noted = solve_problem(parse_problem("sine(x^2)")).notes
+    noted = [note_text(n) for n in solve_problem(parse_problem("sine(x^2)")).notes]
     assert any("'sine' is not a function" in n and "write sin" in n for n in noted)
-    assert not any("is not a function" in n for n in solve_problem(parse_problem("f(x^2)")).notes)
+    assert not any(
+        "is not a function" in n
+        for n in map(note_text, solve_problem(parse_problem("f(x^2)")).notes)
+    )
 
 
 def test_partial_slot_note_names_only_functions_of_several_arguments() -> None:
     """∂₁f(g(t), h(t)): the note explains f's slots and says nothing of g and h; k(x, y) is named too."""
-    notes = solve_problem(parse_problem("z = f(x, y); x = g(t); y = h(t)", wrt=["t"])).notes
+    notes = _note_texts("z = f(x, y); x = g(t); y = h(t)", ["t"])
     slot_notes = [n for n in notes if n.startswith("∂₁f(…)")]
     assert len(slot_notes) == 1 and "and so for" not in slot_notes[0]
-    notes = solve_problem(parse_problem("z = f(x, y) + k(x, y); x = t^2; y = t", wrt=["t"])).notes
+    notes = _note_texts("z = f(x, y) + k(x, y); x = t^2; y = t", ["t"])
     assert any(n.startswith("∂₁f(…)") and n.endswith("(and so for k).") for n in notes)
 
 
@@ -435,7 +439,7 @@ def test_step_that_finds_a_difference_falls_back_to_sympy(
     assert solution.derivatives["x"] == sympy.diff(sympy.sin(x) + x**2, x)
     assert not [s for s in solution.steps if s.check.differs]
     assert [s.kind for s in solution.derivations[0].steps] == ["no_rule"]
-    assert any("failed its check" in note for note in solution.notes)
+    assert any("failed its check" in note for note in map(note_text, solution.notes))
 
 
 def _diamonds(layers: int) -> str:
@@ -489,7 +493,7 @@ def test_quotient_of_hyperbolic_chain_simplifies_by_work_not_by_the_clock(
     assert solution.verified
     assert max(trigsimp_sizes, default=0) <= 10, trigsimp_sizes
     assert all(size <= derivation.IDENTITY_OPS for size in proof_sizes), proof_sizes
-    assert not any("took too long" in note for note in solution.notes)
+    assert not any("took too long" in note for note in map(note_text, solution.notes))
 
 
 def test_brief_is_applied_in_rendering_only() -> None:
@@ -507,7 +511,7 @@ def test_brief_is_applied_in_rendering_only() -> None:
 def test_partial_versus_total_names_the_variable_with_both_paths() -> None:
     """z = f(x, t); x = g(t): the note is about t (∂z/∂t holds x fixed), not about x."""
     solution = solve_problem(parse_problem("z = f(x, t); x = g(t)"))
-    (note,) = [n for n in solution.notes if "total derivative" in n]
+    (note,) = [n for n in map(note_text, solution.notes) if "total derivative" in n]
     assert note.startswith("t reaches z both directly and through x")
     assert "∂z/∂t holds x fixed" in note and "dz/dt adds every path" in note
 
@@ -515,7 +519,7 @@ def test_partial_versus_total_names_the_variable_with_both_paths() -> None:
 def test_partial_versus_total_only_with_a_direct_and_an_indirect_path() -> None:
     """z = x*y; x = cos(t); y = exp(t): t reaches z only through x and y, so no such note."""
     solution = solve_problem(parse_problem("z = x^2*y; x = cos(t); y = exp(t)"))
-    assert not any("total derivative" in n for n in solution.notes)
+    assert not any("total derivative" in n for n in map(note_text, solution.notes))
 
 
 def test_inserted_local_derivatives_leave_out_factors_of_one() -> None:
@@ -768,3 +772,8 @@ def test_solution_without_steps_has_the_worked_solutions_results(text: str) -> N
         )
         assert all(step.kind not in ("rule", "local_derivative") for step in bare.steps)
     assert all(step.check.status == "none" for step in alone.shared_steps)
+
+
+def _note_texts(text: str, wrt: list[str]) -> list[str]:
+    """The notes of a problem's solution, as their sentences."""
+    return [note_text(n) for n in solve_problem(parse_problem(text, wrt=wrt)).notes]

@@ -13,6 +13,7 @@ from chainsolve.api import check_rates
 from chainsolve.cli import main
 from chainsolve.errors import ProblemError
 from chainsolve.problem import make_symbol
+from chainsolve.wording import note_text
 
 t = sympy.Symbol("t", real=True)
 x = sympy.Symbol("x", real=True)
@@ -249,7 +250,7 @@ def test_units_are_carried_to_the_answer(
     assert found is not None
     assert sympy.simplify(found[0] - value) == 0
     assert sympy.simplify(found[1] - unit) == 0
-    assert any("is in" in note for note in solution.notes)
+    assert any("is in" in note for note in map(note_text, solution.notes))
 
 
 def test_sphere_with_units_reads_200_pi_cm3_per_s_in_every_format() -> None:

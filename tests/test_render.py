@@ -17,7 +17,7 @@ import sympy
 from chainsolve.derivation import solve_problem
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
 from chainsolve.render import builtin_template_dirs, make_environment, render_solution, sections_of
-from chainsolve.steps import Check, Derivation, Leibniz, RuleRef, Solution, Step
+from chainsolve.steps import Check, Derivation, Leibniz, Note, RuleRef, Solution, Step
 from tests.conftest import compile_latex, require_tool
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "render"
@@ -126,7 +126,8 @@ def _hand_solution(check: Check | None = None) -> Solution:
         Step("simplify", "result", (dydx, 2 * x * sympy.cos(x**2)), check=check),
     )
     derivation = Derivation("x", dydx, steps, 2 * x * sympy.cos(x**2))
-    return Solution(problem, (derivation,), notes=("a note with u_1 & 50%",))
+    note = Note("misspelled", ("u_1", "50% & co"))
+    return Solution(problem, (derivation,), notes=(note,))
 
 
 def test_latex_environment_uses_tex_safe_delimiters() -> None:
@@ -221,9 +222,11 @@ def test_fragments() -> None:
 
 def test_text_escaping_per_format() -> None:
     """Step and note text is escaped for LaTeX, Markdown and HTML."""
-    assert r"a note with u\_1 \& 50\%" in render_solution(_hand_solution(), "latex")
-    assert r"a note with u\_1 \& 50%" in render_solution(_hand_solution(), "markdown")
-    assert "a note with u_1 &amp; 50%" in render_solution(_hand_solution(), "html")
+    assert r"'u\_1' is not a function" in render_solution(_hand_solution(), "latex")
+    assert r"if you meant 50\% \& co" in render_solution(_hand_solution(), "latex")
+    assert r"'u\_1' is not a function" in render_solution(_hand_solution(), "markdown")
+    assert r"if you meant 50% \& co" in render_solution(_hand_solution(), "markdown")
+    assert "if you meant 50% &amp; co" in render_solution(_hand_solution(), "html")
 
 
 def test_graph_embedded_when_emitters_exist() -> None:

@@ -15,6 +15,7 @@ from chainsolve.functions import relu
 from chainsolve.parsing import parse_problem
 from chainsolve.problem import make_symbol
 from chainsolve.textbook import kink_conditions, lost_denominators, score, textbook_form
+from chainsolve.wording import note_text
 
 x, t, r, theta, s = (make_symbol(n) for n in ("x", "t", "r", "theta", "s"))
 
@@ -25,7 +26,7 @@ def _solved(text: str, wrt: list[str] | None = None) -> dict[str, sympy.Expr]:
 
 
 def _notes(text: str, wrt: list[str] | None = None) -> tuple[str, ...]:
-    return solve_problem(parse_problem(text, wrt=wrt)).notes
+    return [note_text(n) for n in solve_problem(parse_problem(text, wrt=wrt)).notes]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +87,7 @@ def test_results_state_where_they_hold(text: str, condition: str) -> None:
 def test_a_result_simplified_past_the_domain_keeps_its_condition(text: str, condition: str) -> None:
     """A result that no longer shows where the problem is defined (2 from e^(ln x)) says it."""
     solution = solve_problem(parse_problem(text))
-    assert any(f"holds for {condition}," in note for note in solution.notes)
+    assert any(f"holds for {condition}," in note for note in map(note_text, solution.notes))
     closing = solution.derivations[0].steps[-1]
     assert dict(closing.words)["condition"] == condition
 
@@ -99,7 +100,7 @@ def test_a_kink_where_the_derivative_exists_states_no_condition(text: str, kink:
     """|x|³ is differentiable at 0: no "holds for x ≠ 0", and the result there is the limit of
     the difference quotient (an independent oracle)."""
     solution = solve_problem(parse_problem(text))
-    assert not any("holds for" in note for note in solution.notes)
+    assert not any("holds for" in note for note in map(note_text, solution.notes))
     f = solution.problem.definitions[0].expr
     quotient = (f - f.subs(x, kink)) / (x - kink)
     assert solution.derivations[0].result.subs(x, kink) == sympy.limit(quotient, x, kink)
@@ -126,10 +127,10 @@ def test_a_formula_undefined_where_the_derivative_exists_states_its_limit(
     f = solution.problem.definitions[0].expr
     value = sympy.limit((f - f.subs(x, kink)) / (x - kink), x, kink)
     assert solution.derivations[0].result.subs(x, kink) is sympy.nan
-    assert not any("where the derivative exists" in note for note in solution.notes)
+    assert not any("where the derivative exists" in note for note in map(note_text, solution.notes))
     assert (
         f"At x = {kink} the derivative exists as well: it is {unicode_expr(value)}, the "
-        "formula's limit there." in " ".join(solution.notes)
+        "formula's limit there." in " ".join(map(note_text, solution.notes))
     )
 
 
