@@ -27,7 +27,8 @@ from chainsolve.jsonout import expression_text
 from chainsolve.numeric import MpFloat, Undefined, evaluate
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.rules import sympy_derivative
-from chainsolve.steps import Leibniz
+from chainsolve.steps import Leibniz, Note
+from chainsolve.wording import note_text
 
 Mode = Literal["reverse", "forward"]
 CheckStatus = Literal["passed", "failed", "skipped"]
@@ -231,7 +232,7 @@ class Evaluation:
     multiply_adds: int
     gate_patterns: tuple[GatePattern, ...]
     kinks: tuple[Kink, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
     #: Each edge (node, input) whose local derivative is written ∂, as in the graph's labels.
     partial_edges: frozenset[tuple[str, str]] = frozenset()
 
@@ -430,26 +431,22 @@ def evaluate_at(
     with mpmath.workdps(PRECISION):
         mp_point = {name: evaluate(value, {}) for name, value in values.items()}
         result: _Passes | None = None
-        notes: list[str] = []
+        notes: list[Note] = []
         if exact:
             result = attempt(EXACT_SECONDS, lambda: _Passes(graph, values, wrt, mode, exact=True))
             if result is None:
-                notes.append(
-                    f"Exact arithmetic took more than {EXACT_SECONDS:g} s of CPU time, so every "
-                    "value is shown as a decimal."
-                )
+                notes.append(Note("exact_too_slow", (EXACT_SECONDS,)))
                 exact = False
         if result is None:
             result = _Passes(graph, values, wrt, mode, exact=False)
         if result.arithmetic.gave_up_at is not None:
             notes.append(
-                f"From {result.arithmetic.gave_up_at} on, exact values grew past {EXACT_DIGITS} "
-                f"digits or {EXACT_OPS} operations, so they are shown as decimals."
+                Note("exact_gave_up", (result.arithmetic.gave_up_at, EXACT_DIGITS, EXACT_OPS))
             )
         if numeric:
-            notes.append("Values are shown as decimals (numeric mode).")
+            notes.append(Note("numeric_mode"))
         elif not exact and not notes:
-            notes.append("The point has decimal inputs, so the values are decimals.")
+            notes.append(Note("decimal_inputs"))
         kinks = _kinks(graph, result.mp_env)
         gradient = _gradient(problem, graph, wrt, result, mp_point, kinks, notes)
 
@@ -701,7 +698,7 @@ def _gradient(
     passes: _Passes,
     mp_point: Mapping[str, MpFloat],
     kinks: tuple[Kink, ...],
-    notes: list[str],
+    notes: list[Note],
 ) -> tuple[GradientEntry, ...]:
     # The flattened problem's derivative (sympy's rules, each shared part once: see
     # rules.sympy_derivative) up to FLATTEN_LIMIT operations written out and ORACLE_NODES
@@ -719,10 +716,7 @@ def _gradient(
     kink_nodes = {k.node for k in kinks}
     finite_differences = len(wrt) <= FINITE_DIFFERENCE_INPUTS
     if not finite_differences:
-        notes.append(
-            f"Central differences need two forward passes per input; with {len(wrt)} inputs they "
-            "are skipped (the reference check still covers every input)."
-        )
+        notes.append(Note("finite_differences_skipped", (len(wrt),)))
     entries = []
     for name in wrt:
         ours = passes.gradient[name]
@@ -1102,7 +1096,7 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
             {"node": k.node, "operation": k.operation, "convention": k.convention}
             for k in evaluation.kinks
         ],
-        "notes": list(evaluation.notes),
+        "notes": [note_text(note) for note in evaluation.notes],
         "verified": evaluation.verified,
     }
 

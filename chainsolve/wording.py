@@ -658,6 +658,40 @@ def note_left_in_intermediates(wrt: str) -> str:
     )
 
 
+def note_exact_too_slow(seconds: float) -> str:
+    """Exact arithmetic at a point ran out of its CPU time: decimals instead."""
+    return (
+        f"Exact arithmetic took more than {seconds:g} s of CPU time, so every value is shown "
+        "as a decimal."
+    )
+
+
+def note_exact_gave_up(node: str, digits: int, operations: int) -> str:
+    """Exact values grew too large from one node of the forward pass on."""
+    return (
+        f"From {node} on, exact values grew past {digits} digits or {operations} operations, "
+        "so they are shown as decimals."
+    )
+
+
+def note_numeric_mode() -> str:
+    """Values at a point shown as decimals because numeric mode was asked for."""
+    return "Values are shown as decimals (numeric mode)."
+
+
+def note_decimal_inputs() -> str:
+    """Values at a point shown as decimals because the point has decimal inputs."""
+    return "The point has decimal inputs, so the values are decimals."
+
+
+def note_finite_differences_skipped(inputs: int) -> str:
+    """Why central differences were not computed for a point with many inputs."""
+    return (
+        f"Central differences need two forward passes per input; with {inputs} inputs they "
+        "are skipped (the reference check still covers every input)."
+    )
+
+
 #: Each note's sentence by its kind (:class:`~chainsolve.steps.Note`), filled with its values.
 NOTES: Mapping[str, Callable[..., str]] = MappingProxyType(
     {
@@ -674,6 +708,11 @@ NOTES: Mapping[str, Callable[..., str]] = MappingProxyType(
         "wrong_step": note_wrong_step,
         "left_in_intermediates": note_left_in_intermediates,
         "rates_units": rates_note_units,
+        "exact_too_slow": note_exact_too_slow,
+        "exact_gave_up": note_exact_gave_up,
+        "numeric_mode": note_numeric_mode,
+        "decimal_inputs": note_decimal_inputs,
+        "finite_differences_skipped": note_finite_differences_skipped,
     }
 )
 
@@ -1006,8 +1045,8 @@ def derivation_message(report: DerivationReport) -> str:
 
 
 #: Jinja filters that put the words on a step (registered by :mod:`chainsolve.render`).
-FILTERS: Mapping[str, Callable[[Step], str | None]] = MappingProxyType(
-    {"sentence": sentence, "rule_label": rule_label}
+FILTERS: Mapping[str, Callable[..., str | None]] = MappingProxyType(
+    {"sentence": sentence, "rule_label": rule_label, "note_text": note_text}
 )
 
 

@@ -23,6 +23,7 @@ from chainsolve.graph import Graph, build_graph
 from chainsolve.numeric import evaluate
 from chainsolve.problem import Definition, Problem, build_problem, make_symbol
 from chainsolve.render import make_environment
+from chainsolve.wording import note_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "backprop"
@@ -267,7 +268,10 @@ def test_decimal_inputs_and_numeric_mode_give_decimals() -> None:
     exact_problem, exact_graph = _build([Definition("f", x**2 * y)], {"x": I(2), "y": I(3)})
     numeric = evaluate_at(exact_problem, exact_graph, None, numeric=True)
     assert numeric.value.exact is None and float(numeric.value.decimal) == 12.0
-    assert any("numeric" in note for note in numeric.notes)
+    assert any("numeric" in note for note in map(note_text, numeric.notes))
+    # Notes are data, their sentences in wording: the kind and the values, no text.
+    assert [note.kind for note in decimal.notes] == ["decimal_inputs"]
+    assert [note.kind for note in numeric.notes] == ["numeric_mode"]
 
 
 def test_exact_values_past_200_digits_fall_back_to_decimals_and_say_so() -> None:
@@ -276,7 +280,7 @@ def test_exact_values_past_200_digits_fall_back_to_decimals_and_say_so() -> None
     evaluation = evaluate_at(problem, graph, None)
     assert evaluation.value.exact is None
     assert evaluation.values["x"].exact == 7
-    assert any("200 digits" in note for note in evaluation.notes)
+    assert any("200 digits" in note for note in map(note_text, evaluation.notes))
     assert evaluation.verified
 
 
