@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from chainsolve.filters import formula_unicode, unicode_expr, unicode_name
+from chainsolve.filters import definition_unicode, formula_unicode, unicode_expr, unicode_name
 from chainsolve.functions import BY_RULE_ID
 from chainsolve.problem import make_symbol
 from chainsolve.steps import Leibniz, Note, RuleRef, Step
@@ -332,8 +332,6 @@ def note_subscripts(
 ) -> str:
     """What f_u, f_uv, … mean in a result collected by an unknown function's partials, and
     ``definitions`` (name, expression) of the slots that are defined."""
-    from chainsolve.filters import definition_unicode
-
     defined = [definition_unicode(name, expr) for name, expr in definitions]
     f = unicode_name(function)
     u = unicode_name(f"{function}_{slots[0]}")
@@ -1044,7 +1042,7 @@ def derivation_message(report: DerivationReport) -> str:
     return " ".join(parts)
 
 
-#: Jinja filters that put the words on a step (registered by :mod:`chainsolve.render`).
+#: Jinja filters that put the words on a step or a note (registered by :mod:`chainsolve.render`).
 FILTERS: Mapping[str, Callable[..., str | None]] = MappingProxyType(
     {"sentence": sentence, "rule_label": rule_label, "note_text": note_text}
 )
