@@ -119,23 +119,9 @@ def _reads_whole_beside_a_slash(text: str) -> bool:
         elif char in ")]}":
             depth -= 1
         elif char == "^" and depth == 0:
-            exponent = text[index + 1 :]
-            return (
-                _is_atomic_text(text[:index])
-                and exponent.startswith("(")
-                and _closing_bracket(exponent) == len(exponent) - 1
-            )
+            raised, end = _caret_operand(text, index + 1)
+            return _is_atomic_text(text[:index]) and raised.startswith("(") and end == len(text)
     return False
-
-
-def _closing_bracket(text: str) -> int:
-    """The index of the bracket that closes the one ``text`` opens with (-1 if none does)."""
-    depth = 0
-    for index, char in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0:
-            return index
-    return -1
 
 
 def _derivative_at(
