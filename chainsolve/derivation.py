@@ -176,13 +176,17 @@ def _free_prefix(preferred: str, used: set[str], printed: set[str]) -> str:
     return preferred  # every letter taken: indices the user's names print as are skipped
 
 
-def substitute(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> sympy.Expr:
+def substitute(
+    expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr], *, evaluate: bool = True
+) -> sympy.Expr:
     """``expr`` with symbols replaced, keeping derivatives of unknown functions meaningful.
 
     ``Derivative(f(u), u)`` with ``u → g(x)`` becomes ``Subs(Derivative(f(d), d), d, g(x))``:
     a plain replacement would differentiate with respect to an expression. So does
     ``Derivative(f(x, t), t)`` with ``x → g(t)``: replaced plainly it would read as the
     total derivative of ``f(g(t), t)``, not the partial ∂₂f at ``(g(t), t)``.
+    ``evaluate`` false: the nodes the replacement rebuilds are left as built (2·(b + w·x − y),
+    not multiplied out); a rebound derivative is built as always.
     """
     if not mapping:
         return expr
@@ -204,7 +208,7 @@ def substitute(expr: sympy.Expr, mapping: Mapping[sympy.Symbol, sympy.Expr]) -> 
     if has_any(expr, sympy.Derivative):
         expr = expr.replace(is_bound, rebind)
     # A DAG walk: a flattened expression repeats its shared parts (2ᵏ times for k diamonds).
-    return replace_nodes(expr, mapping)
+    return replace_nodes(expr, mapping, evaluate=evaluate)
 
 
 @functools.lru_cache(maxsize=256)

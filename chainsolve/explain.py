@@ -12,7 +12,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.check import chain_check
-from chainsolve.dag import Shapes, has_any, replace_nodes, tree_size
+from chainsolve.dag import Shapes, tree_size
 from chainsolve.rules import (
     AbstractPartialRule,
     AbstractRule,
@@ -501,11 +501,11 @@ class Explainer:
             self._free[expr] = known
         return known
 
-    def full(self, expr: sympy.Expr) -> sympy.Expr:
+    def full(self, expr: sympy.Expr, *, evaluate: bool = True) -> sympy.Expr:
         """``expr`` with the intermediate variables replaced by what they stand for."""
         from chainsolve.derivation import substitute
 
-        return substitute(expr, self.names.definitions)
+        return substitute(expr, self.names.definitions, evaluate=evaluate)
 
     def stated(
         self,
@@ -930,12 +930,7 @@ class Explainer:
 
     def _unexpanded(self, factor: sympy.Expr) -> sympy.Expr:
         """``full(factor)`` without sympy distributing numbers over sums: 2u₁ reads 2(b + wx − y)."""
-        if has_any(factor, sympy.Derivative, sympy.Subs):
-            # A derivative of an unknown function is rebound as it is substituted (full()).
-            with sympy.evaluate(False):
-                shown = self.full(factor)
-        else:
-            shown = replace_nodes(factor, self.names.definitions, evaluate=False)
+        shown = self.full(factor, evaluate=False)
         value = self.full(factor)
         # An unevaluated form that does not even print like its value is worse than the value
         # (a large one is not counted: count_ops walks a shared part once per occurrence).

@@ -721,10 +721,10 @@ def test_a_graph_solution_substitutes_each_expression_back_once(
     substituted: list[tuple[int, sympy.Expr]] = []
     original = derivation.substitute
 
-    def counting(expr: sympy.Expr, mapping: object) -> sympy.Expr:
+    def counting(expr: sympy.Expr, mapping: object, *, evaluate: bool = True) -> sympy.Expr:
         if isinstance(mapping, MappingProxyType):  # the whole graph's, not one definition's
             substituted.append((id(mapping), expr))
-        return original(expr, mapping)  # type: ignore[arg-type]
+        return original(expr, mapping, evaluate=evaluate)  # type: ignore[arg-type]
 
     monkeypatch.setattr(derivation, "substitute", counting)
     problem = parse_problem("z = f(u, v); u = x*y; v = x + y", wrt=["x", "y"])
