@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias
 
 import mpmath
@@ -22,6 +21,7 @@ from chainsolve.filters import (
 from chainsolve.graph import Edge, Graph, symbol_of
 from chainsolve.layout import Point, TreeDiagram, TreeNode, layout
 from chainsolve.layout import tree as tree_diagram
+from chainsolve.record import record
 from chainsolve.steps import Leibniz
 from chainsolve.textbook import common_factor
 
@@ -89,7 +89,7 @@ def emitter(fmt: GraphFormat, *, tree: bool = False, max_nodes: int = 200) -> Em
 # --- labels: names, local partials, numbers at a point ---------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Label:
     """A label in both notations: Unicode (Mermaid, DOT, text) and LaTeX (TikZ, without ``$``)."""
 

@@ -6,7 +6,7 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from fractions import Fraction
 from typing import Literal
 
@@ -18,6 +18,7 @@ from chainsolve.budget import attempt, cut_ins
 from chainsolve.dag import atoms_of, free_symbols, same, tree_size
 from chainsolve.functions import EXP_REWRITABLE, KINKED, SinCosForm, family_forms
 from chainsolve.numeric import Known, Undefined, evaluate
+from chainsolve.record import record
 from chainsolve.steps import Check
 
 Verdict = Literal["equal", "not_equal", "equal_on_part", "undecided"]
@@ -33,7 +34,7 @@ CLAIM_PROOF_SECONDS = 0.5
 MAGNITUDES = (0.07, 0.3, 0.6, 0.9, 1.3, 2.1, 3.7, 8.0)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Comparison:
     """The outcome of comparing ``a`` and ``b``.
 
@@ -178,7 +179,7 @@ def kink_arguments(exprs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
     return sorted((g for g in found if g.free_symbols), key=sympy.default_sort_key)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Sample:
     """One point of a comparison: the two sides' values there (None: undefined)."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from chainsolve.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Span:
     """A half-open character range ``[start, end)`` in the text the user typed."""
 

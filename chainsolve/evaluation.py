@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any, Literal
@@ -26,6 +25,7 @@ from chainsolve.graphcheck import central_difference, reverse
 from chainsolve.jsonout import expression_text
 from chainsolve.numeric import MpFloat, Undefined, evaluate
 from chainsolve.problem import Problem, make_symbol
+from chainsolve.record import record
 from chainsolve.rules import sympy_derivative
 from chainsolve.steps import Leibniz, Note
 from chainsolve.wording import note_text
@@ -56,7 +56,7 @@ SYMBOLIC_TOLERANCE = mpmath.mpf(10) ** -(PRECISION - 10)
 FINITE_DIFFERENCE_INPUTS = 64
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Value:
     """A number at the point: ``exact`` (a sympy number) when known, and always its decimal.
 
@@ -85,7 +85,7 @@ class Value:
         return self.exact if self.exact is not None else self.short
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ForwardRow:
     """One node of the forward pass: ``node = formula`` computed by ``operation``, and its value."""
 
@@ -96,7 +96,7 @@ class ForwardRow:
     value: Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BackwardTerm:
     """One consumer's share of a node's gradient: upstream × local derivative = contribution."""
 
@@ -107,7 +107,7 @@ class BackwardTerm:
     contribution: Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BackwardRow:
     """∂target/∂node: the sum of its consumers' contributions (the target is seeded with 1)."""
 
@@ -121,7 +121,7 @@ class BackwardRow:
         return not self.terms
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TangentTerm:
     """One input edge's share of a node's tangent: source tangent × local derivative."""
 
@@ -132,7 +132,7 @@ class TangentTerm:
     contribution: Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TangentRow:
     """The tangent ṅ = ∂node/∂seed summed over the node's input edges (inputs seeded 1 or 0)."""
 
@@ -141,7 +141,7 @@ class TangentRow:
     tangent: Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TangentPass:
     """One forward-mode (JVP) pass carrying ẋ = 1 for ``seed``; ``result`` is ∂target/∂seed."""
 
@@ -150,7 +150,7 @@ class TangentPass:
     result: Value
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GradientCheck:
     """The gradient compared with an independent reference: ``|value − reference| ≤ tolerance``.
 
@@ -167,7 +167,7 @@ class GradientCheck:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GradientEntry:
     """∂target/∂name at the point, its checks, and sympy's derivative when it was computed."""
 
@@ -182,7 +182,7 @@ class GradientEntry:
         return all(check.status != "failed" for check in self.checks)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModeCost:
     """What one mode needs for this problem: passes and multiply-adds (one per edge per pass)."""
 
@@ -192,7 +192,7 @@ class ModeCost:
     explanation: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GatePattern:
     """A named gradient pattern met at ``nodes`` ("add distributes the gradient", …)."""
 
@@ -202,7 +202,7 @@ class GatePattern:
     explanation: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Kink:
     """A kink met exactly (a function of the registry with a kink, at argument 0; a tie of max)."""
 
@@ -211,7 +211,7 @@ class Kink:
     convention: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Evaluation:
     """Everything about the problem at one point, in the order a textbook shows it.
 
@@ -280,7 +280,7 @@ class Evaluation:
 # Numbers carried through the passes: an exact sympy number when affordable, always an mpf.
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Num:
     exact: sympy.Expr | None
     mp: MpFloat

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import count
 from typing import Protocol
 
@@ -13,6 +13,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve.check import chain_check
 from chainsolve.dag import Shapes, tree_size
+from chainsolve.record import record
 from chainsolve.rules import (
     AbstractPartialRule,
     AbstractRule,
@@ -77,7 +78,7 @@ class Names(Protocol):
     def spare_letters(self, candidates: Iterable[str], count: int) -> tuple[str, ...]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Explained:
     """A rule node explained: its derivative (in the inputs), its steps and the rules it used."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
 import mpmath
 import sympy
 from sympy import Function
+
+from chainsolve.record import record
 
 
 class _Activation(Function):
@@ -152,7 +153,7 @@ SinCosForm = Callable[[sympy.Expr, sympy.Expr], sympy.Expr]
 Family = Literal["", "circular", "hyperbolic"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FunctionSpec:
     """Everything chainsolve knows about one function of the input language.
 

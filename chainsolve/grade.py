@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chainsolve.sheet import Sheet
 
 from chainsolve.errors import ChainsolveError
+from chainsolve.record import record
 from chainsolve.wording import VERDICT_LABELS
 
 ReportFormat = Literal["csv", "jsonl", "markdown"]
@@ -72,7 +73,7 @@ READ_AHEAD = 2000
 SHARED_VERDICTS = 20_000
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Submission:
     """One row to grade: an ``answer`` or a ``derivation`` for ``problem`` (``wrt`` may be "")."""
 
@@ -105,7 +106,7 @@ class Submission:
     input_syntax: Syntax = "auto"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GradeSummary:
     """A grading run's outcome: rows in the report, counts per verdict and per mistake."""
 
@@ -222,7 +223,7 @@ def note(text: str) -> None:
     sys.stderr.flush()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InputFormat:
     """How a submissions file is read: JSON Lines or CSV, its encoding and CSV delimiter."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from html import escape
 from pathlib import Path
 from types import MappingProxyType
@@ -15,6 +15,7 @@ import mpmath
 import sympy
 
 from chainsolve import wording
+from chainsolve.record import record
 from chainsolve.vanishing import ACTIVATIONS, DEFAULT_POINT, GradientStudy, Profile, Real, Value
 
 Format = Literal["text", "markdown", "latex", "html", "json"]
@@ -46,7 +47,7 @@ MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 120, 20, 48
 MAX_TICKS = 10
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rendered:
     """A rendered study and the files that go beside it (the LaTeX document's plot)."""
 
@@ -54,7 +55,7 @@ class Rendered:
     files: Mapping[str, bytes] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Series:
     """One activation's line: (layer, log₁₀|δ|) for each layer where δ is not 0."""
 

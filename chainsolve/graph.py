@@ -12,6 +12,7 @@ import sympy
 
 from chainsolve.dag import bottom_up
 from chainsolve.problem import Definition, Problem, build_problem, evaluate_typed, make_symbol
+from chainsolve.record import record
 
 if TYPE_CHECKING:
     from chainsolve.steps import Solution
@@ -22,7 +23,7 @@ NodeKind = Literal["input", "intermediate", "target"]
 PATH_LIMIT = 16
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Node:
     """A variable: an input, an intermediate ``name = expr``, or the target.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from chainsolve.derivation import WrongStepError, solve_problem, tidy
 from chainsolve.equivalence import check_claim
 from chainsolve.errors import ChainsolveError, ProblemError, Span
 from chainsolve.problem import Definition, Problem, evaluate_typed, make_symbol
+from chainsolve.record import record
 from chainsolve.rules import sympy_derivative
 from chainsolve.steps import (
     NO_CLAIM,
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 SIDE_NAMES = ("implicit_lhs", "implicit_rhs")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Curve:
     """An equation ``lhs = rhs`` in which ``dependent`` is a function of ``wrt``."""
 

@@ -8,6 +8,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 from chainsolve.graph import Edge, Graph
+from chainsolve.record import record
 
 #: Barycenter sweeps (one down, one up each); a few suffice in practice, and each is O(E log V).
 SWEEPS = 4
@@ -155,7 +156,7 @@ def _crossings(rows: list[list[int]], up: Sequence[list[int]]) -> int:
     return total
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TreeNode:
     """One occurrence of a variable in the tree diagram.
 

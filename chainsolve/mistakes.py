@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fractions import Fraction
 
 import mpmath
@@ -18,6 +18,7 @@ from chainsolve.graph import Graph
 from chainsolve.numeric import Known, MpFloat, Undefined, evaluate
 from chainsolve.plan import plan, plan_paths
 from chainsolve.problem import Problem, make_symbol
+from chainsolve.record import record
 from chainsolve.rules import (
     ChainRule,
     ExponentialRule,
@@ -32,7 +33,7 @@ from chainsolve.rules import evaluate as evaluate_rule
 from chainsolve.steps import Derivation
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mistake:
     """A common mistake: a stable ``id``, a short ``title``, an explanation for the student."""
 
@@ -173,7 +174,7 @@ MISTAKES: Mapping[str, Mistake] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MistakeMatch:
     """A mistake that reproduces the student's answer, with where it happened (``detail``)."""
 
@@ -187,7 +188,7 @@ class MistakeMatch:
         return MISTAKES[self.id].title
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Candidate:
     """The wrong derivative one mistake produces, and the part of the problem where it was made."""
 

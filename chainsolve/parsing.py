@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal, NamedTuple
 
 import sympy
@@ -27,6 +27,7 @@ from chainsolve.problem import (
     implicit_target_name,
     make_symbol,
 )
+from chainsolve.record import record
 
 __all__ = [
     "LIMITS",
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Limits:
     """Bounds checked before anything expensive is built, so every input answers well within 1 s.
 
@@ -212,7 +213,7 @@ def _glued_call(name: str) -> str | None:
 # --- source text with a map back to what the user typed ------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Text:
     """Normalised text plus, for each of its characters, the range it came from in ``source``."""
 

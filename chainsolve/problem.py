@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 
 import sympy
@@ -12,6 +12,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve.dag import atoms_of, bottom_up
 from chainsolve.errors import ProblemError, Span
+from chainsolve.record import record
 
 #: Names tried, in order, for the target of a bare expression such as ``sin(x^2)``.
 IMPLICIT_TARGET_NAMES = ("y", "f", "z", "F", "out")
@@ -22,7 +23,7 @@ def make_symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, real=True)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Definition:
     """One line ``name = expr`` of a problem; ``span`` locates it in the source when known.
 
@@ -41,7 +42,7 @@ class Definition:
             object.__setattr__(self, "typed", self.expr)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """A validated problem: acyclic definitions (target first), its inputs, ``wrt`` and an optional point.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from chainsolve.implicit import (
 )
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
+from chainsolve.record import record
 from chainsolve.steps import Check, Derivation, Leibniz, Note, Product, Solution, Step
 from chainsolve.units import Unit, Units, infer, merged, split_unit, unit_text, with_unit
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 _RATE = re.compile(r"^\s*(?:\w+\s*:)?\s*d\s*(\w+)\s*/\s*d\s*(\w+)\s*=\s*(\S.*?)\s*$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rates:
     """The known rates of change: each variable's name mapped to its value, and the time variable."""
 
@@ -111,7 +112,7 @@ def read_moment(text: str) -> tuple[dict[str, sympy.Expr], dict[str, sympy.Expr]
     return values, units
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Setting:
     """The equation with every variable a function of time."""
 
@@ -486,7 +487,7 @@ def _rate_slips(
     return slips
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _System:
     """The equation to differentiate, after each constraint ``r = h/2`` was put into it."""
 

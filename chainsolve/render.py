@@ -11,11 +11,12 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from chainsolve import filters, wording
+from chainsolve.record import record
 from chainsolve.steps import Formula, Leibniz, Solution, Step
 
 if TYPE_CHECKING:  # jinja2 is imported by the template formats only, never for JSON
@@ -52,7 +53,7 @@ GRAPH_EMITTERS: dict[str, str] = {
 GRAPH_MIN_NODES = 3
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NumberedStep:
     """A step as shown: its running number in the output and the step itself."""
 
@@ -60,7 +61,7 @@ class NumberedStep:
     step: Step
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Section:
     """A run of steps under one heading: shared steps (``derivative`` None) or one derivation."""
 
@@ -69,7 +70,7 @@ class Section:
     steps: tuple[NumberedStep, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Result:
     """One final answer: the derivative symbol and its value."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chainsolve import wording
+from chainsolve.record import record
 
 if TYPE_CHECKING:
     import sympy
@@ -32,7 +32,7 @@ PROOF_SECONDS = 0.5
 _BOUND = re.compile(r"\s*([A-Za-z]\w*)\s*(>=|<=|>|<|≥|≤)\s*(-?\d+(?:\.\d+)?)\s*\Z")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Feedback:
     """An anticipated answer (an expression, matched by equivalence) and the instructor's text.
 
@@ -44,7 +44,7 @@ class Feedback:
     credit: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Bound:
     """One condition of a declared domain: ``name op value`` such as ``x > 0``."""
 
@@ -53,7 +53,7 @@ class Bound:
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rubric:
     """How one problem is scored; ``problem_id`` and ``student`` label the graded row."""
 
@@ -167,7 +167,7 @@ def label_row(row: dict[str, Any], rubric: Rubric) -> dict[str, Any]:
     return row
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Outcome:
     credit: float | None
     feedback: str

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from chainsolve.budget import DEFAULT_TIMEOUT, deadline
 from chainsolve.errors import ChainsolveError
+from chainsolve.record import record
 
 if TYPE_CHECKING:
     import sympy
@@ -63,7 +63,7 @@ class SheetError(ChainsolveError):
     """A problem sheet that cannot be used: bad TOML, a missing or mistyped field, a bad problem."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SheetProblem:
     """One problem as written in the sheet: its text, ``wrt`` and point (both as the CLI takes them).
 
@@ -85,7 +85,7 @@ class SheetProblem:
     order: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sheet:
     """A problem sheet: a title, optional author, date and instructions, and its problems."""
 
@@ -98,7 +98,7 @@ class Sheet:
     seed: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SheetItem:
     """A problem of the sheet with its solution, as the sheet templates receive it.
 
@@ -143,7 +143,7 @@ class SheetItem:
         return tuple((r, found[r.wrt]) for r in self.results if r.wrt in found)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MatrixSheetItem:
     """A matrix problem of the sheet with its checked backward pass, as the templates receive it.
 

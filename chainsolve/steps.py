@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 import sympy
+
+from chainsolve.record import record
 
 if TYPE_CHECKING:
     from chainsolve.evaluation import Evaluation
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from chainsolve.rules import Rule
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Leibniz:
     """The derivative symbol d(of)/d(wrt) — ∂ when ``partial`` — e.g. dy/du₁ or ∂z/∂x.
 
@@ -41,7 +43,7 @@ class Leibniz:
     named: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Product:
     """Factors shown in the order given, joined by ·, never reordered (one factor per link).
 
@@ -53,14 +55,14 @@ class Product:
     tight: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sum:
     """Terms shown in the order given, joined by + (one term per path)."""
 
     terms: tuple[Formula, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Quotient:
     """A fraction of two formulas, as in the quotient rule (f′g − fg′)/g²."""
 
@@ -68,7 +70,7 @@ class Quotient:
     denominator: Formula
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Neg:
     """A formula with a minus sign in front (a subtracted term of a :class:`Sum`)."""
 
@@ -106,7 +108,7 @@ def map_formula(
 CheckStatus = Literal["symbolic", "numeric", "unconfirmed", "none"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Check:
     """How a step's equality was confirmed.
 
@@ -144,7 +146,7 @@ StepKind = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuleRef:
     """A rule a step applies, by its stable id, with the names it concerns (``x`` in dx/dx = 1)."""
 
@@ -152,7 +154,7 @@ class RuleRef:
     names: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Claim:
     """What a step's equality says, in the problem's inputs: each of ``values`` is d(subject)/d(var).
 
@@ -164,7 +166,7 @@ class Claim:
     values: tuple[sympy.Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """One line of a worked solution, as data: kind, wording key, equality chain, rules, check.
 
@@ -199,7 +201,7 @@ class Step:
         return self.check.verified
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Derivation:
     """The derivation of the target with respect to one variable."""
 
@@ -230,7 +232,7 @@ class Derivation:
         return all(step.verified for step in self.steps)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Note:
     """A remark under a solution, as data: ``kind`` keys its sentence in :mod:`chainsolve.wording`
     (``wording.note_text``), ``values`` fill it: names, numbers and expressions, never text.
@@ -242,7 +244,7 @@ class Note:
     values: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Solution:
     """A complete worked solution: shared steps, one derivation per ``wrt`` variable, notes."""
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import sympy
 from sympy.core.mul import _keep_coeff as keep_coeff
@@ -46,6 +45,7 @@ from chainsolve.equivalence import numeric_comparison
 from chainsolve.filters import formula_unicode, ordered_terms
 from chainsolve.functions import relu
 from chainsolve.problem import evaluate_typed
+from chainsolve.record import record
 from chainsolve.rules import (
     ConstantMultipleRule,
     ProductRule,
@@ -67,7 +67,7 @@ REWRITE_SECONDS = 0.5
 _KINKED = (sympy.Abs, sympy.sign)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LimitAtKink:
     """The derivative at the zero of a kink argument where the formula is undefined: its limit.
 
@@ -81,7 +81,7 @@ class LimitAtKink:
     value: sympy.Expr
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TextbookForm:
     """A result as a teacher writes it: the form, what it rests on, and where it holds.
 
@@ -178,7 +178,7 @@ def _has_powers(expr: sympy.Expr) -> bool:
     return bool(expr.has(sympy.Pow, sympy.exp))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rewrite:
     """One move towards textbook form, by id (the id says which identity the step rests on).
 
@@ -545,7 +545,7 @@ def unique_exprs(items: Iterable[sympy.Expr]) -> tuple[sympy.Expr, ...]:
     return tuple(dict.fromkeys(items))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AsDerived:
     """A derivative as derived: its terms in the order typed (``shown``) and their sum.
 

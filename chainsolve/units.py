@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import sympy
 
 from chainsolve import wording
 from chainsolve.errors import ProblemError
+from chainsolve.record import record
 from chainsolve.steps import Product
 
 #: The units chainsolve reads, by dimension; no conversion between them is attempted.
@@ -132,7 +132,7 @@ def time_part(rate_unit: sympy.Expr) -> sympy.Expr | None:
     return times[0] if len(times) == 1 else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Units:
     """Each quantity's unit as given (by its rate or its value), and the time unit."""
 

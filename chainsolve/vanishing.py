@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -12,6 +11,7 @@ import sympy
 
 from chainsolve import functions, wording
 from chainsolve.errors import ChainsolveError
+from chainsolve.record import record
 
 #: Layers a chain may have: beyond it the tables stop being readable (and the work grows).
 MAX_DEPTH = 200
@@ -32,7 +32,7 @@ Real = Any
 Trend = Literal["shrinks", "grows", "stays", "dies"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Activation:
     """One activation the chain can use: its registry entry and its slope as mpmath computes it."""
 
@@ -63,7 +63,7 @@ ACTIVATIONS: Mapping[str, Activation] = MappingProxyType(
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Value:
     """A number of the chain: its decimal value (mpmath) and its exact form where that is cheap."""
 
@@ -82,7 +82,7 @@ class Value:
         return Value(abs(self.decimal), None if self.exact is None else abs(self.exact))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Layer:
     """Layer k: aₖ = w·hₖ₋₁ + b, hₖ = act(aₖ), its slope act′(aₖ), factor act′(aₖ)·w, δₖ = ∂L/∂hₖ.
 
@@ -98,7 +98,7 @@ class Layer:
     at_kink: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Profile:
     """One activation's chain: its layers 0..n, from the input to the output L.
 
@@ -147,7 +147,7 @@ class Profile:
         return tuple(layer.index for layer in self.layers if layer.at_kink)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GradientStudy:
     """The same deep chain with each activation, at one point: what `chainsolve gradients` shows."""
 

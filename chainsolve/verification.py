@@ -25,6 +25,7 @@ from chainsolve.latex_input import translate
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.parsing import LIMITS, input_syntax, reads_latex
 from chainsolve.problem import Definition, Problem, make_symbol
+from chainsolve.record import record
 from chainsolve.steps import Derivation, Solution
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ VERDICT_TEMPLATES: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Counterexample:
     """A point where the answer and the derivative are both defined and differ, and the two values.
 
@@ -74,7 +75,7 @@ class Counterexample:
         return _distinct(self.answer_value, self.expected_value)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Grounds:
     """What a verdict's message rests on besides the verdict itself (the words are in wording).
 
@@ -150,7 +151,7 @@ class AnswerVerdict(ReportDisplay):
         return [m.id for m in self.mistakes]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LineCheck:
     """One line of a derivation and what became of it.
 

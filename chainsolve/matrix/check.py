@@ -13,11 +13,12 @@ from chainsolve.derivation import STRICT_CHECKS_ENV, WrongStepError
 from chainsolve.errors import ChainsolveError
 from chainsolve.matrix.backprop import Backprop, MatrixStep
 from chainsolve.matrix.expand import Expansion, entries_of, expand
+from chainsolve.record import record
 
 __all__ = ["CHECK_LIMITS", "CheckLimits", "CheckedBackprop", "MatrixCheck", "check_backprop"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckLimits:
     """How much work a check does, decided by counts, never by the clock.
 

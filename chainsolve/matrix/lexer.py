@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 import sympy
 
 from chainsolve.errors import ParseError, ProblemError, Span
 from chainsolve.parsing import LIMITS, RESERVED_NAMES
+from chainsolve.record import record
 
 __all__ = ["Token", "error_at", "problem_error_at", "tokenize"]
 
@@ -33,7 +33,7 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Token:
     """One token: its kind, its text in one spelling, its span in the source, a number's value."""
 

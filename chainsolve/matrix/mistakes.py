@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 import sympy
@@ -56,6 +56,7 @@ from chainsolve.matrix.printing import adjoint_text, gradient_text, show
 from chainsolve.matrix.shapes import _Inference
 from chainsolve.matrix.solve import MatrixSolution, inline
 from chainsolve.parsing import LIMITS, check_length
+from chainsolve.record import record
 
 __all__ = [
     "DELTA_PREFIX",
@@ -78,7 +79,7 @@ MAX_ENTRIES = CHECK_LIMITS.max_entries
 MatrixVerdictId = Literal["equivalent", "not_equivalent"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Variant:
     """A wrong gradient: ``mistake`` made in the step ``site`` (printed), carried to the end."""
 
@@ -87,7 +88,7 @@ class Variant:
     result: Node
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MatrixMistakeMatch:
     """A mistake that reproduces the answer, and where it was made (``detail``)."""
 
@@ -105,7 +106,7 @@ class MatrixMistakeMatch:
         return wording.MATRIX_MISTAKES[self.id][1]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MatrixVerdict:
     """The check of a matrix answer: verdict, the shapes, the mistakes it matches."""
 

@@ -9,6 +9,7 @@ from typing import Union
 import sympy
 
 from chainsolve.errors import Span
+from chainsolve.record import record
 
 __all__ = [
     "NO_SPAN",
@@ -91,7 +92,7 @@ SCALAR = Shape(1, 1)
 # which is where a shape error points.
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Symbol:
     """A name: an input (declared with a shape) or a defined intermediate."""
 
@@ -99,7 +100,7 @@ class Symbol:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Constant:
     """A number, exact (a decimal is read as the fraction it writes); its shape is 1×1."""
 
@@ -107,7 +108,7 @@ class Constant:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MatMul:
     """``left*right``: the matrix product (a scalar factor makes it a :class:`ScalarMul`)."""
 
@@ -117,7 +118,7 @@ class MatMul:
     op: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ScalarMul:
     """``scalar*operand`` with a 1×1 ``scalar``: every entry of ``operand`` times it."""
 
@@ -127,7 +128,7 @@ class ScalarMul:
     op: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Divide:
     """``operand/scalar`` with a 1×1 ``scalar``: every entry divided by it."""
 
@@ -137,7 +138,7 @@ class Divide:
     op: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hadamard:
     """``left .* right`` (also ``⊙``): the elementwise product of two equal shapes."""
 
@@ -147,7 +148,7 @@ class Hadamard:
     op: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Add:
     """``left + right`` of two equal shapes."""
 
@@ -157,7 +158,7 @@ class Add:
     op: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sub:
     """``left - right`` of two equal shapes."""
 
@@ -167,7 +168,7 @@ class Sub:
     op: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Broadcast:
     """A 1×1 ``operand`` copied to every entry of ``shape``: the scalar side of ``x + 1``,
     ``2 .* x`` or ``W*x + b`` (b a 1×1), as NumPy and PyTorch broadcast it. Shape inference
@@ -178,7 +179,7 @@ class Broadcast:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Transpose:
     """``A'`` or ``A^T``."""
 
@@ -186,7 +187,7 @@ class Transpose:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Apply:
     """A function of one argument applied to every entry (``sigmoid(a)``), by registry name."""
 
@@ -195,7 +196,7 @@ class Apply:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SumAll:
     """``sum(A)``: the sum of every entry, 1×1."""
 
@@ -203,7 +204,7 @@ class SumAll:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Dot:
     """``dot(u, v)``: the sum of the products of corresponding entries, 1×1."""
 
@@ -212,7 +213,7 @@ class Dot:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Norm2:
     """``norm2(v)``: the Euclidean (for a matrix, Frobenius) norm √(Σ vᵢ²), 1×1."""
 
@@ -220,7 +221,7 @@ class Norm2:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Trace:
     """``trace(A)`` of a square matrix: the sum of its diagonal, 1×1."""
 
@@ -228,7 +229,7 @@ class Trace:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Softmax:
     """``softmax(z)`` of a column vector: pᵢ = e^(zᵢ) / Σⱼ e^(zⱼ)."""
 
@@ -236,7 +237,7 @@ class Softmax:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CrossEntropy:
     """``cross_entropy(p, y)`` of two column vectors: −Σᵢ yᵢ·ln(pᵢ), 1×1."""
 
@@ -245,7 +246,7 @@ class CrossEntropy:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BinaryCrossEntropy:
     """``binary_cross_entropy(p, y)`` of two column vectors: −Σᵢ (yᵢ·ln(pᵢ) + (1 − yᵢ)·ln(1 − pᵢ)), 1×1."""
 
@@ -254,7 +255,7 @@ class BinaryCrossEntropy:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Power:
     """``base^exponent`` of a 1×1 ``base`` and a number ``exponent``."""
 
@@ -269,7 +270,7 @@ class Power:
 NO_SPAN = Span(0, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Adjoint:
     """δ for ``name``: ∂L/∂name, the gradient of the target by it (the shape of ``name``)."""
 
@@ -277,7 +278,7 @@ class Adjoint:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ones:
     """The matrix of ones of ``shape`` (𝟙): ∂ sum(A)/∂A."""
 
@@ -285,7 +286,7 @@ class Ones:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identity:
     """The n×n identity matrix I: ∂ trace(A)/∂A."""
 
@@ -293,7 +294,7 @@ class Identity:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Prime:
     """F′ applied to every entry of ``operand``, F by its registry name (σ′(a))."""
 
@@ -302,7 +303,7 @@ class Prime:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ElementDivide:
     """``left ./ right`` (also ``⊘``): each entry of ``left`` divided by the same entry of
     ``right``. Typed in a problem, or written by the backward pass (its spans then NO_SPAN)."""
@@ -358,7 +359,7 @@ def children(node: Node) -> tuple[Node, ...]:
     return (node.operand,)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Declaration:
     """``name: shape`` as written (in ``--shapes`` or in the problem), with its position."""
 

@@ -21,6 +21,7 @@ from chainsolve.matrix.check import CheckedBackprop
 from chainsolve.matrix.expand import Expansion, entries_of, entry_name
 from chainsolve.matrix.model import Apply, Node, Shape, children
 from chainsolve.matrix.point import PointValue
+from chainsolve.record import record
 
 __all__ = [
     "FD_LIMITS",
@@ -38,7 +39,7 @@ __all__ = [
 PRECISION = 50
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FiniteDifferenceLimits:
     """How much work the central differences do, by counts, never by the clock.
 

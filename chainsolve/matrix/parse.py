@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import sympy
 
@@ -40,6 +39,7 @@ from chainsolve.matrix.model import (
 )
 from chainsolve.matrix.statements import DECLARATION_START, has_declarations, statement_bounds
 from chainsolve.parsing import LIMITS, RESERVED_NAMES, check_length
+from chainsolve.record import record
 
 __all__ = [
     "MATRIX_LIMITS",
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MatrixLimits:
     """Sizes checked when a shape is read, before any matrix is built.
 
@@ -404,7 +404,7 @@ def _respan(node: Node, span: Span) -> Node:
     return dataclasses.replace(node, span=span)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Statements:
     declarations: list[Declaration]
     definitions: list[tuple[Token, Node]]

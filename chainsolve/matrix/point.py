@@ -6,7 +6,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, Protocol
 
@@ -14,6 +13,7 @@ import sympy
 
 from chainsolve.errors import ParseError, ProblemError, Span
 from chainsolve.parsing import LIMITS
+from chainsolve.record import record
 
 __all__ = [
     "POINT_LIMITS",
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PointLimits:
     """Bounds checked while the text is read, before any number is converted or any value built.
 
@@ -52,7 +52,7 @@ POINT_LIMITS = PointLimits()
 Form = Literal["number", "vector", "matrix"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PointValue:
     """One value of the point: its rows of exact rationals and the form it was written in.
 
@@ -118,7 +118,7 @@ _NOT_NUMBERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Token:
     kind: str
     text: str
@@ -126,7 +126,7 @@ class _Token:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Raw:
     """A value as read: the number literals row by row, not yet converted."""
 
