@@ -649,7 +649,7 @@ def as_derived(terms: Iterable[sympy.Expr], *, factor: bool = True) -> AsDerived
     if _expandable(sympy.Add(*inner)) and sympy.Add(*inner).is_polynomial():
         # What is left in the bracket is a polynomial: its like terms are combined.
         inner = [sympy.expand(sympy.Add(*inner))]
-    bracket = _like_terms_combined(inner)
+    bracket = _positive_first(_like_terms_combined(inner))
     shown = Product((_keep_coeff(number, sympy.Mul(*factors)), _sum_of(bracket)), tight=True)
     value = number * sympy.Mul(*factors) * sympy.Add(*(c * rest for c, rest in bracket))
     return AsDerived(shown, value)
@@ -688,6 +688,22 @@ def _like_terms_combined(terms: Iterable[sympy.Expr]) -> list[tuple[sympy.Expr, 
 def _sum_of(terms: Sequence[tuple[sympy.Expr, sympy.Expr]]) -> Sum:
     """(coefficient, rest) terms shown in their order, a subtracted one with a minus sign."""
     return Sum(tuple(_signed(c, rest) for c, rest in terms))
+
+
+def _positive_first(
+    terms: Sequence[tuple[sympy.Expr, sympy.Expr]],
+) -> Sequence[tuple[sympy.Expr, sympy.Expr]]:
+    """The terms left in a bracket, opening with a positive one when they have one.
+
+    A sum as derived keeps its parts' order, each term standing for one part (−sin x + 2x
+    for cos x + x²). What is left in the bracket once a factor is taken out stands for no
+    part, so the rule of term order holds there (:func:`chainsolve.filters.ordered_terms`):
+    positive terms first, then the subtracted ones, each in the order derived. So
+    e^t·cos t·(cos t − 2sin t), not e^t·cos t·(−2sin t + cos t).
+    """
+    if not terms or not terms[0][0].is_negative:
+        return terms
+    return [*(t for t in terms if not t[0].is_negative), *(t for t in terms if t[0].is_negative)]
 
 
 def _common_factor_out(terms: Sequence[sympy.Expr]) -> tuple[sympy.Expr, list[sympy.Expr]] | None:

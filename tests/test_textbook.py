@@ -328,6 +328,15 @@ def test_a_part_whose_terms_are_all_subtracted_is_written_minus_a_number_times_a
     assert sympy.expand(formula_value(summed.shown, {}) - (2 * s * t**2 - 2 * s - 2 * t)) == 0
 
 
+def test_the_bracket_left_by_a_common_factor_opens_with_a_positive_term() -> None:
+    """dz/dt of z = x²y, x = cos t, y = eᵗ is eᵗ·cos t·(cos t − 2sin t), equal to sympy.diff."""
+    text = "z = x^2*y; x = cos(t); y = exp(t)"
+    (derivation,) = solve_problem(parse_problem(text)).derivations
+    assert formula_unicode(derivation.written) == "e^t·cos(t)·(cos(t) - 2sin(t))"
+    oracle = _flat_derivative(text, "t")
+    assert compare(formula_value(derivation.written, {}), oracle).verdict == "equal"
+
+
 def test_the_form_as_derived_is_compared_as_printed() -> None:
     """(x + 1)² − 2x: as derived 2(x + 1) − 2 is longer than 2x as printed, so 2x is the result."""
     solution = solve_problem(parse_problem("(x+1)^2 - 2*x"))
