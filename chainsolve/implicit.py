@@ -91,6 +91,14 @@ def is_zero(expr: sympy.Expr) -> bool:
     ``sympy.simplify``, which is asked only otherwise (its first call imports sympy.physics:
     0.2 s of CPU).
     """
+    decided = decided_zero(expr)
+    return bool(sympy.simplify(expr) == 0) if decided is None else decided
+
+
+def decided_zero(expr: sympy.Expr) -> bool | None:
+    """:func:`is_zero` without sympy.simplify: True when ``expr`` is identically 0, False when
+    it is not (a rational function's numerator, or a value at a point, says so), None when
+    neither is shown."""
     if expr == 0:
         return True
     numerator, _ = expr.as_numer_denom()
@@ -98,7 +106,7 @@ def is_zero(expr: sympy.Expr) -> bool:
         return True
     if _rational_with_exact_constants(expr) or _nonzero_somewhere(expr):
         return False
-    return bool(sympy.simplify(expr) == 0)
+    return None
 
 
 def _rational_with_exact_constants(expr: sympy.Expr) -> bool:
@@ -340,13 +348,19 @@ def implicit_derivatives(
     one before, ∂/∂x + y′·∂/∂y, in lowest terms. This is what sympy's idiff computes (tests
     compare the two), without its ``factor_terms`` and its unknown function y(x).
     ``derivative`` is sympy's (:meth:`StandIns.derivative` remembers those the checks share).
+
+    The last order is only compared with results: a rational function with exact constants
+    is left as the sum it is, since :func:`is_zero` puts a difference over one denominator
+    and decides by expanding its numerator, in lowest terms or not (a cancel costs ~4 ms).
     """
     x, y = curve.wrt, curve.dependent
     slope = -partials[0] / partials[1]
     found = [slope]
-    for _ in range(1, order):
-        # In lowest terms: the next order, and the comparison with a result, stay small.
-        found.append(sympy.cancel(derivative(found[-1], x) + derivative(found[-1], y) * slope))
+    for k in range(2, order + 1):
+        total = derivative(found[-1], x) + derivative(found[-1], y) * slope
+        last = k == order and _rational_with_exact_constants(total)
+        # In lowest terms: the next order, and sympy.simplify's comparisons, stay small.
+        found.append(total if last else sympy.cancel(total))
     return found
 
 
@@ -398,12 +412,15 @@ def _higher(
 
 
 def on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
-    """A shorter form of ``value`` equal to it wherever the (polynomial) curve's equation holds."""
+    """A shorter form of ``value`` equal to it wherever the (polynomial) curve's equation holds.
+
+    ``value`` is in lowest terms (sympy.cancel's result, as each caller has it already).
+    """
     f = curve.implicit_function
     x, y = curve.wrt, curve.dependent
     if not (f.is_polynomial(x, y) and value.is_rational_function(x, y)):
         return None
-    numerator, denominator = sympy.fraction(sympy.cancel(value))
+    numerator, denominator = sympy.fraction(value)
     polynomial = sympy.expand(f)
     (quotient,), remainder = sympy.reduced(sympy.expand(numerator), [polynomial], x, y)
     shorter = sympy.factor(remainder / denominator)
@@ -422,11 +439,15 @@ def on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
 
 def equal_on_curve(curve: Curve, value: sympy.Expr, reference: sympy.Expr) -> bool:
     """True when the two are equal, or (polynomial curve) their difference's numerator is a multiple of F."""
-    if is_zero(value - reference):
-        return True
+    return is_zero(value - reference) or equal_modulo_curve(curve, value - reference)
+
+
+def equal_modulo_curve(curve: Curve, difference: sympy.Expr) -> bool:
+    """Is ``difference`` 0 wherever the polynomial curve's equation holds: its numerator in
+    lowest terms a multiple of F (False for a curve or difference that is not rational)?"""
     f = curve.implicit_function
     x, y = curve.wrt, curve.dependent
-    difference = sympy.cancel(value - reference)
+    difference = sympy.cancel(difference)
     if not (f.is_polynomial(x, y) and difference.is_rational_function(x, y)):
         return False
     gap, _ = sympy.fraction(difference)
