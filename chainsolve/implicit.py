@@ -502,17 +502,24 @@ class StandIns:
         self._plain.update({function: symbol for symbol, function in functions.items()})
         self._back = {plain: written for written, plain in self._plain.items()}
         self._symbols = frozenset(functions)
+        #: Derivatives by (form, symbol): a typed form and its evaluated form each a key.
         self._derivatives: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
+        #: Plain forms already found: a step's subject is often the next step's value.
+        self._plain_forms: dict[sympy.Expr, sympy.Expr | None] = {}
 
     def plain(self, expr: sympy.Expr) -> sympy.Expr | None:
         """``expr`` with each function a symbol and each first derivative p; None when another
         derivative (a y″(x), an unknown f′(y(x))) would lose its meaning so, or when the symbol
         y itself is there already (y and y(x) would become one)."""
-        if not self._symbols.isdisjoint(expr.free_symbols) or any(
-            d not in self._plain for d in expr.atoms(sympy.Derivative, sympy.Subs)
+        if expr in self._plain_forms:
+            return self._plain_forms[expr]
+        found = None
+        if self._symbols.isdisjoint(expr.free_symbols) and all(
+            d in self._plain for d in expr.atoms(sympy.Derivative, sympy.Subs)
         ):
-            return None
-        return expr.xreplace(self._plain)
+            found = expr.xreplace(self._plain)
+        self._plain_forms[expr] = found
+        return found
 
     def back(self, plain: sympy.Expr) -> sympy.Expr:
         """A plain form written with the functions again: y(x) and y′(x)."""
@@ -527,15 +534,23 @@ class StandIns:
         constant factor, and c multiplies each term out): the parts' derivatives are then
         known for the steps about them (the sum rule's terms, the constant multiple's g).
         """
-        evaluated = evaluate_typed(plain)
+        known = self._derivatives.get((plain, symbol))
+        if known is None:
+            known = self._derivatives[plain, symbol] = self._of_evaluated(
+                evaluate_typed(plain), symbol
+            )
+        return known
+
+    def _of_evaluated(self, evaluated: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+        """:meth:`derivative` of an evaluated form (its terms and factors are evaluated too)."""
         key = (evaluated, symbol)
         known = self._derivatives.get(key)
         if known is None:
             coefficient, factor = evaluated.as_coeff_Mul(rational=True)
             if isinstance(evaluated, sympy.Add):
-                known = sympy.Add(*(self.derivative(term, symbol) for term in evaluated.args))
+                known = sympy.Add(*(self._of_evaluated(term, symbol) for term in evaluated.args))
             elif isinstance(evaluated, sympy.Mul) and coefficient != 1:
-                known = coefficient * self.derivative(factor, symbol)
+                known = coefficient * self._of_evaluated(factor, symbol)
             else:
                 known = sympy_derivative(evaluated, symbol)
             self._derivatives[key] = known
