@@ -808,3 +808,25 @@ def test_the_branches_are_solved_once_for_an_answer_and_its_slips(
     verdict = check_curve("x^2 + y^2 = 25", "y", "2*x")
     assert verdict.verdict == "not_equivalent"
     assert len(calls) == 1
+
+
+def test_stand_ins_find_a_plain_form_and_a_typed_forms_derivative_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subject asked again (a step's value is the next step's subject) is made plain once, and
+    a typed form's derivative, once found, is not evaluated again; both stay sympy's."""
+    from chainsolve import implicit
+
+    function = sympy.Function("y", real=True)(x)
+    stand_ins = implicit.StandIns(x, {y: function})
+    written = x**2 * function + sympy.Derivative(function, x)
+    plain = stand_ins.plain(written)
+    assert plain == x**2 * y + stand_ins.slopes[y]
+    assert stand_ins.plain(written) is plain
+    assert stand_ins.plain(y * function) is None
+    typed = sympy.Mul(3, sympy.Pow(x, 2, evaluate=False), y, evaluate=False)
+    assert stand_ins.derivative(typed, x) == sympy.diff(3 * x**2 * y, x)
+    evaluated: list[sympy.Expr] = []
+    monkeypatch.setattr(implicit, "evaluate_typed", lambda e: evaluated.append(e) or e)
+    assert stand_ins.derivative(typed, x) == 6 * x * y
+    assert evaluated == []
