@@ -16,6 +16,7 @@ from chainsolve.implicit import (
     equal_on_curve,
     is_zero,
     on_the_curve,
+    rational_with_exact_constants,
 )
 from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
 
@@ -43,9 +44,12 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
     verdict, where = _judge(curve, answer, truth)
     matched: tuple[mistakes.MistakeMatch, ...] = ()
     if verdict == "not_equivalent" and order == 1:
+        # Compared with a rational answer in x and y, a slip is decided over one denominator
+        # (is_zero, then the numerator modulo F): it needs no lowest terms (a cancel each).
+        lowest = not (answer.has(y) and rational_with_exact_constants(answer))
         matched = tuple(
             mistakes.match(mistake_id)
-            for mistake_id, candidates in slips(curve).items()
+            for mistake_id, candidates in slips(curve, lowest=lowest).items()
             if any(_judge(curve, answer, c)[0] == "equivalent" for c in candidates)
         )
     elif verdict == "not_equivalent":
@@ -129,11 +133,12 @@ def _expanded_radicands(root: sympy.Expr) -> sympy.Expr:
     )
 
 
-def slips(curve: Curve) -> dict[str, list[sympy.Expr]]:
+def slips(curve: Curve, *, lowest: bool = True) -> dict[str, list[sympy.Expr]]:
     """The classic slips of implicit differentiation, each as the dy/dx it leads to.
 
     Each is the derivative of F = lhs − rhs, term by term with y = y(x), done wrong in one
-    term, then solved for dy/dx as in the worked solution.
+    term, then solved for dy/dx as in the worked solution; in lowest terms unless ``lowest``
+    is false and it is a rational function with exact constants.
     """
     x, y = curve.wrt, curve.dependent
     prime = sympy.Symbol("yprime")
@@ -151,7 +156,7 @@ def slips(curve: Curve) -> dict[str, list[sympy.Expr]]:
             if slipped is None:
                 continue
             derived = [slipped if i == index else total(t) for i, t in enumerate(terms)]
-            solved = _solve_for(sympy.Add(*derived), prime)
+            solved = _solve_for(sympy.Add(*derived), prime, lowest=lowest)
             if solved is not None:
                 results.append(solved)
         return results
@@ -179,10 +184,19 @@ def slips(curve: Curve) -> dict[str, list[sympy.Expr]]:
     }
 
 
-def _solve_for(equation: sympy.Expr, prime: sympy.Symbol) -> sympy.Expr | None:
-    """``equation`` = 0 solved for the linear unknown ``prime``; None when it drops out."""
+def _solve_for(
+    equation: sympy.Expr, prime: sympy.Symbol, *, lowest: bool = True
+) -> sympy.Expr | None:
+    """``equation`` = 0 solved for the linear unknown ``prime``; None when it drops out.
+
+    In lowest terms, unless ``lowest`` is false and it is a rational function with exact
+    constants (see :func:`slips`).
+    """
     expanded = sympy.expand(equation)
     coefficient = expanded.coeff(prime)
     if coefficient == 0:
         return None
-    return sympy.cancel(-(expanded - coefficient * prime) / coefficient)
+    solved = -(expanded - coefficient * prime) / coefficient
+    if not lowest and rational_with_exact_constants(solved):
+        return solved
+    return sympy.cancel(solved)

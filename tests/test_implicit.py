@@ -830,3 +830,53 @@ def test_stand_ins_find_a_plain_form_and_a_typed_forms_derivative_once(
     monkeypatch.setattr(implicit, "evaluate_typed", lambda e: evaluated.append(e) or e)
     assert stand_ins.derivative(typed, x) == 6 * x * y
     assert evaluated == []
+
+
+def test_modulo_the_curve_a_numerator_not_a_multiple_of_f_needs_no_lowest_terms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A difference whose numerator over any denominator is no multiple of F is not 0 on the
+    curve (cancel not asked); one whose numerator is, only through a factor it shares with
+    its denominator (x·F/(y·F)), is judged in lowest terms: x/y, not 0 on the curve."""
+    from chainsolve import implicit
+
+    curve = implicit.read_curve("x^2 + y^2 = 25", "y", None, {})
+    f = curve.implicit_function
+    shared = sympy.Mul(sympy.expand(x * f), sympy.Pow(sympy.expand(y * f), -1))
+    assert not implicit.equal_modulo_curve(curve, shared)
+    assert implicit.equal_modulo_curve(curve, sympy.expand(x * f) / y**2)
+    cancelled: list[sympy.Expr] = []
+    cancel = sympy.cancel
+    monkeypatch.setattr(sympy, "cancel", lambda e: cancelled.append(e) or cancel(e))
+    assert not implicit.equal_modulo_curve(curve, x / y - y / (x + 1))
+    assert cancelled == []
+
+
+@pytest.mark.parametrize(
+    ("equation", "answer"),
+    [
+        ("x^3 + y^3 = 6*x*y", "x^2/(2 - y^2)"),
+        ("x^3 + y^3 = 6*x*y", "(x^2 + 2*y)/(y^2 - 2*x)"),
+        ("x^2*y + y^3 = 2", "-2*y/x"),
+        ("x^2 + x*y + y^2 = 7", "-(2*x + y)/(2*y)"),
+        ("x^2 + y^2 = 25", "-y/x"),
+    ],
+)
+def test_slips_compared_with_a_rational_answer_match_as_in_lowest_terms(
+    equation: str, answer: str
+) -> None:
+    """The slips left over their own denominators match a rational answer in x and y exactly
+    as their lowest terms do."""
+    from chainsolve.implicit import read_curve
+    from chainsolve.implicit_verify import _judge, slips
+    from chainsolve.parsing import parse_expression
+
+    curve = read_curve(equation, "y", None, {})
+    value = parse_expression(answer)
+    as_typed = slips(curve, lowest=False)
+    lowest = slips(curve)
+    for mistake, candidates in lowest.items():
+        judged = [_judge(curve, value, c) for c in candidates]
+        assert [_judge(curve, value, c) for c in as_typed[mistake]] == judged
+        for left, cancelled in zip(as_typed[mistake], candidates, strict=True):
+            assert sympy.cancel(left - cancelled) == 0
