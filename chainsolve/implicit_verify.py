@@ -15,6 +15,7 @@ from chainsolve.implicit import (
     equal_modulo_curve,
     equal_on_curve,
     is_zero,
+    lowest_terms,
     on_the_curve,
     rational_with_exact_constants,
 )
@@ -40,7 +41,7 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
     f, y, x = curve.implicit_function, curve.dependent, curve.wrt
     truth = slope(curve, f) if order == 1 else sympy.idiff(f, y, x, order)
     # -25/y³ rather than -(x²/y² + 1)/y (slope is in lowest terms already, idiff's result not).
-    truth = on_the_curve(curve, truth if order == 1 else sympy.cancel(truth)) or truth
+    truth = on_the_curve(curve, truth if order == 1 else lowest_terms(truth)) or truth
     verdict, where = _judge(curve, answer, truth)
     matched: tuple[mistakes.MistakeMatch, ...] = ()
     if verdict == "not_equivalent" and order == 1:
@@ -76,7 +77,7 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
 
 def slope(curve: Curve, f: sympy.Expr) -> sympy.Expr:
     """−F_x/F_y: dy/dx on F = 0, from the partial derivatives alone."""
-    return sympy.cancel(-sympy.diff(f, curve.wrt) / sympy.diff(f, curve.dependent))
+    return lowest_terms(-sympy.diff(f, curve.wrt) / sympy.diff(f, curve.dependent))
 
 
 def _judge(curve: Curve, answer: sympy.Expr, truth: sympy.Expr) -> tuple[VerdictId, str]:
@@ -199,4 +200,4 @@ def _solve_for(
     solved = -(expanded - coefficient * prime) / coefficient
     if not lowest and rational_with_exact_constants(solved):
         return solved
-    return sympy.cancel(solved)
+    return lowest_terms(solved)

@@ -880,3 +880,27 @@ def test_slips_compared_with_a_rational_answer_match_as_in_lowest_terms(
         assert [_judge(curve, value, c) for c in as_typed[mistake]] == judged
         for left, cancelled in zip(as_typed[mistake], candidates, strict=True):
             assert sympy.cancel(left - cancelled) == 0
+
+
+def test_lowest_terms_is_cancel_and_leaves_a_monomial_ratio_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """lowest_terms gives sympy.cancel's result; a number times powers of symbols (−x/y), which
+    cancel hands back unchanged, is not given to it."""
+    from chainsolve.implicit import lowest_terms
+
+    cases = [
+        -x / y,
+        sympy.Rational(-3, 2) * x**2 / y**3,
+        sympy.Integer(7),
+        (x + 1) / (x**2 - 1),
+        sympy.pi / x,
+        (x**2 - 2 * y) / (2 * x - y**2),
+    ]
+    for expr in cases:
+        assert sympy.srepr(lowest_terms(expr)) == sympy.srepr(sympy.cancel(expr))
+    asked: list[sympy.Expr] = []
+    monkeypatch.setattr(sympy, "cancel", lambda e: asked.append(e) or e)
+    lowest_terms(-x / y)
+    lowest_terms(sympy.Rational(5, 3) * x * y**-2)
+    assert asked == []
