@@ -91,17 +91,25 @@ def is_zero(expr: sympy.Expr) -> bool:
     ``sympy.simplify``, which is asked only otherwise (its first call imports sympy.physics:
     0.2 s of CPU).
     """
+    decided = decided_zero(expr)
+    return bool(sympy.simplify(expr) == 0) if decided is None else decided
+
+
+def decided_zero(expr: sympy.Expr) -> bool | None:
+    """:func:`is_zero` without sympy.simplify: True when ``expr`` is identically 0, False when
+    it is not (a rational function's numerator, or a value at a point, says so), None when
+    neither is shown."""
     if expr == 0:
         return True
     numerator, _ = expr.as_numer_denom()
     if sympy.expand(numerator) == 0:
         return True
-    if _rational_with_exact_constants(expr) or _nonzero_somewhere(expr):
+    if rational_with_exact_constants(expr) or _nonzero_somewhere(expr):
         return False
-    return bool(sympy.simplify(expr) == 0)
+    return None
 
 
-def _rational_with_exact_constants(expr: sympy.Expr) -> bool:
+def rational_with_exact_constants(expr: sympy.Expr) -> bool:
     """Built from symbols, rationals, π and e by sums, products and integer powers alone?
 
     Then the expanded numerator is 0 exactly when ``expr`` is. A radical such as √2 (or
@@ -113,6 +121,23 @@ def _rational_with_exact_constants(expr: sympy.Expr) -> bool:
         or (isinstance(node, sympy.Pow) and node.exp.is_Integer)
         for node in sympy.preorder_traversal(expr)
     )
+
+
+def lowest_terms(expr: sympy.Expr) -> sympy.Expr:
+    """sympy.cancel's result: ``expr`` in lowest terms over one denominator.
+
+    A number times powers of symbols (−x/y) is in lowest terms already, as sympy merges
+    equal bases, and cancel hands it back unchanged: it is not asked (~3 ms a call).
+    """
+    if all(_monomial_factor(factor) for factor in sympy.Mul.make_args(expr)):
+        return expr
+    return sympy.cancel(expr)
+
+
+def _monomial_factor(factor: sympy.Expr) -> bool:
+    if isinstance(factor, sympy.Pow):
+        return isinstance(factor.base, sympy.Symbol) and isinstance(factor.exp, sympy.Integer)
+    return isinstance(factor, (sympy.Rational, sympy.Symbol))
 
 
 def _nonzero_somewhere(expr: sympy.Expr) -> bool:
@@ -340,13 +365,19 @@ def implicit_derivatives(
     one before, ∂/∂x + y′·∂/∂y, in lowest terms. This is what sympy's idiff computes (tests
     compare the two), without its ``factor_terms`` and its unknown function y(x).
     ``derivative`` is sympy's (:meth:`StandIns.derivative` remembers those the checks share).
+
+    The last order is only compared with results: a rational function with exact constants
+    is left as the sum it is, since :func:`is_zero` puts a difference over one denominator
+    and decides by expanding its numerator, in lowest terms or not (a cancel costs ~4 ms).
     """
     x, y = curve.wrt, curve.dependent
     slope = -partials[0] / partials[1]
     found = [slope]
-    for _ in range(1, order):
-        # In lowest terms: the next order, and the comparison with a result, stay small.
-        found.append(sympy.cancel(derivative(found[-1], x) + derivative(found[-1], y) * slope))
+    for k in range(2, order + 1):
+        total = derivative(found[-1], x) + derivative(found[-1], y) * slope
+        last = k == order and rational_with_exact_constants(total)
+        # In lowest terms: the next order, and sympy.simplify's comparisons, stay small.
+        found.append(total if last else lowest_terms(total))
     return found
 
 
@@ -379,7 +410,7 @@ def _higher(
     )
     function_slope = sympy.Derivative(curve.function, x)
     substituted = derivative.xreplace({function_slope: curve.as_function(slope)})
-    value = sympy.cancel(curve.as_symbol(substituted))
+    value = lowest_terms(curve.as_symbol(substituted))
     if not equal_on_curve(curve, value, oracle):
         raise WrongStepError(f"d^{order}y/dx^{order} = {value} differs from {oracle}")
     check = Check("symbolic", wording.implicit_check_higher())
@@ -398,12 +429,15 @@ def _higher(
 
 
 def on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
-    """A shorter form of ``value`` equal to it wherever the (polynomial) curve's equation holds."""
+    """A shorter form of ``value`` equal to it wherever the (polynomial) curve's equation holds.
+
+    ``value`` is in lowest terms (:func:`lowest_terms`, as each caller has it already).
+    """
     f = curve.implicit_function
     x, y = curve.wrt, curve.dependent
     if not (f.is_polynomial(x, y) and value.is_rational_function(x, y)):
         return None
-    numerator, denominator = sympy.fraction(sympy.cancel(value))
+    numerator, denominator = sympy.fraction(value)
     polynomial = sympy.expand(f)
     (quotient,), remainder = sympy.reduced(sympy.expand(numerator), [polynomial], x, y)
     shorter = sympy.factor(remainder / denominator)
@@ -422,15 +456,37 @@ def on_the_curve(curve: Curve, value: sympy.Expr) -> sympy.Expr | None:
 
 def equal_on_curve(curve: Curve, value: sympy.Expr, reference: sympy.Expr) -> bool:
     """True when the two are equal, or (polynomial curve) their difference's numerator is a multiple of F."""
-    if is_zero(value - reference):
-        return True
+    return is_zero(value - reference) or equal_modulo_curve(curve, value - reference)
+
+
+def equal_modulo_curve(curve: Curve, difference: sympy.Expr) -> bool:
+    """Is ``difference`` 0 wherever the polynomial curve's equation holds: its numerator in
+    lowest terms a multiple of F (False for a curve or difference that is not rational)?
+
+    Over any denominator the numerator is that one times the common factor, so a multiple of
+    F too: when it is not, the lowest terms (a cancel: 5–10 ms a slip compared) are not needed.
+    """
     f = curve.implicit_function
     x, y = curve.wrt, curve.dependent
-    difference = sympy.cancel(value - reference)
-    if not (f.is_polynomial(x, y) and difference.is_rational_function(x, y)):
+    if not f.is_polynomial(x, y):
+        return False
+    polynomial = sympy.expand(f)
+    if difference.is_rational_function(x, y):
+        numerator, _ = difference.as_numer_denom()
+        if not _multiple_of(numerator, polynomial, x, y):
+            return False
+    difference = sympy.cancel(difference)
+    if not difference.is_rational_function(x, y):
         return False
     gap, _ = sympy.fraction(difference)
-    _, remainder = sympy.reduced(sympy.expand(gap), [sympy.expand(f)], x, y)
+    return _multiple_of(gap, polynomial, x, y)
+
+
+def _multiple_of(
+    numerator: sympy.Expr, polynomial: sympy.Expr, x: sympy.Symbol, y: sympy.Symbol
+) -> bool:
+    """Is the polynomial ``numerator`` a multiple of ``polynomial`` (remainder 0 dividing by it)?"""
+    _, remainder = sympy.reduced(sympy.expand(numerator), [polynomial], x, y)
     return bool(remainder == 0)
 
 
@@ -481,17 +537,24 @@ class StandIns:
         self._plain.update({function: symbol for symbol, function in functions.items()})
         self._back = {plain: written for written, plain in self._plain.items()}
         self._symbols = frozenset(functions)
+        #: Derivatives by (form, symbol): a typed form and its evaluated form each a key.
         self._derivatives: dict[tuple[sympy.Expr, sympy.Symbol], sympy.Expr] = {}
+        #: Plain forms already found: a step's subject is often the next step's value.
+        self._plain_forms: dict[sympy.Expr, sympy.Expr | None] = {}
 
     def plain(self, expr: sympy.Expr) -> sympy.Expr | None:
         """``expr`` with each function a symbol and each first derivative p; None when another
         derivative (a y″(x), an unknown f′(y(x))) would lose its meaning so, or when the symbol
         y itself is there already (y and y(x) would become one)."""
-        if not self._symbols.isdisjoint(expr.free_symbols) or any(
-            d not in self._plain for d in expr.atoms(sympy.Derivative, sympy.Subs)
+        if expr in self._plain_forms:
+            return self._plain_forms[expr]
+        found = None
+        if self._symbols.isdisjoint(expr.free_symbols) and all(
+            d in self._plain for d in expr.atoms(sympy.Derivative, sympy.Subs)
         ):
-            return None
-        return expr.xreplace(self._plain)
+            found = expr.xreplace(self._plain)
+        self._plain_forms[expr] = found
+        return found
 
     def back(self, plain: sympy.Expr) -> sympy.Expr:
         """A plain form written with the functions again: y(x) and y′(x)."""
@@ -506,15 +569,23 @@ class StandIns:
         constant factor, and c multiplies each term out): the parts' derivatives are then
         known for the steps about them (the sum rule's terms, the constant multiple's g).
         """
-        evaluated = evaluate_typed(plain)
+        known = self._derivatives.get((plain, symbol))
+        if known is None:
+            known = self._derivatives[plain, symbol] = self._of_evaluated(
+                evaluate_typed(plain), symbol
+            )
+        return known
+
+    def _of_evaluated(self, evaluated: sympy.Expr, symbol: sympy.Symbol) -> sympy.Expr:
+        """:meth:`derivative` of an evaluated form (its terms and factors are evaluated too)."""
         key = (evaluated, symbol)
         known = self._derivatives.get(key)
         if known is None:
             coefficient, factor = evaluated.as_coeff_Mul(rational=True)
             if isinstance(evaluated, sympy.Add):
-                known = sympy.Add(*(self.derivative(term, symbol) for term in evaluated.args))
+                known = sympy.Add(*(self._of_evaluated(term, symbol) for term in evaluated.args))
             elif isinstance(evaluated, sympy.Mul) and coefficient != 1:
-                known = coefficient * self.derivative(factor, symbol)
+                known = coefficient * self._of_evaluated(factor, symbol)
             else:
                 known = sympy_derivative(evaluated, symbol)
             self._derivatives[key] = known
@@ -661,7 +732,7 @@ def _solved(curve: Curve, coefficient: sympy.Expr, rest: sympy.Expr) -> sympy.Ex
         raise ProblemError(
             "implicit_no_slope", wording.implicit_error_no_slope(), source=curve.source
         )
-    raw = sympy.cancel(curve.as_symbol(-rest / coefficient))
+    raw = lowest_terms(curve.as_symbol(-rest / coefficient))
     tidied, _ = tidy(raw)
     return tidied
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import sympy
 
 from chainsolve import mistakes, wording
-from chainsolve.implicit import Curve, curve_problem, equal_on_curve, is_zero, on_the_curve
+from chainsolve.implicit import (
+    Curve,
+    curve_problem,
+    decided_zero,
+    equal_modulo_curve,
+    equal_on_curve,
+    is_zero,
+    lowest_terms,
+    on_the_curve,
+    rational_with_exact_constants,
+)
 from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
 
 #: Branches y = g(x) tried for an answer written without y (bounded: a quadratic gives two).
@@ -29,13 +40,17 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
     answer = parse_expression(answer_text.rsplit("=", 1)[-1])
     f, y, x = curve.implicit_function, curve.dependent, curve.wrt
     truth = slope(curve, f) if order == 1 else sympy.idiff(f, y, x, order)
-    truth = on_the_curve(curve, truth) or truth  # -25/y³ rather than -(x²/y² + 1)/y
+    # -25/y³ rather than -(x²/y² + 1)/y (slope is in lowest terms already, idiff's result not).
+    truth = on_the_curve(curve, truth if order == 1 else lowest_terms(truth)) or truth
     verdict, where = _judge(curve, answer, truth)
     matched: tuple[mistakes.MistakeMatch, ...] = ()
     if verdict == "not_equivalent" and order == 1:
+        # Compared with a rational answer in x and y, a slip is decided over one denominator
+        # (is_zero, then the numerator modulo F): it needs no lowest terms (a cancel each).
+        lowest = not (answer.has(y) and rational_with_exact_constants(answer))
         matched = tuple(
             mistakes.match(mistake_id)
-            for mistake_id, candidates in slips(curve).items()
+            for mistake_id, candidates in slips(curve, lowest=lowest).items()
             if any(_judge(curve, answer, c)[0] == "equivalent" for c in candidates)
         )
     elif verdict == "not_equivalent":
@@ -62,17 +77,33 @@ def verify_implicit(curve: Curve, answer_text: str, order: int = 1) -> AnswerVer
 
 def slope(curve: Curve, f: sympy.Expr) -> sympy.Expr:
     """−F_x/F_y: dy/dx on F = 0, from the partial derivatives alone."""
-    return sympy.cancel(-sympy.diff(f, curve.wrt) / sympy.diff(f, curve.dependent))
+    return lowest_terms(-sympy.diff(f, curve.wrt) / sympy.diff(f, curve.dependent))
 
 
 def _judge(curve: Curve, answer: sympy.Expr, truth: sympy.Expr) -> tuple[VerdictId, str]:
-    """("equivalent", ""), ("equivalent_on_part", the branches where it holds) or ("not_equivalent", "")."""
-    if equal_on_curve(curve, answer, truth):
+    """("equivalent", ""), ("equivalent_on_part", the branches where it holds) or ("not_equivalent", "").
+
+    An answer without y is compared on each branch y = g(x) as well. One that differs from
+    the truth at a point of a branch is not equal to it on the whole curve, so the costlier
+    test modulo F (a cancel of radicals: ~10 ms) is asked only when no branch shows that.
+    """
+    y = curve.dependent
+    if answer.has(y):
+        equal = equal_on_curve(curve, answer, truth)
+        return ("equivalent" if equal else "not_equivalent"), ""
+    if is_zero(answer - truth):
         return "equivalent", ""
-    if answer.has(curve.dependent):
-        return "not_equivalent", ""
     branches = _branches(curve)
-    right = [g for g in branches if is_zero(answer - truth.xreplace({curve.dependent: g}))]
+    gaps = [answer - truth.xreplace({y: g}) for g in branches]
+    decided = [decided_zero(gap) for gap in gaps]
+    if False not in decided and equal_modulo_curve(curve, answer - truth):
+        return "equivalent", ""
+    right = [
+        g
+        for g, gap, zero in zip(branches, gaps, decided, strict=True)
+        # What is_zero decides when its cheap tests do not.
+        if zero or (zero is None and sympy.simplify(gap) == 0)
+    ]
     if not right:
         return "not_equivalent", ""
     if len(right) == len(branches):
@@ -80,15 +111,19 @@ def _judge(curve: Curve, answer: sympy.Expr, truth: sympy.Expr) -> tuple[Verdict
     return "equivalent_on_part", wording.implicit_branches(curve.dependent.name, right)
 
 
-def _branches(curve: Curve) -> list[sympy.Expr]:
-    """The curve solved for y, when sympy finds a few explicit branches (else none)."""
+@functools.lru_cache(maxsize=16)
+def _branches(curve: Curve) -> tuple[sympy.Expr, ...]:
+    """The curve solved for y, when sympy finds a few explicit branches (else none).
+
+    Solved once for a verdict's answer and each slip's (sympy.solve: ~15 ms).
+    """
     try:
         # simplify=False: sympy.solve's own simplify of each root costs 10× the solving (and
         # imports sympy.physics); expanding the radicands gives the form a person writes.
         found = sympy.solve(curve.implicit_function, curve.dependent, simplify=False)
     except NotImplementedError:
-        return []
-    return [_expanded_radicands(g) for g in list(found)[:MAX_BRANCHES]]
+        return ()
+    return tuple(_expanded_radicands(g) for g in list(found)[:MAX_BRANCHES])
 
 
 def _expanded_radicands(root: sympy.Expr) -> sympy.Expr:
@@ -99,11 +134,12 @@ def _expanded_radicands(root: sympy.Expr) -> sympy.Expr:
     )
 
 
-def slips(curve: Curve) -> dict[str, list[sympy.Expr]]:
+def slips(curve: Curve, *, lowest: bool = True) -> dict[str, list[sympy.Expr]]:
     """The classic slips of implicit differentiation, each as the dy/dx it leads to.
 
     Each is the derivative of F = lhs − rhs, term by term with y = y(x), done wrong in one
-    term, then solved for dy/dx as in the worked solution.
+    term, then solved for dy/dx as in the worked solution; in lowest terms unless ``lowest``
+    is false and it is a rational function with exact constants.
     """
     x, y = curve.wrt, curve.dependent
     prime = sympy.Symbol("yprime")
@@ -121,7 +157,7 @@ def slips(curve: Curve) -> dict[str, list[sympy.Expr]]:
             if slipped is None:
                 continue
             derived = [slipped if i == index else total(t) for i, t in enumerate(terms)]
-            solved = _solve_for(sympy.Add(*derived), prime)
+            solved = _solve_for(sympy.Add(*derived), prime, lowest=lowest)
             if solved is not None:
                 results.append(solved)
         return results
@@ -149,10 +185,19 @@ def slips(curve: Curve) -> dict[str, list[sympy.Expr]]:
     }
 
 
-def _solve_for(equation: sympy.Expr, prime: sympy.Symbol) -> sympy.Expr | None:
-    """``equation`` = 0 solved for the linear unknown ``prime``; None when it drops out."""
+def _solve_for(
+    equation: sympy.Expr, prime: sympy.Symbol, *, lowest: bool = True
+) -> sympy.Expr | None:
+    """``equation`` = 0 solved for the linear unknown ``prime``; None when it drops out.
+
+    In lowest terms, unless ``lowest`` is false and it is a rational function with exact
+    constants (see :func:`slips`).
+    """
     expanded = sympy.expand(equation)
     coefficient = expanded.coeff(prime)
     if coefficient == 0:
         return None
-    return sympy.cancel(-(expanded - coefficient * prime) / coefficient)
+    solved = -(expanded - coefficient * prime) / coefficient
+    if not lowest and rational_with_exact_constants(solved):
+        return solved
+    return lowest_terms(solved)

@@ -21,6 +21,7 @@ from chainsolve.implicit import (
     differentiate_side,
     exact,
     is_zero,
+    lowest_terms,
 )
 from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
@@ -357,7 +358,7 @@ def _solved(
             wording.rates_error_no_solution(unknown.name),
             source=setting.source,
         )
-    tidied, _ = tidy(sympy.cancel((-rest / coefficient).xreplace(plain)))
+    tidied, _ = tidy(lowest_terms((-rest / coefficient).xreplace(plain)))
     return tidied
 
 

@@ -407,7 +407,7 @@ def test_branches_are_the_roots_with_radicands_expanded() -> None:
     from chainsolve.implicit_verify import _branches
 
     branches = _branches(read_curve("x^2 + y^2 = r^2", "y", ("x",), {}))
-    assert branches == [-sympy.sqrt(r**2 - x**2), sympy.sqrt(r**2 - x**2)]
+    assert branches == (-sympy.sqrt(r**2 - x**2), sympy.sqrt(r**2 - x**2))
     for found, solved in zip(branches, sympy.solve(x**2 + y**2 - r**2, y), strict=True):
         assert sympy.simplify(found - solved) == 0
 
@@ -713,3 +713,194 @@ def test_folium_to_order_two_is_proved_step_by_step_not_sampled() -> None:
     statuses = {step.check.status for d in solution.derivations for step in d.steps}
     assert statuses <= {"symbolic", "none"}
     assert "symbolic" in statuses
+
+
+#: Curves with a point on each (where F_y ≠ 0).
+CURVE_POINTS = [
+    ("x^2 + y^2 = 25", x**2 + y**2 - 25, {"x": 3, "y": 4}),
+    ("x^3 + y^3 = 6*x*y", x**3 + y**3 - 6 * x * y, {"x": 3, "y": 3}),
+    ("x^2*y + y^3 = 2", x**2 * y + y**3 - 2, {"x": 1, "y": 1}),
+    ("x*y = 1", x * y - 1, {"x": 2, "y": sympy.Rational(1, 2)}),
+    ("sqrt(2)*x^2 + y^2 = 3", sympy.sqrt(2) * x**2 + y**2 - 3, {"x": 0, "y": sympy.sqrt(3)}),
+    ("e^(x*y) = x - y + 1", sympy.exp(x * y) - x + y - 1, {"x": 0, "y": 0}),
+]
+
+
+@pytest.mark.parametrize(("text", "f", "point"), CURVE_POINTS, ids=[c[0] for c in CURVE_POINTS])
+def test_second_derivative_at_a_point_equals_idiff_there(
+    text: str, f: sympy.Expr, point: dict[str, sympy.Expr]
+) -> None:
+    """d²y/dx² at a point of the curve (its last order's oracle left uncancelled) is sympy.idiff's
+    value there."""
+    solution = chainsolve.api.solve_curve(text, "y", order=2, at=point)
+    value = solution.derivations[1].steps[-1].sides[-1]
+    expected = sympy.idiff(f, y, x, 2).subs({x: point["x"], y: point["y"]})
+    assert sympy.simplify(value - expected) == 0
+
+
+#: Answers without y on curves with branches: the verdict is fixed by sympy.idiff on each branch.
+BRANCH_ANSWERS = [
+    ("x^2 + y^2 = 25", "-x/sqrt(25 - x^2)"),
+    ("x^2 + y^2 = 25", "x/sqrt(25 - x^2)"),
+    ("x^2 + y^2 = 25", "2*x"),
+    ("y^2 = x", "1/(2*sqrt(x))"),
+    ("y^2 = x", "1/(2*x)"),
+    ("y^2 - x^2 = 0", "1"),
+    ("y^2 - x^2 = 0", "-1"),
+    ("x*y = 1", "-1/x^2"),
+    ("x*y = 1", "1/x^2"),
+    ("y - x^2 = 0", "2*x"),
+]
+
+
+@pytest.mark.parametrize(("equation", "answer"), BRANCH_ANSWERS)
+def test_an_answer_in_x_alone_is_judged_branch_by_branch(equation: str, answer: str) -> None:
+    """An answer without y is right on the branches y = g(x) where it equals sympy.idiff there:
+    all of them (equivalent), some (equivalent_on_part) or none (not_equivalent)."""
+    from chainsolve.parsing import parse_expression
+
+    lhs, rhs = parse_equation(equation)
+    slope = sympy.idiff(lhs - rhs, y, x)
+    branches = sympy.solve(lhs - rhs, y)
+    value = parse_expression(answer)
+    right = [g for g in branches if sympy.simplify(value - slope.subs(y, g)) == 0]
+    expected = (
+        "not_equivalent"
+        if not right
+        else "equivalent"
+        if len(right) == len(branches)
+        else "equivalent_on_part"
+    )
+    assert check_curve(equation, "y", answer).verdict == expected
+
+
+def test_a_branch_that_differs_settles_it_without_the_test_modulo_the_curve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """-x/√(25 − x²) differs from −x/y on the lower branch, so it cannot equal it wherever
+    x² + y² = 25 holds: the costlier test modulo F is not asked."""
+    from chainsolve import implicit_verify
+
+    def refused(*_: object) -> bool:
+        raise AssertionError("asked modulo the curve")
+
+    monkeypatch.setattr(implicit_verify, "equal_modulo_curve", refused)
+    verdict = check_curve("x^2 + y^2 = 25", "y", "-x/sqrt(25 - x^2)")
+    assert verdict.verdict == "equivalent_on_part"
+
+
+def test_the_branches_are_solved_once_for_an_answer_and_its_slips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wrong answer in x alone is compared with each classic slip on the branches too: the
+    curve is solved for y once."""
+    from chainsolve import implicit_verify
+
+    calls = []
+    solve = sympy.solve
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return solve(*args, **kwargs)
+
+    implicit_verify._branches.cache_clear()
+    monkeypatch.setattr(sympy, "solve", counted)
+    verdict = check_curve("x^2 + y^2 = 25", "y", "2*x")
+    assert verdict.verdict == "not_equivalent"
+    assert len(calls) == 1
+
+
+def test_stand_ins_find_a_plain_form_and_a_typed_forms_derivative_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subject asked again (a step's value is the next step's subject) is made plain once, and
+    a typed form's derivative, once found, is not evaluated again; both stay sympy's."""
+    from chainsolve import implicit
+
+    function = sympy.Function("y", real=True)(x)
+    stand_ins = implicit.StandIns(x, {y: function})
+    written = x**2 * function + sympy.Derivative(function, x)
+    plain = stand_ins.plain(written)
+    assert plain == x**2 * y + stand_ins.slopes[y]
+    assert stand_ins.plain(written) is plain
+    assert stand_ins.plain(y * function) is None
+    typed = sympy.Mul(3, sympy.Pow(x, 2, evaluate=False), y, evaluate=False)
+    assert stand_ins.derivative(typed, x) == sympy.diff(3 * x**2 * y, x)
+    evaluated: list[sympy.Expr] = []
+    monkeypatch.setattr(implicit, "evaluate_typed", lambda e: evaluated.append(e) or e)
+    assert stand_ins.derivative(typed, x) == 6 * x * y
+    assert evaluated == []
+
+
+def test_modulo_the_curve_a_numerator_not_a_multiple_of_f_needs_no_lowest_terms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A difference whose numerator over any denominator is no multiple of F is not 0 on the
+    curve (cancel not asked); one whose numerator is, only through a factor it shares with
+    its denominator (x·F/(y·F)), is judged in lowest terms: x/y, not 0 on the curve."""
+    from chainsolve import implicit
+
+    curve = implicit.read_curve("x^2 + y^2 = 25", "y", None, {})
+    f = curve.implicit_function
+    shared = sympy.Mul(sympy.expand(x * f), sympy.Pow(sympy.expand(y * f), -1))
+    assert not implicit.equal_modulo_curve(curve, shared)
+    assert implicit.equal_modulo_curve(curve, sympy.expand(x * f) / y**2)
+    cancelled: list[sympy.Expr] = []
+    cancel = sympy.cancel
+    monkeypatch.setattr(sympy, "cancel", lambda e: cancelled.append(e) or cancel(e))
+    assert not implicit.equal_modulo_curve(curve, x / y - y / (x + 1))
+    assert cancelled == []
+
+
+@pytest.mark.parametrize(
+    ("equation", "answer"),
+    [
+        ("x^3 + y^3 = 6*x*y", "x^2/(2 - y^2)"),
+        ("x^3 + y^3 = 6*x*y", "(x^2 + 2*y)/(y^2 - 2*x)"),
+        ("x^2*y + y^3 = 2", "-2*y/x"),
+        ("x^2 + x*y + y^2 = 7", "-(2*x + y)/(2*y)"),
+        ("x^2 + y^2 = 25", "-y/x"),
+    ],
+)
+def test_slips_compared_with_a_rational_answer_match_as_in_lowest_terms(
+    equation: str, answer: str
+) -> None:
+    """The slips left over their own denominators match a rational answer in x and y exactly
+    as their lowest terms do."""
+    from chainsolve.implicit import read_curve
+    from chainsolve.implicit_verify import _judge, slips
+    from chainsolve.parsing import parse_expression
+
+    curve = read_curve(equation, "y", None, {})
+    value = parse_expression(answer)
+    as_typed = slips(curve, lowest=False)
+    lowest = slips(curve)
+    for mistake, candidates in lowest.items():
+        judged = [_judge(curve, value, c) for c in candidates]
+        assert [_judge(curve, value, c) for c in as_typed[mistake]] == judged
+        for left, cancelled in zip(as_typed[mistake], candidates, strict=True):
+            assert sympy.cancel(left - cancelled) == 0
+
+
+def test_lowest_terms_is_cancel_and_leaves_a_monomial_ratio_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """lowest_terms gives sympy.cancel's result; a number times powers of symbols (−x/y), which
+    cancel hands back unchanged, is not given to it."""
+    from chainsolve.implicit import lowest_terms
+
+    cases = [
+        -x / y,
+        sympy.Rational(-3, 2) * x**2 / y**3,
+        sympy.Integer(7),
+        (x + 1) / (x**2 - 1),
+        sympy.pi / x,
+        (x**2 - 2 * y) / (2 * x - y**2),
+    ]
+    for expr in cases:
+        assert sympy.srepr(lowest_terms(expr)) == sympy.srepr(sympy.cancel(expr))
+    asked: list[sympy.Expr] = []
+    monkeypatch.setattr(sympy, "cancel", lambda e: asked.append(e) or e)
+    lowest_terms(-x / y)
+    lowest_terms(sympy.Rational(5, 3) * x * y**-2)
+    assert asked == []
