@@ -33,6 +33,14 @@ def _real(value: Any) -> MpFloat:
     return value
 
 
+def _bits_may_be_many(base: MpFloat, exponent: MpFloat) -> bool:
+    """False when |exponent · log₂|base|| is surely far below MAX_BITS, with no logarithm taken.
+
+    mpmath's ``mag`` bounds it: m − 2 ≤ log₂|base| ≤ m, so |log₂|base|| ≤ |m| + 2.
+    """
+    return bool(abs(exponent) * (abs(mpmath.mag(base)) + 2) > MAX_BITS // 2)
+
+
 def _no_arg() -> MpFloat:
     raise Undefined("arg(0) is undefined")
 
@@ -129,9 +137,12 @@ def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: K
             raise Undefined("even root of a negative number")
         # A power whose result would have an astronomically large or small exponent
         # (1.5^(8^64)) costs mpmath seconds to minutes; no comparison needs that value.
-        bits = exponent * mpmath.log(abs(base), 2) if base != 0 else 0
-        if abs(bits) > MAX_BITS:
-            raise Undefined("too large to evaluate" if bits > 0 else "too close to 0 to evaluate")
+        if base != 0 and _bits_may_be_many(base, exponent):
+            bits = exponent * mpmath.log(abs(base), 2)
+            if abs(bits) > MAX_BITS:
+                raise Undefined(
+                    "too large to evaluate" if bits > 0 else "too close to 0 to evaluate"
+                )
         return mpmath.power(base, exponent)
     spec = functions.spec_of(expr)
     if spec is not None:
