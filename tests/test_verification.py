@@ -1109,3 +1109,20 @@ def test_a_plain_answer_compiles_no_pattern_of_derivative_notation() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     )
     assert ran.stdout.strip() == "[]"
+
+
+def test_the_order_below_as_typed_is_named_without_loading_implicit() -> None:
+    """2x·cos(x²) for d²y/dx² is the order below by its very expression: implicit.py stays unloaded."""
+    code = (
+        "import sys\n"
+        "import chainsolve\n"
+        "lower = chainsolve.verify('sin(x^2)', answer='2x*cos(x^2)', order=2)\n"
+        "print(lower.mistake_ids, 'chainsolve.implicit' in sys.modules)\n"
+    )
+    assert _in_a_child(code).strip().splitlines()[-1] == "['previous_order'] False"
+
+
+def test_the_order_below_written_otherwise_is_still_named() -> None:
+    """2cos(x²)(x + 1) − 2cos(x²), the order below in another form, is proved the same and named."""
+    report = check(SIN, "2*cos(x^2)*(x + 1) - 2*cos(x^2)", order=2)
+    assert (report.verdict, report.mistake_ids[0]) == ("not_equivalent", "previous_order")
