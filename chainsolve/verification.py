@@ -896,7 +896,7 @@ def _sides(text: str) -> list[tuple[int, str]]:
         char = text[index]
         depth += char in "([{"
         depth -= char in ")]}"
-        match = _EQUALS.match(text, index) if depth == 0 else None
+        match = _EQUALS.match(text, index) if depth == 0 and char in "=⇒" else None
         if match:
             sides.append((begin, text[begin:index]))
             begin = index = match.end()
@@ -1274,7 +1274,8 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
     text, offset = line.text, line.offset
     if len(text) > LIMITS.max_input_chars:
         _parse(text, reader.ctx.problem, source=line.raw, offset=offset)  # refused, in O(1)
-    for pattern in (_LEAD_IN, _CONNECTOR):
+    # A lead-in ends in a colon: without one, its pattern need not be tried (nor compiled).
+    for pattern in (_LEAD_IN, _CONNECTOR) if ":" in text else (_CONNECTOR,):
         cut = pattern.match(text)
         if cut and text[cut.end() :].strip():
             text, offset = text[cut.end() :], offset + cut.end()
