@@ -66,6 +66,10 @@ _SYMPY_INTERNAL: dict[type, Callable[..., Any]] = {
 }
 
 
+#: sympy's numbers with no finite value, each one object (a singleton): told apart by identity,
+#: as ``expr in (…)`` would ask sympy's slower ``==`` of every node four times.
+_NOT_FINITE = (sympy.nan, sympy.zoo, sympy.oo, sympy.S.NegativeInfinity)
+
 #: Values of parts at one point, by identity; each entry holds its part, so that no id is reused.
 Known = dict[int, tuple[sympy.Basic, MpFloat]]
 
@@ -110,7 +114,7 @@ def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: K
         return +mpmath.pi
     if expr is sympy.E:
         return mpmath.e()
-    if expr in (sympy.nan, sympy.zoo, sympy.oo, sympy.S.NegativeInfinity):
+    if any(expr is value for value in _NOT_FINITE):
         # 0^x differentiates to 0^x·log(0), which sympy writes with nan: no value.
         raise Undefined("not a finite number")
     if expr.is_Number or isinstance(expr, sympy.NumberSymbol):

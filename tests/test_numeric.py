@@ -222,3 +222,12 @@ def test_astronomical_powers_are_undefined(expr: sympy.Expr, message: str) -> No
     """1.5^(8^64) and (1/3)^(10⁶·x) at x = 1 have no value the evaluator computes: Undefined."""
     with pytest.raises(Undefined, match=message):
         at(expr, x=1)
+
+
+@pytest.mark.parametrize(
+    "expr", [sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, x * sympy.zoo, sympy.exp(x) + sympy.nan]
+)
+def test_numbers_without_a_finite_value_are_undefined(expr: sympy.Expr) -> None:
+    """nan, zoo, ∞ and −∞ (told apart by identity), alone or inside an expression: Undefined."""
+    with pytest.raises(Undefined, match="not a finite number"):
+        at(expr, x=1)
