@@ -36,9 +36,11 @@ def _real(value: Any) -> MpFloat:
 def _bits_may_be_many(base: MpFloat, exponent: MpFloat) -> bool:
     """False when |exponent · log₂|base|| is surely far below MAX_BITS, with no logarithm taken.
 
-    mpmath's ``mag`` bounds it: m − 2 ≤ log₂|base| ≤ m, so |log₂|base|| ≤ |m| + 2.
+    mpmath's ``mag`` bounds both in integers: m − 2 ≤ log₂|base| ≤ m, so |log₂|base|| ≤ |m| + 2,
+    and |exponent| ≤ 2^mag(exponent).
     """
-    return bool(abs(exponent) * (abs(mpmath.mag(base)) + 2) > MAX_BITS // 2)
+    scale = int(max(mpmath.mag(exponent), 0))  # mag(0) is -inf
+    return bool((abs(mpmath.mag(base)) + 2) << scale > MAX_BITS // 2)
 
 
 def _no_arg() -> MpFloat:
