@@ -1067,11 +1067,7 @@ def _loads_implicit(*args: str) -> bool:
 
 
 def test_a_first_derivative_check_does_not_load_the_implicit_module() -> None:
-    """implicit.py (its is_zero) is loaded only to prove a d²y/dx² answer the order below.
-
-    Not for dy/dx, nor a right d²y/dx², nor the order below as typed (2x·cos(x²)): only for
-    the order below written otherwise.
-    """
+    """implicit.py loads only to prove a d²y/dx² answer the order below written otherwise."""
     assert not _loads_implicit(SIN, "--answer", "2*x*cos(x^2)")
     assert not _loads_implicit(SIN, "--order", "2", "--answer", "2cos(x^2) - 4x^2*sin(x^2)")
     assert not _loads_implicit(SIN, "--order", "2", "--answer", "2x*cos(x^2)")
