@@ -22,7 +22,6 @@ from chainsolve.errors import ProblemError
 from chainsolve.graph import Graph, NodeKind
 from chainsolve.graphcheck import TOLERANCE as FINITE_DIFFERENCE_TOLERANCE
 from chainsolve.graphcheck import central_difference, reverse
-from chainsolve.jsonout import expression_text
 from chainsolve.numeric import MpFloat, Undefined, evaluate
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.record import record
@@ -995,6 +994,8 @@ def _costs(graph: Graph, wrt: tuple[str, ...]) -> tuple[ModeCost, ...]:
 
 
 def _value_dict(value: Value) -> dict[str, Any]:
+    from chainsolve.jsonout import expression_text  # JSON output only, which has loaded it
+
     return {
         "exact": None if value.exact is None else expression_text(value.exact),
         "decimal": mpmath.nstr(mpmath.mpf(value.decimal._mpf_), DECIMAL_DIGITS),
@@ -1007,6 +1008,8 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
     Expressions are :func:`~chainsolve.jsonout.expression_text` (sympy's ``str()``, read back by
     sympy and chainsolve); every value is ``{"exact": str | null, "decimal": str}``.
     """
+    # Imported here, not with the module: a text or LaTeX evaluation never loads jsonout.
+    from chainsolve.jsonout import expression_text
 
     def check_dict(check: GradientCheck) -> dict[str, Any]:
         return {

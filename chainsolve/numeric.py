@@ -33,6 +33,16 @@ def _real(value: Any) -> MpFloat:
     return value
 
 
+def _bits_may_be_many(base: MpFloat, exponent: MpFloat) -> bool:
+    """False when |exponent · log₂|base|| is surely far below MAX_BITS, with no logarithm taken.
+
+    mpmath's ``mag`` bounds both in integers: m − 2 ≤ log₂|base| ≤ m, so |log₂|base|| ≤ |m| + 2,
+    and |exponent| ≤ 2^mag(exponent).
+    """
+    scale = int(max(mpmath.mag(exponent), 0))  # mag(0) is -inf
+    return bool((abs(mpmath.mag(base)) + 2) << scale > MAX_BITS // 2)
+
+
 def _no_arg() -> MpFloat:
     raise Undefined("arg(0) is undefined")
 
@@ -57,6 +67,10 @@ _SYMPY_INTERNAL: dict[type, Callable[..., Any]] = {
     sympy.arg: lambda v: mpmath.mpf(0) if v > 0 else (+mpmath.pi if v < 0 else _no_arg()),
 }
 
+
+#: sympy's numbers with no finite value, each one object (a singleton): told apart by identity,
+#: as ``expr in (…)`` would ask sympy's slower ``==`` of every node four times.
+_NOT_FINITE = (sympy.nan, sympy.zoo, sympy.oo, sympy.S.NegativeInfinity)
 
 #: Values of parts at one point, by identity; each entry holds its part, so that no id is reused.
 Known = dict[int, tuple[sympy.Basic, MpFloat]]
@@ -102,7 +116,7 @@ def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: K
         return +mpmath.pi
     if expr is sympy.E:
         return mpmath.e()
-    if expr in (sympy.nan, sympy.zoo, sympy.oo, sympy.S.NegativeInfinity):
+    if any(expr is value for value in _NOT_FINITE):
         # 0^x differentiates to 0^x·log(0), which sympy writes with nan: no value.
         raise Undefined("not a finite number")
     if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
@@ -129,9 +143,12 @@ def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: K
             raise Undefined("even root of a negative number")
         # A power whose result would have an astronomically large or small exponent
         # (1.5^(8^64)) costs mpmath seconds to minutes; no comparison needs that value.
-        bits = exponent * mpmath.log(abs(base), 2) if base != 0 else 0
-        if abs(bits) > MAX_BITS:
-            raise Undefined("too large to evaluate" if bits > 0 else "too close to 0 to evaluate")
+        if base != 0 and _bits_may_be_many(base, exponent):
+            bits = exponent * mpmath.log(abs(base), 2)
+            if abs(bits) > MAX_BITS:
+                raise Undefined(
+                    "too large to evaluate" if bits > 0 else "too close to 0 to evaluate"
+                )
         return mpmath.power(base, exponent)
     spec = functions.spec_of(expr)
     if spec is not None:

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -641,13 +641,11 @@ def _judge_higher(
     sympy, differentiated by ``name``.
     """
     from chainsolve.higher import MAX_ORDER
-    from chainsolve.implicit import is_zero  # a higher order only: a first one never loads it
 
     if first is None and not 1 < order <= MAX_ORDER:
         raise ProblemError(
             "order_out_of_range", wording.note_order_out_of_range(MAX_ORDER), source=problem.source
         )
-    flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]
     lower = _order_below(problem, first or name, order, name)
     previous = lower.definitions[0].expr
     ctx = _context(lower, name)
@@ -655,12 +653,13 @@ def _judge_higher(
     mixed = () if first is None else (first,)
     verdict = dataclasses.replace(verdict, problem=problem, order=order, mixed=mixed)
     answer = verdict.answer
-    # Of a mixed partial, either first partial is the order below (∂z/∂x or ∂z/∂y).
-    below = (previous,) if first is None else (previous, sympy.diff(flat, make_symbol(name)))
     wrong_order = (
         verdict.verdict == "not_equivalent"
         and answer is not None
-        and any(is_zero(answer - lower_one) for lower_one in below)
+        and any(
+            _is_the_same(answer, lower_one)
+            for lower_one in _orders_below(problem, previous, name, first)
+        )
     )
     if wrong_order:
         found = mistakes.match("previous_order", wording.mistake_previous_order(order - 1))
@@ -668,6 +667,28 @@ def _judge_higher(
         others = tuple(m for m in verdict.mistakes if m.id != "not_differentiated")
         verdict = dataclasses.replace(verdict, mistakes=(found, *others))
     return verdict
+
+
+def _orders_below(
+    problem: Problem, previous: sympy.Expr, name: str, first: str | None
+) -> Iterator[sympy.Expr]:
+    """The derivatives of the order below, ``previous`` first; each taken only when asked for.
+
+    Of a mixed partial, either first partial is the order below (∂z/∂x or ∂z/∂y).
+    """
+    yield previous
+    if first is not None:
+        flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]
+        yield sympy.diff(flat, make_symbol(name))
+
+
+def _is_the_same(answer: sympy.Expr, lower: sympy.Expr) -> bool:
+    """Is ``answer`` identically ``lower``? The same expression needs no proof (nor implicit.py)."""
+    if answer == lower:
+        return True
+    from chainsolve.implicit import is_zero  # a higher order's wrong answer only
+
+    return is_zero(answer - lower)
 
 
 def _order_below(problem: Problem, by: str, order: int, wrt: str) -> Problem:
@@ -774,37 +795,75 @@ def split_lines(lines_text: str) -> list[_Line]:
 
 # -- reading a line as students write it ----------------------------------------------------------
 
+
+class _Pattern:
+    """A regular expression compiled on its first use.
+
+    Most answers write no derivative (``cos(x^2)``): the patterns of derivative notation are
+    then never used, and compiling them at import cost every verify a few milliseconds.
+    """
+
+    __slots__ = ("_compiled", "_flags", "_source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source = source
+        self._flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def _pattern(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source, self._flags)
+        return self._compiled
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self._pattern().match(text, pos)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self._pattern().fullmatch(text)
+
+    def sub(self, replacement: str, text: str) -> str:
+        return self._pattern().sub(replacement, text)
+
+
 #: Words that join lines of a derivation ("so", "therefore"), dropped before the maths.
-_CONNECTOR = re.compile(
+_CONNECTOR = _Pattern(
     r"^(?:(?:so|thus|hence|therefore|then|and|let|where|since)\b[,:]?|∴|=>|⇒|->|→)\s*", re.I
 )
 #: Prose ending in a colon before the maths: "Using the chain rule: dy/dx = …".
-_LEAD_IN = re.compile(r"^[A-Za-z][A-Za-z ,'-]*:\s*")
-_PROSE = re.compile(r"^[A-Za-z][A-Za-z\s,;:.!?'()-]*$")
+_LEAD_IN = _Pattern(r"^[A-Za-z][A-Za-z ,'-]*:\s*")
+_PROSE = _Pattern(r"^[A-Za-z][A-Za-z\s,;:.!?'()-]*$")
 #: Where a line's sides meet: ``a = b = c``, ``a => b``.
-_EQUALS = re.compile(r"=>|⇒|=")
+_EQUALS = _Pattern(r"=>|⇒|=")
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s*\(")
+_OPERATOR = _Pattern(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s*\(")
 #: ``d/dx sin(x^2)``: the operator without a bracket applies to the rest of the side.
-_BARE_OPERATOR = re.compile(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s+(?=[^\s(=])")
-_LEIBNIZ = re.compile(rf"(?<![\w'])([d∂])\s*({_NAME})\s*/\s*\1\s*({_NAME})(?![\w(])")
-_PRIME = re.compile(rf"(?<![\w'′])({_NAME})\s*(['′″‴]+)(?:\s*\(\s*({_NAME})\s*\))?")
+_BARE_OPERATOR = _Pattern(rf"(?<![\w'])([d∂])\s*/\s*\1\s*({_NAME})\s+(?=[^\s(=])")
+_LEIBNIZ = _Pattern(rf"(?<![\w'])([d∂])\s*({_NAME})\s*/\s*\1\s*({_NAME})(?![\w(])")
+_PRIME = _Pattern(rf"(?<![\w'′])({_NAME})\s*(['′″‴]+)(?:\s*\(\s*({_NAME})\s*\))?")
 #: How many derivatives each prime mark writes (y″ is y′′).
 _PRIMES = {"'": 1, "′": 1, "″": 2, "‴": 3}
 #: ``d^2y/dx^2``, ``d²/dx²(…)``, ``d^3/dx^3 sin(x)``: an order on the d and on the variable.
-_HIGHER = re.compile(
+_HIGHER = _Pattern(
     rf"(?<![\w'])([d∂])\s*(?:\^\s*(\d)|([²³⁴⁵⁶]))\s*({_NAME})?\s*/\s*\1\s*({_NAME})"
     r"\s*(?:\^\s*(\d)|([²³⁴⁵⁶]))"
 )
 _SUPERSCRIPT_DIGITS = {"²": 2, "³": 3, "⁴": 4, "⁵": 5, "⁶": 6}
 #: ``∂²z/∂y∂x``, ``∂^2/∂y ∂x(…)``: the mixed partial ∂/∂y(∂z/∂x), the variables right to left.
-_MIXED = re.compile(
+_MIXED = _Pattern(
     rf"(?<![\w'])∂\s*(?:\^\s*2|²)\s*({_NAME})?\s*/\s*∂\s*({_NAME})\s*∂\s*({_NAME})(?![\w])"
 )
 #: ``z_x``, ``z_xy``, ``z_{xy}``: partials in subscript notation, the variables left to right.
-_SUBSCRIPT = re.compile(r"(?<![\w'])([A-Za-z]\w*?)_(?:\{([A-Za-z]{1,3})\}|([A-Za-z]{1,3}))(?![\w])")
+_SUBSCRIPT = _Pattern(r"(?<![\w'])([A-Za-z]\w*?)_(?:\{([A-Za-z]{1,3})\}|([A-Za-z]{1,3}))(?![\w])")
 #: ``(x²+1)′`` or ``sin(x)′``: a bracket, perhaps a call, then a prime.
-_CALL_PRIME = re.compile(rf"(?<![\w'])(?:{_NAME})?\s*\(")
+_CALL_PRIME = _Pattern(rf"(?<![\w'])(?:{_NAME})?\s*\(")
+#: A derivative is written with one of these (a slash, a subscript, a prime mark): text with
+#: none of them holds no derivative, and the patterns above need not be tried on it.
+_DERIVATIVE_MARKS = frozenset("/_'′″‴")
+
+
+def _may_write_derivative(text: str) -> bool:
+    """False when ``text`` cannot write a derivative: none of :data:`_DERIVATIVE_MARKS` in it."""
+    return not _DERIVATIVE_MARKS.isdisjoint(text)
 
 
 def _written_order(digit: str) -> int:
@@ -838,7 +897,7 @@ def _sides(text: str) -> list[tuple[int, str]]:
         char = text[index]
         depth += char in "([{"
         depth -= char in ")]}"
-        match = _EQUALS.match(text, index) if depth == 0 else None
+        match = _EQUALS.match(text, index) if depth == 0 and char in "=⇒" else None
         if match:
             sides.append((begin, text[begin:index]))
             begin = index = match.end()
@@ -906,6 +965,8 @@ class _Reader:
 
     def tokens(self, text: str, source: str, offset: int) -> list[_Token]:
         """The derivatives written in ``text``, left to right, each with its value."""
+        if not _may_write_derivative(text):
+            return []
         pairs = _paren_pairs(text)
         found: list[_Token] = []
         index = 0
@@ -1214,7 +1275,8 @@ def _read(reader: _Reader, line: _Line, clock: _Clock, *, prose: bool = True) ->
     text, offset = line.text, line.offset
     if len(text) > LIMITS.max_input_chars:
         _parse(text, reader.ctx.problem, source=line.raw, offset=offset)  # refused, in O(1)
-    for pattern in (_LEAD_IN, _CONNECTOR):
+    # A lead-in ends in a colon: without one, its pattern need not be tried (nor compiled).
+    for pattern in (_LEAD_IN, _CONNECTOR) if ":" in text else (_CONNECTOR,):
         cut = pattern.match(text)
         if cut and text[cut.end() :].strip():
             text, offset = text[cut.end() :], offset + cut.end()
@@ -1246,7 +1308,7 @@ def _is_partial_name(reader: _Reader, text: str) -> bool:
 
 def _written_alone(reader: _Reader, line: _Line, column: int, side: str) -> int | None:
     """The order of a line that is one derivative of order 2 or more (``d^2/dx^2 sin(x^2)``)."""
-    if not _HIGHER.match(side.lstrip()) and not _MIXED.match(side.lstrip()):
+    if "/" not in side or (not _HIGHER.match(side.lstrip()) and not _MIXED.match(side.lstrip())):
         return None  # a line of order 1, or an expression: it keeps the order above
     tokens = reader.tokens(side, line.raw, column)
     whole = len(tokens) == 1 and (tokens[0].start, tokens[0].end) == (0, len(side.rstrip()))
@@ -1274,7 +1336,7 @@ class _Plain(NamedTuple):
         error.source, error.span = typed, Span(start, end)
 
 
-_AT_COLUMN = re.compile(r" at column \d+$")
+_AT_COLUMN = _Pattern(r" at column \d+$")
 
 
 def _plain_line(line: _Line) -> _Plain:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import mpmath
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chainsolve.functions import relu, sigmoid, softplus
-from chainsolve.numeric import Undefined, evaluate
+from chainsolve.numeric import MAX_BITS, Undefined, _bits_may_be_many, evaluate
 from chainsolve.problem import make_symbol
 
 x, y = make_symbol("x"), make_symbol("y")
@@ -192,3 +194,40 @@ def test_shared_subexpressions_are_evaluated_once() -> None:
     for _ in range(60):
         expr = sympy.sin(expr) + sympy.cos(expr)
     assert -2 < at(expr, x="0.5") < 2
+
+
+@given(
+    st.floats(min_value=-1e300, max_value=1e300, allow_nan=False).filter(lambda v: v != 0),
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_power_skips_its_logarithm_only_when_its_bits_are_surely_few(
+    base: float, exponent: float
+) -> None:
+    """A power's size check without log₂ decides as with it: skipped only far below MAX_BITS."""
+    b, e = mpmath.mpf(base), mpmath.mpf(exponent)
+    if not _bits_may_be_many(b, e):
+        with mpmath.workdps(40):
+            assert abs(e * mpmath.log(abs(b), 2)) <= MAX_BITS
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        (sympy.Float(1.5) ** sympy.Integer(8) ** 64, "too large to evaluate"),
+        (sympy.Rational(1, 3) ** (x * 10**6), "too close to 0 to evaluate"),
+    ],
+)
+def test_astronomical_powers_are_undefined(expr: sympy.Expr, message: str) -> None:
+    """1.5^(8^64) and (1/3)^(10⁶·x) at x = 1 have no value the evaluator computes: Undefined."""
+    with pytest.raises(Undefined, match=message):
+        at(expr, x=1)
+
+
+@pytest.mark.parametrize(
+    "expr", [sympy.nan, sympy.zoo, sympy.oo, -sympy.oo, x * sympy.zoo, sympy.exp(x) + sympy.nan]
+)
+def test_numbers_without_a_finite_value_are_undefined(expr: sympy.Expr) -> None:
+    """nan, zoo, ∞ and −∞ (told apart by identity), alone or inside an expression: Undefined."""
+    with pytest.raises(Undefined, match="not a finite number"):
+        at(expr, x=1)
