@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -9,7 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -132,8 +133,10 @@ def make_environment(fmt: str, template_dir: str | Path | None = None) -> jinja2
         loaders.append(jinja2.FileSystemLoader([str(user / fmt), str(user)]))
     loaders += [builtin, jinja2.PrefixLoader({"default": builtin})]
     options: dict[str, Any] = {
-        "loader": jinja2.ChoiceLoader(loaders),
+        "loader": _first_found_loader()(loaders),
         "undefined": jinja2.StrictUndefined,
+        # One environment serves one render: a template loaded is not looked at on disk again.
+        "auto_reload": False,
         "autoescape": fmt == "html",
         "trim_blocks": True,
         "lstrip_blocks": True,
@@ -161,6 +164,48 @@ def make_environment(fmt: str, template_dir: str | Path | None = None) -> jinja2
         for name in _MARKUP_FILTERS:
             env.filters[name] = _as_markup(filters.FILTERS[name])
     return env
+
+
+@functools.cache
+def _first_found_loader() -> type[jinja2.ChoiceLoader]:
+    """A ChoiceLoader that remembers the names none of its loaders has, for its environment's life.
+
+    Every step includes ``steps/<kind>`` if there is one, else ``_step``: without the memo,
+    each step asks every loader (and the disk) again for a template that is not there.
+    """
+    import jinja2
+
+    class FirstFoundLoader(jinja2.ChoiceLoader):
+        def __init__(self, loaders: Sequence[jinja2.BaseLoader]) -> None:
+            super().__init__(loaders)
+            self.missing: set[str] = set()
+
+        def get_source(
+            self, environment: jinja2.Environment, template: str
+        ) -> tuple[str, str | None, Callable[[], bool] | None]:
+            if template in self.missing:
+                raise jinja2.TemplateNotFound(template)
+            try:
+                return super().get_source(environment, template)
+            except jinja2.TemplateNotFound:
+                self.missing.add(template)
+                raise
+
+        def load(
+            self,
+            environment: jinja2.Environment,
+            name: str,
+            globals: MutableMapping[str, Any] | None = None,
+        ) -> jinja2.Template:
+            if name in self.missing:
+                raise jinja2.TemplateNotFound(name)
+            try:
+                return super().load(environment, name, globals)
+            except jinja2.TemplateNotFound:
+                self.missing.add(name)
+                raise
+
+    return FirstFoundLoader
 
 
 _MARKUP_FILTERS = (
