@@ -152,7 +152,7 @@ def test_builtin_templates_found_in_source_tree() -> None:
     """Built-in templates are found (the installed copy first, the source tree second)."""
     dirs = builtin_template_dirs()
     assert dirs
-    assert any((d / "markdown" / "solution.md.jinja").is_file() for d in dirs)
+    assert any((Path(d) / "markdown" / "solution.md.jinja").is_file() for d in dirs)
 
 
 def test_user_template_extends_default(tmp_path: Path) -> None:
