@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import sympy
+from sympy.core.exprtools import decompose_power
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter, split_super_sub, tex_greek_dictionary
 from sympy.printing.mathml import MathMLPresentationPrinter
@@ -231,8 +232,6 @@ def _term_key(
 
 def _power_parts(factor: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     """(base, exponent) of a factor as sympy's ``decompose_power`` splits it (x³ → (x, 3))."""
-    from sympy.core.exprtools import decompose_power
-
     base, exponent = decompose_power(factor)
     return base, sympy.Integer(exponent)
 
@@ -444,6 +443,23 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
     """One-line terminal maths: ``2x·cos(x²)``, ``√(1 - x²)``, ``σ(x)``, ``|x|``, ``f′(g(x))``."""
 
     printmethod = "_chainsolve_unicode"
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        # A part prints the same wherever it stands: a parent brackets it around the part's
+        # text, and a Float's trailing zeros depend only on its being a part (sympy's
+        # _print_level). So each part is printed once a render (inside typed_order), as the
+        # whole expressions are; steps repeat parts (x², cos(x²)) in many lines.
+        memo = _PRINTED.get()
+        if kwargs or memo is None or self._print_level == 0:
+            return str(super()._print(expr, **kwargs))
+        key = ("unicode part", type(expr), expr)
+        try:
+            return memo[key]
+        except KeyError:
+            text = memo[key] = str(super()._print(expr))
+            return text
+        except TypeError:  # unhashable
+            return str(super()._print(expr))
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         return unicode_name(expr.name)
