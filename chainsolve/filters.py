@@ -1732,8 +1732,12 @@ def one_line(text: str, newline: str = " ") -> str:
     >>> one_line("z = x*y\r\nx = t", "; ")
     'z = x*y; x = t'
     """
-    text = re.sub(r"\r\n|\n", newline, text)
-    return "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text)
+    text = newline.join(text.replace("\r\n", "\n").split("\n"))
+    return text.translate(_CONTROL_AS_SPACE)
+
+
+#: Every ASCII control character (and DEL) mapped to a space, for :meth:`str.translate`.
+_CONTROL_AS_SPACE = {code: " " for code in [*range(32), 127]}
 
 
 def markdown_text(text: str) -> str:

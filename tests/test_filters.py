@@ -555,3 +555,21 @@ def test_the_printing_memo_ends_with_its_typed_order() -> None:
     with typed_order([]):
         assert unicode_expr(evaluated) == "b + w·x"
         assert unicode_expr(2 * evaluated**2) == "2(b + w·x)²"
+
+
+def test_one_line_replaces_line_breaks_then_control_characters() -> None:
+    """one_line: CRLF or LF → newline, then every control character (also one in newline) → space."""
+    import random
+
+    from chainsolve.filters import one_line
+
+    def by_definition(text: str, newline: str) -> str:
+        joined = re.sub(r"\r\n|\n", newline, text)
+        return "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in joined)
+
+    alphabet = ["\r", "\n", "a", "\x7f", "\t", "é", " ", "\x00", "\x1f", "\x80"]
+    rng = random.Random(13)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        newline = rng.choice([" ", "; ", "\n", "\r\n", "\r", ""])
+        assert one_line(text, newline) == by_definition(text, newline), (text, newline)
