@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import sympy
+from sympy.core.exprtools import decompose_power
 from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter, split_super_sub, tex_greek_dictionary
 from sympy.printing.mathml import MathMLPresentationPrinter
@@ -231,8 +232,6 @@ def _term_key(
 
 def _power_parts(factor: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
     """(base, exponent) of a factor as sympy's ``decompose_power`` splits it (x³ → (x, 3))."""
-    from sympy.core.exprtools import decompose_power
-
     base, exponent = decompose_power(factor)
     return base, sympy.Integer(exponent)
 
@@ -268,10 +267,38 @@ def typed_order(typed: Iterable[sympy.Expr]) -> Iterator[None]:
                 orders[node] = tuple(node.args)
                 orders.setdefault(evaluated, parts)
     token = _TYPED_ORDER.set(MappingProxyType(orders))
+    printed = _PRINTED.set({})
     try:
         yield
     finally:
+        _PRINTED.reset(printed)
         _TYPED_ORDER.reset(token)
+
+
+#: Each expression's text in each printed form, kept while one typed order holds (one render):
+#: the text depends only on the expression and the typed order, and a solution prints the same
+#: symbols and factors many times (a derivative's variables in every line that names it).
+_PRINTED: ContextVar[dict[tuple[str, type, object], str] | None] = ContextVar(
+    "chainsolve_printed", default=None
+)
+
+
+def _printed(form: str, expr: object, print_expr: Callable[[sympy.Expr], str]) -> str:
+    """``print_expr`` of ``expr``, computed once per expression and form inside :func:`typed_order`.
+
+    The key holds the type: ``1``, ``1.0`` and ``True`` are equal in Python but print apart.
+    """
+    memo = _PRINTED.get()
+    if memo is None:
+        return print_expr(sympy.sympify(expr))
+    key = (form, type(expr), expr)
+    try:
+        return memo[key]
+    except KeyError:
+        text = memo[key] = print_expr(sympy.sympify(expr))
+        return text
+    except TypeError:  # unhashable (a mutable matrix): printed each time
+        return print_expr(sympy.sympify(expr))
 
 
 def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
@@ -417,6 +444,23 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
 
     printmethod = "_chainsolve_unicode"
 
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        # A part prints the same wherever it stands: a parent brackets it around the part's
+        # text, and a Float's trailing zeros depend only on its being a part (sympy's
+        # _print_level). So each part is printed once a render (inside typed_order), as the
+        # whole expressions are; steps repeat parts (x², cos(x²)) in many lines.
+        memo = _PRINTED.get()
+        if kwargs or memo is None or self._print_level == 0:
+            return str(super()._print(expr, **kwargs))
+        key = ("unicode part", type(expr), expr)
+        try:
+            return memo[key]
+        except KeyError:
+            text = memo[key] = str(super()._print(expr))
+            return text
+        except TypeError:  # unhashable
+            return str(super()._print(expr))
+
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         return unicode_name(expr.name)
 
@@ -481,7 +525,7 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
         if not _is_atomic_text(base_text):
             base_text = f"({base_text})"  # (e^x)², never e^x², which reads as e^(x²)
         if exponent.is_Integer:
-            return base_text + str(exponent).translate(_SUPERSCRIPTS)
+            return base_text + str(exponent.p).translate(_SUPERSCRIPTS)
         exponent_text = self._print(exponent)
         if not (exponent.is_Symbol or exponent.is_NumberSymbol or exponent.is_Integer):
             exponent_text = f"({exponent_text})"
@@ -561,7 +605,7 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
             order = len(variables)
             top = "∂" if order == 1 else f"∂{str(order).translate(_SUPERSCRIPTS)}"
             bottom = "".join(
-                f"∂{self._print(v)}{str(n).translate(_SUPERSCRIPTS) if n > 1 else ''}"
+                f"∂{self._print(v)}{str(int(n)).translate(_SUPERSCRIPTS) if n > 1 else ''}"
                 for v, n in expr.variable_count
             )
             return f"{top}{_applied_name(function)}/{bottom}{args}"
@@ -570,7 +614,7 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
         order = len(variables)
         top = d if order == 1 else f"{d}{str(order).translate(_SUPERSCRIPTS)}"
         bottom = "".join(
-            f"{d}{self._print(v)}{str(n).translate(_SUPERSCRIPTS) if n > 1 else ''}"
+            f"{d}{self._print(v)}{str(int(n)).translate(_SUPERSCRIPTS) if n > 1 else ''}"
             for v, n in expr.variable_count
         )
         return f"{top}/{bottom}({self._print(function)})"
@@ -887,7 +931,11 @@ def unicode_expr(expr: sympy.Expr) -> str:
     >>> unicode_expr(2 * x * sympy.cos(x**2)), unicode_expr(sympy.sqrt(1 - x**2))
     ('2x·cos(x²)', '√(1 - x²)')
     """
-    return str(UnicodePrinter().doprint(sympy.sympify(expr)))
+    return _printed("unicode", expr, _unicode_text)
+
+
+def _unicode_text(expr: sympy.Expr) -> str:
+    return str(UnicodePrinter().doprint(expr))
 
 
 def latex_expr(expr: sympy.Expr) -> str:
@@ -896,7 +944,11 @@ def latex_expr(expr: sympy.Expr) -> str:
     >>> latex_expr(sympy.Symbol("u_1") ** 2)
     'u_{1}^{2}'
     """
-    return _tight_function_brackets(str(ChainsolveLatexPrinter().doprint(sympy.sympify(expr))))
+    return _printed("latex", expr, _latex_text)
+
+
+def _latex_text(expr: sympy.Expr) -> str:
+    return _tight_function_brackets(str(ChainsolveLatexPrinter().doprint(expr)))
 
 
 def _tight_function_brackets(latex: str) -> str:
@@ -934,7 +986,11 @@ def _tight_function_brackets(latex: str) -> str:
 
 def mathml_expr(expr: sympy.Expr) -> str:
     """Presentation MathML (without the ``<math>`` element) for an expression."""
-    return str(ChainsolveMathMLPrinter().doprint(sympy.sympify(expr)))
+    return _printed("mathml", expr, _mathml_text)
+
+
+def _mathml_text(expr: sympy.Expr) -> str:
+    return str(ChainsolveMathMLPrinter().doprint(expr))
 
 
 # --- formulas: Leibniz, Product, Sum, Quotient, Neg and plain expressions -------------------
@@ -1676,8 +1732,12 @@ def one_line(text: str, newline: str = " ") -> str:
     >>> one_line("z = x*y\r\nx = t", "; ")
     'z = x*y; x = t'
     """
-    text = re.sub(r"\r\n|\n", newline, text)
-    return "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text)
+    text = newline.join(text.replace("\r\n", "\n").split("\n"))
+    return text.translate(_CONTROL_AS_SPACE)
+
+
+#: Every ASCII control character (and DEL) mapped to a space, for :meth:`str.translate`.
+_CONTROL_AS_SPACE = {code: " " for code in [*range(32), 127]}
 
 
 def markdown_text(text: str) -> str:

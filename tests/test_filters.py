@@ -505,3 +505,71 @@ def test_unicode_derivative_of_order_two_writes_its_order() -> None:
     x = make_symbol("x")
     assert unicode_expr(sympy.Derivative(sympy.sin(x**2), (x, 2))) == "d²/dx²(sin(x²))"
     assert unicode_expr(sympy.Derivative(sympy.sin(x**2), x)) == "d/dx(sin(x²))"
+
+
+def test_printing_inside_a_render_is_printing_without_the_memo() -> None:
+    """Each expression and part prints inside typed_order (memo on) exactly as outside it."""
+    from chainsolve.filters import typed_order
+
+    x, y = make_symbol("x"), make_symbol("y")
+    half = sympy.Float("2.5")
+    xi = sympy.Dummy("x")
+    exprs = [
+        half,
+        half * x,
+        x**2 + half,
+        sympy.sin(x**2) * 2 * x,
+        sympy.cos(x**2),
+        x**2,
+        -x * (x + 1),
+        (y - 1) / (1 - x),
+        sympy.exp(-x) / (1 + sympy.exp(-x)) ** 2,
+        xi**2 + x**2,
+        sympy.Derivative(sympy.Function("f")(x, y), x),
+        1,
+        1.0,
+        True,
+    ]
+    printers = (unicode_expr, latex_expr, mathml_expr)
+    alone = [[show(e) for e in exprs] for show in printers]
+    with typed_order([]):
+        # Parts first, then wholes, then again: every order of filling the memo.
+        inside = [[show(e) for e in reversed(exprs)][::-1] for show in printers]
+        again = [[show(e) for e in exprs] for show in printers]
+    assert inside == alone
+    assert again == alone
+    assert alone[0][0] == "2.50000000000000"  # a whole Float keeps its digits
+    assert alone[0][1] == "2.5x"  # a Float that is a part does not
+
+
+def test_the_printing_memo_ends_with_its_typed_order() -> None:
+    """A typed order changes how a sum prints: the memo of one render never serves another."""
+    from chainsolve.filters import typed_order
+
+    w, x, b = make_symbol("w"), make_symbol("x"), make_symbol("b")
+    typed = sympy.Add(w * x, b, evaluate=False)
+    evaluated = w * x + b
+    with typed_order([typed]):
+        assert unicode_expr(evaluated) == "w·x + b"
+        assert unicode_expr(2 * evaluated**2) == "2(w·x + b)²"
+    with typed_order([]):
+        assert unicode_expr(evaluated) == "b + w·x"
+        assert unicode_expr(2 * evaluated**2) == "2(b + w·x)²"
+
+
+def test_one_line_replaces_line_breaks_then_control_characters() -> None:
+    """one_line: CRLF or LF → newline, then every control character (also one in newline) → space."""
+    import random
+
+    from chainsolve.filters import one_line
+
+    def by_definition(text: str, newline: str) -> str:
+        joined = re.sub(r"\r\n|\n", newline, text)
+        return "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in joined)
+
+    alphabet = ["\r", "\n", "a", "\x7f", "\t", "é", " ", "\x00", "\x1f", "\x80"]
+    rng = random.Random(13)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        newline = rng.choice([" ", "; ", "\n", "\r\n", "\r", ""])
+        assert one_line(text, newline) == by_definition(text, newline), (text, newline)

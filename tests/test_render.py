@@ -152,7 +152,7 @@ def test_builtin_templates_found_in_source_tree() -> None:
     """Built-in templates are found (the installed copy first, the source tree second)."""
     dirs = builtin_template_dirs()
     assert dirs
-    assert any((d / "markdown" / "solution.md.jinja").is_file() for d in dirs)
+    assert any((Path(d) / "markdown" / "solution.md.jinja").is_file() for d in dirs)
 
 
 def test_user_template_extends_default(tmp_path: Path) -> None:
@@ -525,3 +525,46 @@ def test_greek_names_print_as_letters_in_every_format(fmt: str) -> None:
     assert "theta" not in output.replace(r"\theta", "")
     greek = ("θ", "&#952;") if fmt in ("text", "html") else (r"\theta",)
     assert any(letter in output for letter in greek)
+
+
+def test_bytecode_cache_gives_the_compiled_templates_back_and_recompiles_a_bad_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render from the bytecode cache, and one after its entries are corrupted, match a fresh one."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fresh = render_solution(_hand_solution(), "text")
+    entries = sorted(tmp_path.rglob("*.cache"))
+    assert entries  # the first render filled the cache
+    assert render_solution(_hand_solution(), "text") == fresh
+    loaded: list[bool] = []
+    cache = make_environment("text").bytecode_cache
+    assert cache is not None
+    original = type(cache).load_bytecode
+
+    def spy(self: jinja2.BytecodeCache, bucket: jinja2.bccache.Bucket) -> None:
+        original(self, bucket)
+        loaded.append(bucket.code is not None)
+
+    monkeypatch.setattr(type(cache), "load_bytecode", spy)
+    assert render_solution(_hand_solution(), "text") == fresh
+    assert loaded and all(loaded)  # every template came from the cache
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:-40])  # truncated: marshal fails
+    loaded.clear()
+    assert render_solution(_hand_solution(), "text") == fresh
+    assert loaded and not any(loaded)  # every entry refused, every template recompiled
+    for entry in entries:
+        entry.write_bytes(b"not a jinja entry")
+    assert render_solution(_hand_solution(), "text") == fresh
+
+
+def test_a_step_template_added_for_one_render_is_used_even_if_missing_before(
+    tmp_path: Path,
+) -> None:
+    """Missing step templates are remembered per environment only: the next render sees a new one."""
+    before = render_solution(_hand_solution(), "text", template_dir=tmp_path)
+    assert "SIMPLIFY" not in before
+    partial = tmp_path / "text" / "steps" / "simplify.txt.jinja"
+    partial.parent.mkdir(parents=True)
+    partial.write_text("SIMPLIFY {{ number }}\n", encoding="utf-8")
+    assert "SIMPLIFY 4\n" in render_solution(_hand_solution(), "text", template_dir=tmp_path)
