@@ -153,7 +153,8 @@ def _common_factor(expr: sympy.Expr) -> sympy.Expr:
     holds them: factor_terms would rebuild each Subs (1–2 ms apiece) and factor inside its point.
     """
     masked = Masked(expr)
-    return masked.put_back(sympy.factor_terms(masked.expr))
+    factored = sympy.factor_terms(masked.expr)
+    return expr if factored == masked.expr else masked.put_back(factored)
 
 
 def _tangent(expr: sympy.Expr) -> sympy.Expr:
@@ -481,6 +482,8 @@ def common_factor(expr: sympy.Expr) -> sympy.Expr:
     # An unknown function's partials held as symbols: factor_terms would rebuild each one.
     masked = Masked(expr)
     factored = sympy.factor_terms(masked.expr)
+    if factored == masked.expr:
+        return expr
     return masked.put_back(factored) if masked.ops(factored) < masked.ops(masked.expr) else expr
 
 
