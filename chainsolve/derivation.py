@@ -58,6 +58,7 @@ from chainsolve.textbook import (
     common_factor,
     derived_terms,
     lost_denominators,
+    powsimp,
     textbook_form,
     unique_exprs,
     with_typed_constant,
@@ -286,7 +287,7 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
         # A few targeted moves rather than sympy.simplify, which tries everything (and, on
         # its first call, imports sympy.physics: 0.4 s) to find forms no teacher would write.
         forms = [expr]
-        moves = (_trigsimp_sums, sympy.powsimp, sympy.cancel)
+        moves = (_trigsimp_sums, powsimp, sympy.cancel)
         for move in moves if pythagorean else moves[1:]:
             forms.append(factor_terms(move(forms[-1])))
         return min(forms, key=ops)

@@ -435,3 +435,21 @@ def test_the_common_factor_rewrite_keeps_an_unknown_functions_argument_as_typed(
     factored = _common_factor(x * f(2 * x + 2 * y) + x)
     assert factored == x * (f(2 * x + 2 * y) + 1)
     assert _common_factor(f(2 * x + 2 * y) + x) == f(2 * x + 2 * y) + x
+
+
+def test_powsimp_skipped_only_where_sympy_would_change_nothing() -> None:
+    """textbook.powsimp equals sympy.powsimp on random expressions, and skips it on many."""
+    from chainsolve.textbook import powsimp
+
+    rng = random.Random(17)
+    skipped = 0
+    for _ in range(300):
+        expr = _random_expression(rng, 3)
+        if sympy.count_ops(expr) > 40:
+            continue
+        ours = powsimp(expr)
+        skipped += ours is expr
+        assert ours == sympy.powsimp(expr), expr
+    assert skipped > 50
+    product = sympy.Mul(2, x + 1, evaluate=False)
+    assert powsimp(product) == sympy.powsimp(product) == 2 * x + 2
