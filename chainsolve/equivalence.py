@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import field
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, TypeVar
 
 import mpmath
 import sympy
@@ -816,6 +816,9 @@ def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
         # The same tree: proved without building claimed − reference (sympy's first Add
         # imports its tensor module, a tenth of the import floor, for nothing).
         return Check("symbolic")
+    if _partials_cancel(claimed, reference):
+        # The same partials of an unknown function on both sides, in a polynomial identity.
+        return Check("symbolic")
     difference = _evaluated(claimed) - reference
     identity = rational_identity(difference)
     if identity:
@@ -921,6 +924,10 @@ def _split(node: sympy.Expr) -> tuple[sympy.Derivative | None, dict[sympy.Basic,
 
 def partial_key(node: sympy.Expr) -> PartialKey | None:
     """``node`` (a Derivative of ``f(…)``, or a Subs of one) as the partial it stands for."""
+    return _by_node(_partial_keys, node, _partial_key)
+
+
+def _partial_key(node: sympy.Expr) -> PartialKey | None:
     derivative, point = _split(node)
     places = None if derivative is None else _places(derivative)
     if derivative is None or places is None:
@@ -940,11 +947,17 @@ def _in_argument_order(node: sympy.Expr) -> sympy.Expr:
     sympy's own equality of Subs (its canonical names for substituted variables) then also
     matches a Subs of sympy.diff whose point sympy left as such a name.
     """
+    return _by_node(_argument_orders, node, _rebuilt_in_argument_order)
+
+
+def _rebuilt_in_argument_order(node: sympy.Expr) -> sympy.Expr:
     derivative, point = _split(node)
     places = None if derivative is None else _places(derivative)
     if derivative is None or places is None:
         return node
     ordered = [pair for _, pair in sorted(zip(places, derivative.variable_count, strict=True))]
+    if ordered == list(derivative.variable_count):
+        return node  # in argument order already: rebuilt, it would be the same (~0.5 ms a Subs)
     rebuilt = sympy.Derivative(derivative.expr, *ordered, evaluate=False)
     if isinstance(node, sympy.Subs):
         return sympy.Subs(rebuilt, tuple(point), tuple(point.values()))
@@ -966,10 +979,56 @@ def abstract_zero(difference: sympy.Expr) -> bool:
     return bool(attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(replaced)) == 0)
 
 
-def _partial_symbols(expr: sympy.Expr) -> dict[sympy.Basic, sympy.Dummy]:
-    """One symbol per partial of ``expr``: nodes with the same :func:`partial_key`, or equal
-    for sympy once in argument order, share it (a union of the two matchings)."""
-    nodes = [n for n in atoms_of(expr, sympy.Subs, sympy.Derivative) if partial_key(n)]
+def _partials_cancel(claimed: sympy.Expr, reference: sympy.Expr) -> bool:
+    """:func:`abstract_zero` of ``claimed − reference``, each side masked on its own first.
+
+    The difference of two sums of Subs is never built: sympy compares each Subs with the
+    other side's while adding them (its canonical form, ~0.3 ms a comparison), and
+    expanding it rebuilds each one. False: not proved (the general check follows).
+    """
+    both = sympy.Tuple(claimed, reference)
+    if not _small_with_unknowns(both) or tree_size(both, SMALL_NODES) > SMALL_NODES:
+        return False
+    symbols = _partial_symbols(both)
+    if not symbols:
+        return False
+    done: dict[int, sympy.Basic] = {}
+    masked = (
+        _with_placeholders(claimed, symbols, done),
+        _with_placeholders(reference, symbols, done),
+    )
+    replaced = masked[0] - masked[1]
+    if expanded_terms(replaced) > EXPAND_TERMS_LIMIT:
+        return False
+    return bool(attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(replaced)) == 0)
+
+
+def _small_with_unknowns(expr: sympy.Basic) -> bool:
+    """Does ``expr`` hold an unknown function in at most :data:`SMALL_NODES` distinct parts?
+
+    The walk stops past that many (a large claim, a chain of diamonds, is never masked), so
+    that every other claim pays a few hundred steps at most for the question.
+    """
+    found = False
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if len(seen) > SMALL_NODES:
+            return False
+        found = found or isinstance(node, AppliedUndef)
+        stack.extend(node.args)
+    return found
+
+
+def _partial_symbols(expr: sympy.Expr) -> dict[int, sympy.Dummy]:
+    """One symbol per partial of ``expr``, by node identity: nodes with the same
+    :func:`partial_key`, or equal for sympy once in argument order, share it (a union of the
+    two matchings)."""
+    nodes = [n for n in _nodes_of(expr, (sympy.Subs, sympy.Derivative)) if partial_key(n)]
     parent = list(range(len(nodes)))
 
     def root(i: int) -> int:
@@ -983,13 +1042,56 @@ def _partial_symbols(expr: sympy.Expr) -> dict[sympy.Basic, sympy.Dummy]:
             j = first.setdefault(key_of(node), i)
             parent[root(i)] = root(j)
     symbols: dict[int, sympy.Dummy] = {}
-    return {node: symbols.setdefault(root(i), sympy.Dummy("d")) for i, node in enumerate(nodes)}
+    return {id(node): symbols.setdefault(root(i), sympy.Dummy("d")) for i, node in enumerate(nodes)}
+
+
+def _nodes_of(expr: sympy.Basic, types: tuple[type, ...]) -> list[sympy.Basic]:
+    """The parts of ``expr`` that are instances of ``types``, each object once (by identity:
+    equal Subs are never compared, which costs sympy their canonical forms)."""
+    found: list[sympy.Basic] = []
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, types):
+            found.append(node)
+        stack.extend(node.args)
+    return found
+
+
+_Value = TypeVar("_Value")
+#: Most nodes whose partial key (or form in argument order) is remembered.
+NODE_MEMO_SIZE = 1024
+_partial_keys: dict[int, tuple[sympy.Basic, PartialKey | None]] = {}
+_argument_orders: dict[int, tuple[sympy.Basic, sympy.Expr]] = {}
+
+
+def _by_node(
+    memo: dict[int, tuple[sympy.Basic, _Value]],
+    node: sympy.Expr,
+    compute: Callable[[sympy.Expr], _Value],
+) -> _Value:
+    """``compute(node)``, remembered by the node's identity: a solution's claims share their
+    Subs objects, and hashing or comparing a Subs costs sympy its canonical form. The node is
+    kept with its value, so that its id cannot be reused while remembered."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known[1]
+    value = compute(node)
+    if len(memo) >= NODE_MEMO_SIZE:
+        memo.clear()
+    memo[id(node)] = (node, value)
+    return value
 
 
 def _with_placeholders(
-    expr: sympy.Basic, symbols: Mapping[sympy.Basic, sympy.Dummy], done: dict[int, sympy.Basic]
+    expr: sympy.Basic, symbols: Mapping[int, sympy.Dummy], done: dict[int, sympy.Basic]
 ) -> sympy.Basic:
-    """``expr`` with each partial replaced by its symbol, outermost first.
+    """``expr`` with each partial (by identity, as :func:`_partial_symbols` gives them)
+    replaced by its symbol, outermost first.
 
     Any other Derivative or Subs is left whole: a placeholder inside it would be a constant to
     its differentiation, or escape its substitution.
@@ -997,7 +1099,7 @@ def _with_placeholders(
     if id(expr) in done:
         return done[id(expr)]
     if isinstance(expr, (sympy.Subs, sympy.Derivative)):
-        result: sympy.Basic = symbols.get(expr, expr)
+        result: sympy.Basic = symbols.get(id(expr), expr)
     elif expr.args:
         args = [_with_placeholders(arg, symbols, done) for arg in expr.args]
         changed = any(new is not old for new, old in zip(args, expr.args, strict=True))

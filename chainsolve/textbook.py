@@ -147,8 +147,14 @@ def _merge_powers(expr: sympy.Expr) -> sympy.Expr:
 
 
 def _common_factor(expr: sympy.Expr) -> sympy.Expr:
-    """Common factors (and a common sign) taken out: tᵗ + tᵗ·ln t → tᵗ(ln t + 1)."""
-    return sympy.factor_terms(expr)
+    """Common factors (and a common sign) taken out: tᵗ + tᵗ·ln t → tᵗ(ln t + 1).
+
+    An unknown function's values and partials are held as symbols, as :func:`common_factor`
+    holds them: factor_terms would rebuild each Subs (1–2 ms apiece) and factor inside its point.
+    """
+    masked = Masked(expr)
+    factored = sympy.factor_terms(masked.expr)
+    return expr if factored == masked.expr else masked.put_back(factored)
 
 
 def _tangent(expr: sympy.Expr) -> sympy.Expr:
@@ -174,8 +180,83 @@ def _has_sin_and_cos(expr: sympy.Expr) -> bool:
     return bool(expr.has(sympy.sin) and expr.has(sympy.cos))
 
 
-def _has_powers(expr: sympy.Expr) -> bool:
-    return bool(expr.has(sympy.Pow, sympy.exp))
+def _powers_may_merge(expr: sympy.Expr) -> bool:
+    """Could sympy.powsimp change the powers of ``expr`` (what :func:`_merge_powers` keeps)?
+
+    False only when no product holds two factors of one base (t·t^(t − 1), eˣ·e^y) or two
+    powers with one exponent up to a number (aˣ·e^(3x) is (a·e³)ˣ), and every power is
+    plain: a symbol's base not a number, product or power, its exponent a number or a symbol
+    (e^(3x) too). powsimp then only spreads numbers over sums, which the move does not keep;
+    it costs 2–7 ms even so. Fuzzed against powsimp (tests/test_textbook.py).
+    """
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, (sympy.Pow, sympy.exp)) and not _plain_power(node):
+            return True
+        if isinstance(node, sympy.Mul) and _merging_factors(node):
+            return True
+        stack.extend(node.args)
+    return False
+
+
+def powsimp(expr: sympy.Expr) -> sympy.Expr:
+    """sympy.powsimp of ``expr``, or ``expr`` itself where powsimp would hand it back unchanged.
+
+    Unchanged: no powers to merge (:func:`_powers_may_merge`), no number times a sum (which
+    powsimp multiplies out) and no product or sum left unflattened. Fuzzed against powsimp
+    (tests/test_textbook.py); the move costs 2–7 ms even when it changes nothing.
+    """
+    if _powers_may_merge(expr) or _rebuilt_by_powsimp(expr):
+        return sympy.powsimp(expr)
+    return expr
+
+
+def _rebuilt_by_powsimp(expr: sympy.Expr) -> bool:
+    """Does ``expr`` hold a number times a sum, or a product in a product (a sum in a sum)?"""
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, (sympy.Mul, sympy.Add)):
+            if any(isinstance(arg, node.func) for arg in node.args):
+                return True
+            if isinstance(node, sympy.Mul) and _number_times_sum(node):
+                return True
+        stack.extend(node.args)
+    return False
+
+
+def _number_times_sum(product: sympy.Mul) -> bool:
+    args = product.args
+    return any(a.is_Number for a in args) and any(isinstance(a, sympy.Add) for a in args)
+
+
+def _plain_power(power: sympy.Pow | sympy.exp) -> bool:
+    base, exponent = power.as_base_exp()
+    if isinstance(power, sympy.exp):
+        return bool(exponent.is_Rational or exponent.as_coeff_Mul()[1].is_Symbol)
+    if base.is_number or isinstance(base, (sympy.Mul, sympy.Pow)):
+        return False
+    return bool(exponent.is_Rational or exponent.is_Symbol)
+
+
+def _merging_factors(product: sympy.Mul) -> bool:
+    bases = []
+    exponents = []
+    for factor in product.args:
+        base, exponent = factor.as_base_exp()
+        bases.append(base)
+        if exponent != 1:
+            exponents.append(exponent.as_coeff_Mul()[1])
+    return len(set(bases)) < len(bases) or len(set(exponents)) < len(exponents)
 
 
 @record
@@ -195,7 +276,7 @@ REWRITES = (
     Rewrite("sign_over_abs", _sign_as_ratio, lambda e: bool(e.has(sympy.sign))),
     Rewrite("abs_products", _abs_products, lambda e: bool(e.has(sympy.Abs, sympy.sign))),
     Rewrite("cancel", _cancel_rational, lambda e: bool(e.has(sympy.Pow))),
-    Rewrite("merge_powers", _merge_powers, _has_powers),
+    Rewrite("merge_powers", _merge_powers, _powers_may_merge),
     Rewrite("common_factor", _common_factor, lambda e: bool(e.is_Add or e.is_Mul)),
     Rewrite("tangent", _tangent, _has_sin_and_cos),
     Rewrite("double_angle", _double_angle, _has_sin_and_cos),
@@ -476,6 +557,8 @@ def common_factor(expr: sympy.Expr) -> sympy.Expr:
     # An unknown function's partials held as symbols: factor_terms would rebuild each one.
     masked = Masked(expr)
     factored = sympy.factor_terms(masked.expr)
+    if factored == masked.expr:
+        return expr
     return masked.put_back(factored) if masked.ops(factored) < masked.ops(masked.expr) else expr
 
 

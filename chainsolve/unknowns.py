@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import sympy
@@ -29,8 +30,15 @@ class Masked:
     def __init__(self, expr: sympy.Expr) -> None:
         self.original = expr
         self.expr, self._parts = _as_symbols(expr)
-        self._ops = {symbol: _count_ops(part) for symbol, part in self._parts.items()}
-        self._free = {symbol: part.free_symbols for symbol, part in self._parts.items()}
+
+    # Weighed only when a move changed something (most leave a sum of partials as it is).
+    @functools.cached_property
+    def _ops(self) -> dict[sympy.Symbol, int]:
+        return {symbol: _count_ops(part) for symbol, part in self._parts.items()}
+
+    @functools.cached_property
+    def _free(self) -> dict[sympy.Symbol, set[sympy.Basic]]:
+        return {symbol: part.free_symbols for symbol, part in self._parts.items()}
 
     def ops(self, expr: sympy.Expr, count: Callable[[sympy.Expr], int] = _count_ops) -> int:
         """sympy.count_ops of masked ``expr`` with its parts put back (``count``: of ``expr`` as it is)."""

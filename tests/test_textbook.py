@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 import sympy
@@ -378,3 +379,86 @@ def test_common_factor_takes_a_number_out_of_partials_without_rebuilding_them(
     assert isinstance(factored, sympy.Mul) and factored.args[0] == 2
     assert factored.atoms(sympy.Subs) == value.atoms(sympy.Subs)
     assert sympy.expand(factored - value) == 0
+
+
+def _random_expression(rng: random.Random, depth: int) -> sympy.Expr:
+    """A random expression of sums, products, powers, exponentials and functions."""
+    p = sympy.Symbol("p", positive=True)
+    leaves = (x, make_symbol("y"), p, sympy.Integer(2), sympy.Rational(1, 2), sympy.E, sympy.pi)
+    if depth == 0 or rng.random() < 0.2:
+        return rng.choice(leaves)
+    kind = rng.random()
+    parts = [_random_expression(rng, depth - 1) for _ in range(rng.randint(2, 3))]
+    if kind < 0.25:
+        return sympy.Add(*parts)
+    if kind < 0.5:
+        return sympy.Mul(*parts)
+    if kind < 0.7:
+        exponent = rng.choice((2, -1, sympy.Rational(1, 2), x, parts[1]))
+        return sympy.Pow(parts[0], exponent)
+    if kind < 0.8:
+        return sympy.exp(parts[0])
+    functions = (sympy.sin, sympy.log, sympy.Abs, sympy.sign, sympy.sqrt, sympy.Function("f"))
+    return rng.choice(functions)(parts[0])
+
+
+def test_powers_that_cannot_merge_are_left_to_powsimp_unchanged() -> None:
+    """Where _powers_may_merge says no, sympy.powsimp keeps every power (merge_powers skips it)."""
+    from chainsolve.textbook import _powers_may_merge
+
+    rng = random.Random(13)
+    skipped = 0
+    for _ in range(400):
+        expr = _random_expression(rng, 3)
+        if sympy.count_ops(expr) > 40 or _powers_may_merge(expr):
+            continue
+        skipped += 1
+        merged = sympy.powsimp(expr)
+        assert merged.atoms(sympy.Pow, sympy.exp) == expr.atoms(sympy.Pow, sympy.exp), expr
+    assert skipped > 50
+
+
+def test_powers_that_may_merge_are_given_to_powsimp() -> None:
+    """One base twice, one exponent twice, or a power that is not plain: powsimp is tried."""
+    from chainsolve.textbook import _powers_may_merge
+
+    a, y = make_symbol("a"), make_symbol("y")
+    for expr in (
+        sympy.Mul(t, t ** (t - 1), evaluate=False),
+        sympy.Mul(sympy.exp(x), sympy.exp(y), evaluate=False),
+        a**x * sympy.exp(3 * x),
+        x**2 * y**2,
+        sympy.exp(x**2 + x),
+        sympy.Pow(2 * x, y, evaluate=False),
+    ):
+        assert _powers_may_merge(expr), expr
+    assert not _powers_may_merge(2 * x * y**3 + y * sympy.cos(x * y))
+
+
+def test_the_common_factor_rewrite_keeps_an_unknown_functions_argument_as_typed() -> None:
+    """x·f(2x + 2y) + x is written x(f(2x + 2y) + 1): the argument is not factored to 2(x + y)."""
+    from chainsolve.textbook import _common_factor
+
+    y = make_symbol("y")
+    f = sympy.Function("f", real=True)
+    factored = _common_factor(x * f(2 * x + 2 * y) + x)
+    assert factored == x * (f(2 * x + 2 * y) + 1)
+    assert _common_factor(f(2 * x + 2 * y) + x) == f(2 * x + 2 * y) + x
+
+
+def test_powsimp_skipped_only_where_sympy_would_change_nothing() -> None:
+    """textbook.powsimp equals sympy.powsimp on random expressions, and skips it on many."""
+    from chainsolve.textbook import powsimp
+
+    rng = random.Random(17)
+    skipped = 0
+    for _ in range(300):
+        expr = _random_expression(rng, 3)
+        if sympy.count_ops(expr) > 40:
+            continue
+        ours = powsimp(expr)
+        skipped += ours is expr
+        assert ours == sympy.powsimp(expr), expr
+    assert skipped > 50
+    product = sympy.Mul(2, x + 1, evaluate=False)
+    assert powsimp(product) == sympy.powsimp(product) == 2 * x + 2
