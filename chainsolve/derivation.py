@@ -213,6 +213,14 @@ def substitute(
     return replace_nodes(expr, mapping, evaluate=evaluate)
 
 
+def flatten_definitions(problem: Problem) -> dict[sympy.Symbol, sympy.Expr]:
+    """Each defined name mapped to its definition in terms of the inputs (the target's too)."""
+    mapping: dict[sympy.Symbol, sympy.Expr] = {}
+    for definition in reversed(problem.definitions):
+        mapping[make_symbol(definition.name)] = substitute(definition.expr, mapping)
+    return mapping
+
+
 def _name(pair: tuple[sympy.Symbol, sympy.Expr]) -> str:
     return str(pair[0].name)
 

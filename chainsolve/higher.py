@@ -10,9 +10,8 @@ import sympy
 
 from chainsolve import wording
 from chainsolve.check import Checker
-from chainsolve.derivation import WrongStepError, solve_problem
+from chainsolve.derivation import WrongStepError, flatten_definitions, solve_problem
 from chainsolve.errors import ProblemError
-from chainsolve.mistakes import flatten_definitions
 from chainsolve.problem import Definition, make_symbol
 from chainsolve.steps import Claim, Derivation, Leibniz, Solution, Step, map_formula
 

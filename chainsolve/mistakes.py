@@ -12,7 +12,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve import equivalence
-from chainsolve.derivation import substitute
+from chainsolve.derivation import flatten_definitions, substitute
 from chainsolve.functions import BY_CLASS
 from chainsolve.graph import Graph
 from chainsolve.numeric import Known, MpFloat, Undefined, evaluate
@@ -359,14 +359,6 @@ def _slips(
         wrong = BY_CLASS[outer.function].wrong_derivatives(argument)
         return [(mistake, local * d_argument) for mistake, local in wrong]
     return []
-
-
-def flatten_definitions(problem: Problem) -> dict[sympy.Symbol, sympy.Expr]:
-    """Each defined (non-target) name mapped to its definition in terms of the inputs."""
-    mapping: dict[sympy.Symbol, sympy.Expr] = {}
-    for definition in reversed(problem.definitions):
-        mapping[make_symbol(definition.name)] = substitute(definition.expr, mapping)
-    return mapping
 
 
 def candidates(

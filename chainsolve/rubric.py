@@ -223,8 +223,7 @@ def _expressions(problem: Problem | None, answer: str | None) -> _Pair | None:
     """The student's answer and ``sympy.diff`` of the flattened problem (the oracle)."""
     import sympy
 
-    from chainsolve.derivation import substitute
-    from chainsolve.mistakes import flatten_definitions
+    from chainsolve.derivation import flatten_definitions, substitute
     from chainsolve.parsing import parse_expression
     from chainsolve.problem import make_symbol
 

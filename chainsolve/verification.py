@@ -17,7 +17,7 @@ from sympy.core.function import AppliedUndef
 
 from chainsolve import equivalence, mistakes, wording
 from chainsolve.budget import stage
-from chainsolve.derivation import solve_problem, substitute
+from chainsolve.derivation import flatten_definitions, solve_problem, substitute
 from chainsolve.display import ReportDisplay
 from chainsolve.errors import BudgetExceeded, ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.filters import unicode_name
@@ -373,7 +373,7 @@ def _solve_context(problem: Problem, name: str) -> _Context:
     # Expected form) still checked against sympy's derivative, a check _shown reuses.
     solution = solve_problem(problem, detail="normal", steps=False)
     derivation = next(d for d in solution.derivations if d.wrt == name)
-    flat = mistakes.flatten_definitions(problem)
+    flat = flatten_definitions(problem)
     expected = sympy.diff(flat[make_symbol(problem.target)], make_symbol(name))
     return _Context(
         problem,
@@ -678,7 +678,7 @@ def _orders_below(
     """
     yield previous
     if first is not None:
-        flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]
+        flat = flatten_definitions(problem)[make_symbol(problem.target)]
         yield sympy.diff(flat, make_symbol(name))
 
 
@@ -693,7 +693,7 @@ def _is_the_same(answer: sympy.Expr, lower: sympy.Expr) -> bool:
 
 def _order_below(problem: Problem, by: str, order: int, wrt: str) -> Problem:
     """The problem whose first derivative by ``wrt`` is the ``order``-th: sympy's (order − 1)-th by ``by``."""
-    flat = mistakes.flatten_definitions(problem)[make_symbol(problem.target)]
+    flat = flatten_definitions(problem)[make_symbol(problem.target)]
     previous = sympy.diff(flat, make_symbol(by), order - 1)
     return dataclasses.replace(
         problem,

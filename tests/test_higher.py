@@ -564,3 +564,22 @@ def test_refusal_of_a_written_order_names_the_operator_with_its_span() -> None:
         solve_higher(problem, 2)
     assert raised.value.message.startswith("d^2z/dx^2 needs one variable")
     assert raised.value.span == written.order_span
+
+
+def test_a_solve_loads_no_mistake_catalogue() -> None:
+    """solve "sin(x^2)" (orders 1 and 2) loads no chainsolve.mistakes: only verify needs wrong answers."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from chainsolve import api, render\n"
+        "for order in (1, 2):\n"
+        "    solution = api.solve('sin(x^2)', order=order)\n"
+        "    assert 'Result' in render.render_solution(solution, 'text')\n"
+        "print('chainsolve.mistakes' in sys.modules)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert ran.stdout.strip() == "False"

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 
 import chainsolve
 from chainsolve.cli import main
+from chainsolve.derivation import flatten_definitions
 from chainsolve.errors import ParseError
 from chainsolve.latex_input import translate
-from chainsolve.mistakes import flatten_definitions
 from chainsolve.parsing import parse_expression, parse_problem
 from chainsolve.problem import make_symbol
 

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 import sympy
 
-from chainsolve.derivation import solve_problem
-from chainsolve.mistakes import MISTAKES, candidates, flatten_definitions, identify
+from chainsolve.derivation import flatten_definitions, solve_problem
+from chainsolve.mistakes import MISTAKES, candidates, identify
 from chainsolve.problem import Definition, build_problem, make_symbol
 
 x, y, t = (make_symbol(n) for n in "xyt")

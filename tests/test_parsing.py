@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sympy
 
+from chainsolve.derivation import flatten_definitions
 from chainsolve.errors import ChainsolveError, ParseError, ProblemError, Span
 from chainsolve.functions import relu, sigmoid
-from chainsolve.mistakes import flatten_definitions
 from chainsolve.parsing import (
     LIMITS,
     normalize,
