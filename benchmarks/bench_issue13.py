@@ -13,7 +13,8 @@ linear in its depth; every worked example of ``examples/single`` and
 
 ``--against REV`` measures only the worked examples, each as it runs at git revision ``REV``
 (exported to a temporary folder) and as it runs in this checkout, interleaved with the
-floor: the before/after ratios of a change.
+floor: the before/after ratios of a change. Each row gives the median ratio the target is
+judged by and the ratio of the fastest runs, which a busy machine moves less.
 
 Also a subprocess entry point: ``--child at-depth DEPTH AT`` (a deep composition needs a
 raised recursion limit past depth ~150).
@@ -244,6 +245,22 @@ def before_after(
         return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu)
 
 
+def before_after_summary(revision: str, rows: Sequence[bench_cli.LatencyRow]) -> str:
+    """Each tree's summary line, and in how many examples this checkout was the faster."""
+    before = [r for r in rows if r.label.startswith(f"{revision} ")]
+    after = [r for r in rows if r.label.startswith("now ")]
+    pairs = list(zip(before, after, strict=True))
+    by_median = sum(a.seconds < b.seconds for b, a in pairs)
+    by_fastest = sum(a.fastest < b.fastest for b, a in pairs)
+    return "\n".join(
+        [
+            f"{revision}: {bench_cli.latency_summary(before)}",
+            f"now: {bench_cli.latency_summary(after)}",
+            f"now faster in {by_median} of {len(pairs)} by median, {by_fastest} by fastest run.",
+        ]
+    )
+
+
 def report(
     repeat: int,
     cli_repeat: int,
@@ -301,7 +318,10 @@ def main() -> None:
     parser.add_argument("--against", metavar="REV", help="before/after of the examples only")
     args = parser.parse_args()
     if args.against:
-        print(bench_cli.latency_table(before_after(args.against, max(5, args.repeat))))
+        rows = before_after(args.against, max(5, args.repeat))
+        print(bench_cli.latency_table(rows))
+        print()
+        print(before_after_summary(args.against, rows))
         return
     if args.child:
         _, depth, at, repeat = args.child
