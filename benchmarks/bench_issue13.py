@@ -231,7 +231,8 @@ def before_after(
     """Every worked example at ``revision`` and in this checkout, interleaved with the floor.
 
     Both run as ``python -P -m chainsolve`` with their tree on ``PYTHONPATH`` (``-P``: not
-    the current folder first, which may be this checkout); CPU time.
+    the current folder first, which may be this checkout); CPU time, each run paired with a
+    floor run just before it.
     """
     chosen = example_commands()[:limit] if limit is not None else example_commands()
     with tempfile.TemporaryDirectory() as scratch:
@@ -242,7 +243,9 @@ def before_after(
                 python = [sys.executable, "-P", "-m", "chainsolve"]
                 command = ["env", f"PYTHONPATH={tree}", *python, *args]
                 runs.append((f"{name} {label}", command, EXAMPLE_TARGET))
-        return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu)
+        # Paired: a floor run just before each command's run, so that a slow or fast spell of
+        # the machine weighs on both sides of that command's ratio.
+        return bench_cli.interleaved(runs, repeat, bench_cli.run_cpu, paired=True)
 
 
 def before_after_summary(revision: str, rows: Sequence[bench_cli.LatencyRow]) -> str:
