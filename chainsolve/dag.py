@@ -8,7 +8,7 @@ objects walks both written out (sympy's ``==`` recurses), which is what they avo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
 
 import sympy
@@ -59,7 +59,16 @@ def atoms_of(expr: sympy.Basic, *types: type) -> set[sympy.Basic]:
     >>> sorted(atoms_of(sympy.sin(x) + sympy.cos(sympy.sin(x)), sympy.sin), key=str)
     [sin(x)]
     """
-    found: dict[int, sympy.Basic] = {}
+    return _interned(node for node in distinct_parts(expr) if isinstance(node, types))
+
+
+def distinct_parts(expr: sympy.Basic) -> Iterator[sympy.Basic]:
+    """Every part of ``expr``, ``expr`` included, each object once (by identity, depth first).
+
+    Shared parts are not walked again (a flattened chain of k diamonds repeats its parts 2ᵏ
+    times) and never compared (an equality test costs sympy canonical forms of Subs); a
+    caller may stop early.
+    """
     seen: set[int] = set()
     stack = [expr]
     while stack:
@@ -67,10 +76,8 @@ def atoms_of(expr: sympy.Basic, *types: type) -> set[sympy.Basic]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, types):
-            found[id(node)] = node
+        yield node
         stack.extend(arg for arg in node.args if id(arg) not in seen)
-    return _interned(found.values())
 
 
 def bottom_up(

@@ -15,7 +15,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.budget import attempt, cut_ins
-from chainsolve.dag import atoms_of, free_symbols, same, tree_size
+from chainsolve.dag import atoms_of, distinct_parts, free_symbols, same, tree_size
 from chainsolve.functions import EXP_REWRITABLE, KINKED, SinCosForm, family_forms
 from chainsolve.numeric import Known, Undefined, evaluate
 from chainsolve.record import record
@@ -1010,17 +1010,10 @@ def _small_with_unknowns(expr: sympy.Basic) -> bool:
     that every other claim pays a few hundred steps at most for the question.
     """
     found = False
-    seen: set[int] = set()
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if len(seen) > SMALL_NODES:
+    for count, node in enumerate(distinct_parts(expr), start=1):
+        if count > SMALL_NODES:
             return False
         found = found or isinstance(node, AppliedUndef)
-        stack.extend(node.args)
     return found
 
 
@@ -1048,18 +1041,7 @@ def _partial_symbols(expr: sympy.Expr) -> dict[int, sympy.Dummy]:
 def _nodes_of(expr: sympy.Basic, types: tuple[type, ...]) -> list[sympy.Basic]:
     """The parts of ``expr`` that are instances of ``types``, each object once (by identity:
     equal Subs are never compared, which costs sympy their canonical forms)."""
-    found: list[sympy.Basic] = []
-    seen: set[int] = set()
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, types):
-            found.append(node)
-        stack.extend(node.args)
-    return found
+    return [node for node in distinct_parts(expr) if isinstance(node, types)]
 
 
 _Value = TypeVar("_Value")

@@ -40,7 +40,7 @@ from sympy.core.mul import _keep_coeff as keep_coeff
 from sympy.simplify.fu import TR8, TR2i
 
 from chainsolve.budget import attempt
-from chainsolve.dag import tree_size
+from chainsolve.dag import distinct_parts, tree_size
 from chainsolve.equivalence import numeric_comparison
 from chainsolve.filters import formula_unicode, ordered_terms
 from chainsolve.functions import relu
@@ -189,18 +189,11 @@ def _powers_may_merge(expr: sympy.Expr) -> bool:
     (e^(3x) too). powsimp then only spreads numbers over sums, which the move does not keep;
     it costs 2–7 ms even so. Fuzzed against powsimp (tests/test_textbook.py).
     """
-    seen: set[int] = set()
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in distinct_parts(expr):
         if isinstance(node, (sympy.Pow, sympy.exp)) and not _plain_power(node):
             return True
         if isinstance(node, sympy.Mul) and _merging_factors(node):
             return True
-        stack.extend(node.args)
     return False
 
 
@@ -218,19 +211,12 @@ def powsimp(expr: sympy.Expr) -> sympy.Expr:
 
 def _rebuilt_by_powsimp(expr: sympy.Expr) -> bool:
     """Does ``expr`` hold a number times a sum, or a product in a product (a sum in a sum)?"""
-    seen: set[int] = set()
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in distinct_parts(expr):
         if isinstance(node, (sympy.Mul, sympy.Add)):
             if any(isinstance(arg, node.func) for arg in node.args):
                 return True
             if isinstance(node, sympy.Mul) and _number_times_sum(node):
                 return True
-        stack.extend(node.args)
     return False
 
 
