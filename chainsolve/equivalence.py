@@ -973,10 +973,14 @@ def abstract_zero(difference: sympy.Expr) -> bool:
     """
     if tree_size(difference, SMALL_NODES) > SMALL_NODES:
         return False
-    replaced = _with_placeholders(difference, _partial_symbols(difference), {})
-    if expanded_terms(replaced) > EXPAND_TERMS_LIMIT:
+    return _expands_to_zero(_with_placeholders(difference, _partial_symbols(difference), {}))
+
+
+def _expands_to_zero(masked: sympy.Basic) -> bool:
+    """Does ``masked`` (partials held as symbols) expand to 0, within the size and CPU bounds?"""
+    if expanded_terms(masked) > EXPAND_TERMS_LIMIT:
         return False
-    return bool(attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(replaced)) == 0)
+    return bool(attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(masked)) == 0)
 
 
 def _partials_cancel(claimed: sympy.Expr, reference: sympy.Expr) -> bool:
@@ -997,10 +1001,7 @@ def _partials_cancel(claimed: sympy.Expr, reference: sympy.Expr) -> bool:
         _with_placeholders(claimed, symbols, done),
         _with_placeholders(reference, symbols, done),
     )
-    replaced = masked[0] - masked[1]
-    if expanded_terms(replaced) > EXPAND_TERMS_LIMIT:
-        return False
-    return bool(attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(replaced)) == 0)
+    return _expands_to_zero(masked[0] - masked[1])
 
 
 def _small_with_unknowns(expr: sympy.Basic) -> bool:
