@@ -291,14 +291,22 @@ def _printed(form: str, expr: object, print_expr: Callable[[sympy.Expr], str]) -
     memo = _PRINTED.get()
     if memo is None:
         return print_expr(sympy.sympify(expr))
-    key = (form, type(expr), expr)
+    return _remembered(memo, (form, type(expr), expr), lambda: print_expr(sympy.sympify(expr)))
+
+
+def _remembered(
+    memo: dict[tuple[str, type, object], str],
+    key: tuple[str, type, object],
+    print_text: Callable[[], str],
+) -> str:
+    """The text ``memo`` holds for ``key``, printed (and kept) the first time it is asked for."""
     try:
         return memo[key]
     except KeyError:
-        text = memo[key] = print_expr(sympy.sympify(expr))
+        text = memo[key] = print_text()
         return text
-    except TypeError:  # unhashable (a mutable matrix): printed each time
-        return print_expr(sympy.sympify(expr))
+    except TypeError:  # an unhashable expression (a mutable matrix): printed each time
+        return print_text()
 
 
 def ordered_terms(expr: sympy.Expr) -> list[sympy.Expr]:
@@ -453,13 +461,7 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
         if kwargs or memo is None or self._print_level == 0:
             return str(super()._print(expr, **kwargs))
         key = ("unicode part", type(expr), expr)
-        try:
-            return memo[key]
-        except KeyError:
-            text = memo[key] = str(super()._print(expr))
-            return text
-        except TypeError:  # unhashable
-            return str(super()._print(expr))
+        return _remembered(memo, key, lambda: str(super(UnicodePrinter, self)._print(expr)))
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         return unicode_name(expr.name)
