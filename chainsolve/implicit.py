@@ -91,7 +91,12 @@ def is_zero(expr: sympy.Expr) -> bool:
     ``sympy.simplify``, which is asked only otherwise (its first call imports sympy.physics:
     0.2 s of CPU).
     """
-    decided = decided_zero(expr)
+    return settled_zero(expr, decided_zero(expr))
+
+
+def settled_zero(expr: sympy.Expr, decided: bool | None) -> bool:
+    """:func:`is_zero` of ``expr`` when :func:`decided_zero` already gave ``decided`` for it:
+    sympy.simplify settles only what the cheap tests left undecided."""
     return bool(sympy.simplify(expr) == 0) if decided is None else decided
 
 

@@ -18,6 +18,7 @@ from chainsolve.implicit import (
     lowest_terms,
     on_the_curve,
     rational_with_exact_constants,
+    settled_zero,
 )
 from chainsolve.verification import AnswerVerdict, Grounds, VerdictId
 
@@ -99,10 +100,7 @@ def _judge(curve: Curve, answer: sympy.Expr, truth: sympy.Expr) -> tuple[Verdict
     if False not in decided and equal_modulo_curve(curve, answer - truth):
         return "equivalent", ""
     right = [
-        g
-        for g, gap, zero in zip(branches, gaps, decided, strict=True)
-        # What is_zero decides when its cheap tests do not.
-        if zero or (zero is None and sympy.simplify(gap) == 0)
+        g for g, gap, zero in zip(branches, gaps, decided, strict=True) if settled_zero(gap, zero)
     ]
     if not right:
         return "not_equivalent", ""
