@@ -9,7 +9,6 @@ A rule knows its maths only: no wording, no checking. Shared sub-expressions are
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sympy
@@ -17,6 +16,7 @@ import sympy
 from chainsolve import dag, functions
 from chainsolve.dag import tree_size
 from chainsolve.problem import evaluate_typed, make_symbol
+from chainsolve.record import record
 
 #: The argument slot of an outer function: a chain link F(u) is planned as F(HOLE) by HOLE.
 #: Its name cannot be typed (the input language has no '·'), so it never meets a user's name.
@@ -56,7 +56,7 @@ def at(local: sympy.Expr, value: sympy.Expr) -> sympy.Expr:
 # -- the rules ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class Rule:
     """A rule applied to d(expr)/d(var). Nodes compare by identity: a shared part is one node."""
 
@@ -100,7 +100,7 @@ def evaluate(rule: Rule, memo: dict[int, sympy.Expr] | None = None) -> sympy.Exp
     return values[id(rule)]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class ConstantRule(Rule):
     """d/dx c = 0 for an expression without x."""
 
@@ -110,7 +110,7 @@ class ConstantRule(Rule):
         return sympy.S.Zero
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class VariableRule(Rule):
     """d/dx x = 1."""
 
@@ -120,7 +120,7 @@ class VariableRule(Rule):
         return sympy.S.One
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class PowerRule(Rule):
     """d/dx xⁿ = n·xⁿ⁻¹ for a constant exponent n (√x and 1/x included)."""
 
@@ -138,7 +138,7 @@ class PowerRule(Rule):
         return self.exponent * self.var ** (self.exponent - 1)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class ExponentialRule(Rule):
     """d/dx aˣ = aˣ·ln(a) for a constant base a."""
 
@@ -149,7 +149,7 @@ class ExponentialRule(Rule):
         return self.base**self.var * sympy.log(self.base)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class FunctionRule(Rule):
     """d/dx F(x) = F′(x) for a function F of the registry :data:`chainsolve.functions.SPECS`."""
 
@@ -163,7 +163,7 @@ class FunctionRule(Rule):
         return functions.BY_CLASS[self.function].derivative(self.var)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class AbstractRule(Rule):
     """d/dx f(x) = f′(x) for an unknown function f of one argument."""
 
@@ -173,7 +173,7 @@ class AbstractRule(Rule):
         return sympy.Derivative(self.expr, self.var)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class AbstractPartialRule(Rule):
     """∂/∂x f(…, x, …) = ∂f/∂x for an unknown function of several arguments, x one of them."""
 
@@ -183,7 +183,7 @@ class AbstractPartialRule(Rule):
         return sympy.Derivative(self.expr, self.var)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class SumRule(Rule):
     """(f + g)′ = f′ + g′."""
 
@@ -197,7 +197,7 @@ class SumRule(Rule):
         return sympy.Add(*derivatives)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class ConstantMultipleRule(Rule):
     """(c·f)′ = c·f′ for a factor c without the variable."""
 
@@ -212,7 +212,7 @@ class ConstantMultipleRule(Rule):
         return self.constant * derivatives[0]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class ProductRule(Rule):
     """(f·g)′ = f′·g + f·g′."""
 
@@ -228,7 +228,7 @@ class ProductRule(Rule):
         return d_first * self.second.expr + self.first.expr * d_second
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class QuotientRule(Rule):
     """(f/g)′ = (f′·g − f·g′)/g²."""
 
@@ -245,7 +245,7 @@ class QuotientRule(Rule):
         return (d_top * bottom - top * d_bottom) / bottom**2
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class LogarithmicRule(Rule):
     """(fᵍ)′ = fᵍ·(g′·ln f + g·f′/f), from ln y = g·ln f, when base and exponent both vary."""
 
@@ -262,7 +262,7 @@ class LogarithmicRule(Rule):
         return self.expr * (d_exponent * sympy.log(base) + exponent * d_base / base)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class Link:
     """One link F(argument) of a chain: ``outer`` is the rule for F(HOLE) by HOLE."""
 
@@ -278,7 +278,7 @@ class Link:
         return at(self.outer.eval(), value)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class ChainRule(Rule):
     """(F₁∘F₂∘…∘g)′ = F₁′(…)·F₂′(…)·…·g′: one factor per link, outermost first, then the inside."""
 
@@ -298,7 +298,7 @@ class ChainRule(Rule):
         return (self.expr, *(link.argument for link in self.links[:-1]))
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class PathSumRule(Rule):
     """dz/dx = Σ over the paths from z to x of the product of the local partials along each.
 
@@ -327,7 +327,7 @@ class PathSumRule(Rule):
         return sympy.Mul(*(local[link] for link in links))
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class NoRule(Rule):
     """No step-by-step rule applies: the derivative is sympy's, said honestly."""
 

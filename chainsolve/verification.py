@@ -7,7 +7,7 @@ import json
 import re
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -99,7 +99,7 @@ class Grounds:
     prose: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@record(repr=False)
 class AnswerVerdict(ReportDisplay):
     """The check of one answer: verdict, counterexample, matching mistakes and a message."""
 
@@ -195,7 +195,7 @@ class LineCheck:
         return f"{self.status_label}: {self.note}" if self.note else self.status_label
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@record(repr=False)
 class DerivationReport(ReportDisplay):
     """A derivation checked line by line: each line's status, the first wrong line, its mistake."""
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
+import pickle
 import pkgutil
+import sys
 from dataclasses import dataclass, field
 
 import pytest
@@ -47,6 +50,23 @@ class _Shown:
 
     def __repr__(self) -> str:
         return f"<{self.value}>"
+
+
+@record
+class _Filled:
+    name: str
+    items: list[int] = field(default_factory=list)
+    kind: str = field(default="answer", init=False)
+    shown: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.shown:
+            object.__setattr__(self, "shown", self.name.upper())
+
+
+@record(eq=False)
+class _Node:
+    label: str
 
 
 def _pairs() -> list[tuple[object, object]]:
@@ -107,17 +127,93 @@ def test_model_records_keep_value_semantics() -> None:
     assert repr(Leibniz(y, x)).startswith("Leibniz(of=y, wrt=x, partial=False")
 
 
-def test_every_record_of_the_package_is_a_frozen_dataclass() -> None:
-    """Every chainsolve record (value methods made by record) is a frozen, slotted dataclass."""
+def test_arguments_bind_as_to_the_generated_init() -> None:
+    """Positional, named and default arguments bind alike; a bad call is the same TypeError."""
+    assert _Point(1, 2, "a") == _Point(x=1, label="a", y=2) == _Point(1, label="a", y=2)
+    assert _Point(1).y is None and _Point(1).label == ""
+    bad_calls = [
+        lambda cls: cls(),
+        lambda cls: cls(1, 2, "a", 4),
+        lambda cls: cls(1, x=2),
+        lambda cls: cls(1, colour="red"),
+    ]
+    for call in bad_calls:
+        with pytest.raises(TypeError):
+            call(_GeneratedPoint)
+        with pytest.raises(TypeError):
+            call(_Point)
+
+
+def test_factories_fixed_fields_and_post_init() -> None:
+    """A default factory gives each record its own value; init=False fields and __post_init__ run."""
+    first, second = _Filled("a"), _Filled("b", [1])
+    assert first.items == [] and first.items is not _Filled("c").items
+    assert second.items == [1]
+    assert first.kind == "answer" and first.shown == "A"
+    assert _Filled("a", shown="own").shown == "own"
+    with pytest.raises(TypeError):
+        _Filled("a", kind="other")  # type: ignore[call-arg]
+
+
+def test_pickle_and_copy_give_an_equal_record() -> None:
+    """A slotted, frozen record survives pickle, copy and deepcopy as an equal value."""
+    point = _Point(1, (2, 3), "a")
+    for again in (pickle.loads(pickle.dumps(point)), copy.copy(point), copy.deepcopy(point)):
+        assert again == point and again.label == "a"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del point.x  # type: ignore[misc]
+
+
+def test_identity_records_compare_by_identity() -> None:
+    """record(eq=False) keeps object identity for ==/hash: a shared node of a tree is one node."""
+    node = _Node("u")
+    assert node == node and node != _Node("u")
+    assert len({node, _Node("u")}) == 2
+    assert repr(node) == "_Node(label='u')"
+
+
+def test_no_method_of_a_record_is_compiled() -> None:
+    """Making a record compiles nothing: dataclasses' source-text method factory is never called."""
+    calls: list[str] = []
+    factory = dataclasses._create_fn  # type: ignore[attr-defined]
+
+    def counted(name: str, *args: object, **named: object) -> object:
+        calls.append(name)
+        return factory(name, *args, **named)
+
+    dataclasses._create_fn = counted  # type: ignore[attr-defined]
+    try:
+
+        @record
+        class Fresh:
+            a: int
+            b: str = ""
+
+        made_by_record = list(calls)
+
+        @dataclass(frozen=True, slots=True)
+        class Generated:
+            a: int
+            b: str = ""
+
+    finally:
+        dataclasses._create_fn = factory  # type: ignore[attr-defined]
+    assert made_by_record == []
+    assert len(calls) == 6  # the counting works: @dataclass compiles six
+    assert Fresh(1) == Fresh(1, "") and Generated(1) == Generated(1, "")
+
+
+def test_every_record_of_the_package_is_frozen_and_slotted() -> None:
+    """Every chainsolve record is a dataclass with slots whose instances refuse assignment."""
     records = []
     for module_info in pkgutil.walk_packages(chainsolve.__path__, "chainsolve."):
         module = importlib.import_module(module_info.name)
         for value in vars(module).values():
-            hashed = isinstance(value, type) and value.__dict__.get("__hash__")
-            if getattr(hashed, "__module__", None) == "chainsolve.record":
+            init = isinstance(value, type) and value.__dict__.get("__init__")
+            if getattr(init, "__module__", None) == "chainsolve.record":
                 records.append(value)
     assert len(records) > 100
     for cls in records:
         assert dataclasses.is_dataclass(cls)
-        assert cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
         assert "__slots__" in cls.__dict__
+        assert cls.__setattr__ is sys.modules["chainsolve.record"]._refuse_assignment
