@@ -281,6 +281,8 @@ class Evaluation:
 
 @record
 class _Num:
+    """A value of a pass: exact when affordable (None once given up), always as an mpf."""
+
     exact: sympy.Expr | None
     mp: MpFloat
 

@@ -8,11 +8,9 @@ from typing import NamedTuple
 from chainsolve.errors import ParseError, Span
 from chainsolve.functions import FUNCTIONS
 
-__all__ = ["is_latex", "translate"]
+__all__ = ["translate"]
 
 _COMMAND = re.compile(r"\\([a-zA-Z]+)")
-# A command, a LaTeX space or brace, or a group: the text grammar has none of them.
-_LATEX = re.compile(r"\\[a-zA-Z,;:! {}]|[{}$]")
 # \frac{d}{dx}, \frac{dy}{dx}, \frac{d^2 y}{dx^2}: Leibniz's operator, read as d/dx, dy/dx and
 # d^2 y/dx^2; with \partial for d, as ∂/∂x, ∂f/∂x and ∂^2 z/∂y ∂x. The parser checks the orders.
 _LEIBNIZ_OPEN = re.compile(r"\{\s*")
@@ -108,11 +106,6 @@ _BASE_NAME = re.compile(r"([A-Za-z]+)\s*$")
 _FUNCTION_POWER = re.compile(r"([A-Za-z]+)\^\(?[0-9]+\)?$")
 #: How far back a factor's end is looked for: past a function name and its power.
 _LOOK_BACK = 40
-
-
-def is_latex(text: str) -> bool:
-    """Whether ``text`` is LaTeX: it has a command (``\\frac``), a LaTeX space or a group ``{}``."""
-    return _LATEX.search(text) is not None
 
 
 class _Out(NamedTuple):

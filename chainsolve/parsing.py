@@ -19,7 +19,6 @@ from sympy.core.function import AppliedUndef
 from chainsolve.dag import bottom_up
 from chainsolve.errors import ParseError, ProblemError, Span
 from chainsolve.functions import CONSTANTS, FUNCTION_ARITIES, FUNCTIONS
-from chainsolve.latex_input import is_latex, translate
 from chainsolve.problem import (
     Definition,
     Problem,
@@ -346,6 +345,15 @@ def syntax_in_force() -> Syntax:
     return _SYNTAX.get()
 
 
+# A command, a LaTeX space or brace, or a group: the text grammar has none of them.
+_LATEX = re.compile(r"\\[a-zA-Z,;:! {}]|[{}$]")
+
+
+def is_latex(text: str) -> bool:
+    """Whether ``text`` is LaTeX: it has a command (``\\frac``), a LaTeX space or a group ``{}``."""
+    return _LATEX.search(text) is not None
+
+
 def reads_latex(text: str) -> bool:
     """Whether ``text`` is read as LaTeX: forced by the syntax in force, or when it looks like it."""
     syntax = syntax_in_force()
@@ -448,6 +456,9 @@ def _prepare_latex(text: str, source: str, offset: int) -> _Text:
     for position, char in enumerate(text):
         if not char.isascii():
             raise _character_error(source, offset + position)
+    # Imported here: plain text, most input, does not pay for the LaTeX tables.
+    from chainsolve.latex_input import translate
+
     normalized, starts, ends = translate(text, source, offset)
     return _Text(source, normalized, tuple(starts), tuple(ends), offset, ("read LaTeX",))
 

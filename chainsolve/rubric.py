@@ -169,6 +169,8 @@ def label_row(row: dict[str, Any], rubric: Rubric) -> dict[str, Any]:
 
 @record
 class _Outcome:
+    """The rubric's score of one answer: its credit (None: hand review) and feedback."""
+
     credit: float | None
     feedback: str
     on_domain: bool = False

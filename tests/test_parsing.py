@@ -1562,3 +1562,21 @@ def test_a_variable_of_the_problem_multiplies_a_parenthesis() -> None:
     assert called("y(x + 1)", set()) == {"y"}
     assert called("f(x + 1)", {"x", "y"}) == {"f"}
     assert called("y(2)", {"y"}) == {"y"}
+
+
+def test_plain_text_loads_no_latex_tables() -> None:
+    """Parsing plain text never imports chainsolve.latex_input; LaTeX input does, and reads alike."""
+    from tests.fresh import loads_module
+
+    plain = "from chainsolve.parsing import parse_problem\nparse_problem('sin(x^2)')\n"
+    latex = "from chainsolve.parsing import parse_problem\nparse_problem('\\\\sin(x^{2})')\n"
+    assert not loads_module(plain, "chainsolve.latex_input")
+    assert loads_module(latex, "chainsolve.latex_input")
+    from chainsolve.parsing import is_latex, parse_problem
+
+    assert not is_latex("sin(x^2)") and is_latex("\\sin(x^{2})")
+
+    def read(text: str) -> list[sympy.Expr]:
+        return [d.expr for d in parse_problem(text).definitions]
+
+    assert read("\\sin(x^{2})") == read("sin(x^2)")

@@ -406,6 +406,8 @@ def _respan(node: Node, span: Span) -> Node:
 
 @record
 class _Statements:
+    """A matrix problem's statements: its shape declarations and its definitions, in order."""
+
     declarations: list[Declaration]
     definitions: list[tuple[Token, Node]]
 

@@ -120,6 +120,8 @@ _NOT_NUMBERS = {
 
 @record
 class _Token:
+    """One token of a point's text: its kind, text and span."""
+
     kind: str
     text: str
     start: int
