@@ -120,12 +120,12 @@ def _refuse_deletion(self: Any, name: str) -> None:
 
 def _state(self: Any) -> list[Any]:
     """The field values, for pickle and copy (a slotted class has no ``__dict__`` to copy)."""
-    return [getattr(self, name) for name in self.__dataclass_fields__]
+    return [getattr(self, f.name) for f in dataclasses.fields(self)]
 
 
 def _restore(self: Any, state: list[Any]) -> None:
-    for name, value in zip(self.__dataclass_fields__, state, strict=True):
-        _assign(self, name, value)
+    for f, value in zip(dataclasses.fields(self), state, strict=True):
+        _assign(self, f.name, value)
 
 
 def _made(cls: type[_T], eq: bool, shown: bool) -> type[_T]:

@@ -9,6 +9,7 @@ import pickle
 import pkgutil
 import sys
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pytest
 import sympy
@@ -67,6 +68,8 @@ class _Filled:
 @record(eq=False)
 class _Node:
     label: str
+
+    KIND: ClassVar[str] = "node"
 
 
 def _pairs() -> list[tuple[object, object]]:
@@ -162,6 +165,8 @@ def test_pickle_and_copy_give_an_equal_record() -> None:
         assert again == point and again.label == "a"
     with pytest.raises(dataclasses.FrozenInstanceError):
         del point.x  # type: ignore[misc]
+    node = pickle.loads(pickle.dumps(_Node("u")))  # a class variable is no field to restore
+    assert node.label == "u" and node.KIND == "node"
 
 
 def test_identity_records_compare_by_identity() -> None:
