@@ -235,6 +235,7 @@ def before_after(
     floor run just before it.
     """
     chosen = example_commands()[:limit] if limit is not None else example_commands()
+    bench_cli.compile_bytecode()  # as the exported tree is compiled: neither side compiles
     with tempfile.TemporaryDirectory() as scratch:
         base = export_revision(revision, Path(scratch))
         runs = []
