@@ -60,8 +60,9 @@ def solve_mixed(problem: Problem, *, detail: str = "normal") -> Solution:
     )
     # Collected by f's partials, the result is simplified by the collecting step: a tidied
     # form of the Subs sympy writes would be one more line saying the same (and 10–20 ms).
-    # z_x is proven equal to sympy's own ∂z/∂x (above), so every step of ∂z_x/∂y is checked
-    # against sympy's ∂²z/∂y∂x, differentiated once for those checks and the oracle's.
+    # z_x equals the first result (proven above), itself checked against sympy's own ∂z/∂x:
+    # each step of ∂z_x/∂y is checked against sympy's ∂/∂y of that oracle, computed once
+    # for those checks and the last one (and never hidden behind sympy's cache).
     solved = solve_problem(
         again,
         detail=detail,
