@@ -442,6 +442,7 @@ def solve_problem(
     tidy_graph: bool = True,
     checker: Checker | None = None,
     steps: bool = True,
+    subject: sympy.Expr | None = None,
 ) -> Solution:
     """The worked solution of a problem: a rule tree for one expression, a graph derivation otherwise.
 
@@ -450,13 +451,16 @@ def solve_problem(
     its own closing step, as :mod:`chainsolve.mixed` does by f's partials). ``checker``: one
     shared with the caller's other problems (each sympy.diff of the same subject done once).
     ``steps`` false: the results alone (their closing claims still checked), for a caller
-    that prints no step (verify).
+    that prints no step (verify). ``subject``: for a graph, an expression sympy wrote that
+    equals the target with every intermediate substituted (:mod:`chainsolve.mixed`'s ∂z/∂x
+    of the flattened problem): every step is claimed and checked against its derivative.
     """
     single = problem.is_single_expression
+    checker = checker or Checker()
     if single:
-        solution = _solve_expression(problem, reserved, checker or Checker(), steps)
+        solution = _solve_expression(problem, reserved, checker, steps)
     else:
-        solution = _solve_graph(problem, tidy_graph, steps)
+        solution = _solve_graph(problem, checker, tidy_graph, steps, subject)
     solution = _without_wrong_steps(solution)
     _refuse_non_finite(solution)
     misspelled = _misspelling_notes(problem)
@@ -823,7 +827,11 @@ def _flatten(graph: Graph, name: str) -> sympy.Expr:
 
 
 def _solve_graph(
-    problem: Problem, tidy_results: bool = True, steps_wanted: bool = True
+    problem: Problem,
+    checker: Checker,
+    tidy_results: bool = True,
+    steps_wanted: bool = True,
+    subject: sympy.Expr | None = None,
 ) -> Solution:
     graph = build_graph(problem)
     namer = Namer(problem.names | problem.function_names | {"e", "pi"})
@@ -897,6 +905,8 @@ def _solve_graph(
                 several_inputs,
                 notes,
                 namer,
+                checker,
+                subject,
                 tidy_result=tidy_results,
             )
         )
@@ -955,6 +965,8 @@ def _graph_derivation(
     several_inputs: bool,
     notes: list[Note],
     namer: Namer,
+    checker: Checker,
+    subject: sympy.Expr | None,
     *,
     tidy_result: bool = True,
 ) -> Derivation:
@@ -963,8 +975,9 @@ def _graph_derivation(
     paths = graph.paths(name)
     count = graph.path_count(name)
     steps: list[Step] = []
-    flat = _flatten(graph, problem.target) if small else None
-    reference = flat.diff(wrt) if flat is not None else None
+    flat = (subject if subject is not None else _flatten(graph, problem.target)) if small else None
+    # Asked of the caller's checker: a mixed partial's oracle is differentiated once.
+    reference = checker.reference(flat, wrt) if flat is not None else None
     # Accumulation (too many paths to write out) checks each layer through the graph, even
     # when the whole is small enough to substitute at the end.
     sampler = None if small and paths is not None else GraphSampler(graph, problem.inputs)

@@ -777,3 +777,11 @@ def test_solution_without_steps_has_the_worked_solutions_results(text: str) -> N
 def _note_texts(text: str, wrt: list[str]) -> list[str]:
     """The notes of a problem's solution, as their sentences."""
     return [note_text(n) for n in solve_problem(parse_problem(text, wrt=wrt)).notes]
+
+
+def test_a_graphs_steps_take_sympys_derivative_as_single_expressions_do() -> None:
+    """A graph's steps are checked against sympy's derivative with sign′ = 0 away from 0: proved, not sampled."""
+    solution = solve_problem(parse_problem("z = sign(u)*u^2; u = x^2 - 1", wrt=["x"]))
+    claimed = [step for step in solution.derivations[0].steps if step.claim is not None]
+    assert claimed
+    assert all(step.check.status == "symbolic" for step in claimed)

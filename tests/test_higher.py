@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -236,6 +239,44 @@ def test_each_order_and_the_oracle_differentiate_a_subject_once(
     solution = chainsolve.solve(text, wrt=wrt, order=order)
     assert solution.verified
     assert len(differentiated) == len(set(differentiated))
+
+
+#: Counts sympy's differentiations of a Subs by y, with sympy's cache off (a cache hit would
+#: hide a second differentiation): once for sympy.diff(∂z/∂x, y), then for the mixed partial.
+_SUBS_BY_Y = """
+import sympy, chainsolve
+from chainsolve.problem import make_symbol
+x, y = make_symbol("x"), make_symbol("y")
+subs_derivative = sympy.Subs._eval_derivative
+by_y = []
+def counted(self, s):
+    by_y.append(s == y)
+    return subs_derivative(self, s)
+sympy.Subs._eval_derivative = counted
+f = sympy.Function("f", real=True)
+sympy.diff(sympy.diff(f(x*y, x + y), x), y)
+once = sum(by_y)
+by_y.clear()
+solution = chainsolve.solve("z = f(u, v); u = x*y; v = x + y", wrt="x,y", order=2)
+print(solution.verified, once, sum(by_y))
+"""
+
+
+def test_abstract_mixed_partial_steps_and_oracle_share_sympys_one_second_derivative() -> None:
+    """∂z_x/∂y's steps are checked against sympy's own ∂/∂y of its ∂z/∂x, computed once with the oracle's."""
+    env = {**os.environ, "SYMPY_USE_CACHE": "no"}
+    ran = subprocess.run(
+        [sys.executable, "-c", _SUBS_BY_Y],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env=env,
+    )
+    verified, once, counted = ran.stdout.split()
+    assert verified == "True"
+    assert int(once) > 0
+    assert int(counted) == int(once)
 
 
 def test_abstract_mixed_partial_equals_sympy_diff_of_f_of_xy_and_x_plus_y() -> None:
