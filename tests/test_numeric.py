@@ -231,3 +231,25 @@ def test_numbers_without_a_finite_value_are_undefined(expr: sympy.Expr) -> None:
     """nan, zoo, ∞ and −∞ (told apart by identity), alone or inside an expression: Undefined."""
     with pytest.raises(Undefined, match="not a finite number"):
         at(expr, x=1)
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    [
+        sympy.Integer(3),
+        sympy.Rational(-2, 7),
+        sympy.Float("1.25", 30),
+        sympy.pi,
+        sympy.E,
+        sympy.EulerGamma,
+        sympy.GoldenRatio,
+        sympy.S.Half,
+    ],
+)
+def test_a_number_has_its_value_alone_and_inside_a_node(leaf: sympy.Expr) -> None:
+    """Every kind of number (a leaf: no arguments) is valued as sympy values it, also under a node."""
+    with mpmath.workdps(30):
+        expected = mpmath.mpf(sympy.Float(leaf, 30)._mpf_)
+        assert abs(at(leaf) - expected) <= mpmath.mpf(10) ** -25
+        inside = sympy.Add(x, sympy.Mul(leaf, y, evaluate=False), evaluate=False)
+        assert abs(at(inside, x=2, y=3) - (2 + 3 * expected)) <= mpmath.mpf(10) ** -25
