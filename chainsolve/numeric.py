@@ -7,6 +7,7 @@ from typing import Any
 
 import mpmath
 import sympy
+from mpmath.libmp import fzero
 
 from chainsolve import functions
 
@@ -26,6 +27,18 @@ def _real(value: Any) -> MpFloat:
         if abs(value.imag) > mpmath.mpf(10) ** (-(mpmath.mp.dps - 5)) * max(1, abs(value.real)):
             raise Undefined("not real")
         value = value.real
+    parts = getattr(value, "_mpf_", None)
+    if parts is not None:
+        # mpmath's own tests, read off the mpf's parts (sign, mantissa, exponent, bit count)
+        # without their calls: a mantissa of 0 is zero or a special value (±∞, nan), and a
+        # nonzero value's magnitude is exponent + bit count (mpmath.mag).
+        _, mantissa, exponent, bits = parts
+        if not mantissa:
+            if parts != fzero:
+                raise Undefined("not finite")
+        elif exponent + bits > MAX_BITS:
+            raise Undefined("too large to evaluate")
+        return value
     if not mpmath.isfinite(value):
         raise Undefined("not finite")
     if value and mpmath.mag(value) > MAX_BITS:

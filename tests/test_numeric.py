@@ -253,3 +253,27 @@ def test_a_number_has_its_value_alone_and_inside_a_node(leaf: sympy.Expr) -> Non
         assert abs(at(leaf) - expected) <= mpmath.mpf(10) ** -25
         inside = sympy.Add(x, sympy.Mul(leaf, y, evaluate=False), evaluate=False)
         assert abs(at(inside, x=2, y=3) - (2 + 3 * expected)) <= mpmath.mpf(10) ** -25
+
+
+def _real_by_mpmath(value: mpmath.mpf) -> str:
+    """What _real decides, written with mpmath's own tests: 'ok', 'not finite' or 'too large'."""
+    if not mpmath.isfinite(value):
+        return "not finite"
+    if value and mpmath.mag(value) > MAX_BITS:
+        return "too large"
+    return "ok"
+
+
+def test_real_reads_an_mpf_as_mpmath_isfinite_and_mag_do() -> None:
+    """_real's test of an mpf's parts refuses exactly what mpmath.isfinite and mpmath.mag refuse."""
+    from chainsolve.numeric import _real
+
+    values = [mpmath.mpf(0), mpmath.inf, -mpmath.inf, mpmath.nan, mpmath.mpf(2) ** MAX_BITS]
+    values += [mpmath.mpf(2) ** (MAX_BITS - 1), -(mpmath.mpf(2) ** (MAX_BITS + 1))]
+    values += [mpmath.mpf(2) ** -(MAX_BITS + 5), mpmath.mpf("1.5"), mpmath.mpf(-3)]
+    for value in values:
+        try:
+            outcome = "ok" if _real(value) is value else "changed"
+        except Undefined as error:
+            outcome = "not finite" if "finite" in str(error) else "too large"
+        assert outcome == _real_by_mpmath(value), value
