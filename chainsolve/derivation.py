@@ -288,6 +288,10 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
         # result, 2x·σ(u)(1 − σ(u))(σ(u) − y)) is as simple as a teacher writes it; the moves
         # below would spend 10–30 ms to say so.
         return expr, False
+    if not pythagorean and _expanded_in_atoms(expr) and powsimp(expr) is expr:
+        # A second derivative as sympy writes it (2cos(x²) − 4x²·sin(x²)): the moves below
+        # hand it back (5–10 ms to say so).
+        return expr, False
 
     def candidates() -> sympy.Expr:
         if rational:
@@ -308,6 +312,46 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
     if ops(simplified) < size:
         return simplified, False
     return expr, False
+
+
+def _expanded_in_atoms(expr: sympy.Expr) -> bool:
+    """Is ``expr`` a sum of integer multiples of products of atoms to positive integer powers,
+    each atom a symbol or a function of a symbol or of its power (x, sin(x²), eˣ)?
+
+    Then cancel hands it back: nothing divides, it is multiplied out already, and no atom's
+    argument is one factor_terms or signsimp rewrites. Fuzzed against the moves
+    (tests/test_derivation.py).
+    """
+    return isinstance(expr, sympy.Add) and all(_integer_monomial(term) for term in expr.args)
+
+
+def _integer_monomial(term: sympy.Expr) -> bool:
+    coefficient, rest = term.as_coeff_Mul()
+    if not coefficient.is_Integer:
+        return False
+    return rest == 1 or all(_atom_power(factor) for factor in sympy.Mul.make_args(rest))
+
+
+def _atom_power(factor: sympy.Expr) -> bool:
+    if isinstance(factor, sympy.Pow):
+        exponent = factor.exp
+        return bool(exponent.is_Integer and exponent > 0) and _plain_atom(factor.base)
+    return _plain_atom(factor)
+
+
+def _plain_atom(expr: sympy.Expr) -> bool:
+    """A symbol, or a function of one argument that is a symbol or a symbol's positive power."""
+    if isinstance(expr, sympy.Symbol):
+        return True
+    if not isinstance(expr, sympy.Function) or len(expr.args) != 1:
+        return False
+    (argument,) = expr.args
+    if isinstance(argument, sympy.Pow):
+        exponent = argument.exp
+        return (
+            isinstance(argument.base, sympy.Symbol) and bool(exponent.is_Integer) and exponent > 0
+        )
+    return isinstance(argument, sympy.Symbol)
 
 
 _PAIRED = (*CIRCULAR, *HYPERBOLIC)

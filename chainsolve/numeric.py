@@ -7,6 +7,7 @@ from typing import Any
 
 import mpmath
 import sympy
+from mpmath.libmp import fzero
 
 from chainsolve import functions
 
@@ -26,6 +27,18 @@ def _real(value: Any) -> MpFloat:
         if abs(value.imag) > mpmath.mpf(10) ** (-(mpmath.mp.dps - 5)) * max(1, abs(value.real)):
             raise Undefined("not real")
         value = value.real
+    parts = getattr(value, "_mpf_", None)
+    if parts is not None:
+        # mpmath's own tests, read off the mpf's parts (sign, mantissa, exponent, bit count)
+        # without their calls: a mantissa of 0 is zero or a special value (±∞, nan), and a
+        # nonzero value's magnitude is exponent + bit count (mpmath.mag).
+        _, mantissa, exponent, bits = parts
+        if not mantissa:
+            if parts != fzero:
+                raise Undefined("not finite")
+        elif exponent + bits > MAX_BITS:
+            raise Undefined("too large to evaluate")
+        return value
     if not mpmath.isfinite(value):
         raise Undefined("not finite")
     if value and mpmath.mag(value) > MAX_BITS:
@@ -104,23 +117,26 @@ def _eval(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: Know
 
 
 def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: Known) -> MpFloat:
-    if isinstance(expr, sympy.Symbol):
-        return values[expr]
-    if isinstance(expr, sympy.Integer):
-        return mpmath.mpf(int(expr))
-    if isinstance(expr, sympy.Rational):
-        return mpmath.mpf(int(expr.p)) / int(expr.q)
-    if isinstance(expr, sympy.Float):
-        return mpmath.mpf(expr._mpf_)
-    if expr is sympy.pi:
-        return +mpmath.pi
-    if expr is sympy.E:
-        return mpmath.e()
-    if any(expr is value for value in _NOT_FINITE):
-        # 0^x differentiates to 0^x·log(0), which sympy writes with nan: no value.
-        raise Undefined("not a finite number")
-    if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
-        return mpmath.mpf(sympy.Float(expr, mpmath.mp.dps)._mpf_)
+    if not expr.args:
+        # A leaf: symbols and numbers have no arguments, so a sum, product, power or function
+        # (most nodes) skips these ten tests.
+        if isinstance(expr, sympy.Symbol):
+            return values[expr]
+        if isinstance(expr, sympy.Integer):
+            return mpmath.mpf(int(expr))
+        if isinstance(expr, sympy.Rational):
+            return mpmath.mpf(int(expr.p)) / int(expr.q)
+        if isinstance(expr, sympy.Float):
+            return mpmath.mpf(expr._mpf_)
+        if expr is sympy.pi:
+            return +mpmath.pi
+        if expr is sympy.E:
+            return mpmath.e()
+        if any(expr is value for value in _NOT_FINITE):
+            # 0^x differentiates to 0^x·log(0), which sympy writes with nan: no value.
+            raise Undefined("not a finite number")
+        if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
+            return mpmath.mpf(sympy.Float(expr, mpmath.mp.dps)._mpf_)
     if isinstance(expr, (sympy.Subs, sympy.Derivative)):
         # Their arguments hold bound variables with no value (sympy's derivative of
         # Heaviside(x, x) in its second slot): walking into them would look one up.

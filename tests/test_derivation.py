@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import sympy
 from sympy.core.function import AppliedUndef
@@ -303,6 +305,59 @@ def test_tidy_moves_never_see_inside_an_unknown_functions_partials(
     assert not any(e.has(sympy.Subs, sympy.Derivative) for e in seen)
     assert simplified.atoms(sympy.Subs) == value.atoms(sympy.Subs)
     assert sympy.expand(simplified - value) == 0
+
+
+def _random_monomial_sum(rng: random.Random) -> sympy.Expr:
+    """A sum of integer multiples of products of atoms (x, sin(x²), eʸ) and a few other parts."""
+    x, y = make_symbol("x"), make_symbol("y")
+    atoms = [x, y, sympy.sin(x), sympy.cos(x**2), sympy.exp(x), sympy.exp(y**3), sympy.log(y)]
+    atoms += [sympy.tanh(x), sympy.cos(x), sympy.sin(y**2), sympy.atan(x)]
+    others = [x + 1, 1 / x, sympy.sqrt(x), sympy.sin(2 * x + 2 * y), sympy.Rational(1, 2), sympy.pi]
+    terms = []
+    for _ in range(rng.randint(2, 4)):
+        factors = [rng.choice((-4, -2, -1, 1, 2, 3, 6))]
+        for _ in range(rng.randint(1, 3)):
+            pool = others if rng.random() < 0.1 else atoms
+            factors.append(rng.choice(pool) ** rng.choice((1, 1, 2, 3)))
+        terms.append(sympy.Mul(*factors))
+    return sympy.Add(*terms)
+
+
+def test_tidy_skips_its_moves_only_where_they_hand_a_sum_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where _expanded_in_atoms lets tidy skip cancel and powsimp, running them gives the same form."""
+    import chainsolve.derivation as derivation
+
+    rng = random.Random(23)
+    skipped = 0
+    for _ in range(300):
+        expr = _random_monomial_sum(rng)
+        if not derivation._expanded_in_atoms(expr):
+            continue
+        skipped += 1
+        guarded = derivation.tidy(expr)
+        with monkeypatch.context() as patched:
+            patched.setattr(derivation, "_expanded_in_atoms", lambda e: False)
+            assert derivation.tidy(expr) == guarded, expr
+    assert skipped > 100
+
+
+def test_a_second_derivative_as_sympy_writes_it_is_not_given_to_cancel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tidy hands 2cos(x²) − 4x²·sin(x²) back without running cancel (5–10 ms) to say so."""
+    from chainsolve.derivation import tidy
+
+    x = make_symbol("x")
+    value = 2 * sympy.cos(x**2) - 4 * x**2 * sympy.sin(x**2)
+    cancelled: list[sympy.Expr] = []
+    cancel = sympy.cancel
+    monkeypatch.setattr(sympy, "cancel", lambda e: cancelled.append(e) or cancel(e))
+    assert tidy(value) == (value, False)
+    assert not cancelled
+    assert tidy(value + 1 / x)[0] == value + 1 / x
+    assert cancelled
 
 
 def test_tidy_weighs_an_unknown_functions_partial_by_its_own_operations() -> None:

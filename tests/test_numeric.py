@@ -231,3 +231,49 @@ def test_numbers_without_a_finite_value_are_undefined(expr: sympy.Expr) -> None:
     """nan, zoo, ∞ and −∞ (told apart by identity), alone or inside an expression: Undefined."""
     with pytest.raises(Undefined, match="not a finite number"):
         at(expr, x=1)
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    [
+        sympy.Integer(3),
+        sympy.Rational(-2, 7),
+        sympy.Float("1.25", 30),
+        sympy.pi,
+        sympy.E,
+        sympy.EulerGamma,
+        sympy.GoldenRatio,
+        sympy.S.Half,
+    ],
+)
+def test_a_number_has_its_value_alone_and_inside_a_node(leaf: sympy.Expr) -> None:
+    """Every kind of number (a leaf: no arguments) is valued as sympy values it, also under a node."""
+    with mpmath.workdps(30):
+        expected = mpmath.mpf(sympy.Float(leaf, 30)._mpf_)
+        assert abs(at(leaf) - expected) <= mpmath.mpf(10) ** -25
+        inside = sympy.Add(x, sympy.Mul(leaf, y, evaluate=False), evaluate=False)
+        assert abs(at(inside, x=2, y=3) - (2 + 3 * expected)) <= mpmath.mpf(10) ** -25
+
+
+def _real_by_mpmath(value: mpmath.mpf) -> str:
+    """What _real decides, written with mpmath's own tests: 'ok', 'not finite' or 'too large'."""
+    if not mpmath.isfinite(value):
+        return "not finite"
+    if value and mpmath.mag(value) > MAX_BITS:
+        return "too large"
+    return "ok"
+
+
+def test_real_reads_an_mpf_as_mpmath_isfinite_and_mag_do() -> None:
+    """_real's test of an mpf's parts refuses exactly what mpmath.isfinite and mpmath.mag refuse."""
+    from chainsolve.numeric import _real
+
+    values = [mpmath.mpf(0), mpmath.inf, -mpmath.inf, mpmath.nan, mpmath.mpf(2) ** MAX_BITS]
+    values += [mpmath.mpf(2) ** (MAX_BITS - 1), -(mpmath.mpf(2) ** (MAX_BITS + 1))]
+    values += [mpmath.mpf(2) ** -(MAX_BITS + 5), mpmath.mpf("1.5"), mpmath.mpf(-3)]
+    for value in values:
+        try:
+            outcome = "ok" if _real(value) is value else "changed"
+        except Undefined as error:
+            outcome = "not finite" if "finite" in str(error) else "too large"
+        assert outcome == _real_by_mpmath(value), value
