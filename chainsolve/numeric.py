@@ -7,7 +7,6 @@ from typing import Any
 
 import mpmath
 import sympy
-from mpmath.libmp import fzero
 
 from chainsolve import functions
 
@@ -30,11 +29,12 @@ def _real(value: Any) -> MpFloat:
     parts = getattr(value, "_mpf_", None)
     if parts is not None:
         # mpmath's own tests, read off the mpf's parts (sign, mantissa, exponent, bit count)
-        # without their calls: a mantissa of 0 is zero or a special value (±∞, nan), and a
-        # nonzero value's magnitude is exponent + bit count (mpmath.mag).
+        # without their calls: a mantissa of 0 is zero (exponent and bit count 0, either
+        # sign) or a special value (±∞, nan: a nonzero code there), and a nonzero value's
+        # magnitude is exponent + bit count (mpmath.mag).
         _, mantissa, exponent, bits = parts
         if not mantissa:
-            if parts != fzero:
+            if exponent or bits:
                 raise Undefined("not finite")
         elif exponent + bits > MAX_BITS:
             raise Undefined("too large to evaluate")
