@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import sympy
 from sympy.core.sorting import default_sort_key
 
-from chainsolve import mistakes, wording
+from chainsolve import wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
 from chainsolve.implicit import (
@@ -23,13 +23,13 @@ from chainsolve.implicit import (
     is_zero,
     lowest_terms,
 )
-from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.record import record
 from chainsolve.steps import Check, Derivation, Leibniz, Note, Product, Solution, Step
 from chainsolve.units import Unit, Units, infer, merged, split_unit, unit_text, with_unit
 
 if TYPE_CHECKING:
+    from chainsolve.mistakes import MistakeMatch
     from chainsolve.verification import AnswerVerdict
 
 #: One known rate: an optional "name:" label, then dNAME/dTIME = VALUE.
@@ -411,6 +411,8 @@ def verify_rates(
     (values not put in), and each given rate used wrongly (left out, or the variable's
     value used as its rate).
     """
+    # Loaded here, not with the module: solving a rates problem needs no mistake catalogue.
+    from chainsolve import mistakes
     from chainsolve.parsing import parse_expression
     from chainsolve.verification import AnswerVerdict, Grounds
 

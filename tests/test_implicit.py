@@ -685,6 +685,29 @@ def test_stand_ins_differentiate_a_sum_term_by_term_as_sympy_does(
     assert asked == []
 
 
+def test_stand_ins_derivative_by_a_symbol_the_form_does_not_hold_asks_sympy_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """By a symbol a form (or a term of it) does not hold, the derivative is sympy's 0 without
+    evaluating or differentiating it (related rates: every side is free of t)."""
+    from chainsolve import implicit
+
+    t = make_symbol("t")
+    stand_ins = implicit.StandIns(t, {r: sympy.Function("r", real=True)(t)})
+    asked: list[sympy.Expr] = []
+    differentiate = implicit.sympy_derivative
+    monkeypatch.setattr(
+        implicit, "sympy_derivative", lambda e, s: asked.append(e) or differentiate(e, s)
+    )
+    monkeypatch.setattr(implicit, "evaluate_typed", lambda e: asked.append(e) or e)
+    cases = [(4 * sympy.pi * r**3 / 3, t), (x + r**2, r), (sympy.sin(x) * r, t), (x**2 + r, x)]
+    found = [stand_ins.derivative(expr, symbol) for expr, symbol in cases]
+    assert found == [sympy.diff(expr, symbol) for expr, symbol in cases]
+    assert found[0] == 0 and found[2] == 0
+    # Only x + r² by r (its term x left alone) and x² + r by x (its term r left alone).
+    assert asked == [x + r**2, r**2, x**2 + r, x**2]
+
+
 def test_collecting_proves_the_printed_sides_and_refuses_a_nonlinear_slope(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -896,6 +919,10 @@ def test_lowest_terms_is_cancel_and_leaves_a_monomial_ratio_alone(
         (x + 1) / (x**2 - 1),
         sympy.pi / x,
         (x**2 - 2 * y) / (2 * x - y**2),
+        200 * sympy.pi,
+        1 / sympy.pi,
+        (sympy.pi + x) / sympy.pi,
+        sympy.pi * x**2 / (sympy.pi**2 * y),
     ]
     for expr in cases:
         assert sympy.srepr(lowest_terms(expr)) == sympy.srepr(sympy.cancel(expr))
@@ -903,4 +930,23 @@ def test_lowest_terms_is_cancel_and_leaves_a_monomial_ratio_alone(
     monkeypatch.setattr(sympy, "cancel", lambda e: asked.append(e) or e)
     lowest_terms(-x / y)
     lowest_terms(sympy.Rational(5, 3) * x * y**-2)
+    lowest_terms(200 * sympy.pi)
+    lowest_terms(-sympy.Rational(9, 4) / sympy.pi**2 * x)
     assert asked == []
+
+
+def test_lowest_terms_of_monomials_in_symbols_and_constants_is_cancel() -> None:
+    """lowest_terms gives sympy.cancel's result on random monomials in symbols, π and other
+    constants (the ones it does not give to cancel)."""
+    import random
+
+    from chainsolve.implicit import lowest_terms
+
+    t = sympy.Symbol("t", positive=True)
+    bases = [x, y, t, sympy.pi, sympy.E, sympy.GoldenRatio, sympy.EulerGamma, sympy.Catalan]
+    rng = random.Random(5)
+    for _ in range(1500):
+        expr = sympy.Rational(rng.randint(-50, 50), rng.randint(1, 12))
+        for base in rng.sample(bases, rng.randint(0, 4)):
+            expr *= base ** rng.randint(-3, 3)
+        assert sympy.srepr(lowest_terms(expr)) == sympy.srepr(sympy.cancel(expr))
