@@ -9,7 +9,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import sympy
-from sympy.core.sorting import default_sort_key
 
 from chainsolve import wording
 from chainsolve.derivation import WrongStepError, tidy
@@ -22,6 +21,7 @@ from chainsolve.implicit import (
     exact,
     is_zero,
     lowest_terms,
+    polynomial_roots,
 )
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.record import record
@@ -307,12 +307,8 @@ def _values_at(
 def _roots(expr: sympy.Expr, variable: sympy.Symbol) -> list[sympy.Expr]:
     """The roots of ``expr`` = 0 in ``variable``, in sympy.solve's order: a polynomial's by
     sympy.roots (a tenth of solve's cost) when it finds them all, sympy.solve otherwise."""
-    if expr.is_polynomial(variable):
-        poly = sympy.Poly(expr, variable)
-        found = sympy.roots(poly)
-        if poly.degree() > 0 and sum(found.values()) == poly.degree():
-            return sorted(found, key=default_sort_key)
-    return list(sympy.solve(expr, variable))
+    found = polynomial_roots(expr, variable)
+    return list(sympy.solve(expr, variable)) if found is None else found
 
 
 def _substitute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -820,17 +821,23 @@ def test_the_branches_are_solved_once_for_an_answer_and_its_slips(
     from chainsolve import implicit_verify
 
     calls = []
-    solve = sympy.solve
 
-    def counted(*args: object, **kwargs: object) -> object:
-        calls.append(args)
-        return solve(*args, **kwargs)
+    def counted(solver: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            calls.append(args)
+            return solver(*args, **kwargs)
+
+        return call
 
     implicit_verify._branches.cache_clear()
-    monkeypatch.setattr(sympy, "solve", counted)
-    verdict = check_curve("x^2 + y^2 = 25", "y", "2*x")
-    assert verdict.verdict == "not_equivalent"
-    assert len(calls) == 1
+    # A quadratic curve is solved by sympy.roots (as sympy.solve would), any other by solve.
+    monkeypatch.setattr(sympy, "solve", counted(sympy.solve))
+    monkeypatch.setattr(sympy, "roots", counted(sympy.roots))
+    for curve in ("x^2 + y^2 = 25", "y^2 = x^3 + pi"):
+        calls.clear()
+        verdict = check_curve(curve, "y", "2*x")
+        assert verdict.verdict == "not_equivalent"
+        assert len(calls) == 1
 
 
 def test_stand_ins_find_a_plain_form_and_a_typed_forms_derivative_once(
@@ -950,3 +957,42 @@ def test_lowest_terms_of_monomials_in_symbols_and_constants_is_cancel() -> None:
         for base in rng.sample(bases, rng.randint(0, 4)):
             expr *= base ** rng.randint(-3, 3)
         assert sympy.srepr(lowest_terms(expr)) == sympy.srepr(sympy.cancel(expr))
+
+
+def test_branches_of_a_quadratic_curve_are_sympy_solves_without_asking_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A curve quadratic in y with rational coefficients gets sympy.solve's branches (form and
+    order, refuted roots dropped) from sympy.roots, solve not asked; other curves go to solve."""
+    import random
+
+    from chainsolve import implicit_verify
+    from chainsolve.implicit import Curve
+
+    a = make_symbol("a")
+    rng = random.Random(7)
+    atoms = [x, x**2, x**3, x**4, a, a * x, a**2, sympy.Rational(1, 2), sympy.Rational(-7, 3) * x]
+    curves = [x**2 + y**2 - 25, x**2 / 4 + y**2 / 9 - 1, x * y**2 + y - x, x**2 + y**2 + 1]
+    for _ in range(120):
+        leading = rng.choice([1, -1, 2, 3, x, x + 1, sympy.Rational(1, 4)])
+        linear = rng.choice([0, 0, 1, -2, x, 3 * x, a, x**2, sympy.Rational(2, 3)])
+        constant = sum(
+            (rng.randint(-5, 5) * rng.choice(atoms) for _ in range(rng.randint(0, 3))),
+            sympy.Integer(rng.randint(-30, 30)),
+        )
+        curves.append(sympy.expand(leading * y**2 + linear * y + constant))
+    for f in curves:
+        curve = Curve(str(f), f, sympy.Integer(0), y, x)
+        found = implicit_verify._quadratic_branches(curve)
+        assert found is not None
+        solved = sympy.solve(f, y, simplify=False)
+        assert [sympy.srepr(g) for g in found] == [sympy.srepr(g) for g in solved]
+    for f in (x**2 + y**2 - sympy.pi, y**2 + sympy.sin(x), y**3 - x, y * x - 1, 0.5 * y**2 - x):
+        assert implicit_verify._quadratic_branches(Curve(str(f), f, 0, y, x)) is None
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("sympy.solve asked")
+
+    monkeypatch.setattr(sympy, "solve", refused)
+    circle = Curve("x^2 + y^2 = 36", x**2 + y**2, sympy.Integer(36), y, x)
+    assert implicit_verify._branches(circle) == (-sympy.sqrt(36 - x**2), sympy.sqrt(36 - x**2))
