@@ -598,9 +598,10 @@ class StandIns:
         if known is None:
             # sympy's own quick exit: by a symbol the form does not hold, its derivative is 0
             # (a side free of t in related rates), without evaluating or differentiating it.
+            # Asked of whole forms only: of each term too, it costs more than it saves.
             known = self._derivatives[plain, symbol] = (
                 sympy.S.Zero
-                if symbol not in plain.free_symbols
+                if not plain.has_free(symbol)
                 else self._of_evaluated(evaluate_typed(plain), symbol)
             )
         return known
@@ -611,9 +612,7 @@ class StandIns:
         known = self._derivatives.get(key)
         if known is None:
             coefficient, factor = evaluated.as_coeff_Mul(rational=True)
-            if symbol not in evaluated.free_symbols:
-                known = sympy.S.Zero  # sympy's quick exit, as in derivative()
-            elif isinstance(evaluated, sympy.Add):
+            if isinstance(evaluated, sympy.Add):
                 known = sympy.Add(*(self._of_evaluated(term, symbol) for term in evaluated.args))
             elif isinstance(evaluated, sympy.Mul) and coefficient != 1:
                 known = coefficient * self._of_evaluated(factor, symbol)
