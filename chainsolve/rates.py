@@ -9,9 +9,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import sympy
-from sympy.core.sorting import default_sort_key
 
-from chainsolve import mistakes, wording
+from chainsolve import wording
 from chainsolve.derivation import WrongStepError, tidy
 from chainsolve.errors import ProblemError
 from chainsolve.implicit import (
@@ -22,14 +21,15 @@ from chainsolve.implicit import (
     exact,
     is_zero,
     lowest_terms,
+    polynomial_roots,
 )
-from chainsolve.mistakes import MistakeMatch
 from chainsolve.problem import Problem, make_symbol
 from chainsolve.record import record
 from chainsolve.steps import Check, Derivation, Leibniz, Note, Product, Solution, Step
 from chainsolve.units import Unit, Units, infer, merged, split_unit, unit_text, with_unit
 
 if TYPE_CHECKING:
+    from chainsolve.mistakes import MistakeMatch
     from chainsolve.verification import AnswerVerdict
 
 #: One known rate: an optional "name:" label, then dNAME/dTIME = VALUE.
@@ -307,12 +307,8 @@ def _values_at(
 def _roots(expr: sympy.Expr, variable: sympy.Symbol) -> list[sympy.Expr]:
     """The roots of ``expr`` = 0 in ``variable``, in sympy.solve's order: a polynomial's by
     sympy.roots (a tenth of solve's cost) when it finds them all, sympy.solve otherwise."""
-    if expr.is_polynomial(variable):
-        poly = sympy.Poly(expr, variable)
-        found = sympy.roots(poly)
-        if poly.degree() > 0 and sum(found.values()) == poly.degree():
-            return sorted(found, key=default_sort_key)
-    return list(sympy.solve(expr, variable))
+    found = polynomial_roots(expr, variable)
+    return list(sympy.solve(expr, variable)) if found is None else found
 
 
 def _substitute(
@@ -411,6 +407,8 @@ def verify_rates(
     (values not put in), and each given rate used wrongly (left out, or the variable's
     value used as its rate).
     """
+    # Loaded here, not with the module: solving a rates problem needs no mistake catalogue.
+    from chainsolve import mistakes
     from chainsolve.parsing import parse_expression
     from chainsolve.verification import AnswerVerdict, Grounds
 

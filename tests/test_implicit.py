@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -685,6 +686,29 @@ def test_stand_ins_differentiate_a_sum_term_by_term_as_sympy_does(
     assert asked == []
 
 
+def test_stand_ins_derivative_by_a_symbol_the_form_does_not_hold_asks_sympy_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """By a symbol a form does not hold, the derivative is sympy's 0 without evaluating or
+    differentiating it (related rates: every side is free of t)."""
+    from chainsolve import implicit
+
+    t = make_symbol("t")
+    stand_ins = implicit.StandIns(t, {r: sympy.Function("r", real=True)(t)})
+    asked: list[sympy.Expr] = []
+    differentiate = implicit.sympy_derivative
+    monkeypatch.setattr(
+        implicit, "sympy_derivative", lambda e, s: asked.append(e) or differentiate(e, s)
+    )
+    monkeypatch.setattr(implicit, "evaluate_typed", lambda e: asked.append(e) or e)
+    cases = [(4 * sympy.pi * r**3 / 3, t), (x + r**2, r), (sympy.sin(x) * r, t), (x**2 + r, x)]
+    found = [stand_ins.derivative(expr, symbol) for expr, symbol in cases]
+    assert found == [sympy.diff(expr, symbol) for expr, symbol in cases]
+    assert found[0] == 0 and found[2] == 0
+    # Only x + r² by r and x² + r by x are evaluated and differentiated (term by term).
+    assert asked == [x + r**2, *(x + r**2).args, x**2 + r, *(x**2 + r).args]
+
+
 def test_collecting_proves_the_printed_sides_and_refuses_a_nonlinear_slope(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -797,17 +821,23 @@ def test_the_branches_are_solved_once_for_an_answer_and_its_slips(
     from chainsolve import implicit_verify
 
     calls = []
-    solve = sympy.solve
 
-    def counted(*args: object, **kwargs: object) -> object:
-        calls.append(args)
-        return solve(*args, **kwargs)
+    def counted(solver: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            calls.append(args)
+            return solver(*args, **kwargs)
+
+        return call
 
     implicit_verify._branches.cache_clear()
-    monkeypatch.setattr(sympy, "solve", counted)
-    verdict = check_curve("x^2 + y^2 = 25", "y", "2*x")
-    assert verdict.verdict == "not_equivalent"
-    assert len(calls) == 1
+    # A quadratic curve is solved by sympy.roots (as sympy.solve would), any other by solve.
+    monkeypatch.setattr(sympy, "solve", counted(sympy.solve))
+    monkeypatch.setattr(sympy, "roots", counted(sympy.roots))
+    for curve in ("x^2 + y^2 = 25", "y^2 = x^3 + pi"):
+        calls.clear()
+        verdict = check_curve(curve, "y", "2*x")
+        assert verdict.verdict == "not_equivalent"
+        assert len(calls) == 1
 
 
 def test_stand_ins_find_a_plain_form_and_a_typed_forms_derivative_once(
@@ -896,6 +926,10 @@ def test_lowest_terms_is_cancel_and_leaves_a_monomial_ratio_alone(
         (x + 1) / (x**2 - 1),
         sympy.pi / x,
         (x**2 - 2 * y) / (2 * x - y**2),
+        200 * sympy.pi,
+        1 / sympy.pi,
+        (sympy.pi + x) / sympy.pi,
+        sympy.pi * x**2 / (sympy.pi**2 * y),
     ]
     for expr in cases:
         assert sympy.srepr(lowest_terms(expr)) == sympy.srepr(sympy.cancel(expr))
@@ -903,4 +937,62 @@ def test_lowest_terms_is_cancel_and_leaves_a_monomial_ratio_alone(
     monkeypatch.setattr(sympy, "cancel", lambda e: asked.append(e) or e)
     lowest_terms(-x / y)
     lowest_terms(sympy.Rational(5, 3) * x * y**-2)
+    lowest_terms(200 * sympy.pi)
+    lowest_terms(-sympy.Rational(9, 4) / sympy.pi**2 * x)
     assert asked == []
+
+
+def test_lowest_terms_of_monomials_in_symbols_and_constants_is_cancel() -> None:
+    """lowest_terms gives sympy.cancel's result on random monomials in symbols, π and other
+    constants (the ones it does not give to cancel)."""
+    import random
+
+    from chainsolve.implicit import lowest_terms
+
+    t = sympy.Symbol("t", positive=True)
+    bases = [x, y, t, sympy.pi, sympy.E, sympy.GoldenRatio, sympy.EulerGamma, sympy.Catalan]
+    rng = random.Random(5)
+    for _ in range(1500):
+        expr = sympy.Rational(rng.randint(-50, 50), rng.randint(1, 12))
+        for base in rng.sample(bases, rng.randint(0, 4)):
+            expr *= base ** rng.randint(-3, 3)
+        assert sympy.srepr(lowest_terms(expr)) == sympy.srepr(sympy.cancel(expr))
+
+
+def test_branches_of_a_quadratic_curve_are_sympy_solves_without_asking_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A curve quadratic in y with rational coefficients gets sympy.solve's branches (form and
+    order, refuted roots dropped) from sympy.roots, solve not asked; other curves go to solve."""
+    import random
+
+    from chainsolve import implicit_verify
+    from chainsolve.implicit import Curve
+
+    a = make_symbol("a")
+    rng = random.Random(7)
+    atoms = [x, x**2, x**3, x**4, a, a * x, a**2, sympy.Rational(1, 2), sympy.Rational(-7, 3) * x]
+    curves = [x**2 + y**2 - 25, x**2 / 4 + y**2 / 9 - 1, x * y**2 + y - x, x**2 + y**2 + 1]
+    for _ in range(120):
+        leading = rng.choice([1, -1, 2, 3, x, x + 1, sympy.Rational(1, 4)])
+        linear = rng.choice([0, 0, 1, -2, x, 3 * x, a, x**2, sympy.Rational(2, 3)])
+        constant = sum(
+            (rng.randint(-5, 5) * rng.choice(atoms) for _ in range(rng.randint(0, 3))),
+            sympy.Integer(rng.randint(-30, 30)),
+        )
+        curves.append(sympy.expand(leading * y**2 + linear * y + constant))
+    for f in curves:
+        curve = Curve(str(f), f, sympy.Integer(0), y, x)
+        found = implicit_verify._quadratic_branches(curve)
+        assert found is not None
+        solved = sympy.solve(f, y, simplify=False)
+        assert [sympy.srepr(g) for g in found] == [sympy.srepr(g) for g in solved]
+    for f in (x**2 + y**2 - sympy.pi, y**2 + sympy.sin(x), y**3 - x, y * x - 1, 0.5 * y**2 - x):
+        assert implicit_verify._quadratic_branches(Curve(str(f), f, 0, y, x)) is None
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("sympy.solve asked")
+
+    monkeypatch.setattr(sympy, "solve", refused)
+    circle = Curve("x^2 + y^2 = 36", x**2 + y**2, sympy.Integer(36), y, x)
+    assert implicit_verify._branches(circle) == (-sympy.sqrt(36 - x**2), sympy.sqrt(36 - x**2))

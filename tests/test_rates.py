@@ -491,3 +491,15 @@ def test_stand_in_checks_agree_with_sympy_diff_of_the_functions_of_time(
     stand_in = checks()
     monkeypatch.setattr(module, "StandInChecker", lambda stand_ins: Checker())
     assert stand_in == checks()
+
+
+def test_a_rates_solve_loads_no_mistake_catalogue() -> None:
+    """solve --rates loads no chainsolve.mistakes (only verify --rates names slips)."""
+    from tests.fresh import loads_module
+
+    script = (
+        "from chainsolve import api\n"
+        "solution = api.solve_related_rates('V = 4/3*pi*r^3', 'dr/dt = 2', at='r=5')\n"
+        "assert solution.derivations[0].result != 0\n"
+    )
+    assert not loads_module(script, "chainsolve.mistakes")
