@@ -84,7 +84,7 @@ def _initializer(cls: type) -> Callable[..., None]:
 
 
 def _value_methods(cls: type) -> dict[str, Callable[..., Any]]:
-    """``__eq__``, ``__hash__`` and ``__repr__`` of the dataclass ``cls``, as @dataclass writes them."""
+    """``__eq__`` and ``__hash__`` of the dataclass ``cls``, as @dataclass writes them."""
     fields = dataclasses.fields(cls)
     compared = _field_values(tuple(f.name for f in fields if f.compare))
 
