@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -333,10 +333,7 @@ def _integer_monomial(term: sympy.Expr) -> bool:
 
 
 def _atom_power(factor: sympy.Expr) -> bool:
-    if isinstance(factor, sympy.Pow):
-        exponent = factor.exp
-        return bool(exponent.is_Integer and exponent > 0) and _plain_atom(factor.base)
-    return _plain_atom(factor)
+    return _positive_power(factor, _plain_atom)
 
 
 def _plain_atom(expr: sympy.Expr) -> bool:
@@ -345,13 +342,15 @@ def _plain_atom(expr: sympy.Expr) -> bool:
         return True
     if not isinstance(expr, sympy.Function) or len(expr.args) != 1:
         return False
-    (argument,) = expr.args
-    if isinstance(argument, sympy.Pow):
-        exponent = argument.exp
-        return (
-            isinstance(argument.base, sympy.Symbol) and bool(exponent.is_Integer) and exponent > 0
-        )
-    return isinstance(argument, sympy.Symbol)
+    return _positive_power(expr.args[0], lambda base: isinstance(base, sympy.Symbol))
+
+
+def _positive_power(expr: sympy.Expr, is_base: Callable[[sympy.Expr], bool]) -> bool:
+    """``expr`` is b or b^n for a positive integer n, with ``is_base(b)``."""
+    if isinstance(expr, sympy.Pow):
+        exponent = expr.exp
+        return bool(exponent.is_Integer and exponent > 0) and is_base(expr.base)
+    return is_base(expr)
 
 
 _PAIRED = (*CIRCULAR, *HYPERBOLIC)
