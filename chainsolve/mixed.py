@@ -50,6 +50,7 @@ def solve_mixed(problem: Problem, *, detail: str = "normal") -> Solution:
     target = make_symbol(problem.target)
     inner = _in_intermediates(problem, x, first.derivations[0].result)
     collecting = _collecting(problem, inner, y)
+    first_partial = _first_partial(checker, problem, x)
     stand_in = _stand_in(problem)
     again = dataclasses.replace(
         problem,
@@ -69,7 +70,7 @@ def solve_mixed(problem: Problem, *, detail: str = "normal") -> Solution:
         reserved=frozenset(first.intermediates),
         tidy_graph=collecting is None,
         checker=checker,
-        subject=None if problem.is_single_expression else _first_partial(checker, problem, x),
+        subject=None if problem.is_single_expression else first_partial,
     )
     mixed = Leibniz(target, y, partial=True, mixed=(x,))
     # A graph's local derivatives are shared steps: here they belong to this derivation.
@@ -84,7 +85,7 @@ def solve_mixed(problem: Problem, *, detail: str = "normal") -> Solution:
     )
     if collecting is not None:
         derivation = _with_subscripts(problem, derivation, mixed, *collecting)
-    _check_against_oracle(checker, problem, x, y, derivation.result)
+    _check_against_oracle(checker, first_partial, y, derivation.result)
     notes = list(first.notes)
     notes.extend(note for note in solved.notes if note not in notes)
     if any(step.phrase == "mixed_subscripts" for step in derivation.steps):
@@ -331,11 +332,10 @@ def _subscripted(partial: sympy.Expr, slots: tuple[str, ...]) -> sympy.Expr:
 
 
 def _check_against_oracle(
-    checker: Checker, problem: Problem, x: sympy.Symbol, y: sympy.Symbol, result: sympy.Expr
+    checker: Checker, first_partial: sympy.Expr, y: sympy.Symbol, result: sympy.Expr
 ) -> None:
-    """Raise when ``result`` is not sympy's own ∂²/∂y∂x of the flattened problem."""
-    reference = _first_partial(checker, problem, x)
-    step = Step("simplify", "result", (result,), claim=Claim(reference, y, (result,)))
+    """Raise when ``result`` is not sympy's own ∂/∂y of ``first_partial`` (:func:`_first_partial`)."""
+    step = Step("simplify", "result", (result,), claim=Claim(first_partial, y, (result,)))
     if checker.check(step).check.differs:
         raise WrongStepError(f"mixed partial differs from sympy.diff: {result}")
 
