@@ -1,8 +1,8 @@
 """Command-line latency against the import floor (``python -c "import sympy"``), and import costs.
 
 Run: ``python benchmarks/bench_cli.py [--repeat N]``. Runs alternate between the floor and
-the commands (round-robin), so that drifts of the machine affect both alike; each figure is
-a median. Target (issue 13): ``solve "sin(x^2)"`` and each textbook problem of the test
+the commands (round-robin), each command's run just after a floor run of its own, so that
+drifts of the machine affect both alike; each figure is a median of CPU seconds. Target (issue 13): ``solve "sin(x^2)"`` and each textbook problem of the test
 sets within 1.2× the floor. ``importtime`` lists the largest cumulative import costs of ``--version``.
 """
 
@@ -211,16 +211,24 @@ def interleaved(
 def latency(
     repeat: int, textbook_limit: int | None = None
 ) -> tuple[list[LatencyRow], list[LatencyRow]]:
-    """The headline command against its own interleaved floor, then the textbook set against another."""
+    """The headline command against its own interleaved floor, then the textbook set against another.
+
+    CPU seconds (user + system) of each process, each run paired with a floor run just before
+    it: wall time adds the waits of a busy machine, and one floor per round leaves a slow
+    spell during one command's runs on that command alone.
+    """
     compile_bytecode()
     headline = interleaved(
-        [(f'solve "{HEADLINE}"', solve_command(HEADLINE, None), HEADLINE_TARGET)], repeat
+        [(f'solve "{HEADLINE}"', solve_command(HEADLINE, None), HEADLINE_TARGET)],
+        repeat,
+        run_cpu,
+        paired=True,
     )
     book = [
         (f'solve "{p}"' + (f" --wrt {w}" if w else ""), solve_command(p, w), TEXTBOOK_TARGET)
         for p, w in textbook_problems(textbook_limit)
     ]
-    return headline, interleaved(book, repeat) if book else []
+    return headline, interleaved(book, repeat, run_cpu, paired=True) if book else []
 
 
 def latency_summary(rows: Sequence[LatencyRow]) -> str:
