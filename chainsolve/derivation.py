@@ -295,7 +295,10 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
 
     def candidates() -> sympy.Expr:
         if rational:
-            return sympy.factor(sympy.cancel(expr))
+            # factor writes a rational function over one denominator and factors both parts,
+            # which is lowest terms: the same form as factor(cancel(·)) (fuzzed in the tests),
+            # without cancel's expansion of every product (37 → 6 ms for (x² + 1)¹⁰(x − 1)³′).
+            return sympy.factor(expr)
         # A few targeted moves rather than sympy.simplify, which tries everything (and, on
         # its first call, imports sympy.physics: 0.4 s) to find forms no teacher would write.
         forms = [expr]
