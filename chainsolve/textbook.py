@@ -493,7 +493,7 @@ def _monomial_count(expr: sympy.Expr) -> int | None:
     symbols = expr.free_symbols
     if not symbols or expr.has(sympy.Float) or not expr.is_polynomial(*symbols):
         return None
-    polynomials, _ = ring(sorted(symbols, key=sympy.default_sort_key), QQ)
+    polynomials = ring(sorted(symbols, key=sympy.default_sort_key), QQ)[0]
     try:
         return len(polynomials.from_expr(expr)) or 1  # 0 written out is one term
     except ValueError:  # a coefficient outside the rationals (π, √2)

@@ -840,3 +840,45 @@ def test_a_graphs_steps_take_sympys_derivative_as_single_expressions_do() -> Non
     claimed = [step for step in solution.derivations[0].steps if step.claim is not None]
     assert claimed
     assert all(step.check.status == "symbolic" for step in claimed)
+
+
+def _random_rational(rng: random.Random, x: sympy.Symbol, depth: int = 0) -> sympy.Expr:
+    """A random rational function of ``x``: products, quotients, sums and powers of small polynomials."""
+    roll = rng.random()
+    if depth > 2 or roll < 0.3:
+        coefficients = (-3, -2, -1, 1, 2, 3, sympy.Rational(1, 2))
+        polynomial = sum(
+            (rng.choice(coefficients) * x**k for k in range(rng.randint(1, 3) + 1)),
+            sympy.S.Zero,
+        )
+        return (polynomial or x) ** rng.choice((1, 1, 2, 3, -1, -2))
+    left, right = _random_rational(rng, x, depth + 1), _random_rational(rng, x, depth + 1)
+    if roll < 0.55:
+        return left * right
+    if roll < 0.75:
+        return left / right
+    if roll < 0.85:
+        return left ** rng.choice((2, 3, -1))
+    return left + right
+
+
+def test_factor_alone_gives_the_lowest_terms_that_factor_after_cancel_gives() -> None:
+    """tidy and textbook factor a rational result without cancelling it first: the same form.
+
+    sympy.factor writes the function over one denominator and factors both parts, so common
+    factors cancel as the product is built; cancel first only multiplies every product out.
+    """
+    x = make_symbol("x")
+    rng = random.Random(31)
+    compared = 0
+    for _ in range(40):
+        expr = _random_rational(rng, x)
+        if expr.free_symbols != {x}:
+            continue
+        derivative = sympy.diff(expr, x)
+        if sympy.count_ops(derivative) > 120:  # the cancel side costs up to a second past it
+            continue
+        for value in (expr, derivative):
+            assert sympy.factor(value) == sympy.factor(sympy.cancel(value)), value
+            compared += 1
+    assert compared > 40

@@ -462,3 +462,27 @@ def test_powsimp_skipped_only_where_sympy_would_change_nothing() -> None:
     assert skipped > 50
     product = sympy.Mul(2, x + 1, evaluate=False)
     assert powsimp(product) == sympy.powsimp(product) == 2 * x + 2
+
+
+def test_monomials_are_counted_as_expand_writes_them_out() -> None:
+    """_term_count's polynomial path counts the terms expand would write, and declines the rest."""
+    from chainsolve.textbook import _monomial_count
+
+    x, y = make_symbol("x"), make_symbol("y")
+    rng = random.Random(5)
+    for _ in range(100):
+        factors = [
+            sum((rng.randint(-3, 3) * x**i * y**j for i in range(3) for j in range(2)), x)
+            ** rng.randint(1, 3)
+            for _ in range(rng.randint(1, 2))
+        ]
+        expr = sympy.Mul(*factors) + rng.randint(-2, 2) * sympy.Mul(*factors[:1])
+        if not expr.free_symbols:
+            continue  # cancelled to a number
+        assert _monomial_count(expr) == len(sympy.Add.make_args(sympy.expand(expr))), expr
+    assert _monomial_count(sympy.S.Zero) is None
+    assert _monomial_count(x - x) is None
+    assert _monomial_count(sympy.pi * x + 1) is None  # π is no rational coefficient
+    assert _monomial_count(sympy.sin(x) + x) is None
+    assert _monomial_count(1 / x + x) is None
+    assert _monomial_count(0.5 * x + 1) is None
