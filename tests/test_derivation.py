@@ -882,3 +882,42 @@ def test_factor_alone_gives_the_lowest_terms_that_factor_after_cancel_gives() ->
             assert sympy.factor(value) == sympy.factor(sympy.cancel(value)), value
             compared += 1
     assert compared > 40
+
+
+def test_pythagorean_pairs_answer_as_trigsimp_does_or_leave_it_to_trigsimp() -> None:
+    """The quick m·sin²a + m·cos²a → m move, wherever it answers, equals trigsimp's form and is
+    no longer once tidy has taken common factors out (trigsimp factors too: r(r + 2)); mostly
+    it is the very same form, and tidy keeps whichever has fewer operations.
+    """
+    from chainsolve.derivation import _pythagorean_pairs
+
+    r, t, x = make_symbol("r"), make_symbol("t"), make_symbol("x")
+    angles = (t, x, 2 * x, x * t)
+    factors = (1, 2, -3, r, r**2, x, sympy.exp(x))
+    squares = (sympy.sin, sympy.cos, sympy.sinh, sympy.cosh)
+    rng = random.Random(41)
+    answered = same = 0
+    for _ in range(120):
+        terms = []
+        for _ in range(rng.randint(1, 3)):
+            func, angle = rng.choice(squares), rng.choice(angles)
+            terms.append(rng.choice(factors) * func(angle) ** 2)
+            if rng.random() < 0.7:  # the partner the move looks for
+                partner = {sympy.sin: sympy.cos, sympy.cos: sympy.sin}.get(func)
+                sign = 1 if partner else -1
+                partner = partner or {sympy.sinh: sympy.cosh, sympy.cosh: sympy.sinh}[func]
+                terms.append(sign * terms[-1] / func(angle) ** 2 * partner(angle) ** 2)
+        if rng.random() < 0.5:
+            terms.append(rng.choice(factors))
+        node = sympy.Add(*terms)
+        collapsed = _pythagorean_pairs(node) if isinstance(node, sympy.Add) else None
+        if collapsed is not None:
+            answered += 1
+            expected = sympy.factor_terms(sympy.trigsimp(node))
+            quick = sympy.factor_terms(collapsed)
+            assert sympy.expand(quick - expected) == 0, node
+            assert sympy.count_ops(quick) <= sympy.count_ops(expected), node
+            same += quick == expected
+    assert answered > 12
+    assert same > 0.8 * answered
+    assert _pythagorean_pairs(sympy.sin(x) ** 2 + 2 * sympy.cos(x) ** 2) is None
