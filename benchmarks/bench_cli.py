@@ -2,8 +2,9 @@
 
 Run: ``python benchmarks/bench_cli.py [--repeat N]``. Runs alternate between the floor and
 the commands (round-robin), each command's run just after a floor run of its own, so that
-drifts of the machine affect both alike; each figure is a median of CPU seconds. Target (issue 13): ``solve "sin(x^2)"`` and each textbook problem of the test
-sets within 1.2× the floor. ``importtime`` lists the largest cumulative import costs of ``--version``.
+drifts of the machine affect both alike; each figure is a median of CPU seconds. Target
+(issue 13): ``solve "sin(x^2)"`` and each textbook problem of the test sets within 1.2× the
+floor. ``importtime`` lists the largest cumulative import costs of ``--version``.
 """
 
 from __future__ import annotations
