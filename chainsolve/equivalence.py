@@ -6,7 +6,7 @@ import functools
 import itertools
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal, TypeVar
@@ -702,7 +702,7 @@ def pythagorean_zero(expr: sympy.Expr) -> bool:
 
 #: Most points of the grid :func:`circle_identity` evaluates: a larger grid (high degrees, many
 #: angles) is left to :func:`pythagorean_zero`'s cancellation.
-CIRCLE_GRID_POINTS = 512
+CIRCLE_GRID_POINTS = 1024
 #: Largest numerator degree in one variable :func:`circle_identity` evaluates.
 CIRCLE_DEGREE_LIMIT = 60
 #: Largest size (in bits, roughly) a value of a step may grow to: a typed 2^(10^9) unevaluated
@@ -714,7 +714,7 @@ CIRCLE_BITS_LIMIT = 100_000
 #: function of angle k (top, bottom index :data:`_QUANTITY_DEGREES`), ("add", slots),
 #: ("mul", slots), ("power", (slot, n)).
 _Step = tuple[str, tuple[int, ...]]
-#: Per-variable degree bounds, one entry per grid variable.
+#: Degree bounds, one per grid variable, then the total degree.
 _Degrees = tuple[int, ...]
 #: A function of an angle is a ratio of two of s = 2t, c = 1 − t² (1 + t²), r = 1 + t² (1 − t²)
 #: at the angle's tangent half-angle t, circular (hyperbolic): sin = s/r, cos = c/r, tan = s/c.
@@ -731,11 +731,13 @@ def circle_identity(expr: sympy.Expr) -> bool | None:
     :func:`pythagorean_zero` cannot prove it either. Each function of an angle is written
     with a fresh t per angle, sin = 2t/(1 + t²), cos = (1 − t²)/(1 + t²) (sinh, cosh = 2t,
     1 + t² over 1 − t²): ``expr`` is then a rational function N/D of the variables and the
-    t's. With n_v bounding N's degree in variable v and f_v that of F, the product of what
-    the evaluation divides by, N·F vanishes on a grid of n_v + f_v + 1 values per variable
-    (F where an evaluation fails, N where one gives 0), so it is the zero polynomial (the
-    grid lemma), and N is once one point evaluates. Exact evaluation at a few dozen points
-    in place of a cancellation: this is the identity :func:`pythagorean_zero` proves.
+    t's. With n_v bounding N's degree in variable v (n its total degree) and f_v, f those
+    of F, the product of what the evaluation divides by, N·F vanishes at the points of a
+    grid of n_v + f_v + 1 values per variable whose indices sum to at most n + f (F where an
+    evaluation fails, N where one gives 0). Those points determine such a polynomial (see
+    :func:`_lower_set`), so N·F is 0, and N is once one point evaluates. Exact evaluation
+    at a few dozen points in place of a cancellation: the identity :func:`pythagorean_zero`
+    proves.
     """
     compiled = _compile_circle(expr)
     return None if compiled is None else _decide_circle(*compiled)
@@ -744,16 +746,36 @@ def circle_identity(expr: sympy.Expr) -> bool | None:
 def _decide_circle(steps: Sequence[_Step], kinds: Sequence[str]) -> bool | None:
     """:func:`circle_identity` of a compiled expression."""
     numerator, failures = _circle_degrees(steps, len(kinds))
-    sizes = [n + f + 1 for n, f in zip(numerator, failures, strict=True)]
-    if max(numerator, default=0) > CIRCLE_DEGREE_LIMIT or math.prod(sizes) > CIRCLE_GRID_POINTS:
+    if max(numerator[:-1], default=0) > CIRCLE_DEGREE_LIMIT:
+        return None
+    *highest, total = (n + f for n, f in zip(numerator, failures, strict=True))
+    indices = list(itertools.islice(_lower_set(highest, total), CIRCLE_GRID_POINTS + 1))
+    if len(indices) > CIRCLE_GRID_POINTS:
         return None
     # A variable takes 0, ±1, ±2, …; an angle's t avoids 0 and ±1, where 2t or 1 ± t² vanish:
     # a leaf is defined at every point, so that only a division by a computed value fails.
     grids = [
-        tuple(itertools.islice(_integers() if kind == "variable" else _angle_values(), size))
-        for kind, size in zip(kinds, sizes, strict=True)
+        tuple(itertools.islice(_integers() if kind == "variable" else _angle_values(), size + 1))
+        for kind, size in zip(kinds, highest, strict=True)
     ]
-    return _vanishes_on_grid(steps, kinds, grids)
+    points = [tuple(grids[v][i] for v, i in enumerate(index)) for index in indices]
+    return _vanishes_at(steps, kinds, points)
+
+
+def _lower_set(highest: Sequence[int], total: int) -> Iterator[tuple[int, ...]]:
+    """Index tuples with each index at most ``highest`` and their sum at most ``total``, in
+    lexicographic order.
+
+    The grid points they index determine a polynomial whose degrees are so bounded (each
+    variable's and the total): on the last variable's first node it is a polynomial of the
+    others, 0 there by induction; divided by that node's factor, the same on the next node.
+    """
+    if not highest:
+        yield ()
+        return
+    for first in range(min(highest[0], total) + 1):
+        for rest in _lower_set(highest[1:], total - first):
+            yield (first, *rest)
 
 
 def _angle_values() -> itertools.chain[int]:
@@ -871,45 +893,65 @@ class _Ratio:
 
 
 def _circle_degrees(steps: Sequence[_Step], variables: int) -> tuple[_Degrees, _Degrees]:
-    """Per-variable degree bounds of the last step's numerator N and of F, the product of what
-    the evaluation divides by; each step stands for a fraction N/D, its value where defined."""
-    zero = (0,) * variables
+    """Degree bounds of the last step's numerator N and of F, the product of what the
+    evaluation divides by: one per variable, then the total degree.
+
+    Each step stands for a fraction N/D, its value where defined, with D a product of powers
+    of known factors: a leaf's denominator (2t, 1 ± t² of its angle) or the numerator of a
+    part divided by. A sum takes the least common multiple of its terms' denominators (the
+    terms of a step share them: sec² u and tan² u both over (1 − t²)²), so that N stays
+    near its real degree and the points needed few. The rules hold for each degree alike.
+    """
+    zero = (0,) * (variables + 1)
 
     def only(index: int, degree: int) -> _Degrees:
-        return tuple(degree if v == index else 0 for v in range(variables))
+        return (*(degree if v == index else 0 for v in range(variables)), degree)
 
     def total(parts: Sequence[_Degrees]) -> _Degrees:
         return tuple(map(sum, zip(*parts, strict=True))) if parts else zero
 
-    bounds: list[tuple[_Degrees, _Degrees, _Degrees]] = []
+    # The degrees of each factor of a denominator, by a key: (angle, quantity) for a leaf's,
+    # (-1, slot) for the numerator of the part in that slot.
+    factors: dict[tuple[int, int], _Degrees] = {}
+
+    def degree(denominator: Mapping[tuple[int, int], int]) -> _Degrees:
+        return total([_scaled(factors[key], m) for key, m in denominator.items()])
+
+    bounds: list[tuple[_Degrees, dict[tuple[int, int], int], _Degrees]] = []
     for kind, args in steps:
         if kind == "variable":
-            bounds.append((only(args[0], 1), zero, zero))
+            bounds.append((only(args[0], 1), {}, zero))
         elif kind == "number":
-            bounds.append((zero, zero, zero))
+            bounds.append((zero, {}, zero))
         elif kind == "leaf":
             index, top, bottom = args
+            factors[index, bottom] = only(index, _QUANTITY_DEGREES[bottom])
             # Never a failure: the grid avoids the zeros of 2t and 1 ± t².
-            bounds.append(
-                (only(index, _QUANTITY_DEGREES[top]), only(index, _QUANTITY_DEGREES[bottom]), zero)
-            )
+            bounds.append((only(index, _QUANTITY_DEGREES[top]), {(index, bottom): 1}, zero))
         elif kind in ("add", "mul"):
             parts = [bounds[i] for i in args]
-            denominator = total([d for _, d, _ in parts])
             failures = total([f for _, _, f in parts])
+            denominator: dict[tuple[int, int], int] = {}
+            for _, d, _ in parts:
+                for key, m in d.items():
+                    known = denominator.get(key, 0)
+                    denominator[key] = known + m if kind == "mul" else max(known, m)
             if kind == "mul":
                 numerator = total([n for n, _, _ in parts])
-            else:  # a/b + c/d = (ad + cb)/(bd), variable by variable
+            else:  # Σ Nᵢ/Dᵢ = (Σ Nᵢ·(D/Dᵢ))/D, D the least common multiple
+                common = degree(denominator)
                 numerator = tuple(
-                    max(n[v] + denominator[v] - d[v] for n, d, _ in parts) for v in range(variables)
+                    max(n[v] + common[v] - d[v] for n, d in ((n, degree(d)) for n, d, _ in parts))
+                    for v in range(variables + 1)
                 )
             bounds.append((numerator, denominator, failures))
         else:  # an integer power
             (n, d, f), k = bounds[args[0]], args[1]
             if k >= 0:
-                bounds.append((_scaled(n, k), _scaled(d, k), f))
+                bounds.append((_scaled(n, k), {key: k * m for key, m in d.items()}, f))
             else:  # (N/D)^-k = D^k/N^k: fails where N vanishes
-                bounds.append((_scaled(d, -k), _scaled(n, -k), total([f, n])))
+                factors[-1, args[0]] = n
+                bounds.append((_scaled(degree(d), -k), {(-1, args[0]): -k}, total([f, n])))
     numerator, _, failures = bounds[-1]
     return numerator, failures
 
@@ -918,14 +960,14 @@ def _scaled(degrees: _Degrees, k: int) -> _Degrees:
     return tuple(k * degree for degree in degrees)
 
 
-def _vanishes_on_grid(
-    steps: Sequence[_Step], kinds: Sequence[str], grids: Sequence[tuple[int, ...]]
+def _vanishes_at(
+    steps: Sequence[_Step], kinds: Sequence[str], points: Sequence[tuple[int, ...]]
 ) -> bool | None:
-    """Is the last step 0 at every point of the grid where it is defined (None: defined nowhere)?
+    """Is the last step 0 at every point where it is defined (None: defined at none)?
 
     Values are exact (numerator, denominator) integer pairs, never reduced (a gcd per step
-    costs more than the bits saved). The grid is walked with the last variable fastest, and
-    only the steps that depend on a variable that changed are evaluated again.
+    costs more than the bits saved). The points come with the last variable changing
+    fastest, and only the steps that depend on a variable that changed are evaluated again.
     """
     latest: list[int] = []  # the last grid variable each step depends on (-1: none)
     for kind, args in steps:
@@ -938,12 +980,12 @@ def _vanishes_on_grid(
         else:
             latest.append(max(latest[i] for i in args))
     everything = range(len(steps))
-    redo = [[i for i in everything if latest[i] >= first] for first in range(len(grids))]
+    redo = [[i for i in everything if latest[i] >= first] for first in range(len(kinds))]
     circular = [kind == "circular" for kind in kinds]
     values: list[tuple[int, int]] = [(0, 1)] * len(steps)
     previous: tuple[int, ...] | None = None
     defined = False
-    for point in itertools.product(*grids):
+    for point in points:
         changed = (
             everything
             if previous is None
