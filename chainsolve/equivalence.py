@@ -766,9 +766,10 @@ def _lower_set(highest: Sequence[int], total: int) -> Iterator[tuple[int, ...]]:
     """Index tuples with each index at most ``highest`` and their sum at most ``total``, in
     lexicographic order.
 
-    The grid points they index determine a polynomial whose degrees are so bounded (each
-    variable's and the total): on the last variable's first node it is a polynomial of the
-    others, 0 there by induction; divided by that node's factor, the same on the next node.
+    A polynomial within those degrees (each variable's and the total) that vanishes at the
+    grid points they index is 0: written in the products (t − t₀)(t − t₁)… of the last
+    variable's nodes, its first coefficient (a polynomial in the others) vanishes at the
+    first node's points, so is 0 by induction; then the next, at the next node's points.
     """
     if not highest:
         yield ()
