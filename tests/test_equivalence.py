@@ -489,3 +489,10 @@ def test_circle_identity_agrees_with_the_cancelling_proof_on_random_trig_sums(
         if verdict:  # the two sides, not their difference against 0: cosh(x² + 1)² is large
             assert numeric_comparison(left, right, samples=6).verdict == "equal", (left, right)
     assert verdicts.count(True) > 50 and verdicts.count(False) > 20
+
+
+def test_a_double_angle_step_the_circle_refuses_is_still_proved_later() -> None:
+    """2 sin x cos x = sin 2x is no identity of independent angles: expand_trig still proves it."""
+    check = check_claim(2 * sympy.sin(x) * sympy.cos(x), sympy.sin(2 * x))
+    assert circle_identity(2 * sympy.sin(x) * sympy.cos(x) - sympy.sin(2 * x)) is False
+    assert check.status == "symbolic"
