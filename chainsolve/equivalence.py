@@ -1213,6 +1213,8 @@ def _angle_identity(claimed: sympy.Expr, reference: sympy.Expr, small: Callable[
     compiled = _compile_circle(sympy.Add(claimed, negated, evaluate=False))
     if compiled is None or all(kind == "variable" for kind in compiled[1]):
         return False  # not trigonometric: rational_identity and the others decide
+    if atoms_of(claimed, AppliedUndef) or atoms_of(reference, AppliedUndef):
+        return False  # an unknown function in an angle: the Pythagorean proof is not asked
     return small() and _decide_circle(*compiled) is True
 
 

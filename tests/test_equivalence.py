@@ -496,3 +496,10 @@ def test_a_double_angle_step_the_circle_refuses_is_still_proved_later() -> None:
     check = check_claim(2 * sympy.sin(x) * sympy.cos(x), sympy.sin(2 * x))
     assert circle_identity(2 * sympy.sin(x) * sympy.cos(x) - sympy.sin(2 * x)) is False
     assert check.status == "symbolic"
+
+
+def test_an_angle_with_an_unknown_function_is_checked_as_before() -> None:
+    """sec²(f(x)) against 1 + tan²(f(x)): the Pythagorean proof is not asked with an unknown
+    function, so the step stays numeric, as its printed check says."""
+    f = sympy.Function("f")
+    assert check_claim(sympy.sec(f(x)) ** 2, sympy.tan(f(x)) ** 2 + 1).status == "numeric"
