@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal, TypeVar
 
@@ -655,6 +656,7 @@ _CIRCULAR: dict[type[sympy.Function], SinCosForm] = family_forms("circular")
 _HYPERBOLIC: dict[type[sympy.Function], SinCosForm] = family_forms("hyperbolic")
 CIRCULAR = tuple(_CIRCULAR)
 HYPERBOLIC = tuple(_HYPERBOLIC)
+_FAMILY = {function: "circular" for function in CIRCULAR} | {f: "hyperbolic" for f in HYPERBOLIC}
 
 
 def pythagorean_zero(expr: sympy.Expr) -> bool:
@@ -672,6 +674,10 @@ def pythagorean_zero(expr: sympy.Expr) -> bool:
     ]
     if not applied:
         return False
+    # The same identity decided by exact evaluation first: a millisecond, not ten.
+    decided = circle_identity(expr)
+    if decided is not None:
+        return decided
     angles: dict[tuple[bool, sympy.Expr], tuple[sympy.Dummy, sympy.Dummy]] = {}
     replacements: dict[sympy.Expr, sympy.Expr] = {}
     relations: list[tuple[sympy.Dummy, sympy.Expr]] = []
@@ -692,6 +698,339 @@ def pythagorean_zero(expr: sympy.Expr) -> bool:
         return bool(sympy.expand(numerator) == 0)
     except (sympy.PolynomialError, sympy.polys.polyerrors.PolificationFailed):
         return False  # s or c under a root or inside another function: not a polynomial identity
+
+
+#: Most points of the grid :func:`circle_identity` evaluates: a larger grid (high degrees, many
+#: angles) is left to :func:`pythagorean_zero`'s cancellation.
+CIRCLE_GRID_POINTS = 1024
+#: Largest numerator degree in one variable :func:`circle_identity` evaluates.
+CIRCLE_DEGREE_LIMIT = 60
+#: Largest size (in bits, roughly) a value of a step may grow to: a typed 2^(10^9) unevaluated
+#: is refused, not computed.
+CIRCLE_BITS_LIMIT = 100_000
+
+#: One step of a compiled expression, a kind and integers: ("variable", (k,)) the k-th grid
+#: variable, ("number", (p, q)), ("leaf", (k, top, bottom)) a trigonometric or hyperbolic
+#: function of angle k (top, bottom index :data:`_QUANTITY_DEGREES`), ("add", slots),
+#: ("mul", slots), ("power", (slot, n)).
+_Step = tuple[str, tuple[int, ...]]
+#: Degree bounds, one per grid variable, then the total degree.
+_Degrees = tuple[int, ...]
+#: A function of an angle is a ratio of two of s = 2t, c = 1 − t² (1 + t²), r = 1 + t² (1 − t²)
+#: at the angle's tangent half-angle t, circular (hyperbolic): sin = s/r, cos = c/r, tan = s/c.
+#: Their degrees in t, in that order.
+_QUANTITY_DEGREES = (1, 2, 2)
+_leaf_patterns: dict[type, tuple[int, int] | None] = {}
+
+
+def circle_identity(expr: sympy.Expr) -> bool | None:
+    """Is ``expr`` 0 for all values of its variables and of each angle, angles independent?
+
+    ``None``: not decided (not a rational function of variables and trigonometric or
+    hyperbolic functions, or too large); ``False``: no such identity, so that
+    :func:`pythagorean_zero` cannot prove it either. Each function of an angle is written
+    with a fresh t per angle, sin = 2t/(1 + t²), cos = (1 − t²)/(1 + t²) (sinh, cosh = 2t,
+    1 + t² over 1 − t²): ``expr`` is then a rational function N/D of the variables and the
+    t's. With n_v bounding N's degree in variable v (n its total degree) and f_v, f those
+    of F, the product of what the evaluation divides by, N·F vanishes at the points of a
+    grid of n_v + f_v + 1 values per variable whose indices sum to at most n + f (F where an
+    evaluation fails, N where one gives 0). Those points determine such a polynomial (see
+    :func:`_lower_set`), so N·F is 0, and N is once one point evaluates. Exact evaluation
+    at a few dozen points in place of a cancellation: the identity :func:`pythagorean_zero`
+    proves.
+    """
+    compiled = _compile_circle(expr)
+    return None if compiled is None else _decide_circle(*compiled)
+
+
+def _decide_circle(steps: Sequence[_Step], kinds: Sequence[str]) -> bool | None:
+    """:func:`circle_identity` of a compiled expression."""
+    numerator, failures = _circle_degrees(steps, len(kinds))
+    if max(numerator[:-1], default=0) > CIRCLE_DEGREE_LIMIT:
+        return None
+    *highest, total = (n + f for n, f in zip(numerator, failures, strict=True))
+    indices = list(itertools.islice(_lower_set(highest, total), CIRCLE_GRID_POINTS + 1))
+    if len(indices) > CIRCLE_GRID_POINTS:
+        return None
+    # A variable takes 0, ±1, ±2, …; an angle's t avoids 0 and ±1, where 2t or 1 ± t² vanish:
+    # a leaf is defined at every point, so that only a division by a computed value fails.
+    grids = [
+        tuple(itertools.islice(_integers() if kind == "variable" else _angle_values(), size + 1))
+        for kind, size in zip(kinds, highest, strict=True)
+    ]
+    points = [tuple(grids[v][i] for v, i in enumerate(index)) for index in indices]
+    return _vanishes_at(steps, kinds, points)
+
+
+def _lower_set(highest: Sequence[int], total: int) -> Iterator[tuple[int, ...]]:
+    """Index tuples with each index at most ``highest`` and their sum at most ``total``, in
+    lexicographic order.
+
+    A polynomial within those degrees (each variable's and the total) that vanishes at the
+    grid points they index is 0: written in the products (t − t₀)(t − t₁)… of the last
+    variable's nodes, its first coefficient (a polynomial in the others) vanishes at the
+    first node's points, so is 0 by induction; then the next, at the next node's points.
+    """
+    if not highest:
+        yield ()
+        return
+    for first in range(min(highest[0], total) + 1):
+        for rest in _lower_set(highest[1:], total - first):
+            yield (first, *rest)
+
+
+def _angle_values() -> itertools.chain[int]:
+    return itertools.chain.from_iterable((n, -n) for n in itertools.count(2))
+
+
+def _compile_circle(expr: sympy.Expr) -> tuple[list[_Step], list[str]] | None:
+    """``expr`` as steps over its parts (each once, a part's arguments before it), and the kind
+    of each grid variable: "variable", or the family of an angle ("circular", "hyperbolic").
+
+    None if ``expr`` is not a rational function of symbols and trigonometric or hyperbolic
+    functions (a root, exp, an unknown function, a float), or is deeper than Python's stack.
+    """
+    try:
+        return _compiled(expr)
+    except RecursionError:  # not worth an exact test
+        return None
+
+
+def _compiled(expr: sympy.Expr) -> tuple[list[_Step], list[str]] | None:
+    from chainsolve.problem import evaluate_typed
+
+    steps: list[_Step] = []
+    bits: list[int] = []  # a rough bound on each step's value size, for a value of 8 bits
+    kinds: list[str] = []
+    grid_index: dict[tuple[str, sympy.Expr], int] = {}
+    slots: dict[sympy.Expr, int] = {}
+    angles: dict[sympy.Expr, sympy.Expr] = {}
+
+    def angle(argument: sympy.Expr) -> sympy.Expr:
+        # In sympy's evaluated form: a typed claim's 2x + 1 keeps the order it was written in,
+        # and would be another angle than the reference's.
+        if argument not in angles:
+            angles[argument] = evaluate_typed(argument)
+        return angles[argument]
+
+    def variable(kind: str, key: sympy.Expr) -> int:
+        if (kind, key) not in grid_index:
+            grid_index[kind, key] = len(kinds)
+            kinds.append(kind)
+        return grid_index[kind, key]
+
+    def slot(node: sympy.Expr) -> int | None:
+        known = slots.get(node)
+        if known is not None:
+            return known
+        step: _Step
+        size = 8
+        if isinstance(node, sympy.Symbol):
+            step = ("variable", (variable("variable", node),))
+        elif node.is_Rational:
+            step = ("number", (int(node.p), int(node.q)))
+            size = max(step[1][0].bit_length(), step[1][1].bit_length(), 1)
+        elif isinstance(node, (sympy.Add, sympy.Mul)):
+            args = []
+            for arg in node.args:
+                index = slot(arg)
+                if index is None:  # one part that is not rational decides: stop at once
+                    return None
+                args.append(index)
+            step = ("add" if isinstance(node, sympy.Add) else "mul", tuple(args))
+            size = sum(bits[i] for i in args)
+        elif isinstance(node, sympy.Pow) and node.exp.is_Integer:
+            base = slot(node.base)
+            if base is None:
+                return None
+            step = ("power", (base, int(node.exp)))
+            size = abs(int(node.exp)) * bits[base]
+        else:
+            family = _FAMILY.get(node.func)
+            pattern = None if family is None else _leaf_pattern(node.func)
+            if family is None or pattern is None:
+                return None
+            step = ("leaf", (variable(family, angle(node.args[0])), *pattern))
+        if size > CIRCLE_BITS_LIMIT:
+            return None
+        slots[node] = len(steps)
+        steps.append(step)
+        bits.append(size)
+        return slots[node]
+
+    return None if slot(expr) is None else (steps, kinds)
+
+
+def _leaf_pattern(function: type) -> tuple[int, int] | None:
+    """Which quantities (:data:`_QUANTITY_DEGREES`) a function is the ratio of: its form in
+    sin and cos (:mod:`chainsolve.functions`) applied once to s/r and c/r, as s/c for tan."""
+    if function not in _leaf_patterns:
+        form = (_CIRCULAR | _HYPERBOLIC)[function]
+        try:
+            ratio = form(_Ratio(0, 2), _Ratio(1, 2))
+        except TypeError:  # more than a quotient of sin and cos: not recognised
+            ratio = None
+        _leaf_patterns[function] = (ratio.top, ratio.bottom) if isinstance(ratio, _Ratio) else None
+    return _leaf_patterns[function]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ratio:
+    """top/bottom, two of the quantities s, c, r by index: only the quotients a form in sin and
+    cos takes (sin/cos, 1/sin) are defined, so that anything else is refused, not misread."""
+
+    top: int
+    bottom: int
+
+    def __truediv__(self, other: object) -> _Ratio:
+        if not isinstance(other, _Ratio) or other.bottom != self.bottom:
+            return NotImplemented
+        return _Ratio(self.top, other.top)  # (a/r)/(b/r) = a/b
+
+    def __rtruediv__(self, other: object) -> _Ratio:
+        if other != 1:
+            return NotImplemented
+        return _Ratio(self.bottom, self.top)
+
+
+def _circle_degrees(steps: Sequence[_Step], variables: int) -> tuple[_Degrees, _Degrees]:
+    """Degree bounds of the last step's numerator N and of F, the product of what the
+    evaluation divides by: one per variable, then the total degree.
+
+    Each step stands for a fraction N/D, its value where defined, with D a product of powers
+    of known factors: a leaf's denominator (2t, 1 ± t² of its angle) or the numerator of a
+    part divided by. A sum takes the least common multiple of its terms' denominators (the
+    terms of a step share them: sec² u and tan² u both over (1 − t²)²), so that N stays
+    near its real degree and the points needed few. The rules hold for each degree alike.
+    """
+    zero = (0,) * (variables + 1)
+
+    def only(index: int, degree: int) -> _Degrees:
+        return (*(degree if v == index else 0 for v in range(variables)), degree)
+
+    def total(parts: Sequence[_Degrees]) -> _Degrees:
+        return tuple(map(sum, zip(*parts, strict=True))) if parts else zero
+
+    # The degrees of each factor of a denominator, by a key: (angle, quantity) for a leaf's,
+    # (-1, slot) for the numerator of the part in that slot.
+    factors: dict[tuple[int, int], _Degrees] = {}
+
+    def degree(denominator: Mapping[tuple[int, int], int]) -> _Degrees:
+        return total([_scaled(factors[key], m) for key, m in denominator.items()])
+
+    bounds: list[tuple[_Degrees, dict[tuple[int, int], int], _Degrees]] = []
+    for kind, args in steps:
+        if kind == "variable":
+            bounds.append((only(args[0], 1), {}, zero))
+        elif kind == "number":
+            bounds.append((zero, {}, zero))
+        elif kind == "leaf":
+            index, top, bottom = args
+            factors[index, bottom] = only(index, _QUANTITY_DEGREES[bottom])
+            # Never a failure: the grid avoids the zeros of 2t and 1 ± t².
+            bounds.append((only(index, _QUANTITY_DEGREES[top]), {(index, bottom): 1}, zero))
+        elif kind in ("add", "mul"):
+            parts = [bounds[i] for i in args]
+            failures = total([f for _, _, f in parts])
+            denominator: dict[tuple[int, int], int] = {}
+            for _, d, _ in parts:
+                for key, m in d.items():
+                    known = denominator.get(key, 0)
+                    denominator[key] = known + m if kind == "mul" else max(known, m)
+            if kind == "mul":
+                numerator = total([n for n, _, _ in parts])
+            else:  # Σ Nᵢ/Dᵢ = (Σ Nᵢ·(D/Dᵢ))/D, D the least common multiple
+                common = degree(denominator)
+                numerator = tuple(
+                    max(n[v] + common[v] - d[v] for n, d in ((n, degree(d)) for n, d, _ in parts))
+                    for v in range(variables + 1)
+                )
+            bounds.append((numerator, denominator, failures))
+        else:  # an integer power
+            (n, d, f), k = bounds[args[0]], args[1]
+            if k >= 0:
+                bounds.append((_scaled(n, k), {key: k * m for key, m in d.items()}, f))
+            else:  # (N/D)^-k = D^k/N^k: fails where N vanishes
+                factors[-1, args[0]] = n
+                bounds.append((_scaled(degree(d), -k), {(-1, args[0]): -k}, total([f, n])))
+    numerator, _, failures = bounds[-1]
+    return numerator, failures
+
+
+def _scaled(degrees: _Degrees, k: int) -> _Degrees:
+    return tuple(k * degree for degree in degrees)
+
+
+def _vanishes_at(
+    steps: Sequence[_Step], kinds: Sequence[str], points: Sequence[tuple[int, ...]]
+) -> bool | None:
+    """Is the last step 0 at every point where it is defined (None: defined at none)?
+
+    Values are exact (numerator, denominator) integer pairs, never reduced (a gcd per step
+    costs more than the bits saved). The points come with the last variable changing
+    fastest, and only the steps that depend on a variable that changed are evaluated again.
+    """
+    latest: list[int] = []  # the last grid variable each step depends on (-1: none)
+    for kind, args in steps:
+        if kind in ("variable", "leaf"):
+            latest.append(args[0])
+        elif kind == "number":
+            latest.append(-1)
+        elif kind == "power":
+            latest.append(latest[args[0]])
+        else:
+            latest.append(max(latest[i] for i in args))
+    everything = range(len(steps))
+    redo = [[i for i in everything if latest[i] >= first] for first in range(len(kinds))]
+    circular = [kind == "circular" for kind in kinds]
+    values: list[tuple[int, int]] = [(0, 1)] * len(steps)
+    previous: tuple[int, ...] | None = None
+    defined = False
+    for point in points:
+        changed = (
+            everything
+            if previous is None
+            else redo[
+                next(v for v, (a, b) in enumerate(zip(point, previous, strict=True)) if a != b)
+            ]
+        )
+        previous = None  # until this point is evaluated in full
+        for i in changed:
+            kind, args = steps[i]
+            if kind == "variable":
+                values[i] = (point[args[0]], 1)
+            elif kind == "number":
+                values[i] = (args[0], args[1])
+            elif kind == "leaf":
+                t = point[args[0]]
+                square = t * t if circular[args[0]] else -t * t
+                quantities = (2 * t, 1 - square, 1 + square)
+                values[i] = (quantities[args[1]], quantities[args[2]])
+            elif kind == "add":
+                top, bottom = values[args[0]]
+                for j in args[1:]:
+                    p, q = values[j]
+                    top, bottom = top * q + p * bottom, bottom * q
+                values[i] = (top, bottom)
+            elif kind == "mul":
+                top, bottom = values[args[0]]
+                for j in args[1:]:
+                    p, q = values[j]
+                    top, bottom = top * p, bottom * q
+                values[i] = (top, bottom)
+            else:
+                (top, bottom), k = values[args[0]], args[1]
+                if k < 0:
+                    if top == 0:
+                        break  # undefined here: F vanishes
+                    top, bottom, k = bottom, top, -k
+                values[i] = (top**k, bottom**k)
+        else:
+            if values[-1][0] != 0:
+                return False
+            defined = True
+            previous = point
+    return True if defined else None
 
 
 def compare(
@@ -819,11 +1158,14 @@ def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
     if _partials_cancel(claimed, reference):
         # The same partials of an unknown function on both sides, in a polynomial identity.
         return Check("symbolic")
+    small_claim = functools.cache(lambda: _small(claimed, reference))
+    if _angle_identity(claimed, reference, small_claim):
+        return Check("symbolic")
     difference = _evaluated(claimed) - reference
     identity = rational_identity(difference)
     if identity:
         return Check("symbolic")
-    small = identity is None and _small(claimed, reference)
+    small = identity is None and small_claim()
     if identity is None and _worth_expanding(difference, small, claimed, reference):
         expanded = attempt(CLAIM_PROOF_SECONDS, lambda: sympy.expand(difference))
         if expanded is not None:
@@ -855,6 +1197,25 @@ def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
             return Check("unconfirmed", f"differs at {numeric.counterexample}", differs=True)
         return Check("unconfirmed", "could not be evaluated")
     return Check("numeric", f"{numeric.points} random points, {PRECISION} digits")
+
+
+def _angle_identity(claimed: sympy.Expr, reference: sympy.Expr, small: Callable[[], bool]) -> bool:
+    """Is a step with a function of an angle (sec²u against 1 + tan²u) proved by
+    :func:`circle_identity`, before its difference is built, evaluated or expanded?
+
+    Asked of a small claim only, as the Pythagorean proof it stands in for is (a larger one
+    is checked numerically, and that is what its step says). False: not proved this way.
+    """
+    if sum(tree_size(e, SMALL_NODES) for e in (claimed, reference)) > SMALL_NODES:
+        return False
+    # Unevaluated: exact evaluation needs no terms collected.
+    negated = sympy.Mul(sympy.S.NegativeOne, reference, evaluate=False)
+    compiled = _compile_circle(sympy.Add(claimed, negated, evaluate=False))
+    if compiled is None or all(kind == "variable" for kind in compiled[1]):
+        return False  # not trigonometric: rational_identity and the others decide
+    if atoms_of(claimed, AppliedUndef) or atoms_of(reference, AppliedUndef):
+        return False  # an unknown function in an angle: the Pythagorean proof is not asked
+    return small() and _decide_circle(*compiled) is True
 
 
 def _evaluated(claimed: sympy.Expr) -> sympy.Expr:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import sympy
 
 from chainsolve.equivalence import (
+    CIRCULAR,
+    HYPERBOLIC,
     abstract_zero,
     check_claim,
+    circle_identity,
     compare,
     concrete_all,
     concrete_functions,
@@ -364,3 +369,137 @@ def test_a_partial_in_argument_order_is_kept_as_it_is() -> None:
     assert _in_argument_order(ordered) is ordered
     assert _in_argument_order(swapped) is not swapped
     assert _in_argument_order(swapped) == ordered
+
+
+def test_circle_identity_proves_pythagorean_identities() -> None:
+    """sec² = 1 + tan², csc² = 1 + cot² (the cot(x³) step), and the hyperbolic ones are proved."""
+    u = 2 * x + 1
+    assert circle_identity(sympy.sec(u) ** 2 - sympy.tan(u) ** 2 - 1) is True
+    claim, reference = -3 * x**2 * sympy.csc(x**3) ** 2, 3 * x**2 * (-(sympy.cot(x**3) ** 2) - 1)
+    assert circle_identity(claim - reference) is True
+    assert circle_identity(sympy.cosh(x) ** 2 - sympy.sinh(x) ** 2 - 1) is True
+    assert circle_identity(sympy.sech(x) ** 2 + sympy.tanh(x) ** 2 - 1) is True
+    assert circle_identity(sympy.coth(x**2) ** 2 - sympy.csch(x**2) ** 2 - 1) is True
+    assert circle_identity(x * y * (sympy.sin(y) ** 2 + sympy.cos(y) ** 2) - x * y) is True
+    assert circle_identity(sympy.tan(x) - sympy.sin(x) / sympy.cos(x)) is True
+
+
+def test_circle_identity_never_proves_a_false_identity() -> None:
+    """sin² − cos², tan² − sec², sin(2x) − 2 sin x cos x (angles independent), a sum: not proved."""
+    assert circle_identity(sympy.sin(x) ** 2 - sympy.cos(x) ** 2) is False
+    assert circle_identity(sympy.tan(x) ** 2 - sympy.sec(x) ** 2) is False
+    assert circle_identity(sympy.sin(2 * x) - 2 * sympy.sin(x) * sympy.cos(x)) is False
+    assert circle_identity(sympy.sin(2 * x) - 2 * sympy.sin(x)) is False
+    assert circle_identity(sympy.sin(x) ** 2 + sympy.cos(2 * x) ** 2 - 1) is False
+    assert circle_identity(sympy.cosh(x) ** 2 + sympy.sinh(x) ** 2 - 1) is False
+    assert check_claim(sympy.sin(x) ** 2, sympy.cos(x) ** 2).status == "unconfirmed"
+    assert check_claim(sympy.sin(2 * x), 2 * sympy.sin(x)).status == "unconfirmed"
+
+
+def test_circle_identity_skips_points_where_a_denominator_vanishes() -> None:
+    """sin x = 4/5 at t = 2, a grid point: it is skipped, and the identity still proved (or not)."""
+    pole = 1 / (sympy.sin(x) - sympy.Rational(4, 5))
+    assert circle_identity(pole * (sympy.sin(x) ** 2 + sympy.cos(x) ** 2 - 1)) is True
+    assert circle_identity(pole * (sympy.sin(x) ** 2 + sympy.cos(x) ** 2)) is False
+    assert circle_identity(pole + 1 / (x - 1 / x) - x / (x**2 - 1)) is False
+    assert circle_identity(1 / (sympy.sin(x) ** 2 + sympy.cos(x) ** 2 - 1)) is None
+
+
+def test_circle_identity_declines_what_is_not_rational_in_its_angles() -> None:
+    """exp, roots, floats, unknown functions, huge degrees or numbers: None, left to other proofs."""
+    identity = sympy.sin(y) ** 2 + sympy.cos(y) ** 2 - 1
+    assert circle_identity(sympy.exp(x) * identity) is None
+    assert circle_identity(sympy.sqrt(x) * identity) is None
+    assert circle_identity(sympy.Float("0.5") * identity) is None
+    assert circle_identity(sympy.Function("f")(x) * identity) is None
+    assert circle_identity(sympy.sin(x) ** 90 - sympy.sin(x) ** 90 * identity) is None
+    # Typed, not evaluated (sympy would work the number out): refused before it is computed.
+    huge = sympy.Pow(sympy.Pow(2, 10**6, evaluate=False), 10**6, evaluate=False)
+    assert circle_identity(sympy.Mul(huge, identity, evaluate=False)) is None
+
+
+def test_circle_identity_takes_a_typed_angle_as_sympy_writes_it() -> None:
+    """A claim's 2x + 1 kept in typed order is the reference's angle 1 + 2x, not another one."""
+    typed = sympy.Add(2 * x, 1, evaluate=False)
+    difference = sympy.Add(sympy.sec(typed) ** 2, -(sympy.tan(2 * x + 1) ** 2) - 1, evaluate=False)
+    assert circle_identity(difference) is True
+
+
+def test_cot_cube_step_is_proved_without_expanding_or_cancelling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """-3x²csc²(x³) against sympy's 3x²(−cot²(x³) − 1) is symbolic without pythagorean_zero."""
+    from chainsolve import equivalence
+
+    monkeypatch.setattr(equivalence, "pythagorean_zero", lambda e: pytest.fail("cancelled"))
+    monkeypatch.setattr(equivalence, "_evaluated", lambda e: pytest.fail("difference built"))
+    claim = -3 * x**2 * sympy.csc(x**3) ** 2
+    check = check_claim(claim, 3 * x**2 * (-(sympy.cot(x**3) ** 2) - 1))
+    assert check.status == "symbolic"
+
+
+def _random_trig_pair(rng: random.Random) -> tuple[sympy.Expr, sympy.Expr]:
+    """Two sides built from forms equal by the Pythagorean identities, or one near miss."""
+    a = rng.choice([x, 2 * x, x**2 + 1, y, x * y])
+    s, c, tan = sympy.sin(a), sympy.cos(a), sympy.tan(a)
+    equal = [
+        (sympy.sec(a) ** 2, 1 + tan**2),
+        (sympy.csc(a) ** 2, 1 + sympy.cot(a) ** 2),
+        (s**2, 1 - c**2),
+        (tan, s / c),
+        (sympy.cosh(a) ** 2, 1 + sympy.sinh(a) ** 2),
+        (sympy.sech(a) ** 2, 1 - sympy.tanh(a) ** 2),
+        (sympy.coth(a) ** 2, 1 + sympy.csch(a) ** 2),
+        (s * sympy.csc(a), sympy.Integer(1)),
+    ]
+    near = [
+        (sympy.sin(2 * a), 2 * s * c),
+        (sympy.sec(a) ** 2, tan**2),
+        (s**2, c**2 - 1),
+        (sympy.cosh(a) ** 2, sympy.sinh(a) ** 2 - 1),
+        (c, sympy.cos(-a + 2 * a)),
+    ]
+    return rng.choice(near if rng.random() < 0.15 else equal)
+
+
+def test_circle_identity_agrees_with_the_cancelling_proof_on_random_trig_sums(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fuzz: on 300 random trig sums, a proof is also pythagorean_zero's and numerically 0, and a
+    refusal is pythagorean_zero's too (both prove the identity with independent angles)."""
+    from chainsolve import equivalence
+
+    rng = random.Random(11)
+    cases = []
+    for _ in range(320):
+        left, right = sympy.Integer(0), sympy.Integer(0)
+        for _ in range(rng.randint(1, 3)):
+            coefficient = rng.choice([1, -1, 2, sympy.Rational(1, 3)]) * rng.choice([1, x, y, x**2])
+            factors = [_random_trig_pair(rng) for _ in range(rng.randint(1, 2))]
+            left += coefficient * sympy.Mul(*(f for f, _ in factors))
+            right += coefficient * sympy.Mul(*(g for _, g in factors))
+        if (left - right).has(*CIRCULAR, *HYPERBOLIC):  # else sympy's own evaluation decided
+            cases.append((left, right))
+    verdicts = [circle_identity(left - right) for left, right in cases]
+    monkeypatch.setattr(equivalence, "circle_identity", lambda e: None)  # the cancelling path
+    for (left, right), verdict in zip(cases, verdicts, strict=True):
+        if verdict is None:
+            continue
+        assert pythagorean_zero(left - right) is verdict, (left, right)
+        if verdict:  # the two sides, not their difference against 0: cosh(x² + 1)² is large
+            assert numeric_comparison(left, right, samples=6).verdict == "equal", (left, right)
+    assert verdicts.count(True) > 50 and verdicts.count(False) > 20
+
+
+def test_a_double_angle_step_the_circle_refuses_is_still_proved_later() -> None:
+    """2 sin x cos x = sin 2x is no identity of independent angles: expand_trig still proves it."""
+    check = check_claim(2 * sympy.sin(x) * sympy.cos(x), sympy.sin(2 * x))
+    assert circle_identity(2 * sympy.sin(x) * sympy.cos(x) - sympy.sin(2 * x)) is False
+    assert check.status == "symbolic"
+
+
+def test_an_angle_with_an_unknown_function_is_checked_as_before() -> None:
+    """sec²(f(x)) against 1 + tan²(f(x)): the Pythagorean proof is not asked with an unknown
+    function, so the step stays numeric, as its printed check says."""
+    f = sympy.Function("f")
+    assert check_claim(sympy.sec(f(x)) ** 2, sympy.tan(f(x)) ** 2 + 1).status == "numeric"
