@@ -1208,11 +1208,13 @@ def _angle_identity(claimed: sympy.Expr, reference: sympy.Expr, small: Callable[
     """
     if sum(tree_size(e, SMALL_NODES) for e in (claimed, reference)) > SMALL_NODES:
         return False
+    if not (claimed.has(*CIRCULAR, *HYPERBOLIC) or reference.has(*CIRCULAR, *HYPERBOLIC)):
+        return False  # not trigonometric (a walk of a bounded tree): the others decide
     # Unevaluated: exact evaluation needs no terms collected.
     negated = sympy.Mul(sympy.S.NegativeOne, reference, evaluate=False)
     compiled = _compile_circle(sympy.Add(claimed, negated, evaluate=False))
-    if compiled is None or all(kind == "variable" for kind in compiled[1]):
-        return False  # not trigonometric: rational_identity and the others decide
+    if compiled is None:
+        return False
     if atoms_of(claimed, AppliedUndef) or atoms_of(reference, AppliedUndef):
         return False  # an unknown function in an angle: the Pythagorean proof is not asked
     return small() and _decide_circle(*compiled) is True

@@ -405,7 +405,9 @@ def test_tidy_reads_simplify_seconds_at_call_time(monkeypatch: pytest.MonkeyPatc
 def test_a_step_check_cut_in_is_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     """A check whose outcome depended on a CPU net cutting in is not remembered; a clean one is."""
     x = make_symbol("x")
-    claimed, reference = sympy.sin(x) ** 2 + sympy.cos(x) ** 2 + x, x + 1
+    # exp(x) keeps the proof on the budgeted path (the exact circle proof declines it).
+    claimed = sympy.exp(x) * (sympy.sin(x) ** 2 + sympy.cos(x) ** 2) + x
+    reference = sympy.exp(x) + x
     equivalence._claims.clear()
     monkeypatch.setattr(
         equivalence, "attempt", lambda seconds, work: attempt(1e-3, _busy_then(work))
