@@ -477,10 +477,10 @@ def _term_count(expr: sympy.Expr) -> int:
     A power of a sum above :data:`EXPAND_POWER` is not written out (its terms grow with
     the power): it counts as one term.
     """
+    if not _expandable(expr):
+        return len(sympy.Add.make_args(expr))
     monomials = _monomial_count(expr)
-    if monomials is not None:
-        return monomials
-    return len(sympy.Add.make_args(sympy.expand(expr) if _expandable(expr) else expr))
+    return len(sympy.Add.make_args(sympy.expand(expr))) if monomials is None else monomials
 
 
 def _monomial_count(expr: sympy.Expr) -> int | None:

@@ -486,3 +486,13 @@ def test_monomials_are_counted_as_expand_writes_them_out() -> None:
     assert _monomial_count(sympy.sin(x) + x) is None
     assert _monomial_count(1 / x + x) is None
     assert _monomial_count(0.5 * x + 1) is None
+
+
+def test_a_high_power_of_a_sum_counts_as_one_term() -> None:
+    """_term_count writes out no power of a sum above EXPAND_POWER, polynomial or not."""
+    from chainsolve.textbook import EXPAND_POWER, _term_count
+
+    x = make_symbol("x")
+    assert _term_count((x + 1) ** (EXPAND_POWER + 1)) == 1
+    assert _term_count((x + 1) ** (EXPAND_POWER + 1) + x) == 2
+    assert _term_count((x + 1) ** 2 + x) == 3
