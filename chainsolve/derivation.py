@@ -383,12 +383,17 @@ def _pythagorean_sum(node: sympy.Add, powers: Iterable[sympy.Pow]) -> bool:
         return False
     functions: dict[sympy.Expr, set[type]] = {}
     for power in powers:
-        base, exponent = power.args
-        if isinstance(base, _PAIRED) and exponent.is_Integer and abs(exponent) >= 2:
-            functions.setdefault(base.args[0], set()).add(type(base))
+        if _paired_square(power):
+            functions.setdefault(power.base.args[0], set()).add(type(power.base))
     if any(len(kinds) >= 2 for kinds in functions.values()):
         return True
     return bool(functions) and any(term.is_Number for term in node.args)
+
+
+def _paired_square(power: sympy.Pow) -> bool:
+    """Is ``power`` a circular or hyperbolic function squared or higher (sin²u, sec⁻²u)?"""
+    base, exponent = power.args
+    return isinstance(base, _PAIRED) and bool(exponent.is_Integer) and abs(exponent) >= 2
 
 
 def _is_tanh_derivative(node: sympy.Add) -> bool:
@@ -463,10 +468,7 @@ def _pythagorean_pairs(node: sympy.Expr) -> sympy.Expr | None:
         return None
     collapsed = sympy.Add(*(t for t in terms if t is not None))
     # Any square left (r²·cosh²t − r² is r²·sinh²t) is trigsimp's to weigh.
-    left = collapsed.atoms(sympy.Pow)
-    if any(isinstance(p.base, _PAIRED) and p.exp.is_Integer and abs(p.exp) >= 2 for p in left):
-        return None
-    return collapsed
+    return None if any(map(_paired_square, collapsed.atoms(sympy.Pow))) else collapsed
 
 
 def _split_square(term: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr | None]:
