@@ -37,7 +37,7 @@ from chainsolve.filters import formula_unicode, printed_key, unicode_expr
 from chainsolve.graph import Graph, build_graph
 from chainsolve.graphcheck import GraphSampler
 from chainsolve.plan import plan, plan_paths
-from chainsolve.problem import Problem, evaluate_typed, make_symbol
+from chainsolve.problem import Adjoint, Problem, evaluate_typed, make_symbol
 from chainsolve.rules import Rule, sympy_derivative
 from chainsolve.steps import (
     NO_CLAIM,
@@ -1155,7 +1155,8 @@ def _graph_derivation(
             Step(
                 "note",
                 "graph_backprop_check",
-                (total, result),
+                # The last gradient as its step wrote it, in the formula's order.
+                (total, steps[-1].sides[-1]),
                 (),
                 sampler.check_against_finite_difference(name),
             )
@@ -1322,9 +1323,11 @@ def _accumulate(
 ) -> sympy.Expr:
     """Reverse accumulation: ∂z/∂u = Σ over u's consumers c of ∂z/∂c · ∂c/∂u, output side first.
 
-    Each node's gradient is kept as a symbol ``grad_u`` so that the work and the text stay
-    linear in the number of edges, however many paths there are; ``gradients`` receives
-    what each such symbol stands for, in creation order.
+    Each node's gradient is kept as a symbol of its own, ū (:class:`Adjoint`, as the passes
+    at a point write it), so that the work and the text stay linear in the number of edges,
+    however many paths there are; each step defines it (ū = ∂z/∂u = …) and writes its terms
+    in the order of the formula, c̄ · ∂c/∂u. ``gradients`` receives what each symbol stands
+    for, in creation order.
     """
     target = problem.target
     relevant = graph.on_paths_from(name)
@@ -1338,32 +1341,41 @@ def _accumulate(
         accumulated = sympy.Add(
             *(gradient_symbol[e.target] * local[(e.target, node.name)] for e in consumers)
         )
+        # c̄ · ∂c/∂u per consumer c, as the passes at a point write it; the target's own
+        # gradient is 1, so its term is its local derivative alone (never ∂f/∂f · ∂f/∂u).
         shown = Sum(
             tuple(
                 Product(
                     (
-                        Leibniz(make_symbol(target), make_symbol(e.target), True),
+                        *(() if e.target == target else (gradient_symbol[e.target],)),
                         Leibniz(make_symbol(e.target), make_symbol(node.name), e.partial),
                     )
                 )
                 for e in consumers
             )
         )
+        inserted = Sum(
+            tuple(
+                Product(_shown_factors((gradient_symbol[e.target], local[(e.target, node.name)])))
+                for e in consumers
+            )
+        )
         label = Leibniz(make_symbol(target), make_symbol(node.name), True)
+        symbol = None if node.name == name else Adjoint(namer.fresh(f"grad_{node.name}"), node.name)
+        sides = (label, shown, inserted) if symbol is None else (symbol, label, shown, inserted)
         steps.append(
             Step(
                 "accumulate",
                 "graph_accumulate",
-                (label, shown, accumulated),
+                sides,
                 (RuleRef("accumulation"),),
-                sampler.check(accumulated, node.name, symbols_to_nodes),
+                sampler.check(formula_value(inserted, {}), node.name, symbols_to_nodes),
                 words=(("node", node.name), ("consumers", ", ".join(e.target for e in consumers))),
             )
         )
-        if node.name == name:
+        if symbol is None:
             result = accumulated
             break
-        symbol = make_symbol(namer.fresh(f"grad_{node.name}"))
         gradient_symbol[node.name] = symbol
         gradients[symbol] = accumulated
         symbols_to_nodes[symbol] = node.name

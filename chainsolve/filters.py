@@ -20,7 +20,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from chainsolve.functions import printed_name
-from chainsolve.problem import evaluate_typed
+from chainsolve.problem import Adjoint, evaluate_typed
 from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Step, Sum
 
 Notation = Literal["leibniz", "lagrange"]
@@ -468,6 +468,9 @@ class UnicodePrinter(StructuralOrder, StrPrinter):
 
     _print_Dummy = _print_Symbol
 
+    def _print_Adjoint(self, expr: Adjoint) -> str:
+        return adjoint_unicode(expr.node)
+
     def _print_Pi(self, expr: sympy.Expr) -> str:
         return "π"
 
@@ -688,6 +691,9 @@ class ChainsolveLatexPrinter(_FactorOrder, StructuralOrder, LatexPrinter):
         base, supers, subs = split_super_sub(name)
         return _latex_name(base), [_latex_name(s) for s in supers], [_latex_name(s) for s in subs]
 
+    def _print_Adjoint(self, expr: Adjoint) -> str:
+        return adjoint_latex(expr.node)
+
     def _hprint_Function(self, func: str) -> str:
         # An unknown function named like a LaTeX command that is no function (\frac, \root)
         # or does not exist (\re, \im) is an operator name, not that command.
@@ -753,6 +759,15 @@ class ChainsolveMathMLPrinter(_FactorOrder, StructuralOrder, MathMLPresentationP
         node = self._print(expr)
         _tidy_mathml(node)
         return str(node.toxml().encode("ascii", "xmlcharrefreplace").decode())
+
+    def _print_Adjoint(self, expr: Adjoint) -> Any:
+        over = self.dom.createElement("mover")
+        over.appendChild(self._print(sympy.Symbol(expr.node)))
+        bar = self.dom.createElement("mo")
+        bar.setAttribute("stretchy", "true")
+        bar.appendChild(self.dom.createTextNode("¯"))
+        over.appendChild(bar)
+        return over
 
     def _print_Pow(self, expr: sympy.Expr) -> Any:
         base, exponent = expr.args

@@ -23,6 +23,29 @@ def make_symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, real=True)
 
 
+class Adjoint(sympy.Symbol):
+    """ū = ∂L/∂u, the gradient arriving at node u in backpropagation: a symbol of its own.
+
+    Its ``name`` is an identifier no user name takes (``grad_u``, what plain text and JSON
+    read back); the formats print it as the passes at a point do, a bar over u's name (ū,
+    ``\\bar{u}``), never as a local derivative.
+    """
+
+    __slots__ = ("node",)
+    node: str
+
+    def __new__(cls, name: str, node: str) -> Adjoint:
+        adjoint = sympy.Symbol.__xnew__(cls, name, real=True)
+        adjoint.node = node
+        return adjoint  # type: ignore[no-any-return]
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str, str], dict[str, object]]:
+        return (self.name, self.node), {}
+
+    def _hashable_content(self) -> tuple[object, ...]:
+        return (*super()._hashable_content(), self.node)
+
+
 @record
 class Definition:
     """One line ``name = expr`` of a problem; ``span`` locates it in the source when known.

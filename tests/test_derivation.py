@@ -220,6 +220,33 @@ def test_diamond_chain_is_accumulated_not_enumerated() -> None:
     assert not derivation.in_terms_of_inputs
 
 
+def test_accumulated_gradients_are_barred_symbols_defined_where_they_are_computed() -> None:
+    """Past 16 paths each node's gradient is ū (as the passes at a point write it), defined by its
+    own step ū = ∂z/∂u = Σ c̄ · ∂c/∂u = …, terms in the formula's order; the target's gradient 1
+    is never written ∂z/∂z, and the check step shows the last gradient as its step wrote it."""
+    from chainsolve.filters import formula_unicode
+
+    lines = ["z = a5"]
+    for k in range(5, 0, -1):
+        lines.append(f"a{k} = sin(b{k}) + cos(c{k}); b{k} = a{k - 1}^2; c{k} = 2*a{k - 1}")
+    lines.append("a0 = x")
+    (derivation,) = solve_problem(parse_problem("; ".join(lines))).derivations
+    printed = {
+        step.words[0][1]: " = ".join(formula_unicode(side) for side in step.sides)
+        for step in derivation.steps
+        if step.kind == "accumulate"
+    }
+    assert printed["a5"] == "a\u03045 = ∂z/∂a5 = dz/da5 = 1"
+    assert printed["b5"] == "b\u03045 = ∂z/∂b5 = a\u03045 · ∂a5/∂b5 = a\u03045 · cos(b5)"
+    assert printed["a4"] == (
+        "a\u03044 = ∂z/∂a4 = b\u03045 · db5/da4 + c\u03045 · dc5/da4 = b\u03045 · 2a4 + c\u03045 · 2"
+    )
+    assert printed["x"] == "∂z/∂x = a\u03040 · da0/dx = a\u03040"
+    (check,) = [s for s in derivation.steps if s.phrase == "graph_backprop_check"]
+    assert formula_unicode(check.sides[-1]) == "a\u03040"
+    assert "grad" not in " ".join(printed.values())
+
+
 def test_polar_gradient_uses_pythagorean_identity() -> None:
     """∂w/∂r for w = x² + y² + z², x = r cos t, y = r sin t, z = r is 4r, not 2r(sin²t + cos²t + 1)."""
     solution = solve_problem(
