@@ -157,6 +157,17 @@ def _close(left: mpmath.mpf, right: mpmath.mpf) -> bool:
     return bool(abs(left - right) <= TOLERANCE * max(1, abs(left), abs(right)))
 
 
+#: Times a differing sample's precision is doubled, at most, for its values to hold still.
+SETTLE_DOUBLINGS = 3
+
+
+def _holds_still(coarse: mpmath.mpf | None, fine: mpmath.mpf | None) -> bool:
+    """Is a value computed at some precision the same at twice it (both undefined, or close)?"""
+    if coarse is None or fine is None:
+        return coarse is None and fine is None
+    return _close(coarse, fine)
+
+
 def kink_arguments(exprs: Sequence[sympy.Expr]) -> list[sympy.Expr]:
     """The expressions g whose zeros are kinks or jumps: |g|, relu g, acot g, …, Max, Piecewise.
 
@@ -259,6 +270,26 @@ class _Sampler:
             return None
         return _Sample(point, left, right)
 
+    def settled(self, sample: _Sample) -> _Sample | None:
+        """A sample whose sides differ, trusted only once each side's value holds still as the
+        precision doubles (:data:`SETTLE_DOUBLINGS` times at most); None when it never does.
+
+        At 40 digits sin(3·e^(e^8.5)) is noise (its angle needs 2,000 digits before the
+        point), so two equal sides can differ there: such a point decides nothing, and only
+        a settled difference is one. Points that agree are not asked again.
+        """
+        digits = mpmath.mp.dps
+        for _ in range(SETTLE_DOUBLINGS):
+            digits *= 2
+            with mpmath.workdps(digits):
+                finer = self.at(sample.point)
+            if finer is None:
+                return None  # outside the domain once computed more closely
+            if _holds_still(sample.left, finer.left) and _holds_still(sample.right, finer.right):
+                return sample
+            sample = finer
+        return None
+
     def sweep(
         self, rng: random.Random, samples: int
     ) -> tuple[list[_Sample], list[dict[sympy.Symbol, mpmath.mpf]]]:
@@ -295,6 +326,8 @@ class _Sampler:
             if not inside(point):
                 continue
             sample = self.at(point)
+            if sample is not None and sample.differs:
+                sample = self.settled(sample)
             if sample is not None:
                 found.append(sample)
                 if len(found) == DENSE_SAMPLES:
@@ -327,18 +360,18 @@ def numeric_comparison(
     samplers = [
         _Sampler(side[0], side[1], side[2:] if domain is not None else None, memo) for side in sides
     ]
-    found: list[_Sample] = []
+    found: list[tuple[_Sample, _Sampler]] = []
     refused: list[dict[sympy.Symbol, mpmath.mpf]] = []
     with mpmath.workdps(PRECISION):
         for sampler in samplers:
             kept, missed = sampler.sweep(rng, samples)
-            found += kept
+            found += [(sample, sampler) for sample in kept]
             refused += missed
             if not sampler.variables:
                 break
-        agree = [s for s in found if s.agrees]
-        differ = [s for s in found if s.differs]
-        one_sided = [s for s in found if s.right is None]
+        agree = [s for s, _ in found if s.agrees]
+        differ = _settled_differences([(s, by) for s, by in found if s.differs], every=bool(agree))
+        one_sided = [s for s, _ in found if s.right is None]
         points = len(agree) + len(differ)
         signs = (
             _constant_signs(
@@ -366,19 +399,42 @@ def numeric_comparison(
         return Comparison("not_equal", "numeric", points, point, values, signs=signs)
 
 
+def _settled_differences(
+    differing: Sequence[tuple[_Sample, _Sampler]], *, every: bool
+) -> list[_Sample]:
+    """The differing samples that a difference can rest on (:meth:`_Sampler.settled`).
+
+    With points that agree (``every``), each differing one must hold still: where the sides
+    agree and where they differ is what a region of agreement is read from. With none, one
+    settled difference decides "not equal" (the roundest, which is the counterexample
+    shown), and the others are kept as found; if none settles, none counts.
+    """
+    if every:
+        return [kept for sample, by in differing if (kept := by.settled(sample)) is not None]
+    roundest_first = sorted(differing, key=lambda pair: _roundness(pair[0]))
+    for index, (sample, by) in enumerate(roundest_first):
+        kept = by.settled(sample)
+        if kept is not None:
+            return [kept, *(s for s, _ in roundest_first[index + 1 :])]
+    return []
+
+
 def _float(value: mpmath.mpf | None) -> float | None:
     return None if value is None else float(value)
 
 
 def _roundest(samples: Sequence[_Sample]) -> _Sample:
     """The counterexample a student is shown: the roundest, then with the smallest coordinates."""
-    return min(
-        samples,
-        key=lambda s: (
-            not all(v == int(v) for v in s.point.values()),
-            not all(2 * v == int(2 * v) for v in s.point.values()),
-            max((abs(v) for v in s.point.values()), default=0),
-        ),
+    return min(samples, key=_roundness)
+
+
+def _roundness(sample: _Sample) -> tuple[bool, bool, mpmath.mpf]:
+    """Integers first, then halves, then the smallest coordinates."""
+    values = sample.point.values()
+    return (
+        not all(v == int(v) for v in values),
+        not all(2 * v == int(2 * v) for v in values),
+        max((abs(v) for v in values), default=mpmath.mpf(0)),
     )
 
 
