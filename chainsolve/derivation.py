@@ -74,6 +74,11 @@ IDENTITY_OPS = 200
 #: CPU seconds spent trying to simplify a final result before the unsimplified (correct) form
 #: is kept: a safety net far above what the size gates in :func:`tidy` let through.
 SIMPLIFY_SECONDS = 2.0
+#: Most terms (a bound read off the tree) the numerator and denominator of a result may have
+#: written out for ``cancel`` to be tried on it: cancel writes both out, and past this a
+#: form with fewer operations does not come of it (a path product with a 4th power of a
+#: five-term sum: 20,000 operations in 0.4 s, then seconds to factor them again).
+CANCEL_TERMS = 64
 #: CPU seconds for expanding a simplification's difference to name the identity it rests on.
 IDENTITY_SECONDS = 0.5
 
@@ -304,6 +309,8 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
         forms = [expr]
         moves = (_trigsimp_sums, powsimp, sympy.cancel)
         for move in moves if pythagorean else moves[1:]:
+            if move is sympy.cancel and _written_out_terms(forms[-1]) > CANCEL_TERMS:
+                break
             forms.append(factor_terms(move(forms[-1])))
         return min(forms, key=ops)
 
@@ -315,6 +322,13 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
     if ops(simplified) < size:
         return simplified, False
     return expr, False
+
+
+def _written_out_terms(expr: sympy.Expr) -> int:
+    """A bound on the terms of ``expr``'s numerator and denominator written out, as ``cancel``
+    writes them (:func:`~chainsolve.equivalence.expanded_terms` of each part)."""
+    denominators = [p.base**-p.exp for p in expr.atoms(sympy.Pow) if p.exp.is_Integer and p.exp < 0]
+    return expanded_terms(expr) + sum(expanded_terms(d) for d in denominators)
 
 
 def _expanded_in_atoms(expr: sympy.Expr) -> bool:
@@ -436,7 +450,24 @@ def _trigsimp_sum(node: sympy.Expr) -> sympy.Expr:
     collapsed = _pythagorean_pairs(node)
     if collapsed is not None:
         return collapsed
-    return sympy.trigsimp(node)
+    # trigsimp also works inside each angle, where the identity has nothing to do and a large
+    # angle costs it minutes (1 + A⁴·sin²A, A a polynomial in σ(x) and tanh: > 10 min). Each
+    # angle is held as a symbol meanwhile, so the answer says the angles as they were. An
+    # angle that is itself a function of an angle, or its power (cos²x), is left: it may be
+    # one of the squares the identity pairs elsewhere in the sum.
+    angles = {
+        angle: sympy.Dummy()
+        for function in node.atoms(*_PAIRED)
+        if not (angle := function.args[0]).is_Symbol and not _is_paired_or_its_power(angle)
+    }
+    masked = sympy.trigsimp(node.xreplace(angles))
+    return masked.xreplace({held: angle for angle, held in angles.items()})
+
+
+def _is_paired_or_its_power(expr: sympy.Expr) -> bool:
+    """Is ``expr`` a circular or hyperbolic function value, or a power of one (cos x, cos²x)?"""
+    base = expr.base if isinstance(expr, sympy.Pow) else expr
+    return isinstance(base, _PAIRED)
 
 
 #: The squares whose sum with a matching term is 1: sin² + cos², cosh² − sinh².
