@@ -682,6 +682,14 @@ def note_decimal_inputs() -> str:
     return "The point has decimal inputs, so the values are decimals."
 
 
+def note_working_digits(digits: int, usual: int) -> str:
+    """Values at a point computed with more digits than usual, because at fewer they moved."""
+    return (
+        f"The values at this point are computed with {digits} significant digits: with "
+        f"{usual}, a large argument (of sin, say) left too few of them right."
+    )
+
+
 def note_finite_differences_skipped(inputs: int) -> str:
     """Why central differences were not computed for a point with many inputs."""
     return (
@@ -711,6 +719,7 @@ NOTES: Mapping[str, Callable[..., str]] = MappingProxyType(
         "numeric_mode": note_numeric_mode,
         "decimal_inputs": note_decimal_inputs,
         "finite_differences_skipped": note_finite_differences_skipped,
+        "working_digits": note_working_digits,
     }
 )
 

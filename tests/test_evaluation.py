@@ -480,6 +480,33 @@ def test_finite_difference_is_skipped_where_the_point_cannot_resolve_a_step() ->
     assert "failed" not in checks.values()
 
 
+def test_values_at_a_point_are_computed_with_the_digits_they_need() -> None:
+    """Bug: sin(eˣ) at x = 100 showed ∂y/∂x ≈ 1.76·10⁴³ with a ✓, for 2.66·10⁴³: at 40 digits
+    e¹⁰⁰ keeps too few digits of its angle, and the reference, evaluated alike, agreed. The
+    precision is raised until the next one confirms the values (80 here), and a note says so;
+    the value matches sympy's derivative at 200 digits, and the finite difference agrees."""
+    x = S("x")
+    problem, graph = _build([Definition("y", sympy.sin(sympy.exp(x)))], {"x": I(100)})
+    evaluation = evaluate_at(problem, graph)
+    (entry,) = evaluation.gradient
+    truth = sympy.N(sympy.exp(100) * sympy.cos(sympy.exp(100)), 200)
+    assert abs(entry.value.decimal - truth) < sympy.Float("1e-10") * abs(truth)
+    assert {c.status for c in entry.checks} == {"passed"}
+    assert [n.kind for n in evaluation.notes if n.kind == "working_digits"] == ["working_digits"]
+    assert "80 significant digits" in note_text(
+        next(n for n in evaluation.notes if n.kind == "working_digits")
+    )
+
+
+def test_values_that_need_no_more_digits_keep_the_usual_precision() -> None:
+    """The hidden layer at its seed point: no note, the usual 40 digits."""
+    problem, graph = _build(
+        _hidden_layer(), {"x": I(1), "y": I(0), "W1": I(1), "b1": I(0), "W2": I(1), "b2": I(0)}
+    )
+    evaluation = evaluate_at(problem, graph)
+    assert not any(n.kind == "working_digits" for n in evaluation.notes)
+
+
 def test_point_value_too_large_to_evaluate_is_refused() -> None:
     """Bug: --at x=e^e^e^e ended in 'internal error: Undefined'; now a ProblemError names x."""
     x = S("x")
