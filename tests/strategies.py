@@ -108,6 +108,32 @@ def definition_systems(
     return "; ".join(reversed(created))
 
 
+#: One-argument forms the layers of :func:`layered_graphs` apply, each to the layer below.
+LAYER_FORMS = (
+    "sin({})", "cos({})", "exp({})", "tanh({})", "sigmoid({})", "({})^2", "({})^3",
+    "log(1 + ({})^2)", "sqrt(1 + ({})^2)", "3*({})", "atan({})",
+)  # fmt: skip
+
+
+@st.composite
+def layered_graphs(draw: st.DrawFn) -> str:
+    """Chains of 4–6 diamonds, aₖ = bₖ ∘ cₖ with bₖ, cₖ functions of aₖ₋₁: 16 to 64 paths, so
+    both the written-out path sums and backpropagation, and values that grow past what 40
+    digits hold (e^(e^8), sin of it): where fixed-precision checks called right steps wrong."""
+    layers = draw(st.integers(4, 6))
+    form = st.sampled_from(LAYER_FORMS)
+    lines = [f"z = a{layers}"]
+    for k in range(layers, 0, -1):
+        operator = draw(st.sampled_from(["+", "*", "-"]))
+        below = f"a{k - 1}"
+        lines.append(
+            f"a{k} = b{k} {operator} c{k}; b{k} = {draw(form).format(below)}; "
+            f"c{k} = {draw(form).format(below)}"
+        )
+    lines.append(f"a0 = {draw(form).format('x')}")
+    return "; ".join(lines)
+
+
 def abstract_definition_systems() -> st.SearchStrategy[str]:
     """Definition systems in which unknown functions appear (as in ``z = f(x, y); x = g(t)``)."""
     return definition_systems(abstract=True).filter(
