@@ -63,3 +63,31 @@ def test_backpropagation_through_fast_turning_diamonds_is_not_called_wrong() -> 
     assert not any(note.kind == "wrong_step" for note in solution.notes)
     (check,) = [s.check for s in derivation.steps if s.phrase == "graph_backprop_check"]
     assert check.status == "numeric" and not check.differs
+
+
+def test_passes_are_settled_at_the_precision_their_values_need() -> None:
+    """sin(eˣ) at x = 100: 40 digits leave the angle wrong, 80 are confirmed by 160; the adjoint
+    there is e¹⁰⁰·cos(e¹⁰⁰), as sympy evaluates it at 200 digits."""
+    from chainsolve.graphcheck import settled_passes
+
+    graph = _graph("y = sin(u); u = exp(x)")
+    digits, _, adjoints = settled_passes(graph, lambda: {"x": mpmath.mpf(100)})  # type: ignore[misc]
+    truth = sympy.N(sympy.exp(100) * sympy.cos(sympy.exp(100)), 60)
+    assert digits == 80
+    with mpmath.workdps(60):
+        error = abs(adjoints["x"] - mpmath.mpf(str(truth)))
+        assert error < mpmath.mpf(10) ** -20 * abs(adjoints["x"])
+
+
+def test_backpropagation_whose_values_outgrow_40_digits_is_checked_at_more() -> None:
+    """Six layers of squares and exponentials reach sin(a₅) with a₅ past 10⁴⁰: the sampler's
+    adjoints at 40 digits were noise, so the (settled) finite difference called the right
+    gradient wrong. The sampler's points are settled too, and every step agrees."""
+    source = (
+        "z = a6; a6 = b6 - c6; b6 = sin(a5); c6 = 3*(a5); a5 = b5 - c5; b5 = (a4)^2; "
+        "c5 = cos(a4); a4 = b4 * c4; b4 = (a3)^2; c4 = sigmoid(a3); a3 = b3 * c3; b3 = (a2)^2; "
+        "c3 = exp(a2); a2 = b2 * c2; b2 = log(1 + (a1)^2); c2 = exp(a1); a1 = b1 + c1; "
+        "b1 = sigmoid(a0); c1 = sin(a0); a0 = (x)^2"
+    )
+    solution = solve_parsed(load_problem(source, wrt="x"))  # strict checks: a difference raises
+    assert solution.verified
