@@ -23,6 +23,7 @@ from chainsolve.equivalence import (
     check_claim,
     expanded_terms,
     pythagorean_zero,
+    written_out_size,
 )
 from chainsolve.errors import ProblemError
 from chainsolve.explain import (
@@ -74,11 +75,12 @@ IDENTITY_OPS = 200
 #: CPU seconds spent trying to simplify a final result before the unsimplified (correct) form
 #: is kept: a safety net far above what the size gates in :func:`tidy` let through.
 SIMPLIFY_SECONDS = 2.0
-#: Most terms (a bound read off the tree) the numerator and denominator of a result may have
-#: written out for ``cancel`` to be tried on it: cancel writes both out, and past this a
-#: form with fewer operations does not come of it (a path product with a 4th power of a
-#: five-term sum: 20,000 operations in 0.4 s, then seconds to factor them again).
-CANCEL_TERMS = 64
+#: Most operations ``cancel`` may write out, roughly (:func:`~chainsolve.equivalence.written_out_size`), for it to be
+#: tried on a result. cancel writes the numerator and the denominator out, and the argument
+#: of each function or root in every term; past this a form with fewer operations does not
+#: come of it: a 16-path product with a cube of a four-term sum gave 9,800 operations in
+#: 0.3 s, one with √(s⁴ + 1), s a four-term sum, 5,400, each then 0.4–0.7 s to factor again.
+CANCEL_SIZE = 2000
 #: CPU seconds for expanding a simplification's difference to name the identity it rests on.
 IDENTITY_SECONDS = 0.5
 
@@ -309,7 +311,7 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
         forms = [expr]
         moves = (_trigsimp_sums, powsimp, sympy.cancel)
         for move in moves if pythagorean else moves[1:]:
-            if move is sympy.cancel and _written_out_terms(forms[-1]) > CANCEL_TERMS:
+            if move is sympy.cancel and written_out_size(forms[-1], ops(forms[-1])) > CANCEL_SIZE:
                 break
             forms.append(factor_terms(move(forms[-1])))
         return min(forms, key=ops)
@@ -322,13 +324,6 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
     if ops(simplified) < size:
         return simplified, False
     return expr, False
-
-
-def _written_out_terms(expr: sympy.Expr) -> int:
-    """A bound on the terms of ``expr``'s numerator and denominator written out, as ``cancel``
-    writes them (:func:`~chainsolve.equivalence.expanded_terms` of each part)."""
-    denominators = [p.base**-p.exp for p in expr.atoms(sympy.Pow) if p.exp.is_Integer and p.exp < 0]
-    return expanded_terms(expr) + sum(expanded_terms(d) for d in denominators)
 
 
 def _expanded_in_atoms(expr: sympy.Expr) -> bool:

@@ -1530,6 +1530,23 @@ def expanded_terms(expr: sympy.Expr) -> int:
     return 1
 
 
+def written_out_size(expr: sympy.Expr, operations: int) -> int:
+    """Roughly how many operations ``expand`` or ``cancel`` write ``expr`` out to: the terms of
+    its numerator and denominator written out (:func:`expanded_terms` of each), times its
+    ``operations`` as held, times the terms of its widest argument of a function or root
+    written out (both write those out too, in every term)."""
+    denominators = [p.base**-p.exp for p in expr.atoms(sympy.Pow) if p.exp.is_Integer and p.exp < 0]
+    terms = expanded_terms(expr) + sum(expanded_terms(d) for d in denominators)
+    arguments = (
+        argument
+        for node in expr.atoms(sympy.Function, sympy.Pow)
+        if not (isinstance(node, sympy.Pow) and node.exp.is_Integer)
+        for argument in node.args
+    )
+    widest = max((expanded_terms(argument) for argument in arguments), default=1)
+    return terms * operations * widest
+
+
 #: Most terms an expansion may give to be tried on a claim that is not small: a chain of
 #: activations (the ML loss) has many operations but expands to a few terms, which prove it
 #: for less than the numeric comparison costs.

@@ -43,7 +43,7 @@ from sympy.simplify.fu import TR8, TR2i
 
 from chainsolve.budget import attempt
 from chainsolve.dag import distinct_parts, tree_size
-from chainsolve.equivalence import numeric_comparison
+from chainsolve.equivalence import expanded_terms, numeric_comparison, written_out_size
 from chainsolve.filters import formula_unicode, ordered_terms
 from chainsolve.functions import relu
 from chainsolve.problem import evaluate_typed
@@ -480,7 +480,18 @@ def _term_count(expr: sympy.Expr) -> int:
     if not _expandable(expr):
         return len(sympy.Add.make_args(expr))
     monomials = _monomial_count(expr)
-    return len(sympy.Add.make_args(sympy.expand(expr))) if monomials is None else monomials
+    if monomials is not None:
+        return monomials
+    if written_out_size(expr, int(sympy.count_ops(expr))) > EXPAND_SIZE:
+        # Writing it out would cost seconds (16 path products of σ, tanh and sin: 9 s): the
+        # count read off the tree, where no like terms are combined, stands for it.
+        return expanded_terms(expr)
+    return len(sympy.Add.make_args(sympy.expand(expr)))
+
+
+#: Most operations (:func:`~chainsolve.equivalence.written_out_size`) a result is written
+#: out to for its terms to be counted.
+EXPAND_SIZE = 20_000
 
 
 def _monomial_count(expr: sympy.Expr) -> int | None:
