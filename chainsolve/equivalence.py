@@ -18,7 +18,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve.budget import attempt, cut_ins
 from chainsolve.dag import atoms_of, distinct_parts, free_symbols, same, tree_size
 from chainsolve.functions import EXP_REWRITABLE, KINKED, SinCosForm, family_forms
-from chainsolve.numeric import Known, Undefined, evaluate
+from chainsolve.numeric import Known, OutOfRange, Undefined, evaluate
 from chainsolve.record import record
 from chainsolve.steps import Check
 
@@ -132,7 +132,18 @@ def _known(point: Mapping[sympy.Symbol, mpmath.mpf]) -> Known:
 
 def _value(expr: sympy.Expr, point: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath.mpf | None:
     try:
+        return _sampled(expr, point)
+    except OutOfRange:
+        return None
+
+
+def _sampled(expr: sympy.Expr, point: Mapping[sympy.Symbol, mpmath.mpf]) -> mpmath.mpf | None:
+    """``expr`` at ``point``; None where it is undefined. Raises :class:`OutOfRange` where it
+    is a number past what is computed: no evidence of a domain, nor of a difference."""
+    try:
         return evaluate(expr, point, _known(point))
+    except OutOfRange:
+        raise
     except (Undefined, OverflowError, ZeroDivisionError, ValueError):
         return None
 
@@ -246,12 +257,12 @@ class _Sampler:
         """The value of a reference-side expression, looked up in ``memo`` when there is one:
         answers to one problem are sampled at the same points, so its values repeat."""
         if self.memo is None:
-            return _value(expr, point)
+            return _sampled(expr, point)
         key = (expr, tuple(point.items()), mpmath.mp.dps)
         if key not in self.memo:
             if len(self.memo) >= MEMO_VALUES:
                 self.memo.clear()
-            self.memo[key] = _value(expr, point)
+            self.memo[key] = _sampled(expr, point)
         return self.memo[key]
 
     def at(self, point: dict[sympy.Symbol, mpmath.mpf]) -> _Sample | None:
@@ -265,7 +276,7 @@ class _Sampler:
         right = self._reference(self.right, point)
         if right is None and self.domain is not None:
             return None
-        left = _value(self.left, point)
+        left = _sampled(self.left, point)
         if left is None and right is None:
             return None
         return _Sample(point, left, right)
@@ -281,8 +292,11 @@ class _Sampler:
         digits = mpmath.mp.dps
         for _ in range(SETTLE_DOUBLINGS):
             digits *= 2
-            with mpmath.workdps(digits):
-                finer = self.at(sample.point)
+            try:
+                with mpmath.workdps(digits):
+                    finer = self.at(sample.point)
+            except OutOfRange:
+                return None
             if finer is None:
                 return None  # outside the domain once computed more closely
             if _holds_still(sample.left, finer.left) and _holds_still(sample.right, finer.right):
@@ -307,7 +321,10 @@ class _Sampler:
                 if tries <= nice
                 else _sample(rng, self.variables)
             )
-            sample = self.at(point)
+            try:
+                sample = self.at(point)
+            except OutOfRange:
+                continue  # a value past what is computed: the point shows nothing
             if sample is None:
                 refused.append(point)
             else:
@@ -325,7 +342,10 @@ class _Sampler:
             point = _sample(rng, self.variables)
             if not inside(point):
                 continue
-            sample = self.at(point)
+            try:
+                sample = self.at(point)
+            except OutOfRange:
+                continue
             if sample is not None and sample.differs:
                 sample = self.settled(sample)
             if sample is not None:

@@ -15,6 +15,14 @@ class Undefined(ArithmeticError):
     """The expression has no real value at this point (log of a negative, division by 0, ...)."""
 
 
+class OutOfRange(Undefined):
+    """The value exists but is past what is computed (beyond 2^MAX_BITS, or as close to 0).
+
+    An :class:`Undefined` for callers that only need a value; a comparison tells it apart:
+    1/cosh(10⁵)² is a number, and a point where only one side is out of range shows nothing.
+    """
+
+
 MpFloat = Any  # mpmath.mpf; mpmath ships no types
 
 #: Values beyond 2^MAX_BITS count as undefined: arithmetic on them makes mpmath crawl.
@@ -37,12 +45,12 @@ def _real(value: Any) -> MpFloat:
             if exponent or bits:
                 raise Undefined("not finite")
         elif exponent + bits > MAX_BITS:
-            raise Undefined("too large to evaluate")
+            raise OutOfRange("too large to evaluate")
         return value
     if not mpmath.isfinite(value):
         raise Undefined("not finite")
     if value and mpmath.mag(value) > MAX_BITS:
-        raise Undefined("too large to evaluate")
+        raise OutOfRange("too large to evaluate")
     return value
 
 
@@ -162,7 +170,7 @@ def _compute(expr: sympy.Basic, values: Mapping[sympy.Symbol, MpFloat], cache: K
         if base != 0 and _bits_may_be_many(base, exponent):
             bits = exponent * mpmath.log(abs(base), 2)
             if abs(bits) > MAX_BITS:
-                raise Undefined(
+                raise OutOfRange(
                     "too large to evaluate" if bits > 0 else "too close to 0 to evaluate"
                 )
         return mpmath.power(base, exponent)

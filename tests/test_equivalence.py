@@ -532,3 +532,12 @@ def test_a_settled_difference_is_still_found() -> None:
         sympy.sin(2 * u), 2 * sympy.sin(u) * sympy.cos(u) + sympy.Rational(1, 10**6)
     )
     assert comparison.verdict == "not_equal" and comparison.counterexample is not None
+
+
+def test_a_value_past_what_is_computed_is_no_difference() -> None:
+    """1/cosh(10⁵x²)² against 1 − tanh(10⁵x²)²: at x = 1 the cosh is e^100000, past what is
+    computed, while 1 − tanh² rounds to 0. That read as 'defined on one side only', so a right
+    Simplify step (four σ/tanh layers, x = 3) was called a bug; such a point now shows nothing."""
+    angle = 100000 * x**2
+    comparison = numeric_comparison(1 / sympy.cosh(angle) ** 2, 1 - sympy.tanh(angle) ** 2)
+    assert comparison.verdict == "equal"
