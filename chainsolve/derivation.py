@@ -75,11 +75,11 @@ IDENTITY_OPS = 200
 #: CPU seconds spent trying to simplify a final result before the unsimplified (correct) form
 #: is kept: a safety net far above what the size gates in :func:`tidy` let through.
 SIMPLIFY_SECONDS = 2.0
-#: Most operations ``cancel`` may write out, roughly (:func:`~chainsolve.equivalence.written_out_size`), for it to be
-#: tried on a result. cancel writes the numerator and the denominator out, and the argument
-#: of each function or root in every term; past this a form with fewer operations does not
-#: come of it: a 16-path product with a cube of a four-term sum gave 9,800 operations in
-#: 0.3 s, one with √(s⁴ + 1), s a four-term sum, 5,400, each then 0.4–0.7 s to factor again.
+#: Most operations ``cancel`` may write a result out to (roughly: ``written_out_size``) for it
+#: to be tried. cancel writes the numerator and the denominator out, and the argument of each
+#: function or root in every term; past this a form with fewer operations does not come of
+#: it: a 16-path product with a cube of a four-term sum gave 9,800 operations in 0.3 s, one
+#: with √(s⁴ + 1), s a four-term sum, 5,400, each then 0.4–0.7 s to factor again.
 CANCEL_SIZE = 2000
 #: CPU seconds for expanding a simplification's difference to name the identity it rests on.
 IDENTITY_SECONDS = 0.5
@@ -450,10 +450,20 @@ def _trigsimp_sum(node: sympy.Expr) -> sympy.Expr:
     # angle is held as a symbol meanwhile, so the answer says the angles as they were. An
     # angle that is itself a function of an angle, or its power (cos²x), is left: it may be
     # one of the squares the identity pairs elsewhere in the sum.
+    # In a fixed order: the symbols' order may steer trigsimp's form, and the same sum must
+    # give the same form in every process (a set's order follows the hash seed).
     angles = {
-        angle: sympy.Dummy()
-        for function in node.atoms(*_PAIRED)
-        if not (angle := function.args[0]).is_Symbol and not _is_paired_or_its_power(angle)
+        angle: sympy.Dummy(f"angle{index}")
+        for index, angle in enumerate(
+            sorted(
+                {
+                    f.args[0]
+                    for f in node.atoms(*_PAIRED)
+                    if not f.args[0].is_Symbol and not _is_paired_or_its_power(f.args[0])
+                },
+                key=sympy.default_sort_key,
+            )
+        )
     }
     masked = sympy.trigsimp(node.xreplace(angles))
     return masked.xreplace({held: angle for angle, held in angles.items()})
