@@ -977,8 +977,8 @@ def test_trigsimp_still_pairs_a_square_that_is_also_an_angle() -> None:
 
 def test_cancel_is_not_tried_where_it_writes_out_thousands_of_terms() -> None:
     """A 16-path product of a layered σ/tanh/sin problem: cancel wrote out 20,000 operations and
-    every one of the 16 tidies ran into its CPU net, 20 s in all and no answer. The written-out
-    size (terms of numerator and denominator times operations) now skips cancel there."""
+    every one of the 16 tidies ran into its CPU net, 20 s in all and no answer (the problem is
+    in test_fuzz's FOUND_CHAINS). The written-out size now skips cancel there."""
     from chainsolve.derivation import CANCEL_SIZE
     from chainsolve.equivalence import written_out_size
 
@@ -989,11 +989,3 @@ def test_cancel_is_not_tried_where_it_writes_out_thousands_of_terms() -> None:
     # terms of the numerator and the denominator.
     root = sympy.sqrt((x + y + sympy.sin(x)) ** 4 + 1)
     assert written_out_size(x * root / (x + 1), 10) == 3 * 10 * 16
-    source = (
-        "z = a4; a4 = b4 * c4; b4 = log(1 + (a3)^2); c4 = atan(a3); a3 = b3 * c3; b3 = (a2)^2; "
-        "c3 = sin(a2); a2 = b2 + c2; b2 = tanh(a1); c2 = (a1)^3; a1 = b1 + c1; b1 = (a0)^2; "
-        "c1 = 3*(a0); a0 = sigmoid(x)"
-    )
-    solution = solve_problem(parse_problem(source, wrt=["x"]))
-    assert solution.verified
-    assert not any(note.kind == "simplify_ran_out" for note in solution.notes)
