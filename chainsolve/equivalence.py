@@ -390,7 +390,10 @@ def numeric_comparison(
             if not sampler.variables:
                 break
         agree = [s for s, _ in found if s.agrees]
-        differ = _settled_differences([(s, by) for s, by in found if s.differs], every=bool(agree))
+        settled = _settled_differences([(s, by) for s, by in found if s.differs], every=bool(agree))
+        # A difference at 40 digits may be none once settled: such a point agrees.
+        agree += [s for s in settled if s.agrees]
+        differ = [s for s in settled if s.differs]
         one_sided = [s for s, _ in found if s.right is None]
         points = len(agree) + len(differ)
         signs = (
@@ -422,21 +425,26 @@ def numeric_comparison(
 def _settled_differences(
     differing: Sequence[tuple[_Sample, _Sampler]], *, every: bool
 ) -> list[_Sample]:
-    """The differing samples that a difference can rest on (:meth:`_Sampler.settled`).
+    """The samples that differed, as settled (:meth:`_Sampler.settled`): each still differing,
+    or agreeing once computed closely enough; a sample that never settles is dropped.
 
-    With points that agree (``every``), each differing one must hold still: where the sides
-    agree and where they differ is what a region of agreement is read from. With none, one
-    settled difference decides "not equal" (the roundest, which is the counterexample
-    shown), and the others are kept as found; if none settles, none counts.
+    With points that agree (``every``), each is settled: where the sides agree and where they
+    differ is what a region of agreement is read from. With none, they are settled roundest
+    first until one still differs (the counterexample shown), which decides "not equal"; the
+    rest are kept as found.
     """
     if every:
         return [kept for sample, by in differing if (kept := by.settled(sample)) is not None]
     roundest_first = sorted(differing, key=lambda pair: _roundness(pair[0]))
+    settled: list[_Sample] = []
     for index, (sample, by) in enumerate(roundest_first):
         kept = by.settled(sample)
-        if kept is not None:
-            return [kept, *(s for s, _ in roundest_first[index + 1 :])]
-    return []
+        if kept is None:
+            continue
+        settled.append(kept)
+        if kept.differs:
+            return [*settled, *(s for s, _ in roundest_first[index + 1 :])]
+    return settled
 
 
 def _float(value: mpmath.mpf | None) -> float | None:

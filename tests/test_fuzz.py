@@ -314,6 +314,12 @@ FOUND_CHAINS = {
         "c3 = tanh(a2); a2 = b2 * c2; b2 = (a1)^3; c2 = 3*(a1); a1 = b1 * c1; b1 = atan(a0); "
         "c1 = sqrt(1 + (a0)^2); a0 = (x)^2"
     ),
+    "a difference that settles into agreement": (
+        "z = a5; a5 = b5 * c5; b5 = 3*(a4); c5 = atan(a4); a4 = b4 + c4; "
+        "b4 = sqrt(1 + (a3)^2); c4 = cos(a3); a3 = b3 + c3; b3 = (a2)^3; c3 = 3*(a2); "
+        "a2 = b2 * c2; b2 = 3*(a1); c2 = exp(a1); a1 = b1 + c1; b1 = cos(a0); "
+        "c1 = log(1 + (a0)^2); a0 = exp(x)"
+    ),
     "cancel and trigsimp written out": (
         "z = a4; a4 = b4 * c4; b4 = log(1 + (a3)^2); c4 = atan(a3); a3 = b3 * c3; b3 = (a2)^2; "
         "c3 = sin(a2); a2 = b2 + c2; b2 = tanh(a1); c2 = (a1)^3; a1 = b1 + c1; b1 = (a0)^2; "
