@@ -452,19 +452,10 @@ def _trigsimp_sum(node: sympy.Expr) -> sympy.Expr:
     # one of the squares the identity pairs elsewhere in the sum.
     # In a fixed order: the symbols' order may steer trigsimp's form, and the same sum must
     # give the same form in every process (a set's order follows the hash seed).
-    angles = {
-        angle: sympy.Dummy(f"angle{index}")
-        for index, angle in enumerate(
-            sorted(
-                {
-                    f.args[0]
-                    for f in node.atoms(*_PAIRED)
-                    if not f.args[0].is_Symbol and not _is_paired_or_its_power(f.args[0])
-                },
-                key=sympy.default_sort_key,
-            )
-        )
-    }
+    met = {function.args[0] for function in node.atoms(*_PAIRED)}
+    kept = {a for a in met if not a.is_Symbol and not _is_paired_or_its_power(a)}
+    ordered = sorted(kept, key=sympy.default_sort_key)
+    angles = {angle: sympy.Dummy(f"angle{index}") for index, angle in enumerate(ordered)}
     masked = sympy.trigsimp(node.xreplace(angles))
     return masked.xreplace({held: angle for angle, held in angles.items()})
 
@@ -1374,9 +1365,6 @@ def _accumulate(
         if node.name == target or node.name not in relevant:
             continue
         consumers = [e for e in graph.consumers_of(node.name) if e.target in relevant]
-        accumulated = sympy.Add(
-            *(gradient_symbol[e.target] * local[(e.target, node.name)] for e in consumers)
-        )
         # c̄ · ∂c/∂u per consumer c, as the passes at a point write it; the target's own
         # gradient is 1, so its term is its local derivative alone (never ∂f/∂f · ∂f/∂u).
         shown = Sum(
@@ -1396,6 +1384,8 @@ def _accumulate(
                 for e in consumers
             )
         )
+        # The gradient is the value of the line as printed, so what is checked is what is shown.
+        accumulated = formula_value(inserted, {})
         label = Leibniz(make_symbol(target), make_symbol(node.name), True)
         symbol = None if node.name == name else Adjoint(namer.fresh(f"grad_{node.name}"), node.name)
         sides = (label, shown, inserted) if symbol is None else (symbol, label, shown, inserted)
@@ -1405,7 +1395,7 @@ def _accumulate(
                 "graph_accumulate",
                 sides,
                 (RuleRef("accumulation"),),
-                sampler.check(formula_value(inserted, {}), node.name, symbols_to_nodes),
+                sampler.check(accumulated, node.name, symbols_to_nodes),
                 words=(("node", node.name), ("consumers", ", ".join(e.target for e in consumers))),
             )
         )
