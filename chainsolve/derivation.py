@@ -58,6 +58,7 @@ from chainsolve.textbook import (
     TextbookForm,
     common_factor,
     derived_terms,
+    factored_terms,
     lost_denominators,
     powsimp,
     textbook_form,
@@ -272,10 +273,9 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
     # factored once.
     count = functools.cache(lambda e: int(sympy.count_ops(e)))
     ops = functools.cache(lambda e: parts.ops(e, count))
-    factor_terms = functools.cache(sympy.factor_terms)
     size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
-    factored = factor_terms(expr)
+    factored = factored_terms(expr)
     if ops(factored) < size:
         expr, size = factored, ops(factored)
     if size > 300 or expr.atoms(sympy.Heaviside, sympy.sign):
@@ -313,7 +313,7 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
         for move in moves if pythagorean else moves[1:]:
             if move is sympy.cancel and written_out_size(forms[-1], ops(forms[-1])) > CANCEL_SIZE:
                 break
-            forms.append(factor_terms(move(forms[-1])))
+            forms.append(factored_terms(move(forms[-1])))
         return min(forms, key=ops)
 
     simplified = attempt(seconds, candidates)

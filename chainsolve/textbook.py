@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import sympy
 from sympy import QQ
+from sympy.core.cache import cacheit
 from sympy.core.mul import _keep_coeff as keep_coeff
 from sympy.polys.rings import ring
 from sympy.simplify.fu import TR8, TR2i
@@ -148,6 +149,17 @@ def _merge_powers(expr: sympy.Expr) -> sympy.Expr:
     return merged
 
 
+def _factor_terms(expr: sympy.Expr) -> sympy.Expr:
+    return sympy.factor_terms(expr)
+
+
+#: sympy's factor_terms, remembered in sympy's own cache (and cleared with it). A result is
+#: factored by tidy, again by the common-factor rewrite, and its sums once more as each
+#: local derivative is shown: on a small network 13 calls, 6 of them different, 19 of the
+#: solve's 70 ms.
+factored_terms: Callable[[sympy.Expr], sympy.Expr] = cacheit(_factor_terms)
+
+
 def _common_factor(expr: sympy.Expr) -> sympy.Expr:
     """Common factors (and a common sign) taken out: tᵗ + tᵗ·ln t → tᵗ(ln t + 1).
 
@@ -155,7 +167,7 @@ def _common_factor(expr: sympy.Expr) -> sympy.Expr:
     holds them: factor_terms would rebuild each Subs (1–2 ms apiece) and factor inside its point.
     """
     masked = Masked(expr)
-    factored = sympy.factor_terms(masked.expr)
+    factored = factored_terms(masked.expr)
     return expr if factored == masked.expr else masked.put_back(factored)
 
 
@@ -576,7 +588,7 @@ def common_factor(expr: sympy.Expr) -> sympy.Expr:
         return expr
     # An unknown function's partials held as symbols: factor_terms would rebuild each one.
     masked = Masked(expr)
-    factored = sympy.factor_terms(masked.expr)
+    factored = factored_terms(masked.expr)
     if factored == masked.expr:
         return expr
     return masked.put_back(factored) if masked.ops(factored) < masked.ops(masked.expr) else expr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mpmath
 import sympy
+from hypothesis import given, reject
 
 from chainsolve.dag import (
     Shapes,
@@ -15,7 +16,11 @@ from chainsolve.dag import (
     same,
     tree_size,
 )
+from chainsolve.errors import ChainsolveError
 from chainsolve.numeric import evaluate
+from chainsolve.parsing import parse_expression
+from chainsolve.problem import evaluate_typed
+from tests.strategies import ANSWER_ONLY, FUZZ_EXAMPLES, UNARY, expressions, repeatable
 
 x, y = sympy.symbols("x y")
 
@@ -67,6 +72,27 @@ def test_derivative_equals_sympy_diff() -> None:
         for var in (real_x, real_y):
             difference = derivative(expr, var) - sympy.diff(expr.doit(), var)
             assert sympy.simplify(difference) == 0, (expr, var)
+
+
+@repeatable(FUZZ_EXAMPLES)
+@given(expressions(("x", "y"), UNARY + ANSWER_ONLY, max_leaves=8))
+def test_derivative_is_the_expression_sympy_diff_returns(text: str) -> None:
+    """derivative() returns sympy.diff's very expression (not merely an equal one) on random
+    expressions of the language: it stands in for sympy.diff as the oracle of every check."""
+    try:
+        expr = evaluate_typed(parse_expression(text))
+    except ChainsolveError:  # acos(2): not a real number, refused as typed
+        reject()
+    for var in (make_x(), make_y()):
+        assert derivative(expr, var) == sympy.diff(expr, var), (text, var)
+
+
+def make_x() -> sympy.Symbol:
+    return parse_expression("x")  # the parser's own symbol, with its assumptions
+
+
+def make_y() -> sympy.Symbol:
+    return parse_expression("y")
 
 
 def test_derivative_of_a_deep_diamond_chain_is_linear_work_and_right() -> None:

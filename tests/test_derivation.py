@@ -293,6 +293,8 @@ def test_tidy_factors_and_counts_each_form_once(monkeypatch: pytest.MonkeyPatch)
     """tidy walks each distinct form once: a move that hands back its input is not factored again."""
     from chainsolve.derivation import tidy
 
+    sympy.core.cache.clear_cache()  # factored forms are remembered in sympy's cache
+
     t = make_symbol("t")
     f, g, h = (sympy.Function(name, real=True) for name in "fgh")
     # An unknown function's partials through two paths: every move hands it back unchanged.

@@ -39,8 +39,12 @@ def _deep_chain(levels: int) -> str:
 
 
 def _many_powers(count: int, exponent: int) -> str:
-    """A product of ``count`` high powers: small to type, huge to differentiate and check."""
-    return "*".join(f"(x+{k})^{exponent}" for k in range(1, count + 1))
+    """A product of ``2·count`` high powers, (x ± k)^exponent: small to type, huge to check.
+
+    Both signs: a constant past 26^700 is refused as too large, and 26 factors alone are
+    solved in about a second since the oracle differentiates each shared part once.
+    """
+    return "*".join(f"(x{sign}{k})^{exponent}" for k in range(1, count + 1) for sign in "+-")
 
 
 def _squares(count: int) -> str:
