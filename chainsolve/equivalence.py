@@ -14,6 +14,7 @@ from typing import Literal, TypeVar
 import mpmath
 import sympy
 from sympy.core.function import AppliedUndef
+from sympy.polys.rings import PolyElement, ring
 
 from chainsolve.budget import attempt, cut_ins
 from chainsolve.dag import atoms_of, distinct_parts, free_symbols, same, tree_size
@@ -670,6 +671,49 @@ def rational_identity(expr: sympy.Expr) -> bool | None:
     return None
 
 
+#: Most terms (read off the tree, :func:`expanded_terms`) an expression is multiplied out
+#: to by :func:`as_polynomials`.
+POLYNOMIAL_TERMS = 5_000
+
+
+def as_polynomials(*exprs: sympy.Expr) -> tuple[PolyElement, ...] | None:
+    """``exprs`` multiplied out as polynomials with rational coefficients in their *parts*.
+
+    A part is a symbol or any other piece that is not a sum, a product or a positive
+    integer power: a function value (e^(s·t), sin u), a root, a reciprocal, π. Each part is
+    one unknown, independent of the others, so two expressions equal as polynomials are
+    equal at every point where both are defined, whatever relations their parts have
+    (e^(2x) = (e^x)² is not used: such a pair is merely not proved equal this way). The
+    terms are those of ``sympy.expand`` but for such relations, at a tenth of its cost
+    (an exp's argument is not expanded). None: a float coefficient, or over
+    :data:`SMALL_NODES` nodes or :data:`POLYNOMIAL_TERMS` terms written out.
+    """
+    if sum(tree_size(e, SMALL_NODES) for e in exprs) > SMALL_NODES:
+        return None
+    parts: set[sympy.Expr] = set()
+    for expr in exprs:
+        if not _collect_parts(expr, parts) or expanded_terms(expr) > POLYNOMIAL_TERMS:
+            return None
+    domain = ring(sorted(parts, key=sympy.default_sort_key), sympy.QQ)[0] if parts else None
+    if domain is None:
+        domain = ring([sympy.Dummy()], sympy.QQ)[0]
+    return tuple(domain.from_expr(expr) for expr in exprs)
+
+
+def _collect_parts(expr: sympy.Expr, parts: set[sympy.Expr]) -> bool:
+    """Add ``expr``'s parts (see :func:`as_polynomials`) to ``parts``; False at a float."""
+    if isinstance(expr, (sympy.Add, sympy.Mul)):
+        return all(_collect_parts(arg, parts) for arg in expr.args)
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 0:
+        return _collect_parts(expr.base, parts)
+    if expr.is_Rational:
+        return True
+    if expr.is_Number:  # a float (or a complex number) has no exact coefficient
+        return False
+    parts.add(expr)
+    return True
+
+
 def _integers() -> itertools.chain[int]:
     return itertools.chain([0], itertools.chain.from_iterable((n, -n) for n in itertools.count(1)))
 
@@ -1241,6 +1285,12 @@ def _check_claim(claimed: sympy.Expr, reference: sympy.Expr) -> Check:
         return Check("symbolic")
     if _partials_cancel(claimed, reference):
         # The same partials of an unknown function on both sides, in a polynomial identity.
+        return Check("symbolic")
+    polynomials = as_polynomials(claimed, reference)
+    if polynomials is not None and polynomials[0] == polynomials[1]:
+        # Equal multiplied out, each function value, root and reciprocal one unknown: the
+        # usual chain-rule step (a product written out, its sums collected), proved
+        # without building the difference.
         return Check("symbolic")
     small_claim = functools.cache(lambda: _small(claimed, reference))
     if _angle_identity(claimed, reference, small_claim):

@@ -36,15 +36,18 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 import sympy
-from sympy import QQ
 from sympy.core.cache import cacheit
 from sympy.core.mul import _keep_coeff as keep_coeff
-from sympy.polys.rings import ring
 from sympy.simplify.fu import TR8, TR2i
 
 from chainsolve.budget import attempt
 from chainsolve.dag import distinct_parts, tree_size
-from chainsolve.equivalence import expanded_terms, numeric_comparison, written_out_size
+from chainsolve.equivalence import (
+    as_polynomials,
+    expanded_terms,
+    numeric_comparison,
+    written_out_size,
+)
 from chainsolve.filters import formula_unicode, ordered_terms
 from chainsolve.functions import relu
 from chainsolve.problem import evaluate_typed
@@ -486,14 +489,16 @@ def clearly_simpler(rewritten: sympy.Expr, derived: sympy.Expr) -> bool:
 def _term_count(expr: sympy.Expr) -> int:
     """How many terms ``expr`` has written out (a factored sum counts its terms).
 
-    A power of a sum above :data:`EXPAND_POWER` is not written out (its terms grow with
-    the power): it counts as one term.
+    Multiplied out with each function value, root and reciprocal as one unknown
+    (:func:`~chainsolve.equivalence.as_polynomials`): like terms combined, an exp's argument
+    not expanded. A power of a sum above :data:`EXPAND_POWER` is not written out (its terms
+    grow with the power): it counts as one term.
     """
     if not _expandable(expr):
         return len(sympy.Add.make_args(expr))
-    monomials = _monomial_count(expr)
-    if monomials is not None:
-        return monomials
+    polynomial = as_polynomials(expr)
+    if polynomial is not None:
+        return len(polynomial[0]) or 1  # 0 written out is one term
     if written_out_size(expr, int(sympy.count_ops(expr))) > EXPAND_SIZE:
         # Writing it out would cost seconds (16 path products of σ, tanh and sin: 9 s): the
         # count read off the tree, where no like terms are combined, stands for it.
@@ -504,23 +509,6 @@ def _term_count(expr: sympy.Expr) -> int:
 #: Most operations (:func:`~chainsolve.equivalence.written_out_size`) a result is written
 #: out to for its terms to be counted.
 EXPAND_SIZE = 20_000
-
-
-def _monomial_count(expr: sympy.Expr) -> int | None:
-    """How many monomials a polynomial with rational coefficients has written out; else None.
-
-    Multiplied out in sympy's polynomial ring, not by ``expand``: the same terms (a
-    polynomial written out is its monomials, like ones combined), ~15× cheaper for a
-    product rule's result, (x² + 1)⁹ and all.
-    """
-    symbols = expr.free_symbols
-    if not symbols or expr.has(sympy.Float) or not expr.is_polynomial(*symbols):
-        return None
-    polynomials = ring(sorted(symbols, key=sympy.default_sort_key), QQ)[0]
-    try:
-        return len(polynomials.from_expr(expr)) or 1  # 0 written out is one term
-    except ValueError:  # a coefficient outside the rationals (π, √2)
-        return None
 
 
 #: Highest power of a sum that is written out to count or combine terms.

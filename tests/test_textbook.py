@@ -464,11 +464,17 @@ def test_powsimp_skipped_only_where_sympy_would_change_nothing() -> None:
     assert powsimp(product) == sympy.powsimp(product) == 2 * x + 2
 
 
-def test_monomials_are_counted_as_expand_writes_them_out() -> None:
-    """_term_count's polynomial path counts the terms expand would write, and declines the rest."""
-    from chainsolve.textbook import _monomial_count
+def test_terms_are_counted_as_expand_writes_them_out() -> None:
+    """_term_count counts the terms expand writes, each function value and root one unknown.
+
+    Polynomials with sums, products and powers of them, times function values and roots
+    of different arguments; the one difference is stated: parts related by a rule of
+    powers (e^(2x) and (e^x)²) are counted apart, where expand combines them.
+    """
+    from chainsolve.textbook import _term_count
 
     x, y = make_symbol("x"), make_symbol("y")
+    parts = (sympy.exp(x * y), sympy.sin(x + 1), sympy.sqrt(y), 1 / (x + y), sympy.pi)
     rng = random.Random(5)
     for _ in range(100):
         factors = [
@@ -476,16 +482,16 @@ def test_monomials_are_counted_as_expand_writes_them_out() -> None:
             ** rng.randint(1, 3)
             for _ in range(rng.randint(1, 2))
         ]
+        factors += rng.sample(parts, rng.randint(0, 2))
         expr = sympy.Mul(*factors) + rng.randint(-2, 2) * sympy.Mul(*factors[:1])
         if not expr.free_symbols:
             continue  # cancelled to a number
-        assert _monomial_count(expr) == len(sympy.Add.make_args(sympy.expand(expr))), expr
-    assert _monomial_count(sympy.S.Zero) is None
-    assert _monomial_count(x - x) is None
-    assert _monomial_count(sympy.pi * x + 1) is None  # π is no rational coefficient
-    assert _monomial_count(sympy.sin(x) + x) is None
-    assert _monomial_count(1 / x + x) is None
-    assert _monomial_count(0.5 * x + 1) is None
+        assert _term_count(expr) == len(sympy.Add.make_args(sympy.expand(expr))), expr
+    assert _term_count(sympy.S.Zero) == _term_count(x - x) == 1
+    assert _term_count(0.5 * x + 1) == 2  # a float coefficient: counted by expand
+    related = (sympy.exp(x) + 1) ** 2 - sympy.exp(2 * x)
+    assert _term_count(related) == 4
+    assert len(sympy.Add.make_args(sympy.expand(related))) == 2
 
 
 def test_a_high_power_of_a_sum_counts_as_one_term() -> None:
