@@ -14,7 +14,6 @@ from typing import Literal, TypeVar
 import mpmath
 import sympy
 from sympy.core.function import AppliedUndef
-from sympy.polys.rings import PolyElement, ring
 
 from chainsolve.budget import attempt, cut_ins
 from chainsolve.dag import atoms_of, distinct_parts, free_symbols, same, tree_size
@@ -674,9 +673,18 @@ def rational_identity(expr: sympy.Expr) -> bool | None:
 #: Most terms (read off the tree, :func:`expanded_terms`) an expression is multiplied out
 #: to by :func:`as_polynomials`.
 POLYNOMIAL_TERMS = 5_000
+#: Most products of two terms multiplying out may take: (x − 1)^4999 has 5,000 terms but
+#: takes millions of products of 1,500-digit numbers.
+POLYNOMIAL_PRODUCTS = 10_000
+
+#: A monomial: (index of a part, its exponent) pairs in order of the index.
+Monomial = tuple[tuple[int, int], ...]
+#: A polynomial with rational coefficients, each monomial's coefficient (none zero): an int
+#: where it is one (five times faster than a Fraction).
+Polynomial = dict[Monomial, int | Fraction]
 
 
-def as_polynomials(*exprs: sympy.Expr) -> tuple[PolyElement, ...] | None:
+def as_polynomials(*exprs: sympy.Expr) -> tuple[Polynomial, ...] | None:
     """``exprs`` multiplied out as polynomials with rational coefficients in their *parts*.
 
     A part is a symbol or any other piece that is not a sum, a product or a positive
@@ -686,32 +694,87 @@ def as_polynomials(*exprs: sympy.Expr) -> tuple[PolyElement, ...] | None:
     (e^(2x) = (e^x)² is not used: such a pair is merely not proved equal this way). The
     terms are those of ``sympy.expand`` but for such relations, at a tenth of its cost
     (an exp's argument is not expanded). None: a float coefficient, or over
-    :data:`SMALL_NODES` nodes or :data:`POLYNOMIAL_TERMS` terms written out.
+    :data:`SMALL_NODES` nodes, :data:`POLYNOMIAL_TERMS` terms written out or
+    :data:`POLYNOMIAL_PRODUCTS` products of terms (counted as they are made).
     """
     if sum(tree_size(e, SMALL_NODES) for e in exprs) > SMALL_NODES:
         return None
-    parts: set[sympy.Expr] = set()
-    for expr in exprs:
-        if not _collect_parts(expr, parts) or expanded_terms(expr) > POLYNOMIAL_TERMS:
-            return None
-    domain = ring(sorted(parts, key=sympy.default_sort_key), sympy.QQ)[0] if parts else None
-    if domain is None:
-        domain = ring([sympy.Dummy()], sympy.QQ)[0]
-    return tuple(domain.from_expr(expr) for expr in exprs)
+    if any(expanded_terms(e) > POLYNOMIAL_TERMS for e in exprs):
+        return None
+    multiplier = _Multiplier()
+    try:
+        return tuple(multiplier.polynomial(e) for e in exprs)
+    except _NotMultipliedOut:
+        return None
 
 
-def _collect_parts(expr: sympy.Expr, parts: set[sympy.Expr]) -> bool:
-    """Add ``expr``'s parts (see :func:`as_polynomials`) to ``parts``; False at a float."""
-    if isinstance(expr, (sympy.Add, sympy.Mul)):
-        return all(_collect_parts(arg, parts) for arg in expr.args)
-    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 0:
-        return _collect_parts(expr.base, parts)
-    if expr.is_Rational:
-        return True
-    if expr.is_Number:  # a float (or a complex number) has no exact coefficient
-        return False
-    parts.add(expr)
-    return True
+class _NotMultipliedOut(Exception):
+    """A float (or complex) coefficient, or too many products of terms."""
+
+
+class _Multiplier:
+    """Multiplies expressions out, numbering their parts and counting products of terms."""
+
+    def __init__(self) -> None:
+        self.parts: dict[sympy.Expr, int] = {}
+        self.memo: dict[sympy.Expr, Polynomial] = {}
+        self.products = 0
+
+    def polynomial(self, expr: sympy.Expr) -> Polynomial:
+        known = self.memo.get(expr)
+        if known is not None:
+            return known
+        result: Polynomial
+        if isinstance(expr, sympy.Add):
+            result = {}
+            for arg in expr.args:
+                for monomial, coefficient in self.polynomial(arg).items():
+                    result[monomial] = result.get(monomial, 0) + coefficient
+            result = {m: c for m, c in result.items() if c}
+        elif isinstance(expr, sympy.Mul):
+            result = {(): 1}
+            for arg in expr.args:
+                result = self.times(result, self.polynomial(arg))
+        elif isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 0:
+            # Squaring up to the power multiplies about half its terms by themselves: a
+            # power too large for the count is refused before any of it is done.
+            if (expanded_terms(expr) // 2) ** 2 > POLYNOMIAL_PRODUCTS - self.products:
+                raise _NotMultipliedOut
+            result = self.power(self.polynomial(expr.base), int(expr.exp))
+        elif expr.is_Rational:
+            value = int(expr.p) if expr.q == 1 else Fraction(int(expr.p), int(expr.q))
+            result = {(): value} if value else {}
+        elif expr.is_Number:
+            raise _NotMultipliedOut
+        else:
+            result = {((self.parts.setdefault(expr, len(self.parts)), 1),): 1}
+        self.memo[expr] = result
+        return result
+
+    def power(self, base: Polynomial, exponent: int) -> Polynomial:
+        """``base`` to a positive integer power, by squaring (x^100000 is 17 products)."""
+        result: Polynomial = {(): 1}
+        while exponent:
+            if exponent & 1:
+                result = self.times(result, base)
+            exponent >>= 1
+            if exponent:
+                base = self.times(base, base)
+        return result
+
+    def times(self, left: Polynomial, right: Polynomial) -> Polynomial:
+        self.products += len(left) * len(right)
+        if self.products > POLYNOMIAL_PRODUCTS:
+            raise _NotMultipliedOut
+        product: Polynomial = {}
+        for left_monomial, left_coefficient in left.items():
+            for right_monomial, right_coefficient in right.items():
+                exponents = dict(left_monomial)
+                for part, exponent in right_monomial:
+                    exponents[part] = exponents.get(part, 0) + exponent
+                monomial = tuple(sorted(exponents.items()))
+                product[monomial] = product.get(monomial, 0) + left_coefficient * right_coefficient
+        return {m: c for m, c in product.items() if c}
 
 
 def _integers() -> itertools.chain[int]:

@@ -19,7 +19,7 @@ from chainsolve.dag import (
 from chainsolve.errors import ChainsolveError
 from chainsolve.numeric import evaluate
 from chainsolve.parsing import parse_expression
-from chainsolve.problem import evaluate_typed
+from chainsolve.problem import evaluate_typed, make_symbol
 from tests.strategies import ANSWER_ONLY, FUZZ_EXAMPLES, UNARY, expressions, repeatable
 
 x, y = sympy.symbols("x y")
@@ -83,16 +83,8 @@ def test_derivative_is_the_expression_sympy_diff_returns(text: str) -> None:
         expr = evaluate_typed(parse_expression(text))
     except ChainsolveError:  # acos(2): not a real number, refused as typed
         reject()
-    for var in (make_x(), make_y()):
+    for var in (make_symbol("x"), make_symbol("y")):
         assert derivative(expr, var) == sympy.diff(expr, var), (text, var)
-
-
-def make_x() -> sympy.Symbol:
-    return parse_expression("x")  # the parser's own symbol, with its assumptions
-
-
-def make_y() -> sympy.Symbol:
-    return parse_expression("y")
 
 
 def test_derivative_of_a_deep_diamond_chain_is_linear_work_and_right() -> None:

@@ -292,8 +292,9 @@ def test_tidy_leaves_forms_it_cannot_shorten(expr: str) -> None:
 def test_tidy_factors_and_counts_each_form_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """tidy walks each distinct form once: a move that hands back its input is not factored again."""
     from chainsolve.derivation import tidy
+    from chainsolve.textbook import _FACTORED
 
-    sympy.core.cache.clear_cache()  # factored forms are remembered in sympy's cache
+    _FACTORED.clear()  # factored forms are remembered for the process
 
     t = make_symbol("t")
     f, g, h = (sympy.Function(name, real=True) for name in "fgh")

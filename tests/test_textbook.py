@@ -7,16 +7,20 @@ import random
 
 import pytest
 import sympy
+from hypothesis import given, reject
 
 from chainsolve.derivation import solve_problem
 from chainsolve.equivalence import compare
+from chainsolve.errors import ChainsolveError
 from chainsolve.explain import formula_value
 from chainsolve.filters import formula_latex, formula_mathml, formula_unicode, unicode_expr
 from chainsolve.functions import relu
-from chainsolve.parsing import parse_problem
-from chainsolve.problem import make_symbol
+from chainsolve.parsing import parse_expression, parse_problem
+from chainsolve.problem import evaluate_typed, make_symbol
+from chainsolve.rules import sympy_derivative
 from chainsolve.textbook import kink_conditions, lost_denominators, score, textbook_form
 from chainsolve.wording import note_text
+from tests.strategies import ANSWER_ONLY, FUZZ_EXAMPLES, UNARY, expressions, repeatable
 
 x, t, r, theta, s = (make_symbol(n) for n in ("x", "t", "r", "theta", "s"))
 
@@ -492,6 +496,20 @@ def test_terms_are_counted_as_expand_writes_them_out() -> None:
     related = (sympy.exp(x) + 1) ** 2 - sympy.exp(2 * x)
     assert _term_count(related) == 4
     assert len(sympy.Add.make_args(sympy.expand(related))) == 2
+
+
+@repeatable(FUZZ_EXAMPLES)
+@given(expressions(("x", "y"), UNARY + ANSWER_ONLY, max_leaves=7))
+def test_a_factored_form_factors_to_itself(text: str) -> None:
+    """factor_terms hands back its own result unchanged, on random expressions and their
+    derivatives: what lets factored_terms remember a factored form as its own."""
+    try:
+        expr = evaluate_typed(parse_expression(text))
+    except ChainsolveError:  # acos(2): not a real number, refused as typed
+        reject()
+    for form in (expr, sympy_derivative(expr, make_symbol("x"))):
+        factored = sympy.factor_terms(form)
+        assert sympy.factor_terms(factored) == factored, form
 
 
 def test_a_high_power_of_a_sum_counts_as_one_term() -> None:
