@@ -212,7 +212,8 @@ def _powers_may_merge(expr: sympy.Expr) -> bool:
     """Could sympy.powsimp change the powers of ``expr`` (what :func:`_merge_powers` keeps)?
 
     False only when no product holds two factors of one base (t·t^(t − 1), eˣ·e^y) or two
-    powers with one exponent up to a number (aˣ·e^(3x) is (a·e³)ˣ), and every power is
+    powers with one exponent up to a number (aˣ·e^(3x) is (a·e³)ˣ; a number as exponent
+    merges nothing: x²y² and (2x + 1)³/(x − 1)⁴ stay), and every power is
     plain: a symbol's base not a number, product or power, its exponent a number or a symbol
     (e^(3x) too). powsimp then only spreads numbers over sums, which the move does not keep;
     it costs 2–7 ms even so. Fuzzed against powsimp (tests/test_textbook.py).
@@ -269,7 +270,8 @@ def _merging_factors(product: sympy.Mul) -> bool:
     for factor in product.args:
         base, exponent = factor.as_base_exp()
         bases.append(base)
-        if exponent != 1:
+        # A number as exponent merges nothing: (2x + 1)³/(x − 1)⁴ and √p·√q stay as they are.
+        if not exponent.is_Number:
             exponents.append(exponent.as_coeff_Mul()[1])
     return len(set(bases)) < len(bases) or len(set(exponents)) < len(exponents)
 

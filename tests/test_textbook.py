@@ -431,12 +431,15 @@ def test_powers_that_may_merge_are_given_to_powsimp() -> None:
         sympy.Mul(t, t ** (t - 1), evaluate=False),
         sympy.Mul(sympy.exp(x), sympy.exp(y), evaluate=False),
         a**x * sympy.exp(3 * x),
-        x**2 * y**2,
+        x**y * a**y,
         sympy.exp(x**2 + x),
         sympy.Pow(2 * x, y, evaluate=False),
     ):
         assert _powers_may_merge(expr), expr
     assert not _powers_may_merge(2 * x * y**3 + y * sympy.cos(x * y))
+    # Numbers as exponents merge nothing (a quotient rule's result): powsimp is not asked.
+    assert not _powers_may_merge(x**2 * y**2)
+    assert not _powers_may_merge((2 * x + 1) ** 3 / (x - 1) ** 4)
 
 
 def test_the_common_factor_rewrite_keeps_an_unknown_functions_argument_as_typed() -> None:
