@@ -504,14 +504,18 @@ def test_terms_are_counted_as_expand_writes_them_out() -> None:
 @repeatable(FUZZ_EXAMPLES)
 @given(expressions(("x", "y"), UNARY + ANSWER_ONLY, max_leaves=7))
 def test_a_factored_form_factors_to_itself(text: str) -> None:
-    """factor_terms hands back its own result unchanged, on random expressions and their
-    derivatives: what lets factored_terms remember a factored form as its own."""
+    """factored_terms is sympy's factor_terms, part by part, and factor_terms hands back its
+    own result unchanged (what lets a factored form be remembered as its own), on random
+    expressions and their derivatives."""
+    from chainsolve.textbook import factored_terms
+
     try:
         expr = evaluate_typed(parse_expression(text))
     except ChainsolveError:  # acos(2): not a real number, refused as typed
         reject()
     for form in (expr, sympy_derivative(expr, make_symbol("x"))):
         factored = sympy.factor_terms(form)
+        assert factored_terms(form) == factored, form
         assert sympy.factor_terms(factored) == factored, form
 
 
