@@ -15,7 +15,7 @@ from sympy.core.function import AppliedUndef
 from chainsolve import wording
 from chainsolve.budget import attempt
 from chainsolve.check import Checker, combine_checks
-from chainsolve.dag import Shapes, has_any, replace_nodes, tree_size
+from chainsolve.dag import Shapes, has_any, operations, replace_nodes, tree_size
 from chainsolve.equivalence import (
     CIRCULAR,
     EXPAND_TERMS_LIMIT,
@@ -271,7 +271,7 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
         seconds = SIMPLIFY_SECONDS
     # The moves below often hand back what they were given: each form is counted and
     # factored once.
-    count = functools.cache(lambda e: int(sympy.count_ops(e)))
+    count = operations
     ops = functools.cache(lambda e: parts.ops(e, count))
     size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
@@ -519,14 +519,14 @@ def identity_used(before: sympy.Expr, after: sympy.Expr) -> str | None:
     """
     if before == after or not _pythagorean_candidate(before):
         return None
-    if sympy.count_ops(before) + sympy.count_ops(after) > IDENTITY_OPS:
+    if operations(before) + operations(after) > IDENTITY_OPS:
         return None
     if expanded_terms(before - after) > EXPAND_TERMS_LIMIT:
         return None
     difference = attempt(IDENTITY_SECONDS, lambda: sympy.expand(before - after))
     if difference is None or difference == 0:
         return None
-    if sympy.count_ops(difference) > IDENTITY_OPS:
+    if operations(difference) > IDENTITY_OPS:
         # The proof cancels the whole difference as one fraction: seconds to minutes on a
         # quotient-rule result (1000 operations), for a label, not for the truth of the step.
         return None
@@ -933,7 +933,7 @@ def _flattened_size(graph: Graph) -> dict[str, int]:
         if node.expr is None:
             size[node.name] = 1
             continue
-        own = sympy.count_ops(node.expr) + 1
+        own = operations(node.expr) + 1
         uses = {s.name: _occurrences(node.expr, s) for s in node.expr.free_symbols}
         size[node.name] = own + sum(count * size[name] for name, count in uses.items())
     return size
@@ -1270,7 +1270,7 @@ def _in_intermediates(graph: Graph, value: sympy.Expr) -> tuple[sympy.Expr, list
     mere renaming, σ(a)(1 − σ(a)) as h(1 − h), or a regrouping is not worth a step, and the
     path products are better shown substituted); else the form and the definitions used.
     """
-    if sympy.count_ops(value) > INTERMEDIATE_OPS:
+    if operations(value) > INTERMEDIATE_OPS:
         return None
     names = {
         node.expr: make_symbol(node.name)
@@ -1284,7 +1284,7 @@ def _in_intermediates(graph: Graph, value: sympy.Expr) -> tuple[sympy.Expr, list
     if not _has_fraction(renamed):
         return None
     simplified, _ = tidy(renamed)
-    if _has_fraction(simplified) or sympy.count_ops(simplified) >= sympy.count_ops(renamed):
+    if _has_fraction(simplified) or operations(simplified) >= operations(renamed):
         return None
     return simplified, used
 

@@ -16,7 +16,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.budget import attempt, cut_ins
-from chainsolve.dag import atoms_of, distinct_parts, free_symbols, same, tree_size
+from chainsolve.dag import atoms_of, distinct_parts, free_symbols, operations, same, tree_size
 from chainsolve.functions import EXP_REWRITABLE, KINKED, SinCosForm, family_forms
 from chainsolve.numeric import Known, OutOfRange, Undefined, evaluate
 from chainsolve.record import record
@@ -1711,4 +1711,4 @@ def _small(*exprs: sympy.Expr) -> bool:
     # count on the DAG rules out the large ones first (a tree of 600 nodes has over 60 ops).
     if sum(tree_size(e, SMALL_NODES) for e in exprs) > SMALL_NODES:
         return False
-    return bool(sum(sympy.count_ops(e, visual=False) for e in exprs) < 60)
+    return sum(operations(e) for e in exprs) < 60

@@ -40,7 +40,7 @@ from sympy.core.mul import _keep_coeff as keep_coeff
 from sympy.simplify.fu import TR8, TR2i
 
 from chainsolve.budget import attempt
-from chainsolve.dag import distinct_parts, tree_size
+from chainsolve.dag import distinct_parts, operations, tree_size
 from chainsolve.equivalence import (
     as_polynomials,
     expanded_terms,
@@ -110,7 +110,7 @@ class TextbookForm:
 
 def score(expr: sympy.Expr) -> tuple[int, int]:
     """How far from textbook form: kinks (|u|, sign u) first, then sympy's operation count."""
-    return len(expr.atoms(*_KINKED)), int(sympy.count_ops(expr))
+    return len(expr.atoms(*_KINKED)), operations(expr)
 
 
 def _sign_as_ratio(expr: sympy.Expr) -> sympy.Expr:
@@ -514,7 +514,7 @@ def clearly_simpler(rewritten: sympy.Expr, derived: sympy.Expr) -> bool:
         return kinks[0] < kinks[1]
     if _term_count(rewritten) < _term_count(derived):
         return True
-    return bool(sympy.count_ops(rewritten) <= SHORTER_SHARE * sympy.count_ops(derived))
+    return operations(rewritten) <= SHORTER_SHARE * operations(derived)
 
 
 def _term_count(expr: sympy.Expr) -> int:
@@ -530,7 +530,7 @@ def _term_count(expr: sympy.Expr) -> int:
     polynomial = as_polynomials(expr)
     if polynomial is not None:
         return len(polynomial[0]) or 1  # 0 written out is one term
-    if written_out_size(expr, int(sympy.count_ops(expr))) > EXPAND_SIZE:
+    if written_out_size(expr, operations(expr)) > EXPAND_SIZE:
         # Writing it out would cost seconds (16 path products of σ, tanh and sin: 9 s): the
         # count read off the tree, where no like terms are combined, stands for it.
         return expanded_terms(expr)
@@ -566,7 +566,7 @@ def _rewritten(
     form = result
     applied: list[str] = []
     conditions = list(kink_conditions(problem)) if problem is not None else []
-    if rewrite and sympy.count_ops(result) <= TEXTBOOK_OPS:
+    if rewrite and operations(result) <= TEXTBOOK_OPS:
         for move in moves or REWRITES:
             if not move.applies(form):
                 continue

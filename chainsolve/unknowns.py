@@ -8,14 +8,10 @@ from collections.abc import Callable
 import sympy
 from sympy.core.function import AppliedUndef
 
-from chainsolve.dag import bottom_up, has_any
+from chainsolve.dag import bottom_up, has_any, operations
 
 #: The node types of an unknown function's value or partial (a partial at a point is a Subs).
 UNKNOWN_PARTS = (AppliedUndef, sympy.Derivative, sympy.Subs)
-
-
-def _count_ops(expr: sympy.Expr) -> int:
-    return int(sympy.count_ops(expr))
 
 
 class Masked:
@@ -34,13 +30,13 @@ class Masked:
     # Weighed only when a move changed something (most leave a sum of partials as it is).
     @functools.cached_property
     def _ops(self) -> dict[sympy.Symbol, int]:
-        return {symbol: _count_ops(part) for symbol, part in self._parts.items()}
+        return {symbol: operations(part) for symbol, part in self._parts.items()}
 
     @functools.cached_property
     def _free(self) -> dict[sympy.Symbol, set[sympy.Basic]]:
         return {symbol: part.free_symbols for symbol, part in self._parts.items()}
 
-    def ops(self, expr: sympy.Expr, count: Callable[[sympy.Expr], int] = _count_ops) -> int:
+    def ops(self, expr: sympy.Expr, count: Callable[[sympy.Expr], int] = operations) -> int:
         """sympy.count_ops of masked ``expr`` with its parts put back (``count``: of ``expr`` as it is)."""
         own = count(expr)
         if not self._ops:
