@@ -1575,10 +1575,34 @@ def _is_formula_word(word: str, names: Mapping[str, str], in_run: bool) -> bool:
     return any(char in _FORMULA_MARKS for char in word) and any(c.isalnum() for c in word)
 
 
+#: A derivative written as a word in a sentence or a rule's name: dx/dx, ∂z/∂a1.
+_LEIBNIZ_WORD = re.compile(r"(?P<d>[d∂])(?P<top>[^/\s]+)/(?P=d)(?P<bottom>[^/\s]+)")
+#: A name in parentheses after d (a variable named d: d(d)/d(d)).
+_BRACKETED = re.compile(r"\((?P<name>[^()]+)\)")
+
+
+def _derivative_part(text: str, names: Mapping[str, str]) -> str | None:
+    """A variable after d in a derivative word, as LaTeX (bracketed as written); else None."""
+    bracketed = _BRACKETED.fullmatch(text)
+    name = bracketed["name"] if bracketed else text
+    if name not in names:
+        return None
+    latex = name_latex(names[name])
+    return rf"\left({latex}\right)" if bracketed else latex
+
+
 def _formula_word_latex(word: str, names: Mapping[str, str]) -> str:
-    r"""One formula word as math: a variable by its name, else ``f′g`` → ``f'g``, ``g²`` → ``g^{2}``."""
+    r"""One formula word as math: a variable by its name, a derivative of variables as the
+    fraction the formulas print (``da1/da1`` → ``\frac{da_{1}}{da_{1}}``, not d·a·1), else
+    ``f′g`` → ``f'g``, ``g²`` → ``g^{2}``."""
     if word in names:
         return name_latex(names[word])
+    leibniz = _LEIBNIZ_WORD.fullmatch(word)
+    if leibniz:
+        parts = [_derivative_part(leibniz[part], names) for part in ("top", "bottom")]
+        if None not in parts:
+            d = r"\partial " if leibniz["d"] == "∂" else "d"
+            return rf"\frac{{{d}{parts[0]}}}{{{d}{parts[1]}}}"
     if _FUNCTION_WORDS.fullmatch(word):
         return "\\" + word
     word = _FUNCTION_WORDS.sub(lambda m: "\\" + m[1] + " ", word)

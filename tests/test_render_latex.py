@@ -244,4 +244,16 @@ def test_notes_set_their_maths_in_math_mode() -> None:
     latex = render_solution(solve("log(exp(x)) + exp(log(x))"), "latex")
     assert r"\paragraph{Note.} The result holds for $x > 0$," in latex
     latex = render_solution(solve("z = x*y; y = x^2"), "latex")
-    assert r"the partial derivative $\partial z/\partial x$ holds $y$ fixed" in latex
+    assert r"the partial derivative $\frac{\partial z}{\partial x}$ holds $y$ fixed" in latex
+
+
+def test_a_derivative_in_a_rule_label_is_the_fraction_the_formulas_print() -> None:
+    """Bug: [x held constant, dy/dy = 1] was set as $dy/dy = 1$, and da1/da1 read as d·a·1;
+    a derivative of variables in a sentence or rule label is now a fraction, as in the steps."""
+    from chainsolve.filters import latex_prose
+
+    latex = render_solution(solve("z = a1*b; a1 = t^2; b = sin(t)", wrt="t"), "latex")
+    assert r"[\emph{$b$ held constant, $\frac{da_{1}}{da_{1}} = 1$}]" in latex
+    assert latex_prose("d(d)/d(d) = 1", ["d"]) == r"$\frac{d\left(d\right)}{d\left(d\right)} = 1$"
+    assert latex_prose("∂z/∂W2 = h", ["z", "W2", "h"]) == r"$\frac{\partial z}{\partial W_{2}} = h$"
+    assert latex_prose("dq/dx", ["x"]) == "$dq/dx$"  # q is no variable: left as written
