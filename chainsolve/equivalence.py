@@ -677,7 +677,8 @@ POLYNOMIAL_TERMS = 5_000
 #: takes millions of products of 1,500-digit numbers.
 POLYNOMIAL_PRODUCTS = 10_000
 
-#: A monomial: (index of a part, its exponent) pairs in order of the index.
+#: A monomial: (index of a part, its exponent) pairs in order of the index, no exponent 0
+#: (negative only for a part e^m, which is never 0: :meth:`_Multiplier.exponential`).
 Monomial = tuple[tuple[int, int], ...]
 #: A polynomial with rational coefficients, each monomial's coefficient (none zero): an int
 #: where it is one (five times faster than a Fraction).
@@ -691,7 +692,9 @@ def as_polynomials(*exprs: sympy.Expr) -> tuple[Polynomial, ...] | None:
     integer power: a function value (e^(s·t), sin u), a root, a reciprocal, π. Each part is
     one unknown, independent of the others, so two expressions equal as polynomials are
     equal at every point where both are defined, whatever relations their parts have
-    (e^(2x) = (e^x)² is not used: such a pair is merely not proved equal this way). The
+    (e^(2x) = (e^x)² is not used: such a pair is merely not proved equal this way). Two
+    function values or powers whose arguments are equal multiplied out are one part: the
+    same function of equal values (σ(w·x + b) as typed and sympy's σ(b + w·x)). The
     terms are those of ``sympy.expand`` but for such relations, at a tenth of its cost
     (an exp's argument is not expanded). None: a float coefficient, or over
     :data:`SMALL_NODES` nodes, :data:`POLYNOMIAL_TERMS` terms written out or
@@ -716,7 +719,8 @@ class _Multiplier:
     """Multiplies expressions out, numbering their parts and counting products of terms."""
 
     def __init__(self) -> None:
-        self.parts: dict[sympy.Expr, int] = {}
+        #: Each part's number, by its identity (:meth:`part`).
+        self.parts: dict[object, int] = {}
         self.memo: dict[sympy.Expr, Polynomial] = {}
         self.products = 0
 
@@ -746,10 +750,61 @@ class _Multiplier:
             result = {(): value} if value else {}
         elif expr.is_Number:
             raise _NotMultipliedOut
+        elif isinstance(expr, sympy.exp):
+            result = self.exponential(expr)
         else:
-            result = {((self.parts.setdefault(expr, len(self.parts)), 1),): 1}
+            result = {((self.part(expr), 1),): 1}
         self.memo[expr] = result
         return result
+
+    def exponential(self, expr: sympy.exp) -> Polynomial:
+        """e^(a·m + …), each term of the exponent with an integer ``a`` written (e^m)^a.
+
+        e^(u + v) = e^u·e^v holds everywhere, and e^m is never 0, so negative powers of it
+        are as exact as positive ones: e^(2x) and e^x·e^x, or e^(−x)·e^x and 1, multiply out
+        alike. The terms with other coefficients (and a constant) stay one part together.
+        """
+        try:
+            exponent = self.polynomial(expr.args[0])
+        except _NotMultipliedOut:
+            if self.products > POLYNOMIAL_PRODUCTS:
+                raise
+            return {((self.part(expr), 1),): 1}
+        factors: dict[int, int] = {}
+        rest: Polynomial = {}
+        for monomial, coefficient in exponent.items():
+            if monomial and isinstance(coefficient, int):
+                factors[
+                    self.parts.setdefault((sympy.exp, (((monomial, 1),),)), len(self.parts))
+                ] = coefficient
+            else:
+                rest[monomial] = coefficient
+        if rest:
+            factors[
+                self.parts.setdefault((sympy.exp, (tuple(sorted(rest.items())),)), len(self.parts))
+            ] = 1
+        return {tuple(sorted(factors.items())): 1}
+
+    def part(self, expr: sympy.Expr) -> int:
+        """The number of the unknown ``expr`` stands for.
+
+        A function value or a power is identified by its head and its arguments multiplied
+        out, so that the order a sum was typed in (a claim keeps it) does not make two
+        unknowns of one value. An argument that cannot be multiplied out (a float in it)
+        identifies by itself; running out of products refuses the whole, as anywhere.
+        """
+        identity: object = expr
+        if isinstance(expr, (sympy.Function, sympy.Pow)):
+            identity = (expr.func, tuple(self._argument(arg) for arg in expr.args))
+        return self.parts.setdefault(identity, len(self.parts))
+
+    def _argument(self, arg: sympy.Basic) -> object:
+        try:
+            return tuple(sorted(self.polynomial(arg).items()))
+        except _NotMultipliedOut:
+            if self.products > POLYNOMIAL_PRODUCTS:
+                raise
+            return arg
 
     def power(self, base: Polynomial, exponent: int) -> Polynomial:
         """``base`` to a positive integer power, by squaring (x^100000 is 17 products)."""
@@ -772,7 +827,8 @@ class _Multiplier:
                 exponents = dict(left_monomial)
                 for part, exponent in right_monomial:
                     exponents[part] = exponents.get(part, 0) + exponent
-                monomial = tuple(sorted(exponents.items()))
+                # e^x·e^(−x): a part whose exponents cancel is not in the monomial.
+                monomial = tuple(sorted((p, e) for p, e in exponents.items() if e))
                 product[monomial] = product.get(monomial, 0) + left_coefficient * right_coefficient
         return {m: c for m, c in product.items() if c}
 

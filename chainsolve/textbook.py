@@ -521,9 +521,10 @@ def _term_count(expr: sympy.Expr) -> int:
     """How many terms ``expr`` has written out (a factored sum counts its terms).
 
     Multiplied out with each function value, root and reciprocal as one unknown
-    (:func:`~chainsolve.equivalence.as_polynomials`): like terms combined, an exp's argument
-    not expanded. A power of a sum above :data:`EXPAND_POWER` is not written out (its terms
-    grow with the power): it counts as one term.
+    (:func:`~chainsolve.equivalence.as_polynomials`): like terms combined, as expand
+    combines them but for parts related by a rule of powers other than e^(u+v) = e^u·e^v.
+    A power of a sum above :data:`EXPAND_POWER` is not written out (its terms grow with the
+    power): it counts as one term.
     """
     if not _expandable(expr):
         return len(sympy.Add.make_args(expr))

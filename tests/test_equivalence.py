@@ -547,6 +547,31 @@ def test_as_polynomials_multiplies_out_with_each_function_value_one_unknown() ->
     assert as_polynomials(sympy.S.Zero) == ({},)
 
 
+def test_as_polynomials_takes_equal_arguments_for_one_part_and_exponents_apart() -> None:
+    """σ(w·x + b) as typed and sympy's σ(b + w·x) are one unknown (a function of equal
+    arguments), as are √(1 + x) and √(x + 1); e^(2x − y) is (e^x)²·(e^y)⁻¹, so e^(2x) against
+    e^x·e^x and e^(−x)·e^x against 1 are proved, while e^(x/2) stays a part of its own."""
+    w, b = make_symbol("w"), make_symbol("b")
+    typed = sigmoid(sympy.Add(w * x, b, evaluate=False))
+    claimed, reference = as_polynomials(
+        2 * typed * (1 - typed), 2 * sigmoid(b + w * x) * (1 - sigmoid(b + w * x))
+    )
+    assert claimed == reference
+    root = sympy.Pow(sympy.Add(1, x, evaluate=False), sympy.S.Half, evaluate=False)
+    assert as_polynomials(root)[0] == as_polynomials(sympy.sqrt(x + 1))[0]
+    ex = sympy.exp(x)
+    pairs = [
+        (sympy.exp(2 * x - y), sympy.Mul(ex, ex, sympy.exp(-y), evaluate=False)),
+        (sympy.Mul(sympy.exp(-x), ex, evaluate=False), sympy.S.One),
+        (x**2 * sympy.exp(2 * x) + 2 * x * ex, x * ex * (x * ex + 2)),
+    ]
+    for left, right in pairs:
+        polynomials = as_polynomials(left, right)
+        assert polynomials is not None and polynomials[0] == polynomials[1], (left, right)
+    half = as_polynomials(sympy.Pow(sympy.exp(x / 2), 2, evaluate=False), ex)
+    assert half is not None and half[0] != half[1]  # (e^(x/2))² = e^x is not used
+
+
 def test_as_polynomials_refuses_floats_and_work_past_its_counts() -> None:
     """No float coefficient; no power whose multiplying out takes more products than the count."""
     assert as_polynomials(sympy.Float(0.5) * x + 1) is None
@@ -559,12 +584,14 @@ def test_as_polynomials_refuses_floats_and_work_past_its_counts() -> None:
 @given(expressions(("x", "y"), UNARY, max_leaves=6), expressions(("x", "y"), UNARY, max_leaves=4))
 def test_expressions_equal_as_polynomials_are_equal(text: str, other: str) -> None:
     """Soundness: two expressions as_polynomials calls equal differ at no sampled point (a
-    and b, and a·(b + 1) − a against a·b, which it proves equal unless sympy rewrites a part)."""
+    and b, a·(b + 1) − a against a·b, which it proves equal unless sympy rewrites a part,
+    and a as typed against a evaluated)."""
     try:
         a, b = (evaluate_typed(parse_expression(t)) for t in (text, other))
     except ChainsolveError:  # acos(2): not a real number, refused as typed
         reject()
-    for left, right in ((a, b), (a * (b + 1) - a, a * b)):
+    typed = parse_expression(text)  # parts as typed: their arguments unsorted, unevaluated
+    for left, right in ((a, b), (a * (b + 1) - a, a * b), (typed, a), (typed * b, a * b)):
         polynomials = as_polynomials(left, right)
         if polynomials is not None and polynomials[0] == polynomials[1]:
             # Undecided only where no sampled point is defined (acos(2^|x|) is, at 0 alone).
