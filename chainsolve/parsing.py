@@ -2052,7 +2052,8 @@ class _Builder:
             )
         result: sympy.Expr = sympy.Pow(base, exponent)
         hint = "an even root of a negative number is not real"
-        if base.is_negative and exponent.is_Rational and exponent.q % 2 == 1:
+        # The hint is for a constant only (a variable's power is real): no assumptions asked.
+        if base.is_number and base.is_negative and exponent.is_Rational and exponent.q % 2 == 1:
             hint = f"for the real root write -({-base}^({exponent}))"
         return self.real(result, node, hint)
 

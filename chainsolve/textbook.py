@@ -232,9 +232,10 @@ def _powers_may_merge(expr: sympy.Expr) -> bool:
     False only when no product holds two factors of one base (t·t^(t − 1), eˣ·e^y) or two
     powers with one exponent up to a number (aˣ·e^(3x) is (a·e³)ˣ; a number as exponent
     merges nothing: x²y² and (2x + 1)³/(x − 1)⁴ stay), and every power is
-    plain: a symbol's base not a number, product or power, its exponent a number or a symbol
-    (e^(3x) too). powsimp then only spreads numbers over sums, which the move does not keep;
-    it costs 2–7 ms even so. Fuzzed against powsimp (tests/test_textbook.py).
+    plain: its base not a number, product or power, its exponent a number, or no sum and
+    without a number in front (sin(x)^cos(x); e^(3x) too). powsimp then only spreads
+    numbers over sums, which the move does not keep; it costs 2–7 ms even so. Fuzzed
+    against powsimp (tests/test_textbook.py).
     """
     return any(_may_merge_at(node) for node in distinct_parts(expr))
 
@@ -276,10 +277,18 @@ def _number_times_sum(product: sympy.Mul) -> bool:
 def _plain_power(power: sympy.Pow | sympy.exp) -> bool:
     base, exponent = power.as_base_exp()
     if isinstance(power, sympy.exp):
-        return bool(exponent.is_Rational or exponent.as_coeff_Mul()[1].is_Symbol)
+        return bool(
+            exponent.is_Rational or exponent.as_coeff_Mul()[1].is_Symbol or _bare_exponent(exponent)
+        )
     if base.is_number or isinstance(base, (sympy.Mul, sympy.Pow)):
         return False
-    return bool(exponent.is_Rational or exponent.is_Symbol)
+    return bool(exponent.is_Rational or _bare_exponent(exponent))
+
+
+def _bare_exponent(exponent: sympy.Expr) -> bool:
+    """An exponent powsimp leaves alone: not a sum (whose sign it may turn over into the
+    base) and no number in front (2^(2x) is 4^x): x, cos x, x·y, as in sin(x)^cos(x)."""
+    return not exponent.is_Add and exponent.as_coeff_Mul(rational=True)[0] is sympy.S.One
 
 
 def _merging_factors(product: sympy.Mul) -> bool:

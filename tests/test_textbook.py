@@ -434,9 +434,16 @@ def test_powers_that_may_merge_are_given_to_powsimp() -> None:
         x**y * a**y,
         sympy.exp(x**2 + x),
         sympy.Pow(2 * x, y, evaluate=False),
+        sympy.sin(x) ** (2 * sympy.cos(x)),  # (sin²x)^cos x where sin x ≥ 0
+        sympy.sin(x) ** (-x - 1),  # a sum's sign may go into the base
     ):
         assert _powers_may_merge(expr), expr
     assert not _powers_may_merge(2 * x * y**3 + y * sympy.cos(x * y))
+    # An exponent that is no sum and has no number in front: sin(x)^cos(x)′ as derived.
+    assert not _powers_may_merge(
+        (sympy.cos(x) ** 2 / sympy.sin(x) - sympy.log(sympy.sin(x)) * sympy.sin(x))
+        * sympy.sin(x) ** sympy.cos(x)
+    )
     # Numbers as exponents merge nothing (a quotient rule's result): powsimp is not asked.
     assert not _powers_may_merge(x**2 * y**2)
     assert not _powers_may_merge((2 * x + 1) ** 3 / (x - 1) ** 4)
