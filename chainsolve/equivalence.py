@@ -692,11 +692,12 @@ def as_polynomials(*exprs: sympy.Expr) -> tuple[Polynomial, ...] | None:
     integer power: a function value (e^(s·t), sin u), a root, a reciprocal, π. Each part is
     one unknown, independent of the others, so two expressions equal as polynomials are
     equal at every point where both are defined, whatever relations their parts have
-    (e^(2x) = (e^x)² is not used: such a pair is merely not proved equal this way). Two
-    function values or powers whose arguments are equal multiplied out are one part: the
-    same function of equal values (σ(w·x + b) as typed and sympy's σ(b + w·x)). The
-    terms are those of ``sympy.expand`` but for such relations, at a tenth of its cost
-    (an exp's argument is not expanded). None: a float coefficient, or over
+    (sin²u + cos²u = 1 or √x·√x = x are not used: such a pair is merely not proved equal
+    this way). Two function values or powers whose arguments are equal multiplied out are
+    one part: the same function of equal values (σ(w·x + b) as typed and sympy's
+    σ(b + w·x)); and e^(u+v) = e^u·e^v, which holds everywhere, is used
+    (:meth:`_Multiplier.exponential`). The terms are those of ``sympy.expand`` but for the
+    other relations, at a tenth of its cost. None: a float coefficient, or over
     :data:`SMALL_NODES` nodes, :data:`POLYNOMIAL_TERMS` terms written out or
     :data:`POLYNOMIAL_PRODUCTS` products of terms (counted as they are made).
     """
