@@ -828,8 +828,9 @@ class _Multiplier:
                 exponents = dict(left_monomial)
                 for part, exponent in right_monomial:
                     exponents[part] = exponents.get(part, 0) + exponent
-                # e^x·e^(−x): a part whose exponents cancel is not in the monomial.
-                monomial = tuple(sorted((p, e) for p, e in exponents.items() if e))
+                monomial = tuple(sorted(exponents.items()))
+                if 0 in exponents.values():  # e^x·e^(−x): a part cancelled is not in it
+                    monomial = tuple((p, e) for p, e in monomial if e)
                 product[monomial] = product.get(monomial, 0) + left_coefficient * right_coefficient
         return {m: c for m, c in product.items() if c}
 
