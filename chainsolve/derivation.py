@@ -271,8 +271,7 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
         seconds = SIMPLIFY_SECONDS
     # The moves below often hand back what they were given: each form is counted and
     # factored once.
-    count = operations
-    ops = functools.cache(lambda e: parts.ops(e, count))
+    ops = functools.cache(parts.ops)
     size = ops(expr)
     # Pulling out common factors is cheap and is what a teacher does first: 2x(wx + b − y).
     factored = factored_terms(expr)
@@ -282,7 +281,7 @@ def _tidy(expr: sympy.Expr, seconds: float | None, parts: Masked) -> tuple[sympy
         return expr, False
     pythagorean = _pythagorean_candidate(expr)
     # Small as written, each unknown-function part one symbol: nothing for the moves to shorten.
-    if count(expr) <= 8 and not pythagorean and not _has_fraction(expr):
+    if operations(expr) <= 8 and not pythagorean and not _has_fraction(expr):
         return expr, False
     free = sorted(parts.free_symbols(expr), key=lambda s: s.name)
     rational = (

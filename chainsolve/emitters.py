@@ -9,6 +9,7 @@ import mpmath
 import sympy
 
 from chainsolve import numeric
+from chainsolve.dag import operations
 from chainsolve.derivation import NON_FINITE, undefined_derivative
 from chainsolve.errors import ProblemError
 from chainsolve.filters import (
@@ -113,7 +114,6 @@ class _Labels:
         if values is not None:
             self.point, self.edge_values = _split_values(graph, values)
         self._edges: dict[tuple[str, str], str] = {}
-        self._definition_sizes: dict[str, int] = {}
 
     def _text(self, expr: sympy.Expr) -> str:
         return latex_expr(expr) if self.latex else unicode_expr(expr)
@@ -161,17 +161,14 @@ class _Labels:
                 [] if definition is None else [definition],
                 "",
             )
-        if sympy.count_ops(partial) > LABEL_OPS:
+        if operations(partial) > LABEL_OPS:
             return f"{derivative} = {ELIDED_LATEX if self.latex else ELIDED}"
         # The form the edge's step shows (2(z − y), not sympy's 2z − 2y), so picture and steps agree.
         return f"{derivative} = {self._text(common_factor(partial))}"
 
     def _definition_size(self, name: str) -> int:
-        size = self._definition_sizes.get(name)
-        if size is None:
-            expr = self.graph.by_name[name].expr
-            size = self._definition_sizes[name] = 0 if expr is None else sympy.count_ops(expr)
-        return size
+        expr = self.graph.by_name[name].expr
+        return 0 if expr is None else operations(expr)
 
     def _edge_value(self, edge: Edge) -> Any:
         given = self.edge_values.get((edge.source, edge.target))

@@ -775,15 +775,12 @@ class _Multiplier:
         rest: Polynomial = {}
         for monomial, coefficient in exponent.items():
             if monomial and isinstance(coefficient, int):
-                factors[
-                    self.parts.setdefault((sympy.exp, (((monomial, 1),),)), len(self.parts))
-                ] = coefficient
+                # e^m numbered as :meth:`part` numbers e^m met on its own.
+                factors[self._numbered(sympy.exp, _frozen({monomial: 1}))] = coefficient
             else:
                 rest[monomial] = coefficient
         if rest:
-            factors[
-                self.parts.setdefault((sympy.exp, (tuple(sorted(rest.items())),)), len(self.parts))
-            ] = 1
+            factors[self._numbered(sympy.exp, _frozen(rest))] = 1
         return {tuple(sorted(factors.items())): 1}
 
     def part(self, expr: sympy.Expr) -> int:
@@ -794,14 +791,17 @@ class _Multiplier:
         unknowns of one value. An argument that cannot be multiplied out (a float in it)
         identifies by itself; running out of products refuses the whole, as anywhere.
         """
-        identity: object = expr
         if isinstance(expr, (sympy.Function, sympy.Pow)):
-            identity = (expr.func, tuple(self._argument(arg) for arg in expr.args))
-        return self.parts.setdefault(identity, len(self.parts))
+            return self._numbered(expr.func, *(self._argument(arg) for arg in expr.args))
+        return self.parts.setdefault(expr, len(self.parts))
+
+    def _numbered(self, head: object, *arguments: object) -> int:
+        """The number of ``head`` applied to arguments given by their identities."""
+        return self.parts.setdefault((head, arguments), len(self.parts))
 
     def _argument(self, arg: sympy.Basic) -> object:
         try:
-            return tuple(sorted(self.polynomial(arg).items()))
+            return _frozen(self.polynomial(arg))
         except _NotMultipliedOut:
             if self.products > POLYNOMIAL_PRODUCTS:
                 raise
@@ -833,6 +833,11 @@ class _Multiplier:
                     monomial = tuple((p, e) for p, e in monomial if e)
                 product[monomial] = product.get(monomial, 0) + left_coefficient * right_coefficient
         return {m: c for m, c in product.items() if c}
+
+
+def _frozen(polynomial: Polynomial) -> tuple[tuple[Monomial, int | Fraction], ...]:
+    """A polynomial as a key: its terms in order of their monomials."""
+    return tuple(sorted(polynomial.items()))
 
 
 def _integers() -> itertools.chain[int]:

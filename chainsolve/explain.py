@@ -12,7 +12,7 @@ import sympy
 from sympy.core.function import AppliedUndef
 
 from chainsolve.check import chain_check
-from chainsolve.dag import Shapes, tree_size
+from chainsolve.dag import Shapes, operations, tree_size
 from chainsolve.record import record
 from chainsolve.rules import (
     AbstractPartialRule,
@@ -938,7 +938,7 @@ class Explainer:
         if shown == value:
             return shown
         small = tree_size(shown, UNEXPANDED_NODES) <= UNEXPANDED_NODES
-        return shown if small and sympy.count_ops(shown) < 60 else value
+        return shown if small and operations(shown) < 60 else value
 
 
 __all__ = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
 import sympy
 from sympy.core.function import AppliedUndef
@@ -36,9 +35,9 @@ class Masked:
     def _free(self) -> dict[sympy.Symbol, set[sympy.Basic]]:
         return {symbol: part.free_symbols for symbol, part in self._parts.items()}
 
-    def ops(self, expr: sympy.Expr, count: Callable[[sympy.Expr], int] = operations) -> int:
-        """sympy.count_ops of masked ``expr`` with its parts put back (``count``: of ``expr`` as it is)."""
-        own = count(expr)
+    def ops(self, expr: sympy.Expr) -> int:
+        """sympy.count_ops of masked ``expr`` with its parts put back."""
+        own = operations(expr)
         if not self._ops:
             return own
         held: set[sympy.Symbol] = expr.free_symbols & self._ops.keys()
