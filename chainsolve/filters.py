@@ -675,6 +675,30 @@ def _shortened_name(name: str) -> str:
     return rf"{name[:16]}\ldots{{}}{name[-8:]}\langle\mathrm{{{len(name)}\,{digest}}}\rangle"
 
 
+def fenced_power_base(base: sympy.Expr, exponent: sympy.Expr) -> bool:
+    """Whether the LaTeX and MathML of ``base**exponent`` put the base in parentheses.
+
+    The textbook ``sin²(x)`` means (sin x)² only for a positive whole exponent of a named
+    function; ``sin^{cos x}(x)`` or ``sin^{3/2}(x)`` have no such reading, and ``f²(x)`` of an
+    unknown function reads as f(f(x)). ln is fenced even then: ``ln²x`` is read as ln(x²). A
+    power of e^x or of a power is fenced, as stacked superscripts blur which is which.
+
+    A negative or root exponent does not arise here: it is printed as a fraction or a root.
+
+    >>> x = sympy.Symbol("x")
+    >>> fenced_power_base(sympy.sin(x), sympy.Integer(2)), fenced_power_base(sympy.sin(x), x)
+    (False, True)
+    """
+    if exponent.is_Rational and (exponent.is_negative or (abs(exponent.p) == 1 and exponent != 1)):
+        return False
+    if isinstance(base, (sympy.exp, sympy.Pow)):
+        return True
+    if not isinstance(base, sympy.Function) or isinstance(base, sympy.Heaviside):
+        return False  # H(x) prints its argument before any exponent
+    whole = bool(exponent.is_Integer and exponent > 0)
+    return not whole or isinstance(base, (sympy.log, AppliedUndef))
+
+
 class ChainsolveLatexPrinter(_FactorOrder, StructuralOrder, LatexPrinter):
     """sympy's LaTeX with our names: ``\\ln``, ``\\sigma``, ``H(x)``, ``f'(g)`` for ``Subs``."""
 
@@ -703,8 +727,7 @@ class ChainsolveLatexPrinter(_FactorOrder, StructuralOrder, LatexPrinter):
 
     def _print_Pow(self, expr: sympy.Expr) -> str:
         base, exponent = expr.args
-        if isinstance(base, sympy.log) and exponent.is_Integer and exponent > 0:
-            # (ln x)², never ln x², which reads as the log of the square.
+        if fenced_power_base(base, exponent):
             return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
         return str(super()._print_Pow(expr))
 
@@ -771,9 +794,8 @@ class ChainsolveMathMLPrinter(_FactorOrder, StructuralOrder, MathMLPresentationP
 
     def _print_Pow(self, expr: sympy.Expr) -> Any:
         base, exponent = expr.args
-        if not (isinstance(base, sympy.log) and exponent.is_Integer and exponent > 0):
+        if not fenced_power_base(base, exponent):
             return super()._print_Pow(expr)
-        # (ln x)², never ln x², which reads as the log of the square.
         fenced = self.dom.createElement("mrow")
         for part in ("(", base, ")"):
             if isinstance(part, str):

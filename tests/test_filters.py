@@ -342,6 +342,31 @@ def test_a_power_of_a_logarithm_is_unambiguous_in_every_format() -> None:
     assert re.match(r"<msup><mrow><mo[^>]*>\(</mo>", mathml_expr(sympy.log(x) ** 2))
 
 
+def test_function_power_notation_only_for_a_whole_exponent_of_a_named_function() -> None:
+    """sin²(x) stays, but a power that sin^{e}(x) would misstate is written (sin x)^e in LaTeX
+    and MathML: a symbolic or fractional exponent, any power of an unknown function (f²(x)
+    reads as f(f(x))), and a power of e^x; roots and negative powers stay roots and fractions."""
+    f = sympy.Function("f")
+    sin_x = r"\sin\mathopen{}\left(x \right)"
+    assert latex_expr(sympy.sin(x) ** 2) == r"\sin^{2}\mathopen{}\left(x \right)"
+    assert latex_expr(sympy.sin(x) ** sympy.cos(x)).startswith(rf"\left({sin_x}\right)^{{\cos")
+    assert (
+        latex_expr(sympy.sin(x) ** sympy.Rational(3, 2))
+        == rf"\left({sin_x}\right)^{{\frac{{3}}{{2}}}}"
+    )
+    assert latex_expr(f(x) ** 2) == r"\left(f\mathopen{}\left(x \right)\right)^{2}"
+    assert latex_expr(sympy.Pow(sympy.exp(x), x, evaluate=False)) == r"\left(e^{x}\right)^{x}"
+    assert latex_expr(sympy.sqrt(sympy.sin(x))) == rf"\sqrt{{{sin_x}}}"
+    assert latex_expr(sympy.sin(x) ** -2) == r"\frac{1}{\sin^{2}\mathopen{}\left(x \right)}"
+    for fenced in (
+        sympy.sin(x) ** sympy.cos(x),
+        f(x) ** 2,
+        sympy.Pow(sympy.exp(x), 2, evaluate=False),
+    ):
+        assert re.match(r"<msup><mrow><mo[^>]*>\(</mo>", mathml_expr(fenced)), fenced
+    assert re.match(r"<msup><mrow><mi>sin</mi>", mathml_expr(sympy.sin(x) ** 2))
+
+
 def test_costly_constant_in_an_answer_does_not_hang_verify() -> None:
     """verify "x^2" --answer "2x + sin(e^e^e)" ends and echoes the answer (e^e^e^e printed for hours;
     it is now refused at the parser, so the largest constant the parser admits stands in for it)."""
