@@ -155,10 +155,11 @@ def _imports_done() -> None:
     """
     if not OWN_PROCESS or gc.isenabled():
         return
-    # sympy imports sympy.tensor (and sympy.combinatorics' polyhedra) on its first addition
-    # anywhere: imported here it is part of the start-up, with the collector off, instead of
-    # being paid inside the first parse's CPU budget.
-    import sympy.tensor.tensor  # noqa: F401
+    # sympy imports sympy.tensor.tensor (and sympy.combinatorics' polyhedra, ~30 ms) on its
+    # first addition anywhere, only to ask whether a term is a tensor: see tensor_standin.
+    from chainsolve import tensor_standin
+
+    tensor_standin.install()
 
     import chainsolve.api
     import chainsolve.render  # noqa: F401  (every command renders or checks through these)
