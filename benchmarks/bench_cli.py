@@ -1,8 +1,10 @@
 """Command-line latency against the import floor (``python -c "import sympy"``), and import costs.
 
-Run: ``python benchmarks/bench_cli.py [--repeat N]``. Runs alternate between the floor and
-the commands (round-robin), each command's run just after a floor run of its own, so that
-drifts of the machine affect both alike; each figure is a median of CPU seconds. Target
+Run: ``python benchmarks/bench_cli.py [--repeat N] [--raw FILE]``. Runs alternate between the
+floor and the commands (round-robin), each command's run just after a floor run of its own, so
+that drifts of the machine affect both alike; each figure is a median of CPU seconds. The
+ratio is the command's median over its floors' median (the target's measure); the paired
+ratio, the median of each run's ratio to the floor run just before it, is shown beside it. Target
 (issue 13): ``solve "sin(x^2)"`` and each textbook problem of the test sets within 1.2× the
 floor. ``importtime`` lists the largest cumulative import costs of ``--version``.
 """
@@ -149,10 +151,19 @@ class LatencyRow:
     #: ever adds CPU time (cache and core contention), so their ratio moves less between runs.
     fastest: float = 0.0
     fastest_floor: float = 0.0
+    #: Each round's (floor, command) CPU seconds, the floor run just before the command's.
+    pairs: tuple[tuple[float, float], ...] = ()
 
     @property
     def ratio(self) -> float:
         return self.seconds / self.floor
+
+    @property
+    def paired_ratio(self) -> float:
+        """The median over rounds of each run's ratio to the floor run just before it."""
+        if not self.pairs:
+            return float("nan")
+        return statistics.median(command / floor for floor, command in self.pairs)
 
     @property
     def fastest_ratio(self) -> float:
@@ -204,6 +215,7 @@ def interleaved(
                 len(measured),
                 min(measured),
                 min(floors),
+                tuple(zip(floors, measured, strict=True)) if paired else (),
             )
         )
     return rows
@@ -242,12 +254,20 @@ def latency_summary(rows: Sequence[LatencyRow]) -> str:
     meeting = sum(r.meets for r in measured)
     fastest = [r.fastest_ratio for r in measured]
     within = sum(ratio <= r.target for ratio, r in zip(fastest, measured, strict=True))
-    return (
+    text = (
         f"{meeting} of {len(measured)} meet their target; median ratio {median:.2f}×, "
         f"worst {worst.ratio:.2f}× ({worst.label}). Fastest runs: {within} of "
         f"{len(measured)} within their target, median {statistics.median(fastest):.2f}×, "
         f"worst {max(fastest):.2f}×."
     )
+    if all(r.pairs for r in measured):
+        paired = [r.paired_ratio for r in measured]
+        within_paired = sum(ratio <= r.target for ratio, r in zip(paired, measured, strict=True))
+        text += (
+            f" Paired ratios: {within_paired} of {len(measured)} within their target, median "
+            f"{statistics.median(paired):.2f}×, worst {max(paired):.2f}×."
+        )
+    return text
 
 
 def latency_table(rows: Sequence[LatencyRow]) -> str:
@@ -257,13 +277,23 @@ def latency_table(rows: Sequence[LatencyRow]) -> str:
             seconds_text(r.seconds),
             f"{r.ratio:.2f}×",
             f"{r.fastest_ratio:.2f}×",
+            f"{r.paired_ratio:.2f}×" if r.pairs else "–",
             "–" if r.target == 1.0 else f"≤ {r.target:g}×",
             "–" if r.target == 1.0 else ("yes" if r.meets else "**NO**"),
             r.runs,
         ]
         for r in rows
     ]
-    columns = ["command", "median", "ratio", "fastest ratio", "target", "meets", "runs"]
+    columns = [
+        "command",
+        "median",
+        "ratio",
+        "fastest ratio",
+        "paired ratio",
+        "target",
+        "meets",
+        "runs",
+    ]
     return markdown_table(columns, body)
 
 
@@ -371,6 +401,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     # 11 rounds: the README's figures; with fewer, one run's medians spread more.
     parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument(
+        "--raw", type=Path, metavar="FILE", help="write every run's CPU seconds here (JSON)"
+    )
     parser.add_argument("--stages", nargs="+", metavar="PROBLEM [WRT]", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stages:
@@ -379,6 +412,10 @@ def main() -> None:
     headline, book = latency(args.repeat)
     print(latency_table(headline), end="\n\n")
     print(latency_table(book), end="\n\n")
+    print(latency_summary(book), end="\n\n")
+    if args.raw:
+        runs = {r.label: [list(pair) for pair in r.pairs] for r in [*headline, *book] if r.pairs}
+        args.raw.write_text(json.dumps(runs, indent=1))
     print(import_report(import_costs()))
 
 
