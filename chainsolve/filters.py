@@ -683,7 +683,7 @@ def fenced_power_base(base: sympy.Expr, exponent: sympy.Expr) -> bool:
     unknown function reads as f(f(x)). ln is fenced even then: ``ln²x`` is read as ln(x²). A
     power of e^x or of a power is fenced, as stacked superscripts blur which is which.
 
-    A negative or root exponent does not arise here: it is printed as a fraction or a root.
+    A negative or root exponent is left to sympy, which writes a fraction or a root.
 
     >>> x = sympy.Symbol("x")
     >>> fenced_power_base(sympy.sin(x), sympy.Integer(2)), fenced_power_base(sympy.sin(x), x)

@@ -30,6 +30,8 @@ class NoTensor:
 
 
 class _StandIn(types.ModuleType):
+    """The module in sys.modules until the real one is needed: see the module's docstring."""
+
     def __getattr__(self, name: str) -> Any:
         if name in _ASKED_BY_ADDITION:
             return NoTensor
