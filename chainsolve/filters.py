@@ -19,7 +19,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from chainsolve.functions import printed_name
+from chainsolve.functions import Activation, printed_name
 from chainsolve.problem import Adjoint, evaluate_typed
 from chainsolve.steps import Formula, Leibniz, Neg, Product, Quotient, Step, Sum
 
@@ -675,6 +675,11 @@ def _shortened_name(name: str) -> str:
     return rf"{name[:16]}\ldots{{}}{name[-8:]}\langle\mathrm{{{len(name)}\,{digest}}}\rangle"
 
 
+#: Functions whose LaTeX writes a power after the argument (|x|^{x}, H(x)^{2}, σ(x)^{x}):
+#: never the sin²(x) notation, so their powers need no parentheses.
+_EXPONENT_AFTER_ARGUMENT = (sympy.Abs, sympy.Heaviside, Activation)
+
+
 def fenced_power_base(base: sympy.Expr, exponent: sympy.Expr) -> bool:
     """Whether the LaTeX and MathML of ``base**exponent`` put the base in parentheses.
 
@@ -693,8 +698,8 @@ def fenced_power_base(base: sympy.Expr, exponent: sympy.Expr) -> bool:
         return False
     if isinstance(base, (sympy.exp, sympy.Pow)):
         return True
-    if not isinstance(base, sympy.Function) or isinstance(base, sympy.Heaviside):
-        return False  # H(x) prints its argument before any exponent
+    if not isinstance(base, sympy.Function) or isinstance(base, _EXPONENT_AFTER_ARGUMENT):
+        return False
     whole = bool(exponent.is_Integer and exponent > 0)
     return not whole or isinstance(base, (sympy.log, AppliedUndef))
 

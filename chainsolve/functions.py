@@ -13,8 +13,12 @@ from sympy import Function
 from chainsolve.record import record
 
 
-class _Activation(Function):
-    """A function of one real argument that sympy does not know, printed by its registry name."""
+class Activation(Function):
+    """A function of one real argument that sympy does not know, printed by its registry name.
+
+    Its LaTeX writes a power after the argument, ``\\sigma\\left(x\\right)^{2}``: never the
+    ``sin²(x)`` notation, so no power of it needs parentheses.
+    """
 
     nargs = 1
 
@@ -27,7 +31,7 @@ class _Activation(Function):
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
 
-class sigmoid(_Activation):
+class sigmoid(Activation):
     """The logistic function σ(x) = 1/(1 + e^(−x)), with σ′ = σ(1 − σ)."""
 
     @classmethod
@@ -52,7 +56,7 @@ class sigmoid(_Activation):
         return self.args[0].is_real  # type: ignore[no-any-return]
 
 
-class relu(_Activation):
+class relu(Activation):
     """The rectifier relu(x) = max(0, x); at the kink x = 0 its derivative is taken as 0."""
 
     @classmethod
@@ -80,7 +84,7 @@ class relu(_Activation):
         return self.args[0].is_real  # type: ignore[no-any-return]
 
 
-class softplus(_Activation):
+class softplus(Activation):
     """softplus(x) = ln(1 + e^x), the smooth relu, with softplus′ = σ."""
 
     @classmethod

@@ -345,7 +345,8 @@ def test_a_power_of_a_logarithm_is_unambiguous_in_every_format() -> None:
 def test_function_power_notation_only_for_a_whole_exponent_of_a_named_function() -> None:
     """sin²(x) stays, but a power that sin^{e}(x) would misstate is written (sin x)^e in LaTeX
     and MathML: a symbolic or fractional exponent, any power of an unknown function (f²(x)
-    reads as f(f(x))), and a power of e^x; roots and negative powers stay roots and fractions."""
+    reads as f(f(x))), and a power of e^x; roots and negative powers stay roots and fractions;
+    functions printed with the power after their argument (|x|, σ, H) are left alone."""
     f = sympy.Function("f")
     sin_x = r"\sin\mathopen{}\left(x \right)"
     assert latex_expr(sympy.sin(x) ** 2) == r"\sin^{2}\mathopen{}\left(x \right)"
@@ -365,6 +366,10 @@ def test_function_power_notation_only_for_a_whole_exponent_of_a_named_function()
     ):
         assert re.match(r"<msup><mrow><mo[^>]*>\(</mo>", mathml_expr(fenced)), fenced
     assert re.match(r"<msup><mrow><mi>sin</mi>", mathml_expr(sympy.sin(x) ** 2))
+    # Written with the power after the argument already: |x|^x, σ(x)^x, H(x)^x keep that.
+    assert latex_expr(sympy.Abs(x) ** x) == r"\left|{x}\right|^{x}"
+    assert latex_expr(sigmoid(x) ** x) == r"\sigma\left(x\right)^{x}"
+    assert latex_expr(sympy.Heaviside(x) ** x) == r"H\left(x\right)^{x}"
 
 
 def test_costly_constant_in_an_answer_does_not_hang_verify() -> None:
